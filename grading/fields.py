@@ -1,0 +1,154 @@
+"""The canonical assessment format (design.md) as one table.
+
+Every column of the CSV, the pydantic model, form labels, help text and error messages come from
+``FIELDS``. Hard limits reject a value; soft limits accept it and raise a ``soft_limit`` flag
+(spec §6.1; both are engineering defaults, see docs/clinical-decisions.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["id", "time", "number", "integer", "boolean", "choice", "choices"]
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: Kind
+    title: str
+    description: str
+    unit: str = ""
+    hard_min: float | None = None
+    hard_max: float | None = None
+    soft_min: float | None = None  # below this: accepted and flagged
+    soft_max: float | None = None  # above this: accepted and flagged
+    values: tuple[str, ...] = ()  # allowed values of a choice / choices field
+    empty_value: str = ""  # the word that means "none of them" in a choices field
+    required: bool = False
+
+    def allowed(self) -> str:
+        """What is allowed, in words, for error messages."""
+        if self.kind in ("number", "integer"):
+            whole = "a whole number" if self.kind == "integer" else "a number"
+            return f"{whole} from {_fmt(self.hard_min)} to {_fmt(self.hard_max)} {self.unit}".rstrip()
+        if self.kind == "boolean":
+            return "true/false, yes/no or 1/0"
+        if self.kind == "choice":
+            return "one of " + ", ".join(self.values)
+        if self.kind == "choices":
+            return f"'{self.empty_value}' or a ';'-separated list of " + ", ".join(self.values)
+        if self.kind == "time":
+            return "an ISO 8601 date and time, e.g. 2026-03-01T14:05 or 2026-03-01T14:05+01:00"
+        return "text"
+
+
+def _fmt(x: float | None) -> str:
+    return "" if x is None else (f"{x:g}")
+
+
+O2_DEVICES = (
+    "room_air", "blow_by", "nasal_cannula", "high_flow_nasal_cannula", "simple_face_mask",
+    "venturi_mask", "non_rebreather_mask", "cpap", "bipap", "mechanical_ventilation",
+)
+VASOACTIVE_AGENTS = (
+    "norepinephrine", "epinephrine", "phenylephrine", "dopamine", "angiotensin_ii",
+    "vasopressin", "terlipressin", "dobutamine", "milrinone",
+)
+CONSCIOUSNESS_LEVELS = (
+    "alert", "awakens_spontaneously", "awakens_to_voice", "awakens_to_touch", "unarousable",
+)
+SEIZURE_KINDS = ("none", "resolved_rapidly", "prolonged_or_repetitive")
+MOTOR_WEAKNESS = ("none", "deep_focal")
+CEREBRAL_EDEMA = ("none", "focal", "diffuse")
+RAISED_ICP_SIGNS = ("posturing", "cn6_palsy", "papilledema", "cushings_triad")
+ATTRIBUTABLE_FINDINGS = ("fever", "hypotension", "hypoxia", "neuro")
+CAUSES_OF_DEATH = ("crs", "icans", "other")
+
+ICE_ITEMS = ("ice_orientation", "ice_naming", "ice_commands", "ice_writing", "ice_attention")
+
+FIELDS: tuple[Field, ...] = (
+    Field("patient_id", "id", "Patient", "Ward identifier of the patient.", required=True),
+    Field("time", "time", "Assessment time",
+          "When the assessment was made. A time without an offset is read in the ward time zone.",
+          required=True),
+    Field("age_years", "number", "Age", "Age in years; selects the age-based hypotension "
+          "threshold (spec §1.6) and the expected neuro instrument (spec §2.5).", "years", 0, 125),
+    Field("infusion_time", "time", "CAR-T infusion time",
+          "Time of the CAR-T infusion (Day 0); the same on every row of a patient."),
+    Field("temp_c", "number", "Temperature", "Body temperature, rounded half-up to 0.1 °C before "
+          "grading (spec §0.1).", "°C", 25, 45, 34, 42),
+    Field("hr_bpm", "integer", "Heart rate", "Heart rate.", "/min", 0, 300, 30, 200),
+    Field("sbp_mmhg", "integer", "Systolic BP", "Systolic blood pressure.", "mmHg", 30, 300, 60, 250),
+    Field("dbp_mmhg", "integer", "Diastolic BP", "Diastolic blood pressure; below the systolic.",
+          "mmHg", 10, 200, 30, 150),
+    Field("rr_per_min", "integer", "Respiratory rate", "Respiratory rate.", "/min", 0, 80, 6, 50),
+    Field("spo2_pct", "integer", "SpO2", "Oxygen saturation by pulse oximetry.", "%", 0, 100, 70),
+    Field("o2_device", "choice", "Oxygen support",
+          "Oxygen support now; blank means unchanged since the previous assessment.",
+          values=O2_DEVICES),
+    Field("o2_flow_l_min", "number", "Oxygen flow", "Oxygen flow; blank means unchanged.",
+          "L/min", 0, 80),
+    Field("fio2_pct", "number", "FiO2", "Inspired oxygen fraction as a percentage; blank means "
+          "unchanged.", "%", 21, 100),
+    Field("vasopressors", "choices", "Vasoactive infusions running",
+          "Vasoactive infusions running now; blank means unchanged, 'none' ends them.",
+          values=VASOACTIVE_AGENTS, empty_value="none"),
+    Field("antipyretic_given", "boolean", "Antipyretic given",
+          "An antipyretic was given since the previous assessment."),
+    Field("tocilizumab_given", "boolean", "Tocilizumab given",
+          "Tocilizumab (anti-IL-6) was given since the previous assessment."),
+    Field("corticosteroid_given", "boolean", "Corticosteroid given",
+          "A corticosteroid was given since the previous assessment."),
+    Field("fluid_bolus_given", "boolean", "Fluid bolus given",
+          "An IV fluid bolus was given since the previous assessment."),
+    Field("ice_orientation", "integer", "ICE orientation",
+          "Orientation to year, month, city and hospital (1 point each).", "points", 0, 4),
+    Field("ice_naming", "integer", "ICE naming", "Names 3 objects (1 point each).", "points", 0, 3),
+    Field("ice_commands", "integer", "ICE following commands",
+          "Follows a simple command.", "points", 0, 1),
+    Field("ice_writing", "integer", "ICE writing", "Writes a standard sentence.", "points", 0, 1),
+    Field("ice_attention", "integer", "ICE attention",
+          "Counts backwards from 100 in tens.", "points", 0, 1),
+    Field("capd_total", "integer", "CAPD total", "Cornell Assessment of Pediatric Delirium total "
+          "(8 items of 0-4; 9 or more screens positive).", "points", 0, 32),
+    Field("sedated", "boolean", "Sedated",
+          "Sedation or neuromuscular blockade prevents a neuro assessment (spec ICANS-R5)."),
+    Field("consciousness", "choice", "Level of consciousness",
+          "How the patient wakes (spec ICANS-R4).", values=CONSCIOUSNESS_LEVELS),
+    Field("seizure", "choice", "Seizure", "Seizure since the previous neuro assessment; "
+          "resolved_rapidly covers a clinical or EEG-only seizure resolving with intervention.",
+          values=SEIZURE_KINDS),
+    Field("motor_weakness", "choice", "Motor weakness",
+          "Deep focal motor weakness such as hemiparesis or paraparesis.", values=MOTOR_WEAKNESS),
+    Field("cerebral_edema", "choice", "Cerebral oedema", "Cerebral oedema on imaging.",
+          values=CEREBRAL_EDEMA),
+    Field("raised_icp_signs", "choices", "Raised ICP signs",
+          "Signs of raised intracranial pressure.", values=RAISED_ICP_SIGNS, empty_value="none"),
+    Field("attributed_elsewhere", "choices", "Attributed to another cause",
+          "A physician's judgement that a finding on this row has another cause; the finding is "
+          "shown but excluded from grading.", values=ATTRIBUTABLE_FINDINGS, empty_value="none"),
+    Field("died_of", "choice", "Died of", "Cause of death as recorded by a clinician; blank while "
+          "alive.", values=CAUSES_OF_DEATH),
+)
+
+FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS)
+
+BOOLEAN_WORDS: dict[str, bool] = {
+    "true": True, "yes": True, "1": True, "false": False, "no": False, "0": False,
+}
+
+# Spec §6.1: age-dependent soft limits. (field, age below which the child limit applies, soft_max)
+CHILD_SOFT_MAX: tuple[tuple[str, float, float], ...] = (
+    ("hr_bpm", 18.0, 230.0),      # adult > 200, child > 230
+    ("rr_per_min", 1.0, 70.0),    # adult > 50, infant > 70
+)
+# Spec §6.1 / §1.4: flow soft limits by device. (device, soft_min, soft_max)
+DEVICE_FLOW_SOFT_LIMITS: tuple[tuple[str, float | None, float | None], ...] = (
+    ("nasal_cannula", None, 15.0),   # standard cannulas are not run above 15 L/min
+    ("simple_face_mask", None, 15.0),
+    ("venturi_mask", None, 15.0),
+    ("non_rebreather_mask", 10.0, None),
+)

@@ -1,0 +1,615 @@
+"""Read and validate canonical assessment rows (design.md) into typed columns.
+
+Input is text (a CSV file, or rows of strings from a form). Each column is parsed through its
+distinct values only (dictionary encoding), so a million-row file with a few hundred distinct
+temperatures costs a few hundred conversions, and every bad cell is still reported by row.
+
+Typed columns (``Assessments.frame``):
+- ``patient_id`` str; ``time`` / ``infusion_time`` datetime64[ns, UTC] (NaT = blank)
+- number and integer fields: float64, NaN = blank (integers are checked to be whole)
+- boolean fields: int8, -1 = blank, 0 = false, 1 = true
+- choice fields: int8 index into ``Field.values``, -1 = blank
+- choices fields: int16 bit mask over ``Field.values``, -1 = blank, 0 = the empty word ('none')
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from .sequence import PatientOrder
+from .fields import (
+    BOOLEAN_WORDS, CHILD_SOFT_MAX, COLUMNS, DEVICE_FLOW_SOFT_LIMITS, FIELD_BY_NAME, FIELDS,
+    ICE_ITEMS, Field,
+)
+
+NAT = np.iinfo(np.int64).min
+NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+TIME_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
+OFFSET_RE = r"(Z|[+-]\d{2}(:?\d{2})?)$"
+
+
+class InputError(Exception):
+    """Input that cannot be graded. ``problems`` holds one line per problem."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int | None      # 1-based data row (the header is row 0); None for file-level problems
+    column: str | None
+    value: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = [] if self.row is None else [f"row {self.row}"]
+        if self.column:
+            where.append(f"column {self.column}")
+        if self.value is not None:
+            where.append(f"value '{self.value}'")
+        return (", ".join(where) + ": " if where else "") + self.message
+
+
+@dataclass
+class Assessments:
+    """Validated assessments in input order, with the soft-limit findings of each row."""
+
+    frame: pd.DataFrame
+    tz: ZoneInfo
+    order: PatientOrder
+    soft_flags: dict[int, list[str]] = field(default_factory=dict)  # row position -> messages
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+def ward_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError([f"--tz: '{name}' is not a known time zone (e.g. UTC, Europe/London)"])
+
+
+# ---------------------------------------------------------------------------- reading text
+def read_csv(source: str | Path | bytes, tz: str | ZoneInfo = "UTC") -> Assessments:
+    """Parse and validate a canonical CSV file. Raises ``InputError`` listing every problem."""
+    zone = tz if isinstance(tz, ZoneInfo) else ward_zone(tz)
+    data = Path(source).read_bytes() if not isinstance(source, bytes) else source
+    if not data[:4096].strip() and not data.strip():
+        raise InputError(["the file is empty: a header row with at least patient_id and time, "
+                          "then one row per assessment, is expected"])
+    _check_utf8(data[:65536])
+    header = _read_header(data)
+    try:
+        table = _arrow_read(data, header, typed=True)
+    except pa.ArrowInvalid:
+        table = None  # a cell that does not convert: the text path names every bad cell
+    if table is None:
+        try:
+            table = _arrow_read(data, header, typed=False)
+        except pa.ArrowInvalid as e:
+            _check_utf8(data)
+            raise InputError([f"the file is not valid CSV: {_arrow_message(e)}"])
+    return from_columns({n: table.column(n) for n in header}, zone)
+
+
+_BOOL_TRUE = [w for w, v in BOOLEAN_WORDS.items() if v]
+_BOOL_FALSE = [w for w, v in BOOLEAN_WORDS.items() if not v]
+
+
+def _arrow_type(f: Field) -> pa.DataType:
+    if f.kind in ("number", "integer"):
+        return pa.float64()
+    if f.kind == "boolean":
+        return pa.bool_()
+    if f.kind in ("choice", "choices"):
+        return pa.dictionary(pa.int32(), pa.string())
+    return pa.string()
+
+
+def _arrow_read(data: bytes, header: list[str], typed: bool) -> pa.Table:
+    types = {n: (_arrow_type(FIELD_BY_NAME[n]) if typed else pa.string()) for n in header}
+    words = [w for w in BOOLEAN_WORDS]
+    return pacsv.read_csv(
+        io.BytesIO(data),
+        read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 22),
+        parse_options=pacsv.ParseOptions(newlines_in_values=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False,
+            null_values=[""],
+            true_values=_BOOL_TRUE + [w.upper() for w in _BOOL_TRUE]
+            + [w.capitalize() for w in _BOOL_TRUE if w != "1"],
+            false_values=_BOOL_FALSE + [w.upper() for w in _BOOL_FALSE]
+            + [w.capitalize() for w in _BOOL_FALSE if w != "0"]) if words else None,
+    )
+
+
+def _check_utf8(data: bytes) -> None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.start >= len(data) - 4 and len(data) == 65536:
+            return  # a character cut by the sample boundary
+        line = data[: e.start].count(b"\n") + 1
+        raise InputError([f"line {line}: bytes that are not UTF-8 text (byte {e.start}); "
+                          "save the file as UTF-8"])
+
+
+def _read_header(data: bytes) -> list[str]:
+    end = data.find(b"\n")
+    first = (data if end < 0 else data[:end]).decode("utf-8").lstrip("\ufeff").rstrip("\r")
+    header = [h.strip().strip('"') for h in first.split(",")]
+    problems: list[str] = []
+    unknown = [h for h in header if h not in FIELD_BY_NAME]
+    for h in unknown:
+        problems.append(str(Problem(0, h, None, "unknown column; the canonical columns are: "
+                                    + ", ".join(COLUMNS))))
+    for h in sorted({h for h in header if header.count(h) > 1}):
+        problems.append(str(Problem(0, h, None, "column appears more than once")))
+    for req in ("patient_id", "time"):
+        if req not in header:
+            problems.append(str(Problem(0, req, None, "required column is missing")))
+    if problems:
+        raise InputError(problems)
+    return header
+
+
+def _arrow_message(e: Exception) -> str:
+    return str(e).split("\n")[0]
+
+
+def from_rows(rows: Iterable[Mapping[str, object]], tz: str | ZoneInfo = "UTC") -> Assessments:
+    """Validate rows given as mappings (form entries, tests). Values are turned into text first,
+    so exactly the CSV rules apply."""
+    rows = list(rows)
+    zone = tz if isinstance(tz, ZoneInfo) else ward_zone(tz)
+    names: list[str] = []
+    for r in rows:
+        names.extend(k for k in r if k not in names)
+    unknown = [n for n in names if n not in FIELD_BY_NAME]
+    if unknown:
+        raise InputError([str(Problem(None, n, None, "unknown field; the canonical fields are: "
+                                      + ", ".join(COLUMNS))) for n in unknown])
+    cols = {n: pa.chunked_array([pa.array([_as_text(r.get(n)) for r in rows], pa.string())])
+            for n in names}
+    for req in ("patient_id", "time"):
+        if req not in cols:
+            raise InputError([str(Problem(None, req, None, "required field is missing"))])
+    return from_columns(cols, zone)
+
+
+def _as_text(v: object) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return "" if np.isnan(v) else repr(v)
+    if isinstance(v, (list, tuple, set, frozenset)):
+        return ";".join(str(x) for x in v)
+    if isinstance(v, pd.Timestamp) or hasattr(v, "isoformat"):
+        return v.isoformat()  # type: ignore[union-attr]
+    return str(v)
+
+
+# ---------------------------------------------------------------------------- column parsing
+def _encode(col: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
+    """Codes and distinct texts of a column; a blank (null) cell is the text ''."""
+    if not pa.types.is_dictionary(col.type):
+        col = pc.dictionary_encode(col)
+    chunks = col.unify_dictionaries().chunks if isinstance(col, pa.ChunkedArray) else [col]
+    if not chunks:
+        return np.zeros(0, np.int32), []
+    uniques = chunks[0].dictionary.to_pylist() + [""]
+    blank = len(uniques) - 1
+    codes = np.concatenate([pc.fill_null(c.indices, blank).to_numpy() for c in chunks])
+    return codes.astype(np.int32, copy=False), uniques
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+
+    def cells(self, column: str, codes: np.ndarray, bad: dict[int, str],
+              uniques: list[str]) -> None:
+        """Report every row whose distinct value is in ``bad`` (code -> message)."""
+        if not bad:
+            return
+        bad_codes = np.fromiter(bad, np.int32)
+        rows = np.flatnonzero(np.isin(codes, bad_codes))
+        for r in rows:
+            code = int(codes[r])
+            self.items.append(Problem(int(r) + 1, column, uniques[code], bad[code]))
+
+    def rows(self, column: str, mask: np.ndarray, values: Sequence[str] | np.ndarray,
+             message: str) -> None:
+        for r in np.flatnonzero(mask):
+            self.items.append(Problem(int(r) + 1, column, str(values[r]), message))
+
+
+def _parse_number(f: Field, text: str) -> tuple[float, str | None]:
+    """Syntax only; ranges are checked on the numbers (``_check_numbers``)."""
+    t = text.strip()
+    if not NUMBER_RE.fullmatch(t):
+        hint = " (use a point as the decimal mark)" if re.fullmatch(r"[+-]?\d+,\d+", t) else ""
+        return np.nan, f"not a number{hint}; allowed: {f.allowed()}"
+    return float(t), None
+
+
+def _check_numbers(f: Field, x: np.ndarray, cells: _Cells, out: _Collector) -> np.ndarray:
+    """Hard limits and whole numbers (spec §6.1). Bad cells are reported and blanked."""
+    assert f.hard_min is not None and f.hard_max is not None
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isnan(x) & ((x < f.hard_min) | (x > f.hard_max))
+        bad |= np.isinf(x)
+        if f.kind == "integer":
+            bad |= ~np.isnan(x) & ~bad & (x != np.round(x))
+    for r in np.flatnonzero(bad):
+        v = x[r]
+        if f.kind == "integer" and f.hard_min <= v <= f.hard_max:
+            msg = "not a whole number"
+        elif f.name == "temp_c" and 77 <= v <= 113:
+            msg = "out of range (this looks like °F: convert to °C)"
+        elif f.name in ("fio2_pct", "spo2_pct") and 0 < v < 1:
+            msg = "out of range (this looks like a fraction: give a percentage)"
+        else:
+            msg = "out of range"
+        out.items.append(Problem(int(r) + 1, f.name, cells[r], f"{msg}; allowed: {f.allowed()}"))
+    return np.where(bad, np.nan, x)
+
+
+def _parse_choices(f: Field, text: str) -> tuple[int, str | None]:
+    parts = [p.strip() for p in text.split(";")]
+    if parts == [f.empty_value]:
+        return 0, None
+    mask = 0
+    for p in parts:
+        if p not in f.values:
+            what = "an empty item" if p == "" else f"'{p}'"
+            if p == f.empty_value:
+                return -1, f"'{f.empty_value}' cannot be combined with other values"
+            return -1, f"{what} is not allowed; allowed: {f.allowed()}"
+        mask |= 1 << f.values.index(p)
+    return mask, None
+
+
+def _parse_column(f: Field, col: pa.ChunkedArray, n: int, out: _Collector) -> np.ndarray:
+    if pa.types.is_floating(col.type):
+        x = col.to_numpy()
+        nan_text = pc.fill_null(pc.is_nan(col), False).to_numpy(zero_copy_only=False)
+        out.rows(f.name, nan_text, _Cells(col), f"not a number; allowed: {f.allowed()}")
+        return _check_numbers(f, x.astype(np.float64, copy=False), _Cells(col), out)
+    if pa.types.is_boolean(col.type):
+        return pc.fill_null(pc.cast(col, pa.int8()), -1).to_numpy().astype(np.int8)
+    if f.kind in ("number", "integer"):
+        x = _parse_text_column(f, col, n, out)
+        return _check_numbers(f, x, _Cells(col), out)
+    return _parse_text_column(f, col, n, out)
+
+
+def _parse_text_column(f: Field, col: pa.ChunkedArray, n: int,
+                       out: _Collector) -> np.ndarray:
+    codes, uniques = _encode(col)
+    bad: dict[int, str] = {}
+    if f.kind in ("number", "integer"):
+        table = np.full(len(uniques) + 1, np.nan)
+        for i, u in enumerate(uniques):
+            if u.strip() == "":
+                continue
+            table[i], err = _parse_number(f, u)
+            if err:
+                bad[i] = err
+        values = table[codes]
+    elif f.kind == "boolean":
+        table = np.full(len(uniques), -1, np.int8)
+        for i, u in enumerate(uniques):
+            w = u.strip().lower()
+            if w == "":
+                continue
+            if w in BOOLEAN_WORDS:
+                table[i] = BOOLEAN_WORDS[w]
+            else:
+                bad[i] = f"not a yes/no value; allowed: {f.allowed()}"
+        values = table[codes] if uniques else np.full(n, -1, np.int8)
+    elif f.kind == "choice":
+        table = np.full(len(uniques), -1, np.int8)
+        for i, u in enumerate(uniques):
+            w = u.strip()
+            if w == "":
+                continue
+            if w in f.values:
+                table[i] = f.values.index(w)
+            else:
+                bad[i] = f"not an allowed value; allowed: {f.allowed()}"
+        values = table[codes] if uniques else np.full(n, -1, np.int8)
+    elif f.kind == "choices":
+        table = np.full(len(uniques), -1, np.int16)
+        for i, u in enumerate(uniques):
+            if u.strip() == "":
+                continue
+            table[i], err = _parse_choices(f, u)
+            if err:
+                bad[i] = err
+        values = table[codes] if uniques else np.full(n, -1, np.int16)
+    else:
+        raise AssertionError(f.kind)
+    out.cells(f.name, codes, bad, uniques)
+    return values
+
+
+def _parse_time_column(f: Field, col: pa.ChunkedArray, zone: ZoneInfo,
+                       out: _Collector) -> np.ndarray:
+    """ISO 8601 -> int64 ns since the epoch (UTC); NaT for blank or bad cells."""
+    codes, uniques = _encode(col)
+    if not uniques:
+        return np.full(len(codes), np.datetime64("NaT"), "datetime64[ns]").view(np.int64)
+    arr = pa.array(uniques, pa.string())
+    stripped = pc.utf8_trim_whitespace(arr)
+    blank = np.asarray(pc.equal(stripped, "").to_numpy(zero_copy_only=False))
+    shaped = np.asarray(pc.match_substring_regex(stripped, TIME_RE).to_numpy(zero_copy_only=False))
+    aware = np.asarray(pc.match_substring_regex(stripped, OFFSET_RE).to_numpy(zero_copy_only=False))
+    texts = np.asarray(stripped.to_numpy(zero_copy_only=False), dtype=object)
+    result = np.full(len(uniques), np.iinfo(np.int64).min, np.int64)
+    bad: dict[int, str] = {}
+    ok = shaped & ~blank
+    if (ok & aware).any():
+        idx = np.flatnonzero(ok & aware)
+        t = pd.to_datetime(pd.Series(texts[idx]), format="ISO8601", utc=True, errors="coerce")
+        result[idx] = t.to_numpy("datetime64[ns]").view(np.int64)
+    if (ok & ~aware).any():
+        idx = np.flatnonzero(ok & ~aware)
+        naive = pd.DatetimeIndex(pd.to_datetime(pd.Series(texts[idx]), format="ISO8601",
+                                                errors="coerce"))
+        invalid = naive.isna()
+        local = naive.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+        for j in np.flatnonzero(local.isna() & ~invalid):
+            bad[int(idx[j])] = (f"this local time does not exist or is ambiguous in the ward time "
+                                f"zone {zone.key} (clock change); add a UTC offset")
+        result[idx] = local.tz_convert("UTC").as_unit("ns").asi8
+    for i in np.flatnonzero(~blank & (result == np.iinfo(np.int64).min)):
+        bad.setdefault(int(i), f"not a valid date and time; allowed: {f.allowed()}")
+    out.cells(f.name, codes, bad, uniques)
+    return result[codes]
+
+
+def from_columns(cols: Mapping[str, pa.ChunkedArray], zone: ZoneInfo) -> Assessments:
+    n = len(next(iter(cols.values()))) if cols else 0
+    out = _Collector()
+    if n == 0:
+        raise InputError(["the file has a header but no assessment rows"])
+    typed: dict[str, np.ndarray] = {}
+    for f in FIELDS:
+        col = cols.get(f.name)
+        if f.kind == "id":
+            assert col is not None
+            codes, uniques = _encode(col)
+            trimmed = [u.strip() for u in uniques]
+            out.cells(f.name, codes, {i: "required: every row needs a patient_id"
+                                      for i, u in enumerate(trimmed) if u == ""}, uniques)
+            typed[f.name] = pd.Categorical.from_codes(_merge_codes(codes, trimmed),
+                                                      sorted(set(trimmed)))
+        elif f.kind == "time":
+            typed[f.name] = (_parse_time_column(f, col, zone, out) if col is not None
+                             else np.full(n, np.iinfo(np.int64).min, np.int64))
+            if f.required:
+                out.rows(f.name, typed[f.name] == NAT, _Cells(col),
+                         "required: every row needs a time")
+        elif col is None:
+            typed[f.name] = _blank(f, n)
+        else:
+            typed[f.name] = _parse_column(f, col, n, out)
+    frame = _to_frame(typed)
+    po = PatientOrder.of(typed["patient_id"], typed["time"])
+    soft = _cross_checks(frame, cols, po, out)
+    if out.items:
+        out.items.sort(key=lambda p: (p.row or 0, COLUMNS.index(p.column)
+                                      if p.column in COLUMNS else 99))
+        raise InputError([str(p) for p in out.items])
+    return Assessments(frame, zone, po, soft)
+
+
+def _merge_codes(codes: np.ndarray, trimmed: list[str]) -> np.ndarray:
+    """Codes into the sorted distinct trimmed ids (' P1' and 'P1' are one patient)."""
+    cats = sorted(set(trimmed))
+    where = {c: i for i, c in enumerate(cats)}
+    return np.array([where[t] for t in trimmed], np.int32)[codes] if len(codes) else codes
+
+
+class _Cells:
+    """The original text of cells, fetched only for the rows an error message names."""
+
+    def __init__(self, col: pa.ChunkedArray | None) -> None:
+        self.col = col
+
+    def __getitem__(self, i: int) -> str:
+        if self.col is None:
+            return ""
+        v = self.col[int(i)].as_py()
+        return "" if v is None else (f"{v:g}" if isinstance(v, float) else str(v).strip())
+
+
+def _blank(f: Field, n: int) -> np.ndarray:
+    if f.kind in ("number", "integer"):
+        return np.full(n, np.nan)
+    if f.kind == "choices":
+        return np.full(n, -1, np.int16)
+    return np.full(n, -1, np.int8)
+
+
+def _to_frame(typed: dict[str, np.ndarray]) -> pd.DataFrame:
+    data: dict[str, object] = {}
+    for name, arr in typed.items():
+        if FIELD_BY_NAME[name].kind == "time":
+            data[name] = pd.DatetimeIndex(arr.view("datetime64[ns]")).tz_localize("UTC")
+        else:
+            data[name] = arr
+    return pd.DataFrame(data, copy=False)
+
+
+# ---------------------------------------------------------------------------- cross checks
+def _vals(f: str) -> tuple[str, ...]:
+    return FIELD_BY_NAME[f].values
+
+
+def _code(f: str, value: str) -> int:
+    return _vals(f).index(value)
+
+
+def _cross_checks(df: pd.DataFrame, cols: Mapping[str, pa.ChunkedArray], po: PatientOrder,
+                  out: _Collector) -> dict[int, list[str]]:
+    n = len(df)
+    raw = {name: _Cells(cols.get(name)) for name in ("time", "infusion_time")}
+    pid = df["patient_id"].to_numpy()
+    t = df["time"].to_numpy("datetime64[ns]").view(np.int64)
+    nat = NAT
+
+    # one assessment per patient and time: equal neighbours in (patient, time) order
+    same = np.zeros(n, bool)
+    if n > 1:
+        same[1:] = (po.patient[1:] == po.patient[:-1]) & (po.time_ns[1:] == po.time_ns[:-1])
+    same &= po.time_ns != nat
+    for s in np.flatnonzero(same):
+        r, first = int(po.order[s]), int(po.order[po.ffill_index(~same)[s]])
+        r, first = max(r, first), min(r, first)
+        out.items.append(Problem(r + 1, "time", raw["time"][r], f"duplicate: patient {pid[r]} "
+                                 f"already has an assessment at this time (row {first + 1})"))
+
+    # infusion time: one value per patient
+    inf = df["infusion_time"].to_numpy("datetime64[ns]").view(np.int64)
+    has_inf = inf != nat
+    if has_inf.any():
+        g = pd.DataFrame({"p": pid[has_inf], "i": inf[has_inf]}).groupby("p")["i"]
+        multi = g.nunique()
+        for p in multi[multi > 1].index:
+            rows = np.flatnonzero((pid == p) & has_inf)
+            ref = rows[0]
+            for r in rows[inf[rows] != inf[ref]]:
+                out.items.append(Problem(int(r) + 1, "infusion_time", raw["infusion_time"][r],
+                                         f"differs from row {ref + 1}; a patient has one "
+                                         "infusion time"))
+
+    sbp, dbp = df["sbp_mmhg"].to_numpy(), df["dbp_mmhg"].to_numpy()
+    bad = dbp >= sbp  # NaN compares False
+    out.rows("dbp_mmhg", bad, _fmt_num(dbp), "must be below the systolic pressure "
+             "(sbp_mmhg on the same row)")
+    both_bp_msg = "blood pressure needs both sbp_mmhg and dbp_mmhg, or neither"
+    out.rows("dbp_mmhg", np.isnan(dbp) & ~np.isnan(sbp), _fmt_num(dbp), both_bp_msg)
+    out.rows("sbp_mmhg", np.isnan(sbp) & ~np.isnan(dbp), _fmt_num(sbp), both_bp_msg)
+
+    ice = np.column_stack([df[c].to_numpy() for c in ICE_ITEMS])
+    filled = ~np.isnan(ice)
+    partial = filled.any(axis=1) & ~filled.all(axis=1)
+    for r in np.flatnonzero(partial):
+        missing = [c for c, ok in zip(ICE_ITEMS, filled[r]) if not ok]
+        out.items.append(Problem(int(r) + 1, missing[0], "", "the ICE score needs all five "
+                                 "items or none; missing: " + ", ".join(missing)))
+    ice_any = filled.any(axis=1)
+    capd = df["capd_total"].to_numpy()
+    out.rows("capd_total", ice_any & ~np.isnan(capd), _fmt_num(capd),
+             "a row has ICE items or a CAPD total, never both (the one filled is the instrument)")
+    sedated = df["sedated"].to_numpy() == 1
+    out.rows("sedated", sedated & (ice_any | ~np.isnan(capd)), np.full(n, "true"),
+             "sedated means the neuro assessment could not be done: leave ICE and CAPD blank")
+    ice_total = np.where(filled.all(axis=1), np.nansum(ice, axis=1), np.nan)
+    unarousable = df["consciousness"].to_numpy() == _code("consciousness", "unarousable")
+    out.rows("consciousness", unarousable & (ice_total > 0), np.full(n, "unarousable"),
+             "an unarousable patient cannot score ICE points (ICE must be 0 or blank)")
+
+    # ongoing oxygen support: check flow and FiO2 against the device in force on this row
+    device = _carried_device(df, po)
+    flow, fio2 = df["o2_flow_l_min"].to_numpy(), df["fio2_pct"].to_numpy()
+    room, unknown = device == _code("o2_device", "room_air"), device == -1
+    out.rows("o2_flow_l_min", room & (flow > 0), _fmt_num(flow),
+             "oxygen flow with o2_device room_air; record the device, or a flow of 0")
+    out.rows("o2_flow_l_min", unknown & (flow > 0), _fmt_num(flow),
+             "oxygen flow but no o2_device recorded for this patient yet")
+    out.rows("fio2_pct", room & (fio2 > 21), _fmt_num(fio2),
+             "FiO2 above 21 % needs an oxygen device other than room_air")
+    out.rows("fio2_pct", unknown & (fio2 > 21), _fmt_num(fio2),
+             "FiO2 above 21 % but no o2_device recorded for this patient yet")
+
+    # nothing after death
+    died = df["died_of"].to_numpy() >= 0
+    if died.any():
+        death = pd.Series(np.where(died, t, np.iinfo(np.int64).max)).groupby(pid).transform("min")
+        after = t > death.to_numpy()
+        out.rows("time", after, raw["time"], "assessment after the row recording death "
+                 "(died_of) for this patient")
+    return _soft_limit_flags(df, device, po)
+
+
+def _carried_device(df: pd.DataFrame, po: PatientOrder) -> np.ndarray:
+    """The oxygen device in force on each row (blank = unchanged since the previous row)."""
+    dev = po.sort(df["o2_device"].to_numpy())
+    return po.unsort(po.take(dev, po.ffill_index(dev >= 0), -1).astype(np.int8))
+
+
+class _fmt_num:  # noqa: N801 - used like a function
+    """Formats only the cells an error message needs (never a million numbers)."""
+
+    def __init__(self, x: np.ndarray) -> None:
+        self.x = x
+
+    def __getitem__(self, i: int) -> str:
+        v = self.x[i]
+        return "" if np.isnan(v) else f"{v:g}"
+
+
+def _soft_limit_flags(df: pd.DataFrame, device: np.ndarray,
+                     po: PatientOrder) -> dict[int, list[str]]:
+    """Spec §6.1 soft limits: accepted values reported as flags, per row position."""
+    flags: dict[int, list[str]] = {}
+    age = po.unsort(po.patient_fill(po.sort(df["age_years"].to_numpy())))
+
+    def add(mask: np.ndarray, text: object) -> None:
+        for r in np.flatnonzero(mask):
+            flags.setdefault(int(r), []).append(text(r) if callable(text) else str(text))
+
+    for f in FIELDS:
+        if f.kind not in ("number", "integer") or (f.soft_min is None and f.soft_max is None):
+            continue
+        x = df[f.name].to_numpy()
+        soft_max = np.full(len(x), np.inf if f.soft_max is None else f.soft_max)
+        for name, below_age, child_max in CHILD_SOFT_MAX:
+            if name == f.name:
+                soft_max = np.where(age < below_age, child_max, soft_max)
+        low = x < (f.soft_min if f.soft_min is not None else -np.inf)
+        high = x > soft_max
+        add(low | high, lambda r, f=f, x=x, m=soft_max: (
+            f"soft_limit: {f.name} {x[r]:g} {f.unit} is outside the usual range "
+            f"({_range(f.soft_min, m[r])}): confirm it is correct"))
+    flow = df["o2_flow_l_min"].to_numpy()
+    for dev, lo, hi in DEVICE_FLOW_SOFT_LIMITS:
+        on = device == _code("o2_device", dev)
+        add(on & (flow < (lo if lo is not None else -np.inf)),
+            lambda r, dev=dev, lo=lo: f"soft_limit: o2_flow_l_min {flow[r]:g} L/min is low for "
+            f"{dev} (usually at least {lo:g}): confirm")
+        add(on & (flow > (hi if hi is not None else np.inf)),
+            lambda r, dev=dev, hi=hi: f"soft_limit: o2_flow_l_min {flow[r]:g} L/min is high for "
+            f"{dev} (usually at most {hi:g}; likely a data-entry error): confirm")
+    rr = df["rr_per_min"].to_numpy()
+    ventilated = device == _code("o2_device", "mechanical_ventilation")
+    add((rr == 0) & ~ventilated, "soft_limit: rr_per_min 0 without mechanical ventilation "
+        "(arrest?): confirm")
+    return flags
+
+
+def _range(lo: float | None, hi: float) -> str:
+    if lo is None:
+        return f"up to {hi:g}"
+    if np.isinf(hi):
+        return f"{lo:g} or more"
+    return f"{lo:g}-{hi:g}"

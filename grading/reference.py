@@ -1,0 +1,182 @@
+"""Row-wise reference of the timeline: one plain loop per patient, easy to read against the spec.
+
+It builds the ``Snapshot`` of every row (carry-forward, look-back windows, CRS episode state)
+exactly as design.md and spec §0.3 / CRS-R3b describe. The vectorised ``timeline`` module must
+produce the same snapshots and grades; tests hold the two against each other.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from . import rules
+from .fields import FIELD_BY_NAME, ICE_ITEMS
+from .parse import Assessments
+from .snapshot import ANTIPYRETIC, CORTICOSTEROID, TOCILIZUMAB, Snapshot, round_temp
+
+
+def _choice(name: str, code: int) -> str | None:
+    return None if code < 0 else FIELD_BY_NAME[name].values[code]
+
+
+def _choices(name: str, mask: int) -> frozenset[str] | None:
+    if mask < 0:
+        return None
+    return frozenset(v for i, v in enumerate(FIELD_BY_NAME[name].values) if mask >> i & 1)
+
+
+def _row(df: pd.DataFrame, i: int, tz: object) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for name in df.columns:
+        f = FIELD_BY_NAME[name]
+        v = df[name].iat[i]
+        if f.kind == "time":
+            out[name] = None if pd.isna(v) else v.tz_convert(tz).to_pydatetime()
+        elif f.kind in ("number", "integer"):
+            out[name] = None if np.isnan(v) else float(v)
+        elif f.kind == "boolean":
+            out[name] = None if v < 0 else bool(v)
+        elif f.kind == "choice":
+            out[name] = _choice(name, int(v))
+        elif f.kind == "choices":
+            out[name] = _choices(name, int(v))
+        else:
+            out[name] = str(v)
+    return out
+
+
+def snapshots(a: Assessments) -> list[Snapshot]:
+    """The snapshot of every row, in input order."""
+    df = a.frame
+    rows = [_row(df, i, a.tz) for i in range(len(df))]
+    by_patient: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        by_patient.setdefault(str(r["patient_id"]), []).append(i)
+    out: list[Snapshot | None] = [None] * len(rows)
+    for idx in by_patient.values():
+        idx.sort(key=lambda i: rows[i]["time"])  # type: ignore[arg-type,return-value]
+        for i, snap in zip(idx, _patient_snapshots([rows[i] for i in idx])):
+            out[i] = snap
+    return out  # type: ignore[return-value]
+
+
+def _within(t: datetime, then: datetime | None, window: timedelta) -> bool:
+    return then is not None and t - then <= window
+
+
+def _patient_snapshots(rows: list[dict]) -> list[Snapshot]:
+    ages = [r["age_years"] for r in rows if r["age_years"] is not None]
+    infusion = next((r["infusion_time"] for r in rows if r["infusion_time"] is not None), None)
+    baseline = None
+    last: dict[str, tuple[object, datetime, frozenset]] = {}   # input -> (value, time, attrib)
+    age = ages[0] if ages else None
+    device = flow = vaso = None
+    device_time = flow_time = vaso_time = None
+    episode_open, onset, last_active, waiver_since, waiver_drug = False, None, None, None, None
+    prior_drug = None
+    snaps = []
+    for r in rows:
+        t: datetime = r["time"]
+        attributed = r["attributed_elsewhere"] or frozenset()
+        if r["age_years"] is not None:
+            age = r["age_years"]
+        ice = None if r["ice_orientation"] is None else int(sum(r[c] for c in ICE_ITEMS))
+        for name, value in (("temp", r["temp_c"]), ("spo2", r["spo2_pct"]),
+                            ("capd", None if r["capd_total"] is None else int(r["capd_total"])),
+                            ("ice", ice), ("consciousness", r["consciousness"]),
+                            ("seizure", r["seizure"]), ("motor", r["motor_weakness"]),
+                            ("edema", r["cerebral_edema"]), ("icp", r["raised_icp_signs"])):
+            if value is not None:
+                last[name] = (value, t, attributed)
+        if r["sbp_mmhg"] is not None:
+            last["bp"] = ((r["sbp_mmhg"], r["dbp_mmhg"]), t, attributed)
+        if r["fluid_bolus_given"]:
+            last["bolus"] = (True, t, attributed)
+        sedated = r["sedated"]
+        if sedated is None and (ice is not None or r["capd_total"] is not None
+                                or r["consciousness"] is not None):
+            sedated = False  # a neuro assessment without the sedated tick is an unsedated one
+        if sedated is not None:
+            last["sedated"] = (sedated, t, attributed)
+        if ice is not None and infusion is not None and t <= infusion:
+            baseline = ice
+        # ongoing support: blank = unchanged; a new device without a flow has no known flow
+        if r["o2_device"] is not None:
+            if r["o2_device"] != device:
+                flow, flow_time = None, None
+            device, device_time = r["o2_device"], t
+        if r["o2_flow_l_min"] is not None:
+            flow, flow_time = r["o2_flow_l_min"], t
+        if r["vasopressors"] is not None:
+            vaso, vaso_time = r["vasopressors"], t
+        drugs = [d for d, given in ((ANTIPYRETIC, r["antipyretic_given"]),
+                                    (TOCILIZUMAB, r["tocilizumab_given"]),
+                                    (CORTICOSTEROID, r["corticosteroid_given"])) if given]
+        if TOCILIZUMAB in drugs or CORTICOSTEROID in drugs:
+            prior_drug = t
+
+        def recent(name: str, window: timedelta) -> tuple[object, datetime | None, frozenset]:
+            v = last.get(name)
+            if v is None or not _within(t, v[1], window):
+                return None, None, frozenset()
+            return v
+
+        temp, temp_time, temp_attr = recent("temp", rules.VITALS_WINDOW)
+        bp, bp_time, bp_attr = recent("bp", rules.VITALS_WINDOW)
+        _, bolus_time, _ = recent("bolus", rules.VITALS_WINDOW)
+        spo2, spo2_time, _ = recent("spo2", rules.VITALS_WINDOW)
+        ice_v, ice_time, ice_attr = recent("ice", rules.NEURO_WINDOW)
+        capd_v, capd_time, capd_attr = recent("capd", rules.NEURO_WINDOW)
+        loc, loc_time, loc_attr = recent("consciousness", rules.NEURO_WINDOW)
+        sed, sed_time, _ = recent("sedated", rules.NEURO_WINDOW)
+        ev = {k: last.get(k, (None, None, frozenset())) for k in ("seizure", "motor", "edema",
+                                                                 "icp")}
+        fever_attr = "fever" in attributed or "fever" in temp_attr
+        s = Snapshot(
+            time=t, age_years=age, temp_c=temp, temp_time=temp_time, fever_attributed=fever_attr,
+            sbp_mmhg=None if bp is None else bp[0], dbp_mmhg=None if bp is None else bp[1],
+            bp_time=bp_time,
+            hypotension_attributed="hypotension" in attributed or "hypotension" in bp_attr,
+            fluid_bolus_time=bolus_time, spo2_pct=spo2, spo2_time=spo2_time,
+            o2_device=device, o2_flow_l_min=flow,
+            o2_time=None if device is None else max(x for x in (device_time, flow_time) if x),
+            hypoxia_attributed="hypoxia" in attributed,
+            vasopressors=vaso, vasopressors_time=vaso_time,
+            died_of=r["died_of"], ice_total=ice_v, ice_time=ice_time, capd_total=capd_v,
+            capd_time=capd_time, consciousness=loc, consciousness_time=loc_time,
+            sedated=bool(sed), sedated_time=sed_time if sed else None,
+            cognitive_attributed="neuro" in attributed or "neuro" in (
+                capd_attr if capd_time is not None and (ice_time is None or capd_time > ice_time)
+                else ice_attr),
+            consciousness_attributed="neuro" in attributed or "neuro" in loc_attr,
+            baseline_ice=baseline,
+            seizure=ev["seizure"][0], seizure_time=ev["seizure"][1],
+            motor_weakness=ev["motor"][0], motor_time=ev["motor"][1],
+            cerebral_edema=ev["edema"][0], edema_time=ev["edema"][1],
+            raised_icp_signs=ev["icp"][0], icp_time=ev["icp"][1],
+            prior_anticytokine_or_steroid=prior_drug,
+        )
+        # CRS episode lifecycle (CRS-R3b)
+        from .snapshot import hypotension_component, hypoxia_component
+        fever = (temp is not None and round_temp(temp) >= rules.FEVER_C and not fever_attr)
+        active = fever or bool(hypotension_component(s)[0]) or bool(hypoxia_component(s)[0])
+        if episode_open and t - last_active > rules.EPISODE_CLOSES_AFTER:
+            episode_open, onset, waiver_since, waiver_drug = False, None, None, None
+        if not episode_open and fever:
+            episode_open, onset, last_active = True, t, t
+        if episode_open:
+            if active:
+                last_active = t
+            if waiver_since is None and drugs:
+                waiver_since, waiver_drug = t, " and ".join(drugs)
+        snaps.append(_replace(s, episode_open=episode_open, episode_onset=onset,
+                              waiver_since=waiver_since, waiver_drug=waiver_drug))
+    return snaps
+
+
+def _replace(s: Snapshot, **kw: object) -> Snapshot:
+    from dataclasses import replace
+    return replace(s, **kw)
