@@ -32,7 +32,8 @@ class Field:
         """What is allowed, in words, for error messages."""
         if self.kind in ("number", "integer"):
             whole = "a whole number" if self.kind == "integer" else "a number"
-            return f"{whole} from {_fmt(self.hard_min)} to {_fmt(self.hard_max)} {self.unit}".rstrip()
+            span = f"{_fmt(self.hard_min)} to {_fmt(self.hard_max)}"
+            return f"{whole} from {span} {self.unit}".rstrip()
         if self.kind == "boolean":
             return "true/false, yes/no or 1/0"
         if self.kind == "choice":

@@ -317,6 +317,13 @@ def grade_icans(s: Snapshot) -> Grade:
                      rules.CEREBRAL_EDEMA_GRADE, reasons),
               _icp_domain(s, reasons)]
     bedside = [cognitive, level]
+    if not s.sedated:
+        hours = _hours(rules.NEURO_WINDOW)
+        if cognitive is None:
+            reasons.append(Reason("ICANS-R2", f"no ICE or CAPD in the last {hours} h", s.time))
+        if level is None:
+            reasons.append(Reason("ICANS-R4", f"level of consciousness not recorded in the last "
+                                  f"{hours} h", s.time))
     if all(d is None for d in bedside):
         known = [d for d in events if d is not None]
         if not known:

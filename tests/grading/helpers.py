@@ -1,0 +1,80 @@
+"""Shared helpers: build canonical rows and grade them through both implementations.
+
+``grade_both(rows)`` grades with the vectorised timeline *and* the row-wise reference, asserts
+that every row's snapshot and CRS/ICANS grade, status, reasons and flags agree, and returns the
+vectorised results (input order). Use it in every clinical test so both paths are exercised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+import grading
+from grading import reference
+from grading.snapshot import grade_crs, grade_icans
+
+T0 = datetime(2026, 3, 2, 8, 0)  # naive: read in the ward time zone (UTC unless tz is given)
+
+ICE_10 = {"ice_orientation": 4, "ice_naming": 3, "ice_commands": 1, "ice_writing": 1,
+          "ice_attention": 1}
+
+
+def ice(total: int) -> dict[str, int]:
+    """ICE items adding up to ``total`` (0-10)."""
+    assert 0 <= total <= 10
+    items = {}
+    left = total
+    for name, top in (("ice_orientation", 4), ("ice_naming", 3), ("ice_commands", 1),
+                      ("ice_writing", 1), ("ice_attention", 1)):
+        items[name] = min(top, left)
+        left -= items[name]
+    return items
+
+
+def normal_adult(**overrides: object) -> dict[str, object]:
+    """An adult assessment with every finding normal (spec §8: alert, ICE 10, room air, no
+    vasopressor, no attribution), with ``overrides`` applied. None removes a field."""
+    row: dict[str, object] = {
+        "patient_id": "P1", "time": T0.isoformat(), "age_years": 45, "temp_c": 37.0,
+        "hr_bpm": 80, "sbp_mmhg": 120, "dbp_mmhg": 70, "rr_per_min": 16, "spo2_pct": 97,
+        "o2_device": "room_air", "vasopressors": "none", **ICE_10, "consciousness": "alert",
+        "seizure": "none", "motor_weakness": "none", "cerebral_edema": "none",
+        "raised_icp_signs": "none",
+    }
+    for k, v in overrides.items():
+        if v is None:
+            row.pop(k, None)
+        else:
+            row[k] = v
+    return row
+
+
+def at(hours: float) -> str:
+    return (T0 + timedelta(hours=hours)).isoformat()
+
+
+def grade_both(rows: Sequence[Mapping[str, object]], tz: str = "UTC") -> list[grading.RowResult]:
+    a = grading.from_rows(rows, tz=tz)
+    graded = grading.grade(a)
+    fast = list(graded.results())
+    snaps = reference.snapshots(a)
+    inverse = {int(p): s for s, p in enumerate(graded.order.order)}
+    for i, (r, snap) in enumerate(zip(fast, snaps)):
+        assert graded.snapshot(inverse[i]) == snap, f"row {i + 1}: snapshots differ"
+        assert r.crs == grade_crs(snap), f"row {i + 1}: CRS differs from the reference"
+        assert r.icans == grade_icans(snap), f"row {i + 1}: ICANS differs from the reference"
+    return fast
+
+
+def grade_one(**overrides: object) -> grading.RowResult:
+    """Grade a single normal-adult row with ``overrides``."""
+    return grade_both([normal_adult(**overrides)])[-1]
+
+
+def flag_codes(r: grading.RowResult) -> set[str]:
+    return {f.code for f in r.flags}
+
+
+def rules_of(g: grading.Grade) -> list[str]:
+    return [x.rule for x in g.reasons]
