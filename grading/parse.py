@@ -65,15 +65,31 @@ class Problem:
 
 @dataclass
 class Assessments:
-    """Validated assessments in input order, with the soft-limit findings of each row."""
+    """Validated assessments in input order.
 
-    frame: pd.DataFrame
+    ``columns`` holds the typed arrays described in this module's docstring, except that
+    ``patient_id`` is an int32 code into ``patients`` and times are int64 ns since the epoch
+    (UTC; ``NAT`` = blank). ``frame`` gives the same as a pandas DataFrame.
+    """
+
+    columns: dict[str, np.ndarray]
+    patients: list[str]
     tz: ZoneInfo
     order: PatientOrder
     soft_flags: dict[int, list[str]] = field(default_factory=dict)  # row position -> messages
+    _frame: pd.DataFrame | None = None
 
     def __len__(self) -> int:
-        return len(self.frame)
+        return len(self.columns["patient_id"])
+
+    def patient_of(self, row: int) -> str:
+        return self.patients[int(self.columns["patient_id"][row])]
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        if self._frame is None:
+            self._frame = _to_frame(self.columns, self.patients)
+        return self._frame
 
 
 def ward_zone(name: str) -> ZoneInfo:
@@ -93,16 +109,18 @@ def read_csv(source: str | Path | bytes, tz: str | ZoneInfo = "UTC") -> Assessme
                           "then one row per assessment, is expected"])
     _check_utf8(data[:65536])
     header = _read_header(data)
-    try:
-        table = _arrow_read(data, header, typed=True)
-    except pa.ArrowInvalid:
-        table = None  # a cell that does not convert: the text path names every bad cell
-    if table is None:
+    # Fast path: Arrow converts numbers, yes/no and plain local times while reading. A cell it
+    # cannot convert (a time with an offset, a typo) sends the file down the text path, which
+    # checks every distinct value itself and names every bad cell.
+    table = None
+    for typed, typed_times in ((True, True), (True, False), (False, False)):
         try:
-            table = _arrow_read(data, header, typed=False)
+            table = _arrow_read(data, header, typed, typed_times)
+            break
         except pa.ArrowInvalid as e:
-            _check_utf8(data)
-            raise InputError([f"the file is not valid CSV: {_arrow_message(e)}"])
+            if not typed:
+                _check_utf8(data)
+                raise InputError([f"the file is not valid CSV: {_arrow_message(e)}"])
     return from_columns({n: table.column(n) for n in header}, zone)
 
 
@@ -110,7 +128,12 @@ _BOOL_TRUE = [w for w, v in BOOLEAN_WORDS.items() if v]
 _BOOL_FALSE = [w for w, v in BOOLEAN_WORDS.items() if not v]
 
 
-def _arrow_type(f: Field) -> pa.DataType:
+TIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+
+
+def _arrow_type(f: Field, typed_times: bool) -> pa.DataType:
+    if f.kind == "time" and typed_times:
+        return pa.timestamp("ns")
     if f.kind in ("number", "integer"):
         return pa.float64()
     if f.kind == "boolean":
@@ -120,8 +143,9 @@ def _arrow_type(f: Field) -> pa.DataType:
     return pa.string()
 
 
-def _arrow_read(data: bytes, header: list[str], typed: bool) -> pa.Table:
-    types = {n: (_arrow_type(FIELD_BY_NAME[n]) if typed else pa.string()) for n in header}
+def _arrow_read(data: bytes, header: list[str], typed: bool, typed_times: bool) -> pa.Table:
+    types = {n: (_arrow_type(FIELD_BY_NAME[n], typed_times) if typed else pa.string())
+             for n in header}
     words = [w for w in BOOLEAN_WORDS]
     return pacsv.read_csv(
         io.BytesIO(data),
@@ -129,7 +153,7 @@ def _arrow_read(data: bytes, header: list[str], typed: bool) -> pa.Table:
         parse_options=pacsv.ParseOptions(newlines_in_values=False),
         convert_options=pacsv.ConvertOptions(
             column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False,
-            null_values=[""],
+            null_values=[""], timestamp_parsers=TIME_FORMATS,
             true_values=_BOOL_TRUE + [w.upper() for w in _BOOL_TRUE]
             + [w.capitalize() for w in _BOOL_TRUE if w != "1"],
             false_values=_BOOL_FALSE + [w.upper() for w in _BOOL_FALSE]
@@ -350,9 +374,22 @@ def _parse_text_column(f: Field, col: pa.ChunkedArray, n: int,
     return values
 
 
+CLOCK_CHANGE = ("this local time does not exist or is ambiguous in the ward time zone {zone} "
+                "(clock change); add a UTC offset")
+
+
 def _parse_time_column(f: Field, col: pa.ChunkedArray, zone: ZoneInfo,
                        out: _Collector) -> np.ndarray:
     """ISO 8601 -> int64 ns since the epoch (UTC); NaT for blank or bad cells."""
+    if pa.types.is_timestamp(col.type):  # plain local times, already parsed by Arrow
+        local = col.to_numpy().astype("datetime64[ns]").view(np.int64)
+        if zone.key == "UTC":
+            return local
+        idx = pd.DatetimeIndex(local.view("datetime64[ns]"))
+        utc = idx.tz_localize(zone, ambiguous="NaT", nonexistent="NaT").as_unit("ns").asi8
+        out.rows(f.name, (utc == NAT) & (local != NAT), _TimeCells(col),
+                 CLOCK_CHANGE.format(zone=zone.key))
+        return utc
     codes, uniques = _encode(col)
     if not uniques:
         return np.full(len(codes), np.datetime64("NaT"), "datetime64[ns]").view(np.int64)
@@ -376,8 +413,7 @@ def _parse_time_column(f: Field, col: pa.ChunkedArray, zone: ZoneInfo,
         invalid = naive.isna()
         local = naive.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
         for j in np.flatnonzero(local.isna() & ~invalid):
-            bad[int(idx[j])] = (f"this local time does not exist or is ambiguous in the ward time "
-                                f"zone {zone.key} (clock change); add a UTC offset")
+            bad[int(idx[j])] = CLOCK_CHANGE.format(zone=zone.key)
         result[idx] = local.tz_convert("UTC").as_unit("ns").asi8
     for i in np.flatnonzero(~blank & (result == np.iinfo(np.int64).min)):
         bad.setdefault(int(i), f"not a valid date and time; allowed: {f.allowed()}")
@@ -391,6 +427,7 @@ def from_columns(cols: Mapping[str, pa.ChunkedArray], zone: ZoneInfo) -> Assessm
     if n == 0:
         raise InputError(["the file has a header but no assessment rows"])
     typed: dict[str, np.ndarray] = {}
+    patients: list[str] = []
     for f in FIELDS:
         col = cols.get(f.name)
         if f.kind == "id":
@@ -399,31 +436,31 @@ def from_columns(cols: Mapping[str, pa.ChunkedArray], zone: ZoneInfo) -> Assessm
             trimmed = [u.strip() for u in uniques]
             out.cells(f.name, codes, {i: "required: every row needs a patient_id"
                                       for i, u in enumerate(trimmed) if u == ""}, uniques)
-            typed[f.name] = pd.Categorical.from_codes(_merge_codes(codes, trimmed),
-                                                      sorted(set(trimmed)))
+            patients = sorted(set(trimmed))
+            typed[f.name] = _merge_codes(codes, trimmed, patients)
         elif f.kind == "time":
             typed[f.name] = (_parse_time_column(f, col, zone, out) if col is not None
                              else np.full(n, np.iinfo(np.int64).min, np.int64))
             if f.required:
-                out.rows(f.name, typed[f.name] == NAT, _Cells(col),
-                         "required: every row needs a time")
+                blank = pc.fill_null(pc.is_null(col), True) if pa.types.is_timestamp(col.type) \
+                    else pc.equal(pc.utf8_trim_whitespace(col), "")
+                out.rows(f.name, np.asarray(blank.to_numpy(zero_copy_only=False), bool),
+                         _Cells(col), "required: every row needs a time")
         elif col is None:
             typed[f.name] = _blank(f, n)
         else:
             typed[f.name] = _parse_column(f, col, n, out)
-    frame = _to_frame(typed)
     po = PatientOrder.of(typed["patient_id"], typed["time"])
-    soft = _cross_checks(frame, cols, po, out)
+    soft = _cross_checks(typed, patients, cols, po, out)
     if out.items:
         out.items.sort(key=lambda p: (p.row or 0, COLUMNS.index(p.column)
                                       if p.column in COLUMNS else 99))
         raise InputError([str(p) for p in out.items])
-    return Assessments(frame, zone, po, soft)
+    return Assessments(typed, patients, zone, po, soft)
 
 
-def _merge_codes(codes: np.ndarray, trimmed: list[str]) -> np.ndarray:
+def _merge_codes(codes: np.ndarray, trimmed: list[str], cats: list[str]) -> np.ndarray:
     """Codes into the sorted distinct trimmed ids (' P1' and 'P1' are one patient)."""
-    cats = sorted(set(trimmed))
     where = {c: i for i, c in enumerate(cats)}
     return np.array([where[t] for t in trimmed], np.int32)[codes] if len(codes) else codes
 
@@ -441,6 +478,12 @@ class _Cells:
         return "" if v is None else (f"{v:g}" if isinstance(v, float) else str(v).strip())
 
 
+class _TimeCells(_Cells):
+    def __getitem__(self, i: int) -> str:
+        assert self.col is not None
+        return self.col[int(i)].as_py().isoformat(timespec="minutes")
+
+
 def _blank(f: Field, n: int) -> np.ndarray:
     if f.kind in ("number", "integer"):
         return np.full(n, np.nan)
@@ -449,11 +492,14 @@ def _blank(f: Field, n: int) -> np.ndarray:
     return np.full(n, -1, np.int8)
 
 
-def _to_frame(typed: dict[str, np.ndarray]) -> pd.DataFrame:
+def _to_frame(typed: dict[str, np.ndarray], patients: list[str]) -> pd.DataFrame:
     data: dict[str, object] = {}
     for name, arr in typed.items():
-        if FIELD_BY_NAME[name].kind == "time":
+        kind = FIELD_BY_NAME[name].kind
+        if kind == "time":
             data[name] = pd.DatetimeIndex(arr.view("datetime64[ns]")).tz_localize("UTC")
+        elif kind == "id":
+            data[name] = pd.Categorical.from_codes(arr, patients)
         else:
             data[name] = arr
     return pd.DataFrame(data, copy=False)
@@ -468,12 +514,13 @@ def _code(f: str, value: str) -> int:
     return _vals(f).index(value)
 
 
-def _cross_checks(df: pd.DataFrame, cols: Mapping[str, pa.ChunkedArray], po: PatientOrder,
+def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
+                  cols: Mapping[str, pa.ChunkedArray], po: PatientOrder,
                   out: _Collector) -> dict[int, list[str]]:
-    n = len(df)
+    n = len(c["patient_id"])
     raw = {name: _Cells(cols.get(name)) for name in ("time", "infusion_time")}
-    pid = df["patient_id"].to_numpy()
-    t = df["time"].to_numpy("datetime64[ns]").view(np.int64)
+    pid = c["patient_id"]
+    t = c["time"]
     nat = NAT
 
     # one assessment per patient and time: equal neighbours in (patient, time) order
@@ -484,15 +531,16 @@ def _cross_checks(df: pd.DataFrame, cols: Mapping[str, pa.ChunkedArray], po: Pat
     for s in np.flatnonzero(same):
         r, first = int(po.order[s]), int(po.order[po.ffill_index(~same)[s]])
         r, first = max(r, first), min(r, first)
-        out.items.append(Problem(r + 1, "time", raw["time"][r], f"duplicate: patient {pid[r]} "
+        out.items.append(Problem(r + 1, "time", raw["time"][r], f"duplicate: patient {patients[pid[r]]} "
                                  f"already has an assessment at this time (row {first + 1})"))
 
     # infusion time: one value per patient
-    inf = df["infusion_time"].to_numpy("datetime64[ns]").view(np.int64)
+    inf = c["infusion_time"]
     has_inf = inf != nat
     if has_inf.any():
         g = pd.DataFrame({"p": pid[has_inf], "i": inf[has_inf]}).groupby("p")["i"]
         multi = g.nunique()
+        multi = multi[multi > 1] if (g.min() != g.max()).any() else multi[:0]
         for p in multi[multi > 1].index:
             rows = np.flatnonzero((pid == p) & has_inf)
             ref = rows[0]
@@ -501,7 +549,7 @@ def _cross_checks(df: pd.DataFrame, cols: Mapping[str, pa.ChunkedArray], po: Pat
                                          f"differs from row {ref + 1}; a patient has one "
                                          "infusion time"))
 
-    sbp, dbp = df["sbp_mmhg"].to_numpy(), df["dbp_mmhg"].to_numpy()
+    sbp, dbp = c["sbp_mmhg"], c["dbp_mmhg"]
     bad = dbp >= sbp  # NaN compares False
     out.rows("dbp_mmhg", bad, _fmt_num(dbp), "must be below the systolic pressure "
              "(sbp_mmhg on the same row)")
@@ -509,28 +557,28 @@ def _cross_checks(df: pd.DataFrame, cols: Mapping[str, pa.ChunkedArray], po: Pat
     out.rows("dbp_mmhg", np.isnan(dbp) & ~np.isnan(sbp), _fmt_num(dbp), both_bp_msg)
     out.rows("sbp_mmhg", np.isnan(sbp) & ~np.isnan(dbp), _fmt_num(sbp), both_bp_msg)
 
-    ice = np.column_stack([df[c].to_numpy() for c in ICE_ITEMS])
-    filled = ~np.isnan(ice)
-    partial = filled.any(axis=1) & ~filled.all(axis=1)
+    filled_items = [~np.isnan(c[x]) for x in ICE_ITEMS]
+    ice_any = np.logical_or.reduce(filled_items)
+    ice_all = np.logical_and.reduce(filled_items)
+    partial = ice_any & ~ice_all
     for r in np.flatnonzero(partial):
-        missing = [c for c, ok in zip(ICE_ITEMS, filled[r]) if not ok]
+        missing = [x for x, ok in zip(ICE_ITEMS, filled_items) if not ok[r]]
         out.items.append(Problem(int(r) + 1, missing[0], "", "the ICE score needs all five "
                                  "items or none; missing: " + ", ".join(missing)))
-    ice_any = filled.any(axis=1)
-    capd = df["capd_total"].to_numpy()
+    capd = c["capd_total"]
     out.rows("capd_total", ice_any & ~np.isnan(capd), _fmt_num(capd),
              "a row has ICE items or a CAPD total, never both (the one filled is the instrument)")
-    sedated = df["sedated"].to_numpy() == 1
+    sedated = c["sedated"] == 1
     out.rows("sedated", sedated & (ice_any | ~np.isnan(capd)), np.full(n, "true"),
              "sedated means the neuro assessment could not be done: leave ICE and CAPD blank")
-    ice_total = np.where(filled.all(axis=1), np.nansum(ice, axis=1), np.nan)
-    unarousable = df["consciousness"].to_numpy() == _code("consciousness", "unarousable")
+    ice_total = sum(c[x] for x in ICE_ITEMS)  # NaN unless all five are given
+    unarousable = c["consciousness"] == _code("consciousness", "unarousable")
     out.rows("consciousness", unarousable & (ice_total > 0), np.full(n, "unarousable"),
              "an unarousable patient cannot score ICE points (ICE must be 0 or blank)")
 
     # ongoing oxygen support: check flow and FiO2 against the device in force on this row
-    device = _carried_device(df, po)
-    flow, fio2 = df["o2_flow_l_min"].to_numpy(), df["fio2_pct"].to_numpy()
+    device = _carried_device(c, po)
+    flow, fio2 = c["o2_flow_l_min"], c["fio2_pct"]
     room, unknown = device == _code("o2_device", "room_air"), device == -1
     out.rows("o2_flow_l_min", room & (flow > 0), _fmt_num(flow),
              "oxygen flow with o2_device room_air; record the device, or a flow of 0")
@@ -542,18 +590,18 @@ def _cross_checks(df: pd.DataFrame, cols: Mapping[str, pa.ChunkedArray], po: Pat
              "FiO2 above 21 % but no o2_device recorded for this patient yet")
 
     # nothing after death
-    died = df["died_of"].to_numpy() >= 0
+    died = c["died_of"] >= 0
     if died.any():
         death = pd.Series(np.where(died, t, np.iinfo(np.int64).max)).groupby(pid).transform("min")
         after = t > death.to_numpy()
         out.rows("time", after, raw["time"], "assessment after the row recording death "
                  "(died_of) for this patient")
-    return _soft_limit_flags(df, device, po)
+    return _soft_limit_flags(c, device, po)
 
 
-def _carried_device(df: pd.DataFrame, po: PatientOrder) -> np.ndarray:
+def _carried_device(c: dict[str, np.ndarray], po: PatientOrder) -> np.ndarray:
     """The oxygen device in force on each row (blank = unchanged since the previous row)."""
-    dev = po.sort(df["o2_device"].to_numpy())
+    dev = po.sort(c["o2_device"])
     return po.unsort(po.take(dev, po.ffill_index(dev >= 0), -1).astype(np.int8))
 
 
@@ -568,11 +616,11 @@ class _fmt_num:  # noqa: N801 - used like a function
         return "" if np.isnan(v) else f"{v:g}"
 
 
-def _soft_limit_flags(df: pd.DataFrame, device: np.ndarray,
+def _soft_limit_flags(c: dict[str, np.ndarray], device: np.ndarray,
                      po: PatientOrder) -> dict[int, list[str]]:
     """Spec §6.1 soft limits: accepted values reported as flags, per row position."""
     flags: dict[int, list[str]] = {}
-    age = po.unsort(po.patient_fill(po.sort(df["age_years"].to_numpy())))
+    age = po.unsort(po.patient_fill(po.sort(c["age_years"])))
 
     def add(mask: np.ndarray, text: object) -> None:
         for r in np.flatnonzero(mask):
@@ -581,7 +629,7 @@ def _soft_limit_flags(df: pd.DataFrame, device: np.ndarray,
     for f in FIELDS:
         if f.kind not in ("number", "integer") or (f.soft_min is None and f.soft_max is None):
             continue
-        x = df[f.name].to_numpy()
+        x = c[f.name]
         soft_max = np.full(len(x), np.inf if f.soft_max is None else f.soft_max)
         for name, below_age, child_max in CHILD_SOFT_MAX:
             if name == f.name:
@@ -591,7 +639,7 @@ def _soft_limit_flags(df: pd.DataFrame, device: np.ndarray,
         add(low | high, lambda r, f=f, x=x, m=soft_max: (
             f"soft_limit: {f.name} {x[r]:g} {f.unit} is outside the usual range "
             f"({_range(f.soft_min, m[r])}): confirm it is correct"))
-    flow = df["o2_flow_l_min"].to_numpy()
+    flow = c["o2_flow_l_min"]
     for dev, lo, hi in DEVICE_FLOW_SOFT_LIMITS:
         on = device == _code("o2_device", dev)
         add(on & (flow < (lo if lo is not None else -np.inf)),
@@ -600,7 +648,7 @@ def _soft_limit_flags(df: pd.DataFrame, device: np.ndarray,
         add(on & (flow > (hi if hi is not None else np.inf)),
             lambda r, dev=dev, hi=hi: f"soft_limit: o2_flow_l_min {flow[r]:g} L/min is high for "
             f"{dev} (usually at most {hi:g}; likely a data-entry error): confirm")
-    rr = df["rr_per_min"].to_numpy()
+    rr = c["rr_per_min"]
     ventilated = device == _code("o2_device", "mechanical_ventilation")
     add((rr == 0) & ~ventilated, "soft_limit: rr_per_min 0 without mechanical ventilation "
         "(arrest?): confirm")

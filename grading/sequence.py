@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 NO_ROW = -1
 
@@ -21,36 +20,52 @@ class PatientOrder:
     patient: np.ndarray      # patient code per sorted row
     start: np.ndarray        # sorted position of the first row of the row's patient
     time_ns: np.ndarray      # int64 ns UTC per sorted row
+    end: np.ndarray          # sorted position just after the last row of the row's patient
+    identity: bool = False   # the input was already in this order
 
     @classmethod
-    def of(cls, patient_ids: np.ndarray, time_ns: np.ndarray) -> PatientOrder:
-        codes = pd.factorize(patient_ids)[0].astype(np.int64)
+    def of(cls, patient: np.ndarray, time_ns: np.ndarray) -> PatientOrder:
+        """Order rows by patient, then time. A file already grouped by patient with times
+        rising inside each group (the usual case) keeps its order without sorting."""
+        codes = patient.astype(np.int32, copy=False)
         n = len(codes)
-        if n and np.all(np.diff(codes) >= 0) and np.all(
-                (np.diff(time_ns) > 0) | (np.diff(codes) > 0)):
-            order = np.arange(n)
+        boundary = np.ones(n, bool)
+        boundary[1:] = codes[1:] != codes[:-1]
+        grouped = n == 0 or int(boundary.sum()) == len(np.unique(codes))
+        rising = n < 2 or bool(np.all((time_ns[1:] > time_ns[:-1]) | boundary[1:]))
+        if grouped and rising:
+            order = np.arange(n, dtype=np.int32)
+            first = boundary
         else:
-            order = np.lexsort((time_ns, codes))
-        p = codes[order]
-        first = np.ones(n, bool)
-        first[1:] = p[1:] != p[:-1]
-        start = np.maximum.accumulate(np.where(first, np.arange(n), 0)) if n else first.astype(int)
-        return cls(order, p, start, time_ns[order])
+            order = np.lexsort((time_ns, codes)).astype(np.int32)
+            p = codes[order]
+            first = np.ones(n, bool)
+            first[1:] = p[1:] != p[:-1]
+        start = np.maximum.accumulate(np.where(first, np.arange(n, dtype=np.int32), 0)) \
+            if n else np.zeros(0, np.int32)
+        identity = grouped and rising
+        group_starts = np.flatnonzero(first)
+        end = np.repeat(np.r_[group_starts[1:], n], np.diff(np.r_[group_starts, n])) \
+            if n else np.zeros(0, np.int64)
+        return cls(order, np.cumsum(first, dtype=np.int32) - 1, start,
+                   time_ns if identity else time_ns[order], end.astype(np.int32), identity)
 
     def __len__(self) -> int:
         return len(self.order)
 
     def sort(self, values: np.ndarray) -> np.ndarray:
-        return values[self.order]
+        return values if self.identity else values[self.order]
 
     def unsort(self, values: np.ndarray) -> np.ndarray:
+        if self.identity:
+            return values
         out = np.empty_like(values)
         out[self.order] = values
         return out
 
     def ffill_index(self, recorded: np.ndarray) -> np.ndarray:
         """Sorted position of the latest row at or before each row where ``recorded``; -1 none."""
-        idx = np.where(recorded, np.arange(len(recorded)), NO_ROW)
+        idx = np.where(recorded, np.arange(len(recorded), dtype=np.int32), np.int32(NO_ROW))
         if len(idx):
             idx = np.maximum.accumulate(idx)
         return np.where(idx >= self.start, idx, NO_ROW)
@@ -74,9 +89,13 @@ class PatientOrder:
 
     def first_index(self, recorded: np.ndarray) -> np.ndarray:
         """Sorted position of each patient's first row where ``recorded``, on every row; -1 none."""
-        pos = np.where(recorded, np.arange(len(recorded)), np.iinfo(np.int64).max)
-        first = pd.Series(pos).groupby(self.patient).transform("min").to_numpy()
-        return np.where(first == np.iinfo(np.int64).max, NO_ROW, first)
+        n = len(recorded)
+        if n == 0:
+            return np.zeros(0, np.int32)
+        pos = np.where(recorded, np.arange(n, dtype=np.int32), np.int32(n))
+        following = np.minimum.accumulate(pos[::-1])[::-1]  # next recorded row at or after
+        first = following[self.start]
+        return np.where(first < self.end, first, NO_ROW).astype(np.int32)
 
     def take(self, values: np.ndarray, idx: np.ndarray, blank: object) -> np.ndarray:
         """``values[idx]`` with ``blank`` where idx is -1."""

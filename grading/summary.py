@@ -83,13 +83,13 @@ def summarize(g: GradedTimeline) -> list[PatientSummary]:
     t = po.time_ns
     day = c["day_post_infusion"]
     out = []
-    ids = g.assessments.frame["patient_id"]
-    first_row = {}
-    for pos_in_input, pid in enumerate(ids):
-        first_row.setdefault(pid, pos_in_input)
+    codes = g.assessments.columns["patient_id"]
+    _, first_at = np.unique(codes, return_index=True)
+    appearance = {g.assessments.patients[int(codes[i])]: rank
+                  for rank, i in enumerate(sorted(first_at))}
     bounds = np.flatnonzero(np.r_[True, po.patient[1:] != po.patient[:-1], True])
     for lo, hi in zip(bounds[:-1], bounds[1:]):
-        pid = str(ids.iat[int(po.order[lo])])
+        pid = g.assessments.patient_of(int(po.order[lo]))
         sl = slice(int(lo), int(hi))
         crs, icans = c["crs_grade"][sl], c["icans_grade"][sl]
         eps = {s: _episodes(s, c[f"{s}_episode"][sl], c[f"{s}_grade"][sl], c[f"{s}_active"][sl],
@@ -102,8 +102,7 @@ def summarize(g: GradedTimeline) -> list[PatientSummary]:
             daily.append((int(d), _max(crs[on]), _max(icans[on])))
         out.append(PatientSummary(pid, _max(crs), _max(icans), eps["crs"], eps["icans"],
                                   tuple(daily)))
-    order = {pid: i for i, pid in enumerate(first_row)}
-    out.sort(key=lambda s: order[s.patient_id])
+    out.sort(key=lambda s: appearance[s.patient_id])
     return out
 
 

@@ -114,7 +114,7 @@ class GradedTimeline:
         """Grades per row in input order (grade -1 = not evaluable)."""
         a = self.assessments.frame
         return pd.DataFrame({
-            "patient_id": a["patient_id"], "time": a["time"],
+            "patient_id": a["patient_id"].astype(str), "time": a["time"],
             "day_post_infusion": self._input("day_post_infusion"),
             "crs_grade": self.crs_grade, "crs_status": self._input("crs_status"),
             "crs_episode": self._input("crs_episode"),
@@ -209,7 +209,7 @@ class GradedTimeline:
         day = c["day_post_infusion"][s]
         ep_max = int(c["episode_max"][s])
         return RowResult(
-            row=row + 1, patient_id=str(self.assessments.frame["patient_id"].iat[row]),
+            row=row + 1, patient_id=self.assessments.patient_of(row),
             time=snap.time, day_post_infusion=None if np.isnan(day) else int(day),
             crs=crs, icans=icans, crs_episode_max=None if ep_max < 0 else ep_max,
             icans_episode_max=None if c["icans_episode_max"][s] < 0
@@ -241,13 +241,13 @@ def _dt(ns: int, tz: object) -> datetime:
 def grade(a: Assessments) -> GradedTimeline:
     """Grade every row of validated assessments."""
     po = a.order
-    df = a.frame
+    df = a.columns
     n = len(po)
     t = po.time_ns
     c: dict[str, np.ndarray] = {}
 
     def col(name: str) -> np.ndarray:
-        return po.sort(df[name].to_numpy())
+        return po.sort(df[name])
 
     def latest(recorded: np.ndarray, window: str | None) -> np.ndarray:
         idx = po.ffill_index(recorded)
@@ -323,7 +323,7 @@ def grade(a: Assessments) -> GradedTimeline:
     cog_src = np.where(use_capd, c["capd_src"], c["ice_src"])
     c["cognitive_attr"] = attrib(cog_src, "neuro")
     c["loc_attr"] = attrib(c["loc_src"], "neuro")
-    infusion = po.sort(df["infusion_time"].to_numpy("datetime64[ns]").view(np.int64))
+    infusion = po.sort(df["infusion_time"])
     infusion = _patient_value(po, infusion)
     pre = ~np.isnan(ice) & (infusion != np.iinfo(np.int64).min) & (t <= infusion)
     c["baseline_ice"] = take(ice, latest(pre, None), np.nan)

@@ -1,0 +1,408 @@
+"""Properties of the grading engine over generated, valid canonical timelines.
+
+The ``timelines()`` strategy builds what a ward could really record (design.md): 1-3 patients,
+1-12 assessments each a few minutes to about 30 h apart, every value inside the hard limits of
+``grading/fields.py`` and every cross-field rule of the importer kept (ICE all five items or none,
+never ICE and CAPD together, no ICE/CAPD while sedated, dbp < sbp, flow and FiO2 only while an
+oxygen device other than room air is in force, death only on a patient's last row).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import grading
+from grading.fields import (
+    ATTRIBUTABLE_FINDINGS, CAUSES_OF_DEATH, CEREBRAL_EDEMA, CONSCIOUSNESS_LEVELS, ICE_ITEMS,
+    MOTOR_WEAKNESS, O2_DEVICES, RAISED_ICP_SIGNS, SEIZURE_KINDS, VASOACTIVE_AGENTS,
+)
+from tests.grading.helpers import T0, grade_both
+
+REPO = Path(__file__).resolve().parents[2]
+Row = dict[str, object]
+
+# Small budgets: the whole file runs in well under a minute on a 2-core machine.
+FAST = settings(max_examples=60, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+THOROUGH = settings(FAST, max_examples=120)
+SINGLE_ROW = settings(FAST, max_examples=40)
+CLI = settings(FAST, max_examples=15)
+
+ICE_TOPS = {"ice_orientation": 4, "ice_naming": 3, "ice_commands": 1, "ice_writing": 1,
+            "ice_attention": 1}
+PATIENT_IDS = ("P1", "P2", "P3", "bed 4", "UPN-0071")
+AGES = (0.05, 0.5, 1, 3, 9, 10, 11, 12, 13, 17, 18, 45, 80)
+
+
+# ------------------------------------------------------------------------------ strategies
+def optional(strategy: st.SearchStrategy) -> st.SearchStrategy:
+    """Blank (None, shrinks to this) or a value."""
+    return st.one_of(st.none(), strategy)
+
+
+def joined(values: Sequence[str], empty: str) -> st.SearchStrategy[str]:
+    """A ';'-separated choices cell: the empty word ('none') or 1-3 distinct values."""
+    return st.one_of(st.just(empty), st.lists(st.sampled_from(values), min_size=1, max_size=3,
+                                              unique=True).map(";".join))
+
+
+# temperatures with one or two decimals, dense around the 38.0 °C fever boundary
+temperatures = st.one_of(
+    st.integers(3780, 3820).map(lambda k: k / 100),
+    st.integers(3500, 4150).map(lambda k: k / 100),
+    st.integers(250, 450).map(lambda k: k / 10),
+)
+flows = st.one_of(st.sampled_from([0.5, 1, 2, 4, 6, 6.5, 8, 10, 15, 40, 60]),
+                  st.integers(0, 160).map(lambda k: k / 2))
+vasopressor_cells = joined(VASOACTIVE_AGENTS, "none")
+icp_cells = joined(RAISED_ICP_SIGNS, "none")
+attribution_sets = st.lists(st.sampled_from(ATTRIBUTABLE_FINDINGS), min_size=1, max_size=4,
+                            unique=True)
+attribution_cells = st.one_of(st.just("none"), attribution_sets.map(";".join))
+ice_items = st.fixed_dictionaries({k: st.integers(0, top) for k, top in ICE_TOPS.items()})
+
+
+def _time_text(draw: st.DrawFn, t: datetime) -> str:
+    """The same instant, written naive (ward zone UTC), with Z or with a +01:00 offset."""
+    style = draw(st.sampled_from(["naive", "Z", "+01:00"]))
+    if style == "naive":
+        return t.isoformat()
+    if style == "Z":
+        return t.isoformat() + "Z"
+    return (t + timedelta(hours=1)).isoformat() + "+01:00"
+
+
+def _put(row: Row, name: str, value: object) -> None:
+    if value is not None:
+        row[name] = value
+
+
+def _assessment(draw: st.DrawFn, row: Row, device_in_force: str | None,
+                last: bool) -> str | None:
+    """Fill one assessment's findings into ``row``; returns the oxygen device now in force."""
+    _put(row, "temp_c", draw(optional(temperatures)))
+    _put(row, "hr_bpm", draw(optional(st.integers(0, 300))))
+    bp = draw(optional(st.integers(30, 300).flatmap(
+        lambda s: st.tuples(st.just(s), st.integers(10, min(200, s - 1))))))
+    if bp is not None:
+        row["sbp_mmhg"], row["dbp_mmhg"] = bp
+    _put(row, "rr_per_min", draw(optional(st.integers(0, 80))))
+    _put(row, "spo2_pct", draw(optional(st.integers(0, 100))))
+    device = draw(optional(st.sampled_from(O2_DEVICES)))
+    _put(row, "o2_device", device)
+    device_in_force = device if device is not None else device_in_force
+    if device_in_force not in (None, "room_air"):
+        _put(row, "o2_flow_l_min", draw(optional(flows)))
+        _put(row, "fio2_pct", draw(optional(st.integers(21, 100))))
+    _put(row, "vasopressors", draw(optional(vasopressor_cells)))
+    for drug in ("antipyretic_given", "tocilizumab_given", "corticosteroid_given",
+                 "fluid_bolus_given"):
+        _put(row, drug, draw(optional(st.booleans())))
+    sedated = draw(optional(st.booleans()))
+    _put(row, "sedated", sedated)
+    consciousness = draw(optional(st.sampled_from(CONSCIOUSNESS_LEVELS)))
+    _put(row, "consciousness", consciousness)
+    instrument = "none" if sedated else draw(st.sampled_from(["none", "ice", "capd"]))
+    if instrument == "ice":
+        items = draw(ice_items)
+        if consciousness == "unarousable":  # an unarousable patient scores no ICE points
+            items = {k: 0 for k in items}
+        row.update(items)
+    elif instrument == "capd":
+        row["capd_total"] = draw(st.integers(0, 32))
+    _put(row, "seizure", draw(optional(st.sampled_from(SEIZURE_KINDS))))
+    _put(row, "motor_weakness", draw(optional(st.sampled_from(MOTOR_WEAKNESS))))
+    _put(row, "cerebral_edema", draw(optional(st.sampled_from(CEREBRAL_EDEMA))))
+    _put(row, "raised_icp_signs", draw(optional(icp_cells)))
+    _put(row, "attributed_elsewhere", draw(optional(attribution_cells)))
+    if last:
+        _put(row, "died_of", draw(optional(st.sampled_from(CAUSES_OF_DEATH))))
+    return device_in_force
+
+
+@st.composite
+def timelines(draw: st.DrawFn, max_patients: int = 3, max_rows: int = 12) -> list[Row]:
+    """A valid canonical timeline of 1-``max_patients`` patients, in a plausible file order."""
+    n_patients = draw(st.integers(1, max_patients))
+    pids = draw(st.lists(st.sampled_from(PATIENT_IDS), min_size=n_patients,
+                         max_size=n_patients, unique=True))
+    rows: list[tuple[datetime, Row]] = []
+    for pid in pids:
+        n_rows = draw(st.integers(1, max_rows))
+        t = T0 + timedelta(minutes=draw(st.integers(0, 3 * 24 * 60)))
+        age = draw(optional(st.sampled_from(AGES)))
+        infusion = draw(optional(st.integers(-72 * 60, 6 * 60)))
+        infusion_text = (None if infusion is None
+                         else (t + timedelta(minutes=infusion)).isoformat())
+        device: str | None = None
+        for i in range(n_rows):
+            if i:
+                t += timedelta(minutes=draw(st.integers(3, 30 * 60)))
+            row: Row = {"patient_id": pid, "time": _time_text(draw, t)}
+            if age is not None and draw(st.booleans()):
+                row["age_years"] = age
+            if infusion_text is not None and draw(st.booleans()):
+                row["infusion_time"] = infusion_text
+            device = _assessment(draw, row, device, last=i == n_rows - 1)
+            rows.append((t, row))
+    if draw(st.booleans()):  # a ward export in time order interleaves the patients
+        rows.sort(key=lambda x: x[0])
+    return [r for _, r in rows]
+
+
+@st.composite
+def single_rows(draw: st.DrawFn) -> Row:
+    row: Row = {"patient_id": "P1", "time": T0.isoformat()}
+    _put(row, "age_years", draw(optional(st.sampled_from(AGES))))
+    _assessment(draw, row, None, last=False)  # no death: grade 5 would hide every finding
+    return row
+
+
+# ------------------------------------------------------------------------------ helpers
+def key(grade: int | None) -> int:
+    return -1 if grade is None else grade
+
+
+def explained(r: grading.RowResult) -> tuple[object, ...]:
+    return (r.crs.grade, r.crs.status, r.crs.reasons, r.icans.grade, r.icans.status,
+            r.icans.reasons, r.flags)
+
+
+def cell(v: object) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
+def write_csv(rows: Sequence[Mapping[str, object]], path: Path) -> None:
+    columns: list[str] = []
+    for r in rows:
+        columns.extend(k for k in r if k not in columns)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(columns)
+        for r in rows:
+            w.writerow([cell(r.get(c)) for c in columns])
+
+
+# ------------------------------------------------------------------------------ a, b
+@THOROUGH
+@given(timelines())
+def test_grades_and_statuses_stay_in_range(rows):
+    for r in grade_both(rows):
+        for g in (r.crs, r.icans):
+            assert g.status in ("final", "provisional", "not_evaluable")
+            assert (g.grade is None) == (g.status == "not_evaluable")
+            assert g.grade is None or g.grade in range(6)
+
+
+@THOROUGH
+@given(timelines())
+def test_vectorised_path_agrees_with_the_row_wise_reference(rows):
+    results = grade_both(rows)  # asserts snapshot, grade, status, reasons and flags per row
+    assert len(results) == len(rows)
+    assert [r.patient_id for r in results] == [r["patient_id"] for r in rows]
+
+
+# ------------------------------------------------------------------------------ c: monotonicity
+Pair = tuple[Row, Row]
+
+
+def _with(row: Row, **changes: object) -> Row:
+    out = dict(row)
+    for k, v in changes.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = v
+    return out
+
+
+def raise_temperature(draw: st.DrawFn, row: Row) -> Pair:
+    a, b = sorted(draw(st.lists(temperatures, min_size=2, max_size=2)))
+    return _with(row, temp_c=a), _with(row, temp_c=b)
+
+
+def lower_sbp(draw: st.DrawFn, row: Row) -> Pair:
+    low, high = sorted(draw(st.lists(st.integers(31, 300), min_size=2, max_size=2)))
+    dbp = draw(st.integers(10, min(200, low - 1)))
+    return _with(row, sbp_mmhg=high, dbp_mmhg=dbp), _with(row, sbp_mmhg=low, dbp_mmhg=dbp)
+
+
+def add_vasopressor(draw: st.DrawFn, row: Row) -> Pair:
+    agent = draw(st.sampled_from(VASOACTIVE_AGENTS))
+    now = row.get("vasopressors")
+    running = [] if now in (None, "none") else str(now).split(";")
+    worse = ";".join(dict.fromkeys(running + [agent]))
+    return row, _with(row, vasopressors=worse)
+
+
+# ASTCT ladder (§1.4) as (device, flow L/min, rung); equal rungs grade alike
+O2_LADDER = (("room_air", None, 0), ("nasal_cannula", 2, 1), ("nasal_cannula", 8, 2),
+             ("simple_face_mask", None, 2), ("bipap", None, 3))
+
+
+def move_oxygen_up(draw: st.DrawFn, row: Row) -> Pair:
+    i, j = sorted(draw(st.lists(st.integers(0, len(O2_LADDER) - 1), min_size=2, max_size=2)))
+    base = _with(row, fio2_pct=None)
+    (d1, f1, _), (d2, f2, _) = O2_LADDER[i], O2_LADDER[j]
+    return (_with(base, o2_device=d1, o2_flow_l_min=f1),
+            _with(base, o2_device=d2, o2_flow_l_min=f2))
+
+
+def lower_ice(draw: st.DrawFn, row: Row) -> Pair:
+    base = _with(row, capd_total=None, sedated=None)
+    if base.get("consciousness") == "unarousable":  # ICE points need an arousable patient
+        base["consciousness"] = draw(st.sampled_from(CONSCIOUSNESS_LEVELS[:-1]))
+    better = draw(ice_items)
+    worse = {k: draw(st.integers(0, v)) for k, v in better.items()}
+    return {**base, **better}, {**base, **worse}
+
+
+def depress_consciousness(draw: st.DrawFn, row: Row) -> Pair:
+    i = draw(st.integers(0, len(CONSCIOUSNESS_LEVELS) - 2))
+    base = dict(row)
+    if i + 1 == len(CONSCIOUSNESS_LEVELS) - 1 and "ice_orientation" in base:
+        base.update({k: 0 for k in ICE_ITEMS})  # unarousable: ICE must be 0
+    return (_with(base, consciousness=CONSCIOUSNESS_LEVELS[i]),
+            _with(base, consciousness=CONSCIOUSNESS_LEVELS[i + 1]))
+
+
+def _up_ladder(name: str, ladder: Sequence[str]) -> Callable[[st.DrawFn, Row], Pair]:
+    def worsen(draw: st.DrawFn, row: Row) -> Pair:
+        i, j = sorted(draw(st.lists(st.integers(0, len(ladder) - 1), min_size=2, max_size=2,
+                                    unique=True)))
+        return _with(row, **{name: ladder[i]}), _with(row, **{name: ladder[j]})
+    worsen.__name__ = f"worsen_{name}"
+    return worsen
+
+
+WORSENINGS: dict[str, Callable[[st.DrawFn, Row], Pair]] = {
+    "raise_temperature": raise_temperature,
+    "lower_sbp": lower_sbp,
+    "add_vasopressor": add_vasopressor,
+    "move_oxygen_up_the_astct_ladder": move_oxygen_up,
+    "lower_ice_total": lower_ice,
+    "depress_consciousness_one_level": depress_consciousness,
+    "seizure_none_rapid_prolonged": _up_ladder("seizure", SEIZURE_KINDS),
+    "cerebral_edema_none_focal_diffuse": _up_ladder("cerebral_edema", CEREBRAL_EDEMA),
+    "motor_none_to_deep_focal": _up_ladder("motor_weakness", MOTOR_WEAKNESS),
+}
+
+
+@st.composite
+def worsened_pairs(draw: st.DrawFn, worsening: str) -> Pair:
+    return WORSENINGS[worsening](draw, draw(single_rows()))
+
+
+@pytest.mark.parametrize("worsening", list(WORSENINGS))
+@SINGLE_ROW
+@given(data=st.data())
+def test_worsening_one_finding_never_lowers_a_grade(worsening, data):
+    better, worse = data.draw(worsened_pairs(worsening), label="better, worse")
+    b, w = grade_both([better])[0], grade_both([worse])[0]
+    assert key(w.crs.grade) >= key(b.crs.grade), (b.crs, w.crs)
+    assert key(w.icans.grade) >= key(b.icans.grade), (b.icans, w.icans)
+
+
+# ------------------------------------------------------------------------------ d: attribution
+@st.composite
+def timelines_with_attribution(draw: st.DrawFn) -> tuple[list[Row], list[Row]]:
+    rows = draw(timelines())
+    attributed = []
+    for row in rows:
+        extra = draw(optional(attribution_sets))
+        if extra is None:
+            attributed.append(row)
+            continue
+        had = row.get("attributed_elsewhere")
+        findings = [] if had in (None, "none") else str(had).split(";")
+        union = [f for f in ATTRIBUTABLE_FINDINGS if f in findings or f in extra]
+        attributed.append(_with(row, attributed_elsewhere=";".join(union)))
+    return rows, attributed
+
+
+@FAST
+@given(timelines_with_attribution())
+def test_attributing_findings_elsewhere_never_raises_a_grade(pair):
+    rows, attributed = pair
+    plain, excluded = grade_both(rows), grade_both(attributed)
+    for i, (p, a) in enumerate(zip(plain, excluded), start=1):
+        for name in ("crs", "icans"):
+            gp, ga = getattr(p, name).grade, getattr(a, name).grade
+            if gp is not None and ga is not None:
+                assert ga <= gp, f"row {i} {name}: {gp} without attribution, {ga} with it"
+
+
+# ------------------------------------------------------------------------------ e: file order
+@st.composite
+def shuffled_timelines(draw: st.DrawFn) -> tuple[list[Row], list[Row]]:
+    rows = draw(timelines())
+    order = draw(st.permutations(range(len(rows))))
+    return rows, [rows[i] for i in order]
+
+
+@FAST
+@given(shuffled_timelines())
+def test_results_do_not_depend_on_the_order_of_rows_in_the_file(pair):
+    rows, shuffled = pair
+
+    def by_assessment(rs: Sequence[grading.RowResult]) -> dict[object, tuple[object, ...]]:
+        return {(r.patient_id, r.time): explained(r) for r in rs}
+
+    first, second = by_assessment(grade_both(rows)), by_assessment(grade_both(shuffled))
+    assert first.keys() == second.keys()
+    for k in first:
+        assert first[k] == second[k], k
+
+
+# ------------------------------------------------------------------------------ f: CLI == API
+@CLI
+@given(timelines())
+def test_cli_json_agrees_with_the_python_api(tmp_path_factory, rows):
+    path = tmp_path_factory.mktemp("cli") / "timeline.csv"
+    write_csv(rows, path)
+    run = subprocess.run([sys.executable, "-m", "grading", "grade", str(path), "--format", "json"],
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+    cli = json.loads(run.stdout)
+    api = list(grading.grade(grading.read_csv(path)).results())
+    from_rows = list(grading.grade(grading.from_rows(rows)).results())
+    assert len(cli) == len(api) == len(rows)
+    for out, r, same in zip(cli, api, from_rows):
+        assert (out["patient_id"], out["time"]) == (r.patient_id, r.time.isoformat())
+        assert (out["crs_grade"], out["crs_status"]) == (r.crs.grade, r.crs.status)
+        assert (out["icans_grade"], out["icans_status"]) == (r.icans.grade, r.icans.status)
+        assert [f["code"] for f in out["flags"]] == [f.code for f in r.flags]
+        assert explained(same) == explained(r), "the CSV file and the rows grade differently"
+
+
+# ------------------------------------------------------------------------------ rounding
+@settings(FAST, max_examples=200)
+@given(st.one_of(st.integers(3780, 3820).map(lambda k: k / 100),
+                 st.integers(2500, 4500).map(lambda k: k / 100),
+                 st.integers(250, 450).map(lambda k: k / 10)))
+def test_fever_is_decided_on_the_temperature_rounded_half_up_to_a_tenth(t):
+    expected = Decimal(repr(t)).quantize(Decimal("0.1"), ROUND_HALF_UP) >= Decimal("38.0")
+    row: Row = {"patient_id": "P1", "time": T0.isoformat(), "age_years": 45, "temp_c": t,
+                "sbp_mmhg": 120, "dbp_mmhg": 70, "o2_device": "room_air",
+                "vasopressors": "none"}
+    r = grade_both([row])[0]
+    assert (r.crs.grade >= 1) == expected, (t, r.crs)
+    assert r.crs.status == "final"
