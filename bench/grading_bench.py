@@ -25,9 +25,8 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.cohort import cohort  # noqa: E402
-
-import grading  # noqa: E402
+import grading
+from bench.cohort import cohort
 
 
 def best(fn, repeat: int) -> float:

@@ -81,7 +81,8 @@ FIELDS: tuple[Field, ...] = (
     Field("temp_c", "number", "Temperature", "Body temperature, rounded half-up to 0.1 °C before "
           "grading (spec §0.1).", "°C", 25, 45, 34, 42),
     Field("hr_bpm", "integer", "Heart rate", "Heart rate.", "/min", 0, 300, 30, 200),
-    Field("sbp_mmhg", "integer", "Systolic BP", "Systolic blood pressure.", "mmHg", 30, 300, 60, 250),
+    Field("sbp_mmhg", "integer", "Systolic BP", "Systolic blood pressure.", "mmHg",
+          30, 300, 60, 250),
     Field("dbp_mmhg", "integer", "Diastolic BP", "Diastolic blood pressure; below the systolic.",
           "mmHg", 10, 200, 30, 150),
     Field("rr_per_min", "integer", "Respiratory rate", "Respiratory rate.", "/min", 0, 80, 6, 50),

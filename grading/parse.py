@@ -27,11 +27,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .sequence import PatientOrder
 from .fields import (
-    BOOLEAN_WORDS, CHILD_SOFT_MAX, COLUMNS, DEVICE_FLOW_SOFT_LIMITS, FIELD_BY_NAME, FIELDS,
-    ICE_ITEMS, Field,
+    BOOLEAN_WORDS,
+    CHILD_SOFT_MAX,
+    COLUMNS,
+    DEVICE_FLOW_SOFT_LIMITS,
+    FIELD_BY_NAME,
+    FIELDS,
+    ICE_ITEMS,
+    Field,
 )
+from .sequence import PatientOrder
 
 NAT = np.iinfo(np.int64).min
 NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
@@ -96,7 +102,8 @@ def ward_zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InputError([f"--tz: '{name}' is not a known time zone (e.g. UTC, Europe/London)"])
+        raise InputError([f"--tz: '{name}' is not a known time zone (e.g. UTC, Europe/London)"]
+                         ) from None
 
 
 # ---------------------------------------------------------------------------- reading text
@@ -120,7 +127,7 @@ def read_csv(source: str | Path | bytes, tz: str | ZoneInfo = "UTC") -> Assessme
         except pa.ArrowInvalid as e:
             if not typed:
                 _check_utf8(data)
-                raise InputError([f"the file is not valid CSV: {_arrow_message(e)}"])
+                raise InputError([f"the file is not valid CSV: {_arrow_message(e)}"]) from None
     return from_columns({n: table.column(n) for n in header}, zone)
 
 
@@ -169,7 +176,7 @@ def _check_utf8(data: bytes) -> None:
             return  # a character cut by the sample boundary
         line = data[: e.start].count(b"\n") + 1
         raise InputError([f"line {line}: bytes that are not UTF-8 text (byte {e.start}); "
-                          "save the file as UTF-8"])
+                          "save the file as UTF-8"]) from None
 
 
 def _read_header(data: bytes) -> list[str]:
@@ -531,7 +538,8 @@ def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
     for s in np.flatnonzero(same):
         r, first = int(po.order[s]), int(po.order[po.ffill_index(~same)[s]])
         r, first = max(r, first), min(r, first)
-        out.items.append(Problem(r + 1, "time", raw["time"][r], f"duplicate: patient {patients[pid[r]]} "
+        who = patients[pid[r]]
+        out.items.append(Problem(r + 1, "time", raw["time"][r], f"duplicate: patient {who} "
                                  f"already has an assessment at this time (row {first + 1})"))
 
     # infusion time: one value per patient

@@ -7,6 +7,7 @@ produce the same snapshots and grades; tests hold the two against each other.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -15,7 +16,15 @@ import pandas as pd
 from . import rules
 from .fields import FIELD_BY_NAME, ICE_ITEMS
 from .parse import Assessments
-from .snapshot import ANTIPYRETIC, CORTICOSTEROID, TOCILIZUMAB, Snapshot, round_temp
+from .snapshot import (
+    ANTIPYRETIC,
+    CORTICOSTEROID,
+    TOCILIZUMAB,
+    Snapshot,
+    hypotension_component,
+    hypoxia_component,
+    round_temp,
+)
 
 
 def _choice(name: str, code: int) -> str | None:
@@ -118,7 +127,8 @@ def _patient_snapshots(rows: list[dict]) -> list[Snapshot]:
         if TOCILIZUMAB in drugs or CORTICOSTEROID in drugs:
             prior_drug = t
 
-        def recent(name: str, window: timedelta) -> tuple[object, datetime | None, frozenset]:
+        def recent(name: str, window: timedelta, t: datetime = t
+                   ) -> tuple[object, datetime | None, frozenset]:
             v = last.get(name)
             if v is None or not _within(t, v[1], window):
                 return None, None, frozenset()
@@ -160,7 +170,6 @@ def _patient_snapshots(rows: list[dict]) -> list[Snapshot]:
             prior_anticytokine_or_steroid=prior_drug,
         )
         # CRS episode lifecycle (CRS-R3b)
-        from .snapshot import hypotension_component, hypoxia_component
         fever = (temp is not None and round_temp(temp) >= rules.FEVER_C and not fever_attr)
         active = fever or bool(hypotension_component(s)[0]) or bool(hypoxia_component(s)[0])
         if episode_open and t - last_active > rules.EPISODE_CLOSES_AFTER:
@@ -172,11 +181,6 @@ def _patient_snapshots(rows: list[dict]) -> list[Snapshot]:
                 last_active = t
             if waiver_since is None and drugs:
                 waiver_since, waiver_drug = t, " and ".join(drugs)
-        snaps.append(_replace(s, episode_open=episode_open, episode_onset=onset,
-                              waiver_since=waiver_since, waiver_drug=waiver_drug))
+        snaps.append(replace(s, episode_open=episode_open, episode_onset=onset,
+                             waiver_since=waiver_since, waiver_drug=waiver_drug))
     return snaps
-
-
-def _replace(s: Snapshot, **kw: object) -> Snapshot:
-    from dataclasses import replace
-    return replace(s, **kw)

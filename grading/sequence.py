@@ -53,6 +53,24 @@ class PatientOrder:
     def __len__(self) -> int:
         return len(self.order)
 
+    def blocks(self, parts: int) -> list[tuple[int, int]]:
+        """Up to ``parts`` slices of sorted positions, each holding whole patients."""
+        n = len(self.order)
+        if parts <= 1 or n == 0:
+            return [(0, n)]
+        starts = np.flatnonzero(np.r_[True, self.start[1:] != self.start[:-1]])
+        cuts = sorted({int(starts[np.searchsorted(starts, n * i // parts)])
+                       for i in range(1, parts) if np.searchsorted(starts, n * i // parts)
+                       < len(starts)} - {0})
+        edges = [0, *cuts, n]
+        return [(lo, hi) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
+
+    def slice(self, lo: int, hi: int) -> PatientOrder:
+        """The rows ``lo:hi`` (whole patients) as an order of their own."""
+        return PatientOrder(np.arange(hi - lo, dtype=np.int32), self.patient[lo:hi],
+                            self.start[lo:hi] - lo, self.time_ns[lo:hi], self.end[lo:hi] - lo,
+                            True)
+
     def sort(self, values: np.ndarray) -> np.ndarray:
         return values if self.identity else values[self.order]
 
@@ -65,10 +83,14 @@ class PatientOrder:
 
     def ffill_index(self, recorded: np.ndarray) -> np.ndarray:
         """Sorted position of the latest row at or before each row where ``recorded``; -1 none."""
-        idx = np.where(recorded, np.arange(len(recorded), dtype=np.int32), np.int32(NO_ROW))
-        if len(idx):
-            idx = np.maximum.accumulate(idx)
-        return np.where(idx >= self.start, idx, NO_ROW)
+        n = len(recorded)
+        if n and recorded.all():
+            return np.arange(n, dtype=np.int32)
+        if not recorded.any():
+            return np.full(n, NO_ROW, np.int32)
+        idx = np.maximum.accumulate(
+            np.where(recorded, np.arange(n, dtype=np.int32), np.int32(NO_ROW)))
+        return np.where(idx >= self.start, idx, np.int32(NO_ROW))
 
     def previous_index(self, recorded: np.ndarray) -> np.ndarray:
         """Like ``ffill_index`` but strictly before each row."""
@@ -99,9 +121,13 @@ class PatientOrder:
 
     def take(self, values: np.ndarray, idx: np.ndarray, blank: object) -> np.ndarray:
         """``values[idx]`` with ``blank`` where idx is -1."""
+        if not (idx < 0).any():
+            return values[idx]
         return np.where(idx >= 0, values[np.maximum(idx, 0)], blank)
 
     def age_ns(self, idx: np.ndarray) -> np.ndarray:
         """How long ago (ns) the row at ``idx`` was, for each row; max int where idx is -1."""
+        if len(idx) and idx[0] == 0 and idx[-1] == len(idx) - 1 and (np.diff(idx) == 1).all():
+            return np.zeros(len(idx), np.int64)   # every row is its own latest record
         return np.where(idx >= 0, self.time_ns - self.time_ns[np.maximum(idx, 0)],
                         np.iinfo(np.int64).max)

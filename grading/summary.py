@@ -12,7 +12,7 @@ from datetime import datetime
 
 import numpy as np
 
-from .timeline import NS, GradedTimeline, _dt
+from .timeline import GradedTimeline, _dt
 
 
 @dataclass(frozen=True)

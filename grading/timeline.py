@@ -9,7 +9,9 @@ give a result if they ever differ.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -238,16 +240,45 @@ def _dt(ns: int, tz: object) -> datetime:
 
 
 # ------------------------------------------------------------------------------ the grading
-def grade(a: Assessments) -> GradedTimeline:
-    """Grade every row of validated assessments."""
+def grade(a: Assessments, workers: int | None = None) -> GradedTimeline:
+    """Grade every row of validated assessments.
+
+    Large files are split at patient boundaries into blocks graded in parallel threads (the
+    array operations release the GIL); a patient's rows are never split.
+    """
     po = a.order
-    df = a.columns
+    cols = {name: po.sort(v) for name, v in a.columns.items()}
+    n = len(po)
+    workers = workers or (min(os.cpu_count() or 1, 4) if n >= PARALLEL_FROM_ROWS else 1)
+    blocks = po.blocks(workers)
+    if len(blocks) == 1:
+        return GradedTimeline(a, po, _grade_block(po, cols, a.tz))
+    with ThreadPoolExecutor(len(blocks)) as pool:
+        parts = list(pool.map(lambda b: _grade_block(
+            po.slice(*b), {k: v[b[0]:b[1]] for k, v in cols.items()}, a.tz), blocks))
+    c: dict[str, np.ndarray] = {}
+    for key in parts[0]:
+        pieces = []
+        for (lo, _), part in zip(blocks, parts):
+            v = part[key]
+            if key.endswith(("_src", "_pos")):  # positions inside the block -> in the file
+                v = np.where(v >= 0, v + lo, v)
+            pieces.append(v)
+        c[key] = np.concatenate(pieces)
+    return GradedTimeline(a, po, c)
+
+
+PARALLEL_FROM_ROWS = 200_000
+
+
+def _grade_block(po: PatientOrder, df: dict[str, np.ndarray], tz: object) -> dict[str, np.ndarray]:
+    """Grade rows already in patient/time order (a whole file or a block of whole patients)."""
     n = len(po)
     t = po.time_ns
     c: dict[str, np.ndarray] = {}
 
     def col(name: str) -> np.ndarray:
-        return po.sort(df[name])
+        return df[name]
 
     def latest(recorded: np.ndarray, window: str | None) -> np.ndarray:
         idx = po.ffill_index(recorded)
@@ -323,7 +354,7 @@ def grade(a: Assessments) -> GradedTimeline:
     cog_src = np.where(use_capd, c["capd_src"], c["ice_src"])
     c["cognitive_attr"] = attrib(cog_src, "neuro")
     c["loc_attr"] = attrib(c["loc_src"], "neuro")
-    infusion = po.sort(df["infusion_time"])
+    infusion = df["infusion_time"]
     infusion = _patient_value(po, infusion)
     pre = ~np.isnan(ice) & (infusion != np.iinfo(np.int64).min) & (t <= infusion)
     c["baseline_ice"] = take(ice, latest(pre, None), np.nan)
@@ -335,11 +366,11 @@ def grade(a: Assessments) -> GradedTimeline:
     c["died_of"] = col("died_of")
 
     # --- day after infusion: calendar days in the ward time zone (design.md)
-    c["day_post_infusion"] = _days_after(t, infusion, a.tz)
+    c["day_post_infusion"] = _days_after(t, infusion, tz)
 
     _grade_crs(po, c, drug_given)
     _grade_icans(po, c)
-    return GradedTimeline(a, po, c)
+    return c
 
 
 def _patient_value(po: PatientOrder, values: np.ndarray) -> np.ndarray:

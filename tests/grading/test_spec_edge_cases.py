@@ -9,14 +9,22 @@ PROVISIONAL / NOT_EVALUABLE; review flags are asserted as the exact set the spec
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
 
 import grading
-from tests.grading.helpers import ICE_10, at, flag_codes, grade_both, ice, normal_adult, rules_of
+from tests.grading.helpers import (
+    ICE_10,
+    at,
+    flag_codes,
+    grade_both,
+    ice,
+    normal_adult,
+    rules_of,
+)
 
 NO_ICE: dict[str, object] = {name: None for name in ICE_10}
 NO_NEURO_EVENTS: dict[str, object] = {"seizure": None, "motor_weakness": None,
@@ -45,10 +53,11 @@ class Expected:
 
 
 def case(case_id: str, rows: Sequence[Mapping[str, object]], crs: int | None,
-         icans: int | None, **more: object) -> object:
-    flags = more.pop("flags", ())
-    urgent = more.pop("urgent", ())
-    expected = Expected(crs, icans, frozenset(flags), frozenset(urgent), **more)  # type: ignore[arg-type]
+         icans: int | None, *, flags: Iterable[str] = (), urgent: Iterable[str] = (),
+         crs_status: str | None = None, icans_status: str | None = None,
+         crs_timeline: tuple[int | None, ...] | None = None) -> object:
+    expected = Expected(crs, icans, frozenset(flags), frozenset(urgent), crs_status,
+                        icans_status, crs_timeline)
     return pytest.param(list(rows), expected, id=case_id)
 
 
