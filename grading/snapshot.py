@@ -182,6 +182,7 @@ def hypoxia_component(s: Snapshot) -> tuple[int | None, list[Reason], list[Flag]
         assert s.o2_time is not None
         reasons.append(Reason("CRS-R5", how, s.o2_time))
     if component and s.hypoxia_attributed:
+        flags = [f for f in flags if f.code != "hfnc_low_flow"]  # moot once attributed
         flags.append(Flag("attributed", "review", f"oxygen need (component {component}) "
                           "attributed to another cause by a physician: excluded (CRS-R7)"))
         reasons.append(Reason("CRS-R7", f"hypoxia attributed to another cause: component "
@@ -308,7 +309,7 @@ def grade_icans(s: Snapshot) -> Grade:
                           "findings only (spec B2)"))
     else:
         cognitive = _cognitive_domain(s, reasons, flags)
-        level = _consciousness_domain(s, reasons)
+        level = _consciousness_domain(s, reasons, flags)
     events = [_event("ICANS-R6", "seizure", s.seizure, s.seizure_time, rules.SEIZURE_GRADE,
                      reasons),
               _event("ICANS §2.3", "motor weakness", s.motor_weakness, s.motor_time,
@@ -379,7 +380,7 @@ def _cognitive_domain(s: Snapshot, reasons: list[Reason], flags: list[Flag]) -> 
     return domain
 
 
-def _consciousness_domain(s: Snapshot, reasons: list[Reason]) -> int | None:
+def _consciousness_domain(s: Snapshot, reasons: list[Reason], flags: list[Flag]) -> int | None:
     if s.consciousness is None:
         return None
     assert s.consciousness_time is not None
@@ -388,6 +389,8 @@ def _consciousness_domain(s: Snapshot, reasons: list[Reason]) -> int | None:
     if domain and s.consciousness_attributed:
         reasons.append(Reason("ICANS-R5", f"{words} attributed to another cause: not counted",
                               s.consciousness_time))
+        flags.append(Flag("attributed", "review", f"{words} attributed to another cause: "
+                          "excluded from the ICANS grade"))
         return 0
     if domain:
         reasons.append(Reason("ICANS-R4", f"{words} -> domain grade {domain}",
