@@ -15,8 +15,10 @@ Typed columns (``Assessments.frame``):
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -40,6 +42,7 @@ from .fields import (
 from .sequence import PatientOrder
 
 NAT = np.iinfo(np.int64).min
+PARALLEL_FROM_ROWS = 200_000
 NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 TIME_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
 OFFSET_RE = r"(Z|[+-]\d{2}(:?\d{2})?)$"
@@ -116,56 +119,21 @@ def read_csv(source: str | Path | bytes, tz: str | ZoneInfo = "UTC") -> Assessme
                           "then one row per assessment, is expected"])
     _check_utf8(data[:65536])
     header = _read_header(data)
-    # Fast path: Arrow converts numbers, yes/no and plain local times while reading. A cell it
-    # cannot convert (a time with an offset, a typo) sends the file down the text path, which
-    # checks every distinct value itself and names every bad cell.
-    table = None
-    for typed, typed_times in ((True, True), (True, False), (False, False)):
-        try:
-            table = _arrow_read(data, header, typed, typed_times)
-            break
-        except pa.ArrowInvalid as e:
-            if not typed:
-                _check_utf8(data)
-                raise InputError([f"the file is not valid CSV: {_arrow_message(e)}"]) from None
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 22),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in header}, strings_can_be_null=True,
+                null_values=[""], quoted_strings_can_be_null=True))
+    except pa.ArrowInvalid as e:
+        _check_utf8(data)
+        raise InputError([f"the file is not valid CSV: {_arrow_message(e)}"]) from None
     return from_columns({n: table.column(n) for n in header}, zone)
 
 
-_BOOL_TRUE = [w for w, v in BOOLEAN_WORDS.items() if v]
-_BOOL_FALSE = [w for w, v in BOOLEAN_WORDS.items() if not v]
-
-
-TIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
-
-
-def _arrow_type(f: Field, typed_times: bool) -> pa.DataType:
-    if f.kind == "time" and typed_times:
-        return pa.timestamp("ns")
-    if f.kind in ("number", "integer"):
-        return pa.float64()
-    if f.kind == "boolean":
-        return pa.bool_()
-    if f.kind in ("choice", "choices"):
-        return pa.dictionary(pa.int32(), pa.string())
-    return pa.string()
-
-
-def _arrow_read(data: bytes, header: list[str], typed: bool, typed_times: bool) -> pa.Table:
-    types = {n: (_arrow_type(FIELD_BY_NAME[n], typed_times) if typed else pa.string())
-             for n in header}
-    words = [w for w in BOOLEAN_WORDS]
-    return pacsv.read_csv(
-        io.BytesIO(data),
-        read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 22),
-        parse_options=pacsv.ParseOptions(newlines_in_values=False),
-        convert_options=pacsv.ConvertOptions(
-            column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False,
-            null_values=[""], timestamp_parsers=TIME_FORMATS,
-            true_values=_BOOL_TRUE + [w.upper() for w in _BOOL_TRUE]
-            + [w.capitalize() for w in _BOOL_TRUE if w != "1"],
-            false_values=_BOOL_FALSE + [w.upper() for w in _BOOL_FALSE]
-            + [w.capitalize() for w in _BOOL_FALSE if w != "0"]) if words else None,
-    )
+PLAIN_TIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
 
 
 def _check_utf8(data: bytes) -> None:
@@ -322,12 +290,17 @@ def _parse_column(f: Field, col: pa.ChunkedArray, n: int, out: _Collector) -> np
         x = col.to_numpy()
         nan_text = pc.fill_null(pc.is_nan(col), False).to_numpy(zero_copy_only=False)
         out.rows(f.name, nan_text, _Cells(col), f"not a number; allowed: {f.allowed()}")
-        return _check_numbers(f, x.astype(np.float64, copy=False), _Cells(col), out)
+        x = np.where(nan_text, np.nan, x.astype(np.float64, copy=False))
+        return _check_numbers(f, x, _Cells(col), out)
     if pa.types.is_boolean(col.type):
         return pc.fill_null(pc.cast(col, pa.int8()), -1).to_numpy().astype(np.int8)
     if f.kind in ("number", "integer"):
-        x = _parse_text_column(f, col, n, out)
-        return _check_numbers(f, x, _Cells(col), out)
+        try:  # fast: Arrow converts the whole column; any odd cell -> the text path below
+            as_float = pc.cast(col, pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            x = _parse_text_column(f, col, n, out)
+            return _check_numbers(f, x, _Cells(col), out)
+        return _parse_column(f, as_float, n, out)
     return _parse_text_column(f, col, n, out)
 
 
@@ -388,7 +361,13 @@ CLOCK_CHANGE = ("this local time does not exist or is ambiguous in the ward time
 def _parse_time_column(f: Field, col: pa.ChunkedArray, zone: ZoneInfo,
                        out: _Collector) -> np.ndarray:
     """ISO 8601 -> int64 ns since the epoch (UTC); NaT for blank or bad cells."""
-    if pa.types.is_timestamp(col.type):  # plain local times, already parsed by Arrow
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        for fmt in PLAIN_TIME_FORMATS:  # fast: the whole column in one plain local format
+            parsed = pc.strptime(col, format=fmt, unit="ns", error_is_null=True)
+            if parsed.null_count == col.null_count:
+                col = parsed
+                break
+    if pa.types.is_timestamp(col.type):  # plain local times, parsed in one go by Arrow
         local = col.to_numpy().astype("datetime64[ns]").view(np.int64)
         if zone.key == "UTC":
             return local
@@ -433,9 +412,10 @@ def from_columns(cols: Mapping[str, pa.ChunkedArray], zone: ZoneInfo) -> Assessm
     out = _Collector()
     if n == 0:
         raise InputError(["the file has a header but no assessment rows"])
-    typed: dict[str, np.ndarray] = {}
     patients: list[str] = []
-    for f in FIELDS:
+
+    def parse(f: Field) -> np.ndarray:
+        nonlocal patients
         col = cols.get(f.name)
         if f.kind == "id":
             assert col is not None
@@ -444,19 +424,26 @@ def from_columns(cols: Mapping[str, pa.ChunkedArray], zone: ZoneInfo) -> Assessm
             out.cells(f.name, codes, {i: "required: every row needs a patient_id"
                                       for i, u in enumerate(trimmed) if u == ""}, uniques)
             patients = sorted(set(trimmed))
-            typed[f.name] = _merge_codes(codes, trimmed, patients)
-        elif f.kind == "time":
-            typed[f.name] = (_parse_time_column(f, col, zone, out) if col is not None
-                             else np.full(n, np.iinfo(np.int64).min, np.int64))
+            return _merge_codes(codes, trimmed, patients)
+        if f.kind == "time":
+            if col is None:
+                return np.full(n, NAT, np.int64)
             if f.required:
-                blank = pc.fill_null(pc.is_null(col), True) if pa.types.is_timestamp(col.type) \
-                    else pc.equal(pc.utf8_trim_whitespace(col), "")
+                blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(col), ""), True)
                 out.rows(f.name, np.asarray(blank.to_numpy(zero_copy_only=False), bool),
                          _Cells(col), "required: every row needs a time")
-        elif col is None:
-            typed[f.name] = _blank(f, n)
-        else:
-            typed[f.name] = _parse_column(f, col, n, out)
+            return _parse_time_column(f, col, zone, out)
+        if col is None:
+            return _blank(f, n)
+        return _parse_column(f, col, n, out)
+
+    # columns are independent and Arrow/numpy release the GIL: parse them side by side
+    workers = min(os.cpu_count() or 1, 4) if n >= PARALLEL_FROM_ROWS else 1
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            typed = dict(zip(COLUMNS, pool.map(parse, FIELDS)))
+    else:
+        typed = {f.name: parse(f) for f in FIELDS}
     po = PatientOrder.of(typed["patient_id"], typed["time"])
     soft = _cross_checks(typed, patients, cols, po, out)
     if out.items:
