@@ -423,7 +423,7 @@ def from_columns(cols: Mapping[str, pa.ChunkedArray], zone: ZoneInfo) -> Assessm
             trimmed = [u.strip() for u in uniques]
             out.cells(f.name, codes, {i: "required: every row needs a patient_id"
                                       for i, u in enumerate(trimmed) if u == ""}, uniques)
-            patients = sorted(set(trimmed))
+            patients = sorted({u for u in trimmed if u})  # blank ids are reported above
             return _merge_codes(codes, trimmed, patients)
         if f.kind == "time":
             if col is None:
@@ -456,7 +456,7 @@ def from_columns(cols: Mapping[str, pa.ChunkedArray], zone: ZoneInfo) -> Assessm
 def _merge_codes(codes: np.ndarray, trimmed: list[str], cats: list[str]) -> np.ndarray:
     """Codes into the sorted distinct trimmed ids (' P1' and 'P1' are one patient)."""
     where = {c: i for i, c in enumerate(cats)}
-    return np.array([where[t] for t in trimmed], np.int32)[codes] if len(codes) else codes
+    return np.array([where.get(t, 0) for t in trimmed], np.int32)[codes] if len(codes) else codes
 
 
 class _Cells:

@@ -1,0 +1,88 @@
+"""``python -m monitoring``: set up the ward record, load the demo ward, import, export, audit.
+
+    python -m monitoring init
+    python -m monitoring demo [--reset]
+    python -m monitoring import FILE.csv --user NAME
+    python -m monitoring export [--patient ID]
+    python -m monitoring audit [--patient ID]
+    python -m monitoring user add NAME --role nurse|physician|educator|admin
+
+The database is ``DATABASE_URL`` (PostgreSQL) or the embedded SQLite file data/ward.db; the ward
+time zone is ``WARD_TZ`` (default UTC). Bad input: exit status 2 and every problem on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from grading.parse import InputError
+
+from .demo import load_demo
+from .store import SYSTEM_USER, StoreError, WardStore, progress_to_stderr
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"python -m monitoring: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m monitoring", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser("init", help="create or migrate the database")
+    d = sub.add_parser("demo", help="load the synthetic demo ward")
+    d.add_argument("--reset", action="store_true",
+                   help="mark the demo rows entered-in-error and load the cases again")
+    i = sub.add_parser("import", help="import a canonical CSV file (all rows or none)")
+    i.add_argument("file")
+    i.add_argument("--user", required=True)
+    e = sub.add_parser("export", help="effective timeline as canonical CSV")
+    e.add_argument("--patient")
+    a = sub.add_parser("audit", help="the audit trail as JSON lines")
+    a.add_argument("--patient")
+    u = sub.add_parser("user", help="manage users")
+    usub = u.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    add = usub.add_parser("add")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=("nurse", "physician", "educator", "admin"))
+    add.add_argument("--name")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        store = WardStore(tz=os.environ.get("WARD_TZ", "UTC"))
+        if args.command == "init":
+            print(f"ward record ready: {store.engine.url.render_as_string(hide_password=True)}")
+        elif args.command == "demo":
+            n = load_demo(store, reset=args.reset)
+            print(f"demo ward loaded: {n} assessments")
+        elif args.command == "import":
+            n = store.import_csv(args.file, by=args.user, progress=progress_to_stderr)
+            print(f"imported {n} assessments from {args.file}")
+        elif args.command == "export":
+            sys.stdout.write(store.export_csv(args.patient))
+        elif args.command == "audit":
+            for row in store.audit(args.patient):
+                print(json.dumps(row, default=str, ensure_ascii=False))
+        elif args.command == "user":
+            store.add_user(args.username, args.role, by=SYSTEM_USER, display_name=args.name)
+            print(f"user {args.username} added ({args.role})")
+    except FileNotFoundError as e:
+        print(f"{e.filename}: no such file", file=sys.stderr)
+        return 2
+    except InputError as e:
+        for line in e.problems:
+            print(line, file=sys.stderr)
+        return 2
+    except StoreError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,641 @@
+"""The ward record's repository: the one way in and out of the database.
+
+Every write runs in one transaction, carries the user and a timezone-aware time, and adds an
+audit entry (who, when, what, before/after). Nothing is updated in place or deleted: an amendment
+is a new row replacing the old one (with a reason), ``entered_in_error`` marks without deleting.
+``timeline`` returns the effective canonical rows (latest amendment; entered-in-error rows left
+out), with the medication "given since the previous row" fields derived from administrations,
+ready for ``grading``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+import time as _time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+import grading
+from grading.fields import COLUMNS, FIELD_BY_NAME, FIELDS
+from grading.parse import InputError, ward_zone
+
+from . import tables as t
+from .db import make_engine, migrate
+
+CANONICAL_STORED = tuple(f.name for f in FIELDS
+                         if f.name not in ("patient_id", "time", "infusion_time"))
+SYSTEM_USER = "system"
+
+
+class StoreError(Exception):
+    """A write the ward record refuses, with a message for the user."""
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PatientIn(BaseModel):
+    """Admission details (design.md; spec §6.1 for weight)."""
+
+    model_config = ConfigDict(extra="forbid")
+    patient_id: str = Field(min_length=1, max_length=64, title="Ward patient id")
+    hospital_number: str | None = Field(None, max_length=64, title="Hospital number")
+    name: str | None = Field(None, max_length=200, title="Name")
+    date_of_birth: date | None = Field(None, title="Date of birth")
+    sex: str | None = Field(None, pattern="^(female|male|other|unknown)$", title="Sex")
+    weight_kg: float | None = Field(None, ge=0.5, le=350, title="Weight (kg)")
+    ward: str | None = Field(None, max_length=64, title="Ward")
+    bed: str | None = Field(None, max_length=32, title="Bed")
+    product: str | None = Field(None, title="CAR-T product")
+    indication: str | None = Field(None, max_length=200, title="Indication")
+    infusion_time: datetime | None = Field(None, title="Infusion time (Day 0)")
+    baseline_ice: int | None = Field(None, ge=0, le=10, title="Baseline ICE")
+    admitted_at: datetime | None = Field(None, title="Admitted")
+    is_demo: bool = Field(False, title="Synthetic demo patient")
+
+    @field_validator("product")
+    @classmethod
+    def _product(cls, v: str | None) -> str | None:
+        if v is not None and v not in t.PRODUCTS:
+            raise ValueError("product must be one of " + ", ".join(t.PRODUCTS))
+        return v
+
+    @field_validator("infusion_time", "admitted_at")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("give a timezone-aware time")
+        return v
+
+
+@dataclass(frozen=True)
+class StoredAssessment:
+    """An assessment row with its place in the correction history."""
+
+    id: int
+    patient_id: str
+    assessed_at: datetime
+    recorded_at: datetime
+    recorded_by: str
+    status: str          # final, amended (replaced by a later row) or entered_in_error
+    replaces_id: int | None
+    reason: str | None
+    values: dict[str, Any]
+
+
+LAB_UNITS: dict[str, tuple[str, dict[str, float]]] = {  # test -> (canonical unit, factors)
+    # spec §6.3: value_in_canonical = entered x factor
+    "crp": ("mg/dL", {"mg/dL": 1.0, "mg/L": 0.1}),
+    "ferritin": ("ng/mL", {"ng/mL": 1.0, "µg/L": 1.0, "ug/L": 1.0}),
+    "ldh": ("U/L", {"U/L": 1.0, "IU/L": 1.0, "µkat/L": 60.0, "ukat/L": 60.0}),
+    "platelets": ("10^9/L", {"10^9/L": 1.0, "/µL": 0.001, "/uL": 0.001}),
+    "creatinine": ("mg/dL", {"mg/dL": 1.0, "µmol/L": 1 / 88.4, "umol/L": 1 / 88.4}),
+    "anc": ("/µL", {"/µL": 1.0, "/uL": 1.0, "10^9/L": 1000.0}),
+    "haemoglobin": ("g/dL", {"g/dL": 1.0, "g/L": 0.1, "mmol/L": 1.611}),
+    "fibrinogen": ("mg/dL", {"mg/dL": 1.0, "g/L": 100.0}),
+    "il6": ("pg/mL", {"pg/mL": 1.0, "ng/L": 1.0}),
+}
+
+
+class WardStore:
+    """Repository over the ward database (SQLite file by default, or ``DATABASE_URL``)."""
+
+    def __init__(self, url: str | None = None, *, engine: sa.Engine | None = None,
+                 tz: str = "UTC") -> None:
+        self.engine = engine or make_engine(url)
+        self.tz: ZoneInfo = ward_zone(tz)
+        migrate(self.engine)
+        with self._write() as conn:
+            if conn.execute(sa.select(t.users.c.username).where(
+                    t.users.c.username == SYSTEM_USER)).first() is None:
+                conn.execute(t.users.insert().values(
+                    username=SYSTEM_USER, display_name="System", role="admin", active=True,
+                    created_at=now(), created_by=SYSTEM_USER))
+
+    # ------------------------------------------------------------------ transactions
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        """A write transaction, retried while the database is busy (other workstations)."""
+        for attempt in range(20):
+            try:
+                with self.engine.begin() as conn:
+                    yield conn
+                return
+            except sa.exc.OperationalError as e:
+                if ("locked" not in str(e) and "busy" not in str(e)) or attempt == 19:
+                    raise
+                _time.sleep(0.05 * (attempt + 1))
+
+    @contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        with self.engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            yield conn
+
+    def _audit(self, conn: sa.Connection, user: str, action: str, entity: str,
+               entity_id: object, patient_id: str | None, before: object = None,
+               after: object = None, at: datetime | None = None) -> None:
+        conn.execute(t.audit_log.insert().values(
+            at=at or now(), username=user, action=action, entity=entity,
+            entity_id=None if entity_id is None else str(entity_id), patient_id=patient_id,
+            before=_json(before), after=_json(after)))
+
+    def _check_user(self, conn: sa.Connection, user: str, roles: Sequence[str] = t.ROLES) -> None:
+        row = conn.execute(sa.select(t.users.c.role, t.users.c.active).where(
+            t.users.c.username == user)).first()
+        if row is None:
+            raise StoreError(f"unknown user '{user}'")
+        if not row.active:
+            raise StoreError(f"user '{user}' is disabled")
+        if row.role not in roles:
+            raise StoreError(f"user '{user}' ({row.role}) may not do this; needs "
+                             + " or ".join(roles))
+
+    # ------------------------------------------------------------------ users
+    def add_user(self, username: str, role: str, by: str = SYSTEM_USER,
+                 display_name: str | None = None, password_hash: str | None = None) -> None:
+        if role not in t.ROLES:
+            raise StoreError(f"role must be one of {', '.join(t.ROLES)}")
+        with self._write() as conn:
+            self._check_user(conn, by, ("admin",))
+            if conn.execute(sa.select(t.users.c.username).where(
+                    t.users.c.username == username)).first():
+                raise StoreError(f"user '{username}' already exists")
+            row = {"username": username, "display_name": display_name or username, "role": role,
+                   "password_hash": password_hash, "active": True, "created_at": now(),
+                   "created_by": by}
+            conn.execute(t.users.insert().values(**row))
+            self._audit(conn, by, "create", "user", username, None,
+                        after={k: v for k, v in row.items() if k != "password_hash"})
+
+    def user(self, username: str) -> dict[str, Any] | None:
+        with self._read() as conn:
+            row = conn.execute(sa.select(t.users).where(t.users.c.username == username)).first()
+        return None if row is None else dict(row._mapping)
+
+    # ------------------------------------------------------------------ patients
+    def admit(self, patient: PatientIn | Mapping[str, Any], by: str) -> str:
+        p = patient if isinstance(patient, PatientIn) else PatientIn.model_validate(patient)
+        with self._write() as conn:
+            self._check_user(conn, by, ("physician", "admin"))
+            return self._admit(conn, p, by)
+
+    def _admit(self, conn: sa.Connection, p: PatientIn, by: str) -> str:
+        if conn.execute(sa.select(t.patients.c.patient_id).where(
+                t.patients.c.patient_id == p.patient_id)).first():
+            raise StoreError(f"patient '{p.patient_id}' already exists")
+        row = p.model_dump() | {"created_at": now(), "created_by": by}
+        row["admitted_at"] = row["admitted_at"] or row["created_at"]
+        conn.execute(t.patients.insert().values(**row))
+        self._audit(conn, by, "admit", "patient", p.patient_id, p.patient_id, after=row)
+        return p.patient_id
+
+    def patient(self, patient_id: str) -> dict[str, Any] | None:
+        with self._read() as conn:
+            row = conn.execute(sa.select(t.patients).where(
+                t.patients.c.patient_id == patient_id)).first()
+        return None if row is None else dict(row._mapping)
+
+    def patients(self, *, demo: bool | None = None, admitted_only: bool = False
+                 ) -> list[dict[str, Any]]:
+        q = sa.select(t.patients).order_by(t.patients.c.patient_id)
+        if demo is not None:
+            q = q.where(t.patients.c.is_demo == demo)
+        if admitted_only:
+            q = q.where(t.patients.c.discharged_at.is_(None))
+        with self._read() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def discharge(self, patient_id: str, by: str, at: datetime | None = None) -> None:
+        with self._write() as conn:
+            self._check_user(conn, by, ("physician", "admin"))
+            before = conn.execute(sa.select(t.patients).where(
+                t.patients.c.patient_id == patient_id)).first()
+            if before is None:
+                raise StoreError(f"unknown patient '{patient_id}'")
+            when = at or now()
+            conn.execute(t.patients.update().where(t.patients.c.patient_id == patient_id)
+                         .values(discharged_at=when))
+            self._audit(conn, by, "discharge", "patient", patient_id, patient_id,
+                        before={"discharged_at": before.discharged_at},
+                        after={"discharged_at": when})
+
+    # ------------------------------------------------------------------ assessments
+    def record_assessment(self, patient_id: str, values: Mapping[str, Any], by: str,
+                          source: str = "form") -> int:
+        """Validate one canonical assessment (``time`` required) and save it. Returns its id.
+        Raises ``InputError`` (every problem, one per line) or ``StoreError``."""
+        with self._write() as conn:
+            self._check_user(conn, by, ("nurse", "physician", "admin"))
+            row = self._validated(conn, patient_id, values)
+            if self._effective_at(conn, patient_id, row["assessed_at"]) is not None:
+                raise StoreError(f"patient {patient_id} already has an assessment at "
+                                 f"{row['assessed_at'].isoformat()}: amend it instead")
+            return self._insert_assessment(conn, row, by, source, None, None, "record")
+
+    def amend_assessment(self, assessment_id: int, values: Mapping[str, Any], reason: str,
+                         by: str) -> int:
+        """Correct an assessment: a new row replaces it; the original stays in the history."""
+        if not reason or not reason.strip():
+            raise StoreError("a correction needs a reason")
+        with self._write() as conn:
+            self._check_user(conn, by, ("nurse", "physician", "admin"))
+            old = self._current(conn, assessment_id)
+            row = self._validated(conn, old["patient_id"], values, exclude=assessment_id)
+            clash = self._effective_at(conn, old["patient_id"], row["assessed_at"])
+            if clash not in (None, assessment_id):
+                raise StoreError(f"patient {old['patient_id']} already has an assessment at "
+                                 f"{row['assessed_at'].isoformat()}")
+            return self._insert_assessment(conn, row, by, "amendment", assessment_id, reason,
+                                           "amend", before=_public(old))
+
+    def mark_entered_in_error(self, assessment_id: int, reason: str, by: str) -> int:
+        if not reason or not reason.strip():
+            raise StoreError("marking entered in error needs a reason")
+        with self._write() as conn:
+            self._check_user(conn, by, ("nurse", "physician", "admin"))
+            old = self._current(conn, assessment_id)
+            row = {"patient_id": old["patient_id"], "assessed_at": old["assessed_at"]}
+            return self._insert_assessment(conn, row, by, "correction", assessment_id, reason,
+                                           "entered_in_error", before=_public(old),
+                                           status="entered_in_error")
+
+    def _current(self, conn: sa.Connection, assessment_id: int) -> dict[str, Any]:
+        a = t.assessments
+        old = conn.execute(sa.select(a).where(a.c.id == assessment_id)).first()
+        if old is None:
+            raise StoreError(f"no assessment {assessment_id}")
+        newer = conn.execute(sa.select(a.c.id).where(a.c.replaces_id == assessment_id)).first()
+        if newer is not None:
+            raise StoreError(f"assessment {assessment_id} was already corrected by "
+                             f"{newer.id}: correct the current version")
+        if old.status == "entered_in_error":
+            raise StoreError(f"assessment {assessment_id} is an entered-in-error mark")
+        return dict(old._mapping)
+
+    def _insert_assessment(self, conn: sa.Connection, row: dict[str, Any], by: str, source: str,
+                           replaces: int | None, reason: str | None, action: str,
+                           before: object = None, status: str = "final") -> int:
+        full = row | {"recorded_at": now(), "recorded_by": by, "status": status,
+                      "replaces_id": replaces, "reason": reason, "source": source}
+        new_id = conn.execute(t.assessments.insert().values(**full)).inserted_primary_key[0]
+        self._audit(conn, by, action, "assessment", new_id, row["patient_id"], before=before,
+                    after=_public(full | {"id": new_id}), at=full["recorded_at"])
+        return int(new_id)
+
+    def _effective_at(self, conn: sa.Connection, patient_id: str, at: datetime) -> int | None:
+        a = t.assessments
+        q = sa.select(a.c.id).where(a.c.patient_id == patient_id, a.c.assessed_at == at,
+                                    *_effective(a))
+        row = conn.execute(q).first()
+        return None if row is None else int(row.id)
+
+    def _validated(self, conn: sa.Connection, patient_id: str, values: Mapping[str, Any],
+                   exclude: int | None = None) -> dict[str, Any]:
+        """Run the canonical validation on the new row, in the context of the patient's
+        ongoing oxygen support (a flow needs the device in force)."""
+        p = conn.execute(sa.select(t.patients).where(
+            t.patients.c.patient_id == patient_id)).first()
+        if p is None:
+            raise StoreError(f"unknown patient '{patient_id}': admit the patient first")
+        if "time" not in values or values["time"] in (None, ""):
+            raise InputError(["column time: required: an assessment needs a time"])
+        new = {k: v for k, v in values.items() if k not in ("patient_id", "infusion_time")}
+        new["patient_id"] = patient_id
+        probe = grading.from_rows([{"patient_id": patient_id, "time": values["time"]}],
+                                  tz=self.tz)
+        at = probe.frame["time"].iat[0].to_pydatetime()
+        rows = [new]
+        a = t.assessments
+        if new.get("o2_device") in (None, "") and values.get("o2_device") is None:
+            prior = conn.execute(
+                sa.select(a.c.assessed_at, a.c.o2_device).where(
+                    a.c.patient_id == patient_id, a.c.assessed_at < at,
+                    a.c.o2_device.is_not(None), *_effective(a),
+                    *([a.c.id != exclude] if exclude else []))
+                .order_by(a.c.assessed_at.desc()).limit(1)).first()
+            if prior is not None:
+                rows = [{"patient_id": patient_id, "time": prior.assessed_at,
+                         "o2_device": prior.o2_device}, new]
+        checked = grading.from_rows(rows, tz=self.tz)
+        self.last_soft_flags = checked.soft_flags.get(len(rows) - 1, [])
+        return {"patient_id": patient_id, "assessed_at": at,
+                **_stored_values(checked, len(rows) - 1)}
+
+    def history(self, patient_id: str) -> list[StoredAssessment]:
+        """Every assessment row of a patient (originals, amendments, marks), by time."""
+        a = t.assessments
+        with self._read() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(
+                sa.select(a).where(a.c.patient_id == patient_id)
+                .order_by(a.c.assessed_at, a.c.id))]
+        replaced = {r["replaces_id"] for r in rows if r["replaces_id"] is not None}
+        return [StoredAssessment(
+            id=r["id"], patient_id=r["patient_id"], assessed_at=r["assessed_at"],
+            recorded_at=r["recorded_at"], recorded_by=r["recorded_by"],
+            status=("entered_in_error" if r["status"] == "entered_in_error"
+                    else "amended" if r["id"] in replaced else "final"),
+            replaces_id=r["replaces_id"], reason=r["reason"],
+            values={k: r[k] for k in CANONICAL_STORED}) for r in rows]
+
+    # ------------------------------------------------------------------ timeline
+    def timeline_rows(self, patient_id: str | None = None) -> list[dict[str, Any]]:
+        """Effective canonical rows (design.md), by patient and time; medications derived."""
+        a, p = t.assessments, t.patients
+        q = (sa.select(a, p.c.infusion_time).join(p, p.c.patient_id == a.c.patient_id)
+             .where(*_effective(a)).order_by(a.c.patient_id, a.c.assessed_at))
+        if patient_id is not None:
+            q = q.where(a.c.patient_id == patient_id)
+        with self._read() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(q)]
+            given = self._administrations(conn, patient_id)
+            attributed = self._attributions(conn, patient_id)
+        out = []
+        previous: dict[str, datetime] = {}
+        for r in rows:
+            pid, at = r["patient_id"], r["assessed_at"]
+            row: dict[str, Any] = {"patient_id": pid, "time": at,
+                                   "infusion_time": r["infusion_time"]}
+            row |= {k: r[k] for k in CANONICAL_STORED if r[k] is not None}
+            since = previous.get(pid)
+            for when, field in given.get(pid, ()):
+                if when <= at and (since is None or when > since):
+                    row[field] = True
+            extra = attributed.get(r["id"])
+            if extra:
+                have = set((row.get("attributed_elsewhere") or "none").split(";")) - {"none"}
+                row["attributed_elsewhere"] = ";".join(sorted(have | extra))
+            previous[pid] = at
+            out.append(row)
+        return out
+
+    def timeline(self, patient_id: str) -> grading.Assessments:
+        rows = self.timeline_rows(patient_id)
+        if not rows:
+            raise StoreError(f"patient '{patient_id}' has no assessments yet")
+        return grading.from_rows(rows, tz=self.tz)
+
+    def _administrations(self, conn: sa.Connection, patient_id: str | None
+                         ) -> dict[str, list[tuple[datetime, str]]]:
+        m = t.administrations
+        q = sa.select(m.c.patient_id, m.c.given_at, m.c.kind).where(*_effective(m))
+        if patient_id is not None:
+            q = q.where(m.c.patient_id == patient_id)
+        out: dict[str, list[tuple[datetime, str]]] = {}
+        for r in conn.execute(q):
+            field = t.ADMINISTRATION_KINDS[r.kind][1]
+            if field:
+                out.setdefault(r.patient_id, []).append((r.given_at, field))
+        return out
+
+    def _attributions(self, conn: sa.Connection, patient_id: str | None) -> dict[int, set[str]]:
+        x = t.attributions
+        q = sa.select(x.c.assessment_id, x.c.finding).where(*_effective(x))
+        if patient_id is not None:
+            q = q.where(x.c.patient_id == patient_id)
+        out: dict[int, set[str]] = {}
+        for r in conn.execute(q):
+            out.setdefault(r.assessment_id, set()).add(r.finding)
+        return out
+
+    # ------------------------------------------------------------------ medications, labs
+    def record_administration(self, patient_id: str, kind: str, given_at: datetime, by: str,
+                              dose: float | None = None) -> int:
+        if kind not in t.ADMINISTRATION_KINDS:
+            raise StoreError("kind must be one of " + ", ".join(t.ADMINISTRATION_KINDS))
+        if given_at.tzinfo is None:
+            raise StoreError("given_at must be timezone-aware")
+        if dose is not None and not dose > 0:
+            raise StoreError("dose must be above 0")
+        unit = t.ADMINISTRATION_KINDS[kind][0]
+        with self._write() as conn:
+            self._check_user(conn, by, ("nurse", "physician", "admin"))
+            self._require_patient(conn, patient_id)
+            row = {"patient_id": patient_id, "given_at": given_at, "kind": kind, "dose": dose,
+                   "unit": unit, "recorded_at": now(), "recorded_by": by, "status": "final"}
+            new_id = conn.execute(t.administrations.insert().values(**row)).inserted_primary_key[0]
+            self._audit(conn, by, "record", "administration", new_id, patient_id, after=row)
+            return int(new_id)
+
+    def record_lab(self, patient_id: str, test: str, value: float, unit: str,
+                   taken_at: datetime, by: str) -> int:
+        """Store a lab result, converted to its canonical unit (spec §6.3)."""
+        if test not in LAB_UNITS:
+            raise StoreError("test must be one of " + ", ".join(LAB_UNITS))
+        canonical, factors = LAB_UNITS[test]
+        if unit not in factors:
+            raise StoreError(f"{test}: unit must be one of " + ", ".join(factors))
+        if not (value >= 0 and np.isfinite(value)):
+            raise StoreError(f"{test}: value must be a number of 0 or more")
+        if taken_at.tzinfo is None:
+            raise StoreError("taken_at must be timezone-aware")
+        with self._write() as conn:
+            self._check_user(conn, by, ("nurse", "physician", "admin"))
+            self._require_patient(conn, patient_id)
+            row = {"patient_id": patient_id, "taken_at": taken_at, "test": test,
+                   "value": value * factors[unit], "unit": canonical, "entered_value": value,
+                   "entered_unit": unit, "recorded_at": now(), "recorded_by": by,
+                   "status": "final"}
+            new_id = conn.execute(t.labs.insert().values(**row)).inserted_primary_key[0]
+            self._audit(conn, by, "record", "lab", new_id, patient_id, after=row)
+            return int(new_id)
+
+    def labs(self, patient_id: str) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            return [dict(r._mapping) for r in conn.execute(
+                sa.select(t.labs).where(t.labs.c.patient_id == patient_id, *_effective(t.labs))
+                .order_by(t.labs.c.taken_at))]
+
+    def attribute(self, assessment_id: int, finding: str, reason: str, by: str) -> int:
+        """A physician's judgement that a finding on an assessment has another cause."""
+        if finding not in FIELD_BY_NAME["attributed_elsewhere"].values:
+            raise StoreError("finding must be one of fever, hypotension, hypoxia, neuro")
+        if not reason or not reason.strip():
+            raise StoreError("an attribution needs a reason")
+        with self._write() as conn:
+            self._check_user(conn, by, ("physician",))
+            old = self._current(conn, assessment_id)
+            row = {"patient_id": old["patient_id"], "assessment_id": assessment_id,
+                   "finding": finding, "reason": reason, "recorded_at": now(),
+                   "recorded_by": by, "status": "final"}
+            new_id = conn.execute(t.attributions.insert().values(**row)).inserted_primary_key[0]
+            self._audit(conn, by, "attribute", "attribution", new_id, old["patient_id"],
+                        after=row)
+            return int(new_id)
+
+    def _require_patient(self, conn: sa.Connection, patient_id: str) -> None:
+        if conn.execute(sa.select(t.patients.c.patient_id).where(
+                t.patients.c.patient_id == patient_id)).first() is None:
+            raise StoreError(f"unknown patient '{patient_id}'")
+
+    # ------------------------------------------------------------------ audit
+    def audit(self, patient_id: str | None = None) -> list[dict[str, Any]]:
+        q = sa.select(t.audit_log).order_by(t.audit_log.c.id)
+        if patient_id is not None:
+            q = q.where(t.audit_log.c.patient_id == patient_id)
+        with self._read() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    # ------------------------------------------------------------------ import / export
+    def import_csv(self, source: str | Path | bytes, by: str, *, demo: bool = False,
+                   progress: Callable[[int, int], None] | None = None,
+                   chunk: int = 5000) -> int:
+        """Import a canonical CSV atomically: every row or none. Patients not yet known are
+        created. Raises ``InputError`` listing every problem (as the grading CLI does)."""
+        a = grading.read_csv(source, tz=self.tz)
+        n = len(a)
+        cols = _stored_columns(a)
+        times = a.columns["time"].view("datetime64[ns]").astype("datetime64[us]").tolist()
+        pids = [a.patients[c] for c in a.columns["patient_id"]]
+        infusion = a.columns["infusion_time"]
+        stamp = now()
+        with self._write() as conn:
+            self._check_user(conn, by, ("nurse", "physician", "admin"))
+            known = {r.patient_id: r.infusion_time for r in conn.execute(
+                sa.select(t.patients.c.patient_id, t.patients.c.infusion_time).where(
+                    t.patients.c.patient_id.in_(a.patients)))}
+            problems = self._import_conflicts(conn, a, known, pids, times)
+            if problems:
+                raise InputError(problems)
+            for code, pid in enumerate(a.patients):
+                if pid in known:
+                    continue
+                rows_of = np.flatnonzero(a.columns["patient_id"] == code)
+                inf = infusion[rows_of]
+                inf = inf[inf != grading.parse.NAT]
+                self._admit(conn, PatientIn(
+                    patient_id=pid, is_demo=demo,
+                    infusion_time=_utc(int(inf[0])) if len(inf) else None), by)
+            done = 0
+            for lo in range(0, n, chunk):
+                hi = min(n, lo + chunk)
+                batch = [{"patient_id": pids[i], "assessed_at": times[i].replace(tzinfo=UTC),
+                          "recorded_at": stamp, "recorded_by": by, "status": "final",
+                          "replaces_id": None, "reason": None, "source": "import",
+                          **{k: v[i] for k, v in cols.items()}} for i in range(lo, hi)]
+                ids = conn.execute(t.assessments.insert().returning(
+                    t.assessments.c.id, sort_by_parameter_order=True), batch).scalars().all()
+                conn.execute(t.audit_log.insert(), [
+                    {"at": stamp, "username": by, "action": "import", "entity": "assessment",
+                     "entity_id": str(i), "patient_id": b["patient_id"], "before": None,
+                     "after": _json(_public(b | {"id": i}))} for i, b in zip(ids, batch)])
+                done = hi
+                if progress:
+                    progress(done, n)
+        return n
+
+    def _import_conflicts(self, conn: sa.Connection, a: grading.Assessments,
+                          known: dict[str, datetime | None], pids: list[str],
+                          times: list[datetime]) -> list[str]:
+        problems = []
+        infusion = a.columns["infusion_time"]
+        for r in range(len(a)):
+            inf = infusion[r]
+            stored = known.get(pids[r])
+            if inf != grading.parse.NAT and stored is not None and _utc(int(inf)) != stored:
+                problems.append(f"row {r + 1}, column infusion_time: differs from the infusion "
+                                f"time on record for {pids[r]} ({stored.isoformat()})")
+        if known:
+            at = t.assessments
+            existing = {(r.patient_id, r.assessed_at) for r in conn.execute(
+                sa.select(at.c.patient_id, at.c.assessed_at).where(
+                    at.c.patient_id.in_(list(known)), *_effective(at)))}
+            for r in range(len(a)):
+                if (pids[r], times[r].replace(tzinfo=UTC)) in existing:
+                    problems.append(f"row {r + 1}, column time, value '{times[r].isoformat()}': "
+                                    f"patient {pids[r]} already has an assessment at this time "
+                                    "in the ward record")
+        return problems
+
+    def export_csv(self, patient_id: str | None = None) -> str:
+        """The effective timeline as canonical CSV (all columns; times with their offset)."""
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(COLUMNS)
+        for row in self.timeline_rows(patient_id):
+            w.writerow([_text(name, row.get(name), self.tz) for name in COLUMNS])
+        return buf.getvalue()
+
+
+# ---------------------------------------------------------------------- helpers
+def _effective(table: sa.Table) -> list[sa.ColumnElement[bool]]:
+    """Rows that are the current version: final and not replaced by a later row."""
+    newer = table.alias("newer")
+    return [table.c.status == "final",
+            ~sa.exists().where(newer.c.replaces_id == table.c.id)]
+
+
+def _utc(ns: int) -> datetime:
+    return datetime.fromtimestamp(ns / 1e9, UTC).replace(microsecond=(ns // 1000) % 1_000_000)
+
+
+def _stored_columns(a: grading.Assessments) -> dict[str, list[Any]]:
+    """Typed canonical columns -> lists of database values (None for blank)."""
+    out: dict[str, list[Any]] = {}
+    for name in CANONICAL_STORED:
+        f = FIELD_BY_NAME[name]
+        x = a.columns[name]
+        if f.kind == "number":
+            out[name] = [None if v != v else v for v in x.tolist()]
+        elif f.kind == "integer":
+            out[name] = [None if v != v else int(v) for v in x.tolist()]
+        elif f.kind == "boolean":
+            out[name] = [None if v < 0 else bool(v) for v in x.tolist()]
+        elif f.kind == "choice":
+            table = [*f.values, None]
+            out[name] = [table[v] for v in x.tolist()]
+        else:
+            cache: dict[int, str | None] = {}
+            out[name] = [cache.setdefault(v, _choices_text(f, v)) for v in x.tolist()]
+    return out
+
+
+def _choices_text(f: Any, mask: int) -> str | None:
+    if mask < 0:
+        return None
+    if mask == 0:
+        return f.empty_value
+    return ";".join(v for i, v in enumerate(f.values) if mask >> i & 1)
+
+
+def _stored_values(a: grading.Assessments, row: int) -> dict[str, Any]:
+    return {k: v[row] for k, v in _stored_columns(a).items()}
+
+
+def _text(name: str, v: Any, tz: ZoneInfo) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, datetime):
+        return v.astimezone(tz).isoformat()
+    if isinstance(v, float):
+        return f"{v:.10g}"
+    return str(v)
+
+
+def _public(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if v is not None}
+
+
+def _json(v: object) -> str | None:
+    if v is None:
+        return None
+    return json.dumps(v, default=lambda x: x.isoformat() if hasattr(x, "isoformat") else str(x),
+                      sort_keys=True, ensure_ascii=False)
+
+
+def progress_to_stderr(done: int, total: int) -> None:
+    print(f"imported {done:,} of {total:,} rows", file=sys.stderr)

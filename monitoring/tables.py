@@ -1,0 +1,220 @@
+"""The ward record's tables (SQLAlchemy Core). Changes go through migrations (Alembic).
+
+Append-only: assessments, administrations, labs, attributions, grade confirmations, flags,
+acknowledgements and the audit log are never updated or deleted (database triggers enforce it
+for assessments and the audit log and the other clinical tables). A correction is a new row
+whose ``replaces_id`` points at the row it corrects, with a reason; ``entered_in_error`` rows mark
+without deleting.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+from grading.fields import FIELDS
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes stored as UTC on every backend (SQLite has no time zones)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: the ward record stores timezone-aware times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = sa.MetaData()
+ROLES = ("nurse", "physician", "educator", "admin")
+PRODUCTS = ("axi-cel", "tisa-cel", "liso-cel", "brexu-cel", "ide-cel", "cilta-cel", "obe-cel",
+            "investigational")
+RECORD_STATUSES = ("final", "entered_in_error")
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("display_name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(16), sa.CheckConstraint(f"role IN {ROLES}"), nullable=False),
+    sa.Column("password_hash", sa.String(255)),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+)
+
+patients = sa.Table(
+    "patients", metadata,
+    sa.Column("patient_id", sa.String(64), primary_key=True),
+    sa.Column("hospital_number", sa.String(64)),
+    sa.Column("name", sa.String(200)),
+    sa.Column("date_of_birth", sa.Date),
+    sa.Column("sex", sa.String(16)),
+    sa.Column("weight_kg", sa.Float, sa.CheckConstraint("weight_kg BETWEEN 0.5 AND 350")),
+    sa.Column("ward", sa.String(64)),
+    sa.Column("bed", sa.String(32)),
+    sa.Column("product", sa.String(32), sa.CheckConstraint(f"product IN {PRODUCTS}")),
+    sa.Column("indication", sa.String(200)),
+    sa.Column("infusion_time", UtcDateTime),
+    sa.Column("baseline_ice", sa.Integer, sa.CheckConstraint("baseline_ice BETWEEN 0 AND 10")),
+    sa.Column("admitted_at", UtcDateTime),
+    sa.Column("discharged_at", UtcDateTime),
+    sa.Column("is_demo", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("created_by", sa.String(64), sa.ForeignKey("users.username"), nullable=False),
+)
+
+
+def _canonical_columns() -> list[sa.Column]:
+    """One column per canonical field except patient_id, time and infusion_time."""
+    cols = []
+    for f in FIELDS:
+        if f.name in ("patient_id", "time", "infusion_time"):
+            continue
+        if f.kind == "number":
+            cols.append(sa.Column(f.name, sa.Float))
+        elif f.kind == "integer":
+            cols.append(sa.Column(f.name, sa.Integer))
+        elif f.kind == "boolean":
+            cols.append(sa.Column(f.name, sa.Boolean))
+        else:  # choice, or choices stored as the canonical ';'-joined text
+            cols.append(sa.Column(f.name, sa.String(200)))
+    return cols
+
+
+def _record_columns() -> list[sa.Column]:
+    """Who wrote the row and when, and what it corrects."""
+    return [
+        sa.Column("recorded_at", UtcDateTime, nullable=False),
+        sa.Column("recorded_by", sa.String(64), sa.ForeignKey("users.username"), nullable=False),
+        sa.Column("status", sa.String(20), sa.CheckConstraint(f"status IN {RECORD_STATUSES}"),
+                  nullable=False, default="final"),
+        sa.Column("reason", sa.Text),
+    ]
+
+
+assessments = sa.Table(
+    "assessments", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("patient_id", sa.String(64), sa.ForeignKey("patients.patient_id"), nullable=False),
+    sa.Column("assessed_at", UtcDateTime, nullable=False),
+    *_record_columns(),
+    sa.Column("replaces_id", sa.Integer, sa.ForeignKey("assessments.id")),
+    sa.Column("source", sa.String(16), nullable=False, default="form"),
+    *_canonical_columns(),
+    sa.Index("ix_assessments_patient_time", "patient_id", "assessed_at"),
+    sa.Index("ix_assessments_replaces", "replaces_id"),
+)
+
+ADMINISTRATION_KINDS = {  # kind -> (unit, canonical "given since the previous row" field)
+    "tocilizumab": ("mg", "tocilizumab_given"),
+    "dexamethasone": ("mg", "corticosteroid_given"),
+    "methylprednisolone": ("mg", "corticosteroid_given"),
+    "anakinra": ("mg", None),
+    "antipyretic": ("mg", "antipyretic_given"),
+    "fluid_bolus": ("mL", "fluid_bolus_given"),
+}
+
+administrations = sa.Table(
+    "administrations", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("patient_id", sa.String(64), sa.ForeignKey("patients.patient_id"), nullable=False),
+    sa.Column("given_at", UtcDateTime, nullable=False),
+    sa.Column("kind", sa.String(32),
+              sa.CheckConstraint(f"kind IN {tuple(ADMINISTRATION_KINDS)}"), nullable=False),
+    sa.Column("dose", sa.Float, sa.CheckConstraint("dose > 0")),
+    sa.Column("unit", sa.String(8)),
+    sa.Column("replaces_id", sa.Integer, sa.ForeignKey("administrations.id")),
+    *_record_columns(),
+    sa.Index("ix_administrations_patient_time", "patient_id", "given_at"),
+)
+
+labs = sa.Table(
+    "labs", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("patient_id", sa.String(64), sa.ForeignKey("patients.patient_id"), nullable=False),
+    sa.Column("taken_at", UtcDateTime, nullable=False),
+    sa.Column("test", sa.String(32), nullable=False),
+    sa.Column("value", sa.Float, nullable=False),          # in the canonical unit (spec §6.3)
+    sa.Column("unit", sa.String(16), nullable=False),
+    sa.Column("entered_value", sa.Float, nullable=False),  # as entered
+    sa.Column("entered_unit", sa.String(16), nullable=False),
+    sa.Column("replaces_id", sa.Integer, sa.ForeignKey("labs.id")),
+    *_record_columns(),
+    sa.Index("ix_labs_patient_time", "patient_id", "taken_at"),
+)
+
+attributions = sa.Table(
+    "attributions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("patient_id", sa.String(64), sa.ForeignKey("patients.patient_id"), nullable=False),
+    sa.Column("assessment_id", sa.Integer, sa.ForeignKey("assessments.id"), nullable=False),
+    sa.Column("finding", sa.String(16), nullable=False),
+    sa.Column("replaces_id", sa.Integer, sa.ForeignKey("attributions.id")),
+    *_record_columns(),
+)
+
+grade_confirmations = sa.Table(
+    "grade_confirmations", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("patient_id", sa.String(64), sa.ForeignKey("patients.patient_id"), nullable=False),
+    sa.Column("assessment_id", sa.Integer, sa.ForeignKey("assessments.id"), nullable=False),
+    sa.Column("syndrome", sa.String(8), sa.CheckConstraint("syndrome IN ('crs', 'icans')"),
+              nullable=False),
+    sa.Column("grade", sa.Integer, sa.CheckConstraint("grade BETWEEN 0 AND 5"), nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("replaces_id", sa.Integer, sa.ForeignKey("grade_confirmations.id")),
+    *_record_columns(),
+)
+
+flags = sa.Table(
+    "flags", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("patient_id", sa.String(64), sa.ForeignKey("patients.patient_id"), nullable=False),
+    sa.Column("assessment_id", sa.Integer, sa.ForeignKey("assessments.id")),
+    sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("raised_at", UtcDateTime, nullable=False),
+    sa.Column("respond", sa.String(64)),
+    sa.Column("replaces_id", sa.Integer, sa.ForeignKey("flags.id")),
+    *_record_columns(),
+)
+
+flag_acknowledgements = sa.Table(
+    "flag_acknowledgements", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("flag_id", sa.Integer, sa.ForeignKey("flags.id"), nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("dismissed", sa.Boolean, nullable=False, default=False),
+    sa.Column("replaces_id", sa.Integer, sa.ForeignKey("flag_acknowledgements.id")),
+    *_record_columns(),
+)
+
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("entity", sa.String(32), nullable=False),
+    sa.Column("entity_id", sa.String(64)),
+    sa.Column("patient_id", sa.String(64)),
+    sa.Column("before", sa.Text),   # JSON
+    sa.Column("after", sa.Text),    # JSON
+    sa.Index("ix_audit_patient", "patient_id"),
+)
+
+APPEND_ONLY = ("assessments", "audit_log", "administrations", "labs", "attributions",
+               "grade_confirmations", "flags", "flag_acknowledgements")
