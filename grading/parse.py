@@ -143,8 +143,14 @@ def _check_utf8(data: bytes) -> None:
         if e.start >= len(data) - 4 and len(data) == 65536:
             return  # a character cut by the sample boundary
         line = data[: e.start].count(b"\n") + 1
-        raise InputError([f"line {line}: bytes that are not UTF-8 text (byte {e.start}); "
-                          "save the file as UTF-8"]) from None
+        start = data.rfind(b"\n", 0, e.start) + 1
+        column = data[start:e.start].count(b",")
+        end = data.find(b"\n")
+        header = data[: end if end >= 0 else len(data)].decode("utf-8", "replace").split(",")
+        name = header[column].strip().strip('"') if column < len(header) else f"#{column + 1}"
+        where = "the header" if line == 1 else f"row {line - 1}, column {name}"
+        raise InputError([f"{where}: bytes that are not UTF-8 text (file line {line}, byte "
+                          f"{e.start}); save the file as UTF-8"]) from None
 
 
 def _read_header(data: bytes) -> list[str]:
@@ -285,13 +291,15 @@ def _parse_choices(f: Field, text: str) -> tuple[int, str | None]:
     return mask, None
 
 
-def _parse_column(f: Field, col: pa.ChunkedArray, n: int, out: _Collector) -> np.ndarray:
+def _parse_column(f: Field, col: pa.ChunkedArray, n: int, out: _Collector,
+                  text: pa.ChunkedArray | None = None) -> np.ndarray:
     if pa.types.is_floating(col.type):
+        cells = _Cells(col if text is None else text)  # errors quote the cell as written
         x = col.to_numpy()
         nan_text = pc.fill_null(pc.is_nan(col), False).to_numpy(zero_copy_only=False)
-        out.rows(f.name, nan_text, _Cells(col), f"not a number; allowed: {f.allowed()}")
+        out.rows(f.name, nan_text, cells, f"not a number; allowed: {f.allowed()}")
         x = np.where(nan_text, np.nan, x.astype(np.float64, copy=False))
-        return _check_numbers(f, x, _Cells(col), out)
+        return _check_numbers(f, x, cells, out)
     if pa.types.is_boolean(col.type):
         return pc.fill_null(pc.cast(col, pa.int8()), -1).to_numpy().astype(np.int8)
     if f.kind in ("number", "integer"):
@@ -300,7 +308,7 @@ def _parse_column(f: Field, col: pa.ChunkedArray, n: int, out: _Collector) -> np
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             x = _parse_text_column(f, col, n, out)
             return _check_numbers(f, x, _Cells(col), out)
-        return _parse_column(f, as_float, n, out)
+        return _parse_column(f, as_float, n, out, text=col)
     return _parse_text_column(f, col, n, out)
 
 

@@ -96,10 +96,10 @@ def hypotension_component(s: Snapshot) -> tuple[int | None, list[Reason], list[F
         rule = rules.VASOACTIVE_RULE[agent]
         if rule.review_flag == "inotrope":
             flags.append(Flag("inotrope", "review", f"{agent} running: an inotrope, not counted "
-                              "as a vasopressor (spec §1.5, A6); review the haemodynamics"))
+                              "as a vasopressor (spec §1.5, A6): review the haemodynamics"))
         elif rule.review_flag == "terlipressin":
             flags.append(Flag("terlipressin", "review", "terlipressin running: counted like "
-                              "vasopressin (spec §1.5); review"))
+                              "vasopressin (spec §1.5): review"))
     counted = sorted(a for a in running if rules.VASOACTIVE_RULE[a].counts_as_vasopressor)
     vaso_like = sorted(a for a in running if rules.VASOACTIVE_RULE[a].vasopressin_like)
     t = rules.hypotension_threshold(s.age_years)
@@ -154,7 +154,7 @@ def hypoxia_component(s: Snapshot) -> tuple[int | None, list[Reason], list[Flag]
     if s.spo2_pct is not None and s.spo2_pct < 90 and s.o2_device in (None, "room_air"):
         assert s.spo2_time is not None
         flags.append(Flag("hypoxia_no_o2", "urgent", f"SpO2 {_num(s.spo2_pct)} % with no oxygen "
-                          "documented: hypoxia, no O2 documented (spec A8); ASTCT grades by the "
+                          "documented: hypoxia, no O2 documented (spec A8). ASTCT grades by the "
                           "support needed, so the grade stays as it is until O2 is recorded"))
     if s.o2_device is None:
         return None, reasons, flags, provisional
@@ -176,7 +176,7 @@ def hypoxia_component(s: Snapshot) -> tuple[int | None, list[Reason], list[Flag]
         if rule.review_at_low_flow and flow is not None and not high:
             provisional = True
             flags.append(Flag("hfnc_low_flow", "review", f"high-flow nasal cannula run at "
-                              f"{_num(flow)} L/min: graded 3 by device; ASTCT defines high flow "
+                              f"{_num(flow)} L/min: graded 3 by device. ASTCT defines high flow "
                               "as > 6 L/min, so 2 is defensible: clinician to confirm (spec §1.4)"))
     if component:
         assert s.o2_time is not None
@@ -260,7 +260,7 @@ def grade_crs(s: Snapshot) -> Grade:
     if worst and s.prior_anticytokine_or_steroid is not None:
         flags.append(Flag("fever_possibly_masked", "urgent", "fever possibly masked: "
                           "hypotension/hypoxia after prophylactic steroid or tocilizumab "
-                          f"(given {s.prior_anticytokine_or_steroid.isoformat()}); would be CRS "
+                          f"(given {s.prior_anticytokine_or_steroid.isoformat()}), would be CRS "
                           f"grade {worst} if a clinician confirms CRS (spec A3)"))
         return Grade(0, "provisional", tuple(reasons + bp_reasons + o2_reasons), tuple(flags))
     if worst:
@@ -283,7 +283,7 @@ def _combine(basis: str, bp: int | None, o2: int | None, grade: int) -> str:
     parts = []
     for name, c in (("hypotension", bp), ("hypoxia", o2)):
         parts.append(f"{name} {'not recorded' if c is None else c}")
-    return f"{basis}; {', '.join(parts)}: CRS grade {grade}"
+    return f"{basis} with {' and '.join(parts)}: CRS grade {grade}"
 
 
 def _hours(window: object) -> int:
@@ -367,7 +367,7 @@ def _cognitive_domain(s: Snapshot, reasons: list[Reason], flags: list[Flag]) -> 
                 and s.ice_total >= s.baseline_ice and not s.cognitive_attributed):
             flags.append(Flag("baseline_deficit", "review", f"baseline ICE {s.baseline_ice} "
                               f"before infusion and ICE {s.ice_total} now: the deficit may be "
-                              "pre-existing; attribution needed (spec B4)"))
+                              "pre-existing, attribution needed (spec B4)"))
     else:
         return None
     if domain and s.cognitive_attributed:

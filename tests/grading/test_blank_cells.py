@@ -43,3 +43,16 @@ def test_times_with_seconds_and_offsets_are_read_alongside_plain_ones() -> None:
     times = [r.time.isoformat() for r in grading.grade(a).results()]
     assert times == ["2026-01-01T01:00:00+00:00", "2026-01-01T02:00:30+00:00",
                      "2026-01-01T02:00:00+00:00"]
+
+
+def test_non_utf8_bytes_are_reported_by_row_and_column() -> None:
+    assert problems("patient_id,time,temp_c\nA,2026-01-01T01:00,38\n".encode()
+                    + b"A,2026-01-01T02:00,3\xff8\n") == [
+        "row 2, column temp_c: bytes that are not UTF-8 text (file line 3, byte 63); "
+        "save the file as UTF-8"]
+
+
+def test_an_out_of_range_number_is_quoted_as_written() -> None:
+    [line] = problems("patient_id,time,temp_c\nA,2026-01-01T01:00,46.0\n")
+    assert line == ("row 1, column temp_c, value '46.0': out of range; allowed: a number from "
+                    "25 to 45 °C")

@@ -82,3 +82,7 @@ def test_the_synthetic_cohort_grades_every_row_through_the_cross_check(tmp_path)
     results = list(graded.results())  # raises if the fast path and the reference disagree
     grades = {r.crs.grade for r in results} | {r.icans.grade for r in results}
     assert {0, 1, 2, 3} <= grades
+    # "; " joins list items in CSV output, so no item may contain it
+    texts = [x.finding for r in results for x in r.crs.reasons + r.icans.reasons]
+    texts += [f.message for r in results for f in r.flags]
+    assert texts and not [x for x in texts if "; " in x]
