@@ -50,7 +50,7 @@ def test_non_utf8_bytes_are_reported_by_row_and_column() -> None:
         grading.read_csv(b"patient_id,time,temp_c\nA,2026-01-01T01:00,38\n"
                          b"A,2026-01-01T02:00,3\xff8\n")
     assert e.value.problems == [
-        "row 2, column temp_c: bytes that are not UTF-8 text (file line 3, byte 63); "
+        "row 2, column temp_c: bytes that are not UTF-8 text (file line 3, byte 65); "
         "save the file as UTF-8"]
 
 
