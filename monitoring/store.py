@@ -240,6 +240,7 @@ class WardStore:
         with self._write() as conn:
             self._check_user(conn, by, ("nurse", "physician", "admin"))
             row = self._validated(conn, patient_id, values)
+            self._check_death(conn, row)
             if self._effective_at(conn, patient_id, row["assessed_at"]) is not None:
                 raise StoreError(f"patient {patient_id} already has an assessment at "
                                  f"{row['assessed_at'].isoformat()}: amend it instead")
@@ -254,6 +255,7 @@ class WardStore:
             self._check_user(conn, by, ("nurse", "physician", "admin"))
             old = self._current(conn, assessment_id)
             row = self._validated(conn, old["patient_id"], values, exclude=assessment_id)
+            self._check_death(conn, row, exclude=assessment_id)
             clash = self._effective_at(conn, old["patient_id"], row["assessed_at"])
             if clash not in (None, assessment_id):
                 raise StoreError(f"patient {old['patient_id']} already has an assessment at "
@@ -271,6 +273,24 @@ class WardStore:
             return self._insert_assessment(conn, row, by, "correction", assessment_id, reason,
                                            "entered_in_error", before=_public(old),
                                            status="entered_in_error")
+
+    def _check_death(self, conn: sa.Connection, row: Mapping[str, Any],
+                     exclude: int | None = None) -> None:
+        """Nothing after a recorded death; a death only after the last assessment."""
+        a = t.assessments
+        others = [a.c.patient_id == row["patient_id"], *_effective(a),
+                  *([a.c.id != exclude] if exclude else [])]
+        died = conn.execute(sa.select(a.c.assessed_at).where(
+            *others, a.c.died_of.is_not(None), a.c.assessed_at < row["assessed_at"])).first()
+        if died is not None:
+            raise StoreError(f"patient {row['patient_id']} has a death recorded at "
+                             f"{died.assessed_at.isoformat()}: no assessment can follow it")
+        if row.get("died_of") is not None:
+            later = conn.execute(sa.select(a.c.assessed_at).where(
+                *others, a.c.assessed_at > row["assessed_at"])).first()
+            if later is not None:
+                raise StoreError(f"patient {row['patient_id']} has assessments after "
+                                 f"{row['assessed_at'].isoformat()}: a death must be the last")
 
     def _current(self, conn: sa.Connection, assessment_id: int) -> dict[str, Any]:
         a = t.assessments
@@ -475,6 +495,74 @@ class WardStore:
                         after=row)
             return int(new_id)
 
+    def confirm_grade(self, assessment_id: int, syndrome: str, grade: int, by: str,
+                      note: str | None = None) -> int:
+        """A physician confirms (or sets) the CRS or ICANS grade at an assessment."""
+        if syndrome not in ("crs", "icans") or grade not in range(6):
+            raise StoreError("syndrome must be crs or icans and grade 0-5")
+        with self._write() as conn:
+            self._check_user(conn, by, ("physician",))
+            old = self._current(conn, assessment_id)
+            row = {"patient_id": old["patient_id"], "assessment_id": assessment_id,
+                   "syndrome": syndrome, "grade": grade, "note": note, "recorded_at": now(),
+                   "recorded_by": by, "status": "final"}
+            new_id = conn.execute(t.grade_confirmations.insert().values(**row)
+                                  ).inserted_primary_key[0]
+            self._audit(conn, by, "confirm", "grade", new_id, old["patient_id"], after=row)
+            return int(new_id)
+
+    def confirmations(self, patient_id: str) -> list[dict[str, Any]]:
+        g = t.grade_confirmations
+        with self._read() as conn:
+            return [dict(r._mapping) for r in conn.execute(
+                sa.select(g).where(g.c.patient_id == patient_id, *_effective(g))
+                .order_by(g.c.id))]
+
+    def raise_flag(self, patient_id: str, code: str, severity: str, message: str,
+                   raised_at: datetime, by: str = SYSTEM_USER, assessment_id: int | None = None,
+                   respond: str | None = None) -> int:
+        if severity not in ("info", "review", "urgent", "emergency"):
+            raise StoreError("severity must be info, review, urgent or emergency")
+        with self._write() as conn:
+            self._require_patient(conn, patient_id)
+            row = {"patient_id": patient_id, "assessment_id": assessment_id, "code": code,
+                   "severity": severity, "message": message, "raised_at": raised_at,
+                   "respond": respond, "recorded_at": now(), "recorded_by": by,
+                   "status": "final"}
+            new_id = conn.execute(t.flags.insert().values(**row)).inserted_primary_key[0]
+            self._audit(conn, by, "raise", "flag", new_id, patient_id, after=row)
+            return int(new_id)
+
+    def acknowledge_flag(self, flag_id: int, action: str, by: str, dismiss: bool = False,
+                         reason: str | None = None) -> int:
+        """Acknowledge a flag with the action taken; dismissing needs a reason."""
+        if not action or not action.strip():
+            raise StoreError("say what was done (action taken)")
+        if dismiss and not (reason and reason.strip()):
+            raise StoreError("dismissing a flag needs a reason")
+        with self._write() as conn:
+            self._check_user(conn, by, ("nurse", "physician", "admin"))
+            flag = conn.execute(sa.select(t.flags).where(t.flags.c.id == flag_id)).first()
+            if flag is None:
+                raise StoreError(f"no flag {flag_id}")
+            row = {"flag_id": flag_id, "action": action, "dismissed": dismiss, "reason": reason,
+                   "recorded_at": now(), "recorded_by": by, "status": "final"}
+            new_id = conn.execute(t.flag_acknowledgements.insert().values(**row)
+                                  ).inserted_primary_key[0]
+            self._audit(conn, by, "dismiss" if dismiss else "acknowledge", "flag", flag_id,
+                        flag.patient_id, after=row)
+            return int(new_id)
+
+    def open_flags(self, patient_id: str | None = None) -> list[dict[str, Any]]:
+        """Flags without an acknowledgement yet."""
+        f, k = t.flags, t.flag_acknowledgements
+        q = sa.select(f).where(*_effective(f), ~sa.exists().where(k.c.flag_id == f.c.id)) \
+            .order_by(f.c.raised_at)
+        if patient_id is not None:
+            q = q.where(f.c.patient_id == patient_id)
+        with self._read() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
     def _require_patient(self, conn: sa.Connection, patient_id: str) -> None:
         if conn.execute(sa.select(t.patients.c.patient_id).where(
                 t.patients.c.patient_id == patient_id)).first() is None:
@@ -549,6 +637,16 @@ class WardStore:
                                 f"time on record for {pids[r]} ({stored.isoformat()})")
         if known:
             at = t.assessments
+            deaths = dict(conn.execute(sa.select(at.c.patient_id, sa.func.min(at.c.assessed_at))
+                                       .where(at.c.patient_id.in_(list(known)),
+                                              at.c.died_of.is_not(None), *_effective(at))
+                                       .group_by(at.c.patient_id)).all())
+            for r in range(len(a)):
+                died = deaths.get(pids[r])
+                if died is not None and times[r].replace(tzinfo=UTC) > died:
+                    problems.append(f"row {r + 1}, column time, value '{times[r].isoformat()}': "
+                                    f"patient {pids[r]} has a death recorded at "
+                                    f"{died.isoformat()} in the ward record")
             existing = {(r.patient_id, r.assessed_at) for r in conn.execute(
                 sa.select(at.c.patient_id, at.c.assessed_at).where(
                     at.c.patient_id.in_(list(known)), *_effective(at)))}
