@@ -57,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows = list(graded.results())
             text = output.grades_json(rows) if args.format == "json" else output.grades_csv(rows)
         else:
+            for _ in graded.results():  # the same cross-check as `grade` before any summary
+                pass
             summaries = summarize(graded)
             text = (output.summary_json(summaries) if args.format == "json"
                     else output.summary_csv(summaries))

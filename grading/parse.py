@@ -43,7 +43,7 @@ from .sequence import PatientOrder
 
 NAT = np.iinfo(np.int64).min
 PARALLEL_FROM_ROWS = 200_000
-NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+NUMBER_RE = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 TIME_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
 OFFSET_RE = r"(Z|[+-]\d{2}(:?\d{2})?)$"
 
@@ -119,11 +119,14 @@ def read_csv(source: str | Path | bytes, tz: str | ZoneInfo = "UTC") -> Assessme
                           "then one row per assessment, is expected"])
     _check_utf8(data[:65536])
     header = _read_header(data)
+    _check_blank_lines(data)
+    data = data.rstrip(b"\r\n") + b"\n"  # empty lines at the end are harmless
     try:
         table = pacsv.read_csv(
             io.BytesIO(data),
-            read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 22),
-            parse_options=pacsv.ParseOptions(newlines_in_values=False),
+            read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 22,
+                                           column_names=header, skip_rows=1),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in header}, strings_can_be_null=True,
                 null_values=[""], quoted_strings_can_be_null=True))
@@ -134,6 +137,18 @@ def read_csv(source: str | Path | bytes, tz: str | ZoneInfo = "UTC") -> Assessme
 
 
 PLAIN_TIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
+
+
+def _check_blank_lines(data: bytes) -> None:
+    """An empty line would shift every later row number: name it instead of skipping it.
+    Empty lines at the very end of the file are harmless and allowed."""
+    body = data.rstrip(b"\r\n")
+    problems = []
+    for m in re.finditer(rb"\n[ \t\r]*(?=\n)", body):
+        line = body[: m.start()].count(b"\n") + 2
+        problems.append(f"row {line - 1} (file line {line}): empty line; remove it")
+    if problems:
+        raise InputError(problems)
 
 
 def _check_utf8(data: bytes) -> None:
@@ -202,7 +217,7 @@ def _as_text(v: object) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, float):
-        return "" if np.isnan(v) else repr(v)
+        return "" if np.isnan(v) else repr(float(v))
     if isinstance(v, (list, tuple, set, frozenset)):
         return ";".join(str(x) for x in v)
     if isinstance(v, pd.Timestamp) or hasattr(v, "isoformat"):
@@ -227,6 +242,12 @@ def _encode(col: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
 class _Collector:
     def __init__(self) -> None:
         self.items: list[Problem] = []
+        self.cross = False
+        self.bad_cells: set[tuple[int | None, str | None]] = set()
+
+    def start_cross_checks(self) -> None:
+        self.cross = True
+        self.bad_cells = {(p.row, p.column) for p in self.items}
 
     def cells(self, column: str, codes: np.ndarray, bad: dict[int, str],
               uniques: list[str]) -> None:
@@ -240,8 +261,11 @@ class _Collector:
             self.items.append(Problem(int(r) + 1, column, uniques[code], bad[code]))
 
     def rows(self, column: str, mask: np.ndarray, values: Sequence[str] | np.ndarray,
-             message: str) -> None:
+             message: str, related: tuple[str, ...] = ()) -> None:
         for r in np.flatnonzero(mask):
+            if self.cross and any((int(r) + 1, c) in self.bad_cells
+                                  for c in (column, *related)):
+                continue  # the rule's own cell was invalid and is reported already
             self.items.append(Problem(int(r) + 1, column, str(values[r]), message))
 
 
@@ -372,7 +396,10 @@ def _parse_time_column(f: Field, col: pa.ChunkedArray, zone: ZoneInfo,
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
         for fmt in PLAIN_TIME_FORMATS:  # fast: the whole column in one plain local format
             parsed = pc.strptime(col, format=fmt, unit="ns", error_is_null=True)
-            if parsed.null_count == col.null_count:
+            # strptime is lenient (Feb 30 -> Mar 2, 1-digit months): accept the fast result
+            # only when writing it back gives exactly the text that was read
+            if parsed.null_count == col.null_count and pc.all(pc.equal(
+                    pc.strftime(parsed, format=fmt), col)).as_py() is not False:
                 col = parsed
                 break
     if pa.types.is_timestamp(col.type):  # plain local times, parsed in one go by Arrow
@@ -429,9 +456,12 @@ def from_columns(cols: Mapping[str, pa.ChunkedArray], zone: ZoneInfo) -> Assessm
             assert col is not None
             codes, uniques = _encode(col)
             trimmed = [u.strip() for u in uniques]
-            out.cells(f.name, codes, {i: "required: every row needs a patient_id"
-                                      for i, u in enumerate(trimmed) if u == ""}, uniques)
-            patients = sorted({u for u in trimmed if u})  # blank ids are reported above
+            bad = {i: "required: every row needs a patient_id"
+                   for i, u in enumerate(trimmed) if u == ""}
+            bad |= {i: "a patient_id is one line of printable text" for i, u in enumerate(trimmed)
+                    if u and not u.isprintable()}
+            out.cells(f.name, codes, bad, uniques)
+            patients = sorted({u for u in trimmed if u and u.isprintable()})  # others: above
             return _merge_codes(codes, trimmed, patients)
         if f.kind == "time":
             if col is None:
@@ -453,6 +483,7 @@ def from_columns(cols: Mapping[str, pa.ChunkedArray], zone: ZoneInfo) -> Assessm
     else:
         typed = {f.name: parse(f) for f in FIELDS}
     po = PatientOrder.of(typed["patient_id"], typed["time"])
+    out.start_cross_checks()
     soft = _cross_checks(typed, patients, cols, po, out)
     if out.items:
         out.items.sort(key=lambda p: (p.row or 0, COLUMNS.index(p.column)
@@ -557,8 +588,10 @@ def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
     out.rows("dbp_mmhg", bad, _fmt_num(dbp), "must be below the systolic pressure "
              "(sbp_mmhg on the same row)")
     both_bp_msg = "blood pressure needs both sbp_mmhg and dbp_mmhg, or neither"
-    out.rows("dbp_mmhg", np.isnan(dbp) & ~np.isnan(sbp), _fmt_num(dbp), both_bp_msg)
-    out.rows("sbp_mmhg", np.isnan(sbp) & ~np.isnan(dbp), _fmt_num(sbp), both_bp_msg)
+    out.rows("dbp_mmhg", np.isnan(dbp) & ~np.isnan(sbp), _fmt_num(dbp), both_bp_msg,
+             related=("sbp_mmhg",))
+    out.rows("sbp_mmhg", np.isnan(sbp) & ~np.isnan(dbp), _fmt_num(sbp), both_bp_msg,
+             related=("dbp_mmhg",))
 
     filled_items = [~np.isnan(c[x]) for x in ICE_ITEMS]
     ice_any = np.logical_or.reduce(filled_items)

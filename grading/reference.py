@@ -86,6 +86,7 @@ def _patient_snapshots(rows: list[dict]) -> list[Snapshot]:
     device_time = flow_time = vaso_time = None
     episode_open, onset, last_active, waiver_since, waiver_drug = False, None, None, None, None
     prior_drug = None
+    sedated_until: datetime | None = None
     snaps = []
     for r in rows:
         t: datetime = r["time"]
@@ -110,6 +111,8 @@ def _patient_snapshots(rows: list[dict]) -> list[Snapshot]:
             sedated = False  # a neuro assessment without the sedated tick is an unsedated one
         if sedated is not None:
             last["sedated"] = (sedated, t, attributed)
+        if sedated:
+            sedated_until = t  # neuro findings up to here were made under sedation (ICANS-R5)
         if ice is not None and infusion is not None and t <= infusion:
             baseline = ice
         # ongoing support: blank = unchanged; a new device without a flow has no known flow
@@ -127,10 +130,10 @@ def _patient_snapshots(rows: list[dict]) -> list[Snapshot]:
         if TOCILIZUMAB in drugs or CORTICOSTEROID in drugs:
             prior_drug = t
 
-        def recent(name: str, window: timedelta, t: datetime = t
-                   ) -> tuple[object, datetime | None, frozenset]:
+        def recent(name: str, window: timedelta, after: datetime | None = None,
+                   t: datetime = t) -> tuple[object, datetime | None, frozenset]:
             v = last.get(name)
-            if v is None or not _within(t, v[1], window):
+            if v is None or not _within(t, v[1], window) or (after is not None and v[1] <= after):
                 return None, None, frozenset()
             return v
 
@@ -138,9 +141,9 @@ def _patient_snapshots(rows: list[dict]) -> list[Snapshot]:
         bp, bp_time, bp_attr = recent("bp", rules.VITALS_WINDOW)
         _, bolus_time, _ = recent("bolus", rules.VITALS_WINDOW)
         spo2, spo2_time, _ = recent("spo2", rules.VITALS_WINDOW)
-        ice_v, ice_time, ice_attr = recent("ice", rules.NEURO_WINDOW)
-        capd_v, capd_time, capd_attr = recent("capd", rules.NEURO_WINDOW)
-        loc, loc_time, loc_attr = recent("consciousness", rules.NEURO_WINDOW)
+        ice_v, ice_time, ice_attr = recent("ice", rules.NEURO_WINDOW, sedated_until)
+        capd_v, capd_time, capd_attr = recent("capd", rules.NEURO_WINDOW, sedated_until)
+        loc, loc_time, loc_attr = recent("consciousness", rules.NEURO_WINDOW, sedated_until)
         sed, sed_time, _ = recent("sedated", rules.NEURO_WINDOW)
         ev = {k: last.get(k, (None, None, frozenset())) for k in ("seizure", "motor", "edema",
                                                                  "icp")}
@@ -149,7 +152,8 @@ def _patient_snapshots(rows: list[dict]) -> list[Snapshot]:
             time=t, age_years=age, temp_c=temp, temp_time=temp_time, fever_attributed=fever_attr,
             sbp_mmhg=None if bp is None else bp[0], dbp_mmhg=None if bp is None else bp[1],
             bp_time=bp_time,
-            hypotension_attributed="hypotension" in attributed or "hypotension" in bp_attr,
+            hypotension_attributed="hypotension" in attributed,
+            bp_attributed="hypotension" in bp_attr,
             fluid_bolus_time=bolus_time, spo2_pct=spo2, spo2_time=spo2_time,
             o2_device=device, o2_flow_l_min=flow,
             o2_time=None if device is None else max(x for x in (device_time, flow_time) if x),

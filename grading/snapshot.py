@@ -30,7 +30,8 @@ class Snapshot:
     sbp_mmhg: float | None = None
     dbp_mmhg: float | None = None
     bp_time: datetime | None = None
-    hypotension_attributed: bool = False
+    hypotension_attributed: bool = False  # 'hypotension' attributed on this row
+    bp_attributed: bool = False           # ... or on the row the blood pressure came from
     fluid_bolus_time: datetime | None = None
     spo2_pct: float | None = None
     spo2_time: datetime | None = None
@@ -123,27 +124,40 @@ def hypotension_component(s: Snapshot) -> tuple[int | None, list[Reason], list[F
         reasons.append(Reason("CRS-R4", f"{what} -> hypotension component {component}",
                               s.vasopressors_time))
     elif low_sbp or low_map or s.fluid_bolus_time is not None:
+        # An attribution covers the finding it was made about: the BP row's attribution covers
+        # that low BP; only an attribution on this row covers a bolus (CRS-R7, decision C5).
+        low_counts = (low_sbp or low_map) and not (s.hypotension_attributed or s.bp_attributed)
+        bolus_counts = s.fluid_bolus_time is not None and not s.hypotension_attributed
         component = rules.HYPOTENSION_COMPONENT_BY_PRESSORS[0]
-        if low_sbp or low_map:
+        if low_counts:
             assert s.bp_time is not None and s.sbp_mmhg is not None
             why = (f"SBP {_num(s.sbp_mmhg)} mmHg < {_num(limit)} ({t.population})" if low_sbp
                    else f"MAP {mean:.0f} mmHg < {_num(t.map_below or 0)} ({t.population})")
             reasons.append(Reason("CRS-R4", f"{why}, no vasopressor -> hypotension component 2",
                                   s.bp_time))
-        if s.fluid_bolus_time is not None:
+        if bolus_counts:
+            assert s.fluid_bolus_time is not None
             reasons.append(Reason("CRS-R4", "fluid bolus given for blood pressure, no "
                                   "vasopressor -> hypotension component 2", s.fluid_bolus_time))
-    elif s.sbp_mmhg is None and s.vasopressors is None:
-        return None, reasons, flags
+        if not (low_counts or bolus_counts):
+            return _attributed_hypotension(s, component, reasons, flags)
+        return component, reasons, flags
+    elif s.sbp_mmhg is None:
+        return None, reasons, flags  # no BP in the window and nothing running: not known
     else:
         component = 0
     if component and s.hypotension_attributed:
-        flags.append(Flag("attributed", "review", f"hypotension (component {component}) "
-                          "attributed to another cause by a physician: excluded (CRS-R7)"))
-        reasons.append(Reason("CRS-R7", f"hypotension attributed to another cause: component "
-                              f"{component} not counted", s.time))
-        component = 0
+        return _attributed_hypotension(s, component, reasons, flags)
     return component, reasons, flags
+
+
+def _attributed_hypotension(s: Snapshot, component: int, reasons: list[Reason],
+                            flags: list[Flag]) -> tuple[int, list[Reason], list[Flag]]:
+    flags.append(Flag("attributed", "review", f"hypotension (component {component}) "
+                      "attributed to another cause by a physician: excluded (CRS-R7)"))
+    reasons.append(Reason("CRS-R7", f"hypotension attributed to another cause: component "
+                          f"{component} not counted", s.time))
+    return 0, reasons, flags
 
 
 def hypoxia_component(s: Snapshot) -> tuple[int | None, list[Reason], list[Flag], bool]:
@@ -350,7 +364,7 @@ def _cognitive_domain(s: Snapshot, reasons: list[Reason], flags: list[Flag]) -> 
     if use_capd:
         assert s.capd_time is not None and s.capd_total is not None
         domain = rules.band_grade(rules.CAPD_BANDS, s.capd_total)
-        if s.age_years is not None and s.age_years > rules.CAPD_MAX_AGE_YEARS:
+        if s.age_years is not None and int(s.age_years) > rules.CAPD_MAX_AGE_YEARS:
             flags.append(Flag("instrument_age", "info", f"CAPD used at age {_num(s.age_years)}: "
                               "ICE is expected from 13 years unless developmental delay (§2.5)"))
         text = f"CAPD {s.capd_total}" + (" (>= 9: screen positive)" if s.capd_total >= 9 else "")

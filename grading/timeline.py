@@ -23,7 +23,15 @@ from .fields import FIELD_BY_NAME, ICE_ITEMS
 from .parse import Assessments
 from .result import STATUSES, Flag, Grade
 from .sequence import NO_ROW, PatientOrder
-from .snapshot import ANTIPYRETIC, CORTICOSTEROID, TOCILIZUMAB, Snapshot, grade_crs, grade_icans
+from .snapshot import (
+    ANTIPYRETIC,
+    CORTICOSTEROID,
+    TOCILIZUMAB,
+    Snapshot,
+    grade_crs,
+    grade_icans,
+    round_temp,
+)
 
 NS = {name: int(w.total_seconds() * 1e9) for name, w in (
     ("vitals", rules.VITALS_WINDOW), ("neuro", rules.NEURO_WINDOW),
@@ -154,7 +162,8 @@ class GradedTimeline:
             time=_dt(self.order.time_ns[s], tz), age_years=num("age"),
             temp_c=num("temp"), temp_time=at("temp_src"), fever_attributed=bool(c["fever_attr"][s]),
             sbp_mmhg=num("sbp"), dbp_mmhg=num("dbp"), bp_time=at("bp_src"),
-            hypotension_attributed=bool(c["bp_attr"][s]), fluid_bolus_time=at("bolus_src"),
+            hypotension_attributed=bool(c["hypo_now"][s]), bp_attributed=bool(c["bp_attr"][s]),
+            fluid_bolus_time=at("bolus_src"),
             spo2_pct=num("spo2"), spo2_time=at("spo2_src"),
             o2_device=choice("o2_device", "device"), o2_flow_l_min=num("flow"),
             o2_time=at("o2_src"), hypoxia_attributed=bool(c["o2_attr"][s]),
@@ -306,7 +315,9 @@ def _grade_block(po: PatientOrder, df: dict[str, np.ndarray], tz: object) -> dic
     sbp, dbp = col("sbp_mmhg"), col("dbp_mmhg")
     c["bp_src"] = latest(~np.isnan(sbp), "vitals")
     c["sbp"], c["dbp"] = take(sbp, c["bp_src"], np.nan), take(dbp, c["bp_src"], np.nan)
-    c["bp_attr"] = attrib(c["bp_src"], "hypotension")
+    hypo_bit = _bit("attributed_elsewhere", "hypotension")
+    c["hypo_now"] = (attributed & hypo_bit) != 0
+    c["bp_attr"] = (take(attributed, c["bp_src"], 0) & hypo_bit) != 0
     c["bolus_src"] = latest(col("fluid_bolus_given") == 1, "vitals")
     spo2 = col("spo2_pct")
     c["spo2_src"] = latest(~np.isnan(spo2), "vitals")
@@ -339,11 +350,17 @@ def _grade_block(po: PatientOrder, df: dict[str, np.ndarray], tz: object) -> dic
     ice = ice_items.sum(axis=1)  # NaN when blank (all-or-none is validated)
     capd = col("capd_total")
     loc = col("consciousness")
-    c["ice_src"] = latest(~np.isnan(ice), "neuro")
+    # ICANS-R5: a neuro finding made under sedation never counts, even after sedation ends
+    sedated_until = latest(col("sedated") == 1, None)
+
+    def unsedated(idx: np.ndarray) -> np.ndarray:
+        return np.where(idx > sedated_until, idx, NO_ROW)
+
+    c["ice_src"] = unsedated(latest(~np.isnan(ice), "neuro"))
     c["ice"] = take(ice, c["ice_src"], np.nan)
-    c["capd_src"] = latest(~np.isnan(capd), "neuro")
+    c["capd_src"] = unsedated(latest(~np.isnan(capd), "neuro"))
     c["capd"] = take(capd, c["capd_src"], np.nan)
-    c["loc_src"] = latest(loc >= 0, "neuro")
+    c["loc_src"] = unsedated(latest(loc >= 0, "neuro"))
     c["loc"] = take(loc, c["loc_src"], -1).astype(np.int8)
     sed = col("sedated").astype(np.int8)
     assessed = ~np.isnan(ice) | ~np.isnan(capd) | (loc >= 0)
@@ -412,10 +429,16 @@ def _grade_crs(po: PatientOrder, c: dict[str, np.ndarray], drug_given: np.ndarra
     sbp, dbp = c["sbp"], c["dbp"]
     with np.errstate(invalid="ignore"):
         low = (sbp < limit) | ((dbp + (sbp - dbp) / 3) < map_limit)
-    bp = np.where(counted >= 2, 4, np.where((counted == 1) | vaso_like, 3,
-                  np.where(low | (c["bolus_src"] >= 0), 2,
-                           np.where(np.isnan(sbp) & ~vaso_known, -1, 0)))).astype(np.int8)
-    bp_attr_hit = (bp > 0) & c["bp_attr"]
+    vaso_present = (counted >= 1) | vaso_like
+    bolus = c["bolus_src"] >= 0
+    low_ok = low & ~c["hypo_now"] & ~c["bp_attr"]      # see snapshot.hypotension_component
+    bolus_ok = bolus & ~c["hypo_now"]
+    bp = np.where(counted >= 2, rules.HYPOTENSION_COMPONENT_MULTIPLE,
+                  np.where(vaso_present, rules.HYPOTENSION_COMPONENT_BY_PRESSORS[1],
+                           np.where(low | bolus, rules.HYPOTENSION_COMPONENT_BY_PRESSORS[0],
+                                    np.where(np.isnan(sbp), -1, 0)))).astype(np.int8)
+    bp_attr_hit = np.where(vaso_present, c["hypo_now"], (low | bolus) & ~(low_ok | bolus_ok))
+    bp_attr_hit &= bp > 0
     bp = np.where(bp_attr_hit, 0, bp)
     flags |= np.where((vaso & INOTROPE_MASK) != 0, FLAG_BIT["inotrope"], 0)
     flags |= np.where((vaso & TERLIPRESSIN_MASK) != 0, FLAG_BIT["terlipressin"], 0)
@@ -437,8 +460,7 @@ def _grade_crs(po: PatientOrder, c: dict[str, np.ndarray], drug_given: np.ndarra
 
     # fever (CRS-R1 after the half-up rounding of §0.1)
     temp = c["temp"]
-    tenths = np.floor(np.round(temp * 10, 6) + 0.5)
-    hot = tenths >= int(rules.FEVER_C * 10)
+    hot = _rounded_temp(temp) >= float(rules.FEVER_C)
     fever = hot & ~c["fever_attr"]
     temp_known = ~np.isnan(temp)
     flags |= np.where((hot & c["fever_attr"]) | bp_attr_hit | o2_attr_hit, FLAG_BIT["attributed"],
@@ -511,6 +533,17 @@ def _episodes(po: PatientOrder, active: np.ndarray,
     return run_of, np.where(is_open, onset, NO_ROW), is_open
 
 
+def _rounded_temp(temp: np.ndarray) -> np.ndarray:
+    """Spec §0.1 half-up rounding to 0.1 °C, by the very function the row-wise rules use,
+    applied once per distinct temperature."""
+    out = np.full(len(temp), np.nan)
+    known = ~np.isnan(temp)
+    if known.any():
+        values, inverse = np.unique(temp[known], return_inverse=True)
+        out[known] = np.array([float(round_temp(float(v))) for v in values])[inverse]
+    return out
+
+
 def _first_per_run(run: np.ndarray, hit: np.ndarray, n_runs: int) -> np.ndarray:
     """Sorted position of the first ``hit`` row of each run; -1 where a run has none."""
     first = np.full(max(n_runs, 0) + 1, NO_ROW, np.int64)
@@ -579,7 +612,7 @@ def _grade_icans(po: PatientOrder, c: dict[str, np.ndarray]) -> None:
     flags |= np.where(deficit, FLAG_BIT["baseline_deficit"], 0)
     flags |= np.where(sedated, FLAG_BIT["neuro_not_assessable"], 0)
     flags |= np.where((cog_attr_hit | loc_attr_hit) & ~sedated, FLAG_BIT["attributed"], 0)
-    wrong_age = np.where(use_capd, age > rules.CAPD_MAX_AGE_YEARS,
+    wrong_age = np.where(use_capd, np.floor(age) > rules.CAPD_MAX_AGE_YEARS,
                          (c["ice_src"] >= 0) & (age < rules.CAPD_MAX_AGE_YEARS))
     flags |= np.where(wrong_age & ~sedated, FLAG_BIT["instrument_age"], 0)
     status = np.where(provisional, PROVISIONAL, FINAL).astype(np.int8)

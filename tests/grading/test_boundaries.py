@@ -150,7 +150,8 @@ def test_capd_1_to_8_is_split_by_consciousness(consciousness: str, icans: int) -
     pytest.param(11.9, ice(10), True, id="ice-at-11.9-is-flagged"),
     pytest.param(12, ice(10), False, id="ice-at-12-is-not-flagged"),
     pytest.param(12, {"capd_total": 0}, False, id="capd-at-12-is-not-flagged"),
-    pytest.param(12.1, {"capd_total": 0}, True, id="capd-at-12.1-is-flagged"),
+    pytest.param(12.9, {"capd_total": 0}, False, id="capd-at-12.9-completed-12-is-not-flagged"),
+    pytest.param(13, {"capd_total": 0}, True, id="capd-at-13-is-flagged"),
 ])
 def test_instrument_outside_its_age_gets_an_info_flag(
         age_years: float, instrument: dict[str, int], flagged: bool) -> None:
