@@ -47,8 +47,8 @@ def reset_demo(store: WardStore) -> int:
     with store.engine.connect() as conn:
         ids = [r.id for r in conn.execute(sa.select(a.c.id).where(
             a.c.patient_id.in_(demo_ids), *_effective(a)))]
-    for assessment_id in ids:
-        store.mark_entered_in_error(assessment_id, "demo ward reset", by=SYSTEM_USER)
+    if ids:
+        store.mark_many_entered_in_error(ids, "demo ward reset", by=SYSTEM_USER)
     return len(ids)
 
 

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 import grading
 from grading.fields import COLUMNS, FIELD_BY_NAME, FIELDS
 from grading.parse import InputError, ward_zone
+from grading.sequence import PatientOrder
 
 from . import tables as t
 from .db import make_engine, migrate
@@ -244,7 +245,16 @@ class WardStore:
             if self._effective_at(conn, patient_id, row["assessed_at"]) is not None:
                 raise StoreError(f"patient {patient_id} already has an assessment at "
                                  f"{row['assessed_at'].isoformat()}: amend it instead")
-            return self._insert_assessment(conn, row, by, source, None, None, "record")
+            new_id = self._insert_assessment(conn, row, by, source, None, None, "record")
+            if _touches_support(row) or self._has_later(conn, patient_id, row["assessed_at"]):
+                self._check_record_stays_valid(conn, patient_id)
+            return new_id
+
+    def _has_later(self, conn: sa.Connection, patient_id: str, at: datetime) -> bool:
+        a = t.assessments
+        return conn.execute(sa.select(a.c.id).where(
+            a.c.patient_id == patient_id, a.c.assessed_at > at, *_effective(a)).limit(1)
+        ).first() is not None
 
     def amend_assessment(self, assessment_id: int, values: Mapping[str, Any], reason: str,
                          by: str) -> int:
@@ -260,19 +270,33 @@ class WardStore:
             if clash not in (None, assessment_id):
                 raise StoreError(f"patient {old['patient_id']} already has an assessment at "
                                  f"{row['assessed_at'].isoformat()}")
-            return self._insert_assessment(conn, row, by, "amendment", assessment_id, reason,
-                                           "amend", before=_public(old))
+            new_id = self._insert_assessment(conn, row, by, "amendment", assessment_id, reason,
+                                             "amend", before=_public(old))
+            self._check_record_stays_valid(conn, old["patient_id"])
+            return new_id
 
     def mark_entered_in_error(self, assessment_id: int, reason: str, by: str) -> int:
+        return self.mark_many_entered_in_error([assessment_id], reason, by)[0]
+
+    def mark_many_entered_in_error(self, assessment_ids: Sequence[int], reason: str,
+                                   by: str) -> list[int]:
+        """Mark assessments entered-in-error in one transaction; each patient's record must
+        be consistent once all are marked."""
         if not reason or not reason.strip():
             raise StoreError("marking entered in error needs a reason")
         with self._write() as conn:
             self._check_user(conn, by, ("nurse", "physician", "admin"))
-            old = self._current(conn, assessment_id)
-            row = {"patient_id": old["patient_id"], "assessed_at": old["assessed_at"]}
-            return self._insert_assessment(conn, row, by, "correction", assessment_id, reason,
-                                           "entered_in_error", before=_public(old),
-                                           status="entered_in_error")
+            new_ids, patients = [], set()
+            for assessment_id in assessment_ids:
+                old = self._current(conn, assessment_id)
+                row = {"patient_id": old["patient_id"], "assessed_at": old["assessed_at"]}
+                new_ids.append(self._insert_assessment(
+                    conn, row, by, "correction", assessment_id, reason, "entered_in_error",
+                    before=_public(old), status="entered_in_error"))
+                patients.add(old["patient_id"])
+            for patient_id in sorted(patients):
+                self._check_record_stays_valid(conn, patient_id)
+            return new_ids
 
     def _check_death(self, conn: sa.Connection, row: Mapping[str, Any],
                      exclude: int | None = None) -> None:
@@ -346,13 +370,24 @@ class WardStore:
                     a.c.o2_device.is_not(None), *_effective(a),
                     *([a.c.id != exclude] if exclude else []))
                 .order_by(a.c.assessed_at.desc()).limit(1)).first()
-            if prior is not None:
-                rows = [{"patient_id": patient_id, "time": prior.assessed_at,
-                         "o2_device": prior.o2_device}, new]
+            if prior is not None:  # after the new row, so messages still say "row 1"
+                rows = [new, {"patient_id": patient_id, "time": prior.assessed_at,
+                              "o2_device": prior.o2_device}]
         checked = grading.from_rows(rows, tz=self.tz)
-        self.last_soft_flags = checked.soft_flags.get(len(rows) - 1, [])
-        return {"patient_id": patient_id, "assessed_at": at,
-                **_stored_values(checked, len(rows) - 1)}
+        self.last_soft_flags = checked.soft_flags.get(0, [])
+        return {"patient_id": patient_id, "assessed_at": at, **_stored_values(checked, 0)}
+
+    def _check_record_stays_valid(self, conn: sa.Connection, patient_id: str) -> None:
+        """After a change that later rows may depend on (oxygen support, a back-dated or
+        corrected row), the patient's whole effective record must still validate."""
+        rows = self._timeline_rows(conn, patient_id)
+        if not rows:
+            return
+        try:
+            grading.from_rows(rows, tz=self.tz)
+        except InputError as e:
+            raise StoreError("this change would leave the patient's record inconsistent: "
+                             + " | ".join(_renumbered(e.problems, rows))) from None
 
     def history(self, patient_id: str) -> list[StoredAssessment]:
         """Every assessment row of a patient (originals, amendments, marks), by time."""
@@ -362,10 +397,12 @@ class WardStore:
                 sa.select(a).where(a.c.patient_id == patient_id)
                 .order_by(a.c.assessed_at, a.c.id))]
         replaced = {r["replaces_id"] for r in rows if r["replaces_id"] is not None}
+        in_error = {r["replaces_id"] for r in rows if r["status"] == "entered_in_error"}
         return [StoredAssessment(
             id=r["id"], patient_id=r["patient_id"], assessed_at=r["assessed_at"],
             recorded_at=r["recorded_at"], recorded_by=r["recorded_by"],
             status=("entered_in_error" if r["status"] == "entered_in_error"
+                    or r["id"] in in_error
                     else "amended" if r["id"] in replaced else "final"),
             replaces_id=r["replaces_id"], reason=r["reason"],
             values={k: r[k] for k in CANONICAL_STORED}) for r in rows]
@@ -373,15 +410,19 @@ class WardStore:
     # ------------------------------------------------------------------ timeline
     def timeline_rows(self, patient_id: str | None = None) -> list[dict[str, Any]]:
         """Effective canonical rows (design.md), by patient and time; medications derived."""
+        with self._read() as conn:
+            return self._timeline_rows(conn, patient_id)
+
+    def _timeline_rows(self, conn: sa.Connection, patient_id: str | None
+                       ) -> list[dict[str, Any]]:
         a, p = t.assessments, t.patients
         q = (sa.select(a, p.c.infusion_time).join(p, p.c.patient_id == a.c.patient_id)
              .where(*_effective(a)).order_by(a.c.patient_id, a.c.assessed_at))
         if patient_id is not None:
             q = q.where(a.c.patient_id == patient_id)
-        with self._read() as conn:
-            rows = [dict(r._mapping) for r in conn.execute(q)]
-            given = self._administrations(conn, patient_id)
-            attributed = self._attributions(conn, patient_id)
+        rows = [dict(r._mapping) for r in conn.execute(q)]
+        given = self._administrations(conn, patient_id)
+        attributed = self._attributions(conn, patient_id)
         out = []
         previous: dict[str, datetime] = {}
         for r in rows:
@@ -425,9 +466,19 @@ class WardStore:
         q = sa.select(x.c.assessment_id, x.c.finding).where(*_effective(x))
         if patient_id is not None:
             q = q.where(x.c.patient_id == patient_id)
+        found = list(conn.execute(q))
+        if not found:
+            return {}
+        a = t.assessments
+        chain = dict(conn.execute(sa.select(a.c.replaces_id, a.c.id).where(
+            a.c.replaces_id.is_not(None),
+            *([a.c.patient_id == patient_id] if patient_id is not None else []))).all())
         out: dict[int, set[str]] = {}
-        for r in conn.execute(q):
-            out.setdefault(r.assessment_id, set()).add(r.finding)
+        for r in found:
+            target = r.assessment_id
+            while target in chain:  # an amendment keeps the physician's attribution
+                target = chain[target]
+            out.setdefault(target, set()).add(r.finding)
         return out
 
     # ------------------------------------------------------------------ medications, labs
@@ -582,7 +633,7 @@ class WardStore:
                    chunk: int = 5000) -> int:
         """Import a canonical CSV atomically: every row or none. Patients not yet known are
         created. Raises ``InputError`` listing every problem (as the grading CLI does)."""
-        a = grading.read_csv(source, tz=self.tz)
+        a = self._read_import(source)
         n = len(a)
         cols = _stored_columns(a)
         times = a.columns["time"].view("datetime64[ns]").astype("datetime64[us]").tolist()
@@ -623,6 +674,46 @@ class WardStore:
                 if progress:
                     progress(done, n)
         return n
+
+    def _read_import(self, source: str | Path | bytes) -> grading.Assessments:
+        """Validate an import file. When it fails, check again with the oxygen device already
+        in force in the record for patients it continues (a flow may rely on it, as on the
+        form); the context rows go after the file's rows, so row numbers stay the file's."""
+        try:
+            return grading.read_csv(source, tz=self.tz)
+        except InputError as first:
+            data = Path(source).read_bytes() if not isinstance(source, bytes) else source
+            try:
+                rows = [{k.strip(): v for k, v in r.items() if v not in (None, "")}
+                        for r in csv.DictReader(io.StringIO(data.decode("utf-8-sig")))]
+                keys = grading.from_rows([{"patient_id": r.get("patient_id", ""),
+                                           "time": r.get("time", "")} for r in rows], tz=self.tz)
+            except (InputError, UnicodeDecodeError, csv.Error):
+                raise first from None
+            context = self._device_context(keys)
+            if not context:
+                raise
+            combined = grading.from_rows(rows + context, tz=self.tz)
+            n = len(rows)
+            cols = {k: v[:n] for k, v in combined.columns.items()}
+            return grading.Assessments(cols, combined.patients, combined.tz,
+                                       PatientOrder.of(cols["patient_id"], cols["time"]),
+                                       {r: f for r, f in combined.soft_flags.items() if r < n})
+
+    def _device_context(self, keys: grading.Assessments) -> list[dict[str, Any]]:
+        a = t.assessments
+        out = []
+        codes, times = keys.columns["patient_id"], keys.columns["time"]
+        with self._read() as conn:
+            for code, pid in enumerate(keys.patients):
+                first = _utc(int(times[codes == code].min()))
+                prior = conn.execute(sa.select(a.c.assessed_at, a.c.o2_device).where(
+                    a.c.patient_id == pid, a.c.assessed_at < first, a.c.o2_device.is_not(None),
+                    *_effective(a)).order_by(a.c.assessed_at.desc()).limit(1)).first()
+                if prior is not None:
+                    out.append({"patient_id": pid, "time": prior.assessed_at,
+                                "o2_device": prior.o2_device})
+        return out
 
     def _import_conflicts(self, conn: sa.Connection, a: grading.Assessments,
                           known: dict[str, datetime | None], pids: list[str],
@@ -675,6 +766,25 @@ def _effective(table: sa.Table) -> list[sa.ColumnElement[bool]]:
             ~sa.exists().where(newer.c.replaces_id == table.c.id)]
 
 
+SUPPORT_FIELDS = ("o2_device", "o2_flow_l_min", "fio2_pct")
+
+
+def _touches_support(row: Mapping[str, Any]) -> bool:
+    return any(row.get(f) is not None for f in SUPPORT_FIELDS)
+
+
+def _renumbered(problems: list[str], rows: list[dict[str, Any]]) -> list[str]:
+    """Name record rows by patient and time rather than by position."""
+    out = []
+    for p in problems:
+        head, _, rest = p.partition(", ")
+        if head.startswith("row ") and head[4:].isdigit() and int(head[4:]) <= len(rows):
+            r = rows[int(head[4:]) - 1]
+            p = f"{r['patient_id']} at {r['time'].isoformat()}, {rest}"
+        out.append(p)
+    return out
+
+
 def _utc(ns: int) -> datetime:
     return datetime.fromtimestamp(ns / 1e9, UTC).replace(microsecond=(ns // 1000) % 1_000_000)
 
@@ -720,7 +830,7 @@ def _text(name: str, v: Any, tz: ZoneInfo) -> str:
     if isinstance(v, datetime):
         return v.astimezone(tz).isoformat()
     if isinstance(v, float):
-        return f"{v:.10g}"
+        return repr(v)  # every digit: an export re-imports to the same value
     return str(v)
 
 

@@ -1,0 +1,135 @@
+"""Ward record fixtures: one store per test, on every backend available.
+
+SQLite always (a file under the test's tmp_path). PostgreSQL too when ``TEST_DATABASE_URL``
+names a server: each test gets a database of its own (``ward_t_<hex>``), created through that
+server and dropped (``WITH (FORCE)``) when the test ends. To keep that cheap, a test's database
+is a copy of one migrated, otherwise empty template made once per session; the tests of the
+migrations themselves ask for a database with nothing in it (``new_database_url(empty=True)``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from monitoring.store import WardStore
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+BACKENDS = ["sqlite", *(["postgresql"] if TEST_DATABASE_URL else [])]
+
+WARD_USERS = (("nina", "nurse"), ("drx", "physician"), ("eddie", "educator"))
+
+
+class PostgresServer:
+    """The TEST_DATABASE_URL server: creates and drops databases (AUTOCOMMIT, psycopg 3)."""
+
+    def __init__(self, url: str) -> None:
+        self.server = sa.engine.make_url(url).set(drivername="postgresql+psycopg")
+        self.admin = sa.create_engine(self.server, isolation_level="AUTOCOMMIT",
+                                      poolclass=sa.NullPool)
+
+    def create(self, template: str | None = None) -> str:
+        name = f"ward_t_{secrets.token_hex(6)}"
+        copy = f' TEMPLATE "{template}"' if template else ""
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
+        return name
+
+    def drop(self, names: list[str]) -> None:
+        with self.admin.connect() as conn:
+            for name in names:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def url_of(self, name: str) -> str:
+        # plain postgresql:// so that monitoring.db picks the driver, as DATABASE_URL would
+        return self.server.set(drivername="postgresql", database=name).render_as_string(
+            hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[tuple[PostgresServer, str]]:
+    """The server, and a database on it with the migrations applied and nothing else."""
+    assert TEST_DATABASE_URL is not None
+    server = PostgresServer(TEST_DATABASE_URL)
+    template = server.create()
+    try:
+        WardStore(server.url_of(template)).engine.dispose()  # a template takes no connections
+        yield server, template
+    finally:
+        server.drop([template])
+        server.admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def new_database_url(backend: str, tmp_path: Path,
+                     request: pytest.FixtureRequest) -> Iterator[Callable[..., str]]:
+    """Make URLs of new databases on the test's backend, dropped at the end of the test:
+    migrated, or with ``empty=True`` not even that (a new SQLite file is always empty)."""
+    if backend == "sqlite":
+        made = 0
+
+        def sqlite_url(empty: bool = False) -> str:
+            nonlocal made
+            folder = tmp_path if made == 0 else tmp_path / f"ward{made}"
+            made += 1
+            return f"sqlite:///{folder}/ward.db"
+
+        yield sqlite_url
+        return
+
+    server, template = request.getfixturevalue("postgres")
+    names: list[str] = []
+
+    def postgres_url(empty: bool = False) -> str:
+        names.append(server.create(None if empty else template))
+        return server.url_of(names[-1])
+
+    try:
+        yield postgres_url
+    finally:
+        server.drop(names)
+
+
+@pytest.fixture
+def store_url(new_database_url: Callable[..., str]) -> str:
+    """The URL of this test's database (for ``DATABASE_URL`` in subprocess tests)."""
+    return new_database_url()
+
+
+def _with_users(store: WardStore) -> WardStore:
+    for username, role in WARD_USERS:
+        store.add_user(username, role)
+    return store
+
+
+@pytest.fixture
+def make_store(new_database_url: Callable[..., str]) -> Iterator[Callable[[], WardStore]]:
+    """Another ward record on the same backend, in a database of its own, with the users."""
+    made: list[WardStore] = []
+
+    def make() -> WardStore:
+        made.append(_with_users(WardStore(new_database_url())))
+        return made[-1]
+
+    yield make
+    for store in made:
+        store.engine.dispose()
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[WardStore]:
+    """The ward record of ``store_url`` with a nurse (nina), a physician (drx) and an
+    educator (eddie)."""
+    ward = _with_users(WardStore(store_url))
+    yield ward
+    ward.engine.dispose()  # before the database is dropped
