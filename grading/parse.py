@@ -402,6 +402,9 @@ def _parse_time_column(f: Field, col: pa.ChunkedArray, zone: ZoneInfo,
                     pc.strftime(parsed, format=fmt), col)).as_py() is not False:
                 col = parsed
                 break
+    if pa.types.is_timestamp(col.type) and col.type.tz is not None:  # instants (a database)
+        ns = pc.cast(col, pa.timestamp("ns", tz="UTC")).to_numpy()
+        return ns.astype("datetime64[ns]").view(np.int64)
     if pa.types.is_timestamp(col.type):  # plain local times, parsed in one go by Arrow
         local = col.to_numpy().astype("datetime64[ns]").view(np.int64)
         if zone.key == "UTC":
@@ -467,7 +470,8 @@ def from_columns(cols: Mapping[str, pa.ChunkedArray], zone: ZoneInfo) -> Assessm
             if col is None:
                 return np.full(n, NAT, np.int64)
             if f.required:
-                blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(col), ""), True)
+                blank = (pc.is_null(col) if pa.types.is_timestamp(col.type) else
+                         pc.fill_null(pc.equal(pc.utf8_trim_whitespace(col), ""), True))
                 out.rows(f.name, np.asarray(blank.to_numpy(zero_copy_only=False), bool),
                          _Cells(col), "required: every row needs a time")
             return _parse_time_column(f, col, zone, out)

@@ -16,6 +16,7 @@ from alembic.config import Config
 
 DEFAULT_URL = "sqlite:///data/ward.db"
 BUSY_TIMEOUT_MS = 30_000
+MIGRATION_LOCK = 0x57A2D  # any fixed number, shared by every process migrating this database
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -58,5 +59,8 @@ def migrate(engine: sa.Engine) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # several workstations starting at once: one migrates, the others wait for it
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

@@ -10,6 +10,7 @@ ready for ``grading``.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import json
@@ -24,6 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pyarrow as pa
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -129,16 +131,26 @@ class WardStore:
     # ------------------------------------------------------------------ transactions
     @contextmanager
     def _write(self) -> Iterator[sa.Connection]:
-        """A write transaction, retried while the database is busy (other workstations)."""
+        """A write transaction. Starting it waits while another workstation writes (busy
+        timeout, then a few retries); once started, it holds the write lock to the end."""
         for attempt in range(20):
+            conn = self.engine.connect()
             try:
-                with self.engine.begin() as conn:
-                    yield conn
-                return
+                trans = conn.begin()
+                break
             except sa.exc.OperationalError as e:
-                if ("locked" not in str(e) and "busy" not in str(e)) or attempt == 19:
+                conn.close()
+                if not ("locked" in str(e) or "busy" in str(e)) or attempt == 19:
                     raise
                 _time.sleep(0.05 * (attempt + 1))
+        try:
+            yield conn
+            trans.commit()
+        except BaseException:
+            trans.rollback()
+            raise
+        finally:
+            conn.close()
 
     @contextmanager
     def _read(self) -> Iterator[sa.Connection]:
@@ -415,38 +427,72 @@ class WardStore:
 
     def _timeline_rows(self, conn: sa.Connection, patient_id: str | None
                        ) -> list[dict[str, Any]]:
+        cols = self._timeline_columns(conn, patient_id)
+        names = [k for k in cols if k != "id"]
+        always = ("patient_id", "time", "infusion_time")
+        return [{k: v for k, v in zip(names, values) if v is not None or k in always}
+                for values in zip(*(cols[k] for k in names))]
+
+    def _timeline_columns(self, conn: sa.Connection, patient_id: str | None
+                          ) -> dict[str, list[Any]]:
+        """The effective canonical rows as columns (patient, then time order), with the
+        medication fields derived from administrations and attributions merged (W1, W3)."""
         a, p = t.assessments, t.patients
-        q = (sa.select(a, p.c.infusion_time).join(p, p.c.patient_id == a.c.patient_id)
+        fields = [a.c.id, a.c.patient_id, a.c.assessed_at.label("time"), p.c.infusion_time,
+                  *(a.c[k] for k in CANONICAL_STORED)]
+        q = (sa.select(*fields).join(p, p.c.patient_id == a.c.patient_id)
              .where(*_effective(a)).order_by(a.c.patient_id, a.c.assessed_at))
         if patient_id is not None:
             q = q.where(a.c.patient_id == patient_id)
-        rows = [dict(r._mapping) for r in conn.execute(q)]
-        given = self._administrations(conn, patient_id)
-        attributed = self._attributions(conn, patient_id)
-        out = []
-        previous: dict[str, datetime] = {}
-        for r in rows:
-            pid, at = r["patient_id"], r["assessed_at"]
-            row: dict[str, Any] = {"patient_id": pid, "time": at,
-                                   "infusion_time": r["infusion_time"]}
-            row |= {k: r[k] for k in CANONICAL_STORED if r[k] is not None}
-            since = previous.get(pid)
-            for when, field in given.get(pid, ()):
-                if when <= at and (since is None or when > since):
-                    row[field] = True
-            extra = attributed.get(r["id"])
-            if extra:
-                have = set((row.get("attributed_elsewhere") or "none").split(";")) - {"none"}
-                row["attributed_elsewhere"] = ";".join(sorted(have | extra))
-            previous[pid] = at
-            out.append(row)
-        return out
+        result = conn.execute(q)
+        keys = list(result.keys())
+        rows = result.all()
+        cols: dict[str, list[Any]] = {k: list(v) for k, v in zip(keys, zip(*rows))} if rows \
+            else {k: [] for k in keys}
+        if not rows:
+            return cols
+        ids, pids, times = cols["id"], cols["patient_id"], cols["time"]
+        span: dict[str, tuple[int, int]] = {}
+        for i, pid in enumerate(pids):
+            lo, _ = span.get(pid, (i, i))
+            span[pid] = (lo, i + 1)
+        # a dose counts on the first assessment at or after it (given since the previous row)
+        for pid, doses in self._administrations(conn, patient_id).items():
+            if pid not in span:
+                continue
+            lo, hi = span[pid]
+            for when, field in doses:
+                i = bisect.bisect_left(times, when, lo, hi)
+                if i < hi:
+                    cols[field][i] = True
+        position = {assessment_id: i for i, assessment_id in enumerate(ids)}
+        for assessment_id, extra in self._attributions(conn, patient_id).items():
+            i = position.get(assessment_id)
+            if i is None:
+                continue
+            have = set((cols["attributed_elsewhere"][i] or "none").split(";")) - {"none"}
+            cols["attributed_elsewhere"][i] = ";".join(sorted(have | extra))
+        return cols
 
     def timeline(self, patient_id: str) -> grading.Assessments:
-        rows = self.timeline_rows(patient_id)
-        if not rows:
+        """The patient's effective timeline, validated, ready for ``grading.grade``."""
+        with self._read() as conn:
+            cols = self._timeline_columns(conn, patient_id)
+        if not cols["id"]:
             raise StoreError(f"patient '{patient_id}' has no assessments yet")
-        return grading.from_rows(rows, tz=self.tz)
+        arrays = {}
+        for name in COLUMNS:
+            f = FIELD_BY_NAME[name]
+            values = cols[name]
+            if f.kind == "time":
+                arrays[name] = pa.chunked_array([pa.array(values, pa.timestamp("us", tz="UTC"))])
+            elif f.kind in ("number", "integer"):
+                arrays[name] = pa.chunked_array([pa.array(values, pa.float64())])
+            elif f.kind == "boolean":
+                arrays[name] = pa.chunked_array([pa.array(values, pa.bool_())])
+            else:
+                arrays[name] = pa.chunked_array([pa.array(values, pa.string())])
+        return grading.parse.from_columns(arrays, self.tz)
 
     def _administrations(self, conn: sa.Connection, patient_id: str | None
                          ) -> dict[str, list[tuple[datetime, str]]]:
@@ -664,8 +710,10 @@ class WardStore:
                           "recorded_at": stamp, "recorded_by": by, "status": "final",
                           "replaces_id": None, "reason": None, "source": "import",
                           **{k: v[i] for k, v in cols.items()}} for i in range(lo, hi)]
-                ids = conn.execute(t.assessments.insert().returning(
-                    t.assessments.c.id, sort_by_parameter_order=True), batch).scalars().all()
+                ids = self._reserve_ids(conn, hi - lo)
+                for i, b in zip(ids, batch):
+                    b["id"] = i
+                conn.execute(t.assessments.insert(), batch)
                 conn.execute(t.audit_log.insert(), [
                     {"at": stamp, "username": by, "action": "import", "entity": "assessment",
                      "entity_id": str(i), "patient_id": b["patient_id"], "before": None,
@@ -674,6 +722,17 @@ class WardStore:
                 if progress:
                     progress(done, n)
         return n
+
+    def _reserve_ids(self, conn: sa.Connection, k: int) -> list[int]:
+        """Ids for ``k`` new assessments, so a batch inserts without RETURNING (which makes
+        SQLite insert row by row). SQLite: this transaction holds the write lock."""
+        if conn.dialect.name == "postgresql":
+            return list(conn.execute(sa.text(
+                "SELECT nextval(pg_get_serial_sequence('assessments', 'id')) "
+                "FROM generate_series(1, :k)"), {"k": k}).scalars())
+        top = conn.execute(sa.select(sa.func.coalesce(sa.func.max(t.assessments.c.id), 0))
+                           ).scalar_one()
+        return list(range(top + 1, top + 1 + k))
 
     def _read_import(self, source: str | Path | bytes) -> grading.Assessments:
         """Validate an import file. When it fails, check again with the oxygen device already
