@@ -121,12 +121,15 @@ class WardStore:
         self.engine = engine or make_engine(url)
         self.tz: ZoneInfo = ward_zone(tz)
         migrate(self.engine)
-        with self._write() as conn:
-            if conn.execute(sa.select(t.users.c.username).where(
-                    t.users.c.username == SYSTEM_USER)).first() is None:
-                conn.execute(t.users.insert().values(
-                    username=SYSTEM_USER, display_name="System", role="admin", active=True,
-                    created_at=now(), created_by=SYSTEM_USER))
+        try:
+            with self._write() as conn:
+                if conn.execute(sa.select(t.users.c.username).where(
+                        t.users.c.username == SYSTEM_USER)).first() is None:
+                    conn.execute(t.users.insert().values(
+                        username=SYSTEM_USER, display_name="System", role="admin",
+                        active=True, created_at=now(), created_by=SYSTEM_USER))
+        except sa.exc.IntegrityError:
+            pass  # another workstation starting at the same moment created it first
 
     # ------------------------------------------------------------------ transactions
     @contextmanager

@@ -316,3 +316,25 @@ def test_one_bad_row_imports_nothing_and_names_the_row_and_column(
     assert _assessments(store) == 0
     assert _audit(store, "import") == 0
     assert _count(store, sa.select(sa.func.count()).select_from(t.patients)) == 0
+
+
+def test_four_workstations_opening_a_new_database_at_once_all_succeed(ward_url: str) -> None:
+    """The first start of several workstations: one migrates, the others wait (no crash)."""
+    code = ("import sys; from monitoring.store import WardStore; "
+            "s = WardStore(sys.argv[1]); s.engine.dispose(); print('ok')")
+    repo = Path(__file__).resolve().parents[2]
+    procs = [subprocess.Popen([sys.executable, "-c", code, ward_url], cwd=repo,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], [err for _, err in results]
+    assert [out.strip() for out, _ in results] == ["ok"] * 4
+    engine = sa.create_engine(database_url(ward_url))
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars(
+            ).all() == ["0001"]
+            assert conn.execute(sa.select(sa.func.count()).select_from(t.users).where(
+                t.users.c.username == "system")).scalar_one() == 1
+    finally:
+        engine.dispose()
