@@ -15,7 +15,6 @@ Typed columns (``Assessments.frame``):
 from __future__ import annotations
 
 import io
-import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -39,10 +38,9 @@ from .fields import (
     ICE_ITEMS,
     Field,
 )
-from .sequence import PatientOrder
+from .sequence import PatientOrder, parallel_workers
 
 NAT = np.iinfo(np.int64).min
-PARALLEL_FROM_ROWS = 200_000
 NUMBER_RE = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 TIME_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
 OFFSET_RE = r"(Z|[+-]\d{2}(:?\d{2})?)$"
@@ -480,7 +478,7 @@ def from_columns(cols: Mapping[str, pa.ChunkedArray], zone: ZoneInfo) -> Assessm
         return _parse_column(f, col, n, out)
 
     # columns are independent and Arrow/numpy release the GIL: parse them side by side
-    workers = min(os.cpu_count() or 1, 4) if n >= PARALLEL_FROM_ROWS else 1
+    workers = parallel_workers(n)
     if workers > 1:
         with ThreadPoolExecutor(workers) as pool:
             typed = dict(zip(COLUMNS, pool.map(parse, FIELDS)))

@@ -7,11 +7,18 @@ row (of the same patient) where a value was recorded, found with one cumulative 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
 NO_ROW = -1
+PARALLEL_FROM_ROWS = 200_000  # below this, threads cost more than they save
+
+
+def parallel_workers(rows: int) -> int:
+    """Threads for a job over ``rows`` rows (whole-array work releases the GIL)."""
+    return min(os.cpu_count() or 1, 4) if rows >= PARALLEL_FROM_ROWS else 1
 
 
 @dataclass(frozen=True)

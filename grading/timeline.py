@@ -9,7 +9,6 @@ give a result if they ever differ.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from . import rules
 from .fields import FIELD_BY_NAME, ICE_ITEMS
 from .parse import Assessments
 from .result import STATUSES, Flag, Grade
-from .sequence import NO_ROW, PatientOrder
+from .sequence import NO_ROW, PatientOrder, parallel_workers
 from .snapshot import (
     ANTIPYRETIC,
     CORTICOSTEROID,
@@ -107,29 +106,6 @@ class GradedTimeline:
     assessments: Assessments
     order: PatientOrder
     col: dict[str, np.ndarray]
-
-    # ----------------------------------------------------------------- input-order views
-    def _input(self, name: str) -> np.ndarray:
-        return self.order.unsort(self.col[name])
-
-    @property
-    def crs_grade(self) -> np.ndarray:
-        return self._input("crs_grade")
-
-    @property
-    def icans_grade(self) -> np.ndarray:
-        return self._input("icans_grade")
-
-    def frame(self) -> pd.DataFrame:
-        """Grades per row in input order (grade -1 = not evaluable)."""
-        a = self.assessments.frame
-        return pd.DataFrame({
-            "patient_id": a["patient_id"].astype(str), "time": a["time"],
-            "day_post_infusion": self._input("day_post_infusion"),
-            "crs_grade": self.crs_grade, "crs_status": self._input("crs_status"),
-            "crs_episode": self._input("crs_episode"),
-            "icans_grade": self.icans_grade, "icans_status": self._input("icans_status"),
-        })
 
     # ----------------------------------------------------------------- explained results
     def snapshot(self, s: int) -> Snapshot:
@@ -258,7 +234,7 @@ def grade(a: Assessments, workers: int | None = None) -> GradedTimeline:
     po = a.order
     cols = {name: po.sort(v) for name, v in a.columns.items()}
     n = len(po)
-    workers = workers or (min(os.cpu_count() or 1, 4) if n >= PARALLEL_FROM_ROWS else 1)
+    workers = workers or parallel_workers(n)
     blocks = po.blocks(workers)
     if len(blocks) == 1:
         return GradedTimeline(a, po, _grade_block(po, cols, a.tz))
@@ -275,9 +251,6 @@ def grade(a: Assessments, workers: int | None = None) -> GradedTimeline:
             pieces.append(v)
         c[key] = np.concatenate(pieces)
     return GradedTimeline(a, po, c)
-
-
-PARALLEL_FROM_ROWS = 200_000
 
 
 def _grade_block(po: PatientOrder, df: dict[str, np.ndarray], tz: object) -> dict[str, np.ndarray]:
