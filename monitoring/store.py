@@ -716,8 +716,8 @@ class WardStore:
                 ids = self._reserve_ids(conn, hi - lo)
                 for i, b in zip(ids, batch):
                     b["id"] = i
-                conn.execute(t.assessments.insert(), batch)
-                conn.execute(t.audit_log.insert(), [
+                _bulk_insert(conn, t.assessments, batch)
+                _bulk_insert(conn, t.audit_log, [
                     {"at": stamp, "username": by, "action": "import", "entity": "assessment",
                      "entity_id": str(i), "patient_id": b["patient_id"], "before": None,
                      "after": _json(_public(b | {"id": i}))} for i, b in zip(ids, batch)])
@@ -829,6 +829,21 @@ def _effective(table: sa.Table) -> list[sa.ColumnElement[bool]]:
 
 
 SUPPORT_FIELDS = ("o2_device", "o2_flow_l_min", "fio2_pct")
+
+
+def _bulk_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows in this transaction: PostgreSQL's COPY, else executemany."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        conn.execute(table.insert(), rows)
+        return
+    names = list(rows[0])  # datetimes are timezone-aware already (UtcDateTime's rule)
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur, cur.copy(
+            f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+        for r in rows:
+            copy.write_row([r[n] for n in names])
 
 
 def _touches_support(row: Mapping[str, Any]) -> bool:
