@@ -34,6 +34,7 @@ from grading.fields import COLUMNS, FIELD_BY_NAME, FIELDS
 from grading.parse import InputError, ward_zone
 from grading.sequence import PatientOrder
 
+from . import auth
 from . import tables as t
 from .db import make_engine, migrate
 
@@ -195,6 +196,69 @@ class WardStore:
             conn.execute(t.users.insert().values(**row))
             self._audit(conn, by, "create", "user", username, None,
                         after={k: v for k, v in row.items() if k != "password_hash"})
+
+    def set_password(self, username: str, password: str, by: str) -> None:
+        """Set a user's password (an admin for anyone, or the user for themself). Clears a
+        lock-out. The password is stored only as an argon2 hash."""
+        problem = auth.password_problem(password)
+        if problem:
+            raise StoreError(problem)
+        with self._write() as conn:
+            if by != username:
+                self._check_user(conn, by, ("admin",))
+            if conn.execute(sa.select(t.users.c.username).where(
+                    t.users.c.username == username)).first() is None:
+                raise StoreError(f"unknown user '{username}'")
+            conn.execute(t.users.update().where(t.users.c.username == username).values(
+                password_hash=auth.hash_password(password), failed_attempts=0,
+                locked_until=None))
+            self._audit(conn, by, "set_password", "user", username, None)
+
+    def set_active(self, username: str, active: bool, by: str) -> None:
+        """Disable or re-enable an account (admin); nothing is deleted."""
+        with self._write() as conn:
+            self._check_user(conn, by, ("admin",))
+            before = conn.execute(sa.select(t.users.c.active).where(
+                t.users.c.username == username)).first()
+            if before is None:
+                raise StoreError(f"unknown user '{username}'")
+            conn.execute(t.users.update().where(t.users.c.username == username)
+                         .values(active=active))
+            self._audit(conn, by, "enable" if active else "disable", "user", username, None,
+                        before={"active": before.active}, after={"active": active})
+
+    def sign_in(self, username: str, password: str, at: datetime | None = None,
+                policy: auth.SignInPolicy = auth.DEFAULT_POLICY) -> auth.SignIn:
+        """Check a local sign-in; count failures and lock the account after too many.
+        Every attempt is audited. The message never tells which part was wrong."""
+        when = at or now()
+        refused = auth.SignIn(False, "user name or password not recognised")
+        with self._write() as conn:
+            u = conn.execute(sa.select(t.users).where(t.users.c.username == username)).first()
+            if u is None:
+                self._audit(conn, username, "sign_in_failed", "user", username, None, at=when)
+                return refused
+            if u.locked_until is not None and when < u.locked_until:
+                self._audit(conn, username, "sign_in_locked", "user", username, None, at=when)
+                return auth.SignIn(False, "account locked after repeated failed sign-ins: try "
+                                   f"again after {u.locked_until.isoformat(timespec='minutes')}"
+                                   " or ask an administrator")
+            if not u.active:
+                self._audit(conn, username, "sign_in_disabled", "user", username, None, at=when)
+                return refused
+            if not auth.password_matches(u.password_hash, password):
+                failed = u.failed_attempts + 1
+                locked = when + policy.lockout if failed >= policy.max_failed_attempts else None
+                conn.execute(t.users.update().where(t.users.c.username == username).values(
+                    failed_attempts=0 if locked else failed, locked_until=locked))
+                self._audit(conn, username, "lock_out" if locked else "sign_in_failed", "user",
+                            username, None, at=when, after={"failed_attempts": failed})
+                return refused
+            conn.execute(t.users.update().where(t.users.c.username == username).values(
+                failed_attempts=0, locked_until=None))
+            self._audit(conn, username, "sign_in", "user", username, None, at=when)
+            user = {k: v for k, v in u._mapping.items() if k != "password_hash"}
+            return auth.SignIn(True, f"signed in as {u.display_name} ({u.role})", user)
 
     def user(self, username: str) -> dict[str, Any] | None:
         with self._read() as conn:

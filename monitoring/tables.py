@@ -52,6 +52,8 @@ users = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False, default=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("failed_attempts", sa.Integer, nullable=False, server_default="0"),  # 0002
+    sa.Column("locked_until", UtcDateTime),                                        # 0002
 )
 
 patients = sa.Table(

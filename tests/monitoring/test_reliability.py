@@ -333,7 +333,7 @@ def test_four_workstations_opening_a_new_database_at_once_all_succeed(ward_url: 
     try:
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars(
-            ).all() == ["0001"]
+            ).all() == ["0002"]  # the newest revision
             assert conn.execute(sa.select(sa.func.count()).select_from(t.users).where(
                 t.users.c.username == "system")).scalar_one() == 1
     finally:

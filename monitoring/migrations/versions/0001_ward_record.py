@@ -14,6 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Builds the tables from monitoring/tables.py as they are now; each later revision adds
+    # only what a database created before it lacks (see 0002).
     bind = op.get_bind()
     metadata.create_all(bind)
     if bind.dialect.name == "sqlite":
