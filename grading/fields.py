@@ -136,6 +136,11 @@ FIELDS: tuple[Field, ...] = (
 )
 
 FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+
+
+def code_of(field: str, value: str) -> int:
+    """The position of ``value`` among a choice field's values (its typed code)."""
+    return FIELD_BY_NAME[field].values.index(value)
 COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS)
 
 BOOLEAN_WORDS: dict[str, bool] = {

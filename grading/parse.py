@@ -37,6 +37,7 @@ from .fields import (
     FIELDS,
     ICE_ITEMS,
     Field,
+    code_of,
 )
 from .sequence import PatientOrder, parallel_workers
 
@@ -112,7 +113,7 @@ def read_csv(source: str | Path | bytes, tz: str | ZoneInfo = "UTC") -> Assessme
     """Parse and validate a canonical CSV file. Raises ``InputError`` listing every problem."""
     zone = tz if isinstance(tz, ZoneInfo) else ward_zone(tz)
     data = Path(source).read_bytes() if not isinstance(source, bytes) else source
-    if not data[:4096].strip() and not data.strip():
+    if not data.strip():
         raise InputError(["the file is empty: a header row with at least patient_id and time, "
                           "then one row per assessment, is expected"])
     _check_utf8(data[:65536])
@@ -541,14 +542,6 @@ def _to_frame(typed: dict[str, np.ndarray], patients: list[str]) -> pd.DataFrame
 
 
 # ---------------------------------------------------------------------------- cross checks
-def _vals(f: str) -> tuple[str, ...]:
-    return FIELD_BY_NAME[f].values
-
-
-def _code(f: str, value: str) -> int:
-    return _vals(f).index(value)
-
-
 def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
                   cols: Mapping[str, pa.ChunkedArray], po: PatientOrder,
                   out: _Collector) -> dict[int, list[str]]:
@@ -576,7 +569,6 @@ def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
     if has_inf.any():
         g = pd.DataFrame({"p": pid[has_inf], "i": inf[has_inf]}).groupby("p")["i"]
         multi = g.nunique()
-        multi = multi[multi > 1] if (g.min() != g.max()).any() else multi[:0]
         for p in multi[multi > 1].index:
             rows = np.flatnonzero((pid == p) & has_inf)
             ref = rows[0]
@@ -610,14 +602,14 @@ def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
     out.rows("sedated", sedated & (ice_any | ~np.isnan(capd)), np.full(n, "true"),
              "sedated means the neuro assessment could not be done: leave ICE and CAPD blank")
     ice_total = sum(c[x] for x in ICE_ITEMS)  # NaN unless all five are given
-    unarousable = c["consciousness"] == _code("consciousness", "unarousable")
+    unarousable = c["consciousness"] == code_of("consciousness", "unarousable")
     out.rows("consciousness", unarousable & (ice_total > 0), np.full(n, "unarousable"),
              "an unarousable patient cannot score ICE points (ICE must be 0 or blank)")
 
     # ongoing oxygen support: check flow and FiO2 against the device in force on this row
     device = _carried_device(c, po)
     flow, fio2 = c["o2_flow_l_min"], c["fio2_pct"]
-    room, unknown = device == _code("o2_device", "room_air"), device == -1
+    room, unknown = device == code_of("o2_device", "room_air"), device == -1
     out.rows("o2_flow_l_min", room & (flow > 0), _fmt_num(flow),
              "oxygen flow with o2_device room_air; record the device, or a flow of 0")
     out.rows("o2_flow_l_min", unknown & (flow > 0), _fmt_num(flow),
@@ -679,7 +671,7 @@ def _soft_limit_flags(c: dict[str, np.ndarray], device: np.ndarray,
             f"({_range(f.soft_min, m[r])}): confirm it is correct"))
     flow = c["o2_flow_l_min"]
     for dev, lo, hi in DEVICE_FLOW_SOFT_LIMITS:
-        on = device == _code("o2_device", dev)
+        on = device == code_of("o2_device", dev)
         add(on & (flow < (lo if lo is not None else -np.inf)),
             lambda r, dev=dev, lo=lo: f"soft_limit: o2_flow_l_min {flow[r]:g} L/min is low for "
             f"{dev} (usually at least {lo:g}): confirm")
@@ -687,7 +679,7 @@ def _soft_limit_flags(c: dict[str, np.ndarray], device: np.ndarray,
             lambda r, dev=dev, hi=hi: f"soft_limit: o2_flow_l_min {flow[r]:g} L/min is high for "
             f"{dev} (usually at most {hi:g}; likely a data-entry error): confirm")
     rr = c["rr_per_min"]
-    ventilated = device == _code("o2_device", "mechanical_ventilation")
+    ventilated = device == code_of("o2_device", "mechanical_ventilation")
     add((rr == 0) & ~ventilated, "soft_limit: rr_per_min 0 without mechanical ventilation "
         "(arrest?): confirm")
     return flags

@@ -8,7 +8,7 @@ readable reference of the rules; the vectorised timeline must agree with them ro
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from . import rules
@@ -232,7 +232,7 @@ def grade_crs(s: Snapshot) -> Grade:
                                     ("oxygen support", o2)) if c is None]
     provisional = o2_provisional
 
-    if temp is None and not waiver and not s.episode_open:
+    if temp is None and not s.episode_open:  # (the waiver needs an open episode)
         return Grade(None, "not_evaluable", (Reason(
             "CRS-R1", f"no temperature in the last {_hours(rules.VITALS_WINDOW)} h: CRS not "
             "evaluable", s.time),), tuple(flags))
@@ -300,8 +300,8 @@ def _combine(basis: str, bp: int | None, o2: int | None, grade: int) -> str:
     return f"{basis} with {' and '.join(parts)}: CRS grade {grade}"
 
 
-def _hours(window: object) -> int:
-    return int(window.total_seconds() // 3600)  # type: ignore[attr-defined]
+def _hours(window: timedelta) -> int:
+    return int(window.total_seconds() // 3600)
 
 
 # ----------------------------------------------------------------------------------- ICANS

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import rules
-from .fields import FIELD_BY_NAME, ICE_ITEMS
+from .fields import FIELD_BY_NAME, ICE_ITEMS, code_of
 from .parse import Assessments
 from .result import STATUSES, Flag, Grade
 from .sequence import NO_ROW, PatientOrder, parallel_workers
@@ -45,12 +45,8 @@ FLAG_CODES = ("hypoxia_no_o2", "fever_possibly_masked", "without_fever", "inotro
 FLAG_BIT = {c: 1 << i for i, c in enumerate(FLAG_CODES)}
 
 
-def _code(field: str, value: str) -> int:
-    return FIELD_BY_NAME[field].values.index(value)
-
-
 def _bit(field: str, value: str) -> int:
-    return 1 << _code(field, value)
+    return 1 << code_of(field, value)
 
 
 def _mask_of(field: str, predicate: object) -> int:
@@ -427,7 +423,7 @@ def _grade_crs(po: PatientOrder, c: dict[str, np.ndarray], drug_given: np.ndarra
     o2_prov = (flow_unknown | hfnc_low) & ~o2_attr_hit
     flags |= np.where(hfnc_low & ~o2_attr_hit, FLAG_BIT["hfnc_low_flow"], 0)
     o2 = np.where(o2_attr_hit, 0, o2)
-    flags |= np.where((c["spo2"] < 90) & ((device < 0) | (device == _code("o2_device",
+    flags |= np.where((c["spo2"] < 90) & ((device < 0) | (device == code_of("o2_device",
                                                                            "room_air"))),
                       FLAG_BIT["hypoxia_no_o2"], 0)
 
@@ -474,7 +470,7 @@ def _grade_crs(po: PatientOrder, c: dict[str, np.ndarray], drug_given: np.ndarra
     flags |= np.where(branch_none & (worst > 0) & ~masked, FLAG_BIT["without_fever"], 0)
     provisional |= masked
     status = np.where(provisional, PROVISIONAL, status)
-    died = c["died_of"] == _code("died_of", "crs")
+    died = c["died_of"] == code_of("died_of", "crs")
     grade = np.where(ne | open_ne, NE_GRADE, grade)
     status = np.where(ne | open_ne, NOT_EVALUABLE, status)
     grade = np.where(died, 5, grade)
@@ -591,7 +587,7 @@ def _grade_icans(po: PatientOrder, c: dict[str, np.ndarray]) -> None:
     status = np.where(provisional, PROVISIONAL, FINAL).astype(np.int8)
     grade = np.where(ne, NE_GRADE, grade)
     status = np.where(ne, NOT_EVALUABLE, status)
-    died = c["died_of"] == _code("died_of", "icans")
+    died = c["died_of"] == code_of("died_of", "icans")
     grade = np.where(died, 5, grade).astype(np.int8)
     status = np.where(died, FINAL, status)
     c["flags"] = c.pop("crs_flags") | np.where(died, 0, flags)

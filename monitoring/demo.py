@@ -12,6 +12,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+import grading
+
 from . import tables as t
 from .store import SYSTEM_USER, PatientIn, WardStore, _effective
 
@@ -53,7 +55,6 @@ def reset_demo(store: WardStore) -> int:
 
 
 def _infusion(path: Path, store: WardStore) -> object:
-    import grading
     a = grading.read_csv(path, tz=store.tz)
     times = a.frame["infusion_time"].dropna()
     return None if times.empty else times.iat[0].to_pydatetime()

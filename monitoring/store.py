@@ -453,7 +453,6 @@ class WardStore:
                 rows = [new, {"patient_id": patient_id, "time": prior.assessed_at,
                               "o2_device": prior.o2_device}]
         checked = grading.from_rows(rows, tz=self.tz)
-        self.last_soft_flags = checked.soft_flags.get(0, [])
         return {"patient_id": patient_id, "assessed_at": at, **_stored_values(checked, 0)}
 
     def _check_record_stays_valid(self, conn: sa.Connection, patient_id: str) -> None:

@@ -42,12 +42,18 @@ def normal_adult(**overrides: object) -> dict[str, object]:
         "seizure": "none", "motor_weakness": "none", "cerebral_edema": "none",
         "raised_icp_signs": "none",
     }
-    for k, v in overrides.items():
+    return with_changes(row, **overrides)
+
+
+def with_changes(row: Mapping[str, object], **changes: object) -> dict[str, object]:
+    """A copy of ``row`` with ``changes`` applied; None removes a field."""
+    out = dict(row)
+    for k, v in changes.items():
         if v is None:
-            row.pop(k, None)
+            out.pop(k, None)
         else:
-            row[k] = v
-    return row
+            out[k] = v
+    return out
 
 
 def at(hours: float) -> str:

@@ -35,7 +35,7 @@ from grading.fields import (
     SEIZURE_KINDS,
     VASOACTIVE_AGENTS,
 )
-from tests.grading.helpers import T0, grade_both
+from tests.grading.helpers import T0, grade_both, with_changes
 
 REPO = Path(__file__).resolve().parents[2]
 Row = dict[str, object]
@@ -278,14 +278,7 @@ def test_vectorised_path_agrees_with_the_row_wise_reference(rows):
 Pair = tuple[Row, Row]
 
 
-def _with(row: Row, **changes: object) -> Row:
-    out = dict(row)
-    for k, v in changes.items():
-        if v is None:
-            out.pop(k, None)
-        else:
-            out[k] = v
-    return out
+_with = with_changes
 
 
 def raise_temperature(draw: st.DrawFn, row: Row) -> Pair:
