@@ -7,6 +7,7 @@ checks the role again on every page (design.md: educators never see real patient
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,8 +31,8 @@ DEFAULT_POLICY = SignInPolicy()
 PAGES_BY_ROLE: dict[str, tuple[str, ...]] = {
     "nurse": ("ward_overview", "bedside_entry", "patient"),
     "physician": ("ward_overview", "bedside_entry", "patient", "admission"),
-    "educator": ("demo_ward", "teaching"),
-    "admin": ("ward_overview", "admission", "users", "settings"),
+    "educator": ("demo_ward",),
+    "admin": ("ward_overview", "patient", "admission", "users"),
 }
 SEES_REAL_PATIENTS = {"nurse": True, "physician": True, "educator": False, "admin": True}
 
@@ -66,6 +67,16 @@ def idle_expired(last_activity: datetime, now: datetime,
 
 def may_open(role: str, page: str) -> bool:
     return page in PAGES_BY_ROLE.get(role, ())
+
+
+def role_from_claims(claims: Mapping[str, object], claim: str) -> str | None:
+    """Single sign-on: the ward role named by the identity provider's ``claim`` (a string, or
+    a list of which exactly one is a ward role). None when it names no ward role or several."""
+    value = claims.get(claim)
+    values = [value] if isinstance(value, str) else list(value) if isinstance(
+        value, (list, tuple)) else []
+    roles = {str(v).strip().lower() for v in values} & set(PAGES_BY_ROLE)
+    return roles.pop() if len(roles) == 1 else None
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,16 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-DEFAULT_URL = "sqlite:///data/ward.db"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DEFAULT_URL = f"sqlite:///{DATA_DIR / 'ward.db'}"  # the embedded default (demo ward on first run)
 BUSY_TIMEOUT_MS = 30_000
 MIGRATION_LOCK = 0x57A2D  # any fixed number, shared by every process migrating this database
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def is_embedded_default(url: str | None = None) -> bool:
+    """True when no ward database was chosen (no ``DATABASE_URL``): the embedded demo file."""
+    return database_url(url) == DEFAULT_URL
 
 
 def database_url(url: str | None = None) -> str:

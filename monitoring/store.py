@@ -260,10 +260,58 @@ class WardStore:
             user = {k: v for k, v in u._mapping.items() if k != "password_hash"}
             return auth.SignIn(True, f"signed in as {u.display_name} ({u.role})", user)
 
+    def sso_sign_in(self, username: str, display_name: str | None, role: str | None,
+                    at: datetime | None = None) -> auth.SignIn:
+        """A sign-in through the identity provider (``st.login``): the role comes from its
+        claim. A first sign-in creates the account without a local password; a disabled
+        account stays refused. Audited like a local sign-in."""
+        when = at or now()
+        with self._write() as conn:
+            if role not in t.ROLES:
+                self._audit(conn, username, "sso_refused", "user", username, None, at=when,
+                            after={"role_claim": role})
+                return auth.SignIn(False, "your single sign-on account has no ward role: ask "
+                                   "an administrator")
+            u = conn.execute(sa.select(t.users).where(t.users.c.username == username)).first()
+            if u is None:
+                row = {"username": username, "display_name": display_name or username,
+                       "role": role, "password_hash": None, "active": True, "created_at": when,
+                       "created_by": "sso"}
+                conn.execute(t.users.insert().values(**row))
+                self._audit(conn, "sso", "create", "user", username, None,
+                            after={k: v for k, v in row.items() if k != "password_hash"})
+            elif not u.active:
+                self._audit(conn, username, "sign_in_disabled", "user", username, None, at=when)
+                return auth.SignIn(False, "this account is disabled: ask an administrator")
+            elif u.role != role:
+                conn.execute(t.users.update().where(t.users.c.username == username)
+                             .values(role=role))
+                self._audit(conn, "sso", "role_from_claim", "user", username, None, at=when,
+                            before={"role": u.role}, after={"role": role})
+            self._audit(conn, username, "sign_in_sso", "user", username, None, at=when)
+            user = {"username": username, "display_name": display_name or username,
+                    "role": role}
+            return auth.SignIn(True, f"signed in as {user['display_name']} ({role})", user)
+
     def user(self, username: str) -> dict[str, Any] | None:
+        """A user's account details (never the password hash)."""
         with self._read() as conn:
             row = conn.execute(sa.select(t.users).where(t.users.c.username == username)).first()
-        return None if row is None else dict(row._mapping)
+        return None if row is None else {k: v for k, v in row._mapping.items()
+                                         if k != "password_hash"}
+
+    def users(self) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            return [{k: v for k, v in r._mapping.items() if k != "password_hash"}
+                    for r in conn.execute(sa.select(t.users).order_by(t.users.c.username))]
+
+    def note(self, by: str, action: str, entity: str, entity_id: object,
+             patient_id: str | None = None, after: object = None) -> None:
+        """An audit entry for an action that changes no clinical row (e.g. a demo reset
+        requested by an educator)."""
+        with self._write() as conn:
+            self._check_user(conn, by)
+            self._audit(conn, by, action, entity, entity_id, patient_id, after=after)
 
     # ------------------------------------------------------------------ patients
     def admit(self, patient: PatientIn | Mapping[str, Any], by: str) -> str:
@@ -311,6 +359,42 @@ class WardStore:
             self._audit(conn, by, "discharge", "patient", patient_id, patient_id,
                         before={"discharged_at": before.discharged_at},
                         after={"discharged_at": when})
+
+    PATIENT_EDITABLE = ("hospital_number", "name", "date_of_birth", "sex", "weight_kg", "ward",
+                        "bed", "product", "indication", "infusion_time", "baseline_ice",
+                        "discharged_at")
+
+    def update_patient(self, patient_id: str, changes: Mapping[str, Any], reason: str,
+                       by: str) -> None:
+        """Change admission details (physician, admin), with a reason; the audit trail keeps
+        the values before and after. Assessments are never touched."""
+        unknown = sorted(set(changes) - set(self.PATIENT_EDITABLE))
+        if unknown:
+            raise StoreError("these admission details cannot be changed: " + ", ".join(unknown)
+                             + "; allowed: " + ", ".join(self.PATIENT_EDITABLE))
+        if not reason or not reason.strip():
+            raise StoreError("a change to admission details needs a reason")
+        with self._write() as conn:
+            self._check_user(conn, by, ("physician", "admin"))
+            before = conn.execute(sa.select(t.patients).where(
+                t.patients.c.patient_id == patient_id)).first()
+            if before is None:
+                raise StoreError(f"unknown patient '{patient_id}'")
+            merged = {k: v for k, v in before._mapping.items()
+                      if k in PatientIn.model_fields} | dict(changes)
+            try:
+                checked = PatientIn.model_validate(merged)
+            except ValueError as e:
+                raise StoreError(str(e)) from None
+            if changes.get("discharged_at") is not None and changes["discharged_at"].tzinfo is None:
+                raise StoreError("discharged_at must be timezone-aware")
+            values = {k: (changes[k] if k == "discharged_at" else getattr(checked, k))
+                      for k in changes}
+            conn.execute(t.patients.update().where(t.patients.c.patient_id == patient_id)
+                         .values(**values))
+            self._audit(conn, by, "update", "patient", patient_id, patient_id,
+                        before={k: before._mapping[k] for k in values},
+                        after=values | {"reason": reason})
 
     # ------------------------------------------------------------------ assessments
     def record_assessment(self, patient_id: str, values: Mapping[str, Any], by: str,
@@ -499,7 +583,7 @@ class WardStore:
         return [{k: v for k, v in zip(names, values) if v is not None or k in always}
                 for values in zip(*(cols[k] for k in names))]
 
-    def _timeline_columns(self, conn: sa.Connection, patient_id: str | None
+    def _timeline_columns(self, conn: sa.Connection, patient_id: str | Sequence[str] | None
                           ) -> dict[str, list[Any]]:
         """The effective canonical rows as columns (patient, then time order), with the
         medication fields derived from administrations and attributions merged (W1, W3)."""
@@ -508,8 +592,7 @@ class WardStore:
                   *(a.c[k] for k in CANONICAL_STORED)]
         q = (sa.select(*fields).join(p, p.c.patient_id == a.c.patient_id)
              .where(*_effective(a)).order_by(a.c.patient_id, a.c.assessed_at))
-        if patient_id is not None:
-            q = q.where(a.c.patient_id == patient_id)
+        q = q.where(*_scope(a.c.patient_id, patient_id))
         result = conn.execute(q)
         keys = list(result.keys())
         rows = result.all()
@@ -542,10 +625,19 @@ class WardStore:
 
     def timeline(self, patient_id: str) -> grading.Assessments:
         """The patient's effective timeline, validated, ready for ``grading.grade``."""
-        with self._read() as conn:
-            cols = self._timeline_columns(conn, patient_id)
-        if not cols["id"]:
+        a, _ = self.timelines([patient_id])
+        if a is None:
             raise StoreError(f"patient '{patient_id}' has no assessments yet")
+        return a
+
+    def timelines(self, patient_ids: Sequence[str]
+                  ) -> tuple[grading.Assessments | None, list[int]]:
+        """The effective timelines of several patients in one read (patient, then time order),
+        and the stored assessment id of every row; None when none of them has a row yet."""
+        with self._read() as conn:
+            cols = self._timeline_columns(conn, list(patient_ids))
+        if not cols["id"]:
+            return None, []
         arrays = {}
         for name in COLUMNS:
             f = FIELD_BY_NAME[name]
@@ -558,14 +650,20 @@ class WardStore:
                 arrays[name] = pa.chunked_array([pa.array(values, pa.bool_())])
             else:
                 arrays[name] = pa.chunked_array([pa.array(values, pa.string())])
-        return grading.parse.from_columns(arrays, self.tz)
+        return grading.parse.from_columns(arrays, self.tz), list(cols["id"])
 
-    def _administrations(self, conn: sa.Connection, patient_id: str | None
+    def data_version(self) -> int:
+        """A number that grows with every write (the newest audit entry): screens re-read
+        and re-grade only when it has changed."""
+        with self._read() as conn:
+            return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(t.audit_log.c.id), 0))
+                                    ).scalar_one())
+
+    def _administrations(self, conn: sa.Connection, patient_id: str | Sequence[str] | None
                          ) -> dict[str, list[tuple[datetime, str]]]:
         m = t.administrations
-        q = sa.select(m.c.patient_id, m.c.given_at, m.c.kind).where(*_effective(m))
-        if patient_id is not None:
-            q = q.where(m.c.patient_id == patient_id)
+        q = sa.select(m.c.patient_id, m.c.given_at, m.c.kind).where(
+            *_effective(m), *_scope(m.c.patient_id, patient_id))
         out: dict[str, list[tuple[datetime, str]]] = {}
         for r in conn.execute(q):
             field = t.ADMINISTRATION_KINDS[r.kind][1]
@@ -573,18 +671,17 @@ class WardStore:
                 out.setdefault(r.patient_id, []).append((r.given_at, field))
         return out
 
-    def _attributions(self, conn: sa.Connection, patient_id: str | None) -> dict[int, set[str]]:
+    def _attributions(self, conn: sa.Connection, patient_id: str | Sequence[str] | None
+                      ) -> dict[int, set[str]]:
         x = t.attributions
-        q = sa.select(x.c.assessment_id, x.c.finding).where(*_effective(x))
-        if patient_id is not None:
-            q = q.where(x.c.patient_id == patient_id)
+        q = sa.select(x.c.assessment_id, x.c.finding).where(
+            *_effective(x), *_scope(x.c.patient_id, patient_id))
         found = list(conn.execute(q))
         if not found:
             return {}
         a = t.assessments
         chain = dict(conn.execute(sa.select(a.c.replaces_id, a.c.id).where(
-            a.c.replaces_id.is_not(None),
-            *([a.c.patient_id == patient_id] if patient_id is not None else []))).all())
+            a.c.replaces_id.is_not(None), *_scope(a.c.patient_id, patient_id))).all())
         out: dict[int, set[str]] = {}
         for r in found:
             target = r.assessment_id
@@ -892,6 +989,16 @@ def _effective(table: sa.Table) -> list[sa.ColumnElement[bool]]:
 
 
 SUPPORT_FIELDS = ("o2_device", "o2_flow_l_min", "fio2_pct")
+
+
+def _scope(column: sa.Column[Any], patient_id: str | Sequence[str] | None
+           ) -> list[sa.ColumnElement[bool]]:
+    """Where-clauses for one patient, a list of patients, or everyone (None)."""
+    if patient_id is None:
+        return []
+    if isinstance(patient_id, str):
+        return [column == patient_id]
+    return [column.in_(list(patient_id))]
 
 
 def _bulk_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:

@@ -1,0 +1,312 @@
+"""The ward as screens need it: the overview rows, and bedside entry (preview, save, regrade).
+
+Pages call these functions and draw the result; no page computes a grade or reads the database
+itself (design.md). Everything here goes through ``WardStore`` and ``grading``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+import grading
+from grading.fields import FIELD_BY_NAME
+from grading.rules import hypotension_threshold, sbp_threshold
+from grading.timeline import NE_GRADE, GradedTimeline, RowResult
+
+from . import escalation, schedule
+from .store import StoreError, WardStore
+
+VITALS = ("temp_c", "hr_bpm", "sbp_mmhg", "dbp_mmhg", "rr_per_min", "spo2_pct")
+ICE_ITEMS = ("ice_orientation", "ice_naming", "ice_commands", "ice_writing", "ice_attention")
+SUPPORT = ("o2_device", "o2_flow_l_min", "fio2_pct", "vasopressors")
+NEWS2_ADULT_FROM_YEARS = 16  # spec §5.1: NEWS2 is not for under-16s
+
+# Normal bands for marking the latest vitals on the overview (decision W6): the NEWS2 zero-score
+# band (spec §5.1), except temperature, whose upper end is the ASTCT fever threshold (38.0 °C
+# is CRS grade 1 although NEWS2 scores it 0). (low, high): a value below low or above high is
+# marked; None = no limit on that side.
+NORMAL_BANDS: dict[str, tuple[float | None, float | None]] = {
+    "temp_c": (36.1, 37.9),
+    "hr_bpm": (51, 90),
+    "sbp_mmhg": (111, 219),
+    "rr_per_min": (12, 20),
+    "spo2_pct": (96, None),
+}
+# Children (< 16 y): NEWS2 bands do not apply. Temperature and SpO2 keep their bands, systolic
+# BP is marked below the age threshold of spec §1.6, heart and breathing rate are not marked
+# (the spec gives no age-specific ranges; W6).
+CHILD_MARKED = ("temp_c", "spo2_pct")
+
+SEVERITY_RANK = {"emergency": 3, "urgent": 2, "review": 1, "info": 1}
+
+
+def out_of_range(name: str, value: float | None, age_years: float | None) -> str | None:
+    """'low' or 'high' when a vital sign is outside its normal band (W6), else None."""
+    if value is None or value != value:
+        return None
+    child = age_years is not None and age_years < NEWS2_ADULT_FROM_YEARS
+    if child and name == "sbp_mmhg":
+        t = hypotension_threshold(age_years)
+        return "low" if value < sbp_threshold(t, age_years) else None
+    if child and name not in CHILD_MARKED:
+        return None
+    low, high = NORMAL_BANDS.get(name, (None, None))
+    if low is not None and value < low:
+        return "low"
+    if high is not None and value > high:
+        return "high"
+    return None
+
+
+def day_post_infusion(infusion: datetime | None, at: datetime, tz: Any) -> int | None:
+    """Calendar days from the infusion date to ``at`` in the ward time zone (Day 0 = infusion)."""
+    if infusion is None:
+        return None
+    return (at.astimezone(tz).date() - infusion.astimezone(tz).date()).days
+
+
+def age_years_at(date_of_birth: date | None, at: datetime, tz: Any) -> float | None:
+    if date_of_birth is None:
+        return None
+    days = (at.astimezone(tz).date() - date_of_birth).days
+    return round(days / 365.25, 2)
+
+
+# ------------------------------------------------------------------------------ overview
+@dataclass(frozen=True)
+class PatientStatus:
+    patient: dict[str, Any]
+    day_post_infusion: int | None
+    age_years: float | None
+    last_assessed: datetime | None
+    vitals: dict[str, tuple[float, datetime]]            # latest recorded value and its time
+    marks: dict[str, str]                                # vital -> low / high
+    o2_device: str | None
+    o2_flow_l_min: float | None
+    vasopressors: tuple[str, ...]
+    crs: grading.Grade | None                            # at the latest assessment
+    icans: grading.Grade | None
+    crs_max: int | None
+    icans_max: int | None
+    flags: list[dict[str, Any]]
+    due: schedule.Due
+    overdue: list[str] = field(default_factory=list)
+
+    @property
+    def flag_rank(self) -> int:
+        return max((SEVERITY_RANK.get(f["severity"], 1) for f in self.flags), default=0)
+
+    def acuity(self) -> tuple[int, ...]:
+        """Higher first: open flags by severity, current grade (not evaluable counts high),
+        overdue observations, then maximum grade so far."""
+        def g(x: grading.Grade | None) -> int:
+            return 6 if x is None or x.grade is None else x.grade
+        return (self.flag_rank, max(g(self.crs), g(self.icans)), len(self.overdue),
+                max(self.crs_max or 0, self.icans_max or 0))
+
+
+def grade_patients(store: WardStore, patient_ids: Sequence[str]
+                   ) -> tuple[GradedTimeline | None, list[int]]:
+    a, ids = store.timelines(patient_ids)
+    return (None, []) if a is None else (grading.grade(a), ids)
+
+
+def ward_overview(store: WardStore, now: datetime, *, demo_only: bool = False
+                  ) -> list[PatientStatus]:
+    """One status per admitted patient, most acute first (then by bed)."""
+    patients = store.patients(admitted_only=True, demo=True if demo_only else None)
+    g, _ = grade_patients(store, [p["patient_id"] for p in patients])
+    flags: dict[str, list[dict[str, Any]]] = {}
+    for f in store.open_flags():
+        flags.setdefault(f["patient_id"], []).append(f)
+    spans: dict[str, tuple[int, int]] = {}
+    if g is not None:
+        po = g.order
+        codes = g.assessments.columns["patient_id"][po.order]
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        for lo, hi in zip(starts, np.r_[starts[1:], len(codes)]):
+            spans[g.assessments.patients[int(codes[lo])]] = (int(lo), int(hi))
+    out = [_status(store, p, g, spans.get(p["patient_id"]), flags.get(p["patient_id"], []), now)
+           for p in patients]
+    out.sort(key=lambda s: (tuple(-x for x in s.acuity()), _bed_key(s.patient.get("bed"))))
+    return out
+
+
+def _bed_key(bed: str | None) -> tuple[int, str]:
+    b = bed or ""
+    return (int(b), "") if b.isdigit() else (10**9, b)
+
+
+def _status(store: WardStore, p: dict[str, Any], g: GradedTimeline | None,
+            span: tuple[int, int] | None, flags: list[dict[str, Any]], now: datetime
+            ) -> PatientStatus:
+    tz = store.tz
+    dpi = day_post_infusion(p["infusion_time"], now, tz)
+    if g is None or span is None:
+        due = schedule.Due(None, None)
+        return PatientStatus(p, dpi, age_years_at(p["date_of_birth"], now, tz), None, {}, {},
+                             None, None, (), None, None, None, None, flags, due,
+                             due.overdue(now))
+    lo, hi = span
+    rows = g.order.order[lo:hi]
+    cols = g.assessments.columns
+    times = cols["time"][rows]
+
+    def latest(name: str) -> int | None:
+        v = cols[name][rows]
+        hit = np.flatnonzero(~np.isnan(v)) if v.dtype.kind == "f" else np.flatnonzero(v >= 0)
+        return None if not len(hit) else int(hit[-1])
+
+    def when(i: int) -> datetime:
+        return datetime.fromtimestamp(int(times[i]) / 1e9, UTC)
+
+    age = age_years_at(p["date_of_birth"], now, tz)
+    if age is None:
+        i = latest("age_years")
+        age = None if i is None else float(cols["age_years"][rows][i])
+    vitals, marks = {}, {}
+    for name in VITALS:
+        i = latest(name)
+        if i is not None:
+            value = float(cols[name][rows][i])
+            vitals[name] = (value, when(i))
+            mark = out_of_range(name, value, age)
+            if mark:
+                marks[name] = mark
+    device_i = latest("o2_device")
+    device = None if device_i is None else \
+        FIELD_BY_NAME["o2_device"].values[int(cols["o2_device"][rows][device_i])]
+    flow_i = latest("o2_flow_l_min")
+    # a flow belongs to the device in force only if recorded with it or after it
+    flow = None if flow_i is None or device_i is None or device == "room_air" \
+        or flow_i < device_i else float(cols["o2_flow_l_min"][rows][flow_i])
+    pressors_i = latest("vasopressors")
+    mask = 0 if pressors_i is None else int(cols["vasopressors"][rows][pressors_i])
+    pressors = tuple(v for b, v in enumerate(FIELD_BY_NAME["vasopressors"].values)
+                     if mask >> b & 1)
+    last = hi - 1
+    result = g.result_at(last, int(g.order.order[last]))
+    crs_grades = g.col["crs_grade"][lo:hi]
+    icans_grades = g.col["icans_grade"][lo:hi]
+    last_vitals = max((t for _, t in vitals.values()), default=None)
+    neuro = _neuro_rows(cols, rows)
+    last_neuro = when(int(neuro[-1])) if len(neuro) else None
+    due = schedule.due(last_vitals, last_neuro, result.crs.grade, result.icans.grade)
+    return PatientStatus(
+        p, dpi, age, when(len(rows) - 1), vitals, marks, device, flow, pressors,
+        result.crs, result.icans, _max(crs_grades), _max(icans_grades), flags, due,
+        due.overdue(now))
+
+
+def _neuro_rows(cols: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """Rows with a neuro assessment: a complete ICE, a CAPD total, or a consciousness level."""
+    ice = np.all([~np.isnan(cols[k][rows]) for k in ICE_ITEMS], axis=0)
+    capd = ~np.isnan(cols["capd_total"][rows])
+    conscious = cols["consciousness"][rows] >= 0
+    return np.flatnonzero(ice | capd | conscious)
+
+
+def _max(grades: np.ndarray) -> int | None:
+    known = grades[grades != NE_GRADE]
+    return None if not len(known) else int(known.max())
+
+
+# ------------------------------------------------------------------------------ bedside entry
+@dataclass(frozen=True)
+class Preview:
+    result: RowResult
+    previous: RowResult | None
+    soft_limits: list[str]       # accepted values outside the usual range, to confirm
+
+
+@dataclass(frozen=True)
+class Saved:
+    assessment_id: int
+    result: RowResult
+    flags: list[dict[str, str]]  # flags raised by this assessment
+
+
+def carried_forward(store: WardStore, patient_id: str) -> dict[str, Any]:
+    """The ongoing support in force after the latest assessment (design.md: blank means
+    unchanged), and the latest age, for pre-filling the bedside form."""
+    out: dict[str, Any] = {}
+    for row in store.timeline_rows(patient_id):
+        for name in (*SUPPORT, "age_years"):
+            if row.get(name) is not None:
+                out[name] = row[name]
+        if row.get("o2_device") == "room_air":
+            out.pop("o2_flow_l_min", None)
+            out.pop("fio2_pct", None)
+    return out
+
+
+def with_context(store: WardStore, patient: Mapping[str, Any], values: Mapping[str, Any]
+                 ) -> dict[str, Any]:
+    """The canonical row for a form entry: patient id, infusion time and age added."""
+    row = {k: v for k, v in values.items() if v is not None and v != ""}
+    row["patient_id"] = patient["patient_id"]
+    if patient.get("infusion_time") is not None:
+        row["infusion_time"] = patient["infusion_time"]
+    if "age_years" not in row and isinstance(row.get("time"), datetime):
+        age = age_years_at(patient.get("date_of_birth"), row["time"], store.tz)
+        if age is not None:
+            row["age_years"] = age
+    return row
+
+
+def preview(store: WardStore, patient_id: str, values: Mapping[str, Any]) -> Preview:
+    """Grade the patient's record with the new assessment added, without saving it.
+    Raises ``grading.InputError`` (each problem names the column) or ``StoreError``."""
+    patient = store.patient(patient_id)
+    if patient is None:
+        raise StoreError(f"unknown patient '{patient_id}'")
+    row = with_context(store, patient, values)
+    rows = store.timeline_rows(patient_id)
+    problems = grading.from_rows([row], tz=store.tz)  # the row alone: its own errors first
+    a = grading.from_rows([*rows, row], tz=store.tz)
+    g = grading.grade(a)
+    s = int(np.flatnonzero(g.order.order == len(rows))[0])
+    previous = g.result_at(s - 1, int(g.order.order[s - 1])) if s > 0 else None
+    return Preview(g.result_at(s, len(rows)), previous,
+                   [m for ms in problems.soft_flags.values() for m in ms])
+
+
+def save(store: WardStore, patient_id: str, values: Mapping[str, Any], by: str) -> Saved:
+    """Save a bedside assessment, regrade the record and raise the flags it calls for."""
+    patient = store.patient(patient_id)
+    if patient is None:
+        raise StoreError(f"unknown patient '{patient_id}'")
+    row = with_context(store, patient, values)
+    new_id = store.record_assessment(patient_id, row, by=by)
+    g, ids = grade_patients(store, [patient_id])
+    assert g is not None
+    row_of_id = ids.index(new_id)
+    s = int(np.flatnonzero(g.order.order == row_of_id)[0])
+    result = g.result_at(s, row_of_id)
+    previous = g.result_at(s - 1, int(g.order.order[s - 1])) if s > 0 else None
+    temps = g.assessments.columns["temp_c"][g.order.order[:s]]
+    known = temps[~np.isnan(temps)]
+    previous_temp = float(known[-1]) if len(known) else None
+    raised = escalation.evaluate(result, previous, row, previous_temp)
+    for f in raised:
+        store.raise_flag(patient_id, f["code"], f["severity"], f["message"], result.time,
+                         by=by, assessment_id=new_id, respond=f["respond"])
+    return Saved(new_id, result, raised)
+
+
+def backdating_problem(at: datetime, now: datetime,
+                       limit: timedelta = timedelta(hours=24)) -> str | None:
+    """``assessed_at`` defaults to now, may be back-dated up to 24 h, never in the future."""
+    if at.tzinfo is None:
+        return "assessment time: give a time with its time zone"
+    if at > now:
+        return "assessment time is in the future: an assessment is charted when it was made"
+    if now - at > limit:
+        return (f"assessment time is more than {int(limit.total_seconds() // 3600)} h ago: "
+                "older observations are entered by import or by a correction")
+    return None

@@ -1,0 +1,49 @@
+"""Shared drawing helpers: grade badges (colour and text), times in the ward's zone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import grading
+
+# Okabe-Ito colours (safe for the common colour-vision deficiencies); the text always carries
+# the grade too, so colour is never the only cue.
+GRADE_COLOURS = {0: "#DDDDDD", 1: "#F0E442", 2: "#E69F00", 3: "#D55E00", 4: "#CC79A7",
+                 5: "#000000"}
+NOT_EVALUABLE_COLOUR = "#56B4E9"
+SEVERITY_ICONS = {"emergency": "EMERGENCY", "urgent": "URGENT", "review": "review",
+                  "info": "info"}  # words, not emoji: ward PCs often lack an emoji font
+STATUS_WORDS = {"final": "", "provisional": " (provisional)", "not_evaluable": ""}
+
+
+def grade_text(syndrome: str, g: grading.Grade | None) -> str:
+    if g is None:
+        return f"{syndrome} —"
+    if g.grade is None:
+        return f"{syndrome} not evaluable"
+    return f"{syndrome} {g.grade}{STATUS_WORDS[g.status]}"
+
+
+def grade_colours(g: grading.Grade | int | None) -> tuple[str, str]:
+    """(background, text colour) for a grade badge."""
+    value = g.grade if isinstance(g, grading.Grade) else g
+    if value is None:
+        return NOT_EVALUABLE_COLOUR, "#000000"
+    bg = GRADE_COLOURS[value]
+    return bg, "#FFFFFF" if value >= 3 else "#000000"
+
+
+def badge(syndrome: str, g: grading.Grade | None) -> str:
+    """An HTML badge (for st.markdown with unsafe_allow_html) - colour plus words."""
+    bg, fg = grade_colours(g)
+    return (f'<span style="background:{bg};color:{fg};padding:2px 8px;border-radius:4px;'
+            f'font-weight:600">{grade_text(syndrome, g)}</span>')
+
+
+def local(at: datetime | None, tz: Any, fmt: str = "%d %b %H:%M") -> str:
+    return "—" if at is None else at.astimezone(tz).strftime(fmt)
+
+
+def reasons_text(g: grading.Grade, tz: Any) -> list[str]:
+    return [f"**{r.rule}** — {r.finding} ({local(r.time, tz)})" for r in g.reasons]

@@ -1,0 +1,126 @@
+"""Admission and discharge (physician, admin): demographics, weight, product, infusion time,
+baseline ICE; changes to admission details need a reason."""
+
+from datetime import date, datetime, time
+
+import streamlit as st
+from pydantic import ValidationError
+
+from monitoring import tables
+from monitoring.store import PatientIn, StoreError
+from ui import session
+from ui.common import local
+
+user = session.require("admission")
+store = session.store()
+tz = store.tz
+
+st.title("Admission and discharge")
+done = st.session_state.pop("admission_done", None)
+if done:
+    st.success(done, icon=":material/check:")
+admit_tab, edit_tab, discharge_tab = st.tabs(["Admit a patient", "Change details", "Discharge"])
+
+
+def pydantic_messages(e: ValidationError) -> list[str]:
+    out = []
+    for err in e.errors():
+        field = ".".join(str(x) for x in err["loc"]) or "details"
+        title = PatientIn.model_fields[field].title if field in PatientIn.model_fields else field
+        out.append(f"{title}: {err['msg']}")
+    return out
+
+
+with admit_tab, st.form("admit", clear_on_submit=False):
+    c = st.columns(3)
+    patient_id = c[0].text_input("Ward patient id (required)", max_chars=64)
+    hospital_number = c[1].text_input("Hospital number", max_chars=64)
+    name = c[2].text_input("Name", max_chars=200)
+    c = st.columns(4)
+    dob = c[0].date_input("Date of birth", value=None, min_value=date(1900, 1, 1),
+                          max_value=date.today(), format="YYYY-MM-DD")
+    sex = c[1].selectbox("Sex", ("female", "male", "other", "unknown"), index=None)
+    weight = c[2].number_input("Weight (kg)", value=None, step=0.1, format="%.1f",
+                               help="0.5-350 kg; used for tocilizumab dosing")
+    baseline_ice = c[3].number_input("Baseline ICE (0-10)", value=None, step=1, format="%d",
+                                     help="Pre-infusion ICE score; ASTCT makes no baseline "
+                                          "adjustment (spec §2.2)")
+    c = st.columns(4)
+    ward_name = c[0].text_input("Ward", max_chars=64)
+    bed = c[1].text_input("Bed", max_chars=32)
+    product = c[2].selectbox("CAR-T product", tables.PRODUCTS, index=None)
+    indication = c[3].text_input("Indication", max_chars=200)
+    c = st.columns(2)
+    inf_day = c[0].date_input("Infusion date (Day 0)", value=None, format="YYYY-MM-DD")
+    inf_time = c[1].time_input("Infusion time", value=time(10, 0), step=300)
+    submitted = st.form_submit_button("Admit", type="primary")
+if submitted:
+    details = {
+        "patient_id": patient_id.strip(), "hospital_number": hospital_number.strip() or None,
+        "name": name.strip() or None, "date_of_birth": dob, "sex": sex, "weight_kg": weight,
+        "ward": ward_name.strip() or None, "bed": bed.strip() or None, "product": product,
+        "indication": indication.strip() or None,
+        "baseline_ice": None if baseline_ice is None else int(baseline_ice),
+        "infusion_time": None if inf_day is None
+        else datetime.combine(inf_day, inf_time).replace(tzinfo=tz)}
+    try:
+        store.admit(PatientIn.model_validate(details), by=user["username"])
+    except ValidationError as e:
+        with admit_tab:
+            st.error("Not admitted:  \n" + "  \n".join(pydantic_messages(e)))
+    except StoreError as e:
+        with admit_tab:
+            st.error(f"Not admitted: {e}")
+    else:
+        st.session_state["admission_done"] = f"Admitted {details['patient_id']}."
+        st.rerun()
+
+admitted = store.patients(admitted_only=True)
+labels = {p["patient_id"]: session.patient_label(p) for p in admitted}
+
+with edit_tab:
+    if not admitted:
+        st.info("No admitted patients.")
+    else:
+        pid = st.selectbox("Patient", list(labels), format_func=labels.get, key="edit_pid")
+        p = next(x for x in admitted if x["patient_id"] == pid)
+        c = st.columns(4)
+        weight = c[0].number_input("Weight (kg)", value=p["weight_kg"], step=0.1, format="%.1f",
+                                   key=f"edit_weight_{pid}")
+        bed = c[1].text_input("Bed", value=p["bed"] or "", key=f"edit_bed_{pid}")
+        baseline = c[2].number_input("Baseline ICE", value=p["baseline_ice"], step=1,
+                                     format="%d", key=f"edit_ice_{pid}")
+        product = c[3].selectbox("CAR-T product", tables.PRODUCTS, index=tables.PRODUCTS.index(
+            p["product"]) if p["product"] in tables.PRODUCTS else None, key=f"edit_prod_{pid}")
+        reason = st.text_input("Reason for the change (required)", key=f"edit_reason_{pid}")
+        changes = {k: v for k, v in (("weight_kg", weight), ("bed", bed.strip() or None),
+                                     ("baseline_ice", None if baseline is None else int(baseline)),
+                                     ("product", product)) if v != p[k]}
+        if st.button("Save changes", disabled=not changes or not reason.strip(),
+                     key=f"edit_save_{pid}"):
+            try:
+                store.update_patient(pid, changes, reason.strip(), by=user["username"])
+            except StoreError as e:
+                st.error(f"Not saved: {e}")
+            else:
+                st.session_state["admission_done"] = f"Details of {pid} changed."
+                st.rerun()
+
+with discharge_tab:
+    if not admitted:
+        st.info("No admitted patients.")
+    else:
+        pid = st.selectbox("Patient", list(labels), format_func=labels.get, key="discharge_pid")
+        p = next(x for x in admitted if x["patient_id"] == pid)
+        st.caption(f"Admitted {local(p['admitted_at'], tz)}; infusion "
+                   f"{local(p['infusion_time'], tz)}. Discharge ends bedside charting; the "
+                   "record stays.")
+        sure = st.checkbox(f"Discharge {labels[pid]} now", key=f"discharge_sure_{pid}")
+        if st.button("Discharge", type="primary", disabled=not sure, key=f"discharge_{pid}"):
+            try:
+                store.discharge(pid, by=user["username"])
+            except StoreError as e:
+                st.error(f"Not discharged: {e}")
+            else:
+                st.session_state["admission_done"] = f"Discharged {pid}."
+                st.rerun()

@@ -1,0 +1,33 @@
+"""Demo ward (educators): the synthetic demo patients only, and a reset for teaching."""
+
+import streamlit as st
+
+from monitoring.demo import load_demo
+from monitoring.ward import ward_overview
+from ui import session
+from ui.tables import overview_frame, style_overview
+
+user = session.require("demo_ward")
+store = session.store()
+now = session.now()
+
+st.title("Demo ward")
+st.caption("Synthetic teaching cases only - never real patients.")
+done = st.session_state.pop("demo_done", None)
+if done:
+    st.success(done, icon=":material/check:")
+statuses = ward_overview(store, now, demo_only=True)
+if statuses:
+    st.table(style_overview(overview_frame(statuses, now, store.tz), statuses),
+             hide_index=True)
+else:
+    st.info("The demo ward is empty.")
+with st.container(border=True):
+    st.markdown("**Reset the demo ward**: every demo entry is marked entered-in-error (kept in "
+                "the audit trail) and the cases are loaded again, ending today.")
+    sure = st.checkbox("Reset the demo ward now", key="demo_reset_sure")
+    if st.button("Reset demo ward", disabled=not sure):
+        store.note(user["username"], "demo_reset_requested", "demo_ward", "all")
+        n = load_demo(store, reset=True)
+        st.session_state["demo_done"] = f"Demo ward reset: {n} assessments loaded."
+        st.rerun()

@@ -1,0 +1,40 @@
+"""Ward overview (landing page): every admitted patient, most acute first."""
+
+import streamlit as st
+
+from monitoring.ward import ward_overview
+from ui import session
+from ui.tables import overview_frame, style_overview
+
+user = session.require("ward_overview")
+store = session.store()
+now = session.now()
+st.session_state["_auto_refresh"] = True  # refreshes itself every minute (app.py)
+st.session_state["_rendered_at"] = now
+
+st.title("Ward overview")
+statuses = ward_overview(store, now, demo_only=not session.sees_real_patients(user))
+st.caption(f"{len(statuses)} patients · updated {now.astimezone(store.tz):%d %b %H:%M} "
+           f"({store.tz.key}) · refreshes every minute · ▲▼ outside the normal range · "
+           "grades by ASTCT 2019 (Lee et al., BBMT 2019); decision support only")
+if not statuses:
+    st.info("No admitted patients.")
+    st.stop()
+frame = overview_frame(statuses, now, store.tz)
+st.table(style_overview(frame, statuses), hide_index=True)
+
+st.subheader("Open a patient")
+by_id = {s.patient["patient_id"]: s for s in statuses}
+ids = list(by_id)
+chosen = st.session_state.get("patient_id")
+pid = st.selectbox("Patient", ids, index=ids.index(chosen) if chosen in ids else 0,
+                   format_func=lambda i: session.patient_label(by_id[i].patient),
+                   key="overview_patient")
+st.session_state["patient_id"] = pid
+left, right = st.columns(2)
+if session.auth.may_open(user["role"], "bedside_entry") and left.button(
+        "Record an assessment", type="primary", icon=":material/edit_note:"):
+    st.switch_page(session.PAGES["bedside_entry"][0])
+if session.auth.may_open(user["role"], "patient") and right.button(
+        "Patient record and corrections", icon=":material/person:"):
+    st.switch_page(session.PAGES["patient"][0])

@@ -1,0 +1,125 @@
+"""Patient record: every assessment with its correction history; amend or mark entered-in-error
+(reason required; the original stays visible)."""
+
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+
+import grading
+from grading.fields import FIELD_BY_NAME
+from monitoring.store import StoreError
+from ui import session
+from ui.common import SEVERITY_ICONS, local
+from ui.form import assessment_form, problems_by_field, show_problems
+
+user = session.require("patient")
+store = session.store()
+tz = store.tz
+STATUS_WORDS = {"final": "current", "amended": "replaced by a correction",
+                "entered_in_error": "entered in error"}
+
+st.title("Patient record")
+done = st.session_state.pop("patient_done", None)
+if done:
+    st.success(done, icon=":material/check:")
+patient = session.pick_patient(user, key="patient_patient")
+if patient is None:
+    st.stop()
+pid = patient["patient_id"]
+
+flags = store.open_flags(pid)
+if flags:
+    with st.container(border=True):
+        st.markdown(f"**Active flags ({len(flags)})**")
+        for f in flags:
+            st.markdown(f"{SEVERITY_ICONS.get(f['severity'], f['severity'])} · "
+                        f"{local(f['raised_at'], tz)} · {f['message']} "
+                        f"(for: {f['respond'] or 'ward team'})")
+
+
+def summary(values: dict) -> str:
+    parts = []
+    for name, v in values.items():
+        if v is None:
+            continue
+        f = FIELD_BY_NAME[name]
+        shown = f"{v:g}" if isinstance(v, float) else str(v)
+        parts.append(f"{f.title} {shown}{(' ' + f.unit) if f.unit and f.unit != 'points' else ''}")
+    return "; ".join(parts)
+
+
+history = store.history(pid)
+st.subheader(f"Assessments ({sum(h.status == 'final' for h in history)} current)")
+if not history:
+    st.info("No assessments yet.")
+    st.stop()
+frame = pd.DataFrame([{
+    "ID": h.id, "Assessed": local(h.assessed_at, tz), "Status": STATUS_WORDS[h.status],
+    "Corrects": "" if h.replaces_id is None else f"#{h.replaces_id}",
+    "Reason": h.reason or "", "Recorded": f"{local(h.recorded_at, tz)} by {h.recorded_by}",
+    "Observations": summary(h.values)} for h in reversed(history)])
+st.dataframe(frame, hide_index=True, width="stretch", height=320)
+
+current = [h for h in reversed(history) if h.status == "final"]
+if not current:
+    st.stop()
+st.subheader("Correct an assessment")
+by_id = {h.id: h for h in current}
+chosen = st.selectbox("Assessment", list(by_id),
+                      format_func=lambda i: f"#{i} · {local(by_id[i].assessed_at, tz)} · "
+                                            f"{summary(by_id[i].values)[:90]}",
+                      key=f"correct_pick_{pid}")
+h = by_id[chosen]
+action = st.radio("Correction", ("Amend values", "Mark entered in error"), horizontal=True,
+                  key=f"correct_action_{pid}_{chosen}")
+reason = st.text_input("Reason for the correction (required)", key=f"correct_reason_{chosen}",
+                       placeholder="e.g. transcription error: 38.9 charted as 39.8")
+if action == "Mark entered in error":
+    st.caption("The assessment stays in the record, marked entered in error, and no longer "
+               "counts for grading.")
+    sure = st.checkbox("This assessment was entered in error (e.g. wrong patient)",
+                       key=f"eie_sure_{chosen}")
+    if st.button("Mark entered in error", type="primary", disabled=not (sure and reason.strip()),
+                 key=f"eie_{chosen}"):
+        try:
+            store.mark_entered_in_error(chosen, reason.strip(), by=user["username"])
+        except StoreError as e:
+            st.error(f"Not saved: {e}")
+        else:
+            st.session_state["patient_done"] = f"Assessment #{chosen} marked entered in error."
+            st.rerun()
+else:
+    key = f"amend_{chosen}"
+    at_local = h.assessed_at.astimezone(tz)
+    c = st.columns(2)
+    day = c[0].date_input("Assessment date", value=at_local.date(), key=f"{key}_date")
+    clock = c[1].time_input("Time", value=at_local.time(), step=60, key=f"{key}_time")
+    form = assessment_form(key, h.values, h.values.get("age_years"))
+    values = dict(form.values) | {"time": datetime.combine(day, clock).replace(tzinfo=tz)}
+    for name in ("age_years", "attributed_elsewhere", "died_of"):  # not on the form: kept
+        if h.values.get(name) is not None:
+            values[name] = h.values[name]
+    problems = {k: list(v) for k, v in form.problems.items()}
+    if not problems:
+        try:
+            grading.from_rows([{"patient_id": pid, **values}], tz=tz)
+        except grading.InputError as e:
+            for name, messages in problems_by_field(e.problems).items():
+                problems.setdefault(name, []).extend(messages)
+    show_problems(form, problems)
+    if problems:
+        st.error("Correct the values marked above; nothing has been saved.")
+    if st.button("Save correction", type="primary", key=f"{key}_save",
+                 disabled=bool(problems) or not reason.strip()):
+        try:
+            new_id = store.amend_assessment(chosen, values, reason.strip(), by=user["username"])
+        except grading.InputError as e:
+            st.error("Not saved:  \n" + "  \n".join(e.problems))
+        except StoreError as e:
+            st.error(f"Not saved: {e}")
+        else:
+            st.session_state["patient_done"] = (f"Assessment #{chosen} corrected: the new "
+                                                f"version is #{new_id}; the original stays "
+                                                "in the list.")
+            st.rerun()

@@ -1,0 +1,78 @@
+"""Users (admin): add, disable / enable, reset a password. Nothing is deleted; all audited."""
+
+import pandas as pd
+import streamlit as st
+
+from monitoring import auth, tables
+from monitoring.store import StoreError
+from ui import session
+from ui.common import local
+
+user = session.require("users")
+store = session.store()
+
+st.title("Users")
+done = st.session_state.pop("users_done", None)
+if done:
+    st.success(done, icon=":material/check:")
+people = store.users()
+st.dataframe(pd.DataFrame([{
+    "User name": u["username"], "Name": u["display_name"], "Role": u["role"],
+    "Active": "yes" if u["active"] else "disabled",
+    "Locked until": local(u["locked_until"], store.tz) if u["locked_until"] else "",
+    "Created": f"{local(u['created_at'], store.tz)} by {u['created_by']}"} for u in people]),
+    hide_index=True, width="stretch")
+
+add, manage = st.tabs(["Add a user", "Disable, enable, reset password"])
+with add, st.form("add_user"):
+    c = st.columns(3)
+    username = c[0].text_input("User name", max_chars=64)
+    display = c[1].text_input("Full name", max_chars=200)
+    role = c[2].selectbox("Role", tables.ROLES, index=None)
+    password = st.text_input(f"Initial password (at least {auth.MIN_PASSWORD_LENGTH} "
+                             "characters)", type="password", autocomplete="new-password")
+    submitted = st.form_submit_button("Add user", type="primary")
+if submitted:
+    problem = (None if username.strip() and role else "give a user name and a role") or \
+        auth.password_problem(password)
+    if problem is None:
+        try:
+            store.add_user(username.strip(), role, by=user["username"],
+                           display_name=display.strip() or None)
+            store.set_password(username.strip(), password, by=user["username"])
+        except StoreError as e:
+            problem = str(e)
+    if problem:
+        with add:
+            st.error(f"Not added: {problem}")
+    else:
+        st.session_state["users_done"] = f"User {username.strip()} added ({role})."
+        st.rerun()
+
+with manage:
+    names = [u["username"] for u in people if u["username"] != "system"]
+    who = st.selectbox("User", names, key="manage_user")
+    target = next(u for u in people if u["username"] == who)
+    c = st.columns(2)
+    with c[0]:
+        if target["active"]:
+            if st.button("Disable account", disabled=who == user["username"],
+                         help="You cannot disable your own account."):
+                store.set_active(who, False, by=user["username"])
+                st.session_state["users_done"] = f"{who} disabled."
+                st.rerun()
+        elif st.button("Enable account"):
+            store.set_active(who, True, by=user["username"])
+            st.session_state["users_done"] = f"{who} enabled."
+            st.rerun()
+    with c[1]:
+        new = st.text_input("New password", type="password", key=f"reset_{who}",
+                            autocomplete="new-password")
+        if st.button("Reset password", disabled=not new):
+            try:
+                store.set_password(who, new, by=user["username"])
+            except StoreError as e:
+                st.error(f"Not changed: {e}")
+            else:
+                st.session_state["users_done"] = f"Password of {who} reset; lock-out cleared."
+                st.rerun()

@@ -1,0 +1,211 @@
+"""Who is signed in, what they may open, and the idle timeout - checked on every run.
+
+Pages start with ``user = require("page_key")``: the role check runs on the server for every
+page, whatever the browser asks for (design.md "Roles"). Educators see demo patients only.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import streamlit as st
+
+from monitoring import auth, settings
+from monitoring.db import database_url
+from monitoring.demo import ensure_demo_ward
+from monitoring.store import WardStore
+
+# page key -> (file, title, icon, url path)
+PAGES: dict[str, tuple[str, str, str, str]] = {
+    "ward_overview": ("ui/pages/overview.py", "Ward overview", ":material/dashboard:", "overview"),
+    "bedside_entry": ("ui/pages/entry.py", "Bedside entry", ":material/edit_note:", "entry"),
+    "patient": ("ui/pages/patient.py", "Patient record", ":material/person:", "patient"),
+    "admission": ("ui/pages/admission.py", "Admission & discharge", ":material/bed:",
+                  "admission"),
+    "users": ("ui/pages/users.py", "Users", ":material/group:", "users"),
+    "demo_ward": ("ui/pages/demo_ward.py", "Demo ward", ":material/school:", "demo-ward"),
+}
+SIGN_IN_PAGE = ("ui/pages/sign_in.py", "Sign in", ":material/login:", "sign-in")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@st.cache_resource
+def _store(url: str, ward_tz: str, demo_ward: bool) -> WardStore:
+    store = WardStore(url, tz=ward_tz)
+    if demo_ward:
+        ensure_demo_ward(store)
+    return store
+
+
+def config() -> settings.Settings:
+    return settings.load()
+
+
+def store() -> WardStore:
+    s = config()
+    return _store(database_url(), s.ward_tz, s.demo_ward)
+
+
+def current_user() -> dict[str, Any] | None:
+    return st.session_state.get("user")
+
+
+def sign_in_as(user: dict[str, Any], sso: bool = False) -> None:
+    st.session_state["user"] = {"username": user["username"],
+                                "display_name": user.get("display_name") or user["username"],
+                                "role": user["role"], "sso": sso}
+    st.session_state["last_activity"] = now()
+    st.session_state.pop("signed_out_because", None)
+
+
+def sign_out(because: str | None = None) -> None:
+    user = st.session_state.get("user")
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    if because:
+        st.session_state["signed_out_because"] = because
+    if user is not None:
+        store().note(user["username"], "sign_out", "user", user["username"],
+                     after={"because": because or "signed out"})
+
+
+def idle_message() -> str:
+    minutes = config().policy.idle_timeout.total_seconds() / 60
+    return f"Signed out after {minutes:g} minutes without use. Sign in again to continue."
+
+
+def check_idle(at: datetime | None = None) -> bool:
+    """Sign out when the session has been idle for the timeout; True if it did."""
+    user, last = current_user(), st.session_state.get("last_activity")
+    if user is None or last is None:
+        return False
+    if auth.idle_expired(last, at or now(), config().policy):
+        sign_out_everywhere(idle_message())
+        return True
+    return False
+
+
+def touch() -> None:
+    """A run the user caused counts as activity; an automatic refresh does not."""
+    if st.session_state.pop("_auto_rerun", False):
+        return
+    if current_user() is not None:
+        st.session_state["last_activity"] = now()
+
+
+def allowed_pages(role: str) -> list[str]:
+    return [key for key in PAGES if auth.may_open(role, key)]
+
+
+def page(key: str) -> st.Page:
+    file, title, icon, path = PAGES[key]
+    return st.Page(file, title=title, icon=icon, url_path=path,
+                   default=key == allowed_pages(current_user()["role"])[0])  # type: ignore[index]
+
+
+def require(page_key: str) -> dict[str, Any]:
+    """The signed-in user, if their role may open this page; otherwise stop here."""
+    user = current_user()
+    if user is None:
+        st.error("Sign in first.")
+        st.stop()
+    if not auth.may_open(user["role"], page_key):
+        store().note(user["username"], "page_refused", "page", page_key)
+        st.error(f"The {user['role']} role cannot open this page.")
+        st.stop()
+    return user  # type: ignore[return-value]
+
+
+def sees_real_patients(user: dict[str, Any]) -> bool:
+    return auth.SEES_REAL_PATIENTS.get(user["role"], False)
+
+
+def visible_patients(user: dict[str, Any], *, admitted_only: bool = True
+                     ) -> list[dict[str, Any]]:
+    """Patients this user may see: educators the demo ward only."""
+    demo = None if sees_real_patients(user) else True
+    return store().patients(demo=demo, admitted_only=admitted_only)
+
+
+def open_patient(user: dict[str, Any], patient_id: str | None) -> dict[str, Any] | None:
+    """The patient record if this user may see it (server-side check), else an error."""
+    if not patient_id:
+        return None
+    p = store().patient(patient_id)
+    if p is None:
+        st.error(f"No patient '{patient_id}'.")
+        return None
+    if not p["is_demo"] and not sees_real_patients(user):
+        store().note(user["username"], "patient_refused", "patient", patient_id, patient_id)
+        st.error("Educators see demo patients only.")
+        return None
+    return p
+
+
+def pick_patient(user: dict[str, Any], key: str, label: str = "Patient"
+                 ) -> dict[str, Any] | None:
+    """A patient picker shared by pages; remembers the choice across pages."""
+    patients = visible_patients(user)
+    if not patients:
+        st.info("No admitted patients.")
+        return None
+    ids = [p["patient_id"] for p in patients]
+    names = {p["patient_id"]: patient_label(p) for p in patients}
+    chosen = st.session_state.get("patient_id")
+    index = ids.index(chosen) if chosen in ids else None
+    pid = st.selectbox(label, ids, index=index, format_func=names.get, key=key,
+                       placeholder="Choose a patient")
+    if pid is not None:
+        st.session_state["patient_id"] = pid
+    return open_patient(user, pid)
+
+
+def patient_label(p: dict[str, Any]) -> str:
+    bed = f"Bed {p['bed']} · " if p.get("bed") else ""
+    demo = " · synthetic demo" if p.get("is_demo") else ""
+    return f"{bed}{p.get('name') or p['patient_id']} ({p['patient_id']}){demo}"
+
+
+# ------------------------------------------------------------------------------ single sign-on
+def sso_available() -> bool:
+    """Single sign-on is offered when ``[auth]`` is configured in .streamlit/secrets.toml."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all: local accounts only
+        return False
+
+
+def sso_check() -> None:
+    """Map an identity-provider sign-in (``st.login``) to a ward session, role from a claim."""
+    if current_user() is not None or not sso_available():
+        return
+    if st.session_state.pop("sso_logout_pending", False):
+        st.logout()
+        return
+    if not st.user.get("is_logged_in", False):
+        return
+    claims = dict(st.user.to_dict())
+    username = str(claims.get("email") or claims.get("sub") or "")
+    if not username:
+        st.session_state["sign_in_message"] = "single sign-on gave no user name or e-mail"
+        st.logout()
+        return
+    role = auth.role_from_claims(claims, config().sso_role_claim)
+    result = store().sso_sign_in(username, claims.get("name"), role)  # type: ignore[arg-type]
+    if result.ok and result.user is not None:
+        sign_in_as(result.user, sso=True)
+    else:
+        st.session_state["sign_in_message"] = result.message
+        st.logout()
+
+
+def sign_out_everywhere(because: str | None = None) -> None:
+    """Sign out of the ward app, and of single sign-on for an SSO session."""
+    user = current_user()
+    sign_out(because)
+    if user is not None and user.get("sso"):
+        st.session_state["sso_logout_pending"] = True

@@ -1,0 +1,110 @@
+"""Tables the pages draw, built by plain functions (tested without a browser)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from monitoring.ward import PatientStatus
+
+from .common import SEVERITY_ICONS, grade_colours, grade_text, local
+
+ARROWS = {"low": "▼", "high": "▲"}
+VITAL_COLUMNS = (("Temp °C", "temp_c", "{:.1f}"), ("HR", "hr_bpm", "{:.0f}"),
+                 ("RR", "rr_per_min", "{:.0f}"), ("SpO2 %", "spo2_pct", "{:.0f}"))
+
+
+def _vital(s: PatientStatus, name: str, fmt: str) -> str:
+    if name not in s.vitals:
+        return "—"
+    text = fmt.format(s.vitals[name][0])
+    mark = s.marks.get(name)
+    return f"{ARROWS[mark]} {text}" if mark else text
+
+
+def _bp(s: PatientStatus) -> str:
+    if "sbp_mmhg" not in s.vitals:
+        return "—"
+    sbp = f"{s.vitals['sbp_mmhg'][0]:.0f}"
+    dbp = f"{s.vitals['dbp_mmhg'][0]:.0f}" if "dbp_mmhg" in s.vitals else "?"
+    mark = s.marks.get("sbp_mmhg")
+    return f"{ARROWS[mark]} {sbp}/{dbp}" if mark else f"{sbp}/{dbp}"
+
+
+def _support(s: PatientStatus) -> str:
+    parts = []
+    if s.o2_device and s.o2_device != "room_air":
+        flow = f" {s.o2_flow_l_min:g} L/min" if s.o2_flow_l_min is not None else ""
+        parts.append(s.o2_device.replace("_", " ") + flow)
+    if s.vasopressors:
+        parts.append(", ".join(s.vasopressors))
+    return "; ".join(parts) or "room air"
+
+
+def _flags(s: PatientStatus) -> str:
+    if not s.flags:
+        return ""
+    worst = max(s.flags, key=lambda f: ({"emergency": 3, "urgent": 2}.get(f["severity"], 1),
+                                        f["raised_at"]))
+    more = f" (+{len(s.flags) - 1} more)" if len(s.flags) > 1 else ""
+    return f"{SEVERITY_ICONS.get(worst['severity'], worst['severity'])}: {worst['message']}{more}"
+
+
+def _due(s: PatientStatus, now: datetime, tz: Any) -> str:
+    if s.overdue:
+        return "OVERDUE: " + ", ".join(s.overdue)
+    return "due " + local(s.due.next_due(now), tz, "%H:%M")
+
+
+def overview_frame(statuses: list[PatientStatus], now: datetime, tz: Any) -> pd.DataFrame:
+    rows = []
+    for s in statuses:
+        p = s.patient
+        rows.append({
+            "Bed": p.get("bed") or "",
+            "Patient": p.get("name") or p["patient_id"],
+            "ID": p["patient_id"],
+            "Product": p.get("product") or "",
+            "Day": "—" if s.day_post_infusion is None else f"D+{s.day_post_infusion}",
+            "Last obs": local(s.last_assessed, tz),
+            **{label: _vital(s, name, fmt) for label, name, fmt in VITAL_COLUMNS[:2]},
+            "BP": _bp(s),
+            **{label: _vital(s, name, fmt) for label, name, fmt in VITAL_COLUMNS[2:]},
+            "O2 / pressors": _support(s),
+            "CRS": grade_text("CRS", s.crs),
+            "ICANS": grade_text("ICANS", s.icans),
+            "Max CRS / ICANS": f"{'—' if s.crs_max is None else s.crs_max} / "
+                               f"{'—' if s.icans_max is None else s.icans_max}",
+            "Flags": _flags(s),
+            "Next obs": _due(s, now, tz),
+        })
+    return pd.DataFrame(rows)
+
+
+def style_overview(frame: pd.DataFrame, statuses: list[PatientStatus]) -> Any:
+    """Colours on top of the words: grade badges, marked vitals, flags and overdue."""
+    def grade_cells(col: pd.Series) -> list[str]:
+        attr = "crs" if col.name == "CRS" else "icans"
+        out = []
+        for s in statuses:
+            bg, fg = grade_colours(getattr(s, attr))
+            out.append(f"background-color:{bg};color:{fg};font-weight:600")
+        return out
+
+    def marked(col: pd.Series) -> list[str]:
+        return ["color:#B00020;font-weight:700" if str(v)[:1] in ("▲", "▼") else ""
+                for v in col]
+
+    def flag_cells(col: pd.Series) -> list[str]:
+        return ["background-color:#FCE4D6;font-weight:600" if v else "" for v in col]
+
+    def due_cells(col: pd.Series) -> list[str]:
+        return ["color:#B00020;font-weight:700" if str(v).startswith("OVERDUE") else ""
+                for v in col]
+
+    vitals = [label for label, _, _ in VITAL_COLUMNS] + ["BP"]
+    return (frame.style.apply(grade_cells, subset=["CRS", "ICANS"])
+            .apply(marked, subset=vitals).apply(flag_cells, subset=["Flags"])
+            .apply(due_cells, subset=["Next obs"]).hide(axis="index"))
