@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 import grading
 from grading.fields import COLUMNS, FIELD_BY_NAME, FIELDS
@@ -380,12 +380,15 @@ class WardStore:
                 t.patients.c.patient_id == patient_id)).first()
             if before is None:
                 raise StoreError(f"unknown patient '{patient_id}'")
-            merged = {k: v for k, v in before._mapping.items()
-                      if k in PatientIn.model_fields} | dict(changes)
+            merged = {k: v for k, v in (dict(before._mapping) | dict(changes)).items()
+                      if k in PatientIn.model_fields}
             try:
                 checked = PatientIn.model_validate(merged)
-            except ValueError as e:
-                raise StoreError(str(e)) from None
+            except ValidationError as e:
+                raise StoreError("; ".join(
+                    f"{PatientIn.model_fields[str(x['loc'][0])].title}: {x['msg']}"
+                    if x["loc"] and x["loc"][0] in PatientIn.model_fields else x["msg"]
+                    for x in e.errors())) from None
             if changes.get("discharged_at") is not None and changes["discharged_at"].tzinfo is None:
                 raise StoreError("discharged_at must be timezone-aware")
             values = {k: (changes[k] if k == "discharged_at" else getattr(checked, k))

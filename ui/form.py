@@ -72,17 +72,21 @@ def temperature_c(value: float | None, unit: str) -> float | None:
     return float(grading.fahrenheit_to_celsius(value)) if unit == "°F" else value
 
 
-_COLUMN = re.compile(r"column (\w+)")
+_PROBLEM = re.compile(r"^(?:row \d+, )?column (\w+)(?:, value '([^']*)')?: (.*)$", re.S)
 
 
 def problems_by_field(problems: list[str]) -> dict[str, list[str]]:
-    """Validator messages grouped by the column they name ('' for the rest); the leading
-    'row N, ' is dropped - on a form there is one row."""
+    """Validator messages grouped by the field they name ('' for the rest), reworded for a
+    form: the field's title instead of the column name, no row number (one row)."""
     out: dict[str, list[str]] = {}
     for p in problems:
-        m = _COLUMN.search(p)
-        text = re.sub(r"^row \d+, ", "", p)
-        out.setdefault(m.group(1) if m else "", []).append(text)
+        m = _PROBLEM.match(p)
+        if m is None or m.group(1) not in FIELD_BY_NAME:
+            out.setdefault("", []).append(p)
+            continue
+        name, value, message = m.groups()
+        shown = f" {value}" if value is not None else ""
+        out.setdefault(name, []).append(f"{FIELD_BY_NAME[name].title}{shown}: {message}")
     return out
 
 
@@ -96,6 +100,7 @@ class FormResult:
 def _num(label: str, name: str, key: str, default: Any, step: float, fmt: str,
          slots: dict[str, Any]) -> float | None:
     f = FIELD_BY_NAME[name]
+    default = None if default is None else float(default)  # ints from the record: one type
     v = st.number_input(f"{label} ({f.unit})" if f.unit else label, value=default, step=step,
                         format=fmt, key=key, help=_limits_help(name))
     slots[name] = st.empty()
@@ -126,7 +131,9 @@ def assessment_form(key: str, defaults: Mapping[str, Any], age_years: float | No
         c = st.columns([1, 1, 1, 1, 1, 1])
         with c[0]:
             unit = st.session_state.get(f"{key}_tunit", "°C")
-            raw = st.number_input(f"Temperature ({unit})", value=d.get("temp_c"), step=0.1,
+            temp = d.get("temp_c")
+            raw = st.number_input(f"Temperature ({unit})",
+                                  value=None if temp is None else float(temp), step=0.1,
                                   format="%.1f", key=f"{key}_temp", help=_limits_help("temp_c"))
             st.radio("Temperature unit", ("°C", "°F"), horizontal=True, key=f"{key}_tunit",
                      label_visibility="collapsed")
