@@ -6,6 +6,7 @@
     python -m monitoring export [--patient ID]
     python -m monitoring audit [--patient ID]
     python -m monitoring user add NAME --role nurse|physician|educator|admin
+    python -m monitoring user password NAME          (the password is read from stdin)
 
 The database is ``DATABASE_URL`` (PostgreSQL) or the embedded SQLite file data/ward.db; the ward
 time zone is ``WARD_TZ`` (default UTC). Bad input: exit status 2 and every problem on stderr.
@@ -14,6 +15,7 @@ time zone is ``WARD_TZ`` (default UTC). Bad input: exit status 2 and every probl
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
@@ -52,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("username")
     add.add_argument("--role", required=True, choices=("nurse", "physician", "educator", "admin"))
     add.add_argument("--name")
+    pw = usub.add_parser("password", help="set a password (read from stdin, never an argument)")
+    pw.add_argument("username")
     return p
 
 
@@ -72,6 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "audit":
             for row in store.audit(args.patient):
                 print(json.dumps(row, default=str, ensure_ascii=False))
+        elif args.command == "user" and args.action == "password":
+            password = (getpass.getpass("new password: ") if sys.stdin.isatty()
+                        else sys.stdin.readline().rstrip("\n"))
+            store.set_password(args.username, password, by=SYSTEM_USER)
+            print(f"password of {args.username} set")
         elif args.command == "user":
             store.add_user(args.username, args.role, by=SYSTEM_USER, display_name=args.name)
             print(f"user {args.username} added ({args.role})")

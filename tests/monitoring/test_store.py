@@ -874,3 +874,18 @@ def test_a_busy_error_inside_a_write_rolls_back_and_is_reported_not_retried_twic
     assert store.timeline_rows("P1") == []  # nothing half-written, the store still works
     record(store, 0, temp_c=37.0)
     assert len(store.timeline_rows("P1")) == 1
+
+
+def test_cli_sets_a_password_from_stdin_for_the_first_admin(store, store_url):
+    assert monitoring_cli(store_url, "user", "add", "boss", "--role", "admin").returncode == 0
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "WARD_TZ")}
+    env["DATABASE_URL"] = store_url
+    run = subprocess.run([sys.executable, "-m", "monitoring", "user", "password", "boss"],
+                         cwd=REPO, env=env, input="a-long-secret\n", capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert store.sign_in("boss", "a-long-secret").ok
+    short = subprocess.run([sys.executable, "-m", "monitoring", "user", "password", "boss"],
+                           cwd=REPO, env=env, input="short\n", capture_output=True, text=True,
+                           timeout=120)
+    assert short.returncode == 2 and "at least 10 characters" in short.stderr
