@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from .auth import DEFAULT_POLICY, SignInPolicy
-from .db import DEFAULT_URL, database_url
+from . import db
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
         raise SystemExit("WARD_IDLE_TIMEOUT_MINUTES must be above 0")
     demo = env.get("WARD_DEMO", "1").strip().lower() not in ("0", "false", "no")
     url = env.get("DATABASE_URL")
-    embedded = not url or database_url(url) == DEFAULT_URL
+    embedded = not url or db.database_url(url) == db.DEFAULT_URL
     return Settings(
         ward_tz=env.get("WARD_TZ", "UTC"),
         policy=SignInPolicy(idle_timeout=idle),

@@ -155,8 +155,9 @@ def test_reapplying_the_migrations_is_a_no_op(new_store):
 
 def test_the_default_sqlite_file_is_created_in_wal_mode_with_foreign_keys_on(
         tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DATABASE_URL", raising=False)
+    # the default lives in the repository's data/ folder; point it at the test's folder
+    monkeypatch.setattr("monitoring.db.DEFAULT_URL", f"sqlite:///{tmp_path}/data/ward.db")
     store = WardStore()
     try:
         path = tmp_path / "data" / "ward.db"
