@@ -16,8 +16,8 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 
-from .auth import DEFAULT_POLICY, SignInPolicy
 from . import db
+from .auth import DEFAULT_POLICY, SignInPolicy
 
 
 @dataclass(frozen=True)
