@@ -15,6 +15,7 @@ be downloaded here); ours have other names so the two never mix if that plugin i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -40,7 +41,9 @@ from tests.e2e.helpers import ROOT, SCREENSHOTS, TIMEOUT_MS
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+                 "--disable-sync",
+                 # a ward PC may have no internet: nothing but the app answers
+                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
 VIEWPORT = {"width": 1500, "height": 2600}
 SERVER_START_TIMEOUT_S = 90.0
 REAL_PATIENT = {"patient_id": "REAL-001", "name": "Real Person Testcase", "bed": "9",
@@ -88,10 +91,8 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     """End the server we started (its own process group: streamlit and nothing else)."""
     if proc.poll() is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

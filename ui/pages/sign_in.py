@@ -15,7 +15,7 @@ message = st.session_state.pop("sign_in_message", None)
 if message:
     st.error(message)
 
-with st.form("sign_in", enter_to_submit=True):
+with st.form("sign_in", enter_to_submit=True, width=460):
     username = st.text_input("User name", key="sign_in_user", autocomplete="username")
     password = st.text_input("Password", type="password", key="sign_in_password",
                              autocomplete="current-password")
