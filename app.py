@@ -12,10 +12,10 @@ from datetime import timedelta
 
 import streamlit as st
 
-from ui import session
+from ui import session, sign_in
 
-st.set_page_config(page_title="CAR-T ward monitor", page_icon=":material/monitor_heart:",
-                   layout="wide")
+# The favicon is an emoji: a material icon would be fetched from Google on every page load.
+st.set_page_config(page_title="CAR-T ward monitor", page_icon="🩺", layout="wide")
 session.store()  # opens (and on first run creates) the ward record
 session.sso_check()
 session.check_idle()
@@ -24,11 +24,23 @@ st.session_state["_auto_refresh"] = False  # the overview page switches it on
 
 user = session.current_user()
 if user is None:
-    nav = st.navigation([st.Page(session.SIGN_IN_PAGE[0], title=session.SIGN_IN_PAGE[1],
-                                 icon=session.SIGN_IN_PAGE[2],
-                                 url_path=session.SIGN_IN_PAGE[3])])
+    # every page address shows the sign-in form (no "page not found" over it); the page asked
+    # for opens after sign-in if the role may open it
+    nav = st.navigation([st.Page(sign_in.page_for(None), title="Sign in",
+                                 icon=":material/login:", url_path="sign-in", default=True)]
+                        + [st.Page(sign_in.page_for(key), title="Sign in", url_path=path)
+                           for key, (_, _, _, path) in session.PAGES.items()],
+                        position="hidden")
 else:
     nav = st.navigation([session.page(k) for k in session.allowed_pages(user["role"])])
+    if st.session_state.pop("_just_signed_in", False):
+        # first run after sign-in: the page a bookmark asked for if the role may open it,
+        # else the role's landing page (never the page the previous user left open)
+        pages = session.allowed_pages(user["role"])
+        wanted = st.session_state.pop("wanted_page", None)
+        target = wanted if wanted in pages else pages[0]
+        if nav.url_path != session.PAGES[target][3]:
+            st.switch_page(session.PAGES[target][0])
     with st.sidebar:
         st.markdown(f"**{user['display_name']}**  \n{user['role']}")
         if st.button("Sign out", icon=":material/logout:", key="sign_out"):

@@ -27,6 +27,8 @@ def grade_text(syndrome: str, g: grading.Grade | None) -> str:
 
 def grade_colours(g: grading.Grade | int | None) -> tuple[str, str]:
     """(background, text colour) for a grade badge."""
+    if g is None:  # no assessment yet: no colour, the text says "—"
+        return "#FFFFFF", "#000000"
     value = g.grade if isinstance(g, grading.Grade) else g
     if value is None:
         return NOT_EVALUABLE_COLOUR, "#000000"

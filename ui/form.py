@@ -51,6 +51,8 @@ FLOW_DEVICES = tuple(d for d in O2_DEVICES if d not in ("room_air", *PRESSURE_DE
 FIO2_DEVICES = ("high_flow_nasal_cannula", "venturi_mask", *PRESSURE_DEVICES)
 NEURO_CHOICES = ("ICE", "CAPD", "not done")
 SUPPORT_FIELDS = ("o2_device", "o2_flow_l_min", "fio2_pct", "vasopressors")  # ongoing support
+SUPPORT_HELP = ("Pre-filled with what was in force at the last assessment: change it only if it "
+                "has changed (it is then recorded from this assessment on).")
 
 
 def capd_score(answer: str, reverse: bool) -> int:
@@ -98,12 +100,15 @@ class FormResult:
 
 
 def _num(label: str, name: str, key: str, default: Any, step: float, fmt: str,
-         slots: dict[str, Any]) -> float | None:
+         slots: dict[str, Any] | None, help_text: str | None = None) -> float | None:
+    """A number input; its error slot right under it, or (``slots`` None) placed by the
+    caller - the vital signs put theirs full width under their row of narrow inputs."""
     f = FIELD_BY_NAME[name]
     default = None if default is None else float(default)  # ints from the record: one type
     v = st.number_input(f"{label} ({f.unit})" if f.unit else label, value=default, step=step,
-                        format=fmt, key=key, help=_limits_help(name))
-    slots[name] = st.empty()
+                        format=fmt, key=key, help=help_text or _limits_help(name))
+    if slots is not None:
+        slots[name] = st.empty()
     return v
 
 
@@ -140,15 +145,14 @@ def assessment_form(key: str, defaults: Mapping[str, Any], age_years: float | No
             values["temp_c"] = temperature_c(raw, unit)
             if unit == "°F" and raw is not None:
                 st.caption(f"= {values['temp_c']:.1f} °C")
-            slots["temp_c"] = st.empty()
-        for col, (name, label) in zip(c[1:], (("hr_bpm", "Heart rate"),
-                                              ("sbp_mmhg", "Systolic BP"),
-                                              ("dbp_mmhg", "Diastolic BP"),
-                                              ("rr_per_min", "Resp. rate"),
-                                              ("spo2_pct", "SpO2"))):
+        vitals = (("hr_bpm", "Heart rate"), ("sbp_mmhg", "Systolic BP"),
+                  ("dbp_mmhg", "Diastolic BP"), ("rr_per_min", "Resp. rate"), ("spo2_pct", "SpO2"))
+        for col, (name, label) in zip(c[1:], vitals):
             with col:
                 values[name] = _num(label, name, f"{key}_{name}", d.get(name), 1.0, "%.0f",
-                                    slots)
+                                    None)
+        for name in ("temp_c", *(n for n, _ in vitals)):  # errors full width, in field order
+            slots[name] = st.empty()
 
     with st.container(border=True):
         st.markdown("**Oxygen and circulation**" + (f"  \n{support_note}" if support_note else ""))
@@ -157,15 +161,16 @@ def assessment_form(key: str, defaults: Mapping[str, Any], age_years: float | No
             "Oxygen support now", O2_DEVICES,
             index=O2_DEVICES.index(d["o2_device"]) if d.get("o2_device") in O2_DEVICES else 0,
             format_func=DEVICE_WORDS.get, key=f"{key}_o2_device",
-            help=FIELD_BY_NAME["o2_device"].description)
+            help=SUPPORT_HELP)
         values["o2_device"] = device
         with c[0]:
             slots["o2_device"] = st.empty()
         if device in FLOW_DEVICES:
             with c[1]:
-                values["o2_flow_l_min"] = _num("O2 flow", "o2_flow_l_min", f"{key}_flow_{device}",
-                                               d.get("o2_flow_l_min") if d.get("o2_device") ==
-                                               device else None, 0.5, "%.1f", slots)
+                values["o2_flow_l_min"] = _num(
+                    "O2 flow", "o2_flow_l_min", f"{key}_flow_{device}",
+                    d.get("o2_flow_l_min") if d.get("o2_device") == device else None, 0.5,
+                    "%.1f", slots, SUPPORT_HELP + " " + _limits_help("o2_flow_l_min"))
         if device in FIO2_DEVICES:
             with c[2]:
                 values["fio2_pct"] = _num("FiO2", "fio2_pct", f"{key}_fio2_{device}",
@@ -174,7 +179,8 @@ def assessment_form(key: str, defaults: Mapping[str, Any], age_years: float | No
         running = [v for v in str(d.get("vasopressors") or "none").split(";") if v != "none"]
         pressors = c[3].multiselect("Vasoactive infusions running now", VASOACTIVE_AGENTS,
                                     default=running, key=f"{key}_pressors",
-                                    help=FIELD_BY_NAME["vasopressors"].description)
+                                    help=SUPPORT_HELP + " Inotropes (dobutamine, milrinone) "
+                                    "do not count as vasopressors for the grade (spec §1.5).")
         values["vasopressors"] = ";".join(pressors) if pressors else "none"
         with c[3]:
             slots["vasopressors"] = st.empty()

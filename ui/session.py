@@ -21,12 +21,11 @@ PAGES: dict[str, tuple[str, str, str, str]] = {
     "ward_overview": ("ui/pages/overview.py", "Ward overview", ":material/dashboard:", "overview"),
     "bedside_entry": ("ui/pages/entry.py", "Bedside entry", ":material/edit_note:", "entry"),
     "patient": ("ui/pages/patient.py", "Patient record", ":material/person:", "patient"),
-    "admission": ("ui/pages/admission.py", "Admission & discharge", ":material/bed:",
+    "admission": ("ui/pages/admission.py", "Admission and discharge", ":material/bed:",
                   "admission"),
     "users": ("ui/pages/users.py", "Users", ":material/group:", "users"),
     "demo_ward": ("ui/pages/demo_ward.py", "Demo ward", ":material/school:", "demo-ward"),
 }
-SIGN_IN_PAGE = ("ui/pages/sign_in.py", "Sign in", ":material/login:", "sign-in")
 
 
 def now() -> datetime:
@@ -60,12 +59,15 @@ def sign_in_as(user: dict[str, Any], sso: bool = False) -> None:
                                 "role": user["role"], "sso": sso}
     st.session_state["last_activity"] = now()
     st.session_state.pop("signed_out_because", None)
+    st.session_state.pop("_signed_out", None)
+    st.session_state["_just_signed_in"] = True
 
 
 def sign_out(because: str | None = None) -> None:
     user = st.session_state.get("user")
     for key in list(st.session_state.keys()):
         del st.session_state[key]
+    st.session_state["_signed_out"] = True  # the next sign-in starts on the landing page
     if because:
         st.session_state["signed_out_because"] = because
     if user is not None:

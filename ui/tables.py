@@ -21,7 +21,7 @@ def _vital(s: PatientStatus, name: str, fmt: str) -> str:
         return "—"
     text = fmt.format(s.vitals[name][0])
     mark = s.marks.get(name)
-    return f"{ARROWS[mark]} {text}" if mark else text
+    return f"{ARROWS[mark]}\u00a0{text}" if mark else text
 
 
 def _bp(s: PatientStatus) -> str:
@@ -30,7 +30,7 @@ def _bp(s: PatientStatus) -> str:
     sbp = f"{s.vitals['sbp_mmhg'][0]:.0f}"
     dbp = f"{s.vitals['dbp_mmhg'][0]:.0f}" if "dbp_mmhg" in s.vitals else "?"
     mark = s.marks.get("sbp_mmhg")
-    return f"{ARROWS[mark]} {sbp}/{dbp}" if mark else f"{sbp}/{dbp}"
+    return f"{ARROWS[mark]}\u00a0{sbp}/{dbp}" if mark else f"{sbp}/{dbp}"
 
 
 def _support(s: PatientStatus) -> str:
@@ -40,7 +40,9 @@ def _support(s: PatientStatus) -> str:
         parts.append(s.o2_device.replace("_", " ") + flow)
     if s.vasopressors:
         parts.append(", ".join(s.vasopressors))
-    return "; ".join(parts) or "room air"
+    if not parts:
+        return "—" if s.o2_device is None else "room air"
+    return "; ".join(parts)
 
 
 def _flags(s: PatientStatus) -> str:
@@ -49,13 +51,20 @@ def _flags(s: PatientStatus) -> str:
     worst = max(s.flags, key=lambda f: ({"emergency": 3, "urgent": 2}.get(f["severity"], 1),
                                         f["raised_at"]))
     more = f" (+{len(s.flags) - 1} more)" if len(s.flags) > 1 else ""
-    return f"{SEVERITY_ICONS.get(worst['severity'], worst['severity'])}: {worst['message']}{more}"
+    # the first clause only: the full message and advice are on the patient record
+    headline = worst["message"].split(": ")[0]
+    return f"{SEVERITY_ICONS.get(worst['severity'], worst['severity'])}: {headline}{more}"
 
 
 def _due(s: PatientStatus, now: datetime, tz: Any) -> str:
     if s.overdue:
         return "OVERDUE: " + ", ".join(s.overdue)
     return "due " + local(s.due.next_due(now), tz, "%H:%M")
+
+
+def _whole(text: str) -> str:
+    """Non-breaking spaces: a grade or a time never wraps inside a narrow table cell."""
+    return text.replace(" ", "\u00a0")
 
 
 def overview_frame(statuses: list[PatientStatus], now: datetime, tz: Any) -> pd.DataFrame:
@@ -68,13 +77,13 @@ def overview_frame(statuses: list[PatientStatus], now: datetime, tz: Any) -> pd.
             "ID": p["patient_id"],
             "Product": p.get("product") or "",
             "Day": "—" if s.day_post_infusion is None else f"D+{s.day_post_infusion}",
-            "Last obs": local(s.last_assessed, tz),
+            "Last obs": _whole(local(s.last_assessed, tz, "%d %b %H:%M")),
             **{label: _vital(s, name, fmt) for label, name, fmt in VITAL_COLUMNS[:2]},
             "BP": _bp(s),
             **{label: _vital(s, name, fmt) for label, name, fmt in VITAL_COLUMNS[2:]},
             "O2 / pressors": _support(s),
-            "CRS": grade_text("CRS", s.crs),
-            "ICANS": grade_text("ICANS", s.icans),
+            "CRS": _whole(grade_text("CRS", s.crs)),
+            "ICANS": _whole(grade_text("ICANS", s.icans)),
             "Max CRS / ICANS": f"{'—' if s.crs_max is None else s.crs_max} / "
                                f"{'—' if s.icans_max is None else s.icans_max}",
             "Flags": _flags(s),
@@ -105,6 +114,9 @@ def style_overview(frame: pd.DataFrame, statuses: list[PatientStatus]) -> Any:
                 for v in col]
 
     vitals = [label for label, _, _ in VITAL_COLUMNS] + ["BP"]
+    keep_whole = ["Bed", "ID", "Product", "Day", "Last obs", *vitals, "CRS", "ICANS"]
     return (frame.style.apply(grade_cells, subset=["CRS", "ICANS"])
             .apply(marked, subset=vitals).apply(flag_cells, subset=["Flags"])
-            .apply(due_cells, subset=["Next obs"]).hide(axis="index"))
+            .apply(due_cells, subset=["Next obs"])
+            .set_properties(subset=keep_whole, **{"white-space": "nowrap"})
+            .hide(axis="index"))

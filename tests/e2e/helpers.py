@@ -94,7 +94,8 @@ def table_row(page: Page, patient_id: str) -> dict[str, str]:
     row = table.locator("tbody tr").filter(has_text=patient_id)
     expect(row).to_have_count(1, timeout=TIMEOUT_MS)
     headers = [t.strip() for t in table.locator("thead th").all_inner_texts()]
-    cells = [t.strip() for t in row.locator("th, td").all_inner_texts()]
+    # the app joins words with non-breaking spaces so that cells do not wrap
+    cells = [t.replace("\u00a0", " ").strip() for t in row.locator("th, td").all_inner_texts()]
     assert len(headers) == len(cells), (headers, cells)
     return dict(zip(headers, cells))
 

@@ -125,7 +125,7 @@ def test_educator_never_sees_a_real_patient(ward_server: WardServer, ui: Page) -
 
     sign_in(ui, ward_server.url, "demo.educator", lands_on="Demo ward")
     # one page only, so Streamlit draws no page list at all; certainly no link to the others
-    for title in ("Ward overview", "Bedside entry", "Patient record", "Admission & discharge",
+    for title in ("Ward overview", "Bedside entry", "Patient record", "Admission and discharge",
                   "Users"):
         expect(ui.get_by_role("link", name=title)).to_have_count(0)
     expect(ui.get_by_test_id("stTable")).to_contain_text("DEMO-001")
@@ -141,18 +141,23 @@ def test_educator_never_sees_a_real_patient(ward_server: WardServer, ui: Page) -
             expect(heading(ui, title)).to_have_count(0)
         assert_no_real_patient(ui)
 
-    # typed into the address bar: a new session, so the sign-in page first, then the
-    # educator's own page - never the one asked for
+    # typed into the address bar: a new session, so the sign-in form first (no "page not
+    # found"), then the educator's own page - never the one asked for
     for path in ("patient", "entry", "overview"):
         ui.goto(f"{ward_server.url}/{path}")
-        dialog = ui.get_by_role("dialog")
-        expect(dialog).to_contain_text("Page not found", timeout=TIMEOUT_MS)
-        dialog.get_by_role("button", name="Close").click()
-        expect(dialog).to_have_count(0)
+        expect(ui.get_by_label("User name")).to_be_visible(timeout=TIMEOUT_MS)
+        expect(ui.get_by_role("dialog")).to_have_count(0)
         sign_in(ui, ward_server.url, "demo.educator", goto=False, lands_on="Demo ward")
         for title in ("Patient record", "Bedside entry", "Ward overview"):
             expect(heading(ui, title)).to_have_count(0)
         assert_no_real_patient(ui)
+
+
+def test_a_bookmarked_page_asks_for_sign_in_then_opens(ward_server: WardServer, ui: Page) -> None:
+    ui.goto(f"{ward_server.url}/entry")
+    expect(ui.get_by_label("User name")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(ui.get_by_role("dialog")).to_have_count(0)
+    sign_in(ui, ward_server.url, "demo.nurse", goto=False, lands_on="Bedside entry")
 
 
 # --------------------------------------------------------------------------------- 4
@@ -207,7 +212,7 @@ def test_screenshots_of_every_page(ward_server: WardServer, ui: Page) -> None:
     sign_out(ui)
 
     sign_in(ui, ward_server.url, "demo.physician", goto=False, lands_on="Ward overview")
-    go(ui, "Admission & discharge", "Admission and discharge")
+    go(ui, "Admission and discharge", "Admission and discharge")
     expect(ui.get_by_role("button", name="Admit")).to_be_visible()
     screenshot(ui, "admission")
     sign_out(ui)

@@ -132,3 +132,26 @@ def test_navigation_offers_each_role_its_pages_only(signed_in):
     at = signed_in("nurse")
     go(at, "ui/pages/entry.py")
     assert at.title[0].value == "Bedside entry"
+
+
+@pytest.mark.parametrize(("role", "wanted", "lands"), [
+    ("nurse", "bedside_entry", "Bedside entry"), ("physician", "admission",
+                                                   "Admission and discharge"),
+    ("educator", "bedside_entry", "Demo ward"),  # not the educator's: their own page instead
+    ("nurse", "users", "Ward overview")])
+def test_the_page_asked_for_before_sign_in_opens_after_it_if_the_role_may(app, role, wanted,
+                                                                          lands):
+    app.run()
+    app.session_state["wanted_page"] = wanted  # what visiting /entry etc. signed out records
+    sign_in(app, f"demo.{role}", DEMO_PASSWORD)
+    assert [t.value for t in app.title] == [lands]
+
+
+def test_after_a_sign_out_the_next_user_starts_on_their_landing_page(signed_in):
+    at = signed_in("nurse")
+    go(at, "ui/pages/patient.py")
+    at.button(key="sign_out").click().run()
+    at.text_input(key="sign_in_user").input("demo.physician")
+    at.text_input(key="sign_in_password").input(DEMO_PASSWORD)
+    next(b for b in at.button if b.label == "Sign in").click().run()
+    assert [t.value for t in at.title] == ["Ward overview"]

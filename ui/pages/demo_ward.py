@@ -12,7 +12,8 @@ store = session.store()
 now = session.now()
 
 st.title("Demo ward")
-st.caption("Synthetic teaching cases only - never real patients.")
+st.caption("Synthetic teaching cases only - never real patients. ▲▼ outside the normal range; "
+           "grades by ASTCT 2019 (Lee et al., BBMT 2019).")
 done = st.session_state.pop("demo_done", None)
 if done:
     st.success(done, icon=":material/check:")

@@ -22,8 +22,9 @@ if saved:
         st.success(f"Saved for {saved['patient']} at {saved['time']}.", icon=":material/check:")
         st.markdown(saved["badges"], unsafe_allow_html=True)
         for f in saved["flags"]:
-            st.warning(f"New flag — {SEVERITY_ICONS.get(f['severity'], f['severity'])}: "
-                       f"{f['message']} (for: {f['respond']})")
+            show = st.error if f["severity"] in ("urgent", "emergency") else st.info
+            show(f"New flag — {SEVERITY_ICONS.get(f['severity'], f['severity'])}: "
+                 f"{f['message']} (for: {f['respond']})")
         if not saved["flags"]:
             st.caption("No new flags.")
 

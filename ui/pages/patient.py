@@ -59,7 +59,10 @@ frame = pd.DataFrame([{
     "Corrects": "" if h.replaces_id is None else f"#{h.replaces_id}",
     "Reason": h.reason or "", "Recorded": f"{local(h.recorded_at, tz)} by {h.recorded_by}",
     "Observations": summary(h.values)} for h in reversed(history)])
-st.dataframe(frame, hide_index=True, width="stretch", height=320)
+st.dataframe(frame, hide_index=True, width="stretch", height=320, column_config={
+    "ID": st.column_config.NumberColumn(width="small"),
+    "Corrects": st.column_config.TextColumn(width="small"),
+    "Observations": st.column_config.TextColumn(width="large")})
 
 current = [h for h in reversed(history) if h.status == "final"]
 if not current:
@@ -93,7 +96,8 @@ else:
     key = f"amend_{chosen}"
     at_local = h.assessed_at.astimezone(tz)
     c = st.columns(2)
-    day = c[0].date_input("Assessment date", value=at_local.date(), key=f"{key}_date")
+    day = c[0].date_input("Assessment date", value=at_local.date(), key=f"{key}_date",
+                          format="YYYY-MM-DD")
     clock = c[1].time_input("Time", value=at_local.time(), step=60, key=f"{key}_time")
     form = assessment_form(key, h.values, h.values.get("age_years"))
     values = dict(form.values) | {"time": datetime.combine(day, clock).replace(tzinfo=tz)}

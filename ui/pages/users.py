@@ -15,7 +15,7 @@ st.title("Users")
 done = st.session_state.pop("users_done", None)
 if done:
     st.success(done, icon=":material/check:")
-people = store.users()
+people = [u for u in store.users() if u["username"] != "system"]  # internal, cannot sign in
 st.dataframe(pd.DataFrame([{
     "User name": u["username"], "Name": u["display_name"], "Role": u["role"],
     "Active": "yes" if u["active"] else "disabled",
@@ -50,7 +50,7 @@ if submitted:
         st.rerun()
 
 with manage:
-    names = [u["username"] for u in people if u["username"] != "system"]
+    names = [u["username"] for u in people]
     who = st.selectbox("User", names, key="manage_user")
     target = next(u for u in people if u["username"] == who)
     c = st.columns(2)

@@ -1,0 +1,59 @@
+"""Sign in: local account (argon2) or, when configured, single sign-on.
+
+``render`` is the page shown to anyone not signed in, under every page address, so a bookmark
+or a reload of /entry asks for sign-in and then opens the page asked for (if the role may)."""
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from monitoring.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from ui import session
+
+
+def render() -> None:
+    st.title("CAR-T ward monitor")
+    st.caption("CRS and ICANS grading by the ASTCT consensus (Lee et al., BBMT 2019). "
+               "Decision support only.")
+    because = st.session_state.get("signed_out_because")
+    if because:
+        st.warning(because, icon=":material/timer_off:")
+    message = st.session_state.pop("sign_in_message", None)
+    if message:
+        st.error(message)
+
+    with st.form("sign_in", enter_to_submit=True, width=460):
+        username = st.text_input("User name", key="sign_in_user", autocomplete="username")
+        password = st.text_input("Password", type="password", key="sign_in_password",
+                                 autocomplete="current-password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        result = session.store().sign_in(username.strip(), password,
+                                         policy=session.config().policy)
+        if result.ok and result.user is not None:
+            session.sign_in_as(result.user)
+            st.rerun()
+        st.error(result.message)
+
+    if session.sso_available():
+        st.divider()
+        if st.button("Sign in with single sign-on", icon=":material/key:"):
+            st.login()
+
+    if session.config().demo_ward:
+        with st.expander("Demo accounts (embedded demo database only)"):
+            st.markdown("Synthetic demo ward; password for every demo account: "
+                        f"`{DEMO_PASSWORD}`")
+            st.table({"user name": list(DEMO_ACCOUNTS),
+                      "role": [role for role, _ in DEMO_ACCOUNTS.values()]})
+
+
+def page_for(page_key: str | None) -> Callable[[], None]:
+    """The sign-in page under one page's address, remembering which page was asked for."""
+    def page() -> None:
+        # a bookmark or reload (a new session) - not the page someone just signed out from
+        if page_key is not None and not st.session_state.get("_signed_out"):
+            st.session_state["wanted_page"] = page_key
+        render()
+    page.__name__ = f"sign_in_for_{page_key or 'app'}"
+    return page
