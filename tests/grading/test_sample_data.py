@@ -79,6 +79,12 @@ CASES = {
                                         "2026-06-08T14:00", 24.0),),
         daily_max=_days(0, 2, 0, 0) + ((3, 2, 0), (4, 0, 0), (5, 0, 0), (6, 0, 2), (7, 0, 2))
         + _days(8, 12, 0, 0)),
+    "grade3_crs_icu": ExpectedCase(
+        "grade3_crs_icu.csv", "DEMO-005", 51, crs_max=3, icans_max=0,
+        crs_episodes=(ExpectedEpisode("2026-07-07T14:00", 1, 3, "2026-07-07T22:00", 1,
+                                      "2026-07-09T02:00", 36.0),),
+        icans_episodes=(),
+        daily_max=((0, 0, 0), (1, 3, 0), (2, 3, 0)) + _days(3, 7, 0, 0)),
 }
 ALL_FILES = sorted(c.file for c in CASES.values())
 

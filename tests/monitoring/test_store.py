@@ -737,12 +737,12 @@ def _sample_rows() -> dict[str, int]:
             for c in demo_cases()}
 
 
-def test_the_demo_ward_loads_the_four_sample_cases_as_demo_patients(store):
+def test_the_demo_ward_loads_the_sample_cases_as_demo_patients(store):
     expected = _sample_rows()
     assert load_demo(store) == sum(expected.values())
     demo = store.patients(demo=True)
     assert [p["patient_id"] for p in demo] == sorted(expected) == [
-        "DEMO-001", "DEMO-002", "DEMO-003", "DEMO-004"]
+        "DEMO-001", "DEMO-002", "DEMO-003", "DEMO-004", "DEMO-005"]
     for pid, n in expected.items():
         assert len(store.timeline_rows(pid)) == n
         assert store.timeline_rows(pid)[0]["infusion_time"] is not None

@@ -256,7 +256,7 @@ def test_the_embedded_demo_ward_has_demo_accounts_that_sign_in(store):
         result = store.sign_in(name, DEMO_PASSWORD)
         assert result.ok and result.user["role"] == role
     ensure_demo_ward(store)  # a second start changes nothing
-    assert len(store.patients(demo=True)) == 4
+    assert len(store.patients(demo=True)) == 5
 
 
 def test_a_reset_on_another_day_moves_the_cases_and_closes_demo_flags(store):

@@ -1,6 +1,6 @@
 """AppTest fixtures: the real app.py on a copy of a demo ward database, one per test.
 
-The demo ward (4 synthetic patients, demo accounts) is built once per session and copied for
+The demo ward (5 synthetic patients, demo accounts) is built once per session and copied for
 each test, so tests cannot see each other's writes. ``signed_in(role)`` skips the password form
 (argon2 costs ~50 ms a check) - the sign-in tests use the form itself.
 """

@@ -46,7 +46,7 @@ def save_button(at, pid: str):
 def test_the_overview_shows_one_row_per_admitted_patient_with_grades_and_due(signed_in):
     at = signed_in("nurse")
     frame = at.table[0].value
-    assert sorted(frame["ID"]) == ["DEMO-001", "DEMO-002", "DEMO-003", "DEMO-004"]
+    assert sorted(frame["ID"]) == ["DEMO-001", "DEMO-002", "DEMO-003", "DEMO-004", "DEMO-005"]
     assert set(frame["CRS"]) == {"CRS\u00a00"} and set(frame["ICANS"]) == {"ICANS\u00a00"}
     assert all(day.startswith("D+") for day in frame["Day"])
     assert frame.loc[frame["ID"] == "DEMO-003", "Max CRS / ICANS"].item() == "1 / 3"
@@ -318,7 +318,7 @@ def test_an_educator_sees_the_demo_ward_only(signed_in, store):
     at = signed_in("educator")
     assert at.title[0].value == "Demo ward"
     ids = set(at.table[0].value["ID"])
-    assert ids == {"DEMO-001", "DEMO-002", "DEMO-003", "DEMO-004"}
+    assert ids == {"DEMO-001", "DEMO-002", "DEMO-003", "DEMO-004", "DEMO-005"}
     assert "Real Person" not in texts(at)
 
 
@@ -334,7 +334,7 @@ def test_an_educator_cannot_reach_a_patient_page_nor_a_real_patient(signed_in, s
         at.switch_page(PATIENT)  # not in the educator's navigation at all
     educator = at.session_state["user"]
     assert [p["patient_id"] for p in session.visible_patients(educator)] == [
-        "DEMO-001", "DEMO-002", "DEMO-003", "DEMO-004"]
+        "DEMO-001", "DEMO-002", "DEMO-003", "DEMO-004", "DEMO-005"]
     # and the page itself refuses the role on the server, whatever the browser asks for
     page = AppTest.from_file(str(Path(APP).parent / "ui/pages/patient.py"), default_timeout=60)
     page.session_state["user"] = educator
