@@ -182,7 +182,8 @@ def test_screenshots_of_every_page(ward_server: WardServer, ui: Page) -> None:
     screenshot(ui, "sign_in")
 
     sign_in(ui, ward_server.url, "demo.nurse", goto=False, lands_on="Ward overview")
-    expect(ui.get_by_test_id("stTable").locator("tbody tr")).to_have_count(5)
+    admitted = len(ward_server.store.patients(admitted_only=True))  # the demo ward + REAL-001
+    expect(ui.get_by_test_id("stTable").locator("tbody tr")).to_have_count(admitted)
     screenshot(ui, "ward_overview")
 
     open_entry_from_overview(ui, "DEMO-002")
