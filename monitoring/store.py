@@ -781,6 +781,40 @@ class WardStore:
                 sa.select(g).where(g.c.patient_id == patient_id, *_effective(g))
                 .order_by(g.c.id))]
 
+    def add_note(self, patient_id: str, text: str, by: str, at: datetime | None = None) -> int:
+        """A physician's note on the course; audited, never edited."""
+        if not text or not text.strip():
+            raise StoreError("a note needs some text")
+        with self._write() as conn:
+            self._check_user(conn, by, ("physician",))
+            self._require_patient(conn, patient_id)
+            stamp = now()
+            row = {"patient_id": patient_id, "written_at": at or stamp, "text": text.strip(),
+                   "recorded_at": stamp, "recorded_by": by, "status": "final"}
+            new_id = conn.execute(t.notes.insert().values(**row)).inserted_primary_key[0]
+            self._audit(conn, by, "note", "note", new_id, patient_id, after=row)
+            return int(new_id)
+
+    def notes(self, patient_id: str) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            return [dict(r._mapping) for r in conn.execute(
+                sa.select(t.notes).where(t.notes.c.patient_id == patient_id,
+                                         *_effective(t.notes)).order_by(t.notes.c.written_at))]
+
+    def administrations(self, patient_id: str) -> list[dict[str, Any]]:
+        m = t.administrations
+        with self._read() as conn:
+            return [dict(r._mapping) for r in conn.execute(
+                sa.select(m).where(m.c.patient_id == patient_id, *_effective(m))
+                .order_by(m.c.given_at))]
+
+    def attributions(self, patient_id: str) -> list[dict[str, Any]]:
+        x = t.attributions
+        with self._read() as conn:
+            return [dict(r._mapping) for r in conn.execute(
+                sa.select(x).where(x.c.patient_id == patient_id, *_effective(x))
+                .order_by(x.c.id))]
+
     def raise_flag(self, patient_id: str, code: str, severity: str, message: str,
                    raised_at: datetime, by: str = SYSTEM_USER, assessment_id: int | None = None,
                    respond: str | None = None) -> int:

@@ -204,6 +204,17 @@ flag_acknowledgements = sa.Table(
     *_record_columns(),
 )
 
+notes = sa.Table(  # 0003: a physician's note on the course (free text, append-only)
+    "notes", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("patient_id", sa.String(64), sa.ForeignKey("patients.patient_id"), nullable=False),
+    sa.Column("written_at", UtcDateTime, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("replaces_id", sa.Integer, sa.ForeignKey("notes.id")),
+    *_record_columns(),
+    sa.Index("ix_notes_patient", "patient_id"),
+)
+
 audit_log = sa.Table(
     "audit_log", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -219,4 +230,4 @@ audit_log = sa.Table(
 )
 
 APPEND_ONLY = ("assessments", "audit_log", "administrations", "labs", "attributions",
-               "grade_confirmations", "flags", "flag_acknowledgements")
+               "grade_confirmations", "flags", "flag_acknowledgements", "notes")

@@ -20,6 +20,8 @@ from monitoring.store import WardStore
 PAGES: dict[str, tuple[str, str, str, str]] = {
     "ward_overview": ("ui/pages/overview.py", "Ward overview", ":material/dashboard:", "overview"),
     "bedside_entry": ("ui/pages/entry.py", "Bedside entry", ":material/edit_note:", "entry"),
+    "patient_review": ("ui/pages/review.py", "Patient review", ":material/monitoring:",
+                       "review"),
     "patient": ("ui/pages/patient.py", "Patient record", ":material/person:", "patient"),
     "admission": ("ui/pages/admission.py", "Admission and discharge", ":material/bed:",
                   "admission"),

@@ -31,10 +31,13 @@ pid = st.selectbox("Patient", ids, index=ids.index(chosen) if chosen in ids else
                    format_func=lambda i: session.patient_label(by_id[i].patient),
                    key="overview_patient")
 st.session_state["patient_id"] = pid
-left, right = st.columns(2)
+left, middle, right = st.columns(3)
 if session.auth.may_open(user["role"], "bedside_entry") and left.button(
         "Record an assessment", type="primary", icon=":material/edit_note:"):
     st.switch_page(session.PAGES["bedside_entry"][0])
+if session.auth.may_open(user["role"], "patient_review") and middle.button(
+        "Review the course", icon=":material/monitoring:"):
+    st.switch_page(session.PAGES["patient_review"][0])
 if session.auth.may_open(user["role"], "patient") and right.button(
         "Patient record and corrections", icon=":material/person:"):
     st.switch_page(session.PAGES["patient"][0])

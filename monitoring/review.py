@@ -1,0 +1,140 @@
+"""A patient's whole course for the review page: the graded timeline (with and without the
+physicians' attributions), who recorded each row, treatments, the course summary, tocilizumab
+doses and the guideline prompts for the current grades. The page only draws what this returns.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+import grading
+from grading import guidance
+from grading.output import grades_csv
+
+from .store import StoreError, WardStore
+
+ATTRIBUTION_FINDINGS = ("fever", "hypotension", "hypoxia", "neuro")
+
+
+@dataclass(frozen=True)
+class Review:
+    patient: dict[str, Any]
+    rows: list[dict[str, Any]]                 # effective canonical rows, time order
+    ids: list[int]                             # stored assessment id of each row
+    recorded: dict[int, tuple[str, datetime]]  # id -> (recorded by, recorded at)
+    results: list[grading.RowResult]           # graded with the attributions
+    unattributed: list[grading.RowResult] | None  # graded without them (None: none recorded)
+    summary: grading.PatientSummary
+    administrations: list[dict[str, Any]]
+    attributions: list[dict[str, Any]]
+    confirmations: list[dict[str, Any]]
+    notes: list[dict[str, Any]]
+    tocilizumab_given: list[datetime]          # every dose: recorded administrations + row flags
+    tz: Any
+
+    @property
+    def current(self) -> grading.RowResult:
+        return self.results[-1]
+
+    def at(self, index: int) -> grading.RowResult:
+        return self.results[index]
+
+
+def patient_review(store: WardStore, patient_id: str) -> Review:
+    patient = store.patient(patient_id)
+    if patient is None:
+        raise StoreError(f"unknown patient '{patient_id}'")
+    a, ids = store.timelines([patient_id])
+    if a is None:
+        raise StoreError(f"patient '{patient_id}' has no assessments yet")
+    g = grading.grade(a)
+    results = list(g.results())
+    rows = store.timeline_rows(patient_id)
+    recorded = {h.id: (h.recorded_by, h.recorded_at) for h in store.history(patient_id)}
+    attributions = store.attributions(patient_id)
+    imported = any(r.get("attributed_elsewhere") not in (None, "none") for r in rows)
+    unattributed = None
+    if attributions or imported:
+        bare = [{k: v for k, v in r.items() if k != "attributed_elsewhere"} for r in rows]
+        unattributed = list(grading.grade(grading.from_rows(bare, tz=store.tz)).results())
+    administrations = store.administrations(patient_id)
+    return Review(
+        patient=patient, rows=rows, ids=ids, recorded=recorded, results=results,
+        unattributed=unattributed, summary=grading.summarize(g)[0],
+        administrations=administrations, attributions=attributions,
+        confirmations=store.confirmations(patient_id), notes=store.notes(patient_id),
+        tocilizumab_given=tocilizumab_doses(rows, administrations), tz=store.tz)
+
+
+def tocilizumab_doses(rows: list[dict[str, Any]], administrations: list[dict[str, Any]]
+                      ) -> list[datetime]:
+    """Each dose once: recorded administrations, plus a row's 'tocilizumab given' when no
+    recorded administration falls between the previous row and that row (imported data)."""
+    given = sorted(m["given_at"] for m in administrations if m["kind"] == "tocilizumab")
+    times = [r["time"] for r in rows]
+    out = list(given)
+    for i, r in enumerate(rows):
+        if not r.get("tocilizumab_given"):
+            continue
+        lo = times[i - 1] if i else None
+        if not any((lo is None or t > lo) and t <= times[i] for t in given):
+            out.append(times[i])
+    return sorted(out)
+
+
+def tocilizumab(review: Review, now: datetime) -> dict[str, Any]:
+    """Reference dose from the recorded weight, and doses against the limits (spec §4.4)."""
+    weight = review.patient.get("weight_kg")
+    dose = guidance.tocilizumab_dose_mg(weight) if weight else None
+    return {"dose": dose, "count": guidance.tocilizumab_count(review.tocilizumab_given, now),
+            "source": guidance.TOCILIZUMAB_SOURCE}
+
+
+def icu_now(review: Review) -> list[guidance.IcuTrigger]:
+    r = review.current
+    last = review.rows[-1]
+    device = _in_force(review.rows, "o2_device")
+    return guidance.icu_prompts(
+        r.crs.grade, r.icans.grade,
+        seizure=last.get("seizure") not in (None, "none"),
+        positive_pressure=device in ("cpap", "bipap", "mechanical_ventilation"),
+        cerebral_edema=last.get("cerebral_edema") not in (None, "none"))
+
+
+def _in_force(rows: list[dict[str, Any]], name: str) -> Any:
+    for r in reversed(rows):
+        if r.get(name) is not None:
+            return r[name]
+    return None
+
+
+def course_table(review: Review) -> list[dict[str, Any]]:
+    """Maximum grade for each day after infusion (Day 0 ... the last day charted)."""
+    return [{"day": day, "crs": crs, "icans": icans}
+            for day, crs, icans in review.summary.daily_max]
+
+
+def timeline_csv(review: Review) -> str:
+    """The timeline with grades exactly as ``python -m grading grade --format csv`` writes it
+    (design.md), plus who recorded each row and when."""
+    lines = list(csv.reader(io.StringIO(grades_csv(review.results))))
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow([*lines[0], "recorded_by", "recorded_at"])
+    for i, line in enumerate(lines[1:]):
+        by, at = review.recorded.get(review.ids[i], ("", None))
+        w.writerow([*line, by, "" if at is None else at.isoformat()])
+    return out.getvalue()
+
+
+def index_at(review: Review, when: datetime) -> int:
+    """The row in force at ``when`` (the latest at or before it; the first if earlier)."""
+    times = np.array([r.time.timestamp() for r in review.results])
+    i = int(np.searchsorted(times, when.timestamp(), side="right")) - 1
+    return max(i, 0)

@@ -1,0 +1,276 @@
+"""The patient timeline as stacked plotly panels on one shared time axis (plain functions,
+tested without a browser). Draws what ``monitoring.review`` computed; no rule logic here except
+the published thresholds it marks (which come from ``grading.rules``)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from grading.rules import (
+    CAPD_BANDS,
+    DEVICE_RULE,
+    FEVER_C,
+    ICE_BANDS,
+    hypotension_threshold,
+    sbp_threshold,
+)
+from monitoring.review import Review
+
+from .common import GRADE_COLOURS
+
+PANELS = ("Temperature °C", "Heart rate /min", "Blood pressure mmHg", "SpO2 % and oxygen",
+          "Resp. rate /min", "Neuro score", "CRS / ICANS grade", "Treatments and events")
+ROW = {name: i + 1 for i, name in enumerate(PANELS)}
+HEIGHTS = (0.13, 0.1, 0.14, 0.14, 0.1, 0.13, 0.12, 0.14)
+TREATMENTS = (("tocilizumab_given", "tocilizumab", "diamond", "#0072B2"),
+              ("corticosteroid_given", "corticosteroid", "square", "#009E73"),
+              ("antipyretic_given", "antipyretic", "triangle-up", "#E69F00"),
+              ("fluid_bolus_given", "fluid bolus", "circle", "#56B4E9"))
+EVENT_ROWS = ("tocilizumab", "corticosteroid", "antipyretic", "fluid bolus", "vasopressor",
+              "seizure", "imaging")
+OXYGEN_FILL = "rgba(86, 180, 233, 0.18)"
+QUICK_RANGES = (("24 h", 24), ("72 h", 72))
+
+
+def frame(review: Review) -> pd.DataFrame:
+    """One row per assessment: local time, values, grades, who recorded it."""
+    out = []
+    device, flow, pressors = None, None, "none"
+    for i, (row, r) in enumerate(zip(review.rows, review.results)):
+        if row.get("o2_device") is not None:
+            if row["o2_device"] != device:
+                flow = None
+            device = row["o2_device"]
+        if row.get("o2_flow_l_min") is not None:
+            flow = row["o2_flow_l_min"]
+        if device == "room_air":
+            flow = None
+        if row.get("vasopressors") is not None:
+            pressors = row["vasopressors"]
+        ice = [row.get(k) for k in ("ice_orientation", "ice_naming", "ice_commands",
+                                    "ice_writing", "ice_attention")]
+        by, at = review.recorded.get(review.ids[i], ("", None))
+        sbp, dbp = row.get("sbp_mmhg"), row.get("dbp_mmhg")
+        out.append({
+            "time": r.time.astimezone(review.tz), "day": r.day_post_infusion,
+            "temp_c": row.get("temp_c"), "hr_bpm": row.get("hr_bpm"), "sbp": sbp, "dbp": dbp,
+            "map": None if sbp is None or dbp is None else round((sbp + 2 * dbp) / 3),
+            "rr": row.get("rr_per_min"), "spo2": row.get("spo2_pct"),
+            "device": device, "flow": flow, "pressors": pressors,
+            "ice": None if any(x is None for x in ice) else int(sum(ice)),
+            "capd": row.get("capd_total"),
+            "crs": r.crs.grade, "icans": r.icans.grade,
+            "crs_max": r.crs_episode_max, "icans_max": r.icans_episode_max,
+            "seizure": row.get("seizure"), "edema": row.get("cerebral_edema"),
+            "icp": row.get("raised_icp_signs"),
+            **{k: bool(row.get(k)) for k, *_ in TREATMENTS},
+            "by": by, "at": "" if at is None else at.astimezone(review.tz).strftime("%d %b %H:%M"),
+        })
+    return pd.DataFrame(out)
+
+
+def _ax(row: int, axis: str) -> str:
+    return axis if row == 1 else f"{axis}{row}"
+
+
+class _Layers:
+    """Shapes and annotations collected and set once (plotly's add_hline / add_vrect check
+    every subplot per call: seconds for a two-week stay)."""
+
+    def __init__(self) -> None:
+        self.shapes: list[dict[str, Any]] = []
+        self.notes: list[dict[str, Any]] = []
+
+    def hline(self, row: int, y: float, colour: str, text: str, below: bool = False) -> None:
+        self.shapes.append({"type": "line", "xref": f"{_ax(row, 'x')} domain", "x0": 0,
+                            "x1": 1, "yref": _ax(row, "y"), "y0": y, "y1": y,
+                            "line": {"color": colour, "dash": "dash", "width": 1}})
+        self.notes.append({"xref": f"{_ax(row, 'x')} domain", "x": 0, "yref": _ax(row, "y"),
+                           "y": y, "text": text, "showarrow": False, "xanchor": "left",
+                           "yanchor": "top" if below else "bottom",
+                           "font": {"size": 10, "color": colour}})
+
+    def hband(self, row: int, y0: float, y1: float, colour: str, text: str) -> None:
+        self.shapes.append({"type": "rect", "xref": f"{_ax(row, 'x')} domain", "x0": 0,
+                            "x1": 1, "yref": _ax(row, "y"), "y0": y0, "y1": y1,
+                            "fillcolor": colour, "opacity": 0.25, "line": {"width": 0},
+                            "layer": "below"})
+        self.notes.append({"xref": f"{_ax(row, 'x')} domain", "x": 1, "yref": _ax(row, "y"),
+                           "y": (y0 + y1) / 2, "text": text, "showarrow": False,
+                           "xanchor": "right", "font": {"size": 9}})
+
+    def vband(self, row: int, x0: datetime, x1: datetime, colour: str, text: str,
+              level: int = 0) -> None:
+        self.shapes.append({"type": "rect", "xref": _ax(row, "x"), "x0": x0, "x1": x1,
+                            "yref": f"{_ax(row, 'y')} domain", "y0": 0, "y1": 1,
+                            "fillcolor": colour, "line": {"width": 0}, "layer": "below"})
+        self.notes.append({"xref": _ax(row, "x"), "x": x0, "yref": f"{_ax(row, 'y')} domain",
+                           "y": 1 - 0.14 * (level % 4), "text": text, "showarrow": False,
+                           "xanchor": "left", "yanchor": "top", "font": {"size": 10},
+                           "bgcolor": "rgba(255,255,255,0.7)"})
+
+    def day(self, x: datetime, text: str) -> None:
+        self.shapes.append({"type": "line", "xref": "x", "x0": x, "x1": x, "yref": "paper",
+                            "y0": 0, "y1": 1, "line": {"color": "#BBBBBB", "width": 1,
+                                                       "dash": "dot"}})
+        self.notes.append({"xref": "x", "x": x + timedelta(hours=12), "yref": "paper",
+                           "y": 1.0, "text": text, "showarrow": False, "yanchor": "bottom",
+                           "font": {"size": 10}})
+
+    def apply(self, fig: go.Figure) -> None:
+        fig.update_layout(shapes=self.shapes,
+                          annotations=list(fig.layout.annotations) + self.notes)
+
+
+def _hover(unit: str) -> str:
+    return ("%{y}" + unit + "<br>%{x|%d %b %H:%M}<br>recorded by %{customdata[0]} at "
+            "%{customdata[1]}<extra>%{fullData.name}</extra>")
+
+
+def _line(fig: go.Figure, f: pd.DataFrame, column: str, name: str, panel: str, unit: str,
+          colour: str, dash: str | None = None) -> None:
+    d = f[f[column].notna()]
+    fig.add_trace(go.Scatter(
+        x=d["time"], y=d[column], name=name, mode="lines+markers",
+        line={"color": colour, "dash": dash}, marker={"size": 5},
+        customdata=d[["by", "at"]].to_numpy(), hovertemplate=_hover(unit)),
+        row=ROW[panel], col=1)
+
+
+def _runs(f: pd.DataFrame, column: str) -> list[tuple[Any, datetime, datetime]]:
+    """Consecutive runs of one value: (value, start, end) - end is the next change (or the
+    last assessment)."""
+    runs: list[tuple[Any, datetime, datetime]] = []
+    for t, v in zip(f["time"], f[column]):
+        if runs and runs[-1][0] == v:
+            runs[-1] = (v, runs[-1][1], t)
+        else:
+            if runs:
+                runs[-1] = (runs[-1][0], runs[-1][1], t)
+            runs.append((v, t, t))
+    return runs
+
+
+def timeline_figure(review: Review) -> go.Figure:
+    f = frame(review)
+    fig = make_subplots(rows=len(PANELS), cols=1, shared_xaxes=True, vertical_spacing=0.018,
+                        row_heights=list(HEIGHTS), subplot_titles=PANELS)
+    age = next((r.get("age_years") for r in reversed(review.rows)
+                if r.get("age_years") is not None), None)
+    layers = _Layers()
+
+    # 1 temperature, with the ASTCT fever line
+    _line(fig, f, "temp_c", "temperature", PANELS[0], " °C", "#D55E00")
+    layers.hline(ROW[PANELS[0]], float(FEVER_C), "#D55E00", "38.0 °C fever (ASTCT)")
+    # 2 heart rate
+    _line(fig, f, "hr_bpm", "heart rate", PANELS[1], " /min", "#CC79A7")
+    # 3 blood pressure, MAP, the hypotension trigger for this age (spec §1.6)
+    _line(fig, f, "sbp", "systolic BP", PANELS[2], " mmHg", "#0072B2")
+    _line(fig, f, "dbp", "diastolic BP", PANELS[2], " mmHg", "#56B4E9")
+    _line(fig, f, "map", "MAP (calculated)", PANELS[2], " mmHg", "#999999", dash="dot")
+    t = hypotension_threshold(age)
+    layers.hline(ROW[PANELS[2]], sbp_threshold(t, age), "#0072B2",
+                 f"SBP < {sbp_threshold(t, age):g}: hypotension trigger ({t.population})",
+                 below=True)
+    # 4 SpO2 with oxygen support as shaded bands labelled by device and flow
+    _line(fig, f, "spo2", "SpO2", PANELS[3], " %", "#009E73")
+    f["support"] = [None if d in (None, "room_air") else
+                    DEVICE_RULE[d].label + ("" if fl is None or fl != fl else f" {fl:g} L/min")
+                    for d, fl in zip(f["device"], f["flow"])]
+    bands = [(label, start, end) for label, start, end in _runs(f, "support")
+             if isinstance(label, str)]
+    for level, (label, start, end) in enumerate(bands):  # labels stepped down: no overlap
+        layers.vband(ROW[PANELS[3]], start, end, OXYGEN_FILL, label, level)
+    # 5 respiratory rate
+    _line(fig, f, "rr", "respiratory rate", PANELS[4], " /min", "#E69F00")
+    # 6 ICE (adults) or CAPD (children), with the grade bands (spec §2.3, §2.5)
+    neuro = "capd" if f["capd"].notna().any() and not f["ice"].notna().any() else "ice"
+    bands = CAPD_BANDS if neuro == "capd" else ICE_BANDS
+    for low, high, grade in bands:
+        layers.hband(ROW[PANELS[5]], low - 0.5, high + 0.5, GRADE_COLOURS[grade],
+                     f"ICANS {grade}" if neuro == "ice" else f"CAPD {low}-{high}")
+    _line(fig, f, neuro, "ICE score" if neuro == "ice" else "CAPD total", PANELS[5], "",
+          "#000000")
+    # 7 grades as step lines with the episode maximum
+    for column, name, colour, dash in (("crs", "CRS grade", "#D55E00", None),
+                                       ("icans", "ICANS grade", "#0072B2", None),
+                                       ("crs_max", "CRS episode maximum", "#D55E00", "dot"),
+                                       ("icans_max", "ICANS episode maximum", "#0072B2", "dot")):
+        fig.add_trace(go.Scatter(
+            x=f["time"], y=f[column], name=name, mode="lines", line_shape="hv",
+            line={"color": colour, "dash": dash}, connectgaps=False,
+            customdata=f[["by", "at"]].to_numpy(), hovertemplate=_hover("")),
+            row=ROW[PANELS[6]], col=1)
+    # 8 treatments (markers), vasopressor infusions (bars), seizures and imaging (events)
+    for column, name, symbol, colour in TREATMENTS:
+        d = f[f[column]]
+        fig.add_trace(go.Scatter(
+            x=d["time"], y=[name] * len(d), name=name, mode="markers",
+            marker={"symbol": symbol, "size": 11, "color": colour},
+            customdata=d[["by", "at"]].to_numpy(),
+            hovertemplate="%{x|%d %b %H:%M}: given since the previous assessment<br>recorded "
+                          "by %{customdata[0]} at %{customdata[1]}<extra>%{fullData.name}</extra>"),
+            row=ROW[PANELS[7]], col=1)
+    for agents, start, end in _runs(f, "pressors"):
+        if isinstance(agents, str) and agents != "none":
+            fig.add_trace(go.Scatter(
+                x=[start, end], y=["vasopressor", "vasopressor"], mode="lines",
+                line={"width": 10, "color": "#D55E00"}, name=agents.replace(";", " + "),
+                hovertemplate=f"{agents.replace(';', ' + ')}: %{{x|%d %b %H:%M}}<extra></extra>"),
+                row=ROW[PANELS[7]], col=1)
+    events = [(t, "seizure", s.replace("_", " ")) for t, s in zip(f["time"], f["seizure"])
+              if isinstance(s, str) and s != "none"]
+    events += [(t, "imaging", f"cerebral oedema: {e}") for t, e in zip(f["time"], f["edema"])
+               if isinstance(e, str) and e != "none"]
+    events += [(t, "imaging", f"raised ICP: {x.replace(';', ', ')}")
+               for t, x in zip(f["time"], f["icp"]) if isinstance(x, str) and x != "none"]
+    if events:
+        fig.add_trace(go.Scatter(
+            x=[e[0] for e in events], y=[e[1] for e in events], text=[e[2] for e in events],
+            mode="markers", name="neuro events", marker={"symbol": "x", "size": 12,
+                                                         "color": "#000000"},
+            hovertemplate="%{text}<br>%{x|%d %b %H:%M}<extra></extra>"),
+            row=ROW[PANELS[7]], col=1)
+
+    _day_lines(layers, review, f)
+    layers.apply(fig)
+    _axes(fig, f)
+    return fig
+
+
+def _day_lines(layers: _Layers, review: Review, f: pd.DataFrame) -> None:
+    """Day after infusion on the shared time axis: a line at each local midnight, 'D+N'."""
+    infusion = review.patient.get("infusion_time")
+    if infusion is None or f.empty:
+        return
+    inf_day = infusion.astimezone(review.tz).date()
+    first, last = f["time"].min(), f["time"].max()
+    day = first.date()
+    while day <= last.date():
+        midnight = datetime.combine(day, datetime.min.time()).replace(tzinfo=review.tz)
+        n = (day - inf_day).days
+        layers.day(midnight, f"Day {n}" if n < 0 else f"D+{n}")
+        day += timedelta(days=1)
+
+
+def _axes(fig: go.Figure, f: pd.DataFrame) -> None:
+    fig.update_yaxes(type="category", categoryorder="array",
+                     categoryarray=list(reversed(EVENT_ROWS)), row=ROW[PANELS[7]], col=1)
+    fig.update_yaxes(range=[-0.3, 5.3], dtick=1, row=ROW[PANELS[6]], col=1)
+    fig.update_xaxes(showgrid=True)
+    buttons = [{"count": hours, "label": label, "step": "hour", "stepmode": "backward"}
+               for label, hours in QUICK_RANGES] + [{"step": "all", "label": "whole stay"}]
+    fig.update_xaxes(rangeselector={"buttons": buttons, "y": 1.04}, row=1, col=1)
+    fig.update_layout(height=1500, margin={"l": 60, "r": 30, "t": 70, "b": 30},
+                      hovermode="closest", legend={"orientation": "h", "y": -0.03},
+                      template="plotly_white")
+
+
+def quick_range(f_last: datetime, hours: int | None) -> tuple[datetime, datetime] | None:
+    """The x range of a quick-range button (None = the whole stay)."""
+    return None if hours is None else (f_last - timedelta(hours=hours), f_last)

@@ -1,0 +1,118 @@
+"""A printable handover summary (SBAR: situation, background, assessment, recommendation) as
+one self-contained HTML file: open it in any browser and print (or save as PDF)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from typing import Any
+
+import plotly.io as pio
+
+from grading import guidance
+from monitoring.review import Review, course_table, icu_now, tocilizumab
+
+from .charts import timeline_figure
+from .common import grade_colours, grade_text, local
+
+CSS = """
+body { font-family: sans-serif; margin: 24px; color: #111; }
+h1 { font-size: 20px; margin-bottom: 4px; } h2 { font-size: 16px; margin: 18px 0 6px;
+  border-bottom: 1px solid #999; } table { border-collapse: collapse; margin: 4px 0; }
+td, th { border: 1px solid #bbb; padding: 2px 6px; font-size: 12px; text-align: left; }
+.badge { padding: 1px 6px; border-radius: 3px; font-weight: bold; }
+.note { font-size: 11px; color: #444; } ul { margin: 2px 0; }
+@media print { .chart { page-break-before: always; } body { margin: 8mm; } }
+"""
+
+
+def _badge(syndrome: str, g: Any) -> str:
+    bg, fg = grade_colours(g)
+    return (f'<span class="badge" style="background:{bg};color:{fg}">'
+            f"{escape(grade_text(syndrome, g))}</span>")
+
+
+def _li(items: list[str]) -> str:
+    return "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>" if items else "<p>none</p>"
+
+
+def handover_html(review: Review, now: datetime, by: str, open_flags: list[dict[str, Any]],
+                  with_chart: bool = True) -> str:
+    p, tz, r = review.patient, review.tz, review.current
+    s = review.summary
+    name = escape(p.get("name") or p["patient_id"])
+    last_row = review.rows[-1]
+    vitals = ", ".join(f"{label} {last_row[k]:g}" for k, label in (
+        ("temp_c", "T °C"), ("hr_bpm", "HR"), ("sbp_mmhg", "SBP"), ("dbp_mmhg", "DBP"),
+        ("rr_per_min", "RR"), ("spo2_pct", "SpO2 %")) if last_row.get(k) is not None)
+    toci = tocilizumab(review, now)
+    count = toci["count"]
+    episodes = []
+    for syndrome, eps in (("CRS", s.crs_episodes), ("ICANS", s.icans_episodes)):
+        for e in eps:
+            episodes.append(
+                f"{syndrome}: onset {local(e.onset, tz)} (Day {e.onset_day}), maximum grade "
+                f"{e.max_grade} at {local(e.max_grade_time, tz)}, "
+                + (f"resolved {local(e.resolved, tz)} after {e.duration_hours:g} h"
+                   if e.resolved else "ongoing"))
+    codes = [c for c in (guidance.icd10("crs", s.crs_max_grade),
+                         guidance.icd10("icans", s.icans_max_grade)) if c]
+    treatments = [f"{local(m['given_at'], tz)}: {escape(m['kind'])}"
+                  + (f" {m['dose']:g} {escape(m['unit'] or '')}" if m.get("dose") else "")
+                  for m in review.administrations]
+    treatments += [f"{local(x.time, tz)}: {what} (charted on the assessment)"
+                   for row, x in zip(review.rows, review.results)
+                   for key, what in (("tocilizumab_given", "tocilizumab"),
+                                     ("corticosteroid_given", "corticosteroid"),
+                                     ("antipyretic_given", "antipyretic"),
+                                     ("fluid_bolus_given", "fluid bolus")) if row.get(key)]
+    daily = "".join(f"<tr><td>D+{d['day']}</td><td>{_g(d['crs'])}</td><td>{_g(d['icans'])}</td>"
+                    "</tr>" for d in course_table(review))
+    prompts = [f"{escape(x.text)} <span class='note'>({escape(x.source)})</span>"
+               for x in guidance.prompts(r.crs.grade, r.icans.grade)]
+    icu = [f"{escape(x.what)} <span class='note'>({escape(x.source)})</span>"
+           for x in icu_now(review)]
+    chart = ""
+    if with_chart:
+        chart = ("<h2 class='chart'>Timeline</h2>" + pio.to_html(
+            timeline_figure(review), full_html=False, include_plotlyjs=True,
+            config={"displaylogo": False}))
+    return f"""<!doctype html><html><head><meta charset="utf-8">
+<title>Handover - {name}</title><style>{CSS}</style></head><body>
+<h1>Handover summary: {name} ({escape(p['patient_id'])}) · bed {escape(p.get('bed') or '—')}</h1>
+<p class="note">Generated {local(now, tz, '%d %b %Y %H:%M')} ({escape(str(tz))}) by
+{escape(by)} from the ward record. Grades: ASTCT consensus (Lee et al., BBMT 2019).
+{escape(guidance.DISCLAIMER)}</p>
+<h2>S - Situation</h2>
+<p>Day after infusion: D+{r.day_post_infusion if r.day_post_infusion is not None else '—'}.
+Now: {_badge('CRS', r.crs)} {_badge('ICANS', r.icans)} at {local(r.time, tz)}.</p>
+<p>Open flags:</p>{_li([escape(f"{f['severity']}: {f['message']}") for f in open_flags])}
+<p>ICU prompts (spec §4.6):</p>{_li(icu)}
+<h2>B - Background</h2>
+<p>{escape(p.get('product') or 'product not recorded')} for
+{escape(p.get('indication') or 'indication not recorded')}; infusion
+{local(p.get('infusion_time'), tz, '%d %b %Y %H:%M')}; weight
+{p['weight_kg'] if p.get('weight_kg') else '—'} kg; baseline ICE
+{p['baseline_ice'] if p.get('baseline_ice') is not None else '—'}.</p>
+<p>Maximum grades: CRS {_g(s.crs_max_grade)}, ICANS {_g(s.icans_max_grade)}
+{('(ICD-10-CM ' + ', '.join(codes) + ')') if codes else ''}.</p>{_li(episodes)}
+<table><tr><th>Day</th><th>max CRS</th><th>max ICANS</th></tr>{daily}</table>
+<h2>A - Assessment</h2>
+<p>Latest observations ({local(r.time, tz)}): {escape(vitals) or 'none'}.</p>
+<p>Why CRS {_g(r.crs.grade)}:</p>{_li([escape(f'{x.rule}: {x.finding}') for x in r.crs.reasons])}
+<p>Why ICANS {_g(r.icans.grade)}:</p>{_li([escape(f'{x.rule}: {x.finding}')
+                                          for x in r.icans.reasons])}
+<p>Treatments given:</p>{_li(treatments)}
+<p>Tocilizumab: {count.last_24h} dose(s) in the last 24 h, {count.total} in total.
+{' '.join(escape(w) for w in count.warnings)}</p>
+<p>Physician notes:</p>{_li([f"{local(n['written_at'], tz)} {escape(n['recorded_by'])}: "
+                             f"{escape(n['text'])}" for n in review.notes])}
+<h2>R - Recommendation (prompts for the responsible physician to decide)</h2>
+{_li(prompts)}
+<p class="note">{escape(guidance.DISCLAIMER)}</p>
+{chart}
+</body></html>"""
+
+
+def _g(v: int | None) -> str:
+    return "—" if v is None else str(v)

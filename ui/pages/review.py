@@ -1,0 +1,222 @@
+"""Patient review: the whole course on one time axis, why each grade, the course summary,
+physician actions, guideline prompts (named sources) and exports."""
+
+import pandas as pd
+import streamlit as st
+
+from grading import guidance
+from monitoring.review import (
+    ATTRIBUTION_FINDINGS,
+    course_table,
+    icu_now,
+    patient_review,
+    timeline_csv,
+    tocilizumab,
+)
+from monitoring.store import StoreError
+from ui import session
+from ui.charts import timeline_figure
+from ui.common import badge, grade_text, local, reasons_text
+from ui.handover import handover_html
+
+user = session.require("patient_review")
+store = session.store()
+tz = store.tz
+now = session.now()
+
+st.title("Patient review")
+done = st.session_state.pop("review_done", None)
+if done:
+    st.success(done, icon=":material/check:")
+patient = session.pick_patient(user, key="review_patient")
+if patient is None:
+    st.stop()
+pid = patient["patient_id"]
+try:
+    rv = patient_review(store, pid)
+except StoreError as e:
+    st.info(str(e))
+    st.stop()
+r = rv.current
+s = rv.summary
+st.markdown(
+    f"**{patient.get('name') or pid}** · bed {patient.get('bed') or '—'} · "
+    f"{patient.get('product') or 'product not recorded'} · "
+    f"D+{r.day_post_infusion if r.day_post_infusion is not None else '—'} · "
+    f"weight {patient['weight_kg']:g} kg" if patient.get("weight_kg") else
+    f"**{patient.get('name') or pid}** · weight not recorded")
+st.markdown(f"Now ({local(r.time, tz)}): " + badge("CRS", r.crs) + " " + badge("ICANS", r.icans)
+            + f" &nbsp; Maximum so far: CRS {s.crs_max_grade}, ICANS {s.icans_max_grade}",
+            unsafe_allow_html=True)
+physician = user["role"] == "physician"
+
+timeline_tab, why_tab, course_tab, guide_tab, action_tab, export_tab = st.tabs(
+    ["Timeline", "Why this grade", "Course summary", "Guideline prompts", "Physician actions",
+     "Export"])
+
+with timeline_tab:
+    st.caption("Quick ranges at the top left of the chart: 24 h, 72 h, whole stay. Hover a point "
+               "for the value, who recorded it and when. Shaded: oxygen support by device and "
+               "flow. Dotted: the episode maximum.")
+    st.plotly_chart(timeline_figure(rv), key=f"timeline_{pid}",
+                    config={"displaylogo": False})
+
+with why_tab:
+    labels = [f"{local(x.time, tz)} · {grade_text('CRS', x.crs)} · {grade_text('ICANS', x.icans)}"
+              for x in rv.results]
+    i = st.selectbox("Assessment", range(len(rv.results)), index=len(rv.results) - 1,
+                     format_func=labels.__getitem__, key=f"why_{pid}")
+    x = rv.at(i)
+    by, at = rv.recorded.get(rv.ids[i], ("", None))
+    st.caption(f"Recorded by {by} at {local(at, tz)}; day after infusion "
+               f"{x.day_post_infusion}.")
+    cols = st.columns(2)
+    for col, name, g, ep in ((cols[0], "CRS", x.crs, x.crs_episode_max),
+                             (cols[1], "ICANS", x.icans, x.icans_episode_max)):
+        with col:
+            st.markdown(badge(name, g), unsafe_allow_html=True)
+            st.markdown("  \n".join(reasons_text(g, tz)))
+            change = guidance.what_would_change(name.lower(), g)
+            if change:
+                st.info(change)
+            if ep is not None:
+                st.caption(f"Episode maximum so far: {name} {ep}")
+    if x.flags:
+        st.markdown("**Review flags**  \n" + "  \n".join(f"{f.severity}: {f.message}"
+                                                         for f in x.flags))
+    if rv.unattributed is not None:
+        u = rv.unattributed[i]
+        if (u.crs.grade, u.icans.grade) != (x.crs.grade, x.icans.grade):
+            st.warning(f"With the physicians' attributions: {grade_text('CRS', x.crs)}, "
+                       f"{grade_text('ICANS', x.icans)}. Without them: "
+                       f"{grade_text('CRS', u.crs)}, {grade_text('ICANS', u.icans)}.")
+    confirmed = [c for c in rv.confirmations if c["assessment_id"] == rv.ids[i]]
+    for c in confirmed:
+        st.caption(f"Confirmed by {c['recorded_by']} at {local(c['recorded_at'], tz)}: "
+                   f"{c['syndrome'].upper()} {c['grade']}" + (f" — {c['note']}" if c["note"]
+                                                             else ""))
+    st.caption(guidance.ASTCT_2019 + ". Decision support only.")
+
+with course_tab:
+    daily = pd.DataFrame(course_table(rv)).rename(
+        columns={"day": "Day", "crs": "max CRS", "icans": "max ICANS"})
+    daily["Day"] = [f"D+{d}" if d >= 0 else f"Day {d}" for d in daily["Day"]]
+    st.markdown("**Maximum grade for each day after infusion**")
+    st.dataframe(daily.set_index("Day").T, width="stretch")
+    rows = []
+    for name, eps in (("CRS", s.crs_episodes), ("ICANS", s.icans_episodes)):
+        for e in eps:
+            rows.append({"Syndrome": name, "Onset": local(e.onset, tz),
+                         "Onset day": f"D+{e.onset_day}", "Maximum": e.max_grade,
+                         "Time to maximum (h)": round(
+                             (e.max_grade_time - e.onset).total_seconds() / 3600, 1),
+                         "Resolved": local(e.resolved, tz) if e.resolved else "ongoing",
+                         "Duration (h)": e.duration_hours})
+    st.markdown("**Episodes**")
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    else:
+        st.caption("No CRS or ICANS episode.")
+    codes = [(n, g, guidance.icd10(n.lower(), g)) for n, g in (("CRS", s.crs_max_grade),
+                                                               ("ICANS", s.icans_max_grade))]
+    st.markdown("**ICD-10-CM for the maximum grades** (spec §6.2): " + "; ".join(
+        f"{n} grade {g}: {c}" for n, g, c in codes if c) if any(c for *_, c in codes)
+        else "**ICD-10-CM**: no code (maximum grade 0).")
+
+with guide_tab:
+    st.warning(guidance.DISCLAIMER, icon=":material/info:")
+    icu = icu_now(rv)
+    if icu:
+        st.error("**ICU prompts**  \n" + "  \n".join(f"{t.what} ({t.source})" for t in icu))
+    prompts = guidance.prompts(r.crs.grade, r.icans.grade)
+    if prompts:
+        st.markdown("**For the current grades**")
+        for p in prompts:
+            st.markdown(f"- {p.text}  \n  <small>Source: {p.source}</small>",
+                        unsafe_allow_html=True)
+    else:
+        st.caption("No grade-specific prompts for the current grades.")
+    toci = tocilizumab(rv, now)
+    st.markdown("**Tocilizumab**")
+    if toci["dose"]:
+        st.markdown(f"Reference dose from the recorded weight: **{toci['dose'][0]:g} mg** "
+                    f"({toci['dose'][1]}).")
+    else:
+        st.markdown("Record the weight (Admission) to see the reference dose.")
+    count = toci["count"]
+    st.markdown(f"Doses in the last 24 h: **{count.last_24h}** (limit 3) · in total: "
+                f"**{count.total}** (limit 4)" + (f" · last {local(count.last_given, tz)}"
+                                                 if count.last_given else ""))
+    for w in count.warnings:
+        st.error(w, icon=":material/warning:")
+    st.caption(f"Source: {toci['source']}.")
+
+with action_tab:
+    if physician:
+        ids = list(range(len(rv.results)))
+        labels = [f"{local(x.time, tz)} · {grade_text('CRS', x.crs)} · "
+                  f"{grade_text('ICANS', x.icans)}" for x in rv.results]
+        st.markdown("**Attribute a finding to another cause** (excluded from grading; the "
+                    "grade with and without it stays visible)")
+        c = st.columns([3, 1])
+        a_i = c[0].selectbox("Assessment", ids, index=len(ids) - 1,
+                             format_func=labels.__getitem__, key=f"attr_row_{pid}")
+        finding = c[1].selectbox("Finding", ATTRIBUTION_FINDINGS, key=f"attr_finding_{pid}")
+        reason = st.text_input("Reason (required)", key=f"attr_reason_{pid}",
+                               placeholder="e.g. line infection, blood cultures positive")
+        if st.button("Record attribution", disabled=not reason.strip(), key=f"attr_{pid}"):
+            store.attribute(rv.ids[a_i], finding, reason.strip(), by=user["username"])
+            st.session_state["review_done"] = f"{finding} attributed at {labels[a_i]}."
+            st.rerun()
+        st.divider()
+        st.markdown("**Confirm a grade**")
+        c = st.columns([3, 1, 1])
+        c_i = c[0].selectbox("Assessment", ids, index=len(ids) - 1,
+                             format_func=labels.__getitem__, key=f"conf_row_{pid}")
+        syndrome = c[1].selectbox("Syndrome", ("crs", "icans"), format_func=str.upper,
+                                  key=f"conf_syn_{pid}")
+        computed = getattr(rv.results[c_i], syndrome).grade
+        grade = c[2].selectbox("Grade", range(6), index=computed or 0,
+                               key=f"conf_grade_{pid}_{c_i}_{syndrome}")
+        note = st.text_input("Note (optional)", key=f"conf_note_{pid}")
+        if st.button("Confirm grade", key=f"conf_{pid}"):
+            store.confirm_grade(rv.ids[c_i], syndrome, grade, by=user["username"],
+                                note=note.strip() or None)
+            st.session_state["review_done"] = f"{syndrome.upper()} {grade} confirmed."
+            st.rerun()
+        st.divider()
+        text = st.text_area("Add a note on the course", key=f"note_{pid}")
+        if st.button("Add note", disabled=not text.strip(), key=f"note_add_{pid}"):
+            store.add_note(pid, text, by=user["username"])
+            st.session_state["review_done"] = "Note added."
+            st.rerun()
+    else:
+        st.caption("Attribution, grade confirmation and notes are physician actions.")
+    st.markdown("**Recorded**")
+    row_time = {rid: x.time for rid, x in zip(rv.ids, rv.results)}
+    for a in rv.attributions:
+        when = local(row_time.get(a["assessment_id"]), tz)
+        st.markdown(f"- attribution: {a['finding']} at {when} — {a['reason']} "
+                    f"({a['recorded_by']}, {local(a['recorded_at'], tz)})")
+    for c_ in rv.confirmations:
+        st.markdown(f"- confirmed {c_['syndrome'].upper()} {c_['grade']} at "
+                    f"{local(row_time.get(c_['assessment_id']), tz)} ({c_['recorded_by']}, "
+                    f"{local(c_['recorded_at'], tz)})" + (f": {c_['note']}" if c_["note"] else ""))
+    for n in rv.notes:
+        st.markdown(f"- note ({n['recorded_by']}, {local(n['written_at'], tz)}): {n['text']}")
+    if not (rv.attributions or rv.confirmations or rv.notes):
+        st.caption("No attributions, confirmations or notes yet.")
+
+with export_tab:
+    st.download_button("Timeline with grades (CSV)", timeline_csv(rv),
+                       file_name=f"{pid}-timeline.csv", mime="text/csv", key=f"csv_{pid}",
+                       on_click="ignore")
+    flags = store.open_flags(pid)
+    st.download_button(
+        "Handover summary (SBAR, print-ready HTML)",
+        lambda: handover_html(rv, session.now(), user["username"], flags).encode("utf-8"),
+        file_name=f"{pid}-handover.html", mime="text/html", key=f"sbar_{pid}",
+        on_click="ignore")
+    st.caption("Open the handover file in a browser and print it, or save it as PDF. It holds "
+               "the situation, background, assessment and recommendation (prompts), the "
+               "maximum grades, treatments and the chart.")
