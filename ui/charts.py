@@ -57,7 +57,10 @@ def frame(review: Review) -> pd.DataFrame:
         by, at = review.recorded.get(review.ids[i], ("", None))
         sbp, dbp = row.get("sbp_mmhg"), row.get("dbp_mmhg")
         out.append({
-            "time": r.time.astimezone(review.tz), "day": r.day_post_infusion,
+            # ward-local clock time without an offset: plotly draws times as given, and the
+            # day lines, bands and quick ranges must all use the same clock
+            "time": r.time.astimezone(review.tz).replace(tzinfo=None),
+            "day": r.day_post_infusion,
             "temp_c": row.get("temp_c"), "hr_bpm": row.get("hr_bpm"), "sbp": sbp, "dbp": dbp,
             "map": None if sbp is None or dbp is None else round((sbp + 2 * dbp) / 3),
             "rr": row.get("rr_per_min"), "spo2": row.get("spo2_pct"),
@@ -252,7 +255,7 @@ def _day_lines(layers: _Layers, review: Review, f: pd.DataFrame) -> None:
     first, last = f["time"].min(), f["time"].max()
     day = first.date()
     while day <= last.date():
-        midnight = datetime.combine(day, datetime.min.time()).replace(tzinfo=review.tz)
+        midnight = datetime.combine(day, datetime.min.time())  # ward-local, like the points
         n = (day - inf_day).days
         layers.day(midnight, f"Day {n}" if n < 0 else f"D+{n}")
         day += timedelta(days=1)

@@ -236,3 +236,22 @@ def _no_app_exceptions(ui: Page) -> Iterator[None]:
     yield
     if not ui.is_closed():
         expect(ui.get_by_test_id("stException")).to_have_count(0)
+
+
+# --------------------------------------------------------------------------------- 6
+def test_physician_reviews_the_grade_3_crs_demo_patient(ward_server: WardServer,
+                                                        ui: Page) -> None:
+    sign_in(ui, ward_server.url, "demo.physician", lands_on="Ward overview")
+    choose(ui, "Patient", "(DEMO-005)")
+    ui.get_by_role("button", name="Review the course").click()
+    expect(heading(ui, "Patient review")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(ui.get_by_text("Maximum so far: CRS 3, ICANS 0")).to_be_visible(timeout=TIMEOUT_MS)
+    chart = ui.locator(".js-plotly-plot")
+    expect(chart).to_be_visible(timeout=TIMEOUT_MS)
+    for title in ("Temperature °C", "SpO2 % and oxygen", "CRS / ICANS grade"):
+        expect(chart.get_by_text(title, exact=True)).to_be_visible()
+    expect(chart.get_by_text("simple face mask 8 L/min")).to_be_visible()
+    screenshot(ui, "review_grade3_crs")
+    ui.get_by_role("tab", name="Course summary").click()
+    expect(ui.get_by_text("CRS grade 3: D89.833")).to_be_visible(timeout=TIMEOUT_MS)
+    screenshot(ui, "review_course_summary")

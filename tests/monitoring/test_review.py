@@ -1,0 +1,129 @@
+"""The review data: graded course with and without attributions, who recorded each row,
+tocilizumab doses, notes (append-only, migration 0003), the CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from grading.output import GRADE_FIELDS
+from monitoring import review
+from monitoring.demo import load_demo
+from monitoring.store import StoreError, WardStore
+
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+INFUSION = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+def admitted(store: WardStore) -> None:
+    store.admit({"patient_id": "P1", "infusion_time": INFUSION, "weight_kg": 70}, by="drx")
+
+
+def rec(store: WardStore, hours: float, **values) -> int:
+    return store.record_assessment("P1", {"time": T0 + timedelta(hours=hours), **values},
+                                   by="nina")
+
+
+def test_the_grade_3_demo_case_reviews_as_its_card_says(store):
+    load_demo(store)
+    rv = review.patient_review(store, "DEMO-005")
+    assert (rv.summary.crs_max_grade, rv.summary.icans_max_grade) == (3, 0)
+    assert len(rv.results) == len(rv.rows) == len(rv.ids) == 51
+    assert [d["crs"] for d in review.course_table(rv)][:4] == [0, 3, 3, 0]
+    assert len(rv.tocilizumab_given) == 2  # two doses charted on the rows (imported)
+    assert rv.unattributed is None
+    assert {by for by, _ in rv.recorded.values()} == {"system"}
+
+
+def test_a_dose_recorded_and_charted_on_the_row_counts_once(store):
+    admitted(store)
+    rec(store, 0, temp_c=38.5, sbp_mmhg=85, dbp_mmhg=50, fluid_bolus_given=True)
+    store.record_administration("P1", "tocilizumab", T0 + timedelta(hours=1), by="nina",
+                                dose=560)
+    rec(store, 2, temp_c=38.2)  # the administration sets this row's tocilizumab_given
+    rv = review.patient_review(store, "P1")
+    assert rv.rows[-1]["tocilizumab_given"] is True
+    assert rv.tocilizumab_given == [T0 + timedelta(hours=1)]
+    toci = review.tocilizumab(rv, T0 + timedelta(hours=3))
+    assert toci["dose"][0] == 560 and toci["count"].last_24h == 1
+
+
+def test_an_attribution_shows_the_grade_with_and_without_it(store):
+    admitted(store)
+    rec(store, 0, temp_c=37.0, sbp_mmhg=120, dbp_mmhg=70, spo2_pct=98, o2_device="room_air")
+    febrile = rec(store, 1, temp_c=38.6, sbp_mmhg=120, dbp_mmhg=70, spo2_pct=98)
+    store.attribute(febrile, "fever", "line infection, cultures positive", by="drx")
+    rv = review.patient_review(store, "P1")
+    assert rv.results[-1].crs.grade == 0
+    assert rv.unattributed is not None and rv.unattributed[-1].crs.grade == 1
+    assert [a["reason"] for a in rv.attributions] == ["line infection, cultures positive"]
+
+
+def test_notes_are_for_physicians_and_never_edited(store):
+    admitted(store)
+    with pytest.raises(StoreError, match="needs"):
+        store.add_note("P1", "x", by="nina")
+    with pytest.raises(StoreError, match="text"):
+        store.add_note("P1", "   ", by="drx")
+    nid = store.add_note("P1", "tocilizumab discussed with the family", by="drx")
+    assert [n["text"] for n in store.notes("P1")] == ["tocilizumab discussed with the family"]
+    assert store.audit("P1")[-1]["action"] == "note"
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), \
+            store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE notes SET text = 'changed' WHERE id = :i"), {"i": nid})
+
+
+def test_migration_0003_adds_notes_to_a_database_made_before_it(tmp_path):
+    url = f"sqlite:///{tmp_path}/old.db"
+    WardStore(url).engine.dispose()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # make it look like a database from before revision 0003
+        conn.execute(sa.text("DROP TABLE notes"))
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0002'"))
+    engine.dispose()
+    store = WardStore(url)
+    with store.engine.connect() as conn:
+        assert "notes" in sa.inspect(conn).get_table_names()
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == \
+            "0003"
+        triggers = {r[0] for r in conn.execute(sa.text(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'notes'"))}
+    assert triggers == {"notes_no_update", "notes_no_delete"}
+    store.engine.dispose()
+
+
+def test_the_csv_export_is_the_grading_csv_plus_who_recorded_each_row(store):
+    admitted(store)
+    rec(store, 0, temp_c=37.0)
+    rec(store, 1, temp_c=38.4)
+    rv = review.patient_review(store, "P1")
+    rows = list(csv.reader(io.StringIO(review.timeline_csv(rv))))
+    assert rows[0] == [*GRADE_FIELDS, "recorded_by", "recorded_at"]
+    assert [r[GRADE_FIELDS.index("crs_grade")] for r in rows[1:]] == ["0", "1"]
+    assert [r[-2] for r in rows[1:]] == ["nina", "nina"]
+
+
+def test_index_at_picks_the_assessment_in_force(store):
+    admitted(store)
+    rec(store, 0, temp_c=37.0)
+    rec(store, 2, temp_c=37.1)
+    rv = review.patient_review(store, "P1")
+    assert review.index_at(rv, T0 + timedelta(hours=1)) == 0
+    assert review.index_at(rv, T0 + timedelta(hours=2)) == 1
+    assert review.index_at(rv, T0 - timedelta(hours=5)) == 0
+
+
+def test_a_patient_without_assessments_has_no_review_yet(store):
+    admitted(store)
+    with pytest.raises(StoreError, match="no assessments yet"):
+        review.patient_review(store, "P1")
+
+
+def test_icu_prompts_follow_the_current_state(store):
+    load_demo(store)
+    rv = review.patient_review(store, "DEMO-005")
+    assert review.icu_now(rv) == []  # the case has resolved
