@@ -850,6 +850,37 @@ class WardStore:
                         flag.patient_id, after=row)
             return int(new_id)
 
+    def withdraw_flag(self, flag_id: int, reason: str, by: str = SYSTEM_USER) -> int:
+        """Withdraw an unacknowledged flag whose condition a correction or a back-dated entry
+        has made untrue: a new row marks it (nothing deleted, audited)."""
+        with self._write() as conn:
+            f = conn.execute(sa.select(t.flags).where(t.flags.c.id == flag_id)).first()
+            if f is None:
+                raise StoreError(f"no flag {flag_id}")
+            if conn.execute(sa.select(t.flag_acknowledgements.c.id).where(
+                    t.flag_acknowledgements.c.flag_id == flag_id)).first() is not None:
+                raise StoreError("an acknowledged flag stays as it is")
+            row = {k: f._mapping[k] for k in ("patient_id", "assessment_id", "code",
+                                               "severity", "message", "raised_at", "respond")}
+            row |= {"replaces_id": flag_id, "recorded_at": now(), "recorded_by": by,
+                    "status": "entered_in_error", "reason": reason}
+            new_id = conn.execute(t.flags.insert().values(**row)).inserted_primary_key[0]
+            self._audit(conn, by, "withdraw", "flag", flag_id, f.patient_id, after=row)
+            return int(new_id)
+
+    def flags(self, patient_id: str) -> list[dict[str, Any]]:
+        """Every current flag of a patient (open and acknowledged), oldest first, with its
+        acknowledgement (who, when, action, dismissed, reason) when there is one."""
+        f, k = t.flags, t.flag_acknowledgements
+        q = (sa.select(f, k.c.action.label("ack_action"), k.c.dismissed.label("ack_dismissed"),
+                       k.c.reason.label("ack_reason"), k.c.recorded_by.label("ack_by"),
+                       k.c.recorded_at.label("ack_at"))
+             .outerjoin(k, k.c.flag_id == f.c.id)
+             .where(f.c.patient_id == patient_id, *_effective(f))
+             .order_by(f.c.raised_at, f.c.id))
+        with self._read() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
     def open_flags(self, patient_id: str | None = None) -> list[dict[str, Any]]:
         """Flags without an acknowledgement yet."""
         f, k = t.flags, t.flag_acknowledgements

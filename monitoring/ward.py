@@ -283,20 +283,76 @@ def save(store: WardStore, patient_id: str, values: Mapping[str, Any], by: str) 
         raise StoreError(f"unknown patient '{patient_id}'")
     row = with_context(store, patient, values)
     new_id = store.record_assessment(patient_id, row, by=by)
-    g, ids = grade_patients(store, [patient_id])
-    assert g is not None
-    row_of_id = ids.index(new_id)
-    s = int(np.flatnonzero(g.order.order == row_of_id)[0])
-    result = g.result_at(s, row_of_id)
-    previous = g.result_at(s - 1, int(g.order.order[s - 1])) if s > 0 else None
-    temps = g.assessments.columns["temp_c"][g.order.order[:s]]
-    known = temps[~np.isnan(temps)]
-    previous_temp = float(known[-1]) if len(known) else None
-    raised = escalation.evaluate(result, previous, row, previous_temp)
-    for f in raised:
-        store.raise_flag(patient_id, f["code"], f["severity"], f["message"], result.time,
-                         by=by, assessment_id=new_id, respond=f["respond"])
+    raised, result = sync_flags(store, patient_id, by, changed_id=new_id)
+    assert result is not None
     return Saved(new_id, result, raised)
+
+
+def sync_flags(store: WardStore, patient_id: str, by: str, *, changed_id: int | None = None,
+               since: datetime | None = None) -> tuple[list[dict[str, str]], RowResult | None]:
+    """Bring the patient's stored flags in line with the rule table over the course from the
+    changed assessment (or ``since``) on: raise what is new, withdraw unacknowledged flags that
+    are no longer true. Returns the flags raised and the changed row's result."""
+    from .review import tocilizumab_doses  # review imports ward's neighbours; keep it local
+
+    patient = store.patient(patient_id)
+    a, ids = store.timelines([patient_id])
+    if a is None or patient is None:
+        return [], None
+    g = grading.grade(a)
+    sorted_of = np.empty(len(g.order), np.int64)
+    sorted_of[g.order.order] = np.arange(len(g.order))
+    cache: dict[int, RowResult] = {}
+
+    def result_of(i: int) -> RowResult:
+        if i not in cache:
+            cache[i] = g.result_at(int(sorted_of[i]), i)
+        return cache[i]
+
+    rows = store.timeline_rows(patient_id)  # the same rows, in the same (time) order
+    times = [r["time"] for r in rows]
+    if changed_id is not None:
+        start = ids.index(changed_id)
+    elif since is not None:
+        start = next((i for i, t in enumerate(times) if t >= since), len(times))
+    else:
+        start = 0
+    doses = tocilizumab_doses(rows, store.administrations(patient_id))
+    desired = escalation.evaluate_course(rows, result_of, patient, doses, start)
+    first = times[start] if start < len(times) else None
+    existing = [f for f in store.flags(patient_id)
+                if first is not None and f["raised_at"] >= first
+                and not f["code"].startswith("overdue")]
+    have = {escalation.key(f["code"], f["raised_at"]) for f in existing}
+    want = {escalation.key(c.flag["code"], c.time) for c in desired}
+    raised = []
+    for c in desired:
+        if escalation.key(c.flag["code"], c.time) not in have:
+            store.raise_flag(patient_id, c.flag["code"], c.flag["severity"], c.flag["message"],
+                             c.time, by=by, assessment_id=ids[c.index],
+                             respond=c.flag["respond"])
+            if changed_id is None or ids[c.index] == changed_id:
+                raised.append(c.flag)
+    for f in existing:
+        if escalation.key(f["code"], f["raised_at"]) not in want and f["ack_action"] is None:
+            store.withdraw_flag(f["id"], escalation.WITHDRAWN, by=by)
+    return raised, result_of(start) if start < len(rows) else None
+
+
+def raise_overdue(store: WardStore, statuses: Sequence[PatientStatus], now: datetime) -> int:
+    """Overdue observations raised as flags, once per due time (called by the overview)."""
+    n = 0
+    for s in statuses:
+        if s.last_assessed is None:
+            continue
+        pid = s.patient["patient_id"]
+        have = {escalation.key(f["code"], f["raised_at"]) for f in store.flags(pid)}
+        for f in escalation.overdue_flags(pid, s.due, now):
+            if escalation.key(f["code"], f["raised_at"]) not in have:
+                store.raise_flag(pid, f["code"], f["severity"], f["message"], f["raised_at"],
+                                 respond=f["respond"])
+                n += 1
+    return n
 
 
 def backdating_problem(at: datetime, now: datetime,

@@ -134,15 +134,13 @@ def test_the_engines_review_flags_are_raised_once_not_on_every_row(store):
 
 @given(st.floats(min_value=35.0, max_value=41.0), st.floats(min_value=35.0, max_value=41.0))
 def test_new_fever_fires_exactly_when_the_temperature_crosses_38(before, now):
-    r = _result()
-    flags = escalation.evaluate(r, r, {"temp_c": now}, before)
-    crossed = grading.round_temp(now) >= 38 and grading.round_temp(before) < 38
-    assert ("new_fever" in {f["code"] for f in flags}) == crossed
-
-
-def _result():
-    g = grading.grade(grading.from_rows([{"patient_id": "P", "time": "2026-03-02T08:00"}]))
-    return g.result_at(0, 0)
+    rows = [{"patient_id": "P", "time": NOW, "temp_c": before},
+            {"patient_id": "P", "time": NOW + timedelta(hours=1), "temp_c": now}]
+    g = grading.grade(grading.from_rows(rows))
+    flags = escalation.evaluate_course(rows, lambda i: g.result_at(i, i), {}, [])
+    fired = [f.index for f in flags if f.flag["code"] == "new_fever"]
+    febrile = [grading.round_temp(t) >= 38 for t in (before, now)]
+    assert fired == [i for i in (0, 1) if febrile[i] and (i == 0 or not febrile[0])]
 
 
 # ------------------------------------------------------------------------------ overview
