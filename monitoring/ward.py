@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 import grading
+from grading import news2
 from grading.fields import FIELD_BY_NAME
 from grading.rules import hypotension_threshold, sbp_threshold
 from grading.timeline import NE_GRADE, GradedTimeline, RowResult
@@ -96,6 +97,7 @@ class PatientStatus:
     flags: list[dict[str, Any]]
     due: schedule.Due
     overdue: list[str] = field(default_factory=list)
+    news: news2.News2 | None = None                     # of the latest vital signs
 
     @property
     def flag_rank(self) -> int:
@@ -131,8 +133,9 @@ def ward_overview(store: WardStore, now: datetime, *, demo_only: bool = False
         starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
         for lo, hi in zip(starts, np.r_[starts[1:], len(codes)]):
             spans[g.assessments.patients[int(codes[lo])]] = (int(lo), int(hi))
-    out = [_status(store, p, g, spans.get(p["patient_id"]), flags.get(p["patient_id"], []), now)
-           for p in patients]
+    tables = schedule.load()
+    out = [_status(store, p, g, spans.get(p["patient_id"]), flags.get(p["patient_id"], []), now,
+                   tables) for p in patients]
     out.sort(key=lambda s: (tuple(-x for x in s.acuity()), _bed_key(s.patient.get("bed"))))
     return out
 
@@ -143,8 +146,8 @@ def _bed_key(bed: str | None) -> tuple[int, str]:
 
 
 def _status(store: WardStore, p: dict[str, Any], g: GradedTimeline | None,
-            span: tuple[int, int] | None, flags: list[dict[str, Any]], now: datetime
-            ) -> PatientStatus:
+            span: tuple[int, int] | None, flags: list[dict[str, Any]], now: datetime,
+            tables: dict[str, Any]) -> PatientStatus:
     tz = store.tz
     dpi = day_post_infusion(p["infusion_time"], now, tz)
     if g is None or span is None:
@@ -196,11 +199,38 @@ def _status(store: WardStore, p: dict[str, Any], g: GradedTimeline | None,
     last_vitals = max((t for _, t in vitals.values()), default=None)
     neuro = _neuro_rows(cols, rows)
     last_neuro = when(int(neuro[-1])) if len(neuro) else None
-    due = schedule.due(last_vitals, last_neuro, result.crs.grade, result.icans.grade)
+    score = _latest_news2(cols, rows, device, p, age)
+    due = schedule.due(last_vitals, last_neuro, result.crs.grade, result.icans.grade,
+                       None if score is None else score.total,
+                       score is not None and score.red, tables)
     return PatientStatus(
         p, dpi, age, when(len(rows) - 1), vitals, marks, device, flow, pressors,
         result.crs, result.icans, _max(crs_grades), _max(icans_grades), flags, due,
-        due.overdue(now))
+        due.overdue(now), score)
+
+
+def _latest_news2(cols: Mapping[str, np.ndarray], rows: np.ndarray, device: str | None,
+                  patient: Mapping[str, Any], age: float | None) -> news2.News2 | None:
+    """NEWS2 of the latest assessment with vital signs (spec §5.1), or None."""
+    vit = np.flatnonzero(np.any([~np.isnan(cols[k][rows]) for k in VITALS], axis=0))
+    if not len(vit):
+        return None
+    r = rows[vit[-1]]
+
+    def num(name: str) -> float | None:
+        v = cols[name][r]
+        return None if np.isnan(v) else float(v)
+    level = int(cols["consciousness"][r])
+    items = [num(k) for k in ICE_ITEMS]
+    ice = None if any(x is None for x in items) else sum(items)  # type: ignore[arg-type]
+    baseline = patient.get("baseline_ice")
+    return news2.news2(
+        rr=num("rr_per_min"), spo2=num("spo2_pct"),
+        on_oxygen=None if device is None else device != "room_air", sbp=num("sbp_mmhg"),
+        pulse=num("hr_bpm"), temp_c=num("temp_c"),
+        consciousness=None if level < 0 else FIELD_BY_NAME["consciousness"].values[level],
+        new_confusion=ice is not None and ice < (baseline if baseline is not None else 10),
+        scale2=patient.get("spo2_scale") == 2, age_years=age)
 
 
 def _neuro_rows(cols: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:

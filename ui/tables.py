@@ -84,6 +84,8 @@ def overview_frame(statuses: list[PatientStatus], now: datetime, tz: Any) -> pd.
             "O2 / pressors": _support(s),
             "CRS": _whole(grade_text("CRS", s.crs)),
             "ICANS": _whole(grade_text("ICANS", s.icans)),
+            "NEWS2": "—" if s.news is None or s.news.total is None else
+            f"{s.news.total}{'+' if s.news.missing else ''}",
             "Max CRS / ICANS": f"{'—' if s.crs_max is None else s.crs_max} / "
                                f"{'—' if s.icans_max is None else s.icans_max}",
             "Flags": _flags(s),
@@ -107,7 +109,9 @@ def style_overview(frame: pd.DataFrame, statuses: list[PatientStatus]) -> Any:
                 for v in col]
 
     def flag_cells(col: pd.Series) -> list[str]:
-        return ["background-color:#FCE4D6;font-weight:600" if v else "" for v in col]
+        return ["background-color:#B00020;color:#FFFFFF;font-weight:700"
+                if str(v).startswith("EMERGENCY")
+                else "background-color:#FCE4D6;font-weight:600" if v else "" for v in col]
 
     def due_cells(col: pd.Series) -> list[str]:
         return ["color:#B00020;font-weight:700" if str(v).startswith("OVERDUE") else ""

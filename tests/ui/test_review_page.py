@@ -25,9 +25,10 @@ def test_the_grade_3_case_shows_its_course_codes_and_tocilizumab_dose(signed_in)
     assert "Reference dose from the recorded weight: **656 mg** (8 mg/kg x 82 kg = 656 mg)." \
         in shown
     assert "in total: **2** (limit 4)" in shown
-    daily = at.dataframe[0].value
+    frames = [d.value for d in at.dataframe]
+    (daily,) = [d for d in frames if "max CRS" in d.index]
     assert list(daily.loc["max CRS"])[:4] == [0, 3, 3, 0]
-    episodes = at.dataframe[1].value
+    (episodes,) = [d for d in frames if "Syndrome" in d.columns]
     assert episodes.iloc[0][["Syndrome", "Maximum", "Duration (h)"]].tolist() == ["CRS", 3, 36.0]
     assert "Decision support only" in shown
 

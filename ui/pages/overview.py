@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from monitoring.ward import ward_overview
+from monitoring.ward import raise_overdue, ward_overview
 from ui import session
 from ui.tables import overview_frame, style_overview
 
@@ -14,6 +14,13 @@ st.session_state["_rendered_at"] = now
 
 st.title("Ward overview")
 statuses = ward_overview(store, now, demo_only=not session.sees_real_patients(user))
+if raise_overdue(store, statuses, now):  # overdue observations become flags (once each)
+    statuses = ward_overview(store, now, demo_only=not session.sees_real_patients(user))
+emergencies = [(s, f) for s in statuses for f in s.flags if f["severity"] == "emergency"]
+for s, f in emergencies:
+    st.error(f"**EMERGENCY** · bed {s.patient.get('bed') or '—'} · "
+             f"{s.patient.get('name') or s.patient['patient_id']}: {f['message']}",
+             icon=":material/emergency:")
 st.caption(f"{len(statuses)} patients · updated {now.astimezone(store.tz):%d %b %H:%M} "
            f"({store.tz.key}) · refreshes every minute · ▲▼ outside the normal range · "
            "grades by ASTCT 2019 (Lee et al., BBMT 2019); decision support only")

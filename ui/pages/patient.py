@@ -10,7 +10,8 @@ import grading
 from grading.fields import FIELD_BY_NAME
 from monitoring.store import StoreError
 from ui import session
-from ui.common import SEVERITY_ICONS, local
+from ui.common import local
+from ui.flags import open_flags_panel
 from ui.form import assessment_form, problems_by_field, show_problems
 
 user = session.require("patient")
@@ -28,14 +29,9 @@ if patient is None:
     st.stop()
 pid = patient["patient_id"]
 
-flags = store.open_flags(pid)
-if flags:
-    with st.container(border=True):
-        st.markdown(f"**Active flags ({len(flags)})**")
-        for f in flags:
-            st.markdown(f"{SEVERITY_ICONS.get(f['severity'], f['severity'])} · "
-                        f"{local(f['raised_at'], tz)} · {f['message']} "
-                        f"(for: {f['respond'] or 'ward team'})")
+with st.container(border=True):
+    st.markdown("**Flags**")
+    open_flags_panel(store, pid, user, key=f"record_{pid}")
 
 
 def summary(values: dict) -> str:

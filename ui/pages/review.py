@@ -17,6 +17,7 @@ from monitoring.store import StoreError
 from ui import session
 from ui.charts import timeline_figure
 from ui.common import badge, grade_text, local, reasons_text
+from ui.flags import history_frame, open_flags_panel
 from ui.handover import handover_html
 
 user = session.require("patient_review")
@@ -50,9 +51,19 @@ st.markdown(f"Now ({local(r.time, tz)}): " + badge("CRS", r.crs) + " " + badge("
             unsafe_allow_html=True)
 physician = user["role"] == "physician"
 
-timeline_tab, why_tab, course_tab, guide_tab, action_tab, export_tab = st.tabs(
-    ["Timeline", "Why this grade", "Course summary", "Guideline prompts", "Physician actions",
-     "Export"])
+open_count = len(store.open_flags(pid))
+timeline_tab, flags_tab, why_tab, course_tab, guide_tab, action_tab, export_tab = st.tabs(
+    ["Timeline", f"Flags ({open_count} open)", "Why this grade", "Course summary",
+     "Guideline prompts", "Physician actions", "Export"])
+
+with flags_tab:
+    open_flags_panel(store, pid, user, key=f"review_{pid}")
+    history = history_frame(store, pid)
+    st.markdown("**Flag history**")
+    if history.empty:
+        st.caption("No flags raised.")
+    else:
+        st.dataframe(history, hide_index=True, width="stretch")
 
 with timeline_tab:
     st.caption("Quick ranges at the top left of the chart: 24 h, 72 h, whole stay. Hover a point "
