@@ -67,6 +67,9 @@ class PatientIn(BaseModel):
     indication: str | None = Field(None, max_length=200, title="Indication")
     infusion_time: datetime | None = Field(None, title="Infusion time (Day 0)")
     baseline_ice: int | None = Field(None, ge=0, le=10, title="Baseline ICE")
+    spo2_scale: int = Field(1, ge=1, le=2, title="NEWS2 SpO2 scale",
+                            description="2 only for documented hypercapnic respiratory failure "
+                                        "with a prescribed target of 88-92 % (spec §5.1)")
     admitted_at: datetime | None = Field(None, title="Admitted")
     is_demo: bool = Field(False, title="Synthetic demo patient")
 
@@ -362,7 +365,7 @@ class WardStore:
 
     PATIENT_EDITABLE = ("hospital_number", "name", "date_of_birth", "sex", "weight_kg", "ward",
                         "bed", "product", "indication", "infusion_time", "baseline_ice",
-                        "discharged_at")
+                        "spo2_scale", "discharged_at")
 
     def update_patient(self, patient_id: str, changes: Mapping[str, Any], reason: str,
                        by: str) -> None:

@@ -70,6 +70,8 @@ patients = sa.Table(
     sa.Column("indication", sa.String(200)),
     sa.Column("infusion_time", UtcDateTime),
     sa.Column("baseline_ice", sa.Integer, sa.CheckConstraint("baseline_ice BETWEEN 0 AND 10")),
+    sa.Column("spo2_scale", sa.Integer, sa.CheckConstraint("spo2_scale IN (1, 2)"),
+              nullable=False, server_default="1"),                                 # 0004
     sa.Column("admitted_at", UtcDateTime),
     sa.Column("discharged_at", UtcDateTime),
     sa.Column("is_demo", sa.Boolean, nullable=False, default=False),

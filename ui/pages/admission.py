@@ -50,9 +50,11 @@ with admit_tab, st.form("admit", clear_on_submit=False):
     bed = c[1].text_input("Bed", max_chars=32)
     product = c[2].selectbox("CAR-T product", tables.PRODUCTS, index=None)
     indication = c[3].text_input("Indication", max_chars=200)
-    c = st.columns(2)
+    c = st.columns(3)
     inf_day = c[0].date_input("Infusion date (Day 0)", value=None, format="YYYY-MM-DD")
     inf_time = c[1].time_input("Infusion time", value=time(10, 0), step=300)
+    spo2_scale = c[2].radio("NEWS2 SpO2 scale", (1, 2), horizontal=True,
+                            help=PatientIn.model_fields["spo2_scale"].description)
     submitted = st.form_submit_button("Admit", type="primary")
 if submitted:
     details = {
@@ -61,6 +63,7 @@ if submitted:
         "ward": ward_name.strip() or None, "bed": bed.strip() or None, "product": product,
         "indication": indication.strip() or None,
         "baseline_ice": None if baseline_ice is None else int(baseline_ice),
+        "spo2_scale": spo2_scale,
         "infusion_time": None if inf_day is None
         else datetime.combine(inf_day, inf_time).replace(tzinfo=tz)}
     try:
@@ -92,10 +95,13 @@ with edit_tab:
                                      format="%d", key=f"edit_ice_{pid}")
         product = c[3].selectbox("CAR-T product", tables.PRODUCTS, index=tables.PRODUCTS.index(
             p["product"]) if p["product"] in tables.PRODUCTS else None, key=f"edit_prod_{pid}")
+        scale = st.radio("NEWS2 SpO2 scale", (1, 2), index=(p["spo2_scale"] or 1) - 1,
+                         horizontal=True, key=f"edit_scale_{pid}",
+                         help=PatientIn.model_fields["spo2_scale"].description)
         reason = st.text_input("Reason for the change (required)", key=f"edit_reason_{pid}")
         changes = {k: v for k, v in (("weight_kg", weight), ("bed", bed.strip() or None),
                                      ("baseline_ice", None if baseline is None else int(baseline)),
-                                     ("product", product)) if v != p[k]}
+                                     ("product", product), ("spo2_scale", scale)) if v != p[k]}
         if st.button("Save changes", disabled=not changes or not reason.strip(),
                      key=f"edit_save_{pid}"):
             try:

@@ -1,0 +1,105 @@
+"""NEWS2 (RCP 2017, spec §5.1): every band on both sides, both SpO2 scales, the response."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from grading import news2
+
+NORMAL = {"rr": 16, "spo2": 97, "on_oxygen": False, "sbp": 120, "pulse": 70,
+          "consciousness": "alert", "temp_c": 37.0}
+
+
+def score(**change) -> news2.News2:
+    return news2.news2(**(NORMAL | change))
+
+
+@pytest.mark.parametrize(("rr", "points"), [(8, 3), (9, 1), (11, 1), (12, 0), (20, 0), (21, 2),
+                                            (24, 2), (25, 3)])
+def test_respiration_rate_bands(rr, points):
+    assert score(rr=rr).parts["respiration rate"] == points
+
+
+@pytest.mark.parametrize(("spo2", "points"), [(91, 3), (92, 2), (93, 2), (94, 1), (95, 1),
+                                              (96, 0)])
+def test_spo2_scale_1_bands(spo2, points):
+    assert score(spo2=spo2).parts["SpO2"] == points
+
+
+@pytest.mark.parametrize(("spo2", "on_oxygen", "points"), [
+    (83, False, 3), (84, False, 2), (85, False, 2), (86, False, 1), (87, False, 1),
+    (88, False, 0), (92, False, 0), (93, False, 0), (97, False, 0),     # >= 93 on air: 0
+    (88, True, 0), (92, True, 0), (93, True, 1), (94, True, 1), (95, True, 2), (96, True, 2),
+    (97, True, 3)])
+def test_spo2_scale_2_bands_depend_on_air_or_oxygen(spo2, on_oxygen, points):
+    assert score(spo2=spo2, on_oxygen=on_oxygen, scale2=True).parts["SpO2"] == points
+
+
+@pytest.mark.parametrize(("on_oxygen", "points"), [(False, 0), (True, 2)])
+def test_any_supplemental_oxygen_scores_2(on_oxygen, points):
+    assert score(on_oxygen=on_oxygen).parts["air or oxygen"] == points
+
+
+@pytest.mark.parametrize(("sbp", "points"), [(90, 3), (91, 2), (100, 2), (101, 1), (110, 1),
+                                             (111, 0), (219, 0), (220, 3)])
+def test_systolic_bp_bands(sbp, points):
+    assert score(sbp=sbp).parts["systolic BP"] == points
+
+
+@pytest.mark.parametrize(("pulse", "points"), [(40, 3), (41, 1), (50, 1), (51, 0), (90, 0),
+                                               (91, 1), (110, 1), (111, 2), (130, 2),
+                                               (131, 3)])
+def test_pulse_bands(pulse, points):
+    assert score(pulse=pulse).parts["pulse"] == points
+
+
+@pytest.mark.parametrize(("temp", "points"), [(35.0, 3), (35.1, 1), (36.0, 1), (36.1, 0),
+                                              (38.0, 0), (38.05, 1), (38.1, 1), (39.0, 1),
+                                              (39.1, 2)])
+def test_temperature_bands_after_rounding(temp, points):
+    # 38.05 rounds half-up to 38.1 (spec §0.1) -> 1 point; 38.0 is NEWS2 0 but CRS grade 1
+    assert score(temp_c=temp).parts["temperature"] == points
+
+
+@pytest.mark.parametrize(("level", "confused", "points"), [
+    ("alert", False, 0), ("alert", True, 3), ("awakens_spontaneously", False, 3),
+    ("awakens_to_voice", False, 3), ("awakens_to_touch", False, 3), ("unarousable", False, 3)])
+def test_new_confusion_and_vpu_score_3(level, confused, points):
+    assert score(consciousness=level, new_confusion=confused).parts["consciousness"] == points
+
+
+@pytest.mark.parametrize(("change", "total", "risk", "monitoring"), [
+    ({}, 0, "low", "every 12 h"),
+    ({"pulse": 95}, 1, "low", "every 4-6 h"),
+    ({"rr": 22, "pulse": 95, "spo2": 95}, 4, "low", "every 4-6 h"),
+    ({"rr": 8}, 3, "low-medium", "hourly"),                    # a single red parameter
+    ({"rr": 22, "pulse": 95, "spo2": 95, "temp_c": 38.5}, 5, "medium", "hourly"),
+    ({"rr": 22, "pulse": 115, "spo2": 95, "temp_c": 38.5}, 6, "medium", "hourly"),
+    ({"rr": 22, "pulse": 115, "spo2": 93, "temp_c": 38.5}, 7, "high", "continuous"),
+])
+def test_aggregate_and_response(change, total, risk, monitoring):
+    n = score(**change)
+    assert (n.total, n.risk, n.monitoring) == (total, risk, monitoring)
+
+
+def test_missing_parameters_are_listed_and_under_16s_get_no_score():
+    n = news2.news2(rr=None, spo2=None, on_oxygen=None, sbp=120, pulse=None,
+                    consciousness=None, temp_c=None)
+    assert n.total == 0 and not n.complete
+    assert n.missing == ("respiration rate", "SpO2", "air or oxygen", "pulse", "consciousness",
+                         "temperature")
+    child = score(age_years=15.9)
+    assert child.total is None and "under-16s" in child.why
+    assert score(age_years=16).total == 0
+
+
+@given(st.integers(0, 80), st.integers(0, 100), st.booleans(), st.integers(30, 300),
+       st.integers(0, 300), st.floats(25, 45), st.booleans())
+def test_the_total_is_the_sum_of_its_parts_and_within_0_to_20(rr, spo2, o2, sbp, pulse, t, c):
+    n = news2.news2(rr=rr, spo2=spo2, on_oxygen=o2, sbp=sbp, pulse=pulse,
+                    consciousness="alert", temp_c=t, new_confusion=c)
+    assert n.total == sum(n.parts.values())
+    assert 0 <= n.total <= 20
+    assert n.red == any(p == 3 for p in n.parts.values())

@@ -1,0 +1,278 @@
+"""The escalation rule table: each rule on both sides of its threshold, the demo cases' exact
+flag sequences, the same flags however often and in whatever order the record was made, flag
+withdrawal, overdue flags and the site schedule file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from itertools import permutations
+
+import pytest
+
+import grading
+from monitoring import escalation, schedule, ward
+from monitoring.demo import load_demo
+from monitoring.review import tocilizumab_doses
+
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+BASE = {"temp_c": 37.0, "hr_bpm": 80, "sbp_mmhg": 120, "dbp_mmhg": 70, "rr_per_min": 16,
+        "spo2_pct": 97, "o2_device": "room_air", "vasopressors": "none",
+        "ice_orientation": 4, "ice_naming": 3, "ice_commands": 1, "ice_writing": 1,
+        "ice_attention": 1, "consciousness": "alert", "age_years": 50}
+
+
+def course(*changes: dict, patient: dict | None = None, doses=()) -> list[list[str]]:
+    """Flag codes raised at each assessment of a course: a normal first row, then one row an
+    hour for each ``changes`` (full vital signs each time, unless changed)."""
+    rows = [{"patient_id": "P", "time": T0, **BASE}]
+    for i, ch in enumerate(changes, 1):
+        row = {"patient_id": "P", "time": T0 + timedelta(hours=i),
+               **{k: v for k, v in BASE.items() if k not in ("o2_device", "vasopressors")},
+               **ch}
+        rows.append({k: v for k, v in row.items() if v is not None})
+    g = grading.grade(grading.from_rows(rows))
+    flags = escalation.evaluate_course(rows, lambda i: g.result_at(i, i), patient or {},
+                                       list(doses))
+    out: list[list[str]] = [[] for _ in rows]
+    for f in flags:
+        out[f.index].append(f.flag["code"])
+    return out
+
+
+def raised(codes: list[list[str]], code: str) -> list[int]:
+    return [i for i, c in enumerate(codes) if code in c]
+
+
+# ------------------------------------------------------------------------------ each rule
+@pytest.mark.parametrize(("temp", "fires"), [(37.9, False), (38.0, True)])
+def test_new_fever_at_38_0(temp, fires):
+    assert raised(course({"temp_c": temp}), "new_fever") == ([1] if fires else [])
+
+
+def test_a_continuing_fever_is_not_new_and_a_second_one_is():
+    codes = course({"temp_c": 38.5}, {"temp_c": 38.9}, {"temp_c": 37.2}, {"temp_c": 38.2})
+    assert raised(codes, "new_fever") == [1, 4]
+
+
+@pytest.mark.parametrize(("sbp", "dbp", "fires"), [(90, 60, False), (89, 60, True),
+                                                    (95, 49, True), (95, 51, False)])
+def test_hypotension_below_90_or_map_below_65_in_adults(sbp, dbp, fires):
+    # MAP (95 + 2 x 49) / 3 = 64.3 < 65; (95 + 2 x 51) / 3 = 65.7
+    assert raised(course({"sbp_mmhg": sbp, "dbp_mmhg": dbp}), "hypotension") == (
+        [1] if fires else [])
+
+
+def test_hypotension_is_raised_when_it_starts_not_on_every_row():
+    codes = course({"sbp_mmhg": 85}, {"sbp_mmhg": 84}, {"sbp_mmhg": 110}, {"sbp_mmhg": 86})
+    assert raised(codes, "hypotension") == [1, 4]
+
+
+@pytest.mark.parametrize(("spo2", "fires"), [(94, False), (93, True)])
+def test_spo2_below_target_on_scale_1(spo2, fires):
+    assert raised(course({"spo2_pct": spo2}), "spo2_low") == ([1] if fires else [])
+
+
+@pytest.mark.parametrize(("spo2", "fires"), [(88, False), (87, True)])
+def test_spo2_below_target_on_scale_2(spo2, fires):
+    codes = course({"spo2_pct": spo2}, patient={"spo2_scale": 2})
+    assert raised(codes, "spo2_low") == ([1] if fires else [])
+
+
+def test_new_or_increased_oxygen_but_not_less():
+    codes = course({"o2_device": "nasal_cannula", "o2_flow_l_min": 2, "spo2_pct": 95},
+                   {"o2_flow_l_min": 2, "spo2_pct": 96},
+                   {"o2_flow_l_min": 6, "spo2_pct": 96},      # a higher flow is more oxygen
+                   {"o2_flow_l_min": 7, "spo2_pct": 96},      # > 6 L/min: grade 3 support
+                   {"o2_flow_l_min": 3, "spo2_pct": 96},      # less: nothing
+                   {"o2_device": "room_air", "spo2_pct": 96})
+    assert raised(codes, "oxygen_increase") == [1, 3, 4]
+
+
+@pytest.mark.parametrize(("ice", "fires"), [(10, False), (9, True)])
+def test_ice_fall_of_one_point(ice, fires):
+    codes = course({"ice_orientation": 4 - (10 - ice)})
+    assert raised(codes, "ice_fall") == ([1] if fires else [])
+
+
+def test_ice_below_the_baseline_is_raised_once():
+    patient = {"baseline_ice": 10}
+    codes = course({"ice_orientation": 3}, {"ice_orientation": 3}, patient=patient)
+    assert raised(codes, "ice_fall") == [1]
+
+
+@pytest.mark.parametrize(("change", "fires"), [
+    ({"seizure": "none"}, False), ({"seizure": "resolved_rapidly"}, True),
+    ({"motor_weakness": "none"}, False), ({"motor_weakness": "deep_focal"}, True),
+    ({"cerebral_edema": "none"}, False), ({"cerebral_edema": "focal"}, True),
+    ({"raised_icp_signs": "papilledema"}, True)])
+def test_any_seizure_new_motor_weakness_oedema_or_raised_icp_is_an_emergency(change, fires):
+    assert raised(course(change), "neuro_event") == ([1] if fires else [])
+
+
+@pytest.mark.parametrize(("grade_change", "code", "fires"), [
+    ({"temp_c": 38.5}, "crs_2", False),
+    ({"temp_c": 38.5, "sbp_mmhg": 85, "fluid_bolus_given": True}, "crs_2", True),
+    ({"temp_c": 38.5, "vasopressors": "norepinephrine"}, "icu_review", True),
+    ({"temp_c": 38.5, "sbp_mmhg": 85, "fluid_bolus_given": True}, "icu_review", False)])
+def test_crs_2_notifies_and_crs_3_prompts_icu_review(grade_change, code, fires):
+    assert raised(course(grade_change), code) == ([1] if fires else [])
+
+
+@pytest.mark.parametrize(("change", "code"), [
+    ({"rr_per_min": 25}, "news2_5"),                              # a single red parameter
+    ({"rr_per_min": 22, "hr_bpm": 95, "spo2_pct": 95, "temp_c": 37.0}, None),  # 4: nothing
+    ({"rr_per_min": 22, "hr_bpm": 115, "spo2_pct": 95}, "news2_5"),            # 5
+    ({"rr_per_min": 22, "hr_bpm": 115, "spo2_pct": 93, "temp_c": 38.5}, "news2_7")])
+def test_news2_5_or_a_red_parameter_and_news2_7(change, code):
+    codes = course(change)[1]
+    assert [c for c in codes if c.startswith("news2")] == ([code] if code else [])
+
+
+def test_tocilizumab_limits_are_flagged_when_reached():
+    doses = [T0 + timedelta(hours=h, minutes=30) for h in (0, 1, 2)]
+    codes = course({}, {}, {}, doses=doses)
+    assert raised(codes, "tocilizumab_limit") == [3]  # the third dose within 24 h
+
+
+def test_the_engines_review_flags_are_raised_when_new():
+    codes = course({"spo2_pct": 89}, {"spo2_pct": 88})  # hypoxia, no oxygen documented
+    assert raised(codes, "hypoxia_no_o2") == [1]
+
+
+# ------------------------------------------------------------------------------ demo cases
+EXPECTED = {  # (day after infusion, clock time, code) for each demo case, in order
+    "DEMO-001": [],
+    "DEMO-002": [(1, "18:00", "new_fever"), (1, "18:00", "crs_rise"),
+                 (1, "22:00", "new_fever"), (1, "22:00", "crs_rise"),
+                 (2, "02:00", "spo2_low"), (2, "02:00", "news2_7"), (2, "03:00", "crs_rise"),
+                 (2, "03:00", "crs_2"), (2, "03:00", "hypotension"),
+                 (2, "03:00", "oxygen_increase")],
+    "DEMO-004": [(3, "10:00", "new_fever"), (3, "10:00", "crs_rise"), (3, "16:00", "crs_rise"),
+                 (3, "16:00", "crs_2"), (3, "16:00", "hypotension"),
+                 (6, "14:00", "icans_rise"), (6, "18:00", "icans_rise")],
+    "DEMO-005": [(1, "14:00", "new_fever"), (1, "14:00", "crs_rise"), (1, "18:00", "crs_rise"),
+                 (1, "18:00", "crs_2"), (1, "18:00", "hypotension"), (1, "18:00", "news2_7"),
+                 (1, "20:00", "hypotension"), (1, "20:00", "spo2_low"),
+                 (1, "20:00", "oxygen_increase"), (1, "22:00", "crs_rise"),
+                 (1, "22:00", "icu_review"), (2, "00:00", "oxygen_increase")],
+}
+
+
+def demo_flags(store, pid):
+    a, _ = store.timelines([pid])
+    g = grading.grade(a)
+    rows = store.timeline_rows(pid)
+    flags = escalation.evaluate_course(rows, lambda i: g.result_at(i, i), store.patient(pid),
+                                       tocilizumab_doses(rows, []))
+    return [(g.result_at(f.index, f.index).day_post_infusion, f"{f.time:%H:%M}", f.flag["code"])
+            for f in flags]
+
+
+@pytest.mark.parametrize("pid", sorted(EXPECTED))
+def test_each_demo_case_raises_exactly_its_flag_sequence(store, pid):
+    load_demo(store, at=datetime(2026, 11, 22, 6, 0, tzinfo=UTC))
+    assert demo_flags(store, pid) == EXPECTED[pid]
+    assert demo_flags(store, pid) == EXPECTED[pid]  # evaluating again: the same flags
+
+
+# ------------------------------------------------------------------------------ the store
+VITALS = [{"temp_c": 37.0, "sbp_mmhg": 120, "dbp_mmhg": 70, "spo2_pct": 97,
+           "o2_device": "room_air"},
+          {"temp_c": 38.6, "sbp_mmhg": 118, "dbp_mmhg": 70, "spo2_pct": 96},
+          {"temp_c": 38.9, "sbp_mmhg": 86, "dbp_mmhg": 50, "spo2_pct": 95,
+           "fluid_bolus_given": True},
+          {"temp_c": 37.4, "sbp_mmhg": 112, "dbp_mmhg": 66, "spo2_pct": 96}]
+
+
+def stored(store, pid):
+    return sorted((f["code"], f["raised_at"]) for f in store.flags(pid))
+
+
+@pytest.mark.parametrize("order", list(permutations(range(4)))[::5])
+def test_flags_do_not_depend_on_the_order_rows_were_entered(store, order):
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    start = now - timedelta(hours=6)
+    store.admit({"patient_id": "A", "infusion_time": start - timedelta(days=1)}, by="drx")
+    store.admit({"patient_id": "B", "infusion_time": start - timedelta(days=1)}, by="drx")
+    for i in range(4):
+        ward.save(store, "A", {"time": start + timedelta(hours=i), **VITALS[i]}, by="nina")
+    for i in order:
+        ward.save(store, "B", {"time": start + timedelta(hours=i), **VITALS[i]}, by="nina")
+    assert [c for c, _ in stored(store, "B")] == [c for c, _ in stored(store, "A")]
+    assert [t for _, t in stored(store, "B")] == [t for _, t in stored(store, "A")]
+
+
+def test_a_correction_withdraws_a_flag_that_is_no_longer_true(store):
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    store.admit({"patient_id": "P", "infusion_time": now - timedelta(days=1)}, by="drx")
+    ward.save(store, "P", {"time": now - timedelta(hours=2), **VITALS[0]}, by="nina")
+    done = ward.save(store, "P", {"time": now - timedelta(hours=1), **VITALS[1]}, by="nina")
+    assert {f["code"] for f in store.open_flags("P")} == {"new_fever", "crs_rise"}
+    store.amend_assessment(done.assessment_id, {"time": now - timedelta(hours=1),
+                                                "temp_c": 37.6, "sbp_mmhg": 118,
+                                                "dbp_mmhg": 70, "spo2_pct": 96},
+                           "typo: 37.6 charted as 38.6", by="nina")
+    ward.sync_flags(store, "P", "nina", since=now - timedelta(hours=1))
+    assert store.open_flags("P") == []
+    assert {a["action"] for a in store.audit("P")} >= {"withdraw"}
+
+
+def test_an_acknowledged_flag_is_never_withdrawn(store):
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    store.admit({"patient_id": "P", "infusion_time": now - timedelta(days=1)}, by="drx")
+    ward.save(store, "P", {"time": now - timedelta(hours=2), **VITALS[0]}, by="nina")
+    done = ward.save(store, "P", {"time": now - timedelta(hours=1), **VITALS[1]}, by="nina")
+    fever = next(f for f in store.open_flags("P") if f["code"] == "new_fever")
+    store.acknowledge_flag(fever["id"], "physician informed", by="nina")
+    store.amend_assessment(done.assessment_id, {"time": now - timedelta(hours=1),
+                                                "temp_c": 37.6}, "typo", by="nina")
+    ward.sync_flags(store, "P", "nina", since=now - timedelta(hours=1))
+    history = {f["code"]: f for f in store.flags("P")}
+    assert history["new_fever"]["ack_action"] == "physician informed"
+
+
+def test_overdue_observations_are_raised_once_per_due_time(store):
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    store.admit({"patient_id": "P", "infusion_time": now - timedelta(days=1)}, by="drx")
+    ward.save(store, "P", {"time": now - timedelta(hours=5), **VITALS[0],
+                           "ice_orientation": 4, "ice_naming": 3, "ice_commands": 1,
+                           "ice_writing": 1, "ice_attention": 1, "consciousness": "alert"},
+              by="nina")
+    statuses = ward.ward_overview(store, now)
+    assert statuses[0].overdue == ["vital signs"]
+    assert ward.raise_overdue(store, statuses, now) == 1
+    assert ward.raise_overdue(store, statuses, now + timedelta(minutes=5)) == 0
+    (f,) = [f for f in store.open_flags("P") if f["code"] == "overdue_vitals"]
+    assert f["severity"] == "urgent" and f["raised_at"] == now - timedelta(hours=1)
+
+
+# ------------------------------------------------------------------------------ schedule file
+def test_the_shipped_schedule_file_is_the_documented_default():
+    t = schedule.load()
+    assert t == {"VITALS_EVERY": schedule.VITALS_EVERY, "NEURO_EVERY": schedule.NEURO_EVERY,
+                 "NEWS2_EVERY": schedule.NEWS2_EVERY}
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("", "[vitals_every_hours] is missing"),
+    ("[vitals_every_hours]\n0 = 4\n[neuro_every_hours]\n0 = 8\n[news2_every_hours]\n0 = -1\n",
+     "0 = -1: hours above 0"),
+    ("[vitals_every_hours]\n1 = 4\n[neuro_every_hours]\n0 = 8\n[news2_every_hours]\n0 = 1\n",
+     "needs a row for 0"),
+    ("[vitals_every_hours]\n0 = 4\n1 = 6\n[neuro_every_hours]\n0 = 8\n"
+     "[news2_every_hours]\n0 = 1\n", "may not allow a longer gap"),
+    ("[vitals_every_hours\n", "Expected"),
+])
+def test_a_bad_schedule_file_is_refused_naming_the_key(tmp_path, text, problem):
+    path = tmp_path / "schedule.toml"
+    path.write_text(text)
+    with pytest.raises(schedule.ScheduleError, match=None) as e:
+        schedule.load(path)
+    assert problem in str(e.value)
+
+
+@pytest.mark.parametrize(("total", "red", "hours"), [
+    (0, False, 4), (1, False, 4), (4, False, 4), (3, True, 1), (5, False, 1), (7, False, 0.25)])
+def test_news2_tightens_the_vital_signs_interval(total, red, hours):
+    d = schedule.due(T0, T0, 0, 0, total, red)
+    assert d.vitals_due == T0 + timedelta(hours=hours)
