@@ -373,7 +373,7 @@ def raise_overdue(store: WardStore, statuses: Sequence[PatientStatus], now: date
     """Overdue observations raised as flags, once per due time (called by the overview)."""
     n = 0
     for s in statuses:
-        if s.last_assessed is None:
+        if s.last_assessed is None or not s.overdue:  # nothing to raise: no query
             continue
         pid = s.patient["patient_id"]
         have = {escalation.key(f["code"], f["raised_at"]) for f in store.flags(pid)}

@@ -255,3 +255,38 @@ def test_physician_reviews_the_grade_3_crs_demo_patient(ward_server: WardServer,
     ui.get_by_role("tab", name="Course summary").click()
     expect(ui.get_by_text("CRS grade 3: D89.833")).to_be_visible(timeout=TIMEOUT_MS)
     screenshot(ui, "review_course_summary")
+
+
+# --------------------------------------------------------------------------------- 7
+def test_nurse_acknowledges_a_flag_in_the_dialog(ward_server: WardServer, ui: Page) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from monitoring import ward
+    store = ward_server.store
+    ward.save(store, "DEMO-003", {"time": datetime.now(UTC) - timedelta(minutes=3),
+                                  "temp_c": 38.7, "sbp_mmhg": 118, "dbp_mmhg": 70,
+                                  "spo2_pct": 97}, by="demo.nurse")
+    fever = next(f for f in store.open_flags("DEMO-003") if f["code"] == "new_fever")
+
+    sign_in(ui, ward_server.url, "demo.nurse", lands_on="Ward overview")
+    choose(ui, "Patient", "(DEMO-003)")
+    ui.get_by_role("button", name="Review the course").click()
+    expect(heading(ui, "Patient review")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(ui.get_by_text(re.compile(r"^\d+ open flags?: see Flags\.$"))).to_be_visible()
+    ui.get_by_role("tab", name="Flags", exact=True).click()
+    row = ui.get_by_test_id("stHorizontalBlock").filter(has_text="New fever 38.7 °C")
+    row.get_by_role("button", name="Acknowledge").click()
+    dialog = ui.get_by_role("dialog")
+    expect(dialog).to_contain_text("Acknowledge a flag", timeout=TIMEOUT_MS)
+    expect(dialog.get_by_role("button", name="Acknowledge")).to_be_disabled()
+    dialog.get_by_label("Action taken (required)").fill("physician informed, cultures taken")
+    dialog.get_by_label("Action taken (required)").press("Tab")
+    wait_idle(ui)
+    screenshot(ui, "acknowledge_dialog")
+    dialog.get_by_role("button", name="Acknowledge").click()
+    expect(ui.get_by_text("Flag acknowledged.")).to_be_visible(timeout=TIMEOUT_MS)
+    history = {f["id"]: f for f in store.flags("DEMO-003")}
+    assert history[fever["id"]]["ack_action"] == "physician informed, cultures taken"
+    assert history[fever["id"]]["ack_by"] == "demo.nurse"
+    assert fever["id"] not in {f["id"] for f in store.open_flags("DEMO-003")}
+    screenshot(ui, "flag_history")

@@ -9,6 +9,7 @@ import streamlit as st
 import grading
 from grading.fields import FIELD_BY_NAME
 from monitoring.store import StoreError
+from monitoring.ward import sync_flags
 from ui import session
 from ui.common import local
 from ui.flags import open_flags_panel
@@ -83,6 +84,7 @@ if action == "Mark entered in error":
                  key=f"eie_{chosen}"):
         try:
             store.mark_entered_in_error(chosen, reason.strip(), by=user["username"])
+            sync_flags(store, pid, user["username"], since=h.assessed_at)  # E5
         except StoreError as e:
             st.error(f"Not saved: {e}")
         else:
@@ -114,6 +116,8 @@ else:
                  disabled=bool(problems) or not reason.strip()):
         try:
             new_id = store.amend_assessment(chosen, values, reason.strip(), by=user["username"])
+            sync_flags(store, pid, user["username"],
+                       since=min(h.assessed_at, values["time"]))  # E5
         except grading.InputError as e:
             st.error("Not saved:  \n" + "  \n".join(e.problems))
         except StoreError as e:

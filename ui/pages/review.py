@@ -52,9 +52,14 @@ st.markdown(f"Now ({local(r.time, tz)}): " + badge("CRS", r.crs) + " " + badge("
 physician = user["role"] == "physician"
 
 open_count = len(store.open_flags(pid))
+flag_done = st.session_state.pop("flag_done", None)
+if flag_done:
+    st.success(flag_done, icon=":material/check:")
+if open_count:
+    st.markdown(f"**{open_count} open flag{'s' if open_count > 1 else ''}**: see *Flags*.")
 timeline_tab, flags_tab, why_tab, course_tab, guide_tab, action_tab, export_tab = st.tabs(
-    ["Timeline", f"Flags ({open_count} open)", "Why this grade", "Course summary",
-     "Guideline prompts", "Physician actions", "Export"])
+    ["Timeline", "Flags", "Why this grade", "Course summary", "Guideline prompts",
+     "Physician actions", "Export"], default="Flags" if flag_done else None)
 
 with flags_tab:
     open_flags_panel(store, pid, user, key=f"review_{pid}")
