@@ -14,6 +14,7 @@ from grading.output import GRADE_FIELDS
 from monitoring import review
 from monitoring.demo import load_demo
 from monitoring.store import StoreError, WardStore
+from tests.monitoring.test_reliability import _head_revision
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 INFUSION = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -89,7 +90,7 @@ def test_migration_0003_adds_notes_to_a_database_made_before_it(tmp_path):
     with store.engine.connect() as conn:
         assert "notes" in sa.inspect(conn).get_table_names()
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == \
-            "0003"
+            _head_revision()
         triggers = {r[0] for r in conn.execute(sa.text(
             "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'notes'"))}
     assert triggers == {"notes_no_update", "notes_no_delete"}
