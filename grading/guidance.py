@@ -164,13 +164,22 @@ def tocilizumab_count(given: Sequence[datetime], now: datetime) -> TocilizumabCo
 
 
 # ------------------------------------------------------------------------------ prompts
-def prompts(crs: int | None, icans: int | None) -> list[Prompt]:
+def prompts(crs: int | None, icans: int | None,
+            doses: TocilizumabCount | None = None) -> list[Prompt]:
     """ASCO 2021 steps for the current grades (not-evaluable grades prompt nothing here; the
-    page says what is missing)."""
+    page says what is missing). With the tocilizumab dose count, a step that offers another
+    dose says so when a limit is reached (spec §4.4: check the history before each prompt)."""
     out: list[Prompt] = []
+    limits = [w for w in (doses.warnings if doses else ()) if not w.startswith("last dose")]
     if crs:
         out.append(Prompt(CRS_ALL_GRADES, ASCO_2021))
-        out += [Prompt(text, ASCO_2021) for text in CRS_STEPS[crs]]
+        for text in CRS_STEPS[crs]:
+            if limits and "ocilizumab" in text:
+                out.append(Prompt("Tocilizumab limit reached (" + "; ".join(limits) + "): "
+                                  "no further dose by this guideline - the physician decides "
+                                  "on other options.", ASCO_2021, "warning"))
+                text = text + " [limit reached - see above]"
+            out.append(Prompt(text, ASCO_2021))
     if icans:
         out.append(Prompt(ICANS_ALL_GRADES, ASCO_2021))
         without, with_crs = ICANS_STEPS[icans]

@@ -18,7 +18,14 @@ from typing import Any
 
 import grading
 from grading import guidance, news2
-from grading.rules import DEVICE_RULE, FEVER_C, hypotension_threshold, sbp_threshold
+from grading.rules import (
+    DEVICE_RULE,
+    FEVER_C,
+    NEURO_WINDOW,
+    VITALS_WINDOW,
+    hypotension_threshold,
+    sbp_threshold,
+)
 from grading.timeline import RowResult
 
 SEVERITIES = ("info", "urgent", "emergency")
@@ -30,146 +37,178 @@ ICE_ITEMS = ("ice_orientation", "ice_naming", "ice_commands", "ice_writing", "ic
 WITHDRAWN = "no longer present after a correction or a back-dated entry"
 
 
+# Oxygen support from least to most (E6 [I]); the ASTCT component decides first.
+SUPPORT_RANK = {"room_air": 0, "blow_by": 1, "nasal_cannula": 2, "simple_face_mask": 3,
+                "venturi_mask": 4, "non_rebreather_mask": 5, "high_flow_nasal_cannula": 6,
+                "cpap": 7, "bipap": 8, "mechanical_ventilation": 9}
+VITAL_NAMES = ("temp_c", "hr_bpm", "sbp_mmhg", "dbp_mmhg", "rr_per_min", "spo2_pct")
+NEURO_NAMES = ("consciousness", "ice")
+HYPOTENSION_STEP_MMHG = 10   # a worse hypotension level every 10 mmHg lower (E1)
+SPO2_STEP_PCT = 2            # a worse SpO2 level every 2 points lower (E1)
+
+
 @dataclass(frozen=True)
 class Context:
-    """One assessment in its course: what is true now and what was true just before."""
+    """One assessment in its course. ``values`` are the latest recorded values in force now
+    (vital signs within 4 h, neuro within 12 h - spec §0.3 look-backs), so a row that records
+    only some observations neither hides nor repeats the others."""
 
     result: RowResult
-    previous: RowResult | None
     row: Mapping[str, Any]                 # this assessment's own canonical values
-    device: str | None                     # oxygen support in force now / before
-    previous_device: str | None
+    values: Mapping[str, Any]              # carried-forward values in force at this time
+    device: str | None
     flow: float | None
-    previous_flow: float | None
-    previous_temp: float | None            # the latest earlier recorded temperature
+    fio2: float | None
+    pressors: str | None
+    crs: int | None                        # the latest evaluable grades (not-evaluable rows
+    icans: int | None                      # keep the last known grade)
     ice: int | None                        # a complete ICE on this row
     previous_ice: int | None               # the latest earlier complete ICE
+    previous_temp: float | None            # the latest earlier recorded temperature
     baseline_ice: int | None
     age: float | None
+    scale2: bool
     news: news2.News2
-    previous_news: news2.News2 | None
     tocilizumab: guidance.TocilizumabCount
-    previous_tocilizumab: guidance.TocilizumabCount
-    seizure_before: bool = False
-    motor_before: bool = False
+    seizures: int                          # seizure rows so far, this one included
     icu: tuple[str, ...] = field(default=())
-    previous_icu: tuple[str, ...] = field(default=())
-    before: Context | None = None           # the previous assessment's context
+    before: Context | None = None
 
 
 @dataclass(frozen=True)
 class FlagRule:
+    """``level(c)`` says how bad the condition is now (0 = absent; any comparable value) and
+    why; the rule fires when the level is higher than at the previous assessment."""
+
     code: str
     severity: str | Callable[[Context], str]
-    respond: str
-    message: Callable[[Context], str | None]   # None: the rule does not fire here
+    respond: str                            # who, and how soon
+    level: Callable[[Context], tuple[Any, str]]
 
 
-def _grade(r: RowResult | None, syndrome: str) -> int:
-    g = None if r is None else getattr(r, syndrome).grade
-    return -1 if g is None else g
+NONE: tuple[Any, str] = (0, "")
 
 
-def _new_fever(c: Context) -> str | None:
+def _fever(c: Context) -> tuple[Any, str]:
     t = c.row.get("temp_c")
     if t is None or grading.round_temp(t) < FEVER_C:
-        return None
+        return NONE
     if c.previous_temp is not None and grading.round_temp(c.previous_temp) >= FEVER_C:
-        return None
-    return (f"New fever {grading.round_temp(t):.1f} °C: inform the physician (ASTCT CRS: fever "
-            "≥ 38.0 °C is grade 1 unless another cause is documented)")
+        return NONE
+    # an event: each new fever is its own level (its time), so a second fever fires again
+    return (c.result.time.timestamp(),
+            f"New fever {grading.round_temp(t):.1f} °C: inform the physician (ASTCT CRS: "
+            "fever ≥ 38.0 °C is grade 1 unless another cause is documented)")
 
 
-def _rise(syndrome: str) -> Callable[[Context], str | None]:
-    def message(c: Context) -> str | None:
-        now, before = _grade(c.result, syndrome), _grade(c.previous, syndrome)
-        if now <= max(before, 0):
-            return None
-        was = "not evaluable" if before < 0 else f"grade {before}"
-        return f"{syndrome.upper()} grade {now} (was {was}): physician review"
-    return message
+def _grade_rise(syndrome: str) -> Callable[[Context], tuple[Any, str]]:
+    def level(c: Context) -> tuple[Any, str]:
+        g = getattr(c, syndrome)
+        if not g:
+            return NONE
+        before = getattr(c.before, syndrome) if c.before else None
+        was = "not evaluable or not graded yet" if before is None else f"grade {before}"
+        return g, f"{syndrome.upper()} grade {g} (was {was}): physician review"
+    return level
 
 
 def _emergency_from_3(syndrome: str) -> Callable[[Context], str]:
-    return lambda c: "emergency" if _grade(c.result, syndrome) >= 3 else "urgent"
+    return lambda c: "emergency" if (getattr(c, syndrome) or 0) >= 3 else "urgent"
 
 
-def _crs_2(c: Context) -> str | None:
-    if _grade(c.result, "crs") >= 2 > _grade(c.previous, "crs"):
-        return ("CRS grade ≥ 2: notify the physician; continuous cardiac telemetry and pulse "
-                "oximetry (ASCO 2021)")
-    return None
+def _crs_2(c: Context) -> tuple[Any, str]:
+    if (c.crs or 0) >= 2:
+        return 1, ("CRS grade ≥ 2: notify the physician; continuous cardiac telemetry and pulse "
+                   "oximetry (ASCO 2021)")
+    return NONE
 
 
-def _icu(c: Context) -> str | None:
-    new = [t for t in c.icu if t not in c.previous_icu]
-    return ("ICU review: " + "; ".join(new) + " (spec §4.6)") if new else None
+def _icu(c: Context) -> tuple[Any, str]:
+    before = set(c.before.icu) if c.before else set()
+    new = [t for t in c.icu if t not in before]
+    if not new:
+        return NONE
+    # an event: a trigger that was not there at the previous assessment
+    return c.result.time.timestamp(), "ICU review: " + "; ".join(new) + " (spec §4.6)"
 
 
-def _hypotensive(sbp: float | None, dbp: float | None, age: float | None) -> str | None:
-    if sbp is None:
-        return None
-    t = hypotension_threshold(age)
-    limit = sbp_threshold(t, age)
-    if sbp < limit:
-        return f"SBP {sbp:g} < {limit:g} ({t.population})"
-    if t.map_below is not None and dbp is not None and (sbp + 2 * dbp) / 3 < t.map_below:
-        return f"MAP {(sbp + 2 * dbp) / 3:.0f} < {t.map_below:g}"
-    return None
+def _hypotension(c: Context) -> tuple[Any, str]:
+    sbp, dbp = c.values.get("sbp_mmhg"), c.values.get("dbp_mmhg")
+    t = hypotension_threshold(c.age)
+    limit = sbp_threshold(t, c.age)
+    found, depth = [], 0.0
+    if sbp is not None and sbp < limit:
+        found.append(f"SBP {sbp:g} < {limit:g} ({t.population})")
+        depth = limit - sbp
+    elif t.map_below is not None and sbp is not None and dbp is not None \
+            and (sbp + 2 * dbp) / 3 < t.map_below:
+        found.append(f"MAP {(sbp + 2 * dbp) / 3:.0f} < {t.map_below:g}")
+    level = 1 + int(depth // HYPOTENSION_STEP_MMHG) if found else 0
+    if c.row.get("fluid_bolus_given"):
+        found.append("fluid bolus given for BP")
+        level = max(level, 1)
+    if c.pressors not in (None, "none"):
+        found.append(c.pressors.replace(";", " + ") + " running")
+        level = max(level, 2) + (1 if found[0].startswith("SBP") else 0)
+    if not found:
+        return NONE
+    return level, "Hypotension: " + "; ".join(found) + " (spec §1.6): physician review"
 
 
-def _hypotension(c: Context) -> str | None:
-    now = _hypotensive(c.row.get("sbp_mmhg"), c.row.get("dbp_mmhg"), c.age)
-    return None if now is None else f"Hypotension: {now} (spec §1.6): physician review"
+def _spo2(c: Context) -> tuple[Any, str]:
+    s = c.values.get("spo2_pct")
+    target = SPO2_TARGET_BELOW[2 if c.scale2 else 1]
+    if s is None or s >= target:
+        return NONE
+    return (1 + int((target - 1 - s) // SPO2_STEP_PCT),
+            f"SpO2 {s:g} % below the target (≥ {target} %)")
 
 
-def _spo2(scale: int) -> Callable[[Context], str | None]:
-    def message(c: Context) -> str | None:
-        s = c.row.get("spo2_pct")
-        if s is None or s >= SPO2_TARGET_BELOW[scale]:
-            return None
-        return f"SpO2 {s:g} % below the target (≥ {SPO2_TARGET_BELOW[scale]} %)"
-    return message
+def _oxygen(c: Context) -> tuple[Any, str]:
+    if c.device in (None, "room_air"):
+        return NONE
+    rule = DEVICE_RULE[c.device]
+    component = rule.component_high_flow if (c.flow or 0) > 6 else rule.component_low_flow
+    what = rule.label + (f" {c.flow:g} L/min" if c.flow else "") + (
+        f", FiO2 {c.fio2:g} %" if c.fio2 else "")
+    return ((component, SUPPORT_RANK[c.device], c.fio2 or 0, c.flow or 0),
+            f"New or increased oxygen: {what}: physician review")
 
 
-def _oxygen_more(c: Context) -> str | None:
-    def level(device: str | None, flow: float | None) -> tuple[int, float]:
-        if device in (None, "room_air"):
-            return (0, 0.0)
-        rule = DEVICE_RULE[device]
-        component = rule.component_high_flow if (flow or 0) > 6 else rule.component_low_flow
-        return (component, flow or 0.0)
-    now, before = level(c.device, c.flow), level(c.previous_device, c.previous_flow)
-    if c.device in (None, "room_air") or now <= before:
-        return None
-    what = DEVICE_RULE[c.device].label + (f" {c.flow:g} L/min" if c.flow else "")
-    return f"New or increased oxygen: {what}: physician review"
-
-
-def _ice_fall(c: Context) -> str | None:
+def _ice_fall(c: Context) -> tuple[Any, str]:
+    # an explicit comparison with the previous complete ICE (not a carried level)
     if c.ice is None:
-        return None
+        return NONE
     parts = []
     if c.previous_ice is not None and c.ice <= c.previous_ice - 1:
         parts.append(f"ICE {c.ice} fell from {c.previous_ice}")
-    if c.baseline_ice is not None and c.ice < c.baseline_ice and not (
-            c.previous_ice is not None and c.previous_ice < c.baseline_ice):
+    if c.baseline_ice is not None and c.ice < c.baseline_ice and (
+            c.previous_ice is None or c.previous_ice >= c.baseline_ice):
         parts.append(f"ICE {c.ice} below the baseline {c.baseline_ice}")
-    return ("; ".join(parts) + ": physician review, neuro checks more often") if parts else None
+    if not parts:
+        return NONE
+    return (c.result.time.timestamp(),
+            "; ".join(parts) + ": physician review, neuro checks more often")
 
 
-def _neuro_event(c: Context) -> str | None:
-    found = []
+def _neuro_event(c: Context) -> tuple[Any, str]:
+    found, level = [], 0
     if c.row.get("seizure") not in (None, "none"):
         found.append("seizure (" + str(c.row["seizure"]).replace("_", " ") + ")")
-    if c.row.get("motor_weakness") == "deep_focal" and not c.motor_before:
-        found.append("new deep focal motor weakness")
-    if c.row.get("cerebral_edema") not in (None, "none"):
-        found.append(f"cerebral oedema ({c.row['cerebral_edema']})")
-    if c.row.get("raised_icp_signs") not in (None, "none"):
-        found.append("raised-ICP signs (" + str(c.row["raised_icp_signs"]).replace(";", ", ")
-                     + ")")
-    return ("Neuro emergency: " + ", ".join(found) + ": physician now") if found else None
+    if c.values.get("motor_weakness") == "deep_focal":
+        found.append("deep focal motor weakness")
+        level += 1
+    if c.values.get("cerebral_edema") not in (None, "none"):
+        found.append(f"cerebral oedema ({c.values['cerebral_edema']})")
+        level += 1
+    if c.values.get("raised_icp_signs") not in (None, "none"):
+        found.append("raised-ICP signs (" + str(c.values["raised_icp_signs"]).replace(
+            ";", ", ") + ")")
+        level += 1
+    if not found:
+        return NONE
+    # every seizure is a new event; motor weakness, oedema and ICP signs count when they appear
+    return ((c.seizures, level), "Neuro emergency: " + ", ".join(found) + ": physician now")
 
 
 def _news_level(n: news2.News2 | None) -> int:
@@ -180,69 +219,72 @@ def _news_level(n: news2.News2 | None) -> int:
     return 1 if n.total >= 5 or n.red else 0
 
 
-def _news(level: int) -> Callable[[Context], str | None]:
-    def message(c: Context) -> str | None:
-        if _news_level(c.news) != level or _news_level(c.previous_news) >= level:
-            return None
+def _news(band: int) -> Callable[[Context], tuple[Any, str]]:
+    def level(c: Context) -> tuple[Any, str]:
+        now = _news_level(c.news)
+        if now < band:
+            return NONE
+        if now > band:  # NEWS2 >= 7 is news2_7's: keep the level, say nothing here
+            return now, ""
         n = c.news
         red = " (a single parameter scoring 3)" if n.red and (n.total or 0) < 5 else ""
-        return (f"NEWS2 {n.total}{red}: {n.response} ({news2.SOURCE}; NEWS2 never rules out "
-                "CRS or ICANS)")
-    return message
+        partial = f"; not recorded: {', '.join(n.missing)}" if n.missing else ""
+        return now, (f"NEWS2 {n.total}{red}{partial}: {n.response} ({news2.SOURCE}; NEWS2 "
+                     "never rules out CRS or ICANS)")
+    return level
 
 
-def _tocilizumab(c: Context) -> str | None:
-    new = [w for w in c.tocilizumab.warnings if w.split(":")[0] not in
-           {x.split(":")[0] for x in c.previous_tocilizumab.warnings}]
-    new = [w for w in new if not w.startswith("last dose")]
-    return ("Tocilizumab limit: " + "; ".join(new) + " (ASCO 2021)") if new else None
+def _tocilizumab(c: Context) -> tuple[Any, str]:
+    limits = [w for w in c.tocilizumab.warnings if not w.startswith("last dose")]
+    if not limits:
+        return NONE
+    return len(limits), "Tocilizumab limit: " + "; ".join(limits) + " (ASCO 2021)"
 
 
 RULES: tuple[FlagRule, ...] = (
-    FlagRule("new_fever", "urgent", "physician", _new_fever),
-    FlagRule("crs_rise", _emergency_from_3("crs"), "physician", _rise("crs")),
-    FlagRule("icans_rise", _emergency_from_3("icans"), "physician", _rise("icans")),
-    FlagRule("crs_2", "urgent", "physician", _crs_2),
-    FlagRule("icu_review", "emergency", "physician and ICU outreach", _icu),
-    FlagRule("hypotension", "urgent", "physician", _hypotension),
-    FlagRule("spo2_low", "urgent", "nurse in charge and physician", _spo2(1)),
-    FlagRule("oxygen_increase", "urgent", "physician", _oxygen_more),
-    FlagRule("ice_fall", "urgent", "physician", _ice_fall),
-    FlagRule("neuro_event", "emergency", "physician now", _neuro_event),
-    FlagRule("news2_5", "urgent", "medical team (immediately)", _news(1)),
-    FlagRule("news2_7", "emergency", "critical-care team", _news(2)),
-    FlagRule("tocilizumab_limit", "urgent", "physician", _tocilizumab),
+    FlagRule("new_fever", "urgent", "physician, within 30 min", _fever),
+    FlagRule("crs_rise", _emergency_from_3("crs"), "physician, within 30 min",
+             _grade_rise("crs")),
+    FlagRule("icans_rise", _emergency_from_3("icans"), "physician, within 30 min",
+             _grade_rise("icans")),
+    FlagRule("crs_2", "urgent", "physician, within 30 min", _crs_2),
+    FlagRule("icu_review", "emergency", "physician and ICU outreach, immediately", _icu),
+    FlagRule("hypotension", "urgent", "physician, within 15 min", _hypotension),
+    FlagRule("spo2_low", "urgent", "nurse in charge and physician, within 15 min", _spo2),
+    FlagRule("oxygen_increase", "urgent", "physician, within 30 min", _oxygen),
+    FlagRule("ice_fall", "urgent", "physician, within 30 min", _ice_fall),
+    FlagRule("neuro_event", "emergency", "physician, immediately", _neuro_event),
+    FlagRule("news2_5", "urgent", "medical team, immediately", _news(1)),
+    FlagRule("news2_7", "emergency", "critical-care team, immediately", _news(2)),
+    FlagRule("tocilizumab_limit", "urgent", "physician, before the next dose", _tocilizumab),
 )
-SCALE_2_RULES = {"spo2_low": FlagRule("spo2_low", "urgent", "nurse in charge and physician",
-                                      _spo2(2))}
-CONDITION_RULES = {"hypotension", "spo2_low"}  # raised when the condition starts, not each row
 
 
-def evaluate(c: Context, scale2: bool = False) -> list[dict[str, str]]:
-    """The flags one assessment raises: the rule table, then the grading engine's review flags
-    that the previous assessment did not already have."""
+def evaluate(c: Context) -> list[dict[str, str]]:
+    """The flags one assessment raises: every rule whose level rose since the previous
+    assessment, then the grading engine's review flags the previous one did not have."""
     out = []
     for rule in RULES:
-        rule = SCALE_2_RULES.get(rule.code, rule) if scale2 else rule
-        message = rule.message(c)
-        if message and rule.code in CONDITION_RULES and _was_true(rule, c):
-            continue
-        if message:
+        level, message = rule.level(c)
+        before = rule.level(c.before)[0] if c.before is not None else 0
+        if message and _higher(level, before):
             severity = rule.severity if isinstance(rule.severity, str) else rule.severity(c)
             out.append({"code": rule.code, "severity": severity, "message": message,
                         "respond": rule.respond})
-    before = {f.code for f in c.previous.flags} if c.previous else set()
+    before_codes = {f.code for f in c.before.result.flags} if c.before else set()
     for f in c.result.flags:
-        if f.code in NOT_RAISED or f.code in before:
+        if f.code in NOT_RAISED or f.code in before_codes:
             continue
         out.append({"code": f.code, "severity": ENGINE_SEVERITY[f.severity],
-                    "message": f.message, "respond": "nurse in charge"})
+                    "message": f.message, "respond": "nurse in charge, at this round"})
     return out
 
 
-def _was_true(rule: FlagRule, c: Context) -> bool:
-    """For a condition rule: was it already true at the previous assessment?"""
-    return bool(c.before is not None and rule.message(c.before))
+def _higher(level: Any, before: Any) -> bool:
+    if isinstance(level, tuple) != isinstance(before, tuple):
+        return bool(level) and not bool(before) if not isinstance(level, tuple) else \
+            before == 0
+    return bool(level > before)
 
 
 # ------------------------------------------------------------------------------ the course
@@ -253,84 +295,122 @@ class CourseFlag:
     flag: dict[str, str]
 
 
+def _ages(rows: Sequence[Mapping[str, Any]]) -> list[float | None]:
+    """Age on every row: carried forward, and back to rows before the first record (D7)."""
+    out: list[float | None] = []
+    last = None
+    for r in rows:
+        last = r.get("age_years", last) if r.get("age_years") is not None else last
+        out.append(last)
+    first = next((a for a in out if a is not None), None)
+    return [first if a is None else a for a in out]
+
+
 def evaluate_course(rows: Sequence[Mapping[str, Any]], result_of: Callable[[int], RowResult],
                     patient: Mapping[str, Any], tocilizumab_given: Sequence[datetime],
                     start: int = 0) -> list[CourseFlag]:
     """Every flag the course raises from row ``start`` on, assessment by assessment in time
     order (a pure function of the effective record). ``result_of(i)`` grades row i; rows
-    before ``start - 1`` are only read for what they carry forward (device, last temperature,
-    last ICE), so a save regrades two rows, not the whole stay."""
+    before ``start - 1`` are only read for what they carry forward."""
     scale2 = patient.get("spo2_scale") == 2
     baseline = patient.get("baseline_ice")
+    ages = _ages(rows)
     out: list[CourseFlag] = []
-    device = flow = None
+    device = flow = fio2 = None
+    pressors: str | None = None
+    seen: dict[str, tuple[Any, datetime]] = {}   # latest recorded value and its time
     previous: Context | None = None
     last_temp = last_ice = None
-    seizure_seen = motor_seen = False
+    crs = icans = None
+    seizures = 0
     for i, row in enumerate(rows):
-        prev_device, prev_flow = device, flow
+        t = row["time"]
         if row.get("o2_device") is not None:
             if row["o2_device"] != device:
-                flow = None
+                flow = fio2 = None
             device = row["o2_device"]
         if row.get("o2_flow_l_min") is not None:
             flow = row["o2_flow_l_min"]
+        if row.get("fio2_pct") is not None:
+            fio2 = row["fio2_pct"]
         if device == "room_air":
-            flow = None
+            flow = fio2 = None
+        if row.get("vasopressors") is not None:
+            pressors = row["vasopressors"]
         items = [row.get(k) for k in ICE_ITEMS]
         ice = None if any(x is None for x in items) else int(sum(items))
+        for name in (*VITAL_NAMES, "consciousness", "motor_weakness", "cerebral_edema",
+                     "raised_icp_signs"):
+            if row.get(name) is not None:
+                seen[name] = (row[name], t)
+        if ice is not None:
+            seen["ice"] = (ice, t)
+        if row.get("seizure") not in (None, "none"):
+            seizures += 1
         if i >= start - 1:
             r = result_of(i)
-            age = row.get("age_years")
+            crs = r.crs.grade if r.crs.grade is not None else crs
+            icans = r.icans.grade if r.icans.grade is not None else icans
+            values = {k: v for k, (v, at) in seen.items()
+                      if t - at <= (NEURO_WINDOW if k in (*NEURO_NAMES, "motor_weakness",
+                                                         "cerebral_edema", "raised_icp_signs")
+                                    else VITALS_WINDOW)}
+            current_ice = values.get("ice")
             n = news2.news2(
-                rr=row.get("rr_per_min"), spo2=row.get("spo2_pct"),
+                rr=values.get("rr_per_min"), spo2=values.get("spo2_pct"),
                 on_oxygen=None if device is None else device != "room_air",
-                sbp=row.get("sbp_mmhg"), pulse=row.get("hr_bpm"),
-                consciousness=row.get("consciousness"), temp_c=row.get("temp_c"),
-                scale2=scale2, age_years=age,
-                new_confusion=ice is not None and ice < (baseline if baseline is not None
-                                                         else 10))
-            icu = tuple(t.what for t in guidance.icu_prompts(
-                r.crs.grade, r.icans.grade, seizure=row.get("seizure") not in (None, "none"),
+                sbp=values.get("sbp_mmhg"), pulse=values.get("hr_bpm"),
+                consciousness=values.get("consciousness"), temp_c=values.get("temp_c"),
+                scale2=scale2, age_years=ages[i],
+                new_confusion=current_ice is not None and current_ice < (
+                    baseline if baseline is not None else 10))
+            icu = tuple(x.what for x in guidance.icu_prompts(
+                crs, icans, seizure=row.get("seizure") not in (None, "none"),
                 positive_pressure=device in ("cpap", "bipap", "mechanical_ventilation"),
-                cerebral_edema=row.get("cerebral_edema") not in (None, "none")))
+                cerebral_edema=values.get("cerebral_edema") not in (None, "none")))
             c = Context(
-                result=r, previous=previous.result if previous else None, row=row,
-                device=device, previous_device=prev_device, flow=flow, previous_flow=prev_flow,
-                previous_temp=last_temp, ice=ice, previous_ice=last_ice,
-                baseline_ice=baseline, age=age, news=n,
-                previous_news=previous.news if previous else None,
-                tocilizumab=guidance.tocilizumab_count(tocilizumab_given, r.time),
-                previous_tocilizumab=previous.tocilizumab if previous else
-                guidance.tocilizumab_count([], r.time),
-                seizure_before=seizure_seen, motor_before=motor_seen, icu=icu,
-                previous_icu=previous.icu if previous else (), before=previous)
+                result=r, row=row, values=values, device=device, flow=flow, fio2=fio2,
+                pressors=pressors, crs=crs, icans=icans, ice=ice, previous_ice=last_ice,
+                previous_temp=last_temp, baseline_ice=baseline, age=ages[i], scale2=scale2,
+                news=n, tocilizumab=guidance.tocilizumab_count(tocilizumab_given, r.time),
+                seizures=seizures, icu=icu, before=previous)
             if i >= start:
-                out.extend(CourseFlag(i, r.time, f) for f in evaluate(c, scale2))
+                out.extend(CourseFlag(i, r.time, f) for f in evaluate(c))
             previous = c
         if row.get("temp_c") is not None:
             last_temp = row["temp_c"]
         if ice is not None:
             last_ice = ice
-        seizure_seen = seizure_seen or row.get("seizure") not in (None, "none")
-        if row.get("motor_weakness") is not None:
-            motor_seen = row["motor_weakness"] == "deep_focal"
     return out
 
 
-def key(code: str, at: datetime) -> tuple[str, float]:
-    return code, at.timestamp()
+def key(code: str, at: datetime, message: str = "") -> tuple[str, float, str]:
+    """A flag's identity: its rule, the assessment time, and what it says (a correction that
+    changes what it says replaces it)."""
+    return code, at.timestamp(), message
 
 
-def overdue_flags(patient_id: str, due: Any, now: datetime) -> list[dict[str, Any]]:
-    """Overdue observations at ``now`` as flags keyed by the due time (raised once each)."""
+OVERDUE_URGENT_AFTER = timedelta(minutes=60)  # E4 [I]
+
+
+def overdue_flags(patient_id: str, due: Any, now: datetime, since: datetime | None = None
+                  ) -> list[dict[str, Any]]:
+    """Overdue observations at ``now`` as flags keyed by their time: info once due, urgent
+    (a second flag) from 60 min late. Never recorded at all counts from ``since`` (admission)."""
     out = []
     for what, at, code in (("vital signs", due.vitals_due, "overdue_vitals"),
                            ("neuro assessment", due.neuro_due, "overdue_neuro")):
-        if at is not None and now > at:
-            late = int((now - at) / timedelta(minutes=1))
-            out.append({"code": code, "severity": "urgent" if late >= 60 else "info",
-                        "message": f"{what.capitalize()} overdue since {at:%H:%M} "
-                                   f"({late} min)", "respond": "nurse in charge",
-                        "raised_at": at})
+        start = at if at is not None else since
+        if start is None or now <= start:
+            continue
+        never = at is None
+        text = (f"{what.capitalize()} not recorded since admission" if never
+                else f"{what.capitalize()} overdue since {at:%H:%M}")
+        out.append({"code": code, "severity": "info", "message": text,
+                    "respond": "nurse in charge, now", "raised_at": start})
+        if now - start >= OVERDUE_URGENT_AFTER:
+            out.append({"code": code + "_1h", "severity": "urgent",
+                        "message": text + ": more than 60 min late",
+                        "respond": "nurse in charge and physician, now",
+                        "raised_at": start + OVERDUE_URGENT_AFTER})
     return out

@@ -16,13 +16,14 @@ import numpy as np
 import grading
 from grading import news2
 from grading.fields import FIELD_BY_NAME
-from grading.rules import hypotension_threshold, sbp_threshold
+from grading.rules import NEURO_WINDOW, VITALS_WINDOW, hypotension_threshold, sbp_threshold
 from grading.timeline import NE_GRADE, GradedTimeline, RowResult
 
 from . import escalation, schedule
 from .store import StoreError, WardStore
 
 VITALS = ("temp_c", "hr_bpm", "sbp_mmhg", "dbp_mmhg", "rr_per_min", "spo2_pct")
+FULL_SET = ("temp_c", "hr_bpm", "sbp_mmhg", "rr_per_min", "spo2_pct")  # resets the vitals clock
 ICE_ITEMS = ("ice_orientation", "ice_naming", "ice_commands", "ice_writing", "ice_attention")
 SUPPORT = ("o2_device", "o2_flow_l_min", "fio2_pct", "vasopressors")
 NEWS2_ADULT_FROM_YEARS = 16  # spec §5.1: NEWS2 is not for under-16s
@@ -196,10 +197,11 @@ def _status(store: WardStore, p: dict[str, Any], g: GradedTimeline | None,
     result = g.result_at(last, int(g.order.order[last]))
     crs_grades = g.col["crs_grade"][lo:hi]
     icans_grades = g.col["icans_grade"][lo:hi]
-    last_vitals = max((t for _, t in vitals.values()), default=None)
+    full = np.flatnonzero(np.all([~np.isnan(cols[k][rows]) for k in FULL_SET], axis=0))
+    last_vitals = when(int(full[-1])) if len(full) else None  # S8: a full set resets the clock
     neuro = _neuro_rows(cols, rows)
     last_neuro = when(int(neuro[-1])) if len(neuro) else None
-    score = _latest_news2(cols, rows, device, p, age)
+    score = _latest_news2(cols, rows, times, device, p, age)
     due = schedule.due(last_vitals, last_neuro, result.crs.grade, result.icans.grade,
                        None if score is None else score.total,
                        score is not None and score.red, tables)
@@ -209,36 +211,48 @@ def _status(store: WardStore, p: dict[str, Any], g: GradedTimeline | None,
         due.overdue(now), score)
 
 
-def _latest_news2(cols: Mapping[str, np.ndarray], rows: np.ndarray, device: str | None,
-                  patient: Mapping[str, Any], age: float | None) -> news2.News2 | None:
-    """NEWS2 of the latest assessment with vital signs (spec §5.1), or None."""
+def _latest_news2(cols: Mapping[str, np.ndarray], rows: np.ndarray, times: np.ndarray,
+                  device: str | None, patient: Mapping[str, Any], age: float | None
+                  ) -> news2.News2 | None:
+    """NEWS2 at the latest assessment with vital signs (spec §5.1), each parameter its latest
+    value within the look-back (vital signs 4 h, consciousness and ICE 12 h, spec §0.3)."""
     vit = np.flatnonzero(np.any([~np.isnan(cols[k][rows]) for k in VITALS], axis=0))
     if not len(vit):
         return None
-    r = rows[vit[-1]]
+    at = int(times[vit[-1]])
+
+    def latest(name: str, window: timedelta) -> int | None:
+        v = cols[name][rows[:vit[-1] + 1]]
+        ok = ~np.isnan(v) if v.dtype.kind == "f" else v >= 0
+        ok &= times[:vit[-1] + 1] >= at - int(window.total_seconds() * 1e9)
+        hit = np.flatnonzero(ok)
+        return None if not len(hit) else int(rows[hit[-1]])
 
     def num(name: str) -> float | None:
-        v = cols[name][r]
-        return None if np.isnan(v) else float(v)
-    level = int(cols["consciousness"][r])
-    items = [num(k) for k in ICE_ITEMS]
-    ice = None if any(x is None for x in items) else sum(items)  # type: ignore[arg-type]
+        r = latest(name, VITALS_WINDOW)
+        return None if r is None else float(cols[name][r])
+    c = latest("consciousness", NEURO_WINDOW)
+    ice_rows = [latest(k, NEURO_WINDOW) for k in ICE_ITEMS]
+    ice = None if any(r is None for r in ice_rows) or len(set(ice_rows)) != 1 else \
+        sum(float(cols[k][ice_rows[0]]) for k in ICE_ITEMS)
     baseline = patient.get("baseline_ice")
     return news2.news2(
         rr=num("rr_per_min"), spo2=num("spo2_pct"),
         on_oxygen=None if device is None else device != "room_air", sbp=num("sbp_mmhg"),
         pulse=num("hr_bpm"), temp_c=num("temp_c"),
-        consciousness=None if level < 0 else FIELD_BY_NAME["consciousness"].values[level],
+        consciousness=None if c is None else
+        FIELD_BY_NAME["consciousness"].values[int(cols["consciousness"][c])],
         new_confusion=ice is not None and ice < (baseline if baseline is not None else 10),
         scale2=patient.get("spo2_scale") == 2, age_years=age)
 
 
 def _neuro_rows(cols: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
-    """Rows with a neuro assessment: a complete ICE, a CAPD total, or a consciousness level."""
+    """Rows with a neuro assessment for the schedule (S8): a complete ICE, a CAPD total, or a
+    note that the patient is sedated - a level of consciousness alone is not the ICE check."""
     ice = np.all([~np.isnan(cols[k][rows]) for k in ICE_ITEMS], axis=0)
     capd = ~np.isnan(cols["capd_total"][rows])
-    conscious = cols["consciousness"][rows] >= 0
-    return np.flatnonzero(ice | capd | conscious)
+    sedated = cols["sedated"][rows] == 1
+    return np.flatnonzero(ice | capd | sedated)
 
 
 def _max(grades: np.ndarray) -> int | None:
@@ -327,7 +341,13 @@ def sync_flags(store: WardStore, patient_id: str, by: str, *, changed_id: int | 
 
     patient = store.patient(patient_id)
     a, ids = store.timelines([patient_id])
-    if a is None or patient is None:
+    if patient is None:
+        return [], None
+    if a is None:  # every assessment entered in error: no flag is supported any more
+        for f in store.flags(patient_id):
+            if f["ack_action"] is None and not f["code"].startswith("overdue") and (
+                    since is None or f["raised_at"] >= since):
+                store.withdraw_flag(f["id"], escalation.WITHDRAWN, by=by)
         return [], None
     g = grading.grade(a)
     sorted_of = np.empty(len(g.order), np.int64)
@@ -349,22 +369,23 @@ def sync_flags(store: WardStore, patient_id: str, by: str, *, changed_id: int | 
         start = 0
     doses = tocilizumab_doses(rows, store.administrations(patient_id))
     desired = escalation.evaluate_course(rows, result_of, patient, doses, start)
-    first = times[start] if start < len(times) else None
+    first = times[start] if start < len(times) else since
     existing = [f for f in store.flags(patient_id)
                 if first is not None and f["raised_at"] >= first
                 and not f["code"].startswith("overdue")]
-    have = {escalation.key(f["code"], f["raised_at"]) for f in existing}
-    want = {escalation.key(c.flag["code"], c.time) for c in desired}
+    have = {escalation.key(f["code"], f["raised_at"], f["message"]) for f in existing}
+    want = {escalation.key(c.flag["code"], c.time, c.flag["message"]) for c in desired}
     raised = []
     for c in desired:
-        if escalation.key(c.flag["code"], c.time) not in have:
+        if escalation.key(c.flag["code"], c.time, c.flag["message"]) not in have:
             store.raise_flag(patient_id, c.flag["code"], c.flag["severity"], c.flag["message"],
                              c.time, by=by, assessment_id=ids[c.index],
                              respond=c.flag["respond"])
             if changed_id is None or ids[c.index] == changed_id:
                 raised.append(c.flag)
     for f in existing:
-        if escalation.key(f["code"], f["raised_at"]) not in want and f["ack_action"] is None:
+        if escalation.key(f["code"], f["raised_at"], f["message"]) not in want \
+                and f["ack_action"] is None:
             store.withdraw_flag(f["id"], escalation.WITHDRAWN, by=by)
     return raised, result_of(start) if start < len(rows) else None
 
@@ -373,11 +394,11 @@ def raise_overdue(store: WardStore, statuses: Sequence[PatientStatus], now: date
     """Overdue observations raised as flags, once per due time (called by the overview)."""
     n = 0
     for s in statuses:
-        if s.last_assessed is None or not s.overdue:  # nothing to raise: no query
+        if not s.overdue:  # nothing to raise: no query
             continue
         pid = s.patient["patient_id"]
         have = {escalation.key(f["code"], f["raised_at"]) for f in store.flags(pid)}
-        for f in escalation.overdue_flags(pid, s.due, now):
+        for f in escalation.overdue_flags(pid, s.due, now, s.patient.get("admitted_at")):
             if escalation.key(f["code"], f["raised_at"]) not in have:
                 store.raise_flag(pid, f["code"], f["severity"], f["message"], f["raised_at"],
                                  respond=f["respond"])

@@ -69,7 +69,7 @@ def handover_html(review: Review, now: datetime, by: str, open_flags: list[dict[
     daily = "".join(f"<tr><td>D+{d['day']}</td><td>{_g(d['crs'])}</td><td>{_g(d['icans'])}</td>"
                     "</tr>" for d in course_table(review))
     prompts = [f"{escape(x.text)} <span class='note'>({escape(x.source)})</span>"
-               for x in guidance.prompts(r.crs.grade, r.icans.grade)]
+               for x in guidance.prompts(r.crs.grade, r.icans.grade, count)]
     icu = [f"{escape(x.what)} <span class='note'>({escape(x.source)})</span>"
            for x in icu_now(review)]
     chart = ""

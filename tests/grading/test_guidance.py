@@ -89,3 +89,14 @@ def test_what_would_change_a_grade_that_is_not_final():
     assert "not recorded" in guidance.what_would_change("crs", r.crs)
     done = grading.Grade(1, "final")
     assert guidance.what_would_change("crs", done) == ""
+
+
+def test_the_tocilizumab_step_says_when_a_limit_is_reached():
+    now = NOW
+    four = guidance.tocilizumab_count([now - timedelta(hours=h) for h in (60, 40, 30, 20)],
+                                      now)
+    texts = [p.text for p in guidance.prompts(2, 0, four)]
+    assert any(t.startswith("Tocilizumab limit reached (4 doses in total") for t in texts)
+    assert any("[limit reached - see above]" in t for t in texts)
+    fresh = guidance.tocilizumab_count([], now)
+    assert not any("limit reached" in p.text for p in guidance.prompts(2, 0, fresh))

@@ -147,6 +147,12 @@ EXPECTED = {  # (day after infusion, clock time, code) for each demo case, in or
                  (2, "02:00", "spo2_low"), (2, "02:00", "news2_7"), (2, "03:00", "crs_rise"),
                  (2, "03:00", "crs_2"), (2, "03:00", "hypotension"),
                  (2, "03:00", "oxygen_increase")],
+    "DEMO-003": [(1, "18:00", "new_fever"), (1, "18:00", "crs_rise"),
+                 (2, "02:00", "new_fever"), (2, "02:00", "crs_rise"),
+                 (5, "10:00", "icans_rise"), (5, "10:00", "ice_fall"), (5, "10:00", "news2_5"),
+                 (5, "14:00", "ice_fall"), (5, "18:00", "icans_rise"), (5, "18:00", "ice_fall"),
+                 (5, "22:00", "ice_fall"), (6, "02:00", "icans_rise"),
+                 (6, "02:00", "icu_review"), (6, "02:00", "ice_fall")],
     "DEMO-004": [(3, "10:00", "new_fever"), (3, "10:00", "crs_rise"), (3, "16:00", "crs_rise"),
                  (3, "16:00", "crs_2"), (3, "16:00", "hypotension"),
                  (6, "14:00", "icans_rise"), (6, "18:00", "icans_rise")],
@@ -154,7 +160,8 @@ EXPECTED = {  # (day after infusion, clock time, code) for each demo case, in or
                  (1, "18:00", "crs_2"), (1, "18:00", "hypotension"), (1, "18:00", "news2_7"),
                  (1, "20:00", "hypotension"), (1, "20:00", "spo2_low"),
                  (1, "20:00", "oxygen_increase"), (1, "22:00", "crs_rise"),
-                 (1, "22:00", "icu_review"), (2, "00:00", "oxygen_increase")],
+                 (1, "22:00", "icu_review"), (1, "22:00", "hypotension"),  # pressor started
+                 (2, "00:00", "oxygen_increase")],
 }
 
 
@@ -231,19 +238,34 @@ def test_an_acknowledged_flag_is_never_withdrawn(store):
     assert history["new_fever"]["ack_action"] == "physician informed"
 
 
-def test_overdue_observations_are_raised_once_per_due_time(store):
+def test_overdue_observations_are_raised_once_and_again_when_an_hour_late(store):
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     store.admit({"patient_id": "P", "infusion_time": now - timedelta(days=1)}, by="drx")
-    ward.save(store, "P", {"time": now - timedelta(hours=5), **VITALS[0],
-                           "ice_orientation": 4, "ice_naming": 3, "ice_commands": 1,
-                           "ice_writing": 1, "ice_attention": 1, "consciousness": "alert"},
-              by="nina")
+    ward.save(store, "P", {"time": now - timedelta(hours=4, minutes=30), **VITALS[0],
+                           "hr_bpm": 80, "rr_per_min": 16, "ice_orientation": 4,
+                           "ice_naming": 3, "ice_commands": 1, "ice_writing": 1,
+                           "ice_attention": 1, "consciousness": "alert"}, by="nina")
+    due = now - timedelta(minutes=30)
     statuses = ward.ward_overview(store, now)
     assert statuses[0].overdue == ["vital signs"]
     assert ward.raise_overdue(store, statuses, now) == 1
     assert ward.raise_overdue(store, statuses, now + timedelta(minutes=5)) == 0
-    (f,) = [f for f in store.open_flags("P") if f["code"] == "overdue_vitals"]
-    assert f["severity"] == "urgent" and f["raised_at"] == now - timedelta(hours=1)
+    (f,) = [f for f in store.open_flags("P") if f["code"].startswith("overdue")]
+    assert (f["code"], f["severity"], f["raised_at"]) == ("overdue_vitals", "info", due)
+    later = now + timedelta(minutes=31)  # 61 min late: urgent, a flag of its own
+    assert ward.raise_overdue(store, ward.ward_overview(store, later), later) == 1
+    urgent = [f for f in store.open_flags("P") if f["code"] == "overdue_vitals_1h"]
+    assert [(f["severity"], f["raised_at"]) for f in urgent] == [
+        ("urgent", due + timedelta(hours=1))]
+
+
+def test_a_patient_never_observed_is_overdue_from_admission(store):
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    store.admit({"patient_id": "Q", "admitted_at": now - timedelta(hours=2)}, by="drx")
+    statuses = ward.ward_overview(store, now)
+    assert ward.raise_overdue(store, statuses, now) == 4  # vitals and neuro, info and urgent
+    codes = sorted(f["code"] for f in store.open_flags("Q"))
+    assert codes == ["overdue_neuro", "overdue_neuro_1h", "overdue_vitals", "overdue_vitals_1h"]
 
 
 # ------------------------------------------------------------------------------ schedule file
@@ -276,3 +298,93 @@ def test_a_bad_schedule_file_is_refused_naming_the_key(tmp_path, text, problem):
 def test_news2_tightens_the_vital_signs_interval(total, red, hours):
     d = schedule.due(T0, T0, 0, 0, total, red)
     assert d.vitals_due == T0 + timedelta(hours=hours)
+
+
+# ------------------------------------------------------------------------------ review findings
+def test_news2_adds_up_values_charted_on_separate_rows():
+    # new confusion (ICE 8) on a neuro row, then RR 22, HR 115, SpO2 95 on air an hour later:
+    # 3 + 2 + 2 + 1 = 8 -> NEWS2 >= 7
+    codes = course({"ice_orientation": 2, "temp_c": None, "hr_bpm": None, "sbp_mmhg": None,
+                    "dbp_mmhg": None, "rr_per_min": None, "spo2_pct": None},
+                   {"rr_per_min": 22, "hr_bpm": 115, "spo2_pct": 95, "consciousness": None,
+                    **dict.fromkeys(("ice_orientation", "ice_naming", "ice_commands",
+                                     "ice_writing", "ice_attention"))})
+    assert "news2_7" in codes[2]
+
+
+def test_a_worsening_condition_raises_again():
+    codes = course(*({"sbp_mmhg": sbp, "dbp_mmhg": 40} for sbp in (88, 70, 60, 62)))
+    assert raised(codes, "hypotension") == [1, 2, 3]
+    codes = course({"spo2_pct": 89}, {"spo2_pct": 84}, {"spo2_pct": 85})
+    assert raised(codes, "spo2_low") == [1, 2]
+
+
+def test_a_vasopressor_or_bolus_for_bp_counts_as_hypotension():
+    assert raised(course({"vasopressors": "norepinephrine"}), "hypotension") == [1]
+    assert raised(course({"fluid_bolus_given": True}), "hypotension") == [1]
+
+
+def test_more_oxygen_by_fio2_or_a_stronger_device():
+    codes = course({"o2_device": "high_flow_nasal_cannula", "o2_flow_l_min": 40,
+                    "fio2_pct": 40, "spo2_pct": 94},
+                   {"fio2_pct": 80, "spo2_pct": 94}, {"fio2_pct": 60, "spo2_pct": 95})
+    assert raised(codes, "oxygen_increase") == [1, 2]
+    codes = course({"o2_device": "simple_face_mask", "o2_flow_l_min": 10, "spo2_pct": 94},
+                   {"o2_device": "high_flow_nasal_cannula", "spo2_pct": 94})
+    assert raised(codes, "oxygen_increase") == [1, 2]
+
+
+def test_a_row_without_vital_signs_does_not_repeat_unchanged_conditions():
+    bad = {"sbp_mmhg": 85, "spo2_pct": 92, "rr_per_min": 25}
+    neuro_only = {"temp_c": None, "hr_bpm": None, "sbp_mmhg": None, "dbp_mmhg": None,
+                  "rr_per_min": None, "spo2_pct": None}
+    codes = course(bad, neuro_only, bad)
+    for code in ("hypotension", "spo2_low"):
+        assert raised(codes, code) == [1]
+    assert [c for c in codes[3] if c.startswith("news2")] == []
+
+
+def test_age_carries_forward_so_a_child_gets_no_news2():
+    rows_first_only = course({"age_years": None, "hr_bpm": 125, "rr_per_min": 28},
+                             patient={})
+    # BASE has age 50 on the first row: the adult gets NEWS2 flags ...
+    assert any(c.startswith("news2") for c in rows_first_only[1])
+    child = [{"patient_id": "C", "time": T0, **(BASE | {"age_years": 4})},
+             {"patient_id": "C", "time": T0 + timedelta(hours=1), "temp_c": 37.0,
+              "hr_bpm": 125, "rr_per_min": 28, "sbp_mmhg": 100, "dbp_mmhg": 60,
+              "spo2_pct": 97}]
+    g = grading.grade(grading.from_rows(child))
+    flags = escalation.evaluate_course(child, lambda i: g.result_at(i, i), {}, [])
+    assert not [f for f in flags if f.flag["code"].startswith("news2")]  # ... the child not
+
+
+def test_marking_the_only_febrile_assessment_in_error_withdraws_its_flags(store):
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    store.admit({"patient_id": "P", "infusion_time": now - timedelta(days=1)}, by="drx")
+    done = ward.save(store, "P", {"time": now - timedelta(hours=1), "temp_c": 39.0},
+                     by="nina")
+    assert {f["code"] for f in store.open_flags("P")} >= {"new_fever", "crs_rise"}
+    store.mark_entered_in_error(done.assessment_id, "wrong patient", by="nina")
+    ward.sync_flags(store, "P", "nina", since=now - timedelta(hours=1))
+    assert [f["code"] for f in store.open_flags("P")] == []
+
+
+def test_a_correction_that_changes_a_finding_replaces_its_flag(store):
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    store.admit({"patient_id": "P", "infusion_time": now - timedelta(days=1)}, by="drx")
+    ward.save(store, "P", {"time": now - timedelta(hours=2), **VITALS[0]}, by="nina")
+    done = ward.save(store, "P", {"time": now - timedelta(hours=1), "sbp_mmhg": 85,
+                                  "dbp_mmhg": 50}, by="nina")
+    store.amend_assessment(done.assessment_id, {"time": now - timedelta(hours=1),
+                                                "sbp_mmhg": 65, "dbp_mmhg": 40},
+                           "misread: 65 not 85", by="nina")
+    ward.sync_flags(store, "P", "nina", since=now - timedelta(hours=1))
+    (f,) = [f for f in store.open_flags("P") if f["code"] == "hypotension"]
+    assert "SBP 65" in f["message"]
+
+
+def test_every_flag_says_who_responds_and_how_soon():
+    for rule in escalation.RULES:
+        who, when = rule.respond.split(", ")
+        assert who and when in ("immediately", "within 15 min", "within 30 min",
+                                "before the next dose")

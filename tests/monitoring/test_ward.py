@@ -120,7 +120,8 @@ def test_a_worsening_grade_raises_again_and_grade_3_is_an_emergency(store):
                  o2_device="non_rebreather_mask", o2_flow_l_min=12)
     rise = [f for f in worse.flags if f["code"] == "crs_rise"]
     assert worse.result.crs.grade == 3
-    assert rise == [{"code": "crs_rise", "severity": "emergency", "respond": "physician",
+    assert rise == [{"code": "crs_rise", "severity": "emergency",
+                     "respond": "physician, within 30 min",
                      "message": "CRS grade 3 (was grade 1): physician review"}]
 
 
@@ -160,7 +161,8 @@ def test_the_overview_sorts_by_acuity_then_bed(store):
     assert top.vitals["temp_c"] == (38.5, NOW - timedelta(minutes=30))
     assert top.vitals["hr_bpm"][1] == NOW - timedelta(minutes=60)  # latest recorded value
     assert {f["code"] for f in top.flags} == {"new_fever", "crs_rise"}
-    assert top.due.vitals_due == NOW - timedelta(minutes=30) + timedelta(hours=2)
+    # the temperature-only row does not reset the clock (S8): from the last full set, at CRS 1
+    assert top.due.vitals_due == NOW - timedelta(minutes=60) + timedelta(hours=2)
 
 
 def test_a_patient_without_assessments_is_listed_as_due_now(store):

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from monitoring import tables
 from monitoring.store import PatientIn, StoreError
+from monitoring.ward import sync_flags
 from ui import session
 from ui.common import local
 
@@ -106,6 +107,8 @@ with edit_tab:
                      key=f"edit_save_{pid}"):
             try:
                 store.update_patient(pid, changes, reason.strip(), by=user["username"])
+                if {"baseline_ice", "spo2_scale"} & set(changes):  # they change the flags
+                    sync_flags(store, pid, user["username"])
             except StoreError as e:
                 st.error(f"Not saved: {e}")
             else:

@@ -14,6 +14,7 @@ from monitoring.review import (
     tocilizumab,
 )
 from monitoring.store import StoreError
+from monitoring.ward import sync_flags
 from ui import session
 from ui.charts import timeline_figure
 from ui.common import badge, grade_text, local, reasons_text
@@ -144,7 +145,8 @@ with guide_tab:
     icu = icu_now(rv)
     if icu:
         st.error("**ICU prompts**  \n" + "  \n".join(f"{t.what} ({t.source})" for t in icu))
-    prompts = guidance.prompts(r.crs.grade, r.icans.grade)
+    prompts = guidance.prompts(r.crs.grade, r.icans.grade,
+                               tocilizumab(rv, now)["count"])
     if prompts:
         st.markdown("**For the current grades**")
         for p in prompts:
@@ -182,6 +184,7 @@ with action_tab:
                                placeholder="e.g. line infection, blood cultures positive")
         if st.button("Record attribution", disabled=not reason.strip(), key=f"attr_{pid}"):
             store.attribute(rv.ids[a_i], finding, reason.strip(), by=user["username"])
+            sync_flags(store, pid, user["username"], since=rv.results[a_i].time)
             st.session_state["review_done"] = f"{finding} attributed at {labels[a_i]}."
             st.rerun()
         st.divider()
