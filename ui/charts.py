@@ -265,7 +265,10 @@ def _axes(fig: go.Figure, f: pd.DataFrame) -> None:
     fig.update_yaxes(type="category", categoryorder="array",
                      categoryarray=list(reversed(EVENT_ROWS)), row=ROW[PANELS[7]], col=1)
     fig.update_yaxes(range=[-0.3, 5.3], dtick=1, row=ROW[PANELS[6]], col=1)
-    fig.update_xaxes(showgrid=True)
+    fig.update_xaxes(showgrid=True, type="date")  # also when a panel has no points at all
+    spo2 = f["spo2"].dropna()
+    low = min(88.0, float(spo2.min()) - 2) if len(spo2) else 88.0
+    fig.update_yaxes(range=[low, 100.5], row=ROW[PANELS[3]], col=1)  # no 97-99 autoscale
     buttons = [{"count": hours, "label": label, "step": "hour", "stepmode": "backward"}
                for label, hours in QUICK_RANGES] + [{"step": "all", "label": "whole stay"}]
     fig.update_xaxes(rangeselector={"buttons": buttons, "y": 1.04}, row=1, col=1)

@@ -18,7 +18,7 @@ SHOW = {"emergency": st.error, "urgent": st.warning}
 def by_severity(flags: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Emergency first, then urgent, then the rest; newest first within each."""
     return sorted(flags, key=lambda f: (ORDER.get(f["severity"], 3),
-                                        -f["raised_at"].timestamp()))
+                                        -f["raised_at"].timestamp() if "raised_at" in f else 0))
 
 
 @st.dialog("Acknowledge a flag")
@@ -26,12 +26,21 @@ def acknowledge_dialog(store: WardStore, flag: dict[str, Any], user: dict[str, A
     st.markdown(f"**{SEVERITY_ICONS.get(flag['severity'], flag['severity'])}** — "
                 f"{flag['message']}  \nRaised {local(flag['raised_at'], store.tz)} for "
                 f"{flag['respond'] or 'the ward team'}.")
-    action = st.text_area("Action taken (required)", key=f"ack_action_{flag['id']}",
-                          placeholder="e.g. physician informed, paracetamol given, obs hourly")
-    dismiss = st.checkbox("Dismiss: this flag needs no action", key=f"ack_dismiss_{flag['id']}")
-    reason = st.text_input("Reason for dismissing (required to dismiss)",
-                           key=f"ack_reason_{flag['id']}", disabled=not dismiss)
-    ready = bool(action.strip()) and (not dismiss or bool(reason.strip()))
+    may_dismiss = flag["severity"] != "emergency" or user["role"] == "physician"
+    dismiss = st.checkbox("Dismiss: this flag needs no action", key=f"ack_dismiss_{flag['id']}",
+                          disabled=not may_dismiss,
+                          help=None if may_dismiss else "An emergency flag is dismissed by a "
+                                                        "physician only.")
+    if dismiss:
+        reason = st.text_input("Reason for dismissing (required)",
+                               key=f"ack_reason_{flag['id']}")
+        action = "dismissed"
+    else:
+        reason = ""
+        action = st.text_area("Action taken (required)", key=f"ack_action_{flag['id']}",
+                              placeholder="e.g. physician informed, paracetamol given, "
+                                          "obs hourly")
+    ready = bool(reason.strip()) if dismiss else bool(action.strip())
     if st.button("Dismiss flag" if dismiss else "Acknowledge", type="primary",
                  disabled=not ready, key=f"ack_ok_{flag['id']}"):
         try:
@@ -77,3 +86,9 @@ def history_frame(store: WardStore, patient_id: str) -> pd.DataFrame:
             f"{f['ack_by']}, {local(f['ack_at'], store.tz)}",
             "Action": f["ack_action"] or "", "Reason": f["ack_reason"] or ""})
     return pd.DataFrame(rows)
+
+
+HISTORY_COLUMNS = {"Raised": st.column_config.TextColumn(width="small"),
+                   "Severity": st.column_config.TextColumn(width="small"),
+                   "Flag": st.column_config.TextColumn(width="large"),
+                   "State": st.column_config.TextColumn(width="small")}

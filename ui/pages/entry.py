@@ -9,6 +9,7 @@ from monitoring.store import StoreError
 from monitoring.ward import backdating_problem, carried_forward, preview, save
 from ui import session
 from ui.common import SEVERITY_ICONS, badge, grade_text, local, reasons_text
+from ui.flags import by_severity
 from ui.form import DEVICE_WORDS, SUPPORT_FIELDS, assessment_form, problems_by_field, show_problems
 
 user = session.require("bedside_entry")
@@ -21,7 +22,7 @@ if saved:
     with st.container(border=True):
         st.success(f"Saved for {saved['patient']} at {saved['time']}.", icon=":material/check:")
         st.markdown(saved["badges"], unsafe_allow_html=True)
-        for f in saved["flags"]:
+        for f in by_severity(saved["flags"]):
             show = st.error if f["severity"] in ("urgent", "emergency") else st.info
             show(f"New flag — {SEVERITY_ICONS.get(f['severity'], f['severity'])}: "
                  f"{f['message']} (for: {f['respond']})")

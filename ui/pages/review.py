@@ -14,11 +14,11 @@ from monitoring.review import (
     tocilizumab,
 )
 from monitoring.store import StoreError
-from monitoring.ward import sync_flags
+from monitoring.ward import day_post_infusion, sync_flags
 from ui import session
 from ui.charts import timeline_figure
 from ui.common import badge, grade_text, local, reasons_text
-from ui.flags import history_frame, open_flags_panel
+from ui.flags import HISTORY_COLUMNS, history_frame, open_flags_panel
 from ui.handover import handover_html
 
 user = session.require("patient_review")
@@ -41,14 +41,25 @@ except StoreError as e:
     st.stop()
 r = rv.current
 s = rv.summary
-st.markdown(
-    f"**{patient.get('name') or pid}** · bed {patient.get('bed') or '—'} · "
-    f"{patient.get('product') or 'product not recorded'} · "
-    f"D+{r.day_post_infusion if r.day_post_infusion is not None else '—'} · "
-    f"weight {patient['weight_kg']:g} kg" if patient.get("weight_kg") else
-    f"**{patient.get('name') or pid}** · weight not recorded")
-st.markdown(f"Now ({local(r.time, tz)}): " + badge("CRS", r.crs) + " " + badge("ICANS", r.icans)
-            + f" &nbsp; Maximum so far: CRS {s.crs_max_grade}, ICANS {s.icans_max_grade}",
+day_now = day_post_infusion(patient.get("infusion_time"), now, tz)
+weight = f"weight {patient['weight_kg']:g} kg" if patient.get("weight_kg") else \
+    "weight not recorded"
+st.markdown(f"**{patient.get('name') or pid}** · bed {patient.get('bed') or '—'} · "
+            f"{patient.get('product') or 'product not recorded'} · "
+            f"today D+{day_now if day_now is not None else '—'} · {weight}")
+extra = []
+if rv.unattributed is not None:
+    u = rv.unattributed[-1]
+    if (u.crs.grade, u.icans.grade) != (r.crs.grade, r.icans.grade):
+        extra.append(f"with physicians' attributions; without them {grade_text('CRS', u.crs)}, "
+                     f"{grade_text('ICANS', u.icans)}")
+for c_ in rv.confirmations:
+    if c_["assessment_id"] == rv.ids[-1]:
+        extra.append(f"{c_['syndrome'].upper()} {c_['grade']} confirmed by {c_['recorded_by']}")
+st.markdown(f"Latest assessment ({local(r.time, tz)}): " + badge("CRS", r.crs) + " "
+            + badge("ICANS", r.icans)
+            + f" &nbsp; Maximum so far: CRS {s.crs_max_grade}, ICANS {s.icans_max_grade}"
+            + (" &nbsp; <b>" + "; ".join(extra) + "</b>" if extra else ""),
             unsafe_allow_html=True)
 physician = user["role"] == "physician"
 
@@ -69,7 +80,7 @@ with flags_tab:
     if history.empty:
         st.caption("No flags raised.")
     else:
-        st.dataframe(history, hide_index=True, width="stretch")
+        st.dataframe(history, hide_index=True, width="stretch", column_config=HISTORY_COLUMNS)
 
 with timeline_tab:
     st.caption("Quick ranges at the top left of the chart: 24 h, 72 h, whole stay. Hover a point "
@@ -128,7 +139,8 @@ with course_tab:
                          "Time to maximum (h)": round(
                              (e.max_grade_time - e.onset).total_seconds() / 3600, 1),
                          "Resolved": local(e.resolved, tz) if e.resolved else "ongoing",
-                         "Duration (h)": e.duration_hours})
+                         "Duration (h)": "ongoing" if e.duration_hours is None
+                         else e.duration_hours})
     st.markdown("**Episodes**")
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
@@ -197,8 +209,11 @@ with action_tab:
         computed = getattr(rv.results[c_i], syndrome).grade
         grade = c[2].selectbox("Grade", range(6), index=computed or 0,
                                key=f"conf_grade_{pid}_{c_i}_{syndrome}")
-        note = st.text_input("Note (optional)", key=f"conf_note_{pid}")
-        if st.button("Confirm grade", key=f"conf_{pid}"):
+        differs = grade != computed
+        note = st.text_input("Note (required when the grade differs from the computed one)"
+                             if differs else "Note (optional)", key=f"conf_note_{pid}")
+        if st.button("Confirm grade", key=f"conf_{pid}",
+                     disabled=differs and not note.strip()):
             store.confirm_grade(rv.ids[c_i], syndrome, grade, by=user["username"],
                                 note=note.strip() or None)
             st.session_state["review_done"] = f"{syndrome.upper()} {grade} confirmed."
