@@ -164,12 +164,19 @@ def tocilizumab_count(given: Sequence[datetime], now: datetime) -> TocilizumabCo
 
 
 # ------------------------------------------------------------------------------ prompts
+CHILD_NOTE = ("Child: the steps below are ASCO's adult wording; follow the paediatric protocol, "
+              "weight-based doses (tocilizumab 12 mg/kg under 30 kg, spec §4.4) and CAPD rather "
+              "than ICE for neuro checks under 12 years.")
+
+
 def prompts(crs: int | None, icans: int | None,
-            doses: TocilizumabCount | None = None) -> list[Prompt]:
+            doses: TocilizumabCount | None = None, child: bool = False) -> list[Prompt]:
     """ASCO 2021 steps for the current grades (not-evaluable grades prompt nothing here; the
     page says what is missing). With the tocilizumab dose count, a step that offers another
     dose says so when a limit is reached (spec §4.4: check the history before each prompt)."""
     out: list[Prompt] = []
+    if child and (crs or icans):
+        out.append(Prompt(CHILD_NOTE, ASCO_2021, "warning"))
     limits = [w for w in (doses.warnings if doses else ()) if not w.startswith("last dose")]
     if crs:
         out.append(Prompt(CRS_ALL_GRADES, ASCO_2021))

@@ -405,7 +405,7 @@ def overdue_flags(patient_id: str, due: Any, now: datetime, since: datetime | No
             continue
         never = at is None
         text = (f"{what.capitalize()} not recorded since admission" if never
-                else f"{what.capitalize()} overdue since {at:%H:%M}")
+                else f"{what.capitalize()} overdue since {at:%d %b %H:%M} UTC")
         out.append({"code": code, "severity": "info", "message": text,
                     "respond": "nurse in charge, now", "raised_at": start})
         if now - start >= OVERDUE_URGENT_AFTER:

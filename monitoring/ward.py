@@ -20,6 +20,7 @@ from grading.rules import NEURO_WINDOW, VITALS_WINDOW, hypotension_threshold, sb
 from grading.timeline import NE_GRADE, GradedTimeline, RowResult
 
 from . import escalation, schedule
+from .store import SYSTEM_USER as SYSTEM
 from .store import StoreError, WardStore
 
 VITALS = ("temp_c", "hr_bpm", "sbp_mmhg", "dbp_mmhg", "rr_per_min", "spo2_pct")
@@ -101,15 +102,23 @@ class PatientStatus:
     news: news2.News2 | None = None                     # of the latest vital signs
 
     @property
+    def clinical_flags(self) -> list[dict[str, Any]]:
+        """Open flags about the patient's condition (not about overdue charting)."""
+        return [f for f in self.flags if not f["code"].startswith("overdue")]
+
+    @property
     def flag_rank(self) -> int:
-        return max((SEVERITY_RANK.get(f["severity"], 1) for f in self.flags), default=0)
+        return max((SEVERITY_RANK.get(f["severity"], 1) for f in self.clinical_flags),
+                   default=0)
 
     def acuity(self) -> tuple[int, ...]:
-        """Higher first: open flags by severity, current grade (not evaluable counts high),
-        overdue observations, then maximum grade so far."""
+        """Higher first (W9): open clinical flags by severity, NEWS2 band, current grade (not
+        evaluable counts high), overdue observations, then maximum grade so far."""
         def g(x: grading.Grade | None) -> int:
             return 6 if x is None or x.grade is None else x.grade
-        return (self.flag_rank, max(g(self.crs), g(self.icans)), len(self.overdue),
+        band = schedule.news2_band(None if self.news is None else self.news.total,
+                                   self.news is not None and self.news.red) or 0
+        return (self.flag_rank, band, max(g(self.crs), g(self.icans)), len(self.overdue),
                 max(self.crs_max or 0, self.icans_max or 0))
 
 
@@ -391,9 +400,19 @@ def sync_flags(store: WardStore, patient_id: str, by: str, *, changed_id: int | 
 
 
 def raise_overdue(store: WardStore, statuses: Sequence[PatientStatus], now: datetime) -> int:
-    """Overdue observations raised as flags, once per due time (called by the overview)."""
+    """Overdue observations raised as flags, once per due time (called by the overview); an
+    open overdue flag is closed (acknowledged by the system) once the observations it asked
+    for have been recorded (E4)."""
     n = 0
     for s in statuses:
+        for f in s.flags:  # the open flags the overview already read
+            kind = "vitals" if f["code"].startswith("overdue_vitals") else \
+                "neuro" if f["code"].startswith("overdue_neuro") else None
+            if kind is None:
+                continue
+            due = s.due.vitals_due if kind == "vitals" else s.due.neuro_due
+            if due is not None and due > f["raised_at"] and kind_done(s, kind, now):
+                store.acknowledge_flag(f["id"], "observations recorded since", by=SYSTEM)
         if not s.overdue:  # nothing to raise: no query
             continue
         pid = s.patient["patient_id"]
@@ -404,6 +423,12 @@ def raise_overdue(store: WardStore, statuses: Sequence[PatientStatus], now: date
                                  respond=f["respond"])
                 n += 1
     return n
+
+
+def kind_done(s: PatientStatus, kind: str, now: datetime) -> bool:
+    """Are the vital signs / neuro checks up to date now?"""
+    name = "vital signs" if kind == "vitals" else "neuro assessment"
+    return name not in s.overdue
 
 
 def backdating_problem(at: datetime, now: datetime,

@@ -57,15 +57,29 @@ def handover_html(review: Review, now: datetime, by: str, open_flags: list[dict[
                    if e.resolved else "ongoing"))
     codes = [c for c in (guidance.icd10("crs", s.crs_max_grade),
                          guidance.icd10("icans", s.icans_max_grade)) if c]
-    treatments = [f"{local(m['given_at'], tz)}: {escape(m['kind'])}"
-                  + (f" {m['dose']:g} {escape(m['unit'] or '')}" if m.get("dose") else "")
-                  for m in review.administrations]
-    treatments += [f"{local(x.time, tz)}: {what} (charted on the assessment)"
-                   for row, x in zip(review.rows, review.results)
-                   for key, what in (("tocilizumab_given", "tocilizumab"),
-                                     ("corticosteroid_given", "corticosteroid"),
-                                     ("antipyretic_given", "antipyretic"),
-                                     ("fluid_bolus_given", "fluid bolus")) if row.get(key)]
+    events: list[tuple[datetime, str]] = [
+        (m["given_at"], escape(m["kind"]) + (f" {m['dose']:g} {escape(m['unit'] or '')}"
+                                             if m.get("dose") else ""))
+        for m in review.administrations]
+    pressors_before, device_before = "none", None
+    for row, x in zip(review.rows, review.results):
+        for key, what in (("tocilizumab_given", "tocilizumab"),
+                          ("corticosteroid_given", "corticosteroid"),
+                          ("antipyretic_given", "antipyretic"),
+                          ("fluid_bolus_given", "fluid bolus")):
+            if row.get(key):
+                events.append((x.time, f"{what} (charted on the assessment)"))
+        # support started, changed or stopped
+        if row.get("vasopressors") is not None and row["vasopressors"] != pressors_before:
+            events.append((x.time, "vasoactive infusions "
+                           + escape(row["vasopressors"].replace(";", " + "))))
+            pressors_before = row["vasopressors"]
+        if row.get("o2_device") is not None and row["o2_device"] != device_before:
+            flow = f" {row['o2_flow_l_min']:g} L/min" if row.get("o2_flow_l_min") else ""
+            events.append((x.time, "oxygen " + escape(row["o2_device"].replace("_", " "))
+                           + flow))
+            device_before = row["o2_device"]
+    treatments = [f"{local(t, tz)}: {text}" for t, text in sorted(events, key=lambda e: e[0])]
     daily = "".join(f"<tr><td>D+{d['day']}</td><td>{_g(d['crs'])}</td><td>{_g(d['icans'])}</td>"
                     "</tr>" for d in course_table(review))
     prompts = [f"{escape(x.text)} <span class='note'>({escape(x.source)})</span>"

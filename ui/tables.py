@@ -48,7 +48,9 @@ def _support(s: PatientStatus) -> str:
 def _flags(s: PatientStatus) -> str:
     if not s.flags:
         return ""
-    worst = max(s.flags, key=lambda f: ({"emergency": 3, "urgent": 2}.get(f["severity"], 1),
+    # the worst clinical flag first; overdue charting only when there is nothing else
+    worst = max(s.flags, key=lambda f: (not f["code"].startswith("overdue"),
+                                        {"emergency": 3, "urgent": 2}.get(f["severity"], 1),
                                         f["raised_at"]))
     more = f" (+{len(s.flags) - 1} more)" if len(s.flags) > 1 else ""
     # the first clause only: the full message and advice are on the patient record
@@ -113,6 +115,16 @@ def style_overview(frame: pd.DataFrame, statuses: list[PatientStatus]) -> Any:
                 if str(v).startswith("EMERGENCY")
                 else "background-color:#FCE4D6;font-weight:600" if v else "" for v in col]
 
+    def news_cells(col: pd.Series) -> list[str]:
+        out = []
+        for s in statuses:
+            band = 0 if s.news is None or s.news.total is None else (
+                2 if s.news.total >= 7 else 1 if s.news.total >= 5 or s.news.red else 0)
+            out.append(("background-color:#B00020;color:#FFFFFF;font-weight:700",
+                        "background-color:#E69F00;font-weight:700", "")[2 - band]
+                       if band else "")
+        return out
+
     def due_cells(col: pd.Series) -> list[str]:
         return ["color:#B00020;font-weight:700" if str(v).startswith("OVERDUE") else ""
                 for v in col]
@@ -121,6 +133,6 @@ def style_overview(frame: pd.DataFrame, statuses: list[PatientStatus]) -> Any:
     keep_whole = ["Bed", "ID", "Product", "Day", "Last obs", *vitals, "CRS", "ICANS"]
     return (frame.style.apply(grade_cells, subset=["CRS", "ICANS"])
             .apply(marked, subset=vitals).apply(flag_cells, subset=["Flags"])
-            .apply(due_cells, subset=["Next obs"])
+            .apply(due_cells, subset=["Next obs"]).apply(news_cells, subset=["NEWS2"])
             .set_properties(subset=keep_whole, **{"white-space": "nowrap"})
             .hide(axis="index"))

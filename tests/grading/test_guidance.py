@@ -100,3 +100,10 @@ def test_the_tocilizumab_step_says_when_a_limit_is_reached():
     assert any("[limit reached - see above]" in t for t in texts)
     fresh = guidance.tocilizumab_count([], now)
     assert not any("limit reached" in p.text for p in guidance.prompts(2, 0, fresh))
+
+
+def test_a_child_gets_the_paediatric_note_before_the_adult_steps():
+    texts = [p.text for p in guidance.prompts(2, 0, child=True)]
+    assert texts[0] == guidance.CHILD_NOTE
+    assert guidance.CHILD_NOTE not in [p.text for p in guidance.prompts(2, 0)]
+    assert guidance.prompts(0, 0, child=True) == []

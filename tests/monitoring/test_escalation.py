@@ -388,3 +388,39 @@ def test_every_flag_says_who_responds_and_how_soon():
         who, when = rule.respond.split(", ")
         assert who and when in ("immediately", "within 15 min", "within 30 min",
                                 "before the next dose")
+
+
+def test_an_overdue_flag_closes_once_the_observations_are_recorded(store):
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    store.admit({"patient_id": "P", "infusion_time": now - timedelta(days=1)}, by="drx")
+    full = {**VITALS[0], "hr_bpm": 80, "rr_per_min": 16, "ice_orientation": 4,
+            "ice_naming": 3, "ice_commands": 1, "ice_writing": 1, "ice_attention": 1,
+            "consciousness": "alert"}
+    ward.save(store, "P", {"time": now - timedelta(hours=4, minutes=30), **full}, by="nina")
+    ward.raise_overdue(store, ward.ward_overview(store, now), now)
+    assert [f["code"] for f in store.open_flags("P")] == ["overdue_vitals"]
+    ward.save(store, "P", {"time": now - timedelta(minutes=1),
+                           **{k: v for k, v in full.items() if k != "o2_device"}}, by="nina")
+    ward.raise_overdue(store, ward.ward_overview(store, now), now)
+    assert store.open_flags("P") == []
+    (f,) = [f for f in store.flags("P") if f["code"] == "overdue_vitals"]
+    assert (f["ack_by"], f["ack_action"]) == ("system", "observations recorded since")
+
+
+def test_news2_and_clinical_flags_outrank_overdue_charting_on_the_overview(store):
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    for pid, bed in (("SICK", "1"), ("LATE", "2")):
+        store.admit({"patient_id": pid, "bed": bed, "infusion_time": now - timedelta(days=1)},
+                    by="drx")
+    ward.save(store, "LATE", {"time": now - timedelta(hours=9), **VITALS[0], "hr_bpm": 80,
+                              "rr_per_min": 16}, by="nina")
+    ward.save(store, "SICK", {"time": now - timedelta(minutes=5), "temp_c": 37.0,
+                              "hr_bpm": 135, "sbp_mmhg": 118, "dbp_mmhg": 70,
+                              "rr_per_min": 26, "spo2_pct": 94, "o2_device": "room_air"},
+              by="nina")
+    for f in store.open_flags("SICK"):
+        store.acknowledge_flag(f["id"], "seen", by="nina")
+    statuses = ward.ward_overview(store, now)
+    ward.raise_overdue(store, statuses, now)
+    order = [s.patient["patient_id"] for s in ward.ward_overview(store, now)]
+    assert order == ["SICK", "LATE"]  # NEWS2 >= 7 (acknowledged) above overdue charting

@@ -141,3 +141,10 @@ def test_the_handover_is_sbar_with_codes_treatments_and_the_chart(demo_store):
     assert html.count("tocilizumab (charted on the assessment)") == 2
     assert "Plotly" in html  # the chart, self-contained
     assert "Plotly" not in handover_html(rv, rv.current.time, "x", [], with_chart=False)
+
+
+def test_the_handover_lists_vasopressors_and_oxygen_changes(demo_store):
+    rv = review.patient_review(demo_store, "DEMO-005")
+    html = handover_html(rv, rv.current.time, "x", [], with_chart=False)
+    assert "vasoactive infusions norepinephrine" in html
+    assert "oxygen simple face mask 8 L/min" in html

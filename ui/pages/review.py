@@ -157,13 +157,18 @@ with guide_tab:
     icu = icu_now(rv)
     if icu:
         st.error("**ICU prompts**  \n" + "  \n".join(f"{t.what} ({t.source})" for t in icu))
-    prompts = guidance.prompts(r.crs.grade, r.icans.grade,
-                               tocilizumab(rv, now)["count"])
+    age = next((x.get("age_years") for x in reversed(rv.rows)
+                if x.get("age_years") is not None), None)
+    prompts = guidance.prompts(r.crs.grade, r.icans.grade, tocilizumab(rv, now)["count"],
+                               child=age is not None and age < 18)
     if prompts:
         st.markdown("**For the current grades**")
         for p in prompts:
-            st.markdown(f"- {p.text}  \n  <small>Source: {p.source}</small>",
-                        unsafe_allow_html=True)
+            if p.kind == "warning":
+                st.warning(f"{p.text} (Source: {p.source})")
+            else:
+                st.markdown(f"- {p.text}  \n  <small>Source: {p.source}</small>",
+                            unsafe_allow_html=True)
     else:
         st.caption("No grade-specific prompts for the current grades.")
     toci = tocilizumab(rv, now)
