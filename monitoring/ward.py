@@ -275,6 +275,7 @@ class Preview:
     result: RowResult
     previous: RowResult | None
     soft_limits: list[str]       # accepted values outside the usual range, to confirm
+    flags: list[dict[str, str]] = field(default_factory=list)  # what saving would raise
 
 
 @dataclass(frozen=True)
@@ -325,8 +326,15 @@ def preview(store: WardStore, patient_id: str, values: Mapping[str, Any]) -> Pre
     g = grading.grade(a)
     s = int(np.flatnonzero(g.order.order == len(rows))[0])
     previous = g.result_at(s - 1, int(g.order.order[s - 1])) if s > 0 else None
+    combined = [*rows, {**row, "time": g.result_at(s, len(rows)).time}]
+    in_time_order = [combined[int(j)] for j in g.order.order]
+    from .review import tocilizumab_doses
+    would = escalation.evaluate_course(
+        in_time_order, lambda i: g.result_at(i, int(g.order.order[i])), patient,
+        tocilizumab_doses(in_time_order, store.administrations(patient_id)), start=s)
     return Preview(g.result_at(s, len(rows)), previous,
-                   [m for ms in problems.soft_flags.values() for m in ms])
+                   [m for ms in problems.soft_flags.values() for m in ms],
+                   [c.flag for c in would if c.index == s])
 
 
 def save(store: WardStore, patient_id: str, values: Mapping[str, Any], by: str) -> Saved:

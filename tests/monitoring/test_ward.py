@@ -191,6 +191,8 @@ def test_a_preview_grades_without_saving(store):
     admit(store)
     p = ward.preview(store, "P1", {"time": NOW, "temp_c": 38.3, "hr_bpm": 210})
     assert p.result.crs.grade == 1 and p.previous is None
+    assert {"new_fever", "crs_rise"} <= {f["code"] for f in p.flags}  # what saving raises
+    assert store.open_flags("P1") == []
     assert p.soft_limits and "hr_bpm" in p.soft_limits[0]
     assert store.timeline_rows("P1") == []
 

@@ -117,9 +117,10 @@ with st.container(border=True):
         cols = st.columns(2)
         for col, name, g in ((cols[0], "CRS", r.crs), (cols[1], "ICANS", r.icans)):
             col.markdown(f"Why {name}:  \n" + "  \n".join(reasons_text(g, tz)))
-        for f in r.flags:
-            if f.code != "soft_limit":
-                st.caption(f"Review: {f.message}")
+        if result.flags:
+            st.markdown("**Saving will raise:**  \n" + "  \n".join(
+                f"{SEVERITY_ICONS.get(f['severity'], f['severity'])}: {f['message']}"
+                for f in by_severity(result.flags)))
         st.caption("ASTCT consensus grading (Lee et al., Biol Blood Marrow Transplant 2019). "
                    "Decision support only: the grade is for a clinician to confirm.")
     confirmed = True
