@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import grading
@@ -23,6 +23,15 @@ def grade_text(syndrome: str, g: grading.Grade | None) -> str:
     if g.grade is None:
         return f"{syndrome} not evaluable"
     return f"{syndrome} {g.grade}{STATUS_WORDS[g.status]}"
+
+
+def based_on(g: grading.Grade | None, as_of: datetime | None, tz: Any) -> str:
+    """' (from 21 Nov 22:00)' when a grade rests on observations over an hour older than the
+    assessment it is shown for (e.g. ICANS from the last neuro check), else ''."""
+    if g is None or not g.reasons or as_of is None:
+        return ""
+    newest = max(r.time for r in g.reasons)
+    return f" (from {local(newest, tz)})" if as_of - newest > timedelta(hours=1) else ""
 
 
 def grade_colours(g: grading.Grade | int | None) -> tuple[str, str]:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from monitoring.ward import PatientStatus
 
-from .common import SEVERITY_ICONS, grade_colours, grade_text, local
+from .common import SEVERITY_ICONS, based_on, grade_colours, grade_text, local
 
 ARROWS = {"low": "▼", "high": "▲"}
 VITAL_COLUMNS = (("Temp °C", "temp_c", "{:.1f}"), ("HR", "hr_bpm", "{:.0f}"),
@@ -85,7 +85,8 @@ def overview_frame(statuses: list[PatientStatus], now: datetime, tz: Any) -> pd.
             **{label: _vital(s, name, fmt) for label, name, fmt in VITAL_COLUMNS[2:]},
             "O2 / pressors": _support(s),
             "CRS": _whole(grade_text("CRS", s.crs)),
-            "ICANS": _whole(grade_text("ICANS", s.icans)),
+            "ICANS": _whole(grade_text("ICANS", s.icans)) + based_on(s.icans, s.last_assessed,
+                                                                     tz),
             "NEWS2": "—" if s.news is None or s.news.total is None else
             f"{s.news.total}{'+' if s.news.missing else ''}",
             "Max CRS / ICANS": f"{'—' if s.crs_max is None else s.crs_max} / "

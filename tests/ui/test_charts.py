@@ -148,3 +148,18 @@ def test_the_handover_lists_vasopressors_and_oxygen_changes(demo_store):
     html = handover_html(rv, rv.current.time, "x", [], with_chart=False)
     assert "vasoactive infusions norepinephrine" in html
     assert "oxygen simple face mask 8 L/min" in html
+
+
+def test_a_grade_resting_on_older_observations_says_when_they_were_made():
+    from ui.common import based_on
+    rows = [{"patient_id": "P", "time": "2026-03-02T08:00", "ice_orientation": 4,
+             "ice_naming": 3, "ice_commands": 1, "ice_writing": 1, "ice_attention": 1,
+             "consciousness": "alert", "temp_c": 37.0},
+            {"patient_id": "P", "time": "2026-03-02T17:00", "temp_c": 37.1}]
+    import grading
+    g = grading.grade(grading.from_rows(rows))
+    late = g.result_at(1, 1)
+    assert based_on(late.icans, late.time, UTC) == " (from 02 Mar 08:00)"
+    assert based_on(late.crs, late.time, UTC) == ""
+    early = g.result_at(0, 0)
+    assert based_on(early.icans, early.time, UTC) == ""

@@ -8,7 +8,7 @@ import grading
 from monitoring.store import StoreError
 from monitoring.ward import backdating_problem, carried_forward, preview, save
 from ui import session
-from ui.common import SEVERITY_ICONS, badge, grade_text, local, reasons_text
+from ui.common import SEVERITY_ICONS, badge, based_on, grade_text, local, reasons_text
 from ui.flags import by_severity
 from ui.form import DEVICE_WORDS, SUPPORT_FIELDS, assessment_form, problems_by_field, show_problems
 
@@ -109,7 +109,8 @@ with st.container(border=True):
         st.info("Enter the observations made; blank fields mean 'not assessed this time'.")
     elif result is not None:
         r = result.result
-        st.markdown(badge("CRS", r.crs) + " &nbsp; " + badge("ICANS", r.icans),
+        st.markdown(badge("CRS", r.crs) + based_on(r.crs, r.time, tz) + " &nbsp; "
+                    + badge("ICANS", r.icans) + based_on(r.icans, r.time, tz),
                     unsafe_allow_html=True)
         if result.previous is not None:
             st.caption(f"Previous assessment: {grade_text('CRS', result.previous.crs)}, "
