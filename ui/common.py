@@ -25,12 +25,16 @@ def grade_text(syndrome: str, g: grading.Grade | None) -> str:
     return f"{syndrome} {g.grade}{STATUS_WORDS[g.status]}"
 
 
+SUMMARY_RULES = {"ICANS-R1", "CRS-R6"}  # "highest domain" / "grade from components": no finding
+
+
 def based_on(g: grading.Grade | None, as_of: datetime | None, tz: Any) -> str:
     """' (from 21 Nov 22:00)' when a grade rests on observations over an hour older than the
     assessment it is shown for (e.g. ICANS from the last neuro check), else ''."""
-    if g is None or not g.reasons or as_of is None:
+    findings = [r.time for r in (g.reasons if g else ()) if r.rule not in SUMMARY_RULES]
+    if not findings or as_of is None:
         return ""
-    newest = max(r.time for r in g.reasons)
+    newest = max(findings)
     return f" (from {local(newest, tz)})" if as_of - newest > timedelta(hours=1) else ""
 
 
