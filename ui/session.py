@@ -27,6 +27,7 @@ PAGES: dict[str, tuple[str, str, str, str]] = {
                   "admission"),
     "users": ("ui/pages/users.py", "Users", ":material/group:", "users"),
     "demo_ward": ("ui/pages/demo_ward.py", "Demo ward", ":material/school:", "demo-ward"),
+    "teaching": ("ui/pages/teaching.py", "Teaching", ":material/quiz:", "teaching"),
 }
 
 
