@@ -205,8 +205,9 @@ def timeline_figure(review: Review) -> go.Figure:
                                        ("crs_max", "CRS episode maximum", "#D55E00", "dot"),
                                        ("icans_max", "ICANS episode maximum", "#0072B2", "dot")):
         fig.add_trace(go.Scatter(
-            x=f["time"], y=f[column], name=name, mode="lines", line_shape="hv",
+            x=f["time"], y=f[column], name=name, mode="lines+markers", line_shape="hv",
             line={"color": colour, "dash": dash}, connectgaps=False,
+            marker={"size": 3 if dash else 4},  # a single assessment still shows
             customdata=f[["by", "at"]].to_numpy(), hovertemplate=_hover("")),
             row=ROW[PANELS[6]], col=1)
     # 8 treatments (markers), vasopressor infusions (bars), seizures and imaging (events)

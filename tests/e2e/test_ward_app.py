@@ -228,6 +228,10 @@ def test_screenshots_of_every_page(ward_server: WardServer, ui: Page) -> None:
     sign_in(ui, ward_server.url, "demo.educator", goto=False, lands_on="Demo ward")
     expect(ui.get_by_test_id("stTable")).to_contain_text("DEMO-004")
     screenshot(ui, "demo_ward")
+    go(ui, "Teaching")
+    choose(ui, "Case", "(DEMO-005)")
+    expect(ui.locator(".js-plotly-plot")).to_be_visible(timeout=TIMEOUT_MS)
+    screenshot(ui, "teaching_replay")
 
 
 @pytest.fixture(autouse=True)
