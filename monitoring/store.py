@@ -739,10 +739,15 @@ class WardStore:
             return int(new_id)
 
     def labs(self, patient_id: str) -> list[dict[str, Any]]:
+        return self._current_rows(t.labs, patient_id, t.labs.c.taken_at)
+
+    def _current_rows(self, table: sa.Table, patient_id: str, order: sa.Column[Any]
+                      ) -> list[dict[str, Any]]:
+        """A patient's current rows of an append-only table (final, not replaced)."""
         with self._read() as conn:
             return [dict(r._mapping) for r in conn.execute(
-                sa.select(t.labs).where(t.labs.c.patient_id == patient_id, *_effective(t.labs))
-                .order_by(t.labs.c.taken_at))]
+                sa.select(table).where(table.c.patient_id == patient_id, *_effective(table))
+                .order_by(order, table.c.id))]
 
     def attribute(self, assessment_id: int, finding: str, reason: str, by: str) -> int:
         """A physician's judgement that a finding on an assessment has another cause."""
@@ -778,11 +783,7 @@ class WardStore:
             return int(new_id)
 
     def confirmations(self, patient_id: str) -> list[dict[str, Any]]:
-        g = t.grade_confirmations
-        with self._read() as conn:
-            return [dict(r._mapping) for r in conn.execute(
-                sa.select(g).where(g.c.patient_id == patient_id, *_effective(g))
-                .order_by(g.c.id))]
+        return self._current_rows(t.grade_confirmations, patient_id, t.grade_confirmations.c.id)
 
     def add_note(self, patient_id: str, text: str, by: str, at: datetime | None = None) -> int:
         """A physician's note on the course; audited, never edited."""
@@ -799,24 +800,13 @@ class WardStore:
             return int(new_id)
 
     def notes(self, patient_id: str) -> list[dict[str, Any]]:
-        with self._read() as conn:
-            return [dict(r._mapping) for r in conn.execute(
-                sa.select(t.notes).where(t.notes.c.patient_id == patient_id,
-                                         *_effective(t.notes)).order_by(t.notes.c.written_at))]
+        return self._current_rows(t.notes, patient_id, t.notes.c.written_at)
 
     def administrations(self, patient_id: str) -> list[dict[str, Any]]:
-        m = t.administrations
-        with self._read() as conn:
-            return [dict(r._mapping) for r in conn.execute(
-                sa.select(m).where(m.c.patient_id == patient_id, *_effective(m))
-                .order_by(m.c.given_at))]
+        return self._current_rows(t.administrations, patient_id, t.administrations.c.given_at)
 
     def attributions(self, patient_id: str) -> list[dict[str, Any]]:
-        x = t.attributions
-        with self._read() as conn:
-            return [dict(r._mapping) for r in conn.execute(
-                sa.select(x).where(x.c.patient_id == patient_id, *_effective(x))
-                .order_by(x.c.id))]
+        return self._current_rows(t.attributions, patient_id, t.attributions.c.id)
 
     def raise_flag(self, patient_id: str, code: str, severity: str, message: str,
                    raised_at: datetime, by: str = SYSTEM_USER, assessment_id: int | None = None,
