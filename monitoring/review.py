@@ -11,15 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import numpy as np
-
 import grading
 from grading import guidance
+from grading.fields import FIELD_BY_NAME
 from grading.output import grades_csv
 
 from .store import StoreError, WardStore
 
-ATTRIBUTION_FINDINGS = ("fever", "hypotension", "hypoxia", "neuro")
+ATTRIBUTION_FINDINGS = FIELD_BY_NAME["attributed_elsewhere"].values  # fever, hypotension, ...
 
 
 @dataclass(frozen=True)
@@ -132,9 +131,3 @@ def timeline_csv(review: Review) -> str:
         w.writerow([*line, by, "" if at is None else at.isoformat()])
     return out.getvalue()
 
-
-def index_at(review: Review, when: datetime) -> int:
-    """The row in force at ``when`` (the latest at or before it; the first if earlier)."""
-    times = np.array([r.time.timestamp() for r in review.results])
-    i = int(np.searchsorted(times, when.timestamp(), side="right")) - 1
-    return max(i, 0)

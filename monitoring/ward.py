@@ -419,7 +419,8 @@ def raise_overdue(store: WardStore, statuses: Sequence[PatientStatus], now: date
             if kind is None:
                 continue
             due = s.due.vitals_due if kind == "vitals" else s.due.neuro_due
-            if due is not None and due > f["raised_at"] and kind_done(s, kind, now):
+            done = ("vital signs" if kind == "vitals" else "neuro assessment") not in s.overdue
+            if due is not None and due > f["raised_at"] and done:
                 store.acknowledge_flag(f["id"], "observations recorded since", by=SYSTEM)
         if not s.overdue:  # nothing to raise: no query
             continue
@@ -431,12 +432,6 @@ def raise_overdue(store: WardStore, statuses: Sequence[PatientStatus], now: date
                                  respond=f["respond"])
                 n += 1
     return n
-
-
-def kind_done(s: PatientStatus, kind: str, now: datetime) -> bool:
-    """Are the vital signs / neuro checks up to date now?"""
-    name = "vital signs" if kind == "vitals" else "neuro assessment"
-    return name not in s.overdue
 
 
 def backdating_problem(at: datetime, now: datetime,

@@ -277,7 +277,3 @@ def _axes(fig: go.Figure, f: pd.DataFrame) -> None:
                       hovermode="closest", legend={"orientation": "h", "y": -0.03},
                       template="plotly_white")
 
-
-def quick_range(f_last: datetime, hours: int | None) -> tuple[datetime, datetime] | None:
-    """The x range of a quick-range button (None = the whole stay)."""
-    return None if hours is None else (f_last - timedelta(hours=hours), f_last)

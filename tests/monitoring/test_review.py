@@ -108,16 +108,6 @@ def test_the_csv_export_is_the_grading_csv_plus_who_recorded_each_row(store):
     assert [r[-2] for r in rows[1:]] == ["nina", "nina"]
 
 
-def test_index_at_picks_the_assessment_in_force(store):
-    admitted(store)
-    rec(store, 0, temp_c=37.0)
-    rec(store, 2, temp_c=37.1)
-    rv = review.patient_review(store, "P1")
-    assert review.index_at(rv, T0 + timedelta(hours=1)) == 0
-    assert review.index_at(rv, T0 + timedelta(hours=2)) == 1
-    assert review.index_at(rv, T0 - timedelta(hours=5)) == 0
-
-
 def test_a_patient_without_assessments_has_no_review_yet(store):
     admitted(store)
     with pytest.raises(StoreError, match="no assessments yet"):
