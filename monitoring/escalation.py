@@ -281,9 +281,12 @@ def evaluate(c: Context) -> list[dict[str, str]]:
 
 
 def _higher(level: Any, before: Any) -> bool:
-    if isinstance(level, tuple) != isinstance(before, tuple):
-        return bool(level) and not bool(before) if not isinstance(level, tuple) else \
-            before == 0
+    """Tuple levels (oxygen, neuro events) compare with each other; against "absent" (0)
+    any tuple level is higher, and "absent" is never higher than a tuple."""
+    if isinstance(level, tuple) and not isinstance(before, tuple):
+        return bool(before == 0)
+    if isinstance(before, tuple) and not isinstance(level, tuple):
+        return False
     return bool(level > before)
 
 

@@ -20,6 +20,7 @@ from grading.rules import NEURO_WINDOW, VITALS_WINDOW, hypotension_threshold, sb
 from grading.timeline import NE_GRADE, GradedTimeline, RowResult
 
 from . import escalation, schedule
+from .review import tocilizumab_doses
 from .store import SYSTEM_USER as SYSTEM
 from .store import StoreError, WardStore
 
@@ -328,7 +329,6 @@ def preview(store: WardStore, patient_id: str, values: Mapping[str, Any]) -> Pre
     previous = g.result_at(s - 1, int(g.order.order[s - 1])) if s > 0 else None
     combined = [*rows, {**row, "time": g.result_at(s, len(rows)).time}]
     in_time_order = [combined[int(j)] for j in g.order.order]
-    from .review import tocilizumab_doses
     would = escalation.evaluate_course(
         in_time_order, lambda i: g.result_at(i, int(g.order.order[i])), patient,
         tocilizumab_doses(in_time_order, store.administrations(patient_id)), start=s)
@@ -354,8 +354,6 @@ def sync_flags(store: WardStore, patient_id: str, by: str, *, changed_id: int | 
     """Bring the patient's stored flags in line with the rule table over the course from the
     changed assessment (or ``since``) on: raise what is new, withdraw unacknowledged flags that
     are no longer true. Returns the flags raised and the changed row's result."""
-    from .review import tocilizumab_doses  # review imports ward's neighbours; keep it local
-
     patient = store.patient(patient_id)
     a, ids = store.timelines([patient_id])
     if patient is None:

@@ -424,3 +424,17 @@ def test_news2_and_clinical_flags_outrank_overdue_charting_on_the_overview(store
     ward.raise_overdue(store, statuses, now)
     order = [s.patient["patient_id"] for s in ward.ward_overview(store, now)]
     assert order == ["SICK", "LATE"]  # NEWS2 >= 7 (acknowledged) above overdue charting
+
+
+@pytest.mark.parametrize(("second_sbp", "again"), [(81, False), (80, True)])
+def test_hypotension_worsens_one_level_per_10_mmhg(second_sbp, again):
+    # SBP 89: 1 below 90 -> level 1; 80 is 10 below -> level 2 (E1b); 81 stays level 1
+    codes = course(*({"sbp_mmhg": sbp, "dbp_mmhg": 40} for sbp in (89, second_sbp)))
+    assert raised(codes, "hypotension") == ([1, 2] if again else [1])
+
+
+@pytest.mark.parametrize(("second_spo2", "again"), [(92, False), (91, True)])
+def test_spo2_worsens_one_level_per_2_points(second_spo2, again):
+    # target 94 (scale 1): 93 -> level 1, 92 still level 1, 91 -> level 2 (E1b)
+    codes = course({"spo2_pct": 93}, {"spo2_pct": second_spo2})
+    assert raised(codes, "spo2_low") == ([1, 2] if again else [1])
