@@ -337,6 +337,10 @@ def builtin_cases() -> tuple[LibraryCase, ...]:
     return tuple(sorted(out, key=lambda c: c.id))
 
 
+def builtin_case(case_id: str) -> LibraryCase | None:
+    return next((c for c in builtin_cases() if c.id == case_id), None)
+
+
 def saved_cases(store: WardStore) -> list[LibraryCase]:
     """The current version of every case educators saved to the library."""
     out = []
