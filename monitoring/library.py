@@ -176,7 +176,7 @@ class Medication(_Model):
     time: datetime
     kind: str
     drug: str = Field(min_length=1)
-    dose: float = Field(gt=0)
+    dose: float | None = Field(None, gt=0, description="None: given, dose not recorded")
     unit: str
     route: str | None = None
     note: str | None = None
@@ -291,7 +291,7 @@ def parse_card(data: str | bytes | Mapping[str, Any], where: str = "card") -> Ca
 
 def card_json(card: CaseCard) -> str:
     """The card as the sample_data files write it (ward-local times to the minute)."""
-    return json.dumps(_plain(card.model_dump(exclude_none=True)), indent=1,
+    return json.dumps(_plain(card.model_dump()), indent=1,
                       ensure_ascii=False) + "\n"
 
 
@@ -632,10 +632,7 @@ def card_from_record(store: WardStore, patient_id: str, *, title: str, summary: 
     for r in results:
         for f in r.flags:
             flags.setdefault(f.code, []).append(r.time.astimezone(tz).replace(tzinfo=None))
-    names = {"antipyretic": "antipyretic", "fluid_bolus": "IV fluid bolus"}
-    meds = [Medication(time=m["given_at"].astimezone(tz).replace(tzinfo=None), kind=m["kind"],
-                       drug=names.get(m["kind"], m["kind"]), dose=m["dose"], unit=m["unit"])
-            for m in store.administrations(patient_id) if m["dose"] is not None]
+    meds = medications_of_record(store, patient_id)
     labs = store.labs(patient_id)
     units = {x["test"]: x["entered_unit"] for x in labs}
     draws: dict[datetime, dict[str, Any]] = {}
@@ -656,6 +653,44 @@ def card_from_record(store: WardStore, patient_id: str, *, title: str, summary: 
                           flags=flags, grades=key_grades(results, tz)),
         medications=meds, labs=Labs(units=units, draws=[draws[k] for k in sorted(draws)]))
     return card, text
+
+
+# a "given since the previous row" box ticked on the form, with no recorded administration: the
+# medication the card lists for it (the form does not say which corticosteroid, or the dose)
+TICKED = {"antipyretic_given": ("antipyretic", "antipyretic"),
+          "tocilizumab_given": ("tocilizumab", "tocilizumab"),
+          "corticosteroid_given": ("dexamethasone", "corticosteroid"),
+          "fluid_bolus_given": ("fluid_bolus", "IV fluid bolus")}
+DRUG_WORDS = {"antipyretic": "antipyretic", "fluid_bolus": "IV fluid bolus"}
+
+
+def medications_of_record(store: WardStore, patient_id: str) -> list[Medication]:
+    """The card's medications for a record: every recorded administration, and a medication
+    without a dose for each 'given' box ticked on an assessment that no administration
+    explains (so the card's medications give exactly the timeline's 'given' fields, T1)."""
+    tz = store.tz
+    rows = store.timeline_rows(patient_id)
+    times = [r["time"] for r in rows]
+    covered: set[tuple[int, str]] = set()
+    meds = []
+    for m in store.administrations(patient_id):
+        meds.append(Medication(time=m["given_at"].astimezone(tz).replace(tzinfo=None),
+                               kind=m["kind"], drug=DRUG_WORDS.get(m["kind"], m["kind"]),
+                               dose=m["dose"], unit=m["unit"]))
+        field = GIVEN_FIELD[m["kind"]]
+        i = next((i for i, x in enumerate(times) if x >= m["given_at"]), None)
+        if field is not None and i is not None:
+            covered.add((i, field))
+    for i, r in enumerate(rows):
+        for field, (kind, drug) in TICKED.items():
+            if r.get(field) and (i, field) not in covered:
+                meds.append(Medication(
+                    time=times[i].astimezone(tz).replace(tzinfo=None), kind=kind, drug=drug,
+                    unit=t.ADMINISTRATION_KINDS[kind][0],
+                    note="ticked as given on the assessment; dose not recorded"
+                         + ("; which corticosteroid is not recorded" if drug == "corticosteroid"
+                            else "")))
+    return sorted(meds, key=lambda m: m.time)
 
 
 def save_to_library(store: WardStore, patient_id: str, by: str, **card_fields: Any

@@ -30,6 +30,8 @@ PAGES: dict[str, tuple[str, str, str, str]] = {
     "teaching": ("ui/pages/teaching.py", "Teaching", ":material/quiz:", "teaching"),
     "case_library": ("ui/pages/case_library.py", "Case library", ":material/library_books:",
                      "case-library"),
+    "case_builder": ("ui/pages/case_builder.py", "Build a case", ":material/edit_document:",
+                     "case-builder"),
 }
 
 

@@ -17,6 +17,7 @@ from tests.e2e.helpers import (
     SCREENSHOTS,
     TIMEOUT_MS,
     choose,
+    fill_number,
     go,
     heading,
     screenshot,
@@ -126,3 +127,27 @@ def test_educator_loads_a_case_replays_it_and_plays_a_quiz_to_the_end(
     assert f"Learner One,{CASE},score,,,,,,{2 * n - 1}/{2 * n}," in text
     screenshot(ui, "teaching_quiz_result")
     assert [a for a in store.audit(CASE) if a["action"] == "quiz_completed"]
+
+
+def test_educator_builds_a_case_with_the_bedside_form(ward_server: WardServer, ui: Page) -> None:
+    store = ward_server.store
+    sign_in(ui, ward_server.url, "demo.educator", lands_on="Demo ward")
+    go(ui, "Build a case")
+    new_id = library.next_case_id(store)
+    expect(ui.get_by_text(f"New synthetic patient {new_id}")).to_be_visible()
+    screenshot(ui, "case_builder_new")
+    click(ui, "Create the synthetic patient")
+    expect(ui.get_by_text(f"{new_id} created")).to_be_visible(timeout=TIMEOUT_MS)
+    for label, value in {"Temperature (°C)": "38.3", "Heart rate (/min)": "104",
+                         "Systolic BP (mmHg)": "118", "Diastolic BP (mmHg)": "70",
+                         "Resp. rate (/min)": "18", "SpO2 (%)": "97"}.items():
+        fill_number(ui, label, value)
+    expect(ui.get_by_text("Why CRS:")).to_be_visible(timeout=TIMEOUT_MS)
+    screenshot(ui, "case_builder_preview")
+    click(ui, "Add to the case")
+    expect(ui.get_by_text(re.compile(r"Assessment at .* added: CRS"))).to_be_visible(
+        timeout=TIMEOUT_MS)
+    (row,) = store.timeline_rows(new_id)
+    assert (row["temp_c"], row["hr_bpm"], row["spo2_pct"]) == (38.3, 104, 97)
+    assert store.history(new_id)[0].recorded_by == "demo.educator"
+    screenshot(ui, "case_builder_saved_row")

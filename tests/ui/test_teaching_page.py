@@ -201,4 +201,5 @@ def test_the_case_summary_is_hidden_during_the_quiz(signed_in):
 def test_clinical_roles_do_not_get_the_teaching_pages(signed_in):
     from ui import session
     assert "teaching" not in session.allowed_pages("nurse")
-    assert session.allowed_pages("educator") == ["demo_ward", "teaching", "case_library"]
+    assert session.allowed_pages("educator") == ["demo_ward", "teaching", "case_library",
+                                                 "case_builder"]
