@@ -409,7 +409,7 @@ def verify(case: LibraryCase, tz: str = "UTC") -> list[str]:
         problems.append("review flags: the engine raises "
                         + (_flag_text(raised) or "none") + "; the card says "
                         + (_flag_text(card.expected.flags) or "none"))
-    problems += _medication_problems(case, a)
+    problems += _medication_problems(case)
     ages = {float(x) for x in a.frame["age_years"].dropna()}
     if ages and ages != {float(card.patient.age_years)}:
         problems.append(f"patient.age_years {card.patient.age_years:g} but the timeline says "
@@ -417,7 +417,7 @@ def verify(case: LibraryCase, tz: str = "UTC") -> list[str]:
     return problems
 
 
-def _medication_problems(case: LibraryCase, a: grading.Assessments) -> list[str]:
+def _medication_problems(case: LibraryCase) -> list[str]:
     """The timeline's 'given since the previous row' fields are exactly what the card's
     medications give (decision W1: a dose counts on the first assessment at or after it)."""
     rows = _csv_rows(case.timeline)

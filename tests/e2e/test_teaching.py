@@ -138,9 +138,13 @@ def test_educator_builds_a_case_with_the_bedside_form(ward_server: WardServer, u
     screenshot(ui, "case_builder_new")
     click(ui, "Create the synthetic patient")
     expect(ui.get_by_text(f"{new_id} created")).to_be_visible(timeout=TIMEOUT_MS)
-    for label, value in {"Temperature (°C)": "38.3", "Heart rate (/min)": "104",
-                         "Systolic BP (mmHg)": "118", "Diastolic BP (mmHg)": "70",
-                         "Resp. rate (/min)": "18", "SpO2 (%)": "97"}.items():
+    fill_number(ui, "Temperature (°C)", "38.3")
+    # the confirmation above the page goes with that run: let the page settle before going on
+    expect(ui.get_by_text(f"{new_id} created")).to_have_count(0, timeout=TIMEOUT_MS)
+    wait_idle(ui)
+    for label, value in {"Heart rate (/min)": "104", "Systolic BP (mmHg)": "118",
+                         "Diastolic BP (mmHg)": "70", "Resp. rate (/min)": "18",
+                         "SpO2 (%)": "97"}.items():
         fill_number(ui, label, value)
     expect(ui.get_by_text("Why CRS:")).to_be_visible(timeout=TIMEOUT_MS)
     screenshot(ui, "case_builder_preview")

@@ -310,3 +310,26 @@ def test_an_educator_charts_for_demo_patients_only(store):
     with pytest.raises(StoreError, match="demo patients only"):
         store.record_lab("REAL", "crp", 12, "mg/L", AT, by="eddie")
     assert [h.recorded_by for h in store.history("EDU-001")] == ["eddie"]
+
+
+def test_a_reset_marks_medications_and_labs_and_discharges_cases_outside_the_standard_ward(
+        store):
+    from monitoring.demo import load_demo
+    load_demo(store, at=AT)
+    library.load_case(store, CASES["DEMO-009"], AT)
+    standard_labs = len(store.labs("DEMO-002"))
+    load_demo(store, reset=True, at=AT + timedelta(days=3))
+    assert store.patient("DEMO-009")["discharged_at"] is not None
+    assert store.timeline_rows("DEMO-009") == [] and store.labs("DEMO-009") == []
+    assert store.administrations("DEMO-009") == []
+    assert store.patient("DEMO-002")["discharged_at"] is None
+    assert len(store.labs("DEMO-002")) == standard_labs  # loaded again, not added twice
+    assert len(store.administrations("DEMO-002")) == len(CASES["DEMO-002"].card.medications)
+    expected = [(r.crs.grade, r.icans.grade) for r in
+                grading.grade(grading.read_csv(CASES["DEMO-002"].timeline)).results()]
+    assert [(r.crs.grade, r.icans.grade) for r in
+            grading.grade(store.timeline("DEMO-002")).results()] == expected
+    marks = [a for a in store.audit("DEMO-009") if a["action"] == "entered_in_error"]
+    assert {a["entity"] for a in marks} == {"assessment", "administration", "lab"}
+    library.load_case(store, CASES["DEMO-009"], AT + timedelta(days=3))  # back on the ward
+    assert store.patient("DEMO-009")["discharged_at"] is None
