@@ -333,3 +333,16 @@ def test_a_reset_marks_medications_and_labs_and_discharges_cases_outside_the_sta
     assert {a["entity"] for a in marks} == {"assessment", "administration", "lab"}
     library.load_case(store, CASES["DEMO-009"], AT + timedelta(days=3))  # back on the ward
     assert store.patient("DEMO-009")["discharged_at"] is None
+
+
+def test_an_exported_case_is_the_two_sample_data_files_and_reads_back_the_same():
+    import io
+    import zipfile
+    case = CASES["DEMO-008"]
+    with zipfile.ZipFile(io.BytesIO(library.export_zip(case))) as z:
+        assert sorted(z.namelist()) == ["crs_then_icans3_seizure.card.json",
+                                        "crs_then_icans3_seizure.csv"]
+        card = library.parse_card(z.read("crs_then_icans3_seizure.card.json"))
+        timeline = z.read("crs_then_icans3_seizure.csv")
+    assert card == case.card and timeline == case.timeline
+    assert library.verify(library.LibraryCase(card, timeline, "built-in")) == []
