@@ -31,7 +31,7 @@ DEFAULT_POLICY = SignInPolicy()
 PAGES_BY_ROLE: dict[str, tuple[str, ...]] = {
     "nurse": ("ward_overview", "bedside_entry", "patient_review", "patient"),
     "physician": ("ward_overview", "bedside_entry", "patient_review", "patient", "admission"),
-    "educator": ("demo_ward", "teaching"),
+    "educator": ("demo_ward", "teaching", "case_library", "case_builder"),
     "admin": ("ward_overview", "patient", "admission", "users"),
 }
 SEES_REAL_PATIENTS = {"nurse": True, "physician": True, "educator": False, "admin": True}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +36,7 @@ class Review:
     notes: list[dict[str, Any]]
     tocilizumab_given: list[datetime]          # every dose: recorded administrations + row flags
     tz: Any
+    labs: list[dict[str, Any]] = field(default_factory=list)  # lab results (teaching replay)
 
     @property
     def current(self) -> grading.RowResult:

@@ -41,6 +41,7 @@ from .db import make_engine, migrate
 CANONICAL_STORED = tuple(f.name for f in FIELDS
                          if f.name not in ("patient_id", "time", "infusion_time"))
 SYSTEM_USER = "system"
+CLINICAL_WRITERS = ("nurse", "physician", "admin")  # chart for any patient (educators: demo only)
 
 
 class StoreError(Exception):
@@ -172,7 +173,8 @@ class WardStore:
             entity_id=None if entity_id is None else str(entity_id), patient_id=patient_id,
             before=_json(before), after=_json(after)))
 
-    def _check_user(self, conn: sa.Connection, user: str, roles: Sequence[str] = t.ROLES) -> None:
+    def _check_user(self, conn: sa.Connection, user: str, roles: Sequence[str] = t.ROLES) -> str:
+        """The user's role, if the account exists, is active and has one of ``roles``."""
         row = conn.execute(sa.select(t.users.c.role, t.users.c.active).where(
             t.users.c.username == user)).first()
         if row is None:
@@ -182,6 +184,22 @@ class WardStore:
         if row.role not in roles:
             raise StoreError(f"user '{user}' ({row.role}) may not do this; needs "
                              + " or ".join(roles))
+        return str(row.role)
+
+    def _check_writer(self, conn: sa.Connection, user: str, patient_id: str) -> None:
+        """Clinical roles chart for any patient; an educator only for a synthetic demo patient
+        (building a teaching case, design.md "Roles")."""
+        role = self._check_user(conn, user)
+        if role in CLINICAL_WRITERS:
+            return
+        demo = conn.execute(sa.select(t.patients.c.is_demo).where(
+            t.patients.c.patient_id == patient_id)).scalar()
+        if role == "educator" and demo:
+            return
+        raise StoreError(f"user '{user}' ({role}) may not do this; needs "
+                         + " or ".join(CLINICAL_WRITERS)
+                         + (" (an educator charts for synthetic demo patients only)"
+                            if role == "educator" else ""))
 
     # ------------------------------------------------------------------ users
     def add_user(self, username: str, role: str, by: str = SYSTEM_USER,
@@ -320,7 +338,9 @@ class WardStore:
     def admit(self, patient: PatientIn | Mapping[str, Any], by: str) -> str:
         p = patient if isinstance(patient, PatientIn) else PatientIn.model_validate(patient)
         with self._write() as conn:
-            self._check_user(conn, by, ("physician", "admin"))
+            # an educator creates synthetic demo patients only (a teaching case being built)
+            self._check_user(conn, by, ("physician", "admin", *(("educator",) if p.is_demo
+                                                                else ())))
             return self._admit(conn, p, by)
 
     def _admit(self, conn: sa.Connection, p: PatientIn, by: str) -> str:
@@ -408,7 +428,7 @@ class WardStore:
         """Validate one canonical assessment (``time`` required) and save it. Returns its id.
         Raises ``InputError`` (every problem, one per line) or ``StoreError``."""
         with self._write() as conn:
-            self._check_user(conn, by, ("nurse", "physician", "admin"))
+            self._check_writer(conn, by, patient_id)
             row = self._validated(conn, patient_id, values)
             self._check_death(conn, row)
             if self._effective_at(conn, patient_id, row["assessed_at"]) is not None:
@@ -431,8 +451,9 @@ class WardStore:
         if not reason or not reason.strip():
             raise StoreError("a correction needs a reason")
         with self._write() as conn:
-            self._check_user(conn, by, ("nurse", "physician", "admin"))
+            self._check_user(conn, by)
             old = self._current(conn, assessment_id)
+            self._check_writer(conn, by, old["patient_id"])
             row = self._validated(conn, old["patient_id"], values, exclude=assessment_id)
             self._check_death(conn, row, exclude=assessment_id)
             clash = self._effective_at(conn, old["patient_id"], row["assessed_at"])
@@ -454,10 +475,12 @@ class WardStore:
         if not reason or not reason.strip():
             raise StoreError("marking entered in error needs a reason")
         with self._write() as conn:
-            self._check_user(conn, by, ("nurse", "physician", "admin"))
+            self._check_user(conn, by)
             new_ids, patients = [], set()
             for assessment_id in assessment_ids:
                 old = self._current(conn, assessment_id)
+                if old["patient_id"] not in patients:
+                    self._check_writer(conn, by, old["patient_id"])
                 row = {"patient_id": old["patient_id"], "assessed_at": old["assessed_at"]}
                 new_ids.append(self._insert_assessment(
                     conn, row, by, "correction", assessment_id, reason, "entered_in_error",
@@ -699,44 +722,88 @@ class WardStore:
     # ------------------------------------------------------------------ medications, labs
     def record_administration(self, patient_id: str, kind: str, given_at: datetime, by: str,
                               dose: float | None = None) -> int:
-        if kind not in t.ADMINISTRATION_KINDS:
-            raise StoreError("kind must be one of " + ", ".join(t.ADMINISTRATION_KINDS))
-        if given_at.tzinfo is None:
-            raise StoreError("given_at must be timezone-aware")
-        if dose is not None and not dose > 0:
-            raise StoreError("dose must be above 0")
-        unit = t.ADMINISTRATION_KINDS[kind][0]
+        return self.record_administrations(patient_id, [(kind, given_at, dose)], by)[0]
+
+    def record_administrations(self, patient_id: str,
+                               doses: Sequence[tuple[str, datetime, float | None]], by: str
+                               ) -> list[int]:
+        """Record medications and fluids given, (kind, given at, dose) each, in one
+        transaction: every one or none. The unit is the kind's own (mg, or mL for fluids)."""
+        for kind, given_at, dose in doses:
+            if kind not in t.ADMINISTRATION_KINDS:
+                raise StoreError("kind must be one of " + ", ".join(t.ADMINISTRATION_KINDS))
+            if given_at.tzinfo is None:
+                raise StoreError("given_at must be timezone-aware")
+            if dose is not None and not dose > 0:
+                raise StoreError("dose must be above 0")
         with self._write() as conn:
-            self._check_user(conn, by, ("nurse", "physician", "admin"))
+            self._check_writer(conn, by, patient_id)
             self._require_patient(conn, patient_id)
-            row = {"patient_id": patient_id, "given_at": given_at, "kind": kind, "dose": dose,
-                   "unit": unit, "recorded_at": now(), "recorded_by": by, "status": "final"}
-            new_id = conn.execute(t.administrations.insert().values(**row)).inserted_primary_key[0]
-            self._audit(conn, by, "record", "administration", new_id, patient_id, after=row)
-            return int(new_id)
+            ids = []
+            for kind, given_at, dose in doses:
+                row = {"patient_id": patient_id, "given_at": given_at, "kind": kind,
+                       "dose": dose, "unit": t.ADMINISTRATION_KINDS[kind][0],
+                       "recorded_at": now(), "recorded_by": by, "status": "final"}
+                new_id = conn.execute(t.administrations.insert().values(**row)
+                                      ).inserted_primary_key[0]
+                self._audit(conn, by, "record", "administration", new_id, patient_id, after=row)
+                ids.append(int(new_id))
+            return ids
 
     def record_lab(self, patient_id: str, test: str, value: float, unit: str,
                    taken_at: datetime, by: str) -> int:
         """Store a lab result, converted to its canonical unit (spec §6.3)."""
-        if test not in LAB_UNITS:
-            raise StoreError("test must be one of " + ", ".join(LAB_UNITS))
-        canonical, factors = LAB_UNITS[test]
-        if unit not in factors:
-            raise StoreError(f"{test}: unit must be one of " + ", ".join(factors))
-        if not (value >= 0 and np.isfinite(value)):
-            raise StoreError(f"{test}: value must be a number of 0 or more")
-        if taken_at.tzinfo is None:
-            raise StoreError("taken_at must be timezone-aware")
+        return self.record_labs(patient_id, [(test, value, unit, taken_at)], by)[0]
+
+    def record_labs(self, patient_id: str,
+                    results: Sequence[tuple[str, float, str, datetime]], by: str) -> list[int]:
+        """Store lab results, (test, value, unit, taken at) each, in one transaction: every
+        one or none; each converted to its canonical unit (spec §6.3) and kept as entered."""
+        for test, value, unit, taken_at in results:
+            if test not in LAB_UNITS:
+                raise StoreError("test must be one of " + ", ".join(LAB_UNITS))
+            if unit not in LAB_UNITS[test][1]:
+                raise StoreError(f"{test}: unit must be one of " + ", ".join(LAB_UNITS[test][1]))
+            if not (value >= 0 and np.isfinite(value)):
+                raise StoreError(f"{test}: value must be a number of 0 or more")
+            if taken_at.tzinfo is None:
+                raise StoreError("taken_at must be timezone-aware")
         with self._write() as conn:
-            self._check_user(conn, by, ("nurse", "physician", "admin"))
+            self._check_writer(conn, by, patient_id)
             self._require_patient(conn, patient_id)
-            row = {"patient_id": patient_id, "taken_at": taken_at, "test": test,
-                   "value": value * factors[unit], "unit": canonical, "entered_value": value,
-                   "entered_unit": unit, "recorded_at": now(), "recorded_by": by,
-                   "status": "final"}
-            new_id = conn.execute(t.labs.insert().values(**row)).inserted_primary_key[0]
-            self._audit(conn, by, "record", "lab", new_id, patient_id, after=row)
-            return int(new_id)
+            ids = []
+            for test, value, unit, taken_at in results:
+                canonical, factors = LAB_UNITS[test]
+                row = {"patient_id": patient_id, "taken_at": taken_at, "test": test,
+                       "value": value * factors[unit], "unit": canonical,
+                       "entered_value": value, "entered_unit": unit, "recorded_at": now(),
+                       "recorded_by": by, "status": "final"}
+                new_id = conn.execute(t.labs.insert().values(**row)).inserted_primary_key[0]
+                self._audit(conn, by, "record", "lab", new_id, patient_id, after=row)
+                ids.append(int(new_id))
+            return ids
+
+    def mark_medications_and_labs_entered_in_error(
+            self, patient_id: str, reason: str, by: str) -> int:
+        """Mark every current administration and lab result of a patient entered-in-error (a
+        marking row each, audited; nothing deleted), as a demo reset needs. Returns how many."""
+        if not reason or not reason.strip():
+            raise StoreError("marking entered in error needs a reason")
+        n = 0
+        with self._write() as conn:
+            self._check_writer(conn, by, patient_id)
+            for table, entity in ((t.administrations, "administration"), (t.labs, "lab")):
+                current = [dict(r._mapping) for r in conn.execute(sa.select(table).where(
+                    table.c.patient_id == patient_id, *_effective(table)))]
+                for old in current:
+                    row = {k: v for k, v in old.items() if k not in ("id", "reason")}
+                    row |= {"replaces_id": old["id"], "recorded_at": now(), "recorded_by": by,
+                            "status": "entered_in_error", "reason": reason}
+                    new_id = conn.execute(table.insert().values(**row)).inserted_primary_key[0]
+                    self._audit(conn, by, "entered_in_error", entity, old["id"], patient_id,
+                                before=old, after=row | {"id": new_id})
+                    n += 1
+        return n
 
     def labs(self, patient_id: str) -> list[dict[str, Any]]:
         return self._current_rows(t.labs, patient_id, t.labs.c.taken_at)
@@ -888,6 +955,42 @@ class WardStore:
         if conn.execute(sa.select(t.patients.c.patient_id).where(
                 t.patients.c.patient_id == patient_id)).first() is None:
             raise StoreError(f"unknown patient '{patient_id}'")
+
+    # ------------------------------------------------------------------ teaching library
+    def save_teaching_case(self, case_id: str, title: str, card: str, timeline: str,
+                           by: str, reason: str | None = None) -> int:
+        """Save a case an educator built to the teaching library: a new version replaces the
+        current one (kept, with who and when); nothing is deleted. ``card`` is the case card
+        as JSON text and ``timeline`` the canonical CSV, both in the sample_data format."""
+        if not title or not title.strip():
+            raise StoreError("a teaching case needs a title")
+        with self._write() as conn:
+            self._check_user(conn, by, ("educator", "admin"))
+            current = conn.execute(sa.select(t.teaching_cases.c.id).where(
+                t.teaching_cases.c.case_id == case_id, *_effective(t.teaching_cases))).first()
+            row = {"case_id": case_id, "title": title.strip(), "card": card,
+                   "timeline": timeline, "replaces_id": None if current is None else current.id,
+                   "recorded_at": now(), "recorded_by": by, "status": "final",
+                   "reason": reason}
+            new_id = conn.execute(t.teaching_cases.insert().values(**row)).inserted_primary_key[0]
+            self._audit(conn, by, "save" if current is None else "new_version",
+                        "teaching_case", new_id, None,
+                        after={k: v for k, v in row.items() if k not in ("card", "timeline")})
+            return int(new_id)
+
+    def teaching_cases(self) -> list[dict[str, Any]]:
+        """The current version of every saved teaching case, by case id."""
+        c = t.teaching_cases
+        with self._read() as conn:
+            return [dict(r._mapping) for r in conn.execute(
+                sa.select(c).where(*_effective(c)).order_by(c.c.case_id))]
+
+    def teaching_case_versions(self, case_id: str) -> list[dict[str, Any]]:
+        """Every saved version of one teaching case, oldest first."""
+        c = t.teaching_cases
+        with self._read() as conn:
+            return [dict(r._mapping) for r in conn.execute(
+                sa.select(c).where(c.c.case_id == case_id).order_by(c.c.id))]
 
     # ------------------------------------------------------------------ audit
     def audit(self, patient_id: str | None = None) -> list[dict[str, Any]]:

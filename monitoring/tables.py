@@ -217,6 +217,18 @@ notes = sa.Table(  # 0003: a physician's note on the course (free text, append-o
     sa.Index("ix_notes_patient", "patient_id"),
 )
 
+teaching_cases = sa.Table(  # 0005: cases educators built, in the teaching library (append-only)
+    "teaching_cases", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.String(64), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("card", sa.Text, nullable=False),       # the case card, JSON (sample_data format)
+    sa.Column("timeline", sa.Text, nullable=False),   # canonical CSV, ward-local clock times
+    sa.Column("replaces_id", sa.Integer, sa.ForeignKey("teaching_cases.id")),
+    *_record_columns(),
+    sa.Index("ix_teaching_cases_case", "case_id"),
+)
+
 audit_log = sa.Table(
     "audit_log", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -232,4 +244,5 @@ audit_log = sa.Table(
 )
 
 APPEND_ONLY = ("assessments", "audit_log", "administrations", "labs", "attributions",
-               "grade_confirmations", "flags", "flag_acknowledgements", "notes")
+               "grade_confirmations", "flags", "flag_acknowledgements", "notes",
+               "teaching_cases")

@@ -279,6 +279,20 @@ def assessment_form(key: str, defaults: Mapping[str, Any], age_years: float | No
     return FormResult({k: v for k, v in values.items() if v is not None}, problems, slots)
 
 
+def changed_support(values: Mapping[str, Any], carried: Mapping[str, Any]) -> dict[str, Any]:
+    """The form's values with ongoing support left blank where it is unchanged from what is
+    carried forward (design.md: blank = unchanged; decision W8); room air ends flow and FiO2."""
+    out = dict(values)
+    for name in SUPPORT_FIELDS:
+        if name in out and out[name] == carried.get(name, "none" if name == "vasopressors"
+                                                    else None):
+            del out[name]
+    if out.get("o2_device") == "room_air":
+        out.pop("o2_flow_l_min", None)
+        out.pop("fio2_pct", None)
+    return out
+
+
 def _index(options: Mapping[str, str] | tuple[str, ...], value: Any) -> int | None:
     keys = list(options)
     return keys.index(value) if value in keys else None

@@ -28,6 +28,10 @@ PAGES: dict[str, tuple[str, str, str, str]] = {
     "users": ("ui/pages/users.py", "Users", ":material/group:", "users"),
     "demo_ward": ("ui/pages/demo_ward.py", "Demo ward", ":material/school:", "demo-ward"),
     "teaching": ("ui/pages/teaching.py", "Teaching", ":material/quiz:", "teaching"),
+    "case_library": ("ui/pages/case_library.py", "Case library", ":material/library_books:",
+                     "case-library"),
+    "case_builder": ("ui/pages/case_builder.py", "Build a case", ":material/edit_document:",
+                     "case-builder"),
 }
 
 

@@ -230,7 +230,7 @@ def test_screenshots_of_every_page(ward_server: WardServer, ui: Page) -> None:
     screenshot(ui, "demo_ward")
     go(ui, "Teaching")
     choose(ui, "Case", "(DEMO-005)")
-    expect(ui.locator(".js-plotly-plot")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(ui.locator(".js-plotly-plot").first).to_be_visible(timeout=TIMEOUT_MS)
     screenshot(ui, "teaching_replay")
 
 

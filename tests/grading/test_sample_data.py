@@ -1,9 +1,11 @@
 """The demo cases in sample_data/ grade exactly as sample_data/README.md says.
 
-Each case is read with ``grading.read_csv`` (ward time zone UTC), graded and summarised; the
-maximum grades, episodes (onset, maximum, resolution) and daily maxima must equal the README's
-claims. Every row must also grade the same through the vectorised timeline and the row-wise
-reference (``grade_both``), and ``python -m grading summary`` must accept every file.
+Each case of the standard demo ward is read with ``grading.read_csv`` (ward time zone UTC),
+graded and summarised; the maximum grades, episodes (onset, maximum, resolution) and daily maxima
+must equal the README's claims. Every case file in the library must also grade the same through
+the vectorised timeline and the row-wise reference (``grade_both``), start with a pre-infusion
+baseline, and be accepted by ``python -m grading summary`` with the maxima its case card states
+(each card's other claims: tests/monitoring/test_library.py).
 """
 
 from __future__ import annotations
@@ -86,7 +88,11 @@ CASES = {
         icans_episodes=(),
         daily_max=((0, 0, 0), (1, 3, 0), (2, 3, 0)) + _days(3, 7, 0, 0)),
 }
-ALL_FILES = sorted(c.file for c in CASES.values())
+ALL_FILES = sorted(p.name for p in SAMPLES.glob("*.csv"))  # the whole case library
+
+
+def card_of(file: str) -> dict:
+    return json.loads((SAMPLES / file.replace(".csv", ".card.json")).read_text())
 
 
 def utc(local: str) -> datetime:
@@ -201,9 +207,9 @@ def test_the_cli_summarises_every_case(file):
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     (out,) = json.loads(done.stdout)
-    case = next(c for c in CASES.values() if c.file == file)
+    card = card_of(file)
     assert (out["patient_id"], out["crs_max_grade"], out["icans_max_grade"]) == (
-        case.patient_id, case.crs_max, case.icans_max)
+        card["id"], card["expected"]["crs_max"], card["expected"]["icans_max"])
 
 
 # ------------------------------------------------------------------------------ uneventful

@@ -1,17 +1,29 @@
-"""Teaching: a replay step knows only the past; the quiz marks answers against the rules."""
+"""Teaching: a replay step knows only the past; the player advances on its own; the quiz marks
+answers against the rules, ends with a summary and exports the score."""
 
 from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitoring import teaching
+from monitoring import library, teaching
 from monitoring.demo import load_demo
 from monitoring.store import PatientIn, StoreError
 
+NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 
+
+def loaded(store, case_id: str) -> library.LibraryCase:
+    case = library.find_case(store, case_id)
+    assert case is not None
+    library.load_case(store, case, NOW)
+    return case
+
+
+# ------------------------------------------------------------------------------ replay
 def test_a_replay_step_grades_the_record_as_it_stood_then(store):
     load_demo(store)
     times = teaching.steps(store, "DEMO-005")
@@ -25,13 +37,92 @@ def test_a_replay_step_grades_the_record_as_it_stood_then(store):
     assert len(at_peak.tocilizumab_given) == 1  # the second dose is still in the future
 
 
+def test_no_medication_lab_or_card_event_from_the_future_reaches_a_replay_step(store):
+    case = loaded(store, "DEMO-009")
+    all_labs, all_meds = store.labs("DEMO-009"), store.administrations("DEMO-009")
+    for step in (0, 20, 40, len(teaching.steps(store, "DEMO-009")) - 1):
+        rv = teaching.replay(store, "DEMO-009", step)
+        cut = rv.current.time
+        assert rv.labs == [x for x in all_labs if x["taken_at"] <= cut]
+        assert rv.administrations == [m for m in all_meds if m["given_at"] <= cut]
+        events = teaching.events_until(store, "DEMO-009", case, cut)
+        assert all(e["time"] <= cut for e in events)
+        assert len(events) == sum(
+            (e.time + teaching.shift_in_ward(store, "DEMO-009", case)).replace(tzinfo=UTC)
+            <= cut for e in case.card.events)
+    first = teaching.replay(store, "DEMO-009", 0)  # the pre-infusion baseline: one draw
+    assert len({x["taken_at"] for x in first.labs}) == 1 and len(first.labs) < len(all_labs)
+    assert first.administrations == []
+    last = teaching.replay(store, "DEMO-009", 10_000)  # past the end: the last step
+    assert last.labs == all_labs and last.administrations == all_meds
+
+
 def test_teaching_refuses_a_real_patient(store):
     store.admit(PatientIn(patient_id="REAL"), by="drx")
     with pytest.raises(StoreError, match="demo cases only"):
         teaching.replay(store, "REAL", 0)
 
 
-def test_the_quiz_marks_each_answer_and_exports_the_score(store):
+# ------------------------------------------------------------------------------ key moments
+def test_key_moments_are_the_first_step_every_change_of_grade_and_the_cards_times(store):
+    case = loaded(store, "DEMO-007")
+    results = teaching.course(store, "DEMO-007")
+    moments = teaching.key_moments(results)
+    assert moments[0] == 0
+    for i in moments[1:]:
+        a, b = results[i - 1], results[i]
+        assert (a.crs.grade, a.crs.status, a.icans.grade, a.icans.status) != (
+            b.crs.grade, b.crs.status, b.icans.grade, b.icans.status)
+    assert [results[i].crs.grade for i in moments] == [0, 1, 2, 3, 4, 3, 2, 0]
+    named = teaching.card_times_in_ward(store, "DEMO-007", case)
+    with_card = teaching.key_moments(results, named)
+    assert set(with_card) >= set(moments)
+    assert {results[i].time for i in with_card} >= set(named)
+    assert teaching.next_moment(moments, 0) == moments[1]
+    assert teaching.next_moment(moments, moments[-1]) is None
+
+
+@pytest.mark.parametrize(("at", "crs", "rules"), [
+    ("2026-08-11T02:00", 1, ["CRS-R1"]),               # fever alone
+    ("2026-08-11T10:00", 2, ["CRS-R4"]),               # SBP 88 with a fluid bolus
+    ("2026-08-11T15:00", 3, ["CRS-R4"]),               # norepinephrine
+    ("2026-08-11T22:00", 4, ["CRS-R4"]),               # two vasopressors (hypoxia is 3)
+    ("2026-08-12T00:00", 4, ["CRS-R4", "CRS-R5"]),     # ... and BiPAP
+    ("2026-08-12T06:00", 4, ["CRS-R3", "CRS-R4", "CRS-R5"]),  # afebrile: the waiver
+])
+def test_the_deciding_rule_is_the_finding_at_the_grade(at, crs, rules):
+    case = library.builtin_case("DEMO-007")
+    import grading
+    r = next(x for x in grading.grade(grading.read_csv(case.timeline)).results()
+             if x.time == datetime.fromisoformat(at).replace(tzinfo=UTC))
+    assert r.crs.grade == crs
+    assert [x.rule for x in teaching.deciding(r.crs)] == rules
+
+
+# ------------------------------------------------------------------------------ the player
+def test_the_player_advances_one_step_per_interval_and_stops_at_the_end():
+    p = teaching.Player(step=3, interval_s=2.0).play(NOW, last_step=5)
+    assert (p.step, p.playing) == (3, True)
+    assert p.tick(NOW + timedelta(seconds=1.9), 5).step == 3          # not yet due
+    p = p.tick(NOW + timedelta(seconds=2), 5)
+    assert (p.step, p.playing) == (4, True)
+    p = p.tick(NOW + timedelta(seconds=4), 5)
+    assert (p.step, p.playing) == (5, False)                          # the end: stops
+    assert p.tick(NOW + timedelta(seconds=9), 5).step == 5
+
+
+def test_pausing_or_stepping_by_hand_stops_the_player_and_play_at_the_end_restarts():
+    p = teaching.Player(step=2).play(NOW, last_step=9)
+    assert not p.pause().playing and p.pause().step == 2
+    assert p.pause().tick(NOW + timedelta(seconds=10), 9).step == 2
+    jumped = p.go(7, last_step=9)
+    assert (jumped.step, jumped.playing) == (7, False)
+    assert p.go(99, last_step=9).step == 9 and p.go(-1, last_step=9).step == 0
+    assert teaching.Player(step=9).play(NOW, last_step=9).step == 0   # again from the start
+
+
+# ------------------------------------------------------------------------------ the quiz
+def test_the_quiz_marks_each_answer_with_the_deciding_rule(store):
     load_demo(store)
     quiz = teaching.Quiz("DEMO-005")
     first = teaching.replay(store, "DEMO-005", 0).current
@@ -40,9 +131,58 @@ def test_the_quiz_marks_each_answer_and_exports_the_score(store):
     peak = teaching.replay(store, "DEMO-005", 12).current
     wrong = quiz.answer(12, peak, 1, peak.icans.grade)
     assert not wrong["crs_right"] and wrong["crs_rules"]
+    assert [rule for rule, _ in wrong["crs_deciding"]] == ["CRS-R4"]
     assert quiz.score == (3, 4)
     quiz.answer(12, peak, peak.crs.grade, peak.icans.grade)  # a second try replaces the first
     assert quiz.score == (4, 4)
-    rows = list(csv.reader(io.StringIO(quiz.csv("learner1"))))
-    assert rows[0][:3] == ["learner", "case", "step"]
-    assert rows[-1][2:7] == ["score", "", "", "", "4/4"]
+
+
+def test_a_quiz_at_the_key_moments_ends_with_a_summary_and_the_rules_missed(store):
+    loaded(store, "DEMO-006")
+    quiz = teaching.start_quiz(store, "DEMO-006", "Learner One", "key moments", NOW)
+    assert quiz.title == "Early grade 1 CRS after ide-cel"
+    asked = list(quiz.steps)
+    assert len(asked) < len(teaching.steps(store, "DEMO-006"))
+    results = teaching.course(store, "DEMO-006")
+    while quiz.next_step is not None:
+        step = quiz.next_step
+        r = teaching.replay(store, "DEMO-006", step).current
+        assert r.crs == results[step].crs  # the record as it stood then grades as the course
+        # the learner always answers CRS 0: right only where the grade is 0
+        quiz.answer(step, r, 0, r.icans.grade)
+    assert quiz.complete and not quiz.finished
+    quiz.finish(NOW + timedelta(minutes=5))
+    s = quiz.summary()
+    febrile = sum(results[i].crs.grade == 1 for i in asked)
+    assert (s["questions"], s["right"], s["given"]) == (len(asked), 2 * len(asked) - febrile,
+                                                        2 * len(asked))
+    assert s["icans_right"] == len(asked) and s["unanswered"] == 0
+    assert s["missed_rules"][0][:2] == ("CRS-R1", febrile)
+    assert "fever (>= 38.0 °C)" in s["missed_rules"][0][2]
+
+
+def test_the_quiz_export_names_the_learner_the_case_the_times_and_the_score(store):
+    loaded(store, "DEMO-006")
+    quiz = teaching.start_quiz(store, "DEMO-006", "Learner One", "key moments", NOW)
+    first = quiz.next_step
+    r = teaching.replay(store, "DEMO-006", first).current
+    quiz.answer(first, r, r.crs.grade, 3)
+    quiz.finish(NOW + timedelta(minutes=2))
+    rows = list(csv.reader(io.StringIO(quiz.csv())))
+    assert rows[0][:5] == ["learner", "case", "step", "time", "day_post_infusion"]
+    assert rows[1][:3] == ["Learner One", "DEMO-006", "1"]
+    assert rows[1][8] == "True" and rows[1][13] == "False"     # CRS right, ICANS wrong
+    assert rows[1][14].startswith("ICANS-R2: ICE 10/10")       # the rule that decides ICANS
+    assert rows[2][2:9] == ["score", "", "", "", "", "", "1/2"]
+    assert rows[3][2:4] == ["case title", "Early grade 1 CRS after ide-cel"]
+    assert rows[4][2:4] == ["started", NOW.isoformat()]
+    assert rows[5][2:4] == ["finished", (NOW + timedelta(minutes=2)).isoformat()]
+    assert rows[6][2:4] == ["unanswered questions", str(len(quiz.steps) - 1)]
+
+
+def test_every_assessment_can_be_the_quiz(store):
+    loaded(store, "DEMO-006")
+    quiz = teaching.start_quiz(store, "DEMO-006", "L", "every assessment", NOW)
+    assert quiz.steps == list(range(len(teaching.steps(store, "DEMO-006"))))
+    with pytest.raises(ValueError, match="key moments"):
+        teaching.start_quiz(store, "DEMO-006", "L", "some", NOW)

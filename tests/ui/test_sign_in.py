@@ -129,7 +129,8 @@ def test_navigation_offers_each_role_its_pages_only(signed_in):
     assert session.allowed_pages("physician") == ["ward_overview", "bedside_entry",
                                                   "patient_review", "patient",
                                                   "admission"]
-    assert session.allowed_pages("educator") == ["demo_ward", "teaching"]
+    assert session.allowed_pages("educator") == ["demo_ward", "teaching", "case_library",
+                                                 "case_builder"]
     assert session.allowed_pages("admin") == ["ward_overview", "patient", "admission", "users"]
     at = signed_in("nurse")
     go(at, "ui/pages/entry.py")

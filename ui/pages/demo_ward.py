@@ -24,8 +24,11 @@ if statuses:
 else:
     st.info("The demo ward is empty.")
 with st.container(border=True):
-    st.markdown("**Reset the demo ward**: every demo entry is marked entered-in-error (kept in "
-                "the audit trail) and the cases are loaded again, ending today.")
+    st.markdown("**Reset the demo ward**: every demo entry (assessments, medications, lab "
+                "results) is marked entered-in-error (kept in the audit trail) and the five "
+                "standard cases are loaded again, ending today. Cases loaded from the library "
+                "and cases being built leave the ward (load them again from the Case library; "
+                "a case saved to the library is kept there).")
     sure = st.checkbox("Reset the demo ward now", key="demo_reset_sure")
     if st.button("Reset demo ward", disabled=not sure):
         store.note(user["username"], "demo_reset_requested", "demo_ward", "all")

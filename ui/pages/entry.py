@@ -10,7 +10,13 @@ from monitoring.ward import backdating_problem, carried_forward, preview, save
 from ui import session
 from ui.common import SEVERITY_ICONS, badge, based_on, grade_text, local, reasons_text
 from ui.flags import by_severity
-from ui.form import DEVICE_WORDS, SUPPORT_FIELDS, assessment_form, problems_by_field, show_problems
+from ui.form import (
+    DEVICE_WORDS,
+    assessment_form,
+    changed_support,
+    problems_by_field,
+    show_problems,
+)
 
 user = session.require("bedside_entry")
 store = session.store()
@@ -70,14 +76,7 @@ if time_problem:
     c[2].error(time_problem, icon=":material/error:")
 
 form = assessment_form(key, carried, age, support_note)
-values = dict(form.values)
-for name in SUPPORT_FIELDS:  # blank = unchanged (design.md): keep only what the nurse changed
-    if name in values and values[name] == carried.get(name, "none" if name == "vasopressors"
-                                                       else None):
-        del values[name]
-if "o2_device" in values and values["o2_device"] == "room_air":
-    values.pop("o2_flow_l_min", None)
-    values.pop("fio2_pct", None)
+values = changed_support(form.values, carried)  # blank = unchanged: only what the nurse changed
 values["time"] = assessed_at
 
 # ---- check, preview, save

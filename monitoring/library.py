@@ -1,0 +1,717 @@
+"""The teaching case library: synthetic cases, each a case card with its timeline.
+
+A case is a canonical assessment CSV (ward-local clock times, no offsets) and a **case card**:
+who the synthetic patient is, the summary and learning points, the spec §7 trial whose timing it
+follows, the grades the engine gives at named times, and the medications, lab results and other
+events of the stay. Built-in cases are files in ``sample_data/`` (``<name>.card.json`` beside
+``<name>.csv``); cases educators build are saved in the ward record (``teaching_cases``,
+append-only, each version kept with who and when) and export to the same two files.
+
+Loading a case puts a fresh copy into the demo ward, moved forward by whole days so it ends
+within the last day (decision W7): clock times, days after infusion and grades stay those of the
+card. An earlier copy of the same case is marked entered-in-error first, never deleted.
+``verify`` grades a case with the engine and lists every claim of its card that the engine does
+not bear out - the tests run it on every built-in case, the library page on every case.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+import grading
+from grading.fields import COLUMNS
+from grading.parse import InputError
+from grading.result import Status
+
+from . import tables as t
+from .store import LAB_UNITS, SYSTEM_USER, PatientIn, StoreError, WardStore, _effective, now
+
+SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
+CARD_SUFFIX = ".card.json"
+RELOAD_REASON = "teaching case loaded again"
+EDUCATOR_PREFIX = "EDU-"
+GIVEN_FIELD = {kind: field for kind, (_, field) in t.ADMINISTRATION_KINDS.items()}
+
+# Spec §7 (pivotal trials, as the spec gives them; figures it tags [R] are to be checked against
+# the paper). A card names the trial of its product; this table is the one source the tests
+# hold every built-in card against, and the one a case built by an educator takes its trial from.
+TRIALS: dict[str, dict[str, Any]] = {
+    "axi-cel": {"trial": "ZUMA-1", "citation": "Neelapu SS et al. N Engl J Med 2017;377:2531-2544",
+                "disease": "large B-cell lymphoma", "crs_any_pct": 93, "crs_grade3_plus_pct": 13,
+                "median_crs_onset_day": 2, "crs_onset_range": "day 1-12",
+                "neurotoxicity_any_pct": 64, "neurotoxicity_grade3_plus_pct": 28,
+                "median_neurotoxicity_onset_day": 5,
+                "scales": "CRS: Lee 2014; neurotoxicity: CTCAE"},
+    "tisa-cel": {"trial": "JULIET", "citation": "Schuster SJ et al. N Engl J Med 2019;380:45-56",
+                 "disease": "large B-cell lymphoma", "crs_any_pct": 58, "crs_grade3_plus_pct": 22,
+                 "median_crs_onset_day": 3, "neurotoxicity_any_pct": 21,
+                 "neurotoxicity_grade3_plus_pct": 12, "median_neurotoxicity_onset_day": 6,
+                 "scales": "CRS: Penn; neurotoxicity: CTCAE"},
+    "liso-cel": {"trial": "TRANSCEND NHL 001",
+                 "citation": "Abramson JS et al. Lancet 2020;396:839-852",
+                 "disease": "large B-cell lymphoma", "crs_any_pct": 42, "crs_grade3_plus_pct": 2,
+                 "median_crs_onset_day": 5, "crs_onset_range": "day 1-14",
+                 "neurotoxicity_any_pct": 30, "neurotoxicity_grade3_plus_pct": 10,
+                 "median_neurotoxicity_onset_day": 9,
+                 "scales": "CRS: Lee 2014; neurotoxicity: CTCAE"},
+    "brexu-cel": {"trial": "ZUMA-2", "citation": "Wang M et al. N Engl J Med 2020;382:1331-1342",
+                  "disease": "mantle cell lymphoma", "crs_any_pct": 91, "crs_grade3_plus_pct": 15,
+                  "median_crs_onset_day": 2, "crs_onset_range": "day 1-13",
+                  "neurotoxicity_any_pct": 63, "neurotoxicity_grade3_plus_pct": 31,
+                  "median_neurotoxicity_onset_day": 7,
+                  "scales": "CRS: Lee 2014; neurotoxicity: CTCAE"},
+    "ide-cel": {"trial": "KarMMa", "citation": "Munshi NC et al. N Engl J Med 2021;384:705-716",
+                "disease": "multiple myeloma", "crs_any_pct": 84, "crs_grade3_plus_pct": 5,
+                "median_crs_onset_day": 1, "crs_onset_range": "day 1-12",
+                "neurotoxicity_any_pct": 18, "neurotoxicity_grade3_plus_pct": 3,
+                "median_neurotoxicity_onset_day": 2,
+                "scales": "CRS: Lee 2014 (modified); neurotoxicity: CTCAE"},
+    "cilta-cel": {"trial": "CARTITUDE-1", "citation": "Berdeja JG et al. Lancet 2021;398:314-324",
+                  "disease": "multiple myeloma", "crs_any_pct": 95, "crs_grade3_plus_pct": 4,
+                  "median_crs_onset_day": 7, "crs_onset_range": "IQR day 5-8",
+                  "neurotoxicity_any_pct": 17, "neurotoxicity_grade3_plus_pct": 2,
+                  "median_neurotoxicity_onset_day": 8,
+                  "scales": "ASTCT; other (non-ICANS) neurotoxicity 12 % / 9 %, around day 27"},
+}
+SYNTHETIC_NOTE = ("Synthetic case: invented to follow the timing this trial reports "
+                  "(grading-spec §7), not taken from any patient or trial record. Figures marked "
+                  "[R] in the spec are still to be checked against the paper.")
+
+
+class CardError(ValueError):
+    """A case card that does not hold together; ``problems`` name the field each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+# ------------------------------------------------------------------------------ the card
+def _naive(v: datetime) -> datetime:
+    if v.tzinfo is not None:
+        raise ValueError("give a ward-local clock time without a UTC offset")
+    return v
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CasePatient(_Model):
+    name: str = Field(min_length=1, max_length=200, title="Name (synthetic)")
+    bed: str | None = Field(None, max_length=32, title="Bed")
+    age_years: float = Field(ge=0, le=125, title="Age (years)")
+    sex: Literal["female", "male", "other", "unknown"] = Field(title="Sex")
+    weight_kg: float = Field(ge=0.5, le=350, title="Weight (kg)")
+    product: str = Field(title="CAR-T product")
+    disease: str = Field(min_length=1, max_length=150, title="Disease")
+
+    @field_validator("product")
+    @classmethod
+    def _product(cls, v: str) -> str:
+        if v not in t.PRODUCTS:
+            raise ValueError("product must be one of " + ", ".join(t.PRODUCTS))
+        return v
+
+
+class Trial(_Model):
+    product: str
+    trial: str
+    citation: str
+    disease: str
+    crs_any_pct: float
+    crs_grade3_plus_pct: float
+    median_crs_onset_day: float
+    crs_onset_range: str | None = None
+    neurotoxicity_any_pct: float
+    neurotoxicity_grade3_plus_pct: float
+    median_neurotoxicity_onset_day: float
+    scales: str
+    note: str = Field(min_length=1)
+
+
+class ExpectedGrade(_Model):
+    time: datetime
+    crs: int | None = Field(ge=0, le=5)        # None: not evaluable
+    icans: int | None = Field(ge=0, le=5)
+    crs_status: Status = "final"
+    icans_status: Status = "final"
+    note: str = ""
+
+    @field_validator("time")
+    @classmethod
+    def _local_time(cls, v: datetime) -> datetime:
+        return _naive(v)
+
+
+class Expected(_Model):
+    crs_max: int | None = Field(ge=0, le=5)
+    icans_max: int | None = Field(ge=0, le=5)
+    flags: dict[str, list[datetime]] = Field(default_factory=dict,
+                                             description="review flag code -> the rows raising it")
+    grades: list[ExpectedGrade] = Field(min_length=1)
+
+    @field_validator("flags")
+    @classmethod
+    def _flag_times(cls, v: dict[str, list[datetime]]) -> dict[str, list[datetime]]:
+        for times in v.values():
+            for x in times:
+                _naive(x)
+        return v
+
+
+class Medication(_Model):
+    time: datetime
+    kind: str
+    drug: str = Field(min_length=1)
+    dose: float | None = Field(None, gt=0, description="None: given, dose not recorded")
+    unit: str
+    route: str | None = None
+    note: str | None = None
+
+    @field_validator("time")
+    @classmethod
+    def _local_time(cls, v: datetime) -> datetime:
+        return _naive(v)
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, v: str) -> str:
+        if v not in t.ADMINISTRATION_KINDS:
+            raise ValueError("kind must be one of " + ", ".join(t.ADMINISTRATION_KINDS))
+        return v
+
+    @model_validator(mode="after")
+    def _unit(self) -> Medication:
+        unit = t.ADMINISTRATION_KINDS[self.kind][0]
+        if self.unit != unit:
+            raise ValueError(f"{self.kind} is recorded in {unit}, not {self.unit}")
+        return self
+
+
+class Event(_Model):
+    """A treatment or finding the ward record has no field for (imaging, antibiotics, an
+    intubation): shown on the card at its time, not stored as a clinical row."""
+
+    time: datetime
+    what: str = Field(min_length=1)
+    dose: float | None = None
+    unit: str | None = None
+    route: str | None = None
+    note: str | None = None
+
+    @field_validator("time")
+    @classmethod
+    def _local_time(cls, v: datetime) -> datetime:
+        return _naive(v)
+
+
+class Labs(_Model):
+    units: dict[str, str] = Field(default_factory=dict)
+    draws: list[dict[str, Any]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _values(self) -> Labs:
+        for test, unit in self.units.items():
+            if test not in LAB_UNITS:
+                raise ValueError(f"labs: unknown test '{test}'; known: " + ", ".join(LAB_UNITS))
+            if unit not in LAB_UNITS[test][1]:
+                raise ValueError(f"labs: {test} in '{unit}': use one of "
+                                 + ", ".join(LAB_UNITS[test][1]))
+        for i, d in enumerate(self.draws):
+            if "time" not in d:
+                raise ValueError(f"labs: draw {i + 1} has no time")
+            _naive(datetime.fromisoformat(str(d["time"])))
+            for test, value in d.items():
+                if test == "time":
+                    continue
+                if test not in self.units:
+                    raise ValueError(f"labs: draw {i + 1}: '{test}' has no unit in labs.units")
+                if not isinstance(value, (int, float)) or value < 0:
+                    raise ValueError(f"labs: draw {i + 1}: {test} must be a number of 0 or more")
+        return self
+
+    def results(self) -> list[tuple[str, float, str, datetime]]:
+        """(test, value, unit, taken at) for each value, in time order."""
+        out = []
+        for d in self.draws:
+            when = datetime.fromisoformat(str(d["time"]))
+            out += [(test, float(v), self.units[test], when) for test, v in d.items()
+                    if test != "time"]
+        return sorted(out, key=lambda x: x[3])
+
+
+class CaseCard(_Model):
+    id: str = Field(min_length=1, max_length=64, title="Case id")
+    title: str = Field(min_length=1, max_length=200, title="Title")
+    timeline: str = Field(title="Timeline file", description="the case's canonical CSV")
+    synthetic: Literal[True] = Field(title="Synthetic", description="always true: never a "
+                                     "real patient")
+    patient: CasePatient
+    summary: str = Field(min_length=1, title="Summary")
+    learning_points: list[str] = Field(min_length=1, title="Learning points")
+    trial: Trial
+    expected: Expected
+    medications: list[Medication] = Field(default_factory=list)
+    events: list[Event] = Field(default_factory=list)
+    labs: Labs = Field(default_factory=Labs)
+
+    @model_validator(mode="after")
+    def _trial_of_the_product(self) -> CaseCard:
+        if self.trial.product != self.patient.product:
+            raise ValueError(f"trial.product {self.trial.product} is not the patient's product "
+                             f"{self.patient.product}")
+        return self
+
+
+def parse_card(data: str | bytes | Mapping[str, Any], where: str = "card") -> CaseCard:
+    """A case card from JSON (or a dict), or ``CardError`` naming every bad field."""
+    try:
+        raw = json.loads(data) if isinstance(data, (str, bytes)) else dict(data)
+        return CaseCard.model_validate(raw)
+    except json.JSONDecodeError as e:
+        raise CardError([f"{where}: not JSON ({e.msg}, line {e.lineno})"]) from None
+    except ValidationError as e:
+        raise CardError([f"{where}: " + ".".join(str(x) for x in err["loc"]) + ": " + err["msg"]
+                         if err["loc"] else f"{where}: {err['msg']}" for err in e.errors()]
+                        ) from None
+
+
+def card_json(card: CaseCard) -> str:
+    """The card as the sample_data files write it (ward-local times to the minute)."""
+    return json.dumps(_plain(card.model_dump()), indent=1,
+                      ensure_ascii=False) + "\n"
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.isoformat(timespec="minutes" if v.second == 0 else "seconds")
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return v
+
+
+# ------------------------------------------------------------------------------ the library
+@dataclass(frozen=True)
+class LibraryCase:
+    card: CaseCard
+    timeline: bytes                 # the canonical CSV (ward-local clock times)
+    source: str                     # "built-in" (sample_data/) or "educator" (the ward record)
+    saved_by: str | None = None     # educator cases: who saved this version and when
+    saved_at: datetime | None = None
+    version: int = 1
+
+    @property
+    def id(self) -> str:
+        return self.card.id
+
+    @property
+    def stem(self) -> str:
+        return Path(self.card.timeline).stem
+
+
+@cache
+def builtin_cases() -> tuple[LibraryCase, ...]:
+    """Every case card in sample_data/ with its timeline, by case id."""
+    out = []
+    for path in sorted(SAMPLE_DATA.glob(f"*{CARD_SUFFIX}")):
+        card = parse_card(path.read_bytes(), path.name)
+        timeline = SAMPLE_DATA / card.timeline
+        if not timeline.is_file():
+            raise CardError([f"{path.name}: timeline file {card.timeline} is missing"])
+        out.append(LibraryCase(card, timeline.read_bytes(), "built-in"))
+    return tuple(sorted(out, key=lambda c: c.id))
+
+
+def builtin_case(case_id: str) -> LibraryCase | None:
+    return next((c for c in builtin_cases() if c.id == case_id), None)
+
+
+def saved_cases(store: WardStore) -> list[LibraryCase]:
+    """The current version of every case educators saved to the library."""
+    out = []
+    for row in store.teaching_cases():
+        versions = store.teaching_case_versions(row["case_id"])
+        out.append(LibraryCase(parse_card(row["card"], row["case_id"]),
+                               row["timeline"].encode("utf-8"), "educator",
+                               row["recorded_by"], row["recorded_at"],
+                               sum(v["status"] == "final" for v in versions)))
+    return out
+
+
+def library(store: WardStore) -> list[LibraryCase]:
+    """Built-in cases, then the cases educators saved."""
+    return [*builtin_cases(), *saved_cases(store)]
+
+
+def find_case(store: WardStore, case_id: str) -> LibraryCase | None:
+    return next((c for c in library(store) if c.id == case_id), None)
+
+
+# ------------------------------------------------------------------------------ checking
+def verify(case: LibraryCase, tz: str = "UTC") -> list[str]:
+    """Every claim of the card the engine does not bear out, and every way the card and its
+    timeline disagree; an empty list when the case is as its card says."""
+    card, problems = case.card, []
+    try:
+        a = grading.read_csv(case.timeline, tz=tz)
+    except InputError as e:
+        return [f"timeline: {p}" for p in e.problems]
+    g = grading.grade(a)
+    results = list(g.results())
+    if {r.patient_id for r in results} != {card.id}:
+        problems.append(f"timeline: rows are for {sorted({r.patient_id for r in results})}, "
+                        f"not {card.id}")
+    (summary,) = grading.summarize(g) if results else (None,)
+    at = {_local(r.time, tz): r for r in results}
+    if summary is not None:
+        got = (summary.crs_max_grade, summary.icans_max_grade)
+        if got != (card.expected.crs_max, card.expected.icans_max):
+            problems.append(f"maximum grades: the engine gives CRS {got[0]}, ICANS {got[1]}; "
+                            f"the card says CRS {card.expected.crs_max}, "
+                            f"ICANS {card.expected.icans_max}")
+    stated = {e.time for e in card.expected.grades}
+    for e in card.expected.grades:
+        r = at.get(e.time)
+        if r is None:
+            problems.append(f"grade at {e.time:%Y-%m-%dT%H:%M}: no assessment at that time")
+            continue
+        for name, grade, status, want, want_status in (
+                ("CRS", r.crs.grade, r.crs.status, e.crs, e.crs_status),
+                ("ICANS", r.icans.grade, r.icans.status, e.icans, e.icans_status)):
+            if (grade, status) != (want, want_status):
+                problems.append(f"{name} at {e.time:%Y-%m-%dT%H:%M}: the engine gives "
+                                f"{_words(grade)} {status}; the card says {_words(want)} "
+                                f"{want_status}")
+    for when, r in at.items():  # every row the card does not name is final
+        if when not in stated and (r.crs.status, r.icans.status) != ("final", "final"):
+            problems.append(f"{when:%Y-%m-%dT%H:%M}: CRS {r.crs.status}, ICANS "
+                            f"{r.icans.status}; the card states no grade there")
+    raised: dict[str, list[datetime]] = {}
+    for when, r in at.items():
+        for f in r.flags:
+            raised.setdefault(f.code, []).append(when)
+    if raised != {k: sorted(v) for k, v in card.expected.flags.items()}:
+        problems.append("review flags: the engine raises "
+                        + (_flag_text(raised) or "none") + "; the card says "
+                        + (_flag_text(card.expected.flags) or "none"))
+    problems += _medication_problems(case)
+    ages = {float(x) for x in a.frame["age_years"].dropna()}
+    if ages and ages != {float(card.patient.age_years)}:
+        problems.append(f"patient.age_years {card.patient.age_years:g} but the timeline says "
+                        + ", ".join(f"{x:g}" for x in sorted(ages)))
+    return problems
+
+
+def _medication_problems(case: LibraryCase) -> list[str]:
+    """The timeline's 'given since the previous row' fields are exactly what the card's
+    medications give (decision W1: a dose counts on the first assessment at or after it)."""
+    rows = _csv_rows(case.timeline)
+    times = [datetime.fromisoformat(r["time"]) for r in rows]
+    derived: set[tuple[int, str]] = set()
+    problems = []
+    for m in case.card.medications:
+        field = GIVEN_FIELD[m.kind]
+        if field is None:
+            continue
+        i = next((i for i, x in enumerate(times) if x >= m.time), None)
+        if i is None:
+            problems.append(f"medication {m.drug} at {m.time:%Y-%m-%dT%H:%M}: after the last "
+                            "assessment")
+            continue
+        derived.add((i, field))
+    flagged = {(i, f) for i, r in enumerate(rows) for f in set(GIVEN_FIELD.values()) - {None}
+               if (r.get(f) or "").lower() in ("true", "yes", "1")}
+    for i, f in sorted(flagged - derived):
+        problems.append(f"timeline {rows[i]['time']}: {f} with no medication on the card")
+    for i, f in sorted(derived - flagged):
+        problems.append(f"timeline {rows[i]['time']}: the card's medication sets {f}, the row "
+                        "does not")
+    return problems
+
+
+def _flag_text(flags: Mapping[str, list[datetime]]) -> str:
+    return "; ".join(f"{code} at " + ", ".join(f"{x:%Y-%m-%dT%H:%M}" for x in sorted(times))
+                     for code, times in sorted(flags.items()))
+
+
+def _words(g: int | None) -> str:
+    return "not evaluable" if g is None else str(g)
+
+
+def _local(at: datetime, tz: str) -> datetime:
+    return at.astimezone(grading.parse.ward_zone(tz)).replace(tzinfo=None)
+
+
+def _csv_rows(data: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+
+
+# ------------------------------------------------------------------------------ loading
+def shift_for(timeline: bytes, at: datetime, tz: Any) -> timedelta:
+    """Whole days that move a case's last assessment within the day before ``at``."""
+    last = max(datetime.fromisoformat(r["time"]) for r in _csv_rows(timeline))
+    if last.tzinfo is not None:
+        raise InputError(["teaching cases use ward-local times without an offset"])
+    local_now = at.astimezone(tz).replace(tzinfo=None)
+    return timedelta(days=(local_now - last).days)
+
+
+def shifted_timeline(timeline: bytes, shift: timedelta) -> bytes:
+    """The CSV with every time and the infusion time moved by ``shift``."""
+    rows = _csv_rows(timeline)
+    for r in rows:
+        for col in ("time", "infusion_time"):
+            if r.get(col):
+                r[col] = (datetime.fromisoformat(r[col]) + shift).isoformat(timespec="minutes")
+    out = io.StringIO()
+    w = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def infusion_of(timeline: bytes, tz: Any) -> datetime | None:
+    when = next((datetime.fromisoformat(r["infusion_time"]) for r in _csv_rows(timeline)
+                 if r.get("infusion_time")), None)
+    return None if when is None else when.replace(tzinfo=tz)
+
+
+def load_case(store: WardStore, case: LibraryCase, at: datetime | None = None,
+              requested_by: str | None = None, *, replace: bool = True) -> int:
+    """Put a fresh copy of ``case`` into the demo ward, ending within the day before ``at``.
+    A copy already there is marked entered-in-error first (``replace``), or left as it is
+    when it has assessments and ``replace`` is False. Returns the assessments loaded."""
+    at = at or now()
+    tz = store.tz
+    card = case.card
+    shift = shift_for(case.timeline, at, tz)
+    data = shifted_timeline(case.timeline, shift)
+    infusion = infusion_of(data, tz)
+    existing = store.patient(card.id)
+    if existing is None:
+        store.admit(PatientIn(**admission(card), is_demo=True, infusion_time=infusion),
+                    by=SYSTEM_USER)
+    elif not existing["is_demo"]:
+        raise StoreError(f"patient '{card.id}' exists and is not a demo patient")
+    else:
+        if store.timeline_rows(card.id) and not replace:
+            return 0
+        clear_patient(store, card.id, RELOAD_REASON)
+        changes = {k: v for k, v in {"infusion_time": infusion, "discharged_at": None,
+                                      **admission(card)}.items()
+                   if k != "patient_id" and existing.get(k) != v}
+        if changes:
+            store.update_patient(card.id, changes, RELOAD_REASON, by=SYSTEM_USER)
+    n = store.import_csv(data, by=SYSTEM_USER, demo=True)
+    store.record_administrations(
+        card.id, [(m.kind, (m.time + shift).replace(tzinfo=tz), m.dose)
+                  for m in card.medications], by=SYSTEM_USER)
+    store.record_labs(card.id, [(test, value, unit, (when + shift).replace(tzinfo=tz))
+                                for test, value, unit, when in card.labs.results()],
+                      by=SYSTEM_USER)
+    if requested_by is not None:
+        store.note(requested_by, "teaching_case_loaded", "teaching_case", card.id, card.id,
+                   after={"source": case.source, "version": case.version,
+                          "shift_days": shift.days, "assessments": n})
+    return n
+
+
+def admission(card: CaseCard) -> dict[str, Any]:
+    p = card.patient
+    return {"patient_id": card.id, "name": p.name, "product": p.product,
+            "indication": f"{p.disease} (demo)", "bed": p.bed, "weight_kg": p.weight_kg,
+            "sex": p.sex}
+
+
+def clear_patient(store: WardStore, patient_id: str, reason: str) -> int:
+    """Mark a demo patient's current assessments, medications and labs entered-in-error and
+    close their open flags (nothing deleted; the audit trail keeps all of it)."""
+    a = t.assessments
+    with store.engine.connect() as conn:
+        ids = [r.id for r in conn.execute(sa.select(a.c.id).where(
+            a.c.patient_id == patient_id, *_effective(a)))]
+    if ids:
+        store.mark_many_entered_in_error(ids, reason, by=SYSTEM_USER)
+    n = store.mark_medications_and_labs_entered_in_error(patient_id, reason, by=SYSTEM_USER)
+    for flag in store.open_flags(patient_id):
+        store.acknowledge_flag(flag["id"], reason, by=SYSTEM_USER, dismiss=True, reason=reason)
+    return len(ids) + n
+
+
+# ------------------------------------------------------------------------------ building
+def next_case_id(store: WardStore) -> str:
+    """The next free id for a case an educator builds: EDU-001, EDU-002, ..."""
+    taken = {p["patient_id"] for p in store.patients()} | {c.id for c in library(store)}
+    n = 1
+    while f"{EDUCATOR_PREFIX}{n:03d}" in taken:
+        n += 1
+    return f"{EDUCATOR_PREFIX}{n:03d}"
+
+
+def record_csv(store: WardStore, patient_id: str) -> str:
+    """A patient's effective record as the sample_data CSV: the canonical columns in use,
+    times as ward-local clock times without an offset."""
+    rows = store.timeline_rows(patient_id)
+    if not rows:
+        raise StoreError(f"'{patient_id}' has no assessments yet")
+    used = [c for c in COLUMNS if c in ("patient_id", "time")
+            or any(r.get(c) is not None for r in rows)]
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(used)
+    for r in rows:
+        w.writerow([_cell(r.get(c), store.tz) for c in used])
+    return out.getvalue()
+
+
+def _cell(v: Any, tz: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, datetime):
+        local = v.astimezone(tz).replace(tzinfo=None)
+        return local.isoformat(timespec="minutes" if local.second == 0 else "seconds")
+    if isinstance(v, float):
+        return f"{v:g}" if v != int(v) else (f"{v:.1f}" if abs(v) < 1e6 else f"{v:g}")
+    return str(v)
+
+
+def key_grades(results: Iterable[grading.RowResult], tz: Any) -> list[ExpectedGrade]:
+    """The grades a card states for a case: the first assessment and every one where a CRS
+    or ICANS grade or status changes."""
+    out, last = [], None
+    for r in results:
+        now_ = (r.crs.grade, r.crs.status, r.icans.grade, r.icans.status)
+        if now_ != last:
+            out.append(ExpectedGrade(time=r.time.astimezone(tz).replace(tzinfo=None),
+                                     crs=r.crs.grade, icans=r.icans.grade,
+                                     crs_status=r.crs.status, icans_status=r.icans.status))
+        last = now_
+    return out
+
+
+def card_from_record(store: WardStore, patient_id: str, *, title: str, summary: str,
+                     learning_points: list[str], disease: str, age_years: float | None = None
+                     ) -> tuple[CaseCard, str]:
+    """The case card and CSV of a demo patient an educator charted: who the patient is from
+    the admission, medications and labs from the record, the trial from TRIALS, and the grades
+    the engine gives now (maxima, every change of grade, the review flags)."""
+    p = store.patient(patient_id)
+    if p is None or not p["is_demo"]:
+        raise StoreError("only a synthetic demo patient can become a teaching case")
+    if p.get("product") not in TRIALS:
+        raise StoreError("choose the product (one of " + ", ".join(TRIALS) + ") at admission: "
+                         "the case follows its trial's timing (spec §7)")
+    text = record_csv(store, patient_id)
+    a = grading.read_csv(text.encode("utf-8"), tz=store.tz.key)
+    g = grading.grade(a)
+    results = list(g.results())
+    (summ,) = grading.summarize(g)
+    ages = [float(x) for x in a.frame["age_years"].dropna()]
+    age = age_years if age_years is not None else (ages[-1] if ages else None)
+    if age is None:
+        raise StoreError("give the patient's age (the timeline has none)")
+    tz = store.tz
+    flags: dict[str, list[datetime]] = {}
+    for r in results:
+        for f in r.flags:
+            flags.setdefault(f.code, []).append(r.time.astimezone(tz).replace(tzinfo=None))
+    meds = medications_of_record(store, patient_id)
+    labs = store.labs(patient_id)
+    units = {x["test"]: x["entered_unit"] for x in labs}
+    draws: dict[datetime, dict[str, Any]] = {}
+    for x in labs:
+        when = x["taken_at"].astimezone(tz).replace(tzinfo=None)
+        draws.setdefault(when, {"time": when.isoformat(timespec="minutes")})
+        value = x["value"] / LAB_UNITS[x["test"]][1][units[x["test"]]]  # in the first unit used
+        draws[when][x["test"]] = round(value, 3)
+    card = CaseCard(
+        id=patient_id, title=title, timeline=f"{patient_id.lower()}.csv", synthetic=True,
+        patient=CasePatient(name=p.get("name") or f"{patient_id} (synthetic)", bed=p.get("bed"),
+                            age_years=age, sex=p.get("sex") or "unknown",
+                            weight_kg=p.get("weight_kg") or 70.0, product=p["product"],
+                            disease=disease),
+        summary=summary, learning_points=learning_points,
+        trial=Trial(product=p["product"], **TRIALS[p["product"]], note=SYNTHETIC_NOTE),
+        expected=Expected(crs_max=summ.crs_max_grade, icans_max=summ.icans_max_grade,
+                          flags=flags, grades=key_grades(results, tz)),
+        medications=meds, labs=Labs(units=units, draws=[draws[k] for k in sorted(draws)]))
+    return card, text
+
+
+# a "given since the previous row" box ticked on the form, with no recorded administration: the
+# medication the card lists for it (the form does not say which corticosteroid, or the dose)
+TICKED = {"antipyretic_given": ("antipyretic", "antipyretic"),
+          "tocilizumab_given": ("tocilizumab", "tocilizumab"),
+          "corticosteroid_given": ("dexamethasone", "corticosteroid"),
+          "fluid_bolus_given": ("fluid_bolus", "IV fluid bolus")}
+DRUG_WORDS = {"antipyretic": "antipyretic", "fluid_bolus": "IV fluid bolus"}
+
+
+def medications_of_record(store: WardStore, patient_id: str) -> list[Medication]:
+    """The card's medications for a record: every recorded administration, and a medication
+    without a dose for each 'given' box ticked on an assessment that no administration
+    explains (so the card's medications give exactly the timeline's 'given' fields, T1)."""
+    tz = store.tz
+    rows = store.timeline_rows(patient_id)
+    times = [r["time"] for r in rows]
+    covered: set[tuple[int, str]] = set()
+    meds = []
+    for m in store.administrations(patient_id):
+        meds.append(Medication(time=m["given_at"].astimezone(tz).replace(tzinfo=None),
+                               kind=m["kind"], drug=DRUG_WORDS.get(m["kind"], m["kind"]),
+                               dose=m["dose"], unit=m["unit"]))
+        field = GIVEN_FIELD[m["kind"]]
+        i = next((i for i, x in enumerate(times) if x >= m["given_at"]), None)
+        if field is not None and i is not None:
+            covered.add((i, field))
+    for i, r in enumerate(rows):
+        for field, (kind, drug) in TICKED.items():
+            if r.get(field) and (i, field) not in covered:
+                meds.append(Medication(
+                    time=times[i].astimezone(tz).replace(tzinfo=None), kind=kind, drug=drug,
+                    unit=t.ADMINISTRATION_KINDS[kind][0],
+                    note="ticked as given on the assessment; dose not recorded"
+                         + ("; which corticosteroid is not recorded" if drug == "corticosteroid"
+                            else "")))
+    return sorted(meds, key=lambda m: m.time)
+
+
+def save_to_library(store: WardStore, patient_id: str, by: str, **card_fields: Any
+                    ) -> LibraryCase:
+    """Save a demo patient an educator built as a library case (a new version if it was saved
+    before). The card's grades are the engine's, and ``verify`` must agree before it is kept."""
+    card, text = card_from_record(store, patient_id, **card_fields)
+    case = LibraryCase(card, text.encode("utf-8"), "educator")
+    problems = verify(case, store.tz.key)
+    if problems:
+        raise CardError(problems)
+    store.save_teaching_case(card.id, card.title, card_json(card), text, by=by)
+    saved = find_case(store, card.id)
+    assert saved is not None
+    return saved
+
+
+def export_zip(case: LibraryCase) -> bytes:
+    """The case as the two sample_data files, ``<name>.card.json`` and ``<name>.csv``."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(f"{case.stem}{CARD_SUFFIX}", card_json(case.card))
+        z.writestr(case.card.timeline, case.timeline)
+    return buf.getvalue()

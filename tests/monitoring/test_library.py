@@ -1,0 +1,348 @@
+"""The teaching case library: every case grades as its card says, on the CSV and in the store.
+
+``library.verify`` is the check: it grades a case's timeline with the engine and compares every
+claim of the card (maximum grades, the grade and status at each named time, every row the card
+does not name being final, the exact rows raising each review flag, the medications behind the
+"given" fields, the age). Every built-in case must pass it; a card with a wrong claim must not.
+Loading a case into the ward record must give the same grades, medications and labs.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+import grading
+from monitoring import library
+from monitoring.demo import standard_ids
+from monitoring.store import StoreError
+
+CASES = {c.id: c for c in library.builtin_cases()}
+IDS = sorted(CASES)
+AT = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+
+
+def card_with(case: library.LibraryCase, **changes) -> library.LibraryCase:
+    raw = json.loads(library.card_json(case.card))
+    for path, value in changes.items():
+        *parents, last = path.split("__")
+        target = raw
+        for p in parents:
+            target = target[int(p)] if p.isdigit() else target[p]
+        target[int(last) if last.isdigit() else last] = value
+    return library.LibraryCase(library.parse_card(raw), case.timeline, case.source)
+
+
+# ------------------------------------------------------------------------------ the files
+def test_every_csv_in_sample_data_has_a_case_card_and_every_card_its_csv():
+    csvs = {p.name for p in library.SAMPLE_DATA.glob("*.csv")}
+    assert csvs == {c.card.timeline for c in CASES.values()}
+    for c in CASES.values():
+        assert library.SAMPLE_DATA.joinpath(f"{c.stem}{library.CARD_SUFFIX}").is_file()
+
+
+def test_the_library_has_at_least_13_synthetic_cases_with_the_standard_ward_among_them():
+    assert len(CASES) >= 13
+    assert all(c.card.synthetic for c in CASES.values())
+    assert standard_ids() == ["DEMO-001", "DEMO-002", "DEMO-003", "DEMO-004", "DEMO-005"]
+    assert set(standard_ids()) <= set(CASES)
+
+
+@pytest.mark.parametrize("case_id", IDS)
+def test_each_case_grades_exactly_as_its_card_says(case_id):
+    assert library.verify(CASES[case_id]) == []
+
+
+@pytest.mark.parametrize("case_id", IDS)
+def test_each_card_names_the_spec_7_trial_of_its_product_and_says_it_is_synthetic(case_id):
+    card = CASES[case_id].card
+    trial = card.trial.model_dump(exclude={"product", "note"}, exclude_none=True)
+    assert trial == library.TRIALS[card.patient.product]
+    assert card.trial.note.startswith("Synthetic case")
+    assert card.patient.name.endswith("(synthetic)")
+
+
+@pytest.mark.parametrize("case_id", IDS)
+def test_each_card_has_medications_labs_and_teaching_text(case_id):
+    card = CASES[case_id].card
+    assert card.summary and len(card.learning_points) >= 3
+    assert set(card.labs.units) >= {"crp", "ferritin", "ldh", "platelets", "anc", "haemoglobin",
+                                    "creatinine", "fibrinogen"}
+    assert len(card.labs.draws) >= 7  # at least daily through the stay
+    if CASES[case_id].id != "DEMO-001":  # the uneventful stay needs no medication
+        assert card.medications
+
+
+# ------------------------------------------------------------------------------ the scenarios
+def summary(case_id: str) -> grading.PatientSummary:
+    (s,) = grading.summarize(grading.grade(grading.read_csv(CASES[case_id].timeline)))
+    return s
+
+
+def rows(case_id: str) -> list[dict[str, str]]:
+    return library._csv_rows(CASES[case_id].timeline)
+
+
+SCENARIOS = {  # issue 7's list -> the case, and what makes it that case
+    "an uneventful stay": ("DEMO-001", lambda s: (s.crs_max_grade, s.icans_max_grade) == (0, 0)),
+    "early grade 1 CRS": ("DEMO-006", lambda s: s.crs_max_grade == 1
+                          and s.crs_episodes[0].onset_day == 1),
+    "grade 2 CRS treated with tocilizumab and resolving": (
+        "DEMO-002", lambda s: s.crs_max_grade == 2 and s.crs_episodes[-1].resolved is not None),
+    "grade 3 CRS with a vasopressor and mask-class oxygen, to the ICU": (
+        "DEMO-005", lambda s: s.crs_max_grade == 3),
+    "grade 4 CRS": ("DEMO-007", lambda s: s.crs_max_grade == 4),
+    "CRS followed by grade 3 ICANS with a seizure": (
+        "DEMO-008", lambda s: s.crs_max_grade >= 1 and s.icans_max_grade == 3
+        and s.crs_episodes[0].onset < s.icans_episodes[0].onset),
+    "grade 4 ICANS with cerebral oedema": ("DEMO-009", lambda s: s.icans_max_grade == 4),
+    "ICANS after CRS has resolved": (
+        "DEMO-010", lambda s: s.icans_episodes[0].onset > s.crs_episodes[-1].resolved),
+    "a child with B-ALL assessed with CAPD": ("DEMO-004", lambda s: s.icans_max_grade >= 1),
+    "fever from an infection attributed elsewhere": ("DEMO-011", lambda s: s.crs_max_grade == 0),
+    "prophylactic steroids with a possibly masked fever": (
+        "DEMO-012", lambda s: s.crs_max_grade == 2),
+    "biphasic CRS": ("DEMO-013", lambda s: len(s.crs_episodes) == 2),
+    "late CRS after cilta-cel": ("DEMO-014", lambda s: s.crs_episodes[0].onset_day >= 5),
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_the_library_covers_every_scenario_of_issue_7(scenario):
+    case_id, holds = SCENARIOS[scenario]
+    assert holds(summary(case_id)), scenario
+
+
+def test_the_seizure_case_records_a_seizure_and_the_oedema_case_diffuse_oedema():
+    assert any(r.get("seizure") == "resolved_rapidly" for r in rows("DEMO-008"))
+    assert any(r.get("cerebral_edema") == "diffuse" for r in rows("DEMO-009"))
+
+
+def test_the_child_is_under_12_and_assessed_with_the_capd_only():
+    assert CASES["DEMO-004"].card.patient.age_years < 12
+    assert CASES["DEMO-004"].card.patient.disease == "B-ALL"
+    assert any(r.get("capd_total") for r in rows("DEMO-004"))
+    assert not any(r.get("ice_orientation") for r in rows("DEMO-004"))
+
+
+def test_the_infection_case_attributes_its_fevers_and_the_masked_fever_case_is_provisional():
+    febrile = [r for r in rows("DEMO-011") if float(r["temp_c"]) >= 38.0]
+    assert febrile and all(r["attributed_elsewhere"] == "fever" for r in febrile)
+    results = list(grading.grade(grading.read_csv(CASES["DEMO-012"].timeline)).results())
+    masked = [r for r in results if any(f.code == "fever_possibly_masked" for f in r.flags)]
+    assert masked and {(r.crs.grade, r.crs.status) for r in masked} == {(0, "provisional")}
+    first_dose = CASES["DEMO-012"].card.medications[0]
+    assert first_dose.kind == "dexamethasone" and first_dose.time < CASES["DEMO-012"].card \
+        .expected.grades[1].time  # prophylaxis before any fever
+
+
+# CRS onset day ranges of spec §7 by product (CD28 products early; cilta-cel by its IQR)
+ONSET_DAYS = {"axi-cel": (1, 3), "brexu-cel": (1, 3), "ide-cel": (1, 2), "tisa-cel": (1, 14),
+              "liso-cel": (1, 14), "cilta-cel": (5, 8)}
+
+
+@pytest.mark.parametrize("case_id", IDS)
+def test_each_cases_crs_onset_fits_its_products_trial_timing(case_id):
+    s = summary(case_id)
+    if s.crs_episodes:
+        low, high = ONSET_DAYS[CASES[case_id].card.patient.product]
+        assert low <= s.crs_episodes[0].onset_day <= high
+
+
+@pytest.mark.parametrize("case_id", [i for i in IDS if summary(i).crs_max_grade >= 2])
+def test_crp_peaks_within_3_days_of_the_crs_maximum(case_id):
+    card, s = CASES[case_id].card, summary(case_id)
+    top = max(s.crs_episodes, key=lambda e: e.max_grade)
+    infusion = datetime.fromisoformat(rows(case_id)[0]["infusion_time"]).date()
+    crp = [(d["crp"], datetime.fromisoformat(d["time"])) for d in card.labs.draws if "crp" in d]
+    peak_day = (max(crp)[1].date() - infusion).days
+    assert top.max_grade_day <= peak_day <= top.max_grade_day + 3
+
+
+# ------------------------------------------------------------------------------ verify fails
+def test_verify_reports_a_wrong_maximum_a_wrong_grade_and_a_missing_flag():
+    case = CASES["DEMO-012"]
+    assert library.verify(card_with(case, expected__crs_max=3)) == [
+        "maximum grades: the engine gives CRS 2, ICANS 0; the card says CRS 3, ICANS 0"]
+    problems = library.verify(card_with(case, expected__grades__3__crs=3))
+    assert problems == ["CRS at 2026-09-23T17:00: the engine gives 2 final; the card says 3 "
+                        "final"]
+    problems = library.verify(card_with(case, expected__flags={}))
+    assert problems == ["review flags: the engine raises fever_possibly_masked at "
+                        "2026-09-23T14:00, 2026-09-23T15:00; the card says none"]
+
+
+def test_verify_reports_a_provisional_row_the_card_does_not_name():
+    case = CASES["DEMO-012"]
+    grades = [g for g in json.loads(library.card_json(case.card))["expected"]["grades"]
+              if g["time"] != "2026-09-23T15:00"]
+    assert library.verify(card_with(case, expected__grades=grades)) == [
+        "2026-09-23T15:00: CRS provisional, ICANS final; the card states no grade there"]
+
+
+def test_verify_reports_a_medication_the_timeline_does_not_show():
+    case = CASES["DEMO-002"]
+    meds = json.loads(library.card_json(case.card))["medications"]
+    meds.append({"time": "2026-04-10T09:30", "kind": "tocilizumab", "drug": "tocilizumab",
+                 "dose": 672, "unit": "mg"})
+    assert library.verify(card_with(case, medications=meds)) == [
+        "timeline 2026-04-10T10:00: the card's medication sets tocilizumab_given, the row does "
+        "not"]
+
+
+def test_a_card_with_a_bad_field_is_refused_naming_the_field():
+    raw = json.loads(library.card_json(CASES["DEMO-002"].card))
+    raw["medications"][0]["unit"] = "mL"
+    raw["patient"]["weight_kg"] = 0
+    with pytest.raises(library.CardError) as e:
+        library.parse_card(raw, "bad.card.json")
+    assert any("medications.0" in p and "recorded in mg" in p for p in e.value.problems)
+    assert any("patient.weight_kg" in p for p in e.value.problems)
+
+
+# ------------------------------------------------------------------------------ via the store
+@pytest.mark.parametrize("case_id", IDS)
+def test_a_loaded_case_grades_in_the_store_as_on_its_card(store, case_id):
+    case = CASES[case_id]
+    n = library.load_case(store, case, AT, requested_by="eddie")
+    expected = list(grading.grade(grading.read_csv(case.timeline)).results())
+    assert n == len(expected)
+    got = list(grading.grade(store.timeline(case_id)).results())
+    shift = got[-1].time - expected[-1].time
+    assert shift % timedelta(days=1) == timedelta(0) and AT - timedelta(days=1) < got[-1].time
+    assert [(r.time - shift, r.crs.grade, r.crs.status, r.icans.grade, r.icans.status,
+             r.day_post_infusion, {f.code for f in r.flags}) for r in got] == \
+        [(r.time, r.crs.grade, r.crs.status, r.icans.grade, r.icans.status, r.day_post_infusion,
+          {f.code for f in r.flags}) for r in expected]
+    meds = store.administrations(case_id)
+    assert [(m["kind"], m["dose"], m["given_at"] - shift) for m in meds] == [
+        (m.kind, m.dose, m.time.replace(tzinfo=UTC)) for m in case.card.medications]
+    labs = store.labs(case_id)
+    assert [(x["test"], x["entered_value"], x["entered_unit"]) for x in labs] == [
+        (test, value, unit) for test, value, unit, _ in case.card.labs.results()]
+    p = store.patient(case_id)
+    assert (p["is_demo"], p["product"], p["weight_kg"]) == (True, case.card.patient.product,
+                                                            case.card.patient.weight_kg)
+    assert store.audit(case_id)[-1]["action"] == "teaching_case_loaded"
+
+
+def test_loading_a_case_again_marks_the_first_copy_and_keeps_it_in_the_audit_trail(store):
+    case = CASES["DEMO-006"]
+    library.load_case(store, case, AT)
+    first = {h.id for h in store.history("DEMO-006")}
+    library.load_case(store, case, AT + timedelta(days=2))
+    assert len(store.timeline_rows("DEMO-006")) == len(library._csv_rows(case.timeline))
+    history = store.history("DEMO-006")
+    assert {h.id for h in history if h.status == "entered_in_error"} >= first
+    assert len(store.administrations("DEMO-006")) == len(case.card.medications)
+    assert len(store.labs("DEMO-006")) == len(case.card.labs.results())
+    assert store.timeline_rows("DEMO-006")[-1]["time"] > AT + timedelta(days=1)
+
+
+def test_a_case_never_replaces_a_real_patient(store):
+    from monitoring.store import PatientIn
+    store.admit(PatientIn(patient_id="DEMO-006"), by="drx")
+    with pytest.raises(StoreError, match="not a demo patient"):
+        library.load_case(store, CASES["DEMO-006"], AT)
+
+
+# ------------------------------------------------------------------------------ store table
+def test_saved_teaching_cases_keep_every_version_with_who_and_when(store):
+    first = store.save_teaching_case("EDU-001", "First try", "{}", "csv", by="eddie")
+    second = store.save_teaching_case("EDU-001", "Second try", "{}", "csv", by="eddie")
+    (current,) = store.teaching_cases()
+    assert (current["id"], current["title"], current["replaces_id"]) == (second, "Second try",
+                                                                         first)
+    versions = store.teaching_case_versions("EDU-001")
+    assert [v["title"] for v in versions] == ["First try", "Second try"]
+    assert {v["recorded_by"] for v in versions} == {"eddie"}
+    assert all(v["recorded_at"].tzinfo is not None for v in versions)
+    assert [a["action"] for a in store.audit() if a["entity"] == "teaching_case"] == [
+        "save", "new_version"]
+    with pytest.raises(StoreError, match="nina"):
+        store.save_teaching_case("EDU-002", "x", "{}", "csv", by="nina")  # a nurse
+
+
+def test_the_teaching_case_table_is_append_only(store):
+    import sqlalchemy as sa
+    store.save_teaching_case("EDU-001", "A case", "{}", "csv", by="eddie")
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"), store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE teaching_cases SET title = 'changed'"))
+
+
+def test_migration_0005_adds_the_teaching_cases_table_to_an_older_database(tmp_path):
+    import sqlalchemy as sa
+
+    from monitoring.store import WardStore
+    from tests.monitoring.test_reliability import _head_revision
+    url = f"sqlite:///{tmp_path}/old.db"
+    WardStore(url).engine.dispose()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # make it look like a database from before revision 0005
+        conn.execute(sa.text("DROP TABLE teaching_cases"))
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0004'"))
+    engine.dispose()
+    store = WardStore(url)
+    with store.engine.connect() as conn:
+        assert "teaching_cases" in sa.inspect(conn).get_table_names()
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == \
+            _head_revision() == "0005"
+        triggers = {r[0] for r in conn.execute(sa.text(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+            "AND tbl_name = 'teaching_cases'"))}
+    assert triggers == {"teaching_cases_no_update", "teaching_cases_no_delete"}
+    store.engine.dispose()
+
+
+def test_an_educator_charts_for_demo_patients_only(store):
+    from monitoring.store import PatientIn
+    store.admit(PatientIn(patient_id="REAL"), by="drx")
+    with pytest.raises(StoreError, match="demo patients only"):
+        store.record_assessment("REAL", {"time": AT, "temp_c": 37.0}, by="eddie")
+    with pytest.raises(StoreError, match="eddie"):
+        store.admit(PatientIn(patient_id="REAL-2"), by="eddie")
+    store.admit(PatientIn(patient_id="EDU-001", is_demo=True), by="eddie")
+    store.record_assessment("EDU-001", {"time": AT, "temp_c": 37.0}, by="eddie")
+    store.record_administration("EDU-001", "antipyretic", AT, by="eddie", dose=1000)
+    store.record_lab("EDU-001", "crp", 12, "mg/L", AT, by="eddie")
+    with pytest.raises(StoreError, match="demo patients only"):
+        store.record_lab("REAL", "crp", 12, "mg/L", AT, by="eddie")
+    assert [h.recorded_by for h in store.history("EDU-001")] == ["eddie"]
+
+
+def test_a_reset_marks_medications_and_labs_and_discharges_cases_outside_the_standard_ward(
+        store):
+    from monitoring.demo import load_demo
+    load_demo(store, at=AT)
+    library.load_case(store, CASES["DEMO-009"], AT)
+    standard_labs = len(store.labs("DEMO-002"))
+    load_demo(store, reset=True, at=AT + timedelta(days=3))
+    assert store.patient("DEMO-009")["discharged_at"] is not None
+    assert store.timeline_rows("DEMO-009") == [] and store.labs("DEMO-009") == []
+    assert store.administrations("DEMO-009") == []
+    assert store.patient("DEMO-002")["discharged_at"] is None
+    assert len(store.labs("DEMO-002")) == standard_labs  # loaded again, not added twice
+    assert len(store.administrations("DEMO-002")) == len(CASES["DEMO-002"].card.medications)
+    expected = [(r.crs.grade, r.icans.grade) for r in
+                grading.grade(grading.read_csv(CASES["DEMO-002"].timeline)).results()]
+    assert [(r.crs.grade, r.icans.grade) for r in
+            grading.grade(store.timeline("DEMO-002")).results()] == expected
+    marks = [a for a in store.audit("DEMO-009") if a["action"] == "entered_in_error"]
+    assert {a["entity"] for a in marks} == {"assessment", "administration", "lab"}
+    library.load_case(store, CASES["DEMO-009"], AT + timedelta(days=3))  # back on the ward
+    assert store.patient("DEMO-009")["discharged_at"] is None
+
+
+def test_an_exported_case_is_the_two_sample_data_files_and_reads_back_the_same():
+    import io
+    import zipfile
+    case = CASES["DEMO-008"]
+    with zipfile.ZipFile(io.BytesIO(library.export_zip(case))) as z:
+        assert sorted(z.namelist()) == ["crs_then_icans3_seizure.card.json",
+                                        "crs_then_icans3_seizure.csv"]
+        card = library.parse_card(z.read("crs_then_icans3_seizure.card.json"))
+        timeline = z.read("crs_then_icans3_seizure.csv")
+    assert card == case.card and timeline == case.timeline
+    assert library.verify(library.LibraryCase(card, timeline, "built-in")) == []

@@ -1,0 +1,37 @@
+"""The teaching pages' drawing helpers: labs in the units the cards use, only what was known."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from monitoring import library, teaching
+from ui.teaching_view import events_frame, labs_figure, latest_labs, medications_frame
+
+NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+
+
+def test_labs_are_charted_and_tabled_in_the_units_of_the_card_up_to_the_step(store):
+    case = library.builtin_case("DEMO-007")
+    library.load_case(store, case, NOW)
+    rv = teaching.replay(store, "DEMO-007", 20)
+    fig = labs_figure(rv.labs, UTC)
+    assert [t.name for t in fig.data] == ["CRP (mg/L)", "Ferritin (µg/L)", "ANC (10^9/L)",
+                                          "Platelets (10^9/L)"]
+    crp_card = [d["crp"] for d in case.card.labs.draws
+                if (datetime.fromisoformat(d["time"]) + teaching.shift_in_ward(
+                    store, "DEMO-007", case)).replace(tzinfo=UTC) <= rv.current.time]
+    assert list(fig.data[0].y) == crp_card  # stored as mg/dL, shown as entered (mg/L)
+    table = latest_labs(rv.labs, UTC)
+    assert table.loc[table["Test"] == "CRP", "Latest"].item() == f"{crp_card[-1]:g}"
+    assert set(table["Unit"]) >= {"mg/L", "µg/L", "10^9/L", "µmol/L", "g/L", "U/L"}
+
+
+def test_medications_and_card_events_are_listed_with_their_dose(store):
+    case = library.builtin_case("DEMO-009")
+    library.load_case(store, case, NOW)
+    rv = teaching.replay(store, "DEMO-009", 10_000)
+    meds = medications_frame(rv, UTC)
+    assert "methylprednisolone" in set(meds["Medication"]) and "1000 mg" in set(meds["Dose"])
+    events = events_frame(teaching.events_until(store, "DEMO-009", case, rv.current.time), UTC)
+    assert "hypertonic saline 3 %" in set(events["What"])
+    assert "250 mL IV" in set(events["Dose"])

@@ -1,0 +1,132 @@
+"""Drawing helpers for the teaching pages (plain functions, tested without a browser): the case
+card, medications and events so far, lab results and their chart, and the quiz chart that does
+not show the grade being asked."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from monitoring.library import CaseCard
+from monitoring.review import Review
+from monitoring.store import LAB_UNITS
+
+from .charts import timeline_figure
+from .common import local
+
+KIND_WORDS = {"tocilizumab": "tocilizumab", "dexamethasone": "dexamethasone",
+              "methylprednisolone": "methylprednisolone", "anakinra": "anakinra",
+              "antipyretic": "antipyretic", "fluid_bolus": "IV fluid bolus"}
+# How lab results are shown (spec §6.3 conversions from the stored canonical unit)
+LAB_DISPLAY: dict[str, tuple[str, str]] = {  # test -> (label, unit shown)
+    "crp": ("CRP", "mg/L"), "ferritin": ("Ferritin", "µg/L"), "ldh": ("LDH", "U/L"),
+    "platelets": ("Platelets", "10^9/L"), "anc": ("ANC", "10^9/L"),
+    "haemoglobin": ("Haemoglobin", "g/L"), "creatinine": ("Creatinine", "µmol/L"),
+    "fibrinogen": ("Fibrinogen", "g/L"), "il6": ("IL-6", "pg/mL"),
+}
+LAB_PANELS = ("crp", "ferritin", "anc", "platelets")  # charted; every test is in the table
+LAB_COLOURS = {"crp": "#D55E00", "ferritin": "#CC79A7", "anc": "#0072B2", "platelets": "#009E73"}
+GRADE_TRACES = ("CRS grade", "ICANS grade", "CRS episode maximum", "ICANS episode maximum")
+LABS_NOTE = ("Lab results are shown for context; they play no part in the ASTCT grades "
+             "(spec CRS-R8, CRS-R10).")
+
+
+def patient_line(card: CaseCard) -> str:
+    p = card.patient
+    return (f"{p.age_years:g}-year-old {p.sex}, {p.weight_kg:g} kg · {p.disease} · "
+            f"{p.product}")
+
+
+def trial_line(card: CaseCard) -> str:
+    t = card.trial
+    onset = f"median CRS onset Day {t.median_crs_onset_day:g}" + (
+        f" ({t.crs_onset_range})" if t.crs_onset_range else "")
+    return (f"Follows the timing of **{t.trial}** ({t.citation}): CRS {t.crs_any_pct:g} % any "
+            f"grade, {t.crs_grade3_plus_pct:g} % grade ≥ 3, {onset}; neurotoxicity median "
+            f"onset Day {t.median_neurotoxicity_onset_day:g}. Trial scales: {t.scales}.")
+
+
+def display_value(lab: dict[str, Any]) -> tuple[float, str]:
+    """A stored lab result in the unit the page shows it in."""
+    test = lab["test"]
+    unit = LAB_DISPLAY.get(test, (test, lab["unit"]))[1]
+    factor = LAB_UNITS[test][1].get(unit)
+    if factor is None:
+        return float(lab["value"]), lab["unit"]
+    return round(float(lab["value"]) / factor, 2), unit
+
+
+def latest_labs(labs: list[dict[str, Any]], tz: Any) -> pd.DataFrame:
+    """The latest result of each test so far, with when it was taken."""
+    latest: dict[str, dict[str, Any]] = {}
+    for x in labs:
+        latest[x["test"]] = x
+    rows = []
+    for test in LAB_DISPLAY:
+        if test in latest:
+            value, unit = display_value(latest[test])
+            rows.append({"Test": LAB_DISPLAY[test][0], "Latest": f"{value:g}", "Unit": unit,
+                         "Taken": local(latest[test]["taken_at"], tz)})
+    return pd.DataFrame(rows, columns=["Test", "Latest", "Unit", "Taken"])
+
+
+def labs_figure(labs: list[dict[str, Any]], tz: Any) -> go.Figure:
+    """Trends so far of the results that move with CRS (CRP, ferritin) and with the
+    cytopenias after lymphodepletion (ANC, platelets): one panel each, one y axis each."""
+    titles = [f"{LAB_DISPLAY[t][0]} {LAB_DISPLAY[t][1]}" for t in LAB_PANELS]
+    fig = make_subplots(rows=len(LAB_PANELS), cols=1, shared_xaxes=True,
+                        vertical_spacing=0.08, subplot_titles=titles)
+    for row, test in enumerate(LAB_PANELS, start=1):
+        points = [(x["taken_at"].astimezone(tz).replace(tzinfo=None), *display_value(x))
+                  for x in labs if x["test"] == test]
+        label, unit = LAB_DISPLAY[test]
+        fig.add_trace(go.Scatter(
+            x=[p[0] for p in points], y=[p[1] for p in points], name=f"{label} ({unit})",
+            mode="lines+markers", line={"color": LAB_COLOURS[test]}, showlegend=False,
+            hovertemplate=f"{label} %{{y}} {unit}<br>%{{x|%d %b %H:%M}}<extra></extra>"),
+            row=row, col=1)
+        fig.update_yaxes(tickformat=",.3~g", rangemode="tozero", row=row, col=1)
+    fig.update_xaxes(type="date", showgrid=True, tickformat="%d %b\n%H:%M")
+    fig.update_layout(height=640, margin={"l": 60, "r": 30, "t": 40, "b": 30},
+                      template="plotly_white")
+    return fig
+
+
+def medications_frame(review: Review, tz: Any) -> pd.DataFrame:
+    rows = [{"Given": local(m["given_at"], tz), "Medication": KIND_WORDS.get(m["kind"], m["kind"]),
+             "Dose": "" if m["dose"] is None else f"{m['dose']:g} {m['unit']}",
+             "Recorded by": m["recorded_by"]} for m in review.administrations]
+    return pd.DataFrame(rows, columns=["Given", "Medication", "Dose", "Recorded by"])
+
+
+def events_frame(events: list[dict[str, Any]], tz: Any) -> pd.DataFrame:
+    def dose(e: dict[str, Any]) -> str:
+        amount = None if e.get("dose") is None else f"{e['dose']:g}"
+        return " ".join(x for x in (amount, e.get("unit"), e.get("route")) if x)
+
+    rows = [{"Time": local(e["time"], tz), "What": e["what"], "Dose": dose(e),
+             "Note": e.get("note", "")} for e in events]
+    return pd.DataFrame(rows, columns=["Time", "What", "Dose", "Note"])
+
+
+def quiz_figure(review: Review) -> go.Figure:
+    """The timeline as the learner sees it at a question: everything recorded up to now, but
+    the CRS and ICANS grade lines stop at the previous assessment (the answer is not shown)."""
+    fig = timeline_figure(review)
+    for trace in fig.data:
+        if trace.name in GRADE_TRACES and trace.x is not None and len(trace.x):
+            trace.x = tuple(trace.x)[:-1]
+            trace.y = tuple(trace.y)[:-1]
+            if trace.customdata is not None:
+                trace.customdata = trace.customdata[:-1]
+    return fig
+
+
+def step_line(step: int, n: int, at: datetime, day: int | None, tz: Any,
+              key_moment: bool = False) -> str:
+    return (f"Step **{step + 1} of {n}** · {local(at, tz)}"
+            + ("" if day is None else f" · D+{day}") + (" · key moment" if key_moment else ""))
