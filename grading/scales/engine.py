@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..parse import Assessments
-from . import cartox, ctcae5, lee2014, mskcc, penn
+from . import cartox, cres, ctcae5, lee2014, mskcc, penn
 from .common import ScaleGrade
 from .inputs import ScaleInputs, scale_inputs
 
@@ -36,6 +36,7 @@ SCALES: dict[str, Scale] = {s.name: s for s in (
     Scale(penn.SCALE, penn.TITLE, "crs", penn.SOURCE, penn.grade),
     Scale(mskcc.SCALE, mskcc.TITLE, "crs", mskcc.SOURCE, mskcc.grade),
     Scale(cartox.SCALE, cartox.TITLE, "crs", cartox.SOURCE, cartox.grade),
+    Scale(cres.SCALE, cres.TITLE, "icans", cres.SOURCE, cres.grade),
 )}
 SCALE_NAMES: tuple[str, ...] = (ASTCT, *SCALES)
 

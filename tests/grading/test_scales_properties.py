@@ -77,7 +77,7 @@ def raise_organ_grade(draw: st.DrawFn, row: Row) -> Pair:
 
 
 SCALE_WORSENINGS: dict[str, Callable[[st.DrawFn, Row], Pair]] = {
-    **{k: WORSENINGS[k] for k in ("raise_temperature", "lower_sbp", "add_vasopressor")},
+    **{k: v for k, v in WORSENINGS.items() if k != "move_oxygen_up_the_astct_ladder"},
     "raise_fio2": raise_fio2,
     "raise_organ_grade": raise_organ_grade,
 }
