@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 import grading
 from grading.fields import COLUMNS, FIELD_BY_NAME, FIELDS
+from grading.lab_scores import units as lab_units
 from grading.parse import InputError, ward_zone
 from grading.sequence import PatientOrder
 
@@ -107,18 +108,7 @@ class StoredAssessment:
     values: dict[str, Any]
 
 
-LAB_UNITS: dict[str, tuple[str, dict[str, float]]] = {  # test -> (canonical unit, factors)
-    # spec §6.3: value_in_canonical = entered x factor
-    "crp": ("mg/dL", {"mg/dL": 1.0, "mg/L": 0.1}),
-    "ferritin": ("ng/mL", {"ng/mL": 1.0, "µg/L": 1.0, "ug/L": 1.0}),
-    "ldh": ("U/L", {"U/L": 1.0, "IU/L": 1.0, "µkat/L": 60.0, "ukat/L": 60.0}),
-    "platelets": ("10^9/L", {"10^9/L": 1.0, "/µL": 0.001, "/uL": 0.001}),
-    "creatinine": ("mg/dL", {"mg/dL": 1.0, "µmol/L": 1 / 88.4, "umol/L": 1 / 88.4}),
-    "anc": ("/µL", {"/µL": 1.0, "/uL": 1.0, "10^9/L": 1000.0}),
-    "haemoglobin": ("g/dL", {"g/dL": 1.0, "g/L": 0.1, "mmol/L": 1.611}),
-    "fibrinogen": ("mg/dL", {"mg/dL": 1.0, "g/L": 100.0}),
-    "il6": ("pg/mL", {"pg/mL": 1.0, "ng/L": 1.0}),
-}
+LAB_UNITS = lab_units.LAB_UNITS  # test -> (canonical unit, factors), spec §6.3
 
 
 class WardStore:
