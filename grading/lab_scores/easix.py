@@ -38,6 +38,7 @@ class Easix:
     inputs: tuple[LabValue, ...]
     note: str                         # why not evaluable, or the cut-off reading
     above_cutoff: bool | None = None  # EASIX before lymphodepletion only
+    missing: tuple[str, ...] = ()     # the labs not found in the window
 
     @property
     def title(self) -> str:
@@ -60,7 +61,7 @@ def easix_at(labs: Sequence[LabValue], score: str, until: datetime,
     inputs = tuple(v for v in picked.values() if v is not None)
     if missing:
         return Easix(score, None, None, inputs, "not evaluable: no " + ", ".join(missing)
-                     + " in the window")
+                     + " in the window", missing=tuple(missing))
     values = {t: v.value for t, v in picked.items() if v is not None}
     if values["platelets"] <= 0:  # spec §5.2: platelets must be > 0
         return Easix(score, None, None, inputs, "not evaluable: platelets 0 (division by zero)")

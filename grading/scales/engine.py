@@ -60,7 +60,13 @@ def grade_scales(a: Assessments, names: Sequence[str],
                  weights: Mapping[str, float] | None = None) -> list[dict[str, ScaleGrade]]:
     """Every row graded by each named scale other than ``astct`` (input order).
     ``weights``: patient id -> weight (kg) used when the rows record none."""
-    wanted = [SCALES[n] for n in names if n != ASTCT]
-    if not wanted:
+    if not [n for n in names if n != ASTCT]:
         return [{} for _ in range(len(a))]
-    return [{s.name: s.grade(x) for s in wanted} for x in scale_inputs(a, weights)]
+    return grade_inputs(scale_inputs(a, weights), names)
+
+
+def grade_inputs(inputs: Sequence[ScaleInputs], names: Sequence[str]
+                 ) -> list[dict[str, ScaleGrade]]:
+    """Each row's ``ScaleInputs`` graded by the named scales (``astct`` left out)."""
+    wanted = [SCALES[n] for n in names if n != ASTCT]
+    return [{s.name: s.grade(x) for s in wanted} for x in inputs]

@@ -1,7 +1,8 @@
 """What every other scale reads at one assessment (spec §3): ``ScaleInputs``.
 
-Built on the ASTCT snapshot of the same row (``reference.snapshots``: carry-forward, look-back
-windows and attribution exactly as ASTCT reads them, decisions D1-D8 and C5), plus what only the
+Built on the ASTCT snapshot of the same row (``GradedTimeline.snapshot``, which the tests hold
+equal to the row-wise ``reference.snapshots``: carry-forward, look-back windows and attribution
+exactly as ASTCT reads them, decisions D1-D8 and C5), plus what only the
 other scales need: vasopressor doses and whether they are a high dose held for 3 h, cumulative
 vasopressor time per episode (MSKCC), FiO2 recorded or estimated from the flow, organ-toxicity
 grades, Penn's IV therapy and coagulation products, and the CARTOX-10 / CRES items.
@@ -20,8 +21,8 @@ import pandas as pd
 from .. import rules
 from ..fields import DOSE_FIELDS, FIELD_BY_NAME, ICE_ITEMS
 from ..parse import Assessments
-from ..reference import snapshots
 from ..snapshot import Snapshot
+from ..timeline import grade
 from .vasopressors import HIGH_DOSE_MINIMUM, PRESSORS, Dose, HighDose, high_dose
 
 PENN_LOOKBACK = timedelta(hours=24)         # X10: IV therapy, coagulation products, boluses
@@ -136,11 +137,19 @@ def _rows(a: Assessments) -> list[dict[str, object]]:
     return out
 
 
+def astct_snapshots(a: Assessments) -> list[Snapshot]:
+    """The ASTCT snapshot of every row, in input order."""
+    g = grade(a)
+    inverse = np.empty(len(g.order), np.int64)
+    inverse[g.order.order] = np.arange(len(g.order))
+    return [g.snapshot(int(inverse[i])) for i in range(len(a))]
+
+
 def scale_inputs(a: Assessments, weights: Mapping[str, float] | None = None
                  ) -> list[ScaleInputs]:
     """The inputs of every row, in input order. ``weights``: patient id -> weight (kg) to use
     when the rows record none (the ward record's admission weight; decision X7)."""
-    snaps = snapshots(a)
+    snaps = astct_snapshots(a)
     rows = _rows(a)
     by_patient: dict[str, list[int]] = {}
     for i, r in enumerate(rows):

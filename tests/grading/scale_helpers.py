@@ -11,7 +11,7 @@ import grading
 from grading.scales.engine import SCALES
 from tests.grading.helpers import T0, grade_both, normal_adult
 
-CRS_SCALES = ("lee2014", "ctcae5", "penn", "mskcc", "cartox")
+CRS_SCALES = tuple(n for n, s in SCALES.items() if s.syndrome == "crs")
 NO_ORGAN_TOXICITY = {"transaminitis_ctcae_grade": 0, "creatinine_ctcae_grade": 0,
                      "other_organ_ctcae_grade": 0}
 
@@ -25,24 +25,24 @@ def adult(hours: float = 0, **changes: object) -> dict[str, object]:
     return normal_adult(time=at(hours), **(NO_ORGAN_TOXICITY | changes))
 
 
-def graded(rows: Sequence[Mapping[str, object]], names: Sequence[str] = tuple(SCALES),
+def graded(rows: Sequence[Mapping[str, object]], names: Sequence[str] = CRS_SCALES,
            weights: Mapping[str, float] | None = None
            ) -> tuple[list[grading.RowResult], list[dict[str, grading.ScaleGrade]]]:
     astct = grade_both(rows)
     return astct, grading.grade_scales(grading.from_rows(rows), names, weights)
 
 
-def last(rows: Sequence[Mapping[str, object]], names: Sequence[str] = tuple(SCALES),
+def last(rows: Sequence[Mapping[str, object]], names: Sequence[str] = CRS_SCALES,
          weights: Mapping[str, float] | None = None
          ) -> tuple[grading.RowResult, dict[str, grading.ScaleGrade]]:
-    """ASTCT and every scale at the last row."""
+    """ASTCT and each named scale (the CRS scales unless named) at the last row."""
     astct, scales = graded(rows, names, weights)
     return astct[-1], scales[-1]
 
 
 def grades(rows: Sequence[Mapping[str, object]]) -> dict[str, int | None]:
-    """The last row's grade by every scale, ASTCT CRS as ``astct``."""
-    a, s = last(rows)
+    """The last row's grade by every CRS scale, ASTCT CRS as ``astct``."""
+    a, s = last(rows, CRS_SCALES)
     return {"astct": a.crs.grade} | {n: g.grade for n, g in s.items()}
 
 
