@@ -36,3 +36,25 @@ def test_a_physician_compares_the_scales_and_reads_the_lab_scores(ward_server: W
     expect(ui.get_by_text("CAR-HEMATOTOX", exact=False).first).to_be_visible()
     screenshot(ui, "review_labs")
     expect(ui.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_the_bedside_form_offers_the_other_scales_inputs(ward_server: WardServer,
+                                                        ui: Page) -> None:
+    store = ward_server.store
+    if store.patient("SC-E2E") is None:
+        make_course(store, "SC-E2E")
+    sign_in(ui, ward_server.url, "demo.nurse", lands_on="Ward overview")
+    choose(ui, "Patient", "(SC-E2E)")
+    ui.get_by_role("button", name="Record an assessment").click()
+    expect(heading(ui, "Bedside entry")).to_be_visible(timeout=TIMEOUT_MS)
+    ui.get_by_text("Other grading scales (optional", exact=False).click()
+    wait_idle(ui)
+    expect(ui.get_by_text("Norepinephrine dose per kg", exact=False).first
+           ).to_be_visible(timeout=TIMEOUT_MS)
+    expect(ui.get_by_text("Creatinine rise, CTCAE grade", exact=False)).to_be_visible()
+    csf = ui.get_by_role("spinbutton", name="CSF opening pressure (mmHg)")
+    csf.scroll_into_view_if_needed()
+    expect(csf).to_be_visible()
+    ui.wait_for_timeout(500)  # the expander's opening animation
+    screenshot(ui, "entry_other_scales")
+    expect(ui.get_by_test_id("stException")).to_have_count(0)

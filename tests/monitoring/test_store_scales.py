@@ -153,3 +153,16 @@ def test_an_amendment_may_not_leave_a_dose_without_its_agent(store):
     with pytest.raises((InputError, StoreError)):
         store.amend_assessment(first, {"time": at(0), "vasopressors": "none"}, "typo", "nina")
     assert store.timeline_rows("P1")[0]["vasopressors"] == "norepinephrine"
+
+
+def test_an_imported_dose_may_rely_on_the_agent_running_in_the_record(store):
+    """As for a flow (W4): the form and the import accept the same row."""
+    from tests.monitoring.test_store import csv_bytes
+    admit(store)
+    record(store, 0, vasopressors="norepinephrine", temp_c=38.4)
+    rows = [{"patient_id": "P1", "time": at(1), "norepinephrine_ug_min": 6, "temp_c": 38.2}]
+    store.import_csv(csv_bytes(rows), by="nina")
+    assert [r.get("norepinephrine_ug_min") for r in store.timeline_rows("P1")] == [None, 6]
+    bad = [{"patient_id": "P1", "time": at(2), "epinephrine_ug_min": 3}]
+    with pytest.raises(InputError, match="epinephrine"):
+        store.import_csv(csv_bytes(bad), by="nina")

@@ -5,12 +5,20 @@ from datetime import datetime
 import streamlit as st
 
 import grading
+from grading.fields import DOSE_FIELDS
 from monitoring.store import StoreError
 from monitoring.ward import backdating_problem, carried_forward, preview, save
 from ui import session
 from ui.common import SEVERITY_ICONS, badge, based_on, grade_text, local, reasons_text
 from ui.flags import by_severity
-from ui.form import DEVICE_WORDS, SUPPORT_FIELDS, assessment_form, problems_by_field, show_problems
+from ui.form import (
+    CARRIED_FIELDS,
+    DEVICE_WORDS,
+    SUPPORT_FIELDS,
+    assessment_form,
+    problems_by_field,
+    show_problems,
+)
 
 user = session.require("bedside_entry")
 store = session.store()
@@ -71,10 +79,12 @@ if time_problem:
 
 form = assessment_form(key, carried, age, support_note)
 values = dict(form.values)
-for name in SUPPORT_FIELDS:  # blank = unchanged (design.md): keep only what the nurse changed
+for name in (*SUPPORT_FIELDS, *CARRIED_FIELDS):  # blank = unchanged (design.md): keep only
     if name in values and values[name] == carried.get(name, "none" if name == "vasopressors"
-                                                       else None):
+                                                       else None):  # what the nurse changed
         del values[name]
+if any(f in values for f, _, _ in DOSE_FIELDS) and "vasopressors" not in values:
+    values["vasopressors"] = carried.get("vasopressors", "none")  # a dose with its infusion
 if "o2_device" in values and values["o2_device"] == "room_air":
     values.pop("o2_flow_l_min", None)
     values.pop("fio2_pct", None)

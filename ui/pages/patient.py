@@ -105,7 +105,7 @@ else:
         if h.values.get(name) is None and values.get(name) == blank:
             del values[name]
     for name in ("age_years", "attributed_elsewhere", "died_of", *SCALE_INPUT_FIELDS):
-        if h.values.get(name) is not None:  # not on the form: kept
+        if h.values.get(name) is not None and name not in form.drawn:  # not on the form: kept
             values[name] = h.values[name]
     running = str(values.get("vasopressors") or "").split(";")
     for column, agent, _ in DOSE_FIELDS:  # a dose goes with its infusion on this row
