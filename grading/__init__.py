@@ -10,12 +10,33 @@ Decision support only: the grades and flags are for a clinician to confirm.
 
 from .parse import Assessments, InputError, from_rows, read_csv
 from .result import Flag, Grade, Reason
+from .scales.common import ScaleGrade
+from .scales.engine import SCALE_NAMES, SCALES, grade_scales
 from .snapshot import Snapshot, fahrenheit_to_celsius, grade_crs, grade_icans, round_temp
 from .summary import Episode, PatientSummary, summarize
 from .timeline import GradedTimeline, RowResult, grade
 
 __all__ = [
-    "Assessments", "Episode", "Flag", "Grade", "GradedTimeline", "InputError", "PatientSummary",
-    "Reason", "RowResult", "Snapshot", "fahrenheit_to_celsius", "from_rows", "grade",
-    "grade_crs", "grade_icans", "read_csv", "round_temp", "summarize",
+    "SCALES",
+    "SCALE_NAMES",
+    "Assessments",
+    "Episode",
+    "Flag",
+    "Grade",
+    "GradedTimeline",
+    "InputError",
+    "PatientSummary",
+    "Reason",
+    "RowResult",
+    "ScaleGrade",
+    "Snapshot",
+    "fahrenheit_to_celsius",
+    "from_rows",
+    "grade",
+    "grade_crs",
+    "grade_icans",
+    "grade_scales",
+    "read_csv",
+    "round_temp",
+    "summarize",
 ]

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from . import output
 from .parse import InputError, read_csv
+from .scales.engine import ASTCT, SCALE_NAMES, UnknownScaleError, grade_scales, parse_scales
 from .summary import summarize
 from .timeline import grade
 
@@ -38,7 +39,18 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--format", choices=("json", "csv"), default="json")
         s.add_argument("--tz", default="UTC", help="ward time zone for times without an offset "
                        "and for day after infusion (default UTC)")
+        if name == "grade":
+            s.add_argument("--scales", type=_scales, default=(ASTCT,), metavar="NAMES",
+                           help="comma list of scales to grade by, each adding its fields "
+                           f"(default astct; allowed: {', '.join(SCALE_NAMES)})")
     return p
+
+
+def _scales(text: str) -> tuple[str, ...]:
+    try:
+        return parse_scales(text)
+    except UnknownScaleError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,7 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         graded = grade(assessments)
         if args.command == "grade":
             rows = list(graded.results())
-            text = output.grades_json(rows) if args.format == "json" else output.grades_csv(rows)
+            extra = None if args.scales == (ASTCT,) else grade_scales(assessments, args.scales)
+            text = (output.grades_json(rows, extra) if args.format == "json"
+                    else output.grades_csv(rows, extra))
         else:
             for _ in graded.results():  # the same cross-check as `grade` before any summary
                 pass

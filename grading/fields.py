@@ -66,6 +66,7 @@ CEREBRAL_EDEMA = ("none", "focal", "diffuse")
 RAISED_ICP_SIGNS = ("posturing", "cn6_palsy", "papilledema", "cushings_triad")
 ATTRIBUTABLE_FINDINGS = ("fever", "hypotension", "hypoxia", "neuro")
 CAUSES_OF_DEATH = ("crs", "icans", "other")
+SEIZURE_TYPES = ("focal", "generalized", "nonconvulsive_eeg")
 
 ICE_ITEMS = ("ice_orientation", "ice_naming", "ice_commands", "ice_writing", "ice_attention")
 
@@ -133,6 +134,90 @@ FIELDS: tuple[Field, ...] = (
           "shown but excluded from grading.", values=ATTRIBUTABLE_FINDINGS, empty_value="none"),
     Field("died_of", "choice", "Died of", "Cause of death as recorded by a clinician; blank while "
           "alive.", values=CAUSES_OF_DEATH),
+    # --- inputs of the other grading scales (spec §3); optional, blank = not recorded.
+    # ASTCT grading never reads them (docs/clinical-decisions.md X1).
+    Field("weight_kg", "number", "Weight", "Body weight; converts vasopressor doses charted per "
+          "kg to µg/min for the high-dose rules of the older CRS scales (spec §1.5). A patient "
+          "attribute: the latest recorded weight applies forward (the first also back); the "
+          "ward record uses the admission weight when no row has one.", "kg", 0.5, 350,
+          soft_max=250),
+    Field("norepinephrine_ug_min", "number", "Norepinephrine dose",
+          "Norepinephrine infusion rate now, for the high-dose rules of the older scales (spec "
+          "§1.5); the agent must be running (vasopressors). Blank means unchanged while it runs.",
+          "µg/min", 0, 500, soft_max=100),
+    Field("norepinephrine_ug_kg_min", "number", "Norepinephrine dose per kg",
+          "Norepinephrine infusion rate now, per kg (multiplied by the weight for the high-dose "
+          "rules, spec §1.5); the agent must be running. Blank means unchanged while it runs.",
+          "µg/kg/min", 0, 10, soft_max=1),
+    Field("epinephrine_ug_min", "number", "Epinephrine dose",
+          "Epinephrine infusion rate now (spec §1.5); the agent must be running. Blank means "
+          "unchanged while it runs.", "µg/min", 0, 500, soft_max=50),
+    Field("epinephrine_ug_kg_min", "number", "Epinephrine dose per kg",
+          "Epinephrine infusion rate now, per kg (multiplied by the weight, spec §1.5); the agent "
+          "must be running. Blank means unchanged while it runs.", "µg/kg/min", 0, 10,
+          soft_max=1),
+    Field("phenylephrine_ug_min", "number", "Phenylephrine dose",
+          "Phenylephrine infusion rate now (spec §1.5); the agent must be running. Blank means "
+          "unchanged while it runs.", "µg/min", 0, 2000, soft_max=400),
+    Field("phenylephrine_ug_kg_min", "number", "Phenylephrine dose per kg",
+          "Phenylephrine infusion rate now, per kg (multiplied by the weight, spec §1.5); the "
+          "agent must be running. Blank means unchanged while it runs.", "µg/kg/min", 0, 30,
+          soft_max=6),
+    Field("dopamine_ug_kg_min", "number", "Dopamine dose",
+          "Dopamine infusion rate now, per kg (the NEE formula uses it per kg, spec §1.5); the "
+          "agent must be running. Blank means unchanged while it runs.", "µg/kg/min", 0, 50,
+          soft_max=20),
+    Field("transaminitis_ctcae_grade", "integer", "Transaminitis",
+          "CTCAE grade of the ALT/AST rise attributed to CRS (0 = none), for Lee 2014, Penn and "
+          "CARTOX (spec §3). Blank means unchanged since it was last graded.", "CTCAE grade", 0, 4),
+    Field("creatinine_ctcae_grade", "integer", "Creatinine rise",
+          "CTCAE grade of the creatinine rise attributed to CRS (0 = none), for Lee 2014, Penn "
+          "and CARTOX (spec §3). Blank means unchanged since it was last graded.",
+          "CTCAE grade", 0, 4),
+    Field("other_organ_ctcae_grade", "integer", "Other organ toxicity",
+          "Highest CTCAE grade of any other organ toxicity attributed to CRS (e.g. cardiac, "
+          "coagulopathy; 0 = none), for Lee 2014, Penn and CARTOX. Blank means unchanged since "
+          "it was last graded.", "CTCAE grade", 0, 4),
+    Field("iv_therapy_given", "boolean", "IV therapy for CRS given",
+          "IV therapy other than fluid boluses for blood pressure (e.g. IV antibiotics for "
+          "neutropenic fever) given since the previous assessment (Penn grade 2, spec §3.3)."),
+    Field("coagulopathy_products_given", "boolean", "FFP / cryoprecipitate / fibrinogen given",
+          "FFP, cryoprecipitate or fibrinogen concentrate given for coagulopathy since the "
+          "previous assessment (Penn grade 3, spec §3.3)."),
+    Field("cartox_head_of_state", "integer", "CARTOX-10 head of state",
+          "Names the country's president or prime minister: the fifth orientation point of "
+          "CARTOX-10 (spec §3.6), asked with the ICE items on the same assessment.", "points",
+          0, 1),
+    Field("seizure_type", "choice", "Seizure type",
+          "Type of the seizure recorded on this row, for CRES (spec §3.6): focal (partial), "
+          "generalized, or non-convulsive on EEG.", values=SEIZURE_TYPES),
+    Field("papilledema_frisen_stage", "integer", "Papilloedema stage",
+          "Stage 0-5 of the papilloedema on fundoscopy, for CRES (spec §3.6); a stage of 1 or "
+          "more needs papilledema among the raised ICP signs on the same row.",
+          "modified Frisén stage", 0, 5),
+    Field("csf_opening_pressure_mmhg", "number", "CSF opening pressure",
+          "CSF opening pressure at lumbar puncture, for CRES (spec §3.6); current until a later "
+          "row records it again.", "mmHg", 0, 100, soft_max=40),
+)
+
+# The columns only the other scales read (spec §3): ASTCT grading ignores them.
+SCALE_INPUT_FIELDS: tuple[str, ...] = (
+    "weight_kg", "norepinephrine_ug_min", "norepinephrine_ug_kg_min", "epinephrine_ug_min",
+    "epinephrine_ug_kg_min", "phenylephrine_ug_min", "phenylephrine_ug_kg_min",
+    "dopamine_ug_kg_min", "transaminitis_ctcae_grade", "creatinine_ctcae_grade",
+    "other_organ_ctcae_grade", "iv_therapy_given", "coagulopathy_products_given",
+    "cartox_head_of_state", "seizure_type", "papilledema_frisen_stage",
+    "csf_opening_pressure_mmhg",
+)
+# Vasopressor dose columns: (column, agent, per kg)
+DOSE_FIELDS: tuple[tuple[str, str, bool], ...] = (
+    ("norepinephrine_ug_min", "norepinephrine", False),
+    ("norepinephrine_ug_kg_min", "norepinephrine", True),
+    ("epinephrine_ug_min", "epinephrine", False),
+    ("epinephrine_ug_kg_min", "epinephrine", True),
+    ("phenylephrine_ug_min", "phenylephrine", False),
+    ("phenylephrine_ug_kg_min", "phenylephrine", True),
+    ("dopamine_ug_kg_min", "dopamine", True),
 )
 
 FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}

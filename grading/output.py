@@ -5,18 +5,38 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
+from .scales.common import ScaleGrade
 from .summary import PatientSummary
 from .timeline import RowResult
+
+ScaleRow = Mapping[str, ScaleGrade]
 
 GRADE_FIELDS = ("patient_id", "time", "day_post_infusion",
                 "crs_grade", "crs_status", "crs_reasons", "crs_episode_max",
                 "icans_grade", "icans_status", "icans_reasons", "icans_episode_max", "flags")
 LIST_SEPARATOR = "; "
+SCALE_SUFFIXES = ("grade", "status", "estimated", "reasons")
 
 
-def row_dict(r: RowResult) -> dict[str, object]:
+def scale_fields(names: Sequence[str]) -> tuple[str, ...]:
+    """The extra fields of ``--scales`` (design.md: named after the scale), in the order given."""
+    return tuple(f"{n}_{suffix}" for n in names for suffix in SCALE_SUFFIXES)
+
+
+def _scale_dict(g: ScaleGrade) -> dict[str, object]:
+    return {f"{g.scale}_grade": g.grade, f"{g.scale}_status": g.status,
+            f"{g.scale}_estimated": g.estimated,
+            f"{g.scale}_reasons": [x.as_dict() for x in g.reasons]}
+
+
+def row_dict(r: RowResult, scales: ScaleRow | None = None) -> dict[str, object]:
+    return _base_dict(r) | {k: v for g in (scales or {}).values()
+                            for k, v in _scale_dict(g).items()}
+
+
+def _base_dict(r: RowResult) -> dict[str, object]:
     return {
         "patient_id": r.patient_id, "time": r.time.isoformat(),
         "day_post_infusion": r.day_post_infusion,
@@ -30,15 +50,26 @@ def row_dict(r: RowResult) -> dict[str, object]:
     }
 
 
-def grades_json(results: Iterable[RowResult]) -> str:
-    return json.dumps([row_dict(r) for r in results], ensure_ascii=False, indent=1) + "\n"
+def grades_json(results: Iterable[RowResult], scales: Sequence[ScaleRow] | None = None) -> str:
+    """JSON of ``grade``; ``scales`` (one mapping per row, ``grade_scales``) adds their fields."""
+    rows = list(results)
+    extra: Sequence[ScaleRow | None] = scales if scales is not None else [None] * len(rows)
+    return json.dumps([row_dict(r, x) for r, x in zip(rows, extra)], ensure_ascii=False,
+                      indent=1) + "\n"
 
 
-def grades_csv(results: Iterable[RowResult]) -> str:
+def grades_csv(results: Iterable[RowResult], scales: Sequence[ScaleRow] | None = None) -> str:
+    rows = list(results)
+    names = list(scales[0]) if scales else []
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(GRADE_FIELDS)
-    for r in results:
+    w.writerow((*GRADE_FIELDS, *scale_fields(names)))
+    for i, r in enumerate(rows):
+        extra: list[object] = []
+        for name in names:
+            g = scales[i][name]  # type: ignore[index]
+            extra += [_blank(g.grade), g.status, "true" if g.estimated else "false",
+                      LIST_SEPARATOR.join(x.as_text() for x in g.reasons)]
         w.writerow([
             r.patient_id, r.time.isoformat(), _blank(r.day_post_infusion),
             _blank(r.crs.grade), r.crs.status,
@@ -46,6 +77,7 @@ def grades_csv(results: Iterable[RowResult]) -> str:
             _blank(r.icans.grade), r.icans.status,
             LIST_SEPARATOR.join(x.as_text() for x in r.icans.reasons),
             _blank(r.icans_episode_max), LIST_SEPARATOR.join(f.as_text() for f in r.flags),
+            *extra,
         ])
     return buf.getvalue()
 

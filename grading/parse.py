@@ -39,6 +39,7 @@ from .fields import (
     Field,
     code_of,
 )
+from .scales.checks import check as _scale_input_checks
 from .sequence import PatientOrder, parallel_workers
 
 NAT = np.iinfo(np.int64).min
@@ -626,6 +627,7 @@ def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
         after = t > death.to_numpy()
         out.rows("time", after, raw["time"], "assessment after the row recording death "
                  "(died_of) for this patient")
+    _scale_input_checks(c, po, out)  # doses, CARTOX-10, CRES inputs (grading/scales/checks.py)
     return _soft_limit_flags(c, device, po)
 
 

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 import grading
 from grading.fields import COLUMNS, FIELD_BY_NAME, FIELDS
+from grading.lab_scores import units as lab_units
 from grading.parse import InputError, ward_zone
 from grading.sequence import PatientOrder
 
@@ -67,6 +68,10 @@ class PatientIn(BaseModel):
     product: str | None = Field(None, title="CAR-T product")
     indication: str | None = Field(None, max_length=200, title="Indication")
     infusion_time: datetime | None = Field(None, title="Infusion time (Day 0)")
+    lymphodepletion_at: datetime | None = Field(
+        None, title="Lymphodepletion start",
+        description="First dose of lymphodepleting chemotherapy: EASIX and CAR-HEMATOTOX use "
+                    "the labs taken before it (spec §5.2-5.3)")
     baseline_ice: int | None = Field(None, ge=0, le=10, title="Baseline ICE")
     spo2_scale: int = Field(1, ge=1, le=2, title="NEWS2 SpO2 scale",
                             description="2 only for documented hypercapnic respiratory failure "
@@ -81,7 +86,7 @@ class PatientIn(BaseModel):
             raise ValueError("product must be one of " + ", ".join(t.PRODUCTS))
         return v
 
-    @field_validator("infusion_time", "admitted_at")
+    @field_validator("infusion_time", "lymphodepletion_at", "admitted_at")
     @classmethod
     def _aware(cls, v: datetime | None) -> datetime | None:
         if v is not None and v.tzinfo is None:
@@ -104,18 +109,7 @@ class StoredAssessment:
     values: dict[str, Any]
 
 
-LAB_UNITS: dict[str, tuple[str, dict[str, float]]] = {  # test -> (canonical unit, factors)
-    # spec §6.3: value_in_canonical = entered x factor
-    "crp": ("mg/dL", {"mg/dL": 1.0, "mg/L": 0.1}),
-    "ferritin": ("ng/mL", {"ng/mL": 1.0, "µg/L": 1.0, "ug/L": 1.0}),
-    "ldh": ("U/L", {"U/L": 1.0, "IU/L": 1.0, "µkat/L": 60.0, "ukat/L": 60.0}),
-    "platelets": ("10^9/L", {"10^9/L": 1.0, "/µL": 0.001, "/uL": 0.001}),
-    "creatinine": ("mg/dL", {"mg/dL": 1.0, "µmol/L": 1 / 88.4, "umol/L": 1 / 88.4}),
-    "anc": ("/µL", {"/µL": 1.0, "/uL": 1.0, "10^9/L": 1000.0}),
-    "haemoglobin": ("g/dL", {"g/dL": 1.0, "g/L": 0.1, "mmol/L": 1.611}),
-    "fibrinogen": ("mg/dL", {"mg/dL": 1.0, "g/L": 100.0}),
-    "il6": ("pg/mL", {"pg/mL": 1.0, "ng/L": 1.0}),
-}
+LAB_UNITS = lab_units.LAB_UNITS  # test -> (canonical unit, factors), spec §6.3
 
 
 class WardStore:
@@ -384,8 +378,8 @@ class WardStore:
                         after={"discharged_at": when})
 
     PATIENT_EDITABLE = ("hospital_number", "name", "date_of_birth", "sex", "weight_kg", "ward",
-                        "bed", "product", "indication", "infusion_time", "baseline_ice",
-                        "spo2_scale", "discharged_at")
+                        "bed", "product", "indication", "infusion_time", "lymphodepletion_at",
+                        "baseline_ice", "spo2_scale", "discharged_at")
 
     def update_patient(self, patient_id: str, changes: Mapping[str, Any], reason: str,
                        by: str) -> None:
@@ -541,7 +535,7 @@ class WardStore:
     def _validated(self, conn: sa.Connection, patient_id: str, values: Mapping[str, Any],
                    exclude: int | None = None) -> dict[str, Any]:
         """Run the canonical validation on the new row, in the context of the patient's
-        ongoing oxygen support (a flow needs the device in force)."""
+        ongoing support (a flow needs the device in force, a dose its vasopressor)."""
         p = conn.execute(sa.select(t.patients).where(
             t.patients.c.patient_id == patient_id)).first()
         if p is None:
@@ -553,18 +547,22 @@ class WardStore:
         probe = grading.from_rows([{"patient_id": patient_id, "time": values["time"]}],
                                   tz=self.tz)
         at = probe.frame["time"].iat[0].to_pydatetime()
-        rows = [new]
         a = t.assessments
-        if new.get("o2_device") in (None, "") and values.get("o2_device") is None:
+        context: dict[datetime, dict[str, Any]] = {}
+        for name in CONTEXT_FIELDS:  # the support in force before this row
+            if new.get(name) not in (None, "") or values.get(name) is not None:
+                continue
             prior = conn.execute(
-                sa.select(a.c.assessed_at, a.c.o2_device).where(
+                sa.select(a.c.assessed_at, a.c[name]).where(
                     a.c.patient_id == patient_id, a.c.assessed_at < at,
-                    a.c.o2_device.is_not(None), *_effective(a),
+                    a.c[name].is_not(None), *_effective(a),
                     *([a.c.id != exclude] if exclude else []))
                 .order_by(a.c.assessed_at.desc()).limit(1)).first()
-            if prior is not None:  # after the new row, so messages still say "row 1"
-                rows = [new, {"patient_id": patient_id, "time": prior.assessed_at,
-                              "o2_device": prior.o2_device}]
+            if prior is not None:
+                context.setdefault(prior.assessed_at, {})[name] = prior[1]
+        # context rows after the new row, so messages still say "row 1"
+        rows = [new, *({"patient_id": patient_id, "time": when, **v}
+                       for when, v in sorted(context.items()))]
         checked = grading.from_rows(rows, tz=self.tz)
         return {"patient_id": patient_id, "assessed_at": at, **_stored_values(checked, 0)}
 
@@ -1087,18 +1085,23 @@ class WardStore:
                                        {r: f for r, f in combined.soft_flags.items() if r < n})
 
     def _device_context(self, keys: grading.Assessments) -> list[dict[str, Any]]:
+        """The oxygen device and vasopressors in force in the record before each patient's
+        first imported row (``CONTEXT_FIELDS``), as context rows."""
         a = t.assessments
         out = []
         codes, times = keys.columns["patient_id"], keys.columns["time"]
         with self._read() as conn:
             for code, pid in enumerate(keys.patients):
                 first = _utc(int(times[codes == code].min()))
-                prior = conn.execute(sa.select(a.c.assessed_at, a.c.o2_device).where(
-                    a.c.patient_id == pid, a.c.assessed_at < first, a.c.o2_device.is_not(None),
-                    *_effective(a)).order_by(a.c.assessed_at.desc()).limit(1)).first()
-                if prior is not None:
-                    out.append({"patient_id": pid, "time": prior.assessed_at,
-                                "o2_device": prior.o2_device})
+                context: dict[datetime, dict[str, Any]] = {}
+                for name in CONTEXT_FIELDS:
+                    prior = conn.execute(sa.select(a.c.assessed_at, a.c[name]).where(
+                        a.c.patient_id == pid, a.c.assessed_at < first, a.c[name].is_not(None),
+                        *_effective(a)).order_by(a.c.assessed_at.desc()).limit(1)).first()
+                    if prior is not None:
+                        context.setdefault(prior.assessed_at, {})[name] = prior[1]
+                out += [{"patient_id": pid, "time": when, **v}
+                        for when, v in sorted(context.items())]
         return out
 
     def _import_conflicts(self, conn: sa.Connection, a: grading.Assessments,
@@ -1153,6 +1156,8 @@ def _effective(table: sa.Table) -> list[sa.ColumnElement[bool]]:
 
 
 SUPPORT_FIELDS = ("o2_device", "o2_flow_l_min", "fio2_pct")
+# Ongoing support a later row's values may rely on (a flow on the device, a dose on its agent).
+CONTEXT_FIELDS = ("o2_device", "vasopressors")
 
 
 def _scope(column: sa.Column[Any], patient_id: str | Sequence[str] | None

@@ -69,6 +69,7 @@ patients = sa.Table(
     sa.Column("product", sa.String(32), sa.CheckConstraint(f"product IN {PRODUCTS}")),
     sa.Column("indication", sa.String(200)),
     sa.Column("infusion_time", UtcDateTime),
+    sa.Column("lymphodepletion_at", UtcDateTime),                                  # 0006
     sa.Column("baseline_ice", sa.Integer, sa.CheckConstraint("baseline_ice BETWEEN 0 AND 10")),
     sa.Column("spo2_scale", sa.Integer, sa.CheckConstraint("spo2_scale IN (1, 2)"),
               nullable=False, server_default="1"),                                 # 0004
@@ -80,7 +81,7 @@ patients = sa.Table(
 )
 
 
-def _canonical_columns() -> list[sa.Column]:
+def canonical_columns() -> list[sa.Column]:
     """One column per canonical field except patient_id, time and infusion_time."""
     cols = []
     for f in FIELDS:
@@ -116,7 +117,7 @@ assessments = sa.Table(
     *_record_columns(),
     sa.Column("replaces_id", sa.Integer, sa.ForeignKey("assessments.id")),
     sa.Column("source", sa.String(16), nullable=False, default="form"),
-    *_canonical_columns(),
+    *canonical_columns(),
     sa.Index("ix_assessments_patient_time", "patient_id", "assessed_at"),
     sa.Index("ix_assessments_replaces", "replaces_id"),
 )

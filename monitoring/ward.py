@@ -15,7 +15,7 @@ import numpy as np
 
 import grading
 from grading import news2
-from grading.fields import FIELD_BY_NAME
+from grading.fields import DOSE_FIELDS, FIELD_BY_NAME
 from grading.rules import NEURO_WINDOW, VITALS_WINDOW, hypotension_threshold, sbp_threshold
 from grading.timeline import NE_GRADE, GradedTimeline, RowResult
 
@@ -28,6 +28,9 @@ VITALS = ("temp_c", "hr_bpm", "sbp_mmhg", "dbp_mmhg", "rr_per_min", "spo2_pct")
 FULL_SET = ("temp_c", "hr_bpm", "sbp_mmhg", "rr_per_min", "spo2_pct")  # resets the vitals clock
 ICE_ITEMS = ("ice_orientation", "ice_naming", "ice_commands", "ice_writing", "ice_attention")
 SUPPORT = ("o2_device", "o2_flow_l_min", "fio2_pct", "vasopressors")
+# Scale inputs that stay in force until recorded again (decisions X5, X8).
+CARRIED_SCALE_INPUTS = (*(f for f, _, _ in DOSE_FIELDS), "transaminitis_ctcae_grade",
+                        "creatinine_ctcae_grade", "other_organ_ctcae_grade")
 NEWS2_ADULT_FROM_YEARS = 16  # spec §5.1: NEWS2 is not for under-16s
 
 # Normal bands for marking the latest vitals on the overview (decision W6): the NEWS2 zero-score
@@ -288,15 +291,21 @@ class Saved:
 
 def carried_forward(store: WardStore, patient_id: str) -> dict[str, Any]:
     """The ongoing support in force after the latest assessment (design.md: blank means
-    unchanged), and the latest age, for pre-filling the bedside form."""
+    unchanged), the vasopressor doses and organ-toxicity grades in force (decisions X5, X8)
+    and the latest age, for pre-filling the bedside form."""
     out: dict[str, Any] = {}
     for row in store.timeline_rows(patient_id):
-        for name in (*SUPPORT, "age_years"):
+        for name in (*SUPPORT, *CARRIED_SCALE_INPUTS, "age_years"):
             if row.get(name) is not None:
                 out[name] = row[name]
         if row.get("o2_device") == "room_air":
             out.pop("o2_flow_l_min", None)
             out.pop("fio2_pct", None)
+        running = str(out.get("vasopressors") or "none").split(";")
+        for column, agent, _ in DOSE_FIELDS:  # a dose ends with its infusion (X5)
+            if agent not in running or (row.get(column) is None and any(
+                    row.get(c) is not None for c, a, _ in DOSE_FIELDS if a == agent)):
+                out.pop(column, None)
     return out
 
 

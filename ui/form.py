@@ -15,7 +15,7 @@ from typing import Any
 import streamlit as st
 
 import grading
-from grading.fields import FIELD_BY_NAME, O2_DEVICES, VASOACTIVE_AGENTS
+from grading.fields import DOSE_FIELDS, FIELD_BY_NAME, O2_DEVICES, VASOACTIVE_AGENTS
 from grading.rules import CAPD_MAX_AGE_YEARS, PRESSURE_DEVICES
 
 # ASTCT 2019 ICE score (Lee et al., BBMT 2019; spec §2.2): the prompts a nurse reads out.
@@ -51,6 +51,9 @@ FLOW_DEVICES = tuple(d for d in O2_DEVICES if d not in ("room_air", *PRESSURE_DE
 FIO2_DEVICES = ("high_flow_nasal_cannula", "venturi_mask", *PRESSURE_DEVICES)
 NEURO_CHOICES = ("ICE", "CAPD", "not done")
 SUPPORT_FIELDS = ("o2_device", "o2_flow_l_min", "fio2_pct", "vasopressors")  # ongoing support
+# In force until recorded again (doses, organ grades; decisions X5, X8): blank when unchanged.
+CARRIED_FIELDS = (*(f for f, _, _ in DOSE_FIELDS), "transaminitis_ctcae_grade",
+                  "creatinine_ctcae_grade", "other_organ_ctcae_grade")
 SUPPORT_HELP = ("Pre-filled with what was in force at the last assessment: change it only if it "
                 "has changed (it is then recorded from this assessment on).")
 
@@ -97,6 +100,7 @@ class FormResult:
     values: dict[str, Any]                  # canonical fields (no time)
     problems: dict[str, list[str]]          # field -> messages found by the form itself
     slots: dict[str, Any]                   # field -> placeholder for its inline error
+    drawn: frozenset[str] = frozenset()     # the other scales' fields the form showed
 
 
 def _num(label: str, name: str, key: str, default: Any, step: float, fmt: str,
@@ -276,17 +280,105 @@ def assessment_form(key: str, defaults: Mapping[str, Any], age_years: float | No
         for name in ("consciousness", "seizure", "motor_weakness", "cerebral_edema",
                      "raised_icp_signs", "sedated"):
             slots.setdefault(name, st.empty())
-    return FormResult({k: v for k, v in values.items() if v is not None}, problems, slots)
+    drawn = _scale_inputs(key, d, values, slots, pressors, signs, instrument == "ICE")
+    return FormResult({k: v for k, v in values.items() if v is not None}, problems, slots,
+                      drawn)
+
+
+ORGAN_FIELDS = (("transaminitis_ctcae_grade", "Transaminitis (ALT/AST)"),
+                ("creatinine_ctcae_grade", "Creatinine rise"),
+                ("other_organ_ctcae_grade", "Other organ toxicity"))
+SEIZURE_TYPE_WORDS = {"focal": "focal (partial)", "generalized": "generalised",
+                      "nonconvulsive_eeg": "non-convulsive, on EEG"}
+
+
+def _scale_inputs(key: str, d: Mapping[str, Any], values: dict[str, Any],
+                  slots: dict[str, Any], pressors: list[str], signs: list[str],
+                  ice: bool) -> frozenset[str]:
+    """Optional inputs of the other grading scales (spec §3; grading/fields.py): doses of the
+    running vasopressors, organ-toxicity grades, Penn's IV therapy and coagulation products,
+    and the CRES items. ASTCT never reads them."""
+    drawn: list[str] = []
+    with st.expander("Other grading scales (optional: Lee 2014, Penn, MSKCC, CARTOX, CRES)"):
+        st.caption("Not used for the ASTCT grade. Doses and organ grades are pre-filled with "
+                   "what is in force; blank means not recorded.")
+        dosed = [a for a in pressors if any(a == agent for _, agent, _ in DOSE_FIELDS)]
+        if dosed:
+            c = st.columns(max(3, len(dosed)))
+            for col, agent in zip(c, dosed):
+                columns = [(f, per_kg) for f, a, per_kg in DOSE_FIELDS if a == agent]
+                carried = next((f for f, _ in columns if d.get(f) is not None), None)
+                units = [FIELD_BY_NAME[f].unit for f, _ in columns]
+                with col:
+                    unit = st.radio(f"{agent} unit", units, horizontal=True,
+                                    index=[f for f, _ in columns].index(carried) if carried
+                                    else 0, key=f"{key}_sc_{agent}_unit",
+                                    label_visibility="collapsed") if len(units) > 1 \
+                        else units[0]
+                    name = next(f for f, _ in columns if FIELD_BY_NAME[f].unit == unit)
+                    values[name] = _num(FIELD_BY_NAME[name].title, name,
+                                        f"{key}_sc_{name}", d.get(name), 0.01, "%.2f", slots)
+                    drawn += [f for f, _ in columns]
+        c = st.columns(3)
+        for col, (name, label) in zip(c, ORGAN_FIELDS):
+            values[name] = col.selectbox(f"{label}, CTCAE grade", list(range(5)),
+                                         index=None if d.get(name) is None else int(d[name]),
+                                         placeholder="not graded", key=f"{key}_sc_{name}",
+                                         help=FIELD_BY_NAME[name].description)
+            with col:
+                slots[name] = st.empty()
+            drawn.append(name)
+        c = st.columns(2)
+        for col, name in zip(c, ("iv_therapy_given", "coagulopathy_products_given")):
+            values[name] = col.checkbox(FIELD_BY_NAME[name].title, value=bool(d.get(name)),
+                                        key=f"{key}_sc_{name}",
+                                        help=FIELD_BY_NAME[name].description) or None
+            drawn.append(name)
+        c = st.columns(4)
+        if ice:
+            values["cartox_head_of_state"] = c[0].radio(
+                "CARTOX-10: names the head of state", (1, 0), horizontal=True,
+                index={1: 0, 0: 1}.get(d.get("cartox_head_of_state")),  # type: ignore[arg-type]
+                format_func={1: "yes", 0: "no"}.get, key=f"{key}_sc_head",
+                help=FIELD_BY_NAME["cartox_head_of_state"].description)
+            drawn.append("cartox_head_of_state")
+        if values.get("seizure") not in (None, "none"):
+            values["seizure_type"] = c[1].selectbox(
+                "Seizure type", list(SEIZURE_TYPE_WORDS), index=_index(
+                    SEIZURE_TYPE_WORDS, d.get("seizure_type")),
+                format_func=SEIZURE_TYPE_WORDS.get, placeholder="not recorded",
+                key=f"{key}_sc_seizure_type", help=FIELD_BY_NAME["seizure_type"].description)
+            drawn.append("seizure_type")
+        if "papilledema" in signs:
+            values["papilledema_frisen_stage"] = c[2].selectbox(
+                "Papilloedema stage (Frisén)", [1, 2, 3, 4, 5],
+                index=None if not d.get("papilledema_frisen_stage")
+                else int(d["papilledema_frisen_stage"]) - 1, placeholder="not staged",
+                key=f"{key}_sc_frisen", help=FIELD_BY_NAME["papilledema_frisen_stage"].description)
+            drawn.append("papilledema_frisen_stage")
+        with c[3]:
+            values["csf_opening_pressure_mmhg"] = _num(
+                "CSF opening pressure", "csf_opening_pressure_mmhg", f"{key}_sc_csf",
+                d.get("csf_opening_pressure_mmhg"), 0.5, "%.1f", slots)
+        drawn.append("csf_opening_pressure_mmhg")
+    return frozenset(drawn)
 
 
 def changed_support(values: Mapping[str, Any], carried: Mapping[str, Any]) -> dict[str, Any]:
-    """The form's values with ongoing support left blank where it is unchanged from what is
-    carried forward (design.md: blank = unchanged; decision W8); room air ends flow and FiO2."""
+    """The form's values with ongoing support and carried inputs left blank where they are
+    unchanged from what is carried forward (design.md: blank = unchanged; decision W8).
+    A changed flow or FiO2 is recorded with its device, and a dose with its infusions, so the
+    row is valid on its own; room air ends flow and FiO2."""
     out = dict(values)
-    for name in SUPPORT_FIELDS:
+    for name in (*SUPPORT_FIELDS, *CARRIED_FIELDS):
         if name in out and out[name] == carried.get(name, "none" if name == "vasopressors"
                                                     else None):
             del out[name]
+    if ("o2_flow_l_min" in out or "fio2_pct" in out) and "o2_device" not in out \
+            and carried.get("o2_device"):
+        out["o2_device"] = carried["o2_device"]  # a new flow on the same device
+    if any(f in out for f, _, _ in DOSE_FIELDS) and "vasopressors" not in out:
+        out["vasopressors"] = carried.get("vasopressors", "none")  # a dose with its infusion
     if out.get("o2_device") == "room_air":
         out.pop("o2_flow_l_min", None)
         out.pop("fio2_pct", None)

@@ -28,11 +28,13 @@ from grading.fields import (
     CAUSES_OF_DEATH,
     CEREBRAL_EDEMA,
     CONSCIOUSNESS_LEVELS,
+    DOSE_FIELDS,
     ICE_ITEMS,
     MOTOR_WEAKNESS,
     O2_DEVICES,
     RAISED_ICP_SIGNS,
     SEIZURE_KINDS,
+    SEIZURE_TYPES,
     VASOACTIVE_AGENTS,
 )
 from tests.grading.helpers import T0, grade_both, with_changes
@@ -159,7 +161,43 @@ def findings(draw: st.DrawFn) -> Row:
     for name in ("seizure", "motor_weakness", "cerebral_edema", "raised_icp_signs",
                  "attributed_elsewhere", "died_of"):
         _put(row, name, draw(blank_or[name]))
+    if draw(st.booleans()):
+        row.update(draw(scale_inputs(row)))
     return row
+
+
+# the inputs of the other scales (issue 8), kept to their cross-field rules: a dose only for an
+# agent listed on the row itself, once per agent; the CARTOX-10 point only with the ICE items;
+# a seizure type only with a seizure; a papilloedema stage agreeing with the raised-ICP signs
+DOSE_CHOICES = {agent: [(column, top) for column, a, per_kg in DOSE_FIELDS if a == agent
+                        for top in ((5.0 if per_kg else 400.0),)]
+                for _, agent, _ in DOSE_FIELDS}
+doses = st.integers(1, 2000).map(lambda k: k / 20)  # 0.05 ... 100
+
+
+@st.composite
+def scale_inputs(draw: st.DrawFn, row: Row) -> Row:
+    out: Row = {}
+    _put(out, "weight_kg", draw(optional(st.integers(5, 1500).map(lambda k: k / 10))))
+    for organ in ("transaminitis", "creatinine", "other_organ"):
+        _put(out, f"{organ}_ctcae_grade", draw(optional(st.integers(0, 4))))
+    for name in ("iv_therapy_given", "coagulopathy_products_given"):
+        _put(out, name, draw(blank_or["boolean"]))
+    running = str(row.get("vasopressors") or "none").split(";")
+    for agent, columns in DOSE_CHOICES.items():
+        if agent in running and draw(st.booleans()):
+            column, top = draw(st.sampled_from(columns))
+            out[column] = min(top, draw(doses))
+    if "ice_orientation" in row:
+        _put(out, "cartox_head_of_state", draw(optional(st.integers(0, 1))))
+    if row.get("seizure") not in (None, "none"):
+        _put(out, "seizure_type", draw(blank_or_one_of(SEIZURE_TYPES)))
+    papilloedema = "papilledema" in str(row.get("raised_icp_signs") or "")
+    _put(out, "papilledema_frisen_stage",
+         draw(optional(st.integers(1, 5) if papilloedema else st.just(0))))
+    _put(out, "csf_opening_pressure_mmhg", draw(optional(st.integers(0, 600).map(
+        lambda k: k / 10))))
+    return out
 
 
 # an assessment: minutes after the previous one, how its time is written, whether it repeats
@@ -353,9 +391,32 @@ WORSENINGS: dict[str, Callable[[st.DrawFn, Row], Pair]] = {
 }
 
 
+def consistent(row: Row) -> Row:
+    """A changed row with what its changes no longer allow dropped (the scale inputs' rules:
+    a dose needs its agent listed, a seizure type a seizure, a papilloedema stage the sign)."""
+    out = {k: v for k, v in row.items() if v is not None}
+    if out.get("o2_device") in (None, "room_air"):
+        out.pop("o2_flow_l_min", None)
+        out.pop("fio2_pct", None)
+    running = str(out.get("vasopressors") or "none").split(";")
+    for column, agent, _ in DOSE_FIELDS:
+        if agent not in running:
+            out.pop(column, None)
+    if out.get("seizure") in (None, "none"):
+        out.pop("seizure_type", None)
+    if "ice_orientation" not in out:
+        out.pop("cartox_head_of_state", None)
+    papilloedema = "papilledema" in str(out.get("raised_icp_signs") or "")
+    if out.get("papilledema_frisen_stage") is not None and \
+            (out["papilledema_frisen_stage"] >= 1) != papilloedema:  # type: ignore[operator]
+        out.pop("papilledema_frisen_stage")
+    return out
+
+
 @st.composite
 def worsened_pairs(draw: st.DrawFn, worsening: str) -> Pair:
-    return WORSENINGS[worsening](draw, draw(single_rows()))
+    better, worse = WORSENINGS[worsening](draw, draw(single_rows()))
+    return consistent(better), consistent(worse)
 
 
 @pytest.mark.parametrize("worsening", list(WORSENINGS))

@@ -201,6 +201,28 @@ def test_oxygen_flow_is_asked_for_a_nasal_cannula_and_support_is_carried_forward
     assert at.number_input(key=f"{k2}_flow_nasal_cannula").value == 3.0
 
 
+def test_a_new_oxygen_flow_on_the_same_device_is_saved_with_its_device(signed_in, store):
+    at = entry_for(signed_in, "DEMO-001")
+    k = key_of(at, "DEMO-001")
+    earlier = datetime.now(UTC) - timedelta(minutes=30)
+    at.date_input(key=f"{k}_date").set_value(earlier.date())
+    at.time_input(key=f"{k}_time").set_value(earlier.time().replace(second=0, microsecond=0))
+    at.selectbox(key=f"{k}_o2_device").select("nasal_cannula").run()
+    at.number_input(key=f"{k}_flow_nasal_cannula").set_value(2.0)
+    fill(at, "DEMO-001", temp_c=37.0, spo2_pct=93)
+    save_button(at, "DEMO-001").click().run()
+    k2 = key_of(at, "DEMO-001")  # the cannula is carried forward; only the flow goes up
+    assert at.number_input(key=f"{k2}_flow_nasal_cannula").value == 2.0
+    at.number_input(key=f"{k2}_flow_nasal_cannula").set_value(4.0)
+    fill(at, "DEMO-001", temp_c=37.1, spo2_pct=92)
+    assert "oxygen flow but no o2_device" not in texts(at)
+    save_button(at, "DEMO-001").click().run()
+    assert not at.exception
+    last = store.timeline_rows("DEMO-001")[-1]
+    assert (last["temp_c"], last["o2_device"], last["o2_flow_l_min"]) == \
+        (37.1, "nasal_cannula", 4.0)
+
+
 def test_the_form_is_empty_again_after_a_save(signed_in):
     at = entry_for(signed_in, "DEMO-001")
     fill(at, "DEMO-001", temp_c=37.2)

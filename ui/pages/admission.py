@@ -1,5 +1,5 @@
 """Admission and discharge (physician, admin): demographics, weight, product, infusion time,
-baseline ICE; changes to admission details need a reason."""
+lymphodepletion start, baseline ICE; changes to admission details need a reason."""
 
 from datetime import date, datetime, time
 
@@ -51,10 +51,13 @@ with admit_tab, st.form("admit", clear_on_submit=False):
     bed = c[1].text_input("Bed", max_chars=32)
     product = c[2].selectbox("CAR-T product", tables.PRODUCTS, index=None)
     indication = c[3].text_input("Indication", max_chars=200)
-    c = st.columns(3)
+    c = st.columns(5)
     inf_day = c[0].date_input("Infusion date (Day 0)", value=None, format="YYYY-MM-DD")
     inf_time = c[1].time_input("Infusion time", value=time(10, 0), step=300)
-    spo2_scale = c[2].radio("NEWS2 SpO2 scale", (1, 2), horizontal=True,
+    ld_day = c[2].date_input("Lymphodepletion start", value=None, format="YYYY-MM-DD",
+                             help=PatientIn.model_fields["lymphodepletion_at"].description)
+    ld_time = c[3].time_input("Lymphodepletion time", value=time(9, 0), step=300)
+    spo2_scale = c[4].radio("NEWS2 SpO2 scale", (1, 2), horizontal=True,
                             help=PatientIn.model_fields["spo2_scale"].description)
     submitted = st.form_submit_button("Admit", type="primary")
 if submitted:
@@ -66,7 +69,9 @@ if submitted:
         "baseline_ice": None if baseline_ice is None else int(baseline_ice),
         "spo2_scale": spo2_scale,
         "infusion_time": None if inf_day is None
-        else datetime.combine(inf_day, inf_time).replace(tzinfo=tz)}
+        else datetime.combine(inf_day, inf_time).replace(tzinfo=tz),
+        "lymphodepletion_at": None if ld_day is None
+        else datetime.combine(ld_day, ld_time).replace(tzinfo=tz)}
     try:
         store.admit(PatientIn.model_validate(details), by=user["username"])
     except ValidationError as e:
@@ -99,10 +104,21 @@ with edit_tab:
         scale = st.radio("NEWS2 SpO2 scale", (1, 2), index=(p["spo2_scale"] or 1) - 1,
                          horizontal=True, key=f"edit_scale_{pid}",
                          help=PatientIn.model_fields["spo2_scale"].description)
+        ld = p.get("lymphodepletion_at")
+        c = st.columns(4)
+        ld_day = c[0].date_input("Lymphodepletion start",
+                                 value=None if ld is None else ld.astimezone(tz).date(),
+                                 format="YYYY-MM-DD", key=f"edit_ld_day_{pid}",
+                                 help=PatientIn.model_fields["lymphodepletion_at"].description)
+        ld_time = c[1].time_input("Lymphodepletion time",
+                                  value=time(9, 0) if ld is None else ld.astimezone(tz).time(),
+                                  step=300, key=f"edit_ld_time_{pid}")
+        ld_new = None if ld_day is None else datetime.combine(ld_day, ld_time).replace(tzinfo=tz)
         reason = st.text_input("Reason for the change (required)", key=f"edit_reason_{pid}")
         changes = {k: v for k, v in (("weight_kg", weight), ("bed", bed.strip() or None),
                                      ("baseline_ice", None if baseline is None else int(baseline)),
-                                     ("product", product), ("spo2_scale", scale)) if v != p[k]}
+                                     ("product", product), ("spo2_scale", scale),
+                                     ("lymphodepletion_at", ld_new)) if v != p[k]}
         if st.button("Save changes", disabled=not changes or not reason.strip(),
                      key=f"edit_save_{pid}"):
             try:

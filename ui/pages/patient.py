@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 import grading
-from grading.fields import FIELD_BY_NAME
+from grading.fields import DOSE_FIELDS, FIELD_BY_NAME, SCALE_INPUT_FIELDS
 from monitoring.store import StoreError
 from monitoring.ward import sync_flags
 from ui import session
@@ -99,13 +99,27 @@ else:
     clock = c[1].time_input("Time", value=at_local.time(), step=60, key=f"{key}_time")
     form = assessment_form(key, h.values, h.values.get("age_years"))
     values = dict(form.values) | {"time": datetime.combine(day, clock).replace(tzinfo=tz)}
-    for name in ("age_years", "attributed_elsewhere", "died_of"):  # not on the form: kept
-        if h.values.get(name) is not None:
+    for name, blank in (("o2_device", "room_air"), ("vasopressors", "none")):
+        # ongoing support left blank on the row (= unchanged) stays blank unless changed here:
+        # the form shows a blank device as room air and blank infusions as none
+        if h.values.get(name) is None and values.get(name) == blank:
+            del values[name]
+    for name in ("age_years", "attributed_elsewhere", "died_of", *SCALE_INPUT_FIELDS):
+        if h.values.get(name) is not None and name not in form.drawn:  # not on the form: kept
             values[name] = h.values[name]
+    running = str(values.get("vasopressors") or "").split(";")
+    for column, agent, _ in DOSE_FIELDS:  # a dose goes with its infusion on this row
+        if column in values and "vasopressors" in values and agent not in running:
+            st.caption(f"{FIELD_BY_NAME[column].title} {values.pop(column):g} "
+                       f"{FIELD_BY_NAME[column].unit} is left out: {agent} is no longer running "
+                       "on this assessment.")
     problems = {k: list(v) for k, v in form.problems.items()}
     if not problems:
         try:
-            grading.from_rows([{"patient_id": pid, **values}], tz=tz)
+            # in the context of the rest of the record (a flow or a dose may rely on support
+            # recorded on an earlier row); the corrected row stays row 1 in the messages
+            others = [r for r in store.timeline_rows(pid) if r["time"] != h.assessed_at]
+            grading.from_rows([{"patient_id": pid, **values}, *others], tz=tz)
         except grading.InputError as e:
             for name, messages in problems_by_field(e.problems).items():
                 problems.setdefault(name, []).extend(messages)

@@ -13,6 +13,7 @@ from monitoring.review import (
     timeline_csv,
     tocilizumab,
 )
+from monitoring.scale_review import scale_course
 from monitoring.store import StoreError
 from monitoring.ward import day_post_infusion, sync_flags
 from ui import session
@@ -20,6 +21,7 @@ from ui.charts import timeline_figure
 from ui.common import badge, grade_text, local, reasons_text
 from ui.flags import HISTORY_COLUMNS, history_frame, open_flags_panel
 from ui.handover import handover_html
+from ui.scales import draw_labs_tab, draw_scales_tab
 
 user = session.require("patient_review")
 store = session.store()
@@ -69,9 +71,10 @@ if flag_done:
     st.success(flag_done, icon=":material/check:")
 if open_count:
     st.markdown(f"**{open_count} open flag{'s' if open_count > 1 else ''}**: see *Flags*.")
-timeline_tab, flags_tab, why_tab, course_tab, guide_tab, action_tab, export_tab = st.tabs(
-    ["Timeline", "Flags", "Why this grade", "Course summary", "Guideline prompts",
-     "Physician actions", "Export"], default="Flags" if flag_done else None)
+(timeline_tab, flags_tab, why_tab, course_tab, scales_tab, labs_tab, guide_tab, action_tab,
+ export_tab) = st.tabs(
+    ["Timeline", "Flags", "Why this grade", "Course summary", "Scales", "Labs",
+     "Guideline prompts", "Physician actions", "Export"], default="Flags" if flag_done else None)
 
 with flags_tab:
     open_flags_panel(store, pid, user, key=f"review_{pid}")
@@ -151,6 +154,12 @@ with course_tab:
     st.markdown("**ICD-10-CM for the maximum grades** (spec §6.2): " + "; ".join(
         f"{n} grade {g}: {c}" for n, g, c in codes if c) if any(c for *_, c in codes)
         else "**ICD-10-CM**: no code (maximum grade 0).")
+
+with scales_tab:
+    draw_scales_tab(scale_course(rv), tz, key=pid)
+
+with labs_tab:
+    draw_labs_tab(store, patient, now, key=pid)
 
 with guide_tab:
     st.warning(guidance.DISCLAIMER, icon=":material/info:")

@@ -1,0 +1,134 @@
+"""The same course graded by every scale, each disagreement with ASTCT explained (spec §3.7).
+
+For each assessment: the ASTCT grade (CRS, or ICANS for CRES), each scale's grade, whether it
+differs, and why — the domain that makes the difference, named with spec §3.7's "main reasons":
+1 organ toxicity, 2 hypoxia by device/flow vs FiO2 40 %, 3 vasopressors without doses vs
+high-dose / duration, 4 fever required at onset, 5 the neurotoxicity domains of CRES.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..result import Grade
+from ..snapshot import hypotension_component, hypoxia_component, round_temp
+from ..timeline import RowResult
+from . import rules_text
+from .common import ScaleGrade
+from .engine import SCALES
+from .inputs import ScaleInputs
+
+REFERENCE = ("Pennisi M, Jain T, Santomasso BD, et al. Comparing CAR T-cell toxicity grading "
+             "systems: application of the ASTCT grading system and implications for "
+             "management. Blood Adv. 2020;4(4):676-686")
+AGREEMENT = ("The scales agreed on the grade in only 25 % of CRS and 54 % of ICANS cases "
+             "(Pennisi 2020). The ward's grade is ASTCT; the others are for comparison only.")
+
+
+@dataclass(frozen=True)
+class ScaleCell:
+    scale: str
+    grade: ScaleGrade
+    astct: Grade
+    differs: bool
+    why: tuple[str, ...]          # empty when the grades agree
+
+    @property
+    def direction(self) -> str:
+        """'higher', 'lower', '' (same) or 'status' (one not evaluable)."""
+        a, b = self.astct.grade, self.grade.grade
+        if a == b:
+            return ""
+        if a is None or b is None:
+            return "status"
+        return "higher" if b > a else "lower"
+
+
+@dataclass(frozen=True)
+class RowComparison:
+    time: datetime
+    day_post_infusion: int | None
+    astct_crs: Grade
+    astct_icans: Grade
+    cells: dict[str, ScaleCell]
+
+    @property
+    def disagreements(self) -> list[ScaleCell]:
+        return [c for c in self.cells.values() if c.differs]
+
+
+def astct_domains(x: ScaleInputs) -> dict[str, int | None]:
+    """ASTCT CRS by domain, to hold against a scale's domains."""
+    s = x.astct
+    fever = None if s.temp_c is None else int(round_temp(s.temp_c) >= 38 and not
+                                              s.fever_attributed)
+    return {"fever": fever, "hypotension": hypotension_component(s)[0],
+            "oxygen": hypoxia_component(s)[0], "organ": 0}
+
+
+def _crs_why(scale: str, g: ScaleGrade, astct: Grade, x: ScaleInputs) -> list[str]:
+    mine = dict(g.domains)
+    theirs = astct_domains(x)
+    title = SCALES[scale].title
+    why: list[str] = []
+    if astct.grade == 0 and (g.grade or 0) > 0 and max(
+            v for v in (theirs["hypotension"], theirs["oxygen"], 0) if v is not None) > 0:
+        why.append(rules_text.fever(title))
+    if g.grade is not None and astct.grade is not None:
+        high, low = max(g.grade, astct.grade), min(g.grade, astct.grade)
+        for domain in ("organ", "oxygen", "hypotension", "iv_therapy", "coagulopathy"):
+            m, t = mine.get(domain), theirs.get(domain, 0)
+            if m is None or t is None or m == t:
+                continue
+            decides = (m == g.grade and m > low) if g.grade > astct.grade else \
+                (t == astct.grade and t > (m or 0) and t == high)
+            if decides:
+                why.append(rules_text.domain(scale, title, domain, x))
+    if not why and g.grade != astct.grade:
+        if g.grade is None or astct.grade is None:
+            why.append(rules_text.status(title, g, astct))
+        else:
+            why.append(rules_text.other(title))
+    return list(dict.fromkeys(why))
+
+
+def _cres_why(g: ScaleGrade, icans: Grade, x: ScaleInputs) -> list[str]:
+    if g.grade == icans.grade:
+        return []
+    if g.grade is None or icans.grade is None:
+        return [rules_text.status(SCALES["cres"].title, g, icans)]
+    return rules_text.neuro(g, icans, x)
+
+
+def compare_row(result: RowResult, x: ScaleInputs, grades: dict[str, ScaleGrade]
+                ) -> RowComparison:
+    cells = {}
+    for name, g in grades.items():
+        astct = result.icans if SCALES[name].syndrome == "icans" else result.crs
+        differs = g.grade != astct.grade
+        why = () if not differs else tuple(
+            _cres_why(g, astct, x) if name == "cres" else _crs_why(name, g, astct, x))
+        cells[name] = ScaleCell(name, g, astct, differs, why)
+    return RowComparison(result.time, result.day_post_infusion, result.crs, result.icans, cells)
+
+
+def compare_course(results: Sequence[RowResult], inputs: Sequence[ScaleInputs],
+                   grades: Sequence[dict[str, ScaleGrade]]) -> list[RowComparison]:
+    """Every row compared (the three sequences in the same row order)."""
+    return [compare_row(r, x, g) for r, x, g in zip(results, inputs, grades, strict=True)]
+
+
+def daily_maxima(rows: Sequence[RowComparison]) -> list[dict[str, object]]:
+    """The highest grade of each day after infusion, by ASTCT and by every scale."""
+    out: dict[int, dict[str, object]] = {}
+    for r in rows:
+        if r.day_post_infusion is None:
+            continue
+        day = out.setdefault(r.day_post_infusion, {"day": r.day_post_infusion})
+        for key, grade in (("astct_crs", r.astct_crs.grade), ("astct_icans", r.astct_icans.grade),
+                           *((n, c.grade.grade) for n, c in r.cells.items())):
+            if grade is not None:
+                day[key] = max(grade, day.get(key, -1))  # type: ignore[call-overload]
+    return [out[d] for d in sorted(out)]

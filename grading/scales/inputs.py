@@ -1,0 +1,287 @@
+"""What every other scale reads at one assessment (spec §3): ``ScaleInputs``.
+
+Built on the ASTCT snapshot of the same row (``GradedTimeline.snapshot``, which the tests hold
+equal to the row-wise ``reference.snapshots``: carry-forward, look-back windows and attribution
+exactly as ASTCT reads them, decisions D1-D8 and C5), plus what only the
+other scales need: vasopressor doses and whether they are a high dose held for 3 h, cumulative
+vasopressor time per episode (MSKCC), FiO2 recorded or estimated from the flow, organ-toxicity
+grades, Penn's IV therapy and coagulation products, and the CARTOX-10 / CRES items.
+One plain loop per patient in time order (decisions X1-X14).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from .. import rules
+from ..fields import DOSE_FIELDS, FIELD_BY_NAME, ICE_ITEMS
+from ..parse import Assessments
+from ..snapshot import Snapshot
+from ..timeline import grade
+from .vasopressors import HIGH_DOSE_MINIMUM, PRESSORS, Dose, HighDose, high_dose
+
+PENN_LOOKBACK = timedelta(hours=24)         # X10: IV therapy, coagulation products, boluses
+VASOPRESSOR_EPISODE_GAP = timedelta(hours=48)  # X9: like CRS-R3b, 48 h off pressors ends it
+ORGANS = ("transaminitis", "creatinine", "other_organ")
+
+# X11 / spec §3.1: FiO2 from the nasal-cannula flow, 21 % + 4 % per L/min (rough rule [R]).
+FIO2_ROOM_AIR = 21.0
+FIO2_PER_L_MIN = 4.0
+# X11: devices whose usual FiO2 lies entirely on one side of 40 % when none is recorded
+# (device -> (estimate %, wording)). Others (simple face mask 35-55 %, HFNC, Venturi, CPAP/BiPAP,
+# ventilator: set on the device) are "not recorded".
+DEVICE_FIO2_ESTIMATE: dict[str, tuple[float, str]] = {
+    "non_rebreather_mask": (60.0, "a non-rebreather mask delivers about 60-90 %"),
+}
+
+
+@dataclass(frozen=True)
+class Fio2:
+    value: float | None        # % (None: not known)
+    estimated: bool
+    how: str                   # in ward words: "recorded 35 %", "≈ 29 % from 2 L/min", ...
+    time: datetime | None
+
+
+@dataclass(frozen=True)
+class Pressors:
+    """The vasopressors in force and their doses, for the older scales."""
+
+    running: frozenset[str]            # counted agents and vasopressin-like (inotropes left out)
+    doses: dict[str, Dose]
+    high: HighDose
+    high_since: datetime | None        # the dose has been high since (None: not high now)
+    hours: float                       # cumulative time on vasopressors in this episode (X9)
+    hours_at_least: bool               # already running at the patient's first assessment
+    time: datetime | None              # when the vasopressors in force were recorded
+
+    def high_for(self, now: datetime) -> timedelta | None:
+        return None if self.high_since is None else now - self.high_since
+
+    def high_held(self, now: datetime) -> bool:
+        """Spec §1.5: a high dose counts once it has been needed for at least 3 h."""
+        held = self.high_for(now)
+        return held is not None and held >= HIGH_DOSE_MINIMUM
+
+
+@dataclass(frozen=True)
+class ScaleInputs:
+    astct: Snapshot
+    row: int                                   # input position
+    weight_kg: float | None
+    pressors: Pressors
+    fio2: Fio2
+    organ: dict[str, tuple[int, datetime]]     # organ -> CTCAE grade in force, when graded
+    boluses: tuple[datetime, ...]              # fluid boluses in the last 24 h
+    iv_therapy: datetime | None                # last IV therapy for CRS in the last 24 h
+    coagulation_products: datetime | None      # last FFP / cryo / fibrinogen in the last 24 h
+    ice_items: dict[str, int] | None           # the ICE the ASTCT grade used (same row)
+    head_of_state: int | None                  # CARTOX-10 fifth orientation point (same row)
+    seizure_type: str | None                   # of the seizure record in force
+    papilledema_stage: int | None              # of the raised-ICP record in force
+    csf_opening_pressure: tuple[float, datetime] | None
+    capd_used: bool = False                    # the cognitive score in force is a CAPD
+    first_time: datetime | None = None         # the patient's first assessment
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def time(self) -> datetime:
+        return self.astct.time
+
+
+def _value(f_kind: str, name: str, v: object, tz: object) -> object:
+    if f_kind == "time":
+        return None if pd.isna(v) else v.tz_convert(tz).to_pydatetime()  # type: ignore[union-attr]
+    if f_kind in ("number", "integer"):
+        return None if np.isnan(v) else float(v)  # type: ignore[arg-type]
+    if f_kind == "boolean":
+        return None if v < 0 else bool(v)  # type: ignore[operator]
+    values = FIELD_BY_NAME[name].values
+    if f_kind == "choice":
+        return None if v < 0 else values[int(v)]  # type: ignore[call-overload,operator]
+    if f_kind == "choices":
+        mask = int(v)  # type: ignore[call-overload]
+        return None if mask < 0 else frozenset(x for i, x in enumerate(values) if mask >> i & 1)
+    return str(v)
+
+
+NEEDED = ("patient_id", "time", "vasopressors", "fluid_bolus_given", "fio2_pct",
+          "o2_flow_l_min", "o2_device", *ICE_ITEMS, "seizure", "raised_icp_signs",
+          "attributed_elsewhere", *(f for f, _, _ in DOSE_FIELDS), "weight_kg",
+          "transaminitis_ctcae_grade", "creatinine_ctcae_grade", "other_organ_ctcae_grade",
+          "iv_therapy_given", "coagulopathy_products_given", "cartox_head_of_state", "seizure_type",
+          "papilledema_frisen_stage", "csf_opening_pressure_mmhg")
+
+
+def _rows(a: Assessments) -> list[dict[str, object]]:
+    df = a.frame
+    cols = {n: df[n].to_numpy() for n in NEEDED}
+    kinds = {n: FIELD_BY_NAME[n].kind for n in NEEDED}
+    times = df["time"]
+    out = []
+    for i in range(len(df)):
+        r: dict[str, object] = {}
+        for n in NEEDED:
+            if n == "time":
+                r[n] = times.iat[i].tz_convert(a.tz).to_pydatetime()
+            elif n == "patient_id":
+                r[n] = str(cols[n][i])
+            else:
+                r[n] = _value(kinds[n], n, cols[n][i], a.tz)
+        out.append(r)
+    return out
+
+
+def astct_snapshots(a: Assessments) -> list[Snapshot]:
+    """The ASTCT snapshot of every row, in input order."""
+    g = grade(a)
+    inverse = np.empty(len(g.order), np.int64)
+    inverse[g.order.order] = np.arange(len(g.order))
+    return [g.snapshot(int(inverse[i])) for i in range(len(a))]
+
+
+def scale_inputs(a: Assessments, weights: Mapping[str, float] | None = None
+                 ) -> list[ScaleInputs]:
+    """The inputs of every row, in input order. ``weights``: patient id -> weight (kg) to use
+    when the rows record none (the ward record's admission weight; decision X7)."""
+    snaps = astct_snapshots(a)
+    rows = _rows(a)
+    by_patient: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        by_patient.setdefault(str(r["patient_id"]), []).append(i)
+    out: list[ScaleInputs | None] = [None] * len(rows)
+    for pid, idx in by_patient.items():
+        idx.sort(key=lambda i: rows[i]["time"])  # type: ignore[arg-type,return-value]
+        fallback = (weights or {}).get(pid)
+        for i, x in zip(idx, _patient_inputs([rows[i] for i in idx], [snaps[i] for i in idx],
+                                             idx, fallback)):
+            out[i] = x
+    return out  # type: ignore[return-value]
+
+
+def _patient_inputs(rows: list[dict[str, object]], snaps: list[Snapshot], positions: list[int],
+                    fallback_weight: float | None) -> list[ScaleInputs]:
+    weights = [r["weight_kg"] for r in rows if r["weight_kg"] is not None]
+    weight = weights[0] if weights else fallback_weight
+    by_time = {r["time"]: r for r in rows}
+    first_time: datetime = rows[0]["time"]  # type: ignore[assignment]
+    doses: dict[str, tuple[float, bool, datetime]] = {}   # agent -> (charted, per kg, time)
+    high_since: datetime | None = None
+    hours, at_least = 0.0, False
+    prev_time, prev_on = None, False
+    off_since: datetime | None = None  # vasopressors stopped at (X9)
+    fio2_rec: tuple[float, datetime] | None = None
+    device, flow_time = None, None
+    organ: dict[str, tuple[int, datetime]] = {}
+    boluses: list[datetime] = []
+    iv_time = coag_time = None
+    csf: tuple[float, datetime] | None = None
+    out = []
+    for r, s, pos in zip(rows, snaps, positions):
+        t: datetime = r["time"]  # type: ignore[assignment]
+        if r["weight_kg"] is not None:
+            weight = r["weight_kg"]  # type: ignore[assignment]
+        running = frozenset(a for a in (s.vasopressors or frozenset()) if a in PRESSORS)
+        # doses: in force while the agent keeps running (X5)
+        for agent in list(doses):
+            if agent not in running:
+                del doses[agent]
+        for column, agent, per_kg in DOSE_FIELDS:
+            v = r[column]
+            if v is not None:
+                doses[agent] = (float(v), per_kg, t)  # type: ignore[arg-type]
+        in_force = {a: Dose(a, v, per_kg, when, _per_min(a, v, per_kg, weight))
+                    for a, (v, per_kg, when) in doses.items()}
+        hd = high_dose(running, in_force)
+        high_since = (high_since or t) if hd.high else None
+        # cumulative vasopressor time per episode (X9): an interval counts when the previous
+        # row had a vasopressor in force; more than 48 h off them starts a new episode
+        on = bool(running)
+        if prev_on and prev_time is not None:
+            hours += (t - prev_time).total_seconds() / 3600
+        if on and not prev_on and (off_since is None or t - off_since > VASOPRESSOR_EPISODE_GAP):
+            hours, at_least = 0.0, t == first_time
+        if prev_on and not on:
+            off_since = t
+        prev_time, prev_on = t, on
+        pressors = Pressors(running, in_force, hd, high_since, hours if on else 0.0,
+                            at_least and on, s.vasopressors_time)
+        # FiO2 (X11): recorded since the device was set, else estimated from the flow
+        if r["o2_device"] is not None and r["o2_device"] != device:
+            fio2_rec = None
+        if r["o2_device"] is not None:
+            device = r["o2_device"]
+        if r["o2_flow_l_min"] is not None:
+            flow_time = t
+        if r["fio2_pct"] is not None:
+            fio2_rec = (float(r["fio2_pct"]), t)  # type: ignore[arg-type]
+        fio2 = _fio2(s, fio2_rec, flow_time)
+        for name in ORGANS:
+            g = r[f"{name}_ctcae_grade"]
+            if g is not None:
+                organ[name] = (int(g), t)  # type: ignore[call-overload]
+        if r["fluid_bolus_given"]:
+            boluses.append(t)
+        if r["iv_therapy_given"]:
+            iv_time = t
+        if r["coagulopathy_products_given"]:
+            coag_time = t
+        if r["csf_opening_pressure_mmhg"] is not None:
+            csf = (float(r["csf_opening_pressure_mmhg"]), t)  # type: ignore[arg-type]
+        ice_row = by_time.get(s.ice_time) if s.ice_time is not None else None
+        seizure_row = by_time.get(s.seizure_time) if s.seizure_time is not None else None
+        icp_row = by_time.get(s.icp_time) if s.icp_time is not None else None
+        capd_used = s.capd_total is not None and (s.ice_total is None or (
+            s.capd_time is not None and s.ice_time is not None and s.capd_time > s.ice_time))
+        out.append(ScaleInputs(
+            astct=s, row=pos, weight_kg=weight, pressors=pressors, fio2=fio2,
+            organ=dict(organ),
+            boluses=tuple(b for b in boluses if t - b <= PENN_LOOKBACK),
+            iv_therapy=iv_time if iv_time is not None and t - iv_time <= PENN_LOOKBACK else None,
+            coagulation_products=coag_time if coag_time is not None
+            and t - coag_time <= PENN_LOOKBACK else None,
+            ice_items=None if ice_row is None else {k: int(ice_row[k]) for k in ICE_ITEMS},
+            head_of_state=None if ice_row is None or ice_row["cartox_head_of_state"] is None
+            else int(ice_row["cartox_head_of_state"]),  # type: ignore[call-overload]
+            seizure_type=None if seizure_row is None else seizure_row["seizure_type"],
+            papilledema_stage=None if icp_row is None or icp_row["papilledema_frisen_stage"]
+            is None else int(icp_row["papilledema_frisen_stage"]),  # type: ignore[call-overload]
+            csf_opening_pressure=csf, capd_used=capd_used, first_time=first_time))
+    return out
+
+
+def _per_min(agent: str, charted: float, per_kg: bool, weight: float | None) -> float | None:
+    """The dose in the unit of the high-dose table: µg/min, except dopamine (µg/kg/min)."""
+    if agent == "dopamine" or not per_kg:
+        return charted
+    return None if weight is None else charted * weight
+
+
+def _fio2(s: Snapshot, recorded: tuple[float, datetime] | None,
+          flow_time: datetime | None) -> Fio2:
+    device = s.o2_device
+    if device is None:
+        return Fio2(None, False, "no oxygen device recorded", None)
+    if device == "room_air":
+        return Fio2(FIO2_ROOM_AIR, False, "room air (21 %)", s.o2_time)
+    if device == "nasal_cannula":
+        # the FiO2 follows the flow: a recorded FiO2 counts only if not older than the flow
+        if recorded is not None and (flow_time is None or recorded[1] >= flow_time):
+            return Fio2(recorded[0], False, f"FiO2 recorded {recorded[0]:g} %", recorded[1])
+        if s.o2_flow_l_min is not None:
+            est = min(100.0, FIO2_ROOM_AIR + FIO2_PER_L_MIN * s.o2_flow_l_min)
+            return Fio2(est, True, f"FiO2 ≈ {est:g} % estimated from {s.o2_flow_l_min:g} L/min "
+                        "(21 % + 4 % per L/min, spec §3.1)", s.o2_time)
+        return Fio2(None, False, "nasal cannula, flow and FiO2 not recorded", s.o2_time)
+    if recorded is not None:
+        return Fio2(recorded[0], False, f"FiO2 recorded {recorded[0]:g} %", recorded[1])
+    if device in DEVICE_FIO2_ESTIMATE:
+        value, why = DEVICE_FIO2_ESTIMATE[device]
+        return Fio2(value, True, f"FiO2 not recorded: {why} (estimated)", s.o2_time)
+    words = rules.DEVICE_RULE[device].label
+    return Fio2(None, False, f"{words}, FiO2 not recorded", s.o2_time)

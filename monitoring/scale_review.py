@@ -1,0 +1,58 @@
+"""The other scales and the lab scores for the patient review page (issue 8): the course
+graded by every scale with each disagreement explained, and the lab panel from the labs in
+the ward record. The page only draws what this returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import grading
+from grading.lab_scores import LabPanel, LabValue, lab_panel
+from grading.scales.compare import RowComparison, compare_course, daily_maxima
+from grading.scales.engine import SCALES, grade_inputs
+from grading.scales.inputs import scale_inputs
+
+from .review import Review
+from .store import WardStore
+
+
+@dataclass(frozen=True)
+class ScaleCourse:
+    rows: list[RowComparison]           # one per assessment, time order (as review.results)
+    daily: list[dict[str, object]]      # maximum grade per day after infusion, every scale
+    names: tuple[str, ...]              # the scales compared, in registry order
+
+    def latest_disagreement(self) -> int:
+        """The index of the latest assessment where a scale differs (else the latest)."""
+        for i in range(len(self.rows) - 1, -1, -1):
+            if self.rows[i].disagreements:
+                return i
+        return len(self.rows) - 1
+
+
+def scale_course(review: Review) -> ScaleCourse:
+    """Every assessment of the review graded by every scale (the admission weight converts
+    doses charted per kg, decision X7) and compared with ASTCT."""
+    a = grading.from_rows(review.rows, tz=review.tz)
+    weight = review.patient.get("weight_kg")
+    inputs = scale_inputs(a, {review.patient["patient_id"]: weight} if weight else None)
+    names = tuple(SCALES)
+    rows = compare_course(review.results, inputs, grade_inputs(inputs, names))
+    return ScaleCourse(rows, daily_maxima(rows), names)
+
+
+def lab_values(store: WardStore, patient_id: str) -> list[LabValue]:
+    """The patient's current labs in their canonical units (spec §6.3)."""
+    return [LabValue(r["test"], float(r["value"]), r["taken_at"])
+            for r in store.labs(patient_id)]
+
+
+def lab_scores(store: WardStore, patient: dict, now: datetime, *, interpolate: bool = False
+               ) -> LabPanel | None:
+    """The lab panel as of ``now``; None when no lab is recorded."""
+    labs = lab_values(store, patient["patient_id"])
+    if not labs:
+        return None
+    return lab_panel(labs, now, store.tz, patient.get("infusion_time"),
+                     patient.get("lymphodepletion_at"), interpolate=interpolate)

@@ -1,0 +1,60 @@
+"""The review page's Scales and Labs tabs in a real browser (issue 8): a patient made through
+the store API, the comparison table with its markers and explanations, the lab panel; a
+screenshot of each (artifacts/screenshots/review_scales*.png, review_labs.png)."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import WardServer
+from tests.e2e.helpers import TIMEOUT_MS, choose, heading, screenshot, sign_in, wait_idle
+from tests.ui.test_review_scales import make_course
+
+
+def test_a_physician_compares_the_scales_and_reads_the_lab_scores(ward_server: WardServer,
+                                                                 ui: Page) -> None:
+    make_course(ward_server.store, "SC-E2E")
+    sign_in(ui, ward_server.url, "demo.physician", lands_on="Ward overview")
+    choose(ui, "Patient", "(SC-E2E)")
+    ui.get_by_role("button", name="Review the course").click()
+    expect(heading(ui, "Patient review")).to_be_visible(timeout=TIMEOUT_MS)
+    ui.get_by_role("tab", name="Scales", exact=True).click()
+    wait_idle(ui)
+    table = ui.locator("[data-testid=stDataFrame]:visible").first
+    expect(table).to_be_visible(timeout=TIMEOUT_MS)
+    expect(ui.get_by_text("Organ toxicity: Lee 2014 counts it", exact=False).first
+           ).to_be_visible(timeout=TIMEOUT_MS)
+    expect(ui.get_by_text("Pennisi", exact=False).first).to_be_visible()
+    screenshot(ui, "review_scales")
+    ui.get_by_text("maximum per day", exact=True).click()
+    wait_idle(ui)
+    screenshot(ui, "review_scales_daily")
+    ui.get_by_role("tab", name="Labs", exact=True).click()
+    wait_idle(ui)
+    expect(ui.get_by_text("IEC-HS features present: 3/5 core", exact=False)
+           ).to_be_visible(timeout=TIMEOUT_MS)
+    expect(ui.get_by_text("CAR-HEMATOTOX", exact=False).first).to_be_visible()
+    screenshot(ui, "review_labs")
+    expect(ui.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_the_bedside_form_offers_the_other_scales_inputs(ward_server: WardServer,
+                                                        ui: Page) -> None:
+    store = ward_server.store
+    if store.patient("SC-E2E") is None:
+        make_course(store, "SC-E2E")
+    sign_in(ui, ward_server.url, "demo.nurse", lands_on="Ward overview")
+    choose(ui, "Patient", "(SC-E2E)")
+    ui.get_by_role("button", name="Record an assessment").click()
+    expect(heading(ui, "Bedside entry")).to_be_visible(timeout=TIMEOUT_MS)
+    ui.get_by_text("Other grading scales (optional", exact=False).click()
+    wait_idle(ui)
+    expect(ui.get_by_text("Norepinephrine dose per kg", exact=False).first
+           ).to_be_visible(timeout=TIMEOUT_MS)
+    expect(ui.get_by_text("Creatinine rise, CTCAE grade", exact=False)).to_be_visible()
+    csf = ui.get_by_role("spinbutton", name="CSF opening pressure (mmHg)")
+    csf.scroll_into_view_if_needed()
+    expect(csf).to_be_visible()
+    ui.wait_for_timeout(500)  # the expander's opening animation
+    screenshot(ui, "entry_other_scales")
+    expect(ui.get_by_test_id("stException")).to_have_count(0)

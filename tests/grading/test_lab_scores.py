@@ -1,0 +1,275 @@
+"""Ward lab scores (spec §5.2-§5.5, §6.3): spec §8 cases E1, E2, H1, I1, I2, I3, and both sides
+of every threshold — EASIX platelets 0 and the 4.67 cut-off, each CAR-HEMATOTOX cut-off with its
+default and a changed boundary rule, the ICAHT day counts and recovery rule, the late-ICAHT
+nadir bands and measurement count, the IEC-HS prompt."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from grading.lab_scores import LabValue, lab_panel
+from grading.lab_scores.easix import easix_at
+from grading.lab_scores.hematotox import hematotox
+from grading.lab_scores.icaht import early_icaht, late_icaht
+from grading.lab_scores.iechs import screen
+from grading.lab_scores.units import LabUnitError, to_canonical
+
+INFUSION = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
+
+
+def on_day(day: float, hour: int = 8) -> datetime:
+    return INFUSION.replace(hour=hour) + timedelta(days=day)
+
+
+def lab(test: str, value: float, day: float = -6, hour: int = 8) -> LabValue:
+    return LabValue(test, value, on_day(day, hour))
+
+
+def anc(days: dict[int, float]) -> list[LabValue]:
+    return [lab("anc", v, d) for d, v in days.items()]
+
+
+def run_of(first: int, last: int, value: float) -> dict[int, float]:
+    return dict.fromkeys(range(first, last + 1), value)
+
+
+# ------------------------------------------------------------------------------ units §6.3
+@pytest.mark.parametrize(("test", "value", "unit", "canonical"), [
+    ("creatinine", 88.4, "µmol/L", 1.0), ("crp", 50, "mg/L", 5.0),
+    ("platelets", 150_000, "/µL", 150.0), ("anc", 1.2, "10^9/L", 1200.0),
+    ("haemoglobin", 90, "g/L", 9.0), ("haemoglobin", 5.0, "mmol/L", 8.055),
+    ("ferritin", 700, "µg/L", 700.0), ("fibrinogen", 1.5, "g/L", 150.0),
+    ("ldh", 5, "µkat/L", 300.0), ("alt", 80, "IU/L", 80.0)])
+def test_every_unit_of_spec_6_3_converts_to_the_canonical_unit(test, value, unit, canonical):
+    assert to_canonical(test, value, unit) == pytest.approx(canonical)
+
+
+def test_an_unknown_unit_is_refused_naming_the_allowed_ones():
+    with pytest.raises(LabUnitError, match="mg/dL, mg/L"):
+        to_canonical("crp", 5, "mmol/L")
+
+
+# ------------------------------------------------------------------------------ EASIX §5.2
+def easix(score: str, *labs: LabValue):
+    return easix_at(labs, score, on_day(-5), on_day(-12), cutoff=True)
+
+
+def test_spec_e1_easix_is_4_with_log2_2_and_not_above_4_67():
+    creatinine = to_canonical("creatinine", 88.4, "µmol/L")
+    e = easix("easix", lab("ldh", 400), lab("creatinine", creatinine), lab("platelets", 100))
+    assert (e.value, e.log2, e.above_cutoff) == (pytest.approx(4.0), pytest.approx(2.0), False)
+
+
+def test_spec_e2_modified_easix_with_crp_50_mg_l_is_25():
+    crp = to_canonical("crp", 50, "mg/L")
+    e = easix("m_easix", lab("ldh", 300), lab("crp", crp), lab("platelets", 60))
+    assert e.value == pytest.approx(25.0)
+
+
+def test_simplified_easix_is_ldh_over_platelets():
+    assert easix("s_easix", lab("ldh", 300), lab("platelets", 60)).value == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize(("ldh", "above"), [(467, False), (468, True)])
+def test_easix_above_4_67_before_lymphodepletion_and_not_at_it(ldh, above):
+    e = easix("easix", lab("ldh", ldh), lab("creatinine", 1.0), lab("platelets", 100))
+    assert e.above_cutoff is above and math.isclose(e.value, ldh / 100)
+
+
+@pytest.mark.parametrize("platelets", [0, 0.0])
+def test_easix_with_platelets_0_is_not_evaluable_never_infinite(platelets):
+    e = easix("easix", lab("ldh", 400), lab("creatinine", 1.0), lab("platelets", platelets))
+    assert e.value is None and "platelets 0" in e.note
+
+
+def test_easix_with_a_lab_missing_names_it():
+    e = easix("easix", lab("ldh", 400), lab("platelets", 100))
+    assert e.value is None and "creatinine" in e.note
+
+
+def test_the_panel_uses_labs_before_the_recorded_lymphodepletion_only():
+    start = on_day(-5, hour=9)
+    labs = [lab("ldh", 400, -5, 7), lab("creatinine", 1.0, -6), lab("platelets", 100, -5, 7),
+            lab("platelets", 20, -5, 10),       # after lymphodepletion began: not used
+            lab("ldh", 900, -13)]               # more than 7 days before: not used
+    p = lab_panel(labs, on_day(2), UTC, INFUSION, start)
+    base = dict(p.easix)[p.baseline]
+    assert base[0].value == pytest.approx(4.0)
+    assert "lymphodepletion started" in p.baseline.note
+
+
+def test_without_a_recorded_lymphodepletion_labs_up_to_the_end_of_day_minus_5_are_used():
+    labs = [lab("ldh", 400, -5, 23), lab("creatinine", 1.0, -5), lab("platelets", 100, -5),
+            lab("ldh", 1000, -4, 0)]
+    p = lab_panel(labs, on_day(2), UTC, INFUSION)
+    assert dict(p.easix)[p.baseline][0].value == pytest.approx(4.0)
+    assert "not recorded" in p.baseline.note
+
+
+# ------------------------------------------------------------------------------ CAR-HEMATOTOX
+def ht(platelets=200, anc_=1500, hb=12, crp=1, ferritin=300, boundaries=None):
+    picked = {"platelets": lab("platelets", platelets), "anc": lab("anc", anc_),
+              "haemoglobin": lab("haemoglobin", hb), "crp": lab("crp", crp),
+              "ferritin": lab("ferritin", ferritin)}
+    return hematotox(picked, boundaries)
+
+
+def test_spec_h1_hematotox_is_7_and_high_risk():
+    """Platelets 60, ANC 1.0 x 10^9/L, Hb 8.5, CRP 4.0 mg/dL, ferritin 2500: 2+1+1+1+2."""
+    h = ht(60, to_canonical("anc", 1.0, "10^9/L"), 8.5, 4.0, 2500)
+    assert (h.score, h.high_risk) == (7, True)
+    assert [p for _, _, p in h.items] == [2, 1, 1, 1, 2]
+
+
+@pytest.mark.parametrize(("values", "points"), [
+    (dict(platelets=176), 0), (dict(platelets=175), 1), (dict(platelets=76), 1),
+    (dict(platelets=75), 1), (dict(platelets=74), 2),
+    (dict(anc_=1201), 0), (dict(anc_=1200), 0), (dict(anc_=1199), 1),
+    (dict(hb=9.1), 0), (dict(hb=9.0), 0), (dict(hb=8.9), 1),
+    (dict(crp=2.9), 0), (dict(crp=3.0), 0), (dict(crp=3.1), 1),
+    (dict(ferritin=649), 0), (dict(ferritin=650), 1), (dict(ferritin=2000), 1),
+    (dict(ferritin=2001), 2)])
+def test_each_hematotox_cut_off_on_both_sides_with_the_default_boundary_rule(values, points):
+    assert ht(**values).score == points
+
+
+def test_a_site_may_move_a_boundary_value_to_the_other_side():
+    assert ht(anc_=1200, boundaries={("anc", 1200): True}).score == 1
+    assert ht(platelets=75, boundaries={("platelets", 75): True}).score == 2
+    assert ht(ferritin=650, boundaries={("ferritin", 650): False}).score == 0
+
+
+@pytest.mark.parametrize(("values", "high"), [(dict(platelets=100), False),
+                                              (dict(platelets=100, crp=4), True)])
+def test_hematotox_1_is_low_risk_and_2_is_high_risk(values, high):
+    assert ht(**values).high_risk is high
+
+
+def test_a_missing_hematotox_variable_is_not_evaluable_unless_the_rest_is_already_high():
+    picked = {"platelets": lab("platelets", 200), "anc": lab("anc", 1500),
+              "haemoglobin": lab("haemoglobin", 12), "crp": lab("crp", 1), "ferritin": None}
+    h = hematotox(picked)
+    assert (h.score, h.high_risk) == (None, None) and "ferritin" in h.note
+    h = hematotox(picked | {"platelets": lab("platelets", 60)})
+    assert (h.score, h.high_risk) == (None, True) and "at least 2" in h.note
+
+
+# ------------------------------------------------------------------------------ early ICAHT
+def early(days: dict[int, float], today: int = 40, interpolate: bool = False):
+    return early_icaht(anc(days), INFUSION, UTC, today, interpolate)
+
+
+def test_spec_i1_anc_500_or_less_for_14_days_is_grade_3():
+    g = early({0: 2000, 1: 1500, 2: 900, **run_of(3, 16, 300), **run_of(17, 30, 1200)})
+    assert (g.grade, g.provisional, g.run_500.days) == (3, False, 14)
+
+
+def test_spec_i2_a_two_day_recovery_does_not_break_the_run():
+    days = {**run_of(0, 1, 1500), **run_of(2, 8, 400), 9: 600, 10: 600, **run_of(11, 15, 400),
+            **run_of(16, 30, 1500)}
+    g = early(days)
+    assert (g.run_500.first, g.run_500.last, g.run_500.days, g.grade) == (2, 15, 14, 3)
+
+
+def test_a_three_day_recovery_ends_the_run():
+    days = {**run_of(2, 8, 400), **run_of(9, 11, 600), **run_of(12, 15, 400),
+            **run_of(16, 30, 1500)}
+    g = early(days)
+    assert (g.run_500.days, g.grade) == (7, 2)
+
+
+@pytest.mark.parametrize(("last", "grade"), [(7, 1), (8, 2), (14, 2), (15, 3)])
+def test_6_days_is_grade_1_7_is_2_13_is_2_and_14_is_3(last, grade):
+    g = early({**run_of(2, last, 450), **run_of(last + 1, 30, 1500)})
+    assert g.grade == grade
+
+
+@pytest.mark.parametrize(("value", "grade"), [(500, 1), (501, 0)])
+def test_an_anc_of_exactly_500_counts_and_501_does_not(value, grade):
+    assert early({0: 1500, 3: value, **run_of(4, 30, 1500)}).grade == grade
+
+
+@pytest.mark.parametrize(("days_100", "grade"), [(6, 2), (7, 3), (13, 3), (14, 4)])
+def test_anc_100_or_less_for_7_days_is_grade_3_and_for_14_days_grade_4(days_100, grade):
+    days = {**run_of(2, 2 + days_100 - 1, 100), **run_of(2 + days_100, 30, 1500)}
+    days[1] = 450  # the <= 500 run is days_100 + 1 days
+    assert early(days).grade == max(grade, 1 if days_100 + 1 < 7 else 2)
+
+
+def test_anc_never_recovering_above_500_by_day_30_is_grade_4():
+    assert early({0: 1500, **run_of(5, 30, 300)}).grade == 4
+
+
+def test_while_the_window_is_open_the_grade_is_provisional():
+    g = early({0: 1500, **run_of(2, 9, 300)}, today=9)
+    assert (g.grade, g.provisional) == (2, True)
+
+
+def test_days_without_a_value_are_not_filled_unless_interpolation_is_chosen():
+    days = {2: 400, 3: 400, 9: 400, 10: 400, **run_of(11, 30, 1500)}
+    plain = early(days)
+    assert (plain.run_500.days, plain.run_500.missing_days, plain.grade) == (9, 5, 2)
+    days = {2: 400, 6: 1400, 10: 400, **run_of(11, 30, 1500)}
+    assert early(days).grade == 2  # a single day above is no recovery
+    filled = early(days, interpolate=True)  # days 3-9 interpolated: 650 ... 1400 ... 650
+    assert (filled.grade, filled.interpolation) == (1, True)
+
+
+def test_no_anc_in_the_first_30_days_is_not_evaluable():
+    assert early({35: 800}).grade is None
+
+
+# ------------------------------------------------------------------------------ late ICAHT
+def test_spec_i3_two_values_of_800_after_day_30_are_late_grade_2():
+    g = late_icaht(anc({35: 800, 42: 800}), INFUSION, UTC)
+    assert (g.grade, g.measurements) == (2, 2)
+
+
+@pytest.mark.parametrize(("nadir", "grade"), [(1501, 0), (1500, 1), (1001, 1), (1000, 2),
+                                              (501, 2), (500, 3), (101, 3), (100, 4)])
+def test_late_icaht_nadir_bands_on_both_sides(nadir, grade):
+    assert late_icaht(anc({40: nadir, 50: 2000}), INFUSION, UTC).grade == grade
+
+
+def test_late_icaht_counts_from_day_31_and_needs_two_measurements():
+    g = late_icaht(anc({30: 200, 31: 800}), INFUSION, UTC)
+    assert (g.grade, g.measurements) == (None, 1)
+    assert "would be grade 2" in g.reasons[0]
+    assert late_icaht(anc({30: 200, 31: 800, 32: 900}), INFUSION, UTC).grade == 2
+
+
+# ------------------------------------------------------------------------------ IEC-HS
+NOW = on_day(12)
+
+
+def recent(test: str, value: float, hours_ago: float = 2) -> LabValue:
+    return LabValue(test, value, NOW - timedelta(hours=hours_ago))
+
+
+def test_iechs_counts_core_features_and_prompts_review_from_2():
+    baseline = [LabValue("ferritin", 500, INFUSION - timedelta(days=1)),
+                LabValue("platelets", 120, INFUSION - timedelta(days=1))]
+    one = screen([*baseline, recent("ferritin", 1200), recent("fibrinogen", 250)], NOW,
+                 INFUSION, 12)
+    assert (one.present, one.prompt) == (1, False)
+    two = screen([*baseline, recent("ferritin", 1200), recent("fibrinogen", 140),
+                  recent("platelets", 30)], NOW, INFUSION, 12)
+    assert (two.present, two.prompt) == (3, True)
+    assert "3/5 core" in two.text and "haematology" in two.text
+    assert "haemophagocytosis" in two.text  # never a structured input: always named
+
+
+def test_iechs_transaminases_use_5_x_baseline_when_the_baseline_is_abnormal():
+    base = LabValue("alt", 100, INFUSION - timedelta(days=1))
+    s = screen([base, recent("alt", 450)], NOW, INFUSION, 12)
+    assert not next(f for f in s.features if f.name == "transaminases").present
+    s = screen([base, recent("alt", 501)], NOW, INFUSION, 12)
+    assert next(f for f in s.features if f.name == "transaminases").present
+
+
+def test_iechs_labs_older_than_72_hours_are_not_current_findings():
+    s = screen([recent("fibrinogen", 100, hours_ago=73)], NOW, INFUSION, 12)
+    assert next(f for f in s.features if f.name == "fibrinogen").present is None
