@@ -14,7 +14,7 @@ Typed columns (``Assessments.frame``):
 
 from __future__ import annotations
 
-import io
+import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -45,6 +45,8 @@ NAT = np.iinfo(np.int64).min
 NUMBER_RE = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 TIME_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
 OFFSET_RE = r"(Z|[+-]\d{2}(:?\d{2})?)$"
+# 2026-03-01T14:05 and 2026-03-01T14:05:30 (or a space for the T): the plain local forms
+PLAIN_TIME_LENGTHS = (16, 19)
 
 
 class InputError(Exception):
@@ -109,33 +111,73 @@ def ward_zone(name: str) -> ZoneInfo:
 
 
 # ---------------------------------------------------------------------------- reading text
+# How Arrow reads each kind of column on the fast path (a file whose every cell is clean).
+# Numbers and booleans are converted while reading; choice cells come back dictionary-encoded;
+# times stay text and are checked by ``_parse_time_column``.
+TYPED_READ: dict[str, pa.DataType] = {
+    "id": pa.dictionary(pa.int32(), pa.string()),
+    "time": pa.string(),
+    "number": pa.float64(),
+    "integer": pa.float64(),  # checked to be whole by _check_numbers
+    "boolean": pa.bool_(),
+    "choice": pa.dictionary(pa.int32(), pa.string()),
+    "choices": pa.dictionary(pa.int32(), pa.string()),
+}
+
+
+def _in_any_case(words: Iterable[str]) -> list[str]:
+    """Every upper/lower-case spelling of ``words`` (decision V5: booleans in any case)."""
+    return sorted({"".join(c) for w in words
+                   for c in itertools.product(*({ch.lower(), ch.upper()} for ch in w))})
+
+
+TRUE_WORDS = _in_any_case(w for w, v in BOOLEAN_WORDS.items() if v)
+FALSE_WORDS = _in_any_case(w for w, v in BOOLEAN_WORDS.items() if not v)
+
+
 def read_csv(source: str | Path | bytes, tz: str | ZoneInfo = "UTC") -> Assessments:
-    """Parse and validate a canonical CSV file. Raises ``InputError`` listing every problem."""
+    """Parse and validate a canonical CSV file. Raises ``InputError`` listing every problem.
+
+    A clean file is converted by Arrow as it is read (``TYPED_READ``). When that fails or any
+    cell is invalid, the file is read again all as text and checked value by value, so every
+    problem is named with the cell as written (the typed read never decides an error).
+    """
     zone = tz if isinstance(tz, ZoneInfo) else ward_zone(tz)
     data = Path(source).read_bytes() if not isinstance(source, bytes) else source
-    if not data.strip():
+    if not data or data.isspace():
         raise InputError(["the file is empty: a header row with at least patient_id and time, "
                           "then one row per assessment, is expected"])
     _check_utf8(data[:65536])
     header = _read_header(data)
-    _check_blank_lines(data)
-    data = data.rstrip(b"\r\n") + b"\n"  # empty lines at the end are harmless
+    end = len(data)
+    while data[end - 1] in b"\r\n":  # empty lines at the end are harmless
+        end -= 1
+    # up to the last line's own line break (Arrow needs one after a lone header)
+    body = pa.py_buffer(data)[:end + 1] if end < len(data) else pa.py_buffer(data + b"\n")
     try:
-        table = pacsv.read_csv(
-            io.BytesIO(data),
-            read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 22,
-                                           column_names=header, skip_rows=1),
-            parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in header}, strings_can_be_null=True,
-                null_values=[""], quoted_strings_can_be_null=True))
+        return from_columns(_read_table(body, header, typed=True), zone)
+    except (pa.ArrowInvalid, InputError):
+        pass  # some cell is not as the fast path expects: the text path below names it
+    _check_blank_lines(data)
+    try:
+        table = _read_table(body, header, typed=False)
     except pa.ArrowInvalid as e:
         _check_utf8(data)
         raise InputError([f"the file is not valid CSV: {_arrow_message(e)}"]) from None
-    return from_columns({n: table.column(n) for n in header}, zone)
+    return from_columns(table, zone)
 
 
-PLAIN_TIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
+def _read_table(body: pa.Buffer, header: list[str], typed: bool) -> dict[str, pa.ChunkedArray]:
+    types = {n: TYPED_READ[FIELD_BY_NAME[n].kind] if typed else pa.string() for n in header}
+    table = pacsv.read_csv(
+        pa.BufferReader(body),
+        read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 22,
+                                       column_names=header, skip_rows=1),
+        parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types=types, strings_can_be_null=True, null_values=[""],
+            quoted_strings_can_be_null=True, true_values=TRUE_WORDS, false_values=FALSE_WORDS))
+    return {n: table.column(n) for n in header}
 
 
 def _check_blank_lines(data: bytes) -> None:
@@ -259,13 +301,15 @@ class _Collector:
             code = int(codes[r])
             self.items.append(Problem(int(r) + 1, column, uniques[code], bad[code]))
 
-    def rows(self, column: str, mask: np.ndarray, values: Sequence[str] | np.ndarray,
+    def rows(self, column: str, mask: np.ndarray, values: Sequence[str] | np.ndarray | str,
              message: str, related: tuple[str, ...] = ()) -> None:
+        """Report every row of ``mask``, quoting its value (or the one value ``values``)."""
         for r in np.flatnonzero(mask):
             if self.cross and any((int(r) + 1, c) in self.bad_cells
                                   for c in (column, *related)):
                 continue  # the rule's own cell was invalid and is reported already
-            self.items.append(Problem(int(r) + 1, column, str(values[r]), message))
+            value = values if isinstance(values, str) else str(values[r])
+            self.items.append(Problem(int(r) + 1, column, value, message))
 
 
 def _parse_number(f: Field, text: str) -> tuple[float, str | None]:
@@ -280,6 +324,8 @@ def _parse_number(f: Field, text: str) -> tuple[float, str | None]:
 def _check_numbers(f: Field, x: np.ndarray, cells: _Cells, out: _Collector) -> np.ndarray:
     """Hard limits and whole numbers (spec §6.1). Bad cells are reported and blanked."""
     assert f.hard_min is not None and f.hard_max is not None
+    if _inside(x, f.hard_min, f.hard_max) and (f.kind != "integer" or _whole(x)):
+        return x  # the usual case, known from three passes over the column
     with np.errstate(invalid="ignore"):
         bad = ~np.isnan(x) & ((x < f.hard_min) | (x > f.hard_max))
         bad |= np.isinf(x)
@@ -297,6 +343,19 @@ def _check_numbers(f: Field, x: np.ndarray, cells: _Cells, out: _Collector) -> n
             msg = "out of range"
         out.items.append(Problem(int(r) + 1, f.name, cells[r], f"{msg}; allowed: {f.allowed()}"))
     return np.where(bad, np.nan, x)
+
+
+def _inside(x: np.ndarray, lo: float, hi: float) -> bool:
+    """Every number of ``x`` (blanks, NaN, aside) is within lo..hi."""
+    return bool(np.fmin.reduce(x, initial=np.inf) >= lo
+                and np.fmax.reduce(x, initial=-np.inf) <= hi)
+
+
+def _whole(x: np.ndarray) -> bool:
+    """Every number of ``x`` (finite; blanks aside) is a whole number."""
+    fraction = np.trunc(x)
+    np.subtract(x, fraction, out=fraction)  # one scratch array: NaN where blank
+    return bool(np.fmax.reduce(np.abs(fraction, out=fraction), initial=0.0) == 0)
 
 
 def _parse_choices(f: Field, text: str) -> tuple[int, str | None]:
@@ -318,10 +377,10 @@ def _parse_column(f: Field, col: pa.ChunkedArray, n: int, out: _Collector,
                   text: pa.ChunkedArray | None = None) -> np.ndarray:
     if pa.types.is_floating(col.type):
         cells = _Cells(col if text is None else text)  # errors quote the cell as written
-        x = col.to_numpy()
-        nan_text = pc.fill_null(pc.is_nan(col), False).to_numpy(zero_copy_only=False)
-        out.rows(f.name, nan_text, cells, f"not a number; allowed: {f.allowed()}")
-        x = np.where(nan_text, np.nan, x.astype(np.float64, copy=False))
+        x = col.to_numpy().astype(np.float64, copy=False)  # NaN: blank
+        if np.count_nonzero(np.isnan(x)) > col.null_count:  # and a cell that reads 'nan'
+            nan_text = pc.fill_null(pc.is_nan(col), False).to_numpy(zero_copy_only=False)
+            out.rows(f.name, nan_text, cells, f"not a number; allowed: {f.allowed()}")
         return _check_numbers(f, x, cells, out)
     if pa.types.is_boolean(col.type):
         return pc.fill_null(pc.cast(col, pa.int8()), -1).to_numpy().astype(np.int8)
@@ -393,14 +452,8 @@ def _parse_time_column(f: Field, col: pa.ChunkedArray, zone: ZoneInfo,
                        out: _Collector) -> np.ndarray:
     """ISO 8601 -> int64 ns since the epoch (UTC); NaT for blank or bad cells."""
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-        for fmt in PLAIN_TIME_FORMATS:  # fast: the whole column in one plain local format
-            parsed = pc.strptime(col, format=fmt, unit="ns", error_is_null=True)
-            # strptime is lenient (Feb 30 -> Mar 2, 1-digit months): accept the fast result
-            # only when writing it back gives exactly the text that was read
-            if parsed.null_count == col.null_count and pc.all(pc.equal(
-                    pc.strftime(parsed, format=fmt), col)).as_py() is not False:
-                col = parsed
-                break
+        plain = _plain_local_times(col)
+        col = col if plain is None else plain
     if pa.types.is_timestamp(col.type) and col.type.tz is not None:  # instants (a database)
         ns = pc.cast(col, pa.timestamp("ns", tz="UTC")).to_numpy()
         return ns.astype("datetime64[ns]").view(np.int64)
@@ -444,6 +497,23 @@ def _parse_time_column(f: Field, col: pa.ChunkedArray, zone: ZoneInfo,
     return result[codes]
 
 
+def _plain_local_times(col: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """The whole column as naive timestamps when every cell is a plain local time, else None.
+
+    Arrow's ISO 8601 parser is strict (no Feb 30, two digits per field, no seconds past 59)
+    but also takes a date alone or an hour alone, which decision V4 rejects: only cells of the
+    plain forms' lengths are taken here; anything else is checked value by value.
+    """
+    lengths = pc.binary_length(col)
+    plain = pc.or_(*(pc.equal(lengths, k) for k in PLAIN_TIME_LENGTHS))
+    if pc.all(plain).as_py() is False:
+        return None
+    try:
+        return pc.cast(col, pa.timestamp("ns"))
+    except pa.ArrowInvalid:
+        return None
+
+
 def from_columns(cols: Mapping[str, pa.ChunkedArray], zone: ZoneInfo) -> Assessments:
     n = len(next(iter(cols.values()))) if cols else 0
     out = _Collector()
@@ -468,12 +538,13 @@ def from_columns(cols: Mapping[str, pa.ChunkedArray], zone: ZoneInfo) -> Assessm
         if f.kind == "time":
             if col is None:
                 return np.full(n, NAT, np.int64)
-            if f.required:
+            ns = _parse_time_column(f, col, zone, out)
+            if f.required and (ns == NAT).any():  # blank, or invalid and reported already
                 blank = (pc.is_null(col) if pa.types.is_timestamp(col.type) else
                          pc.fill_null(pc.equal(pc.utf8_trim_whitespace(col), ""), True))
                 out.rows(f.name, np.asarray(blank.to_numpy(zero_copy_only=False), bool),
                          _Cells(col), "required: every row needs a time")
-            return _parse_time_column(f, col, zone, out)
+            return ns
         if col is None:
             return _blank(f, n)
         return _parse_column(f, col, n, out)
@@ -556,8 +627,9 @@ def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
     if n > 1:
         same[1:] = (po.patient[1:] == po.patient[:-1]) & (po.time_ns[1:] == po.time_ns[:-1])
     same &= po.time_ns != nat
+    first_of_time = po.ffill_index(~same) if same.any() else same
     for s in np.flatnonzero(same):
-        r, first = int(po.order[s]), int(po.order[po.ffill_index(~same)[s]])
+        r, first = int(po.order[s]), int(po.order[first_of_time[s]])
         r, first = max(r, first), min(r, first)
         who = patients[pid[r]]
         out.items.append(Problem(r + 1, "time", raw["time"][r], f"duplicate: patient {who} "
@@ -566,7 +638,7 @@ def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
     # infusion time: one value per patient
     inf = c["infusion_time"]
     has_inf = inf != nat
-    if has_inf.any():
+    if _differs_within_patient(po, inf):
         g = pd.DataFrame({"p": pid[has_inf], "i": inf[has_inf]}).groupby("p")["i"]
         multi = g.nunique()
         for p in multi[multi > 1].index:
@@ -599,11 +671,11 @@ def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
     out.rows("capd_total", ice_any & ~np.isnan(capd), _fmt_num(capd),
              "a row has ICE items or a CAPD total, never both (the one filled is the instrument)")
     sedated = c["sedated"] == 1
-    out.rows("sedated", sedated & (ice_any | ~np.isnan(capd)), np.full(n, "true"),
+    out.rows("sedated", sedated & (ice_any | ~np.isnan(capd)), "true",
              "sedated means the neuro assessment could not be done: leave ICE and CAPD blank")
     ice_total = sum(c[x] for x in ICE_ITEMS)  # NaN unless all five are given
     unarousable = c["consciousness"] == code_of("consciousness", "unarousable")
-    out.rows("consciousness", unarousable & (ice_total > 0), np.full(n, "unarousable"),
+    out.rows("consciousness", unarousable & (ice_total > 0), "unarousable",
              "an unarousable patient cannot score ICE points (ICE must be 0 or blank)")
 
     # ongoing oxygen support: check flow and FiO2 against the device in force on this row
@@ -629,6 +701,14 @@ def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
     return _soft_limit_flags(c, device, po)
 
 
+def _differs_within_patient(po: PatientOrder, values: np.ndarray) -> bool:
+    """Some patient has two different recorded (not NaT) values: one pass in patient order."""
+    v = po.sort(values)
+    recorded = v != NAT
+    first = po.first_index(recorded)
+    return bool((recorded & (v != v[np.maximum(first, 0)])).any())
+
+
 def _carried_device(c: dict[str, np.ndarray], po: PatientOrder) -> np.ndarray:
     """The oxygen device in force on each row (blank = unchanged since the previous row)."""
     dev = po.sort(c["o2_device"])
@@ -650,7 +730,12 @@ def _soft_limit_flags(c: dict[str, np.ndarray], device: np.ndarray,
                      po: PatientOrder) -> dict[int, list[str]]:
     """Spec §6.1 soft limits: accepted values reported as flags, per row position."""
     flags: dict[int, list[str]] = {}
-    age = po.unsort(po.patient_fill(po.sort(c["age_years"])))
+    ages: list[np.ndarray] = []
+
+    def age() -> np.ndarray:  # each row's age, worked out once and only when needed
+        if not ages:
+            ages.append(po.unsort(po.patient_fill(po.sort(c["age_years"]))))
+        return ages[0]
 
     def add(mask: np.ndarray, text: object) -> None:
         for r in np.flatnonzero(mask):
@@ -660,11 +745,16 @@ def _soft_limit_flags(c: dict[str, np.ndarray], device: np.ndarray,
         if f.kind not in ("number", "integer") or (f.soft_min is None and f.soft_max is None):
             continue
         x = c[f.name]
-        soft_max = np.full(len(x), np.inf if f.soft_max is None else f.soft_max)
-        for name, below_age, child_max in CHILD_SOFT_MAX:
-            if name == f.name:
-                soft_max = np.where(age < below_age, child_max, soft_max)
-        low = x < (f.soft_min if f.soft_min is not None else -np.inf)
+        child = [(below_age, child_max) for name, below_age, child_max in CHILD_SOFT_MAX
+                 if name == f.name]
+        soft_min = -np.inf if f.soft_min is None else f.soft_min
+        adult_max = np.inf if f.soft_max is None else f.soft_max
+        if _inside(x, soft_min, min([adult_max] + [m for _, m in child])):
+            continue  # the usual case: every value inside the narrowest usual range
+        soft_max = np.full(len(x), adult_max)
+        for below_age, child_max in child:
+            soft_max = np.where(age() < below_age, child_max, soft_max)
+        low = x < soft_min
         high = x > soft_max
         add(low | high, lambda r, f=f, x=x, m=soft_max: (
             f"soft_limit: {f.name} {x[r]:g} {f.unit} is outside the usual range "
