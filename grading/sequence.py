@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -88,53 +89,50 @@ class PatientOrder:
         out[self.order] = values
         return out
 
+    @cached_property
+    def positions(self) -> np.ndarray:
+        """0, 1, ..., n - 1: every row's own sorted position (made once, read-only)."""
+        positions = np.arange(len(self.order), dtype=np.int32)
+        positions.flags.writeable = False
+        return positions
+
     def ffill_index(self, recorded: np.ndarray) -> np.ndarray:
         """Sorted position of the latest row at or before each row where ``recorded``; -1 none."""
         n = len(recorded)
         if n and recorded.all():
-            return np.arange(n, dtype=np.int32)
+            return self.positions
         if not recorded.any():
             return np.full(n, NO_ROW, np.int32)
-        idx = np.maximum.accumulate(
-            np.where(recorded, np.arange(n, dtype=np.int32), np.int32(NO_ROW)))
-        return np.where(idx >= self.start, idx, np.int32(NO_ROW))
+        idx = np.where(recorded, self.positions, np.int32(NO_ROW))
+        np.maximum.accumulate(idx, out=idx)
+        idx[idx < self.start] = NO_ROW  # the latest record was another patient's
+        return idx
 
-    def previous_index(self, recorded: np.ndarray) -> np.ndarray:
-        """Like ``ffill_index`` but strictly before each row."""
+    def latest(self, recorded: np.ndarray, within_ns: int | None = None) -> np.ndarray:
+        """``ffill_index``, and -1 where that row is more than ``within_ns`` before this one."""
         idx = self.ffill_index(recorded)
-        prev = np.empty_like(idx)
-        if len(idx):
-            prev[0] = NO_ROW
-            prev[1:] = idx[:-1]
-        return np.where(prev >= self.start, prev, NO_ROW)
+        if within_ns is None:
+            return idx
+        # idx -1 reads the last row's time: harmless, such a row stays -1 either way
+        return np.where(self.time_ns - self.time_ns[idx] <= within_ns, idx, np.int32(NO_ROW))
 
     def patient_fill(self, values: np.ndarray) -> np.ndarray:
         """Per-patient value carried forward, and back to the rows before its first record."""
         rec = ~np.isnan(values)
         fwd = self.ffill_index(rec)
-        first = self.first_index(rec)
-        idx = np.where(fwd >= 0, fwd, first)
-        return np.where(idx >= 0, values[np.maximum(idx, 0)], np.nan)
+        return self.take(values, np.where(fwd >= 0, fwd, self.first_index(rec)), np.nan)
 
     def first_index(self, recorded: np.ndarray) -> np.ndarray:
         """Sorted position of each patient's first row where ``recorded``, on every row; -1 none."""
         n = len(recorded)
         if n == 0:
             return np.zeros(0, np.int32)
-        pos = np.where(recorded, np.arange(n, dtype=np.int32), np.int32(n))
-        following = np.minimum.accumulate(pos[::-1])[::-1]  # next recorded row at or after
-        first = following[self.start]
-        return np.where(first < self.end, first, NO_ROW).astype(np.int32)
+        following = np.where(recorded, self.positions, np.int32(n))[::-1]
+        np.minimum.accumulate(following, out=following)  # the next recorded row at or after
+        first = following[::-1][self.start]
+        return np.where(first < self.end, first, np.int32(NO_ROW))
 
-    def take(self, values: np.ndarray, idx: np.ndarray, blank: object) -> np.ndarray:
+    @staticmethod
+    def take(values: np.ndarray, idx: np.ndarray, blank: object) -> np.ndarray:
         """``values[idx]`` with ``blank`` where idx is -1."""
-        if not (idx < 0).any():
-            return values[idx]
-        return np.where(idx >= 0, values[np.maximum(idx, 0)], blank)
-
-    def age_ns(self, idx: np.ndarray) -> np.ndarray:
-        """How long ago (ns) the row at ``idx`` was, for each row; max int where idx is -1."""
-        if len(idx) and idx[0] == 0 and idx[-1] == len(idx) - 1 and (np.diff(idx) == 1).all():
-            return np.zeros(len(idx), np.int64)   # every row is its own latest record
-        return np.where(idx >= 0, self.time_ns - self.time_ns[np.maximum(idx, 0)],
-                        np.iinfo(np.int64).max)
+        return np.concatenate([values, np.array([blank], values.dtype)])[idx]  # -1: the blank

@@ -45,6 +45,11 @@ FLAG_CODES = ("hypoxia_no_o2", "fever_possibly_masked", "without_fever", "inotro
 FLAG_BIT = {c: 1 << i for i, c in enumerate(FLAG_CODES)}
 
 
+def _raise(flags: np.ndarray, where: np.ndarray, code: str) -> None:
+    """Set flag ``code`` on the rows ``where`` (in place)."""
+    np.bitwise_or(flags, FLAG_BIT[code], out=flags, where=where)
+
+
 def _bit(field: str, value: str) -> int:
     return 1 << code_of(field, value)
 
@@ -85,14 +90,6 @@ LOC_DOMAIN = _table("consciousness", rules.CONSCIOUSNESS_GRADE)
 SEIZURE_DOMAIN = _table("seizure", rules.SEIZURE_GRADE)
 MOTOR_DOMAIN = _table("motor_weakness", rules.MOTOR_GRADE)
 EDEMA_DOMAIN = _table("cerebral_edema", rules.CEREBRAL_EDEMA_GRADE)
-
-
-def _popcount(x: np.ndarray) -> np.ndarray:
-    x = x.astype(np.int64)
-    count = np.zeros(len(x), np.int8)
-    for i in range(16):
-        count += ((x >> i) & 1).astype(np.int8)
-    return count
 
 
 @dataclass
@@ -259,10 +256,7 @@ def _grade_block(po: PatientOrder, df: dict[str, np.ndarray], tz: object) -> dic
         return df[name]
 
     def latest(recorded: np.ndarray, window: str | None) -> np.ndarray:
-        idx = po.ffill_index(recorded)
-        if window is not None:
-            idx = np.where(po.age_ns(idx) <= NS[window], idx, NO_ROW)
-        return idx
+        return po.latest(recorded, None if window is None else NS[window])
 
     def take(values: np.ndarray, idx: np.ndarray, blank: object) -> np.ndarray:
         return po.take(values, idx, blank)
@@ -315,8 +309,7 @@ def _grade_block(po: PatientOrder, df: dict[str, np.ndarray], tz: object) -> dic
     c["prior_drug_src"] = latest((c["tocilizumab"] == 1) | (c["corticosteroid"] == 1), None)
 
     # --- neuro
-    ice_items = np.column_stack([col(x) for x in ICE_ITEMS])
-    ice = ice_items.sum(axis=1)  # NaN when blank (all-or-none is validated)
+    ice = sum(col(x) for x in ICE_ITEMS)  # NaN when blank (all-or-none is validated)
     capd = col("capd_total")
     loc = col("consciousness")
     # ICANS-R5: a neuro finding made under sedation never counts, even after sedation ends
@@ -360,27 +353,24 @@ def _grade_block(po: PatientOrder, df: dict[str, np.ndarray], tz: object) -> dic
 
 
 def _patient_value(po: PatientOrder, values: np.ndarray) -> np.ndarray:
-    """A per-patient value given on some rows (the same wherever given), on every row."""
-    nat = np.iinfo(np.int64).min
-    rec = values != nat
-    fwd = po.ffill_index(rec)
-    idx = np.where(fwd >= 0, fwd, po.first_index(rec))
-    return np.where(idx >= 0, values[np.maximum(idx, 0)], nat)
+    """A per-patient value given on some rows (the same wherever given, as validated), on
+    every row: the patient's first recorded one."""
+    return po.take(values, po.first_index(values != np.iinfo(np.int64).min),
+                   np.iinfo(np.int64).min)
 
 
 def _days_after(t: np.ndarray, infusion: np.ndarray, tz: object) -> np.ndarray:
-    nat = np.iinfo(np.int64).min
-    known = infusion != nat
+    """Calendar days from the infusion date to the assessment date in the ward zone; NaN
+    where the infusion time is not known."""
+    known = infusion != np.iinfo(np.int64).min
     day_ns = 86_400_000_000_000
 
     def local_day(ns: np.ndarray) -> np.ndarray:
         local = pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC").tz_convert(tz)
         return local.tz_localize(None).asi8 // day_ns
 
-    out = np.full(len(t), np.nan)
-    if known.any():
-        out[known] = local_day(t[known]) - local_day(infusion[known])
-    return out
+    days = local_day(t) - local_day(np.where(known, infusion, t))
+    return np.where(known, days, np.nan)
 
 
 def _grade_crs(po: PatientOrder, c: dict[str, np.ndarray], drug_given: np.ndarray) -> None:
@@ -392,7 +382,7 @@ def _grade_crs(po: PatientOrder, c: dict[str, np.ndarray], drug_given: np.ndarra
     vaso = c["vaso"].astype(np.int64)
     vaso_known = vaso >= 0
     vaso = np.where(vaso_known, vaso, 0)
-    counted = _popcount(vaso & COUNTED_MASK)
+    counted = np.bitwise_count(vaso & COUNTED_MASK)
     vaso_like = (vaso & VASO_LIKE_MASK) != 0
     limit, map_limit = _hypotension_limits(c["age"])
     sbp, dbp = c["sbp"], c["dbp"]
@@ -409,8 +399,8 @@ def _grade_crs(po: PatientOrder, c: dict[str, np.ndarray], drug_given: np.ndarra
     bp_attr_hit = np.where(vaso_present, c["hypo_now"], (low | bolus) & ~(low_ok | bolus_ok))
     bp_attr_hit &= bp > 0
     bp = np.where(bp_attr_hit, 0, bp)
-    flags |= np.where((vaso & INOTROPE_MASK) != 0, FLAG_BIT["inotrope"], 0)
-    flags |= np.where((vaso & TERLIPRESSIN_MASK) != 0, FLAG_BIT["terlipressin"], 0)
+    _raise(flags, (vaso & INOTROPE_MASK) != 0, "inotrope")
+    _raise(flags, (vaso & TERLIPRESSIN_MASK) != 0, "terlipressin")
 
     # hypoxia component (CRS-R5, §1.4)
     device = c["device"]
@@ -421,19 +411,17 @@ def _grade_crs(po: PatientOrder, c: dict[str, np.ndarray], drug_given: np.ndarra
     hfnc_low = _lookup(DEVICE_REVIEW_LOW, device) & ~np.isnan(flow) & ~high
     o2_attr_hit = (o2 > 0) & c["o2_attr"]
     o2_prov = (flow_unknown | hfnc_low) & ~o2_attr_hit
-    flags |= np.where(hfnc_low & ~o2_attr_hit, FLAG_BIT["hfnc_low_flow"], 0)
+    _raise(flags, hfnc_low & ~o2_attr_hit, "hfnc_low_flow")
     o2 = np.where(o2_attr_hit, 0, o2)
-    flags |= np.where((c["spo2"] < 90) & ((device < 0) | (device == code_of("o2_device",
-                                                                           "room_air"))),
-                      FLAG_BIT["hypoxia_no_o2"], 0)
+    no_oxygen = (device < 0) | (device == code_of("o2_device", "room_air"))
+    _raise(flags, (c["spo2"] < 90) & no_oxygen, "hypoxia_no_o2")
 
     # fever (CRS-R1 after the half-up rounding of §0.1)
     temp = c["temp"]
     hot = _rounded_temp(temp) >= float(rules.FEVER_C)
     fever = hot & ~c["fever_attr"]
     temp_known = ~np.isnan(temp)
-    flags |= np.where((hot & c["fever_attr"]) | bp_attr_hit | o2_attr_hit, FLAG_BIT["attributed"],
-                      0)
+    _raise(flags, (hot & c["fever_attr"]) | bp_attr_hit | o2_attr_hit, "attributed")
 
     # CRS episodes (CRS-R3b): runs of active rows less than 48 h apart, opened by a fever
     active = fever | (bp > 0) | (o2 > 0)
@@ -462,12 +450,11 @@ def _grade_crs(po: PatientOrder, c: dict[str, np.ndarray], drug_given: np.ndarra
     grade = np.where(branch_waiver | branch_open, worst, grade)
     provisional = ((branch_fever | branch_waiver | branch_open) & (o2_prov | missing)) | (
         branch_open & (worst > 0))
-    flags |= np.where((branch_fever | branch_waiver | branch_open) & missing,
-                      FLAG_BIT["not_recorded"], 0)
-    flags |= np.where(branch_open & (worst > 0), FLAG_BIT["afebrile_open_episode"], 0)
+    _raise(flags, (branch_fever | branch_waiver | branch_open) & missing, "not_recorded")
+    _raise(flags, branch_open & (worst > 0), "afebrile_open_episode")
     masked = branch_none & (worst > 0) & (c["prior_drug_src"] >= 0)
-    flags |= np.where(masked, FLAG_BIT["fever_possibly_masked"], 0)
-    flags |= np.where(branch_none & (worst > 0) & ~masked, FLAG_BIT["without_fever"], 0)
+    _raise(flags, masked, "fever_possibly_masked")
+    _raise(flags, branch_none & (worst > 0) & ~masked, "without_fever")
     provisional |= masked
     status = np.where(provisional, PROVISIONAL, status)
     died = c["died_of"] == code_of("died_of", "crs")
@@ -484,33 +471,37 @@ def _episodes(po: PatientOrder, active: np.ndarray,
               opener: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Episodes as runs of active rows, each less than 48 h after the previous (CRS-R3b).
 
-    An episode opens at the first ``opener`` row of a run and stays open until more than 48 h
-    pass without an active row. Returns per row: the run of the latest active row (-1 none),
-    the sorted position of the episode's onset (-1 none) and whether an episode is open.
+    An episode opens at the first ``opener`` row of a run (openers are active rows) and stays
+    open until more than 48 h pass without an active row. Returns per row: the run of the
+    latest active row (-1 none), the sorted position of the episode's onset (-1 none) and
+    whether an episode is open. Runs are numbered through the file in row order.
     """
-    n = len(po)
     t = po.time_ns
-    last_active = po.ffill_index(active)
-    prev_active = po.previous_index(active)
-    new_run = active & ((prev_active < 0) | (t - t[np.maximum(prev_active, 0)] > NS["episode"]))
-    run = np.cumsum(new_run) - 1
-    run_of = np.where(last_active >= 0, run[np.maximum(last_active, 0)], -1)
-    first_open = _first_per_run(run, opener, int(run.max()) + 1 if n else 0)
-    onset = np.where(run_of >= 0, first_open[np.maximum(run_of, 0)], NO_ROW)
-    is_open = ((last_active >= 0) & (t - t[np.maximum(last_active, 0)] <= NS["episode"])
-               & (onset >= 0) & (onset <= np.arange(n)))
+    rows = np.flatnonzero(active).astype(np.int32)  # the active rows, then runs among them
+    starts_run = np.ones(len(rows), bool)
+    starts_run[1:] = ((po.patient[rows[1:]] != po.patient[rows[:-1]])
+                      | (t[rows[1:]] - t[rows[:-1]] > NS["episode"]))
+    run_of_active = np.cumsum(starts_run, dtype=np.int32) - 1
+    n_runs = int(run_of_active[-1]) + 1 if len(rows) else 0
+    first_opener = _first_per_run(run_of_active, opener[rows], n_runs)
+    onset_of_run = po.take(rows, first_opener, NO_ROW)
+    # each row's latest active row: the last one counted so far, if it is this patient's
+    k = np.cumsum(active, dtype=np.int32) - 1
+    last_active = po.take(rows, k, NO_ROW)
+    mine = last_active >= po.start
+    run_of = np.where(mine, po.take(run_of_active, k, -1), np.int32(-1))
+    onset = po.take(onset_of_run, run_of, NO_ROW)
+    is_open = (mine & (t - t[last_active] <= NS["episode"]) & (onset >= 0)
+               & (onset <= po.positions))
     return run_of, np.where(is_open, onset, NO_ROW), is_open
 
 
 def _rounded_temp(temp: np.ndarray) -> np.ndarray:
     """Spec §0.1 half-up rounding to 0.1 °C, by the very function the row-wise rules use,
     applied once per distinct temperature."""
-    out = np.full(len(temp), np.nan)
-    known = ~np.isnan(temp)
-    if known.any():
-        values, inverse = np.unique(temp[known], return_inverse=True)
-        out[known] = np.array([float(round_temp(float(v))) for v in values])[inverse]
-    return out
+    codes, values = pd.factorize(temp)  # blank: code -1
+    rounded = np.array([float(round_temp(float(v))) for v in values] + [np.nan])
+    return rounded[codes]
 
 
 def _first_per_run(run: np.ndarray, hit: np.ndarray, n_runs: int) -> np.ndarray:
@@ -533,21 +524,22 @@ def _run_max(run: np.ndarray, grade: np.ndarray) -> np.ndarray:
     return out
 
 
+# §1.6 as arrays: the age-ordered, gap-free rules and what each sets
+_AGE_RULES = rules.HYPOTENSION_THRESHOLDS
+assert all(a.age_to_years == b.age_from_years for a, b in zip(_AGE_RULES, _AGE_RULES[1:]))
+AGE_FROM = np.array([r.age_from_years for r in _AGE_RULES])
+SBP_BELOW = np.array([r.sbp_below for r in _AGE_RULES])
+PLUS_TWICE_AGE = np.array([r.plus_twice_age for r in _AGE_RULES])
+MAP_BELOW = np.array([-np.inf if r.map_below is None else r.map_below for r in _AGE_RULES])
+UNKNOWN_AGE_RULE = _AGE_RULES.index(rules.UNKNOWN_AGE_THRESHOLD)
+
+
 def _hypotension_limits(age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Spec §1.6 by age: SBP threshold and MAP threshold (MAP: adults only) per row."""
-    sbp = np.full(len(age), np.nan)
-    mean = np.full(len(age), -np.inf)
-    unknown = np.isnan(age)
-    for rule in rules.HYPOTENSION_THRESHOLDS:
-        hit = (age >= rule.age_from_years) & (age < rule.age_to_years)
-        base = rule.sbp_below + (2 * np.floor(age) if rule.plus_twice_age else 0)
-        sbp = np.where(hit, base, sbp)
-        if rule.map_below is not None:
-            mean = np.where(hit, rule.map_below, mean)
-    adult = rules.UNKNOWN_AGE_THRESHOLD
-    sbp = np.where(unknown, adult.sbp_below, sbp)
-    mean = np.where(unknown, adult.map_below if adult.map_below is not None else -np.inf, mean)
-    return sbp, mean
+    rule = np.searchsorted(AGE_FROM, age, side="right") - 1  # age_from <= age < age_to
+    rule = np.where(np.isnan(age), UNKNOWN_AGE_RULE, rule)
+    sbp = SBP_BELOW[rule] + np.where(PLUS_TWICE_AGE[rule], 2 * np.floor(age), 0)
+    return sbp, MAP_BELOW[rule]
 
 
 def _grade_icans(po: PatientOrder, c: dict[str, np.ndarray]) -> None:
@@ -565,9 +557,9 @@ def _grade_icans(po: PatientOrder, c: dict[str, np.ndarray]) -> None:
     cognitive = np.where(sedated, -1, cognitive)
     level = np.where(sedated, -1, level)
     icp = np.where(c["icp"] < 0, -1, np.where(c["icp"] == 0, 0, rules.RAISED_ICP_SIGN_GRADE))
-    events = np.maximum.reduce([_lookup(SEIZURE_DOMAIN, c["seizure"]),
-                                _lookup(MOTOR_DOMAIN, c["motor"]),
-                                _lookup(EDEMA_DOMAIN, c["edema"]), icp])
+    events = np.maximum(np.maximum(_lookup(SEIZURE_DOMAIN, c["seizure"]),
+                                   _lookup(MOTOR_DOMAIN, c["motor"])),
+                        np.maximum(_lookup(EDEMA_DOMAIN, c["edema"]), icp))
     bedside_none = (cognitive < 0) & (level < 0)
     grade = np.maximum(np.maximum(cognitive, level), events)
     ne = bedside_none & (events < 0)
@@ -578,12 +570,12 @@ def _grade_icans(po: PatientOrder, c: dict[str, np.ndarray]) -> None:
     deficit = (ice_used & (baseline < rules.ICE_MAX) & (_lookup(ICE_DOMAIN, ice) > 0)
                & (ice >= baseline) & ~c["cognitive_attr"])
     provisional |= deficit & (grade < 4)
-    flags |= np.where(deficit, FLAG_BIT["baseline_deficit"], 0)
-    flags |= np.where(sedated, FLAG_BIT["neuro_not_assessable"], 0)
-    flags |= np.where((cog_attr_hit | loc_attr_hit) & ~sedated, FLAG_BIT["attributed"], 0)
+    _raise(flags, deficit, "baseline_deficit")
+    _raise(flags, sedated, "neuro_not_assessable")
+    _raise(flags, (cog_attr_hit | loc_attr_hit) & ~sedated, "attributed")
     wrong_age = np.where(use_capd, np.floor(age) > rules.CAPD_MAX_AGE_YEARS,
                          (c["ice_src"] >= 0) & (age < rules.CAPD_MAX_AGE_YEARS))
-    flags |= np.where(wrong_age & ~sedated, FLAG_BIT["instrument_age"], 0)
+    _raise(flags, wrong_age & ~sedated, "instrument_age")
     status = np.where(provisional, PROVISIONAL, FINAL).astype(np.int8)
     grade = np.where(ne, NE_GRADE, grade)
     status = np.where(ne, NOT_EVALUABLE, status)

@@ -1,9 +1,9 @@
 """The fast typed read of a CSV file takes exactly what the text rules take (decisions V4b, V5).
 
-``read_csv`` first lets Arrow convert each column while reading; a file with any cell that read
-does not take as it is, or with any invalid cell, is read again all as text and checked value by
-value. ``from_rows`` with the same cell texts runs only the text rules, so it is the yardstick:
-values, flags and every problem line must be the same either way.
+``read_csv`` first lets Arrow convert each column while reading (``parse.TYPED_READ``); a file
+with any cell that read does not take as it is, or with any invalid cell, is read again all as
+text and checked value by value. The yardstick here is the same file read with every column as
+text from the start: values, flags and every problem line must be the same either way.
 """
 
 from __future__ import annotations
@@ -11,17 +11,21 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
+from unittest import mock
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import grading
+from grading import parse
 from grading.fields import COLUMNS, FIELD_BY_NAME
 from tests.grading.test_properties import FAST, timelines
 
 Row = Mapping[str, object]
+ALL_TEXT = {kind: pa.string() for kind in parse.TYPED_READ}
 
 
 def csv_bytes(rows: Sequence[Row], quote_all: bool = False, line_end: str = "\n") -> bytes:
@@ -38,14 +42,15 @@ def csv_bytes(rows: Sequence[Row], quote_all: bool = False, line_end: str = "\n"
 
 
 def read_both(rows: Sequence[Row], **how: object) -> tuple[object, object]:
-    """(read_csv of the rows as a file, from_rows of the same texts): Assessments or problems."""
+    """The file of ``rows`` read as usual, and read all as text: Assessments or problems."""
+    data = csv_bytes(rows, **how)  # type: ignore[arg-type]
     outcomes = []
-    for read in (lambda: grading.read_csv(csv_bytes(rows, **how)),  # type: ignore[arg-type]
-                 lambda: grading.from_rows(rows)):
-        try:
-            outcomes.append(read())
-        except grading.InputError as e:
-            outcomes.append(e.problems)
+    for types in (parse.TYPED_READ, ALL_TEXT):
+        with mock.patch.dict(parse.TYPED_READ, types):
+            try:
+                outcomes.append(grading.read_csv(data))
+            except grading.InputError as e:
+                outcomes.append(e.problems)
     return outcomes[0], outcomes[1]
 
 
@@ -120,6 +125,9 @@ def test_a_cell_the_rules_reject_is_named_the_same_on_both_paths(
     assert isinstance(fast, list) and len(fast) == 1
     assert fast[0].startswith(f"row 1, column {column}, value '{cell}'")
     assert message in fast[0]
+    with pytest.raises(grading.InputError) as form:  # the same cell entered on a form
+        grading.from_rows(one_cell(column, cell))
+    assert form.value.problems == fast
 
 
 def test_one_bad_cell_in_a_large_clean_file_is_named_with_the_cell_as_written() -> None:
