@@ -15,6 +15,7 @@ Typed columns (``Assessments.frame``):
 from __future__ import annotations
 
 import itertools
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -47,6 +48,7 @@ TIME_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:
 OFFSET_RE = r"(Z|[+-]\d{2}(:?\d{2})?)$"
 # 2026-03-01T14:05 and 2026-03-01T14:05:30 (or a space for the T): the plain local forms
 PLAIN_TIME_LENGTHS = (16, 19)
+HEAD_BYTES = 65536  # the start of a file, for its header line and a first UTF-8 check
 
 
 class InputError(Exception):
@@ -138,39 +140,59 @@ FALSE_WORDS = _in_any_case(w for w, v in BOOLEAN_WORDS.items() if not v)
 def read_csv(source: str | Path | bytes, tz: str | ZoneInfo = "UTC") -> Assessments:
     """Parse and validate a canonical CSV file. Raises ``InputError`` listing every problem.
 
-    A clean file is converted by Arrow as it is read (``TYPED_READ``). When that fails or any
-    cell is invalid, the file is read again all as text and checked value by value, so every
-    problem is named with the cell as written (the typed read never decides an error).
+    A clean file is converted by Arrow as it is read (``TYPED_READ``), straight from the file.
+    When that fails or any cell is invalid, the file is read again all as text and checked
+    value by value (``_read_as_text``), so every problem is named with the cell as written:
+    the typed read never decides an error.
     """
     zone = tz if isinstance(tz, ZoneInfo) else ward_zone(tz)
-    data = Path(source).read_bytes() if not isinstance(source, bytes) else source
-    if not data or data.isspace():
+    if isinstance(source, bytes):
+        head, tail = source[:HEAD_BYTES], source[-3:]
+    else:
+        with Path(source).open("rb") as f:  # a missing file or a folder raises here
+            head = f.read(HEAD_BYTES)
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(0, size - 3))
+            tail = f.read()
+    if _plain_layout(head, tail):
+        try:
+            _check_utf8(head)
+            stream = (pa.BufferReader(pa.py_buffer(source)) if isinstance(source, bytes)
+                      else pa.OSFile(str(source)))
+            return from_columns(_read_table(stream, _read_header(head), typed=True), zone)
+        except (pa.ArrowInvalid, InputError):
+            pass  # some cell is not as the fast read expects: the text read names it
+    return _read_as_text(source if isinstance(source, bytes) else Path(source).read_bytes(),
+                         zone)
+
+
+def _plain_layout(head: bytes, tail: bytes) -> bool:
+    """A whole header line, and no empty line at the end (both the text read deals with)."""
+    last = tail.removesuffix(b"\n").removesuffix(b"\r")
+    return b"\n" in head and not last.endswith((b"\n", b"\r"))
+
+
+def _read_as_text(data: bytes, zone: ZoneInfo) -> Assessments:
+    if not data.strip():
         raise InputError(["the file is empty: a header row with at least patient_id and time, "
                           "then one row per assessment, is expected"])
-    _check_utf8(data[:65536])
+    _check_utf8(data[:HEAD_BYTES])
     header = _read_header(data)
-    end = len(data)
-    while data[end - 1] in b"\r\n":  # empty lines at the end are harmless
-        end -= 1
-    # up to the last line's own line break (Arrow needs one after a lone header)
-    body = pa.py_buffer(data)[:end + 1] if end < len(data) else pa.py_buffer(data + b"\n")
-    try:
-        return from_columns(_read_table(body, header, typed=True), zone)
-    except (pa.ArrowInvalid, InputError):
-        pass  # some cell is not as the fast path expects: the text path below names it
     _check_blank_lines(data)
+    data = data.rstrip(b"\r\n") + b"\n"  # empty lines at the end are harmless
     try:
-        table = _read_table(body, header, typed=False)
+        table = _read_table(pa.BufferReader(pa.py_buffer(data)), header, typed=False)
     except pa.ArrowInvalid as e:
         _check_utf8(data)
         raise InputError([f"the file is not valid CSV: {_arrow_message(e)}"]) from None
     return from_columns(table, zone)
 
 
-def _read_table(body: pa.Buffer, header: list[str], typed: bool) -> dict[str, pa.ChunkedArray]:
+def _read_table(stream: pa.NativeFile, header: list[str],
+                typed: bool) -> dict[str, pa.ChunkedArray]:
     types = {n: TYPED_READ[FIELD_BY_NAME[n].kind] if typed else pa.string() for n in header}
     table = pacsv.read_csv(
-        pa.BufferReader(body),
+        stream,
         read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 22,
                                        column_names=header, skip_rows=1),
         parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
@@ -196,7 +218,7 @@ def _check_utf8(data: bytes) -> None:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as e:
-        if e.start >= len(data) - 4 and len(data) == 65536:
+        if e.start >= len(data) - 4 and len(data) == HEAD_BYTES:
             return  # a character cut by the sample boundary
         line = data[: e.start].count(b"\n") + 1
         start = data.rfind(b"\n", 0, e.start) + 1

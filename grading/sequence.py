@@ -111,7 +111,7 @@ class PatientOrder:
     def latest(self, recorded: np.ndarray, within_ns: int | None = None) -> np.ndarray:
         """``ffill_index``, and -1 where that row is more than ``within_ns`` before this one."""
         idx = self.ffill_index(recorded)
-        if within_ns is None:
+        if within_ns is None or idx is self.positions:  # every row its own latest record
             return idx
         # idx -1 reads the last row's time: harmless, such a row stays -1 either way
         return np.where(self.time_ns - self.time_ns[idx] <= within_ns, idx, np.int32(NO_ROW))
@@ -132,7 +132,8 @@ class PatientOrder:
         first = following[::-1][self.start]
         return np.where(first < self.end, first, np.int32(NO_ROW))
 
-    @staticmethod
-    def take(values: np.ndarray, idx: np.ndarray, blank: object) -> np.ndarray:
+    def take(self, values: np.ndarray, idx: np.ndarray, blank: object) -> np.ndarray:
         """``values[idx]`` with ``blank`` where idx is -1."""
+        if idx is self.positions:
+            return values
         return np.concatenate([values, np.array([blank], values.dtype)])[idx]  # -1: the blank

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,7 @@ NS = {name: int(w.total_seconds() * 1e9) for name, w in (
     ("episode", rules.EPISODE_CLOSES_AFTER))}
 FINAL, PROVISIONAL, NOT_EVALUABLE = (STATUSES.index(s) for s in STATUSES)
 NE_GRADE = -1
+UTC_ZONE = ZoneInfo("UTC")
 
 # Flag codes the vectorised path computes; results() checks the scalar rules raise the same.
 FLAG_CODES = ("hypoxia_no_o2", "fever_possibly_masked", "without_fever", "inotrope",
@@ -263,8 +265,11 @@ def _grade_block(po: PatientOrder, df: dict[str, np.ndarray], tz: object) -> dic
 
     attributed = col("attributed_elsewhere")
     attributed = np.where(attributed < 0, 0, attributed)
+    any_attributed = bool(attributed.any())
 
     def attrib(idx: np.ndarray, finding: str) -> np.ndarray:
+        if not any_attributed:
+            return np.zeros(n, bool)
         bit = _bit("attributed_elsewhere", finding)
         return ((attributed & bit) != 0) | ((take(attributed, idx, 0) & bit) != 0)
 
@@ -290,7 +295,7 @@ def _grade_block(po: PatientOrder, df: dict[str, np.ndarray], tz: object) -> dic
     dev = col("o2_device")
     dev_src = latest(dev >= 0, None)
     device = take(dev, dev_src, -1).astype(np.int8)
-    prev_device = np.where(np.arange(n) > po.start, np.roll(device, 1), -1)
+    prev_device = np.where(po.positions > po.start, np.roll(device, 1), -1)
     change_src = latest((dev >= 0) & (dev != prev_device), None)
     flow = col("o2_flow_l_min")
     flow_src = latest(~np.isnan(flow), None)
@@ -314,9 +319,10 @@ def _grade_block(po: PatientOrder, df: dict[str, np.ndarray], tz: object) -> dic
     loc = col("consciousness")
     # ICANS-R5: a neuro finding made under sedation never counts, even after sedation ends
     sedated_until = latest(col("sedated") == 1, None)
+    any_sedated = bool((sedated_until >= 0).any())
 
     def unsedated(idx: np.ndarray) -> np.ndarray:
-        return np.where(idx > sedated_until, idx, NO_ROW)
+        return np.where(idx > sedated_until, idx, NO_ROW) if any_sedated else idx
 
     c["ice_src"] = unsedated(latest(~np.isnan(ice), "neuro"))
     c["ice"] = take(ice, c["ice_src"], np.nan)
@@ -366,6 +372,8 @@ def _days_after(t: np.ndarray, infusion: np.ndarray, tz: object) -> np.ndarray:
     day_ns = 86_400_000_000_000
 
     def local_day(ns: np.ndarray) -> np.ndarray:
+        if tz == UTC_ZONE:  # no offset to apply
+            return ns // day_ns
         local = pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC").tz_convert(tz)
         return local.tz_localize(None).asi8 // day_ns
 

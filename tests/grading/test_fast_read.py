@@ -192,3 +192,44 @@ def test_a_file_with_tricky_cells_gives_the_text_paths_outcome_problem_for_probl
         rows[r % len(rows)][COLUMNS[c % len(COLUMNS)]] = cell
     fast, text = read_both(rows)
     assert_same(fast, text)
+
+
+LAYOUTS = {
+    "unix": b"patient_id,time,temp_c\nA,2026-01-01T01:00,38.2\nA,2026-01-01T02:00,37.0\n",
+    "windows": b"patient_id,time,temp_c\r\nA,2026-01-01T01:00,38.2\r\nA,2026-01-01T02:00,37.0\r\n",
+    "no-final-line-break": b"patient_id,time,temp_c\nA,2026-01-01T01:00,38.2\n"
+                           b"A,2026-01-01T02:00,37",
+    "empty-lines-at-the-end": b"patient_id,time,temp_c\nA,2026-01-01T01:00,38.2\n"
+                              b"A,2026-01-01T02:00,37.0\n\n\r\n",
+    "byte-order-mark": "\ufeffpatient_id,time,temp_c\nA,2026-01-01T01:00,38.2\n"
+                       "A,2026-01-01T02:00,37.0\n".encode(),
+}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_a_file_reads_the_same_from_disk_from_bytes_and_as_text(tmp_path, layout) -> None:
+    path = tmp_path / "assessments.csv"
+    path.write_bytes(LAYOUTS[layout])
+    from_disk, from_bytes = grading.read_csv(path), grading.read_csv(LAYOUTS[layout])
+    with mock.patch.dict(parse.TYPED_READ, ALL_TEXT):
+        as_text = grading.read_csv(LAYOUTS[layout])
+    assert_same(from_disk, as_text)
+    assert_same(from_bytes, as_text)
+    assert len(from_disk) == 2 and from_disk.columns["temp_c"][0] == 38.2
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    (b"patient_id,time\n", "the file has a header but no assessment rows"),
+    (b"patient_id,time", "the file has a header but no assessment rows"),
+    (b" \n\n", "the file is empty"),
+    (b"patient_id,time\nA,2026-01-01T01:00\n\nA,2026-01-01T02:00\n", "row 2 (file line 3): "
+     "empty line; remove it"),
+])
+def test_a_file_that_is_not_a_plain_table_is_rejected_the_same_from_disk(tmp_path, content,
+                                                                        problem) -> None:
+    path = tmp_path / "assessments.csv"
+    path.write_bytes(content)
+    for source in (path, content):
+        with pytest.raises(grading.InputError) as e:
+            grading.read_csv(source)
+        assert len(e.value.problems) == 1 and e.value.problems[0].startswith(problem)
