@@ -1,8 +1,9 @@
-"""Per-patient time order and the vectorised look-ups the timeline needs.
+"""Per-patient time order, and the vectorised look-ups the validation needs.
 
 All arrays here are in *sorted* order: patients grouped, each patient's rows by time.
-``ffill_index`` is the heart of it: for every row, the position of the latest earlier-or-same
-row (of the same patient) where a value was recorded, found with one cumulative maximum.
+``ffill_index``: for every row, the position of the latest earlier-or-same row (of the same
+patient) where a value was recorded, found with one cumulative maximum. The timeline itself
+is graded by one compiled pass over this order (``kernel.py``).
 """
 
 from __future__ import annotations
@@ -73,12 +74,6 @@ class PatientOrder:
         edges = [0, *cuts, n]
         return [(lo, hi) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
 
-    def slice(self, lo: int, hi: int) -> PatientOrder:
-        """The rows ``lo:hi`` (whole patients) as an order of their own."""
-        return PatientOrder(np.arange(hi - lo, dtype=np.int32), self.patient[lo:hi],
-                            self.start[lo:hi] - lo, self.time_ns[lo:hi], self.end[lo:hi] - lo,
-                            True)
-
     def sort(self, values: np.ndarray) -> np.ndarray:
         return values if self.identity else values[self.order]
 
@@ -107,14 +102,6 @@ class PatientOrder:
         np.maximum.accumulate(idx, out=idx)
         idx[idx < self.start] = NO_ROW  # the latest record was another patient's
         return idx
-
-    def latest(self, recorded: np.ndarray, within_ns: int | None = None) -> np.ndarray:
-        """``ffill_index``, and -1 where that row is more than ``within_ns`` before this one."""
-        idx = self.ffill_index(recorded)
-        if within_ns is None or idx is self.positions:  # every row its own latest record
-            return idx
-        # idx -1 reads the last row's time: harmless, such a row stays -1 either way
-        return np.where(self.time_ns - self.time_ns[idx] <= within_ns, idx, np.int32(NO_ROW))
 
     def patient_fill(self, values: np.ndarray) -> np.ndarray:
         """Per-patient value carried forward, and back to the rows before its first record."""
