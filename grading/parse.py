@@ -724,11 +724,12 @@ def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
 
 
 def _differs_within_patient(po: PatientOrder, values: np.ndarray) -> bool:
-    """Some patient has two different recorded (not NaT) values: one pass in patient order."""
+    """Some patient has two different recorded (not NaT) values: each patient's least and
+    greatest value, in patient order."""
     v = po.sort(values)
-    recorded = v != NAT
-    first = po.first_index(recorded)
-    return bool((recorded & (v != v[np.maximum(first, 0)])).any())
+    greatest = np.maximum.reduceat(v, po.first_rows)  # NaT is the least int64
+    least = np.minimum.reduceat(np.where(v == NAT, np.iinfo(np.int64).max, v), po.first_rows)
+    return bool(((greatest != NAT) & (least != greatest)).any())
 
 
 def _carried_device(c: dict[str, np.ndarray], po: PatientOrder) -> np.ndarray:

@@ -19,7 +19,7 @@ PARALLEL_FROM_ROWS = 200_000  # below this, threads cost more than they save
 
 
 def parallel_workers(rows: int) -> int:
-    """Threads for a job over ``rows`` rows (whole-array work releases the GIL)."""
+    """Threads for a job over ``rows`` rows (Arrow, numpy and the compiled pass release the GIL)."""
     return min(os.cpu_count() or 1, 4) if rows >= PARALLEL_FROM_ROWS else 1
 
 
@@ -90,6 +90,11 @@ class PatientOrder:
         positions = np.arange(len(self.order), dtype=np.int32)
         positions.flags.writeable = False
         return positions
+
+    @cached_property
+    def first_rows(self) -> np.ndarray:
+        """The sorted position of each patient's first row."""
+        return np.flatnonzero(self.start == self.positions)
 
     def ffill_index(self, recorded: np.ndarray) -> np.ndarray:
         """Sorted position of the latest row at or before each row where ``recorded``; -1 none."""

@@ -2,7 +2,7 @@
 
 Each case is read with ``grading.read_csv`` (ward time zone UTC), graded and summarised; the
 maximum grades, episodes (onset, maximum, resolution) and daily maxima must equal the README's
-claims. Every row must also grade the same through the vectorised timeline and the row-wise
+claims. Every row must also grade the same through the fast path and the row-wise
 reference (``grade_both``), and ``python -m grading summary`` must accept every file.
 """
 
