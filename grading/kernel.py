@@ -231,7 +231,13 @@ Graded = NamedTuple("Graded", [(name, np.ndarray) for name in GRADED])  # type: 
 
 
 def empty_graded(n: int) -> Graded:
-    return Graded(*(np.empty(n, dtype) for dtype in GRADED.values()))
+    """Arrays for ``n`` rows, carved out of one allocation: fresh memory costs a page fault per
+    page, and one large block gets large pages (far fewer faults) where many small ones do not."""
+    sizes = [-(-n * np.dtype(dtype).itemsize // 64) * 64 for dtype in GRADED.values()]
+    block = np.empty(sum(sizes), np.uint8)
+    starts = np.cumsum([0, *sizes])
+    return Graded(*(block[lo:lo + n * np.dtype(dtype).itemsize].view(dtype)
+                    for lo, dtype in zip(starts, GRADED.values())))
 
 
 # ------------------------------------------------------------------------------ the pass

@@ -695,7 +695,9 @@ def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
     sedated = c["sedated"] == 1
     out.rows("sedated", sedated & (ice_any | ~np.isnan(capd)), "true",
              "sedated means the neuro assessment could not be done: leave ICE and CAPD blank")
-    ice_total = sum(c[x] for x in ICE_ITEMS)  # NaN unless all five are given
+    ice_total = c[ICE_ITEMS[0]].copy()  # NaN unless all five are given
+    for item in ICE_ITEMS[1:]:
+        ice_total += c[item]
     unarousable = c["consciousness"] == code_of("consciousness", "unarousable")
     out.rows("consciousness", unarousable & (ice_total > 0), "unarousable",
              "an unarousable patient cannot score ICE points (ICE must be 0 or blank)")
@@ -774,12 +776,13 @@ def _soft_limit_flags(c: dict[str, np.ndarray], device: np.ndarray,
         adult_max = np.inf if f.soft_max is None else f.soft_max
         if _inside(x, soft_min, min([adult_max] + [m for _, m in child])):
             continue  # the usual case: every value inside the narrowest usual range
-        soft_max = np.full(len(x), adult_max)
+        soft_max: np.ndarray | float = adult_max
         for below_age, child_max in child:
             soft_max = np.where(age() < below_age, child_max, soft_max)
         low = x < soft_min
         high = x > soft_max
-        add(low | high, lambda r, f=f, x=x, m=soft_max: (
+        usual_max = np.broadcast_to(soft_max, len(x))
+        add(low | high, lambda r, f=f, x=x, m=usual_max: (
             f"soft_limit: {f.name} {x[r]:g} {f.unit} is outside the usual range "
             f"({_range(f.soft_min, m[r])}): confirm it is correct"))
     flow = c["o2_flow_l_min"]

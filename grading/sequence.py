@@ -40,7 +40,8 @@ class PatientOrder:
         n = len(codes)
         boundary = np.ones(n, bool)
         boundary[1:] = codes[1:] != codes[:-1]
-        grouped = n == 0 or int(boundary.sum()) == np.count_nonzero(np.bincount(codes))
+        # grouped: no patient starts two groups of rows
+        grouped = n == 0 or len(np.unique(codes[boundary])) == int(boundary.sum())
         rising = n < 2 or bool(np.all((time_ns[1:] > time_ns[:-1]) | boundary[1:]))
         if grouped and rising:
             order = np.arange(n, dtype=np.int32)
