@@ -127,6 +127,12 @@ TYPED_READ: dict[str, pa.DataType] = {
 }
 
 
+def _read_type(f: Field) -> pa.DataType:
+    if f.kind == "time" and f.per_patient:  # a few distinct texts: each checked once
+        return pa.dictionary(pa.int32(), pa.string())
+    return TYPED_READ[f.kind]
+
+
 def _in_any_case(words: Iterable[str]) -> list[str]:
     """Every upper/lower-case spelling of ``words`` (decision V5: booleans in any case)."""
     return sorted({"".join(c) for w in words
@@ -190,7 +196,7 @@ def _read_as_text(data: bytes, zone: ZoneInfo) -> Assessments:
 
 def _read_table(stream: pa.NativeFile, header: list[str],
                 typed: bool) -> dict[str, pa.ChunkedArray]:
-    types = {n: TYPED_READ[FIELD_BY_NAME[n].kind] if typed else pa.string() for n in header}
+    types = {n: _read_type(FIELD_BY_NAME[n]) if typed else pa.string() for n in header}
     table = pacsv.read_csv(
         stream,
         read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 22,
@@ -473,14 +479,22 @@ CLOCK_CHANGE = ("this local time does not exist or is ambiguous in the ward time
 def _parse_time_column(f: Field, col: pa.ChunkedArray, zone: ZoneInfo,
                        out: _Collector) -> np.ndarray:
     """ISO 8601 -> int64 ns since the epoch (UTC); NaT for blank or bad cells."""
+    if pa.types.is_dictionary(col.type):  # the distinct texts, then spread over the rows
+        codes, texts = _encode(col)  # the last text stands for the blank cells
+        distinct = _Collector()
+        ns = _parse_time_column(f, pa.chunked_array([pa.array(texts[:-1] + [None], pa.string())]),
+                                zone, distinct)
+        if distinct.items:  # named by row on the text path
+            raise InputError([str(p) for p in distinct.items])
+        return ns[codes]
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
         plain = _plain_local_times(col)
         col = col if plain is None else plain
     if pa.types.is_timestamp(col.type) and col.type.tz is not None:  # instants (a database)
         ns = pc.cast(col, pa.timestamp("ns", tz="UTC")).to_numpy()
-        return ns.astype("datetime64[ns]").view(np.int64)
+        return ns.astype("datetime64[ns]", copy=False).view(np.int64)
     if pa.types.is_timestamp(col.type):  # plain local times, parsed in one go by Arrow
-        local = col.to_numpy().astype("datetime64[ns]").view(np.int64)
+        local = col.to_numpy().astype("datetime64[ns]", copy=False).view(np.int64)
         if zone.key == "UTC":
             return local
         idx = pd.DatetimeIndex(local.view("datetime64[ns]"))

@@ -233,3 +233,17 @@ def test_a_file_that_is_not_a_plain_table_is_rejected_the_same_from_disk(tmp_pat
         with pytest.raises(grading.InputError) as e:
             grading.read_csv(source)
         assert len(e.value.problems) == 1 and e.value.problems[0].startswith(problem)
+
+
+def test_an_infusion_time_in_the_clock_change_gap_is_named_on_every_row_with_it() -> None:
+    """Infusion times are read once per distinct text; a problem is still named by row."""
+    data = (b"patient_id,time,infusion_time\n"
+            b"A,2026-03-30T09:00,2026-03-29T01:30\n"
+            b"A,2026-03-30T10:00,2026-03-29T01:30\n"
+            b"B,2026-03-30T10:00,2026-03-28T10:00\n")
+    with pytest.raises(grading.InputError) as e:
+        grading.read_csv(data, tz="Europe/London")
+    assert [p.split(": ")[0] for p in e.value.problems] == [
+        "row 1, column infusion_time, value '2026-03-29T01:30'",
+        "row 2, column infusion_time, value '2026-03-29T01:30'"]
+    assert all("clock change" in p for p in e.value.problems)
