@@ -6,10 +6,12 @@ applies the CRS and ICANS rules, writing the arrays that ``timeline.GradedTimeli
 each row's ``Snapshot`` from. It is held against the row-wise reference (``reference.py`` and
 ``snapshot.py``) by the tests, and at output time by the cross-check of decision V6.
 
-Every threshold and table enters as an argument (``RULES``, built from ``rules.py``): numba's
-disk cache of the compiled code is keyed on this file alone, so a constant read from another
-module would stay frozen in the cached machine code after the rules changed. The first run
-after a change to this file compiles it (a few seconds); later runs load the cache.
+Every threshold and table enters as an argument (``RULES`` and ``TABLES``, built from
+``rules.py``): numba's disk cache of the compiled code is keyed on this file alone, so a
+constant read from another module would stay frozen in the cached machine code after the rules
+changed. The first run after a change to this file compiles it (some seconds); later runs load
+the cache. The helpers called for every row take numbers only: handing a function an array
+costs two atomic reference-count updates, which at a million rows weigh more than the rules.
 """
 
 from __future__ import annotations
@@ -94,8 +96,7 @@ def read_only(rows: Rows) -> Rows:
 
 
 class Rules(NamedTuple):
-    """The rule tables of ``rules.py`` as numbers and arrays (choice codes index the arrays;
-    each array's last entry answers for a blank)."""
+    """The numbers of ``rules.py`` (and the codes and bits they apply to)."""
 
     vitals_ns: int
     neuro_ns: int
@@ -111,14 +112,28 @@ class Rules(NamedTuple):
     one_pressor: int                # CRS-R4 components
     no_pressor: int
     multiple_pressors: int
+    unknown_age_rule: int           # §1.6
+    low_flow_max: float             # §1.4
+    room_air: int
+    icp_sign_grade: int
+    ice_max: int
+    capd_max_age: float
+    died_crs: int
+    died_icans: int
+    final: int
+    provisional: int
+    not_evaluable: int
+
+
+class Tables(NamedTuple):
+    """The tables of ``rules.py`` as arrays indexed by code or score; the last entry answers
+    for a blank (code -1 reads it, as in Python)."""
+
     age_from: np.ndarray            # §1.6, ordered and gap-free
     sbp_below: np.ndarray
     plus_twice_age: np.ndarray
     map_below: np.ndarray
-    unknown_age_rule: int
-    low_flow_max: float             # §1.4
-    room_air: int
-    device_low: np.ndarray
+    device_low: np.ndarray          # §1.4 by o2_device
     device_high: np.ndarray
     device_flow_dependent: np.ndarray
     device_pressure: np.ndarray
@@ -129,14 +144,6 @@ class Rules(NamedTuple):
     seizure_domain: np.ndarray
     motor_domain: np.ndarray
     edema_domain: np.ndarray
-    icp_sign_grade: int
-    ice_max: int
-    capd_max_age: float
-    died_crs: int
-    died_icans: int
-    final: int
-    provisional: int
-    not_evaluable: int
 
 
 def _by_code(field: str, value_of: object, blank: object, dtype: object) -> np.ndarray:
@@ -178,13 +185,20 @@ RULES = Rules(
     one_pressor=rules.HYPOTENSION_COMPONENT_BY_PRESSORS[1],
     no_pressor=rules.HYPOTENSION_COMPONENT_BY_PRESSORS[0],
     multiple_pressors=rules.HYPOTENSION_COMPONENT_MULTIPLE,
+    unknown_age_rule=AGE_RULES.index(rules.UNKNOWN_AGE_THRESHOLD),
+    low_flow_max=rules.LOW_FLOW_MAX_L_MIN,
+    room_air=code_of("o2_device", "room_air"),
+    icp_sign_grade=rules.RAISED_ICP_SIGN_GRADE, ice_max=rules.ICE_MAX,
+    capd_max_age=float(rules.CAPD_MAX_AGE_YEARS),
+    died_crs=code_of("died_of", "crs"), died_icans=code_of("died_of", "icans"),
+    final=STATUSES.index("final"), provisional=STATUSES.index("provisional"),
+    not_evaluable=STATUSES.index("not_evaluable"),
+)
+TABLES = Tables(
     age_from=np.array([r.age_from_years for r in AGE_RULES]),
     sbp_below=np.array([r.sbp_below for r in AGE_RULES], np.float64),
     plus_twice_age=np.array([r.plus_twice_age for r in AGE_RULES]),
     map_below=np.array([-np.inf if r.map_below is None else r.map_below for r in AGE_RULES]),
-    unknown_age_rule=AGE_RULES.index(rules.UNKNOWN_AGE_THRESHOLD),
-    low_flow_max=rules.LOW_FLOW_MAX_L_MIN,
-    room_air=code_of("o2_device", "room_air"),
     device_low=_by_code("o2_device", lambda d: DEVICE[d].component_low_flow, -1, np.int8),
     device_high=_by_code("o2_device", lambda d: DEVICE[d].component_high_flow, -1, np.int8),
     device_flow_dependent=_by_code("o2_device", lambda d: d in rules.FLOW_DEPENDENT_DEVICES,
@@ -200,11 +214,6 @@ RULES = Rules(
     seizure_domain=_by_code("seizure", rules.SEIZURE_GRADE.get, -1, np.int8),
     motor_domain=_by_code("motor_weakness", rules.MOTOR_GRADE.get, -1, np.int8),
     edema_domain=_by_code("cerebral_edema", rules.CEREBRAL_EDEMA_GRADE.get, -1, np.int8),
-    icp_sign_grade=rules.RAISED_ICP_SIGN_GRADE, ice_max=rules.ICE_MAX,
-    capd_max_age=float(rules.CAPD_MAX_AGE_YEARS),
-    died_crs=code_of("died_of", "crs"), died_icans=code_of("died_of", "icans"),
-    final=STATUSES.index("final"), provisional=STATUSES.index("provisional"),
-    not_evaluable=STATUSES.index("not_evaluable"),
 )
 
 # What grade_rows writes for every row: the snapshot's inputs (``*_src``: the sorted position
@@ -242,31 +251,25 @@ def empty_graded(n: int) -> Graded:
 
 # ------------------------------------------------------------------------------ the pass
 @njit(cache=True, nogil=True)
-def grade_rows(r: Rows, k: Rules, out: Graded, lo: int, hi: int) -> None:
+def grade_rows(r: Rows, k: Rules, tab: Tables, out: Graded, lo: int, hi: int) -> None:
     """Fill ``out`` for rows lo..hi-1 of ``r`` (whole patients), one patient after the other.
     Threads may fill separate ranges of the same arrays at once."""
     while lo < hi:
         end = r.end[lo]
-        _grade_patient(r, k, out, lo, end)
+        _grade_patient(r, k, tab, out, lo, end)
         lo = end
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _within(t: np.ndarray, i: int, j: int, window: int) -> int:
-    """Row ``j`` if it was recorded and is at most ``window`` ns before row ``i``, else -1."""
-    return j if j >= 0 and t[i] - t[j] <= window else NO_ROW
+def _window(j: int, elapsed_ns: int, window_ns: int) -> int:
+    """Row ``j`` if it was recorded (j >= 0) at most ``window_ns`` before, else -1."""
+    return j if j >= 0 and elapsed_ns <= window_ns else NO_ROW
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _code(table: np.ndarray, code: int) -> int:
-    """table[code], a blank code (-1) reading the table's last entry."""
-    return table[code] if code >= 0 else table[len(table) - 1]
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _attribution(attributed: np.ndarray, j: int) -> int:
-    """The attribution bits of row ``j`` (none for a blank cell or no row)."""
-    return attributed[j] if j >= 0 and attributed[j] > 0 else 0
+def _bits(j: int, attributed: int) -> int:
+    """The attribution bits read on row ``j`` (none for no row or a blank cell)."""
+    return attributed if j >= 0 and attributed > 0 else 0
 
 
 @njit(cache=True, nogil=True)
@@ -280,8 +283,8 @@ def _first_recorded(values: np.ndarray, lo: int, hi: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _grade_patient(r: Rows, k: Rules, out: Graded, lo: int, hi: int) -> None:
-    t = r.time_ns
+def _grade_patient(r: Rows, k: Rules, tab: Tables, out: Graded, lo: int, hi: int) -> None:
+    t, attributed = r.time_ns, r.attributed
     first_age = _first_recorded(r.age, lo, hi)
     infusion_j = _first_recorded(r.infusion, lo, hi)  # one infusion time per patient
     # the latest row (-1 none) where each input was recorded
@@ -293,7 +296,8 @@ def _grade_patient(r: Rows, k: Rules, out: Graded, lo: int, hi: int) -> None:
     crs_last = crs_run = crs_onset = crs_drug = icans_last = icans_run = -1
     crs_max = icans_max = -1
     for i in range(lo, hi):
-        a = _attribution(r.attributed, i)
+        # (an index of -1 reads the last row: harmless, _window and _bits then give none)
+        a = _bits(i, attributed[i])
 
         # --- vitals: the latest inside the vitals window
         if r.age[i] == r.age[i]:
@@ -303,24 +307,24 @@ def _grade_patient(r: Rows, k: Rules, out: Graded, lo: int, hi: int) -> None:
         out.age[i] = age
         if r.temp[i] == r.temp[i]:
             temp_j = i
-        temp_src = _within(t, i, temp_j, k.vitals_ns)
+        temp_src = _window(temp_j, t[i] - t[temp_j], k.vitals_ns)
         out.temp_src[i] = temp_src
-        fever_attr = ((a | _attribution(r.attributed, temp_src)) & k.fever_bit) != 0
+        fever_attr = ((a | _bits(temp_src, attributed[temp_src])) & k.fever_bit) != 0
         out.fever_attr[i] = fever_attr
         if r.sbp[i] == r.sbp[i]:
             bp_j = i
-        bp_src = _within(t, i, bp_j, k.vitals_ns)
+        bp_src = _window(bp_j, t[i] - t[bp_j], k.vitals_ns)
         out.bp_src[i] = bp_src
         hypo_now = (a & k.hypotension_bit) != 0
-        bp_attr = (_attribution(r.attributed, bp_src) & k.hypotension_bit) != 0
+        bp_attr = (_bits(bp_src, attributed[bp_src]) & k.hypotension_bit) != 0
         out.hypo_now[i], out.bp_attr[i] = hypo_now, bp_attr
         if r.bolus[i] == 1:
             bolus_j = i
-        bolus_src = _within(t, i, bolus_j, k.vitals_ns)
+        bolus_src = _window(bolus_j, t[i] - t[bolus_j], k.vitals_ns)
         out.bolus_src[i] = bolus_src
         if r.spo2[i] == r.spo2[i]:
             spo2_j = i
-        spo2_src = _within(t, i, spo2_j, k.vitals_ns)
+        spo2_src = _window(spo2_j, t[i] - t[spo2_j], k.vitals_ns)
         out.spo2_src[i] = spo2_src
 
         # --- ongoing support: blank means unchanged; a flow belongs to the device in force
@@ -359,11 +363,11 @@ def _grade_patient(r: Rows, k: Rules, out: Graded, lo: int, hi: int) -> None:
             capd_j = i
         if r.loc[i] >= 0:
             loc_j = i
-        ice_src = _within(t, i, ice_j, k.neuro_ns)
+        ice_src = _window(ice_j, t[i] - t[ice_j], k.neuro_ns)
         ice_src = ice_src if ice_src > sedated_until else NO_ROW
-        capd_src = _within(t, i, capd_j, k.neuro_ns)
+        capd_src = _window(capd_j, t[i] - t[capd_j], k.neuro_ns)
         capd_src = capd_src if capd_src > sedated_until else NO_ROW
-        loc_src = _within(t, i, loc_j, k.neuro_ns)
+        loc_src = _window(loc_j, t[i] - t[loc_j], k.neuro_ns)
         loc_src = loc_src if loc_src > sedated_until else NO_ROW
         loc = r.loc[loc_src] if loc_src >= 0 else -1
         out.ice_src[i], out.capd_src[i] = ice_src, capd_src
@@ -372,13 +376,14 @@ def _grade_patient(r: Rows, k: Rules, out: Graded, lo: int, hi: int) -> None:
         assessed = r.ice[i] == r.ice[i] or r.capd[i] == r.capd[i] or r.loc[i] >= 0
         if r.sedated[i] >= 0 or assessed:
             sed_j = i
-        sedated_src = _within(t, i, sed_j, k.neuro_ns)
+        sedated_src = _window(sed_j, t[i] - t[sed_j], k.neuro_ns)
         sedated = sedated_src >= 0 and r.sedated[sedated_src] == 1
         out.sedated_src[i], out.sedated[i] = sedated_src, sedated
         use_capd = capd_src >= 0 and (ice_src < 0 or capd_src > ice_src)
         cognitive_src = capd_src if use_capd else ice_src
-        cognitive_attr = ((a | _attribution(r.attributed, cognitive_src)) & k.neuro_bit) != 0
-        loc_attr = ((a | _attribution(r.attributed, loc_src)) & k.neuro_bit) != 0
+        cognitive_attr = ((a | _bits(cognitive_src, attributed[cognitive_src]))
+                          & k.neuro_bit) != 0
+        loc_attr = ((a | _bits(loc_src, attributed[loc_src])) & k.neuro_bit) != 0
         out.cognitive_attr[i], out.loc_attr[i] = cognitive_attr, loc_attr
         if (r.ice[i] == r.ice[i] and infusion_j >= 0
                 and t[i] <= r.infusion[infusion_j]):  # an ICE score before the infusion
@@ -405,13 +410,21 @@ def _grade_patient(r: Rows, k: Rules, out: Graded, lo: int, hi: int) -> None:
                                     else np.nan)
 
         # --- CRS (snapshot.grade_crs)
+        rule = k.unknown_age_rule  # §1.6: the last rule starting at or below the age
+        if age == age:
+            rule = 0
+            while rule + 1 < len(tab.age_from) and tab.age_from[rule + 1] <= age:
+                rule += 1
+        limit = tab.sbp_below[rule] + (2 * np.floor(age) if tab.plus_twice_age[rule] else 0.0)
         sbp = r.sbp[bp_src] if bp_src >= 0 else np.nan
         dbp = r.dbp[bp_src] if bp_src >= 0 else np.nan
-        bp, bp_attr_hit, flags = _hypotension_component(k, vaso, sbp, dbp, age, bolus_src >= 0,
-                                                        hypo_now, bp_attr)
+        bp, bp_attr_hit, flags = _hypotension_component(
+            k, vaso, sbp, dbp, limit, tab.map_below[rule], bolus_src >= 0, hypo_now, bp_attr)
         spo2 = r.spo2[spo2_src] if spo2_src >= 0 else np.nan
-        o2, o2_provisional, o2_attr_hit, o2_flags = _hypoxia_component(k, device, flow, spo2,
-                                                                       o2_attr)
+        o2, o2_provisional, o2_attr_hit, o2_flags = _hypoxia_component(
+            k, tab.device_low[device], tab.device_high[device],
+            tab.device_flow_dependent[device], tab.device_pressure[device],
+            tab.device_review_low[device], device, flow, spo2, o2_attr)
         flags |= o2_flags
         hot = temp_src >= 0 and r.hot[temp_src]
         fever = hot and not fever_attr
@@ -448,9 +461,14 @@ def _grade_patient(r: Rows, k: Rules, out: Graded, lo: int, hi: int) -> None:
         # --- ICANS (snapshot.grade_icans)
         ice = int(r.ice[ice_src]) if ice_src >= 0 else -1
         capd = int(r.capd[capd_src]) if capd_src >= 0 else -1
+        ice_grade = tab.ice_domain[ice]
         grade, status, icans_flags = _icans_grade(
-            k, ice, capd, use_capd, ice_src >= 0, cognitive_attr, loc, loc_attr, sedated,
-            seizure, motor, edema, icp, age, baseline)
+            k, tab.capd_domain[capd] if use_capd else ice_grade, cognitive_attr,
+            tab.loc_domain[loc], loc_attr, sedated,
+            max(max(tab.seizure_domain[seizure], tab.motor_domain[motor]),
+                max(tab.edema_domain[edema], -1 if icp < 0 else (0 if icp == 0
+                                                                 else k.icp_sign_grade))),
+            use_capd, ice_src >= 0, ice, ice_grade, age, baseline)
         if r.died_of[i] == k.died_icans:
             grade, status, icans_flags = 5, k.final, 0
         out.icans_grade[i], out.icans_status[i] = grade, status
@@ -471,8 +489,9 @@ def _grade_patient(r: Rows, k: Rules, out: Graded, lo: int, hi: int) -> None:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _hypotension_component(k: Rules, vaso: int, sbp: float, dbp: float, age: float,
-                           bolus: bool, hypo_now: bool, bp_attr: bool) -> tuple[int, bool, int]:
+def _hypotension_component(k: Rules, vaso: int, sbp: float, dbp: float, limit: float,
+                           map_limit: float, bolus: bool, hypo_now: bool,
+                           bp_attr: bool) -> tuple[int, bool, int]:
     """CRS-R4, §1.5 and §1.6: (component, -1 when BP is not recorded; whether attribution set
     it to 0; flags)."""
     flags = 0
@@ -487,13 +506,7 @@ def _hypotension_component(k: Rules, vaso: int, sbp: float, dbp: float, age: flo
         flags |= INOTROPE
     if pressors & k.terlipressin_mask:
         flags |= TERLIPRESSIN
-    rule = k.unknown_age_rule
-    if age == age:  # the last rule starting at or below the age (age_from <= age < age_to)
-        rule = 0
-        while rule + 1 < len(k.age_from) and k.age_from[rule + 1] <= age:
-            rule += 1
-    limit = k.sbp_below[rule] + (2 * np.floor(age) if k.plus_twice_age[rule] else 0.0)
-    low = sbp < limit or (dbp + (sbp - dbp) / 3) < k.map_below[rule]  # NaN: not low
+    low = sbp < limit or (dbp + (sbp - dbp) / 3) < map_limit  # NaN: not low
     if counted >= 2:
         component = k.multiple_pressors
     elif vaso_present:
@@ -512,17 +525,18 @@ def _hypotension_component(k: Rules, vaso: int, sbp: float, dbp: float, age: flo
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _hypoxia_component(k: Rules, device: int, flow: float, spo2: float,
+def _hypoxia_component(k: Rules, low_flow: int, high_flow: int, flow_dependent: bool,
+                       pressure: bool, review_low: bool, device: int, flow: float, spo2: float,
                        o2_attr: bool) -> tuple[int, bool, bool, int]:
-    """CRS-R5 and §1.4: (component, -1 when no device is recorded; provisional; whether
-    attribution set it to 0; flags)."""
+    """CRS-R5 and §1.4, given the device's components and properties: (component, -1 when no
+    device is recorded; provisional; whether attribution set it to 0; flags)."""
     flags = 0
-    if _code(k.device_pressure, device):
+    if pressure:
         flow = np.nan  # a flow given with positive pressure is ignored
     high = flow > k.low_flow_max
-    component = _code(k.device_high, device) if high else _code(k.device_low, device)
-    flow_unknown = flow != flow and _code(k.device_flow_dependent, device)
-    hfnc_low = _code(k.device_review_low, device) and flow == flow and not high
+    component = high_flow if high else low_flow
+    flow_unknown = flow != flow and flow_dependent
+    hfnc_low = review_low and flow == flow and not high
     attributed = component > 0 and o2_attr
     if hfnc_low and not attributed:
         flags |= HFNC_LOW_FLOW
@@ -563,30 +577,25 @@ def _crs_grade(k: Rules, fever: bool, temp_known: bool, waiver: bool, is_open: b
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _icans_grade(k: Rules, ice: int, capd: int, use_capd: bool, ice_recorded: bool,
-                 cognitive_attr: bool, loc: int, loc_attr: bool, sedated: bool, seizure: int,
-                 motor: int, edema: int, icp: int, age: float,
-                 baseline: float) -> tuple[int, int, int]:
-    """ICANS-R1 to R8, §2.5: (grade, status, flags)."""
+def _icans_grade(k: Rules, cognitive: int, cognitive_attr: bool, level: int, loc_attr: bool,
+                 sedated: bool, events: int, use_capd: bool, ice_recorded: bool, ice: int,
+                 ice_grade: int, age: float, baseline: float) -> tuple[int, int, int]:
+    """ICANS-R1 to R8 and §2.5, given the domain grades (-1 not assessed; ``events``: the
+    highest of seizure, motor, oedema and raised ICP): (grade, status, flags)."""
     flags = 0
-    cognitive = _code(k.capd_domain, capd) if use_capd else _code(k.ice_domain, ice)
     cognitive_attr_hit = cognitive > 0 and cognitive_attr
     if cognitive_attr_hit:
         cognitive = 0
-    level = _code(k.loc_domain, loc)
     loc_attr_hit = level > 0 and loc_attr
     if loc_attr_hit:
         level = 0
     if sedated:
         cognitive = level = -1
-    icp_grade = -1 if icp < 0 else (0 if icp == 0 else k.icp_sign_grade)
-    events = max(max(_code(k.seizure_domain, seizure), _code(k.motor_domain, motor)),
-                 max(_code(k.edema_domain, edema), icp_grade))
     grade = max(max(cognitive, level), events)
     # a bedside domain not assessed leaves the grade open, unless it is 4 already
     provisional = grade < 4 and (cognitive < 0 or level < 0)
     deficit = (ice_recorded and not sedated and not use_capd and baseline < k.ice_max
-               and _code(k.ice_domain, ice) > 0 and ice >= baseline and not cognitive_attr)
+               and ice_grade > 0 and ice >= baseline and not cognitive_attr)
     if deficit:
         provisional = provisional or grade < 4
         flags |= BASELINE_DEFICIT

@@ -195,10 +195,11 @@ def grade(a: Assessments, workers: int | None = None) -> GradedTimeline:
     out = kernel.empty_graded(len(po))
     blocks = po.blocks(workers or parallel_workers(len(po)))
     if len(blocks) == 1:
-        kernel.grade_rows(rows, kernel.RULES, out, 0, len(po))
+        kernel.grade_rows(rows, kernel.RULES, kernel.TABLES, out, 0, len(po))
     else:
         with ThreadPoolExecutor(len(blocks)) as pool:
-            list(pool.map(lambda b: kernel.grade_rows(rows, kernel.RULES, out, *b), blocks))
+            list(pool.map(lambda b: kernel.grade_rows(rows, kernel.RULES, kernel.TABLES, out, *b),
+                          blocks))
     c = out._asdict()
     for name in ("antipyretic", "tocilizumab", "corticosteroid"):
         c[name] = cols[f"{name}_given"]
