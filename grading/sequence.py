@@ -51,14 +51,13 @@ class PatientOrder:
             p = codes[order]
             first = np.ones(n, bool)
             first[1:] = p[1:] != p[:-1]
-        start = np.maximum.accumulate(np.where(first, np.arange(n, dtype=np.int32), 0)) \
-            if n else np.zeros(0, np.int32)
         identity = grouped and rising
-        group_starts = np.flatnonzero(first)
-        end = np.repeat(np.r_[group_starts[1:], n], np.diff(np.r_[group_starts, n])) \
-            if n else np.zeros(0, np.int64)
-        return cls(order, np.cumsum(first, dtype=np.int32) - 1, start,
-                   time_ns if identity else time_ns[order], end.astype(np.int32), identity)
+        # each patient's first row, and its number of rows, repeated over its rows
+        group_starts = np.flatnonzero(first).astype(np.int32)
+        sizes = np.diff(np.r_[group_starts, n]).astype(np.int32)
+        return cls(order, np.repeat(np.arange(len(sizes), dtype=np.int32), sizes),
+                   np.repeat(group_starts, sizes), time_ns if identity else time_ns[order],
+                   np.repeat(group_starts + sizes, sizes), identity)
 
     def __len__(self) -> int:
         return len(self.order)
