@@ -73,7 +73,7 @@ class Rows(NamedTuple):
     died_of: np.ndarray
 
 
-# The one type of each input (the compiled pass is compiled, and cached, for these only).
+# The one type of each input: the pass is compiled, and cached, for these types only.
 ROW_TYPES: dict[str, type] = {
     "start": np.int32, "end": np.int32, "time_ns": np.int64, "age": np.float64,
     "temp": np.float64, "hot": np.bool_, "sbp": np.float64, "dbp": np.float64,

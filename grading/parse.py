@@ -1,8 +1,10 @@
 """Read and validate canonical assessment rows (design.md) into typed columns.
 
-Input is text (a CSV file, or rows of strings from a form). Each column is parsed through its
-distinct values only (dictionary encoding), so a million-row file with a few hundred distinct
-temperatures costs a few hundred conversions, and every bad cell is still reported by row.
+Input is text (a CSV file, or rows of strings from a form). A clean CSV file is converted by
+Arrow as it is read (``TYPED_READ``) and checked on whole columns. Otherwise, and for form
+rows, each column is read as text and parsed through its distinct values (dictionary encoding),
+so a million-row file with a few hundred distinct temperatures costs a few hundred conversions,
+and every bad cell is reported by row, quoted as written.
 
 Typed columns (``Assessments.frame``):
 - ``patient_id`` str; ``time`` / ``infusion_time`` datetime64[ns, UTC] (NaT = blank)
