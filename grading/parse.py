@@ -42,7 +42,7 @@ from .fields import (
     Field,
     code_of,
 )
-from .sequence import PatientOrder, parallel_workers
+from .sequence import NO_ROW, PatientOrder, parallel_workers
 
 NAT = np.iinfo(np.int64).min
 NUMBER_RE = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
@@ -711,16 +711,17 @@ def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
     sedated = c["sedated"] == 1
     out.rows("sedated", sedated & (ice_any | ~np.isnan(capd)), "true",
              "sedated means the neuro assessment could not be done: leave ICE and CAPD blank")
-    ice_total = c[ICE_ITEMS[0]].copy()  # NaN unless all five are given
-    for item in ICE_ITEMS[1:]:
-        ice_total += c[item]
     unarousable = c["consciousness"] == code_of("consciousness", "unarousable")
-    out.rows("consciousness", unarousable & (ice_total > 0), "unarousable",
-             "an unarousable patient cannot score ICE points (ICE must be 0 or blank)")
+    if unarousable.any():
+        ice_total = c[ICE_ITEMS[0]].copy()  # NaN unless all five are given
+        for item in ICE_ITEMS[1:]:
+            ice_total += c[item]
+        out.rows("consciousness", unarousable & (ice_total > 0), "unarousable",
+                 "an unarousable patient cannot score ICE points (ICE must be 0 or blank)")
 
     # ongoing oxygen support: check flow and FiO2 against the device in force on this row
-    device = _carried_device(c, po)
     flow, fio2 = c["o2_flow_l_min"], c["fio2_pct"]
+    device = _carried_device(c, po, ~np.isnan(flow) | (fio2 > 21) | (c["rr_per_min"] == 0))
     room, unknown = device == code_of("o2_device", "room_air"), device == -1
     out.rows("o2_flow_l_min", room & (flow > 0), _fmt_num(flow),
              "oxygen flow with o2_device room_air; record the device, or a flow of 0")
@@ -750,10 +751,23 @@ def _differs_within_patient(po: PatientOrder, values: np.ndarray) -> bool:
     return bool(((greatest != NAT) & (least != greatest)).any())
 
 
-def _carried_device(c: dict[str, np.ndarray], po: PatientOrder) -> np.ndarray:
-    """The oxygen device in force on each row (blank = unchanged since the previous row)."""
-    dev = po.sort(c["o2_device"])
-    return po.unsort(po.take(dev, po.ffill_index(dev >= 0), -1).astype(np.int8))
+NOT_LOOKED_UP = -2
+
+
+def _carried_device(c: dict[str, np.ndarray], po: PatientOrder,
+                    needed: np.ndarray) -> np.ndarray:
+    """The oxygen device in force (blank = unchanged since the previous row) on the rows
+    ``needed`` (the checks look only where a flow, an FiO2 or a zero breathing rate is), -1
+    where none is recorded yet; ``NOT_LOOKED_UP`` on every other row."""
+    device = np.full(len(needed), NOT_LOOKED_UP, np.int8)
+    rows = np.flatnonzero(needed)
+    if len(rows):
+        dev = po.sort(c["o2_device"])
+        recorded = np.flatnonzero(dev >= 0)  # sorted positions where a device was recorded
+        at = po.sorted_position[rows]
+        j = po.take(recorded, np.searchsorted(recorded, at, side="right") - 1, NO_ROW)
+        device[rows] = np.where(j >= po.start[at], po.take(dev, j, -1), -1)
+    return device
 
 
 class _fmt_num:  # noqa: N801 - used like a function

@@ -92,6 +92,15 @@ class PatientOrder:
         return positions
 
     @cached_property
+    def sorted_position(self) -> np.ndarray:
+        """Input position -> sorted position."""
+        if self.identity:
+            return self.positions
+        inverse = np.empty(len(self.order), np.int32)
+        inverse[self.order] = self.positions
+        return inverse
+
+    @cached_property
     def first_rows(self) -> np.ndarray:
         """The sorted position of each patient's first row."""
         return np.flatnonzero(self.start == self.positions)

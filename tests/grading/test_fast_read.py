@@ -247,3 +247,27 @@ def test_an_infusion_time_in_the_clock_change_gap_is_named_on_every_row_with_it(
         "row 1, column infusion_time, value '2026-03-29T01:30'",
         "row 2, column infusion_time, value '2026-03-29T01:30'"]
     assert all("clock change" in p for p in e.value.problems)
+
+
+INTERLEAVED = ("patient_id,time,o2_device,o2_flow_l_min,rr_per_min\n"
+               "P1,2026-03-02T08:00,nasal_cannula,2,16\n"
+               "P2,2026-03-02T08:30,room_air,,16\n"
+               "P1,2026-03-02T09:00,,16,16\n"
+               "P2,2026-03-02T09:30,,{p2_flow},0\n"
+               "P3,2026-03-02T09:45,,,16\n"
+               "P1,2026-03-02T07:00,mechanical_ventilation,,0\n")
+
+
+def test_the_device_in_force_is_carried_per_patient_whatever_the_file_order() -> None:
+    with pytest.raises(grading.InputError) as e:  # P2 is on room air: no flow allowed
+        grading.read_csv(INTERLEAVED.format(p2_flow="2").encode())
+    assert e.value.problems == ["row 4, column o2_flow_l_min, value '2': oxygen flow with "
+                                "o2_device room_air; record the device, or a flow of 0"]
+    a = grading.read_csv(INTERLEAVED.format(p2_flow="").encode())
+    rr_low = ("soft_limit: rr_per_min 0 /min is outside the usual range (6-50): "
+              "confirm it is correct")
+    assert a.soft_flags == {  # by input row position (0 = the first row)
+        2: ["soft_limit: o2_flow_l_min 16 L/min is high for nasal_cannula (usually at most 15; "
+            "likely a data-entry error): confirm"],  # P1's cannula, carried from 08:00
+        3: [rr_low, "soft_limit: rr_per_min 0 without mechanical ventilation (arrest?): confirm"],
+        5: [rr_low]}  # P1 at 07:00, on the ventilator
