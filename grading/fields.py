@@ -27,6 +27,7 @@ class Field:
     values: tuple[str, ...] = ()  # allowed values of a choice / choices field
     empty_value: str = ""  # the word that means "none of them" in a choices field
     required: bool = False
+    per_patient: bool = False  # the same on every row of a patient (design.md)
 
     def allowed(self) -> str:
         """What is allowed, in words, for error messages."""
@@ -78,7 +79,8 @@ FIELDS: tuple[Field, ...] = (
     Field("age_years", "number", "Age", "Age in years; selects the age-based hypotension "
           "threshold (spec §1.6) and the expected neuro instrument (spec §2.5).", "years", 0, 125),
     Field("infusion_time", "time", "CAR-T infusion time",
-          "Time of the CAR-T infusion (Day 0); the same on every row of a patient."),
+          "Time of the CAR-T infusion (Day 0); the same on every row of a patient.",
+          per_patient=True),
     Field("temp_c", "number", "Temperature", "Body temperature, rounded half-up to 0.1 °C before "
           "grading (spec §0.1).", "°C", 25, 45, 34, 42),
     Field("hr_bpm", "integer", "Heart rate", "Heart rate.", "/min", 0, 300, 30, 200),

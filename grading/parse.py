@@ -1,8 +1,10 @@
 """Read and validate canonical assessment rows (design.md) into typed columns.
 
-Input is text (a CSV file, or rows of strings from a form). Each column is parsed through its
-distinct values only (dictionary encoding), so a million-row file with a few hundred distinct
-temperatures costs a few hundred conversions, and every bad cell is still reported by row.
+Input is text (a CSV file, or rows of strings from a form). A clean CSV file is converted by
+Arrow as it is read (``TYPED_READ``) and checked on whole columns. Otherwise, and for form
+rows, each column is read as text and parsed through its distinct values (dictionary encoding),
+so a million-row file with a few hundred distinct temperatures costs a few hundred conversions,
+and every bad cell is reported by row, quoted as written.
 
 Typed columns (``Assessments.frame``):
 - ``patient_id`` str; ``time`` / ``infusion_time`` datetime64[ns, UTC] (NaT = blank)
@@ -14,7 +16,8 @@ Typed columns (``Assessments.frame``):
 
 from __future__ import annotations
 
-import io
+import itertools
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -40,12 +43,15 @@ from .fields import (
     code_of,
 )
 from .scales.checks import check as _scale_input_checks
-from .sequence import PatientOrder, parallel_workers
+from .sequence import NO_ROW, PatientOrder, parallel_workers
 
 NAT = np.iinfo(np.int64).min
 NUMBER_RE = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 TIME_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
 OFFSET_RE = r"(Z|[+-]\d{2}(:?\d{2})?)$"
+# 2026-03-01T14:05 and 2026-03-01T14:05:30 (or a space for the T): the plain local forms
+PLAIN_TIME_LENGTHS = (16, 19)
+HEAD_BYTES = 65536  # the start of a file, for its header line and a first UTF-8 check
 
 
 class InputError(Exception):
@@ -110,33 +116,99 @@ def ward_zone(name: str) -> ZoneInfo:
 
 
 # ---------------------------------------------------------------------------- reading text
+# How Arrow reads each kind of column on the fast path (a file whose every cell is clean).
+# Numbers and booleans are converted while reading; choice cells come back dictionary-encoded;
+# times stay text and are checked by ``_parse_time_column``.
+TYPED_READ: dict[str, pa.DataType] = {
+    "id": pa.dictionary(pa.int32(), pa.string()),
+    "time": pa.string(),
+    "number": pa.float64(),
+    "integer": pa.float64(),  # checked to be whole by _check_numbers
+    "boolean": pa.bool_(),
+    "choice": pa.dictionary(pa.int32(), pa.string()),
+    "choices": pa.dictionary(pa.int32(), pa.string()),
+}
+
+
+def _read_type(f: Field) -> pa.DataType:
+    if f.kind == "time" and f.per_patient:  # a few distinct texts: each checked once
+        return pa.dictionary(pa.int32(), pa.string())
+    return TYPED_READ[f.kind]
+
+
+def _in_any_case(words: Iterable[str]) -> list[str]:
+    """Every upper/lower-case spelling of ``words`` (decision V5: booleans in any case)."""
+    return sorted({"".join(c) for w in words
+                   for c in itertools.product(*({ch.lower(), ch.upper()} for ch in w))})
+
+
+TRUE_WORDS = _in_any_case(w for w, v in BOOLEAN_WORDS.items() if v)
+FALSE_WORDS = _in_any_case(w for w, v in BOOLEAN_WORDS.items() if not v)
+
+
 def read_csv(source: str | Path | bytes, tz: str | ZoneInfo = "UTC") -> Assessments:
-    """Parse and validate a canonical CSV file. Raises ``InputError`` listing every problem."""
+    """Parse and validate a canonical CSV file. Raises ``InputError`` listing every problem.
+
+    A clean file is converted by Arrow as it is read (``TYPED_READ``), straight from the file.
+    When that fails or any cell is invalid, the file is read again all as text and checked
+    value by value (``_read_as_text``), so every problem is named with the cell as written:
+    the typed read never decides an error.
+    """
     zone = tz if isinstance(tz, ZoneInfo) else ward_zone(tz)
-    data = Path(source).read_bytes() if not isinstance(source, bytes) else source
+    if isinstance(source, bytes):
+        head, tail = source[:HEAD_BYTES], source[-3:]
+    else:
+        with Path(source).open("rb") as f:  # a missing file or a folder raises here
+            head = f.read(HEAD_BYTES)
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(0, size - 3))
+            tail = f.read()
+    if _plain_layout(head, tail):
+        try:
+            _check_utf8(head)
+            stream = (pa.BufferReader(pa.py_buffer(source)) if isinstance(source, bytes)
+                      else pa.OSFile(str(source)))
+            return from_columns(_read_table(stream, _read_header(head), typed=True), zone)
+        except (pa.ArrowInvalid, InputError):
+            pass  # some cell is not as the fast read expects: the text read names it
+    return _read_as_text(source if isinstance(source, bytes) else Path(source).read_bytes(),
+                         zone)
+
+
+def _plain_layout(head: bytes, tail: bytes) -> bool:
+    """A whole header line, and no empty line at the end (both the text read deals with)."""
+    last = tail.removesuffix(b"\n").removesuffix(b"\r")
+    return b"\n" in head and not last.endswith((b"\n", b"\r"))
+
+
+def _read_as_text(data: bytes, zone: ZoneInfo) -> Assessments:
     if not data.strip():
         raise InputError(["the file is empty: a header row with at least patient_id and time, "
                           "then one row per assessment, is expected"])
-    _check_utf8(data[:65536])
+    _check_utf8(data[:HEAD_BYTES])
     header = _read_header(data)
     _check_blank_lines(data)
     data = data.rstrip(b"\r\n") + b"\n"  # empty lines at the end are harmless
     try:
-        table = pacsv.read_csv(
-            io.BytesIO(data),
-            read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 22,
-                                           column_names=header, skip_rows=1),
-            parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in header}, strings_can_be_null=True,
-                null_values=[""], quoted_strings_can_be_null=True))
+        table = _read_table(pa.BufferReader(pa.py_buffer(data)), header, typed=False)
     except pa.ArrowInvalid as e:
         _check_utf8(data)
         raise InputError([f"the file is not valid CSV: {_arrow_message(e)}"]) from None
-    return from_columns({n: table.column(n) for n in header}, zone)
+    return from_columns(table, zone)
 
 
-PLAIN_TIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
+def _read_table(stream: pa.NativeFile, header: list[str],
+                typed: bool) -> dict[str, pa.ChunkedArray]:
+    types = {n: _read_type(FIELD_BY_NAME[n]) if typed else pa.string() for n in header}
+    table = pacsv.read_csv(
+        stream,
+        read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 22,
+                                       column_names=header, skip_rows=1),
+        parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types=types, strings_can_be_null=True, null_values=[""],
+            quoted_strings_can_be_null=True, true_values=TRUE_WORDS, false_values=FALSE_WORDS))
+    return {n: table.column(n) for n in header}
 
 
 def _check_blank_lines(data: bytes) -> None:
@@ -155,7 +227,7 @@ def _check_utf8(data: bytes) -> None:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as e:
-        if e.start >= len(data) - 4 and len(data) == 65536:
+        if e.start >= len(data) - 4 and len(data) == HEAD_BYTES:
             return  # a character cut by the sample boundary
         line = data[: e.start].count(b"\n") + 1
         start = data.rfind(b"\n", 0, e.start) + 1
@@ -260,13 +332,15 @@ class _Collector:
             code = int(codes[r])
             self.items.append(Problem(int(r) + 1, column, uniques[code], bad[code]))
 
-    def rows(self, column: str, mask: np.ndarray, values: Sequence[str] | np.ndarray,
+    def rows(self, column: str, mask: np.ndarray, values: Sequence[str] | np.ndarray | str,
              message: str, related: tuple[str, ...] = ()) -> None:
+        """Report every row of ``mask``, quoting its value (or the one value ``values``)."""
         for r in np.flatnonzero(mask):
             if self.cross and any((int(r) + 1, c) in self.bad_cells
                                   for c in (column, *related)):
                 continue  # the rule's own cell was invalid and is reported already
-            self.items.append(Problem(int(r) + 1, column, str(values[r]), message))
+            value = values if isinstance(values, str) else str(values[r])
+            self.items.append(Problem(int(r) + 1, column, value, message))
 
 
 def _parse_number(f: Field, text: str) -> tuple[float, str | None]:
@@ -281,6 +355,8 @@ def _parse_number(f: Field, text: str) -> tuple[float, str | None]:
 def _check_numbers(f: Field, x: np.ndarray, cells: _Cells, out: _Collector) -> np.ndarray:
     """Hard limits and whole numbers (spec §6.1). Bad cells are reported and blanked."""
     assert f.hard_min is not None and f.hard_max is not None
+    if _inside(x, f.hard_min, f.hard_max) and (f.kind != "integer" or _whole(x)):
+        return x  # the usual case, known from three passes over the column
     with np.errstate(invalid="ignore"):
         bad = ~np.isnan(x) & ((x < f.hard_min) | (x > f.hard_max))
         bad |= np.isinf(x)
@@ -298,6 +374,19 @@ def _check_numbers(f: Field, x: np.ndarray, cells: _Cells, out: _Collector) -> n
             msg = "out of range"
         out.items.append(Problem(int(r) + 1, f.name, cells[r], f"{msg}; allowed: {f.allowed()}"))
     return np.where(bad, np.nan, x)
+
+
+def _inside(x: np.ndarray, lo: float, hi: float) -> bool:
+    """Every number of ``x`` (blanks, NaN, aside) is within lo..hi."""
+    return bool(np.fmin.reduce(x, initial=np.inf) >= lo
+                and np.fmax.reduce(x, initial=-np.inf) <= hi)
+
+
+def _whole(x: np.ndarray) -> bool:
+    """Every number of ``x`` (finite; blanks aside) is a whole number."""
+    fraction = np.trunc(x)
+    np.subtract(x, fraction, out=fraction)  # one scratch array: NaN where blank
+    return bool(np.fmax.reduce(np.abs(fraction, out=fraction), initial=0.0) == 0)
 
 
 def _parse_choices(f: Field, text: str) -> tuple[int, str | None]:
@@ -319,10 +408,10 @@ def _parse_column(f: Field, col: pa.ChunkedArray, n: int, out: _Collector,
                   text: pa.ChunkedArray | None = None) -> np.ndarray:
     if pa.types.is_floating(col.type):
         cells = _Cells(col if text is None else text)  # errors quote the cell as written
-        x = col.to_numpy()
-        nan_text = pc.fill_null(pc.is_nan(col), False).to_numpy(zero_copy_only=False)
-        out.rows(f.name, nan_text, cells, f"not a number; allowed: {f.allowed()}")
-        x = np.where(nan_text, np.nan, x.astype(np.float64, copy=False))
+        x = col.to_numpy().astype(np.float64, copy=False)  # NaN: blank
+        if np.count_nonzero(np.isnan(x)) > col.null_count:  # and a cell that reads 'nan'
+            nan_text = pc.fill_null(pc.is_nan(col), False).to_numpy(zero_copy_only=False)
+            out.rows(f.name, nan_text, cells, f"not a number; allowed: {f.allowed()}")
         return _check_numbers(f, x, cells, out)
     if pa.types.is_boolean(col.type):
         return pc.fill_null(pc.cast(col, pa.int8()), -1).to_numpy().astype(np.int8)
@@ -393,20 +482,22 @@ CLOCK_CHANGE = ("this local time does not exist or is ambiguous in the ward time
 def _parse_time_column(f: Field, col: pa.ChunkedArray, zone: ZoneInfo,
                        out: _Collector) -> np.ndarray:
     """ISO 8601 -> int64 ns since the epoch (UTC); NaT for blank or bad cells."""
+    if pa.types.is_dictionary(col.type):  # the distinct texts, then spread over the rows
+        codes, texts = _encode(col)  # the last text stands for the blank cells
+        distinct = _Collector()
+        ns = _parse_time_column(f, pa.chunked_array([pa.array(texts[:-1] + [None], pa.string())]),
+                                zone, distinct)
+        if distinct.items:  # named by row on the text path
+            raise InputError([str(p) for p in distinct.items])
+        return ns[codes]
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-        for fmt in PLAIN_TIME_FORMATS:  # fast: the whole column in one plain local format
-            parsed = pc.strptime(col, format=fmt, unit="ns", error_is_null=True)
-            # strptime is lenient (Feb 30 -> Mar 2, 1-digit months): accept the fast result
-            # only when writing it back gives exactly the text that was read
-            if parsed.null_count == col.null_count and pc.all(pc.equal(
-                    pc.strftime(parsed, format=fmt), col)).as_py() is not False:
-                col = parsed
-                break
+        plain = _plain_local_times(col)
+        col = col if plain is None else plain
     if pa.types.is_timestamp(col.type) and col.type.tz is not None:  # instants (a database)
         ns = pc.cast(col, pa.timestamp("ns", tz="UTC")).to_numpy()
-        return ns.astype("datetime64[ns]").view(np.int64)
+        return ns.astype("datetime64[ns]", copy=False).view(np.int64)
     if pa.types.is_timestamp(col.type):  # plain local times, parsed in one go by Arrow
-        local = col.to_numpy().astype("datetime64[ns]").view(np.int64)
+        local = col.to_numpy().astype("datetime64[ns]", copy=False).view(np.int64)
         if zone.key == "UTC":
             return local
         idx = pd.DatetimeIndex(local.view("datetime64[ns]"))
@@ -445,6 +536,23 @@ def _parse_time_column(f: Field, col: pa.ChunkedArray, zone: ZoneInfo,
     return result[codes]
 
 
+def _plain_local_times(col: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """The whole column as naive timestamps when every cell is a plain local time, else None.
+
+    Arrow's ISO 8601 parser is strict (no Feb 30, two digits per field, no seconds past 59)
+    but also takes a date alone or an hour alone, which decision V4 rejects: only cells of the
+    plain forms' lengths are taken here; anything else is checked value by value.
+    """
+    lengths = pc.binary_length(col)
+    plain = pc.or_(*(pc.equal(lengths, k) for k in PLAIN_TIME_LENGTHS))
+    if pc.all(plain).as_py() is False:
+        return None
+    try:
+        return pc.cast(col, pa.timestamp("ns"))
+    except pa.ArrowInvalid:
+        return None
+
+
 def from_columns(cols: Mapping[str, pa.ChunkedArray], zone: ZoneInfo) -> Assessments:
     n = len(next(iter(cols.values()))) if cols else 0
     out = _Collector()
@@ -469,12 +577,13 @@ def from_columns(cols: Mapping[str, pa.ChunkedArray], zone: ZoneInfo) -> Assessm
         if f.kind == "time":
             if col is None:
                 return np.full(n, NAT, np.int64)
-            if f.required:
+            ns = _parse_time_column(f, col, zone, out)
+            if f.required and (ns == NAT).any():  # blank, or invalid and reported already
                 blank = (pc.is_null(col) if pa.types.is_timestamp(col.type) else
                          pc.fill_null(pc.equal(pc.utf8_trim_whitespace(col), ""), True))
                 out.rows(f.name, np.asarray(blank.to_numpy(zero_copy_only=False), bool),
                          _Cells(col), "required: every row needs a time")
-            return _parse_time_column(f, col, zone, out)
+            return ns
         if col is None:
             return _blank(f, n)
         return _parse_column(f, col, n, out)
@@ -557,8 +666,9 @@ def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
     if n > 1:
         same[1:] = (po.patient[1:] == po.patient[:-1]) & (po.time_ns[1:] == po.time_ns[:-1])
     same &= po.time_ns != nat
+    first_of_time = po.ffill_index(~same) if same.any() else same
     for s in np.flatnonzero(same):
-        r, first = int(po.order[s]), int(po.order[po.ffill_index(~same)[s]])
+        r, first = int(po.order[s]), int(po.order[first_of_time[s]])
         r, first = max(r, first), min(r, first)
         who = patients[pid[r]]
         out.items.append(Problem(r + 1, "time", raw["time"][r], f"duplicate: patient {who} "
@@ -567,7 +677,7 @@ def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
     # infusion time: one value per patient
     inf = c["infusion_time"]
     has_inf = inf != nat
-    if has_inf.any():
+    if _differs_within_patient(po, inf):
         g = pd.DataFrame({"p": pid[has_inf], "i": inf[has_inf]}).groupby("p")["i"]
         multi = g.nunique()
         for p in multi[multi > 1].index:
@@ -600,16 +710,19 @@ def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
     out.rows("capd_total", ice_any & ~np.isnan(capd), _fmt_num(capd),
              "a row has ICE items or a CAPD total, never both (the one filled is the instrument)")
     sedated = c["sedated"] == 1
-    out.rows("sedated", sedated & (ice_any | ~np.isnan(capd)), np.full(n, "true"),
+    out.rows("sedated", sedated & (ice_any | ~np.isnan(capd)), "true",
              "sedated means the neuro assessment could not be done: leave ICE and CAPD blank")
-    ice_total = sum(c[x] for x in ICE_ITEMS)  # NaN unless all five are given
     unarousable = c["consciousness"] == code_of("consciousness", "unarousable")
-    out.rows("consciousness", unarousable & (ice_total > 0), np.full(n, "unarousable"),
-             "an unarousable patient cannot score ICE points (ICE must be 0 or blank)")
+    if unarousable.any():
+        ice_total = c[ICE_ITEMS[0]].copy()  # NaN unless all five are given
+        for item in ICE_ITEMS[1:]:
+            ice_total += c[item]
+        out.rows("consciousness", unarousable & (ice_total > 0), "unarousable",
+                 "an unarousable patient cannot score ICE points (ICE must be 0 or blank)")
 
     # ongoing oxygen support: check flow and FiO2 against the device in force on this row
-    device = _carried_device(c, po)
     flow, fio2 = c["o2_flow_l_min"], c["fio2_pct"]
+    device = _carried_device(c, po, ~np.isnan(flow) | (fio2 > 21) | (c["rr_per_min"] == 0))
     room, unknown = device == code_of("o2_device", "room_air"), device == -1
     out.rows("o2_flow_l_min", room & (flow > 0), _fmt_num(flow),
              "oxygen flow with o2_device room_air; record the device, or a flow of 0")
@@ -631,10 +744,32 @@ def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
     return _soft_limit_flags(c, device, po)
 
 
-def _carried_device(c: dict[str, np.ndarray], po: PatientOrder) -> np.ndarray:
-    """The oxygen device in force on each row (blank = unchanged since the previous row)."""
-    dev = po.sort(c["o2_device"])
-    return po.unsort(po.take(dev, po.ffill_index(dev >= 0), -1).astype(np.int8))
+def _differs_within_patient(po: PatientOrder, values: np.ndarray) -> bool:
+    """Some patient has two different recorded (not NaT) values: each patient's least and
+    greatest value, in patient order."""
+    v = po.sort(values)
+    greatest = np.maximum.reduceat(v, po.first_rows)  # NaT is the least int64
+    least = np.minimum.reduceat(np.where(v == NAT, np.iinfo(np.int64).max, v), po.first_rows)
+    return bool(((greatest != NAT) & (least != greatest)).any())
+
+
+NOT_LOOKED_UP = -2
+
+
+def _carried_device(c: dict[str, np.ndarray], po: PatientOrder,
+                    needed: np.ndarray) -> np.ndarray:
+    """The oxygen device in force (blank = unchanged since the previous row) on the rows
+    ``needed`` (the checks look only where a flow, an FiO2 or a zero breathing rate is), -1
+    where none is recorded yet; ``NOT_LOOKED_UP`` on every other row."""
+    device = np.full(len(needed), NOT_LOOKED_UP, np.int8)
+    rows = np.flatnonzero(needed)
+    if len(rows):
+        dev = po.sort(c["o2_device"])
+        recorded = np.flatnonzero(dev >= 0)  # sorted positions where a device was recorded
+        at = po.sorted_position[rows]
+        j = po.take(recorded, np.searchsorted(recorded, at, side="right") - 1, NO_ROW)
+        device[rows] = np.where(j >= po.start[at], po.take(dev, j, -1), -1)
+    return device
 
 
 class _fmt_num:  # noqa: N801 - used like a function
@@ -652,7 +787,12 @@ def _soft_limit_flags(c: dict[str, np.ndarray], device: np.ndarray,
                      po: PatientOrder) -> dict[int, list[str]]:
     """Spec §6.1 soft limits: accepted values reported as flags, per row position."""
     flags: dict[int, list[str]] = {}
-    age = po.unsort(po.patient_fill(po.sort(c["age_years"])))
+    ages: list[np.ndarray] = []
+
+    def age() -> np.ndarray:  # each row's age, worked out once and only when needed
+        if not ages:
+            ages.append(po.unsort(po.patient_fill(po.sort(c["age_years"]))))
+        return ages[0]
 
     def add(mask: np.ndarray, text: object) -> None:
         for r in np.flatnonzero(mask):
@@ -662,13 +802,19 @@ def _soft_limit_flags(c: dict[str, np.ndarray], device: np.ndarray,
         if f.kind not in ("number", "integer") or (f.soft_min is None and f.soft_max is None):
             continue
         x = c[f.name]
-        soft_max = np.full(len(x), np.inf if f.soft_max is None else f.soft_max)
-        for name, below_age, child_max in CHILD_SOFT_MAX:
-            if name == f.name:
-                soft_max = np.where(age < below_age, child_max, soft_max)
-        low = x < (f.soft_min if f.soft_min is not None else -np.inf)
+        child = [(below_age, child_max) for name, below_age, child_max in CHILD_SOFT_MAX
+                 if name == f.name]
+        soft_min = -np.inf if f.soft_min is None else f.soft_min
+        adult_max = np.inf if f.soft_max is None else f.soft_max
+        if _inside(x, soft_min, min([adult_max] + [m for _, m in child])):
+            continue  # the usual case: every value inside the narrowest usual range
+        soft_max: np.ndarray | float = adult_max
+        for below_age, child_max in child:
+            soft_max = np.where(age() < below_age, child_max, soft_max)
+        low = x < soft_min
         high = x > soft_max
-        add(low | high, lambda r, f=f, x=x, m=soft_max: (
+        usual_max = np.broadcast_to(soft_max, len(x))
+        add(low | high, lambda r, f=f, x=x, m=usual_max: (
             f"soft_limit: {f.name} {x[r]:g} {f.unit} is outside the usual range "
             f"({_range(f.soft_min, m[r])}): confirm it is correct"))
     flow = c["o2_flow_l_min"]

@@ -1,8 +1,8 @@
 """Row-wise reference of the timeline: one plain loop per patient, easy to read against the spec.
 
 It builds the ``Snapshot`` of every row (carry-forward, look-back windows, CRS episode state)
-exactly as design.md and spec §0.3 / CRS-R3b describe. The vectorised ``timeline`` module must
-produce the same snapshots and grades; tests hold the two against each other.
+exactly as design.md and spec §0.3 / CRS-R3b describe. The fast path (``timeline`` with
+``kernel``) must produce the same snapshots and grades; tests hold the two against each other.
 """
 
 from __future__ import annotations

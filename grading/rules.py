@@ -1,7 +1,8 @@
 """ASTCT 2019 CRS and ICANS rules as named tables (spec §1-§2, style.md "rules as data").
 
 Each table can be held against the spec line by line. The functions that apply them live in
-``snapshot.py`` (one assessment, row-wise reference) and ``timeline.py`` (vectorised).
+``snapshot.py`` (one assessment, row-wise reference) and ``kernel.py`` (the fast path, which
+receives them as arrays).
 """
 
 from __future__ import annotations

@@ -1,14 +1,16 @@
-"""Per-patient time order and the vectorised look-ups the timeline needs.
+"""Per-patient time order, and the vectorised look-ups the validation needs.
 
 All arrays here are in *sorted* order: patients grouped, each patient's rows by time.
-``ffill_index`` is the heart of it: for every row, the position of the latest earlier-or-same
-row (of the same patient) where a value was recorded, found with one cumulative maximum.
+``ffill_index``: for every row, the position of the latest earlier-or-same row (of the same
+patient) where a value was recorded, found with one cumulative maximum. The timeline itself
+is graded by one compiled pass over this order (``kernel.py``).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -17,7 +19,7 @@ PARALLEL_FROM_ROWS = 200_000  # below this, threads cost more than they save
 
 
 def parallel_workers(rows: int) -> int:
-    """Threads for a job over ``rows`` rows (whole-array work releases the GIL)."""
+    """Threads for a job over ``rows`` rows (Arrow, numpy and the compiled pass release the GIL)."""
     return min(os.cpu_count() or 1, 4) if rows >= PARALLEL_FROM_ROWS else 1
 
 
@@ -38,7 +40,8 @@ class PatientOrder:
         n = len(codes)
         boundary = np.ones(n, bool)
         boundary[1:] = codes[1:] != codes[:-1]
-        grouped = n == 0 or int(boundary.sum()) == len(np.unique(codes))
+        # grouped: no patient starts two groups of rows
+        grouped = n == 0 or len(np.unique(codes[boundary])) == int(boundary.sum())
         rising = n < 2 or bool(np.all((time_ns[1:] > time_ns[:-1]) | boundary[1:]))
         if grouped and rising:
             order = np.arange(n, dtype=np.int32)
@@ -48,14 +51,13 @@ class PatientOrder:
             p = codes[order]
             first = np.ones(n, bool)
             first[1:] = p[1:] != p[:-1]
-        start = np.maximum.accumulate(np.where(first, np.arange(n, dtype=np.int32), 0)) \
-            if n else np.zeros(0, np.int32)
         identity = grouped and rising
-        group_starts = np.flatnonzero(first)
-        end = np.repeat(np.r_[group_starts[1:], n], np.diff(np.r_[group_starts, n])) \
-            if n else np.zeros(0, np.int64)
-        return cls(order, np.cumsum(first, dtype=np.int32) - 1, start,
-                   time_ns if identity else time_ns[order], end.astype(np.int32), identity)
+        # each patient's first row, and its number of rows, repeated over its rows
+        group_starts = np.flatnonzero(first).astype(np.int32)
+        sizes = np.diff(np.r_[group_starts, n]).astype(np.int32)
+        return cls(order, np.repeat(np.arange(len(sizes), dtype=np.int32), sizes),
+                   np.repeat(group_starts, sizes), time_ns if identity else time_ns[order],
+                   np.repeat(group_starts + sizes, sizes), identity)
 
     def __len__(self) -> int:
         return len(self.order)
@@ -72,12 +74,6 @@ class PatientOrder:
         edges = [0, *cuts, n]
         return [(lo, hi) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
 
-    def slice(self, lo: int, hi: int) -> PatientOrder:
-        """The rows ``lo:hi`` (whole patients) as an order of their own."""
-        return PatientOrder(np.arange(hi - lo, dtype=np.int32), self.patient[lo:hi],
-                            self.start[lo:hi] - lo, self.time_ns[lo:hi], self.end[lo:hi] - lo,
-                            True)
-
     def sort(self, values: np.ndarray) -> np.ndarray:
         return values if self.identity else values[self.order]
 
@@ -88,53 +84,57 @@ class PatientOrder:
         out[self.order] = values
         return out
 
+    @cached_property
+    def positions(self) -> np.ndarray:
+        """0, 1, ..., n - 1: every row's own sorted position (made once, read-only)."""
+        positions = np.arange(len(self.order), dtype=np.int32)
+        positions.flags.writeable = False
+        return positions
+
+    @cached_property
+    def sorted_position(self) -> np.ndarray:
+        """Input position -> sorted position."""
+        if self.identity:
+            return self.positions
+        inverse = np.empty(len(self.order), np.int32)
+        inverse[self.order] = self.positions
+        return inverse
+
+    @cached_property
+    def first_rows(self) -> np.ndarray:
+        """The sorted position of each patient's first row."""
+        return np.flatnonzero(self.start == self.positions)
+
     def ffill_index(self, recorded: np.ndarray) -> np.ndarray:
         """Sorted position of the latest row at or before each row where ``recorded``; -1 none."""
         n = len(recorded)
         if n and recorded.all():
-            return np.arange(n, dtype=np.int32)
+            return self.positions
         if not recorded.any():
             return np.full(n, NO_ROW, np.int32)
-        idx = np.maximum.accumulate(
-            np.where(recorded, np.arange(n, dtype=np.int32), np.int32(NO_ROW)))
-        return np.where(idx >= self.start, idx, np.int32(NO_ROW))
-
-    def previous_index(self, recorded: np.ndarray) -> np.ndarray:
-        """Like ``ffill_index`` but strictly before each row."""
-        idx = self.ffill_index(recorded)
-        prev = np.empty_like(idx)
-        if len(idx):
-            prev[0] = NO_ROW
-            prev[1:] = idx[:-1]
-        return np.where(prev >= self.start, prev, NO_ROW)
+        idx = np.where(recorded, self.positions, np.int32(NO_ROW))
+        np.maximum.accumulate(idx, out=idx)
+        idx[idx < self.start] = NO_ROW  # the latest record was another patient's
+        return idx
 
     def patient_fill(self, values: np.ndarray) -> np.ndarray:
         """Per-patient value carried forward, and back to the rows before its first record."""
         rec = ~np.isnan(values)
         fwd = self.ffill_index(rec)
-        first = self.first_index(rec)
-        idx = np.where(fwd >= 0, fwd, first)
-        return np.where(idx >= 0, values[np.maximum(idx, 0)], np.nan)
+        return self.take(values, np.where(fwd >= 0, fwd, self.first_index(rec)), np.nan)
 
     def first_index(self, recorded: np.ndarray) -> np.ndarray:
         """Sorted position of each patient's first row where ``recorded``, on every row; -1 none."""
         n = len(recorded)
         if n == 0:
             return np.zeros(0, np.int32)
-        pos = np.where(recorded, np.arange(n, dtype=np.int32), np.int32(n))
-        following = np.minimum.accumulate(pos[::-1])[::-1]  # next recorded row at or after
-        first = following[self.start]
-        return np.where(first < self.end, first, NO_ROW).astype(np.int32)
+        following = np.where(recorded, self.positions, np.int32(n))[::-1]
+        np.minimum.accumulate(following, out=following)  # the next recorded row at or after
+        first = following[::-1][self.start]
+        return np.where(first < self.end, first, np.int32(NO_ROW))
 
     def take(self, values: np.ndarray, idx: np.ndarray, blank: object) -> np.ndarray:
         """``values[idx]`` with ``blank`` where idx is -1."""
-        if not (idx < 0).any():
-            return values[idx]
-        return np.where(idx >= 0, values[np.maximum(idx, 0)], blank)
-
-    def age_ns(self, idx: np.ndarray) -> np.ndarray:
-        """How long ago (ns) the row at ``idx`` was, for each row; max int where idx is -1."""
-        if len(idx) and idx[0] == 0 and idx[-1] == len(idx) - 1 and (np.diff(idx) == 1).all():
-            return np.zeros(len(idx), np.int64)   # every row is its own latest record
-        return np.where(idx >= 0, self.time_ns - self.time_ns[np.maximum(idx, 0)],
-                        np.iinfo(np.int64).max)
+        if idx is self.positions:
+            return values
+        return np.concatenate([values, np.array([blank], values.dtype)])[idx]  # -1: the blank

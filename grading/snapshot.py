@@ -2,7 +2,7 @@
 
 ``Snapshot`` holds what is in force at one assessment time after carry-forward and look-back
 (``reference.py`` and ``timeline.py`` build it). ``grade_crs`` and ``grade_icans`` are the
-readable reference of the rules; the vectorised timeline must agree with them row for row.
+readable reference of the rules; the fast path (``kernel.py``) must agree with them row for row.
 """
 
 from __future__ import annotations

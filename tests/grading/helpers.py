@@ -1,8 +1,9 @@
 """Shared helpers: build canonical rows and grade them through both implementations.
 
-``grade_both(rows)`` grades with the vectorised timeline *and* the row-wise reference, asserts
-that every row's snapshot and CRS/ICANS grade, status, reasons and flags agree, and returns the
-vectorised results (input order). Use it in every clinical test so both paths are exercised.
+``grade_both(rows)`` grades with the fast path (the compiled timeline pass) *and* the row-wise
+reference, asserts that every row's snapshot and CRS/ICANS grade, status, reasons and flags
+agree, and returns the fast path's results (input order). Use it in every clinical test so both
+paths are exercised.
 """
 
 from __future__ import annotations

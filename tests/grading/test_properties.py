@@ -306,7 +306,7 @@ def test_grades_and_statuses_stay_in_range(rows):
 
 @THOROUGH
 @given(timelines())
-def test_vectorised_path_agrees_with_the_row_wise_reference(rows):
+def test_fast_path_agrees_with_the_row_wise_reference(rows):
     results = grade_both(rows)  # asserts snapshot, grade, status, reasons and flags per row
     assert len(results) == len(rows)
     assert [r.patient_id for r in results] == [r["patient_id"] for r in rows]

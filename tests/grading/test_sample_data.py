@@ -3,7 +3,7 @@
 Each case of the standard demo ward is read with ``grading.read_csv`` (ward time zone UTC),
 graded and summarised; the maximum grades, episodes (onset, maximum, resolution) and daily maxima
 must equal the README's claims. Every case file in the library must also grade the same through
-the vectorised timeline and the row-wise reference (``grade_both``), start with a pre-infusion
+the fast path and the row-wise reference (``grade_both``), start with a pre-infusion
 baseline, and be accepted by ``python -m grading summary`` with the maxima its case card states
 (each card's other claims: tests/monitoring/test_library.py).
 """

@@ -1,4 +1,4 @@
-"""Spec §8: every ASTCT edge case #1-#65, graded through both the vectorised and row-wise paths.
+"""Spec §8: every ASTCT edge case #1-#65, graded through both the fast and row-wise paths.
 
 Each case is one row of the table below: the canonical rows that encode the scenario and what
 the spec says the last row must be graded. Unless a case says otherwise the patient is an adult
