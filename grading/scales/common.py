@@ -81,6 +81,7 @@ class Domain:
     pending: tuple[tuple[str, int], ...] = ()    # (why, the grade it would give)
     alternatives: tuple[int, ...] = ()   # estimated input: the grades its true value could give
     missing: str = ""                 # what was not recorded (when grade is None)
+    unrecorded: tuple[tuple[str, int], ...] = ()  # parts not recorded: (what, the most it gives)
 
 
 def table(criteria: Sequence[Criterion]) -> dict[str, Criterion]:
@@ -135,6 +136,9 @@ def combine(scale: str, title: str, x: ScaleInputs, domains: Sequence[Domain],
     for d in domains:
         if d.grade is None and d.ceiling > grade:
             notes.append(f"{d.missing} not recorded: could give up to grade {d.ceiling}")
+        for what, most in d.unrecorded:
+            if most > grade:
+                notes.append(f"{what} not recorded: could give up to grade {most}")
         for why, would in d.pending:
             if would > grade:
                 notes.append(f"{why}: would be grade {would}")
@@ -280,22 +284,29 @@ ORGAN_WORDS = {"transaminitis": "transaminitis (ALT/AST)", "creatinine": "creati
 
 def organ_domain(x: ScaleInputs, mapping: Mapping[str, Sequence[str | None]],
                  criteria: Mapping[str, Criterion]) -> Domain:
-    """Organ toxicity by CTCAE grade: ``mapping[organ][grade]`` is the criterion id. Not
-    recorded until any organ grade has been recorded for the patient (X8)."""
-    ceiling = max((criteria[c].grade for ids in mapping.values() for c in ids if c), default=0)
+    """Organ toxicity by CTCAE grade: ``mapping[organ][grade]`` is the criterion id. Each organ
+    stands on its own (X8): one never graded for the patient is not recorded, and could give
+    up to the highest grade of its row; with no organ graded at all the domain is not
+    recorded."""
+    most = {organ: max((criteria[c].grade for c in ids if c), default=0)
+            for organ, ids in mapping.items()}
+    ceiling = max(most.values(), default=0)
     if not x.organ:
         return Domain("organ", None, ceiling, missing="organ toxicity (CTCAE grades)")
-    grade, reasons = 0, []
+    grade, reasons, unrecorded = 0, [], []
     for organ, ids in mapping.items():
-        g, when = x.organ.get(organ, (0, None))
+        if organ not in x.organ:
+            unrecorded.append((f"{ORGAN_WORDS[organ]} CTCAE grade", most[organ]))
+            continue
+        g, when = x.organ[organ]
         cid = ids[g]
-        if cid is None or when is None:
+        if cid is None:
             continue
         c = criteria[cid]
         grade = max(grade, c.grade)
         reasons.append(Reason(c.id, f"{ORGAN_WORDS[organ]} CTCAE grade {g} -> {c.text}: "
                               f"grade {c.grade}", when))
-    return Domain("organ", grade, ceiling, tuple(reasons))
+    return Domain("organ", grade, ceiling, tuple(reasons), unrecorded=tuple(unrecorded))
 
 
 def event_domain(name: str, when: datetime | None, criterion: Criterion, finding: str) -> Domain:

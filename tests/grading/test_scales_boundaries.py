@@ -251,11 +251,46 @@ def test_organ_toxicity_never_recorded_makes_lee_penn_and_cartox_provisional():
         assert (s[name].grade, s[name].status) == (1, "final"), name
 
 
-def test_once_one_organ_is_graded_the_others_count_as_none():
-    row = adult(0, **FEVER, transaminitis_ctcae_grade=None, creatinine_ctcae_grade=2,
-                other_organ_ctcae_grade=None)
-    _, s = last([row])
-    assert (s["lee2014"].grade, s["lee2014"].status) == (2, "final")
+# organ graded -> (Lee 2014, Penn, CARTOX) with the other two organs never graded: each scale's
+# grade from that organ, provisional, naming the most each ungraded organ could give (X8)
+ONE_ORGAN_GRADED = [
+    ("transaminitis_ctcae_grade", 1, dict(lee2014=1, penn=1, cartox=1),
+     ("creatinine rise CTCAE grade not recorded: could give up to grade 4",
+      "other organ toxicity CTCAE grade not recorded: could give up to grade 4")),
+    ("creatinine_ctcae_grade", 2, dict(lee2014=2, penn=2, cartox=2),
+     ("transaminitis (ALT/AST) CTCAE grade not recorded: could give up to grade 3",
+      "other organ toxicity CTCAE grade not recorded: could give up to grade 4")),
+    ("other_organ_ctcae_grade", 3, dict(lee2014=3, penn=3, cartox=3),
+     ("creatinine rise CTCAE grade not recorded: could give up to grade 4",)),
+]
+
+
+@pytest.mark.parametrize(("graded", "ctcae", "expected", "notes"), ONE_ORGAN_GRADED,
+                         ids=["transaminitis", "creatinine", "other organ"])
+def test_an_organ_never_graded_is_not_recorded_even_when_another_organ_is_graded(
+        graded, ctcae, expected, notes):
+    organs = dict.fromkeys(("transaminitis_ctcae_grade", "creatinine_ctcae_grade",
+                            "other_organ_ctcae_grade")) | {graded: ctcae}
+    _, s = last([adult(0, **FEVER, **organs)])
+    for name, grade in expected.items():
+        assert (s[name].grade, s[name].status) == (grade, "provisional"), name
+        for note in notes:
+            assert note in findings(s[name]), (name, note)
+
+
+def test_an_ungraded_organ_that_could_not_raise_the_grade_leaves_it_final():
+    """Grade 4 creatinine: Lee 2014 is 4 whatever the transaminases (at most 3 in Lee)."""
+    _, s = last([adult(0, **FEVER, transaminitis_ctcae_grade=None, creatinine_ctcae_grade=4,
+                       other_organ_ctcae_grade=None)])
+    assert (s["lee2014"].grade, s["lee2014"].status) == (4, "final")
+
+
+def test_the_cli_example_of_the_review_is_provisional_by_lee_penn_and_cartox():
+    """38.5 °C, transaminitis grade 1, creatinine and other organ blank (clinical review)."""
+    _, s = last([adult(0, temp_c=38.5, transaminitis_ctcae_grade=1, creatinine_ctcae_grade=None,
+                       other_organ_ctcae_grade=None)])
+    assert {n: (s[n].grade, s[n].status) for n in ("lee2014", "penn", "cartox")} == dict.fromkeys(
+        ("lee2014", "penn", "cartox"), (1, "provisional"))
 
 
 def test_an_organ_grade_stays_until_it_is_graded_again():
