@@ -183,6 +183,12 @@ def duration_text(h: float) -> str:
     return f"{whole} h" + (f" {rest} min" if rest else "")
 
 
+def high_dose_counts_from(x: ScaleInputs) -> str:
+    """When the high dose running now will have been needed for 3 h (spec §1.5, X14)."""
+    assert x.pressors.high_since is not None
+    return (x.pressors.high_since + HIGH_DOSE_MINIMUM).isoformat(timespec="minutes")
+
+
 def hypotension_state(x: ScaleInputs) -> State:
     """Spec §1.5-§1.6 for the older scales: vasopressin counts as an agent (X4), high dose per
     the §1.5 table held >= 3 h (X5-X7); attribution as for ASTCT (C5)."""
@@ -202,8 +208,7 @@ def hypotension_state(x: ScaleInputs) -> State:
         if p.high.high and held is not None and p.high_held(s.time):
             return State(high, f"{what}: high dose for {span} ({p.high.text()})", when)
         if p.high.high and held is not None:
-            assert p.high_since is not None
-            at = (p.high_since + HIGH_DOSE_MINIMUM).isoformat(timespec="minutes")
+            at = high_dose_counts_from(x)
             return State(low, f"{what}: high dose for {span} only ({p.high.text()})", when,
                          ((high, f"high dose held < 3 h; counts as high-dose from {at} if "
                            "still needed (spec §1.5)"),))

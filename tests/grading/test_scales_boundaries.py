@@ -4,8 +4,11 @@ it needs was not recorded (provisional or not evaluable, never a silent 0; spec 
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
+
 import pytest
 
+from tests.grading.helpers import T0
 from tests.grading.scale_helpers import adult, findings, last
 
 FEVER = {"temp_c": 38.6}
@@ -224,6 +227,31 @@ def test_mskcc_4_needs_hypotension_refractory_to_a_high_dose():
     responding = [BEFORE, on(0, vasopressors="norepinephrine", norepinephrine_ug_min=25),
                   on(3, sbp_mmhg=104, dbp_mmhg=60)]
     assert last(responding)[1]["mskcc"].grade == 2
+
+
+NO_BP = {"sbp_mmhg": None, "dbp_mmhg": None}
+
+
+@pytest.mark.parametrize(("at_0", "at_2", "status"), [
+    ({}, {"sbp_mmhg": 78, "dbp_mmhg": 50}, "provisional"),
+    (NO_BP, NO_BP, "provisional"),
+    ({}, {"sbp_mmhg": 104, "dbp_mmhg": 60}, "final")],
+    ids=["low", "not recorded", "responding"])
+def test_mskcc_on_a_high_dose_held_under_3_hours_names_grade_4_unless_the_bp_responds(
+        at_0, at_2, status):
+    """Norepinephrine 30 µg/min from 0 h, assessed at 2 h: not yet "refractory to a high
+    dose" (spec §1.5: >= 3 h), but it will be from 3 h if the blood pressure stays low (X19),
+    as Lee 2014 and Penn say when the high dose will count."""
+    rows = [adult(-5), on(0, vasopressors="norepinephrine", norepinephrine_ug_min=30, **at_0),
+            on(2, **at_2)]
+    _, s = last(rows)
+    g = s["mskcc"]
+    assert (g.grade, g.status) == (2, status)
+    counts_from = (T0 + timedelta(hours=3)).replace(tzinfo=UTC).isoformat(timespec="minutes")
+    if status == "provisional":
+        assert f"refractory to a high dose from {counts_from} if still low: would be grade 4" \
+            in findings(g)
+        assert f"counts as high-dose from {counts_from}" in findings(s["lee2014"])
 
 
 # ------------------------------------------------------------------------------ not recorded
