@@ -9,8 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from grading.scales.compare import daily_maxima
+from grading.scales.engine import SCALES
 from monitoring import review as review_mod
-from monitoring.scale_review import lab_scores, scale_course
+from monitoring.scale_review import ScaleCourse, lab_scores, scale_course
+from tests.grading.scale_helpers import DAY_ROWS, compared
 from ui.scales import course_frames, daily_frames, sources_frame
 
 from .conftest import go, texts
@@ -39,7 +42,8 @@ def make_course(store, pid: str = PID) -> datetime:
               "seizure": "none", "motor_weakness": "none", "cerebral_edema": "none",
               "raised_icp_signs": "none"}
     rec(30, temp_c=37.1, o2_device="room_air", vasopressors="none", age_years=52,
-        transaminitis_ctcae_grade=0, creatinine_ctcae_grade=0, **normal)
+        transaminitis_ctcae_grade=0, creatinine_ctcae_grade=0, other_organ_ctcae_grade=0,
+        **normal)
     rec(20, temp_c=38.7, o2_device="nasal_cannula", o2_flow_l_min=6, transaminitis_ctcae_grade=4,
         **normal)
     rec(10, temp_c=38.9, sbp_mmhg=86, dbp_mmhg=50, vasopressors="norepinephrine",
@@ -146,6 +150,17 @@ def test_the_table_builders_mark_every_disagreement_and_nothing_else(store, cour
     daily, daily_differs = daily_frames(c)
     assert len(daily) == len(c.daily) and daily_differs.shape == daily.shape
     assert len(sources_frame()) == 7
+
+
+def test_the_daily_view_shows_the_status_and_estimate_as_the_per_assessment_view_does():
+    rows = compared(DAY_ROWS)
+    daily, differs = daily_frames(ScaleCourse(rows, daily_maxima(rows), tuple(SCALES)))
+    by_day = daily.set_index("Day")
+    assert by_day.loc["D+1", "Lee 2014"] == "2 prov. est."
+    assert by_day.loc["D+2", "Lee 2014"] == "NE"
+    assert by_day.loc["D+3", "Lee 2014"] == "▲ 2"       # ASTCT ignores organ toxicity
+    assert by_day.loc["D+1", "ASTCT CRS"] == "2 prov."  # unknown cannula flow (D5)
+    assert bool(differs.set_index(daily["Day"]).loc["D+3", "Lee 2014"])
 
 
 def test_the_lab_panel_reads_the_record_and_uses_the_recorded_lymphodepletion(store, course):
