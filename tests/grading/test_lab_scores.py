@@ -376,3 +376,40 @@ def test_iechs_transaminases_use_5_x_baseline_when_the_baseline_is_abnormal():
 def test_iechs_labs_older_than_72_hours_are_not_current_findings():
     s = screen([recent("fibrinogen", 100, hours_ago=73)], NOW, INFUSION, 12)
     assert next(f for f in s.features if f.name == "fibrinogen").present is None
+
+
+def feature(s, name: str) -> bool | None:
+    return next(f for f in s.features if f.name == name).present
+
+
+@pytest.mark.parametrize(("value", "present"), [(800, False), (800.1, True)])
+def test_iechs_ferritin_counts_above_2_x_uln_and_not_at_it(value, present):
+    """Default ULN 400 ng/mL (L12); no value at infusion, no earlier ferritin."""
+    s = screen([recent("ferritin", value)], NOW, INFUSION, 12)
+    assert feature(s, "ferritin") is present
+
+
+@pytest.mark.parametrize("test", ["alt", "ast"])
+@pytest.mark.parametrize(("value", "present"), [(200, False), (200.1, True)])
+def test_iechs_transaminases_count_above_5_x_uln_and_not_at_it(test, value, present):
+    """Default ULN 40 U/L, baseline unknown: 5 x ULN = 200."""
+    s = screen([recent(test, value)], NOW, INFUSION, 12)
+    assert feature(s, "transaminases") is present
+
+
+@pytest.mark.parametrize(("lln", "value", "low"), [(200, 200, False), (200, 199.9, True),
+                                                   (100, 150, False), (100, 149.9, True)])
+def test_iechs_fibrinogen_counts_below_its_limit_and_not_at_it(lln, value, low):
+    """The limit is the site's lower limit of normal, and never below 150 mg/dL (spec §5.4)."""
+    s = screen([recent("fibrinogen", value)], NOW, INFUSION, 12, {"fibrinogen_lln": lln})
+    assert feature(s, "fibrinogen") is low
+
+
+@pytest.mark.parametrize(("labs", "present", "prompt"), [
+    ([recent("ferritin", 1200)], 1, False),
+    ([recent("ferritin", 1200), recent("fibrinogen", 140)], 2, True)],
+    ids=["one core feature", "exactly two core features"])
+def test_iechs_prompts_haematology_review_from_exactly_2_core_features(labs, present, prompt):
+    s = screen(labs, NOW, INFUSION, 12)
+    assert (s.present, s.prompt) == (present, prompt)
+    assert ("ask haematology to review" in s.text) is prompt
