@@ -218,13 +218,8 @@ def hypotension_state(x: ScaleInputs) -> State:
         return State(low, f"{what}: low dose ({p.high.text()})", when)
     if s.sbp_mmhg is None and s.fluid_bolus_time is None:
         return State(None, "no blood pressure", None)
-    t = rules.hypotension_threshold(s.age_years)
-    limit = rules.sbp_threshold(t, s.age_years)
-    low_sbp = s.sbp_mmhg is not None and s.sbp_mmhg < limit
-    mean = None if s.sbp_mmhg is None or s.dbp_mmhg is None else \
-        s.dbp_mmhg + (s.sbp_mmhg - s.dbp_mmhg) / 3
-    low_map = t.map_below is not None and mean is not None and mean < t.map_below
-    low_counts = (low_sbp or low_map) and not (s.hypotension_attributed or s.bp_attributed)
+    bp = rules.read_blood_pressure(s.sbp_mmhg, s.dbp_mmhg, s.age_years)
+    low_counts = bp.low and not (s.hypotension_attributed or s.bp_attributed)
     bolus_counts = s.fluid_bolus_time is not None and not s.hypotension_attributed
     if bolus_counts:
         assert s.fluid_bolus_time is not None
@@ -235,10 +230,11 @@ def hypotension_state(x: ScaleInputs) -> State:
         return State("fluid_bolus", "fluid bolus for blood pressure, no vasopressor",
                      s.fluid_bolus_time)
     if low_counts:
-        why = (f"SBP {s.sbp_mmhg:g} mmHg < {limit:g}" if low_sbp
-               else f"MAP {mean:.0f} mmHg < {t.map_below:g}")
-        return State("untreated", f"{why} ({t.population}), no vasopressor or bolus", s.bp_time)
-    if low_sbp or low_map or s.fluid_bolus_time is not None:
+        why = (f"SBP {s.sbp_mmhg:g} mmHg < {bp.sbp_limit:g}" if bp.low_sbp
+               else f"MAP {bp.map_mmhg:.0f} mmHg < {bp.threshold.map_below:g}")
+        return State("untreated", f"{why} ({bp.threshold.population}), no vasopressor or bolus",
+                     s.bp_time)
+    if bp.low or s.fluid_bolus_time is not None:
         return State("attributed", "hypotension attributed to another cause", s.time)
     if s.sbp_mmhg is None:
         return State(None, "no blood pressure", None)
@@ -250,10 +246,7 @@ def blood_pressure_low(s: Snapshot) -> bool | None:
     another cause; None without a blood pressure."""
     if s.sbp_mmhg is None:
         return None
-    t = rules.hypotension_threshold(s.age_years)
-    mean = None if s.dbp_mmhg is None else s.dbp_mmhg + (s.sbp_mmhg - s.dbp_mmhg) / 3
-    low = s.sbp_mmhg < rules.sbp_threshold(t, s.age_years) or (
-        t.map_below is not None and mean is not None and mean < t.map_below)
+    low = rules.read_blood_pressure(s.sbp_mmhg, s.dbp_mmhg, s.age_years).low
     return low and not (s.hypotension_attributed or s.bp_attributed)
 
 
