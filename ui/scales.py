@@ -27,6 +27,8 @@ LEGEND = ("▲ higher than ASTCT · ▼ lower than ASTCT · ≠ one of the two n
           "prov. = provisional (an input the scale needs is not recorded) · est. = estimated "
           "(FiO2 from the flow, or CARTOX-10 without the head-of-state question) · NE = not "
           "evaluable. Shaded cells differ from ASTCT.")
+SCALE_DECISIONS = ("Comparison for research and teaching: the decisions on the other scales "
+                   "(X) in docs/clinical-decisions.md say how each table was read.")
 DIFFERS_STYLE = "background-color: #FDE7D2; font-weight: 700"
 CRS_SCALES = tuple(n for n, s in SCALES.items() if s.syndrome == "crs")
 NEURO_SCALES = tuple(n for n, s in SCALES.items() if s.syndrome == "icans")
@@ -146,8 +148,7 @@ def draw_scales_tab(course: ScaleCourse, tz: Any, key: str) -> None:
                                     for x in c.grade.reasons))
     st.markdown("**Sources**  \n" + "  \n".join(f"{r.Scale}: {r.Source}."
                                                   for r in sources_frame().itertuples()))
-    st.caption("Comparison for research and teaching: decisions X1-X30 in "
-               "docs/clinical-decisions.md say how each table was read.")
+    st.caption(SCALE_DECISIONS)
 
 
 # ------------------------------------------------------------------------------ labs

@@ -6,7 +6,7 @@ exactly as ASTCT reads them, decisions D1-D8 and C5), plus what only the
 other scales need: vasopressor doses and whether they are a high dose held for 3 h, cumulative
 vasopressor time per episode (MSKCC), FiO2 recorded or estimated from the flow, organ-toxicity
 grades, Penn's IV therapy and coagulation products, and the CARTOX-10 / CRES items.
-One plain loop per patient in time order (decisions X1-X14).
+One plain loop per patient in time order, a small tracker per input (decisions X1-X14).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from grading.scales.engine import SCALES
 from monitoring import review as review_mod
 from monitoring.scale_review import ScaleCourse, lab_scores, scale_course
 from tests.grading.scale_helpers import DAY_ROWS, compared
-from ui.scales import course_frames, daily_frames, sources_frame
+from ui.scales import SCALE_DECISIONS, course_frames, daily_frames, sources_frame
 
 from .conftest import go, texts
 
@@ -92,6 +92,7 @@ def test_the_scales_tab_grades_the_course_by_every_scale_and_marks_disagreements
     assert "Hypoxia: ASTCT grades the device and flow" in shown
     assert "Pennisi" in shown
     assert "Penn: Porter D, Frey N" in shown and "CRES (CARTOX-10): Neelapu SS" in shown
+    assert SCALE_DECISIONS in shown and "X1-X30" not in shown   # no stale decision range
 
 
 def test_the_explanation_follows_the_chosen_assessment(signed_in, course):
