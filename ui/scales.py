@@ -194,7 +194,8 @@ def icaht_lines(panel: LabPanel) -> list[str]:
     if e is not None:
         grade = "not evaluable" if e.grade is None else f"grade {e.grade}" + (
             " (provisional)" if e.provisional else "")
-        out.append(f"**Early ICAHT** (day 0 to +30): {grade} — " + "; ".join(e.reasons))
+        out.append(f"**Early ICAHT** (day 0 to +30): {grade}\n"
+                   + "\n".join(f"- {r}" for r in e.reasons))
     late = panel.late_icaht
     if late is not None:
         grade = "not evaluable" if late.grade is None else f"grade {late.grade}"

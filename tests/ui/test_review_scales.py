@@ -14,7 +14,13 @@ from grading.scales.engine import SCALES
 from monitoring import review as review_mod
 from monitoring.scale_review import ScaleCourse, lab_scores, scale_course
 from tests.grading.scale_helpers import DAY_ROWS, compared
-from ui.scales import SCALE_DECISIONS, course_frames, daily_frames, sources_frame
+from ui.scales import (
+    SCALE_DECISIONS,
+    course_frames,
+    daily_frames,
+    icaht_lines,
+    sources_frame,
+)
 
 from .conftest import go, texts
 
@@ -162,6 +168,14 @@ def test_the_daily_view_shows_the_status_and_estimate_as_the_per_assessment_view
     assert by_day.loc["D+3", "Lee 2014"] == "▲ 2"       # ASTCT ignores organ toxicity
     assert by_day.loc["D+1", "ASTCT CRS"] == "2 prov."  # unknown cannula flow (D5)
     assert bool(differs.set_index(daily["Day"]).loc["D+3", "Lee 2014"])
+
+
+def test_the_early_icaht_reasons_are_listed_one_per_line_with_the_missing_days(store, course):
+    (line, _) = icaht_lines(lab_scores(store, store.patient(PID), course))
+    head, *reasons = line.split("\n")
+    assert head == "**Early ICAHT** (day 0 to +30): grade 1 (provisional)"
+    assert "- provisional: no ANC on 1 day (longest gap 1 day): a neutropenia could be missed" \
+        in reasons
 
 
 def test_the_lab_panel_reads_the_record_and_uses_the_recorded_lymphodepletion(store, course):
