@@ -142,3 +142,33 @@ def sbp_threshold(t: HypotensionThreshold, age_years: float | None) -> float:
     if t.plus_twice_age and age_years is not None:
         return t.sbp_below + 2 * int(age_years)  # completed years
     return t.sbp_below
+
+
+def estimated_map(sbp_mmhg: float, dbp_mmhg: float) -> float:
+    """Spec §0.1: a MAP not measured is estimated as DBP + (SBP - DBP) / 3."""
+    return dbp_mmhg + (sbp_mmhg - dbp_mmhg) / 3
+
+
+@dataclass(frozen=True)
+class BloodPressureReading:
+    """A blood pressure held against the §1.6 "hypotension present" trigger for the age."""
+
+    threshold: HypotensionThreshold
+    sbp_limit: float               # SBP below this is low
+    low_sbp: bool
+    map_mmhg: float | None         # estimated (None without both pressures)
+    low_map: bool                  # adults: estimated MAP < 65
+
+    @property
+    def low(self) -> bool:
+        return self.low_sbp or self.low_map
+
+
+def read_blood_pressure(sbp_mmhg: float | None, dbp_mmhg: float | None,
+                        age_years: float | None) -> BloodPressureReading:
+    t = hypotension_threshold(age_years)
+    limit = sbp_threshold(t, age_years)
+    mean = None if sbp_mmhg is None or dbp_mmhg is None else estimated_map(sbp_mmhg, dbp_mmhg)
+    return BloodPressureReading(t, limit, sbp_mmhg is not None and sbp_mmhg < limit, mean,
+                                t.map_below is not None and mean is not None
+                                and mean < t.map_below)

@@ -103,12 +103,9 @@ def hypotension_component(s: Snapshot) -> tuple[int | None, list[Reason], list[F
                               "vasopressin (spec §1.5): review"))
     counted = sorted(a for a in running if rules.VASOACTIVE_RULE[a].counts_as_vasopressor)
     vaso_like = sorted(a for a in running if rules.VASOACTIVE_RULE[a].vasopressin_like)
-    t = rules.hypotension_threshold(s.age_years)
-    limit = rules.sbp_threshold(t, s.age_years)
-    low_sbp = s.sbp_mmhg is not None and s.sbp_mmhg < limit
-    mean = None if s.sbp_mmhg is None or s.dbp_mmhg is None else \
-        s.dbp_mmhg + (s.sbp_mmhg - s.dbp_mmhg) / 3
-    low_map = t.map_below is not None and mean is not None and mean < t.map_below
+    bp = rules.read_blood_pressure(s.sbp_mmhg, s.dbp_mmhg, s.age_years)
+    t, limit, low_sbp, mean, low_map = (bp.threshold, bp.sbp_limit, bp.low_sbp, bp.map_mmhg,
+                                        bp.low_map)
     if counted or vaso_like:
         component = (rules.HYPOTENSION_COMPONENT_MULTIPLE if len(counted) >= 2
                      else rules.HYPOTENSION_COMPONENT_BY_PRESSORS[1])

@@ -23,8 +23,7 @@ from grading.rules import (
     FEVER_C,
     NEURO_WINDOW,
     VITALS_WINDOW,
-    hypotension_threshold,
-    sbp_threshold,
+    read_blood_pressure,
 )
 from grading.timeline import RowResult
 
@@ -134,15 +133,13 @@ def _icu(c: Context) -> tuple[Any, str]:
 
 def _hypotension(c: Context) -> tuple[Any, str]:
     sbp, dbp = c.values.get("sbp_mmhg"), c.values.get("dbp_mmhg")
-    t = hypotension_threshold(c.age)
-    limit = sbp_threshold(t, c.age)
+    bp = read_blood_pressure(sbp, dbp, c.age)
     found, depth = [], 0.0
-    if sbp is not None and sbp < limit:
-        found.append(f"SBP {sbp:g} < {limit:g} ({t.population})")
-        depth = limit - sbp
-    elif t.map_below is not None and sbp is not None and dbp is not None \
-            and (sbp + 2 * dbp) / 3 < t.map_below:
-        found.append(f"MAP {(sbp + 2 * dbp) / 3:.0f} < {t.map_below:g}")
+    if bp.low_sbp:
+        found.append(f"SBP {sbp:g} < {bp.sbp_limit:g} ({bp.threshold.population})")
+        depth = bp.sbp_limit - sbp
+    elif bp.low_map:
+        found.append(f"MAP {bp.map_mmhg:.0f} < {bp.threshold.map_below:g}")
     level = 1 + int(depth // HYPOTENSION_STEP_MMHG) if found else 0
     if c.row.get("fluid_bolus_given"):
         found.append("fluid bolus given for BP")

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import grading
 from grading.lab_scores import LabPanel, LabValue, lab_panel
-from grading.scales.compare import RowComparison, compare_course, daily_maxima
+from grading.scales.compare import DayMaxima, RowComparison, compare_course, daily_maxima
 from grading.scales.engine import SCALES, grade_inputs
 from grading.scales.inputs import scale_inputs
 
@@ -20,7 +20,7 @@ from .store import WardStore
 @dataclass(frozen=True)
 class ScaleCourse:
     rows: list[RowComparison]           # one per assessment, time order (as review.results)
-    daily: list[dict[str, object]]      # maximum grade per day after infusion, every scale
+    daily: list[DayMaxima]              # maximum grade per day after infusion, every scale
     names: tuple[str, ...]              # the scales compared, in registry order
 
     def latest_disagreement(self) -> int:

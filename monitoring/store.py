@@ -762,8 +762,10 @@ class WardStore:
                 raise StoreError("test must be one of " + ", ".join(LAB_UNITS))
             if unit not in LAB_UNITS[test][1]:
                 raise StoreError(f"{test}: unit must be one of " + ", ".join(LAB_UNITS[test][1]))
-            if not (value >= 0 and np.isfinite(value)):
-                raise StoreError(f"{test}: value must be a number of 0 or more")
+            try:
+                lab_units.check_value(test, value, unit)
+            except lab_units.LabUnitError as e:
+                raise StoreError(str(e)) from None
             if taken_at.tzinfo is None:
                 raise StoreError("taken_at must be timezone-aware")
         with self._write() as conn:

@@ -16,6 +16,7 @@ from grading.rules import (
     DEVICE_RULE,
     FEVER_C,
     ICE_BANDS,
+    estimated_map,
     hypotension_threshold,
     sbp_threshold,
 )
@@ -62,7 +63,7 @@ def frame(review: Review) -> pd.DataFrame:
             "time": r.time.astimezone(review.tz).replace(tzinfo=None),
             "day": r.day_post_infusion,
             "temp_c": row.get("temp_c"), "hr_bpm": row.get("hr_bpm"), "sbp": sbp, "dbp": dbp,
-            "map": None if sbp is None or dbp is None else round((sbp + 2 * dbp) / 3),
+            "map": None if sbp is None or dbp is None else round(estimated_map(sbp, dbp)),
             "rr": row.get("rr_per_min"), "spo2": row.get("spo2_pct"),
             "device": device, "flow": flow, "pressors": pressors,
             "ice": None if any(x is None for x in ice) else int(sum(ice)),

@@ -16,7 +16,7 @@ from grading.lab_scores import hematotox as hematotox_mod
 from grading.lab_scores import icaht as icaht_mod
 from grading.lab_scores import iechs as iechs_mod
 from grading.result import Grade
-from grading.scales.compare import AGREEMENT, REFERENCE, ScaleCell
+from grading.scales.compare import AGREEMENT, REFERENCE, DayMaximum, ScaleCell
 from grading.scales.engine import ASTCT_SOURCE, SCALES
 from monitoring.scale_review import ScaleCourse, lab_scores
 from monitoring.store import WardStore
@@ -27,6 +27,8 @@ LEGEND = ("▲ higher than ASTCT · ▼ lower than ASTCT · ≠ one of the two n
           "prov. = provisional (an input the scale needs is not recorded) · est. = estimated "
           "(FiO2 from the flow, or CARTOX-10 without the head-of-state question) · NE = not "
           "evaluable. Shaded cells differ from ASTCT.")
+SCALE_DECISIONS = ("Comparison for research and teaching: the decisions on the other scales "
+                   "(X) in docs/clinical-decisions.md say how each table was read.")
 DIFFERS_STYLE = "background-color: #FDE7D2; font-weight: 700"
 CRS_SCALES = tuple(n for n, s in SCALES.items() if s.syndrome == "crs")
 NEURO_SCALES = tuple(n for n, s in SCALES.items() if s.syndrome == "icans")
@@ -72,26 +74,36 @@ def course_frames(course: ScaleCourse, tz: Any) -> tuple[pd.DataFrame, pd.DataFr
 
 
 def daily_frames(course: ScaleCourse) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The highest grade of each day by every scale, marked against ASTCT's daily maximum."""
+    """The highest grade of each day by every scale, marked against ASTCT's daily maximum and
+    worded as the per-assessment view (prov., est., NE: the least certain row giving it)."""
     rows, differs = [], []
     for d in course.daily:
-        row: dict[str, str] = {"Day": f"D+{d['day']}" if int(d["day"]) >= 0  # type: ignore[call-overload]
-                               else f"Day {d['day']}"}
+        row: dict[str, str] = {"Day": f"D+{d.day}" if d.day >= 0 else f"Day {d.day}"}
         diff = {"Day": False}
         for key, title, against in (("astct_crs", "ASTCT CRS", None),
                                     *((n, SCALES[n].title, "astct_crs") for n in CRS_SCALES),
                                     ("astct_icans", "ASTCT ICANS", None),
                                     *((n, SCALES[n].title, "astct_icans")
                                       for n in NEURO_SCALES)):
-            value = d.get(key)
-            ref = None if against is None else d.get(against)
-            mark = "" if against is None or value == ref else (
-                "≠" if value is None or ref is None else "▲" if value > ref else "▼")  # type: ignore[operator]
-            row[title] = (f"{mark} " if mark else "") + ("—" if value is None else str(value))
+            m = d.maxima.get(key)
+            text = "—" if m is None else grade_word(m.grade, m.status, m.estimated)
+            mark = "" if against is None else _day_mark(m, d.maxima.get(against))
+            row[title] = f"{mark} {text}" if mark else text
             diff[title] = bool(mark)
         rows.append(row)
         differs.append(diff)
     return pd.DataFrame(rows), pd.DataFrame(differs)
+
+
+def _day_mark(value: DayMaximum | None, astct: DayMaximum | None) -> str:
+    """▲ / ▼ against ASTCT's maximum of the day, ≠ when one side has no grade."""
+    a = None if astct is None else astct.grade
+    b = None if value is None else value.grade
+    if a == b:
+        return ""
+    if a is None or b is None:
+        return MARKS["status"]
+    return MARKS["higher"] if b > a else MARKS["lower"]
 
 
 def styled(frame: pd.DataFrame, differs: pd.DataFrame) -> Any:
@@ -136,8 +148,7 @@ def draw_scales_tab(course: ScaleCourse, tz: Any, key: str) -> None:
                                     for x in c.grade.reasons))
     st.markdown("**Sources**  \n" + "  \n".join(f"{r.Scale}: {r.Source}."
                                                   for r in sources_frame().itertuples()))
-    st.caption("Comparison for research and teaching: decisions X1-X30 in "
-               "docs/clinical-decisions.md say how each table was read.")
+    st.caption(SCALE_DECISIONS)
 
 
 # ------------------------------------------------------------------------------ labs
@@ -183,7 +194,8 @@ def icaht_lines(panel: LabPanel) -> list[str]:
     if e is not None:
         grade = "not evaluable" if e.grade is None else f"grade {e.grade}" + (
             " (provisional)" if e.provisional else "")
-        out.append(f"**Early ICAHT** (day 0 to +30): {grade} — " + "; ".join(e.reasons))
+        out.append(f"**Early ICAHT** (day 0 to +30): {grade}\n"
+                   + "\n".join(f"- {r}" for r in e.reasons))
     late = panel.late_icaht
     if late is not None:
         grade = "not evaluable" if late.grade is None else f"grade {late.grade}"

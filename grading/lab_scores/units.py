@@ -6,6 +6,8 @@ with this table when it is stored (``WardStore.record_lab``).
 
 from __future__ import annotations
 
+import math
+
 LAB_UNITS: dict[str, tuple[str, dict[str, float]]] = {  # test -> (canonical unit, factors)
     "crp": ("mg/dL", {"mg/dL": 1.0, "mg/L": 0.1}),
     "ferritin": ("ng/mL", {"ng/mL": 1.0, "µg/L": 1.0, "ug/L": 1.0}),
@@ -21,8 +23,46 @@ LAB_UNITS: dict[str, tuple[str, dict[str, float]]] = {  # test -> (canonical uni
 }
 
 
+# Hard plausibility limits in the canonical unit (decision L16, engineering defaults [I] like
+# spec §6.1, not a published standard): above them a value is not possible, and is most often
+# a value in another unit - a platelet count per µL in the 10^9/L field, a haemoglobin in g/L
+# in the g/dL field, a creatinine in µmol/L in the mg/dL field, an ANC per µL as 10^9/L.
+LAB_MAXIMUM: dict[str, float] = {
+    "crp": 100.0,              # mg/dL (1000 mg/L)
+    "ferritin": 1_000_000.0,   # ng/mL
+    "ldh": 100_000.0,          # U/L
+    "platelets": 5_000.0,      # 10^9/L
+    "creatinine": 40.0,        # mg/dL (3536 µmol/L)
+    "anc": 1_000_000.0,        # /µL (1000 x 10^9/L)
+    "haemoglobin": 25.0,       # g/dL
+    "fibrinogen": 2_000.0,     # mg/dL (20 g/L)
+    "il6": 1_000_000.0,        # pg/mL
+    "alt": 100_000.0,          # U/L
+    "ast": 100_000.0,          # U/L
+}
+
+
 class LabUnitError(ValueError):
     pass
+
+
+def _number(x: float, digits: int = 10) -> str:
+    """A number as a person would write it: no exponent, no trailing zeros."""
+    if not math.isfinite(x):
+        return str(x)
+    return f"{float(f'{x:.{digits}g}'):f}".rstrip("0").rstrip(".")
+
+
+def check_value(test: str, value: float, unit: str) -> None:
+    """A value of ``test`` in ``unit`` between 0 and the test's limit (L16), else
+    ``LabUnitError`` naming the test, the value, the unit and the range allowed in that unit."""
+    canonical = to_canonical(test, value, unit)
+    top = LAB_MAXIMUM[test] / LAB_UNITS[test][1][unit]
+    if not (math.isfinite(canonical) and 0 <= canonical <= LAB_MAXIMUM[test]):
+        others = [u for u in LAB_UNITS[test][1] if u != unit]
+        raise LabUnitError(f"{test} {_number(value)} {unit} is not possible: allowed 0 to "
+                           f"{_number(top, 6)} {unit} (check the unit: {test} may also be "
+                           f"entered in {', '.join(others)})")
 
 
 def to_canonical(test: str, value: float, unit: str) -> float:

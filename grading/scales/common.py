@@ -81,6 +81,7 @@ class Domain:
     pending: tuple[tuple[str, int], ...] = ()    # (why, the grade it would give)
     alternatives: tuple[int, ...] = ()   # estimated input: the grades its true value could give
     missing: str = ""                 # what was not recorded (when grade is None)
+    unrecorded: tuple[tuple[str, int], ...] = ()  # parts not recorded: (what, the most it gives)
 
 
 def table(criteria: Sequence[Criterion]) -> dict[str, Criterion]:
@@ -135,6 +136,9 @@ def combine(scale: str, title: str, x: ScaleInputs, domains: Sequence[Domain],
     for d in domains:
         if d.grade is None and d.ceiling > grade:
             notes.append(f"{d.missing} not recorded: could give up to grade {d.ceiling}")
+        for what, most in d.unrecorded:
+            if most > grade:
+                notes.append(f"{what} not recorded: could give up to grade {most}")
         for why, would in d.pending:
             if would > grade:
                 notes.append(f"{why}: would be grade {would}")
@@ -179,6 +183,12 @@ def duration_text(h: float) -> str:
     return f"{whole} h" + (f" {rest} min" if rest else "")
 
 
+def high_dose_counts_from(x: ScaleInputs) -> str:
+    """When the high dose running now will have been needed for 3 h (spec §1.5, X14)."""
+    assert x.pressors.high_since is not None
+    return (x.pressors.high_since + HIGH_DOSE_MINIMUM).isoformat(timespec="minutes")
+
+
 def hypotension_state(x: ScaleInputs) -> State:
     """Spec §1.5-§1.6 for the older scales: vasopressin counts as an agent (X4), high dose per
     the §1.5 table held >= 3 h (X5-X7); attribution as for ASTCT (C5)."""
@@ -198,8 +208,7 @@ def hypotension_state(x: ScaleInputs) -> State:
         if p.high.high and held is not None and p.high_held(s.time):
             return State(high, f"{what}: high dose for {span} ({p.high.text()})", when)
         if p.high.high and held is not None:
-            assert p.high_since is not None
-            at = (p.high_since + HIGH_DOSE_MINIMUM).isoformat(timespec="minutes")
+            at = high_dose_counts_from(x)
             return State(low, f"{what}: high dose for {span} only ({p.high.text()})", when,
                          ((high, f"high dose held < 3 h; counts as high-dose from {at} if "
                            "still needed (spec §1.5)"),))
@@ -209,13 +218,8 @@ def hypotension_state(x: ScaleInputs) -> State:
         return State(low, f"{what}: low dose ({p.high.text()})", when)
     if s.sbp_mmhg is None and s.fluid_bolus_time is None:
         return State(None, "no blood pressure", None)
-    t = rules.hypotension_threshold(s.age_years)
-    limit = rules.sbp_threshold(t, s.age_years)
-    low_sbp = s.sbp_mmhg is not None and s.sbp_mmhg < limit
-    mean = None if s.sbp_mmhg is None or s.dbp_mmhg is None else \
-        s.dbp_mmhg + (s.sbp_mmhg - s.dbp_mmhg) / 3
-    low_map = t.map_below is not None and mean is not None and mean < t.map_below
-    low_counts = (low_sbp or low_map) and not (s.hypotension_attributed or s.bp_attributed)
+    bp = rules.read_blood_pressure(s.sbp_mmhg, s.dbp_mmhg, s.age_years)
+    low_counts = bp.low and not (s.hypotension_attributed or s.bp_attributed)
     bolus_counts = s.fluid_bolus_time is not None and not s.hypotension_attributed
     if bolus_counts:
         assert s.fluid_bolus_time is not None
@@ -226,10 +230,11 @@ def hypotension_state(x: ScaleInputs) -> State:
         return State("fluid_bolus", "fluid bolus for blood pressure, no vasopressor",
                      s.fluid_bolus_time)
     if low_counts:
-        why = (f"SBP {s.sbp_mmhg:g} mmHg < {limit:g}" if low_sbp
-               else f"MAP {mean:.0f} mmHg < {t.map_below:g}")
-        return State("untreated", f"{why} ({t.population}), no vasopressor or bolus", s.bp_time)
-    if low_sbp or low_map or s.fluid_bolus_time is not None:
+        why = (f"SBP {s.sbp_mmhg:g} mmHg < {bp.sbp_limit:g}" if bp.low_sbp
+               else f"MAP {bp.map_mmhg:.0f} mmHg < {bp.threshold.map_below:g}")
+        return State("untreated", f"{why} ({bp.threshold.population}), no vasopressor or bolus",
+                     s.bp_time)
+    if bp.low or s.fluid_bolus_time is not None:
         return State("attributed", "hypotension attributed to another cause", s.time)
     if s.sbp_mmhg is None:
         return State(None, "no blood pressure", None)
@@ -241,10 +246,7 @@ def blood_pressure_low(s: Snapshot) -> bool | None:
     another cause; None without a blood pressure."""
     if s.sbp_mmhg is None:
         return None
-    t = rules.hypotension_threshold(s.age_years)
-    mean = None if s.dbp_mmhg is None else s.dbp_mmhg + (s.sbp_mmhg - s.dbp_mmhg) / 3
-    low = s.sbp_mmhg < rules.sbp_threshold(t, s.age_years) or (
-        t.map_below is not None and mean is not None and mean < t.map_below)
+    low = rules.read_blood_pressure(s.sbp_mmhg, s.dbp_mmhg, s.age_years).low
     return low and not (s.hypotension_attributed or s.bp_attributed)
 
 
@@ -280,22 +282,29 @@ ORGAN_WORDS = {"transaminitis": "transaminitis (ALT/AST)", "creatinine": "creati
 
 def organ_domain(x: ScaleInputs, mapping: Mapping[str, Sequence[str | None]],
                  criteria: Mapping[str, Criterion]) -> Domain:
-    """Organ toxicity by CTCAE grade: ``mapping[organ][grade]`` is the criterion id. Not
-    recorded until any organ grade has been recorded for the patient (X8)."""
-    ceiling = max((criteria[c].grade for ids in mapping.values() for c in ids if c), default=0)
+    """Organ toxicity by CTCAE grade: ``mapping[organ][grade]`` is the criterion id. Each organ
+    stands on its own (X8): one never graded for the patient is not recorded, and could give
+    up to the highest grade of its row; with no organ graded at all the domain is not
+    recorded."""
+    most = {organ: max((criteria[c].grade for c in ids if c), default=0)
+            for organ, ids in mapping.items()}
+    ceiling = max(most.values(), default=0)
     if not x.organ:
         return Domain("organ", None, ceiling, missing="organ toxicity (CTCAE grades)")
-    grade, reasons = 0, []
+    grade, reasons, unrecorded = 0, [], []
     for organ, ids in mapping.items():
-        g, when = x.organ.get(organ, (0, None))
+        if organ not in x.organ:
+            unrecorded.append((f"{ORGAN_WORDS[organ]} CTCAE grade", most[organ]))
+            continue
+        g, when = x.organ[organ]
         cid = ids[g]
-        if cid is None or when is None:
+        if cid is None:
             continue
         c = criteria[cid]
         grade = max(grade, c.grade)
         reasons.append(Reason(c.id, f"{ORGAN_WORDS[organ]} CTCAE grade {g} -> {c.text}: "
                               f"grade {c.grade}", when))
-    return Domain("organ", grade, ceiling, tuple(reasons))
+    return Domain("organ", grade, ceiling, tuple(reasons), unrecorded=tuple(unrecorded))
 
 
 def event_domain(name: str, when: datetime | None, criterion: Criterion, finding: str) -> Domain:

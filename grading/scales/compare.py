@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..result import Grade
+from ..result import Grade, Status
 from ..snapshot import hypotension_component, hypoxia_component, round_temp
 from ..timeline import RowResult
 from . import rules_text
@@ -120,15 +120,50 @@ def compare_course(results: Sequence[RowResult], inputs: Sequence[ScaleInputs],
     return [compare_row(r, x, g) for r, x, g in zip(results, inputs, grades, strict=True)]
 
 
-def daily_maxima(rows: Sequence[RowComparison]) -> list[dict[str, object]]:
-    """The highest grade of each day after infusion, by ASTCT and by every scale."""
-    out: dict[int, dict[str, object]] = {}
+# The less certain status wins when rows of one day give the same maximum.
+UNCERTAINTY: dict[Status, int] = {"final": 0, "provisional": 1, "not_evaluable": 2}
+
+
+@dataclass(frozen=True)
+class DayMaximum:
+    """One day's highest grade by one scale, as certain as the least certain row giving it."""
+
+    grade: int | None          # None: every assessment of the day not evaluable
+    status: Status
+    estimated: bool = False
+
+
+@dataclass(frozen=True)
+class DayMaxima:
+    day: int                            # day after infusion
+    maxima: dict[str, DayMaximum]       # "astct_crs", "astct_icans" and each scale
+
+
+def _day_maximum(graded: Sequence[tuple[int | None, Status, bool]]) -> DayMaximum:
+    """The highest grade of the day's rows; among the rows giving it the least certain status,
+    estimated if any of them is; not evaluable only when no row has a grade."""
+    top = max((g for g, _, _ in graded if g is not None), default=None)
+    giving = [(s, e) for g, s, e in graded if g == top]
+    status = max((s for s, _ in giving), key=UNCERTAINTY.__getitem__)
+    return DayMaximum(top, status, any(e for _, e in giving))
+
+
+def _graded(r: RowComparison) -> dict[str, tuple[int | None, Status, bool]]:
+    return {"astct_crs": (r.astct_crs.grade, r.astct_crs.status, False),
+            "astct_icans": (r.astct_icans.grade, r.astct_icans.status, False),
+            **{n: (c.grade.grade, c.grade.status, c.grade.estimated)
+               for n, c in r.cells.items()}}
+
+
+def daily_maxima(rows: Sequence[RowComparison]) -> list[DayMaxima]:
+    """The highest grade of each day after infusion, by ASTCT and by every scale, with the
+    status and estimate of the rows that give it (decision X31)."""
+    by_day: dict[int, dict[str, list[tuple[int | None, Status, bool]]]] = {}
     for r in rows:
         if r.day_post_infusion is None:
             continue
-        day = out.setdefault(r.day_post_infusion, {"day": r.day_post_infusion})
-        for key, grade in (("astct_crs", r.astct_crs.grade), ("astct_icans", r.astct_icans.grade),
-                           *((n, c.grade.grade) for n, c in r.cells.items())):
-            if grade is not None:
-                day[key] = max(grade, day.get(key, -1))  # type: ignore[call-overload]
-    return [out[d] for d in sorted(out)]
+        day = by_day.setdefault(r.day_post_infusion, {})
+        for key, graded in _graded(r).items():
+            day.setdefault(key, []).append(graded)
+    return [DayMaxima(d, {k: _day_maximum(v) for k, v in by_day[d].items()})
+            for d in sorted(by_day)]

@@ -13,6 +13,7 @@ unarousable (obtunded) patient cannot be assessed and is grade 4. Decisions X23-
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from ..result import Reason
 from .common import Criterion, Domain, ScaleGrade, table
@@ -28,8 +29,12 @@ CARTOX10_MAX = 10
 # original is recalled (one secondary source prints 0-1): the band that flags more (X24).
 CARTOX10_BANDS: tuple[tuple[int, int, int], ...] = ((10, 10, 0), (7, 9, 1), (3, 6, 2), (0, 2, 3))
 PAPILLEDEMA_STAGE_GRADE = {1: 3, 2: 3, 3: 4, 4: 4, 5: 4}   # modified Frisén stage -> CRES grade
-CSF_RAISED_MMHG = 15.0       # X26: above the normal 20 cmH2O (14.7 mmHg) and below 20 -> 3
-CSF_HIGH_MMHG = 20.0         # >= 20 mmHg -> 4
+# CSF opening pressure -> CRES grade, as (lowest mmHg, below mmHg, grade). The table's grade 3
+# reads "< 20 mmHg"; X26 starts it at 15, just above the usual upper limit of 20 cmH2O
+# (14.7 mmHg), and a value below 15 is shown with that rule and left to a clinician.
+CSF_BANDS: tuple[tuple[float, float, int], ...] = (
+    (0.0, 15.0, 0), (15.0, 20.0, 3), (20.0, float("inf"), 4))
+CSF_LITERAL_GRADE_3 = "< 20 mmHg"   # spec §3.6 as printed (unverified, spec §9.4)
 
 CRITERIA = table((
     Criterion("CRES-1-SCORE", 1, "CARTOX-10 7-9 (mild)"),
@@ -55,6 +60,13 @@ def score_grade(score: int) -> int:
         if low <= score <= high:
             return grade
     raise ValueError(f"CARTOX-10 {score} is outside 0-10")
+
+
+def csf_grade(mmhg: float) -> int:
+    for low, below, grade in CSF_BANDS:
+        if low <= mmhg < below:
+            return grade
+    raise ValueError(f"CSF opening pressure {mmhg} mmHg is below 0")
 
 
 def cartox10(items: dict[str, int], head_of_state: int | None) -> tuple[int, bool]:
@@ -130,12 +142,10 @@ def icp_domain(x: ScaleInputs) -> Domain:
             reasons.append(_criterion_reason(f"CRES-{g}-ICP", f"papilloedema stage {stage}",
                                              s.icp_time))
     if x.csf_opening_pressure is not None:
-        mmhg, when = x.csf_opening_pressure
-        if mmhg >= CSF_HIGH_MMHG or mmhg >= CSF_RAISED_MMHG:
-            g = 4 if mmhg >= CSF_HIGH_MMHG else 3
-            grade = max(grade, g)
-            reasons.append(_criterion_reason(f"CRES-{g}-ICP",
-                                             f"CSF opening pressure {mmhg:g} mmHg", when))
+        reason, g, literal = _csf(*x.csf_opening_pressure)
+        reasons.append(reason)
+        grade = max(grade, g)
+        pending += literal
     if s.cerebral_edema in ("focal", "diffuse"):
         assert s.edema_time is not None
         grade = 4
@@ -148,6 +158,20 @@ def icp_domain(x: ScaleInputs) -> Domain:
                               "not a CRES criterion (ASTCT grade 4)", s.icp_time))
     return Domain("icp", grade if recorded else None, 4, tuple(reasons), tuple(pending),
                   missing="raised-ICP findings")
+
+
+def _csf(mmhg: float, when: datetime) -> tuple[Reason, int, list[tuple[str, int]]]:
+    """The CSF pressure's reason, grade and, below 15 mmHg, the literal reading pending (X26)."""
+    g = csf_grade(mmhg)
+    if g:
+        return _criterion_reason(f"CRES-{g}-ICP", f"CSF opening pressure {mmhg:g} mmHg",
+                                 when), g, []
+    literal = CRITERIA["CRES-3-ICP"].grade
+    return (Reason("CRES-ICP", f"CSF opening pressure {mmhg:g} mmHg: not in the raised range "
+                   f"(decision X26); the table's literal wording '{CSF_LITERAL_GRADE_3}' would "
+                   f"give grade {literal}", when), 0,
+            [(f"CSF opening pressure {mmhg:g} mmHg read as not raised (decision X26; the "
+              f"table's literal '{CSF_LITERAL_GRADE_3}' is grade {literal})", literal)])
 
 
 def seizure_motor_domain(x: ScaleInputs) -> Domain:

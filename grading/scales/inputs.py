@@ -6,7 +6,7 @@ exactly as ASTCT reads them, decisions D1-D8 and C5), plus what only the
 other scales need: vasopressor doses and whether they are a high dose held for 3 h, cumulative
 vasopressor time per episode (MSKCC), FiO2 recorded or estimated from the flow, organ-toxicity
 grades, Penn's IV therapy and coagulation products, and the CARTOX-10 / CRES items.
-One plain loop per patient in time order (decisions X1-X14).
+One plain loop per patient in time order, a small tracker per input (decisions X1-X14).
 """
 
 from __future__ import annotations
@@ -166,93 +166,157 @@ def scale_inputs(a: Assessments, weights: Mapping[str, float] | None = None
 
 def _patient_inputs(rows: list[dict[str, object]], snaps: list[Snapshot], positions: list[int],
                     fallback_weight: float | None) -> list[ScaleInputs]:
-    weights = [r["weight_kg"] for r in rows if r["weight_kg"] is not None]
-    weight = weights[0] if weights else fallback_weight
+    """One patient's rows in time order, each input kept by its own tracker below."""
     by_time = {r["time"]: r for r in rows}
     first_time: datetime = rows[0]["time"]  # type: ignore[assignment]
-    doses: dict[str, tuple[float, bool, datetime]] = {}   # agent -> (charted, per kg, time)
-    high_since: datetime | None = None
-    hours, at_least = 0.0, False
-    prev_time, prev_on = None, False
-    off_since: datetime | None = None  # vasopressors stopped at (X9)
-    fio2_rec: tuple[float, datetime] | None = None
-    device, flow_time = None, None
-    organ: dict[str, tuple[int, datetime]] = {}
-    boluses: list[datetime] = []
-    iv_time = coag_time = None
-    csf: tuple[float, datetime] | None = None
+    weight = _Weight(rows, fallback_weight)
+    pressors = _PressorTracker(first_time)
+    fio2 = _Fio2Tracker()
+    events = _EventTracker()
     out = []
     for r, s, pos in zip(rows, snaps, positions):
         t: datetime = r["time"]  # type: ignore[assignment]
+        kg = weight.update(r)
+        out.append(ScaleInputs(
+            astct=s, row=pos, weight_kg=kg, pressors=pressors.update(r, s, t, kg),
+            fio2=fio2.update(r, s, t), **events.update(r, t), **_neuro(s, by_time),
+            first_time=first_time))
+    return out
+
+
+class _Weight:
+    """X7: a patient attribute like age - the latest on a row applies forward, the first also
+    back; without any, the ward record's admission weight."""
+
+    def __init__(self, rows: list[dict[str, object]], fallback: float | None) -> None:
+        weights = [r["weight_kg"] for r in rows if r["weight_kg"] is not None]
+        self.kg: float | None = weights[0] if weights else fallback  # type: ignore[assignment]
+
+    def update(self, r: dict[str, object]) -> float | None:
         if r["weight_kg"] is not None:
-            weight = r["weight_kg"]  # type: ignore[assignment]
+            self.kg = r["weight_kg"]  # type: ignore[assignment]
+        return self.kg
+
+
+class _PressorTracker:
+    """The vasopressors in force with their doses (X5), how long a high dose has run (X14) and
+    the cumulative time on vasopressors per episode (X9)."""
+
+    def __init__(self, first_time: datetime) -> None:
+        self.first_time = first_time
+        self.doses: dict[str, tuple[float, bool, datetime]] = {}  # agent -> (charted, per kg, t)
+        self.high_since: datetime | None = None
+        self.hours, self.at_least = 0.0, False
+        self.prev_time: datetime | None = None
+        self.prev_on = False
+        self.off_since: datetime | None = None   # vasopressors stopped at
+
+    def update(self, r: dict[str, object], s: Snapshot, t: datetime,
+               weight: float | None) -> Pressors:
         running = frozenset(a for a in (s.vasopressors or frozenset()) if a in PRESSORS)
-        # doses: in force while the agent keeps running (X5)
-        for agent in list(doses):
-            if agent not in running:
-                del doses[agent]
+        in_force = self._doses(r, t, running, weight)
+        hd = high_dose(running, in_force)
+        self.high_since = (self.high_since or t) if hd.high else None
+        on = bool(running)
+        self._clock(t, on)
+        return Pressors(running, in_force, hd, self.high_since, self.hours if on else 0.0,
+                        self.at_least and on, s.vasopressors_time)
+
+    def _doses(self, r: dict[str, object], t: datetime, running: frozenset[str],
+               weight: float | None) -> dict[str, Dose]:
+        """X5: a dose is in force while its agent keeps running."""
+        self.doses = {a: d for a, d in self.doses.items() if a in running}
         for column, agent, per_kg in DOSE_FIELDS:
             v = r[column]
             if v is not None:
-                doses[agent] = (float(v), per_kg, t)  # type: ignore[arg-type]
-        in_force = {a: Dose(a, v, per_kg, when, _per_min(a, v, per_kg, weight))
-                    for a, (v, per_kg, when) in doses.items()}
-        hd = high_dose(running, in_force)
-        high_since = (high_since or t) if hd.high else None
-        # cumulative vasopressor time per episode (X9): an interval counts when the previous
-        # row had a vasopressor in force; more than 48 h off them starts a new episode
-        on = bool(running)
-        if prev_on and prev_time is not None:
-            hours += (t - prev_time).total_seconds() / 3600
-        if on and not prev_on and (off_since is None or t - off_since > VASOPRESSOR_EPISODE_GAP):
-            hours, at_least = 0.0, t == first_time
-        if prev_on and not on:
-            off_since = t
-        prev_time, prev_on = t, on
-        pressors = Pressors(running, in_force, hd, high_since, hours if on else 0.0,
-                            at_least and on, s.vasopressors_time)
-        # FiO2 (X11): recorded since the device was set, else estimated from the flow
-        if r["o2_device"] is not None and r["o2_device"] != device:
-            fio2_rec = None
+                self.doses[agent] = (float(v), per_kg, t)  # type: ignore[arg-type]
+        return {a: Dose(a, v, per_kg, when, _per_min(a, v, per_kg, weight))
+                for a, (v, per_kg, when) in self.doses.items()}
+
+    def _clock(self, t: datetime, on: bool) -> None:
+        """X9: an interval counts when the previous row had a vasopressor in force; more than
+        48 h off them starts a new episode."""
+        if self.prev_on and self.prev_time is not None:
+            self.hours += (t - self.prev_time).total_seconds() / 3600
+        if on and not self.prev_on and (self.off_since is None
+                                        or t - self.off_since > VASOPRESSOR_EPISODE_GAP):
+            self.hours, self.at_least = 0.0, t == self.first_time
+        if self.prev_on and not on:
+            self.off_since = t
+        self.prev_time, self.prev_on = t, on
+
+
+class _Fio2Tracker:
+    """X11: a recorded FiO2 since the device was set, else estimated from the flow."""
+
+    def __init__(self) -> None:
+        self.recorded: tuple[float, datetime] | None = None
+        self.device: str | None = None
+        self.flow_time: datetime | None = None
+
+    def update(self, r: dict[str, object], s: Snapshot, t: datetime) -> Fio2:
+        if r["o2_device"] is not None and r["o2_device"] != self.device:
+            self.recorded = None
         if r["o2_device"] is not None:
-            device = r["o2_device"]
+            self.device = r["o2_device"]  # type: ignore[assignment]
         if r["o2_flow_l_min"] is not None:
-            flow_time = t
+            self.flow_time = t
         if r["fio2_pct"] is not None:
-            fio2_rec = (float(r["fio2_pct"]), t)  # type: ignore[arg-type]
-        fio2 = _fio2(s, fio2_rec, flow_time)
+            self.recorded = (float(r["fio2_pct"]), t)  # type: ignore[arg-type]
+        return _fio2(s, self.recorded, self.flow_time)
+
+
+class _EventTracker:
+    """Organ grades (carried until graded again, X8), Penn's 24 h events and fluid boluses
+    (X10), and the CSF opening pressure (current until recorded again)."""
+
+    def __init__(self) -> None:
+        self.organ: dict[str, tuple[int, datetime]] = {}
+        self.boluses: list[datetime] = []
+        self.iv_time: datetime | None = None
+        self.coag_time: datetime | None = None
+        self.csf: tuple[float, datetime] | None = None
+
+    def update(self, r: dict[str, object], t: datetime) -> dict[str, object]:
         for name in ORGANS:
             g = r[f"{name}_ctcae_grade"]
             if g is not None:
-                organ[name] = (int(g), t)  # type: ignore[call-overload]
+                self.organ[name] = (int(g), t)  # type: ignore[call-overload]
         if r["fluid_bolus_given"]:
-            boluses.append(t)
+            self.boluses.append(t)
         if r["iv_therapy_given"]:
-            iv_time = t
+            self.iv_time = t
         if r["coagulopathy_products_given"]:
-            coag_time = t
+            self.coag_time = t
         if r["csf_opening_pressure_mmhg"] is not None:
-            csf = (float(r["csf_opening_pressure_mmhg"]), t)  # type: ignore[arg-type]
-        ice_row = by_time.get(s.ice_time) if s.ice_time is not None else None
-        seizure_row = by_time.get(s.seizure_time) if s.seizure_time is not None else None
-        icp_row = by_time.get(s.icp_time) if s.icp_time is not None else None
-        capd_used = s.capd_total is not None and (s.ice_total is None or (
-            s.capd_time is not None and s.ice_time is not None and s.capd_time > s.ice_time))
-        out.append(ScaleInputs(
-            astct=s, row=pos, weight_kg=weight, pressors=pressors, fio2=fio2,
-            organ=dict(organ),
-            boluses=tuple(b for b in boluses if t - b <= PENN_LOOKBACK),
-            iv_therapy=iv_time if iv_time is not None and t - iv_time <= PENN_LOOKBACK else None,
-            coagulation_products=coag_time if coag_time is not None
-            and t - coag_time <= PENN_LOOKBACK else None,
-            ice_items=None if ice_row is None else {k: int(ice_row[k]) for k in ICE_ITEMS},
-            head_of_state=None if ice_row is None or ice_row["cartox_head_of_state"] is None
-            else int(ice_row["cartox_head_of_state"]),  # type: ignore[call-overload]
-            seizure_type=None if seizure_row is None else seizure_row["seizure_type"],
-            papilledema_stage=None if icp_row is None or icp_row["papilledema_frisen_stage"]
-            is None else int(icp_row["papilledema_frisen_stage"]),  # type: ignore[call-overload]
-            csf_opening_pressure=csf, capd_used=capd_used, first_time=first_time))
-    return out
+            self.csf = (float(r["csf_opening_pressure_mmhg"]), t)  # type: ignore[arg-type]
+        return {"organ": dict(self.organ),
+                "boluses": tuple(b for b in self.boluses if t - b <= PENN_LOOKBACK),
+                "iv_therapy": _within(self.iv_time, t, PENN_LOOKBACK),
+                "coagulation_products": _within(self.coag_time, t, PENN_LOOKBACK),
+                "csf_opening_pressure": self.csf}
+
+
+def _within(when: datetime | None, t: datetime, lookback: timedelta) -> datetime | None:
+    return when if when is not None and t - when <= lookback else None
+
+
+def _neuro(s: Snapshot, by_time: Mapping[object, dict[str, object]]) -> dict[str, object]:
+    """The CARTOX-10 / CRES items of the rows the ASTCT snapshot took its neuro findings from."""
+    ice_row = by_time.get(s.ice_time) if s.ice_time is not None else None
+    seizure_row = by_time.get(s.seizure_time) if s.seizure_time is not None else None
+    icp_row = by_time.get(s.icp_time) if s.icp_time is not None else None
+    stage = None if icp_row is None else icp_row["papilledema_frisen_stage"]
+    head = None if ice_row is None else ice_row["cartox_head_of_state"]
+    return {
+        "ice_items": None if ice_row is None else {k: int(ice_row[k])  # type: ignore[call-overload]
+                                                   for k in ICE_ITEMS},
+        "head_of_state": None if head is None else int(head),  # type: ignore[call-overload]
+        "seizure_type": None if seizure_row is None else seizure_row["seizure_type"],
+        "papilledema_stage": None if stage is None else int(stage),  # type: ignore[call-overload]
+        "capd_used": s.capd_total is not None and (s.ice_total is None or (
+            s.capd_time is not None and s.ice_time is not None and s.capd_time > s.ice_time)),
+    }
 
 
 def _per_min(agent: str, charted: float, per_kg: bool, weight: float | None) -> float | None:

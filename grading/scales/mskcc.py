@@ -20,6 +20,7 @@ from .common import (
     combine,
     duration_text,
     fever_state,
+    high_dose_counts_from,
     hypotension_state,
     oxygen_state,
     state_domain,
@@ -77,6 +78,11 @@ def vasopressor_domain(x: ScaleInputs) -> Domain:
     elif p.high_held(s.time) and low is None:
         pending.append(("on a high dose >= 3 h, blood pressure not recorded: refractory "
                         "hypotension not excluded", 4))
+    elif p.high.high and low is not False:
+        # X19: a high dose held < 3 h is not yet "high-dose" (spec §1.5), as for Lee and Penn
+        bp = "blood pressure low" if low else "blood pressure not recorded"
+        pending.append((f"high dose held < 3 h, {bp}: refractory to a high dose from "
+                        f"{high_dose_counts_from(x)} if still low", 4))
     elif p.high.high is None:
         pending.append(("dose not known: high-dose vasopressors with refractory hypotension not "
                         "excluded", 4))

@@ -8,7 +8,9 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 import grading
-from grading.scales.engine import SCALES
+from grading.scales.compare import RowComparison, compare_course
+from grading.scales.engine import SCALES, grade_inputs
+from grading.scales.inputs import scale_inputs
 from tests.grading.helpers import T0, grade_both, normal_adult
 
 CRS_SCALES = tuple(n for n, s in SCALES.items() if s.syndrome == "crs")
@@ -48,3 +50,26 @@ def grades(rows: Sequence[Mapping[str, object]]) -> dict[str, int | None]:
 
 def findings(g: grading.ScaleGrade) -> str:
     return "\n".join(f"{r.rule}: {r.finding}" for r in g.reasons)
+
+
+def compared(rows: Sequence[Mapping[str, object]]) -> list[RowComparison]:
+    """Every row compared with ASTCT by every scale (the review page's Scales tab)."""
+    a = grading.from_rows(rows)
+    inputs = scale_inputs(a)
+    return compare_course(list(grading.grade(a).results()), inputs,
+                          grade_inputs(inputs, tuple(SCALES)))
+
+
+INFUSED = {"infusion_time": "2026-03-01T10:00"}   # T0 (08:00 on 2 March) is day +1
+DAY_ROWS = [
+    # day +1: Lee 1 final, then 2 provisional (cannula, flow not recorded), then 2 estimated
+    # (2 L/min: FiO2 ≈ 29 % from the flow) - the maximum 2 is given by two rows
+    adult(0, temp_c=38.6, **INFUSED),
+    adult(2, temp_c=38.6, o2_device="nasal_cannula", **INFUSED),
+    adult(4, temp_c=38.6, o2_device="nasal_cannula", o2_flow_l_min=2, **INFUSED),
+    # day +2: the only assessment has no temperature and nothing else: not evaluable
+    adult(28, temp_c=None, o2_device="room_air", **INFUSED),
+    # day +3: 1 final, then 2 final
+    adult(52, temp_c=38.6, **INFUSED),
+    adult(56, temp_c=38.6, creatinine_ctcae_grade=2, **INFUSED),
+]

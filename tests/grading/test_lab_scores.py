@@ -199,13 +199,116 @@ def test_anc_100_or_less_for_7_days_is_grade_3_and_for_14_days_grade_4(days_100,
     assert early(days).grade == max(grade, 1 if days_100 + 1 < 7 else 2)
 
 
-def test_anc_never_recovering_above_500_by_day_30_is_grade_4():
-    assert early({0: 1500, **run_of(5, 30, 300)}).grade == 4
+@pytest.mark.parametrize(("value", "grade_100", "grade"), [(100, 3, 3), (101, 0, 2)])
+def test_an_anc_of_exactly_100_counts_for_the_100_column_and_101_does_not(value, grade_100,
+                                                                          grade):
+    """7 days at the value: <= 500 for 7 days is grade 2 either way; <= 100 for 7 days is 3."""
+    g = early({0: 1500, **run_of(1, 7, value), **run_of(8, 30, 1500)})
+    assert (g.grade_500, g.grade_100, g.grade, g.provisional) == (2, grade_100, grade, False)
+
+
+def read(g) -> str:
+    return "\n".join(g.reasons)
+
+
+# ------------------------------------------------------------------ early ICAHT: sparse ANC
+@pytest.mark.parametrize(("days", "today", "unmeasured", "gap"), [
+    ({0: 3000}, 40, 30, 30),                          # one ANC on day 0
+    ({0: 3000, 30: 3000}, 40, 29, 29),                 # days 0 and 30 only
+    ({**run_of(0, 16, 3000), **run_of(18, 30, 3000)}, 40, 1, 1),   # day 17 missing
+    ({**run_of(0, 9, 3000)}, 10, 1, 1),                # the open window counts up to today
+], ids=["day 0 only", "days 0 and 30", "one day missing", "today not yet measured"])
+def test_days_without_an_anc_make_grade_0_provisional_naming_how_many_and_the_longest_gap(
+        days, today, unmeasured, gap):
+    g = early(days, today=today)
+    assert (g.grade, g.provisional) == (0, True)
+    assert (g.unmeasured_days, g.longest_gap) == (unmeasured, gap)
+    assert (f"no ANC on {unmeasured} day{'s' if unmeasured > 1 else ''} (longest gap {gap} "
+            f"day{'s' if gap > 1 else ''}): a neutropenia could be missed") in read(g)
+
+
+@pytest.mark.parametrize(("days", "today"), [(run_of(0, 30, 3000), 40), (run_of(0, 10, 3000), 10)],
+                         ids=["every day to day 30", "every day to today"])
+def test_an_anc_on_every_day_of_the_window_names_no_missing_day(days, today):
+    g = early(days, today=today)
+    assert (g.grade, g.unmeasured_days) == (0, 0)
+    assert "no ANC on" not in read(g)
+    assert g.provisional is (today <= 30)  # the window still open: provisional, for that reason
+
+
+def test_a_grade_0_with_an_anc_on_every_day_to_day_30_is_final():
+    assert (early(run_of(0, 30, 3000)).grade, early(run_of(0, 30, 3000)).provisional) == (
+        0, False)
+
+
+def test_a_grade_4_stays_final_whatever_days_are_missing():
+    g = early({0: 1500, **run_of(2, 20, 50), 25: 2000})   # <= 100 for 19 days
+    assert (g.grade_100, g.grade, g.provisional) == (4, 4, False)
+    assert g.unmeasured_days > 0
+
+
+def test_with_interpolation_only_the_days_it_cannot_fill_are_counted():
+    g = early({0: 3000, 7: 3000, 30: 3000}, interpolate=True)   # 1-6 filled, 8-29 (22) not
+    assert (g.grade, g.provisional, g.unmeasured_days, g.longest_gap) == (0, True, 22, 22)
+    assert "measured or interpolated" in read(g)
+
+
+def test_no_anc_up_to_today_is_not_evaluable_and_a_later_lab_is_not_read():
+    g = early({6: 300}, today=5)
+    assert (g.grade, g.provisional) == (None, False)
+    assert "not evaluable" in read(g)
+
+
+# ------------------------------------------------------------ early ICAHT: never recovers
+def test_anc_500_or_less_from_day_1_through_day_30_never_recovered_is_grade_4():
+    g = early({0: 1500, **run_of(1, 30, 300)})
+    assert (g.grade, g.provisional, g.never_recovered) == (4, False, True)
+    assert "never recovered" in read(g)
+
+
+@pytest.mark.parametrize(("first_low", "grade", "provisional"), [(3, 4, False), (4, 3, True)])
+def test_never_recovers_needs_the_run_to_begin_by_day_3(first_low, grade, provisional):
+    """Decision L8 (the reference implementation): a run that begins by day +3 and lasts
+    through day +30 never recovered; one that begins later is graded by its duration."""
+    g = early({**run_of(0, first_low - 1, 1500), **run_of(first_low, 30, 300)})
+    assert (g.grade, g.provisional) == (grade, provisional)
+    if provisional:
+        assert "recovery not documented" in read(g)
+
+
+def test_a_late_fall_below_500_without_recovery_is_graded_by_its_duration_not_4():
+    """Review example: 3000 on days 0-24, then 300 on days 25-30 (6 days)."""
+    g = early({**run_of(0, 24, 3000), **run_of(25, 30, 300)})
+    assert (g.grade, g.provisional, g.never_recovered) == (1, True, False)
+    assert "recovery not documented" in read(g) and "never recovered by" not in read(g)
+
+
+def test_a_measured_value_above_500_is_not_never_recovered_even_without_stable_recovery():
+    """Review example: <= 500 on days 1-10, 800 on days 11 and 12, 2000 on day 30."""
+    g = early({**run_of(1, 10, 300), 11: 800, 12: 800, 30: 2000})
+    assert (g.grade, g.provisional, g.never_recovered) == (2, True, False)
+    assert "recovery not documented" in read(g) and "no ANC on" in read(g)
+
+
+def test_one_day_above_500_inside_a_run_is_no_stable_recovery_but_no_never_recovered_either():
+    g = early({0: 1500, **run_of(1, 15, 300), 16: 600, **run_of(17, 30, 300)})
+    assert (g.run_500.days, g.grade, g.provisional) == (30, 3, True)
+    assert "600/µL on day 16" in read(g)
+
+
+@pytest.mark.parametrize("days", [{0: 1500, **run_of(1, 29, 300)},   # day 30 not measured
+                                  {0: 1500, **run_of(5, 30, 300)}],  # days 1-4 not measured
+                         ids=["day 30 missing", "start not measured"])
+def test_a_run_that_may_never_have_recovered_is_provisional_naming_grade_4(days):
+    g = early(days)
+    assert (g.grade, g.provisional) == (3, True)
+    assert "would be grade 4" in read(g)
 
 
 def test_while_the_window_is_open_the_grade_is_provisional():
     g = early({0: 1500, **run_of(2, 9, 300)}, today=9)
     assert (g.grade, g.provisional) == (2, True)
+    assert "window is still open" in read(g) and "would be grade 4" in read(g)
 
 
 def test_days_without_a_value_are_not_filled_unless_interpolation_is_chosen():
@@ -273,3 +376,40 @@ def test_iechs_transaminases_use_5_x_baseline_when_the_baseline_is_abnormal():
 def test_iechs_labs_older_than_72_hours_are_not_current_findings():
     s = screen([recent("fibrinogen", 100, hours_ago=73)], NOW, INFUSION, 12)
     assert next(f for f in s.features if f.name == "fibrinogen").present is None
+
+
+def feature(s, name: str) -> bool | None:
+    return next(f for f in s.features if f.name == name).present
+
+
+@pytest.mark.parametrize(("value", "present"), [(800, False), (800.1, True)])
+def test_iechs_ferritin_counts_above_2_x_uln_and_not_at_it(value, present):
+    """Default ULN 400 ng/mL (L12); no value at infusion, no earlier ferritin."""
+    s = screen([recent("ferritin", value)], NOW, INFUSION, 12)
+    assert feature(s, "ferritin") is present
+
+
+@pytest.mark.parametrize("test", ["alt", "ast"])
+@pytest.mark.parametrize(("value", "present"), [(200, False), (200.1, True)])
+def test_iechs_transaminases_count_above_5_x_uln_and_not_at_it(test, value, present):
+    """Default ULN 40 U/L, baseline unknown: 5 x ULN = 200."""
+    s = screen([recent(test, value)], NOW, INFUSION, 12)
+    assert feature(s, "transaminases") is present
+
+
+@pytest.mark.parametrize(("lln", "value", "low"), [(200, 200, False), (200, 199.9, True),
+                                                   (100, 150, False), (100, 149.9, True)])
+def test_iechs_fibrinogen_counts_below_its_limit_and_not_at_it(lln, value, low):
+    """The limit is the site's lower limit of normal, and never below 150 mg/dL (spec §5.4)."""
+    s = screen([recent("fibrinogen", value)], NOW, INFUSION, 12, {"fibrinogen_lln": lln})
+    assert feature(s, "fibrinogen") is low
+
+
+@pytest.mark.parametrize(("labs", "present", "prompt"), [
+    ([recent("ferritin", 1200)], 1, False),
+    ([recent("ferritin", 1200), recent("fibrinogen", 140)], 2, True)],
+    ids=["one core feature", "exactly two core features"])
+def test_iechs_prompts_haematology_review_from_exactly_2_core_features(labs, present, prompt):
+    s = screen(labs, NOW, INFUSION, 12)
+    assert (s.present, s.prompt) == (present, prompt)
+    assert ("ask haematology to review" in s.text) is prompt

@@ -4,8 +4,11 @@ it needs was not recorded (provisional or not evaluable, never a silent 0; spec 
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
+
 import pytest
 
+from tests.grading.helpers import T0
 from tests.grading.scale_helpers import adult, findings, last
 
 FEVER = {"temp_c": 38.6}
@@ -226,6 +229,31 @@ def test_mskcc_4_needs_hypotension_refractory_to_a_high_dose():
     assert last(responding)[1]["mskcc"].grade == 2
 
 
+NO_BP = {"sbp_mmhg": None, "dbp_mmhg": None}
+
+
+@pytest.mark.parametrize(("at_0", "at_2", "status"), [
+    ({}, {"sbp_mmhg": 78, "dbp_mmhg": 50}, "provisional"),
+    (NO_BP, NO_BP, "provisional"),
+    ({}, {"sbp_mmhg": 104, "dbp_mmhg": 60}, "final")],
+    ids=["low", "not recorded", "responding"])
+def test_mskcc_on_a_high_dose_held_under_3_hours_names_grade_4_unless_the_bp_responds(
+        at_0, at_2, status):
+    """Norepinephrine 30 µg/min from 0 h, assessed at 2 h: not yet "refractory to a high
+    dose" (spec §1.5: >= 3 h), but it will be from 3 h if the blood pressure stays low (X19),
+    as Lee 2014 and Penn say when the high dose will count."""
+    rows = [adult(-5), on(0, vasopressors="norepinephrine", norepinephrine_ug_min=30, **at_0),
+            on(2, **at_2)]
+    _, s = last(rows)
+    g = s["mskcc"]
+    assert (g.grade, g.status) == (2, status)
+    counts_from = (T0 + timedelta(hours=3)).replace(tzinfo=UTC).isoformat(timespec="minutes")
+    if status == "provisional":
+        assert f"refractory to a high dose from {counts_from} if still low: would be grade 4" \
+            in findings(g)
+        assert f"counts as high-dose from {counts_from}" in findings(s["lee2014"])
+
+
 # ------------------------------------------------------------------------------ not recorded
 def test_without_a_temperature_and_nothing_else_found_every_scale_is_not_evaluable():
     _, s = last([adult(0, temp_c=None)])
@@ -251,11 +279,46 @@ def test_organ_toxicity_never_recorded_makes_lee_penn_and_cartox_provisional():
         assert (s[name].grade, s[name].status) == (1, "final"), name
 
 
-def test_once_one_organ_is_graded_the_others_count_as_none():
-    row = adult(0, **FEVER, transaminitis_ctcae_grade=None, creatinine_ctcae_grade=2,
-                other_organ_ctcae_grade=None)
-    _, s = last([row])
-    assert (s["lee2014"].grade, s["lee2014"].status) == (2, "final")
+# organ graded -> (Lee 2014, Penn, CARTOX) with the other two organs never graded: each scale's
+# grade from that organ, provisional, naming the most each ungraded organ could give (X8)
+ONE_ORGAN_GRADED = [
+    ("transaminitis_ctcae_grade", 1, dict(lee2014=1, penn=1, cartox=1),
+     ("creatinine rise CTCAE grade not recorded: could give up to grade 4",
+      "other organ toxicity CTCAE grade not recorded: could give up to grade 4")),
+    ("creatinine_ctcae_grade", 2, dict(lee2014=2, penn=2, cartox=2),
+     ("transaminitis (ALT/AST) CTCAE grade not recorded: could give up to grade 3",
+      "other organ toxicity CTCAE grade not recorded: could give up to grade 4")),
+    ("other_organ_ctcae_grade", 3, dict(lee2014=3, penn=3, cartox=3),
+     ("creatinine rise CTCAE grade not recorded: could give up to grade 4",)),
+]
+
+
+@pytest.mark.parametrize(("graded", "ctcae", "expected", "notes"), ONE_ORGAN_GRADED,
+                         ids=["transaminitis", "creatinine", "other organ"])
+def test_an_organ_never_graded_is_not_recorded_even_when_another_organ_is_graded(
+        graded, ctcae, expected, notes):
+    organs = dict.fromkeys(("transaminitis_ctcae_grade", "creatinine_ctcae_grade",
+                            "other_organ_ctcae_grade")) | {graded: ctcae}
+    _, s = last([adult(0, **FEVER, **organs)])
+    for name, grade in expected.items():
+        assert (s[name].grade, s[name].status) == (grade, "provisional"), name
+        for note in notes:
+            assert note in findings(s[name]), (name, note)
+
+
+def test_an_ungraded_organ_that_could_not_raise_the_grade_leaves_it_final():
+    """Grade 4 creatinine: Lee 2014 is 4 whatever the transaminases (at most 3 in Lee)."""
+    _, s = last([adult(0, **FEVER, transaminitis_ctcae_grade=None, creatinine_ctcae_grade=4,
+                       other_organ_ctcae_grade=None)])
+    assert (s["lee2014"].grade, s["lee2014"].status) == (4, "final")
+
+
+def test_the_cli_example_of_the_review_is_provisional_by_lee_penn_and_cartox():
+    """38.5 °C, transaminitis grade 1, creatinine and other organ blank (clinical review)."""
+    _, s = last([adult(0, temp_c=38.5, transaminitis_ctcae_grade=1, creatinine_ctcae_grade=None,
+                       other_organ_ctcae_grade=None)])
+    assert {n: (s[n].grade, s[n].status) for n in ("lee2014", "penn", "cartox")} == dict.fromkeys(
+        ("lee2014", "penn", "cartox"), (1, "provisional"))
 
 
 def test_an_organ_grade_stays_until_it_is_graded_again():

@@ -3,18 +3,8 @@ by the domain that makes it, in spec §3.7's words (reasons 1-5); agreement expl
 
 from __future__ import annotations
 
-import grading
-from grading.scales.compare import compare_course, daily_maxima
-from grading.scales.engine import SCALES, grade_inputs
-from grading.scales.inputs import scale_inputs
-from tests.grading.scale_helpers import adult
-
-
-def compared(rows):
-    a = grading.from_rows(rows)
-    inputs = scale_inputs(a)
-    return compare_course(list(grading.grade(a).results()), inputs,
-                          grade_inputs(inputs, tuple(SCALES)))
+from grading.scales.compare import daily_maxima
+from tests.grading.scale_helpers import DAY_ROWS, INFUSED, adult, compared
 
 
 def why(rows, scale: str) -> str:
@@ -86,4 +76,21 @@ def test_the_daily_maxima_take_the_highest_grade_of_each_day():
     assert days == []  # no infusion time: no day after infusion
     with_day = [dict(r, infusion_time="2026-03-01T10:00") for r in rows]
     days = daily_maxima(compared(with_day))
-    assert [(d["day"], d["astct_crs"], d["lee2014"]) for d in days] == [(1, 1, 3), (2, 0, 3)]
+    assert [(d.day, d.maxima["astct_crs"].grade, d.maxima["lee2014"].grade) for d in days] == [
+        (1, 1, 3), (2, 0, 3)]
+
+
+def test_each_days_maximum_keeps_the_status_and_estimate_of_the_rows_that_give_it():
+    """The least certain of the rows giving the maximum wins: provisional over final, and
+    estimated if any of them is; a day of not-evaluable rows only is not evaluable (X31)."""
+    days = {d.day: d.maxima["lee2014"] for d in daily_maxima(compared(DAY_ROWS))}
+    assert (days[1].grade, days[1].status, days[1].estimated) == (2, "provisional", True)
+    assert (days[2].grade, days[2].status) == (None, "not_evaluable")
+    assert (days[3].grade, days[3].status, days[3].estimated) == (2, "final", False)
+
+
+def test_a_lower_provisional_row_does_not_make_the_days_final_maximum_provisional():
+    rows = [adult(0, temp_c=38.6, o2_device="nasal_cannula", **INFUSED),        # 2 prov.
+            adult(2, temp_c=38.6, o2_device="venturi_mask", fio2_pct=45, **INFUSED)]  # 3
+    (day,) = daily_maxima(compared(rows))
+    assert (day.maxima["lee2014"].grade, day.maxima["lee2014"].status) == (3, "final")

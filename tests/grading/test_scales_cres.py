@@ -106,10 +106,26 @@ def test_papilloedema_without_a_stage_is_cres_3_provisional():
     assert (g.grade, g.status) == (3, "provisional")
 
 
-@pytest.mark.parametrize(("mmhg", "expected"), [(14.9, 0), (15, 3), (19.9, 3), (20, 4)])
-def test_csf_opening_pressure_raised_below_20_mmhg_is_3_and_from_20_is_4(mmhg, expected):
+@pytest.mark.parametrize(("mmhg", "expected", "status"), [
+    (14.9, 0, "provisional"), (15, 3, "final"), (19.9, 3, "final"), (20, 4, "final")])
+def test_csf_opening_pressure_raised_below_20_mmhg_is_3_and_from_20_is_4(mmhg, expected,
+                                                                         status):
     _, g = cres(cartox_head_of_state=1, csf_opening_pressure_mmhg=mmhg)
-    assert g.grade == expected
+    assert (g.grade, g.status) == (expected, status)
+
+
+def test_a_csf_pressure_below_15_mmhg_is_shown_with_the_rule_and_left_to_a_clinician():
+    """X26 departs from the table's literal "< 20 mmHg" (grade 3): never silently."""
+    _, g = cres(cartox_head_of_state=1, csf_opening_pressure_mmhg=14)
+    assert "CSF opening pressure 14 mmHg: not in the raised range (decision X26); the table's " \
+           "literal wording '< 20 mmHg' would give grade 3" in findings(g)
+    assert "CRES provisional" in [r.rule for r in g.reasons]
+
+
+def test_a_csf_pressure_below_15_mmhg_with_cres_already_3_leaves_the_grade_final():
+    _, g = cres(**cartox_items(0, 1, 1, 0, 0), csf_opening_pressure_mmhg=14)
+    assert (g.grade, g.status) == (3, "final")
+    assert "CSF opening pressure 14 mmHg: not in the raised range" in findings(g)
 
 
 def test_posturing_and_cn6_palsy_are_astct_4_but_not_cres_criteria():

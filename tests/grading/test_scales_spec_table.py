@@ -119,3 +119,14 @@ def test_spec_case_23_lee_2014_regrades_organ_toxicity_that_astct_ignores():
     assert (a.crs.grade, s["lee2014"].grade) == (1, 3)
     rules = [r.rule for r in s["lee2014"].reasons]
     assert rules.count("LEE-3-ORGAN") == 2 and "LEE-4-ORGAN" not in rules
+
+
+def test_never_febrile_on_one_vasopressor_of_unknown_dose_cartox_is_2_provisional_naming_3():
+    """Spec §3.7's CARTOX "2-3" is the low-dose and the high-dose row, not an ambiguity: an
+    unknown dose gives the low-dose grade, provisional, with the high-dose grade named (X21)."""
+    _, s = last([BEFORE, adult(0, vasopressors="norepinephrine", sbp_mmhg=100, dbp_mmhg=60),
+                 adult(3, sbp_mmhg=100, dbp_mmhg=60, vasopressors=None)])
+    g = s["cartox"]
+    assert (g.grade, g.status) == (2, "provisional")
+    assert any("dose not known" in r.finding and "would be grade 3" in r.finding
+               for r in g.reasons)

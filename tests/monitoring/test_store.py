@@ -579,6 +579,38 @@ def test_a_lab_in_an_unknown_unit_is_refused(store):
     assert count(store, "labs") == 0
 
 
+@pytest.mark.parametrize(("test", "value", "unit", "message"), [
+    ("platelets", 150_000, "10^9/L", "platelets 150000 10^9/L is not possible: allowed 0 to "
+                                     "5000 10^9/L"),
+    ("platelets", 5000.1, "10^9/L", "allowed 0 to 5000 10^9/L"),
+    ("platelets", 5_000_001, "/µL", "platelets 5000001 /µL is not possible: allowed 0 to "
+                                    "5000000 /µL"),
+    ("haemoglobin", 120, "g/dL", "haemoglobin 120 g/dL is not possible: allowed 0 to 25 g/dL"),
+    ("creatinine", 88.4, "mg/dL", "creatinine 88.4 mg/dL is not possible"),
+    ("anc", 1500, "10^9/L", "anc 1500 10^9/L is not possible: allowed 0 to 1000 10^9/L"),
+    ("crp", -1, "mg/L", "crp -1 mg/L is not possible: allowed 0 to 1000 mg/L"),
+    ("ldh", float("nan"), "U/L", "ldh nan U/L is not possible: allowed 0 to 100000 U/L"),
+], ids=["platelets per µL in 10^9/L", "platelets just above", "platelets per µL too high",
+        "haemoglobin in g/L as g/dL", "creatinine in µmol/L as mg/dL", "anc per µL as 10^9/L",
+        "negative", "not a number"])
+def test_an_impossible_lab_value_is_refused_naming_test_value_unit_and_the_range(
+        store, test, value, unit, message):
+    admit(store)
+    with pytest.raises(StoreError, match="check the unit") as e:
+        store.record_lab("P1", test, value, unit, when(0), by="nina")
+    assert message in str(e.value)
+    assert store.labs("P1") == []
+
+
+@pytest.mark.parametrize(("test", "value", "unit"), [
+    ("platelets", 5000, "10^9/L"), ("platelets", 150_000, "/µL"), ("haemoglobin", 120, "g/L"),
+    ("creatinine", 88.4, "µmol/L"), ("anc", 1500, "/µL"), ("crp", 0, "mg/L")])
+def test_a_lab_value_at_or_inside_its_limit_is_stored(store, test, value, unit):
+    admit(store)
+    store.record_lab("P1", test, value, unit, when(0), by="nina")
+    assert len(store.labs("P1")) == 1
+
+
 # ------------------------------------------------------------------------------ import
 def _rows(pid: str, hours: Sequence[float], **extra: object) -> list[dict[str, object]]:
     return [{"patient_id": pid, "time": at(h), "temp_c": 37.0 + h / 10, **extra}

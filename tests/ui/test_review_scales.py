@@ -9,9 +9,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from grading.scales.compare import daily_maxima
+from grading.scales.engine import SCALES
 from monitoring import review as review_mod
-from monitoring.scale_review import lab_scores, scale_course
-from ui.scales import course_frames, daily_frames, sources_frame
+from monitoring.scale_review import ScaleCourse, lab_scores, scale_course
+from tests.grading.scale_helpers import DAY_ROWS, compared
+from ui.scales import (
+    SCALE_DECISIONS,
+    course_frames,
+    daily_frames,
+    icaht_lines,
+    sources_frame,
+)
 
 from .conftest import go, texts
 
@@ -39,7 +48,8 @@ def make_course(store, pid: str = PID) -> datetime:
               "seizure": "none", "motor_weakness": "none", "cerebral_edema": "none",
               "raised_icp_signs": "none"}
     rec(30, temp_c=37.1, o2_device="room_air", vasopressors="none", age_years=52,
-        transaminitis_ctcae_grade=0, creatinine_ctcae_grade=0, **normal)
+        transaminitis_ctcae_grade=0, creatinine_ctcae_grade=0, other_organ_ctcae_grade=0,
+        **normal)
     rec(20, temp_c=38.7, o2_device="nasal_cannula", o2_flow_l_min=6, transaminitis_ctcae_grade=4,
         **normal)
     rec(10, temp_c=38.9, sbp_mmhg=86, dbp_mmhg=50, vasopressors="norepinephrine",
@@ -88,6 +98,7 @@ def test_the_scales_tab_grades_the_course_by_every_scale_and_marks_disagreements
     assert "Hypoxia: ASTCT grades the device and flow" in shown
     assert "Pennisi" in shown
     assert "Penn: Porter D, Frey N" in shown and "CRES (CARTOX-10): Neelapu SS" in shown
+    assert SCALE_DECISIONS in shown and "X1-X30" not in shown   # no stale decision range
 
 
 def test_the_explanation_follows_the_chosen_assessment(signed_in, course):
@@ -146,6 +157,25 @@ def test_the_table_builders_mark_every_disagreement_and_nothing_else(store, cour
     daily, daily_differs = daily_frames(c)
     assert len(daily) == len(c.daily) and daily_differs.shape == daily.shape
     assert len(sources_frame()) == 7
+
+
+def test_the_daily_view_shows_the_status_and_estimate_as_the_per_assessment_view_does():
+    rows = compared(DAY_ROWS)
+    daily, differs = daily_frames(ScaleCourse(rows, daily_maxima(rows), tuple(SCALES)))
+    by_day = daily.set_index("Day")
+    assert by_day.loc["D+1", "Lee 2014"] == "2 prov. est."
+    assert by_day.loc["D+2", "Lee 2014"] == "NE"
+    assert by_day.loc["D+3", "Lee 2014"] == "▲ 2"       # ASTCT ignores organ toxicity
+    assert by_day.loc["D+1", "ASTCT CRS"] == "2 prov."  # unknown cannula flow (D5)
+    assert bool(differs.set_index(daily["Day"]).loc["D+3", "Lee 2014"])
+
+
+def test_the_early_icaht_reasons_are_listed_one_per_line_with_the_missing_days(store, course):
+    (line, _) = icaht_lines(lab_scores(store, store.patient(PID), course))
+    head, *reasons = line.split("\n")
+    assert head == "**Early ICAHT** (day 0 to +30): grade 1 (provisional)"
+    assert "- provisional: no ANC on 1 day (longest gap 1 day): a neutropenia could be missed" \
+        in reasons
 
 
 def test_the_lab_panel_reads_the_record_and_uses_the_recorded_lymphodepletion(store, course):
