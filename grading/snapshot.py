@@ -270,9 +270,10 @@ def grade_crs(s: Snapshot) -> Grade:
                           s.time))
     if worst and s.prior_anticytokine_or_steroid is not None:
         flags.append(Flag("fever_possibly_masked", "urgent", "fever possibly masked: "
-                          "hypotension/hypoxia after prophylactic steroid or tocilizumab "
-                          f"(given {s.prior_anticytokine_or_steroid.isoformat()}), would be CRS "
-                          f"grade {worst} if a clinician confirms CRS (spec A3)"))
+                          "hypotension/hypoxia with no open CRS episode after a corticosteroid "
+                          "or tocilizumab (prophylaxis, or treatment of an earlier episode or of "
+                          f"ICANS; given {s.prior_anticytokine_or_steroid.isoformat()}), would be "
+                          f"CRS grade {worst} if a clinician confirms CRS (spec A3)"))
         return Grade(0, "provisional", tuple(reasons + bp_reasons + o2_reasons), tuple(flags))
     if worst:
         what = " and ".join(n for n, c in (("hypotension", bp), ("hypoxia", o2)) if c)

@@ -276,6 +276,8 @@ def test_22_fever_possibly_masked_says_what_the_grade_would_be():
     masked = [f for f in grade_both(rows)[-1].flags if f.code == "fever_possibly_masked"]
     assert len(masked) == 1
     assert "grade 3" in masked[0].message
+    assert "no open CRS episode" in masked[0].message  # not only prophylaxis (decision C9)
+    assert f"given {at(0)}+00:00" in masked[0].message  # when the drug was given
 
 
 def test_29_death_from_lymphoma_during_g2_crs_keeps_the_episode_maximum_at_2():
