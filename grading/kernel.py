@@ -432,13 +432,16 @@ def _grade_patient(r: Rows, k: Rules, tab: Tables, out: Graded, lo: int, hi: int
             flags |= ATTRIBUTED
         # CRS episodes (CRS-R3b): runs of active rows less than 48 h apart, opened by a fever;
         # the waiver from the first antipyretic or anti-cytokine drug while one is open
-        active = fever or bp > 0 or o2 > 0
+        # a death recorded as caused by CRS (CRS-R9) is part of an episode, opening one at
+        # the death row if none is open (decision C14)
+        died_crs = r.died_of[i] == k.died_crs
+        active = fever or bp > 0 or o2 > 0 or died_crs
         if active:
             if crs_last < 0 or t[i] - t[crs_last] > k.episode_ns:
                 crs_run = i
                 crs_onset = crs_drug = crs_max = -1
             crs_last = i
-            if fever and crs_onset < 0:
+            if (fever or died_crs) and crs_onset < 0:
                 crs_onset = i
         is_open = crs_last >= 0 and t[i] - t[crs_last] <= k.episode_ns and crs_onset >= 0
         if is_open and drug_given and crs_drug < 0:
@@ -451,7 +454,7 @@ def _grade_patient(r: Rows, k: Rules, tab: Tables, out: Graded, lo: int, hi: int
         grade, status, grade_flags = _crs_grade(k, fever, temp_src >= 0, waiver, is_open, bp, o2,
                                                 o2_provisional, prior_j >= 0)
         flags |= grade_flags
-        if r.died_of[i] == k.died_crs:
+        if died_crs:
             grade, status, flags = 5, k.final, 0
         out.crs_grade[i], out.crs_status[i] = grade, status
         if is_open:

@@ -175,10 +175,12 @@ def _patient_snapshots(rows: list[dict]) -> list[Snapshot]:
         )
         # CRS episode lifecycle (CRS-R3b)
         fever = (temp is not None and round_temp(temp) >= rules.FEVER_C and not fever_attr)
-        active = fever or bool(hypotension_component(s)[0]) or bool(hypoxia_component(s)[0])
+        died_crs = r["died_of"] == "crs"  # part of an episode, opening one (decision C14)
+        active = (fever or died_crs or bool(hypotension_component(s)[0])
+                  or bool(hypoxia_component(s)[0]))
         if episode_open and t - last_active > rules.EPISODE_CLOSES_AFTER:
             episode_open, onset, waiver_since, waiver_drug = False, None, None, None
-        if not episode_open and fever:
+        if not episode_open and (fever or died_crs):
             episode_open, onset, last_active = True, t, t
         if episode_open:
             if active:

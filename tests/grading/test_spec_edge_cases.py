@@ -291,6 +291,26 @@ def test_29_death_from_lymphoma_during_g2_crs_keeps_the_episode_maximum_at_2():
     assert death.icans.grade == 0
 
 
+def test_28_a_death_from_crs_with_no_open_episode_is_an_episode_of_grade_5():
+    rows = [normal_adult(time=at(0), temp_c=37.0),
+            normal_adult(time=at(6), temp_c=37.2, died_of="crs")]
+    first, death = grade_both(rows)
+    assert (first.crs.grade, first.crs_episode_max) == (0, None)
+    assert (death.crs.grade, death.crs_episode_max) == (5, 5)
+    summary = grading.summarize(grading.grade(grading.from_rows(rows)))[0]
+    assert summary.crs_max_grade == 5
+    assert [(e.onset, e.max_grade) for e in summary.crs_episodes] == [(death.time, 5)]
+
+
+def test_28_a_death_from_crs_in_an_open_episode_raises_that_episode_to_5():
+    rows = [normal_adult(time=at(0), temp_c=38.6),
+            normal_adult(time=at(6), temp_c=38.4, died_of="crs")]
+    first, death = grade_both(rows)
+    assert death.crs_episode_max == 5
+    summary = grading.summarize(grading.grade(grading.from_rows(rows)))[0]
+    assert [(e.onset, e.max_grade) for e in summary.crs_episodes] == [(first.time, 5)]
+
+
 def test_rows_after_a_recorded_death_are_rejected():
     rows = [normal_adult(time=at(0), temp_c=39.0, died_of="crs"),
             normal_adult(time=at(1))]
