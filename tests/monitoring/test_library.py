@@ -82,7 +82,7 @@ def summary(case_id: str) -> grading.PatientSummary:
 
 
 def rows(case_id: str) -> list[dict[str, str]]:
-    return library._csv_rows(CASES[case_id].timeline)
+    return library.csv_rows(CASES[case_id].timeline)
 
 
 SCENARIOS = {  # issue 7's list -> the case, and what makes it that case
@@ -206,7 +206,7 @@ def test_a_card_with_a_bad_field_is_refused_naming_the_field():
 @pytest.mark.parametrize("case_id", IDS)
 def test_a_loaded_case_grades_in_the_store_as_on_its_card(store, case_id):
     case = CASES[case_id]
-    n = library.load_case(store, case, AT, requested_by="eddie")
+    n = library.load_case(store, case, AT, by="eddie")
     expected = list(grading.grade(grading.read_csv(case.timeline)).results())
     assert n == len(expected)
     got = list(grading.grade(store.timeline(case_id)).results())
@@ -233,12 +233,62 @@ def test_loading_a_case_again_marks_the_first_copy_and_keeps_it_in_the_audit_tra
     library.load_case(store, case, AT)
     first = {h.id for h in store.history("DEMO-006")}
     library.load_case(store, case, AT + timedelta(days=2))
-    assert len(store.timeline_rows("DEMO-006")) == len(library._csv_rows(case.timeline))
+    assert len(store.timeline_rows("DEMO-006")) == len(library.csv_rows(case.timeline))
     history = store.history("DEMO-006")
     assert {h.id for h in history if h.status == "entered_in_error"} >= first
     assert len(store.administrations("DEMO-006")) == len(case.card.medications)
     assert len(store.labs("DEMO-006")) == len(case.card.labs.results())
     assert store.timeline_rows("DEMO-006")[-1]["time"] > AT + timedelta(days=1)
+
+
+def test_an_educators_load_is_written_and_audited_under_the_educator(store):
+    case = CASES["DEMO-006"]
+    library.load_case(store, case, AT, by="eddie")
+    assert {h.recorded_by for h in store.history("DEMO-006")} == {"eddie"}
+    assert {m["recorded_by"] for m in store.administrations("DEMO-006")} == {"eddie"}
+    assert {x["recorded_by"] for x in store.labs("DEMO-006")} == {"eddie"}
+    assert {a["username"] for a in store.audit("DEMO-006")} == {"eddie"}
+    library.load_case(store, case, AT + timedelta(days=1), by="eddie")  # a fresh copy
+    again = store.audit("DEMO-006")
+    assert {a["username"] for a in again} == {"eddie"}
+    assert [a["action"] for a in again].count("teaching_case_loaded") == 2
+    assert {h.recorded_by for h in store.history("DEMO-006") if h.status == "entered_in_error"
+            } == {"eddie"}
+
+
+def test_a_reset_by_an_educator_is_recorded_and_each_reload_audited_like_a_load(store):
+    from monitoring.demo import load_demo
+    load_demo(store, at=AT)  # the first run's demo ward: the system
+    assert {h.recorded_by for h in store.history("DEMO-002")} == {"system"}
+    store.raise_flag("DEMO-002", "new_fever", "urgent", "fever", AT - timedelta(days=2))
+    load_demo(store, reset=True, at=AT + timedelta(days=1), by="eddie")
+    history = store.history("DEMO-002")
+    assert {h.recorded_by for h in history if h.replaces_id is not None} == {"eddie"}  # marks
+    assert {h.recorded_by for h in history if h.status == "final"} == {"eddie"}  # reloaded
+    assert {r["recorded_by"] for r in store.administrations("DEMO-002")} == {"eddie"}
+    (flag,) = store.flags("DEMO-002")
+    assert (flag["ack_by"], flag["ack_dismissed"], flag["ack_reason"]) == (
+        "eddie", True, "demo ward reset")
+    loaded = [a for a in store.audit() if a["action"] == "teaching_case_loaded"]
+    assert sorted(a["patient_id"] for a in loaded if a["username"] == "eddie") == standard_ids()
+
+
+def test_only_a_demo_patient_is_cleared_and_an_educator_imports_demo_patients_only(store):
+    from monitoring.store import PatientIn
+    store.admit(PatientIn(patient_id="REAL"), by="drx")
+    store.record_assessment("REAL", {"time": AT, "temp_c": 37.0}, by="nina")
+    with pytest.raises(StoreError, match="not a demo patient: a real record is corrected"):
+        store.clear_demo_patient("REAL", "tidy up", by="drx")
+    with pytest.raises(StoreError, match="eddie"):
+        store.clear_demo_patient("REAL", "tidy up", by="eddie")
+    assert len(store.timeline_rows("REAL")) == 1
+    csv_text = b"patient_id,time,temp_c\nREAL,2026-11-21T10:00,37.2\n"
+    with pytest.raises(StoreError, match=r"educator.*may not import for REAL"):
+        store.import_csv(csv_text, by="eddie", demo=True)
+    with pytest.raises(StoreError, match="eddie"):
+        store.import_csv(csv_text, by="eddie")  # not a demo import at all
+    with pytest.raises(StoreError, match="synthetic demo patients only"):
+        store.update_patient("REAL", {"bed": "3"}, "moved", by="eddie")
 
 
 def test_a_case_never_replaces_a_real_patient(store):

@@ -76,7 +76,7 @@ with st.container(border=True):
     if c[0].button(label, type="primary", key="library_load",
                    help="Puts the case into the demo ward ending today; a copy already there "
                         "is marked entered-in-error first (kept in the audit trail)."):
-        n = library.load_case(store, case, session.now(), requested_by=user["username"])
+        n = library.load_case(store, case, session.now(), by=user["username"])
         st.session_state["library_done"] = (f"{card.title} ({chosen}) loaded into the demo "
                                             f"ward: {n} assessments.")
         st.rerun()
