@@ -14,13 +14,11 @@ from plotly.subplots import make_subplots
 from monitoring.library import CaseCard
 from monitoring.review import Review
 from monitoring.store import LAB_UNITS
+from monitoring.tables import KIND_WORDS
 
 from .charts import timeline_figure
 from .common import local
 
-KIND_WORDS = {"tocilizumab": "tocilizumab", "dexamethasone": "dexamethasone",
-              "methylprednisolone": "methylprednisolone", "anakinra": "anakinra",
-              "antipyretic": "antipyretic", "fluid_bolus": "IV fluid bolus"}
 # How lab results are shown (spec §6.3 conversions from the stored canonical unit)
 LAB_DISPLAY: dict[str, tuple[str, str]] = {  # test -> (label, unit shown)
     "crp": ("CRP", "mg/L"), "ferritin": ("Ferritin", "µg/L"), "ldh": ("LDH", "U/L"),
@@ -115,8 +113,9 @@ def events_frame(events: list[dict[str, Any]], tz: Any) -> pd.DataFrame:
 
 def quiz_figure(review: Review) -> go.Figure:
     """The timeline as the learner sees it at a question: everything recorded up to now, but
-    the CRS and ICANS grade lines stop at the previous assessment (the answer is not shown)."""
-    fig = timeline_figure(review)
+    the CRS and ICANS grade lines stop at the previous assessment and the ICE/CAPD bands carry
+    no grade label or grade colour (the answer is not shown, decision T8)."""
+    fig = timeline_figure(review, grade_bands=False)
     for trace in fig.data:
         if trace.name in GRADE_TRACES and trace.x is not None and len(trace.x):
             trace.x = tuple(trace.x)[:-1]
