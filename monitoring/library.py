@@ -87,6 +87,30 @@ TRIALS: dict[str, dict[str, Any]] = {
 SYNTHETIC_NOTE = ("Synthetic case: invented to follow the timing this trial reports "
                   "(grading-spec §7), not taken from any patient or trial record. Figures marked "
                   "[R] in the spec are still to be checked against the paper.")
+# Decision T14: the spec §7 table holds adult trials only (lymphoma, myeloma). A child's case
+# quotes none of their figures; it may name the product's pivotal paediatric trial, without
+# figures (none are in the reference), and follows the spec §7 guidance for the product type.
+PAEDIATRIC_TRIALS: dict[str, dict[str, str]] = {
+    "tisa-cel": {"trial": "ELIANA", "citation": "Maude SL et al. N Engl J Med 2018;378:439-448",
+                 "disease": "B-cell acute lymphoblastic leukaemia in children and young adults"},
+}
+PAEDIATRIC_NOTE = ("Synthetic case, not taken from any patient or trial record. The reference "
+                   "table (grading-spec §7) has no paediatric trial, so no trial figures are "
+                   "quoted for this child; the timing follows the spec §7 guidance for the "
+                   "product type.")
+ADULT_YEARS = 18
+
+
+def trial_for(product: str, age_years: float) -> Trial:
+    """The trial a case of this product and age names (decision T14)."""
+    if age_years >= ADULT_YEARS:
+        return Trial(product=product, **TRIALS[product], note=SYNTHETIC_NOTE)
+    named = PAEDIATRIC_TRIALS.get(product)
+    if named is None:
+        return Trial(product=product, trial=None, citation=None, disease="children: no trial "
+                     "in the reference", note=PAEDIATRIC_NOTE)
+    return Trial(product=product, **named, note=PAEDIATRIC_NOTE + f" {named['trial']} is the "
+                 f"pivotal paediatric {product} trial, named without figures.")
 
 
 class CardError(ValueError):
@@ -125,20 +149,40 @@ class CasePatient(_Model):
         return v
 
 
+TRIAL_FIGURES = ("crs_any_pct", "crs_grade3_plus_pct", "median_crs_onset_day",
+                 "neurotoxicity_any_pct", "neurotoxicity_grade3_plus_pct",
+                 "median_neurotoxicity_onset_day", "scales")
+
+
 class Trial(_Model):
+    """The spec §7 trial whose timing a case follows, with its figures; or, for a child, a
+    paediatric trial named without figures (the spec §7 table has none; decision T14)."""
+
     product: str
-    trial: str
-    citation: str
+    trial: str | None = Field(description="None: no trial in the reference for this patient")
+    citation: str | None
     disease: str
-    crs_any_pct: float
-    crs_grade3_plus_pct: float
-    median_crs_onset_day: float
+    crs_any_pct: float | None = None
+    crs_grade3_plus_pct: float | None = None
+    median_crs_onset_day: float | None = None
     crs_onset_range: str | None = None
-    neurotoxicity_any_pct: float
-    neurotoxicity_grade3_plus_pct: float
-    median_neurotoxicity_onset_day: float
-    scales: str
+    neurotoxicity_any_pct: float | None = None
+    neurotoxicity_grade3_plus_pct: float | None = None
+    median_neurotoxicity_onset_day: float | None = None
+    scales: str | None = None
     note: str = Field(min_length=1)
+
+    @property
+    def has_figures(self) -> bool:
+        return all(getattr(self, f) is not None for f in TRIAL_FIGURES)
+
+    @model_validator(mode="after")
+    def _figures_together(self) -> Trial:
+        given = [f for f in TRIAL_FIGURES if getattr(self, f) is not None]
+        if given and len(given) != len(TRIAL_FIGURES):
+            raise ValueError("trial: give every figure of the spec §7 row or none ("
+                             + ", ".join(sorted(set(TRIAL_FIGURES) - set(given))) + " missing)")
+        return self
 
 
 class ExpectedGrade(_Model):
@@ -272,6 +316,9 @@ class CaseCard(_Model):
         if self.trial.product != self.patient.product:
             raise ValueError(f"trial.product {self.trial.product} is not the patient's product "
                              f"{self.patient.product}")
+        if self.patient.age_years < ADULT_YEARS and self.trial.has_figures:
+            raise ValueError("trial: a child's case quotes no adult trial figures (the spec §7 "
+                             "table has no paediatric trial; decision T14)")
         return self
 
 
@@ -640,7 +687,7 @@ def card_from_record(store: WardStore, patient_id: str, *, title: str, summary: 
                             weight_kg=p.get("weight_kg") or 70.0, product=p["product"],
                             disease=disease),
         summary=summary, learning_points=learning_points,
-        trial=Trial(product=p["product"], **TRIALS[p["product"]], note=SYNTHETIC_NOTE),
+        trial=trial_for(p["product"], age),
         expected=Expected(crs_max=summ.crs_max_grade, icans_max=summ.icans_max_grade,
                           flags=flags, grades=key_grades(results, tz)),
         medications=meds, labs=Labs(units=units, draws=[draws[k] for k in sorted(draws)]))

@@ -41,6 +41,12 @@ def patient_line(card: CaseCard) -> str:
 
 def trial_line(card: CaseCard) -> str:
     t = card.trial
+    if not t.has_figures:  # a child: no trial of the reference applies (decision T14)
+        named = "" if t.trial is None else (
+            f" **{t.trial}** ({t.citation}) is the pivotal paediatric {t.product} trial; its "
+            "figures are not in the reference and are not quoted.")
+        return ("No paediatric trial in the reference table (spec §7)." + named
+                + " The timing follows the spec §7 guidance for the product type.")
     onset = f"median CRS onset Day {t.median_crs_onset_day:g}" + (
         f" ({t.crs_onset_range})" if t.crs_onset_range else "")
     return (f"Follows the timing of **{t.trial}** ({t.citation}): CRS {t.crs_any_pct:g} % any "

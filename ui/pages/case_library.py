@@ -25,7 +25,7 @@ cases = library.library(store)
 in_ward = {p["patient_id"] for p in store.patients(demo=True, admitted_only=True)}
 overview = pd.DataFrame([{
     "ID": c.id, "Title": c.card.title, "Product": c.card.patient.product,
-    "Age": f"{c.card.patient.age_years:g}", "Trial": c.card.trial.trial,
+    "Age": f"{c.card.patient.age_years:g}", "Trial": c.card.trial.trial or "none (child)",
     "Max CRS / ICANS": f"{c.card.expected.crs_max} / {c.card.expected.icans_max}",
     "Source": "built-in" if c.source == "built-in" else f"educator (v{c.version})",
     "In the demo ward": "yes" if c.id in in_ward else ""} for c in cases])
