@@ -1,13 +1,15 @@
 """The demo ward: synthetic cases from the teaching library (never real patients).
 
 The standard demo ward is the cases listed in ``sample_data/demo_ward.json``; the other library
-cases are loaded on demand (``monitoring.library.load_case``). Loading is ordinary imports under
-the ``system`` user, moved forward by whole days so that each case ends within the last day - a
-demo ward that looks like today's ward, with the clock times, days after infusion and grades of
-the case unchanged. Resetting never deletes: every effective demo assessment, medication and lab
-result is marked entered-in-error (reason "demo ward reset"), open demo flags are closed with that
-reason, cases outside the standard ward are discharged, and the standard cases are loaded again,
-so the audit trail shows all of it.
+cases are loaded on demand (``monitoring.library.load_case``). Loading is ordinary imports, moved
+forward by whole days so that each case ends within the last day - a demo ward that looks like
+today's ward, with the clock times, days after infusion and grades of the case unchanged. Every
+write is recorded under the user who asked for it: the educator who resets the ward, or
+``system`` for the demo ward of the first run. Resetting never deletes: every effective demo
+assessment, medication and lab result is marked entered-in-error (reason "demo ward reset"), open
+demo flags are closed with that reason, cases outside the standard ward are discharged, and the
+standard cases are loaded again (each load audited as ``teaching_case_loaded``), so the audit
+trail shows all of it.
 
 Demo accounts (``DEMO_ACCOUNTS``) are created only by ``ensure_demo_ward``, which the app calls
 only on the embedded SQLite default - never on a ward database chosen with ``DATABASE_URL``.
@@ -17,8 +19,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
-from typing import Any
 
 from . import library
 from .store import SYSTEM_USER, WardStore, now
@@ -45,40 +45,28 @@ def standard_cases() -> list[library.LibraryCase]:
     return [by_id[i] for i in standard_ids()]
 
 
-def demo_cases() -> list[dict[str, object]]:
-    """The standard demo ward's admissions, each with its timeline file."""
-    return [{"file": c.card.timeline, **library.admission(c.card)} for c in standard_cases()]
-
-
-def shifted_case(path: Path, at: datetime, tz: Any) -> tuple[bytes, datetime | None]:
-    """The case's CSV moved forward by whole days so its last row falls within the day before
-    ``at`` (naive times are ward-local clock times, so they keep their clock time), and the
-    shifted infusion time (timezone-aware, or None)."""
-    data = path.read_bytes()
-    moved = library.shifted_timeline(data, library.shift_for(data, at, tz))
-    return moved, library.infusion_of(moved, tz)
-
-
-def load_demo(store: WardStore, reset: bool = False, at: datetime | None = None) -> int:
-    """Load the standard demo ward (once; again after marking the old rows when ``reset``)."""
+def load_demo(store: WardStore, reset: bool = False, at: datetime | None = None,
+              by: str = SYSTEM_USER) -> int:
+    """Load the standard demo ward (once; again after marking the old rows when ``reset``),
+    every write recorded under ``by``."""
     at = at or now()
     if reset:
-        reset_demo(store, at)
-    return sum(library.load_case(store, case, at, replace=False) for case in standard_cases())
+        reset_demo(store, at, by)
+    return sum(library.load_case(store, case, at, by, replace=False)
+               for case in standard_cases())
 
 
-def reset_demo(store: WardStore, at: datetime | None = None) -> int:
+def reset_demo(store: WardStore, at: datetime | None = None, by: str = SYSTEM_USER) -> int:
     """Mark every demo entry entered-in-error, close the demo flags and discharge the demo
-    patients outside the standard ward. Returns the assessments marked."""
+    patients outside the standard ward, under ``by``. Returns the assessments marked."""
     standard = set(standard_ids())
     marked = 0
     for p in store.patients(demo=True):
-        before = len(store.timeline_rows(p["patient_id"]))
-        library.clear_patient(store, p["patient_id"], RESET_REASON)
-        marked += before
+        marked += len(store.timeline_rows(p["patient_id"]))
+        store.clear_demo_patient(p["patient_id"], RESET_REASON, by=by)
         if p["patient_id"] not in standard and p["discharged_at"] is None:
             store.update_patient(p["patient_id"], {"discharged_at": at or now()}, RESET_REASON,
-                                 by=SYSTEM_USER)
+                                 by=by)
     return marked
 
 

@@ -20,14 +20,13 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 import grading
@@ -36,7 +35,7 @@ from grading.parse import InputError
 from grading.result import Status
 
 from . import tables as t
-from .store import LAB_UNITS, SYSTEM_USER, PatientIn, StoreError, WardStore, _effective, now
+from .store import LAB_UNITS, SYSTEM_USER, PatientIn, StoreError, WardStore, now
 
 SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
 CARD_SUFFIX = ".card.json"
@@ -88,6 +87,30 @@ TRIALS: dict[str, dict[str, Any]] = {
 SYNTHETIC_NOTE = ("Synthetic case: invented to follow the timing this trial reports "
                   "(grading-spec §7), not taken from any patient or trial record. Figures marked "
                   "[R] in the spec are still to be checked against the paper.")
+# Decision T14: the spec §7 table holds adult trials only (lymphoma, myeloma). A child's case
+# quotes none of their figures; it may name the product's pivotal paediatric trial, without
+# figures (none are in the reference), and follows the spec §7 guidance for the product type.
+PAEDIATRIC_TRIALS: dict[str, dict[str, str]] = {
+    "tisa-cel": {"trial": "ELIANA", "citation": "Maude SL et al. N Engl J Med 2018;378:439-448",
+                 "disease": "B-cell acute lymphoblastic leukaemia in children and young adults"},
+}
+PAEDIATRIC_NOTE = ("Synthetic case, not taken from any patient or trial record. The reference "
+                   "table (grading-spec §7) has no paediatric trial, so no trial figures are "
+                   "quoted for this child; the timing follows the spec §7 guidance for the "
+                   "product type.")
+ADULT_YEARS = 18
+
+
+def trial_for(product: str, age_years: float) -> Trial:
+    """The trial a case of this product and age names (decision T14)."""
+    if age_years >= ADULT_YEARS:
+        return Trial(product=product, **TRIALS[product], note=SYNTHETIC_NOTE)
+    named = PAEDIATRIC_TRIALS.get(product)
+    if named is None:
+        return Trial(product=product, trial=None, citation=None, disease="children: no trial "
+                     "in the reference", note=PAEDIATRIC_NOTE)
+    return Trial(product=product, **named, note=PAEDIATRIC_NOTE + f" {named['trial']} is the "
+                 f"pivotal paediatric {product} trial, named without figures.")
 
 
 class CardError(ValueError):
@@ -126,20 +149,40 @@ class CasePatient(_Model):
         return v
 
 
+TRIAL_FIGURES = ("crs_any_pct", "crs_grade3_plus_pct", "median_crs_onset_day",
+                 "neurotoxicity_any_pct", "neurotoxicity_grade3_plus_pct",
+                 "median_neurotoxicity_onset_day", "scales")
+
+
 class Trial(_Model):
+    """The spec §7 trial whose timing a case follows, with its figures; or, for a child, a
+    paediatric trial named without figures (the spec §7 table has none; decision T14)."""
+
     product: str
-    trial: str
-    citation: str
+    trial: str | None = Field(description="None: no trial in the reference for this patient")
+    citation: str | None
     disease: str
-    crs_any_pct: float
-    crs_grade3_plus_pct: float
-    median_crs_onset_day: float
+    crs_any_pct: float | None = None
+    crs_grade3_plus_pct: float | None = None
+    median_crs_onset_day: float | None = None
     crs_onset_range: str | None = None
-    neurotoxicity_any_pct: float
-    neurotoxicity_grade3_plus_pct: float
-    median_neurotoxicity_onset_day: float
-    scales: str
+    neurotoxicity_any_pct: float | None = None
+    neurotoxicity_grade3_plus_pct: float | None = None
+    median_neurotoxicity_onset_day: float | None = None
+    scales: str | None = None
     note: str = Field(min_length=1)
+
+    @property
+    def has_figures(self) -> bool:
+        return all(getattr(self, f) is not None for f in TRIAL_FIGURES)
+
+    @model_validator(mode="after")
+    def _figures_together(self) -> Trial:
+        given = [f for f in TRIAL_FIGURES if getattr(self, f) is not None]
+        if given and len(given) != len(TRIAL_FIGURES):
+            raise ValueError("trial: give every figure of the spec §7 row or none ("
+                             + ", ".join(sorted(set(TRIAL_FIGURES) - set(given))) + " missing)")
+        return self
 
 
 class ExpectedGrade(_Model):
@@ -273,6 +316,9 @@ class CaseCard(_Model):
         if self.trial.product != self.patient.product:
             raise ValueError(f"trial.product {self.trial.product} is not the patient's product "
                              f"{self.patient.product}")
+        if self.patient.age_years < ADULT_YEARS and self.trial.has_figures:
+            raise ValueError("trial: a child's case quotes no adult trial figures (the spec §7 "
+                             "table has no paediatric trial; decision T14)")
         return self
 
 
@@ -395,7 +441,7 @@ def verify(case: LibraryCase, tz: str = "UTC") -> list[str]:
                 ("ICANS", r.icans.grade, r.icans.status, e.icans, e.icans_status)):
             if (grade, status) != (want, want_status):
                 problems.append(f"{name} at {e.time:%Y-%m-%dT%H:%M}: the engine gives "
-                                f"{_words(grade)} {status}; the card says {_words(want)} "
+                                f"{grade_words(grade)} {status}; the card says {grade_words(want)} "
                                 f"{want_status}")
     for when, r in at.items():  # every row the card does not name is final
         if when not in stated and (r.crs.status, r.icans.status) != ("final", "final"):
@@ -420,7 +466,7 @@ def verify(case: LibraryCase, tz: str = "UTC") -> list[str]:
 def _medication_problems(case: LibraryCase) -> list[str]:
     """The timeline's 'given since the previous row' fields are exactly what the card's
     medications give (decision W1: a dose counts on the first assessment at or after it)."""
-    rows = _csv_rows(case.timeline)
+    rows = csv_rows(case.timeline)
     times = [datetime.fromisoformat(r["time"]) for r in rows]
     derived: set[tuple[int, str]] = set()
     problems = []
@@ -449,22 +495,36 @@ def _flag_text(flags: Mapping[str, list[datetime]]) -> str:
                      for code, times in sorted(flags.items()))
 
 
-def _words(g: int | None) -> str:
+def grade_words(g: int | None) -> str:
+    """A grade as the teaching pages and exports write it."""
     return "not evaluable" if g is None else str(g)
+
+
+def grade_changes(results: Iterable[grading.RowResult]) -> list[int]:
+    """The first assessment and every one where a CRS or ICANS grade or status changes (the
+    grades a card states, and the key moments of a replay or quiz)."""
+    out, last = [], None
+    for i, r in enumerate(results):
+        now_ = (r.crs.grade, r.crs.status, r.icans.grade, r.icans.status)
+        if i == 0 or now_ != last:
+            out.append(i)
+        last = now_
+    return out
 
 
 def _local(at: datetime, tz: str) -> datetime:
     return at.astimezone(grading.parse.ward_zone(tz)).replace(tzinfo=None)
 
 
-def _csv_rows(data: bytes) -> list[dict[str, str]]:
+def csv_rows(data: bytes) -> list[dict[str, str]]:
+    """A case timeline's rows (ward-local clock times as written)."""
     return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
 
 
 # ------------------------------------------------------------------------------ loading
 def shift_for(timeline: bytes, at: datetime, tz: Any) -> timedelta:
     """Whole days that move a case's last assessment within the day before ``at``."""
-    last = max(datetime.fromisoformat(r["time"]) for r in _csv_rows(timeline))
+    last = max(datetime.fromisoformat(r["time"]) for r in csv_rows(timeline))
     if last.tzinfo is not None:
         raise InputError(["teaching cases use ward-local times without an offset"])
     local_now = at.astimezone(tz).replace(tzinfo=None)
@@ -473,7 +533,7 @@ def shift_for(timeline: bytes, at: datetime, tz: Any) -> timedelta:
 
 def shifted_timeline(timeline: bytes, shift: timedelta) -> bytes:
     """The CSV with every time and the infusion time moved by ``shift``."""
-    rows = _csv_rows(timeline)
+    rows = csv_rows(timeline)
     for r in rows:
         for col in ("time", "infusion_time"):
             if r.get(col):
@@ -486,14 +546,16 @@ def shifted_timeline(timeline: bytes, shift: timedelta) -> bytes:
 
 
 def infusion_of(timeline: bytes, tz: Any) -> datetime | None:
-    when = next((datetime.fromisoformat(r["infusion_time"]) for r in _csv_rows(timeline)
+    when = next((datetime.fromisoformat(r["infusion_time"]) for r in csv_rows(timeline)
                  if r.get("infusion_time")), None)
     return None if when is None else when.replace(tzinfo=tz)
 
 
 def load_case(store: WardStore, case: LibraryCase, at: datetime | None = None,
-              requested_by: str | None = None, *, replace: bool = True) -> int:
-    """Put a fresh copy of ``case`` into the demo ward, ending within the day before ``at``.
+              by: str = SYSTEM_USER, *, replace: bool = True) -> int:
+    """Put a fresh copy of ``case`` into the demo ward, ending within the day before ``at``,
+    every write recorded under ``by`` (the educator who asked for it; ``system`` only for
+    the demo ward of the first run) and the load itself audited (``teaching_case_loaded``).
     A copy already there is marked entered-in-error first (``replace``), or left as it is
     when it has assessments and ``replace`` is False. Returns the assessments loaded."""
     at = at or now()
@@ -504,30 +566,27 @@ def load_case(store: WardStore, case: LibraryCase, at: datetime | None = None,
     infusion = infusion_of(data, tz)
     existing = store.patient(card.id)
     if existing is None:
-        store.admit(PatientIn(**admission(card), is_demo=True, infusion_time=infusion),
-                    by=SYSTEM_USER)
+        store.admit(PatientIn(**admission(card), is_demo=True, infusion_time=infusion), by=by)
     elif not existing["is_demo"]:
         raise StoreError(f"patient '{card.id}' exists and is not a demo patient")
     else:
         if store.timeline_rows(card.id) and not replace:
             return 0
-        clear_patient(store, card.id, RELOAD_REASON)
+        store.clear_demo_patient(card.id, RELOAD_REASON, by=by)
         changes = {k: v for k, v in {"infusion_time": infusion, "discharged_at": None,
                                       **admission(card)}.items()
                    if k != "patient_id" and existing.get(k) != v}
         if changes:
-            store.update_patient(card.id, changes, RELOAD_REASON, by=SYSTEM_USER)
-    n = store.import_csv(data, by=SYSTEM_USER, demo=True)
+            store.update_patient(card.id, changes, RELOAD_REASON, by=by)
+    n = store.import_csv(data, by=by, demo=True)
     store.record_administrations(
         card.id, [(m.kind, (m.time + shift).replace(tzinfo=tz), m.dose)
-                  for m in card.medications], by=SYSTEM_USER)
+                  for m in card.medications], by=by)
     store.record_labs(card.id, [(test, value, unit, (when + shift).replace(tzinfo=tz))
-                                for test, value, unit, when in card.labs.results()],
-                      by=SYSTEM_USER)
-    if requested_by is not None:
-        store.note(requested_by, "teaching_case_loaded", "teaching_case", card.id, card.id,
-                   after={"source": case.source, "version": case.version,
-                          "shift_days": shift.days, "assessments": n})
+                                for test, value, unit, when in card.labs.results()], by=by)
+    store.note(by, "teaching_case_loaded", "teaching_case", card.id, card.id,
+               after={"source": case.source, "version": case.version,
+                      "shift_days": shift.days, "assessments": n})
     return n
 
 
@@ -536,21 +595,6 @@ def admission(card: CaseCard) -> dict[str, Any]:
     return {"patient_id": card.id, "name": p.name, "product": p.product,
             "indication": f"{p.disease} (demo)", "bed": p.bed, "weight_kg": p.weight_kg,
             "sex": p.sex}
-
-
-def clear_patient(store: WardStore, patient_id: str, reason: str) -> int:
-    """Mark a demo patient's current assessments, medications and labs entered-in-error and
-    close their open flags (nothing deleted; the audit trail keeps all of it)."""
-    a = t.assessments
-    with store.engine.connect() as conn:
-        ids = [r.id for r in conn.execute(sa.select(a.c.id).where(
-            a.c.patient_id == patient_id, *_effective(a)))]
-    if ids:
-        store.mark_many_entered_in_error(ids, reason, by=SYSTEM_USER)
-    n = store.mark_medications_and_labs_entered_in_error(patient_id, reason, by=SYSTEM_USER)
-    for flag in store.open_flags(patient_id):
-        store.acknowledge_flag(flag["id"], reason, by=SYSTEM_USER, dismiss=True, reason=reason)
-    return len(ids) + n
 
 
 # ------------------------------------------------------------------------------ building
@@ -592,18 +636,13 @@ def _cell(v: Any, tz: Any) -> str:
     return str(v)
 
 
-def key_grades(results: Iterable[grading.RowResult], tz: Any) -> list[ExpectedGrade]:
+def key_grades(results: Sequence[grading.RowResult], tz: Any) -> list[ExpectedGrade]:
     """The grades a card states for a case: the first assessment and every one where a CRS
     or ICANS grade or status changes."""
-    out, last = [], None
-    for r in results:
-        now_ = (r.crs.grade, r.crs.status, r.icans.grade, r.icans.status)
-        if now_ != last:
-            out.append(ExpectedGrade(time=r.time.astimezone(tz).replace(tzinfo=None),
-                                     crs=r.crs.grade, icans=r.icans.grade,
-                                     crs_status=r.crs.status, icans_status=r.icans.status))
-        last = now_
-    return out
+    return [ExpectedGrade(time=r.time.astimezone(tz).replace(tzinfo=None), crs=r.crs.grade,
+                          icans=r.icans.grade, crs_status=r.crs.status,
+                          icans_status=r.icans.status)
+            for r in (results[i] for i in grade_changes(results))]
 
 
 def card_from_record(store: WardStore, patient_id: str, *, title: str, summary: str,
@@ -648,7 +687,7 @@ def card_from_record(store: WardStore, patient_id: str, *, title: str, summary: 
                             weight_kg=p.get("weight_kg") or 70.0, product=p["product"],
                             disease=disease),
         summary=summary, learning_points=learning_points,
-        trial=Trial(product=p["product"], **TRIALS[p["product"]], note=SYNTHETIC_NOTE),
+        trial=trial_for(p["product"], age),
         expected=Expected(crs_max=summ.crs_max_grade, icans_max=summ.icans_max_grade,
                           flags=flags, grades=key_grades(results, tz)),
         medications=meds, labs=Labs(units=units, draws=[draws[k] for k in sorted(draws)]))
@@ -657,11 +696,10 @@ def card_from_record(store: WardStore, patient_id: str, *, title: str, summary: 
 
 # a "given since the previous row" box ticked on the form, with no recorded administration: the
 # medication the card lists for it (the form does not say which corticosteroid, or the dose)
-TICKED = {"antipyretic_given": ("antipyretic", "antipyretic"),
-          "tocilizumab_given": ("tocilizumab", "tocilizumab"),
+TICKED = {"antipyretic_given": ("antipyretic", t.KIND_WORDS["antipyretic"]),
+          "tocilizumab_given": ("tocilizumab", t.KIND_WORDS["tocilizumab"]),
           "corticosteroid_given": ("dexamethasone", "corticosteroid"),
-          "fluid_bolus_given": ("fluid_bolus", "IV fluid bolus")}
-DRUG_WORDS = {"antipyretic": "antipyretic", "fluid_bolus": "IV fluid bolus"}
+          "fluid_bolus_given": ("fluid_bolus", t.KIND_WORDS["fluid_bolus"])}
 
 
 def medications_of_record(store: WardStore, patient_id: str) -> list[Medication]:
@@ -675,7 +713,7 @@ def medications_of_record(store: WardStore, patient_id: str) -> list[Medication]
     meds = []
     for m in store.administrations(patient_id):
         meds.append(Medication(time=m["given_at"].astimezone(tz).replace(tzinfo=None),
-                               kind=m["kind"], drug=DRUG_WORDS.get(m["kind"], m["kind"]),
+                               kind=m["kind"], drug=t.KIND_WORDS[m["kind"]],
                                dose=m["dose"], unit=m["unit"]))
         field = GIVEN_FIELD[m["kind"]]
         i = next((i for i, x in enumerate(times) if x >= m["given_at"]), None)

@@ -392,11 +392,16 @@ class WardStore:
         if not reason or not reason.strip():
             raise StoreError("a change to admission details needs a reason")
         with self._write() as conn:
-            self._check_user(conn, by, ("physician", "admin"))
+            # an educator changes a synthetic demo patient's admission only (loading a
+            # teaching case again, a demo reset; decision T5)
+            role = self._check_user(conn, by, ("physician", "admin", "educator"))
             before = conn.execute(sa.select(t.patients).where(
                 t.patients.c.patient_id == patient_id)).first()
             if before is None:
                 raise StoreError(f"unknown patient '{patient_id}'")
+            if role == "educator" and not before.is_demo:
+                raise StoreError(f"user '{by}' (educator) may not do this; needs physician or "
+                                 "admin (an educator changes synthetic demo patients only)")
             merged = {k: v for k, v in (dict(before._mapping) | dict(changes)).items()
                       if k in PatientIn.model_fields}
             try:
@@ -470,19 +475,52 @@ class WardStore:
             raise StoreError("marking entered in error needs a reason")
         with self._write() as conn:
             self._check_user(conn, by)
-            new_ids, patients = [], set()
-            for assessment_id in assessment_ids:
-                old = self._current(conn, assessment_id)
-                if old["patient_id"] not in patients:
-                    self._check_writer(conn, by, old["patient_id"])
-                row = {"patient_id": old["patient_id"], "assessed_at": old["assessed_at"]}
-                new_ids.append(self._insert_assessment(
-                    conn, row, by, "correction", assessment_id, reason, "entered_in_error",
-                    before=_public(old), status="entered_in_error"))
-                patients.add(old["patient_id"])
-            for patient_id in sorted(patients):
-                self._check_record_stays_valid(conn, patient_id)
-            return new_ids
+            return self._mark_assessments(conn, assessment_ids, reason, by)
+
+    def _mark_assessments(self, conn: sa.Connection, assessment_ids: Sequence[int],
+                          reason: str, by: str) -> list[int]:
+        new_ids, patients = [], set()
+        for assessment_id in assessment_ids:
+            old = self._current(conn, assessment_id)
+            if old["patient_id"] not in patients:
+                self._check_writer(conn, by, old["patient_id"])
+            row = {"patient_id": old["patient_id"], "assessed_at": old["assessed_at"]}
+            new_ids.append(self._insert_assessment(
+                conn, row, by, "correction", assessment_id, reason, "entered_in_error",
+                before=_public(old), status="entered_in_error"))
+            patients.add(old["patient_id"])
+        for patient_id in sorted(patients):
+            self._check_record_stays_valid(conn, patient_id)
+        return new_ids
+
+    def clear_demo_patient(self, patient_id: str, reason: str, by: str) -> int:
+        """Mark a synthetic demo patient's current assessments, medications and lab results
+        entered-in-error and dismiss its open flags, in one transaction (a teaching case
+        loaded again, a demo reset; nothing deleted, every mark audited under ``by``).
+        Returns how many rows were marked."""
+        if not reason or not reason.strip():
+            raise StoreError("marking entered in error needs a reason")
+        with self._write() as conn:
+            self._check_writer(conn, by, patient_id)
+            demo = conn.execute(sa.select(t.patients.c.is_demo).where(
+                t.patients.c.patient_id == patient_id)).first()
+            if demo is None:
+                raise StoreError(f"unknown patient '{patient_id}'")
+            if not demo.is_demo:
+                raise StoreError(f"patient '{patient_id}' is not a demo patient: a real "
+                                 "record is corrected entry by entry, never cleared")
+            a = t.assessments
+            ids = list(conn.execute(sa.select(a.c.id).where(
+                a.c.patient_id == patient_id, *_effective(a)).order_by(a.c.assessed_at))
+                .scalars())
+            n = len(self._mark_assessments(conn, ids, reason, by))
+            n += self._mark_medications_and_labs(conn, patient_id, reason, by)
+            f, k = t.flags, t.flag_acknowledgements
+            for flag_id in conn.execute(sa.select(f.c.id).where(
+                    f.c.patient_id == patient_id, *_effective(f),
+                    ~sa.exists().where(k.c.flag_id == f.c.id))).scalars():
+                self._acknowledge(conn, flag_id, reason, by, True, reason)
+            return n
 
     def _check_death(self, conn: sa.Connection, row: Mapping[str, Any],
                      exclude: int | None = None) -> None:
@@ -732,6 +770,7 @@ class WardStore:
                 raise StoreError("kind must be one of " + ", ".join(t.ADMINISTRATION_KINDS))
             if given_at.tzinfo is None:
                 raise StoreError("given_at must be timezone-aware")
+            _not_in_future("given_at", given_at, "a medication is recorded when it was given")
             if dose is not None and not dose > 0:
                 raise StoreError("dose must be above 0")
         with self._write() as conn:
@@ -768,6 +807,8 @@ class WardStore:
                 raise StoreError(str(e)) from None
             if taken_at.tzinfo is None:
                 raise StoreError("taken_at must be timezone-aware")
+            _not_in_future("taken_at", taken_at, "a result is recorded at the time the "
+                           "sample was taken")
         with self._write() as conn:
             self._check_writer(conn, by, patient_id)
             self._require_patient(conn, patient_id)
@@ -789,20 +830,24 @@ class WardStore:
         marking row each, audited; nothing deleted), as a demo reset needs. Returns how many."""
         if not reason or not reason.strip():
             raise StoreError("marking entered in error needs a reason")
-        n = 0
         with self._write() as conn:
             self._check_writer(conn, by, patient_id)
-            for table, entity in ((t.administrations, "administration"), (t.labs, "lab")):
-                current = [dict(r._mapping) for r in conn.execute(sa.select(table).where(
-                    table.c.patient_id == patient_id, *_effective(table)))]
-                for old in current:
-                    row = {k: v for k, v in old.items() if k not in ("id", "reason")}
-                    row |= {"replaces_id": old["id"], "recorded_at": now(), "recorded_by": by,
-                            "status": "entered_in_error", "reason": reason}
-                    new_id = conn.execute(table.insert().values(**row)).inserted_primary_key[0]
-                    self._audit(conn, by, "entered_in_error", entity, old["id"], patient_id,
-                                before=old, after=row | {"id": new_id})
-                    n += 1
+            return self._mark_medications_and_labs(conn, patient_id, reason, by)
+
+    def _mark_medications_and_labs(self, conn: sa.Connection, patient_id: str, reason: str,
+                                   by: str) -> int:
+        n = 0
+        for table, entity in ((t.administrations, "administration"), (t.labs, "lab")):
+            current = [dict(r._mapping) for r in conn.execute(sa.select(table).where(
+                table.c.patient_id == patient_id, *_effective(table)))]
+            for old in current:
+                row = {k: v for k, v in old.items() if k not in ("id", "reason")}
+                row |= {"replaces_id": old["id"], "recorded_at": now(), "recorded_by": by,
+                        "status": "entered_in_error", "reason": reason}
+                new_id = conn.execute(table.insert().values(**row)).inserted_primary_key[0]
+                self._audit(conn, by, "entered_in_error", entity, old["id"], patient_id,
+                            before=old, after=row | {"id": new_id})
+                n += 1
         return n
 
     def labs(self, patient_id: str) -> list[dict[str, Any]]:
@@ -899,16 +944,20 @@ class WardStore:
             raise StoreError("dismissing a flag needs a reason")
         with self._write() as conn:
             self._check_user(conn, by, ("nurse", "physician", "admin"))
-            flag = conn.execute(sa.select(t.flags).where(t.flags.c.id == flag_id)).first()
-            if flag is None:
-                raise StoreError(f"no flag {flag_id}")
-            row = {"flag_id": flag_id, "action": action, "dismissed": dismiss, "reason": reason,
-                   "recorded_at": now(), "recorded_by": by, "status": "final"}
-            new_id = conn.execute(t.flag_acknowledgements.insert().values(**row)
-                                  ).inserted_primary_key[0]
-            self._audit(conn, by, "dismiss" if dismiss else "acknowledge", "flag", flag_id,
-                        flag.patient_id, after=row)
-            return int(new_id)
+            return self._acknowledge(conn, flag_id, action, by, dismiss, reason)
+
+    def _acknowledge(self, conn: sa.Connection, flag_id: int, action: str, by: str,
+                     dismiss: bool, reason: str | None) -> int:
+        flag = conn.execute(sa.select(t.flags).where(t.flags.c.id == flag_id)).first()
+        if flag is None:
+            raise StoreError(f"no flag {flag_id}")
+        row = {"flag_id": flag_id, "action": action, "dismissed": dismiss, "reason": reason,
+               "recorded_at": now(), "recorded_by": by, "status": "final"}
+        new_id = conn.execute(t.flag_acknowledgements.insert().values(**row)
+                              ).inserted_primary_key[0]
+        self._audit(conn, by, "dismiss" if dismiss else "acknowledge", "flag", flag_id,
+                    flag.patient_id, after=row)
+        return int(new_id)
 
     def withdraw_flag(self, flag_id: int, reason: str, by: str = SYSTEM_USER) -> int:
         """Withdraw an unacknowledged flag whose condition a correction or a back-dated entry
@@ -1014,10 +1063,18 @@ class WardStore:
         infusion = a.columns["infusion_time"]
         stamp = now()
         with self._write() as conn:
-            self._check_user(conn, by, ("nurse", "physician", "admin"))
-            known = {r.patient_id: r.infusion_time for r in conn.execute(
-                sa.select(t.patients.c.patient_id, t.patients.c.infusion_time).where(
-                    t.patients.c.patient_id.in_(a.patients)))}
+            # an educator imports synthetic demo patients only (a teaching case; T5)
+            role = self._check_user(conn, by, ("nurse", "physician", "admin",
+                                               *(("educator",) if demo else ())))
+            found = conn.execute(sa.select(t.patients.c.patient_id, t.patients.c.infusion_time,
+                                           t.patients.c.is_demo).where(
+                t.patients.c.patient_id.in_(a.patients))).all()
+            real = sorted(r.patient_id for r in found if not r.is_demo)
+            if role == "educator" and real:
+                raise StoreError(f"user '{by}' (educator) may not import for "
+                                 + ", ".join(real) + ": an educator charts for synthetic demo "
+                                 "patients only")
+            known = {r.patient_id: r.infusion_time for r in found}
             problems = self._import_conflicts(conn, a, known, pids, times)
             if problems:
                 raise InputError(problems)
@@ -1150,6 +1207,16 @@ class WardStore:
 
 
 # ---------------------------------------------------------------------- helpers
+def _not_in_future(field: str, at: datetime, why: str) -> None:
+    """Medications and lab results, like assessments (decision T11, bedside entry), are
+    charted for a time that has happened: any time up to now, never later."""
+    current = now()
+    if at > current:
+        raise StoreError(f"{field} {at.isoformat(timespec='minutes')} is in the future: {why} "
+                         f"(allowed: any time up to now, "
+                         f"{current.isoformat(timespec='minutes')})")
+
+
 def _effective(table: sa.Table) -> list[sa.ColumnElement[bool]]:
     """Rows that are the current version: final and not replaced by a later row."""
     newer = table.alias("newer")

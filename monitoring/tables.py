@@ -130,6 +130,10 @@ ADMINISTRATION_KINDS = {  # kind -> (unit, canonical "given since the previous r
     "antipyretic": ("mg", "antipyretic_given"),
     "fluid_bolus": ("mL", "fluid_bolus_given"),
 }
+KIND_WORDS = {  # kind -> how the pages and case cards name it
+    "tocilizumab": "tocilizumab", "dexamethasone": "dexamethasone",
+    "methylprednisolone": "methylprednisolone", "anakinra": "anakinra",
+    "antipyretic": "antipyretic", "fluid_bolus": "IV fluid bolus"}
 
 administrations = sa.Table(
     "administrations", metadata,

@@ -4,15 +4,18 @@ A replay step grades the record **as it stood then** - only the assessments, med
 lab results up to that time - so nothing from the future leaks into the grade, the chart or the
 episode maximum. Demo patients only (educators never see a real patient).
 
-The page only draws; the logic lives here in plain functions: which steps are key moments, the
-rule that decides a grade, the player's tick (auto-advance at a chosen speed), and the quiz
-(answers marked against the engine, the end-of-quiz summary and its CSV export).
+The page only draws; the logic lives here in plain functions: which steps are key moments and
+which steps a quiz asks, the rule that decides a grade (and why a grade is provisional), the
+player's tick (auto-advance at a chosen speed), and the quiz (answers marked against the engine,
+the feedback, the end-of-quiz summary and its CSV export).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import random
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -20,9 +23,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import grading
-from grading.result import Grade, Reason
+from grading.result import Flag, Grade, Reason
 
-from .library import LibraryCase, find_case
+from .library import LibraryCase, csv_rows, find_case, grade_changes, grade_words
 from .review import Review, tocilizumab_doses
 from .store import StoreError, WardStore
 
@@ -30,6 +33,25 @@ SUMMARY_RULES = ("CRS-R6", "ICANS-R1")  # "grade from the components" / "highest
 PLAY_SPEEDS: dict[str, float] = {"slow (one step every 4 s)": 4.0,
                                  "normal (every 2 s)": 2.0, "fast (every second)": 1.0}
 QUIZ_SETS = ("key moments", "every assessment")
+# Decision T7: besides its key moments a quiz asks at about one assessment in five more, drawn
+# for the case (seeded by its id) without looking at any grade, so that being asked at a time
+# says nothing about whether the grade changed there.
+QUIZ_OTHER_STEPS_SHARE = 0.2
+# Review flags that make a grade provisional or take a finding out of it, and the rule behind
+# each (spec §1.8, §2.7, §0.4; decisions C8, C13). A flag whose message cites a rule - "(spec
+# A9)", "(CRS-R7)" - is named by that rule instead.
+STATUS_FLAG_RULES: dict[str, str] = {
+    "fever_possibly_masked": "A3",      # CRS 0 provisional, would be N once CRS is confirmed
+    "afebrile_open_episode": "C8",      # open episode, afebrile, no waiver drug yet
+    "attributed": "§0.4",               # a finding attributed to another cause is excluded
+    "hfnc_low_flow": "§1.4",            # HFNC at <= 6 L/min: 3 by device, 2 defensible
+    "not_recorded": "C13",              # an input missing: the grade may be higher
+    "neuro_not_assessable": "B2",       # sedated: ICANS from seizure, motor, imaging only
+    "baseline_deficit": "B4",           # baseline ICE below 10: attribution needed
+}
+_CITED_RULE = re.compile(r"\((?:spec )?([A-Z]+-R\d+b?|[AB]\d+|§[\d.]+)\)")
+_WOULD_BE = re.compile(r"would be CRS grade (\d)")
+NOT_ANSWERED = "not answered"
 
 
 def case_patient(store: WardStore, patient_id: str) -> dict[str, Any]:
@@ -82,13 +104,20 @@ def key_moments(results: Sequence[grading.RowResult],
     or status changes, and any assessment at one of the times in ``also`` (a card's key
     grades)."""
     wanted = set(also)
-    out, last = [], None
-    for i, r in enumerate(results):
-        now = (r.crs.grade, r.crs.status, r.icans.grade, r.icans.status)
-        if i == 0 or now != last or r.time in wanted:
-            out.append(i)
-        last = now
-    return out
+    changes = set(grade_changes(results))
+    return [i for i, r in enumerate(results) if i in changes or r.time in wanted]
+
+
+def quiz_steps(results: Sequence[grading.RowResult], also: Sequence[datetime],
+               case_id: str) -> list[int]:
+    """The steps a "key moments" quiz asks (decision T7): the key moments, and about one
+    assessment in five more drawn for the case - seeded by its id, from the step numbers
+    alone, never from a grade - so that a question's presence does not tell whether the
+    grade changed there."""
+    n = len(results)
+    others = random.Random(f"teaching quiz {case_id}").sample(
+        range(n), round(n * QUIZ_OTHER_STEPS_SHARE))
+    return sorted(set(key_moments(results, also)) | set(others))
 
 
 def next_moment(moments: Sequence[int], step: int) -> int | None:
@@ -97,25 +126,72 @@ def next_moment(moments: Sequence[int], step: int) -> int | None:
 
 
 def deciding(g: Grade) -> list[Reason]:
-    """The reasons that set the grade: the component or domain at the grade itself (or the
-    fever for CRS grade 1, the waiver when it applies, 'no fever' for CRS grade 0), without
-    the summary rules that only combine them. All reasons when none can be singled out."""
+    """The rules that decide the grade and its status (decision T9): the component or domain
+    at the grade itself (the fever for CRS grade 1; for CRS grade 0 the temperature - no
+    fever, or a fever attributed to another cause - and "no open episode"), the fever waiver
+    when it applies, every finding excluded by attribution, then the rule behind each review
+    flag that makes the grade provisional or excludes a finding (``STATUS_FLAG_RULES``: A3
+    "fever possibly masked" with the grade it would be, A9, ...) and, for a grade that is not
+    final, the missing assessments that make it so. The summary rules that only combine
+    components are left out. All reasons when none can be singled out."""
     specific = [r for r in g.reasons if r.rule not in SUMMARY_RULES]
+    status = status_reasons(g)
     if g.grade is None:
-        return specific or list(g.reasons)
+        return (specific or list(g.reasons)) + [r for r in status if r not in specific]
     marks = (f"component {g.grade}", f"domain grade {g.grade}")
     hit = [r for r in specific if any(m in r.finding for m in marks)]
     if g.grade == 1 and not hit:
         hit = [r for r in specific if r.rule == "CRS-R1" and "fever (>=" in r.finding]
     waiver = [r for r in specific if r.rule == "CRS-R3"]
     if g.grade == 0 and not hit and waiver:  # the episode is open, nothing qualifies now
-        return waiver + [r for r in g.reasons if r.rule == "CRS-R6"]
-    if g.grade == 0 and not hit:
-        hit = [r for r in specific if r.rule in ("CRS-R2", "CRS-R3b")
-               or (r.rule == "CRS-R1" and "no fever" in r.finding)]
+        hit = waiver + [r for r in g.reasons if r.rule == "CRS-R6"]
+    elif g.grade == 0 and not hit:  # no fever (or an attributed one), no open episode
+        hit = [r for r in specific if r.rule in ("CRS-R1", "CRS-R2", "CRS-R3b")]
     if hit and waiver and waiver[0] not in hit:
         hit = waiver + hit
-    return hit or specific or list(g.reasons)
+    hit = hit or specific or list(g.reasons)
+    excluded = [r for r in specific if _excluded(r) and r not in hit]
+    return hit + excluded + [r for r in status if r not in hit]
+
+
+def _excluded(r: Reason) -> bool:
+    """A finding the grade leaves out because a physician attributed it elsewhere (CRS-R7,
+    ICANS-R5, CRS-R1 for an attributed fever)."""
+    return "attributed to another cause" in r.finding
+
+
+def _missing(r: Reason) -> bool:
+    """A reason saying an assessment is missing (a grade is then provisional or not
+    evaluable)."""
+    return (r.finding.startswith("no ICE or CAPD") or "not recorded" in r.finding
+            or "not evaluable" in r.finding)
+
+
+def status_reasons(g: Grade) -> list[Reason]:
+    """Why a grade is provisional or not evaluable, or leaves a finding out: each review flag
+    of ``STATUS_FLAG_RULES`` as a reason named by its rule, and (when the grade is not final)
+    the reasons naming a missing assessment."""
+    when = max((r.time for r in g.reasons), default=None)
+    out = [Reason(flag_rule(f), f.message, when) for f in g.flags  # type: ignore[arg-type]
+           if f.code in STATUS_FLAG_RULES]
+    if g.status != "final":
+        out += [r for r in g.reasons if r.rule not in SUMMARY_RULES and _missing(r)]
+    return out
+
+
+def flag_rule(f: Flag) -> str:
+    """The rule behind a review flag: the one its message cites, else ``STATUS_FLAG_RULES``."""
+    cited = _CITED_RULE.search(f.message)
+    return cited.group(1) if cited else STATUS_FLAG_RULES.get(f.code, f.code)
+
+
+def would_be(g: Grade) -> int | None:
+    """The grade a provisional CRS 0 would be once a clinician confirms CRS (spec A3)."""
+    for f in g.flags:
+        hit = _WOULD_BE.search(f.message) if f.code == "fever_possibly_masked" else None
+        if hit:
+            return int(hit.group(1))
+    return None
 
 
 # ------------------------------------------------------------------------------ the player
@@ -160,6 +236,8 @@ class Quiz:
     patient_id: str
     answers: list[dict[str, Any]] = field(default_factory=list)
     steps: list[int] | None = None           # the steps asked (None: every step answered)
+    when: dict[int, tuple[datetime, int | None]] = field(default_factory=dict)  # step ->
+    # (time, day after infusion) of each question, for listing the ones not answered
     learner: str = ""
     title: str = ""
     started_at: datetime | None = None
@@ -167,16 +245,18 @@ class Quiz:
 
     def answer(self, step: int, result: grading.RowResult, crs: int | None,
                icans: int | None) -> dict[str, Any]:
-        """Mark one step: ``None`` stands for "not evaluable"."""
-        entry = {"step": step, "time": result.time, "day": result.day_post_infusion,
-                 "crs_answer": crs, "crs_grade": result.crs.grade,
-                 "crs_status": result.crs.status, "icans_answer": icans,
-                 "icans_grade": result.icans.grade, "icans_status": result.icans.status,
-                 "crs_right": crs == result.crs.grade, "icans_right": icans == result.icans.grade,
-                 "crs_rules": [f"{r.rule}: {r.finding}" for r in result.crs.reasons],
-                 "icans_rules": [f"{r.rule}: {r.finding}" for r in result.icans.reasons],
-                 "crs_deciding": [(r.rule, r.finding) for r in deciding(result.crs)],
-                 "icans_deciding": [(r.rule, r.finding) for r in deciding(result.icans)]}
+        """Mark one step against the engine's grade (decision T13: a provisional grade is
+        marked as the engine gives it; the feedback says why it is provisional and what it
+        would be). ``None`` stands for "not evaluable"."""
+        entry: dict[str, Any] = {"step": step, "time": result.time,
+                                 "day": result.day_post_infusion}
+        for name, g, answer in (("crs", result.crs, crs), ("icans", result.icans, icans)):
+            entry |= {f"{name}_answer": answer, f"{name}_grade": g.grade,
+                      f"{name}_status": g.status, f"{name}_right": answer == g.grade,
+                      f"{name}_rules": [f"{r.rule}: {r.finding}" for r in g.reasons],
+                      f"{name}_deciding": [(r.rule, r.finding) for r in deciding(g)],
+                      f"{name}_status_why": [(r.rule, r.finding) for r in status_reasons(g)],
+                      f"{name}_would_be": would_be(g)}
         self.answers = [a for a in self.answers if a["step"] != step] + [entry]
         self.answers.sort(key=lambda a: a["step"])
         return entry
@@ -205,10 +285,24 @@ class Quiz:
             self.finished_at = at
 
     @property
+    def questions(self) -> int:
+        return len(self.answers) if self.steps is None else len(self.steps)
+
+    @property
     def score(self) -> tuple[int, int]:
-        """(right answers, answers given): CRS and ICANS count separately."""
+        """(right answers, out of): CRS and ICANS count separately, over every question of
+        the quiz - a question not answered counts as not right."""
         right = sum(a["crs_right"] + a["icans_right"] for a in self.answers)
-        return right, 2 * len(self.answers)
+        return right, 2 * self.questions
+
+    @property
+    def score_so_far(self) -> tuple[int, int]:
+        """(right answers, out of the answers given so far)."""
+        return self.score[0], 2 * len(self.answers)
+
+    @property
+    def unanswered(self) -> list[int]:
+        return [] if self.steps is None else [s for s in self.steps if s not in self.answered]
 
     def missed_rules(self) -> list[tuple[str, int, str]]:
         """The rules that decided the grades the learner got wrong: (rule, times missed, an
@@ -230,11 +324,24 @@ class Quiz:
         return {"right": right, "given": given,
                 "crs_right": sum(a["crs_right"] for a in self.answers),
                 "icans_right": sum(a["icans_right"] for a in self.answers),
-                "questions": len(self.answers),
-                "unanswered": 0 if self.steps is None else len(
-                    [s for s in self.steps if s not in self.answered]),
+                "questions": self.questions, "answered": len(self.answers),
+                "unanswered": len(self.unanswered),
                 "percent": round(100 * right / given) if given else None,
                 "missed_rules": self.missed_rules()}
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Every question in order: the answer given, or ``answered`` False for a question
+        the learner did not reach (finished early)."""
+        done = {a["step"]: a for a in self.answers}
+        steps = self.steps if self.steps is not None else sorted(done)
+        out = []
+        for step in steps:
+            if step in done:
+                out.append({**done[step], "answered": True})
+            else:
+                time, day = self.when.get(step, (None, None))
+                out.append({"step": step, "time": time, "day": day, "answered": False})
+        return out
 
     def csv(self, learner: str | None = None) -> str:
         """The answers and the score, naming the learner, the case and when."""
@@ -244,12 +351,18 @@ class Quiz:
         w.writerow(["learner", "case", "step", "time", "day_post_infusion", "crs_answer",
                     "crs_grade", "crs_status", "crs_right", "crs_deciding_rule", "icans_answer",
                     "icans_grade", "icans_status", "icans_right", "icans_deciding_rule"])
-        for a in self.answers:
-            w.writerow([who, self.patient_id, a["step"] + 1, a["time"].isoformat(), a["day"],
-                        _ne(a["crs_answer"]), _ne(a["crs_grade"]), a["crs_status"],
-                        a["crs_right"], _rules(a["crs_deciding"]), _ne(a["icans_answer"]),
-                        _ne(a["icans_grade"]), a["icans_status"], a["icans_right"],
-                        _rules(a["icans_deciding"])])
+        for a in self.rows():
+            head = [who, self.patient_id, a["step"] + 1, _iso(a["time"]),
+                    "" if a["day"] is None else a["day"]]
+            if not a["answered"]:
+                w.writerow(head + [NOT_ANSWERED, "", "", NOT_ANSWERED, "",
+                                   NOT_ANSWERED, "", "", NOT_ANSWERED, ""])
+                continue
+            w.writerow(head + [grade_words(a["crs_answer"]), grade_words(a["crs_grade"]),
+                               a["crs_status"], a["crs_right"], _rules(a["crs_deciding"]),
+                               grade_words(a["icans_answer"]), grade_words(a["icans_grade"]),
+                               a["icans_status"], a["icans_right"],
+                               _rules(a["icans_deciding"])])
         right, given = self.score
         w.writerow([who, self.patient_id, "score", "", "", "", "", "", f"{right}/{given}", "",
                     "", "", "", "", ""])
@@ -272,17 +385,38 @@ def start_quiz(store: WardStore, patient_id: str, learner: str, which: str, at: 
         chosen = list(range(len(results)))
     else:
         named = [] if case is None else card_times_in_ward(store, patient_id, case)
-        chosen = key_moments(results, named)
+        chosen = quiz_steps(results, named, patient_id)
     return Quiz(patient_id, steps=chosen, learner=learner,
+                when={i: (results[i].time, results[i].day_post_infusion) for i in chosen},
                 title="" if case is None else case.card.title, started_at=at)
+
+
+def feedback(entry: dict[str, Any], syndrome: str) -> str:
+    """What the learner reads after "Check" for one syndrome: their answer, the rules'
+    grade and status, why a grade is provisional or not evaluable (and what it would be),
+    and the deciding rules (decisions T9, T13)."""
+    key = syndrome.lower()
+    grade, status = entry[f"{key}_grade"], entry[f"{key}_status"]
+    answer = entry[f"{key}_answer"]
+    text = (f"{syndrome}: you chose {grade_words(answer)}; the rules give {grade_words(grade)}"
+            + ("" if status in ("final", "not_evaluable") else f" ({status})") + ".")
+    why = [tuple(x) for x in entry[f"{key}_status_why"]] if status != "final" else []
+    if why:
+        text += (" Provisional" if status == "provisional" else " Not evaluable") + \
+            " because: " + _rules(why, " — ") + "."
+    alternative = entry[f"{key}_would_be"]
+    if alternative is not None and answer == alternative and answer != grade:
+        text += (f" {grade_words(answer)} is the grade it would be once a clinician confirms "
+                 f"CRS; until then the ASTCT grade is {grade_words(grade)}.")
+    rest = [tuple(x) for x in entry[f"{key}_deciding"] if tuple(x) not in why]
+    return text + (f" Deciding: {_rules(rest, ' — ')}" if rest else "")
 
 
 def shift_in_ward(store: WardStore, patient_id: str, case: LibraryCase) -> timedelta:
     """How far the loaded copy of a case was moved (whole days, W7): its first assessment in
     the ward against the first one on the card's timeline."""
     rows = store.timeline_rows(patient_id)
-    first_card = min(datetime.fromisoformat(r["time"]) for r in
-                     csv.DictReader(io.StringIO(case.timeline.decode("utf-8-sig"))))
+    first_card = min(datetime.fromisoformat(r["time"]) for r in csv_rows(case.timeline))
     first_ward = rows[0]["time"].astimezone(store.tz).replace(tzinfo=None)
     return first_ward - first_card
 
@@ -306,12 +440,8 @@ def events_until(store: WardStore, patient_id: str, case: LibraryCase, cut: date
     return out
 
 
-def _ne(v: int | None) -> str:
-    return "not evaluable" if v is None else str(v)
-
-
-def _rules(pairs: list[tuple[str, str]]) -> str:
-    return "; ".join(f"{rule}: {finding}" for rule, finding in pairs)
+def _rules(pairs: Sequence[tuple[str, str]], sep: str = ": ") -> str:
+    return "; ".join(f"{rule}{sep}{finding}" for rule, finding in pairs)
 
 
 def _iso(at: datetime | None) -> str:

@@ -82,6 +82,9 @@ def _ax(row: int, axis: str) -> str:
     return axis if row == 1 else f"{axis}{row}"
 
 
+QUIZ_BAND_SHADES = ("#DDDDDD", "#F4F4F4")  # alternating, no grade colour
+
+
 class _Layers:
     """Shapes and annotations collected and set once (plotly's add_hline / add_vrect check
     every subplot per call: seconds for a two-week stay)."""
@@ -104,9 +107,10 @@ class _Layers:
                             "x1": 1, "yref": _ax(row, "y"), "y0": y0, "y1": y1,
                             "fillcolor": colour, "opacity": 0.25, "line": {"width": 0},
                             "layer": "below"})
-        self.notes.append({"xref": f"{_ax(row, 'x')} domain", "x": 1, "yref": _ax(row, "y"),
-                           "y": (y0 + y1) / 2, "text": text, "showarrow": False,
-                           "xanchor": "right", "font": {"size": 9}})
+        if text:
+            self.notes.append({"xref": f"{_ax(row, 'x')} domain", "x": 1,
+                               "yref": _ax(row, "y"), "y": (y0 + y1) / 2, "text": text,
+                               "showarrow": False, "xanchor": "right", "font": {"size": 9}})
 
     def vband(self, row: int, x0: datetime, x1: datetime, colour: str, text: str,
               level: int = 0) -> None:
@@ -160,7 +164,10 @@ def _runs(f: pd.DataFrame, column: str) -> list[tuple[Any, datetime, datetime]]:
     return runs
 
 
-def timeline_figure(review: Review) -> go.Figure:
+def timeline_figure(review: Review, grade_bands: bool = True) -> go.Figure:
+    """The patient's course, panel by panel. ``grade_bands`` False: the ICE/CAPD bands are
+    drawn in one neutral shade without their "ICANS n" labels (a quiz question, where they
+    would give the answer away)."""
     f = frame(review)
     fig = make_subplots(rows=len(PANELS), cols=1, shared_xaxes=True, vertical_spacing=0.018,
                         row_heights=list(HEIGHTS), subplot_titles=PANELS)
@@ -195,9 +202,12 @@ def timeline_figure(review: Review) -> go.Figure:
     # 6 ICE (adults) or CAPD (children), with the grade bands (spec §2.3, §2.5)
     neuro = "capd" if f["capd"].notna().any() and not f["ice"].notna().any() else "ice"
     bands = CAPD_BANDS if neuro == "capd" else ICE_BANDS
-    for low, high, grade in bands:
-        layers.hband(ROW[PANELS[5]], low - 0.5, high + 0.5, GRADE_COLOURS[grade],
-                     f"ICANS {grade}" if neuro == "ice" else f"CAPD {low}-{high}")
+    for k, (low, high, grade) in enumerate(bands):
+        if grade_bands:
+            layers.hband(ROW[PANELS[5]], low - 0.5, high + 0.5, GRADE_COLOURS[grade],
+                         f"ICANS {grade}" if neuro == "ice" else f"CAPD {low}-{high}")
+        else:  # the band edges stay visible, the grade they stand for does not
+            layers.hband(ROW[PANELS[5]], low - 0.5, high + 0.5, QUIZ_BAND_SHADES[k % 2], "")
     _line(fig, f, neuro, "ICE score" if neuro == "ice" else "CAPD total", PANELS[5], "",
           "#000000")
     # 7 grades as step lines with the episode maximum

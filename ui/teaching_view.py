@@ -14,13 +14,11 @@ from plotly.subplots import make_subplots
 from monitoring.library import CaseCard
 from monitoring.review import Review
 from monitoring.store import LAB_UNITS
+from monitoring.tables import KIND_WORDS
 
 from .charts import timeline_figure
 from .common import local
 
-KIND_WORDS = {"tocilizumab": "tocilizumab", "dexamethasone": "dexamethasone",
-              "methylprednisolone": "methylprednisolone", "anakinra": "anakinra",
-              "antipyretic": "antipyretic", "fluid_bolus": "IV fluid bolus"}
 # How lab results are shown (spec §6.3 conversions from the stored canonical unit)
 LAB_DISPLAY: dict[str, tuple[str, str]] = {  # test -> (label, unit shown)
     "crp": ("CRP", "mg/L"), "ferritin": ("Ferritin", "µg/L"), "ldh": ("LDH", "U/L"),
@@ -43,6 +41,12 @@ def patient_line(card: CaseCard) -> str:
 
 def trial_line(card: CaseCard) -> str:
     t = card.trial
+    if not t.has_figures:  # a child: no trial of the reference applies (decision T14)
+        named = "" if t.trial is None else (
+            f" **{t.trial}** ({t.citation}) is the pivotal paediatric {t.product} trial; its "
+            "figures are not in the reference and are not quoted.")
+        return ("No paediatric trial in the reference table (spec §7)." + named
+                + " The timing follows the spec §7 guidance for the product type.")
     onset = f"median CRS onset Day {t.median_crs_onset_day:g}" + (
         f" ({t.crs_onset_range})" if t.crs_onset_range else "")
     return (f"Follows the timing of **{t.trial}** ({t.citation}): CRS {t.crs_any_pct:g} % any "
@@ -115,8 +119,9 @@ def events_frame(events: list[dict[str, Any]], tz: Any) -> pd.DataFrame:
 
 def quiz_figure(review: Review) -> go.Figure:
     """The timeline as the learner sees it at a question: everything recorded up to now, but
-    the CRS and ICANS grade lines stop at the previous assessment (the answer is not shown)."""
-    fig = timeline_figure(review)
+    the CRS and ICANS grade lines stop at the previous assessment and the ICE/CAPD bands carry
+    no grade label or grade colour (the answer is not shown, decision T8)."""
+    fig = timeline_figure(review, grade_bands=False)
     for trace in fig.data:
         if trace.name in GRADE_TRACES and trace.x is not None and len(trace.x):
             trace.x = tuple(trace.x)[:-1]

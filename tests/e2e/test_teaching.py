@@ -68,8 +68,9 @@ def test_educator_loads_a_case_replays_it_and_plays_a_quiz_to_the_end(
 
     # replay: the next change, then play for a few seconds and pause
     results = teaching.course(store, CASE)
-    moments = teaching.key_moments(results, teaching.card_times_in_ward(
-        store, CASE, library.find_case(store, CASE)))
+    named = teaching.card_times_in_ward(store, CASE, library.find_case(store, CASE))
+    moments = teaching.key_moments(results, named)
+    asked = teaching.quiz_steps(results, named, CASE)  # key moments and other steps
     click(ui, "next change ▶▶")
     expect(ui.get_by_text(re.compile(rf"Step {moments[1] + 1} of {len(results)}"))
            ).to_be_visible()
@@ -100,10 +101,13 @@ def test_educator_loads_a_case_replays_it_and_plays_a_quiz_to_the_end(
     learner.press("Tab")
     wait_idle(ui)
     click(ui, "Start the quiz")
-    for k, step in enumerate(moments):
+    title = library.find_case(store, CASE).card.title
+    for k, step in enumerate(asked):
         r = results[step]
-        expect(ui.get_by_text(re.compile(rf"Question {k + 1} of {len(moments)}"))).to_be_visible(
+        expect(ui.get_by_text(re.compile(rf"Question {k + 1} of {len(asked)}"))).to_be_visible(
             timeout=TIMEOUT_MS)
+        if k == 0:  # the title tells the course: not shown until the quiz is over
+            expect(ui.get_by_text(title)).to_have_count(0)
         pick(ui, "CRS grade", "4" if k == 1 else str(r.crs.grade))
         pick(ui, "ICANS grade", str(r.icans.grade))
         if k == 1:
@@ -114,9 +118,9 @@ def test_educator_loads_a_case_replays_it_and_plays_a_quiz_to_the_end(
         if k == 1:
             expect(ui.get_by_text(re.compile(r"Deciding: CRS-R1"))).to_be_visible()
             screenshot(ui, "teaching_quiz_feedback")
-        click(ui, "See your score" if k == len(moments) - 1 else "Next question")
+        click(ui, "See your score" if k == len(asked) - 1 else "Next question")
 
-    n = len(moments)
+    n = len(asked)
     expect(ui.get_by_role("heading", name="Quiz result")).to_be_visible(timeout=TIMEOUT_MS)
     expect(ui.get_by_text(re.compile(rf"Score: {2 * n - 1} of {2 * n}"))).to_be_visible()
     expect(ui.get_by_text(re.compile(r"CRS-R1 — missed 1 ×"))).to_be_visible()
@@ -125,6 +129,7 @@ def test_educator_loads_a_case_replays_it_and_plays_a_quiz_to_the_end(
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert text.splitlines()[1].startswith(f"Learner One,{CASE},1,")
     assert f"Learner One,{CASE},score,,,,,,{2 * n - 1}/{2 * n}," in text
+    expect(ui.get_by_text(title).first).to_be_visible()  # the card, now the quiz is over
     screenshot(ui, "teaching_quiz_result")
     assert [a for a in store.audit(CASE) if a["action"] == "quiz_completed"]
 

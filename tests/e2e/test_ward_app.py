@@ -254,7 +254,7 @@ def test_physician_reviews_the_grade_3_crs_demo_patient(ward_server: WardServer,
     expect(chart).to_be_visible(timeout=TIMEOUT_MS)
     for title in ("Temperature °C", "SpO2 % and oxygen", "CRS / ICANS grade"):
         expect(chart.get_by_text(title, exact=True)).to_be_visible()
-    expect(chart.get_by_text("simple face mask 8 L/min")).to_be_visible()
+    expect(chart.get_by_text("high-flow nasal cannula 40 L/min")).to_be_visible()
     screenshot(ui, "review_grade3_crs")
     ui.get_by_role("tab", name="Course summary").click()
     expect(ui.get_by_text("CRS grade 3: D89.833")).to_be_visible(timeout=TIMEOUT_MS)

@@ -34,8 +34,8 @@ from grading.fields import COLUMNS
 from grading.parse import InputError
 from monitoring import tables as t
 from monitoring.db import MIGRATIONS, database_url, migrate
-from monitoring.demo import SAMPLE_DATA, demo_cases, load_demo
-from monitoring.store import StoreError, WardStore
+from monitoring.demo import load_demo, standard_cases
+from monitoring.store import PatientIn, StoreError, WardStore
 from tests.grading.test_properties import timelines, write_csv
 
 REPO = Path(__file__).resolve().parents[2]
@@ -611,6 +611,25 @@ def test_a_lab_value_at_or_inside_its_limit_is_stored(store, test, value, unit):
     assert len(store.labs("P1")) == 1
 
 
+@pytest.mark.parametrize("user", ["nina", "drx", "eddie"])
+def test_a_medication_or_lab_result_in_the_future_is_refused_naming_the_field(store, user):
+    store.admit(PatientIn(patient_id="EDU-001", is_demo=True, infusion_time=INFUSION),
+                by="drx")  # a demo patient, so that the educator may chart too
+    soon = datetime.now(UTC) + timedelta(minutes=5)
+    with pytest.raises(StoreError, match=r"given_at .* is in the future: a medication is "
+                                         r"recorded when it was given \(allowed: any time up "
+                                         r"to now"):
+        store.record_administration("EDU-001", "tocilizumab", soon, by=user, dose=560)
+    with pytest.raises(StoreError, match=r"taken_at .* is in the future: a result is recorded "
+                                         r"at the time the sample was taken \(allowed: any "
+                                         r"time up to now"):
+        store.record_lab("EDU-001", "crp", 12, "mg/L", soon, by=user)
+    assert store.administrations("EDU-001") == [] and store.labs("EDU-001") == []
+    just_now = datetime.now(UTC) - timedelta(seconds=1)  # the boundary: up to now is fine
+    store.record_administration("EDU-001", "tocilizumab", just_now, by=user, dose=560)
+    store.record_lab("EDU-001", "crp", 12, "mg/L", just_now, by=user)
+
+
 # ------------------------------------------------------------------------------ import
 def _rows(pid: str, hours: Sequence[float], **extra: object) -> list[dict[str, object]]:
     return [{"patient_id": pid, "time": at(h), "temp_c": 37.0 + h / 10, **extra}
@@ -765,8 +784,7 @@ def test_any_valid_timeline_survives_import_then_export(store, tmp_path, rows):
 
 # ------------------------------------------------------------------------------ demo ward
 def _sample_rows() -> dict[str, int]:
-    return {str(c["patient_id"]): len(grading.read_csv(SAMPLE_DATA / str(c["file"])))
-            for c in demo_cases()}
+    return {c.id: len(grading.read_csv(c.timeline)) for c in standard_cases()}
 
 
 def test_the_demo_ward_loads_the_sample_cases_as_demo_patients(store):

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+import grading
 from monitoring import library, teaching
 from monitoring.demo import load_demo
 from monitoring.store import PatientIn, StoreError
@@ -84,7 +85,8 @@ def test_key_moments_are_the_first_step_every_change_of_grade_and_the_cards_time
 
 @pytest.mark.parametrize(("at", "crs", "rules"), [
     ("2026-08-11T02:00", 1, ["CRS-R1"]),               # fever alone
-    ("2026-08-11T10:00", 2, ["CRS-R4"]),               # SBP 88 with a fluid bolus
+    ("2026-08-11T10:00", 2, ["CRS-R4"]),               # SBP 88 < 90 alone (the bolus and
+    #                                                    tocilizumab count from the next row)
     ("2026-08-11T15:00", 3, ["CRS-R4"]),               # norepinephrine
     ("2026-08-11T22:00", 4, ["CRS-R4"]),               # two vasopressors (hypoxia is 3)
     ("2026-08-12T00:00", 4, ["CRS-R4", "CRS-R5"]),     # ... and BiPAP
@@ -92,7 +94,6 @@ def test_key_moments_are_the_first_step_every_change_of_grade_and_the_cards_time
 ])
 def test_the_deciding_rule_is_the_finding_at_the_grade(at, crs, rules):
     case = library.builtin_case("DEMO-007")
-    import grading
     r = next(x for x in grading.grade(grading.read_csv(case.timeline)).results()
              if x.time == datetime.fromisoformat(at).replace(tzinfo=UTC))
     assert r.crs.grade == crs
@@ -169,15 +170,67 @@ def test_the_quiz_export_names_the_learner_the_case_the_times_and_the_score(stor
     quiz.answer(first, r, r.crs.grade, 3)
     quiz.finish(NOW + timedelta(minutes=2))
     rows = list(csv.reader(io.StringIO(quiz.csv())))
+    n = len(quiz.steps)
     assert rows[0][:5] == ["learner", "case", "step", "time", "day_post_infusion"]
     assert rows[1][:3] == ["Learner One", "DEMO-006", "1"]
     assert rows[1][8] == "True" and rows[1][13] == "False"     # CRS right, ICANS wrong
     assert rows[1][14].startswith("ICANS-R2: ICE 10/10")       # the rule that decides ICANS
-    assert rows[2][2:9] == ["score", "", "", "", "", "", "1/2"]
-    assert rows[3][2:4] == ["case title", "Early grade 1 CRS after ide-cel"]
-    assert rows[4][2:4] == ["started", NOW.isoformat()]
-    assert rows[5][2:4] == ["finished", (NOW + timedelta(minutes=2)).isoformat()]
-    assert rows[6][2:4] == ["unanswered questions", str(len(quiz.steps) - 1)]
+    results = teaching.course(store, "DEMO-006")
+    for row, step in zip(rows[2:n + 1], quiz.steps[1:]):   # every other question, not reached
+        assert row[2:5] == [str(step + 1), results[step].time.isoformat(),
+                            str(results[step].day_post_infusion)]
+        assert [row[5], row[8], row[10], row[13]] == ["not answered"] * 4
+    assert rows[n + 1][2:9] == ["score", "", "", "", "", "", f"1/{2 * n}"]
+    assert rows[n + 2][2:4] == ["case title", "Early grade 1 CRS after ide-cel"]
+    assert rows[n + 3][2:4] == ["started", NOW.isoformat()]
+    assert rows[n + 4][2:4] == ["finished", (NOW + timedelta(minutes=2)).isoformat()]
+    assert rows[n + 5][2:4] == ["unanswered questions", str(n - 1)]
+
+
+def test_finishing_after_one_question_scores_over_every_question_of_the_quiz(store):
+    loaded(store, "DEMO-006")
+    quiz = teaching.start_quiz(store, "DEMO-006", "L", "key moments", NOW)
+    n = len(quiz.steps)
+    first = quiz.next_step
+    r = teaching.replay(store, "DEMO-006", first).current
+    quiz.answer(first, r, r.crs.grade, r.icans.grade)          # both right
+    quiz.finish(NOW)
+    s = quiz.summary()
+    assert n > 1 and quiz.score == (2, 2 * n)                   # not "2 of 2 (100 %)"
+    assert (s["right"], s["given"], s["questions"], s["answered"], s["unanswered"]) == (
+        2, 2 * n, n, 1, n - 1)
+    assert s["percent"] == round(100 * 2 / (2 * n))
+    assert [row["answered"] for row in quiz.rows()] == [True] + [False] * (n - 1)
+    assert quiz.score_so_far == (2, 2)                          # shown while the quiz runs
+
+
+# ------------------------------------------------------------------------------ which steps
+def test_a_key_moments_quiz_also_asks_where_nothing_changes_chosen_without_the_grades(store):
+    case = loaded(store, "DEMO-007")
+    results = teaching.course(store, "DEMO-007")
+    named = teaching.card_times_in_ward(store, "DEMO-007", case)
+    moments = teaching.key_moments(results, named)
+    steps = teaching.quiz_steps(results, named, "DEMO-007")
+    assert set(steps) >= set(moments)                      # every key moment is asked
+    unchanged = [i for i in steps if i not in library.grade_changes(results)]
+    assert len(unchanged) >= len(steps) / 3                # being asked is no hint of a change
+    assert steps == teaching.quiz_steps(results, named, "DEMO-007")  # the same for the case
+    # the other steps come from the step numbers and the case alone: a course with other
+    # grades (here: the same steps, every grade shifted one step on) asks at the same others
+    shifted = results[1:] + results[:1]
+    others = set(steps) - set(moments)
+    assert others <= set(teaching.quiz_steps(shifted, named, "DEMO-007"))
+    assert teaching.quiz_steps(results, named, "DEMO-006") != steps  # another case, others
+
+
+def test_a_quiz_of_the_key_moments_starts_with_those_steps(store):
+    case = loaded(store, "DEMO-006")
+    quiz = teaching.start_quiz(store, "DEMO-006", "L", "key moments", NOW)
+    results = teaching.course(store, "DEMO-006")
+    assert quiz.steps == teaching.quiz_steps(
+        results, teaching.card_times_in_ward(store, "DEMO-006", case), "DEMO-006")
+    assert quiz.when[quiz.steps[-1]] == (results[quiz.steps[-1]].time,
+                                         results[quiz.steps[-1]].day_post_infusion)
 
 
 def test_every_assessment_can_be_the_quiz(store):
@@ -186,3 +239,59 @@ def test_every_assessment_can_be_the_quiz(store):
     assert quiz.steps == list(range(len(teaching.steps(store, "DEMO-006"))))
     with pytest.raises(ValueError, match="key moments"):
         teaching.start_quiz(store, "DEMO-006", "L", "some", NOW)
+
+
+# ------------------------------------------------------------------------------ marking
+def course_of(case_id: str) -> dict[str, grading.RowResult]:
+    """The engine's grade of every assessment of a built-in case, by ward-local time."""
+    case = library.builtin_case(case_id)
+    return {r.time.strftime("%Y-%m-%dT%H:%M"): r
+            for r in grading.grade(grading.read_csv(case.timeline)).results()}
+
+
+def test_an_attributed_fever_is_named_as_the_deciding_rule_of_crs_0():
+    r = course_of("DEMO-011")["2026-09-23T14:00"]      # 38.7 °C attributed to a line infection
+    assert (r.crs.grade, r.crs.status) == (0, "final")
+    entry = teaching.Quiz("DEMO-011").answer(0, r, 1, 0)   # the learner grades the fever
+    assert not entry["crs_right"]
+    rules = dict(entry["crs_deciding"])
+    assert rules["CRS-R1"] == "temperature 38.7 °C attributed to another cause: not counted " \
+                              "as fever"
+    assert "A9" in rules and "CRS-R2" in rules
+    text = teaching.feedback(entry, "CRS")
+    assert text.startswith("CRS: you chose 1; the rules give 0.")
+    assert "CRS-R1 — temperature 38.7 °C attributed to another cause" in text
+
+
+@pytest.mark.parametrize("at", ["2026-09-23T14:00", "2026-09-23T15:00"])
+def test_a_masked_fever_is_marked_as_the_engine_grades_it_and_explained(at):
+    r = course_of("DEMO-012")[at]                       # hypotension after prophylactic steroid
+    assert (r.crs.grade, r.crs.status) == (0, "provisional")
+    quiz = teaching.Quiz("DEMO-012")
+    entry = quiz.answer(0, r, 2, 0)                     # the grade it would be: not the grade
+    assert not entry["crs_right"] and entry["crs_would_be"] == 2
+    assert [rule for rule, _ in entry["crs_deciding"]] == ["CRS-R1", "CRS-R2", "A3"]
+    text = teaching.feedback(entry, "CRS")
+    assert text.startswith("CRS: you chose 2; the rules give 0 (provisional). Provisional "
+                           "because: A3 — fever possibly masked")
+    assert "would be CRS grade 2 if a clinician confirms CRS (spec A3)" in text
+    assert "2 is the grade it would be once a clinician confirms CRS; until then the ASTCT " \
+           "grade is 0." in text
+    assert [rule for rule, _, _ in quiz.missed_rules()] == ["A3", "CRS-R1", "CRS-R2"]
+    right = quiz.answer(0, r, 0, 0)                     # the engine's grade is right
+    assert right["crs_right"] and "Provisional because: A3" in teaching.feedback(right, "CRS")
+    assert "would be once" not in teaching.feedback(right, "CRS")
+
+
+def test_a_not_evaluable_step_needs_the_answer_not_evaluable():
+    r = course_of("DEMO-014")["2026-10-15T10:40"]       # back from a scan, no temperature
+    assert (r.crs.grade, r.crs.status) == (None, "not_evaluable")
+    quiz = teaching.Quiz("DEMO-014")
+    wrong = quiz.answer(0, r, 0, 0)                     # missing data is never grade 0
+    assert not wrong["crs_right"] and wrong["icans_right"]
+    text = teaching.feedback(wrong, "CRS")
+    assert text.startswith("CRS: you chose 0; the rules give not evaluable. Not evaluable "
+                           "because: CRS-R1 — no temperature in the last 4 h")
+    right = quiz.answer(0, r, None, 0)
+    assert right["crs_right"] and quiz.score == (2, 2)
+    assert teaching.deciding(r.crs)[0].rule == "CRS-R1"

@@ -10,15 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import grading
-from monitoring import auth, escalation, schedule, settings, ward
+from monitoring import auth, escalation, library, schedule, settings, ward
 from monitoring.demo import (
     DEMO_ACCOUNTS,
     DEMO_PASSWORD,
-    SAMPLE_DATA,
-    demo_cases,
     ensure_demo_ward,
     load_demo,
-    shifted_case,
+    standard_cases,
 )
 from monitoring.store import StoreError
 
@@ -237,10 +235,10 @@ def test_only_clinical_roles_save_assessments(store):
 # ------------------------------------------------------------------------------ demo ward
 def test_demo_cases_move_by_whole_days_to_end_within_the_last_day(store):
     at = datetime(2026, 11, 22, 5, 30, tzinfo=UTC)
-    for case in demo_cases():
-        path = SAMPLE_DATA / str(case["file"])
-        data, infusion = shifted_case(path, at, UTC)
-        moved, original = grading.read_csv(data), grading.read_csv(path)
+    for case in standard_cases():
+        data = library.shifted_timeline(case.timeline, library.shift_for(case.timeline, at, UTC))
+        infusion = library.infusion_of(data, UTC)
+        moved, original = grading.read_csv(data), grading.read_csv(case.timeline)
         last = moved.frame["time"].max()
         assert at - timedelta(days=1) < last <= at
         shift = moved.frame["time"] - original.frame["time"]

@@ -120,6 +120,20 @@ def test_medications_and_labs_are_added_to_the_case(built, store):
     assert store.timeline_rows(pid)[2]["antipyretic_given"] is True  # counts on the next row
 
 
+def test_a_medication_or_lab_result_in_the_future_is_refused(built, store):
+    at, pid, _infusion = built
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
+    at.number_input(key=f"builder_dose_{pid}").set_value(1000.0)
+    at.date_input(key=f"builder_med_at_{pid}_3_date").set_value(tomorrow)
+    at.date_input(key=f"builder_lab_at_{pid}_3_date").set_value(tomorrow)
+    at.number_input(key=f"builder_lab_value_{pid}").set_value(42.0).run()
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("Given: the time is in the future") for e in errors)
+    assert any(e.startswith("Taken: the time is in the future") for e in errors)
+    assert button(at, "Add the medication").disabled and button(at, "Add the result").disabled
+    assert store.administrations(pid) == [] and store.labs(pid) == []
+
+
 def test_a_saved_case_joins_the_library_and_loads_replays_and_quizzes_like_a_built_in(
         built, store, signed_in):
     at, pid, _infusion = built
@@ -142,7 +156,7 @@ def test_a_saved_case_joins_the_library_and_loads_replays_and_quizzes_like_a_bui
     assert files[:2] == b"PK"
 
     # loads like a built-in: a fresh copy ending today, then replay and quiz
-    n = library.load_case(store, case, datetime.now(UTC), requested_by="demo.educator")
+    n = library.load_case(store, case, datetime.now(UTC), by="demo.educator")
     assert n == 3 and len(store.timeline_rows(pid)) == 3
     assert [teaching.replay(store, pid, i).current.crs.grade for i in range(3)] == [0, 1, 0]
     quiz = teaching.start_quiz(store, pid, "L", "key moments", datetime.now(UTC))

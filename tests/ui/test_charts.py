@@ -73,8 +73,8 @@ def test_oxygen_support_is_a_shaded_band_labelled_by_device_and_flow(demo_store)
     bands = [s for s in fig.layout.shapes if s.xref == "x4" and s.type == "rect"]
     labels = [a.text for a in fig.layout.annotations if a.xref == "x4"]
     assert len(bands) == 3
-    assert labels == ["nasal cannula 3 L/min", "simple face mask 8 L/min",
-                      "nasal cannula 2 L/min"]
+    assert labels == ["nasal cannula 3 L/min", "high-flow nasal cannula 40 L/min",
+                      "nasal cannula 4 L/min"]
 
 
 def test_grades_are_step_lines_and_the_episode_maximum_is_dotted(demo_store):
@@ -147,7 +147,7 @@ def test_the_handover_lists_vasopressors_and_oxygen_changes(demo_store):
     rv = review.patient_review(demo_store, "DEMO-005")
     html = handover_html(rv, rv.current.time, "x", [], with_chart=False)
     assert "vasoactive infusions norepinephrine" in html
-    assert "oxygen simple face mask 8 L/min" in html
+    assert "oxygen high flow nasal cannula 40 L/min" in html
 
 
 def test_a_grade_resting_on_older_observations_says_when_they_were_made():

@@ -394,3 +394,7 @@ def test_an_educator_resets_the_demo_ward(signed_in, store):
     assert "Demo ward reset" in texts(at)
     assert any(a["action"] == "demo_reset_requested" and a["username"] == "demo.educator"
                for a in store.audit())
+    marks = [h for h in store.history("DEMO-001") if h.replaces_id is not None]
+    assert marks and {h.recorded_by for h in marks} == {"demo.educator"}  # who reset it
+    assert {a["username"] for a in store.audit("DEMO-001")
+            if a["action"] == "teaching_case_loaded"} == {"system", "demo.educator"}

@@ -142,6 +142,7 @@ def test_a_quiz_step_is_marked_with_the_rule_that_decides_it(signed_in):
 
 
 def test_the_question_chart_does_not_show_the_grade_asked(signed_in, store):
+    from ui.charts import timeline_figure
     from ui.teaching_view import quiz_figure
     rv = teaching.replay(store, "DEMO-005", 12)
     fig = quiz_figure(rv)
@@ -149,6 +150,10 @@ def test_the_question_chart_does_not_show_the_grade_asked(signed_in, store):
     assert len(crs.x) == 12 and rv.current.time.replace(tzinfo=None) not in list(crs.x)
     temps = next(t for t in fig.data if t.name == "temperature")
     assert len(temps.x) == 13  # the observations of the moment asked are shown
+    notes = [a.text for a in fig.layout.annotations]
+    assert not any(str(t).startswith("ICANS ") for t in notes)  # the ICE bands say no grade
+    full = [a.text for a in timeline_figure(rv).layout.annotations]
+    assert {"ICANS 0", "ICANS 1", "ICANS 2", "ICANS 3"} <= set(full)  # as the replay shows
 
 
 def test_a_quiz_played_to_the_end_shows_the_score_and_exports_it(signed_in, store):
@@ -180,22 +185,47 @@ def test_a_quiz_played_to_the_end_shows_the_score_and_exports_it(signed_in, stor
     assert "Start the quiz" in [b.label for b in at.button]
 
 
-def test_finishing_a_quiz_early_counts_what_was_answered(signed_in):
+def test_finishing_a_quiz_early_scores_over_every_question_and_lists_the_rest(signed_in,
+                                                                              store):
     at = teaching_for(signed_in)
     quiz = start(at)
+    n = len(quiz.steps)
     at.radio(key="quiz_crs_DEMO-005_0").set_value("0")
     at.radio(key="quiz_icans_DEMO-005_0").set_value("0").run()
     button(at, "Check").click().run()
+    assert "score so far **2 of 2**" in texts(at)
     button(at, "Finish the quiz now").click().run()
-    assert "**Score: 2 of 2** (100 %)" in texts(at)
-    assert f"{len(quiz.steps) - 1} questions not answered" in texts(at)
+    assert f"**Score: 2 of {2 * n}** ({round(200 / (2 * n))} %)" in texts(at)
+    assert f"{n - 1} questions not answered (counted as not right)" in texts(at)
+    table = at.dataframe[0].value
+    assert len(table) == n
+    assert list(table["CRS: yours"]) == ["0"] + ["not answered"] * (n - 1)
+    assert list(table["ICANS ✓"]) == ["✓"] + ["✗"] * (n - 1)
+    rows = list(csv.reader(io.StringIO(at.session_state["quiz_DEMO-005"].csv())))
+    assert next(r for r in rows if r[2] == "score")[8] == f"2/{2 * n}"
+    assert sum(r[5] == "not answered" for r in rows) == n - 1
+    audit = next(a for a in store.audit("DEMO-005") if a["action"] == "quiz_completed")
+    assert f'"score": "2/{2 * n}"' in audit["after"]
 
 
-def test_the_case_summary_is_hidden_during_the_quiz(signed_in):
+def test_the_case_title_trial_and_summary_are_hidden_during_the_quiz(signed_in):
     at = teaching_for(signed_in)
-    summary = library.builtin_case("DEMO-005").card.summary
+    card = library.builtin_case("DEMO-005").card
+    assert card.title in texts(at) and "ZUMA-1" in texts(at)  # replay shows the whole card
     start(at)
-    assert summary not in texts(at)  # it tells the whole course: shown after the quiz
+    shown = texts(at)
+    for secret in (card.title, card.summary, "ZUMA-1", card.learning_points[0]):
+        assert secret not in shown  # they tell the course ("Grade 3 CRS: ...")
+    assert "54-year-old male, 82 kg · DLBCL · axi-cel" in shown  # only who the patient is
+    button(at, "Finish the quiz now").click().run()
+    shown = texts(at)
+    assert card.title in shown and "ZUMA-1" in shown and card.summary in shown
+
+
+def test_replay_says_it_shows_the_record_with_its_corrections(signed_in):
+    at = teaching_for(signed_in)
+    assert "corrections included: a value corrected later appears in its corrected form" in \
+        texts(at)
 
 
 def test_clinical_roles_do_not_get_the_teaching_pages(signed_in):

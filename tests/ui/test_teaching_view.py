@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from monitoring import library, teaching
-from ui.teaching_view import events_frame, labs_figure, latest_labs, medications_frame
+from ui.teaching_view import (
+    events_frame,
+    labs_figure,
+    latest_labs,
+    medications_frame,
+    trial_line,
+)
 
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 
@@ -35,3 +41,12 @@ def test_medications_and_card_events_are_listed_with_their_dose(store):
     events = events_frame(teaching.events_until(store, "DEMO-009", case, rv.current.time), UTC)
     assert "hypertonic saline 3 %" in set(events["What"])
     assert "250 mL IV" in set(events["Dose"])
+
+
+def test_an_adults_trial_line_quotes_its_spec_7_figures_and_a_childs_quotes_none():
+    adult = trial_line(library.builtin_case("DEMO-002").card)
+    assert adult.startswith("Follows the timing of **ZUMA-1**") and "93 % any grade" in adult
+    child = trial_line(library.builtin_case("DEMO-004").card)
+    assert child.startswith("No paediatric trial in the reference table (spec §7).")
+    assert "**ELIANA** (Maude SL et al. N Engl J Med 2018;378:439-448)" in child
+    assert "%" not in child and "JULIET" not in child

@@ -9,8 +9,9 @@ import streamlit as st
 
 import grading
 from monitoring import library
+from monitoring.library import grade_words
 from monitoring.store import LAB_UNITS, PatientIn, StoreError
-from monitoring.tables import ADMINISTRATION_KINDS
+from monitoring.tables import ADMINISTRATION_KINDS, KIND_WORDS
 from monitoring.ward import carried_forward, preview, save
 from ui import session
 from ui.common import SEVERITY_ICONS, badge, local, reasons_text
@@ -22,7 +23,7 @@ from ui.form import (
     problems_by_field,
     show_problems,
 )
-from ui.teaching_view import KIND_WORDS, LAB_DISPLAY
+from ui.teaching_view import LAB_DISPLAY
 
 user = session.require("case_builder")
 store = session.store()
@@ -36,10 +37,6 @@ st.caption("A synthetic teaching case, charted with the bedside form. Everything
 done = st.session_state.pop("builder_done", None)
 if done:
     st.success(done, icon=":material/check:")
-
-
-def words(g: int | None) -> str:
-    return "not evaluable" if g is None else str(g)
 
 
 def when_input(key: str, default: datetime, label: str = "Date",
@@ -199,7 +196,8 @@ with st.container(border=True):
             st.session_state[f"builder_v_{pid}"] = version + 1
             st.session_state["builder_done"] = (
                 f"Assessment at {local(saved.result.time, tz)} added: "
-                f"CRS {words(saved.result.crs.grade)}, ICANS {words(saved.result.icans.grade)}.")
+                f"CRS {grade_words(saved.result.crs.grade)}, "
+                f"ICANS {grade_words(saved.result.icans.grade)}.")
             st.rerun()
 
 # ------------------------------------------------------------------------------ meds, labs
@@ -213,8 +211,12 @@ with c[0].container(border=True):
                            key=f"builder_dose_{pid}")
     last_time = rows[-1]["time"] if rows else now
     given_at = when_input(f"builder_med_at_{pid}_{len(rows)}", last_time, "Given", (3, 2, 1))
+    if given_at > now:
+        st.error("Given: the time is in the future; a medication is recorded when it was "
+                 f"given (any time up to now, {local(now, tz, '%d %b %Y %H:%M')}).",
+                 icon=":material/error:")
     if st.button("Add the medication", key=f"builder_med_add_{pid}",
-                 disabled=dose is None or dose <= 0):
+                 disabled=dose is None or dose <= 0 or given_at > now):
         try:
             store.record_administration(pid, kind, given_at, by=user["username"], dose=dose)
         except StoreError as e:
@@ -238,7 +240,12 @@ with c[1].container(border=True):
                             key=f"builder_lab_unit_{pid}_{test}")
     value = st.number_input("Value", min_value=0.0, value=None, key=f"builder_lab_value_{pid}")
     taken_at = when_input(f"builder_lab_at_{pid}_{len(rows)}", last_time, "Taken", (3, 2, 1))
-    if st.button("Add the result", key=f"builder_lab_add_{pid}", disabled=value is None):
+    if taken_at > now:
+        st.error("Taken: the time is in the future; a result is recorded at the time the "
+                 f"sample was taken (any time up to now, {local(now, tz, '%d %b %Y %H:%M')}).",
+                 icon=":material/error:")
+    if st.button("Add the result", key=f"builder_lab_add_{pid}",
+                 disabled=value is None or taken_at > now):
         try:
             store.record_lab(pid, test, value, lab_unit, taken_at, by=user["username"])
         except StoreError as e:
@@ -293,7 +300,7 @@ with st.container(border=True):
         else:
             st.session_state["builder_done"] = (
                 f"{case.card.title} ({pid}) saved to the library, version {case.version}: "
-                f"maximum CRS {words(case.card.expected.crs_max)}, ICANS "
-                f"{words(case.card.expected.icans_max)}; it loads, replays and quizzes like any "
-                "case.")
+                f"maximum CRS {grade_words(case.card.expected.crs_max)}, ICANS "
+                f"{grade_words(case.card.expected.icans_max)}; it loads, replays and quizzes "
+                "like any case.")
             st.rerun()

@@ -25,7 +25,7 @@ cases = library.library(store)
 in_ward = {p["patient_id"] for p in store.patients(demo=True, admitted_only=True)}
 overview = pd.DataFrame([{
     "ID": c.id, "Title": c.card.title, "Product": c.card.patient.product,
-    "Age": f"{c.card.patient.age_years:g}", "Trial": c.card.trial.trial,
+    "Age": f"{c.card.patient.age_years:g}", "Trial": c.card.trial.trial or "none (child)",
     "Max CRS / ICANS": f"{c.card.expected.crs_max} / {c.card.expected.icans_max}",
     "Source": "built-in" if c.source == "built-in" else f"educator (v{c.version})",
     "In the demo ward": "yes" if c.id in in_ward else ""} for c in cases])
@@ -76,7 +76,7 @@ with st.container(border=True):
     if c[0].button(label, type="primary", key="library_load",
                    help="Puts the case into the demo ward ending today; a copy already there "
                         "is marked entered-in-error first (kept in the audit trail)."):
-        n = library.load_case(store, case, session.now(), requested_by=user["username"])
+        n = library.load_case(store, case, session.now(), by=user["username"])
         st.session_state["library_done"] = (f"{card.title} ({chosen}) loaded into the demo "
                                             f"ward: {n} assessments.")
         st.rerun()

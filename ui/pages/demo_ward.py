@@ -32,6 +32,6 @@ with st.container(border=True):
     sure = st.checkbox("Reset the demo ward now", key="demo_reset_sure")
     if st.button("Reset demo ward", disabled=not sure):
         store.note(user["username"], "demo_reset_requested", "demo_ward", "all")
-        n = load_demo(store, reset=True)
+        n = load_demo(store, reset=True, by=user["username"])
         st.session_state["demo_done"] = f"Demo ward reset: {n} assessments loaded."
         st.rerun()

@@ -6,6 +6,7 @@ from dataclasses import replace
 import streamlit as st
 
 from monitoring import library
+from monitoring.library import grade_words
 from monitoring.store import StoreError
 from monitoring.teaching import (
     PLAY_SPEEDS,
@@ -16,8 +17,10 @@ from monitoring.teaching import (
     course,
     deciding,
     events_until,
+    feedback,
     key_moments,
     next_moment,
+    quiz_steps,
     replay,
     start_quiz,
 )
@@ -71,10 +74,6 @@ def grade_of(choice: str) -> int | None:
     return None if choice == "not evaluable" else int(choice)
 
 
-def words(g: int | None) -> str:
-    return "not evaluable" if g is None else str(g)
-
-
 def reason_lines(g, deciding_rules) -> str:
     lines = []
     for r in g.reasons:
@@ -117,13 +116,27 @@ def show_context(rv, key: str) -> None:
             st.plotly_chart(labs_figure(rv.labs, tz), key=f"{key}_labs_chart")
 
 
-if case is not None:
-    st.markdown(f"**{case.card.title}** · {patient_line(case.card)}")
-    st.caption(trial_line(case.card) + " " + case.card.trial.note)
+
+
+def show_card(full: bool) -> None:
+    """Who the patient is; the title and the trial line too when ``full`` (they tell the
+    course - "Grade 4 CRS: ..." - so a quiz shows them only once it is over, decision T7)."""
+    if case is None:
+        return
+    if full:
+        st.markdown(f"**{case.card.title}** · {patient_line(case.card)}")
+        st.caption(trial_line(case.card) + " " + case.card.trial.note)
+    else:
+        st.markdown(f"**{case.card.patient.name}** · {patient_line(case.card)}")
+
+
 mode = st.radio("Mode", ("Replay", "Quiz"), horizontal=True, key="teach_mode")
 
 # ------------------------------------------------------------------------------ replay
 if mode == "Replay":
+    show_card(full=True)
+    st.caption("Replay shows the record as it stands now, corrections included: a value "
+               "corrected later appears in its corrected form, not as first charted.")
     pkey = f"teach_player_{pid}"
     player: Player = st.session_state.setdefault(pkey, Player())
     if player.step > last:  # the case was reloaded with fewer steps
@@ -163,8 +176,8 @@ if mode == "Replay":
                           player.step in moments)
                 + (" · playing" if player.playing else ""))
     show_grades(rv)
-    st.markdown(f"Maximum so far: CRS {words(rv.summary.crs_max_grade)}, ICANS "
-                f"{words(rv.summary.icans_max_grade)}")
+    st.markdown(f"Maximum so far: CRS {grade_words(rv.summary.crs_max_grade)}, ICANS "
+                f"{grade_words(rv.summary.icans_max_grade)}")
     st.plotly_chart(timeline_figure(rv), key=f"teach_chart_{pid}_{player.step}")
     show_context(rv, f"teach_{pid}_{player.step}")
     if case is not None:
@@ -189,6 +202,7 @@ if mode == "Replay":
 # ------------------------------------------------------------------------------ quiz
 qkey, shown_key = f"quiz_{pid}", f"quiz_shown_{pid}"
 quiz: Quiz | None = st.session_state.get(qkey)
+show_card(full=quiz is not None and quiz.finished)
 
 if quiz is None:
     with st.container(border=True):
@@ -198,8 +212,11 @@ if quiz is None:
         learner = st.text_input("Learner", value=user["display_name"], key=f"quiz_learner_{pid}")
         which = st.radio("Questions at", QUIZ_SETS, horizontal=True, key=f"quiz_set_{pid}",
                          help="Key moments: the first assessment, every change of grade and "
-                              "the times the case card names.")
-        n = len(moments) if which == QUIZ_SETS[0] else len(results)
+                              "the times the case card names, mixed with about one other "
+                              "assessment in five chosen for the case without looking at the "
+                              "grades - being asked at a time does not mean the grade "
+                              "changed there.")
+        n = len(quiz_steps(results, named, pid)) if which == QUIZ_SETS[0] else len(results)
         st.caption(f"{n} questions.")
         if st.button("Start the quiz", type="primary", key=f"quiz_start_{pid}",
                      disabled=not learner.strip()):
@@ -218,13 +235,33 @@ def finish() -> None:
     right, given = q.score
     store.note(user["username"], "quiz_completed", "teaching_case", pid, pid,
                after={"learner": q.learner, "score": f"{right}/{given}",
-                      "questions": len(q.steps or []), "answered": len(q.answers)})
+                      "questions": q.questions, "answered": len(q.answers)})
     st.session_state.pop(shown_key, None)
 
 
 def restart() -> None:
     st.session_state.pop(qkey, None)
     st.session_state.pop(shown_key, None)
+
+
+def row_of(i: int, a: dict) -> dict:
+    """One question of the result table; a question not reached says so."""
+    head = {"Question": i + 1, "Time": local(a["time"], tz) if a["time"] else "",
+            "Day": a["day"]}
+    if not a["answered"]:
+        return head | {"CRS: yours": "not answered", "CRS: rules": "", "CRS ✓": "✗",
+                       "ICANS: yours": "not answered", "ICANS: rules": "", "ICANS ✓": "✗"}
+    return head | {
+        "CRS: yours": grade_words(a["crs_answer"]),
+        "CRS: rules": grade_words(a["crs_grade"]) + status_words(a["crs_status"]),
+        "CRS ✓": "✓" if a["crs_right"] else "✗",
+        "ICANS: yours": grade_words(a["icans_answer"]),
+        "ICANS: rules": grade_words(a["icans_grade"]) + status_words(a["icans_status"]),
+        "ICANS ✓": "✓" if a["icans_right"] else "✗"}
+
+
+def status_words(status: str) -> str:
+    return " (provisional)" if status == "provisional" else ""
 
 
 if quiz.finished:
@@ -237,22 +274,17 @@ if quiz.finished:
                     + ("" if s["percent"] is None else f" ({s['percent']} %)")
                     + f" · CRS {s['crs_right']} of {s['questions']} · ICANS "
                       f"{s['icans_right']} of {s['questions']}"
-                    + (f" · {s['unanswered']} questions not answered" if s["unanswered"]
-                       else ""))
-        table = [{"Question": i + 1, "Time": local(a["time"], tz), "Day": a["day"],
-                  "CRS: yours": words(a["crs_answer"]), "CRS: rules": words(a["crs_grade"]),
-                  "CRS ✓": "✓" if a["crs_right"] else "✗",
-                  "ICANS: yours": words(a["icans_answer"]),
-                  "ICANS: rules": words(a["icans_grade"]),
-                  "ICANS ✓": "✓" if a["icans_right"] else "✗"}
-                 for i, a in enumerate(quiz.answers)]
+                    + (f" · {s['unanswered']} questions not answered (counted as not right)"
+                       if s["unanswered"] else ""))
+        table = [row_of(i, a) for i, a in enumerate(quiz.rows())]
         st.dataframe(table, hide_index=True, key=f"quiz_table_{pid}")
         if s["missed_rules"]:
             st.markdown("**Rules behind the grades you missed**  \n" + "  \n".join(
                 f"{rule} — missed {n} × (e.g. {example})"
                 for rule, n, example in s["missed_rules"]))
         else:
-            st.success("No rule missed.")
+            st.success("No rule missed" + (" in the questions answered." if s["unanswered"]
+                                           else "."))
         c = st.columns([1, 1, 3])
         c[0].download_button("Export the score (CSV)", quiz.csv(),
                              file_name=f"quiz-{pid}-{quiz.learner.replace(' ', '_')}.csv",
@@ -267,7 +299,7 @@ if quiz.finished:
 shown = st.session_state.get(shown_key)
 asked = shown if shown is not None else quiz.next_step
 position = quiz.steps.index(asked) if asked is not None else len(quiz.steps)
-right, given = quiz.score
+right, given = quiz.score_so_far
 st.markdown(f"Question **{min(position + 1, len(quiz.steps))} of {len(quiz.steps)}** · "
             f"score so far **{right} of {given}** · learner {quiz.learner}")
 
@@ -299,13 +331,8 @@ if shown is None:
     show_context(rv, f"quiz_{pid}_{asked}")
 else:
     a = next(x for x in quiz.answers if x["step"] == asked)
-    for name, key in (("CRS", "crs"), ("ICANS", "icans")):
-        status = a[f"{key}_status"]
-        grade = words(a[f"{key}_grade"]) + ("" if status == "final" else f" ({status})")
-        why = "; ".join(f"{rule} — {finding}" for rule, finding in a[f"{key}_deciding"])
-        show = st.success if a[f"{key}_right"] else st.error
-        show(f"{name}: you chose {words(a[f'{key}_answer'])}; the rules give {grade}. "
-             f"Deciding: {why}")
+    for name in ("CRS", "ICANS"):
+        (st.success if a[f"{name.lower()}_right"] else st.error)(feedback(a, name))
 
     def next_question() -> None:
         st.session_state.pop(shown_key, None)
