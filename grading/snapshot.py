@@ -280,6 +280,8 @@ def grade_crs(s: Snapshot) -> Grade:
         flags.append(Flag("without_fever", "review", f"{what} without fever: alternative cause "
                           "or early CRS? (CRS-R2)"))
         reasons += bp_reasons + o2_reasons
+    else:  # a finding excluded by attribution is still said (spec §0.4: shown, not graded)
+        reasons += [r for r in bp_reasons + o2_reasons if r.rule == "CRS-R7"]
     return Grade(0, "final", tuple(reasons), tuple(flags))
 
 

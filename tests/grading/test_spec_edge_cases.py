@@ -280,6 +280,15 @@ def test_22_fever_possibly_masked_says_what_the_grade_would_be():
     assert f"given {at(0)}+00:00" in masked[0].message  # when the drug was given
 
 
+def test_an_attributed_finding_without_fever_is_still_named_in_the_reasons():
+    rows = [normal_adult(time=at(0), temp_c=37.1, o2_device="cpap",
+                         attributed_elsewhere="hypoxia")]
+    (r,) = grade_both(rows)
+    assert (r.crs.grade, r.crs.status) == (0, "final")
+    assert [x.rule for x in r.crs.reasons] == ["CRS-R1", "CRS-R2", "CRS-R7"]
+    assert "hypoxia attributed to another cause" in r.crs.reasons[-1].finding
+
+
 def test_29_death_from_lymphoma_during_g2_crs_keeps_the_episode_maximum_at_2():
     rows = [normal_adult(time=at(0), temp_c=38.6, o2_device="nasal_cannula", o2_flow_l_min=3),
             normal_adult(time=at(6), temp_c=38.5, o2_device="nasal_cannula", o2_flow_l_min=3,
