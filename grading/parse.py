@@ -631,11 +631,13 @@ class _TimeCells(_Cells):
 
 
 def _blank(f: Field, n: int) -> np.ndarray:
+    """A column the input does not have: every cell blank. A read-only view of one value, so
+    the many optional columns a file leaves out cost no memory (nothing writes to a column)."""
     if f.kind in ("number", "integer"):
-        return np.full(n, np.nan)
+        return np.broadcast_to(np.float64(np.nan), (n,))
     if f.kind == "choices":
-        return np.full(n, -1, np.int16)
-    return np.full(n, -1, np.int8)
+        return np.broadcast_to(np.int16(-1), (n,))
+    return np.broadcast_to(np.int8(-1), (n,))
 
 
 def _to_frame(typed: dict[str, np.ndarray], patients: list[str]) -> pd.DataFrame:
@@ -741,7 +743,7 @@ def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
         out.rows("time", after, raw["time"], "assessment after the row recording death "
                  "(died_of) for this patient")
     _scale_input_checks(c, po, out)  # doses, CARTOX-10, CRES inputs (grading/scales/checks.py)
-    return _soft_limit_flags(c, device, po)
+    return _soft_limit_flags(c, device, po, present=set(cols))
 
 
 def _differs_within_patient(po: PatientOrder, values: np.ndarray) -> bool:
@@ -783,9 +785,10 @@ class _fmt_num:  # noqa: N801 - used like a function
         return "" if np.isnan(v) else f"{v:g}"
 
 
-def _soft_limit_flags(c: dict[str, np.ndarray], device: np.ndarray,
-                     po: PatientOrder) -> dict[int, list[str]]:
-    """Spec §6.1 soft limits: accepted values reported as flags, per row position."""
+def _soft_limit_flags(c: dict[str, np.ndarray], device: np.ndarray, po: PatientOrder,
+                     present: set[str]) -> dict[int, list[str]]:
+    """Spec §6.1 soft limits: accepted values reported as flags, per row position.
+    ``present``: the columns the input has (the others are blank throughout)."""
     flags: dict[int, list[str]] = {}
     ages: list[np.ndarray] = []
 
@@ -799,7 +802,8 @@ def _soft_limit_flags(c: dict[str, np.ndarray], device: np.ndarray,
             flags.setdefault(int(r), []).append(text(r) if callable(text) else str(text))
 
     for f in FIELDS:
-        if f.kind not in ("number", "integer") or (f.soft_min is None and f.soft_max is None):
+        if (f.kind not in ("number", "integer") or f.name not in present
+                or (f.soft_min is None and f.soft_max is None)):
             continue
         x = c[f.name]
         child = [(below_age, child_max) for name, below_age, child_max in CHILD_SOFT_MAX

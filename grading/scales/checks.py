@@ -49,14 +49,23 @@ def _agents(mask: int) -> str:
 
 
 def check(c: dict[str, np.ndarray], po: Any, out: _Collector) -> None:
-    """Add every problem with the scale inputs to ``out``. ``po`` is the PatientOrder."""
+    """Add every problem with the scale inputs to ``out``. ``po`` is the PatientOrder.
+    Each rule runs only when its column holds a value (most files have none of these)."""
+    dosed = {column: ~np.isnan(c[column]) for column, _, _ in DOSE_FIELDS}
+    if any(given.any() for given in dosed.values()):
+        _check_doses(c, po, dosed, out)
+    _check_neuro_inputs(c, out)
+
+
+def _check_doses(c: dict[str, np.ndarray], po: Any, dosed: dict[str, np.ndarray],
+                 out: _Collector) -> None:
     vaso = po.sort(c["vasopressors"])
     in_force = po.unsort(po.take(vaso, po.ffill_index(vaso >= 0), -1).astype(np.int64))
     agents = FIELD_BY_NAME["vasopressors"].values
     seen: dict[str, str] = {}
     for column, agent, _ in DOSE_FIELDS:
         dose = c[column]
-        given = ~np.isnan(dose)
+        given = dosed[column]
         bit = 1 << agents.index(agent)
         out.rows(column, given & (dose == 0), _Num(dose),
                  f"a dose of 0: record {agent} as stopped in vasopressors instead")
@@ -72,20 +81,27 @@ def check(c: dict[str, np.ndarray], po: Any, out: _Collector) -> None:
                      related=(other,))
         seen[agent] = column
 
+
+def _check_neuro_inputs(c: dict[str, np.ndarray], out: _Collector) -> None:
     head = c["cartox_head_of_state"]
-    ice = np.logical_and.reduce([~np.isnan(c[x]) for x in ICE_ITEMS])
-    out.rows("cartox_head_of_state", ~np.isnan(head) & ~ice, _Num(head),
-             "the CARTOX-10 head-of-state point is asked with the ICE items: record all five "
-             "ICE items on the same row")
+    asked = ~np.isnan(head)
+    if asked.any():
+        ice = np.logical_and.reduce([~np.isnan(c[x]) for x in ICE_ITEMS])
+        out.rows("cartox_head_of_state", asked & ~ice, _Num(head),
+                 "the CARTOX-10 head-of-state point is asked with the ICE items: record all "
+                 "five ICE items on the same row")
 
     kind = c["seizure_type"]
-    seizure = c["seizure"]
-    no_seizure = (seizure < 0) | (seizure == code_of("seizure", "none"))
-    out.rows("seizure_type", (kind >= 0) & no_seizure, _Word("seizure_type", kind),
-             "a seizure type needs a seizure (resolved_rapidly or prolonged_or_repetitive) on "
-             "the same row", related=("seizure",))
+    if (kind >= 0).any():
+        seizure = c["seizure"]
+        no_seizure = (seizure < 0) | (seizure == code_of("seizure", "none"))
+        out.rows("seizure_type", (kind >= 0) & no_seizure, _Word("seizure_type", kind),
+                 "a seizure type needs a seizure (resolved_rapidly or prolonged_or_repetitive) "
+                 "on the same row", related=("seizure",))
 
     stage = c["papilledema_frisen_stage"]
+    if np.isnan(stage).all():
+        return
     signs = c["raised_icp_signs"]
     bit = 1 << FIELD_BY_NAME["raised_icp_signs"].values.index("papilledema")
     has_sign = (signs >= 0) & ((signs & bit) != 0)
