@@ -42,7 +42,8 @@ class Field:
         if self.kind == "choices":
             return f"'{self.empty_value}' or a ';'-separated list of " + ", ".join(self.values)
         if self.kind == "time":
-            return "an ISO 8601 date and time, e.g. 2026-03-01T14:05 or 2026-03-01T14:05+01:00"
+            return ("an ISO 8601 date and time in the years 2000 to 2199, e.g. 2026-03-01T14:05 "
+                    "or 2026-03-01T14:05+01:00")
         return "text"
 
 

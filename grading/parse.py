@@ -51,6 +51,9 @@ TIME_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:
 OFFSET_RE = r"(Z|[+-]\d{2}(:?\d{2})?)$"
 # 2026-03-01T14:05 and 2026-03-01T14:05:30 (or a space for the T): the plain local forms
 PLAIN_TIME_LENGTHS = (16, 19)
+# a ward record's times: CAR-T began after 2000; a year past 2199 is a typing error (decision V4c)
+YEAR_MIN, YEAR_MAX = 2000, 2199
+BLANKS = " \t"  # the only characters trimmed around a value; any other is an error (V4d)
 HEAD_BYTES = 65536  # the start of a file, for its header line and a first UTF-8 check
 
 
@@ -74,7 +77,8 @@ class Problem:
         if self.column:
             where.append(f"column {self.column}")
         if self.value is not None:
-            where.append(f"value '{self.value}'")
+            shown = self.value if self.value.isprintable() else repr(self.value)[1:-1]
+            where.append(f"value '{shown}'")  # a control character is shown escaped
         return (", ".join(where) + ": " if where else "") + self.message
 
 
@@ -345,7 +349,7 @@ class _Collector:
 
 def _parse_number(f: Field, text: str) -> tuple[float, str | None]:
     """Syntax only; ranges are checked on the numbers (``_check_numbers``)."""
-    t = text.strip()
+    t = text.strip(BLANKS)
     if not NUMBER_RE.fullmatch(t):
         hint = " (use a point as the decimal mark)" if re.fullmatch(r"[+-]?\d+,\d+", t) else ""
         return np.nan, f"not a number{hint}; allowed: {f.allowed()}"
@@ -390,7 +394,7 @@ def _whole(x: np.ndarray) -> bool:
 
 
 def _parse_choices(f: Field, text: str) -> tuple[int, str | None]:
-    parts = [p.strip() for p in text.split(";")]
+    parts = [p.strip(BLANKS) for p in text.split(";")]
     if parts == [f.empty_value]:
         return 0, None
     mask = 0
@@ -432,7 +436,7 @@ def _parse_text_column(f: Field, col: pa.ChunkedArray, n: int,
     if f.kind in ("number", "integer"):
         table = np.full(len(uniques) + 1, np.nan)
         for i, u in enumerate(uniques):
-            if u.strip() == "":
+            if u.strip(BLANKS) == "":
                 continue
             table[i], err = _parse_number(f, u)
             if err:
@@ -441,7 +445,7 @@ def _parse_text_column(f: Field, col: pa.ChunkedArray, n: int,
     elif f.kind == "boolean":
         table = np.full(len(uniques), -1, np.int8)
         for i, u in enumerate(uniques):
-            w = u.strip().lower()
+            w = u.strip(BLANKS).lower()
             if w == "":
                 continue
             if w in BOOLEAN_WORDS:
@@ -452,7 +456,7 @@ def _parse_text_column(f: Field, col: pa.ChunkedArray, n: int,
     elif f.kind == "choice":
         table = np.full(len(uniques), -1, np.int8)
         for i, u in enumerate(uniques):
-            w = u.strip()
+            w = u.strip(BLANKS)
             if w == "":
                 continue
             if w in f.values:
@@ -463,7 +467,7 @@ def _parse_text_column(f: Field, col: pa.ChunkedArray, n: int,
     elif f.kind == "choices":
         table = np.full(len(uniques), -1, np.int16)
         for i, u in enumerate(uniques):
-            if u.strip() == "":
+            if u.strip(BLANKS) == "":
                 continue
             table[i], err = _parse_choices(f, u)
             if err:
@@ -473,6 +477,18 @@ def _parse_text_column(f: Field, col: pa.ChunkedArray, n: int,
         raise AssertionError(f.kind)
     out.cells(f.name, codes, bad, uniques)
     return values
+
+
+YEARS = np.array([f"{YEAR_MIN}-01-01T00:00", f"{YEAR_MAX + 1}-01-01T00:00"],
+                 "datetime64[ns]").view(np.int64)
+
+
+def _years_message(f: Field) -> str:
+    return f"outside the years {YEAR_MIN} to {YEAR_MAX} (UTC): mistyped?; allowed: {f.allowed()}"
+
+
+def _outside_years(ns: np.ndarray) -> np.ndarray:
+    return (ns != NAT) & ((ns < YEARS[0]) | (ns >= YEARS[1]))
 
 
 CLOCK_CHANGE = ("this local time does not exist or is ambiguous in the ward time zone {zone} "
@@ -493,23 +509,27 @@ def _parse_time_column(f: Field, col: pa.ChunkedArray, zone: ZoneInfo,
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
         plain = _plain_local_times(col)
         col = col if plain is None else plain
-    if pa.types.is_timestamp(col.type) and col.type.tz is not None:  # instants (a database)
-        ns = pc.cast(col, pa.timestamp("ns", tz="UTC")).to_numpy()
-        return ns.astype("datetime64[ns]", copy=False).view(np.int64)
-    if pa.types.is_timestamp(col.type):  # plain local times, parsed in one go by Arrow
-        local = col.to_numpy().astype("datetime64[ns]", copy=False).view(np.int64)
-        if zone.key == "UTC":
-            return local
-        idx = pd.DatetimeIndex(local.view("datetime64[ns]"))
-        utc = idx.tz_localize(zone, ambiguous="NaT", nonexistent="NaT").as_unit("ns").asi8
-        out.rows(f.name, (utc == NAT) & (local != NAT), _TimeCells(col),
-                 CLOCK_CHANGE.format(zone=zone.key))
+    if pa.types.is_timestamp(col.type):
+        if col.type.tz is not None:  # instants (a database)
+            utc = pc.cast(col, pa.timestamp("ns", tz="UTC")).to_numpy()
+            utc = utc.astype("datetime64[ns]", copy=False).view(np.int64)
+        else:  # plain local times, parsed in one go by Arrow (only within the ns range)
+            utc = local = col.to_numpy().astype("datetime64[ns]", copy=False).view(np.int64)
+            if zone.key != "UTC":
+                idx = pd.DatetimeIndex(local.view("datetime64[ns]"))
+                utc = idx.tz_localize(zone, ambiguous="NaT", nonexistent="NaT").as_unit("ns").asi8
+                out.rows(f.name, (utc == NAT) & (local != NAT), _TimeCells(col),
+                         CLOCK_CHANGE.format(zone=zone.key))
+        outside = _outside_years(utc)
+        if outside.any():
+            out.rows(f.name, outside, _TimeCells(col), _years_message(f))
+            utc = np.where(outside, NAT, utc)
         return utc
     codes, uniques = _encode(col)
     if not uniques:
         return np.full(len(codes), np.datetime64("NaT"), "datetime64[ns]").view(np.int64)
     arr = pa.array(uniques, pa.string())
-    stripped = pc.utf8_trim_whitespace(arr)
+    stripped = pc.utf8_trim(arr, BLANKS)
     blank = np.asarray(pc.equal(stripped, "").to_numpy(zero_copy_only=False))
     shaped = np.asarray(pc.match_substring_regex(stripped, TIME_RE).to_numpy(zero_copy_only=False))
     aware = np.asarray(pc.match_substring_regex(stripped, OFFSET_RE).to_numpy(zero_copy_only=False))
@@ -517,6 +537,12 @@ def _parse_time_column(f: Field, col: pa.ChunkedArray, zone: ZoneInfo,
     result = np.full(len(uniques), np.iinfo(np.int64).min, np.int64)
     bad: dict[int, str] = {}
     ok = shaped & ~blank
+    if ok.any():  # a year pandas cannot hold in nanoseconds must never reach it (V4c)
+        year = pc.cast(pc.utf8_slice_codeunits(pc.if_else(pa.array(ok), stripped, "0000"), 0, 4),
+                       pa.int32()).to_numpy()
+        for i in np.flatnonzero(ok & ((year < YEAR_MIN - 1) | (year > YEAR_MAX + 1))):
+            bad[int(i)] = _years_message(f)
+        ok &= (year >= YEAR_MIN - 1) & (year <= YEAR_MAX + 1)
     if (ok & aware).any():
         idx = np.flatnonzero(ok & aware)
         t = pd.to_datetime(pd.Series(texts[idx]), format="ISO8601", utc=True, errors="coerce")
@@ -530,6 +556,9 @@ def _parse_time_column(f: Field, col: pa.ChunkedArray, zone: ZoneInfo,
         for j in np.flatnonzero(local.isna() & ~invalid):
             bad[int(idx[j])] = CLOCK_CHANGE.format(zone=zone.key)
         result[idx] = local.tz_convert("UTC").as_unit("ns").asi8
+    for i in np.flatnonzero(_outside_years(result)):
+        bad[int(i)] = _years_message(f)
+    result[_outside_years(result)] = NAT
     for i in np.flatnonzero(~blank & (result == np.iinfo(np.int64).min)):
         bad.setdefault(int(i), f"not a valid date and time; allowed: {f.allowed()}")
     out.cells(f.name, codes, bad, uniques)
@@ -566,7 +595,7 @@ def from_columns(cols: Mapping[str, pa.ChunkedArray], zone: ZoneInfo) -> Assessm
         if f.kind == "id":
             assert col is not None
             codes, uniques = _encode(col)
-            trimmed = [u.strip() for u in uniques]
+            trimmed = [u.strip(BLANKS) for u in uniques]
             bad = {i: "required: every row needs a patient_id"
                    for i, u in enumerate(trimmed) if u == ""}
             bad |= {i: "a patient_id is one line of printable text" for i, u in enumerate(trimmed)
@@ -580,7 +609,7 @@ def from_columns(cols: Mapping[str, pa.ChunkedArray], zone: ZoneInfo) -> Assessm
             ns = _parse_time_column(f, col, zone, out)
             if f.required and (ns == NAT).any():  # blank, or invalid and reported already
                 blank = (pc.is_null(col) if pa.types.is_timestamp(col.type) else
-                         pc.fill_null(pc.equal(pc.utf8_trim_whitespace(col), ""), True))
+                         pc.fill_null(pc.equal(pc.utf8_trim(col, BLANKS), ""), True))
                 out.rows(f.name, np.asarray(blank.to_numpy(zero_copy_only=False), bool),
                          _Cells(col), "required: every row needs a time")
             return ns

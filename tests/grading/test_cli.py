@@ -155,7 +155,8 @@ def test_ice_and_capd_on_the_same_row_are_rejected(tmp_path):
     assert len(lines) == 1
 
 
-@pytest.mark.parametrize("bad_time", ["2026-13-01T08:00", "yesterday"])
+@pytest.mark.parametrize("bad_time", ["2026-13-01T08:00", "yesterday", "2926-03-02T08:00",
+                                      "2926-03-02T08:00Z", "1026-03-02T08:00"])
 def test_a_malformed_time_is_one_problem_on_one_line(tmp_path, bad_time):
     lines = rejected(grade_file(tmp_path, csv_text("patient_id,time,temp_c",
                                                    "P1,2026-03-02T08:00,37.0",

@@ -117,6 +117,14 @@ def test_the_same_instant_written_in_any_accepted_form_reads_the_same(cell: str)
     pytest.param("time", "2026-03-02T08:60", "not a valid date and time", id="minute-60"),
     pytest.param("time", "2026-03-02t08:00", "not a valid date and time", id="lower-case-t"),
     pytest.param("infusion_time", "2026-03-01", "not a valid date and time", id="infusion-day"),
+    pytest.param("time", "2926-03-02T08:00", "outside the years 2000 to 2199", id="year-2926"),
+    pytest.param("time", "2926-03-02T08:00Z", "outside the years 2000 to 2199", id="year-2926-Z"),
+    pytest.param("time", "1026-03-02T08:00", "outside the years 2000 to 2199", id="year-1026"),
+    pytest.param("time", "2200-01-01T00:00", "outside the years 2000 to 2199", id="year-2200"),
+    pytest.param("time", "1999-12-31T23:59Z", "outside the years 2000 to 2199", id="year-1999"),
+    pytest.param("time", "9999-12-31T23:59", "outside the years 2000 to 2199", id="year-9999"),
+    pytest.param("infusion_time", "2926-03-01T10:00Z", "outside the years 2000 to 2199",
+                 id="infusion-year-2926"),
 ])
 def test_a_cell_the_rules_reject_is_named_the_same_on_both_paths(
         column: str, cell: str, message: str) -> None:
@@ -128,6 +136,51 @@ def test_a_cell_the_rules_reject_is_named_the_same_on_both_paths(
     with pytest.raises(grading.InputError) as form:  # the same cell entered on a form
         grading.from_rows(one_cell(column, cell))
     assert form.value.problems == fast
+
+
+@pytest.mark.parametrize("time", ["2000-01-01T00:00Z", "1999-12-31T23:30-01:00",
+                                  "2199-12-31T23:59Z", "2199-12-31T23:59"])
+def test_the_first_and_last_instants_of_the_allowed_years_are_taken(time: str) -> None:
+    fast, text = read_both(one_cell("time", time))
+    assert_same(fast, text)
+    assert isinstance(fast, grading.Assessments)
+
+
+def test_a_mistyped_year_is_named_and_every_other_problem_still_listed() -> None:
+    """A year pandas cannot hold in nanoseconds neither wraps to another date nor crashes."""
+    data = (b"patient_id,time,temp_c\nP1,2026-03-02T07:00,37.2\nP1,2926-03-02T08:00Z,38.5\n"
+            b"P1,2926-03-02T09:00,99\n")
+    with pytest.raises(grading.InputError) as e:
+        grading.read_csv(data)
+    assert [p.split(":")[0] for p in e.value.problems] == [
+        "row 2, column time, value '2926-03-02T08", "row 3, column time, value '2926-03-02T09",
+        "row 3, column temp_c, value '99'"]
+
+
+@pytest.mark.parametrize(("column", "cell", "shown", "message"), [
+    ("temp_c", "38\x1c", "38\\x1c", "not a number"),
+    ("temp_c", "\xa038", "\\xa038", "not a number"),
+    ("hr_bpm", "80\x00", "80\\x00", "not a number"),
+    ("sedated", "yes\x1f", "yes\\x1f", "not a yes/no value"),
+    ("o2_device", "room_air\x0b", "room_air\\x0b", "not an allowed value"),
+    ("vasopressors", "none\x1e", "none\\x1e", "is not allowed"),
+    ("time", "2026-03-02T08:00\xa0", "2026-03-02T08:00\\xa0", "not a valid date and time"),
+])
+def test_a_control_or_unusual_space_character_is_an_error_not_trimmed(
+        column: str, cell: str, shown: str, message: str) -> None:
+    """Only spaces and tabs around a value are trimmed (V4d); other characters are named."""
+    fast, text = read_both(one_cell(column, cell))
+    assert fast == text
+    assert isinstance(fast, list) and len(fast) == 1
+    assert fast[0].startswith(f"row 1, column {column}, value '{shown}'"), fast[0]
+    assert message in fast[0]
+
+
+def test_a_patient_id_with_a_control_character_is_not_merged_with_the_clean_one() -> None:
+    fast, text = read_both([{"patient_id": "P1", "time": "2026-03-02T08:00"},
+                            {"patient_id": "P1\x1c", "time": "2026-03-02T09:00"}])
+    assert fast == text == ["row 2, column patient_id, value 'P1\\x1c': a patient_id is one "
+                            "line of printable text"]
 
 
 def test_one_bad_cell_in_a_large_clean_file_is_named_with_the_cell_as_written() -> None:
@@ -179,7 +232,8 @@ def test_a_valid_file_reads_the_same_on_the_fast_and_the_text_path(case):
 
 TRICKY_CELLS = ("NA", "nan", "inf", "1e400", "0x10", "38,2", "80.5", "", " ", "-1", "yes ",
                 "maybe", "2026-03-02", "2026-03-02T08", "2026-02-30T08:00", "room_air;none",
-                "none;vasopressin", "ROOM_AIR")
+                "none;vasopressin", "ROOM_AIR", "2926-03-02T08:00Z", "1026-03-02T08:00",
+                "38\x1c", "\xa038")
 
 
 @FAST

@@ -65,8 +65,8 @@ def test_impossible_or_sloppy_dates_are_rejected_not_shifted(text: str) -> None:
     with pytest.raises(grading.InputError) as e:
         grading.read_csv(f"patient_id,time\nA,{text}\n".encode())
     assert e.value.problems == [f"row 1, column time, value '{text}': not a valid date and time; "
-                                "allowed: an ISO 8601 date and time, e.g. 2026-03-01T14:05 or "
-                                "2026-03-01T14:05+01:00"]
+                                "allowed: an ISO 8601 date and time in the years 2000 to 2199, "
+                                "e.g. 2026-03-01T14:05 or 2026-03-01T14:05+01:00"]
 
 
 def test_a_header_with_spaces_is_read() -> None:
