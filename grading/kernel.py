@@ -249,8 +249,26 @@ def empty_graded(n: int) -> Graded:
                     for lo, dtype in zip(starts, GRADED.values())))
 
 
+def _probe() -> int:
+    return 0
+
+
+def _can_cache() -> bool:
+    """Whether numba can keep the compiled pass on disk: next to this file, or in the user's
+    cache. Neither writable (a read-only install, no home): compile in memory on every start
+    rather than fail to import."""
+    try:
+        njit(cache=True)(_probe)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return False
+    return True
+
+
+CACHE = _can_cache()
+
+
 # ------------------------------------------------------------------------------ the pass
-@njit(cache=True, nogil=True)
+@njit(cache=CACHE, nogil=True)
 def grade_rows(r: Rows, k: Rules, tab: Tables, out: Graded, lo: int, hi: int) -> None:
     """Fill ``out`` for rows lo..hi-1 of ``r`` (whole patients), one patient after the other.
     Threads may fill separate ranges of the same arrays at once."""
@@ -260,19 +278,19 @@ def grade_rows(r: Rows, k: Rules, tab: Tables, out: Graded, lo: int, hi: int) ->
         lo = end
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=CACHE, nogil=True, inline="always")
 def _window(j: int, elapsed_ns: int, window_ns: int) -> int:
     """Row ``j`` if it was recorded (j >= 0) at most ``window_ns`` before, else -1."""
     return j if j >= 0 and elapsed_ns <= window_ns else NO_ROW
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=CACHE, nogil=True, inline="always")
 def _bits(j: int, attributed: int) -> int:
     """The attribution bits read on row ``j`` (none for no row or a blank cell)."""
     return attributed if j >= 0 and attributed > 0 else 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=CACHE, nogil=True)
 def _first_recorded(values: np.ndarray, lo: int, hi: int) -> int:
     """The first row among lo..hi-1 with a value (not NaN, not NaT); -1 none."""
     nat = np.iinfo(np.int64).min
@@ -282,7 +300,7 @@ def _first_recorded(values: np.ndarray, lo: int, hi: int) -> int:
     return NO_ROW
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=CACHE, nogil=True)
 def _grade_patient(r: Rows, k: Rules, tab: Tables, out: Graded, lo: int, hi: int) -> None:
     t, attributed = r.time_ns, r.attributed
     first_age = _first_recorded(r.age, lo, hi)
@@ -491,7 +509,7 @@ def _grade_patient(r: Rows, k: Rules, tab: Tables, out: Graded, lo: int, hi: int
         out.icans_episode_max[i] = icans_max if is_open else -1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=CACHE, nogil=True, inline="always")
 def _hypotension_component(k: Rules, vaso: int, sbp: float, dbp: float, limit: float,
                            map_limit: float, bolus: bool, hypo_now: bool,
                            bp_attr: bool) -> tuple[int, bool, int]:
@@ -527,7 +545,7 @@ def _hypotension_component(k: Rules, vaso: int, sbp: float, dbp: float, limit: f
     return (0 if attributed else component), attributed, flags
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=CACHE, nogil=True, inline="always")
 def _hypoxia_component(k: Rules, low_flow: int, high_flow: int, flow_dependent: bool,
                        pressure: bool, review_low: bool, device: int, flow: float, spo2: float,
                        o2_attr: bool) -> tuple[int, bool, bool, int]:
@@ -549,7 +567,7 @@ def _hypoxia_component(k: Rules, low_flow: int, high_flow: int, flow_dependent: 
     return (0 if attributed else component), provisional, attributed, flags
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=CACHE, nogil=True, inline="always")
 def _crs_grade(k: Rules, fever: bool, temp_known: bool, waiver: bool, is_open: bool, bp: int,
                o2: int, o2_provisional: bool, prior_drug: bool) -> tuple[int, int, int]:
     """CRS-R6 and the states of §1.7: (grade, status, flags)."""
@@ -579,7 +597,7 @@ def _crs_grade(k: Rules, fever: bool, temp_known: bool, waiver: bool, is_open: b
     return grade, (k.provisional if provisional else k.final), flags
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=CACHE, nogil=True, inline="always")
 def _icans_grade(k: Rules, cognitive: int, cognitive_attr: bool, level: int, loc_attr: bool,
                  sedated: bool, events: int, use_capd: bool, ice_recorded: bool, ice: int,
                  ice_grade: int, age: float, baseline: float) -> tuple[int, int, int]:

@@ -435,3 +435,20 @@ def test_summary_rejects_bad_input_like_grade(tmp_path):
     lines = rejected(run("summary", str(write(tmp_path, csv_text(
         "patient_id,time,temp_c", "P1,2026-03-02T08:00,46.0")))))
     line_about(lines, 1, "temp_c", "46.0")
+
+
+def test_grading_works_where_numba_cannot_keep_its_compiled_code(tmp_path):
+    """A read-only install with no writable home: numba finds no cache location. The pass is
+    then compiled in memory (``kernel.CACHE`` false) instead of failing to import."""
+    path = write(tmp_path, csv_text("patient_id,time,temp_c", "P1,2026-03-02T08:00,38.5"))
+    script = ("import sys, runpy, numba.core.caching as c\n"
+              "c.CacheImpl._locator_classes = []  # as when no cache folder is writable\n"
+              "from grading import kernel\n"
+              "assert kernel.CACHE is False, kernel.CACHE\n"
+              f"sys.argv = ['grading', 'grade', {str(path)!r}, '--format', 'csv']\n"
+              "runpy.run_module('grading', run_name='__main__')\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert next(csv.DictReader(io.StringIO(result.stdout)))["crs_grade"] == "1"
+    assert result.stdout == run("grade", str(path), "--format", "csv").stdout
