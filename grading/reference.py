@@ -7,8 +7,10 @@ exactly as design.md and spec §0.3 / CRS-R3b describe. The fast path (``timelin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -16,6 +18,7 @@ import pandas as pd
 from . import rules
 from .fields import FIELD_BY_NAME, ICE_ITEMS
 from .parse import Assessments
+from .result import Grade
 from .snapshot import (
     ANTIPYRETIC,
     CORTICOSTEROID,
@@ -69,6 +72,52 @@ def snapshots(a: Assessments) -> list[Snapshot]:
         idx.sort(key=lambda i: rows[i]["time"])  # type: ignore[arg-type,return-value]
         for i, snap in zip(idx, _patient_snapshots([rows[i] for i in idx])):
             out[i] = snap
+    return out  # type: ignore[return-value]
+
+
+class Course(NamedTuple):
+    """What a row adds to the course: its day after infusion and the maximum grade of the
+    episode it belongs to so far (None outside an episode)."""
+
+    day_post_infusion: int | None
+    crs_episode_max: int | None
+    icans_episode_max: int | None
+
+
+def course(a: Assessments, snaps: Sequence[Snapshot], crs: Sequence[Grade],
+           icans: Sequence[Grade]) -> list[Course]:
+    """Per row, in input order, from the reference snapshots and their grades: the day after
+    infusion (decision S4) and the running episode maxima (CRS-R3b; ICANS decision S1)."""
+    df = a.frame
+    by_patient: dict[str, list[int]] = {}
+    for i, pid in enumerate(df["patient_id"]):
+        by_patient.setdefault(str(pid), []).append(i)
+    out: list[Course | None] = [None] * len(snaps)
+    for idx in by_patient.values():
+        idx.sort(key=lambda i: snaps[i].time)
+        infusions = [t for t in df["infusion_time"].iloc[idx] if not pd.isna(t)]
+        infusion_day = infusions[0].tz_convert(a.tz).date() if infusions else None
+        crs_onset: datetime | None = None
+        crs_max = icans_max = -1
+        icans_last: datetime | None = None
+        for i in idx:
+            snap, t = snaps[i], snaps[i].time
+            day = None if infusion_day is None else (t.date() - infusion_day).days
+            crs_grade = -1 if crs[i].grade is None else crs[i].grade
+            if snap.episode_open and snap.episode_onset != crs_onset:
+                crs_onset, crs_max = snap.episode_onset, -1  # a new CRS episode
+            if snap.episode_open:
+                crs_max = max(crs_max, crs_grade)
+            icans_grade = -1 if icans[i].grade is None else icans[i].grade
+            if icans_grade >= 1:
+                if icans_last is None or t - icans_last > rules.EPISODE_CLOSES_AFTER:
+                    icans_max = -1  # a new ICANS episode
+                icans_last = t
+            icans_open = icans_last is not None and t - icans_last <= rules.EPISODE_CLOSES_AFTER
+            if icans_open:
+                icans_max = max(icans_max, icans_grade)
+            out[i] = Course(day, crs_max if snap.episode_open and crs_max >= 0 else None,
+                            icans_max if icans_open and icans_max >= 0 else None)
     return out  # type: ignore[return-value]
 
 

@@ -1,9 +1,9 @@
 """Shared helpers: build canonical rows and grade them through both implementations.
 
 ``grade_both(rows)`` grades with the fast path (the compiled timeline pass) *and* the row-wise
-reference, asserts that every row's snapshot and CRS/ICANS grade, status, reasons and flags
-agree, and returns the fast path's results (input order). Use it in every clinical test so both
-paths are exercised.
+reference, asserts that every row's snapshot, CRS/ICANS grade, status, reasons and flags, day
+after infusion and episode maxima agree, and returns the fast path's results (input order).
+Use it in every clinical test so both paths are exercised.
 """
 
 from __future__ import annotations
@@ -67,10 +67,13 @@ def grade_both(rows: Sequence[Mapping[str, object]], tz: str = "UTC") -> list[gr
     fast = list(graded.results())
     snaps = reference.snapshots(a)
     inverse = {int(p): s for s, p in enumerate(graded.order.order)}
-    for i, (r, snap) in enumerate(zip(fast, snaps)):
+    crs, icans = [grade_crs(s) for s in snaps], [grade_icans(s) for s in snaps]
+    for i, (r, snap, c) in enumerate(zip(fast, snaps, reference.course(a, snaps, crs, icans))):
         assert graded.snapshot(inverse[i]) == snap, f"row {i + 1}: snapshots differ"
-        assert r.crs == grade_crs(snap), f"row {i + 1}: CRS differs from the reference"
-        assert r.icans == grade_icans(snap), f"row {i + 1}: ICANS differs from the reference"
+        assert r.crs == crs[i], f"row {i + 1}: CRS differs from the reference"
+        assert r.icans == icans[i], f"row {i + 1}: ICANS differs from the reference"
+        assert (r.day_post_infusion, r.crs_episode_max, r.icans_episode_max) == c, \
+            f"row {i + 1}: day or episode maximum differs from the reference"
     return fast
 
 

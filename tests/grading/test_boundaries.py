@@ -252,6 +252,23 @@ def test_crs_episode_closes_48_hours_after_the_last_active_finding(
     assert ("CRS-R3" in [x.rule for x in later.crs.reasons]) == (not closed)
 
 
+def test_a_second_episode_after_closure_starts_its_own_maximum_and_days_count_on() -> None:
+    """Biphasic course: CRS 2 then quiet for > 48 h, then a fever again (CRS-R3b); ICANS 2,
+    quiet, then ICANS 1 (decision S1). Each episode keeps its own maximum; the day after
+    infusion is the calendar day in the ward zone (S4), Day 0 on the infusion date."""
+    infusion = {"infusion_time": after(-2)}  # 06:00 on the day of T0
+    rows = [normal_adult(time=at(0), temp_c=38.6, **infusion),
+            normal_adult(time=at(6), temp_c=38.9, sbp_mmhg=84, dbp_mmhg=50,
+                         fluid_bolus_given=True, **ice(6), **infusion),
+            normal_adult(time=at(24), **infusion),
+            normal_adult(time=after(54, 1), **infusion),  # 48 h 1 min after the last finding
+            normal_adult(time=at(80), temp_c=38.2, **ice(8), **infusion)]
+    got = [(r.day_post_infusion, r.crs.grade, r.crs_episode_max, r.icans.grade,
+            r.icans_episode_max) for r in grade_both(rows)]
+    assert got == [(0, 1, 1, 0, None), (0, 2, 2, 2, 2), (1, 0, 2, 0, 2),
+                   (2, 0, None, 0, None), (3, 1, 1, 1, 1)]
+
+
 # --------------------------------------------------------- input limits (§6.1, design.md)
 @pytest.mark.parametrize("temp_c", [pytest.param(24.9, id="24.9"), pytest.param(45.1, id="45.1")])
 def test_temperature_outside_the_hard_limits_is_rejected_naming_the_column(

@@ -202,8 +202,12 @@ def scale_inputs(draw: st.DrawFn, row: Row) -> Row:
 
 # an assessment: minutes after the previous one, how its time is written, whether it repeats
 # the patient's age and infusion time, and its findings
-assessments = st.tuples(st.integers(3, 30 * 60), st.sampled_from(["naive", "Z", "+01:00"]),
-                        st.booleans(), st.booleans(), findings())
+def _assessments(max_gap_minutes: int) -> st.SearchStrategy:
+    return st.tuples(st.integers(3, max_gap_minutes), st.sampled_from(["naive", "Z", "+01:00"]),
+                     st.booleans(), st.booleans(), findings())
+
+
+assessments = _assessments(30 * 60)
 
 
 def _patient_rows(pid: str, start: datetime, age: float | None, infusion: int | None,
@@ -234,16 +238,28 @@ def _patient_rows(pid: str, start: datetime, age: float | None, infusion: int | 
 patients = st.tuples(st.integers(0, 3 * 24 * 60), optional(st.sampled_from(AGES)),
                      optional(st.integers(-72 * 60, 6 * 60)),
                      st.lists(assessments, min_size=1, max_size=12))
+# an assessment with every finding normal, ongoing support ended and neuro events recorded none
+QUIET: Row = {"temp_c": 37.0, "sbp_mmhg": 120, "dbp_mmhg": 70, "spo2_pct": 98,
+              "o2_device": "room_air", "vasopressors": "none", "consciousness": "alert",
+              "ice_orientation": 4, "ice_naming": 3, "ice_commands": 1, "ice_writing": 1,
+              "ice_attention": 1, "seizure": "none", "motor_weakness": "none",
+              "cerebral_edema": "none", "raised_icp_signs": "none"}
+# gaps up to 60 h: episodes close (more than 48 h without a finding) and open again
+patients_with_long_gaps = st.tuples(st.integers(0, 3 * 24 * 60), optional(st.sampled_from(AGES)),
+                                    optional(st.integers(-72 * 60, 6 * 60)),
+                                    st.lists(_assessments(60 * 60), min_size=2, max_size=14))
 
 
 @st.composite
-def timelines(draw: st.DrawFn, max_patients: int = 3) -> list[Row]:
+def timelines(draw: st.DrawFn, max_patients: int = 3, long_gaps: bool = False) -> list[Row]:
     """A valid canonical timeline of 1-``max_patients`` patients, in a plausible file order."""
     pids = draw(st.lists(st.sampled_from(PATIENT_IDS), min_size=1, max_size=max_patients,
                          unique=True))
     rows: list[tuple[datetime, Row]] = []
     for pid in pids:
-        start, age, infusion, spec = draw(patients)
+        start, age, infusion, spec = draw(patients_with_long_gaps if long_gaps else patients)
+        if long_gaps:  # two rows in three quiet, so that findings stop and episodes close
+            spec = [(*a[:4], QUIET if draw(st.integers(0, 2)) else a[4]) for a in spec]
         rows += _patient_rows(pid, T0 + timedelta(minutes=start), age, infusion, spec)
     if draw(st.booleans()):  # a ward export in time order interleaves the patients
         rows.sort(key=lambda x: x[0])
@@ -310,6 +326,14 @@ def test_fast_path_agrees_with_the_row_wise_reference(rows):
     results = grade_both(rows)  # asserts snapshot, grade, status, reasons and flags per row
     assert len(results) == len(rows)
     assert [r.patient_id for r in results] == [r["patient_id"] for r in rows]
+
+
+@THOROUGH
+@given(timelines(max_patients=2, long_gaps=True))
+def test_fast_path_agrees_with_the_reference_when_episodes_close_and_open_again(rows):
+    """Snapshots, grades, days and episode maxima (``grade_both``) over courses long enough
+    for CRS and ICANS episodes to close and a second one to begin."""
+    assert len(grade_both(rows)) == len(rows)
 
 
 # ------------------------------------------------------------------------------ c: monotonicity
