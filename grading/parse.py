@@ -16,6 +16,8 @@ Typed columns (``Assessments.frame``):
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 import os
 import re
@@ -197,7 +199,8 @@ def _read_as_text(data: bytes, zone: ZoneInfo) -> Assessments:
         table = _read_table(pa.BufferReader(pa.py_buffer(data)), header, typed=False)
     except pa.ArrowInvalid as e:
         _check_utf8(data)
-        raise InputError([f"the file is not valid CSV: {_arrow_message(e)}"]) from None
+        raise InputError(_shape_problems(data, len(header))
+                         or [f"the file is not valid CSV: {_arrow_message(e)}"]) from None
     return from_columns(table, zone)
 
 
@@ -261,6 +264,20 @@ def _read_header(data: bytes) -> list[str]:
     if problems:
         raise InputError(problems)
     return header
+
+
+def _shape_problems(data: bytes, width: int) -> list[str]:
+    """Every row whose number of cells differs from the header's, one line each (a quoted
+    cell may hold a line break: rows are counted as records, as Arrow counts them)."""
+    problems = []
+    records = csv.reader(io.StringIO(data.decode("utf-8").lstrip("\ufeff"), newline=""))
+    next(records, None)
+    for row, cells in enumerate(records, start=1):
+        if len(cells) != width:
+            n = f"{len(cells)} cell" + "s" * (len(cells) != 1)
+            problems.append(str(Problem(row, None, None, f"{n} where the header has {width} "
+                                        "columns; a blank cell is written as ,,")))
+    return problems
 
 
 def _arrow_message(e: Exception) -> str:

@@ -452,3 +452,19 @@ def test_grading_works_where_numba_cannot_keep_its_compiled_code(tmp_path):
     assert result.returncode == 0, result.stderr
     assert next(csv.DictReader(io.StringIO(result.stdout)))["crs_grade"] == "1"
     assert result.stdout == run("grade", str(path), "--format", "csv").stdout
+
+
+def test_every_row_with_too_few_or_too_many_cells_is_named(tmp_path):
+    lines = rejected(grade_file(tmp_path, csv_text("patient_id,time,temp_c",
+                                                   "P1,2026-03-02T08:00,37.0", "P1",
+                                                   "P1,2026-03-02T09:00,37,5")))
+    assert lines == ["row 2: 1 cell where the header has 3 columns; a blank cell is written as ,,",
+                     "row 3: 4 cells where the header has 3 columns; a blank cell is written as ,,"]
+
+
+def test_a_line_break_inside_a_quoted_cell_is_named_by_row_and_later_rows_keep_theirs(tmp_path):
+    lines = rejected(grade_file(tmp_path, 'patient_id,time,temp_c\nP1,2026-03-02T08:00,37\n'
+                                          'P1,2026-03-02T09:00,"37\n"\nP1,2026-03-02T10:00,99\n'))
+    assert lines[0] == ("row 2, column temp_c, value '37\\n': not a number; allowed: a number "
+                        "from 25 to 45 °C")
+    assert lines[1].startswith("row 3, column temp_c, value '99': out of range"), lines
