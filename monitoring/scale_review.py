@@ -9,6 +9,7 @@ from datetime import datetime
 
 import grading
 from grading.lab_scores import LabPanel, LabValue, lab_panel
+from grading.output import grades_csv
 from grading.scales.compare import DayMaxima, RowComparison, compare_course, daily_maxima
 from grading.scales.engine import SCALES, grade_inputs
 from grading.scales.inputs import scale_inputs
@@ -40,6 +41,13 @@ def scale_course(review: Review) -> ScaleCourse:
     names = tuple(SCALES)
     rows = compare_course(review.results, inputs, grade_inputs(inputs, names))
     return ScaleCourse(rows, daily_maxima(rows), names)
+
+
+def scales_csv(review: Review, course: ScaleCourse) -> str:
+    """The course graded by every scale, exactly as ``python -m grading grade --scales``
+    writes it (one grade, status, estimated and reasons field per scale; design.md)."""
+    return grades_csv(review.results, [{n: r.cells[n].grade for n in course.names}
+                                       for r in course.rows])
 
 
 def lab_values(store: WardStore, patient_id: str) -> list[LabValue]:

@@ -5,14 +5,19 @@ the lab scores as risk context with the interpolation option."""
 
 from __future__ import annotations
 
+import csv
+import io
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from grading.scales.compare import daily_maxima
 from grading.scales.engine import SCALES
 from monitoring import review as review_mod
-from monitoring.scale_review import ScaleCourse, lab_scores, scale_course
+from monitoring.scale_review import ScaleCourse, lab_scores, scale_course, scales_csv
 from tests.grading.scale_helpers import DAY_ROWS, compared
 from ui.scales import (
     SCALE_DECISIONS,
@@ -207,3 +212,32 @@ def test_admission_records_the_lymphodepletion_start_and_a_change_needs_a_reason
     assert store.patient("P-LD")["lymphodepletion_at"] == start - timedelta(days=1)
     change = store.audit("P-LD")[-1]
     assert change["action"] == "update" and "lymphodepletion_at" in change["after"]
+
+
+def test_the_scales_export_has_the_grading_commands_fields_and_uses_the_admission_weight(
+        store, course, tmp_path):
+    """The download on the Scales tab holds the fields of ``python -m grading grade --scales``
+    (design.md) for every assessment, graded as the tab shows them; unlike the command on the
+    exported record, it knows the admission weight (decision X7)."""
+    rv = review_mod.patient_review(store, PID)
+    c = scale_course(rv)
+    exported = list(csv.DictReader(io.StringIO(scales_csv(rv, c))))
+    path = tmp_path / "course.csv"
+    path.write_text(store.export_csv(PID), encoding="utf-8")
+    cli = subprocess.run([sys.executable, "-m", "grading", "grade", str(path), "--format", "csv",
+                          "--tz", store.tz.key, "--scales", ",".join(("astct", *c.names))],
+                         cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
+                         timeout=120)
+    assert cli.returncode == 0, cli.stderr
+    by_cli = list(csv.DictReader(io.StringIO(cli.stdout)))
+    assert list(exported[0]) == list(by_cli[0])
+    assert len(exported) == len(c.rows) == 3
+    astct = [k for k in by_cli[0] if not k.startswith(c.names)]
+    for mine, theirs, row in zip(exported, by_cli, c.rows):
+        assert {k: mine[k] for k in astct} == {k: theirs[k] for k in astct}
+        for name in c.names:
+            g = row.cells[name].grade
+            assert mine[f"{name}_grade"] == ("" if g.grade is None else str(g.grade)), name
+            assert mine[f"{name}_status"] == g.status
+    assert "not recorded: weight" in by_cli[2]["lee2014_reasons"]
+    assert "not recorded: weight" not in exported[2]["lee2014_reasons"]

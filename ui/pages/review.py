@@ -13,7 +13,7 @@ from monitoring.review import (
     timeline_csv,
     tocilizumab,
 )
-from monitoring.scale_review import scale_course
+from monitoring.scale_review import scale_course, scales_csv
 from monitoring.store import StoreError
 from monitoring.ward import day_post_infusion, sync_flags
 from ui import session
@@ -155,8 +155,12 @@ with course_tab:
         f"{n} grade {g}: {c}" for n, g, c in codes if c) if any(c for *_, c in codes)
         else "**ICD-10-CM**: no code (maximum grade 0).")
 
+scales = scale_course(rv)
 with scales_tab:
-    draw_scales_tab(scale_course(rv), tz, key=pid)
+    draw_scales_tab(scales, tz, key=pid)
+    st.download_button("Every scale, each assessment (CSV)", lambda: scales_csv(rv, scales),
+                       file_name=f"{pid}-scales.csv", mime="text/csv", key=f"scales_csv_{pid}",
+                       on_click="ignore")
 
 with labs_tab:
     draw_labs_tab(store, patient, now, key=pid)
@@ -259,6 +263,9 @@ with export_tab:
     st.download_button("Timeline with grades (CSV)", timeline_csv(rv),
                        file_name=f"{pid}-timeline.csv", mime="text/csv", key=f"csv_{pid}",
                        on_click="ignore")
+    st.download_button("Every scale, each assessment (CSV)", lambda: scales_csv(rv, scales),
+                       file_name=f"{pid}-scales.csv", mime="text/csv",
+                       key=f"scales_csv_export_{pid}", on_click="ignore")
     flags = store.open_flags(pid)
     st.download_button(
         "Handover summary (SBAR, print-ready HTML)",
