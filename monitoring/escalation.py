@@ -12,7 +12,7 @@ docs/clinical-decisions.md (E1-E6).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -257,7 +257,10 @@ RULES: tuple[FlagRule, ...] = (
 )
 
 
-def evaluate(c: Context) -> list[dict[str, str]]:
+LEVEL = "_level"  # a rule flag's level, kept by the course (``CourseFlag.level``) only
+
+
+def evaluate(c: Context) -> list[dict[str, Any]]:
     """The flags one assessment raises: every rule whose level rose since the previous
     assessment, then the grading engine's review flags the previous one did not have."""
     out = []
@@ -267,7 +270,7 @@ def evaluate(c: Context) -> list[dict[str, str]]:
         if message and _higher(level, before):
             severity = rule.severity if isinstance(rule.severity, str) else rule.severity(c)
             out.append({"code": rule.code, "severity": severity, "message": message,
-                        "respond": rule.respond})
+                        "respond": rule.respond, LEVEL: level})
     before_codes = {f.code for f in c.before.result.flags} if c.before else set()
     for f in c.result.flags:
         if f.code in NOT_RAISED or f.code in before_codes:
@@ -293,6 +296,31 @@ class CourseFlag:
     index: int                 # row of the course (time order)
     time: datetime
     flag: dict[str, str]
+    level: Any = None          # the rule's level that raised it (None: an engine flag)
+    current: bool = True       # still present at the latest assessment (decision E12)
+
+
+RULE_BY_CODE = {r.code: r for r in RULES}
+RETROSPECTIVE = "Retrospective, no longer present at the latest assessment: "
+
+
+def still_present(f: CourseFlag, last: Context) -> bool:
+    """Whether the condition a flag was raised for is still there at the latest assessment:
+    a rule's level there is present and not lower than the flag's; an engine flag is still
+    on the latest result. A one-off event (a new fever, a seizure, a fall in ICE, a new ICU
+    trigger) is present only at its own assessment; what it leads to (the grade, the support)
+    has rules of its own."""
+    rule = RULE_BY_CODE.get(f.flag["code"])
+    if rule is None or f.level is None:
+        return f.flag["code"] in {x.code for x in last.result.flags}
+    now = rule.level(last)[0]
+    return not (isinstance(now, int | float) and now == 0) and not _higher(f.level, now)
+
+
+def retrospective(f: dict[str, str]) -> dict[str, str]:
+    """A flag raised by a change to the past for a condition the patient no longer has: kept
+    for acknowledgement as information, saying so, never as an alarm about now (E12)."""
+    return {**f, "severity": "info", "message": RETROSPECTIVE + f["message"]}
 
 
 def _ages(rows: Sequence[Mapping[str, Any]]) -> list[float | None]:
@@ -375,13 +403,15 @@ def evaluate_course(rows: Sequence[Mapping[str, Any]], result_of: Callable[[int]
                 news=n, tocilizumab=guidance.tocilizumab_count(tocilizumab_given, r.time),
                 seizures=seizures, icu=icu, before=previous)
             if i >= start:
-                out.extend(CourseFlag(i, r.time, f) for f in evaluate(c))
+                out.extend(CourseFlag(i, r.time, f, f.pop(LEVEL, None)) for f in evaluate(c))
             previous = c
         if row.get("temp_c") is not None:
             last_temp = row["temp_c"]
         if ice is not None:
             last_ice = ice
-    return out
+    last = len(rows) - 1
+    return [f if f.index == last or previous is None
+            else replace(f, current=still_present(f, previous)) for f in out]
 
 
 def key(code: str, at: datetime, message: str = "") -> tuple[str, float, str]:

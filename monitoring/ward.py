@@ -397,19 +397,25 @@ def sync_flags(store: WardStore, patient_id: str, by: str, *, changed_id: int | 
     existing = [f for f in store.flags(patient_id)
                 if first is not None and f["raised_at"] >= first
                 and not f["code"].startswith("overdue")]
-    have = {escalation.key(f["code"], f["raised_at"], f["message"]) for f in existing}
+
+    def stored_key(f: Mapping[str, Any]) -> tuple[str, float, str]:  # as first evaluated
+        return escalation.key(f["code"], f["raised_at"],
+                              f["message"].removeprefix(escalation.RETROSPECTIVE))
+
+    have = {stored_key(f) for f in existing}
     want = {escalation.key(c.flag["code"], c.time, c.flag["message"]) for c in desired}
     raised = []
     for c in desired:
         if escalation.key(c.flag["code"], c.time, c.flag["message"]) not in have:
-            store.raise_flag(patient_id, c.flag["code"], c.flag["severity"], c.flag["message"],
+            # a change to the past raising a condition the patient no longer has (E12)
+            flag = c.flag if c.current else escalation.retrospective(c.flag)
+            store.raise_flag(patient_id, flag["code"], flag["severity"], flag["message"],
                              c.time, by=by, assessment_id=ids[c.index],
-                             respond=c.flag["respond"])
+                             respond=flag["respond"])
             if changed_id is None or ids[c.index] == changed_id:
-                raised.append(c.flag)
+                raised.append(flag)
     for f in existing:
-        if escalation.key(f["code"], f["raised_at"], f["message"]) not in want \
-                and f["ack_action"] is None:
+        if stored_key(f) not in want and f["ack_action"] is None:
             store.withdraw_flag(f["id"], escalation.WITHDRAWN, by=by)
     return raised, result_of(start) if start < len(rows) else None
 

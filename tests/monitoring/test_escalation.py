@@ -438,3 +438,68 @@ def test_spo2_worsens_one_level_per_2_points(second_spo2, again):
     # target 94 (scale 1): 93 -> level 1, 92 still level 1, 91 -> level 2 (E1b)
     codes = course({"spo2_pct": 93}, {"spo2_pct": second_spo2})
     assert raised(codes, "spo2_low") == ([1, 2] if again else [1])
+
+
+# ------------------------------------------------------------------- retrospective (E12)
+SHOCK = {"temp_c": 38.6, "hr_bpm": 118, "sbp_mmhg": 80, "dbp_mmhg": 45, "rr_per_min": 24,
+         "spo2_pct": 95, "vasopressors": "norepinephrine"}
+
+
+def test_a_back_dated_entry_of_a_resolved_emergency_is_information_not_an_alarm(store):
+    """Grade 3 CRS charted late, for six hours ago, when a later assessment shows the patient
+    well and off the vasopressor: each flag says it is retrospective and none is urgent."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    store.admit({"patient_id": "P", "infusion_time": now - timedelta(days=2)}, by="drx")
+    ward.save(store, "P", {"time": now - timedelta(hours=10), **BASE}, by="nina")
+    ward.save(store, "P", {"time": now - timedelta(hours=2), **BASE}, by="nina")
+    late = ward.save(store, "P", {"time": now - timedelta(hours=6), **SHOCK}, by="nina")
+    assert late.result.crs.grade == 3
+    flags = store.open_flags("P")
+    assert {f["code"] for f in flags} >= {"crs_rise", "hypotension", "new_fever"}
+    assert {f["severity"] for f in flags} == {"info"}
+    assert all(f["message"].startswith(escalation.RETROSPECTIVE) for f in flags)
+    rise = next(f for f in flags if f["code"] == "crs_rise")
+    assert rise["message"] == escalation.RETROSPECTIVE + (
+        "CRS grade 3 (was grade 0): physician review")
+    assert rise["raised_at"] == late.result.time
+    assert [f["severity"] for f in late.flags if f["code"] == "crs_rise"] == ["info"]
+    # evaluating again changes nothing: the retrospective flag is the same flag
+    ward.sync_flags(store, "P", "nina", since=now - timedelta(hours=10))
+    assert sorted(f["id"] for f in store.open_flags("P")) == sorted(f["id"] for f in flags)
+
+
+def test_a_back_dated_entry_of_a_condition_still_present_keeps_its_severity(store):
+    """The same late entry while the vasopressor still runs at the latest assessment: the
+    grade 3 CRS is the patient's state now, so its flag is the emergency it was."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    store.admit({"patient_id": "P", "infusion_time": now - timedelta(days=2)}, by="drx")
+    ward.save(store, "P", {"time": now - timedelta(hours=10), **BASE}, by="nina")
+    ward.save(store, "P", {"time": now - timedelta(hours=2),
+                           **{k: v for k, v in SHOCK.items() if k != "vasopressors"}},
+              by="nina")
+    late = ward.save(store, "P", {"time": now - timedelta(hours=6), **SHOCK}, by="nina")
+    assert late.result.crs.grade == 3
+    latest = grading.grade(store.timelines(["P"])[0])
+    assert list(latest.results())[-1].crs.grade == 3
+    rise = [f for f in store.open_flags("P") if f["code"] == "crs_rise"
+            and f["raised_at"] == late.result.time]
+    assert [(f["severity"], f["message"]) for f in rise] == [
+        ("emergency", "CRS grade 3 (was grade 0): physician review")]
+    assert [f["severity"] for f in late.flags if f["code"] == "crs_rise"] == ["emergency"]
+
+
+def test_an_attribution_on_a_demo_case_days_ago_raises_no_alarm_about_now(store):
+    """The browser review's case: DEMO-005 (grade 3 CRS, now recovered), an attribution of
+    hypotension on an assessment of days ago. Whatever that re-evaluation raises concerns
+    the past: no emergency or urgent flag, each one marked retrospective."""
+    load_demo(store)
+    a, ids = store.timelines(["DEMO-005"])
+    results = list(grading.grade(a).results())
+    assert results[-1].crs.grade == 0
+    i = next(k for k, r in enumerate(results) if r.crs.grade == 3) - 1
+    store.attribute(ids[i], "hypotension", "line sepsis", by="drx")
+    ward.sync_flags(store, "DEMO-005", "drx", since=results[i].time)
+    clinical = [f for f in store.open_flags("DEMO-005") if not f["code"].startswith("overdue")]
+    assert clinical, "the re-evaluation raises the course's flags"
+    assert {f["severity"] for f in clinical} == {"info"}
+    assert all(f["message"].startswith(escalation.RETROSPECTIVE) for f in clinical)
