@@ -297,7 +297,7 @@ class CourseFlag:
     time: datetime
     flag: dict[str, str]
     level: Any = None          # the rule's level that raised it (None: an engine flag)
-    current: bool = True       # still present at the latest assessment (decision E12)
+    current: bool = True       # still present at the latest assessment (decision E7)
 
 
 RULE_BY_CODE = {r.code: r for r in RULES}
@@ -319,7 +319,7 @@ def still_present(f: CourseFlag, last: Context) -> bool:
 
 def retrospective(f: dict[str, str]) -> dict[str, str]:
     """A flag raised by a change to the past for a condition the patient no longer has: kept
-    for acknowledgement as information, saying so, never as an alarm about now (E12)."""
+    for acknowledgement as information, saying so, never as an alarm about now (E7)."""
     return {**f, "severity": "info", "message": RETROSPECTIVE + f["message"]}
 
 

@@ -407,7 +407,7 @@ def sync_flags(store: WardStore, patient_id: str, by: str, *, changed_id: int | 
     raised = []
     for c in desired:
         if escalation.key(c.flag["code"], c.time, c.flag["message"]) not in have:
-            # a change to the past raising a condition the patient no longer has (E12)
+            # a change to the past raising a condition the patient no longer has (E7)
             flag = c.flag if c.current else escalation.retrospective(c.flag)
             store.raise_flag(patient_id, flag["code"], flag["severity"], flag["message"],
                              c.time, by=by, assessment_id=ids[c.index],

@@ -440,7 +440,7 @@ def test_spo2_worsens_one_level_per_2_points(second_spo2, again):
     assert raised(codes, "spo2_low") == ([1, 2] if again else [1])
 
 
-# ------------------------------------------------------------------- retrospective (E12)
+# ------------------------------------------------------------------- retrospective (E7)
 SHOCK = {"temp_c": 38.6, "hr_bpm": 118, "sbp_mmhg": 80, "dbp_mmhg": 45, "rr_per_min": 24,
          "spo2_pct": 95, "vasopressors": "norepinephrine"}
 
