@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import grading
+from grading.fields import FIELD_BY_NAME
 
 # Okabe-Ito colours (safe for the common colour-vision deficiencies); the text always carries
 # the grade too, so colour is never the only cue.
@@ -62,3 +64,27 @@ def local(at: datetime | None, tz: Any, fmt: str = "%d %b %H:%M") -> str:
 
 def reasons_text(g: grading.Grade, tz: Any) -> list[str]:
     return [f"**{r.rule}** — {r.finding} ({local(r.time, tz)})" for r in g.reasons]
+
+
+CONTEXT_FIELDS = ("patient_id", "time", "infusion_time")
+
+
+def observations_text(values: Mapping[str, Any]) -> str:
+    """What an assessment charted, field by field with its title and unit (blank fields left
+    out: not assessed at that time)."""
+    parts = []
+    for name, v in values.items():
+        if v is None or name in CONTEXT_FIELDS or name not in FIELD_BY_NAME:
+            continue
+        f = FIELD_BY_NAME[name]
+        if isinstance(v, bool):
+            shown = "yes" if v else "no"
+        elif isinstance(v, float):
+            shown = f"{v:g}"
+        elif isinstance(v, (set, frozenset, list, tuple)):
+            shown = "; ".join(sorted(map(str, v)))
+        else:
+            shown = str(v)
+        parts.append(f"{f.title} {shown.replace('_', ' ')}"
+                     f"{(' ' + f.unit) if f.unit and f.unit != 'points' else ''}")
+    return "; ".join(parts)

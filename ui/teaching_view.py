@@ -4,7 +4,7 @@ not show the grade being asked."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -17,7 +17,7 @@ from monitoring.store import LAB_UNITS
 from monitoring.tables import KIND_WORDS
 
 from .charts import timeline_figure
-from .common import local
+from .common import local, observations_text
 
 # How lab results are shown (spec §6.3 conversions from the stored canonical unit)
 LAB_DISPLAY: dict[str, tuple[str, str]] = {  # test -> (label, unit shown)
@@ -105,6 +105,16 @@ def medications_frame(review: Review, tz: Any) -> pd.DataFrame:
              "Dose": "" if m["dose"] is None else f"{m['dose']:g} {m['unit']}",
              "Recorded by": m["recorded_by"]} for m in review.administrations]
     return pd.DataFrame(rows, columns=["Given", "Medication", "Dose", "Recorded by"])
+
+
+def charted_frame(review: Review, tz: Any, hours: int = 12) -> pd.DataFrame:
+    """What was charted in the ``hours`` up to this step, latest first: every finding the
+    grades can rest on (a neuro assessment counts for 12 h, spec §0.3), as the nurse wrote it,
+    so a learner can grade from the record and not only from the chart."""
+    now = review.current.time
+    rows = [{"Time": local(r["time"], tz), "Charted": observations_text(r)}
+            for r in reversed(review.rows) if now - timedelta(hours=hours) <= r["time"] <= now]
+    return pd.DataFrame(rows, columns=["Time", "Charted"])
 
 
 def events_frame(events: list[dict[str, Any]], tz: Any) -> pd.DataFrame:

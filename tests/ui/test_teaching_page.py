@@ -110,10 +110,16 @@ def test_a_replay_step_shows_the_medications_and_labs_so_far_only(signed_in, sto
                        if r.get("tocilizumab_given"))
     at.session_state["teach_player_DEMO-005"] = teaching.Player(step=tocilizumab - 1)
     at.run()
-    meds = at.dataframe[0].value
-    assert "tocilizumab" not in set(meds["Medication"])
+    assert "tocilizumab" not in set(table(at, "Medication")["Medication"])
+    charted = next(t.value for t in at.table if "Charted" in t.value.columns)
+    assert charted["Charted"].iloc[0].startswith("Age ")  # what the nurse charted, latest first
     button(at, "next ▶").click().run()
-    assert "tocilizumab" in set(at.dataframe[0].value["Medication"])
+    assert "tocilizumab" in set(table(at, "Medication")["Medication"])
+
+
+def table(at, column: str):
+    """The page's table with ``column``."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
 
 
 # ------------------------------------------------------------------------------ quiz

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from monitoring import library, teaching
+from ui.common import local
 from ui.teaching_view import (
+    charted_frame,
     events_frame,
     labs_figure,
     latest_labs,
@@ -50,3 +52,22 @@ def test_an_adults_trial_line_quotes_its_spec_7_figures_and_a_childs_quotes_none
     assert child.startswith("No paediatric trial in the reference table (spec §7).")
     assert "**ELIANA** (Maude SL et al. N Engl J Med 2018;378:439-448)" in child
     assert "%" not in child and "JULIET" not in child
+
+
+def test_the_charted_table_shows_what_decides_a_grade_and_nothing_later(store):
+    """The browser review: a quiz step of the child's case graded ICANS 2 by "wakes to voice"
+    showed only the CAPD total. The table lists what was charted in the 12 h up to the step,
+    latest first, the level of consciousness included, and never a later row."""
+    library.load_case(store, library.builtin_case("DEMO-004"), NOW)
+    full = teaching.replay(store, "DEMO-004", 10_000)
+    step = next(i for i, (r, g) in enumerate(zip(full.rows, full.results))
+                if g.icans.grade == 2 and r.get("consciousness") == "awakens_to_voice")
+    rv = teaching.replay(store, "DEMO-004", step)
+    table = charted_frame(rv, UTC)
+    now = rv.current.time
+    expected = [r for r in rv.rows if now - timedelta(hours=12) <= r["time"] <= now]
+    assert len(table) == len(expected) >= 2
+    assert list(table["Time"]) == [local(r["time"], UTC) for r in reversed(expected)]
+    assert "Level of consciousness awakens to voice" in table["Charted"].iloc[0]
+    assert "CAPD" in " ".join(table["Charted"])
+    assert all(r["time"] <= now for r in rv.rows)

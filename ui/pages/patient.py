@@ -11,7 +11,7 @@ from grading.fields import DOSE_FIELDS, FIELD_BY_NAME, SCALE_INPUT_FIELDS
 from monitoring.store import StoreError
 from monitoring.ward import sync_flags
 from ui import session
-from ui.common import local
+from ui.common import local, observations_text
 from ui.flags import open_flags_panel
 from ui.form import assessment_form, problems_by_field, show_problems
 
@@ -35,17 +35,6 @@ with st.container(border=True):
     open_flags_panel(store, pid, user, key=f"record_{pid}")
 
 
-def summary(values: dict) -> str:
-    parts = []
-    for name, v in values.items():
-        if v is None:
-            continue
-        f = FIELD_BY_NAME[name]
-        shown = f"{v:g}" if isinstance(v, float) else str(v)
-        parts.append(f"{f.title} {shown}{(' ' + f.unit) if f.unit and f.unit != 'points' else ''}")
-    return "; ".join(parts)
-
-
 history = store.history(pid)
 st.subheader(f"Assessments ({sum(h.status == 'final' for h in history)} current)")
 if not history:
@@ -55,7 +44,7 @@ frame = pd.DataFrame([{
     "ID": h.id, "Assessed": local(h.assessed_at, tz), "Status": STATUS_WORDS[h.status],
     "Corrects": "" if h.replaces_id is None else f"#{h.replaces_id}",
     "Reason": h.reason or "", "Recorded": f"{local(h.recorded_at, tz)} by {h.recorded_by}",
-    "Observations": summary(h.values)} for h in reversed(history)])
+    "Observations": observations_text(h.values)} for h in reversed(history)])
 st.dataframe(frame, hide_index=True, width="stretch", height=320, column_config={
     "ID": st.column_config.NumberColumn(width="small"),
     "Corrects": st.column_config.TextColumn(width="small"),
@@ -68,7 +57,7 @@ st.subheader("Correct an assessment")
 by_id = {h.id: h for h in current}
 chosen = st.selectbox("Assessment", list(by_id),
                       format_func=lambda i: f"#{i} · {local(by_id[i].assessed_at, tz)} · "
-                                            f"{summary(by_id[i].values)[:90]}",
+                                            f"{observations_text(by_id[i].values)[:90]}",
                       key=f"correct_pick_{pid}")
 h = by_id[chosen]
 action = st.radio("Correction", ("Amend values", "Mark entered in error"), horizontal=True,

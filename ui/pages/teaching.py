@@ -29,6 +29,7 @@ from ui.charts import timeline_figure
 from ui.common import badge, local
 from ui.teaching_view import (
     LABS_NOTE,
+    charted_frame,
     events_frame,
     labs_figure,
     latest_labs,
@@ -94,8 +95,11 @@ def show_grades(rv) -> None:
 
 
 def show_context(rv, key: str) -> None:
-    """Medications, events and labs up to this step (never later)."""
-    meds, labs = st.tabs(["Medications and events so far", "Lab results so far"])
+    """What was charted, medications, events and labs up to this step (never later)."""
+    charted, meds, labs = st.tabs(["Charted in the last 12 h", "Medications and events so far",
+                                   "Lab results so far"])
+    with charted:
+        st.table(charted_frame(rv, tz), hide_index=True)  # static: long rows wrap
     with meds:
         frame = medications_frame(rv, tz)
         if frame.empty:
