@@ -392,6 +392,8 @@ def test_an_educator_resets_the_demo_ward(signed_in, store):
     assert not at.exception
     assert len(store.history("DEMO-001")) == 3 * before
     assert "Demo ward reset" in texts(at)
+    assert at.checkbox(key="demo_reset_sure").value is False  # a second reset asks again
+    assert at.button[[b.label for b in at.button].index("Reset demo ward")].disabled
     assert any(a["action"] == "demo_reset_requested" and a["username"] == "demo.educator"
                for a in store.audit())
     marks = [h for h in store.history("DEMO-001") if h.replaces_id is not None]

@@ -30,8 +30,10 @@ with st.container(border=True):
                 "and cases being built leave the ward (load them again from the Case library; "
                 "a case saved to the library is kept there).")
     sure = st.checkbox("Reset the demo ward now", key="demo_reset_sure")
-    if st.button("Reset demo ward", disabled=not sure):
+    def reset() -> None:
         store.note(user["username"], "demo_reset_requested", "demo_ward", "all")
         n = load_demo(store, reset=True, by=user["username"])
         st.session_state["demo_done"] = f"Demo ward reset: {n} assessments loaded."
-        st.rerun()
+        st.session_state["demo_reset_sure"] = False  # disarmed: a second reset asks again
+
+    st.button("Reset demo ward", disabled=not sure, on_click=reset)
