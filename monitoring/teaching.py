@@ -304,19 +304,24 @@ class Quiz:
     def unanswered(self) -> list[int]:
         return [] if self.steps is None else [s for s in self.steps if s not in self.answered]
 
-    def missed_rules(self) -> list[tuple[str, int, str]]:
-        """The rules that decided the grades the learner got wrong: (rule, times missed, an
-        example finding), most missed first."""
+    def missed_rules(self) -> list[tuple[str, int, str, str]]:
+        """The rules that decided the grades the learner got wrong: (rule, times, an example
+        finding, which way: "graded too high 2 ×, too low 1 ×"), most often first. Over-
+        grading is not "missing" a finding: the direction says which it was."""
         counts: Counter[str] = Counter()
+        ways: dict[str, Counter[str]] = {}
         example: dict[str, str] = {}
         for a in self.answers:
             for syndrome in ("crs", "icans"):
                 if a[f"{syndrome}_right"]:
                     continue
+                way = _direction(a[f"{syndrome}_answer"], a[f"{syndrome}_grade"])
                 for rule, finding in a[f"{syndrome}_deciding"]:
                     counts[rule] += 1
+                    ways.setdefault(rule, Counter())[way] += 1
                     example.setdefault(rule, finding)
-        return [(rule, n, example[rule]) for rule, n in
+        return [(rule, n, example[rule], ", ".join(f"{w} {k} ×" for w, k in sorted(
+                    ways[rule].items()))) for rule, n in
                 sorted(counts.items(), key=lambda x: (-x[1], x[0]))]
 
     def summary(self) -> dict[str, Any]:
@@ -389,6 +394,13 @@ def start_quiz(store: WardStore, patient_id: str, learner: str, which: str, at: 
     return Quiz(patient_id, steps=chosen, learner=learner,
                 when={i: (results[i].time, results[i].day_post_infusion) for i in chosen},
                 title="" if case is None else case.card.title, started_at=at)
+
+
+def _direction(answer: int | None, grade: int | None) -> str:
+    """How a wrong answer was wrong (None: "not evaluable")."""
+    if answer is None or grade is None:
+        return "not evaluable chosen" if answer is None else "graded where not evaluable"
+    return "graded too high" if answer > grade else "graded too low"
 
 
 def feedback(entry: dict[str, Any], syndrome: str) -> str:

@@ -123,7 +123,7 @@ def test_educator_loads_a_case_replays_it_and_plays_a_quiz_to_the_end(
     n = len(asked)
     expect(ui.get_by_role("heading", name="Quiz result")).to_be_visible(timeout=TIMEOUT_MS)
     expect(ui.get_by_text(re.compile(rf"Score: {2 * n - 1} of {2 * n}"))).to_be_visible()
-    expect(ui.get_by_text(re.compile(r"CRS-R1 — missed 1 ×"))).to_be_visible()
+    expect(ui.get_by_text(re.compile(r"CRS-R1 — 1 × \(graded too high 1 ×"))).to_be_visible()
     with ui.expect_download() as download:
         click(ui, "Export the score (CSV)")
     text = Path(download.value.path()).read_text(encoding="utf-8")

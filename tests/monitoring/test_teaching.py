@@ -160,6 +160,7 @@ def test_a_quiz_at_the_key_moments_ends_with_a_summary_and_the_rules_missed(stor
     assert s["icans_right"] == len(asked) and s["unanswered"] == 0
     assert s["missed_rules"][0][:2] == ("CRS-R1", febrile)
     assert "fever (>= 38.0 °C)" in s["missed_rules"][0][2]
+    assert s["missed_rules"][0][3] == f"graded too low {febrile} ×"  # CRS 0 for a fever
 
 
 def test_the_quiz_export_names_the_learner_the_case_the_times_and_the_score(store):
@@ -277,7 +278,9 @@ def test_a_masked_fever_is_marked_as_the_engine_grades_it_and_explained(at):
     assert "would be CRS grade 2 if a clinician confirms CRS (spec A3)" in text
     assert "2 is the grade it would be once a clinician confirms CRS; until then the ASTCT " \
            "grade is 0." in text
-    assert [rule for rule, _, _ in quiz.missed_rules()] == ["A3", "CRS-R1", "CRS-R2"]
+    assert [(rule, ways) for rule, _, _, ways in quiz.missed_rules()] == [
+        ("A3", "graded too high 1 ×"), ("CRS-R1", "graded too high 1 ×"),
+        ("CRS-R2", "graded too high 1 ×")]  # over-grading is not missing the fever
     right = quiz.answer(0, r, 0, 0)                     # the engine's grade is right
     assert right["crs_right"] and "Provisional because: A3" in teaching.feedback(right, "CRS")
     assert "would be once" not in teaching.feedback(right, "CRS")

@@ -283,9 +283,9 @@ if quiz.finished:
         table = [row_of(i, a) for i, a in enumerate(quiz.rows())]
         st.dataframe(table, hide_index=True, key=f"quiz_table_{pid}")
         if s["missed_rules"]:
-            st.markdown("**Rules behind the grades you missed**  \n" + "  \n".join(
-                f"{rule} — missed {n} × (e.g. {example})"
-                for rule, n, example in s["missed_rules"]))
+            st.markdown("**Rules that decide the grades you got wrong**  \n" + "  \n".join(
+                f"{rule} — {n} × ({ways}; e.g. {example})"
+                for rule, n, example, ways in s["missed_rules"]))
         else:
             st.success("No rule missed" + (" in the questions answered." if s["unanswered"]
                                            else "."))
