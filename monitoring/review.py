@@ -17,6 +17,7 @@ from grading.fields import FIELD_BY_NAME
 from grading.output import grades_csv
 
 from .store import StoreError, WardStore
+from .tables import ADMINISTRATION_KINDS
 
 ATTRIBUTION_FINDINGS = FIELD_BY_NAME["attributed_elsewhere"].values  # fever, hypotension, ...
 
@@ -72,20 +73,25 @@ def patient_review(store: WardStore, patient_id: str) -> Review:
         tocilizumab_given=tocilizumab_doses(rows, administrations), tz=store.tz)
 
 
+def charted_only(rows: list[dict[str, Any]], administrations: list[dict[str, Any]],
+                 field: str) -> list[int]:
+    """The rows whose ``field`` ('tocilizumab given', 'corticosteroid given', ...) no recorded
+    administration of that kind accounts for: none falls between the previous row and that
+    row (imported data). Each dose is then counted once, from one of the two."""
+    kinds = {k for k, (_, f) in ADMINISTRATION_KINDS.items() if f == field}
+    given = [m["given_at"] for m in administrations if m["kind"] in kinds]
+    times = [r["time"] for r in rows]
+    return [i for i, r in enumerate(rows) if r.get(field) and not any(
+        (i == 0 or t > times[i - 1]) and t <= times[i] for t in given)]
+
+
 def tocilizumab_doses(rows: list[dict[str, Any]], administrations: list[dict[str, Any]]
                       ) -> list[datetime]:
     """Each dose once: recorded administrations, plus a row's 'tocilizumab given' when no
     recorded administration falls between the previous row and that row (imported data)."""
-    given = sorted(m["given_at"] for m in administrations if m["kind"] == "tocilizumab")
-    times = [r["time"] for r in rows]
-    out = list(given)
-    for i, r in enumerate(rows):
-        if not r.get("tocilizumab_given"):
-            continue
-        lo = times[i - 1] if i else None
-        if not any((lo is None or t > lo) and t <= times[i] for t in given):
-            out.append(times[i])
-    return sorted(out)
+    given = [m["given_at"] for m in administrations if m["kind"] == "tocilizumab"]
+    return sorted(given + [rows[i]["time"] for i in
+                           charted_only(rows, administrations, "tocilizumab_given")])
 
 
 def tocilizumab(review: Review, now: datetime) -> dict[str, Any]:

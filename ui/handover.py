@@ -10,7 +10,7 @@ from typing import Any
 import plotly.io as pio
 
 from grading import guidance
-from monitoring.review import Review, course_table, icu_now, tocilizumab
+from monitoring.review import Review, charted_only, course_table, icu_now, tocilizumab
 
 from .charts import timeline_figure
 from .common import grade_colours, grade_text, local
@@ -61,14 +61,15 @@ def handover_html(review: Review, now: datetime, by: str, open_flags: list[dict[
         (m["given_at"], escape(m["kind"]) + (f" {m['dose']:g} {escape(m['unit'] or '')}"
                                              if m.get("dose") else ""))
         for m in review.administrations]
+    for key, what in (("tocilizumab_given", "tocilizumab"),
+                      ("corticosteroid_given", "corticosteroid"),
+                      ("antipyretic_given", "antipyretic"),
+                      ("fluid_bolus_given", "fluid bolus")):
+        # a dose the medication record holds is listed once, from it (as counted)
+        events += [(review.results[i].time, f"{what} (charted on the assessment)")
+                   for i in charted_only(review.rows, review.administrations, key)]
     pressors_before, device_before = "none", None
     for row, x in zip(review.rows, review.results):
-        for key, what in (("tocilizumab_given", "tocilizumab"),
-                          ("corticosteroid_given", "corticosteroid"),
-                          ("antipyretic_given", "antipyretic"),
-                          ("fluid_bolus_given", "fluid bolus")):
-            if row.get(key):
-                events.append((x.time, f"{what} (charted on the assessment)"))
         # support started, changed or stopped
         if row.get("vasopressors") is not None and row["vasopressors"] != pressors_before:
             events.append((x.time, "vasoactive infusions "
@@ -119,6 +120,7 @@ Now: {_badge('CRS', r.crs)} {_badge('ICANS', r.icans)} at {local(r.time, tz)}.</
 <p>Treatments given:</p>{_li(treatments)}
 <p>Tocilizumab: {count.last_24h} dose(s) in the last 24 h, {count.total} in total.
 {' '.join(escape(w) for w in count.warnings)}</p>
+<p>Physician attributions and confirmed grades:</p>{_li(judgements(review))}
 <p>Physician notes:</p>{_li([f"{local(n['written_at'], tz)} {escape(n['recorded_by'])}: "
                              f"{escape(n['text'])}" for n in review.notes])}
 <h2>R - Recommendation (prompts for the responsible physician to decide)</h2>
@@ -126,6 +128,21 @@ Now: {_badge('CRS', r.crs)} {_badge('ICANS', r.icans)} at {local(r.time, tz)}.</
 <p class="note">{escape(guidance.DISCLAIMER)}</p>
 {chart}
 </body></html>"""
+
+
+def judgements(review: Review) -> list[str]:
+    """The physicians' attributions (a finding given another cause, excluded from the grade)
+    and grade confirmations, with the assessment they concern, who and when."""
+    tz = review.tz
+    at = {rid: x.time for rid, x in zip(review.ids, review.results)}
+    out = [f"{escape(a['finding'])} at {local(at.get(a['assessment_id']), tz)} attributed to "
+           f"another cause: {escape(a['reason'])} ({escape(a['recorded_by'])}, "
+           f"{local(a['recorded_at'], tz)})" for a in review.attributions]
+    out += [f"{escape(c['syndrome'].upper())} grade {c['grade']} at "
+            f"{local(at.get(c['assessment_id']), tz)} confirmed ({escape(c['recorded_by'])}, "
+            f"{local(c['recorded_at'], tz)})" + (f": {escape(c['note'])}" if c["note"] else "")
+            for c in review.confirmations]
+    return out
 
 
 def _g(v: int | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -138,9 +139,35 @@ def test_the_handover_is_sbar_with_codes_treatments_and_the_chart(demo_store):
                     "R - Recommendation"):
         assert heading in html
     assert "D89.833" in html and "Decision support only" in html
-    assert html.count("tocilizumab (charted on the assessment)") == 2
+    # each of the two doses once: from the medication record, not again from the rows
+    doses = [m for m in rv.administrations if m["kind"] == "tocilizumab"]
+    assert len(doses) == 2 and sum(bool(r.get("tocilizumab_given")) for r in rv.rows) == 2
+    assert html.count("tocilizumab (charted on the assessment)") == 0
+    treatments = html.split("Treatments given:")[1].split("</ul>")[0]
+    assert treatments.count("tocilizumab") == 2
     assert "Plotly" in html  # the chart, self-contained
     assert "Plotly" not in handover_html(rv, rv.current.time, "x", [], with_chart=False)
+
+
+def test_the_handover_names_a_dose_charted_only_on_the_assessment_and_the_attributions(
+        tmp_path):
+    """Imported rows whose 'tocilizumab given' no medication record accounts for are listed
+    from the row; a physician's attribution and confirmation are in the handover."""
+    demo_store = WardStore(f"sqlite:///{tmp_path}/ward.db")  # written to: not the shared one
+    load_demo(demo_store)
+    demo_store.add_user("demo.physician", "physician")
+    rv = review.patient_review(demo_store, "DEMO-005")
+    rv = replace(rv, administrations=[])
+    html = handover_html(rv, rv.current.time, "x", [], with_chart=False)
+    assert html.count("tocilizumab (charted on the assessment)") == 2
+    first = rv.ids[10]
+    demo_store.attribute(first, "hypotension", "line sepsis", by="demo.physician")
+    demo_store.confirm_grade(rv.ids[-1], "crs", rv.current.crs.grade, by="demo.physician")
+    rv = review.patient_review(demo_store, "DEMO-005")
+    html = handover_html(rv, rv.current.time, "x", [], with_chart=False)
+    part = html.split("Physician attributions and confirmed grades:")[1].split("</ul>")[0]
+    assert "hypotension at " in part and "attributed to another cause: line sepsis" in part
+    assert f"CRS grade {rv.current.crs.grade} at " in part and "confirmed (demo.physician" in part
 
 
 def test_the_handover_lists_vasopressors_and_oxygen_changes(demo_store):
