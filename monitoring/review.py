@@ -102,6 +102,39 @@ def tocilizumab(review: Review, now: datetime) -> dict[str, Any]:
             "source": guidance.TOCILIZUMAB_SOURCE}
 
 
+@dataclass(frozen=True)
+class AttributionEffect:
+    """What attributing ``finding`` at one assessment would change (decision C5: it applies to
+    that assessment only)."""
+
+    before: grading.RowResult                  # the assessment as graded now
+    after: grading.RowResult                   # with the attribution
+    also_decides: list[datetime]               # later assessments the finding still changes
+
+
+def attribution_effect(review: Review, index: int, finding: str) -> AttributionEffect:
+    """Grade the course with ``finding`` attributed at assessment ``index``, and once more
+    with it attributed at every later one too: the later assessments whose grade that would
+    change are those where the same finding still counts, each needing its own attribution."""
+    def attributed(rows: list[dict[str, Any]], at: set[int]) -> list[dict[str, Any]]:
+        out = []
+        for j, r in enumerate(rows):
+            had = r.get("attributed_elsewhere")
+            found = set() if had in (None, "none") else set(str(had).split(";"))
+            out.append(r | {"attributed_elsewhere": ";".join(sorted(found | {finding}))}
+                       if j in at else r)
+        return out
+
+    n = len(review.rows)
+    one = list(grading.grade(grading.from_rows(attributed(review.rows, {index}),
+                                               tz=review.tz)).results())
+    every = list(grading.grade(grading.from_rows(attributed(review.rows, set(range(index, n))),
+                                                 tz=review.tz)).results())
+    later = [every[j].time for j in range(index + 1, n)
+             if (every[j].crs, every[j].icans) != (one[j].crs, one[j].icans)]
+    return AttributionEffect(review.results[index], one[index], later)
+
+
 def icu_now(review: Review) -> list[guidance.IcuTrigger]:
     r = review.current
     last = review.rows[-1]

@@ -88,3 +88,23 @@ def observations_text(values: Mapping[str, Any]) -> str:
         parts.append(f"{f.title} {shown.replace('_', ' ')}"
                      f"{(' ' + f.unit) if f.unit and f.unit != 'points' else ''}")
     return "; ".join(parts)
+
+
+def attribution_effect_text(effect: Any, finding: str, tz: Any) -> str:
+    """What an attribution would change, in words, before it is recorded (decision C5)."""
+    b, a = effect.before, effect.after
+    if (a.crs, a.icans) == (b.crs, b.icans):
+        text = (f"Attributing {finding} here changes no grade at {local(b.time, tz)}: it is "
+                "not what decides them.")
+    else:
+        text = (f"With this attribution at {local(b.time, tz)}: {grade_text('CRS', a.crs)}, "
+                f"{grade_text('ICANS', a.icans)} (now {grade_text('CRS', b.crs)}, "
+                f"{grade_text('ICANS', b.icans)}).")
+    later = effect.also_decides
+    if later:
+        text += (f" It applies to this assessment only: {finding} still counts at "
+                 f"{len(later)} later assessment{'s' if len(later) != 1 else ''} "
+                 f"({local(later[0], tz)}" + (f" to {local(later[-1], tz)}" if len(later) > 1
+                                             else "") + "); attribute each one that has the "
+                 "same cause.")
+    return text

@@ -118,3 +118,28 @@ def test_icu_prompts_follow_the_current_state(store):
     load_demo(store)
     rv = review.patient_review(store, "DEMO-005")
     assert review.icu_now(rv) == []  # the case has resolved
+
+
+def test_an_attribution_says_what_it_changes_and_where_else_the_finding_counts(store):
+    """Before recording: the grade at that assessment with it, and the later assessments the
+    same finding still decides (decision C5: one attribution, one assessment)."""
+    from ui.common import attribution_effect_text
+
+    admitted(store)
+    rec(store, 0, temp_c=37.0, sbp_mmhg=120, dbp_mmhg=70, spo2_pct=98, o2_device="room_air")
+    rec(store, 1, temp_c=38.6, sbp_mmhg=85, dbp_mmhg=50, fluid_bolus_given=True)
+    rec(store, 2, temp_c=38.4, sbp_mmhg=86, dbp_mmhg=50)
+    rec(store, 6, temp_c=38.1, sbp_mmhg=118, dbp_mmhg=70)  # the bolus 5 h before: not counted
+    rv = review.patient_review(store, "P1")
+    assert [r.crs.grade for r in rv.results] == [0, 2, 2, 1]
+    e = review.attribution_effect(rv, 1, "hypotension")
+    assert (e.before.crs.grade, e.after.crs.grade) == (2, 1)
+    assert e.also_decides == [rv.results[2].time]
+    text = attribution_effect_text(e, "hypotension", UTC)
+    assert text.startswith("With this attribution at 02 Mar 09:00: CRS 1")
+    assert "still counts at 1 later assessment (02 Mar 10:00)" in text
+    nothing = review.attribution_effect(rv, 3, "hypotension")  # SBP 118: no hypotension
+    assert (nothing.after.crs, nothing.also_decides) == (nothing.before.crs, [])
+    assert attribution_effect_text(nothing, "hypotension", UTC) == (
+        "Attributing hypotension here changes no grade at 02 Mar 14:00: it is not what "
+        "decides them.")

@@ -7,6 +7,7 @@ import streamlit as st
 from grading import guidance
 from monitoring.review import (
     ATTRIBUTION_FINDINGS,
+    attribution_effect,
     course_table,
     icu_now,
     patient_review,
@@ -18,7 +19,7 @@ from monitoring.store import StoreError
 from monitoring.ward import day_post_infusion, sync_flags
 from ui import session
 from ui.charts import timeline_figure
-from ui.common import badge, grade_text, local, reasons_text
+from ui.common import attribution_effect_text, badge, grade_text, local, reasons_text
 from ui.flags import HISTORY_COLUMNS, history_frame, open_flags_panel
 from ui.handover import handover_html
 from ui.scales import draw_labs_tab, draw_scales_tab
@@ -210,6 +211,8 @@ with action_tab:
         a_i = c[0].selectbox("Assessment", ids, index=len(ids) - 1,
                              format_func=labels.__getitem__, key=f"attr_row_{pid}")
         finding = c[1].selectbox("Finding", ATTRIBUTION_FINDINGS, key=f"attr_finding_{pid}")
+        effect = attribution_effect(rv, a_i, finding)
+        st.caption(attribution_effect_text(effect, finding, tz))
         reason = st.text_input("Reason (required)", key=f"attr_reason_{pid}",
                                placeholder="e.g. line infection, blood cultures positive")
         if st.button("Record attribution", disabled=not reason.strip(), key=f"attr_{pid}"):
