@@ -301,7 +301,8 @@ class CourseFlag:
 
 
 RULE_BY_CODE = {r.code: r for r in RULES}
-RETROSPECTIVE = "Retrospective, no longer present at the latest assessment: "
+RETROSPECTIVE = "Retrospective: "
+RETROSPECTIVE_END = " (no longer present at the latest assessment)"
 
 
 def still_present(f: CourseFlag, last: Context) -> bool:
@@ -320,7 +321,15 @@ def still_present(f: CourseFlag, last: Context) -> bool:
 def retrospective(f: dict[str, str]) -> dict[str, str]:
     """A flag raised by a change to the past for a condition the patient no longer has: kept
     for acknowledgement as information, saying so, never as an alarm about now (E7)."""
-    return {**f, "severity": "info", "message": RETROSPECTIVE + f["message"]}
+    return {**f, "severity": "info", "message": RETROSPECTIVE + f["message"] + RETROSPECTIVE_END}
+
+
+def first_message(message: str) -> str:
+    """The message as the rule wrote it (a retrospective flag's marking taken off): part of
+    the flag's identity (``key``, E2) whatever its severity turned out to be."""
+    if message.startswith(RETROSPECTIVE) and message.endswith(RETROSPECTIVE_END):
+        return message[len(RETROSPECTIVE):-len(RETROSPECTIVE_END)]
+    return message
 
 
 def _ages(rows: Sequence[Mapping[str, Any]]) -> list[float | None]:

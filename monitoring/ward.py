@@ -399,8 +399,7 @@ def sync_flags(store: WardStore, patient_id: str, by: str, *, changed_id: int | 
                 and not f["code"].startswith("overdue")]
 
     def stored_key(f: Mapping[str, Any]) -> tuple[str, float, str]:  # as first evaluated
-        return escalation.key(f["code"], f["raised_at"],
-                              f["message"].removeprefix(escalation.RETROSPECTIVE))
+        return escalation.key(f["code"], f["raised_at"], escalation.first_message(f["message"]))
 
     have = {stored_key(f) for f in existing}
     want = {escalation.key(c.flag["code"], c.time, c.flag["message"]) for c in desired}

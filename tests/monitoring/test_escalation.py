@@ -457,10 +457,10 @@ def test_a_back_dated_entry_of_a_resolved_emergency_is_information_not_an_alarm(
     flags = store.open_flags("P")
     assert {f["code"] for f in flags} >= {"crs_rise", "hypotension", "new_fever"}
     assert {f["severity"] for f in flags} == {"info"}
-    assert all(f["message"].startswith(escalation.RETROSPECTIVE) for f in flags)
+    assert all(f["message"].startswith("Retrospective: ") for f in flags)
     rise = next(f for f in flags if f["code"] == "crs_rise")
-    assert rise["message"] == escalation.RETROSPECTIVE + (
-        "CRS grade 3 (was grade 0): physician review")
+    assert rise["message"] == ("Retrospective: CRS grade 3 (was grade 0): physician review (no "
+                               "longer present at the latest assessment)")
     assert rise["raised_at"] == late.result.time
     assert [f["severity"] for f in late.flags if f["code"] == "crs_rise"] == ["info"]
     # evaluating again changes nothing: the retrospective flag is the same flag
@@ -502,4 +502,4 @@ def test_an_attribution_on_a_demo_case_days_ago_raises_no_alarm_about_now(store)
     clinical = [f for f in store.open_flags("DEMO-005") if not f["code"].startswith("overdue")]
     assert clinical, "the re-evaluation raises the course's flags"
     assert {f["severity"] for f in clinical} == {"info"}
-    assert all(f["message"].startswith(escalation.RETROSPECTIVE) for f in clinical)
+    assert all(f["message"].startswith("Retrospective: ") for f in clinical)
