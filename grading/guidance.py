@@ -138,6 +138,20 @@ def tocilizumab_dose_mg(weight_kg: float) -> tuple[float, str]:
     return dose, how
 
 
+def tocilizumab_dose_problem(dose_mg: float, weight_kg: float | None) -> str | None:
+    """A tocilizumab dose above the 800 mg cap, or above the reference dose for the weight
+    (spec §4.4), in words; None when it is within both."""
+    if dose_mg > TOCILIZUMAB_MAX_DOSE_MG:
+        return (f"{dose_mg:g} mg is above the {TOCILIZUMAB_MAX_DOSE_MG:g} mg maximum a dose "
+                f"({TOCILIZUMAB_SOURCE})")
+    if weight_kg:
+        reference, how = tocilizumab_dose_mg(weight_kg)
+        if dose_mg > reference:
+            return (f"{dose_mg:g} mg is above the reference dose {reference:g} mg ({how}; "
+                    f"{TOCILIZUMAB_SOURCE})")
+    return None
+
+
 @dataclass(frozen=True)
 class TocilizumabCount:
     last_24h: int

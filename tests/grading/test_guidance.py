@@ -107,3 +107,15 @@ def test_a_child_gets_the_paediatric_note_before_the_adult_steps():
     assert texts[0] == guidance.CHILD_NOTE
     assert guidance.CHILD_NOTE not in [p.text for p in guidance.prompts(2, 0)]
     assert guidance.prompts(0, 0, child=True) == []
+
+
+@pytest.mark.parametrize(("dose", "weight", "problem"), [
+    (800, None, None), (801, None, "801 mg is above the 800 mg maximum a dose"),
+    (560, 70, None), (561, 70, "561 mg is above the reference dose 560 mg (8 mg/kg x 70 kg"),
+    (300, 25, None), (301, 25, "301 mg is above the reference dose 300 mg (12 mg/kg x 25 kg"),
+    (800, 120, None),
+])
+def test_a_tocilizumab_dose_is_questioned_above_the_cap_or_the_reference_dose(dose, weight,
+                                                                              problem):
+    got = guidance.tocilizumab_dose_problem(dose, weight)
+    assert (got is None) == (problem is None) and (problem is None or got.startswith(problem))

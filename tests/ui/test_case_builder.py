@@ -100,7 +100,7 @@ def test_a_value_outside_the_limits_is_refused_under_its_field(built, store):
 def test_medications_and_labs_are_added_to_the_case(built, store):
     at, pid, infusion = built
     at.selectbox(key=f"builder_med_{pid}").select("antipyretic")
-    at.number_input(key=f"builder_dose_{pid}").set_value(1000.0)
+    at.number_input(key=f"builder_dose_{pid}_0").set_value(1000.0)
     at.date_input(key=f"builder_med_at_{pid}_3_date").set_value(
         (infusion + timedelta(hours=21)).date())
     at.time_input(key=f"builder_med_at_{pid}_3_time").set_value(
@@ -118,12 +118,24 @@ def test_medications_and_labs_are_added_to_the_case(built, store):
     (lab,) = store.labs(pid)
     assert (lab["test"], lab["entered_value"], lab["entered_unit"]) == ("crp", 42.0, "mg/L")
     assert store.timeline_rows(pid)[2]["antipyretic_given"] is True  # counts on the next row
+    assert at.number_input(key=f"builder_dose_{pid}_1").value is None  # no second click adds
+
+
+def test_a_tocilizumab_dose_above_the_reference_is_questioned_before_it_is_added(built, store):
+    at, pid, _infusion = built
+    weight = store.patient(pid)["weight_kg"]
+    at.selectbox(key=f"builder_med_{pid}").select("tocilizumab")
+    at.number_input(key=f"builder_dose_{pid}_0").set_value(8 * weight).run()
+    assert not at.warning or not any("Check the dose" in w.value for w in at.warning)
+    at.number_input(key=f"builder_dose_{pid}_0").set_value(1000.0).run()
+    (w,) = [w.value for w in at.warning if "Check the dose" in w.value]
+    assert "1000 mg is above the 800 mg maximum a dose" in w
 
 
 def test_a_medication_or_lab_result_in_the_future_is_refused(built, store):
     at, pid, _infusion = built
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
-    at.number_input(key=f"builder_dose_{pid}").set_value(1000.0)
+    at.number_input(key=f"builder_dose_{pid}_0").set_value(1000.0)
     at.date_input(key=f"builder_med_at_{pid}_3_date").set_value(tomorrow)
     at.date_input(key=f"builder_lab_at_{pid}_3_date").set_value(tomorrow)
     at.number_input(key=f"builder_lab_value_{pid}").set_value(42.0).run()

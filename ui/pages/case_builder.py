@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 import grading
+from grading import guidance
 from monitoring import library
 from monitoring.library import grade_words
 from monitoring.store import LAB_UNITS, PatientIn, StoreError
@@ -207,8 +208,14 @@ with c[0].container(border=True):
     kinds = list(ADMINISTRATION_KINDS)
     kind = st.selectbox("Medication", kinds, format_func=KIND_WORDS.get, key=f"builder_med_{pid}")
     unit = ADMINISTRATION_KINDS[kind][0]
+    added = st.session_state.setdefault(f"builder_meds_added_{pid}", 0)
     dose = st.number_input(f"Dose ({unit})", min_value=0.0, value=None, step=1.0,
-                           key=f"builder_dose_{pid}")
+                           key=f"builder_dose_{pid}_{added}")  # empty again after each add
+    problem = (guidance.tocilizumab_dose_problem(dose, patient.get("weight_kg"))
+               if kind == "tocilizumab" and dose else None)
+    if problem:
+        st.warning(f"Check the dose: {problem}. A teaching case shows learners this dose.",
+                   icon=":material/warning:")
     last_time = rows[-1]["time"] if rows else now
     given_at = when_input(f"builder_med_at_{pid}_{len(rows)}", last_time, "Given", (3, 2, 1))
     if given_at > now:
@@ -223,6 +230,7 @@ with c[0].container(border=True):
             st.error(f"Not added: {e}")
         else:
             st.session_state["builder_done"] = f"{KIND_WORDS[kind]} {dose:g} {unit} added."
+            st.session_state[f"builder_meds_added_{pid}"] = added + 1
             st.rerun()
     meds = store.administrations(pid)
     if meds:
