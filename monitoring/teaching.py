@@ -349,16 +349,20 @@ class Quiz:
         return out
 
     def csv(self, learner: str | None = None) -> str:
-        """The answers and the score, naming the learner, the case and when."""
+        """One row per question (answered or not), each naming the learner, the case, when the
+        quiz ran and its score, so the file sorts and filters as a plain table."""
         who = self.learner if learner is None else learner
+        right, given = self.score
+        quiz = [who, self.patient_id, self.title, _iso(self.started_at), _iso(self.finished_at),
+                f"{right}/{given}", self.summary()["unanswered"]]
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\n")
-        w.writerow(["learner", "case", "step", "time", "day_post_infusion", "crs_answer",
+        w.writerow(["learner", "case", "case_title", "started", "finished", "score",
+                    "unanswered_questions", "step", "time", "day_post_infusion", "crs_answer",
                     "crs_grade", "crs_status", "crs_right", "crs_deciding_rule", "icans_answer",
                     "icans_grade", "icans_status", "icans_right", "icans_deciding_rule"])
         for a in self.rows():
-            head = [who, self.patient_id, a["step"] + 1, _iso(a["time"]),
-                    "" if a["day"] is None else a["day"]]
+            head = [*quiz, a["step"] + 1, _iso(a["time"]), "" if a["day"] is None else a["day"]]
             if not a["answered"]:
                 w.writerow(head + [NOT_ANSWERED, "", "", NOT_ANSWERED, "",
                                    NOT_ANSWERED, "", "", NOT_ANSWERED, ""])
@@ -368,13 +372,6 @@ class Quiz:
                                grade_words(a["icans_answer"]), grade_words(a["icans_grade"]),
                                a["icans_status"], a["icans_right"],
                                _rules(a["icans_deciding"])])
-        right, given = self.score
-        w.writerow([who, self.patient_id, "score", "", "", "", "", "", f"{right}/{given}", "",
-                    "", "", "", "", ""])
-        for name, value in (("case title", self.title), ("started", _iso(self.started_at)),
-                            ("finished", _iso(self.finished_at)),
-                            ("unanswered questions", self.summary()["unanswered"])):
-            w.writerow([who, self.patient_id, name, value, *[""] * 11])
         return out.getvalue()
 
 

@@ -170,22 +170,23 @@ def test_the_quiz_export_names_the_learner_the_case_the_times_and_the_score(stor
     r = teaching.replay(store, "DEMO-006", first).current
     quiz.answer(first, r, r.crs.grade, 3)
     quiz.finish(NOW + timedelta(minutes=2))
-    rows = list(csv.reader(io.StringIO(quiz.csv())))
+    rows = list(csv.DictReader(io.StringIO(quiz.csv())))
     n = len(quiz.steps)
-    assert rows[0][:5] == ["learner", "case", "step", "time", "day_post_infusion"]
-    assert rows[1][:3] == ["Learner One", "DEMO-006", "1"]
-    assert rows[1][8] == "True" and rows[1][13] == "False"     # CRS right, ICANS wrong
-    assert rows[1][14].startswith("ICANS-R2: ICE 10/10")       # the rule that decides ICANS
+    assert len(rows) == n  # one row per question, nothing else
+    quiz_fields = ("learner", "case", "case_title", "started", "finished", "score",
+                   "unanswered_questions")
+    assert {tuple(r[k] for k in quiz_fields) for r in rows} == {(
+        "Learner One", "DEMO-006", "Early grade 1 CRS after ide-cel", NOW.isoformat(),
+        (NOW + timedelta(minutes=2)).isoformat(), f"1/{2 * n}", str(n - 1))}
+    assert rows[0]["step"] == "1"
+    assert (rows[0]["crs_right"], rows[0]["icans_right"]) == ("True", "False")
+    assert rows[0]["icans_deciding_rule"].startswith("ICANS-R2: ICE 10/10")  # decides ICANS
     results = teaching.course(store, "DEMO-006")
-    for row, step in zip(rows[2:n + 1], quiz.steps[1:]):   # every other question, not reached
-        assert row[2:5] == [str(step + 1), results[step].time.isoformat(),
-                            str(results[step].day_post_infusion)]
-        assert [row[5], row[8], row[10], row[13]] == ["not answered"] * 4
-    assert rows[n + 1][2:9] == ["score", "", "", "", "", "", f"1/{2 * n}"]
-    assert rows[n + 2][2:4] == ["case title", "Early grade 1 CRS after ide-cel"]
-    assert rows[n + 3][2:4] == ["started", NOW.isoformat()]
-    assert rows[n + 4][2:4] == ["finished", (NOW + timedelta(minutes=2)).isoformat()]
-    assert rows[n + 5][2:4] == ["unanswered questions", str(n - 1)]
+    for row, step in zip(rows[1:], quiz.steps[1:]):   # every other question, not reached
+        assert [row["step"], row["time"], row["day_post_infusion"]] == [
+            str(step + 1), results[step].time.isoformat(), str(results[step].day_post_infusion)]
+        assert [row["crs_answer"], row["crs_right"], row["icans_answer"],
+                row["icans_right"]] == ["not answered"] * 4
 
 
 def test_finishing_after_one_question_scores_over_every_question_of_the_quiz(store):
