@@ -6,7 +6,7 @@ flag. Evaluating the course is a pure function of the effective record: the same
 the same flags whatever order its rows were entered in (``sync`` stores new flags and withdraws
 unacknowledged ones a later correction or back-dated entry has made untrue). Decision support:
 every flag asks a person to look; none decides. Sources are named in the messages' rules and in
-docs/clinical-decisions.md (E1-E6).
+docs/clinical-decisions.md (E1-E7).
 """
 
 from __future__ import annotations
