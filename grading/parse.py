@@ -557,9 +557,9 @@ def _parse_time_column(f: Field, col: pa.ChunkedArray, zone: ZoneInfo,
     if ok.any():  # a year pandas cannot hold in nanoseconds must never reach it (V4c)
         year = pc.cast(pc.utf8_slice_codeunits(pc.if_else(pa.array(ok), stripped, "0000"), 0, 4),
                        pa.int32()).to_numpy()
-        for i in np.flatnonzero(ok & ((year < YEAR_MIN - 1) | (year > YEAR_MAX + 1))):
-            bad[int(i)] = _years_message(f)
-        ok &= (year >= YEAR_MIN - 1) & (year <= YEAR_MAX + 1)
+        far = ok & ((year < YEAR_MIN - 1) | (year > YEAR_MAX + 1))  # a year either side: offsets
+        bad |= dict.fromkeys(np.flatnonzero(far).tolist(), _years_message(f))
+        ok &= ~far
     if (ok & aware).any():
         idx = np.flatnonzero(ok & aware)
         t = pd.to_datetime(pd.Series(texts[idx]), format="ISO8601", utc=True, errors="coerce")
@@ -573,9 +573,9 @@ def _parse_time_column(f: Field, col: pa.ChunkedArray, zone: ZoneInfo,
         for j in np.flatnonzero(local.isna() & ~invalid):
             bad[int(idx[j])] = CLOCK_CHANGE.format(zone=zone.key)
         result[idx] = local.tz_convert("UTC").as_unit("ns").asi8
-    for i in np.flatnonzero(_outside_years(result)):
-        bad[int(i)] = _years_message(f)
-    result[_outside_years(result)] = NAT
+    outside = _outside_years(result)
+    bad |= dict.fromkeys(np.flatnonzero(outside).tolist(), _years_message(f))
+    result[outside] = NAT
     for i in np.flatnonzero(~blank & (result == np.iinfo(np.int64).min)):
         bad.setdefault(int(i), f"not a valid date and time; allowed: {f.allowed()}")
     out.cells(f.name, codes, bad, uniques)

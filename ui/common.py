@@ -74,7 +74,7 @@ def observations_text(values: Mapping[str, Any]) -> str:
     out: not assessed at that time)."""
     parts = []
     for name, v in values.items():
-        if v is None or name in CONTEXT_FIELDS or name not in FIELD_BY_NAME:
+        if v is None or name in CONTEXT_FIELDS:
             continue
         f = FIELD_BY_NAME[name]
         if isinstance(v, bool):
