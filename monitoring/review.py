@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ from .store import StoreError, WardStore
 from .tables import ADMINISTRATION_KINDS
 
 ATTRIBUTION_FINDINGS = FIELD_BY_NAME["attributed_elsewhere"].values  # fever, hypotension, ...
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -47,11 +49,34 @@ class Review:
         return self.results[index]
 
 
+RECORD_PROBLEM_ADVICE = (": not graded until it is corrected; ask the administrator to mark the "
+                         "wrong entry entered in error")
+
+
+def record_problem(store: WardStore, patient_id: str, error: Exception) -> str:
+    """The words for a patient whose stored record cannot be graded: what the record holds
+    that it should not (e.g. two current assessments at one time), never a traceback."""
+    try:
+        found = store.record_problems([patient_id]).get(patient_id, [])
+    except Exception:  # the message must not fail in turn
+        log.exception("record problems of patient %s", patient_id)
+        found = []
+    if not found:
+        found = ["the stored record does not pass the checks (" + "; ".join(
+            p.split(": ", 1)[-1] for p in error.problems[:3]) + ")"
+                 if isinstance(error, grading.InputError)
+                 else "the stored record could not be read"]
+    return "record problem: " + "; ".join(found) + RECORD_PROBLEM_ADVICE
+
+
 def patient_review(store: WardStore, patient_id: str) -> Review:
     patient = store.patient(patient_id)
     if patient is None:
         raise StoreError(f"unknown patient '{patient_id}'")
-    a, ids = store.timelines([patient_id])
+    try:
+        a, ids = store.timelines([patient_id])
+    except grading.InputError as e:  # a stored record that no longer validates: say what
+        raise StoreError(record_problem(store, patient_id, e)) from None
     if a is None:
         raise StoreError(f"patient '{patient_id}' has no assessments yet")
     g = grading.grade(a)
