@@ -38,14 +38,15 @@ CORRECTED_MESSAGE = f"{ALREADY_CORRECTED}: this assessment was already corrected
 
 
 def upgrade() -> None:
+    # Safe to run again on a database that has it (as the tests of older revisions do).
     bind = op.get_bind()
     if "follows_id" not in {c["name"] for c in sa.inspect(bind).get_columns("assessments")}:
         op.add_column("assessments", sa.Column("follows_id", sa.Integer))  # no table rebuild
     _report_existing_conflicts(bind)
-    op.execute("CREATE UNIQUE INDEX ux_assessments_slot "
+    op.execute("CREATE UNIQUE INDEX IF NOT EXISTS ux_assessments_slot "
                "ON assessments (patient_id, assessed_at, follows_id)")
-    op.execute("CREATE UNIQUE INDEX ux_assessments_replaces ON assessments (replaces_id) "
-               "WHERE follows_id IS NOT NULL")
+    op.execute("CREATE UNIQUE INDEX IF NOT EXISTS ux_assessments_replaces "
+               "ON assessments (replaces_id) WHERE follows_id IS NOT NULL")
     if bind.dialect.name == "sqlite":
         _sqlite_triggers()
     else:
@@ -54,13 +55,15 @@ def upgrade() -> None:
 
 def _sqlite_triggers() -> None:
     op.execute(f"""
-        CREATE TRIGGER assessments_one_per_time BEFORE INSERT ON assessments
+        CREATE TRIGGER IF NOT EXISTS assessments_one_per_time
+        BEFORE INSERT ON assessments
         WHEN NEW.follows_id IS NULL OR NEW.follows_id IS NOT coalesce(
             (SELECT max(id) FROM assessments
              WHERE patient_id = NEW.patient_id AND assessed_at = NEW.assessed_at), 0)
         BEGIN SELECT RAISE(ABORT, '{SLOT_MESSAGE}'); END""")
     op.execute(f"""
-        CREATE TRIGGER assessments_corrected_once BEFORE INSERT ON assessments
+        CREATE TRIGGER IF NOT EXISTS assessments_corrected_once
+        BEFORE INSERT ON assessments
         WHEN NEW.replaces_id IS NOT NULL AND EXISTS (
             SELECT 1 FROM assessments WHERE replaces_id = NEW.replaces_id)
         BEGIN SELECT RAISE(ABORT, '{CORRECTED_MESSAGE}'); END""")
@@ -71,14 +74,14 @@ def _sqlite_triggers() -> None:
     for table in APPEND_ONLY:
         message = f"{table} is append-only: a row is never replaced; record a correction instead"
         op.execute(f"""
-            CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table}
+            CREATE TRIGGER IF NOT EXISTS {table}_no_replace BEFORE INSERT ON {table}
             WHEN EXISTS (SELECT 1 FROM {table} WHERE id = NEW.id)
             BEGIN SELECT RAISE(ABORT, '{message}'); END""")
 
 
 def _postgresql_triggers() -> None:
     op.execute(f"""
-        CREATE FUNCTION assessments_check_slot() RETURNS trigger AS $$
+        CREATE OR REPLACE FUNCTION assessments_check_slot() RETURNS trigger AS $$
         BEGIN
             IF NEW.follows_id IS NULL OR NEW.follows_id <> COALESCE(
                     (SELECT max(id) FROM assessments
@@ -95,6 +98,7 @@ def _postgresql_triggers() -> None:
     # the table names in the function resolve in this schema, never in a caller's temp schema
     op.execute("DO $$ BEGIN EXECUTE format('ALTER FUNCTION assessments_check_slot() "
                "SET search_path = %I, pg_temp', current_schema()); END $$")
+    op.execute("DROP TRIGGER IF EXISTS assessments_one_per_time ON assessments")
     op.execute("CREATE TRIGGER assessments_one_per_time BEFORE INSERT ON assessments "
                "FOR EACH ROW EXECUTE FUNCTION assessments_check_slot()")
 
