@@ -463,6 +463,11 @@ class WardStore:
             self._check_death(conn, row, exclude=assessment_id)
             follows, clash = self._slot(conn, old["patient_id"], row["assessed_at"])
             if clash not in (None, assessment_id):
+                if conn.execute(sa.select(t.assessments.c.id).where(
+                        t.assessments.c.replaces_id == assessment_id)).first() is not None:
+                    # corrected by someone else since this correction read it
+                    raise self._corrected_meanwhile(old["patient_id"], row["assessed_at"],
+                                                    assessment_id)
                 raise StoreError(f"patient {old['patient_id']} already has an assessment at "
                                  f"{self._when(row['assessed_at'])}")
             new_id = self._insert_assessment(conn, row, by, "amendment", assessment_id, reason,
@@ -598,6 +603,14 @@ class WardStore:
         """A time as the ward reads it (ward time zone, no ISO text)."""
         return at.astimezone(self.tz).strftime("%d %b %Y %H:%M")
 
+    def _corrected_meanwhile(self, patient_id: str, at: datetime, replaces: int
+                             ) -> ConcurrentChangeError:
+        return ConcurrentChangeError(
+            f"someone else changed this part of patient {patient_id}'s record a moment ago "
+            f"(assessment {replaces} was corrected, or an entry was saved at "
+            f"{self._when(at)}), so this correction was not saved: reload the record and "
+            "correct the current version if it still needs it")
+
     def _concurrent_problem(self, e: Exception, patient_id: str, at: datetime,
                             replaces: int | None) -> ConcurrentChangeError | None:
         """The message for a write the database refused because another user's write to the
@@ -606,11 +619,7 @@ class WardStore:
         if not any(k in text for k in _CONCURRENT_MARKERS):
             return None
         if replaces is not None:
-            return ConcurrentChangeError(
-                f"someone else changed this part of patient {patient_id}'s record a moment ago "
-                f"(assessment {replaces} was corrected, or an entry was saved at "
-                f"{self._when(at)}), so this correction was not saved: reload the record and "
-                "correct the current version if it still needs it")
+            return self._corrected_meanwhile(patient_id, at, replaces)
         return ConcurrentChangeError(
                 f"patient {patient_id} already has an assessment at {self._when(at)}: it was "
                 "saved by someone else a moment ago, so this one was not saved; check it and "
