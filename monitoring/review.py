@@ -75,12 +75,16 @@ def patient_review(store: WardStore, patient_id: str) -> Review:
         raise StoreError(f"unknown patient '{patient_id}'")
     try:
         a, ids = store.timelines([patient_id])
-    except grading.InputError as e:  # a stored record that no longer validates: say what
+        if a is None:
+            raise StoreError(f"patient '{patient_id}' has no assessments yet")
+        g = grading.grade(a)
+        results = list(g.results())
+    except StoreError:
+        raise
+    except Exception as e:  # a stored record that cannot be read or graded: say what, no trace
+        if not isinstance(e, grading.InputError):
+            log.exception("review: patient %s could not be graded", patient_id)
         raise StoreError(record_problem(store, patient_id, e)) from None
-    if a is None:
-        raise StoreError(f"patient '{patient_id}' has no assessments yet")
-    g = grading.grade(a)
-    results = list(g.results())
     rows = store.timeline_rows(patient_id)
     recorded = {h.id: (h.recorded_by, h.recorded_at) for h in store.history(patient_id)}
     attributions = store.attributions(patient_id)

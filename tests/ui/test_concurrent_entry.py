@@ -69,3 +69,19 @@ def test_the_overview_shows_a_broken_record_in_that_patients_row_and_grades_the_
     others = frame.drop(index="DEMO-001")
     assert len(others) == 4 and set(others["CRS"]) == {"CRS\u00a00"}
     assert "stored value" not in texts(at) and "Traceback" not in texts(at)
+
+
+def test_the_review_of_a_patient_whose_record_cannot_be_graded_says_so_without_a_trace(
+        signed_in, monkeypatch: pytest.MonkeyPatch):
+    from .test_review_page import open_review
+
+    def broken(self, patient_ids):
+        raise RuntimeError("a stored value no reader expects")
+
+    monkeypatch.setattr(WardStore, "timelines", broken)
+    at = open_review(signed_in, "physician", "DEMO-001")
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "record problem: the stored record could not be read: not graded until it is "
+        "corrected; ask the administrator to mark the wrong entry entered in error"]
+    assert "stored value" not in texts(at)
