@@ -163,17 +163,24 @@ def init_database(env: dict[str, str] | None = None) -> list[str]:
     if not owner_url.startswith("postgresql"):
         raise SetupError("MIGRATION_DATABASE_URL is for PostgreSQL (an embedded SQLite file has "
                          "no roles): leave it unset")
+    app = sa.engine.make_url(database_url(env.get("DATABASE_URL")))
+    if not app.drivername.startswith("postgresql") or not app.username:
+        raise SetupError("MIGRATION_DATABASE_URL is set: set DATABASE_URL to the application "
+                         "role's PostgreSQL URL as well, so that init grants that role its "
+                         "rights (docs/security.md)")
     owner = make_engine(owner_url)
     try:
         migrate(owner)
         done = [f"schema migrated as {owner.url.username}"]
-        app = sa.engine.make_url(database_url(env.get("DATABASE_URL")))
-        if app.drivername.startswith("postgresql") and app.username \
-                and app.username != owner.url.username:
-            with owner.begin() as conn:
-                grant_app_role(conn, app.username)
-            done.append(f"application role {app.username}: SELECT and INSERT on the record, "
-                        "UPDATE on users and patients only")
+        if app.username == owner.url.username:
+            done.append("warning: DATABASE_URL uses the owner role, so the app could disable "
+                        "the append-only triggers; run it as a role of its own "
+                        "(docs/security.md)")
+            return done
+        with owner.begin() as conn:
+            grant_app_role(conn, app.username)
+        done.append(f"application role {app.username}: SELECT and INSERT on the record, "
+                    "UPDATE on users and patients only")
         return done
     finally:
         owner.dispose()

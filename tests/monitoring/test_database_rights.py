@@ -227,3 +227,12 @@ def test_init_as_the_owner_migrates_and_grants_the_app_role_exactly_its_rights(r
             conn.exec_driver_sql("ALTER TABLE assessments DISABLE TRIGGER ALL")
     finally:
         app.engine.dispose()
+
+
+def test_init_with_an_owner_url_but_no_app_url_refuses_rather_than_open_the_embedded_file():
+    from monitoring.db import init_database
+    with pytest.raises(SetupError, match="set DATABASE_URL to the application role's"):
+        init_database({"MIGRATION_DATABASE_URL": "postgresql://owner:pw@localhost/ward"})
+    with pytest.raises(SetupError, match="MIGRATION_DATABASE_URL is for PostgreSQL"):
+        init_database({"MIGRATION_DATABASE_URL": "sqlite:///ward.db"})
+    assert init_database({}) == []  # no owner URL: init migrates through DATABASE_URL as before
