@@ -621,9 +621,9 @@ class WardStore:
         if replaces is not None:
             return self._corrected_meanwhile(patient_id, at, replaces)
         return ConcurrentChangeError(
-                f"patient {patient_id} already has an assessment at {self._when(at)}: it was "
-                "saved by someone else a moment ago, so this one was not saved; check it and "
-                "amend it if your observations differ")
+            f"patient {patient_id} already has an assessment at {self._when(at)}: it was "
+            "saved by someone else a moment ago, so this one was not saved; check it and "
+            "amend it if your observations differ")
 
     def _validated(self, conn: sa.Connection, patient_id: str, values: Mapping[str, Any],
                    exclude: int | None = None) -> dict[str, Any]:
