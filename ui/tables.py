@@ -97,6 +97,17 @@ def overview_frame(statuses: list[PatientStatus], now: datetime, tz: Any) -> pd.
     return pd.DataFrame(rows)
 
 
+def news_frame(statuses: list[PatientStatus]) -> pd.DataFrame:
+    """Each patient's NEWS2 by parameter (the overview shows the total)."""
+    return pd.DataFrame([{
+        "Bed": s.patient.get("bed") or "",
+        "Patient": s.patient.get("name") or s.patient["patient_id"],
+        "NEWS2 by parameter": "no vital signs recorded" if s.news is None
+        else s.news.breakdown() if s.news.total is not None
+        else "not scored: not for under-16s (RCP 2017)"} for s in statuses],
+        columns=["Bed", "Patient", "NEWS2 by parameter"])
+
+
 def style_overview(frame: pd.DataFrame, statuses: list[PatientStatus]) -> Any:
     """Colours on top of the words: grade badges, marked vitals, flags and overdue."""
     def grade_cells(col: pd.Series) -> list[str]:
