@@ -194,3 +194,30 @@ def test_the_breakdown_names_every_parameter_and_why_consciousness_scores():
     assert news2.news2(rr=16, spo2=None, on_oxygen=None, sbp=None, pulse=None,
                        consciousness=None, temp_c=None, age_years=12).breakdown().startswith(
         "NEWS2 not scored")
+
+
+ICE_ITEM_VALUES = st.fixed_dictionaries({
+    "ice_orientation": st.integers(0, 4), "ice_naming": st.integers(0, 3),
+    "ice_commands": st.integers(0, 1), "ice_writing": st.integers(0, 1),
+    "ice_attention": st.integers(0, 1)})
+
+
+@given(ICE_ITEM_VALUES, st.one_of(st.none(), ICE_ITEM_VALUES))
+def test_naming_commands_and_writing_never_decide_new_confusion(items, baseline):
+    c = news2.new_confusion(items, baseline=baseline)
+    other = items | {"ice_naming": 3 - items["ice_naming"], "ice_commands": 1 - items[
+        "ice_commands"], "ice_writing": 1 - items["ice_writing"]}
+    assert c is not None and news2.new_confusion(other, baseline=baseline).new == c.new
+    reference = baseline or FULL
+    assert c.new == (items["ice_orientation"] < reference["ice_orientation"]
+                     or items["ice_attention"] < reference["ice_attention"])
+
+
+@given(ICE_ITEM_VALUES, st.integers(0, 10))
+def test_a_lower_orientation_or_attention_never_removes_new_confusion(items, baseline_total):
+    before = news2.new_confusion(items, baseline_total=baseline_total)
+    for worse in (items | {"ice_orientation": max(0, items["ice_orientation"] - 1)},
+                  items | {"ice_attention": 0}):
+        after = news2.new_confusion(worse, baseline_total=baseline_total)
+        assert before is not None and after is not None
+        assert after.new or not before.new
