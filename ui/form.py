@@ -195,7 +195,8 @@ def assessment_form(key: str, defaults: Mapping[str, Any], age_years: float | No
 
     with st.container(border=True):
         st.markdown("**Given since the last entry**")
-        c = st.columns(5)
+        # two rows (3 + 2): five boxes in one row cut their labels short on a tablet
+        c = [*st.columns(3), *st.columns([1, 2])]
         for col, (name, label) in zip(c, GIVEN_BOXES):
             values[name] = col.checkbox(label, value=bool(d.get(name)), key=f"{key}_{name}",
                                         help=FIELD_BY_NAME[name].description) or None

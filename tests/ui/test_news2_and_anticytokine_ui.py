@@ -54,7 +54,7 @@ def test_the_preview_and_the_save_confirmation_show_news2_by_parameter(signed_in
 
 def test_the_overview_lists_each_patients_news2_by_parameter(signed_in):
     at = signed_in("nurse")
-    (frame,) = [d.value for d in at.dataframe if "NEWS2 by parameter" in d.value.columns]
+    (frame,) = [d.value for d in at.table if "NEWS2 by parameter" in d.value.columns]
     assert len(frame) == 5
     for text in frame["NEWS2 by parameter"]:
         assert text.startswith("NEWS2 ") or text.startswith("not scored")
