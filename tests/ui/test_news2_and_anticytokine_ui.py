@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from html import escape
 
-from monitoring import review
+from monitoring import review, ward
 from ui.handover import handover_html
+from ui.tables import NEWS_COLUMNS
 
 from .conftest import go, texts
 from .test_pages import entry_for, fill, key_of, save_button
@@ -52,15 +53,21 @@ def test_the_preview_and_the_save_confirmation_show_news2_by_parameter(signed_in
     assert preview in texts(at).splitlines()  # the confirmation shows the same breakdown
 
 
-def test_the_overview_lists_each_patients_news2_by_parameter(signed_in):
+def test_the_overview_lists_each_patients_news2_by_parameter(signed_in, store):
     at = signed_in("nurse")
-    (frame,) = [d.value for d in at.table if "NEWS2 by parameter" in d.value.columns]
+    (frame,) = [d.value for d in at.dataframe if "Why consciousness" in d.value.columns]
     assert len(frame) == 5
-    for text in frame["NEWS2 by parameter"]:
-        assert text.startswith("NEWS2 ") or text.startswith("not scored")
-    adults = [t for t in frame["NEWS2 by parameter"] if t.startswith("NEWS2 ")]
-    assert adults and all(all(p in t for p in PARAMETERS) for t in adults
-                          if "not recorded" not in t)
+    statuses = {s.patient.get("bed"): s for s in ward.ward_overview(store, datetime.now(UTC))}
+    for _, row in frame.iterrows():
+        n = statuses[row["Bed"]].news
+        if n is None or n.total is None:
+            assert row["NEWS2"] in ("no vital signs", "not scored (under 16)")
+            continue
+        assert row["NEWS2"] == f"{n.total}{'+' if n.missing else ''}"
+        assert [row[label] for _, label in NEWS_COLUMNS] == [
+            str(n.parts[name]) if name in n.parts else "—" for name, label in NEWS_COLUMNS]
+        assert row["Why consciousness"] == (n.consciousness_why or "—")
+    assert "not scored (under 16)" in set(frame["NEWS2"])  # the child on the demo ward
 
 
 def test_the_review_page_and_the_handover_show_news2_by_parameter(signed_in, store):

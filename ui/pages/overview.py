@@ -31,7 +31,7 @@ frame = overview_frame(statuses, now, store.tz)
 st.table(style_overview(frame, statuses), hide_index=True)
 with st.expander("NEWS2 by parameter (Royal College of Physicians 2017; beside the ASTCT "
                  "grades, never instead of them)"):
-    st.table(news_frame(statuses).style.hide(axis="index"))  # wraps: a breakdown is long
+    st.dataframe(news_frame(statuses), hide_index=True, width="stretch")
 
 st.subheader("Open a patient")
 by_id = {s.patient["patient_id"]: s for s in statuses}
