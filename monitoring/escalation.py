@@ -342,18 +342,19 @@ def _ages(rows: Sequence[Mapping[str, Any]]) -> list[float | None]:
     return [first if a is None else a for a in out]
 
 
-def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any]
-                ) -> list[news2.News2]:
+def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any],
+                start: int = 0) -> list[news2.News2 | None]:
     """NEWS2 at every assessment of the course (time order), each parameter its latest value
     in force (vital signs within 4 h, consciousness, ICE and CAPD within 12 h, oxygen support
     carried forward; spec §0.3). New confusion comes from ICE orientation and attention, or a
     CAPD of 9 or more, whichever neuro score is the latest, relative to the baseline: the latest
     complete ICE at or before the infusion on an earlier assessment (spec B4), else the
-    admission's baseline ICE total (spec §5.1, decision C21)."""
+    admission's baseline ICE total (spec §5.1, decision C21). Scored from row ``start`` on
+    (None before it: those rows are only read for what they carry forward)."""
     scale2 = patient.get("spo2_scale") == 2
     baseline_total = patient.get("baseline_ice")
     ages = _ages(rows)
-    out: list[news2.News2] = []
+    out: list[news2.News2 | None] = []
     device = None
     seen: dict[str, tuple[Any, datetime]] = {}
     baseline: dict[str, float] | None = None
@@ -368,6 +369,13 @@ def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any]
         ice = None if any(v is None for v in items.values()) else items
         if ice is not None:
             seen["ice"] = (ice, t)
+
+        infusion = row.get("infusion_time")
+        if i < start:
+            out.append(None)
+            if ice is not None and infusion is not None and t <= infusion:
+                baseline = ice
+            continue
 
         def fresh(name: str, window: timedelta, t: datetime = t) -> Any:
             v = seen.get(name)
@@ -388,7 +396,6 @@ def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any]
             consciousness=fresh("consciousness", NEURO_WINDOW),
             temp_c=fresh("temp_c", VITALS_WINDOW), scale2=scale2, age_years=ages[i],
             new_confusion=confusion))
-        infusion = row.get("infusion_time")
         if ice is not None and infusion is not None and t <= infusion:
             baseline = ice  # a pre-infusion ICE: the baseline of the assessments after it
     return out
@@ -397,22 +404,23 @@ def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any]
 def latest_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any]
                 ) -> news2.News2 | None:
     """NEWS2 at the latest assessment with a vital sign (as the overview shows it)."""
-    scores = course_news(rows, patient)
     last = next((i for i in range(len(rows) - 1, -1, -1)
                  if any(rows[i].get(k) is not None for k in VITAL_NAMES)), None)
-    return None if last is None else scores[last]
+    return None if last is None else course_news(rows, patient, last)[last]
 
 
 def evaluate_course(rows: Sequence[Mapping[str, Any]], result_of: Callable[[int], RowResult],
                     patient: Mapping[str, Any], tocilizumab_given: Sequence[datetime],
-                    start: int = 0) -> list[CourseFlag]:
+                    start: int = 0, scores: Sequence[news2.News2 | None] | None = None
+                    ) -> list[CourseFlag]:
     """Every flag the course raises from row ``start`` on, assessment by assessment in time
     order (a pure function of the effective record). ``result_of(i)`` grades row i; rows
     before ``start - 1`` are only read for what they carry forward."""
     scale2 = patient.get("spo2_scale") == 2
     baseline = patient.get("baseline_ice")
     ages = _ages(rows)
-    scores = course_news(rows, patient)
+    if scores is None:  # NEWS2 of each row (``course_news``) from start - 1 on
+        scores = course_news(rows, patient, max(start - 1, 0))
     out: list[CourseFlag] = []
     device = flow = fio2 = None
     pressors: str | None = None
@@ -454,6 +462,7 @@ def evaluate_course(rows: Sequence[Mapping[str, Any]], result_of: Callable[[int]
                                                          "cerebral_edema", "raised_icp_signs")
                                     else VITALS_WINDOW)}
             n = scores[i]
+            assert n is not None  # scored from start - 1 on
             icu = tuple(x.what for x in guidance.icu_prompts(
                 crs, icans, seizure=row.get("seizure") not in (None, "none"),
                 positive_pressure=device in ("cpap", "bipap", "mechanical_ventilation"),

@@ -373,7 +373,7 @@ def preview(store: WardStore, patient_id: str, values: Mapping[str, Any]) -> Pre
     return Preview(g.result_at(s, len(rows)), previous,
                    [m for ms in problems.soft_flags.values() for m in ms],
                    [c.flag for c in would if c.index == s],
-                   escalation.course_news(in_time_order, patient)[s])
+                   escalation.course_news(in_time_order, patient, s)[s])
 
 
 def save(store: WardStore, patient_id: str, values: Mapping[str, Any], by: str) -> Saved:
@@ -383,11 +383,9 @@ def save(store: WardStore, patient_id: str, values: Mapping[str, Any], by: str) 
         raise StoreError(f"unknown patient '{patient_id}'")
     row = with_context(store, patient, values)
     new_id = store.record_assessment(patient_id, row, by=by)
-    raised, result = sync_flags(store, patient_id, by, changed_id=new_id)
+    raised, result, news = _sync(store, patient_id, by, changed_id=new_id)
     assert result is not None
-    rows = store.timeline_rows(patient_id)
-    i = next(i for i, r in enumerate(rows) if r["time"] == result.time)
-    return Saved(new_id, result, raised, escalation.course_news(rows, patient)[i])
+    return Saved(new_id, result, raised, news)
 
 
 def sync_flags(store: WardStore, patient_id: str, by: str, *, changed_id: int | None = None,
@@ -395,16 +393,24 @@ def sync_flags(store: WardStore, patient_id: str, by: str, *, changed_id: int | 
     """Bring the patient's stored flags in line with the rule table over the course from the
     changed assessment (or ``since``) on: raise what is new, withdraw unacknowledged flags that
     are no longer true. Returns the flags raised and the changed row's result."""
+    raised, result, _ = _sync(store, patient_id, by, changed_id=changed_id, since=since)
+    return raised, result
+
+
+def _sync(store: WardStore, patient_id: str, by: str, *, changed_id: int | None = None,
+          since: datetime | None = None
+          ) -> tuple[list[dict[str, str]], RowResult | None, news2.News2 | None]:
+    """``sync_flags``, and the NEWS2 at the changed row."""
     patient = store.patient(patient_id)
     a, ids = store.timelines([patient_id])
     if patient is None:
-        return [], None
+        return [], None, None
     if a is None:  # every assessment entered in error: no flag is supported any more
         for f in store.flags(patient_id):
             if f["ack_action"] is None and not f["code"].startswith("overdue") and (
                     since is None or f["raised_at"] >= since):
                 store.withdraw_flag(f["id"], escalation.WITHDRAWN, by=by)
-        return [], None
+        return [], None, None
     g = grading.grade(a)
     sorted_of = np.empty(len(g.order), np.int64)
     sorted_of[g.order.order] = np.arange(len(g.order))
@@ -424,7 +430,8 @@ def sync_flags(store: WardStore, patient_id: str, by: str, *, changed_id: int | 
     else:
         start = 0
     doses = tocilizumab_doses(rows, store.administrations(patient_id))
-    desired = escalation.evaluate_course(rows, result_of, patient, doses, start)
+    scores = escalation.course_news(rows, patient, max(start - 1, 0))
+    desired = escalation.evaluate_course(rows, result_of, patient, doses, start, scores)
     first = times[start] if start < len(times) else since
     existing = [f for f in store.flags(patient_id)
                 if first is not None and f["raised_at"] >= first
@@ -448,7 +455,9 @@ def sync_flags(store: WardStore, patient_id: str, by: str, *, changed_id: int | 
     for f in existing:
         if stored_key(f) not in want and f["ack_action"] is None:
             store.withdraw_flag(f["id"], escalation.WITHDRAWN, by=by)
-    return raised, result_of(start) if start < len(rows) else None
+    if start >= len(rows):
+        return raised, None, None
+    return raised, result_of(start), scores[start]
 
 
 def raise_overdue(store: WardStore, statuses: Sequence[PatientStatus], now: datetime) -> int:
