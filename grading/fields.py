@@ -109,7 +109,7 @@ FIELDS: tuple[Field, ...] = (
           "A corticosteroid was given since the previous assessment."),
     Field("fluid_bolus_given", "boolean", "Fluid bolus given",
           "An IV fluid bolus was given since the previous assessment."),
-    Field("anticytokine_given", "boolean", "Other anti-cytokine agent given",
+    Field("anticytokine_given", "boolean", "Anakinra, siltuximab or other anti-cytokine given",
           "Anakinra, siltuximab or another anti-IL-6 / anti-IL-1 agent (not tocilizumab) was "
           "given since the previous assessment; for the fever waiver and a possibly masked "
           "fever it counts like tocilizumab (ASTCT 2019: 'antipyretic or anticytokine "
