@@ -63,7 +63,7 @@ def make_engine(url: str | None = None) -> sa.Engine:
             cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cur.execute("PRAGMA synchronous=NORMAL")
             # INSERT OR REPLACE deletes the row it collides with: with recursive triggers on,
-            # that deletion fires the append-only DELETE triggers (migration 0007 also refuses
+            # that deletion fires the append-only DELETE triggers (migration 0008 also refuses
             # such an insert outright, for connections that do not set this)
             cur.execute("PRAGMA recursive_triggers=ON")
             cur.close()

@@ -614,7 +614,7 @@ class WardStore:
     def _concurrent_problem(self, e: Exception, patient_id: str, at: datetime,
                             replaces: int | None) -> ConcurrentChangeError | None:
         """The message for a write the database refused because another user's write to the
-        same assessment or time landed first (migration 0007); None for any other error."""
+        same assessment or time landed first (migration 0008); None for any other error."""
         text = str(getattr(e, "orig", e))
         if not any(k in text for k in _CONCURRENT_MARKERS):
             return None
@@ -691,7 +691,7 @@ class WardStore:
 
     def record_problems(self, patient_ids: Sequence[str] | None = None,
                         *, duplicates: bool = True) -> dict[str, list[str]]:
-        """What is wrong with stored records that the database constraints of migration 0007
+        """What is wrong with stored records that the database constraints of migration 0008
         now prevent but rows written before it may hold: two current assessments at one time,
         an assessment corrected twice. Patient id -> problems in the ward's words."""
         a = t.assessments
@@ -1308,7 +1308,7 @@ class WardStore:
 
 
 # ---------------------------------------------------------------------- helpers
-# How the database says another writer's row landed first (migration 0007's triggers and
+# How the database says another writer's row landed first (migration 0008's triggers and
 # unique indexes, as PostgreSQL and SQLite word them).
 _CONCURRENT_MARKERS = ("assessment_slot_taken", "assessment_already_corrected",
                        "ux_assessments_slot", "ux_assessments_replaces",

@@ -3,7 +3,7 @@
 Two nurses saving for one patient in the same minute, or two clinicians correcting the same
 assessment at once: exactly one lands, the other is told so in words (never a traceback). Real
 threads on the real save functions, on every backend (PostgreSQL with ``TEST_DATABASE_URL``,
-where READ COMMITTED let both land before migration 0007). A record written before 0007 that
+where READ COMMITTED let both land before migration 0008). A record written before 0008 that
 already holds such a conflict is migrated without change, reported, and shown on that
 patient's row while the rest of the ward is graded.
 """
@@ -163,20 +163,20 @@ def test_an_import_clashing_with_a_save_made_meanwhile_imports_nothing(store, mo
     assert [r["temp_c"] for r in store.timeline_rows("P1")] == [37.0]
 
 
-# ------------------------------------------------------------------ records from before 0007
-def _database_at_0006(url: str) -> sa.Engine:
+# ------------------------------------------------------------------ records from before 0008
+def _database_before_0008(url: str) -> sa.Engine:
     engine = db.make_engine(url)
     cfg = Config()
     cfg.set_main_option("script_location", str(db.MIGRATIONS))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0006")
+        command.upgrade(cfg, "0007")
     return engine
 
 
 def _legacy_row(conn: sa.Connection, pid: str, at: datetime, temp: float,
                 replaces: int | None = None) -> int:
-    """An assessment as code before migration 0007 wrote it (no follows_id, no slot check)."""
+    """An assessment as code before migration 0008 wrote it (no follows_id, no slot check)."""
     return int(conn.execute(t.assessments.insert().values(
         patient_id=pid, assessed_at=at, recorded_at=at, recorded_by="nina", status="final",
         source="form", replaces_id=replaces, temp_c=temp, **VITALS)).inserted_primary_key[0])
@@ -189,7 +189,7 @@ def test_a_record_that_already_holds_a_duplicate_is_migrated_unchanged_reported_
     graded; a clinician marks the wrong entry entered in error and the patient is graded
     again."""
     url = new_database_url(empty=True)
-    engine = _database_at_0006(url)
+    engine = _database_before_0008(url)
     with engine.begin() as conn:
         for user, role in (("system", "admin"), ("nina", "nurse"), ("drx", "physician")):
             conn.execute(t.users.insert().values(username=user, display_name=user, role=role,

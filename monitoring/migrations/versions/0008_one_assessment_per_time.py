@@ -14,7 +14,7 @@ revision closes), nothing is changed or hidden: each problem is written to the a
 to stderr, the patient's row on the ward overview shows it, and a clinician marks the wrong
 entry entered-in-error (docs/security.md, "What the database enforces").
 
-Revision ID: 0007
+Revision ID: 0008
 """
 
 import json
@@ -26,8 +26,8 @@ from alembic import op
 
 from monitoring.tables import APPEND_ONLY, UtcDateTime
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
@@ -122,7 +122,7 @@ def _report_existing_conflicts(bind: sa.Connection) -> None:
                      sa.column("patient_id"), sa.column("before"), sa.column("after"))
     stamp = datetime.now(UTC)
     for pid, detail in problems:
-        print(f"ward record problem found by migration 0007: patient {pid}: "
+        print(f"ward record problem found by migration 0008: patient {pid}: "
               f"{json.dumps(detail, default=str)}: mark the wrong entry entered-in-error",
               file=sys.stderr)
         bind.execute(audit.insert().values(
