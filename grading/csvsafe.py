@@ -55,6 +55,12 @@ def _quoted(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+def _special(cell: Any) -> bool:
+    """Written by hand, quoted: a neutralised cell, or one holding a carriage return (which
+    ``csv.writer`` leaves unquoted with a ``"\\n"`` line end, splitting the row on reading)."""
+    return needs_prefix(cell) or (isinstance(cell, str) and "\r" in cell)
+
+
 class SafeWriter:
     """``csv.writer`` (``lineterminator="\\n"``) that neutralises every cell; a neutralised
     cell is always quoted. Rows without such a cell are written by ``csv.writer`` itself."""
@@ -63,14 +69,14 @@ class SafeWriter:
         self._out = out
         self._plain = csv.writer(out, lineterminator="\n")
         self._one = io.StringIO()
-        self._cell = csv.writer(self._one, lineterminator="")
+        self._cell = csv.writer(self._one, lineterminator="\n")
 
     def writerow(self, row: Iterable[Any]) -> None:
         cells = list(row)
-        if not any(needs_prefix(c) for c in cells):
+        if not any(map(_special, cells)):
             self._plain.writerow(cells)
             return
-        self._out.write(",".join(_quoted(QUOTE + c) if needs_prefix(c) else self._field(c)
+        self._out.write(",".join(_quoted(neutralise(c)) if _special(c) else self._field(c)
                                  for c in cells) + "\n")
 
     def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
@@ -82,7 +88,7 @@ class SafeWriter:
         self._one.seek(0)
         self._one.truncate()
         self._cell.writerow([value, ""])  # two cells: a lone empty cell would be quoted
-        return self._one.getvalue()[:-1]
+        return self._one.getvalue()[:-2]  # without the second cell's "," and the "\n"
 
 
 def writer(out: TextIO) -> SafeWriter:
