@@ -20,7 +20,7 @@ tz = store.tz
 st.title("Admission and discharge")
 done = st.session_state.pop("admission_done", None)
 if done:
-    st.success(md(done), icon=":material/check:")  # ids as typed
+    st.success(done, icon=":material/check:")  # ids in it escaped (md) when it was made
 admit_tab, edit_tab, discharge_tab = st.tabs(["Admit a patient", "Change details", "Discharge"])
 
 
@@ -82,7 +82,7 @@ if submitted:
         with admit_tab:
             st.error(f"Not admitted: {md(e)}")
     else:
-        st.session_state["admission_done"] = f"Admitted {details['patient_id']}."
+        st.session_state["admission_done"] = f"Admitted {md(details['patient_id'])}."
         st.rerun()
 
 admitted = store.patients(admitted_only=True)
@@ -129,7 +129,7 @@ with edit_tab:
             except StoreError as e:
                 st.error(f"Not saved: {md(e)}")
             else:
-                st.session_state["admission_done"] = f"Details of {pid} changed."
+                st.session_state["admission_done"] = f"Details of {md(pid)} changed."
                 st.rerun()
 
 with discharge_tab:
@@ -148,5 +148,5 @@ with discharge_tab:
             except StoreError as e:
                 st.error(f"Not discharged: {md(e)}")
             else:
-                st.session_state["admission_done"] = f"Discharged {pid}."
+                st.session_state["admission_done"] = f"Discharged {md(pid)}."
                 st.rerun()

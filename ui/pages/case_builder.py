@@ -38,7 +38,7 @@ st.caption("A synthetic teaching case, charted with the bedside form. Everything
            "its card. Never enter real patient data here.")
 done = st.session_state.pop("builder_done", None)
 if done:
-    st.success(md(done), icon=":material/check:")
+    st.success(done, icon=":material/check:")  # user text in it escaped (md)
 
 
 def when_input(key: str, default: datetime, label: str = "Date",
@@ -308,7 +308,7 @@ with st.container(border=True):
             st.error(f"Not saved: {md(e)}")
         else:
             st.session_state["builder_done"] = (
-                f"{case.card.title} ({pid}) saved to the library, version {case.version}: "
+                f"{md(case.card.title)} ({pid}) saved to the library, version {case.version}: "
                 f"maximum CRS {grade_words(case.card.expected.crs_max)}, ICANS "
                 f"{grade_words(case.card.expected.icans_max)}; it loads, replays and quizzes "
                 "like any case.")

@@ -20,7 +20,7 @@ st.caption("Synthetic teaching cases only - never real patients. Each card's gra
            "illustrative teaching values.")
 done = st.session_state.pop("library_done", None)
 if done:
-    st.success(md(done), icon=":material/check:")
+    st.success(done, icon=":material/check:")  # the title in it escaped (md)
 
 cases = library.library(store)
 in_ward = {p["patient_id"] for p in store.patients(demo=True, admitted_only=True)}
@@ -78,7 +78,7 @@ with st.container(border=True):
                    help="Puts the case into the demo ward ending today; a copy already there "
                         "is marked entered-in-error first (kept in the audit trail)."):
         n = library.load_case(store, case, session.now(), by=user["username"])
-        st.session_state["library_done"] = (f"{card.title} ({chosen}) loaded into the demo "
+        st.session_state["library_done"] = (f"{md(card.title)} ({chosen}) loaded into the demo "
                                             f"ward: {n} assessments.")
         st.rerun()
     if chosen in in_ward and c[1].button("Open in Teaching", key="library_open"):

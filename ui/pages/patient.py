@@ -25,7 +25,7 @@ STATUS_WORDS = {"final": "current", "amended": "replaced by a correction",
 st.title("Patient record")
 done = st.session_state.pop("patient_done", None)
 if done:
-    st.success(md(done), icon=":material/check:")
+    st.success(done, icon=":material/check:")
 patient = session.pick_patient(user, key="patient_patient")
 if patient is None:
     st.stop()

@@ -33,7 +33,7 @@ now = session.now()
 st.title("Patient review")
 done = st.session_state.pop("review_done", None)
 if done:
-    st.success(md(done), icon=":material/check:")
+    st.success(done, icon=":material/check:")
 patient = session.pick_patient(user, key="review_patient")
 if patient is None:
     st.stop()
