@@ -24,16 +24,24 @@ _ANYWHERE = re.compile(r"([\\`*_\[\]<>!&~|$:@{}])")
 # active at the start of a line only: headings, lists, setext underlines, ordered lists
 _LINE_START = re.compile(r"^([ \t]*)([#+\-=])", re.MULTILINE)
 _ORDERED = re.compile(r"^([ \t]*\d+)([.)])", re.MULTILINE)
-_WWW = re.compile(r"(www)\.", re.IGNORECASE)  # GFM's www. autolinks
+# GFM turns http://, https://, www. and e-mail addresses into links after parsing, in the text
+# itself, where a backslash escape is gone: an invisible WORD JOINER breaks the pattern
+JOINER = "\u2060"
+_SCHEME = re.compile(r"(https?)(?=\\:)", re.IGNORECASE)  # after escaping: http\://
+_WWW = re.compile(r"(www)\.", re.IGNORECASE)
 
 
 def md(value: Any) -> str:
-    """``value`` as text that Markdown shows exactly as typed (None shows as '')."""
+    """``value`` as text that Markdown shows exactly as typed (None shows as ''): every
+    Markdown character backslash-escaped, and a WORD JOINER (invisible) before the ``:`` of
+    ``http://``, the ``.`` of ``www.`` and an ``@`` so that no link is made of them."""
     text = "" if value is None else str(value)
     text = _ANYWHERE.sub(r"\\\1", text)
     text = _ORDERED.sub(r"\1\\\2", text)
     text = _LINE_START.sub(r"\1\\\2", text)
-    return _WWW.sub(r"\1\\.", text)
+    text = _SCHEME.sub(lambda m: m[1] + JOINER, text)
+    text = _WWW.sub(lambda m: m[1] + JOINER + "\\.", text)
+    return text.replace("\\@", JOINER + "\\@")
 
 
 def plot(value: Any) -> str:
@@ -42,9 +50,10 @@ def plot(value: Any) -> str:
 
 
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+_JOINED = re.compile(JOINER + r"(?=\\[:.@])")
 
 
 def shown(markdown_source: str) -> str:
-    """The text CommonMark shows for a source with backslash escapes (tests use it to check
-    that user text reaches the page whole)."""
-    return _ESCAPED.sub(r"\1", markdown_source)
+    """The text a reader takes from a source ``md`` made: escapes and the joiners it put in
+    taken out (tests use it to check that user text reaches the page whole)."""
+    return _ESCAPED.sub(r"\1", _JOINED.sub("", markdown_source))

@@ -133,7 +133,8 @@ with why_tab:
     st.caption(guidance.ASTCT_2019 + ". Decision support only.")
 
 with course_tab:
-    daily = pd.DataFrame(course_table(rv)).rename(
+    # the columns named: no infusion time recorded gives no days, and no traceback
+    daily = pd.DataFrame(course_table(rv), columns=["day", "crs", "icans"]).rename(
         columns={"day": "Day", "crs": "max CRS", "icans": "max ICANS"})
     daily["Day"] = [f"D+{d}" if d >= 0 else f"Day {d}" for d in daily["Day"]]
     st.markdown("**Maximum grade for each day after infusion**")
