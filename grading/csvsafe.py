@@ -61,6 +61,9 @@ def _special(cell: Any) -> bool:
     return needs_prefix(cell) or (isinstance(cell, str) and "\r" in cell)
 
 
+_MAYBE = re.compile("\r|\0['=+\\-@\t]")  # in a row's text cells, each after a \0
+
+
 class SafeWriter:
     """``csv.writer`` (``lineterminator="\\n"``) that neutralises every cell; a neutralised
     cell is always quoted. Rows without such a cell are written by ``csv.writer`` itself."""
@@ -73,7 +76,10 @@ class SafeWriter:
 
     def writerow(self, row: Iterable[Any]) -> None:
         cells = list(row)
-        if not any(map(_special, cells)):
+        # one search per row finds every row that may need care (a few false alarms, e.g. a
+        # number -1 as text, are sorted out by _special): most rows go straight to csv.writer
+        if not _MAYBE.search("\0" + "\0".join([c for c in cells if isinstance(c, str)])) \
+                or not any(map(_special, cells)):
             self._plain.writerow(cells)
             return
         self._out.write(",".join(_quoted(neutralise(c)) if _special(c) else self._field(c)
