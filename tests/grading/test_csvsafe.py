@@ -60,6 +60,7 @@ def test_a_lone_dash_and_quoted_numbers_are_text_and_prefixed():
     assert csvsafe.neutralise("-") == "'-"
     assert csvsafe.neutralise("'-3.5") == "''-3.5"  # an id typed with a quote stays itself
     assert csvsafe.neutralise("-inf") == "'-inf"  # not a plain decimal: a spreadsheet runs it
+    assert csvsafe.neutralise("-\u0663") == "'-\u0663"  # ASCII digits only make a number
 
 
 @settings(max_examples=300, deadline=None)
