@@ -43,6 +43,7 @@ ATTRIBUTION = "<svg onload=alert(4)> zq"
 AMEND_REASON = "$$\\frac{1}{2}$$ <u>a</u> zq"
 IN_ERROR_REASON = "<script>alert(5)</script> zq"
 ACK_ACTION = "<img src=x onerror=alert(6)> ~~zq~~"
+ACK_REASON = "<iframe srcdoc=x></iframe> zq"
 LEARNER = "<img src=x onerror=alert(7)>zq"
 TITLE = "![t](http://evil.example/t.png) zq"
 SUMMARY = "<iframe src=http://evil.example></iframe> zq"
@@ -177,8 +178,10 @@ def payload_ward(signed_in, store: WardStore):
     store.amend_assessment(history[0].id, {"time": now - timedelta(hours=3), "temp_c": 37.1,
                                            **vitals}, AMEND_REASON, by=USER)
     flags = store.open_flags(PID)
-    assert flags, "the fever raises a flag"
+    assert len(flags) >= 2, "the fever raises flags"
     store.acknowledge_flag(flags[0]["id"], ACK_ACTION, by=USER)
+    store.acknowledge_flag(flags[1]["id"], "dismissed", by=USER, dismiss=True,
+                           reason=ACK_REASON)
 
     at.session_state["patient_id"] = PID
     go(at, "ui/pages/review.py")
@@ -200,6 +203,8 @@ def test_every_text_a_user_typed_shows_literally_on_every_page(payload_ward):
     assert_literal(at, NAME, BED, USER, NOTE, CONFIRM_NOTE, ATTRIBUTION, FULL_NAME)
     # the latest grade line keeps its badges (our HTML) but "confirmed by" is plain text
     assert any(f"confirmed by {md(USER)}" in src for _, src, html in sources(at) if not html)
+    history = next(d.value for d in at.dataframe if "Action" in d.value.columns)
+    assert ACK_ACTION in set(history["Action"]) and ACK_REASON in set(history["Reason"])
 
     go(at, "ui/pages/overview.py")  # the table renders Markdown in its cells
     assert_literal(at, PID, NAME, BED)
