@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import grading
-from grading import guidance, news2
+from grading import csvsafe, guidance, news2
 from grading.fields import FIELD_BY_NAME
 from grading.output import grades_csv
 
@@ -56,16 +56,20 @@ RECORD_PROBLEM_ADVICE = (": not graded until it is corrected; ask the administra
 
 def record_problem(store: WardStore, patient_id: str, error: Exception) -> str:
     """The words for a patient whose stored record cannot be graded: what the record holds
-    that it should not (e.g. two current assessments at one time), never a traceback."""
+    that it should not (e.g. two current assessments at one time), never a traceback, and no
+    stored text (it is shown where Markdown renders); the details go to the log."""
     try:
         found = store.record_problems([patient_id]).get(patient_id, [])
     except Exception:  # the message must not fail in turn
         log.exception("record problems of patient %s", patient_id)
         found = []
+    if isinstance(error, grading.InputError):
+        log.warning("patient %s: the stored record does not validate: %s", patient_id,
+                    " | ".join(error.problems))
     if not found:
-        found = ["the stored record does not pass the checks (" + "; ".join(
-            p.split(": ", 1)[-1] for p in error.problems[:3]) + ")"
-                 if isinstance(error, grading.InputError)
+        n = len(error.problems) if isinstance(error, grading.InputError) else 0
+        found = [f"the stored record does not pass the ward's checks ({n} problem"
+                 f"{'s' if n > 1 else ''}, listed in the server log)" if n
                  else "the stored record could not be read"]
     return "record problem: " + "; ".join(found) + RECORD_PROBLEM_ADVICE
 
@@ -200,10 +204,11 @@ def timeline_csv(review: Review) -> str:
     (design.md), plus who recorded each row and when."""
     lines = list(csv.reader(io.StringIO(grades_csv(review.results))))
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
+    w = csvsafe.writer(out)  # formula-safe cells (docs/security.md)
     w.writerow([*lines[0], "recorded_by", "recorded_at"])
     for i, line in enumerate(lines[1:]):
         by, at = review.recorded.get(review.ids[i], ("", None))
-        w.writerow([*line, by, "" if at is None else at.isoformat()])
+        # cells read back from grades_csv lose their prefix here and get it again on writing
+        w.writerow([*map(csvsafe.restore, line), by, "" if at is None else at.isoformat()])
     return out.getvalue()
 
