@@ -12,7 +12,7 @@ import pytest
 from monitoring import ward
 from monitoring.store import WardStore
 
-from .conftest import texts
+from .conftest import shown, texts
 from .test_pages import entry_for, fill, key_of, save_button
 
 
@@ -37,10 +37,10 @@ def test_the_nurse_whose_save_lost_the_race_is_told_and_keeps_what_they_typed(
     monkeypatch.setattr(ward, "save", other_nurse_first)
     save_button(at, pid).click().run()
     assert not at.exception
-    shown = [e.value for e in at.error]
+    errors = [shown(e.value) for e in at.error]
     assert any(m.startswith("Not saved: patient DEMO-001 already has an assessment at "
                             f"{when:%d %b %Y %H:%M}: it was saved by someone else a moment ago")
-               for m in shown), shown
+               for m in errors), errors
     assert "Traceback" not in texts(at)
     assert key_of(at, pid) == k  # the same form, not a fresh one
     assert at.number_input(key=f"{k}_temp").value == 38.6
@@ -81,7 +81,7 @@ def test_the_review_of_a_patient_whose_record_cannot_be_graded_says_so_without_a
     monkeypatch.setattr(WardStore, "timelines", broken)
     at = open_review(signed_in, "physician", "DEMO-001")
     assert not at.exception
-    assert [e.value for e in at.error] == [
+    assert [shown(e.value) for e in at.error] == [
         "record problem: the stored record could not be read: not graded until it is "
         "corrected; ask the administrator to mark the wrong entry entered in error"]
     assert "stored value" not in texts(at)
