@@ -20,6 +20,7 @@ from grading.scales.engine import SCALE_NAMES, SCALES
 from tests.grading.test_properties import (
     CLI,
     FAST,
+    NEW_YORK,
     REPO,
     SINGLE_ROW,
     WORSENINGS,
@@ -30,6 +31,7 @@ from tests.grading.test_properties import (
     shuffled_timelines,
     single_rows,
     timelines,
+    timelines_across_clock_changes,
     timelines_with_attribution,
     write_csv,
 )
@@ -118,6 +120,19 @@ def test_scale_results_do_not_depend_on_the_order_of_rows_in_the_file(pair):
         return out
 
     assert by_assessment(rows) == by_assessment(shuffled)
+
+
+@FAST
+@given(timelines_across_clock_changes())
+def test_scale_grades_do_not_depend_on_the_ward_time_zone(rows):
+    """The 3 h high-dose rule, MSKCC's 24 h and Penn's 24 h look-back count real time (D9):
+    the same instants graded in a ward on UTC and in one whose clocks change grade alike."""
+    def zone_free(tz: str) -> list[dict[str, object]]:
+        return [{n: (g.grade, g.status, g.estimated, [r.rule for r in g.reasons])
+                 for n, g in row.items()}
+                for row in grading.grade_scales(grading.from_rows(rows, tz=tz), NAMES)]
+
+    assert zone_free("UTC") == zone_free(NEW_YORK)
 
 
 @CLI
