@@ -342,13 +342,16 @@ def grade_icans(s: Snapshot) -> Grade:
         hours = _hours(rules.NEURO_WINDOW)
         if cognitive is None:
             reasons.append(Reason("ICANS-R2", f"no ICE or CAPD in the last {hours} h", s.time))
-        if level is None and s.unarousable_disproved is not None:
+        if level is None and s.unarousable_disproved is not None:  # decision N13
             assert s.arousable_shown_time is not None
+            open_grade = max((e for e in events if e is not None), default=0) < 4
             reasons.append(Reason("ICANS-R4", f"unarousable recorded "
                                   f"{s.unarousable_disproved:%d %b %H:%M} no longer counts: the "
                                   f"later {s.arousable_shown_by} shows the patient arousable "
-                                  "(spec §0.3); level of consciousness not re-assessed since, so "
-                                  "the grade is provisional until it is", s.arousable_shown_time))
+                                  "(ASTCT 2019: an unarousable patient cannot do the ICE or "
+                                  "CAPD); level of consciousness not re-assessed since"
+                                  + (", so the grade is provisional until it is" if open_grade
+                                     else ""), s.arousable_shown_time))
         elif level is None:
             reasons.append(Reason("ICANS-R4", f"level of consciousness not recorded in the last "
                                   f"{hours} h", s.time))

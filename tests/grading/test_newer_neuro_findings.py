@@ -43,7 +43,7 @@ def test_a_later_ice_with_points_ends_an_unarousable_record_and_leaves_the_grade
     text = findings(r.icans)
     assert "unarousable recorded 02 Mar 08:00 no longer counts" in text
     assert f"the later ICE {sum(second.values())}/10 shows the patient arousable" in text
-    assert "level of consciousness not re-assessed since" in text
+    assert "level of consciousness not re-assessed since, so the grade is provisional" in text
     assert "not recorded in the last" not in text  # it was recorded: it no longer counts
 
 
@@ -115,3 +115,10 @@ def test_a_later_full_ice_does_not_end_a_carried_neuro_event(finding):
 def test_a_later_record_of_the_event_itself_ends_it():
     r = later({"seizure": "prolonged_or_repetitive"}, {"seizure": "none"})
     assert r.icans.grade == 0
+
+
+def test_an_ended_unarousable_record_with_a_grade_4_event_leaves_the_grade_4_final():
+    r = later(UNAROUSABLE | {"seizure": "prolonged_or_repetitive"}, {"seizure": None, **ice(9)})
+    assert (r.icans.grade, r.icans.status) == (4, "final")
+    text = findings(r.icans)
+    assert "no longer counts" in text and "provisional" not in text
