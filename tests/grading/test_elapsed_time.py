@@ -18,7 +18,9 @@ import pytest
 
 import grading
 from grading import guidance
-from grading.instants import elapsed
+from grading.instants import elapsed, instant
+from grading.lab_scores import iechs
+from grading.lab_scores.labs import LabValue
 from monitoring import schedule
 from tests.grading.helpers import grade_both, ice, normal_adult
 from tests.grading.scale_helpers import NO_ORGAN_TOXICITY, findings
@@ -120,15 +122,27 @@ def test_a_vital_sign_4_hours_by_the_wall_clock_but_not_in_real_time_is_judged_b
 
 # ------------------------------------------------------------------ the course summary
 @BOTH
-def test_episode_duration_and_time_to_resolution_are_real_hours(change):
+@pytest.mark.parametrize("syndrome, finding", [("crs", {"temp_c": 38.6}), ("icans", ice(5))])
+def test_episode_duration_and_time_to_resolution_are_real_hours(change, syndrome, finding):
+    """The review's case: an 11 h episode across the change reported 12 h."""
     onset, resolved = crossing(change, 11 * H, before=5 * H)
-    rows = [row(onset, temp_c=38.6), row(resolved), row(resolved + 50 * H)]
+    rows = [row(onset, **finding), row(resolved), row(resolved + 50 * H)]
     graded(rows)
     (s,) = grading.summarize(grading.grade(grading.from_rows(rows, tz=NY)))
-    (episode,) = s.crs_episodes
-    assert episode.resolved == resolved
+    (episode,) = getattr(s, f"{syndrome}_episodes")
+    assert instant(episode.resolved) == resolved
     assert episode.duration_hours == 11.0
-    assert s.time_to_resolution_hours("crs") == 11.0
+    assert s.time_to_resolution_hours(syndrome) == 11.0
+    assert s.as_dict()[f"{syndrome}_time_to_resolution_hours"] == 11.0
+
+
+@BOTH
+@pytest.mark.parametrize("span, current", [(72 * H, True), (72 * H + MINUTE, False)])
+def test_a_lab_counts_for_72_real_hours_in_the_iechs_screen(change, span, current):
+    taken, now = (t.astimezone(ZONE) for t in crossing(change, span, before=2 * H))
+    s = iechs.screen([LabValue("fibrinogen", 100, taken)], now, None, None)
+    fibrinogen = next(f for f in s.features if f.name == "fibrinogen")
+    assert fibrinogen.present is (True if current else None)
 
 
 @BOTH
