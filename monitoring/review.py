@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import grading
-from grading import guidance, news2
+from grading import csvsafe, guidance, news2
 from grading.fields import FIELD_BY_NAME
 from grading.output import grades_csv
 
@@ -171,10 +171,11 @@ def timeline_csv(review: Review) -> str:
     (design.md), plus who recorded each row and when."""
     lines = list(csv.reader(io.StringIO(grades_csv(review.results))))
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
+    w = csvsafe.writer(out)  # formula-safe cells (docs/security.md)
     w.writerow([*lines[0], "recorded_by", "recorded_at"])
     for i, line in enumerate(lines[1:]):
         by, at = review.recorded.get(review.ids[i], ("", None))
-        w.writerow([*line, by, "" if at is None else at.isoformat()])
+        # cells read back from grades_csv lose their prefix here and get it again on writing
+        w.writerow([*map(csvsafe.restore, line), by, "" if at is None else at.isoformat()])
     return out.getvalue()
 

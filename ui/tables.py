@@ -10,8 +10,11 @@ import pandas as pd
 from monitoring.ward import PatientStatus
 
 from .common import SEVERITY_ICONS, based_on, grade_colours, grade_text, local
+from .text import md
 
 ARROWS = {"low": "▼", "high": "▲"}
+# st.table renders Markdown in its cells: what a user typed is shown literally (docs/security.md)
+USER_TEXT_COLUMNS = ("Bed", "Patient", "ID")
 VITAL_COLUMNS = (("Temp °C", "temp_c", "{:.1f}"), ("HR", "hr_bpm", "{:.0f}"),
                  ("RR", "rr_per_min", "{:.0f}"), ("SpO2 %", "spo2_pct", "{:.0f}"))
 
@@ -163,4 +166,5 @@ def style_overview(frame: pd.DataFrame, statuses: list[PatientStatus]) -> Any:
             .apply(marked, subset=vitals).apply(flag_cells, subset=["Flags"])
             .apply(due_cells, subset=["Next obs"]).apply(news_cells, subset=["NEWS2"])
             .set_properties(subset=keep_whole, **{"white-space": "nowrap"})
+            .format(md, subset=list(USER_TEXT_COLUMNS))
             .hide(axis="index"))
