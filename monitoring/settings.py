@@ -1,6 +1,8 @@
 """Site settings from the environment (one place; documented in README).
 
     DATABASE_URL                 PostgreSQL for a multi-user ward; unset = embedded SQLite demo file
+                                 (PostgreSQL: the application's restricted role, docs/security.md)
+    MIGRATION_DATABASE_URL       PostgreSQL owner role, read only by `python -m monitoring init`
     WARD_TZ                      ward time zone (default UTC)
     WARD_IDLE_TIMEOUT_MINUTES    sign out after this long without use (default 15)
     WARD_DEMO                    1/0: load the demo ward and demo accounts into the embedded

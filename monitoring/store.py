@@ -50,6 +50,10 @@ class StoreError(Exception):
     """A write the ward record refuses, with a message for the user."""
 
 
+class ConcurrentChangeError(StoreError):
+    """Another user's write landed first (the database refused this one): nothing was saved."""
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -444,10 +448,12 @@ class WardStore:
             self._check_writer(conn, by, patient_id)
             row = self._validated(conn, patient_id, values)
             self._check_death(conn, row)
-            if self._effective_at(conn, patient_id, row["assessed_at"]) is not None:
+            follows, current = self._slot(conn, patient_id, row["assessed_at"])
+            if current is not None:
                 raise StoreError(f"patient {patient_id} already has an assessment at "
-                                 f"{row['assessed_at'].isoformat()}: amend it instead")
-            new_id = self._insert_assessment(conn, row, by, source, None, None, "record")
+                                 f"{self._when(row['assessed_at'])}: amend it instead")
+            new_id = self._insert_assessment(conn, row, by, source, None, None, "record",
+                                             follows=follows)
             if _touches_support(row) or self._has_later(conn, patient_id, row["assessed_at"]):
                 self._check_record_stays_valid(conn, patient_id)
             return new_id
@@ -469,12 +475,17 @@ class WardStore:
             self._check_writer(conn, by, old["patient_id"])
             row = self._validated(conn, old["patient_id"], values, exclude=assessment_id)
             self._check_death(conn, row, exclude=assessment_id)
-            clash = self._effective_at(conn, old["patient_id"], row["assessed_at"])
+            follows, clash = self._slot(conn, old["patient_id"], row["assessed_at"])
             if clash not in (None, assessment_id):
+                if conn.execute(sa.select(t.assessments.c.id).where(
+                        t.assessments.c.replaces_id == assessment_id)).first() is not None:
+                    # corrected by someone else since this correction read it
+                    raise self._corrected_meanwhile(old["patient_id"], row["assessed_at"],
+                                                    assessment_id)
                 raise StoreError(f"patient {old['patient_id']} already has an assessment at "
-                                 f"{row['assessed_at'].isoformat()}")
+                                 f"{self._when(row['assessed_at'])}")
             new_id = self._insert_assessment(conn, row, by, "amendment", assessment_id, reason,
-                                             "amend", before=_public(old))
+                                             "amend", before=_public(old), follows=follows)
             self._check_record_stays_valid(conn, old["patient_id"])
             return new_id
 
@@ -499,9 +510,10 @@ class WardStore:
             if old["patient_id"] not in patients:
                 self._check_writer(conn, by, old["patient_id"])
             row = {"patient_id": old["patient_id"], "assessed_at": old["assessed_at"]}
+            follows, _ = self._slot(conn, old["patient_id"], old["assessed_at"])
             new_ids.append(self._insert_assessment(
                 conn, row, by, "correction", assessment_id, reason, "entered_in_error",
-                before=_public(old), status="entered_in_error"))
+                before=_public(old), status="entered_in_error", follows=follows))
             patients.add(old["patient_id"])
         for patient_id in sorted(patients):
             self._check_record_stays_valid(conn, patient_id)
@@ -569,20 +581,63 @@ class WardStore:
 
     def _insert_assessment(self, conn: sa.Connection, row: dict[str, Any], by: str, source: str,
                            replaces: int | None, reason: str | None, action: str,
-                           before: object = None, status: str = "final") -> int:
+                           before: object = None, status: str = "final", *,
+                           follows: int) -> int:
+        """Insert one assessment row. ``follows`` is the newest row at its patient and time
+        read by ``_slot`` in the same statement as the check that the time is free; if
+        another writer has added a row there since, the database refuses this one."""
         full = row | {"recorded_at": now(), "recorded_by": by, "status": status,
-                      "replaces_id": replaces, "reason": reason, "source": source}
-        new_id = conn.execute(t.assessments.insert().values(**full)).inserted_primary_key[0]
+                      "replaces_id": replaces, "reason": reason, "source": source,
+                      "follows_id": follows}
+        try:
+            new_id = conn.execute(t.assessments.insert().values(**full)).inserted_primary_key[0]
+        except sa.exc.IntegrityError as e:
+            problem = self._concurrent_problem(e, row["patient_id"], row["assessed_at"],
+                                               replaces)
+            if problem is None:
+                raise
+            raise problem from None
         self._audit(conn, by, action, "assessment", new_id, row["patient_id"], before=before,
                     after=_public(full | {"id": new_id}), at=full["recorded_at"])
         return int(new_id)
 
-    def _effective_at(self, conn: sa.Connection, patient_id: str, at: datetime) -> int | None:
+    def _slot(self, conn: sa.Connection, patient_id: str, at: datetime
+              ) -> tuple[int, int | None]:
+        """The patient and time's newest row (0 when none), and its effective assessment (None
+        when the time is free), read in one statement so both describe the same moment."""
         a = t.assessments
-        q = sa.select(a.c.id).where(a.c.patient_id == patient_id, a.c.assessed_at == at,
-                                    *_effective(a))
-        row = conn.execute(q).first()
-        return None if row is None else int(row.id)
+        newer = a.alias("newer")
+        rows = conn.execute(sa.select(
+            a.c.id, a.c.status, sa.exists().where(newer.c.replaces_id == a.c.id).label("done"))
+            .where(a.c.patient_id == patient_id, a.c.assessed_at == at).order_by(a.c.id)).all()
+        effective = [int(r.id) for r in rows if r.status == "final" and not r.done]
+        return (int(rows[-1].id) if rows else 0), (effective[0] if effective else None)
+
+    def _when(self, at: datetime) -> str:
+        """A time as the ward reads it (ward time zone, no ISO text)."""
+        return at.astimezone(self.tz).strftime("%d %b %Y %H:%M")
+
+    def _corrected_meanwhile(self, patient_id: str, at: datetime, replaces: int
+                             ) -> ConcurrentChangeError:
+        return ConcurrentChangeError(
+            f"someone else changed this part of patient {patient_id}'s record a moment ago "
+            f"(assessment {replaces} was corrected, or an entry was saved at "
+            f"{self._when(at)}), so this correction was not saved: reload the record and "
+            "correct the current version if it still needs it")
+
+    def _concurrent_problem(self, e: Exception, patient_id: str, at: datetime,
+                            replaces: int | None) -> ConcurrentChangeError | None:
+        """The message for a write the database refused because another user's write to the
+        same assessment or time landed first (migration 0008); None for any other error."""
+        text = str(getattr(e, "orig", e))
+        if not any(k in text for k in _CONCURRENT_MARKERS):
+            return None
+        if replaces is not None:
+            return self._corrected_meanwhile(patient_id, at, replaces)
+        return ConcurrentChangeError(
+            f"patient {patient_id} already has an assessment at {self._when(at)}: it was "
+            "saved by someone else a moment ago, so this one was not saved; check it and "
+            "amend it if your observations differ")
 
     def _validated(self, conn: sa.Connection, patient_id: str, values: Mapping[str, Any],
                    exclude: int | None = None) -> dict[str, Any]:
@@ -647,6 +702,32 @@ class WardStore:
                     else "amended" if r["id"] in replaced else "final"),
             replaces_id=r["replaces_id"], reason=r["reason"],
             values={k: r[k] for k in CANONICAL_STORED}) for r in rows]
+
+    def record_problems(self, patient_ids: Sequence[str] | None = None,
+                        *, duplicates: bool = True) -> dict[str, list[str]]:
+        """What is wrong with stored records that the database constraints of migration 0008
+        now prevent but rows written before it may hold: two current assessments at one time,
+        an assessment corrected twice. Patient id -> problems in the ward's words."""
+        a = t.assessments
+        out: dict[str, list[str]] = {}
+        with self._read() as conn:
+            if duplicates:
+                for r in conn.execute(sa.select(a.c.patient_id, a.c.assessed_at,
+                                                sa.func.count().label("n"))
+                                      .where(*_effective(a), *_scope(a.c.patient_id, patient_ids))
+                                      .group_by(a.c.patient_id, a.c.assessed_at)
+                                      .having(sa.func.count() > 1)):
+                    out.setdefault(r.patient_id, []).append(
+                        f"{r.n} current assessments at {self._when(r.assessed_at)}")
+            twice = (sa.select(a.c.patient_id, a.c.replaces_id)
+                     .where(a.c.replaces_id.is_not(None), *_scope(a.c.patient_id, patient_ids))
+                     .group_by(a.c.patient_id, a.c.replaces_id).having(sa.func.count() > 1))
+            for r in conn.execute(twice):
+                at = conn.execute(sa.select(a.c.assessed_at).where(a.c.id == r.replaces_id)
+                                  ).scalar_one()
+                out.setdefault(r.patient_id, []).append(
+                    f"the assessment at {self._when(at)} was corrected twice at once")
+        return out
 
     # ------------------------------------------------------------------ timeline
     def timeline_rows(self, patient_id: str | None = None) -> list[dict[str, Any]]:
@@ -1089,7 +1170,7 @@ class WardStore:
                                  + ", ".join(real) + ": an educator charts for synthetic demo "
                                  "patients only")
             known = {r.patient_id: r.infusion_time for r in found}
-            problems = self._import_conflicts(conn, a, known, pids, times)
+            problems, follows = self._import_conflicts(conn, a, known, pids, times)
             if problems:
                 raise InputError(problems)
             for code, pid in enumerate(a.patients):
@@ -1107,11 +1188,20 @@ class WardStore:
                 batch = [{"patient_id": pids[i], "assessed_at": times[i].replace(tzinfo=UTC),
                           "recorded_at": stamp, "recorded_by": by, "status": "final",
                           "replaces_id": None, "reason": None, "source": "import",
+                          "follows_id": follows.get((pids[i], times[i].replace(tzinfo=UTC)), 0),
                           **{k: v[i] for k, v in cols.items()}} for i in range(lo, hi)]
                 ids = self._reserve_ids(conn, hi - lo)
                 for i, b in zip(ids, batch):
                     b["id"] = i
-                _bulk_insert(conn, t.assessments, batch)
+                try:
+                    _bulk_insert(conn, t.assessments, batch)
+                except (sa.exc.IntegrityError, conn.dialect.dbapi.IntegrityError) as e:
+                    if not any(k in str(getattr(e, "orig", e)) for k in _CONCURRENT_MARKERS):
+                        raise
+                    raise ConcurrentChangeError(
+                        "another user saved an assessment at a time this file also has, while "
+                        "it was being imported: nothing was imported; import the file again "
+                        "to see which rows clash") from None
                 _bulk_insert(conn, t.audit_log, [
                     {"at": stamp, "username": by, "action": "import", "entity": "assessment",
                      "entity_id": str(i), "patient_id": b["patient_id"], "before": None,
@@ -1182,8 +1272,12 @@ class WardStore:
 
     def _import_conflicts(self, conn: sa.Connection, a: grading.Assessments,
                           known: dict[str, datetime | None], pids: list[str],
-                          times: list[datetime]) -> list[str]:
+                          times: list[datetime]
+                          ) -> tuple[list[str], dict[tuple[str, datetime], int]]:
+        """Every row the record refuses, and the newest stored row at each patient and time
+        already in use (``follows_id`` of the imported row there), read in one statement."""
         problems = []
+        follows: dict[tuple[str, datetime], int] = {}
         infusion = a.columns["infusion_time"]
         for r in range(len(a)):
             inf = infusion[r]
@@ -1203,15 +1297,22 @@ class WardStore:
                     problems.append(f"row {r + 1}, column time, value '{times[r].isoformat()}': "
                                     f"patient {pids[r]} has a death recorded at "
                                     f"{died.isoformat()} in the ward record")
-            existing = {(r.patient_id, r.assessed_at) for r in conn.execute(
-                sa.select(at.c.patient_id, at.c.assessed_at).where(
-                    at.c.patient_id.in_(list(known)), *_effective(at)))}
+            newer = at.alias("newer")
+            existing = set()
+            for r in conn.execute(sa.select(
+                    at.c.patient_id, at.c.assessed_at, at.c.id, at.c.status,
+                    sa.exists().where(newer.c.replaces_id == at.c.id).label("done"))
+                    .where(at.c.patient_id.in_(list(known)))):
+                slot = (r.patient_id, r.assessed_at)
+                follows[slot] = max(follows.get(slot, 0), int(r.id))
+                if r.status == "final" and not r.done:
+                    existing.add(slot)
             for r in range(len(a)):
                 if (pids[r], times[r].replace(tzinfo=UTC)) in existing:
                     problems.append(f"row {r + 1}, column time, value '{times[r].isoformat()}': "
                                     f"patient {pids[r]} already has an assessment at this time "
                                     "in the ward record")
-        return problems
+        return problems, follows
 
     def export_csv(self, patient_id: str | None = None) -> str:
         """The effective timeline as canonical CSV (all columns; times with their offset)."""
@@ -1224,6 +1325,13 @@ class WardStore:
 
 
 # ---------------------------------------------------------------------- helpers
+# How the database says another writer's row landed first (migration 0008's triggers and
+# unique indexes, as PostgreSQL and SQLite word them).
+_CONCURRENT_MARKERS = ("assessment_slot_taken", "assessment_already_corrected",
+                       "ux_assessments_slot", "ux_assessments_replaces",
+                       "assessments.follows_id", "assessments.replaces_id")
+
+
 def _not_in_future(field: str, at: datetime, why: str) -> None:
     """Medications and lab results, like assessments (decision T11, bedside entry), are
     charted for a time that has happened: any time up to now, never later."""

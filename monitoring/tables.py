@@ -116,6 +116,10 @@ assessments = sa.Table(
     sa.Column("assessed_at", UtcDateTime, nullable=False),
     *_record_columns(),
     sa.Column("replaces_id", sa.Integer, sa.ForeignKey("assessments.id")),
+    # 0008: the newest row at the same patient and time when this one was written (0: none).
+    # Unique with (patient_id, assessed_at), so two writers who both saw the same slot cannot
+    # both land: one effective assessment per patient and time (docs/security.md).
+    sa.Column("follows_id", sa.Integer),
     sa.Column("source", sa.String(16), nullable=False, default="form"),
     *canonical_columns(),
     sa.Index("ix_assessments_patient_time", "patient_id", "assessed_at"),
@@ -253,6 +257,10 @@ audit_log = sa.Table(
     sa.Index("ix_audit_patient", "patient_id"),
 )
 
+# Every table is in exactly one of these two (tests/monitoring/test_database_rights.py): the
+# application's PostgreSQL role may SELECT and INSERT all of them, UPDATE only the mutable ones
+# (accounts, admission details) and DELETE or TRUNCATE none (monitoring.db.grant_app_role).
+MUTABLE = ("users", "patients")
 APPEND_ONLY = ("assessments", "audit_log", "administrations", "labs", "attributions",
                "grade_confirmations", "flags", "flag_acknowledgements", "notes",
                "teaching_cases")

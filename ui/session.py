@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from monitoring import auth, settings
-from monitoring.db import database_url
+from monitoring.db import SetupError, database_url
 from monitoring.demo import ensure_demo_ward
 from monitoring.store import WardStore
 
@@ -55,7 +55,12 @@ def config() -> settings.Settings:
 
 def store() -> WardStore:
     s = config()
-    return _store(database_url(), s.ward_tz, s.demo_ward)
+    try:
+        return _store(database_url(), s.ward_tz, s.demo_ward)
+    except SetupError as e:  # e.g. the app's role may not migrate: say what to run, no trace
+        st.error(f"The ward database is not ready: {e}", icon=":material/error:")
+        st.stop()
+        raise  # not reached: st.stop ends the script
 
 
 def current_user() -> dict[str, Any] | None:

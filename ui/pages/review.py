@@ -48,8 +48,8 @@ if patient is None:
 pid = patient["patient_id"]
 try:
     rv = patient_review(store, pid)
-except StoreError as e:
-    st.info(md(e))
+except StoreError as e:  # no assessments yet, or a record problem (named, never a trace)
+    (st.error if str(e).startswith("record problem") else st.info)(md(e))
     st.stop()
 r = rv.current
 s = rv.summary
