@@ -56,6 +56,17 @@ users = sa.Table(
     sa.Column("locked_until", UtcDateTime),                                        # 0002
 )
 
+# 0007: failed sign-ins per client and time window (docs/security.md "Roles and sign-in"). One
+# row per (source, window) however many attempts, so its growth is bounded; rows older than a
+# day are deleted (a counter, not part of the record: the audit log keeps the sign-ins).
+sign_in_throttle = sa.Table(
+    "sign_in_throttle", metadata,
+    sa.Column("source", sa.String(80), primary_key=True),
+    sa.Column("window_start", UtcDateTime, primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Index("ix_sign_in_throttle_window", "window_start"),
+)
+
 patients = sa.Table(
     "patients", metadata,
     sa.Column("patient_id", sa.String(64), primary_key=True),
