@@ -217,3 +217,59 @@ def test_after_a_sign_out_the_next_user_starts_on_their_landing_page(signed_in):
     at.text_input(key="sign_in_password").input(DEMO_PASSWORD)
     next(b for b in at.button if b.label == "Sign in").click().run()
     assert [t.value for t in at.title] == ["Ward overview"]
+
+
+def _guarded_download_app():
+    """A page offering one download, as the review page does (session.guarded)."""
+    import streamlit as st
+
+    from ui import session
+    if st.session_state.pop("sign_out_now", False):
+        session.sign_out()
+    elif session.current_user() is None and not st.session_state.get("_signed_out"):
+        session.sign_in_as({"username": "demo.nurse", "display_name": "n", "role": "nurse"})
+    if session.current_user() is not None:
+        session.touch()
+        st.session_state["make"] = session.guarded(lambda: b"patient,time\n")
+
+
+@pytest.fixture
+def download(ward_url):
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_function(_guarded_download_app, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_download_offered_before_sign_out_gives_nothing_after_it(download):
+    make = download.session_state["make"]
+    assert make() == b"patient,time\n"
+    download.session_state["sign_out_now"] = True
+    download.run()
+    assert "user" not in download.session_state
+    with pytest.raises(PermissionError, match="signed out"):
+        make()
+
+
+@pytest.mark.parametrize(("idle", "served"), [(timedelta(minutes=14, seconds=50), True),
+                                              (timedelta(minutes=15), False)])
+def test_a_download_is_made_only_within_the_idle_timeout(download, idle, served):
+    """Even when clicked before the idle watcher has signed the session out."""
+    make = download.session_state["make"]
+    download.session_state["_download_guard"].last_activity = datetime.now(UTC) - idle
+    if served:
+        assert make() == b"patient,time\n"
+    else:
+        with pytest.raises(PermissionError):
+            make()
+
+
+def test_activity_keeps_the_downloads_of_the_session_alive(download):
+    make = download.session_state["make"]
+    download.session_state["_download_guard"].last_activity = datetime.now(UTC) - timedelta(
+        minutes=14)
+    download.run()  # a click on the page: activity
+    assert make() == b"patient,time\n"
+    assert datetime.now(UTC) - download.session_state["_download_guard"].last_activity < \
+        timedelta(minutes=1)
