@@ -203,6 +203,9 @@ class WardStore:
                  display_name: str | None = None, password_hash: str | None = None) -> None:
         if role not in t.ROLES:
             raise StoreError(f"role must be one of {', '.join(t.ROLES)}")
+        if auth.sign_in_input_problem(username, ""):
+            raise StoreError(f"a user name needs 1 to {auth.MAX_USERNAME_LENGTH} characters, "
+                             "without line breaks or other control characters")
         with self._write() as conn:
             self._check_user(conn, by, ("admin",))
             if conn.execute(sa.select(t.users.c.username).where(

@@ -5,10 +5,14 @@ idle timeout, pages per role."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -327,3 +331,26 @@ def test_weak_and_name_derived_passwords_are_refused_saying_why(nina: WardStore,
 def test_strong_passwords_are_accepted(nina: WardStore, password: str) -> None:
     nina.set_password("nina", password, by="root")
     assert nina.sign_in("nina", password, at=T).ok
+
+
+@pytest.mark.parametrize("name", ["", "x" * 65, "tab\tname", "nul\x00name"])
+def test_a_user_name_out_of_bounds_is_refused_when_adding_an_account(nina: WardStore,
+                                                                    name: str) -> None:
+    with pytest.raises(StoreError, match="a user name needs 1 to 64 characters"):
+        nina.add_user(name, "nurse", by="root")
+
+
+def test_the_command_line_refuses_a_password_for_the_system_account(store_url: str) -> None:
+    """`python -m monitoring user password system` had made the hidden admin sign in."""
+    WardStore(store_url).engine.dispose()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "WARD_TZ")}
+    run = subprocess.run([sys.executable, "-m", "monitoring", "user", "password", "system"],
+                         cwd=Path(__file__).resolve().parents[2],
+                         env=env | {"DATABASE_URL": store_url},
+                         input="a perfectly fine passphrase\n", capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 2
+    assert run.stderr.strip() == "the system account never signs in and cannot have a password"
+    store = WardStore(store_url)
+    assert not store.sign_in("system", "a perfectly fine passphrase").ok
+    store.engine.dispose()
