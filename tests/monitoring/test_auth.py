@@ -354,3 +354,22 @@ def test_the_command_line_refuses_a_password_for_the_system_account(store_url: s
     store = WardStore(store_url)
     assert not store.sign_in("system", "a perfectly fine passphrase").ok
     store.engine.dispose()
+
+
+def test_migration_0007_adds_the_throttle_table_to_a_database_made_before_it(tmp_path: Path
+                                                                            ) -> None:
+    url = f"sqlite:///{tmp_path}/old.db"
+    WardStore(url).engine.dispose()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE sign_in_throttle"))
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0006'"))
+    engine.dispose()
+    store = WardStore(url)
+    store.add_user("nina", "nurse")
+    store.set_password("nina", GOOD, by="system")
+    assert not store.sign_in("nina", "wrong password", at=T, client="10.9.9.9").ok
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT source, failures FROM sign_in_throttle")).all() == [
+            ("client:10.9.9.9", 1)]
+    store.engine.dispose()
