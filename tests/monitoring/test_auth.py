@@ -373,3 +373,12 @@ def test_migration_0007_adds_the_throttle_table_to_a_database_made_before_it(tmp
         assert conn.execute(sa.text("SELECT source, failures FROM sign_in_throttle")).all() == [
             ("client:10.9.9.9", 1)]
     store.engine.dispose()
+
+
+@pytest.mark.parametrize("name", ["system", "x" * 60 + "@example.org"])
+def test_single_sign_on_refuses_the_system_account_and_overlong_names(store: WardStore,
+                                                                      name: str) -> None:
+    result = store.sso_sign_in(name, "Someone", "admin", at=T)
+    assert not result.ok and "cannot be used here" in result.message
+    assert store.audit()[-1]["username"] == UNKNOWN_USER
+    assert store.user(name) is None or name == "system"
