@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 import grading
+from grading import csvsafe
 from grading.fields import COLUMNS, FIELD_BY_NAME, FIELDS
 from grading.lab_scores import units as lab_units
 from grading.parse import InputError, ward_zone
@@ -81,6 +82,19 @@ class PatientIn(BaseModel):
                                         "with a prescribed target of 88-92 % (spec §5.1)")
     admitted_at: datetime | None = Field(None, title="Admitted")
     is_demo: bool = Field(False, title="Synthetic demo patient")
+
+    @field_validator("patient_id")
+    @classmethod
+    def _one_line_id(cls, v: str) -> str:
+        # the rule the CSV importer applies (grading.parse): an id that is not one line of
+        # printable text, or has spaces around it, could never be imported or exported back
+        # to the same patient (docs/security.md, "Untrusted text and exports")
+        if not v.isprintable():
+            raise ValueError("a patient id is one line of printable text: no tabs, line "
+                             "breaks or other control characters")
+        if v != v.strip():
+            raise ValueError("a patient id has no spaces at its start or end")
+        return v
 
     @field_validator("product")
     @classmethod
@@ -1193,6 +1207,9 @@ class WardStore:
             try:
                 rows = [{k.strip(): v for k, v in r.items() if v not in (None, "")}
                         for r in csv.DictReader(io.StringIO(data.decode("utf-8-sig")))]
+                for r in rows:  # undo the export's formula prefix, as read_csv does
+                    if isinstance(r.get("patient_id"), str):
+                        r["patient_id"] = csvsafe.restore(r["patient_id"])
                 keys = grading.from_rows([{"patient_id": r.get("patient_id", ""),
                                            "time": r.get("time", "")} for r in rows], tz=self.tz)
             except (InputError, UnicodeDecodeError, csv.Error):
@@ -1263,7 +1280,7 @@ class WardStore:
     def export_csv(self, patient_id: str | None = None) -> str:
         """The effective timeline as canonical CSV (all columns; times with their offset)."""
         buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
+        w = csvsafe.writer(buf)  # formula-safe cells (docs/security.md)
         w.writerow(COLUMNS)
         for row in self.timeline_rows(patient_id):
             w.writerow([_text(name, row.get(name), self.tz) for name in COLUMNS])

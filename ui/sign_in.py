@@ -11,6 +11,7 @@ import streamlit as st
 from monitoring import auth
 from monitoring.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from ui import session
+from ui.text import md
 
 LOG = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ def render() -> None:
         st.warning(because, icon=":material/timer_off:")
     message = st.session_state.pop("sign_in_message", None)
     if message:
-        st.error(message)
+        st.error(md(message))
 
     policy = session.config().policy
     with st.form("sign_in", enter_to_submit=True, width=460):
@@ -42,7 +43,7 @@ def render() -> None:
         if result.ok and result.user is not None:
             session.sign_in_as(result.user)
             st.rerun()
-        st.error(result.message)
+        st.error(md(result.message))
 
     if session.sso_available():
         st.divider()

@@ -356,14 +356,14 @@ def test_the_command_line_refuses_a_password_for_the_system_account(store_url: s
     store.engine.dispose()
 
 
-def test_migration_0007_adds_the_throttle_table_to_a_database_made_before_it(tmp_path: Path
+def test_migration_0008_adds_the_throttle_table_to_a_database_made_before_it(tmp_path: Path
                                                                             ) -> None:
     url = f"sqlite:///{tmp_path}/old.db"
     WardStore(url).engine.dispose()
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.execute(sa.text("DROP TABLE sign_in_throttle"))
-        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0006'"))
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0007'"))
     engine.dispose()
     store = WardStore(url)
     store.add_user("nina", "nurse")

@@ -8,6 +8,7 @@ import pytest
 
 from monitoring import auth
 from monitoring.demo import DEMO_PASSWORD
+from ui.text import md
 
 from .conftest import APP, go, texts
 
@@ -85,9 +86,9 @@ def test_a_database_failure_during_sign_in_shows_no_traceback(app, monkeypatch):
 
     monkeypatch.setattr(WardStore, "sign_in", broken)
     sign_in(app, "demo.nurse", DEMO_PASSWORD)
-    assert [e.value for e in app.error] == [
+    assert [e.value for e in app.error] == [md(  # as typed: Markdown-escaped for display
         "Sign-in is not possible at the moment: try again, or tell the administrator if it "
-        "keeps happening."]
+        "keeps happening.")]
     assert "INSERT" not in texts(app) and "store.py" not in texts(app)
 
 

@@ -1,6 +1,6 @@
 """Sign-in throttle: failed sign-ins per client and time window.
 
-Revision ID: 0007
+Revision ID: 0008
 """
 
 import sqlalchemy as sa
@@ -8,8 +8,8 @@ from alembic import op
 
 from monitoring.tables import sign_in_throttle
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
