@@ -160,6 +160,9 @@ def test_the_app_role_may_not_rewrite_delete_truncate_or_unprotect_any_protected
         fill(app)
         app.amend_assessment(1, {"time": START, "temp_c": 38.6}, reason="misread", by="drx")
         app.set_password("nina", "Vq8#tLm2!xRz9pWc", by="system")
+        # sign-in counts attempts in users and sign_in_throttle (the upsert, the prune)
+        assert not app.sign_in("nina", "not her password", client="10.0.0.9").ok
+        assert app.sign_in("nina", "Vq8#tLm2!xRz9pWc", client="10.0.0.9").ok
         app.discharge("P1", by="drx")
         accepted = []
         for table in t.APPEND_ONLY:
