@@ -224,17 +224,22 @@ class WardStore:
         if auth.sign_in_input_problem(username, ""):
             raise StoreError(f"a user name needs 1 to {auth.MAX_USERNAME_LENGTH} characters, "
                              "without line breaks or other control characters")
-        with self._write() as conn:
-            self._check_user(conn, by, ("admin",))
-            if conn.execute(sa.select(t.users.c.username).where(
-                    t.users.c.username == username)).first():
-                raise StoreError(f"user '{username}' already exists")
-            row = {"username": username, "display_name": display_name or username, "role": role,
-                   "password_hash": password_hash, "active": True, "created_at": now(),
-                   "created_by": by}
-            conn.execute(t.users.insert().values(**row))
-            self._audit(conn, by, "create", "user", username, None,
-                        after={k: v for k, v in row.items() if k != "password_hash"})
+        try:
+            with self._write() as conn:
+                self._check_user(conn, by, ("admin",))
+                if conn.execute(sa.select(t.users.c.username).where(
+                        t.users.c.username == username)).first():
+                    raise StoreError(f"user '{username}' already exists")
+                row = {"username": username, "display_name": display_name or username,
+                       "role": role, "password_hash": password_hash, "active": True,
+                       "created_at": now(), "created_by": by}
+                conn.execute(t.users.insert().values(**row))
+                self._audit(conn, by, "create", "user", username, None,
+                            after={k: v for k, v in row.items() if k != "password_hash"})
+        except sa.exc.IntegrityError as e:  # created by another admin since the check above:
+            if not _unique_violation(e):    # the primary key is the guard
+                raise
+            raise StoreError(f"user '{username}' already exists") from None
 
     def set_password(self, username: str, password: str, by: str) -> None:
         """Set a user's password (an admin for anyone, or the user for themself). Clears a
@@ -413,11 +418,16 @@ class WardStore:
     # ------------------------------------------------------------------ patients
     def admit(self, patient: PatientIn | Mapping[str, Any], by: str) -> str:
         p = patient if isinstance(patient, PatientIn) else PatientIn.model_validate(patient)
-        with self._write() as conn:
-            # an educator creates synthetic demo patients only (a teaching case being built)
-            self._check_user(conn, by, ("physician", "admin", *(("educator",) if p.is_demo
-                                                                else ())))
-            return self._admit(conn, p, by)
+        try:
+            with self._write() as conn:
+                # an educator creates synthetic demo patients only (a teaching case being built)
+                self._check_user(conn, by, ("physician", "admin", *(("educator",) if p.is_demo
+                                                                    else ())))
+                return self._admit(conn, p, by)
+        except sa.exc.IntegrityError as e:  # admitted by someone else since _admit's check:
+            if not _unique_violation(e):    # the primary key is the guard
+                raise
+            raise StoreError(f"patient '{p.patient_id}' already exists") from None
 
     def _admit(self, conn: sa.Connection, p: PatientIn, by: str) -> str:
         if conn.execute(sa.select(t.patients.c.patient_id).where(
@@ -1394,6 +1404,13 @@ class WardStore:
 _CONCURRENT_MARKERS = ("assessment_slot_taken", "assessment_already_corrected",
                        "ux_assessments_slot", "ux_assessments_replaces",
                        "assessments.follows_id", "assessments.replaces_id")
+
+
+def _unique_violation(e: sa.exc.IntegrityError) -> bool:
+    """The database refused a row because its key is taken (PostgreSQL SQLSTATE 23505,
+    SQLite "UNIQUE constraint failed")."""
+    return getattr(e.orig, "sqlstate", None) == "23505" \
+        or "UNIQUE constraint failed" in str(e.orig)
 
 
 def _window_start(at: datetime, window: timedelta) -> datetime:
