@@ -38,13 +38,14 @@ from grading.lab_scores import units as lab_units
 from grading.parse import InputError, ward_zone
 from grading.sequence import PatientOrder
 
-from . import auth
+from . import auth, limits
 from . import tables as t
 from .db import make_engine, migrate
 
 CANONICAL_STORED = tuple(f.name for f in FIELDS
                          if f.name not in ("patient_id", "time", "infusion_time"))
 SYSTEM_USER = auth.SYSTEM_USER
+CLIENT_KEY_LENGTH = 72  # a client address, as counted in sign_in_throttle and audited
 UNKNOWN_USER = "(unknown user)"  # the audit's "who" for a sign-in with a name that has no account
 CLINICAL_WRITERS = ("nurse", "physician", "admin")  # chart for any patient (educators: demo only)
 
@@ -65,16 +66,18 @@ class PatientIn(BaseModel):
     """Admission details (design.md; spec §6.1 for weight)."""
 
     model_config = ConfigDict(extra="forbid")
-    patient_id: str = Field(min_length=1, max_length=64, title="Ward patient id")
-    hospital_number: str | None = Field(None, max_length=64, title="Hospital number")
-    name: str | None = Field(None, max_length=200, title="Name")
+    patient_id: str = Field(min_length=1, max_length=limits.most("patient_id"),
+                            title="Ward patient id")
+    hospital_number: str | None = Field(None, max_length=limits.most("hospital_number"),
+                                        title="Hospital number")
+    name: str | None = Field(None, max_length=limits.most("name"), title="Name")
     date_of_birth: date | None = Field(None, title="Date of birth")
     sex: str | None = Field(None, pattern="^(female|male|other|unknown)$", title="Sex")
     weight_kg: float | None = Field(None, ge=0.5, le=350, title="Weight (kg)")
-    ward: str | None = Field(None, max_length=64, title="Ward")
-    bed: str | None = Field(None, max_length=32, title="Bed")
+    ward: str | None = Field(None, max_length=limits.most("ward"), title="Ward")
+    bed: str | None = Field(None, max_length=limits.most("bed"), title="Bed")
     product: str | None = Field(None, title="CAR-T product")
-    indication: str | None = Field(None, max_length=200, title="Indication")
+    indication: str | None = Field(None, max_length=limits.most("indication"), title="Indication")
     infusion_time: datetime | None = Field(None, title="Infusion time (Day 0)")
     lymphodepletion_at: datetime | None = Field(
         None, title="Lymphodepletion start",
@@ -292,7 +295,8 @@ class WardStore:
         name, with the same argon2 work; an unknown name is never stored, only its length."""
         when = at or now()
         window = _window_start(when, policy.client_window)
-        source = "client:" + (client or "unknown")[:72]
+        client = None if client is None else client[:CLIENT_KEY_LENGTH]  # audited as counted
+        source = "client:" + (client or "unknown")
         with self._read() as conn:  # fast path: a throttled client costs no write, no hashing
             seen = conn.execute(sa.select(t.sign_in_throttle.c.failures).where(
                 t.sign_in_throttle.c.source == source,
@@ -483,6 +487,8 @@ class WardStore:
                              + "; allowed: " + ", ".join(self.PATIENT_EDITABLE))
         if not reason or not reason.strip():
             raise StoreError("a change to admission details needs a reason")
+        _bounded(("reason", reason), *((k, v) for k, v in changes.items()
+                                       if k in limits.LIMITS and isinstance(v, str)))
         with self._write() as conn:
             # an educator changes a synthetic demo patient's admission only (loading a
             # teaching case again, a demo reset; decision T5)
@@ -543,6 +549,7 @@ class WardStore:
         """Correct an assessment: a new row replaces it; the original stays in the history."""
         if not reason or not reason.strip():
             raise StoreError("a correction needs a reason")
+        _bounded(("reason", reason))
         with self._write() as conn:
             self._check_user(conn, by)
             old = self._current(conn, assessment_id)
@@ -572,6 +579,7 @@ class WardStore:
         be consistent once all are marked."""
         if not reason or not reason.strip():
             raise StoreError("marking entered in error needs a reason")
+        _bounded(("reason", reason))
         with self._write() as conn:
             self._check_user(conn, by)
             return self._mark_assessments(conn, assessment_ids, reason, by)
@@ -600,6 +608,7 @@ class WardStore:
         Returns how many rows were marked."""
         if not reason or not reason.strip():
             raise StoreError("marking entered in error needs a reason")
+        _bounded(("reason", reason))
         with self._write() as conn:
             self._check_writer(conn, by, patient_id)
             demo = conn.execute(sa.select(t.patients.c.is_demo).where(
@@ -999,6 +1008,7 @@ class WardStore:
         marking row each, audited; nothing deleted), as a demo reset needs. Returns how many."""
         if not reason or not reason.strip():
             raise StoreError("marking entered in error needs a reason")
+        _bounded(("reason", reason))
         with self._write() as conn:
             self._check_writer(conn, by, patient_id)
             return self._mark_medications_and_labs(conn, patient_id, reason, by)
@@ -1036,6 +1046,7 @@ class WardStore:
             raise StoreError("finding must be one of fever, hypotension, hypoxia, neuro")
         if not reason or not reason.strip():
             raise StoreError("an attribution needs a reason")
+        _bounded(("reason", reason))
         with self._write() as conn:
             self._check_user(conn, by, ("physician",))
             old = self._current(conn, assessment_id)
@@ -1052,6 +1063,7 @@ class WardStore:
         """A physician confirms (or sets) the CRS or ICANS grade at an assessment."""
         if syndrome not in ("crs", "icans") or grade not in range(6):
             raise StoreError("syndrome must be crs or icans and grade 0-5")
+        _bounded(("confirmation_note", note))
         with self._write() as conn:
             self._check_user(conn, by, ("physician",))
             old = self._current(conn, assessment_id)
@@ -1070,6 +1082,7 @@ class WardStore:
         """A physician's note on the course; audited, never edited."""
         if not text or not text.strip():
             raise StoreError("a note needs some text")
+        _bounded(("note", text.strip()))
         with self._write() as conn:
             self._check_user(conn, by, ("physician",))
             self._require_patient(conn, patient_id)
@@ -1111,6 +1124,7 @@ class WardStore:
             raise StoreError("say what was done (action taken)")
         if dismiss and not (reason and reason.strip()):
             raise StoreError("dismissing a flag needs a reason")
+        _bounded(("action", action), ("reason", reason))
         with self._write() as conn:
             self._check_user(conn, by, ("nurse", "physician", "admin"))
             return self._acknowledge(conn, flag_id, action, by, dismiss, reason)
@@ -1182,6 +1196,7 @@ class WardStore:
         as JSON text and ``timeline`` the canonical CSV, both in the sample_data format."""
         if not title or not title.strip():
             raise StoreError("a teaching case needs a title")
+        _bounded(("case_title", title.strip()), ("reason", reason))
         with self._write() as conn:
             self._check_user(conn, by, ("educator", "admin"))
             current = conn.execute(sa.select(t.teaching_cases.c.id).where(
@@ -1404,6 +1419,13 @@ class WardStore:
 _CONCURRENT_MARKERS = ("assessment_slot_taken", "assessment_already_corrected",
                        "ux_assessments_slot", "ux_assessments_replaces",
                        "assessments.follows_id", "assessments.replaces_id")
+
+
+def _bounded(*pairs: tuple[str, str | None]) -> None:
+    """Refuse text longer than its limit (monitoring/limits.py), naming the field."""
+    found = limits.problems(pairs)
+    if found:
+        raise StoreError("; ".join(found))
 
 
 def _unique_violation(e: sa.exc.IntegrityError) -> bool:

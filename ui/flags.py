@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from monitoring import limits
 from monitoring.store import StoreError, WardStore
 
 from .common import SEVERITY_ICONS, local
@@ -33,11 +34,12 @@ def acknowledge_dialog(store: WardStore, flag: dict[str, Any], user: dict[str, A
                                                         "physician only.")
     if dismiss:
         reason = st.text_input("Reason for dismissing (required)",
-                               key=f"ack_reason_{flag['id']}")
+                               key=f"ack_reason_{flag['id']}", max_chars=limits.most("reason"))
         action = "dismissed"
     else:
         reason = ""
         action = st.text_area("Action taken (required)", key=f"ack_action_{flag['id']}",
+                              max_chars=limits.most("action"),
                               placeholder="e.g. physician informed, paracetamol given, "
                                           "obs hourly")
     ready = bool(reason.strip()) if dismiss else bool(action.strip())
