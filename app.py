@@ -37,6 +37,7 @@ def main() -> None:
     session.store()  # opens (and on first run creates) the ward record
     session.sso_check()
     session.check_idle()
+    session.check_account()  # disabled or demoted since sign-in: signed out now
     session.touch()
     st.session_state["_auto_refresh"] = False  # the overview page switches it on
 

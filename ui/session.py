@@ -14,8 +14,8 @@ import streamlit as st
 
 from monitoring import auth, settings
 from monitoring.db import SetupError, database_url
-from monitoring.demo import ensure_demo_ward
-from monitoring.store import WardStore
+from monitoring.demo import DEMO_ACCOUNTS, ensure_demo_ward
+from monitoring.store import SYSTEM_USER, StoreError, WardStore
 
 from .text import md
 
@@ -71,16 +71,49 @@ def download_guard() -> DownloadGuard:
 
 def guarded(make: Callable[[], T]) -> Callable[[], T]:
     """Data for ``st.download_button``: made on click, only while the user who was shown the
-    button is still signed in and not idle (docs/security.md "Roles and sign-in")."""
-    if current_user() is None:
+    button is still signed in, not idle, and their account still active with the same role
+    (docs/security.md "Roles and sign-in")."""
+    user = current_user()
+    if user is None:
         raise PermissionError("sign in first")
     guard = download_guard()
+    ward = store()
 
     def make_if_signed_in() -> T:
         if not guard.open():
             raise PermissionError("signed out: the download has expired")
+        if account_problem(ward, user) is not None:
+            guard.revoked = True
+            raise PermissionError("signed out: the account was disabled or its role changed")
         return make()
     return make_if_signed_in
+
+
+def account_problem(ward: WardStore, user: dict[str, Any]) -> str | None:
+    """Why this session's account may no longer be used (one query), or None: disabled,
+    gone, its role changed since sign-in, or a demo account once the demo is switched off."""
+    account = ward.user(user["username"])
+    if account is None or not account["active"]:
+        return "Your account has been disabled: you were signed out."
+    if account["role"] != user["role"]:
+        return (f"Your role changed from {user['role']} to {account['role']}: you were signed "
+                "out. Sign in again to continue.")
+    if not config().demo_accounts and user["username"] in DEMO_ACCOUNTS:
+        return "The demo accounts are switched off: you were signed out."
+    return None
+
+
+def check_account() -> bool:
+    """Re-read this session's account once a run: sign out if it was disabled or its role
+    changed (an open session never outlives the account it signed in with). True if it did."""
+    user = current_user()
+    if user is None:
+        return False
+    problem = account_problem(store(), user)
+    if problem is None:
+        return False
+    sign_out_everywhere(problem)
+    return True
 
 
 @st.cache_resource
@@ -131,8 +164,13 @@ def sign_out(because: str | None = None) -> None:
     if because:
         st.session_state["signed_out_because"] = because
     if user is not None:
-        store().note(user["username"], "sign_out", "user", user["username"],
-                     after={"because": because or "signed out"})
+        ward = store()
+        try:
+            ward.note(user["username"], "sign_out", "user", user["username"],
+                      after={"because": because or "signed out"})
+        except StoreError:  # a disabled account: the ward signs it out in its own name
+            ward.note(SYSTEM_USER, "sign_out", "user", user["username"],
+                      after={"because": because or "signed out"})
 
 
 def idle_message() -> str:
