@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from monitoring import tables as t
+from monitoring.demo import DEMO_PASSWORD
 
 from .conftest import texts
 from .test_sign_in import _guarded_download_app
@@ -75,3 +76,19 @@ def test_the_check_is_one_query_on_the_users_table(signed_in, store, monkeypatch
                         or real(self, name))
     at.run()
     assert reads == ["demo.physician"]
+
+
+def test_on_a_chosen_ward_database_demo_accounts_neither_sign_in_nor_stay_signed_in(
+        app, signed_in, monkeypatch):
+    at = signed_in("nurse")  # a demo session opened while the database was the demo one
+    # the same file named by DATABASE_URL as a ward's database (not the embedded default)
+    monkeypatch.setattr("monitoring.db.DEFAULT_URL", "sqlite:////nonexistent/ward.db")
+    at.run()
+    assert "user" not in at.session_state
+    assert "The demo accounts are switched off: you were signed out." in texts(at)
+    at.text_input(key="sign_in_user").input("demo.nurse")
+    at.text_input(key="sign_in_password").input(DEMO_PASSWORD)
+    next(b for b in at.button if b.label == "Sign in").click().run()
+    assert "user" not in at.session_state
+    assert [e.value for e in at.error] == ["user name or password not accepted"]
+    assert "Demo accounts" not in texts(at)
