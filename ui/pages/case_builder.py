@@ -179,7 +179,7 @@ with st.container(border=True):
         cols[1].markdown("Why ICANS:  \n" + "  \n".join(reasons_text(r.icans, tz)))
         if result.flags:
             st.markdown("**Saving will raise:**  \n" + "  \n".join(
-                f"{SEVERITY_ICONS.get(f['severity'], f['severity'])}: {f['message']}"
+                f"{SEVERITY_ICONS.get(f['severity'], f['severity'])}: {md(f['message'])}"
                 for f in by_severity(result.flags)))
     elif not entered:
         st.info("Enter the observations of this assessment; blank fields mean 'not assessed'.")
