@@ -86,7 +86,8 @@ SUMMARY_FIELDS = ("patient_id",
                   "crs_max_grade", "crs_onset", "crs_onset_day", "crs_resolved",
                   "crs_time_to_resolution_hours", "crs_episodes",
                   "icans_max_grade", "icans_onset", "icans_onset_day", "icans_resolved",
-                  "icans_time_to_resolution_hours", "icans_episodes", "daily_max")
+                  "icans_time_to_resolution_hours", "icans_episodes", "daily_max",
+                  "crs_icd10", "icans_icd10")  # the codes added after the design.md fields
 
 
 def summary_json(summaries: Iterable[PatientSummary]) -> str:
@@ -105,7 +106,9 @@ def summary_csv(summaries: Iterable[PatientSummary]) -> str:
             if f.endswith("_episodes"):
                 v = LIST_SEPARATOR.join(
                     f"grade {e['max_grade']} from {e['onset']} (day {_blank(e['onset_day'])})"
-                    f" to {e['resolved'] or 'ongoing'}" for e in v)  # type: ignore[union-attr]
+                    f" to {e['resolved'] or _unresolved(e)}"
+                    + (f" ({e['icd10']})" if e["icd10"] else "")
+                    for e in v)  # type: ignore[union-attr]
             elif f == "daily_max":
                 v = LIST_SEPARATOR.join(
                     f"day {x['day']}: CRS {_blank(x['crs_max_grade'])} ICANS "
@@ -113,6 +116,12 @@ def summary_csv(summaries: Iterable[PatientSummary]) -> str:
             row.append(_blank(v))
         w.writerow(row)
     return buf.getvalue()
+
+
+def _unresolved(episode: Mapping[str, object]) -> str:
+    """An episode with no resolution: still open, or closed with no assessment that shows it
+    resolved (decision S9)."""
+    return "resolution not documented" if episode["closed"] else "ongoing"
 
 
 def _blank(v: object) -> object:
