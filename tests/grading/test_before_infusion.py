@@ -208,3 +208,16 @@ def test_a_death_from_crs_or_icans_before_the_infusion_is_refused(cause, hours, 
         grading.from_rows(rows)
     (problem,) = e.value.problems
     assert "died_of" in problem and "before the infusion" in problem
+
+
+# ----------------------------------------------------------------- the other scales
+@pytest.mark.parametrize(("hours", "lee2014", "cres"), [(-ONE_MINUTE, 0, 0), (0, 1, 1)])
+def test_every_other_scale_grades_a_row_before_the_infusion_0_too(hours, lee2014, cres):
+    from grading.scales.engine import SCALES, grade_scales
+
+    a = grading.from_rows([row(hours, temp_c=38.6, **ice(8))])
+    (graded,) = grade_scales(a, list(SCALES))
+    assert (graded["lee2014"].grade, graded["cres"].grade) == (lee2014, cres)
+    if hours < 0:
+        assert {(g.grade, g.status) for g in graded.values()} == {(0, "final")}
+        assert all("before the infusion" in g.reasons[0].finding for g in graded.values())
