@@ -699,7 +699,8 @@ def card_from_record(store: WardStore, patient_id: str, *, title: str, summary: 
 TICKED = {"antipyretic_given": ("antipyretic", t.KIND_WORDS["antipyretic"]),
           "tocilizumab_given": ("tocilizumab", t.KIND_WORDS["tocilizumab"]),
           "corticosteroid_given": ("dexamethasone", "corticosteroid"),
-          "fluid_bolus_given": ("fluid_bolus", t.KIND_WORDS["fluid_bolus"])}
+          "fluid_bolus_given": ("fluid_bolus", t.KIND_WORDS["fluid_bolus"]),
+          "anticytokine_given": ("other_anticytokine", "anti-cytokine agent")}
 
 
 def medications_of_record(store: WardStore, patient_id: str) -> list[Medication]:
@@ -727,7 +728,8 @@ def medications_of_record(store: WardStore, patient_id: str) -> list[Medication]
                     unit=t.ADMINISTRATION_KINDS[kind][0],
                     note="ticked as given on the assessment; dose not recorded"
                          + ("; which corticosteroid is not recorded" if drug == "corticosteroid"
-                            else "")))
+                            else "; which agent (anakinra, siltuximab ...) is not recorded"
+                            if kind == "other_anticytokine" else "")))
     return sorted(meds, key=lambda m: m.time)
 
 

@@ -12,10 +12,11 @@ from datetime import datetime
 from typing import Any
 
 import grading
-from grading import guidance
+from grading import guidance, news2
 from grading.fields import FIELD_BY_NAME
 from grading.output import grades_csv
 
+from . import escalation
 from .store import StoreError, WardStore
 from .tables import ADMINISTRATION_KINDS
 
@@ -71,6 +72,12 @@ def patient_review(store: WardStore, patient_id: str) -> Review:
         administrations=administrations, attributions=attributions,
         confirmations=store.confirmations(patient_id), notes=store.notes(patient_id),
         tocilizumab_given=tocilizumab_doses(rows, administrations), tz=store.tz)
+
+
+def news_now(review: Review) -> news2.News2 | None:
+    """NEWS2 at the latest assessment with a vital sign, as the overview shows it (RCP 2017;
+    beside the ASTCT grades, never instead of them)."""
+    return escalation.latest_news(review.rows, review.patient)
 
 
 def charted_only(rows: list[dict[str, Any]], administrations: list[dict[str, Any]],

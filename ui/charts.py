@@ -31,9 +31,10 @@ HEIGHTS = (0.13, 0.1, 0.14, 0.14, 0.1, 0.13, 0.12, 0.14)
 TREATMENTS = (("tocilizumab_given", "tocilizumab", "diamond", "#0072B2"),
               ("corticosteroid_given", "corticosteroid", "square", "#009E73"),
               ("antipyretic_given", "antipyretic", "triangle-up", "#E69F00"),
-              ("fluid_bolus_given", "fluid bolus", "circle", "#56B4E9"))
-EVENT_ROWS = ("tocilizumab", "corticosteroid", "antipyretic", "fluid bolus", "vasopressor",
-              "seizure", "imaging")
+              ("fluid_bolus_given", "fluid bolus", "circle", "#56B4E9"),
+              ("anticytokine_given", "anakinra / siltuximab", "diamond-open", "#CC79A7"))
+EVENT_ROWS = ("tocilizumab", "anakinra / siltuximab", "corticosteroid", "antipyretic",
+              "fluid bolus", "vasopressor", "seizure", "imaging")
 OXYGEN_FILL = "rgba(86, 180, 233, 0.18)"
 QUICK_RANGES = (("24 h", 24), ("72 h", 72))
 

@@ -97,6 +97,33 @@ def overview_frame(statuses: list[PatientStatus], now: datetime, tz: Any) -> pd.
     return pd.DataFrame(rows)
 
 
+NEWS_COLUMNS = (("respiration rate", "Resp. rate"), ("SpO2", "SpO2"),
+                ("air or oxygen", "Air or O2"), ("systolic BP", "Systolic BP"),
+                ("pulse", "Pulse"), ("consciousness", "Consciousness / new confusion"),
+                ("temperature", "Temp."))
+
+
+def news_frame(statuses: list[PatientStatus]) -> pd.DataFrame:
+    """Each patient's NEWS2 by parameter (the overview table shows the total): the points of
+    each parameter ("—" not recorded), and why consciousness scores, in words."""
+    rows = []
+    for s in statuses:
+        n = s.news
+        row: dict[str, str] = {"Bed": s.patient.get("bed") or "",
+                               "Patient": s.patient.get("name") or s.patient["patient_id"]}
+        if n is None or n.total is None:
+            row["NEWS2"] = "no vital signs" if n is None else "not scored (under 16)"
+        else:
+            row["NEWS2"] = f"{n.total}{'+' if n.missing else ''}"
+            row |= {label: str(n.parts[name]) if name in n.parts else "—"
+                    for name, label in NEWS_COLUMNS}
+            row["Why consciousness"] = n.consciousness_why or "—"
+        rows.append(row)
+    columns = ["Bed", "Patient", "NEWS2", *(label for _, label in NEWS_COLUMNS),
+               "Why consciousness"]
+    return pd.DataFrame(rows, columns=columns).fillna("")
+
+
 def style_overview(frame: pd.DataFrame, statuses: list[PatientStatus]) -> Any:
     """Colours on top of the words: grade badges, marked vitals, flags and overdue."""
     def grade_cells(col: pd.Series) -> list[str]:

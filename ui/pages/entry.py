@@ -8,7 +8,15 @@ import grading
 from monitoring.store import StoreError
 from monitoring.ward import backdating_problem, carried_forward, preview, save
 from ui import session
-from ui.common import SEVERITY_ICONS, badge, based_on, grade_text, local, reasons_text
+from ui.common import (
+    SEVERITY_ICONS,
+    badge,
+    based_on,
+    grade_text,
+    local,
+    news_text,
+    reasons_text,
+)
 from ui.flags import by_severity
 from ui.form import (
     DEVICE_WORDS,
@@ -28,6 +36,8 @@ if saved:
     with st.container(border=True):
         st.success(f"Saved for {saved['patient']} at {saved['time']}.", icon=":material/check:")
         st.markdown(saved["badges"], unsafe_allow_html=True)
+        if saved.get("news"):
+            st.markdown(saved["news"])
         for f in by_severity(saved["flags"]):
             show = st.error if f["severity"] in ("urgent", "emergency") else st.info
             show(f"New flag — {SEVERITY_ICONS.get(f['severity'], f['severity'])}: "
@@ -117,6 +127,8 @@ with st.container(border=True):
         cols = st.columns(2)
         for col, name, g in ((cols[0], "CRS", r.crs), (cols[1], "ICANS", r.icans)):
             col.markdown(f"Why {name}:  \n" + "  \n".join(reasons_text(g, tz)))
+        if result.news is not None:
+            st.markdown(news_text(result.news))
         if result.flags:
             st.markdown("**Saving will raise:**  \n" + "  \n".join(
                 f"{SEVERITY_ICONS.get(f['severity'], f['severity'])}: {f['message']}"
@@ -144,6 +156,7 @@ with st.container(border=True):
                 "time": local(done.result.time, tz),
                 "badges": badge("CRS", done.result.crs) + " &nbsp; "
                 + badge("ICANS", done.result.icans),
-                "flags": done.flags}
+                "flags": done.flags,
+                "news": None if done.news is None else news_text(done.news)}
             st.session_state[f"entry_v_{pid}"] = version + 1  # a fresh, empty form
             st.rerun()

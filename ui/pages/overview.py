@@ -4,7 +4,7 @@ import streamlit as st
 
 from monitoring.ward import raise_overdue, ward_overview
 from ui import session
-from ui.tables import overview_frame, style_overview
+from ui.tables import news_frame, overview_frame, style_overview
 
 user = session.require("ward_overview")
 store = session.store()
@@ -29,6 +29,9 @@ if not statuses:
     st.stop()
 frame = overview_frame(statuses, now, store.tz)
 st.table(style_overview(frame, statuses), hide_index=True)
+with st.expander("NEWS2 by parameter (Royal College of Physicians 2017; beside the ASTCT "
+                 "grades, never instead of them)"):
+    st.dataframe(news_frame(statuses), hide_index=True, width="stretch")
 
 st.subheader("Open a patient")
 by_id = {s.patient["patient_id"]: s for s in statuses}

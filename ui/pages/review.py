@@ -10,6 +10,7 @@ from monitoring.review import (
     attribution_effect,
     course_table,
     icu_now,
+    news_now,
     patient_review,
     timeline_csv,
     tocilizumab,
@@ -19,7 +20,14 @@ from monitoring.store import StoreError
 from monitoring.ward import day_post_infusion, sync_flags
 from ui import session
 from ui.charts import timeline_figure
-from ui.common import attribution_effect_text, badge, grade_text, local, reasons_text
+from ui.common import (
+    attribution_effect_text,
+    badge,
+    grade_text,
+    local,
+    news_text,
+    reasons_text,
+)
 from ui.flags import HISTORY_COLUMNS, history_frame, open_flags_panel
 from ui.handover import handover_html
 from ui.scales import draw_labs_tab, draw_scales_tab
@@ -64,6 +72,9 @@ st.markdown(f"Latest assessment ({local(r.time, tz)}): " + badge("CRS", r.crs) +
             + f" &nbsp; Maximum so far: CRS {s.crs_max_grade}, ICANS {s.icans_max_grade}"
             + (" &nbsp; <b>" + "; ".join(extra) + "</b>" if extra else ""),
             unsafe_allow_html=True)
+news = news_now(rv)
+if news is not None:
+    st.markdown(news_text(news))
 physician = user["role"] == "physician"
 
 open_count = len(store.open_flags(pid))
