@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 
+from . import csvsafe
 from .scales.common import ScaleGrade
 from .summary import PatientSummary
 from .timeline import RowResult
@@ -62,7 +62,7 @@ def grades_csv(results: Iterable[RowResult], scales: Sequence[ScaleRow] | None =
     rows = list(results)
     names = list(scales[0]) if scales else []
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csvsafe.writer(buf)  # formula-safe cells (docs/security.md)
     w.writerow((*GRADE_FIELDS, *scale_fields(names)))
     for i, r in enumerate(rows):
         extra: list[object] = []
@@ -96,7 +96,7 @@ def summary_json(summaries: Iterable[PatientSummary]) -> str:
 
 def summary_csv(summaries: Iterable[PatientSummary]) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csvsafe.writer(buf)  # formula-safe cells (docs/security.md)
     w.writerow(SUMMARY_FIELDS)
     for s in summaries:
         d = s.as_dict()

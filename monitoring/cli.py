@@ -1,6 +1,6 @@
 """``python -m monitoring``: set up the ward record, load the demo ward, import, export, audit.
 
-    python -m monitoring init
+    python -m monitoring init        (PostgreSQL: as the owner, MIGRATION_DATABASE_URL)
     python -m monitoring demo [--reset]
     python -m monitoring import FILE.csv --user NAME
     python -m monitoring export [--patient ID]
@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 from grading.parse import InputError
 
+from .db import SetupError, init_database
 from .demo import load_demo
 from .store import SYSTEM_USER, StoreError, WardStore, progress_to_stderr
 
@@ -62,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "init":
+            for line in init_database():  # the owner migrates and grants first (PostgreSQL)
+                print(line)
         store = WardStore(tz=os.environ.get("WARD_TZ", "UTC"))
         if args.command == "init":
             print(f"ward record ready: {store.engine.url.render_as_string(hide_password=True)}")
@@ -91,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in e.problems:
             print(line, file=sys.stderr)
         return 2
-    except StoreError as e:
+    except (StoreError, SetupError) as e:
         print(str(e), file=sys.stderr)
         return 2
     return 0

@@ -30,6 +30,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 import grading
+from grading import csvsafe
 from grading.fields import COLUMNS
 from grading.parse import InputError
 from grading.result import Status
@@ -616,7 +617,7 @@ def record_csv(store: WardStore, patient_id: str) -> str:
     used = [c for c in COLUMNS if c in ("patient_id", "time")
             or any(r.get(c) is not None for r in rows)]
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
+    w = csvsafe.writer(out)  # formula-safe cells (docs/security.md)
     w.writerow(used)
     for r in rows:
         w.writerow([_cell(r.get(c), store.tz) for c in used])

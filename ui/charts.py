@@ -23,6 +23,7 @@ from grading.rules import (
 from monitoring.review import Review
 
 from .common import GRADE_COLOURS
+from .text import plot
 
 PANELS = ("Temperature °C", "Heart rate /min", "Blood pressure mmHg", "SpO2 % and oxygen",
           "Resp. rate /min", "Neuro score", "CRS / ICANS grade", "Treatments and events")
@@ -40,7 +41,8 @@ QUICK_RANGES = (("24 h", 24), ("72 h", 72))
 
 
 def frame(review: Review) -> pd.DataFrame:
-    """One row per assessment: local time, values, grades, who recorded it."""
+    """One row per assessment: local time, values, grades, who recorded it (as hover text:
+    HTML-escaped, plotly renders tags there)."""
     out = []
     device, flow, pressors = None, None, "none"
     for i, (row, r) in enumerate(zip(review.rows, review.results)):
@@ -74,7 +76,8 @@ def frame(review: Review) -> pd.DataFrame:
             "seizure": row.get("seizure"), "edema": row.get("cerebral_edema"),
             "icp": row.get("raised_icp_signs"),
             **{k: bool(row.get(k)) for k, *_ in TREATMENTS},
-            "by": by, "at": "" if at is None else at.astimezone(review.tz).strftime("%d %b %H:%M"),
+            "by": plot(by),
+            "at": "" if at is None else at.astimezone(review.tz).strftime("%d %b %H:%M"),
         })
     return pd.DataFrame(out)
 

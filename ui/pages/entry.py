@@ -25,6 +25,7 @@ from ui.form import (
     problems_by_field,
     show_problems,
 )
+from ui.text import md
 
 user = session.require("bedside_entry")
 store = session.store()
@@ -34,7 +35,7 @@ st.title("Bedside entry")
 saved = st.session_state.pop("entry_saved", None)
 if saved:
     with st.container(border=True):
-        st.success(f"Saved for {saved['patient']} at {saved['time']}.", icon=":material/check:")
+        st.success(f"Saved for {md(saved['patient'])} at {saved['time']}.", icon=":material/check:")
         st.markdown(saved["badges"], unsafe_allow_html=True)
         if saved.get("news"):
             st.markdown(saved["news"])
@@ -57,7 +58,7 @@ now = session.now()
 age = carried.get("age_years")
 head = st.columns([3, 2])
 head[0].markdown(
-    f"**{patient.get('name') or pid}** · bed {patient.get('bed') or '—'} · "
+    f"**{md(patient.get('name') or pid)}** · bed {md(patient.get('bed') or '—')} · "
     f"{patient.get('product') or 'product not recorded'} · "
     + (f"age {age:g} · " if age is not None else "")
     + (f"weight {patient['weight_kg']:g} kg · " if patient.get("weight_kg") else "")
@@ -110,7 +111,7 @@ unplaced = [m for name, ms in problems.items() if name not in form.slots for m i
 with st.container(border=True):
     st.markdown("**Before saving: grade preview**")
     for m in general + unplaced:
-        st.error(m, icon=":material/error:")
+        st.error(md(m), icon=":material/error:")
     if problems:
         st.error("Correct the values marked above; nothing has been saved.",
                  icon=":material/error:")
@@ -147,9 +148,9 @@ with st.container(border=True):
         try:
             done = save(store, pid, values, by=user["username"])
         except grading.InputError as e:
-            st.error("Not saved:  \n" + "  \n".join(e.problems))
+            st.error("Not saved:  \n" + "  \n".join(map(md, e.problems)))
         except StoreError as e:
-            st.error(f"Not saved: {e}")
+            st.error(f"Not saved: {md(e)}")
         else:
             st.session_state["entry_saved"] = {
                 "patient": patient.get("name") or pid,

@@ -5,6 +5,7 @@ import streamlit as st
 from monitoring.ward import raise_overdue, ward_overview
 from ui import session
 from ui.tables import news_frame, overview_frame, style_overview
+from ui.text import md
 
 user = session.require("ward_overview")
 store = session.store()
@@ -18,8 +19,8 @@ if raise_overdue(store, statuses, now):  # overdue observations become flags (on
     statuses = ward_overview(store, now, demo_only=not session.sees_real_patients(user))
 emergencies = [(s, f) for s in statuses for f in s.flags if f["severity"] == "emergency"]
 for s, f in emergencies:
-    st.error(f"**EMERGENCY** · bed {s.patient.get('bed') or '—'} · "
-             f"{s.patient.get('name') or s.patient['patient_id']}: {f['message']}",
+    st.error(f"**EMERGENCY** · bed {md(s.patient.get('bed') or '—')} · "
+             f"{md(s.patient.get('name') or s.patient['patient_id'])}: {f['message']}",
              icon=":material/emergency:")
 st.caption(f"{len(statuses)} patients · updated {now.astimezone(store.tz):%d %b %H:%M} "
            f"({store.tz.key}) · refreshes every minute · ▲▼ outside the normal range · "

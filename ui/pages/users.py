@@ -7,6 +7,7 @@ from monitoring import auth, tables
 from monitoring.store import StoreError
 from ui import session
 from ui.common import local
+from ui.text import md
 
 user = session.require("users")
 store = session.store()
@@ -14,7 +15,7 @@ store = session.store()
 st.title("Users")
 done = st.session_state.pop("users_done", None)
 if done:
-    st.success(done, icon=":material/check:")
+    st.success(done, icon=":material/check:")  # names in it escaped (md) when it was made
 people = [u for u in store.users() if u["username"] != "system"]  # internal, cannot sign in
 st.dataframe(pd.DataFrame([{
     "User name": u["username"], "Name": u["display_name"], "Role": u["role"],
@@ -30,11 +31,12 @@ with add, st.form("add_user"):
     display = c[1].text_input("Full name", max_chars=200)
     role = c[2].selectbox("Role", tables.ROLES, index=None)
     password = st.text_input(f"Initial password (at least {auth.MIN_PASSWORD_LENGTH} "
-                             "characters)", type="password", autocomplete="new-password")
+                             "characters)", type="password", autocomplete="new-password",
+                             max_chars=auth.MAX_PASSWORD_LENGTH)
     submitted = st.form_submit_button("Add user", type="primary")
 if submitted:
     problem = (None if username.strip() and role else "give a user name and a role") or \
-        auth.password_problem(password)
+        auth.password_problem(password, username.strip(), (display.strip(),))
     if problem is None:
         try:
             store.add_user(username.strip(), role, by=user["username"],
@@ -44,9 +46,9 @@ if submitted:
             problem = str(e)
     if problem:
         with add:
-            st.error(f"Not added: {problem}")
+            st.error(f"Not added: {md(problem)}")
     else:
-        st.session_state["users_done"] = f"User {username.strip()} added ({role})."
+        st.session_state["users_done"] = f"User {md(username.strip())} added ({role})."
         st.rerun()
 
 with manage:
@@ -59,20 +61,20 @@ with manage:
             if st.button("Disable account", disabled=who == user["username"],
                          help="You cannot disable your own account."):
                 store.set_active(who, False, by=user["username"])
-                st.session_state["users_done"] = f"{who} disabled."
+                st.session_state["users_done"] = f"{md(who)} disabled."
                 st.rerun()
         elif st.button("Enable account"):
             store.set_active(who, True, by=user["username"])
-            st.session_state["users_done"] = f"{who} enabled."
+            st.session_state["users_done"] = f"{md(who)} enabled."
             st.rerun()
     with c[1]:
         new = st.text_input("New password", type="password", key=f"reset_{who}",
-                            autocomplete="new-password")
+                            autocomplete="new-password", max_chars=auth.MAX_PASSWORD_LENGTH)
         if st.button("Reset password", disabled=not new):
             try:
                 store.set_password(who, new, by=user["username"])
             except StoreError as e:
-                st.error(f"Not changed: {e}")
+                st.error(f"Not changed: {md(e)}")
             else:
-                st.session_state["users_done"] = f"Password of {who} reset; lock-out cleared."
+                st.session_state["users_done"] = f"Password of {md(who)} reset; lock-out cleared."
                 st.rerun()
