@@ -221,3 +221,16 @@ def test_every_other_scale_grades_a_row_before_the_infusion_0_too(hours, lee2014
     if hours < 0:
         assert {(g.grade, g.status) for g in graded.values()} == {(0, "final")}
         assert all("before the infusion" in g.reasons[0].finding for g in graded.values())
+
+
+# ----------------------------------------------------------------- real time (decision D9)
+@pytest.mark.parametrize(("time", "before"), [
+    ("2026-11-01T01:45-04:00", True),    # first 01:45 (EDT): 45 min before the infusion
+    ("2026-11-01T01:30-05:00", False),   # the infusion itself (the second 01:30, EST)
+    ("2026-11-01T01:15-05:00", True),    # wall clock before, instant 15 min before
+])
+def test_before_the_infusion_is_decided_by_instants_across_the_fall_back_hour(time, before):
+    r = grade_both([{"patient_id": "P1", "time": time, "infusion_time": "2026-11-01T01:30-05:00",
+                     "age_years": 45, "temp_c": 38.5}], tz="America/New_York")[0]
+    assert (r.before_infusion, r.crs.grade, "pre_infusion_fever" in codes(r)) == (
+        before, 0 if before else 1, before)
