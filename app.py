@@ -12,11 +12,16 @@ from datetime import timedelta
 
 import streamlit as st
 
+from monitoring.db import DatabaseUnavailableError
 from ui import session, sign_in
 
 # The favicon is an emoji: a material icon would be fetched from Google on every page load.
 st.set_page_config(page_title="CAR-T ward monitor", page_icon="🩺", layout="wide")
-session.store()  # opens (and on first run creates) the ward record
+try:
+    session.store()  # opens (and on first run creates) the ward record
+except DatabaseUnavailableError as e:  # missing, unwritable or damaged: say so, never a traceback
+    st.error(f"The ward record cannot be opened: {e}")
+    st.stop()
 session.sso_check()
 session.check_idle()
 session.touch()

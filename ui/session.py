@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from monitoring import auth, settings
-from monitoring.db import database_url
+from monitoring.db import database_url, is_embedded_default
 from monitoring.demo import ensure_demo_ward
 from monitoring.store import WardStore
 
@@ -41,7 +41,9 @@ def now() -> datetime:
 
 @st.cache_resource
 def _store(url: str, ward_tz: str, demo_ward: bool) -> WardStore:
-    store = WardStore(url, tz=ward_tz)
+    # only the embedded default is created here (a mistyped DATABASE_URL must not start an
+    # empty ward); a damaged SQLite file is refused before anything is shown
+    store = WardStore(url, tz=ward_tz, create=is_embedded_default(url), check=True)
     if demo_ward:
         ensure_demo_ward(store)
     return store
