@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    store: WardStore | None = None
     try:
         store = WardStore(tz=os.environ.get("WARD_TZ", "UTC"), create=args.command == "init",
                           check=True)
@@ -112,4 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreError as e:
         print(str(e), file=sys.stderr)
         return 2
+    finally:
+        if store is not None:
+            store.engine.dispose()
     return 0
