@@ -14,6 +14,7 @@ import streamlit as st
 
 from monitoring.db import DatabaseUnavailableError
 from ui import session, sign_in
+from ui.text import md
 
 # The favicon is an emoji: a material icon would be fetched from Google on every page load.
 st.set_page_config(page_title="CAR-T ward monitor", page_icon="🩺", layout="wide")
@@ -47,7 +48,7 @@ else:
         if nav.url_path != session.PAGES[target][3]:
             st.switch_page(session.PAGES[target][0])
     with st.sidebar:
-        st.markdown(f"**{user['display_name']}**  \n{user['role']}")
+        st.markdown(f"**{md(user['display_name'])}**  \n{user['role']}")
         if st.button("Sign out", icon=":material/logout:", key="sign_out"):
             session.sign_out_everywhere()
             st.rerun()

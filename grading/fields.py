@@ -112,6 +112,11 @@ FIELDS: tuple[Field, ...] = (
           "A corticosteroid was given since the previous assessment."),
     Field("fluid_bolus_given", "boolean", "Fluid bolus given",
           "An IV fluid bolus was given since the previous assessment."),
+    Field("anticytokine_given", "boolean", "Anakinra, siltuximab or other anti-cytokine given",
+          "Anakinra, siltuximab or another anti-IL-6 / anti-IL-1 agent (not tocilizumab) was "
+          "given since the previous assessment; for the fever waiver and a possibly masked "
+          "fever it counts like tocilizumab (ASTCT 2019: 'antipyretic or anticytokine "
+          "therapy')."),
     Field("ice_orientation", "integer", "ICE orientation",
           "Orientation to year, month, city and hospital (1 point each).", "points", 0, 4),
     Field("ice_naming", "integer", "ICE naming", "Names 3 objects (1 point each).", "points", 0, 3),

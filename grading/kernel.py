@@ -63,6 +63,7 @@ class Rows(NamedTuple):
     antipyretic: np.ndarray
     tocilizumab: np.ndarray
     corticosteroid: np.ndarray
+    anticytokine: np.ndarray    # anakinra, siltuximab or another anti-IL-6/IL-1 agent
     sedated: np.ndarray
     loc: np.ndarray
     seizure: np.ndarray
@@ -81,6 +82,7 @@ ROW_TYPES: dict[str, type] = {
     "infusion": np.int64, "day": np.int64, "infusion_day": np.int64, "bolus": np.int8,
     "device": np.int8, "vaso": np.int16,
     "antipyretic": np.int8, "tocilizumab": np.int8, "corticosteroid": np.int8,
+    "anticytokine": np.int8,
     "sedated": np.int8, "loc": np.int8, "seizure": np.int8, "motor": np.int8, "edema": np.int8,
     "icp": np.int16, "attributed": np.int16, "died_of": np.int8,
 }
@@ -366,8 +368,10 @@ def _grade_patient(r: Rows, k: Rules, tab: Tables, out: Graded, lo: int, hi: int
         out.vaso_src[i], out.vaso[i] = vaso_j, vaso
 
         # --- drugs
-        drug_given = r.antipyretic[i] == 1 or r.tocilizumab[i] == 1 or r.corticosteroid[i] == 1
-        if r.tocilizumab[i] == 1 or r.corticosteroid[i] == 1:
+        # another anti-cytokine agent acts like tocilizumab (CRS-R3, A3; decision C20)
+        anticytokine = r.tocilizumab[i] == 1 or r.anticytokine[i] == 1
+        drug_given = r.antipyretic[i] == 1 or anticytokine or r.corticosteroid[i] == 1
+        if anticytokine or r.corticosteroid[i] == 1:
             prior_j = i
         out.prior_drug_src[i] = prior_j
 

@@ -8,9 +8,11 @@ but is CRS grade 1; a patient on a vasopressor can have a normal SBP).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from .fields import ICE_ITEMS
 from .snapshot import round_temp
 
 SOURCE = ("NEWS2, Royal College of Physicians 2017 (Chart 1 scoring, Chart 4 response); "
@@ -34,11 +36,22 @@ TEMPERATURE: tuple[tuple[Decimal, Decimal, int], ...] = (
     (Decimal("-Infinity"), Decimal("35.0"), 3), (Decimal("35.1"), Decimal("36.0"), 1),
     (Decimal("36.1"), Decimal("38.0"), 0), (Decimal("38.1"), Decimal("39.0"), 1),
     (Decimal("39.1"), Decimal("Infinity"), 2))
-# ACVPU from the ICANS consciousness levels: only "alert" is A. Drowsy but waking by itself is
-# not alert: counted with C/V/P/U (decision N11, the reading that flags more).
-CONSCIOUSNESS_POINTS = {"alert": 0, "awakens_spontaneously": 3, "awakens_to_voice": 3,
+# ACVPU from the ICANS consciousness levels (spec §5.1): "alert" and "drowsy, wakes
+# spontaneously" are A (awake with eyes opening by themselves); waking only to voice or touch, or
+# unarousable, is V/P/U and scores 3 on its own (decision C21).
+CONSCIOUSNESS_POINTS = {"alert": 0, "awakens_spontaneously": 0, "awakens_to_voice": 3,
                         "awakens_to_touch": 3, "unarousable": 3}
+CONSCIOUSNESS_WORDS = {"alert": "alert", "awakens_spontaneously": "drowsy, wakes spontaneously",
+                       "awakens_to_voice": "wakes only to voice",
+                       "awakens_to_touch": "wakes only to touch", "unarousable": "unarousable"}
 NEW_CONFUSION_POINTS = 3
+# "New confusion, disorientation or delirium" (RCP 2017) from the items that measure it (spec
+# §5.1, decision C21): ICE orientation and attention, and a CAPD at its own delirium cut-off. An
+# isolated naming, command or writing deficit is aphasia/dysgraphia: ICANS grades it, NEWS2 not.
+CONFUSION_ITEMS: tuple[tuple[str, str, int], ...] = (("ice_orientation", "orientation", 4),
+                                                      ("ice_attention", "attention", 1))
+ICE_FULL_MARKS = 10
+CAPD_DELIRIUM_FROM = 9  # CAPD 9 or more screens positive for delirium (Traube 2014)
 MIN_AGE_YEARS = 16  # spec §5.1: not for under-16s
 
 # Chart 4: (lowest aggregate, risk, minimum monitoring, response). A single red parameter (3)
@@ -59,6 +72,51 @@ PARAMETERS = ("respiration rate", "SpO2", "air or oxygen", "systolic BP", "pulse
 
 
 @dataclass(frozen=True)
+class Confusion:
+    """Whether the latest neuro assessment shows new confusion for NEWS2, and why, in words."""
+    new: bool
+    why: str
+
+
+def new_confusion(ice: Mapping[str, float] | None = None, capd_total: float | None = None, *,
+                  baseline: Mapping[str, float] | None = None,
+                  baseline_total: float | None = None) -> Confusion | None:
+    """New confusion (NEWS2 "C") from the current neuro assessment: a complete ICE (its items)
+    or a CAPD total, whichever is the latest; None when neither is recorded.
+
+    ICE: orientation or attention below the baseline ICE's item (a pre-infusion ICE,
+    ``baseline``), or below full marks when there is none. With only a baseline *total* (the
+    admission form), a deficit in those items counts unless the baseline could explain it: the
+    total is at or above the baseline total and the items lost are no more than the baseline
+    lost. CAPD: 9 or more (its delirium cut-off), whatever the baseline (decision C21)."""
+    if capd_total is not None:
+        n = int(capd_total)
+        if n >= CAPD_DELIRIUM_FROM:
+            return Confusion(True, f"CAPD {n} (delirium from {CAPD_DELIRIUM_FROM})")
+        return Confusion(False, f"CAPD {n} (below the delirium cut-off {CAPD_DELIRIUM_FROM})")
+    if ice is None:
+        return None
+    if baseline is not None:
+        worse = [f"ICE {word} {int(ice[k])}/{top} (baseline {int(baseline[k])})"
+                 for k, word, top in CONFUSION_ITEMS if ice[k] < baseline[k]]
+        if worse:
+            return Confusion(True, "; ".join(worse))
+        return Confusion(False, "ICE orientation and attention not below the baseline ICE")
+    lost = [(f"ICE {word} {int(ice[k])}/{top}", top - ice[k]) for k, word, top in CONFUSION_ITEMS
+            if ice[k] < top]
+    if not lost:
+        return Confusion(False, "ICE orientation and attention full")
+    words = "; ".join(w for w, _ in lost)
+    if baseline_total is not None:
+        total = sum(ice[k] for k in ICE_ITEMS)
+        if total >= baseline_total and sum(x for _, x in lost) <= ICE_FULL_MARKS - baseline_total:
+            return Confusion(False, f"{words}, no worse than the baseline ICE "
+                                    f"{int(baseline_total)}/10")
+        return Confusion(True, f"{words} (ICE {int(total)}/10, baseline {int(baseline_total)})")
+    return Confusion(True, words + " (no baseline ICE)")
+
+
+@dataclass(frozen=True)
 class News2:
     total: int | None              # None: not applicable (under 16)
     parts: dict[str, int]          # parameter -> points, for the parameters recorded
@@ -68,10 +126,27 @@ class News2:
     monitoring: str
     response: str
     why: str = ""
+    consciousness_why: str = ""    # the ACVPU level or new confusion behind the points, in words
 
     @property
     def complete(self) -> bool:
         return not self.missing
+
+    def breakdown(self) -> str:
+        """The score by parameter in ward words, e.g. "NEWS2 7: respiration rate 2, SpO2 0,
+        air or oxygen 2, systolic BP 0, pulse 1, consciousness 0 (alert), temperature 2"."""
+        if self.total is None:
+            return "NEWS2 not scored: " + self.why
+        parts = []
+        for name in PARAMETERS:
+            if name in self.parts:
+                extra = (f" ({self.consciousness_why})" if name == "consciousness"
+                         and self.consciousness_why else "")
+                parts.append(f"{name} {self.parts[name]}{extra}")
+        text = (f"NEWS2 {self.total}{'+' if self.missing else ''}: " + ", ".join(parts))
+        if self.missing:
+            text += "; not recorded: " + ", ".join(self.missing)
+        return text
 
 
 def band_points(bands: tuple[Band, ...], value: float) -> int:
@@ -99,10 +174,14 @@ def response(total: int, red: bool) -> tuple[str, str, str]:
 
 def news2(*, rr: float | None, spo2: float | None, on_oxygen: bool | None, sbp: float | None,
           pulse: float | None, consciousness: str | None, temp_c: float | None,
-          new_confusion: bool = False, scale2: bool = False,
+          new_confusion: bool | Confusion | None = False, scale2: bool = False,
           age_years: float | None = None) -> News2:
     """The NEWS2 score of one set of observations. Missing parameters score nothing and are
-    listed (the total is then a minimum); ``new_confusion`` scores 3 like V/P/U."""
+    listed (the total is then a minimum); new confusion (``True``, or a ``Confusion`` that says
+    why) scores 3 like V/P/U."""
+    confusion = new_confusion if isinstance(new_confusion, Confusion) else \
+        Confusion(bool(new_confusion), "new confusion") if new_confusion else None
+    confused = confusion is not None and confusion.new
     if age_years is not None and age_years < MIN_AGE_YEARS:
         return News2(None, {}, (), False, "not applicable", "", "",
                      "NEWS2 is not for under-16s (spec §5.1)")
@@ -118,13 +197,19 @@ def news2(*, rr: float | None, spo2: float | None, on_oxygen: bool | None, sbp: 
         parts["systolic BP"] = band_points(SYSTOLIC_BP, sbp)
     if pulse is not None:
         parts["pulse"] = band_points(PULSE, pulse)
-    if consciousness is not None or new_confusion:
+    why = ""
+    if consciousness is not None or confused:
         level = CONSCIOUSNESS_POINTS.get(consciousness or "alert", 0)
-        parts["consciousness"] = max(level, NEW_CONFUSION_POINTS if new_confusion else 0)
+        parts["consciousness"] = max(level, NEW_CONFUSION_POINTS if confused else 0)
+        said = [CONSCIOUSNESS_WORDS.get(consciousness, consciousness)] if consciousness else []
+        if confused:
+            assert confusion is not None
+            said.append("new confusion: " + confusion.why)
+        why = "; ".join(said)
     if temp_c is not None:
         parts["temperature"] = temperature_points(temp_c)
     total = sum(parts.values())
     red = any(p == 3 for p in parts.values())
     risk, monitoring, what = response(total, red)
     missing = tuple(p for p in PARAMETERS if p not in parts)
-    return News2(total, parts, missing, red, risk, monitoring, what)
+    return News2(total, parts, missing, red, risk, monitoring, what, consciousness_why=why)

@@ -6,13 +6,13 @@ held whole in memory; the others return the same text as a string.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import chain, repeat
 from typing import TextIO
 
+from . import csvsafe
 from .scales.common import ScaleGrade
 from .summary import PatientSummary
 from .timeline import RowResult
@@ -95,7 +95,7 @@ def write_grades_csv(out: TextIO, results: Iterable[RowResult],
     names = list(first_scales) if first_scales else []
     if first_scales is not None:
         scale_rows = chain([first_scales], scale_rows)
-    w = csv.writer(out, lineterminator="\n")
+    w = csvsafe.writer(out)  # formula-safe cells (docs/security.md)
     w.writerow((*GRADE_FIELDS, *scale_fields(names)))
     for r, row_scales in zip(results, scale_rows if names else repeat({})):
         extra: list[object] = []
@@ -138,7 +138,7 @@ def summary_csv(summaries: Iterable[PatientSummary]) -> str:
 
 
 def write_summary_csv(out: TextIO, summaries: Iterable[PatientSummary]) -> None:
-    w = csv.writer(out, lineterminator="\n")
+    w = csvsafe.writer(out)  # formula-safe cells (docs/security.md)
     w.writerow(SUMMARY_FIELDS)
     for s in summaries:
         d = s.as_dict()

@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from . import csvsafe
 from .fields import (
     BOOLEAN_WORDS,
     CHILD_SOFT_MAX,
@@ -237,7 +238,21 @@ def _read_table(stream: pa.NativeFile, header: list[str],
         convert_options=pacsv.ConvertOptions(
             column_types=types, strings_can_be_null=True, null_values=[""],
             quoted_strings_can_be_null=True, true_values=TRUE_WORDS, false_values=FALSE_WORDS))
-    return {n: table.column(n) for n in header}
+    return _without_formula_prefix({n: table.column(n) for n in header})
+
+
+def _without_formula_prefix(cols: dict[str, pa.ChunkedArray]) -> dict[str, pa.ChunkedArray]:
+    """Undo the ``'`` our CSV exports put before a patient id a spreadsheet could run as a
+    formula (``csvsafe``; docs/security.md): ``'=X`` reads as ``=X``. Only the text column."""
+    col = cols.get("patient_id")
+    if col is None:
+        return cols
+    texts = ([c.dictionary for c in col.chunks] if pa.types.is_dictionary(col.type)
+             else col.chunks)  # the typed read gives a dictionary: check its few values
+    if not any(pc.any(pc.starts_with(t, csvsafe.QUOTE)).as_py() for t in texts):
+        return cols
+    ids = [None if v is None else csvsafe.restore(v) for v in col.to_pylist()]
+    return cols | {"patient_id": pa.chunked_array([pa.array(ids, pa.string())])}
 
 
 def _check_blank_lines(data: bytes) -> None:

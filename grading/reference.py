@@ -20,6 +20,7 @@ from .fields import FIELD_BY_NAME, ICE_ITEMS
 from .parse import Assessments
 from .result import Grade
 from .snapshot import (
+    ANTICYTOKINE,
     ANTIPYRETIC,
     CORTICOSTEROID,
     TOCILIZUMAB,
@@ -175,8 +176,9 @@ def _patient_snapshots(rows: list[dict]) -> list[Snapshot]:
             vaso, vaso_time = r["vasopressors"], t
         drugs = [d for d, given in ((ANTIPYRETIC, r["antipyretic_given"]),
                                     (TOCILIZUMAB, r["tocilizumab_given"]),
-                                    (CORTICOSTEROID, r["corticosteroid_given"])) if given]
-        if TOCILIZUMAB in drugs or CORTICOSTEROID in drugs:
+                                    (CORTICOSTEROID, r["corticosteroid_given"]),
+                                    (ANTICYTOKINE, r["anticytokine_given"])) if given]
+        if drugs and drugs != [ANTIPYRETIC]:  # A3: any but an antipyretic alone (C9, C20)
             prior_drug = t
 
         def recent(name: str, window: timedelta, after: datetime | None = None,

@@ -16,6 +16,9 @@ from .fields import RAISED_ICP_SIGNS
 from .result import Flag, Grade, Reason
 
 ANTIPYRETIC, TOCILIZUMAB, CORTICOSTEROID = "antipyretic", "tocilizumab", "corticosteroid"
+# anakinra, siltuximab or another anti-IL-6 / anti-IL-1 agent: acts like tocilizumab for the
+# fever waiver (CRS-R3) and A3 (ASTCT 2019: "antipyretic or anticytokine therapy"; C20)
+ANTICYTOKINE = "another anti-cytokine agent (anakinra, siltuximab or similar)"
 
 
 @dataclass(frozen=True)
@@ -270,8 +273,9 @@ def grade_crs(s: Snapshot) -> Grade:
                           s.time))
     if worst and s.prior_anticytokine_or_steroid is not None:
         flags.append(Flag("fever_possibly_masked", "urgent", "fever possibly masked: "
-                          "hypotension/hypoxia with no open CRS episode after a corticosteroid "
-                          "or tocilizumab (prophylaxis, or treatment of an earlier episode or of "
+                          "hypotension/hypoxia with no open CRS episode after a corticosteroid, "
+                          "tocilizumab or another anti-cytokine agent (prophylaxis, or treatment "
+                          "of an earlier episode or of "
                           f"ICANS; given {s.prior_anticytokine_or_steroid.isoformat()}), would be "
                           f"CRS grade {worst} if a clinician confirms CRS (spec A3)"))
         return Grade(0, "provisional", tuple(reasons + bp_reasons + o2_reasons), tuple(flags))

@@ -25,6 +25,7 @@ from .parse import Assessments
 from .result import STATUSES, Flag, Grade
 from .sequence import NO_ROW, PatientOrder, parallel_workers
 from .snapshot import (
+    ANTICYTOKINE,
     ANTIPYRETIC,
     CORTICOSTEROID,
     TOCILIZUMAB,
@@ -113,7 +114,8 @@ class GradedTimeline:
         c = self.col
         return " and ".join(d for d, k in ((ANTIPYRETIC, "antipyretic"),
                                            (TOCILIZUMAB, "tocilizumab"),
-                                           (CORTICOSTEROID, "corticosteroid")) if c[k][s] == 1)
+                                           (CORTICOSTEROID, "corticosteroid"),
+                                           (ANTICYTOKINE, "anticytokine")) if c[k][s] == 1)
 
     def results(self) -> Iterator[RowResult]:
         """Explained results in input order."""
@@ -188,7 +190,8 @@ def grade(a: Assessments, workers: int | None = None) -> GradedTimeline:
         day=_local_day(po.time_ns, a.tz), infusion_day=_local_day(cols["infusion_time"], a.tz),
         bolus=cols["fluid_bolus_given"], device=cols["o2_device"], vaso=cols["vasopressors"],
         antipyretic=cols["antipyretic_given"], tocilizumab=cols["tocilizumab_given"],
-        corticosteroid=cols["corticosteroid_given"], sedated=cols["sedated"],
+        corticosteroid=cols["corticosteroid_given"], anticytokine=cols["anticytokine_given"],
+        sedated=cols["sedated"],
         loc=cols["consciousness"], seizure=cols["seizure"], motor=cols["motor_weakness"],
         edema=cols["cerebral_edema"], icp=cols["raised_icp_signs"],
         attributed=cols["attributed_elsewhere"], died_of=cols["died_of"]))
@@ -201,7 +204,7 @@ def grade(a: Assessments, workers: int | None = None) -> GradedTimeline:
             list(pool.map(lambda b: kernel.grade_rows(rows, kernel.RULES, kernel.TABLES, out, *b),
                           blocks))
     c = out._asdict()
-    for name in ("antipyretic", "tocilizumab", "corticosteroid"):
+    for name in ("antipyretic", "tocilizumab", "corticosteroid", "anticytokine"):
         c[name] = cols[f"{name}_given"]
     c["died_of"] = cols["died_of"]
     return GradedTimeline(a, po, c, rows)

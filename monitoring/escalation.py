@@ -225,8 +225,7 @@ def _news(band: int) -> Callable[[Context], tuple[Any, str]]:
             return now, ""
         n = c.news
         red = " (a single parameter scoring 3)" if n.red and (n.total or 0) < 5 else ""
-        partial = f"; not recorded: {', '.join(n.missing)}" if n.missing else ""
-        return now, (f"NEWS2 {n.total}{red}{partial}: {n.response} ({news2.SOURCE}; NEWS2 "
+        return now, (f"{n.breakdown()}{red}: {n.response} ({news2.SOURCE}; NEWS2 "
                      "never rules out CRS or ICANS)")
     return level
 
@@ -343,15 +342,85 @@ def _ages(rows: Sequence[Mapping[str, Any]]) -> list[float | None]:
     return [first if a is None else a for a in out]
 
 
+def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any],
+                start: int = 0) -> list[news2.News2 | None]:
+    """NEWS2 at every assessment of the course (time order), each parameter its latest value
+    in force (vital signs within 4 h, consciousness, ICE and CAPD within 12 h, oxygen support
+    carried forward; spec §0.3). New confusion comes from ICE orientation and attention, or a
+    CAPD of 9 or more, whichever neuro score is the latest, relative to the baseline: the latest
+    complete ICE at or before the infusion on an earlier assessment (spec B4), else the
+    admission's baseline ICE total (spec §5.1, decision C21). Scored from row ``start`` on
+    (None before it: those rows are only read for what they carry forward)."""
+    scale2 = patient.get("spo2_scale") == 2
+    baseline_total = patient.get("baseline_ice")
+    ages = _ages(rows)
+    out: list[news2.News2 | None] = []
+    device = None
+    seen: dict[str, tuple[Any, datetime]] = {}
+    baseline: dict[str, float] | None = None
+    for i, row in enumerate(rows):
+        t = row["time"]
+        if row.get("o2_device") is not None:
+            device = row["o2_device"]
+        for name in (*VITAL_NAMES, "consciousness", "capd_total"):
+            if row.get(name) is not None:
+                seen[name] = (row[name], t)
+        items = {k: row.get(k) for k in ICE_ITEMS}
+        ice = None if any(v is None for v in items.values()) else items
+        if ice is not None:
+            seen["ice"] = (ice, t)
+
+        infusion = row.get("infusion_time")
+        if i < start:
+            out.append(None)
+            if ice is not None and infusion is not None and t <= infusion:
+                baseline = ice
+            continue
+
+        def fresh(name: str, window: timedelta, t: datetime = t) -> Any:
+            v = seen.get(name)
+            return None if v is None or t - v[1] > window else v[0]
+        latest_ice = fresh("ice", NEURO_WINDOW)
+        capd = fresh("capd_total", NEURO_WINDOW)
+        if capd is not None and latest_ice is not None:  # the newer instrument decides
+            if seen["ice"][1] > seen["capd_total"][1]:
+                capd = None
+            else:
+                latest_ice = None
+        confusion = news2.new_confusion(latest_ice, capd, baseline=baseline,
+                                        baseline_total=baseline_total)
+        out.append(news2.news2(
+            rr=fresh("rr_per_min", VITALS_WINDOW), spo2=fresh("spo2_pct", VITALS_WINDOW),
+            on_oxygen=None if device is None else device != "room_air",
+            sbp=fresh("sbp_mmhg", VITALS_WINDOW), pulse=fresh("hr_bpm", VITALS_WINDOW),
+            consciousness=fresh("consciousness", NEURO_WINDOW),
+            temp_c=fresh("temp_c", VITALS_WINDOW), scale2=scale2, age_years=ages[i],
+            new_confusion=confusion))
+        if ice is not None and infusion is not None and t <= infusion:
+            baseline = ice  # a pre-infusion ICE: the baseline of the assessments after it
+    return out
+
+
+def latest_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any]
+                ) -> news2.News2 | None:
+    """NEWS2 at the latest assessment with a vital sign (as the overview shows it)."""
+    last = next((i for i in range(len(rows) - 1, -1, -1)
+                 if any(rows[i].get(k) is not None for k in VITAL_NAMES)), None)
+    return None if last is None else course_news(rows, patient, last)[last]
+
+
 def evaluate_course(rows: Sequence[Mapping[str, Any]], result_of: Callable[[int], RowResult],
                     patient: Mapping[str, Any], tocilizumab_given: Sequence[datetime],
-                    start: int = 0) -> list[CourseFlag]:
+                    start: int = 0, scores: Sequence[news2.News2 | None] | None = None
+                    ) -> list[CourseFlag]:
     """Every flag the course raises from row ``start`` on, assessment by assessment in time
     order (a pure function of the effective record). ``result_of(i)`` grades row i; rows
     before ``start - 1`` are only read for what they carry forward."""
     scale2 = patient.get("spo2_scale") == 2
     baseline = patient.get("baseline_ice")
     ages = _ages(rows)
+    if scores is None:  # NEWS2 of each row (``course_news``) from start - 1 on
+        scores = course_news(rows, patient, max(start - 1, 0))
     out: list[CourseFlag] = []
     device = flow = fio2 = None
     pressors: str | None = None
@@ -392,15 +461,8 @@ def evaluate_course(rows: Sequence[Mapping[str, Any]], result_of: Callable[[int]
                       if t - at <= (NEURO_WINDOW if k in (*NEURO_NAMES, "motor_weakness",
                                                          "cerebral_edema", "raised_icp_signs")
                                     else VITALS_WINDOW)}
-            current_ice = values.get("ice")
-            n = news2.news2(
-                rr=values.get("rr_per_min"), spo2=values.get("spo2_pct"),
-                on_oxygen=None if device is None else device != "room_air",
-                sbp=values.get("sbp_mmhg"), pulse=values.get("hr_bpm"),
-                consciousness=values.get("consciousness"), temp_c=values.get("temp_c"),
-                scale2=scale2, age_years=ages[i],
-                new_confusion=current_ice is not None and current_ice < (
-                    baseline if baseline is not None else 10))
+            n = scores[i]
+            assert n is not None  # scored from start - 1 on
             icu = tuple(x.what for x in guidance.icu_prompts(
                 crs, icans, seizure=row.get("seizure") not in (None, "none"),
                 positive_pressure=device in ("cpap", "bipap", "mechanical_ventilation"),

@@ -30,6 +30,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 import grading
+from grading import csvsafe
 from grading.fields import COLUMNS
 from grading.parse import InputError
 from grading.result import Status
@@ -616,7 +617,7 @@ def record_csv(store: WardStore, patient_id: str) -> str:
     used = [c for c in COLUMNS if c in ("patient_id", "time")
             or any(r.get(c) is not None for r in rows)]
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
+    w = csvsafe.writer(out)  # formula-safe cells (docs/security.md)
     w.writerow(used)
     for r in rows:
         w.writerow([_cell(r.get(c), store.tz) for c in used])
@@ -699,7 +700,8 @@ def card_from_record(store: WardStore, patient_id: str, *, title: str, summary: 
 TICKED = {"antipyretic_given": ("antipyretic", t.KIND_WORDS["antipyretic"]),
           "tocilizumab_given": ("tocilizumab", t.KIND_WORDS["tocilizumab"]),
           "corticosteroid_given": ("dexamethasone", "corticosteroid"),
-          "fluid_bolus_given": ("fluid_bolus", t.KIND_WORDS["fluid_bolus"])}
+          "fluid_bolus_given": ("fluid_bolus", t.KIND_WORDS["fluid_bolus"]),
+          "anticytokine_given": ("other_anticytokine", "anti-cytokine agent")}
 
 
 def medications_of_record(store: WardStore, patient_id: str) -> list[Medication]:
@@ -727,7 +729,8 @@ def medications_of_record(store: WardStore, patient_id: str) -> list[Medication]
                     unit=t.ADMINISTRATION_KINDS[kind][0],
                     note="ticked as given on the assessment; dose not recorded"
                          + ("; which corticosteroid is not recorded" if drug == "corticosteroid"
-                            else "")))
+                            else "; which agent (anakinra, siltuximab ...) is not recorded"
+                            if kind == "other_anticytokine" else "")))
     return sorted(meds, key=lambda m: m.time)
 
 

@@ -12,10 +12,11 @@ from datetime import datetime
 from typing import Any
 
 import grading
-from grading import guidance
+from grading import csvsafe, guidance, news2
 from grading.fields import FIELD_BY_NAME
 from grading.output import grades_csv
 
+from . import escalation
 from .store import StoreError, WardStore
 from .tables import ADMINISTRATION_KINDS
 
@@ -71,6 +72,12 @@ def patient_review(store: WardStore, patient_id: str) -> Review:
         administrations=administrations, attributions=attributions,
         confirmations=store.confirmations(patient_id), notes=store.notes(patient_id),
         tocilizumab_given=tocilizumab_doses(rows, administrations), tz=store.tz)
+
+
+def news_now(review: Review) -> news2.News2 | None:
+    """NEWS2 at the latest assessment with a vital sign, as the overview shows it (RCP 2017;
+    beside the ASTCT grades, never instead of them)."""
+    return escalation.latest_news(review.rows, review.patient)
 
 
 def charted_only(rows: list[dict[str, Any]], administrations: list[dict[str, Any]],
@@ -164,10 +171,11 @@ def timeline_csv(review: Review) -> str:
     (design.md), plus who recorded each row and when."""
     lines = list(csv.reader(io.StringIO(grades_csv(review.results))))
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
+    w = csvsafe.writer(out)  # formula-safe cells (docs/security.md)
     w.writerow([*lines[0], "recorded_by", "recorded_at"])
     for i, line in enumerate(lines[1:]):
         by, at = review.recorded.get(review.ids[i], ("", None))
-        w.writerow([*line, by, "" if at is None else at.isoformat()])
+        # cells read back from grades_csv lose their prefix here and get it again on writing
+        w.writerow([*map(csvsafe.restore, line), by, "" if at is None else at.isoformat()])
     return out.getvalue()
 

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 import grading
+from grading import csvsafe
 from grading.fields import COLUMNS, FIELD_BY_NAME, FIELDS, PATIENT_ID_MAX_LENGTH
 from grading.lab_scores import units as lab_units
 from grading.parse import InputError, ward_zone
@@ -85,6 +86,19 @@ class PatientIn(BaseModel):
                                         "with a prescribed target of 88-92 % (spec §5.1)")
     admitted_at: datetime | None = Field(None, title="Admitted")
     is_demo: bool = Field(False, title="Synthetic demo patient")
+
+    @field_validator("patient_id")
+    @classmethod
+    def _one_line_id(cls, v: str) -> str:
+        # the rule the CSV importer applies (grading.parse): an id that is not one line of
+        # printable text, or has spaces around it, could never be imported or exported back
+        # to the same patient (docs/security.md, "Untrusted text and exports")
+        if not v.isprintable():
+            raise ValueError("a patient id is one line of printable text: no tabs, line "
+                             "breaks or other control characters")
+        if v != v.strip():
+            raise ValueError("a patient id has no spaces at its start or end")
+        return v
 
     @field_validator("product")
     @classmethod
@@ -1149,6 +1163,9 @@ class WardStore:
             data = Path(source).read_bytes() if not isinstance(source, bytes) else source
             try:
                 rows = _csv_rows(data)
+                for r in rows:  # undo the export's formula prefix, as read_csv does
+                    if isinstance(r.get("patient_id"), str):
+                        r["patient_id"] = csvsafe.restore(r["patient_id"])
                 keys = grading.from_rows([{"patient_id": r.get("patient_id", ""),
                                            "time": r.get("time", "")} for r in rows], tz=self.tz)
             except (InputError, UnicodeDecodeError, csv.Error, ValueError):
@@ -1219,7 +1236,7 @@ class WardStore:
     def export_csv(self, patient_id: str | None = None) -> str:
         """The effective timeline as canonical CSV (all columns; times with their offset)."""
         buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
+        w = csvsafe.writer(buf)  # formula-safe cells (docs/security.md)
         w.writerow(COLUMNS)
         for row in self.timeline_rows(patient_id):
             w.writerow([_text(name, row.get(name), self.tz) for name in COLUMNS])

@@ -126,13 +126,18 @@ ADMINISTRATION_KINDS = {  # kind -> (unit, canonical "given since the previous r
     "tocilizumab": ("mg", "tocilizumab_given"),
     "dexamethasone": ("mg", "corticosteroid_given"),
     "methylprednisolone": ("mg", "corticosteroid_given"),
-    "anakinra": ("mg", None),
+    # anti-IL-1 / anti-IL-6 agents other than tocilizumab: never counted as tocilizumab (its
+    # dose limits), but they act like it for the fever waiver and A3 (decisions C20, W10)
+    "anakinra": ("mg", "anticytokine_given"),
+    "siltuximab": ("mg", "anticytokine_given"),
+    "other_anticytokine": ("mg", "anticytokine_given"),
     "antipyretic": ("mg", "antipyretic_given"),
     "fluid_bolus": ("mL", "fluid_bolus_given"),
 }
 KIND_WORDS = {  # kind -> how the pages and case cards name it
     "tocilizumab": "tocilizumab", "dexamethasone": "dexamethasone",
     "methylprednisolone": "methylprednisolone", "anakinra": "anakinra",
+    "siltuximab": "siltuximab", "other_anticytokine": "other anti-IL-6 / anti-IL-1 agent",
     "antipyretic": "antipyretic", "fluid_bolus": "IV fluid bolus"}
 
 administrations = sa.Table(

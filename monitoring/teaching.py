@@ -12,7 +12,6 @@ the feedback, the end-of-quiz summary and its CSV export).
 
 from __future__ import annotations
 
-import csv
 import io
 import random
 import re
@@ -23,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import grading
+from grading import csvsafe
 from grading.result import Flag, Grade, Reason
 
 from .library import LibraryCase, csv_rows, find_case, grade_changes, grade_words
@@ -356,7 +356,7 @@ class Quiz:
         quiz = [who, self.patient_id, self.title, _iso(self.started_at), _iso(self.finished_at),
                 f"{right}/{given}", self.summary()["unanswered"]]
         out = io.StringIO()
-        w = csv.writer(out, lineterminator="\n")
+        w = csvsafe.writer(out)  # formula-safe cells (docs/security.md)
         w.writerow(["learner", "case", "case_title", "started", "finished", "score",
                     "unanswered_questions", "step", "time", "day_post_infusion", "crs_answer",
                     "crs_grade", "crs_status", "crs_right", "crs_deciding_rule", "icans_answer",

@@ -245,18 +245,45 @@ def _latest_news2(cols: Mapping[str, np.ndarray], rows: np.ndarray, times: np.nd
         r = latest(name, VITALS_WINDOW)
         return None if r is None else float(cols[name][r])
     c = latest("consciousness", NEURO_WINDOW)
-    ice_rows = [latest(k, NEURO_WINDOW) for k in ICE_ITEMS]
-    ice = None if any(r is None for r in ice_rows) or len(set(ice_rows)) != 1 else \
-        sum(float(cols[k][ice_rows[0]]) for k in ICE_ITEMS)
-    baseline = patient.get("baseline_ice")
     return news2.news2(
         rr=num("rr_per_min"), spo2=num("spo2_pct"),
         on_oxygen=None if device is None else device != "room_air", sbp=num("sbp_mmhg"),
         pulse=num("hr_bpm"), temp_c=num("temp_c"),
         consciousness=None if c is None else
         FIELD_BY_NAME["consciousness"].values[int(cols["consciousness"][c])],
-        new_confusion=ice is not None and ice < (baseline if baseline is not None else 10),
+        new_confusion=_confusion(cols, rows[:vit[-1] + 1], times[:vit[-1] + 1], patient),
         scale2=patient.get("spo2_scale") == 2, age_years=age)
+
+
+def _confusion(cols: Mapping[str, np.ndarray], rows: np.ndarray, times: np.ndarray,
+               patient: Mapping[str, Any]) -> news2.Confusion | None:
+    """NEWS2 new confusion at the last of ``rows``, exactly as ``escalation.course_news``
+    (decision C21): the newer of the latest complete ICE and CAPD within the neuro look-back,
+    against the latest pre-infusion ICE on an earlier row, else the admission baseline total."""
+    recent = times >= times[-1] - int(NEURO_WINDOW.total_seconds() * 1e9)
+    complete = np.all([~np.isnan(cols[k][rows]) for k in ICE_ITEMS], axis=0)
+    ice_hit = np.flatnonzero(complete & recent)
+    capd_hit = np.flatnonzero(~np.isnan(cols["capd_total"][rows]) & recent)
+    ice_i = int(ice_hit[-1]) if len(ice_hit) else None
+    capd_i = int(capd_hit[-1]) if len(capd_hit) else None
+    if ice_i is not None and capd_i is not None:
+        if times[ice_i] > times[capd_i]:
+            capd_i = None
+        else:
+            ice_i = None
+    baseline = None
+    infusion = patient.get("infusion_time")
+    if infusion is not None:
+        before = complete & (times <= int(infusion.timestamp()) * 10**9 + infusion.microsecond
+                             * 1000)
+        before[-1] = False  # the baseline of an assessment is recorded before it
+        pre = np.flatnonzero(before)
+        if len(pre):
+            baseline = {k: float(cols[k][rows[int(pre[-1])]]) for k in ICE_ITEMS}
+    return news2.new_confusion(
+        None if ice_i is None else {k: float(cols[k][rows[ice_i]]) for k in ICE_ITEMS},
+        None if capd_i is None else float(cols["capd_total"][rows[capd_i]]),
+        baseline=baseline, baseline_total=patient.get("baseline_ice"))
 
 
 def _neuro_rows(cols: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
@@ -280,6 +307,7 @@ class Preview:
     previous: RowResult | None
     soft_limits: list[str]       # accepted values outside the usual range, to confirm
     flags: list[dict[str, str]] = field(default_factory=list)  # what saving would raise
+    news: news2.News2 | None = None  # NEWS2 at the new assessment, by parameter (RCP 2017)
 
 
 @dataclass(frozen=True)
@@ -287,6 +315,7 @@ class Saved:
     assessment_id: int
     result: RowResult
     flags: list[dict[str, str]]  # flags raised by this assessment
+    news: news2.News2 | None = None  # NEWS2 at the saved assessment, by parameter
 
 
 def carried_forward(store: WardStore, patient_id: str) -> dict[str, Any]:
@@ -343,7 +372,8 @@ def preview(store: WardStore, patient_id: str, values: Mapping[str, Any]) -> Pre
         tocilizumab_doses(in_time_order, store.administrations(patient_id)), start=s)
     return Preview(g.result_at(s, len(rows)), previous,
                    [m for ms in problems.soft_flags.values() for m in ms],
-                   [c.flag for c in would if c.index == s])
+                   [c.flag for c in would if c.index == s],
+                   escalation.course_news(in_time_order, patient, s)[s])
 
 
 def save(store: WardStore, patient_id: str, values: Mapping[str, Any], by: str) -> Saved:
@@ -353,9 +383,9 @@ def save(store: WardStore, patient_id: str, values: Mapping[str, Any], by: str) 
         raise StoreError(f"unknown patient '{patient_id}'")
     row = with_context(store, patient, values)
     new_id = store.record_assessment(patient_id, row, by=by)
-    raised, result = sync_flags(store, patient_id, by, changed_id=new_id)
+    raised, result, news = _sync(store, patient_id, by, changed_id=new_id)
     assert result is not None
-    return Saved(new_id, result, raised)
+    return Saved(new_id, result, raised, news)
 
 
 def sync_flags(store: WardStore, patient_id: str, by: str, *, changed_id: int | None = None,
@@ -363,16 +393,24 @@ def sync_flags(store: WardStore, patient_id: str, by: str, *, changed_id: int | 
     """Bring the patient's stored flags in line with the rule table over the course from the
     changed assessment (or ``since``) on: raise what is new, withdraw unacknowledged flags that
     are no longer true. Returns the flags raised and the changed row's result."""
+    raised, result, _ = _sync(store, patient_id, by, changed_id=changed_id, since=since)
+    return raised, result
+
+
+def _sync(store: WardStore, patient_id: str, by: str, *, changed_id: int | None = None,
+          since: datetime | None = None
+          ) -> tuple[list[dict[str, str]], RowResult | None, news2.News2 | None]:
+    """``sync_flags``, and the NEWS2 at the changed row."""
     patient = store.patient(patient_id)
     a, ids = store.timelines([patient_id])
     if patient is None:
-        return [], None
+        return [], None, None
     if a is None:  # every assessment entered in error: no flag is supported any more
         for f in store.flags(patient_id):
             if f["ack_action"] is None and not f["code"].startswith("overdue") and (
                     since is None or f["raised_at"] >= since):
                 store.withdraw_flag(f["id"], escalation.WITHDRAWN, by=by)
-        return [], None
+        return [], None, None
     g = grading.grade(a)
     sorted_of = np.empty(len(g.order), np.int64)
     sorted_of[g.order.order] = np.arange(len(g.order))
@@ -392,7 +430,8 @@ def sync_flags(store: WardStore, patient_id: str, by: str, *, changed_id: int | 
     else:
         start = 0
     doses = tocilizumab_doses(rows, store.administrations(patient_id))
-    desired = escalation.evaluate_course(rows, result_of, patient, doses, start)
+    scores = escalation.course_news(rows, patient, max(start - 1, 0))
+    desired = escalation.evaluate_course(rows, result_of, patient, doses, start, scores)
     first = times[start] if start < len(times) else since
     existing = [f for f in store.flags(patient_id)
                 if first is not None and f["raised_at"] >= first
@@ -416,7 +455,9 @@ def sync_flags(store: WardStore, patient_id: str, by: str, *, changed_id: int | 
     for f in existing:
         if stored_key(f) not in want and f["ack_action"] is None:
             store.withdraw_flag(f["id"], escalation.WITHDRAWN, by=by)
-    return raised, result_of(start) if start < len(rows) else None
+    if start >= len(rows):
+        return raised, None, None
+    return raised, result_of(start), scores[start]
 
 
 def raise_overdue(store: WardStore, statuses: Sequence[PatientStatus], now: datetime) -> int:

@@ -23,6 +23,7 @@ from grading.rules import (
 from monitoring.review import Review
 
 from .common import GRADE_COLOURS
+from .text import plot
 
 PANELS = ("Temperature °C", "Heart rate /min", "Blood pressure mmHg", "SpO2 % and oxygen",
           "Resp. rate /min", "Neuro score", "CRS / ICANS grade", "Treatments and events")
@@ -31,15 +32,17 @@ HEIGHTS = (0.13, 0.1, 0.14, 0.14, 0.1, 0.13, 0.12, 0.14)
 TREATMENTS = (("tocilizumab_given", "tocilizumab", "diamond", "#0072B2"),
               ("corticosteroid_given", "corticosteroid", "square", "#009E73"),
               ("antipyretic_given", "antipyretic", "triangle-up", "#E69F00"),
-              ("fluid_bolus_given", "fluid bolus", "circle", "#56B4E9"))
-EVENT_ROWS = ("tocilizumab", "corticosteroid", "antipyretic", "fluid bolus", "vasopressor",
-              "seizure", "imaging")
+              ("fluid_bolus_given", "fluid bolus", "circle", "#56B4E9"),
+              ("anticytokine_given", "anakinra / siltuximab", "diamond-open", "#CC79A7"))
+EVENT_ROWS = ("tocilizumab", "anakinra / siltuximab", "corticosteroid", "antipyretic",
+              "fluid bolus", "vasopressor", "seizure", "imaging")
 OXYGEN_FILL = "rgba(86, 180, 233, 0.18)"
 QUICK_RANGES = (("24 h", 24), ("72 h", 72))
 
 
 def frame(review: Review) -> pd.DataFrame:
-    """One row per assessment: local time, values, grades, who recorded it."""
+    """One row per assessment: local time, values, grades, who recorded it (as hover text:
+    HTML-escaped, plotly renders tags there)."""
     out = []
     device, flow, pressors = None, None, "none"
     for i, (row, r) in enumerate(zip(review.rows, review.results)):
@@ -73,7 +76,8 @@ def frame(review: Review) -> pd.DataFrame:
             "seizure": row.get("seizure"), "edema": row.get("cerebral_edema"),
             "icp": row.get("raised_icp_signs"),
             **{k: bool(row.get(k)) for k, *_ in TREATMENTS},
-            "by": by, "at": "" if at is None else at.astimezone(review.tz).strftime("%d %b %H:%M"),
+            "by": plot(by),
+            "at": "" if at is None else at.astimezone(review.tz).strftime("%d %b %H:%M"),
         })
     return pd.DataFrame(out)
 

@@ -108,3 +108,12 @@ def attribution_effect_text(effect: Any, finding: str, tz: Any) -> str:
                                              else "") + "); attribute each one that has the "
                  "same cause.")
     return text
+
+
+def news_text(n: Any) -> str:
+    """A NEWS2 score by parameter, its risk band and the source, in ward words (RCP 2017);
+    shown beside the ASTCT grades, never instead of them (spec §5.1)."""
+    if n.total is None:
+        return "NEWS2 not scored: it is not for under-16s (RCP 2017)."
+    return (f"{n.breakdown()} — {n.risk} risk, monitoring {n.monitoring} (NEWS2, Royal College "
+            "of Physicians 2017; beside the ASTCT grades, never instead of them)")

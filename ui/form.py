@@ -54,6 +54,10 @@ SUPPORT_FIELDS = ("o2_device", "o2_flow_l_min", "fio2_pct", "vasopressors")  # o
 # In force until recorded again (doses, organ grades; decisions X5, X8): blank when unchanged.
 CARRIED_FIELDS = (*(f for f, _, _ in DOSE_FIELDS), "transaminitis_ctcae_grade",
                   "creatinine_ctcae_grade", "other_organ_ctcae_grade")
+GIVEN_BOXES = (("antipyretic_given", "Antipyretic"), ("tocilizumab_given", "Tocilizumab"),
+               ("corticosteroid_given", "Corticosteroid"), ("fluid_bolus_given", "IV fluid bolus"),
+               # anakinra, siltuximab, other anti-IL-6/IL-1: like tocilizumab for the grade
+               ("anticytokine_given", "Anakinra, siltuximab or other anti-cytokine"))
 SUPPORT_HELP = ("Pre-filled with what was in force at the last assessment: change it only if it "
                 "has changed (it is then recorded from this assessment on).")
 
@@ -191,11 +195,9 @@ def assessment_form(key: str, defaults: Mapping[str, Any], age_years: float | No
 
     with st.container(border=True):
         st.markdown("**Given since the last entry**")
-        c = st.columns(4)
-        for col, (name, label) in zip(c, (("antipyretic_given", "Antipyretic"),
-                                          ("tocilizumab_given", "Tocilizumab"),
-                                          ("corticosteroid_given", "Corticosteroid"),
-                                          ("fluid_bolus_given", "IV fluid bolus"))):
+        # two rows (3 + 2): five boxes in one row cut their labels short on a tablet
+        c = [*st.columns(3), *st.columns([1, 2])]
+        for col, (name, label) in zip(c, GIVEN_BOXES):
             values[name] = col.checkbox(label, value=bool(d.get(name)), key=f"{key}_{name}",
                                         help=FIELD_BY_NAME[name].description) or None
             with col:

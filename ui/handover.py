@@ -10,10 +10,18 @@ from typing import Any
 import plotly.io as pio
 
 from grading import guidance
-from monitoring.review import Review, charted_only, course_table, icu_now, tocilizumab
+from monitoring.review import (
+    Review,
+    charted_only,
+    course_table,
+    icu_now,
+    news_now,
+    tocilizumab,
+)
+from monitoring.tables import KIND_WORDS
 
 from .charts import timeline_figure
-from .common import grade_colours, grade_text, local
+from .common import grade_colours, grade_text, local, news_text
 
 CSS = """
 body { font-family: sans-serif; margin: 24px; color: #111; }
@@ -47,6 +55,8 @@ def handover_html(review: Review, now: datetime, by: str, open_flags: list[dict[
         ("rr_per_min", "RR"), ("spo2_pct", "SpO2 %")) if last_row.get(k) is not None)
     toci = tocilizumab(review, now)
     count = toci["count"]
+    news = news_now(review)
+    news_line = "NEWS2: no vital signs recorded" if news is None else news_text(news)
     episodes = []
     for syndrome, eps in (("CRS", s.crs_episodes), ("ICANS", s.icans_episodes)):
         for e in eps:
@@ -58,13 +68,15 @@ def handover_html(review: Review, now: datetime, by: str, open_flags: list[dict[
     codes = [c for c in (guidance.icd10("crs", s.crs_max_grade),
                          guidance.icd10("icans", s.icans_max_grade)) if c]
     events: list[tuple[datetime, str]] = [
-        (m["given_at"], escape(m["kind"]) + (f" {m['dose']:g} {escape(m['unit'] or '')}"
+        (m["given_at"], escape(KIND_WORDS.get(m["kind"], m["kind"]))
+         + (f" {m['dose']:g} {escape(m['unit'] or '')}"
                                              if m.get("dose") else ""))
         for m in review.administrations]
     for key, what in (("tocilizumab_given", "tocilizumab"),
                       ("corticosteroid_given", "corticosteroid"),
                       ("antipyretic_given", "antipyretic"),
-                      ("fluid_bolus_given", "fluid bolus")):
+                      ("fluid_bolus_given", "fluid bolus"),
+                      ("anticytokine_given", "anti-cytokine agent (anakinra, siltuximab ...)")):
         # a dose the medication record holds is listed once, from it (as counted)
         events += [(review.results[i].time, f"{what} (charted on the assessment)")
                    for i in charted_only(review.rows, review.administrations, key)]
@@ -114,6 +126,7 @@ Now: {_badge('CRS', r.crs)} {_badge('ICANS', r.icans)} at {local(r.time, tz)}.</
 <table><tr><th>Day</th><th>max CRS</th><th>max ICANS</th></tr>{daily}</table>
 <h2>A - Assessment</h2>
 <p>Latest observations ({local(r.time, tz)}): {escape(vitals) or 'none'}.</p>
+<p>{escape(news_line)}</p>
 <p>Why CRS {_g(r.crs.grade)}:</p>{_li([escape(f'{x.rule}: {x.finding}') for x in r.crs.reasons])}
 <p>Why ICANS {_g(r.icans.grade)}:</p>{_li([escape(f'{x.rule}: {x.finding}')
                                           for x in r.icans.reasons])}

@@ -16,6 +16,8 @@ from monitoring.db import database_url, is_embedded_default
 from monitoring.demo import ensure_demo_ward
 from monitoring.store import WardStore
 
+from .text import md
+
 # page key -> (file, title, icon, url path)
 PAGES: dict[str, tuple[str, str, str, str]] = {
     "ward_overview": ("ui/pages/overview.py", "Ward overview", ":material/dashboard:", "overview"),
@@ -148,7 +150,7 @@ def open_patient(user: dict[str, Any], patient_id: str | None) -> dict[str, Any]
         return None
     p = store().patient(patient_id)
     if p is None:
-        st.error(f"No patient '{patient_id}'.")
+        st.error(f"No patient '{md(patient_id)}'.")
         return None
     if not p["is_demo"] and not sees_real_patients(user):
         store().note(user["username"], "patient_refused", "patient", patient_id, patient_id)

@@ -9,6 +9,7 @@ import streamlit as st
 
 from monitoring.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from ui import session
+from ui.text import md
 
 
 def render() -> None:
@@ -20,7 +21,7 @@ def render() -> None:
         st.warning(because, icon=":material/timer_off:")
     message = st.session_state.pop("sign_in_message", None)
     if message:
-        st.error(message)
+        st.error(md(message))
 
     with st.form("sign_in", enter_to_submit=True, width=460):
         username = st.text_input("User name", key="sign_in_user", autocomplete="username")
@@ -33,7 +34,7 @@ def render() -> None:
         if result.ok and result.user is not None:
             session.sign_in_as(result.user)
             st.rerun()
-        st.error(result.message)
+        st.error(md(result.message))
 
     if session.sso_available():
         st.divider()

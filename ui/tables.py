@@ -10,8 +10,11 @@ import pandas as pd
 from monitoring.ward import PatientStatus
 
 from .common import SEVERITY_ICONS, based_on, grade_colours, grade_text, local
+from .text import md
 
 ARROWS = {"low": "▼", "high": "▲"}
+# st.table renders Markdown in its cells: what a user typed is shown literally (docs/security.md)
+USER_TEXT_COLUMNS = ("Bed", "Patient", "ID")
 VITAL_COLUMNS = (("Temp °C", "temp_c", "{:.1f}"), ("HR", "hr_bpm", "{:.0f}"),
                  ("RR", "rr_per_min", "{:.0f}"), ("SpO2 %", "spo2_pct", "{:.0f}"))
 
@@ -97,6 +100,33 @@ def overview_frame(statuses: list[PatientStatus], now: datetime, tz: Any) -> pd.
     return pd.DataFrame(rows)
 
 
+NEWS_COLUMNS = (("respiration rate", "Resp. rate"), ("SpO2", "SpO2"),
+                ("air or oxygen", "Air or O2"), ("systolic BP", "Systolic BP"),
+                ("pulse", "Pulse"), ("consciousness", "Consciousness / new confusion"),
+                ("temperature", "Temp."))
+
+
+def news_frame(statuses: list[PatientStatus]) -> pd.DataFrame:
+    """Each patient's NEWS2 by parameter (the overview table shows the total): the points of
+    each parameter ("—" not recorded), and why consciousness scores, in words."""
+    rows = []
+    for s in statuses:
+        n = s.news
+        row: dict[str, str] = {"Bed": s.patient.get("bed") or "",
+                               "Patient": s.patient.get("name") or s.patient["patient_id"]}
+        if n is None or n.total is None:
+            row["NEWS2"] = "no vital signs" if n is None else "not scored (under 16)"
+        else:
+            row["NEWS2"] = f"{n.total}{'+' if n.missing else ''}"
+            row |= {label: str(n.parts[name]) if name in n.parts else "—"
+                    for name, label in NEWS_COLUMNS}
+            row["Why consciousness"] = n.consciousness_why or "—"
+        rows.append(row)
+    columns = ["Bed", "Patient", "NEWS2", *(label for _, label in NEWS_COLUMNS),
+               "Why consciousness"]
+    return pd.DataFrame(rows, columns=columns).fillna("")
+
+
 def style_overview(frame: pd.DataFrame, statuses: list[PatientStatus]) -> Any:
     """Colours on top of the words: grade badges, marked vitals, flags and overdue."""
     def grade_cells(col: pd.Series) -> list[str]:
@@ -136,4 +166,5 @@ def style_overview(frame: pd.DataFrame, statuses: list[PatientStatus]) -> Any:
             .apply(marked, subset=vitals).apply(flag_cells, subset=["Flags"])
             .apply(due_cells, subset=["Next obs"]).apply(news_cells, subset=["NEWS2"])
             .set_properties(subset=keep_whole, **{"white-space": "nowrap"})
+            .format(md, subset=list(USER_TEXT_COLUMNS))
             .hide(axis="index"))

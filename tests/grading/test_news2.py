@@ -64,7 +64,9 @@ def test_temperature_bands_after_rounding(temp, points):
 
 
 @pytest.mark.parametrize(("level", "confused", "points"), [
-    ("alert", False, 0), ("alert", True, 3), ("awakens_spontaneously", False, 3),
+    ("alert", False, 0), ("alert", True, 3),
+    ("awakens_spontaneously", False, 0),  # spec §5.1: drowsy, waking by itself, is A (C21)
+    ("awakens_spontaneously", True, 3),
     ("awakens_to_voice", False, 3), ("awakens_to_touch", False, 3), ("unarousable", False, 3)])
 def test_new_confusion_and_vpu_score_3(level, confused, points):
     assert score(consciousness=level, new_confusion=confused).parts["consciousness"] == points
@@ -103,3 +105,119 @@ def test_the_total_is_the_sum_of_its_parts_and_within_0_to_20(rr, spo2, o2, sbp,
     assert n.total == sum(n.parts.values())
     assert 0 <= n.total <= 20
     assert n.red == any(p == 3 for p in n.parts.values())
+
+
+# ------------------------------------------------------------ new confusion (spec §5.1, C21)
+FULL = {"ice_orientation": 4, "ice_naming": 3, "ice_commands": 1, "ice_writing": 1,
+        "ice_attention": 1}
+
+
+def ice(**items: int) -> dict[str, int]:
+    return FULL | items
+
+
+@pytest.mark.parametrize(("items", "new"), [
+    ({}, False),                                   # ICE 10
+    ({"ice_writing": 0}, False),                   # dysgraphia alone: ICANS, not NEWS2 "C"
+    ({"ice_naming": 0}, False),                    # naming deficit alone (aphasia)
+    ({"ice_commands": 0, "ice_writing": 0, "ice_naming": 1}, False),  # ICE 6, oriented
+    ({"ice_orientation": 3}, True),                # one orientation point lost: disorientation
+    ({"ice_orientation": 0}, True),
+    ({"ice_attention": 0}, True),                  # inattention (delirium)
+    ({"ice_orientation": 3, "ice_writing": 0}, True),
+])
+def test_new_confusion_without_a_baseline_comes_from_orientation_and_attention(items, new):
+    c = news2.new_confusion(ice(**items))
+    assert c is not None and c.new is new
+
+
+@pytest.mark.parametrize(("baseline", "items", "new"), [
+    (ice(ice_orientation=3), ice(ice_orientation=3), False),   # as before the infusion
+    (ice(ice_orientation=3), ice(ice_orientation=2), True),    # one point worse
+    (ice(ice_orientation=3), ice(ice_orientation=4), False),   # better than the baseline
+    (ice(ice_attention=0), ice(ice_attention=0), False),
+    (ice(ice_attention=0), ice(ice_attention=0, ice_orientation=3), True),
+    (ice(), ice(ice_attention=0), True),
+    (ice(), ice(ice_writing=0, ice_naming=0), False),          # worse, but not in C items
+])
+def test_new_confusion_with_a_pre_infusion_ice_is_an_item_worse_than_it(baseline, items, new):
+    c = news2.new_confusion(items, baseline=baseline)
+    assert c is not None and c.new is new
+
+
+@pytest.mark.parametrize(("baseline_total", "items", "new"), [
+    (9, ice(ice_orientation=3), False),                 # 9 = baseline; could be the baseline
+    (9, ice(ice_orientation=2), True),                  # 2 orientation points > 1 lost before
+    (9, ice(ice_orientation=3, ice_writing=0), True),   # 8 < baseline 9
+    (10, ice(ice_orientation=3), True),                 # baseline full marks
+    (8, ice(ice_orientation=3, ice_attention=0), False),
+    (8, ice(ice_writing=0, ice_naming=0, ice_commands=0), False),  # 7 < 8 but C items full
+])
+def test_new_confusion_with_only_an_admission_total_counts_what_it_cannot_explain(
+        baseline_total, items, new):
+    c = news2.new_confusion(items, baseline_total=baseline_total)
+    assert c is not None and c.new is new
+
+
+@pytest.mark.parametrize(("capd", "new"), [(0, False), (8, False), (9, True), (32, True)])
+def test_a_capd_of_9_or_more_is_delirium_and_scores_as_new_confusion(capd, new):
+    c = news2.new_confusion(None, capd)
+    assert c is not None and c.new is new
+    assert f"CAPD {capd}" in c.why
+
+
+def test_no_ice_and_no_capd_says_nothing_about_confusion():
+    assert news2.new_confusion(None, None) is None
+
+
+def test_a_febrile_patient_failing_only_the_writing_item_is_not_an_emergency():
+    """The issue's case: ICE 9 (writing 0), no baseline, fever: NEWS2 was 14 (EMERGENCY)."""
+    c = news2.new_confusion(ice(ice_writing=0))
+    n = score(temp_c=39.2, new_confusion=c)
+    assert n.parts["consciousness"] == 0 and n.total == 2
+    confused = score(temp_c=39.2, new_confusion=news2.new_confusion(ice(ice_orientation=3)))
+    assert confused.parts["consciousness"] == 3 and confused.total == 5
+
+
+def test_the_breakdown_names_every_parameter_and_why_consciousness_scores():
+    n = news2.news2(rr=22, spo2=95, on_oxygen=True, sbp=105, pulse=112, consciousness="alert",
+                    temp_c=38.0, new_confusion=news2.new_confusion(ice(ice_orientation=2)))
+    assert n.breakdown() == (
+        "NEWS2 11: respiration rate 2, SpO2 1, air or oxygen 2, systolic BP 1, pulse 2, "
+        "consciousness 3 (alert; new confusion: ICE orientation 2/4 (no baseline ICE)), "
+        "temperature 0")
+    partial = news2.news2(rr=16, spo2=None, on_oxygen=None, sbp=None, pulse=70,
+                          consciousness="awakens_to_voice", temp_c=None)
+    assert partial.breakdown() == ("NEWS2 3+: respiration rate 0, pulse 0, consciousness 3 "
+                                   "(wakes only to voice); not recorded: SpO2, air or oxygen, "
+                                   "systolic BP, temperature")
+    assert news2.news2(rr=16, spo2=None, on_oxygen=None, sbp=None, pulse=None,
+                       consciousness=None, temp_c=None, age_years=12).breakdown().startswith(
+        "NEWS2 not scored")
+
+
+ICE_ITEM_VALUES = st.fixed_dictionaries({
+    "ice_orientation": st.integers(0, 4), "ice_naming": st.integers(0, 3),
+    "ice_commands": st.integers(0, 1), "ice_writing": st.integers(0, 1),
+    "ice_attention": st.integers(0, 1)})
+
+
+@given(ICE_ITEM_VALUES, st.one_of(st.none(), ICE_ITEM_VALUES))
+def test_naming_commands_and_writing_never_decide_new_confusion(items, baseline):
+    c = news2.new_confusion(items, baseline=baseline)
+    other = items | {"ice_naming": 3 - items["ice_naming"], "ice_commands": 1 - items[
+        "ice_commands"], "ice_writing": 1 - items["ice_writing"]}
+    assert c is not None and news2.new_confusion(other, baseline=baseline).new == c.new
+    reference = baseline or FULL
+    assert c.new == (items["ice_orientation"] < reference["ice_orientation"]
+                     or items["ice_attention"] < reference["ice_attention"])
+
+
+@given(ICE_ITEM_VALUES, st.integers(0, 10))
+def test_a_lower_orientation_or_attention_never_removes_new_confusion(items, baseline_total):
+    before = news2.new_confusion(items, baseline_total=baseline_total)
+    for worse in (items | {"ice_orientation": max(0, items["ice_orientation"] - 1)},
+                  items | {"ice_attention": 0}):
+        after = news2.new_confusion(worse, baseline_total=baseline_total)
+        assert before is not None and after is not None
+        assert after.new or not before.new

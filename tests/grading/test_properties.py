@@ -144,7 +144,7 @@ def findings(draw: st.DrawFn) -> Row:
                  "vasopressors"):
         _put(row, name, draw(blank_or[name]))
     for drug in ("antipyretic_given", "tocilizumab_given", "corticosteroid_given",
-                 "fluid_bolus_given"):
+                 "anticytokine_given", "fluid_bolus_given"):
         _put(row, drug, draw(blank_or["boolean"]))
     sedated = draw(blank_or["boolean"])
     _put(row, "sedated", sedated)

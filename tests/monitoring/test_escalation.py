@@ -152,7 +152,10 @@ EXPECTED = {  # (day after infusion, clock time, code) for each demo case, in or
                  (5, "10:00", "icans_rise"), (5, "10:00", "ice_fall"), (5, "10:00", "news2_5"),
                  (5, "14:00", "ice_fall"), (5, "18:00", "icans_rise"), (5, "18:00", "ice_fall"),
                  (5, "22:00", "ice_fall"), (6, "02:00", "icans_rise"),
-                 (6, "02:00", "icu_review"), (6, "02:00", "ice_fall")],
+                 (6, "02:00", "icu_review"), (6, "02:00", "ice_fall"),
+                 # oriented with only the writing item lost (no new confusion, C21), then
+                 # one orientation point lost again: a red NEWS2 parameter once more
+                 (7, "14:00", "news2_5")],
     "DEMO-004": [(3, "10:00", "new_fever"), (3, "10:00", "crs_rise"), (3, "16:00", "crs_rise"),
                  (3, "16:00", "crs_2"), (3, "16:00", "hypotension"),
                  (6, "14:00", "icans_rise"), (6, "18:00", "icans_rise")],

@@ -470,16 +470,16 @@ def test_administrations_count_on_the_first_assessment_at_or_after_them(store):
     given = [("antipyretic", -1), ("fluid_bolus", 0),        # -> 08:00 (at/before it)
              ("tocilizumab", 2), ("dexamethasone", 4),       # -> 12:00
              ("methylprednisolone", 4 + 1 / 3600),           # -> 16:00 (after 12:00)
-             ("anakinra", 6),                                # no canonical field
+             ("anakinra", 6),                                # -> 16:00, not tocilizumab
              ("antipyretic", 9)]                             # after the last row: nowhere yet
     for kind, hours in given:
         store.record_administration("P1", kind, when(hours), by="nina")
     drugs = ("antipyretic_given", "tocilizumab_given", "corticosteroid_given",
-             "fluid_bolus_given")
+             "fluid_bolus_given", "anticytokine_given")
     got = [{d for d in drugs if r.get(d)} for r in store.timeline_rows("P1")]
     assert got == [{"antipyretic_given", "fluid_bolus_given"},
                    {"tocilizumab_given", "corticosteroid_given"},
-                   {"corticosteroid_given"}]
+                   {"corticosteroid_given", "anticytokine_given"}]
 
 
 def test_a_dose_before_a_row_entered_in_error_counts_on_the_next_effective_row(store):

@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from monitoring.demo import DEMO_ACCOUNTS, ensure_demo_ward
 from monitoring.store import WardStore
+from ui.text import shown
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -81,7 +82,8 @@ def go(at: AppTest, page: str) -> AppTest:
 
 
 def texts(at: AppTest) -> str:
-    """Every text the page shows (markdown, captions, alerts), for 'shows ...' checks."""
+    """Every text the page shows (markdown, captions, alerts), for 'shows ...' checks; the
+    backslash escapes of user text (ui.text.md) taken out, as the browser shows it."""
     parts = [e.value for kind in ("markdown", "caption", "error", "warning", "success", "info",
                                   "title", "subheader") for e in getattr(at, kind)]
-    return "\n".join(str(p) for p in parts)
+    return "\n".join(shown(str(p)) for p in parts)

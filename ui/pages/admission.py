@@ -11,6 +11,7 @@ from monitoring.store import PatientIn, StoreError
 from monitoring.ward import sync_flags
 from ui import session
 from ui.common import local
+from ui.text import md
 
 user = session.require("admission")
 store = session.store()
@@ -19,7 +20,7 @@ tz = store.tz
 st.title("Admission and discharge")
 done = st.session_state.pop("admission_done", None)
 if done:
-    st.success(done, icon=":material/check:")
+    st.success(done, icon=":material/check:")  # ids in it escaped (md) when it was made
 admit_tab, edit_tab, discharge_tab = st.tabs(["Admit a patient", "Change details", "Discharge"])
 
 
@@ -28,7 +29,7 @@ def pydantic_messages(e: ValidationError) -> list[str]:
     for err in e.errors():
         field = ".".join(str(x) for x in err["loc"]) or "details"
         title = PatientIn.model_fields[field].title if field in PatientIn.model_fields else field
-        out.append(f"{title}: {err['msg']}")
+        out.append(f"{title}: {md(err['msg'])}")
     return out
 
 
@@ -79,9 +80,9 @@ if submitted:
             st.error("Not admitted:  \n" + "  \n".join(pydantic_messages(e)))
     except StoreError as e:
         with admit_tab:
-            st.error(f"Not admitted: {e}")
+            st.error(f"Not admitted: {md(e)}")
     else:
-        st.session_state["admission_done"] = f"Admitted {details['patient_id']}."
+        st.session_state["admission_done"] = f"Admitted {md(details['patient_id'])}."
         st.rerun()
 
 admitted = store.patients(admitted_only=True)
@@ -126,9 +127,9 @@ with edit_tab:
                 if {"baseline_ice", "spo2_scale"} & set(changes):  # they change the flags
                     sync_flags(store, pid, user["username"])
             except StoreError as e:
-                st.error(f"Not saved: {e}")
+                st.error(f"Not saved: {md(e)}")
             else:
-                st.session_state["admission_done"] = f"Details of {pid} changed."
+                st.session_state["admission_done"] = f"Details of {md(pid)} changed."
                 st.rerun()
 
 with discharge_tab:
@@ -140,12 +141,12 @@ with discharge_tab:
         st.caption(f"Admitted {local(p['admitted_at'], tz)}; infusion "
                    f"{local(p['infusion_time'], tz)}. Discharge ends bedside charting; the "
                    "record stays.")
-        sure = st.checkbox(f"Discharge {labels[pid]} now", key=f"discharge_sure_{pid}")
+        sure = st.checkbox(f"Discharge {md(labels[pid])} now", key=f"discharge_sure_{pid}")
         if st.button("Discharge", type="primary", disabled=not sure, key=f"discharge_{pid}"):
             try:
                 store.discharge(pid, by=user["username"])
             except StoreError as e:
-                st.error(f"Not discharged: {e}")
+                st.error(f"Not discharged: {md(e)}")
             else:
-                st.session_state["admission_done"] = f"Discharged {pid}."
+                st.session_state["admission_done"] = f"Discharged {md(pid)}."
                 st.rerun()

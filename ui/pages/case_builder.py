@@ -25,6 +25,7 @@ from ui.form import (
     show_problems,
 )
 from ui.teaching_view import LAB_DISPLAY
+from ui.text import md
 
 user = session.require("case_builder")
 store = session.store()
@@ -37,7 +38,7 @@ st.caption("A synthetic teaching case, charted with the bedside form. Everything
            "its card. Never enter real patient data here.")
 done = st.session_state.pop("builder_done", None)
 if done:
-    st.success(done, icon=":material/check:")
+    st.success(done, icon=":material/check:")  # user text in it escaped (md)
 
 
 def when_input(key: str, default: datetime, label: str = "Date",
@@ -97,7 +98,7 @@ if chosen == NEW:
                         weight_kg=weight, sex=sex, infusion_time=infusion, is_demo=True),
                         by=user["username"])
                 except (StoreError, ValueError) as e:
-                    st.error(f"Not created: {e}")
+                    st.error(f"Not created: {md(e)}")
                 else:
                     st.session_state[f"builder_age_{new_id}"] = age
                     st.session_state["builder_open"] = new_id
@@ -112,7 +113,7 @@ assert patient is not None and patient["is_demo"]
 rows = store.timeline_rows(pid)
 carried = carried_forward(store, pid)
 age = carried.get("age_years", st.session_state.get(f"builder_age_{pid}"))
-st.markdown(f"**{patient.get('name') or pid}** · {patient.get('product')} · "
+st.markdown(f"**{md(patient.get('name') or pid)}** · {patient.get('product')} · "
             + (f"weight {patient['weight_kg']:g} kg · " if patient.get("weight_kg") else "")
             + "infusion " + local(patient["infusion_time"], tz, "%d %b %Y %H:%M")
             + " · synthetic demo patient")
@@ -167,7 +168,7 @@ with st.container(border=True):
             general.append(str(e))
     show_problems(form, problems)
     for m in general + [m for n, ms in problems.items() if n not in form.slots for m in ms]:
-        st.error(m, icon=":material/error:")
+        st.error(md(m), icon=":material/error:")
     if result is not None:
         r = result.result
         st.markdown(badge("CRS", r.crs) + " &nbsp; " + badge("ICANS", r.icans),
@@ -191,8 +192,8 @@ with st.container(border=True):
         try:
             saved = save(store, pid, values, by=user["username"])
         except (grading.InputError, StoreError) as e:
-            st.error("Not added: " + ("  \n".join(e.problems) if isinstance(
-                e, grading.InputError) else str(e)))
+            st.error("Not added: " + ("  \n".join(map(md, e.problems)) if isinstance(
+                e, grading.InputError) else md(e)))
         else:
             st.session_state[f"builder_v_{pid}"] = version + 1
             st.session_state["builder_done"] = (
@@ -227,7 +228,7 @@ with c[0].container(border=True):
         try:
             store.record_administration(pid, kind, given_at, by=user["username"], dose=dose)
         except StoreError as e:
-            st.error(f"Not added: {e}")
+            st.error(f"Not added: {md(e)}")
         else:
             st.session_state["builder_done"] = f"{KIND_WORDS[kind]} {dose:g} {unit} added."
             st.session_state[f"builder_meds_added_{pid}"] = added + 1
@@ -257,7 +258,7 @@ with c[1].container(border=True):
         try:
             store.record_lab(pid, test, value, lab_unit, taken_at, by=user["username"])
         except StoreError as e:
-            st.error(f"Not added: {e}")
+            st.error(f"Not added: {md(e)}")
         else:
             st.session_state["builder_done"] = f"{LAB_DISPLAY[test][0]} {value:g} {lab_unit} added."
             st.rerun()
@@ -274,7 +275,7 @@ with st.container(border=True):
                "from spec §7. Saving again keeps the earlier version.")
     if saved_versions:
         st.caption(f"Saved {len(saved_versions)} time(s); last by "
-                   f"{saved_versions[-1]['recorded_by']} at "
+                   f"{md(saved_versions[-1]['recorded_by'])} at "
                    f"{local(saved_versions[-1]['recorded_at'], tz, '%d %b %Y %H:%M')}.")
     previous = library.parse_card(saved_versions[-1]["card"]) if saved_versions else None
     title = st.text_input("Title", value=previous.title if previous else "",
@@ -302,12 +303,12 @@ with st.container(border=True):
                                            summary=summary.strip(), learning_points=learning,
                                            disease=disease.strip(), age_years=age)
         except library.CardError as e:
-            st.error("Not saved:  \n" + "  \n".join(e.problems))
+            st.error("Not saved:  \n" + "  \n".join(map(md, e.problems)))
         except (StoreError, ValueError) as e:
-            st.error(f"Not saved: {e}")
+            st.error(f"Not saved: {md(e)}")
         else:
             st.session_state["builder_done"] = (
-                f"{case.card.title} ({pid}) saved to the library, version {case.version}: "
+                f"{md(case.card.title)} ({pid}) saved to the library, version {case.version}: "
                 f"maximum CRS {grade_words(case.card.expected.crs_max)}, ICANS "
                 f"{grade_words(case.card.expected.icans_max)}; it loads, replays and quizzes "
                 "like any case.")

@@ -8,6 +8,7 @@ from monitoring import library
 from ui import session
 from ui.common import local
 from ui.teaching_view import patient_line, trial_line
+from ui.text import md
 
 user = session.require("case_library")
 store = session.store()
@@ -19,7 +20,7 @@ st.caption("Synthetic teaching cases only - never real patients. Each card's gra
            "illustrative teaching values.")
 done = st.session_state.pop("library_done", None)
 if done:
-    st.success(done, icon=":material/check:")
+    st.success(done, icon=":material/check:")  # the title in it escaped (md)
 
 cases = library.library(store)
 in_ward = {p["patient_id"] for p in store.patients(demo=True, admitted_only=True)}
@@ -42,14 +43,14 @@ case = by_id[chosen]
 card = case.card
 
 with st.container(border=True):
-    st.subheader(card.title)
-    st.markdown(f"**{card.patient.name}** · {patient_line(card)}")
+    st.subheader(md(card.title))
+    st.markdown(f"**{md(card.patient.name)}** · {md(patient_line(card))}")
     st.markdown(trial_line(card))
     st.caption(card.trial.note)
-    st.markdown(card.summary)
-    st.markdown("**Learning points**\n" + "\n".join(f"- {p}" for p in card.learning_points))
+    st.markdown(md(card.summary))  # an educator's words, shown as typed
+    st.markdown("**Learning points**\n" + "\n".join(f"- {md(p)}" for p in card.learning_points))
     if case.source == "educator":
-        st.caption(f"Built by {case.saved_by}; version {case.version} saved "
+        st.caption(f"Built by {md(case.saved_by)}; version {case.version} saved "
                    f"{local(case.saved_at, tz, '%d %b %Y %H:%M')}.")
     with st.expander(f"Grades the card states ({len(card.expected.grades)})"):
         st.dataframe(pd.DataFrame([{
@@ -66,7 +67,7 @@ with st.container(border=True):
     problems = library.verify(case, tz.key)
     if problems:
         st.error("The grading engine does not agree with this card:  \n"
-                 + "  \n".join(problems), icon=":material/error:")
+                 + "  \n".join(map(md, problems)), icon=":material/error:")
     else:
         st.success("Every grade on this card is the grading engine's.",
                    icon=":material/verified:")
@@ -77,7 +78,7 @@ with st.container(border=True):
                    help="Puts the case into the demo ward ending today; a copy already there "
                         "is marked entered-in-error first (kept in the audit trail)."):
         n = library.load_case(store, case, session.now(), by=user["username"])
-        st.session_state["library_done"] = (f"{card.title} ({chosen}) loaded into the demo "
+        st.session_state["library_done"] = (f"{md(card.title)} ({chosen}) loaded into the demo "
                                             f"ward: {n} assessments.")
         st.rerun()
     if chosen in in_ward and c[1].button("Open in Teaching", key="library_open"):

@@ -8,7 +8,15 @@ import grading
 from monitoring.store import StoreError
 from monitoring.ward import backdating_problem, carried_forward, preview, save
 from ui import session
-from ui.common import SEVERITY_ICONS, badge, based_on, grade_text, local, reasons_text
+from ui.common import (
+    SEVERITY_ICONS,
+    badge,
+    based_on,
+    grade_text,
+    local,
+    news_text,
+    reasons_text,
+)
 from ui.flags import by_severity
 from ui.form import (
     DEVICE_WORDS,
@@ -17,6 +25,7 @@ from ui.form import (
     problems_by_field,
     show_problems,
 )
+from ui.text import md
 
 user = session.require("bedside_entry")
 store = session.store()
@@ -26,8 +35,10 @@ st.title("Bedside entry")
 saved = st.session_state.pop("entry_saved", None)
 if saved:
     with st.container(border=True):
-        st.success(f"Saved for {saved['patient']} at {saved['time']}.", icon=":material/check:")
+        st.success(f"Saved for {md(saved['patient'])} at {saved['time']}.", icon=":material/check:")
         st.markdown(saved["badges"], unsafe_allow_html=True)
+        if saved.get("news"):
+            st.markdown(saved["news"])
         for f in by_severity(saved["flags"]):
             show = st.error if f["severity"] in ("urgent", "emergency") else st.info
             show(f"New flag — {SEVERITY_ICONS.get(f['severity'], f['severity'])}: "
@@ -47,7 +58,7 @@ now = session.now()
 age = carried.get("age_years")
 head = st.columns([3, 2])
 head[0].markdown(
-    f"**{patient.get('name') or pid}** · bed {patient.get('bed') or '—'} · "
+    f"**{md(patient.get('name') or pid)}** · bed {md(patient.get('bed') or '—')} · "
     f"{patient.get('product') or 'product not recorded'} · "
     + (f"age {age:g} · " if age is not None else "")
     + (f"weight {patient['weight_kg']:g} kg · " if patient.get("weight_kg") else "")
@@ -100,7 +111,7 @@ unplaced = [m for name, ms in problems.items() if name not in form.slots for m i
 with st.container(border=True):
     st.markdown("**Before saving: grade preview**")
     for m in general + unplaced:
-        st.error(m, icon=":material/error:")
+        st.error(md(m), icon=":material/error:")
     if problems:
         st.error("Correct the values marked above; nothing has been saved.",
                  icon=":material/error:")
@@ -117,6 +128,8 @@ with st.container(border=True):
         cols = st.columns(2)
         for col, name, g in ((cols[0], "CRS", r.crs), (cols[1], "ICANS", r.icans)):
             col.markdown(f"Why {name}:  \n" + "  \n".join(reasons_text(g, tz)))
+        if result.news is not None:
+            st.markdown(news_text(result.news))
         if result.flags:
             st.markdown("**Saving will raise:**  \n" + "  \n".join(
                 f"{SEVERITY_ICONS.get(f['severity'], f['severity'])}: {f['message']}"
@@ -135,15 +148,16 @@ with st.container(border=True):
         try:
             done = save(store, pid, values, by=user["username"])
         except grading.InputError as e:
-            st.error("Not saved:  \n" + "  \n".join(e.problems))
+            st.error("Not saved:  \n" + "  \n".join(map(md, e.problems)))
         except StoreError as e:
-            st.error(f"Not saved: {e}")
+            st.error(f"Not saved: {md(e)}")
         else:
             st.session_state["entry_saved"] = {
                 "patient": patient.get("name") or pid,
                 "time": local(done.result.time, tz),
                 "badges": badge("CRS", done.result.crs) + " &nbsp; "
                 + badge("ICANS", done.result.icans),
-                "flags": done.flags}
+                "flags": done.flags,
+                "news": None if done.news is None else news_text(done.news)}
             st.session_state[f"entry_v_{pid}"] = version + 1  # a fresh, empty form
             st.rerun()

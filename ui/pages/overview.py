@@ -4,7 +4,8 @@ import streamlit as st
 
 from monitoring.ward import raise_overdue, ward_overview
 from ui import session
-from ui.tables import overview_frame, style_overview
+from ui.tables import news_frame, overview_frame, style_overview
+from ui.text import md
 
 user = session.require("ward_overview")
 store = session.store()
@@ -18,8 +19,8 @@ if raise_overdue(store, statuses, now):  # overdue observations become flags (on
     statuses = ward_overview(store, now, demo_only=not session.sees_real_patients(user))
 emergencies = [(s, f) for s in statuses for f in s.flags if f["severity"] == "emergency"]
 for s, f in emergencies:
-    st.error(f"**EMERGENCY** · bed {s.patient.get('bed') or '—'} · "
-             f"{s.patient.get('name') or s.patient['patient_id']}: {f['message']}",
+    st.error(f"**EMERGENCY** · bed {md(s.patient.get('bed') or '—')} · "
+             f"{md(s.patient.get('name') or s.patient['patient_id'])}: {f['message']}",
              icon=":material/emergency:")
 st.caption(f"{len(statuses)} patients · updated {now.astimezone(store.tz):%d %b %H:%M} "
            f"({store.tz.key}) · refreshes every minute · ▲▼ outside the normal range · "
@@ -29,6 +30,9 @@ if not statuses:
     st.stop()
 frame = overview_frame(statuses, now, store.tz)
 st.table(style_overview(frame, statuses), hide_index=True)
+with st.expander("NEWS2 by parameter (Royal College of Physicians 2017; beside the ASTCT "
+                 "grades, never instead of them)"):
+    st.dataframe(news_frame(statuses), hide_index=True, width="stretch")
 
 st.subheader("Open a patient")
 by_id = {s.patient["patient_id"]: s for s in statuses}

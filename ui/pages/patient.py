@@ -14,6 +14,7 @@ from ui import session
 from ui.common import local, observations_text
 from ui.flags import open_flags_panel
 from ui.form import assessment_form, problems_by_field, show_problems
+from ui.text import md
 
 user = session.require("patient")
 store = session.store()
@@ -75,7 +76,7 @@ if action == "Mark entered in error":
             store.mark_entered_in_error(chosen, reason.strip(), by=user["username"])
             sync_flags(store, pid, user["username"], since=h.assessed_at)  # E5
         except StoreError as e:
-            st.error(f"Not saved: {e}")
+            st.error(f"Not saved: {md(e)}")
         else:
             st.session_state["patient_done"] = f"Assessment #{chosen} marked entered in error."
             st.rerun()
@@ -122,9 +123,9 @@ else:
             sync_flags(store, pid, user["username"],
                        since=min(h.assessed_at, values["time"]))  # E5
         except grading.InputError as e:
-            st.error("Not saved:  \n" + "  \n".join(e.problems))
+            st.error("Not saved:  \n" + "  \n".join(map(md, e.problems)))
         except StoreError as e:
-            st.error(f"Not saved: {e}")
+            st.error(f"Not saved: {md(e)}")
         else:
             st.session_state["patient_done"] = (f"Assessment #{chosen} corrected: the new "
                                                 f"version is #{new_id}; the original stays "

@@ -10,6 +10,7 @@ from monitoring.review import (
     attribution_effect,
     course_table,
     icu_now,
+    news_now,
     patient_review,
     timeline_csv,
     tocilizumab,
@@ -19,10 +20,18 @@ from monitoring.store import StoreError
 from monitoring.ward import day_post_infusion, sync_flags
 from ui import session
 from ui.charts import timeline_figure
-from ui.common import attribution_effect_text, badge, grade_text, local, reasons_text
+from ui.common import (
+    attribution_effect_text,
+    badge,
+    grade_text,
+    local,
+    news_text,
+    reasons_text,
+)
 from ui.flags import HISTORY_COLUMNS, history_frame, open_flags_panel
 from ui.handover import handover_html
 from ui.scales import draw_labs_tab, draw_scales_tab
+from ui.text import md
 
 user = session.require("patient_review")
 store = session.store()
@@ -40,14 +49,14 @@ pid = patient["patient_id"]
 try:
     rv = patient_review(store, pid)
 except StoreError as e:
-    st.info(str(e))
+    st.info(md(e))
     st.stop()
 r = rv.current
 s = rv.summary
 day_now = day_post_infusion(patient.get("infusion_time"), now, tz)
 weight = f"weight {patient['weight_kg']:g} kg" if patient.get("weight_kg") else \
     "weight not recorded"
-st.markdown(f"**{patient.get('name') or pid}** · bed {patient.get('bed') or '—'} · "
+st.markdown(f"**{md(patient.get('name') or pid)}** · bed {md(patient.get('bed') or '—')} · "
             f"{patient.get('product') or 'product not recorded'} · "
             f"today D+{day_now if day_now is not None else '—'} · {weight}")
 extra = []
@@ -59,11 +68,16 @@ if rv.unattributed is not None:
 for c_ in rv.confirmations:
     if c_["assessment_id"] == rv.ids[-1]:
         extra.append(f"{c_['syndrome'].upper()} {c_['grade']} confirmed by {c_['recorded_by']}")
+# the badges are HTML of our own; who confirmed (user text) is Markdown, escaped
 st.markdown(f"Latest assessment ({local(r.time, tz)}): " + badge("CRS", r.crs) + " "
             + badge("ICANS", r.icans)
-            + f" &nbsp; Maximum so far: CRS {s.crs_max_grade}, ICANS {s.icans_max_grade}"
-            + (" &nbsp; <b>" + "; ".join(extra) + "</b>" if extra else ""),
+            + f" &nbsp; Maximum so far: CRS {s.crs_max_grade}, ICANS {s.icans_max_grade}",
             unsafe_allow_html=True)
+news = news_now(rv)
+if news is not None:
+    st.markdown(news_text(news))
+if extra:
+    st.markdown("**" + md("; ".join(extra)) + "**")
 physician = user["role"] == "physician"
 
 open_count = len(store.open_flags(pid))
@@ -100,7 +114,7 @@ with why_tab:
                      format_func=labels.__getitem__, key=f"why_{pid}")
     x = rv.at(i)
     by, at = rv.recorded.get(rv.ids[i], ("", None))
-    st.caption(f"Recorded by {by} at {local(at, tz)}; day after infusion "
+    st.caption(f"Recorded by {md(by)} at {local(at, tz)}; day after infusion "
                f"{x.day_post_infusion}.")
     cols = st.columns(2)
     for col, name, g, ep in ((cols[0], "CRS", x.crs, x.crs_episode_max),
@@ -124,13 +138,14 @@ with why_tab:
                        f"{grade_text('CRS', u.crs)}, {grade_text('ICANS', u.icans)}.")
     confirmed = [c for c in rv.confirmations if c["assessment_id"] == rv.ids[i]]
     for c in confirmed:
-        st.caption(f"Confirmed by {c['recorded_by']} at {local(c['recorded_at'], tz)}: "
-                   f"{c['syndrome'].upper()} {c['grade']}" + (f" — {c['note']}" if c["note"]
-                                                             else ""))
+        st.caption(f"Confirmed by {md(c['recorded_by'])} at {local(c['recorded_at'], tz)}: "
+                   f"{c['syndrome'].upper()} {c['grade']}" + (f" — {md(c['note'])}"
+                                                             if c["note"] else ""))
     st.caption(guidance.ASTCT_2019 + ". Decision support only.")
 
 with course_tab:
-    daily = pd.DataFrame(course_table(rv)).rename(
+    # the columns named: no infusion time recorded gives no days, and no traceback
+    daily = pd.DataFrame(course_table(rv), columns=["day", "crs", "icans"]).rename(
         columns={"day": "Day", "crs": "max CRS", "icans": "max ICANS"})
     daily["Day"] = [f"D+{d}" if d >= 0 else f"Day {d}" for d in daily["Day"]]
     st.markdown("**Maximum grade for each day after infusion**")
@@ -251,14 +266,16 @@ with action_tab:
     row_time = {rid: x.time for rid, x in zip(rv.ids, rv.results)}
     for a in rv.attributions:
         when = local(row_time.get(a["assessment_id"]), tz)
-        st.markdown(f"- attribution: {a['finding']} at {when} — {a['reason']} "
-                    f"({a['recorded_by']}, {local(a['recorded_at'], tz)})")
+        st.markdown(f"- attribution: {a['finding']} at {when} — {md(a['reason'])} "
+                    f"({md(a['recorded_by'])}, {local(a['recorded_at'], tz)})")
     for c_ in rv.confirmations:
         st.markdown(f"- confirmed {c_['syndrome'].upper()} {c_['grade']} at "
-                    f"{local(row_time.get(c_['assessment_id']), tz)} ({c_['recorded_by']}, "
-                    f"{local(c_['recorded_at'], tz)})" + (f": {c_['note']}" if c_["note"] else ""))
+                    f"{local(row_time.get(c_['assessment_id']), tz)} ({md(c_['recorded_by'])}, "
+                    f"{local(c_['recorded_at'], tz)})" + (f": {md(c_['note'])}" if c_["note"]
+                                                          else ""))
     for n in rv.notes:
-        st.markdown(f"- note ({n['recorded_by']}, {local(n['written_at'], tz)}): {n['text']}")
+        st.markdown(f"- note ({md(n['recorded_by'])}, {local(n['written_at'], tz)}): "
+                    f"{md(n['text'])}")
     if not (rv.attributions or rv.confirmations or rv.notes):
         st.caption("No attributions, confirmations or notes yet.")
 

@@ -39,6 +39,7 @@ from ui.teaching_view import (
     step_line,
     trial_line,
 )
+from ui.text import md
 
 user = session.require("teaching")
 store = session.store()
@@ -62,7 +63,7 @@ st.caption("More cases, and a fresh copy of any of them: the Case library page."
 try:
     results = course(store, pid)
 except StoreError as e:
-    st.info(f"{e}.")
+    st.info(f"{md(e)}.")
     st.stop()
 case = library.find_case(store, pid)
 last = len(results) - 1
@@ -128,10 +129,10 @@ def show_card(full: bool) -> None:
     if case is None:
         return
     if full:
-        st.markdown(f"**{case.card.title}** · {patient_line(case.card)}")
+        st.markdown(f"**{md(case.card.title)}** · {md(patient_line(case.card))}")
         st.caption(trial_line(case.card) + " " + case.card.trial.note)
     else:
-        st.markdown(f"**{case.card.patient.name}** · {patient_line(case.card)}")
+        st.markdown(f"**{md(case.card.patient.name)}** · {md(patient_line(case.card))}")
 
 
 mode = st.radio("Mode", ("Replay", "Quiz"), horizontal=True, key="teach_mode")
@@ -186,8 +187,8 @@ if mode == "Replay":
     show_context(rv, f"teach_{pid}_{player.step}")
     if case is not None:
         with st.expander("Case card: summary and learning points (tells the whole course)"):
-            st.markdown(case.card.summary)
-            st.markdown("\n".join(f"- {p}" for p in case.card.learning_points))
+            st.markdown(md(case.card.summary))
+            st.markdown("\n".join(f"- {md(p)}" for p in case.card.learning_points))
 
     if player.playing:
         @st.fragment(run_every=player.interval_s)
@@ -272,7 +273,7 @@ if quiz.finished:
     s = quiz.summary()
     with st.container(border=True):
         st.subheader("Quiz result")
-        st.markdown(f"**{quiz.learner}** · {quiz.title or pid} · finished "
+        st.markdown(f"**{md(quiz.learner)}** · {md(quiz.title or pid)} · finished "
                     f"{local(quiz.finished_at, tz, '%d %b %Y %H:%M')}")
         st.markdown(f"**Score: {s['right']} of {s['given']}**"
                     + ("" if s["percent"] is None else f" ({s['percent']} %)")
@@ -296,8 +297,8 @@ if quiz.finished:
         c[1].button("New attempt", key=f"quiz_again_{pid}", on_click=restart)
     if case is not None:
         with st.expander("Case card: summary and learning points", expanded=True):
-            st.markdown(case.card.summary)
-            st.markdown("\n".join(f"- {p}" for p in case.card.learning_points))
+            st.markdown(md(case.card.summary))
+            st.markdown("\n".join(f"- {md(p)}" for p in case.card.learning_points))
     st.stop()
 
 shown = st.session_state.get(shown_key)
@@ -305,7 +306,7 @@ asked = shown if shown is not None else quiz.next_step
 position = quiz.steps.index(asked) if asked is not None else len(quiz.steps)
 right, given = quiz.score_so_far
 st.markdown(f"Question **{min(position + 1, len(quiz.steps))} of {len(quiz.steps)}** · "
-            f"score so far **{right} of {given}** · learner {quiz.learner}")
+            f"score so far **{right} of {given}** · learner {md(quiz.learner)}")
 
 if asked is None:  # every question answered
     st.success("All questions answered.")

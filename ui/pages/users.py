@@ -7,6 +7,7 @@ from monitoring import auth, tables
 from monitoring.store import StoreError
 from ui import session
 from ui.common import local
+from ui.text import md
 
 user = session.require("users")
 store = session.store()
@@ -14,7 +15,7 @@ store = session.store()
 st.title("Users")
 done = st.session_state.pop("users_done", None)
 if done:
-    st.success(done, icon=":material/check:")
+    st.success(done, icon=":material/check:")  # names in it escaped (md) when it was made
 people = [u for u in store.users() if u["username"] != "system"]  # internal, cannot sign in
 st.dataframe(pd.DataFrame([{
     "User name": u["username"], "Name": u["display_name"], "Role": u["role"],
@@ -44,9 +45,9 @@ if submitted:
             problem = str(e)
     if problem:
         with add:
-            st.error(f"Not added: {problem}")
+            st.error(f"Not added: {md(problem)}")
     else:
-        st.session_state["users_done"] = f"User {username.strip()} added ({role})."
+        st.session_state["users_done"] = f"User {md(username.strip())} added ({role})."
         st.rerun()
 
 with manage:
@@ -59,11 +60,11 @@ with manage:
             if st.button("Disable account", disabled=who == user["username"],
                          help="You cannot disable your own account."):
                 store.set_active(who, False, by=user["username"])
-                st.session_state["users_done"] = f"{who} disabled."
+                st.session_state["users_done"] = f"{md(who)} disabled."
                 st.rerun()
         elif st.button("Enable account"):
             store.set_active(who, True, by=user["username"])
-            st.session_state["users_done"] = f"{who} enabled."
+            st.session_state["users_done"] = f"{md(who)} enabled."
             st.rerun()
     with c[1]:
         new = st.text_input("New password", type="password", key=f"reset_{who}",
@@ -72,7 +73,7 @@ with manage:
             try:
                 store.set_password(who, new, by=user["username"])
             except StoreError as e:
-                st.error(f"Not changed: {e}")
+                st.error(f"Not changed: {md(e)}")
             else:
-                st.session_state["users_done"] = f"Password of {who} reset; lock-out cleared."
+                st.session_state["users_done"] = f"Password of {md(who)} reset; lock-out cleared."
                 st.rerun()

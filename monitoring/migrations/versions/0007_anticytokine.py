@@ -1,0 +1,48 @@
+"""Anakinra, siltuximab and other anti-cytokine agents (issue 15, decision W10): the canonical
+``anticytokine_given`` column on assessments, and siltuximab and "other anti-IL-6 / anti-IL-1
+agent" as medication kinds.
+
+Revision ID: 0007
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from monitoring.tables import ADMINISTRATION_KINDS
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # 0001 builds tables from the current definitions: only older databases lack these.
+    bind = op.get_bind()
+    insp = sa.inspect(bind)
+    if "anticytokine_given" not in {c["name"] for c in insp.get_columns("assessments")}:
+        op.add_column("assessments", sa.Column("anticytokine_given", sa.Boolean))
+    kinds = tuple(ADMINISTRATION_KINDS)
+    if bind.dialect.name == "sqlite":
+        # The kind CHECK only widens (every stored kind stays allowed), so the table keeps its
+        # rows, indexes and append-only triggers: SQLite's documented way to change a CHECK
+        # constraint in place (sqlite.org/lang_altertable.html, "other kinds of table schema
+        # changes"), instead of rebuilding an append-only table.
+        sql = bind.execute(sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' "
+                                   "AND name = 'administrations'")).scalar_one()
+        start = sql.index("kind IN (")
+        end = sql.index(")", start) + 1
+        new = sql[:start] + f"kind IN {kinds}" + sql[end:]
+        if new != sql:
+            version = bind.execute(sa.text("PRAGMA schema_version")).scalar_one()
+            bind.exec_driver_sql("PRAGMA writable_schema = ON")
+            bind.execute(sa.text("UPDATE sqlite_master SET sql = :sql WHERE type = 'table' "
+                                 "AND name = 'administrations'"), {"sql": new})
+            bind.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
+            bind.exec_driver_sql("PRAGMA writable_schema = OFF")
+    else:
+        for check in insp.get_check_constraints("administrations"):
+            if "kind" in (check.get("sqltext") or "") and check.get("name"):
+                op.drop_constraint(check["name"], "administrations", type_="check")
+        op.create_check_constraint("administrations_kind_check", "administrations",
+                                   f"kind IN {kinds}")

@@ -1,0 +1,163 @@
+"""Anakinra, siltuximab and other anti-IL-6 / anti-IL-1 agents in the ward record (issue 15,
+decisions C20, W10): recorded as medications, they set ``anticytokine_given`` on the next
+assessment (never ``tocilizumab_given``: the tocilizumab dose limits count tocilizumab only),
+survive export and import, reach an older database through migration 0007, and act like
+tocilizumab for the fever waiver."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+import grading
+from grading.fields import COLUMNS
+from monitoring import library
+from monitoring import tables as t
+from monitoring.review import tocilizumab_doses
+from monitoring.store import StoreError, WardStore
+from tests.monitoring.test_reliability import _head_revision
+
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+INFUSION = datetime(2026, 3, 1, 10, 30, tzinfo=UTC)
+
+
+def when(hours: float) -> datetime:
+    return T0 + timedelta(hours=hours)
+
+
+def admit(store: WardStore) -> None:
+    store.admit({"patient_id": "P1", "infusion_time": INFUSION}, by="drx")
+
+
+def record(store: WardStore, hours: float, **values: object) -> int:
+    return store.record_assessment("P1", {"time": when(hours), **values}, by="nina")
+
+
+def febrile_then_afebrile_on_a_vasopressor(store: WardStore, kind: str) -> None:
+    admit(store)
+    record(store, 0, temp_c=38.6, sbp_mmhg=86, dbp_mmhg=50, o2_device="room_air",
+           vasopressors="none")
+    record(store, 2, temp_c=38.9, sbp_mmhg=86, dbp_mmhg=50)
+    store.record_administration("P1", kind, when(1), by="nina", dose=100)
+    record(store, 8, temp_c=37.1, sbp_mmhg=100, dbp_mmhg=60, vasopressors="norepinephrine")
+
+
+@pytest.mark.parametrize("kind", ["anakinra", "siltuximab", "other_anticytokine"])
+def test_an_anticytokine_dose_sets_anticytokine_given_and_never_tocilizumab(store, kind):
+    febrile_then_afebrile_on_a_vasopressor(store, kind)
+    rows = store.timeline_rows("P1")
+    assert [bool(r.get("anticytokine_given")) for r in rows] == [False, True, False]
+    assert not any(r.get("tocilizumab_given") for r in rows)
+    assert tocilizumab_doses(rows, store.administrations("P1")) == []  # ASCO limits: none
+    last = list(grading.grade(store.timeline("P1")).results())[-1]
+    assert (last.crs.grade, last.crs.status) == (3, "final")  # the waiver, like tocilizumab
+    assert "CRS-R3" in [r.rule for r in last.crs.reasons]
+
+
+def test_without_the_anticytokine_dose_the_same_course_is_provisional(store):
+    admit(store)
+    record(store, 0, temp_c=38.6, sbp_mmhg=86, dbp_mmhg=50, o2_device="room_air",
+           vasopressors="none")
+    record(store, 2, temp_c=38.9, sbp_mmhg=86, dbp_mmhg=50)
+    record(store, 8, temp_c=37.1, sbp_mmhg=100, dbp_mmhg=60, vasopressors="norepinephrine")
+    last = list(grading.grade(store.timeline("P1")).results())[-1]
+    assert (last.crs.grade, last.crs.status) == (3, "provisional")
+
+
+def test_the_anticytokine_kinds_are_recorded_in_mg_and_named_in_plain_words(store):
+    admit(store)
+    record(store, 0, temp_c=37.0)
+    for kind in ("anakinra", "siltuximab", "other_anticytokine"):
+        store.record_administration("P1", kind, when(-1), by="nina", dose=100)
+    given = store.administrations("P1")
+    assert [(m["kind"], m["unit"]) for m in given] == [
+        ("anakinra", "mg"), ("siltuximab", "mg"), ("other_anticytokine", "mg")]
+    assert t.KIND_WORDS["other_anticytokine"] == "other anti-IL-6 / anti-IL-1 agent"
+    with pytest.raises(StoreError, match="siltuximab"):
+        store.record_administration("P1", "emapalumab", when(-1), by="nina", dose=1)
+
+
+def test_a_ticked_anticytokine_box_is_kept_and_exported_and_imported_back(store, make_store):
+    admit(store)
+    record(store, 0, temp_c=38.6, o2_device="room_air", vasopressors="none")
+    record(store, 2, temp_c=38.9, anticytokine_given=True)  # ticked on the form
+    store.record_administration("P1", "siltuximab", when(3), by="nina", dose=770)
+    record(store, 4, temp_c=37.4)
+    exported = store.export_csv()
+    header = exported.splitlines()[0].split(",")
+    assert "anticytokine_given" in header and header == list(COLUMNS)
+    column = header.index("anticytokine_given")
+    assert [line.split(",")[column] for line in exported.splitlines()[1:]] == \
+        ["", "true", "true"]
+    fresh = make_store()
+    fresh.import_csv(exported.encode(), by="nina")
+    assert fresh.export_csv() == exported
+    assert [bool(r.get("anticytokine_given")) for r in fresh.timeline_rows("P1")] == \
+        [False, True, True]
+
+
+def test_a_case_card_lists_a_ticked_anticytokine_box_as_an_agent_not_named(store):
+    admit(store)
+    record(store, 0, temp_c=38.6, o2_device="room_air", vasopressors="none")
+    record(store, 2, temp_c=38.9, anticytokine_given=True)
+    meds = library.medications_of_record(store, "P1")
+    assert [(m.kind, m.drug) for m in meds] == [("other_anticytokine", "anti-cytokine agent")]
+    assert "which agent" in (meds[0].note or "")
+
+
+def test_the_library_case_with_anakinra_verifies_against_its_timeline():
+    case = library.builtin_case(next(c.card.id for c in library.builtin_cases()
+                                     if any(m.kind == "anakinra" for m in c.card.medications)))
+    assert case is not None
+    assert library.verify(case) == []
+
+
+def test_migration_0007_adds_the_anticytokine_column_and_kinds_to_an_older_database(tmp_path):
+    url = f"sqlite:///{tmp_path}/old.db"
+    WardStore(url).engine.dispose()
+    old_kinds = ("tocilizumab", "dexamethasone", "methylprednisolone", "anakinra",
+                 "antipyretic", "fluid_bolus")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # make it look like a database from before revision 0007
+        conn.execute(sa.text("ALTER TABLE assessments DROP COLUMN anticytokine_given"))
+        sql = conn.execute(sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' "
+                                   "AND name = 'administrations'")).scalar_one()
+        start = sql.index("kind IN (")
+        old = sql[:start] + f"kind IN {old_kinds}" + sql[sql.index(")", start) + 1:]
+        version = conn.execute(sa.text("PRAGMA schema_version")).scalar_one()
+        conn.exec_driver_sql("PRAGMA writable_schema = ON")
+        conn.execute(sa.text("UPDATE sqlite_master SET sql = :sql WHERE name = "
+                             "'administrations'"), {"sql": old})
+        conn.exec_driver_sql(f"PRAGMA schema_version = {version + 1}")
+        conn.exec_driver_sql("PRAGMA writable_schema = OFF")
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0006'"))
+    with engine.connect() as conn:
+        assert "siltuximab" not in conn.execute(sa.text(
+            "SELECT sql FROM sqlite_master WHERE name = 'administrations'")).scalar_one()
+    engine.dispose()
+
+    store = WardStore(url)
+    with store.engine.connect() as conn:
+        assert "anticytokine_given" in {
+            c["name"] for c in sa.inspect(conn).get_columns("assessments")}
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == \
+            _head_revision()
+        assert conn.execute(sa.text("PRAGMA integrity_check")).scalar() == "ok"
+    store.add_user("nina", "nurse")
+    store.add_user("drx", "physician")
+    admit(store)
+    record(store, 0, temp_c=38.6)
+    dose = store.record_administration("P1", "siltuximab", when(1), by="nina", dose=770)
+    record(store, 2, temp_c=38.0)
+    assert store.timeline_rows("P1")[-1]["anticytokine_given"] is True
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), \
+            store.engine.begin() as conn:  # the append-only triggers are still there
+        conn.execute(sa.text("UPDATE administrations SET dose = 1 WHERE id = :i"), {"i": dose})
+    with pytest.raises(sa.exc.IntegrityError), store.engine.begin() as conn:  # still checked
+        conn.execute(sa.text(
+            "INSERT INTO administrations (patient_id, given_at, kind, recorded_at, recorded_by,"
+            " status) VALUES ('P1', '2026-03-02 09:00:00', 'emapalumab', '2026-03-02 09:00:00',"
+            " 'nina', 'final')"))
+    store.engine.dispose()

@@ -1,0 +1,100 @@
+"""Issue 15 on the pages (AppTest): the bedside form records anakinra, siltuximab or another
+anti-cytokine agent; the NEWS2 is shown by parameter in the preview, the save confirmation, the
+overview, the patient review and the handover; the case builder offers the new medications."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from html import escape
+
+from monitoring import review, ward
+from ui.handover import handover_html
+from ui.tables import NEWS_COLUMNS
+
+from .conftest import go, texts
+from .test_pages import entry_for, fill, key_of, save_button
+
+REVIEW = "ui/pages/review.py"
+PARAMETERS = ("respiration rate", "SpO2", "air or oxygen", "systolic BP", "pulse",
+              "consciousness", "temperature")
+
+
+def test_the_form_records_an_anticytokine_agent_and_the_grade_counts_it(signed_in, store):
+    at = entry_for(signed_in, "DEMO-001")
+    k = key_of(at, "DEMO-001")
+    box = at.checkbox(key=f"{k}_anticytokine_given")
+    assert box.label == "Anakinra, siltuximab or other anti-cytokine"
+    box.check()
+    fill(at, "DEMO-001", temp_c=37.0)
+    save_button(at, "DEMO-001").click().run()
+    assert not at.exception
+    last = store.timeline_rows("DEMO-001")[-1]
+    assert last["anticytokine_given"] is True and not last.get("tocilizumab_given")
+
+
+def test_the_preview_and_the_save_confirmation_show_news2_by_parameter(signed_in, store):
+    at = entry_for(signed_in, "DEMO-001")
+    k = key_of(at, "DEMO-001")
+    at.radio(key=f"{k}_instrument").set_value("ICE").run()
+    for name, v in (("ice_orientation", 4), ("ice_naming", 3), ("ice_commands", 1),
+                    ("ice_writing", 0), ("ice_attention", 1)):
+        at.radio(key=f"{k}_{name}").set_value(v)
+    at.selectbox(key=f"{k}_consciousness").select("alert")
+    fill(at, "DEMO-001", temp_c=39.2, hr_bpm=80, sbp_mmhg=120, dbp_mmhg=70, rr_per_min=16,
+         spo2_pct=97)
+    shown = texts(at)
+    preview = next(line for line in shown.splitlines() if line.startswith("NEWS2 "))
+    # fever 39.2 scores 2; ICE 9 from the writing item alone is not new confusion (C21)
+    assert preview.startswith("NEWS2 2: respiration rate 0, SpO2 0, air or oxygen 0, "
+                              "systolic BP 0, pulse 0, consciousness 0 (alert), temperature 2")
+    assert "Royal College of Physicians 2017" in preview
+    save_button(at, "DEMO-001").click().run()
+    assert not at.exception
+    assert preview in texts(at).splitlines()  # the confirmation shows the same breakdown
+
+
+def test_the_overview_lists_each_patients_news2_by_parameter(signed_in, store):
+    at = signed_in("nurse")
+    (frame,) = [d.value for d in at.dataframe if "Why consciousness" in d.value.columns]
+    assert len(frame) == 5
+    statuses = {s.patient.get("bed"): s for s in ward.ward_overview(store, datetime.now(UTC))}
+    for _, row in frame.iterrows():
+        n = statuses[row["Bed"]].news
+        if n is None or n.total is None:
+            assert row["NEWS2"] in ("no vital signs", "not scored (under 16)")
+            continue
+        assert row["NEWS2"] == f"{n.total}{'+' if n.missing else ''}"
+        assert [row[label] for _, label in NEWS_COLUMNS] == [
+            str(n.parts[name]) if name in n.parts else "—" for name, label in NEWS_COLUMNS]
+        assert row["Why consciousness"] == (n.consciousness_why or "—")
+    assert "not scored (under 16)" in set(frame["NEWS2"])  # the child on the demo ward
+
+
+def test_the_review_page_and_the_handover_show_news2_by_parameter(signed_in, store):
+    at = signed_in("physician")
+    at.session_state["patient_id"] = "DEMO-005"
+    go(at, REVIEW)
+    rv = review.patient_review(store, "DEMO-005")
+    news = review.news_now(rv)
+    assert news is not None
+    assert any(line.startswith(news.breakdown()) for line in texts(at).splitlines())
+    html = handover_html(rv, rv.current.time, "demo.physician", [], with_chart=False)
+    assert escape(news.breakdown()) in html
+    assert all(p in news.breakdown() for p in PARAMETERS) or news.missing
+
+
+def test_the_handover_names_an_anticytokine_medication_in_words(store):
+    store.record_administration("DEMO-005", "other_anticytokine",
+                                datetime.now(UTC) - timedelta(hours=1), by="demo.nurse",
+                                dose=100)
+    rv = review.patient_review(store, "DEMO-005")
+    html = handover_html(rv, rv.current.time, "x", [], with_chart=False)
+    assert "other anti-IL-6 / anti-IL-1 agent 100 mg" in html
+    assert "other_anticytokine" not in html
+
+
+def test_the_case_builder_offers_siltuximab_and_other_anticytokine_agents(signed_in):
+    from .test_case_builder import new_case
+    at, pid = new_case(signed_in)
+    options = at.selectbox(key=f"builder_med_{pid}").options
+    assert {"anakinra", "siltuximab", "other anti-IL-6 / anti-IL-1 agent"} <= set(options)
