@@ -12,17 +12,12 @@ from datetime import timedelta
 
 import streamlit as st
 
-from monitoring.db import DatabaseUnavailableError
 from ui import session, sign_in
 from ui.text import md
 
 # The favicon is an emoji: a material icon would be fetched from Google on every page load.
 st.set_page_config(page_title="CAR-T ward monitor", page_icon="🩺", layout="wide")
-try:
-    session.store()  # opens (and on first run creates) the ward record
-except DatabaseUnavailableError as e:  # missing, unwritable or damaged: say so, never a traceback
-    st.error(f"The ward record cannot be opened: {e}")
-    st.stop()
+session.store()  # opens (and on first run creates) the ward record
 session.sso_check()
 session.check_idle()
 session.touch()

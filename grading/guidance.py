@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from .instants import elapsed, hours_between, instant, is_after
 from .result import Grade
 
 ASCO_2021 = ("ASCO guideline 2021 (Santomasso BD et al., J Clin Oncol 2021;39(35):3978-3992), "
@@ -162,16 +163,16 @@ class TocilizumabCount:
 
 def tocilizumab_count(given: Sequence[datetime], now: datetime) -> TocilizumabCount:
     """Doses in the rolling 24 h and in total, with warnings at the limits (spec §4.4)."""
-    past = sorted(t for t in given if t <= now)
-    recent = [t for t in past if now - t < timedelta(hours=24)]
+    past = sorted((t for t in given if not is_after(t, now)), key=instant)
+    recent = [t for t in past if elapsed(now, t) < timedelta(hours=24)]
     warnings = []
     if len(recent) >= TOCILIZUMAB_MAX_PER_24H:
         warnings.append(f"{len(recent)} doses in the last 24 h: the limit is "
                         f"{TOCILIZUMAB_MAX_PER_24H} in 24 h")
     if len(past) >= TOCILIZUMAB_MAX_TOTAL:
         warnings.append(f"{len(past)} doses in total: the limit is {TOCILIZUMAB_MAX_TOTAL}")
-    if past and now - past[-1] < TOCILIZUMAB_MIN_INTERVAL:
-        warnings.append(f"last dose {(now - past[-1]).total_seconds() / 3600:.1f} h ago: doses "
+    if past and elapsed(now, past[-1]) < TOCILIZUMAB_MIN_INTERVAL:
+        warnings.append(f"last dose {hours_between(now, past[-1]):.1f} h ago: doses "
                         f"are at least {TOCILIZUMAB_MIN_INTERVAL.total_seconds() / 3600:g} h "
                         "apart")
     return TocilizumabCount(len(recent), len(past), past[-1] if past else None, tuple(warnings))

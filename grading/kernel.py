@@ -118,6 +118,7 @@ class Rules(NamedTuple):
     low_flow_max: float             # §1.4
     room_air: int
     icp_sign_grade: int
+    unarousable: int                # consciousness code a later ICE > 0 or CAPD disproves
     ice_max: int
     capd_max_age: float
     died_crs: int
@@ -190,7 +191,9 @@ RULES = Rules(
     unknown_age_rule=AGE_RULES.index(rules.UNKNOWN_AGE_THRESHOLD),
     low_flow_max=rules.LOW_FLOW_MAX_L_MIN,
     room_air=code_of("o2_device", "room_air"),
-    icp_sign_grade=rules.RAISED_ICP_SIGN_GRADE, ice_max=rules.ICE_MAX,
+    icp_sign_grade=rules.RAISED_ICP_SIGN_GRADE,
+    unarousable=code_of("consciousness", rules.DISPROVED_BY_LATER_ICE_OR_CAPD),
+    ice_max=rules.ICE_MAX,
     capd_max_age=float(rules.CAPD_MAX_AGE_YEARS),
     died_crs=code_of("died_of", "crs"), died_icans=code_of("died_of", "icans"),
     final=STATUSES.index("final"), provisional=STATUSES.index("provisional"),
@@ -227,6 +230,7 @@ GRADED: dict[str, type] = {
     "device": np.int8, "flow": np.float64, "o2_src": np.int32, "o2_attr": np.bool_,
     "vaso_src": np.int32, "vaso": np.int16, "prior_drug_src": np.int32,
     "ice_src": np.int32, "capd_src": np.int32, "loc_src": np.int32, "loc": np.int8,
+    "loc_ended_src": np.int32, "aroused_src": np.int32,
     "sedated_src": np.int32, "sedated": np.bool_, "cognitive_attr": np.bool_,
     "loc_attr": np.bool_, "baseline_ice": np.float64,
     "seizure_src": np.int32, "seizure": np.int8, "motor_src": np.int32, "motor": np.int8,
@@ -310,7 +314,7 @@ def _grade_patient(r: Rows, k: Rules, tab: Tables, out: Graded, lo: int, hi: int
     # the latest row (-1 none) where each input was recorded
     age_j = temp_j = bp_j = bolus_j = spo2_j = dev_j = change_j = flow_j = vaso_j = -1
     prior_j = sedated_until = ice_j = capd_j = loc_j = sed_j = pre_j = -1
-    seizure_j = motor_j = edema_j = icp_j = -1
+    seizure_j = motor_j = edema_j = icp_j = aroused_j = -1
     device_before = -1
     # episodes: the latest active row; the run's first active row (its number); its onset
     crs_last = crs_run = crs_onset = crs_drug = icans_last = icans_run = -1
@@ -385,12 +389,21 @@ def _grade_patient(r: Rows, k: Rules, tab: Tables, out: Graded, lo: int, hi: int
             capd_j = i
         if r.loc[i] >= 0:
             loc_j = i
+        if r.ice[i] > 0 or r.capd[i] == r.capd[i]:  # the patient answered or was assessable
+            aroused_j = i
         ice_src = _window(ice_j, t[i] - t[ice_j], k.neuro_ns)
         ice_src = ice_src if ice_src > sedated_until else NO_ROW
         capd_src = _window(capd_j, t[i] - t[capd_j], k.neuro_ns)
         capd_src = capd_src if capd_src > sedated_until else NO_ROW
         loc_src = _window(loc_j, t[i] - t[loc_j], k.neuro_ns)
         loc_src = loc_src if loc_src > sedated_until else NO_ROW
+        # decision N13: a later ICE > 0 or CAPD shows the patient arousable, so an earlier
+        # 'unarousable' no longer counts (consciousness then not re-assessed)
+        loc_ended = NO_ROW
+        if loc_src >= 0 and r.loc[loc_src] == k.unarousable and aroused_j > loc_src:
+            loc_ended, loc_src = loc_src, NO_ROW
+        out.loc_ended_src[i] = loc_ended
+        out.aroused_src[i] = aroused_j if loc_ended >= 0 else NO_ROW
         loc = r.loc[loc_src] if loc_src >= 0 else -1
         out.ice_src[i], out.capd_src[i] = ice_src, capd_src
         out.loc_src[i], out.loc[i] = loc_src, loc

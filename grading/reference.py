@@ -17,6 +17,7 @@ import pandas as pd
 
 from . import rules
 from .fields import FIELD_BY_NAME, ICE_ITEMS
+from .instants import elapsed, instant, is_after
 from .parse import Assessments
 from .result import Grade
 from .snapshot import (
@@ -70,7 +71,7 @@ def snapshots(a: Assessments) -> list[Snapshot]:
         by_patient.setdefault(str(r["patient_id"]), []).append(i)
     out: list[Snapshot | None] = [None] * len(rows)
     for idx in by_patient.values():
-        idx.sort(key=lambda i: rows[i]["time"])  # type: ignore[arg-type,return-value]
+        idx.sort(key=lambda i: instant(rows[i]["time"]))  # type: ignore[arg-type]
         for i, snap in zip(idx, _patient_snapshots([rows[i] for i in idx])):
             out[i] = snap
     return out  # type: ignore[return-value]
@@ -95,7 +96,7 @@ def course(a: Assessments, snaps: Sequence[Snapshot], crs: Sequence[Grade],
         by_patient.setdefault(str(pid), []).append(i)
     out: list[Course | None] = [None] * len(snaps)
     for idx in by_patient.values():
-        idx.sort(key=lambda i: snaps[i].time)
+        idx.sort(key=lambda i: instant(snaps[i].time))
         infusions = [t for t in df["infusion_time"].iloc[idx] if not pd.isna(t)]
         infusion_day = infusions[0].tz_convert(a.tz).date() if infusions else None
         crs_onset: datetime | None = None
@@ -111,10 +112,11 @@ def course(a: Assessments, snaps: Sequence[Snapshot], crs: Sequence[Grade],
                 crs_max = max(crs_max, crs_grade)
             icans_grade = -1 if icans[i].grade is None else icans[i].grade
             if icans_grade >= 1:
-                if icans_last is None or t - icans_last > rules.EPISODE_CLOSES_AFTER:
+                if icans_last is None or elapsed(t, icans_last) > rules.EPISODE_CLOSES_AFTER:
                     icans_max = -1  # a new ICANS episode
                 icans_last = t
-            icans_open = icans_last is not None and t - icans_last <= rules.EPISODE_CLOSES_AFTER
+            icans_open = (icans_last is not None
+                          and elapsed(t, icans_last) <= rules.EPISODE_CLOSES_AFTER)
             if icans_open:
                 icans_max = max(icans_max, icans_grade)
             out[i] = Course(day, crs_max if snap.episode_open and crs_max >= 0 else None,
@@ -123,7 +125,8 @@ def course(a: Assessments, snaps: Sequence[Snapshot], crs: Sequence[Grade],
 
 
 def _within(t: datetime, then: datetime | None, window: timedelta) -> bool:
-    return then is not None and t - then <= window
+    """Whether ``then`` is at most ``window`` of real time before ``t`` (decision D9)."""
+    return then is not None and elapsed(t, then) <= window
 
 
 def _patient_snapshots(rows: list[dict]) -> list[Snapshot]:
@@ -137,6 +140,7 @@ def _patient_snapshots(rows: list[dict]) -> list[Snapshot]:
     episode_open, onset, last_active, waiver_since, waiver_drug = False, None, None, None, None
     prior_drug = None
     sedated_until: datetime | None = None
+    aroused: tuple[str, datetime] | None = None  # the latest ICE > 0 or CAPD (decision N13)
     snaps = []
     for r in rows:
         t: datetime = r["time"]
@@ -163,7 +167,11 @@ def _patient_snapshots(rows: list[dict]) -> list[Snapshot]:
             last["sedated"] = (sedated, t, attributed)
         if sedated:
             sedated_until = t  # neuro findings up to here were made under sedation (ICANS-R5)
-        if ice is not None and infusion is not None and t <= infusion:
+        if ice:  # an ICE with points, or any CAPD: the patient was arousable (N13)
+            aroused = (f"ICE {ice}/10", t)
+        elif r["capd_total"] is not None:
+            aroused = (f"CAPD {int(r['capd_total'])}", t)
+        if ice is not None and infusion is not None and not is_after(t, infusion):
             baseline = ice
         # ongoing support: blank = unchanged; a new device without a flow has no known flow
         if r["o2_device"] is not None:
@@ -184,7 +192,8 @@ def _patient_snapshots(rows: list[dict]) -> list[Snapshot]:
         def recent(name: str, window: timedelta, after: datetime | None = None,
                    t: datetime = t) -> tuple[object, datetime | None, frozenset]:
             v = last.get(name)
-            if v is None or not _within(t, v[1], window) or (after is not None and v[1] <= after):
+            if v is None or not _within(t, v[1], window) or (after is not None
+                                                              and not is_after(v[1], after)):
                 return None, None, frozenset()
             return v
 
@@ -195,6 +204,10 @@ def _patient_snapshots(rows: list[dict]) -> list[Snapshot]:
         ice_v, ice_time, ice_attr = recent("ice", rules.NEURO_WINDOW, sedated_until)
         capd_v, capd_time, capd_attr = recent("capd", rules.NEURO_WINDOW, sedated_until)
         loc, loc_time, loc_attr = recent("consciousness", rules.NEURO_WINDOW, sedated_until)
+        disproved = None
+        if (loc == rules.DISPROVED_BY_LATER_ICE_OR_CAPD and aroused is not None
+                and loc_time is not None and is_after(aroused[1], loc_time)):
+            disproved, loc, loc_time, loc_attr = loc_time, None, None, frozenset()
         sed, sed_time, _ = recent("sedated", rules.NEURO_WINDOW)
         ev = {k: last.get(k, (None, None, frozenset())) for k in ("seizure", "motor", "edema",
                                                                  "icp")}
@@ -207,16 +220,21 @@ def _patient_snapshots(rows: list[dict]) -> list[Snapshot]:
             bp_attributed="hypotension" in bp_attr,
             fluid_bolus_time=bolus_time, spo2_pct=spo2, spo2_time=spo2_time,
             o2_device=device, o2_flow_l_min=flow,
-            o2_time=None if device is None else max(x for x in (device_time, flow_time) if x),
+            o2_time=None if device is None else max((x for x in (device_time, flow_time) if x),
+                                                    key=instant),
             hypoxia_attributed="hypoxia" in attributed,
             vasopressors=vaso, vasopressors_time=vaso_time,
             died_of=r["died_of"], ice_total=ice_v, ice_time=ice_time, capd_total=capd_v,
             capd_time=capd_time, consciousness=loc, consciousness_time=loc_time,
             sedated=bool(sed), sedated_time=sed_time if sed else None,
             cognitive_attributed="neuro" in attributed or "neuro" in (
-                capd_attr if capd_time is not None and (ice_time is None or capd_time > ice_time)
+                capd_attr if capd_time is not None and (ice_time is None
+                                                        or is_after(capd_time, ice_time))
                 else ice_attr),
             consciousness_attributed="neuro" in attributed or "neuro" in loc_attr,
+            unarousable_disproved=disproved,
+            arousable_shown_by=None if disproved is None or aroused is None else aroused[0],
+            arousable_shown_time=None if disproved is None or aroused is None else aroused[1],
             baseline_ice=baseline,
             seizure=ev["seizure"][0], seizure_time=ev["seizure"][1],
             motor_weakness=ev["motor"][0], motor_time=ev["motor"][1],
@@ -229,7 +247,7 @@ def _patient_snapshots(rows: list[dict]) -> list[Snapshot]:
         died_crs = r["died_of"] == "crs"  # part of an episode, opening one (decision C14)
         active = (fever or died_crs or bool(hypotension_component(s)[0])
                   or bool(hypoxia_component(s)[0]))
-        if episode_open and t - last_active > rules.EPISODE_CLOSES_AFTER:
+        if episode_open and elapsed(t, last_active) > rules.EPISODE_CLOSES_AFTER:
             episode_open, onset, waiver_since, waiver_drug = False, None, None, None
         if not episode_open and (fever or died_crs):
             episode_open, onset, last_active = True, t, t

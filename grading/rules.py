@@ -116,6 +116,10 @@ CONSCIOUSNESS_GRADE = {   # ICANS-R4
     "alert": 0, "awakens_spontaneously": 1, "awakens_to_voice": 2, "awakens_to_touch": 3,
     "unarousable": 4,
 }
+# Decision N13 (spec §0.3): the one consciousness level that a later ICE with points, or a later
+# CAPD, disproves - the patient answered or was assessable, so was arousable. The other levels
+# describe how the patient wakes, which an ICE or CAPD done once awake does not measure (N14).
+DISPROVED_BY_LATER_ICE_OR_CAPD = "unarousable"
 SEIZURE_GRADE = {"none": 0, "resolved_rapidly": 3, "prolonged_or_repetitive": 4}  # ICANS-R6
 MOTOR_GRADE = {"none": 0, "deep_focal": 4}
 CEREBRAL_EDEMA_GRADE = {"none": 0, "focal": 3, "diffuse": 4}

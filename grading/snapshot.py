@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from . import rules
 from .fields import RAISED_ICP_SIGNS
+from .instants import is_after
 from .result import Flag, Grade, Reason
 
 ANTIPYRETIC, TOCILIZUMAB, CORTICOSTEROID = "antipyretic", "tocilizumab", "corticosteroid"
@@ -63,6 +64,11 @@ class Snapshot:
     sedated_time: datetime | None = None
     cognitive_attributed: bool = False      # 'neuro' on this row or on the ICE/CAPD's row
     consciousness_attributed: bool = False  # 'neuro' on this row or on the consciousness row
+    # decision N13: an 'unarousable' record that would be current, no longer counting because a
+    # later ICE with points or CAPD (what, when) shows the patient arousable
+    unarousable_disproved: datetime | None = None
+    arousable_shown_by: str | None = None
+    arousable_shown_time: datetime | None = None
     baseline_ice: int | None = None
     # neuro events: latest recorded value, current until a later record replaces it
     seizure: str | None = None
@@ -340,7 +346,17 @@ def grade_icans(s: Snapshot) -> Grade:
         hours = _hours(rules.NEURO_WINDOW)
         if cognitive is None:
             reasons.append(Reason("ICANS-R2", f"no ICE or CAPD in the last {hours} h", s.time))
-        if level is None:
+        if level is None and s.unarousable_disproved is not None:  # decision N13
+            assert s.arousable_shown_time is not None
+            open_grade = max((e for e in events if e is not None), default=0) < 4
+            reasons.append(Reason("ICANS-R4", f"unarousable recorded "
+                                  f"{s.unarousable_disproved:%d %b %H:%M} no longer counts: the "
+                                  f"later {s.arousable_shown_by} shows the patient arousable "
+                                  "(ASTCT 2019: an unarousable patient cannot do the ICE or "
+                                  "CAPD); level of consciousness not re-assessed since"
+                                  + (", so the grade is provisional until it is" if open_grade
+                                     else ""), s.arousable_shown_time))
+        elif level is None:
             reasons.append(Reason("ICANS-R4", f"level of consciousness not recorded in the last "
                                   f"{hours} h", s.time))
     if all(d is None for d in bedside):
@@ -364,7 +380,7 @@ def grade_icans(s: Snapshot) -> Grade:
 
 def _cognitive_domain(s: Snapshot, reasons: list[Reason], flags: list[Flag]) -> int | None:
     use_capd = s.capd_total is not None and (s.ice_total is None or (
-        s.capd_time is not None and s.ice_time is not None and s.capd_time > s.ice_time))
+        s.capd_time is not None and s.ice_time is not None and is_after(s.capd_time, s.ice_time)))
     if use_capd:
         assert s.capd_time is not None and s.capd_total is not None
         domain = rules.band_grade(rules.CAPD_BANDS, s.capd_total)

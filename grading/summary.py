@@ -12,6 +12,7 @@ from datetime import datetime
 
 import numpy as np
 
+from .instants import hours_between
 from .timeline import GradedTimeline, _dt
 
 
@@ -74,7 +75,8 @@ class PatientSummary:
 
 
 def _hours(a: datetime, b: datetime) -> float:
-    return round((a - b).total_seconds() / 3600, 2)
+    """Real hours from ``b`` to ``a``, never the wall clock across a DST change (D9)."""
+    return round(hours_between(a, b), 2)
 
 
 def summarize(g: GradedTimeline) -> list[PatientSummary]:

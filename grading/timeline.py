@@ -103,12 +103,23 @@ class GradedTimeline:
             sedated_time=at("sedated_src") if c["sedated"][s] else None,
             cognitive_attributed=bool(c["cognitive_attr"][s]),
             consciousness_attributed=bool(c["loc_attr"][s]),
+            unarousable_disproved=at("loc_ended_src"),
+            arousable_shown_by=self._assessment(int(c["aroused_src"][s])),
+            arousable_shown_time=at("aroused_src"),
             baseline_ice=whole(num("baseline_ice")),
             seizure=choice("seizure", "seizure"), seizure_time=at("seizure_src"),
             motor_weakness=choice("motor_weakness", "motor"), motor_time=at("motor_src"),
             cerebral_edema=choice("cerebral_edema", "edema"), edema_time=at("edema_src"),
             raised_icp_signs=choices("raised_icp_signs", "icp"), icp_time=at("icp_src"),
         )
+
+    def _assessment(self, j: int) -> str | None:
+        """The ICE or CAPD recorded on sorted row ``j`` in words (None: no row)."""
+        if j == NO_ROW:
+            return None
+        ice = float(self.rows.ice[j])
+        return (f"ICE {int(ice)}/10" if ice == ice
+                else f"CAPD {int(self.rows.capd[j])}")
 
     def _drug_names(self, s: int) -> str:
         c = self.col

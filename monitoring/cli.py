@@ -1,6 +1,6 @@
 """``python -m monitoring``: set up the ward record, load the demo ward, import, export, audit.
 
-    python -m monitoring init
+    python -m monitoring init        (PostgreSQL: as the owner, MIGRATION_DATABASE_URL)
     python -m monitoring demo [--reset]
     python -m monitoring import FILE.csv --user NAME
     python -m monitoring export [--patient ID]
@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from grading.parse import InputError
 
-from .db import DatabaseUnavailableError, database_url, describe
+from .db import DatabaseUnavailableError, SetupError, database_url, describe, init_database
 from .demo import load_demo
 from .store import SYSTEM_USER, StoreError, WardStore, progress_to_stderr
 
@@ -68,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     store: WardStore | None = None
     try:
+        if args.command == "init":
+            for line in init_database():  # the owner migrates and grants first (PostgreSQL)
+                print(line)
         store = WardStore(tz=os.environ.get("WARD_TZ", "UTC"), create=args.command == "init",
                           check=True)
         if args.command == "init":
@@ -110,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in e.problems:
             print(line, file=sys.stderr)
         return 2
-    except StoreError as e:
+    except (StoreError, SetupError) as e:
         print(str(e), file=sys.stderr)
         return 2
     finally:

@@ -8,6 +8,12 @@ Only ``python -m monitoring init`` and the app's embedded default create a datab
 other use of a SQLite file that does not exist (a mistyped ``DATABASE_URL``) is refused, as are a
 file or folder that cannot be written and a damaged file (``PRAGMA quick_check`` on opening, for
 the commands and the app), each with a message naming the file and what to do.
+
+PostgreSQL (docs/security.md, "Deployment (PostgreSQL)"): the schema belongs to an owner role
+that migrates (``python -m monitoring init`` with ``MIGRATION_DATABASE_URL``); the application
+connects through ``DATABASE_URL`` as a role that may only read and add records
+(``grant_app_role``). Such a role never migrates: it refuses to start on an old schema with a
+message saying what to run.
 """
 
 from __future__ import annotations
@@ -18,12 +24,19 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 DEFAULT_URL = f"sqlite:///{DATA_DIR / 'ward.db'}"  # the embedded default (demo ward on first run)
 BUSY_TIMEOUT_MS = 30_000
 MIGRATION_LOCK = 0x57A2D  # any fixed number, shared by every process migrating this database
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class SetupError(Exception):
+    """The database cannot be used as it is (e.g. it needs a migration this account may not
+    run); the message says what to do."""
 
 
 def is_embedded_default(url: str | None = None) -> bool:
@@ -38,9 +51,9 @@ def database_url(url: str | None = None) -> str:
     return url
 
 
-class DatabaseUnavailableError(Exception):
-    """The ward database cannot be opened or used as it is; the message says why and what to
-    do (never a traceback for the user)."""
+class DatabaseUnavailableError(SetupError):
+    """The ward database file cannot be opened or used as it is (missing, unwritable, damaged);
+    the message says why and what to do (never a traceback for the user)."""
 
 
 def sqlite_path(url: str | None = None) -> Path | None:
@@ -124,6 +137,10 @@ def make_engine(url: str | None = None) -> sa.Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cur.execute("PRAGMA synchronous=NORMAL")
+            # INSERT OR REPLACE deletes the row it collides with: with recursive triggers on,
+            # that deletion fires the append-only DELETE triggers (migration 0008 also refuses
+            # such an insert outright, for connections that do not set this)
+            cur.execute("PRAGMA recursive_triggers=ON")
             cur.close()
 
         @sa.event.listens_for(engine, "begin")
@@ -136,12 +153,110 @@ def make_engine(url: str | None = None) -> sa.Engine:
 
 
 def migrate(engine: sa.Engine) -> None:
-    """Bring the schema to the newest migration (idempotent)."""
+    """Bring the schema to the newest migration (idempotent). On PostgreSQL a role that may not
+    change the schema (the application's role) gets ``SetupError`` when it is behind."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # several workstations starting at once: one migrates, the others wait for it
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            head = ScriptDirectory.from_config(cfg).get_current_head()
+            current = _current_revision(conn)
+            if current == head:
+                return
+            if not _may_change_schema(conn):
+                user = conn.execute(sa.text("SELECT current_user")).scalar_one()
+                state = "has no schema yet" if current is None else "needs an upgrade"
+                raise SetupError(
+                    f"the ward database {state} (to revision {head}) and the account "
+                    f"'{user}' in DATABASE_URL may not change it: it may only read and add "
+                    "records, by design. The database "
+                    "owner runs `python -m monitoring init` with MIGRATION_DATABASE_URL set to "
+                    "the owner account (docs/security.md, \"Deployment (PostgreSQL)\"), then "
+                    "start the app again.")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def _current_revision(conn: sa.Connection) -> str | None:
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    try:
+        return MigrationContext.configure(conn).get_current_revision()
+    except sa.exc.ProgrammingError:  # no SELECT on it: certainly not a role that migrates
+        raise SetupError("the account in DATABASE_URL may not read the ward database's "
+                         "schema version: run `python -m monitoring init` with "
+                         "MIGRATION_DATABASE_URL set to the owner account, which grants the "
+                         "application's rights (docs/security.md)") from None
+
+
+def _may_change_schema(conn: sa.Connection) -> bool:
+    """The current role owns the ward's tables (or the schema, when there are none yet)."""
+    return bool(conn.execute(sa.text(
+        "SELECT CASE WHEN to_regclass('alembic_version') IS NULL "
+        "THEN has_schema_privilege(current_schema(), 'CREATE') "
+        "ELSE pg_has_role(current_user, (SELECT relowner FROM pg_class "
+        "WHERE oid = to_regclass('alembic_version')), 'USAGE') END")).scalar_one())
+
+
+def grant_app_role(conn: sa.Connection, role: str) -> None:
+    """Give the application's PostgreSQL role exactly what the ward needs: SELECT and INSERT
+    on every table, UPDATE on the mutable ones (accounts, admission details), the sequences
+    for new ids - and nothing else: no UPDATE or DELETE on the record, no TRUNCATE, no
+    TRIGGER, not the owner (so it cannot ALTER TABLE ... DISABLE TRIGGER). Run by the owner
+    after every migration (``python -m monitoring init``); idempotent."""
+    from .tables import APPEND_ONLY, COUNTERS, MUTABLE, metadata
+
+    q = conn.dialect.identifier_preparer.quote
+    who = q(role)
+    schema = q(conn.execute(sa.text("SELECT current_schema()")).scalar_one())
+    names = [q(n) for n in metadata.tables]
+    conn.execute(sa.text(f"GRANT USAGE ON SCHEMA {schema} TO {who}"))
+    conn.execute(sa.text(f"REVOKE ALL ON {', '.join(names)}, alembic_version FROM {who}"))
+    conn.execute(sa.text(f"GRANT SELECT ON alembic_version TO {who}"))
+    conn.execute(sa.text(f"GRANT SELECT, INSERT ON {', '.join(names)} TO {who}"))
+    conn.execute(sa.text(f"GRANT UPDATE ON {', '.join(q(n) for n in MUTABLE)} TO {who}"))
+    conn.execute(sa.text(f"GRANT UPDATE, DELETE ON {', '.join(q(n) for n in COUNTERS)} TO {who}"))
+    conn.execute(sa.text(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {who}"))
+    assert not set(APPEND_ONLY) & (set(MUTABLE) | set(COUNTERS))
+
+
+def migration_url(env: dict[str, str] | None = None) -> str | None:
+    """The owner account's URL for migrations (``MIGRATION_DATABASE_URL``), if set."""
+    url = (os.environ if env is None else env).get("MIGRATION_DATABASE_URL")
+    return database_url(url) if url else None
+
+
+def init_database(env: dict[str, str] | None = None) -> list[str]:
+    """``python -m monitoring init`` on PostgreSQL with ``MIGRATION_DATABASE_URL``: migrate as
+    the owner, then grant the application's role (the user of ``DATABASE_URL``) its rights.
+    Returns what was done, one line each; nothing without ``MIGRATION_DATABASE_URL``."""
+    env = dict(os.environ) if env is None else env
+    owner_url = migration_url(env)
+    if owner_url is None:
+        return []
+    if not owner_url.startswith("postgresql"):
+        raise SetupError("MIGRATION_DATABASE_URL is for PostgreSQL (an embedded SQLite file has "
+                         "no roles): leave it unset")
+    app = sa.engine.make_url(database_url(env.get("DATABASE_URL")))
+    if not app.drivername.startswith("postgresql") or not app.username:
+        raise SetupError("MIGRATION_DATABASE_URL is set: set DATABASE_URL to the application "
+                         "role's PostgreSQL URL as well, so that init grants that role its "
+                         "rights (docs/security.md)")
+    owner = make_engine(owner_url)
+    try:
+        migrate(owner)
+        done = [f"schema migrated as {owner.url.username}"]
+        if app.username == owner.url.username:
+            done.append("warning: DATABASE_URL uses the owner role, so the app could disable "
+                        "the append-only triggers; run it as a role of its own "
+                        "(docs/security.md)")
+            return done
+        with owner.begin() as conn:
+            grant_app_role(conn, app.username)
+        done.append(f"application role {app.username}: SELECT and INSERT on the record, "
+                    "UPDATE on users and patients only")
+        return done
+    finally:
+        owner.dispose()

@@ -18,6 +18,7 @@ from typing import Any
 
 import grading
 from grading import guidance, news2
+from grading.instants import elapsed, is_after
 from grading.rules import (
     DEVICE_RULE,
     FEVER_C,
@@ -373,17 +374,17 @@ def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any],
         infusion = row.get("infusion_time")
         if i < start:
             out.append(None)
-            if ice is not None and infusion is not None and t <= infusion:
+            if ice is not None and infusion is not None and not is_after(t, infusion):
                 baseline = ice
             continue
 
         def fresh(name: str, window: timedelta, t: datetime = t) -> Any:
             v = seen.get(name)
-            return None if v is None or t - v[1] > window else v[0]
+            return None if v is None or elapsed(t, v[1]) > window else v[0]
         latest_ice = fresh("ice", NEURO_WINDOW)
         capd = fresh("capd_total", NEURO_WINDOW)
         if capd is not None and latest_ice is not None:  # the newer instrument decides
-            if seen["ice"][1] > seen["capd_total"][1]:
+            if is_after(seen["ice"][1], seen["capd_total"][1]):
                 capd = None
             else:
                 latest_ice = None
@@ -396,7 +397,7 @@ def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any],
             consciousness=fresh("consciousness", NEURO_WINDOW),
             temp_c=fresh("temp_c", VITALS_WINDOW), scale2=scale2, age_years=ages[i],
             new_confusion=confusion))
-        if ice is not None and infusion is not None and t <= infusion:
+        if ice is not None and infusion is not None and not is_after(t, infusion):
             baseline = ice  # a pre-infusion ICE: the baseline of the assessments after it
     return out
 
@@ -458,7 +459,7 @@ def evaluate_course(rows: Sequence[Mapping[str, Any]], result_of: Callable[[int]
             crs = r.crs.grade if r.crs.grade is not None else crs
             icans = r.icans.grade if r.icans.grade is not None else icans
             values = {k: v for k, (v, at) in seen.items()
-                      if t - at <= (NEURO_WINDOW if k in (*NEURO_NAMES, "motor_weakness",
+                      if elapsed(t, at) <= (NEURO_WINDOW if k in (*NEURO_NAMES, "motor_weakness",
                                                          "cerebral_edema", "raised_icp_signs")
                                     else VITALS_WINDOW)}
             n = scores[i]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,7 @@ from .store import StoreError, WardStore
 from .tables import ADMINISTRATION_KINDS
 
 ATTRIBUTION_FINDINGS = FIELD_BY_NAME["attributed_elsewhere"].values  # fever, hypotension, ...
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,15 +50,46 @@ class Review:
         return self.results[index]
 
 
+RECORD_PROBLEM_ADVICE = (": not graded until it is corrected; ask the administrator to mark the "
+                         "wrong entry entered in error")
+
+
+def record_problem(store: WardStore, patient_id: str, error: Exception) -> str:
+    """The words for a patient whose stored record cannot be graded: what the record holds
+    that it should not (e.g. two current assessments at one time), never a traceback, and no
+    stored text (it is shown where Markdown renders); the details go to the log."""
+    try:
+        found = store.record_problems([patient_id]).get(patient_id, [])
+    except Exception:  # the message must not fail in turn
+        log.exception("record problems of patient %s", patient_id)
+        found = []
+    if isinstance(error, grading.InputError):
+        log.warning("patient %s: the stored record does not validate: %s", patient_id,
+                    " | ".join(error.problems))
+    if not found:
+        n = len(error.problems) if isinstance(error, grading.InputError) else 0
+        found = [f"the stored record does not pass the ward's checks ({n} problem"
+                 f"{'s' if n > 1 else ''}, listed in the server log)" if n
+                 else "the stored record could not be read"]
+    return "record problem: " + "; ".join(found) + RECORD_PROBLEM_ADVICE
+
+
 def patient_review(store: WardStore, patient_id: str) -> Review:
     patient = store.patient(patient_id)
     if patient is None:
         raise StoreError(f"unknown patient '{patient_id}'")
-    a, ids = store.timelines([patient_id])
-    if a is None:
-        raise StoreError(f"patient '{patient_id}' has no assessments yet")
-    g = grading.grade(a)
-    results = list(g.results())
+    try:
+        a, ids = store.timelines([patient_id])
+        if a is None:
+            raise StoreError(f"patient '{patient_id}' has no assessments yet")
+        g = grading.grade(a)
+        results = list(g.results())
+    except StoreError:
+        raise
+    except Exception as e:  # a stored record that cannot be read or graded: say what, no trace
+        if not isinstance(e, grading.InputError):
+            log.exception("review: patient %s could not be graded", patient_id)
+        raise StoreError(record_problem(store, patient_id, e)) from None
     rows = store.timeline_rows(patient_id)
     recorded = {h.id: (h.recorded_by, h.recorded_at) for h in store.history(patient_id)}
     attributions = store.attributions(patient_id)

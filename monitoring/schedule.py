@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from grading.instants import shifted
+
 # (lowest current grade, interval) - the last row that applies wins; rows rise with the grade.
 VITALS_EVERY: tuple[tuple[int, timedelta], ...] = (
     (0, timedelta(hours=4)),   # spec §4.5: at least every 4 h
@@ -116,6 +118,8 @@ def due(last_vitals: datetime | None, last_neuro: datetime | None, crs_grade: in
     band = news2_band(news2_total, news2_red)
     if band is not None:
         every = min(every, interval(t["NEWS2_EVERY"], band))
+    # real time after the last check, also across a DST change (decision D9)
     return Due(
-        None if last_vitals is None else last_vitals + every,
-        None if last_neuro is None else last_neuro + interval(t["NEURO_EVERY"], icans_grade))
+        None if last_vitals is None else shifted(last_vitals, every),
+        None if last_neuro is None else shifted(last_neuro, interval(t["NEURO_EVERY"],
+                                                                     icans_grade)))

@@ -16,10 +16,10 @@ import io
 import json
 import sys
 import time as _time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +28,8 @@ import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 import grading
 from grading import csvsafe
@@ -49,12 +51,17 @@ from .db import (
 
 CANONICAL_STORED = tuple(f.name for f in FIELDS
                          if f.name not in ("patient_id", "time", "infusion_time"))
-SYSTEM_USER = "system"
+SYSTEM_USER = auth.SYSTEM_USER
+UNKNOWN_USER = "(unknown user)"  # the audit's "who" for a sign-in with a name that has no account
 CLINICAL_WRITERS = ("nurse", "physician", "admin")  # chart for any patient (educators: demo only)
 
 
 class StoreError(Exception):
     """A write the ward record refuses, with a message for the user."""
+
+
+class ConcurrentChangeError(StoreError):
+    """Another user's write landed first (the database refused this one): nothing was saved."""
 
 
 def now() -> datetime:
@@ -235,6 +242,9 @@ class WardStore:
                  display_name: str | None = None, password_hash: str | None = None) -> None:
         if role not in t.ROLES:
             raise StoreError(f"role must be one of {', '.join(t.ROLES)}")
+        if auth.sign_in_input_problem(username, ""):
+            raise StoreError(f"a user name needs 1 to {auth.MAX_USERNAME_LENGTH} characters, "
+                             "without line breaks or other control characters")
         with self._write() as conn:
             self._check_user(conn, by, ("admin",))
             if conn.execute(sa.select(t.users.c.username).where(
@@ -249,8 +259,15 @@ class WardStore:
 
     def set_password(self, username: str, password: str, by: str) -> None:
         """Set a user's password (an admin for anyone, or the user for themself). Clears a
-        lock-out. The password is stored only as an argon2 hash."""
-        problem = auth.password_problem(password)
+        lock-out. The password is stored only as an argon2 hash. The ``system`` account never
+        gets one: it never signs in."""
+        if username == SYSTEM_USER:
+            raise StoreError("the system account never signs in and cannot have a password")
+        with self._read() as conn:
+            row = conn.execute(sa.select(t.users.c.display_name).where(
+                t.users.c.username == username)).first()
+        problem = auth.password_problem(
+            password, username, (row.display_name,) if row is not None else ())
         if problem:
             raise StoreError(problem)
         with self._write() as conn:
@@ -278,37 +295,82 @@ class WardStore:
                         before={"active": before.active}, after={"active": active})
 
     def sign_in(self, username: str, password: str, at: datetime | None = None,
-                policy: auth.SignInPolicy = auth.DEFAULT_POLICY) -> auth.SignIn:
-        """Check a local sign-in; count failures and lock the account after too many.
-        Every attempt is audited. The message never tells which part was wrong."""
+                policy: auth.SignInPolicy = auth.DEFAULT_POLICY, client: str | None = None,
+                refuse: Collection[str] = ()) -> auth.SignIn:
+        """Check a local sign-in (docs/security.md "Roles and sign-in").
+
+        The database counts before the password is checked: one statement takes an attempt
+        from the account (``failed_attempts + 1``, locking it at the limit) only while it is not
+        locked, so parallel attempts can never check more than ``max_failed_attempts``
+        passwords; a success gives the attempt back. Failed sign-ins per ``client`` are counted
+        the same way in ``sign_in_throttle`` (one row per client and window). The answer is the
+        same for an unknown, disabled, locked or refused (``refuse``, the ``system`` account)
+        name, with the same argon2 work; an unknown name is never stored, only its length."""
         when = at or now()
-        refused = auth.SignIn(False, "user name or password not recognised")
+        window = _window_start(when, policy.client_window)
+        source = "client:" + (client or "unknown")[:72]
+        with self._read() as conn:  # fast path: a throttled client costs no write, no hashing
+            seen = conn.execute(sa.select(t.sign_in_throttle.c.failures).where(
+                t.sign_in_throttle.c.source == source,
+                t.sign_in_throttle.c.window_start == window)).scalar()
+        if seen is not None and seen >= policy.client_failures:
+            return _throttled(window, policy, when)
+        bad_input = auth.sign_in_input_problem(username, password)
+        may_try = bad_input is None and username != SYSTEM_USER and username not in refuse
         with self._write() as conn:
-            u = conn.execute(sa.select(t.users).where(t.users.c.username == username)).first()
-            if u is None:
-                self._audit(conn, username, "sign_in_failed", "user", username, None, at=when)
-                return refused
-            if u.locked_until is not None and when < u.locked_until:
-                self._audit(conn, username, "sign_in_locked", "user", username, None, at=when)
-                return auth.SignIn(False, "account locked after repeated failed sign-ins: try "
-                                   f"again after {u.locked_until.isoformat(timespec='minutes')}"
-                                   " or ask an administrator")
-            if not u.active:
-                self._audit(conn, username, "sign_in_disabled", "user", username, None, at=when)
-                return refused
-            if not auth.password_matches(u.password_hash, password):
-                failed = u.failed_attempts + 1
-                locked = when + policy.lockout if failed >= policy.max_failed_attempts else None
+            if _count_failure(conn, source, window, when) > policy.client_failures:
+                return _throttled(window, policy, when)  # lost a race for the last attempts
+            claimed = conn.execute(
+                t.users.update()
+                .where(t.users.c.username == username, t.users.c.active,
+                       t.users.c.password_hash.is_not(None),
+                       sa.or_(t.users.c.locked_until.is_(None), t.users.c.locked_until <= when))
+                .values(failed_attempts=sa.case(
+                            (t.users.c.failed_attempts + 1 >= policy.max_failed_attempts, 0),
+                            else_=t.users.c.failed_attempts + 1),
+                        locked_until=sa.case(
+                            (t.users.c.failed_attempts + 1 >= policy.max_failed_attempts,
+                             sa.literal(when + policy.lockout, t.UtcDateTime)),
+                            else_=sa.null()))
+                .returning(*t.users.c)).first() if may_try else None
+        ok = auth.password_matches(claimed.password_hash if claimed is not None else None,
+                                   password if bad_input is None else "")
+        with self._write() as conn:
+            if ok and claimed is not None:
                 conn.execute(t.users.update().where(t.users.c.username == username).values(
-                    failed_attempts=0 if locked else failed, locked_until=locked))
+                    failed_attempts=0, locked_until=None))
+                conn.execute(t.sign_in_throttle.update().where(
+                    t.sign_in_throttle.c.source == source,
+                    t.sign_in_throttle.c.window_start == window,
+                    t.sign_in_throttle.c.failures > 0).values(
+                    failures=t.sign_in_throttle.c.failures - 1))
+                self._audit(conn, username, "sign_in", "user", username, None, at=when,
+                            after={"client": client})
+                user = {k: v for k, v in claimed._mapping.items() if k != "password_hash"}
+                return auth.SignIn(True, f"signed in as {claimed.display_name} ({claimed.role})",
+                                   user)
+            if claimed is not None:
+                locked = claimed.locked_until is not None and claimed.locked_until > when
                 self._audit(conn, username, "lock_out" if locked else "sign_in_failed", "user",
-                            username, None, at=when, after={"failed_attempts": failed})
-                return refused
-            conn.execute(t.users.update().where(t.users.c.username == username).values(
-                failed_attempts=0, locked_until=None))
-            self._audit(conn, username, "sign_in", "user", username, None, at=when)
-            user = {k: v for k, v in u._mapping.items() if k != "password_hash"}
-            return auth.SignIn(True, f"signed in as {u.display_name} ({u.role})", user)
+                            username, None, at=when, after={
+                                "failed_attempts": policy.max_failed_attempts if locked
+                                else claimed.failed_attempts, "client": client})
+                return auth.SignIn(False, auth.REFUSED)
+            account = None if bad_input else conn.execute(
+                sa.select(t.users.c.active, t.users.c.password_hash, t.users.c.locked_until)
+                .where(t.users.c.username == username)).first()
+            if account is None:  # never store what was typed: it may be a password
+                self._audit(conn, UNKNOWN_USER, "sign_in_failed", "user", None, None, at=when,
+                            after={"name_length": len(username), "client": client,
+                                   **({"why": bad_input} if bad_input else {})})
+            else:
+                why = ("system account" if username == SYSTEM_USER
+                       else "refused account" if username in refuse
+                       else "disabled" if not account.active
+                       else "no password" if account.password_hash is None else "locked")
+                self._audit(conn, username, "sign_in_refused", "user", username, None, at=when,
+                            after={"why": why, "client": client})
+            return auth.SignIn(False, auth.REFUSED)
 
     def sso_sign_in(self, username: str, display_name: str | None, role: str | None,
                     at: datetime | None = None) -> auth.SignIn:
@@ -316,6 +378,12 @@ class WardStore:
         claim. A first sign-in creates the account without a local password; a disabled
         account stays refused. Audited like a local sign-in."""
         when = at or now()
+        if (auth.sign_in_input_problem(username, "") or username == SYSTEM_USER):
+            with self._write() as conn:
+                self._audit(conn, UNKNOWN_USER, "sso_refused", "user", None, None, at=when,
+                            after={"name_length": len(username)})
+            return auth.SignIn(False, "your single sign-on account cannot be used here: ask "
+                               "an administrator")
         with self._write() as conn:
             if role not in t.ROLES:
                 self._audit(conn, username, "sso_refused", "user", username, None, at=when,
@@ -465,10 +533,12 @@ class WardStore:
             self._check_writer(conn, by, patient_id)
             row = self._validated(conn, patient_id, values)
             self._check_death(conn, row)
-            if self._effective_at(conn, patient_id, row["assessed_at"]) is not None:
+            follows, current = self._slot(conn, patient_id, row["assessed_at"])
+            if current is not None:
                 raise StoreError(f"patient {patient_id} already has an assessment at "
-                                 f"{row['assessed_at'].isoformat()}: amend it instead")
-            new_id = self._insert_assessment(conn, row, by, source, None, None, "record")
+                                 f"{self._when(row['assessed_at'])}: amend it instead")
+            new_id = self._insert_assessment(conn, row, by, source, None, None, "record",
+                                             follows=follows)
             if _touches_support(row) or self._has_later(conn, patient_id, row["assessed_at"]):
                 self._check_record_stays_valid(conn, patient_id)
             return new_id
@@ -490,12 +560,17 @@ class WardStore:
             self._check_writer(conn, by, old["patient_id"])
             row = self._validated(conn, old["patient_id"], values, exclude=assessment_id)
             self._check_death(conn, row, exclude=assessment_id)
-            clash = self._effective_at(conn, old["patient_id"], row["assessed_at"])
+            follows, clash = self._slot(conn, old["patient_id"], row["assessed_at"])
             if clash not in (None, assessment_id):
+                if conn.execute(sa.select(t.assessments.c.id).where(
+                        t.assessments.c.replaces_id == assessment_id)).first() is not None:
+                    # corrected by someone else since this correction read it
+                    raise self._corrected_meanwhile(old["patient_id"], row["assessed_at"],
+                                                    assessment_id)
                 raise StoreError(f"patient {old['patient_id']} already has an assessment at "
-                                 f"{row['assessed_at'].isoformat()}")
+                                 f"{self._when(row['assessed_at'])}")
             new_id = self._insert_assessment(conn, row, by, "amendment", assessment_id, reason,
-                                             "amend", before=_public(old))
+                                             "amend", before=_public(old), follows=follows)
             self._check_record_stays_valid(conn, old["patient_id"])
             return new_id
 
@@ -520,9 +595,10 @@ class WardStore:
             if old["patient_id"] not in patients:
                 self._check_writer(conn, by, old["patient_id"])
             row = {"patient_id": old["patient_id"], "assessed_at": old["assessed_at"]}
+            follows, _ = self._slot(conn, old["patient_id"], old["assessed_at"])
             new_ids.append(self._insert_assessment(
                 conn, row, by, "correction", assessment_id, reason, "entered_in_error",
-                before=_public(old), status="entered_in_error"))
+                before=_public(old), status="entered_in_error", follows=follows))
             patients.add(old["patient_id"])
         for patient_id in sorted(patients):
             self._check_record_stays_valid(conn, patient_id)
@@ -590,20 +666,63 @@ class WardStore:
 
     def _insert_assessment(self, conn: sa.Connection, row: dict[str, Any], by: str, source: str,
                            replaces: int | None, reason: str | None, action: str,
-                           before: object = None, status: str = "final") -> int:
+                           before: object = None, status: str = "final", *,
+                           follows: int) -> int:
+        """Insert one assessment row. ``follows`` is the newest row at its patient and time
+        read by ``_slot`` in the same statement as the check that the time is free; if
+        another writer has added a row there since, the database refuses this one."""
         full = row | {"recorded_at": now(), "recorded_by": by, "status": status,
-                      "replaces_id": replaces, "reason": reason, "source": source}
-        new_id = conn.execute(t.assessments.insert().values(**full)).inserted_primary_key[0]
+                      "replaces_id": replaces, "reason": reason, "source": source,
+                      "follows_id": follows}
+        try:
+            new_id = conn.execute(t.assessments.insert().values(**full)).inserted_primary_key[0]
+        except sa.exc.IntegrityError as e:
+            problem = self._concurrent_problem(e, row["patient_id"], row["assessed_at"],
+                                               replaces)
+            if problem is None:
+                raise
+            raise problem from None
         self._audit(conn, by, action, "assessment", new_id, row["patient_id"], before=before,
                     after=_public(full | {"id": new_id}), at=full["recorded_at"])
         return int(new_id)
 
-    def _effective_at(self, conn: sa.Connection, patient_id: str, at: datetime) -> int | None:
+    def _slot(self, conn: sa.Connection, patient_id: str, at: datetime
+              ) -> tuple[int, int | None]:
+        """The patient and time's newest row (0 when none), and its effective assessment (None
+        when the time is free), read in one statement so both describe the same moment."""
         a = t.assessments
-        q = sa.select(a.c.id).where(a.c.patient_id == patient_id, a.c.assessed_at == at,
-                                    *_effective(a))
-        row = conn.execute(q).first()
-        return None if row is None else int(row.id)
+        newer = a.alias("newer")
+        rows = conn.execute(sa.select(
+            a.c.id, a.c.status, sa.exists().where(newer.c.replaces_id == a.c.id).label("done"))
+            .where(a.c.patient_id == patient_id, a.c.assessed_at == at).order_by(a.c.id)).all()
+        effective = [int(r.id) for r in rows if r.status == "final" and not r.done]
+        return (int(rows[-1].id) if rows else 0), (effective[0] if effective else None)
+
+    def _when(self, at: datetime) -> str:
+        """A time as the ward reads it (ward time zone, no ISO text)."""
+        return at.astimezone(self.tz).strftime("%d %b %Y %H:%M")
+
+    def _corrected_meanwhile(self, patient_id: str, at: datetime, replaces: int
+                             ) -> ConcurrentChangeError:
+        return ConcurrentChangeError(
+            f"someone else changed this part of patient {patient_id}'s record a moment ago "
+            f"(assessment {replaces} was corrected, or an entry was saved at "
+            f"{self._when(at)}), so this correction was not saved: reload the record and "
+            "correct the current version if it still needs it")
+
+    def _concurrent_problem(self, e: Exception, patient_id: str, at: datetime,
+                            replaces: int | None) -> ConcurrentChangeError | None:
+        """The message for a write the database refused because another user's write to the
+        same assessment or time landed first (migration 0008); None for any other error."""
+        text = str(getattr(e, "orig", e))
+        if not any(k in text for k in _CONCURRENT_MARKERS):
+            return None
+        if replaces is not None:
+            return self._corrected_meanwhile(patient_id, at, replaces)
+        return ConcurrentChangeError(
+            f"patient {patient_id} already has an assessment at {self._when(at)}: it was "
+            "saved by someone else a moment ago, so this one was not saved; check it and "
+            "amend it if your observations differ")
 
     def _validated(self, conn: sa.Connection, patient_id: str, values: Mapping[str, Any],
                    exclude: int | None = None) -> dict[str, Any]:
@@ -668,6 +787,32 @@ class WardStore:
                     else "amended" if r["id"] in replaced else "final"),
             replaces_id=r["replaces_id"], reason=r["reason"],
             values={k: r[k] for k in CANONICAL_STORED}) for r in rows]
+
+    def record_problems(self, patient_ids: Sequence[str] | None = None,
+                        *, duplicates: bool = True) -> dict[str, list[str]]:
+        """What is wrong with stored records that the database constraints of migration 0008
+        now prevent but rows written before it may hold: two current assessments at one time,
+        an assessment corrected twice. Patient id -> problems in the ward's words."""
+        a = t.assessments
+        out: dict[str, list[str]] = {}
+        with self._read() as conn:
+            if duplicates:
+                for r in conn.execute(sa.select(a.c.patient_id, a.c.assessed_at,
+                                                sa.func.count().label("n"))
+                                      .where(*_effective(a), *_scope(a.c.patient_id, patient_ids))
+                                      .group_by(a.c.patient_id, a.c.assessed_at)
+                                      .having(sa.func.count() > 1)):
+                    out.setdefault(r.patient_id, []).append(
+                        f"{r.n} current assessments at {self._when(r.assessed_at)}")
+            twice = (sa.select(a.c.patient_id, a.c.replaces_id)
+                     .where(a.c.replaces_id.is_not(None), *_scope(a.c.patient_id, patient_ids))
+                     .group_by(a.c.patient_id, a.c.replaces_id).having(sa.func.count() > 1))
+            for r in conn.execute(twice):
+                at = conn.execute(sa.select(a.c.assessed_at).where(a.c.id == r.replaces_id)
+                                  ).scalar_one()
+                out.setdefault(r.patient_id, []).append(
+                    f"the assessment at {self._when(at)} was corrected twice at once")
+        return out
 
     # ------------------------------------------------------------------ timeline
     def timeline_rows(self, patient_id: str | None = None) -> list[dict[str, Any]]:
@@ -1110,7 +1255,7 @@ class WardStore:
                                  + ", ".join(real) + ": an educator charts for synthetic demo "
                                  "patients only")
             known = {r.patient_id: r.infusion_time for r in found}
-            problems = self._import_conflicts(conn, a, known, pids, times)
+            problems, follows = self._import_conflicts(conn, a, known, pids, times)
             if problems:
                 raise InputError(problems)
             for code, pid in enumerate(a.patients):
@@ -1128,11 +1273,20 @@ class WardStore:
                 batch = [{"patient_id": pids[i], "assessed_at": times[i].replace(tzinfo=UTC),
                           "recorded_at": stamp, "recorded_by": by, "status": "final",
                           "replaces_id": None, "reason": None, "source": "import",
+                          "follows_id": follows.get((pids[i], times[i].replace(tzinfo=UTC)), 0),
                           **{k: v[i] for k, v in cols.items()}} for i in range(lo, hi)]
                 ids = self._reserve_ids(conn, hi - lo)
                 for i, b in zip(ids, batch):
                     b["id"] = i
-                _bulk_insert(conn, t.assessments, batch)
+                try:
+                    _bulk_insert(conn, t.assessments, batch)
+                except (sa.exc.IntegrityError, conn.dialect.dbapi.IntegrityError) as e:
+                    if not any(k in str(getattr(e, "orig", e)) for k in _CONCURRENT_MARKERS):
+                        raise
+                    raise ConcurrentChangeError(
+                        "another user saved an assessment at a time this file also has, while "
+                        "it was being imported: nothing was imported; import the file again "
+                        "to see which rows clash") from None
                 _bulk_insert(conn, t.audit_log, [
                     {"at": stamp, "username": by, "action": "import", "entity": "assessment",
                      "entity_id": str(i), "patient_id": b["patient_id"], "before": None,
@@ -1202,8 +1356,12 @@ class WardStore:
 
     def _import_conflicts(self, conn: sa.Connection, a: grading.Assessments,
                           known: dict[str, datetime | None], pids: list[str],
-                          times: list[datetime]) -> list[str]:
+                          times: list[datetime]
+                          ) -> tuple[list[str], dict[tuple[str, datetime], int]]:
+        """Every row the record refuses, and the newest stored row at each patient and time
+        already in use (``follows_id`` of the imported row there), read in one statement."""
         problems = []
+        follows: dict[tuple[str, datetime], int] = {}
         infusion = a.columns["infusion_time"]
         for r in range(len(a)):
             inf = infusion[r]
@@ -1223,15 +1381,22 @@ class WardStore:
                     problems.append(f"row {r + 1}, column time, value '{times[r].isoformat()}': "
                                     f"patient {pids[r]} has a death recorded at "
                                     f"{died.isoformat()} in the ward record")
-            existing = {(r.patient_id, r.assessed_at) for r in conn.execute(
-                sa.select(at.c.patient_id, at.c.assessed_at).where(
-                    at.c.patient_id.in_(list(known)), *_effective(at)))}
+            newer = at.alias("newer")
+            existing = set()
+            for r in conn.execute(sa.select(
+                    at.c.patient_id, at.c.assessed_at, at.c.id, at.c.status,
+                    sa.exists().where(newer.c.replaces_id == at.c.id).label("done"))
+                    .where(at.c.patient_id.in_(list(known)))):
+                slot = (r.patient_id, r.assessed_at)
+                follows[slot] = max(follows.get(slot, 0), int(r.id))
+                if r.status == "final" and not r.done:
+                    existing.add(slot)
             for r in range(len(a)):
                 if (pids[r], times[r].replace(tzinfo=UTC)) in existing:
                     problems.append(f"row {r + 1}, column time, value '{times[r].isoformat()}': "
                                     f"patient {pids[r]} already has an assessment at this time "
                                     "in the ward record")
-        return problems
+        return problems, follows
 
     def export_csv(self, patient_id: str | None = None) -> str:
         """The effective timeline as canonical CSV (all columns; times with their offset)."""
@@ -1254,6 +1419,40 @@ def _csv_rows(data: bytes) -> list[dict[str, str]]:
             raise ValueError("a row with more or fewer cells than the header")
         rows.append({k.strip(): v for k, v in r.items() if v != ""})
     return rows
+
+
+# How the database says another writer's row landed first (migration 0008's triggers and
+# unique indexes, as PostgreSQL and SQLite word them).
+_CONCURRENT_MARKERS = ("assessment_slot_taken", "assessment_already_corrected",
+                       "ux_assessments_slot", "ux_assessments_replaces",
+                       "assessments.follows_id", "assessments.replaces_id")
+
+
+def _window_start(at: datetime, window: timedelta) -> datetime:
+    """The start of the fixed throttle window holding ``at`` (windows counted from 1970)."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return epoch + window * ((at - epoch) // window)
+
+
+def _count_failure(conn: sa.Connection, source: str, window: datetime, at: datetime) -> int:
+    """Count one attempt for ``source`` in ``window`` (an atomic upsert); its new count. The
+    first attempt of a window also deletes the rows older than a day (bounded table)."""
+    insert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)
+    c = t.sign_in_throttle.c
+    n = conn.execute(
+        insert(t.sign_in_throttle).values(source=source, window_start=window, failures=1)
+        .on_conflict_do_update(index_elements=[c.source, c.window_start],
+                               set_={"failures": c.failures + 1})
+        .returning(c.failures)).scalar_one()
+    if n == 1:
+        conn.execute(t.sign_in_throttle.delete().where(c.window_start < at - timedelta(days=1)))
+    return int(n)
+
+
+def _throttled(window: datetime, policy: auth.SignInPolicy, at: datetime) -> auth.SignIn:
+    minutes = max(1, -(-int((window + policy.client_window - at).total_seconds()) // 60))
+    return auth.SignIn(False, "too many failed sign-ins from this device: try again in "
+                       f"{minutes} minute{'s' if minutes > 1 else ''}")
 
 
 def _not_in_future(field: str, at: datetime, why: str) -> None:

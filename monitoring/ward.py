@@ -6,6 +6,7 @@ itself (design.md). Everything here goes through ``WardStore`` and ``grading``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -20,7 +21,7 @@ from grading.rules import NEURO_WINDOW, VITALS_WINDOW, hypotension_threshold, sb
 from grading.timeline import NE_GRADE, GradedTimeline, RowResult
 
 from . import escalation, schedule
-from .review import tocilizumab_doses
+from .review import RECORD_PROBLEM_ADVICE, record_problem, tocilizumab_doses
 from .store import SYSTEM_USER as SYSTEM
 from .store import StoreError, WardStore
 
@@ -50,6 +51,7 @@ NORMAL_BANDS: dict[str, tuple[float | None, float | None]] = {
 CHILD_MARKED = ("temp_c", "spo2_pct")
 
 SEVERITY_RANK = {"emergency": 3, "urgent": 2, "review": 1, "info": 1}
+log = logging.getLogger(__name__)
 
 
 def out_of_range(name: str, value: float | None, age_years: float | None) -> str | None:
@@ -104,6 +106,7 @@ class PatientStatus:
     due: schedule.Due
     overdue: list[str] = field(default_factory=list)
     news: news2.News2 | None = None                     # of the latest vital signs
+    problem: str | None = None  # the stored record cannot be read or graded: what is wrong
 
     @property
     def clinical_flags(self) -> list[dict[str, Any]]:
@@ -134,24 +137,72 @@ def grade_patients(store: WardStore, patient_ids: Sequence[str]
 
 def ward_overview(store: WardStore, now: datetime, *, demo_only: bool = False
                   ) -> list[PatientStatus]:
-    """One status per admitted patient, most acute first (then by bed)."""
+    """One status per admitted patient, most acute first (then by bed). A patient whose stored
+    record cannot be read or graded gets a status naming the problem; the others are graded
+    as usual (one patient's bad data never takes the ward overview down)."""
     patients = store.patients(admitted_only=True, demo=True if demo_only else None)
-    g, _ = grade_patients(store, [p["patient_id"] for p in patients])
+    pids = [p["patient_id"] for p in patients]
     flags: dict[str, list[dict[str, Any]]] = {}
     for f in store.open_flags():
         flags.setdefault(f["patient_id"], []).append(f)
-    spans: dict[str, tuple[int, int]] = {}
-    if g is not None:
-        po = g.order
-        codes = g.assessments.columns["patient_id"][po.order]
-        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
-        for lo, hi in zip(starts, np.r_[starts[1:], len(codes)]):
-            spans[g.assessments.patients[int(codes[lo])]] = (int(lo), int(hi))
+    problems = {pid: "record problem: " + "; ".join(ps) + RECORD_PROBLEM_ADVICE
+                for pid, ps in store.record_problems(pids, duplicates=False).items()}
+    graded = _graded(store, [pid for pid in pids if pid not in problems], problems)
     tables = schedule.load()
-    out = [_status(store, p, g, spans.get(p["patient_id"]), flags.get(p["patient_id"], []), now,
-                   tables) for p in patients]
+    out = []
+    for p in patients:
+        pid = p["patient_id"]
+        g, span = graded.get(pid, (None, None))
+        if pid in problems:
+            out.append(_problem_status(store, p, flags.get(pid, []), now, problems[pid]))
+            continue
+        try:
+            out.append(_status(store, p, g, span, flags.get(pid, []), now, tables))
+        except Exception as e:  # contained to this patient's row, and logged
+            log.exception("ward overview: patient %s could not be shown", pid)
+            out.append(_problem_status(store, p, flags.get(pid, []), now,
+                                       record_problem(store, pid, e)))
     out.sort(key=lambda s: (tuple(-x for x in s.acuity()), _bed_key(s.patient.get("bed"))))
     return out
+
+
+def _graded(store: WardStore, pids: Sequence[str], problems: dict[str, str]
+            ) -> dict[str, tuple[GradedTimeline, tuple[int, int]]]:
+    """Each patient's graded timeline and rows in it: all patients graded at once, or when
+    that fails, one by one (a failing patient's problem goes into ``problems``)."""
+    try:
+        return _spans(*grade_patients(store, pids))
+    except Exception:  # find the patient(s) it belongs to, below
+        log.warning("ward overview: grading the ward at once failed; grading patient by "
+                    "patient", exc_info=True)
+    out: dict[str, tuple[GradedTimeline, tuple[int, int]]] = {}
+    for pid in pids:
+        try:
+            out |= _spans(*grade_patients(store, [pid]))
+        except Exception as e:  # contained to this patient, and logged
+            log.exception("ward overview: patient %s could not be graded", pid)
+            problems[pid] = record_problem(store, pid, e)
+    return out
+
+
+def _spans(g: GradedTimeline | None, _ids: list[int]
+           ) -> dict[str, tuple[GradedTimeline, tuple[int, int]]]:
+    if g is None:
+        return {}
+    codes = g.assessments.columns["patient_id"][g.order.order]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    return {g.assessments.patients[int(codes[lo])]: (g, (int(lo), int(hi)))
+            for lo, hi in zip(starts, np.r_[starts[1:], len(codes)])}
+
+
+def _problem_status(store: WardStore, p: dict[str, Any], flags: list[dict[str, Any]],
+                    now: datetime, problem: str) -> PatientStatus:
+    """A patient who cannot be graded: no grades, vitals or schedule, the problem named."""
+    due = schedule.Due(None, None)
+    return PatientStatus(p, day_post_infusion(p["infusion_time"], now, store.tz),
+                         age_years_at(p["date_of_birth"], now, store.tz), None, {}, {}, None,
+                         None, (), None, None, None, None, flags, due, due.overdue(now),
+                         problem=problem)
 
 
 def _bed_key(bed: str | None) -> tuple[int, str]:

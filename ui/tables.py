@@ -49,6 +49,9 @@ def _support(s: PatientStatus) -> str:
 
 
 def _flags(s: PatientStatus) -> str:
+    if s.problem:  # the record cannot be graded: that comes first, in full
+        return "RECORD PROBLEM: " + s.problem.removeprefix("record problem: ") + (
+            f" (+{len(s.flags)} open flags)" if s.flags else "")
     if not s.flags:
         return ""
     # the worst clinical flag first; overdue charting only when there is nothing else
@@ -87,9 +90,9 @@ def overview_frame(statuses: list[PatientStatus], now: datetime, tz: Any) -> pd.
             "BP": _bp(s),
             **{label: _vital(s, name, fmt) for label, name, fmt in VITAL_COLUMNS[2:]},
             "O2 / pressors": _support(s),
-            "CRS": _whole(grade_text("CRS", s.crs)),
-            "ICANS": _whole(grade_text("ICANS", s.icans)) + based_on(s.icans, s.last_assessed,
-                                                                     tz),
+            "CRS": "not graded" if s.problem else _whole(grade_text("CRS", s.crs)),
+            "ICANS": "not graded" if s.problem else _whole(grade_text("ICANS", s.icans))
+            + based_on(s.icans, s.last_assessed, tz),
             "NEWS2": "—" if s.news is None or s.news.total is None else
             f"{s.news.total}{'+' if s.news.missing else ''}",
             "Max CRS / ICANS": f"{'—' if s.crs_max is None else s.crs_max} / "
@@ -143,7 +146,7 @@ def style_overview(frame: pd.DataFrame, statuses: list[PatientStatus]) -> Any:
 
     def flag_cells(col: pd.Series) -> list[str]:
         return ["background-color:#B00020;color:#FFFFFF;font-weight:700"
-                if str(v).startswith("EMERGENCY")
+                if str(v).startswith(("EMERGENCY", "RECORD PROBLEM"))
                 else "background-color:#FCE4D6;font-weight:600" if v else "" for v in col]
 
     def news_cells(col: pd.Series) -> list[str]:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..instants import shifted
 from .labs import LabValue, latest
 
 KORELL_CUTOFF = 4.67   # EASIX before lymphodepletion, raw scale: higher risk above it [S]
@@ -76,4 +77,4 @@ def easix_at(labs: Sequence[LabValue], score: str, until: datetime,
 
 
 def window_before(reference: datetime, days: int = 7) -> datetime:
-    return reference - timedelta(days=days)
+    return shifted(reference, -timedelta(days=days))

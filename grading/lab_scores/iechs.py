@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..instants import elapsed, shifted
 from .labs import LabValue, latest
 
 SOURCE = ("Hines MR, Knight TE, McNerney KO, et al. Immune effector cell-associated "
@@ -53,18 +54,18 @@ def _baseline(labs: Sequence[LabValue], test: str, infusion: datetime | None
               ) -> LabValue | None:
     if infusion is None:
         return None
-    return latest(labs, test, infusion, infusion - BASELINE_BEFORE)
+    return latest(labs, test, infusion, shifted(infusion, -BASELINE_BEFORE))
 
 
 def _ferritin(labs: Sequence[LabValue], now: datetime, infusion: datetime | None,
               limits: Mapping[str, float]) -> Feature:
-    x = latest(labs, "ferritin", now, now - CURRENT)
+    x = latest(labs, "ferritin", now, shifted(now, -CURRENT))
     if x is None:
         return Feature("ferritin", None, "no ferritin in the last 72 h")
     uln = limits["ferritin_uln"]
     base = _baseline(labs, "ferritin", infusion)
-    earlier = [y for y in labs if y.test == "ferritin" and x.time - RISING_WITHIN <= y.time
-               < x.time]
+    earlier = [y for y in labs if y.test == "ferritin"
+               and timedelta(0) < elapsed(x.time, y.time) <= RISING_WITHIN]
     why = []
     if x.value > 2 * uln:
         why.append(f"> 2 x ULN ({uln:g})")
@@ -80,7 +81,7 @@ def _transaminases(labs: Sequence[LabValue], now: datetime, infusion: datetime |
                    limits: Mapping[str, float]) -> Feature:
     found, words = False, []
     for test in ("alt", "ast"):
-        x = latest(labs, test, now, now - CURRENT)
+        x = latest(labs, test, now, shifted(now, -CURRENT))
         if x is None:
             continue
         uln = limits[f"{test}_uln"]
@@ -96,7 +97,7 @@ def _transaminases(labs: Sequence[LabValue], now: datetime, infusion: datetime |
 
 
 def _fibrinogen(labs: Sequence[LabValue], now: datetime, limits: Mapping[str, float]) -> Feature:
-    x = latest(labs, "fibrinogen", now, now - CURRENT)
+    x = latest(labs, "fibrinogen", now, shifted(now, -CURRENT))
     if x is None:
         return Feature("fibrinogen", None, "no fibrinogen in the last 72 h")
     lln = max(limits["fibrinogen_lln"], FIBRINOGEN_LOW_MG_DL)
@@ -109,7 +110,7 @@ def _cytopenias(labs: Sequence[LabValue], now: datetime, infusion: datetime | No
                 day: int | None, limits: Mapping[str, float]) -> Feature:
     words, found, seen = [], False, False
     for test, unit in (("anc", "/µL"), ("haemoglobin", "g/dL"), ("platelets", "10^9/L")):
-        x = latest(labs, test, now, now - CURRENT)
+        x = latest(labs, test, now, shifted(now, -CURRENT))
         if x is None:
             continue
         seen = True

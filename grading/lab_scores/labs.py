@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from ..instants import instant, is_after
 from .units import canonical_unit
 
 
@@ -33,6 +34,6 @@ def start_of_day(day: int, infusion: datetime, tz: Any) -> datetime:
 def latest(labs: Sequence[LabValue], test: str, until: datetime,
            since: datetime | None = None) -> LabValue | None:
     """The latest value of ``test`` taken at or before ``until`` (and at or after ``since``)."""
-    found = [x for x in labs if x.test == test and x.time <= until
-             and (since is None or x.time >= since)]
-    return max(found, key=lambda x: x.time) if found else None
+    found = [x for x in labs if x.test == test and not is_after(x.time, until)
+             and (since is None or not is_after(since, x.time))]
+    return max(found, key=lambda x: instant(x.time)) if found else None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..instants import shifted
 from . import easix as easix_mod
 from .easix import Easix, easix_at
 from .hematotox import Hematotox, hematotox, pick
@@ -47,10 +48,10 @@ class LabPanel:
 def baseline_point(infusion: datetime, lymphodepletion: datetime | None, tz: Any) -> TimePoint:
     if lymphodepletion is not None:
         return TimePoint("before lymphodepletion", lymphodepletion,
-                         lymphodepletion - PRE_LYMPHODEPLETION_WINDOW,
+                         shifted(lymphodepletion, -PRE_LYMPHODEPLETION_WINDOW),
                          f"lymphodepletion started {lymphodepletion.astimezone(tz):%d %b %H:%M}")
     end = start_of_day(ASSUMED_LYMPHODEPLETION_DAY + 1, infusion, tz) - timedelta(microseconds=1)
-    return TimePoint("before lymphodepletion", end, end - PRE_LYMPHODEPLETION_WINDOW,
+    return TimePoint("before lymphodepletion", end, shifted(end, -PRE_LYMPHODEPLETION_WINDOW),
                      "lymphodepletion start not recorded: labs up to the end of day -5 used")
 
 
@@ -70,8 +71,8 @@ def lab_panel(labs: Sequence[LabValue], now: datetime, tz: Any, infusion: dateti
         base = baseline_point(infusion, lymphodepletion, tz)
         points += [base, _day_point("day -1", -1, infusion, tz),
                    _day_point("day +1", 1, infusion, tz)]
-    points.append(TimePoint("latest", now, now - LATEST_WINDOW, "each lab's latest value in "
-                            "the last 72 h"))
+    points.append(TimePoint("latest", now, shifted(now, -LATEST_WINDOW),
+                            "each lab's latest value in the last 72 h"))
     table = tuple((p, tuple(easix_at(labs, score, p.until, p.since, cutoff=p is base)
                             for score in easix_mod.FORMULAS)) for p in points)
     return LabPanel(

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .. import rules
+from ..instants import is_after, shifted
 from ..result import Flag, Reason, Status
 from ..snapshot import Snapshot, round_temp
 from .inputs import ScaleInputs
@@ -186,7 +187,7 @@ def duration_text(h: float) -> str:
 def high_dose_counts_from(x: ScaleInputs) -> str:
     """When the high dose running now will have been needed for 3 h (spec §1.5, X14)."""
     assert x.pressors.high_since is not None
-    return (x.pressors.high_since + HIGH_DOSE_MINIMUM).isoformat(timespec="minutes")
+    return shifted(x.pressors.high_since, HIGH_DOSE_MINIMUM).isoformat(timespec="minutes")
 
 
 def hypotension_state(x: ScaleInputs) -> State:
@@ -223,7 +224,7 @@ def hypotension_state(x: ScaleInputs) -> State:
     bolus_counts = s.fluid_bolus_time is not None and not s.hypotension_attributed
     if bolus_counts:
         assert s.fluid_bolus_time is not None
-        earlier = [b for b in x.boluses if b < s.fluid_bolus_time]
+        earlier = [b for b in x.boluses if is_after(s.fluid_bolus_time, b)]
         if earlier:
             return State("fluid_boluses", f"{len(earlier) + 1} fluid boluses in 24 h for blood "
                          "pressure, no vasopressor", s.fluid_bolus_time)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from .. import rules
 from ..fields import DOSE_FIELDS, FIELD_BY_NAME, ICE_ITEMS
+from ..instants import elapsed, hours_between, instant, is_after
 from ..parse import Assessments
 from ..snapshot import Snapshot
 from ..timeline import grade
@@ -61,7 +62,7 @@ class Pressors:
     time: datetime | None              # when the vasopressors in force were recorded
 
     def high_for(self, now: datetime) -> timedelta | None:
-        return None if self.high_since is None else now - self.high_since
+        return None if self.high_since is None else elapsed(now, self.high_since)
 
     def high_held(self, now: datetime) -> bool:
         """Spec §1.5: a high dose counts once it has been needed for at least 3 h."""
@@ -156,7 +157,7 @@ def scale_inputs(a: Assessments, weights: Mapping[str, float] | None = None
         by_patient.setdefault(str(r["patient_id"]), []).append(i)
     out: list[ScaleInputs | None] = [None] * len(rows)
     for pid, idx in by_patient.items():
-        idx.sort(key=lambda i: rows[i]["time"])  # type: ignore[arg-type,return-value]
+        idx.sort(key=lambda i: instant(rows[i]["time"]))  # type: ignore[arg-type]
         fallback = (weights or {}).get(pid)
         for i, x in zip(idx, _patient_inputs([rows[i] for i in idx], [snaps[i] for i in idx],
                                              idx, fallback)):
@@ -167,7 +168,8 @@ def scale_inputs(a: Assessments, weights: Mapping[str, float] | None = None
 def _patient_inputs(rows: list[dict[str, object]], snaps: list[Snapshot], positions: list[int],
                     fallback_weight: float | None) -> list[ScaleInputs]:
     """One patient's rows in time order, each input kept by its own tracker below."""
-    by_time = {r["time"]: r for r in rows}
+    # keyed by instant: two wall-clock-equal times of a fall-back night are two assessments
+    by_time = {instant(r["time"]): r for r in rows}  # type: ignore[arg-type]
     first_time: datetime = rows[0]["time"]  # type: ignore[assignment]
     weight = _Weight(rows, fallback_weight)
     pressors = _PressorTracker(first_time)
@@ -237,10 +239,10 @@ class _PressorTracker:
         """X9: an interval counts when the previous row had a vasopressor in force; more than
         48 h off them starts a new episode."""
         if self.prev_on and self.prev_time is not None:
-            self.hours += (t - self.prev_time).total_seconds() / 3600
+            self.hours += hours_between(t, self.prev_time)
         if on and not self.prev_on and (self.off_since is None
-                                        or t - self.off_since > VASOPRESSOR_EPISODE_GAP):
-            self.hours, self.at_least = 0.0, t == self.first_time
+                                        or elapsed(t, self.off_since) > VASOPRESSOR_EPISODE_GAP):
+            self.hours, self.at_least = 0.0, instant(t) == instant(self.first_time)
         if self.prev_on and not on:
             self.off_since = t
         self.prev_time, self.prev_on = t, on
@@ -291,21 +293,21 @@ class _EventTracker:
         if r["csf_opening_pressure_mmhg"] is not None:
             self.csf = (float(r["csf_opening_pressure_mmhg"]), t)  # type: ignore[arg-type]
         return {"organ": dict(self.organ),
-                "boluses": tuple(b for b in self.boluses if t - b <= PENN_LOOKBACK),
+                "boluses": tuple(b for b in self.boluses if elapsed(t, b) <= PENN_LOOKBACK),
                 "iv_therapy": _within(self.iv_time, t, PENN_LOOKBACK),
                 "coagulation_products": _within(self.coag_time, t, PENN_LOOKBACK),
                 "csf_opening_pressure": self.csf}
 
 
 def _within(when: datetime | None, t: datetime, lookback: timedelta) -> datetime | None:
-    return when if when is not None and t - when <= lookback else None
+    return when if when is not None and elapsed(t, when) <= lookback else None
 
 
 def _neuro(s: Snapshot, by_time: Mapping[object, dict[str, object]]) -> dict[str, object]:
     """The CARTOX-10 / CRES items of the rows the ASTCT snapshot took its neuro findings from."""
-    ice_row = by_time.get(s.ice_time) if s.ice_time is not None else None
-    seizure_row = by_time.get(s.seizure_time) if s.seizure_time is not None else None
-    icp_row = by_time.get(s.icp_time) if s.icp_time is not None else None
+    ice_row = by_time.get(instant(s.ice_time)) if s.ice_time is not None else None
+    seizure_row = by_time.get(instant(s.seizure_time)) if s.seizure_time is not None else None
+    icp_row = by_time.get(instant(s.icp_time)) if s.icp_time is not None else None
     stage = None if icp_row is None else icp_row["papilledema_frisen_stage"]
     head = None if ice_row is None else ice_row["cartox_head_of_state"]
     return {
@@ -315,7 +317,8 @@ def _neuro(s: Snapshot, by_time: Mapping[object, dict[str, object]]) -> dict[str
         "seizure_type": None if seizure_row is None else seizure_row["seizure_type"],
         "papilledema_stage": None if stage is None else int(stage),  # type: ignore[call-overload]
         "capd_used": s.capd_total is not None and (s.ice_total is None or (
-            s.capd_time is not None and s.ice_time is not None and s.capd_time > s.ice_time)),
+            s.capd_time is not None and s.ice_time is not None
+            and is_after(s.capd_time, s.ice_time))),
     }
 
 
@@ -335,7 +338,8 @@ def _fio2(s: Snapshot, recorded: tuple[float, datetime] | None,
         return Fio2(FIO2_ROOM_AIR, False, "room air (21 %)", s.o2_time)
     if device == "nasal_cannula":
         # the FiO2 follows the flow: a recorded FiO2 counts only if not older than the flow
-        if recorded is not None and (flow_time is None or recorded[1] >= flow_time):
+        if recorded is not None and (flow_time is None
+                                     or not is_after(flow_time, recorded[1])):
             return Fio2(recorded[0], False, f"FiO2 recorded {recorded[0]:g} %", recorded[1])
         if s.o2_flow_l_min is not None:
             est = min(100.0, FIO2_ROOM_AIR + FIO2_PER_L_MIN * s.o2_flow_l_min)

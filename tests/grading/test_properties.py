@@ -14,9 +14,10 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -37,6 +38,7 @@ from grading.fields import (
     SEIZURE_TYPES,
     VASOACTIVE_AGENTS,
 )
+from grading.instants import instant
 from tests.grading.helpers import T0, grade_both, with_changes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -95,6 +97,14 @@ def _time_text(style: str, t: datetime) -> str:
     if style == "Z":
         return t.isoformat() + "Z"
     return (t + timedelta(hours=1)).isoformat() + "+01:00"
+
+
+def _zoned_time_text(style: str, t: datetime, zone: str) -> str:
+    """The UTC instant ``t`` (naive) written with Z, +01:00, or as the ward's local time with
+    its offset (a naive local time may fall in a clock change's gap or repeated hour)."""
+    if style == "naive":
+        return t.replace(tzinfo=UTC).astimezone(ZoneInfo(zone)).isoformat()
+    return _time_text(style, t)
 
 
 def _put(row: Row, name: str, value: object) -> None:
@@ -211,19 +221,23 @@ assessments = _assessments(30 * 60)
 
 
 def _patient_rows(pid: str, start: datetime, age: float | None, infusion: int | None,
-                  spec: Sequence[tuple[int, str, bool, bool, Row]]) -> list[tuple[datetime, Row]]:
-    """Valid rows of one patient: times strictly increasing, context rules applied."""
+                  spec: Sequence[tuple[int, str, bool, bool, Row]], zone: str | None = None
+                  ) -> list[tuple[datetime, Row]]:
+    """Valid rows of one patient: times strictly increasing, context rules applied. With a
+    ``zone``, the times are UTC instants written so that a ward in that zone reads them."""
     out = []
     t = start
     device: object = None
     for i, (gap, style, with_age, with_infusion, found) in enumerate(spec):
         if i:
             t += timedelta(minutes=gap)
-        row: Row = {"patient_id": pid, "time": _time_text(style, t)}
+        row: Row = {"patient_id": pid, "time": _time_text(style, t) if zone is None
+                    else _zoned_time_text(style, t, zone)}
         if age is not None and with_age:
             row["age_years"] = age
         if infusion is not None and with_infusion:
-            row["infusion_time"] = (start + timedelta(minutes=infusion)).isoformat()
+            row["infusion_time"] = (start + timedelta(minutes=infusion)).isoformat() + (
+                "" if zone is None else "Z")
         row.update(found)
         device = found.get("o2_device", device)
         if device in (None, "room_air"):  # flow and FiO2 need an oxygen device in force
@@ -262,6 +276,32 @@ def timelines(draw: st.DrawFn, max_patients: int = 3, long_gaps: bool = False) -
             spec = [(*a[:4], QUIET if draw(st.integers(0, 2)) else a[4]) for a in spec]
         rows += _patient_rows(pid, T0 + timedelta(minutes=start), age, infusion, spec)
     if draw(st.booleans()):  # a ward export in time order interleaves the patients
+        rows.sort(key=lambda x: x[0])
+    return [r for _, r in rows]
+
+
+# Daylight-saving changes (decision D9): patients whose course runs across the spring-forward or
+# fall-back night of America/New_York, assessments minutes to 8 h apart so that the look-back
+# windows, the 48 h episode rule and the scales' 3 h and 24 h rules straddle the change.
+NEW_YORK = "America/New_York"
+CLOCK_CHANGES = (datetime(2026, 3, 8, 7, 0), datetime(2026, 11, 1, 6, 0))  # UTC
+patients_across_clock_changes = st.tuples(
+    st.sampled_from(CLOCK_CHANGES), st.integers(-60 * 60, 60), optional(st.sampled_from(AGES)),
+    optional(st.integers(-72 * 60, 6 * 60)), st.lists(_assessments(8 * 60), min_size=1,
+                                                      max_size=12))
+
+
+@st.composite
+def timelines_across_clock_changes(draw: st.DrawFn, max_patients: int = 2) -> list[Row]:
+    """A valid timeline whose patients' courses cross a DST change of ``NEW_YORK``."""
+    pids = draw(st.lists(st.sampled_from(PATIENT_IDS), min_size=1, max_size=max_patients,
+                         unique=True))
+    rows: list[tuple[datetime, Row]] = []
+    for pid in pids:
+        change, offset, age, infusion, spec = draw(patients_across_clock_changes)
+        rows += _patient_rows(pid, change + timedelta(minutes=offset), age, infusion, spec,
+                              zone=NEW_YORK)
+    if draw(st.booleans()):
         rows.sort(key=lambda x: x[0])
     return [r for _, r in rows]
 
@@ -334,6 +374,42 @@ def test_fast_path_agrees_with_the_reference_when_episodes_close_and_open_again(
     """Snapshots, grades, days and episode maxima (``grade_both``) over courses long enough
     for CRS and ICANS episodes to close and a second one to begin."""
     assert len(grade_both(rows)) == len(rows)
+
+
+@FAST
+@given(timelines_across_clock_changes())
+def test_fast_path_agrees_with_the_reference_across_clock_changes(rows):
+    """Windows, episodes, days and maxima (``grade_both``) in a ward whose clocks change."""
+    assert len(grade_both(rows, tz=NEW_YORK)) == len(rows)
+
+
+def _zone_free(r: grading.RowResult) -> tuple[object, ...]:
+    """What a row's grading says, without the times written in the ward's zone."""
+    return (r.patient_id, instant(r.time), r.crs.grade, r.crs.status,
+            [x.rule for x in r.crs.reasons], r.icans.grade, r.icans.status,
+            [x.rule for x in r.icans.reasons],
+            [f.code for f in r.flags], r.crs_episode_max, r.icans_episode_max)
+
+
+def _episode(e: grading.Episode) -> tuple[object, ...]:
+    return (instant(e.onset), e.max_grade, instant(e.max_grade_time),
+            None if e.resolved is None else instant(e.resolved), e.duration_hours)
+
+
+@FAST
+@given(timelines_across_clock_changes())
+def test_grades_do_not_depend_on_the_ward_time_zone(rows):
+    """The same instants graded in a ward on UTC and in one whose clocks change: every grade,
+    status, reason, flag, episode and duration is the same (D9); only the calendar day after
+    infusion may differ."""
+    utc, ny = grade_both(rows), grade_both(rows, tz=NEW_YORK)
+    assert [_zone_free(r) for r in utc] == [_zone_free(r) for r in ny]
+    for a, b in zip(*(grading.summarize(grading.grade(grading.from_rows(rows, tz=tz)))
+                      for tz in ("UTC", NEW_YORK))):
+        for syndrome in ("crs", "icans"):
+            assert a.time_to_resolution_hours(syndrome) == b.time_to_resolution_hours(syndrome)
+            ea, eb = (getattr(x, f"{syndrome}_episodes") for x in (a, b))
+            assert [_episode(e) for e in ea] == [_episode(e) for e in eb]
 
 
 # ------------------------------------------------------------------------------ c: monotonicity

@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, timedelta
 
 import pytest
 from hypothesis import given
@@ -19,7 +20,9 @@ import grading
 from grading.scales.engine import SCALE_NAMES, SCALES
 from tests.grading.test_properties import (
     CLI,
+    CLOCK_CHANGES,
     FAST,
+    NEW_YORK,
     REPO,
     SINGLE_ROW,
     WORSENINGS,
@@ -30,6 +33,7 @@ from tests.grading.test_properties import (
     shuffled_timelines,
     single_rows,
     timelines,
+    timelines_across_clock_changes,
     timelines_with_attribution,
     write_csv,
 )
@@ -118,6 +122,48 @@ def test_scale_results_do_not_depend_on_the_order_of_rows_in_the_file(pair):
         return out
 
     assert by_assessment(rows) == by_assessment(shuffled)
+
+
+# vasopressor courses across a clock change, their gaps near the scales' 3 h and 24 h rules
+PRESSOR_GAPS = st.one_of(st.integers(150, 210), st.integers(23 * 60 - 90, 25 * 60 + 90),
+                         st.integers(3, 48 * 60 + 90))
+PRESSOR_ROWS = st.fixed_dictionaries({
+    "vasopressors": st.sampled_from(["norepinephrine", "none", "norepinephrine;vasopressin"]),
+    "norepinephrine_ug_min": st.sampled_from([None, 5, 25]),
+    "fluid_bolus_given": st.sampled_from([None, True]),
+    "iv_therapy_given": st.sampled_from([None, True]),
+    "sbp_mmhg": st.sampled_from([80, 120]),
+})
+
+
+@st.composite
+def pressor_courses_across_clock_changes(draw: st.DrawFn) -> list[Row]:
+    change = draw(st.sampled_from(CLOCK_CHANGES))
+    t = change.replace(tzinfo=UTC) - timedelta(minutes=draw(st.integers(0, 50 * 60)))
+    rows: list[Row] = []
+    for found in draw(st.lists(PRESSOR_ROWS, min_size=2, max_size=6)):
+        if rows:
+            t += timedelta(minutes=draw(PRESSOR_GAPS))
+        row: Row = {"patient_id": "P1", "time": t.isoformat(), "age_years": 50,
+                    "temp_c": 38.6, "dbp_mmhg": 50, "o2_device": "room_air", **found}
+        if "norepinephrine" not in str(row["vasopressors"]) or row["norepinephrine_ug_min"] is None:
+            row.pop("norepinephrine_ug_min")
+        rows.append({k: v for k, v in row.items() if v is not None})
+    return rows
+
+
+@FAST
+@given(st.one_of(timelines_across_clock_changes(), pressor_courses_across_clock_changes()))
+def test_scale_grades_do_not_depend_on_the_ward_time_zone(rows):
+    """The 3 h high-dose rule, MSKCC's 24 h and 48 h and Penn's 24 h look-back count real time
+    (D9): the same instants graded in a ward on UTC and in one whose clocks change (America/
+    New_York, both changes) grade alike."""
+    def zone_free(tz: str) -> list[dict[str, object]]:
+        return [{n: (g.grade, g.status, g.estimated, [r.rule for r in g.reasons])
+                 for n, g in row.items()}
+                for row in grading.grade_scales(grading.from_rows(rows, tz=tz), NAMES)]
+
+    assert zone_free("UTC") == zone_free(NEW_YORK)
 
 
 @CLI

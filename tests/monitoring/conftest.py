@@ -5,6 +5,12 @@ names a server: each test gets a database of its own (``ward_t_<hex>``), created
 server and dropped (``WITH (FORCE)``) when the test ends. To keep that cheap, a test's database
 is a copy of one migrated, otherwise empty template made once per session; the tests of the
 migrations themselves ask for a database with nothing in it (``new_database_url(empty=True)``).
+
+The rights tests (docs/security.md) also connect as the roles of a real deployment: an owner
+that migrates and a restricted application role, from ``TEST_DATABASE_OWNER_URL`` and
+``TEST_DATABASE_APP_URL`` (``.ci/run`` creates both), or made here (``ward_test_owner``,
+``ward_test_app``) when ``TEST_DATABASE_URL``'s account may create roles. The template is
+granted to the application role, so every copy is too.
 """
 
 from __future__ import annotations
@@ -17,9 +23,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from monitoring.db import grant_app_role
 from monitoring.store import WardStore
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+ROLE_URLS = {"owner": os.environ.get("TEST_DATABASE_OWNER_URL"),
+             "app": os.environ.get("TEST_DATABASE_APP_URL")}
 BACKENDS = ["sqlite", *(["postgresql"] if TEST_DATABASE_URL else [])]
 
 WARD_USERS = (("nina", "nurse"), ("drx", "physician"), ("eddie", "educator"))
@@ -33,12 +42,32 @@ class PostgresServer:
         self.admin = sa.create_engine(self.server, isolation_level="AUTOCOMMIT",
                                       poolclass=sa.NullPool)
 
-    def create(self, template: str | None = None) -> str:
+    def create(self, template: str | None = None, owner: str | None = None) -> str:
         name = f"ward_t_{secrets.token_hex(6)}"
         copy = f' TEMPLATE "{template}"' if template else ""
+        owned = f' OWNER "{owner}"' if owner else ""
         with self.admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}{owned}')
         return name
+
+    def role(self, kind: str) -> tuple[str, str]:
+        """(user, password) of the deployment's owner or application role (see above)."""
+        given = ROLE_URLS[kind]
+        if given:
+            url = sa.engine.make_url(given)
+            return str(url.username), str(url.password)
+        user = password = f"ward_test_{kind}"
+        with self.admin.connect() as conn:
+            if conn.exec_driver_sql(f"SELECT 1 FROM pg_roles WHERE rolname = '{user}'"
+                                    ).first() is None:
+                conn.exec_driver_sql(f"CREATE ROLE {user} LOGIN NOSUPERUSER NOCREATEDB "
+                                     f"NOCREATEROLE PASSWORD '{password}'")
+        return user, password
+
+    def role_url_of(self, name: str, kind: str) -> str:
+        user, password = self.role(kind)
+        return self.server.set(drivername="postgresql", database=name, username=user,
+                               password=password).render_as_string(hide_password=False)
 
     def drop(self, names: list[str]) -> None:
         with self.admin.connect() as conn:
@@ -58,7 +87,10 @@ def postgres() -> Iterator[tuple[PostgresServer, str]]:
     server = PostgresServer(TEST_DATABASE_URL)
     template = server.create()
     try:
-        WardStore(server.url_of(template)).engine.dispose()  # a template takes no connections
+        store = WardStore(server.url_of(template))
+        with store.engine.begin() as conn:
+            grant_app_role(conn, server.role("app")[0])
+        store.engine.dispose()  # a template takes no connections
         yield server, template
     finally:
         server.drop([template])

@@ -370,7 +370,8 @@ def test_migration_0005_adds_the_teaching_cases_table_to_an_older_database(tmp_p
         triggers = {r[0] for r in conn.execute(sa.text(
             "SELECT name FROM sqlite_master WHERE type = 'trigger' "
             "AND tbl_name = 'teaching_cases'"))}
-    assert triggers == {"teaching_cases_no_update", "teaching_cases_no_delete"}
+    assert triggers == {"teaching_cases_no_update", "teaching_cases_no_delete",
+                        "teaching_cases_no_replace"}
     store.engine.dispose()
 
 

@@ -93,7 +93,7 @@ def test_migration_0003_adds_notes_to_a_database_made_before_it(tmp_path):
             _head_revision()
         triggers = {r[0] for r in conn.execute(sa.text(
             "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'notes'"))}
-    assert triggers == {"notes_no_update", "notes_no_delete"}
+    assert triggers == {"notes_no_update", "notes_no_delete", "notes_no_replace"}
     store.engine.dispose()
 
 
