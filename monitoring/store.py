@@ -33,14 +33,21 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 import grading
 from grading import csvsafe
-from grading.fields import COLUMNS, FIELD_BY_NAME, FIELDS
+from grading.fields import COLUMNS, FIELD_BY_NAME, FIELDS, PATIENT_ID_MAX_LENGTH
 from grading.lab_scores import units as lab_units
 from grading.parse import InputError, ward_zone
 from grading.sequence import PatientOrder
 
 from . import auth
 from . import tables as t
-from .db import make_engine, migrate
+from .db import (
+    DatabaseUnavailableError,
+    check_integrity,
+    check_sqlite_file,
+    describe,
+    make_engine,
+    migrate,
+)
 
 CANONICAL_STORED = tuple(f.name for f in FIELDS
                          if f.name not in ("patient_id", "time", "infusion_time"))
@@ -65,7 +72,7 @@ class PatientIn(BaseModel):
     """Admission details (design.md; spec §6.1 for weight)."""
 
     model_config = ConfigDict(extra="forbid")
-    patient_id: str = Field(min_length=1, max_length=64, title="Ward patient id")
+    patient_id: str = Field(min_length=1, max_length=PATIENT_ID_MAX_LENGTH, title="Ward patient id")
     hospital_number: str | None = Field(None, max_length=64, title="Hospital number")
     name: str | None = Field(None, max_length=200, title="Name")
     date_of_birth: date | None = Field(None, title="Date of birth")
@@ -137,10 +144,24 @@ class WardStore:
     """Repository over the ward database (SQLite file by default, or ``DATABASE_URL``)."""
 
     def __init__(self, url: str | None = None, *, engine: sa.Engine | None = None,
-                 tz: str = "UTC") -> None:
-        self.engine = engine or make_engine(url)
+                 tz: str = "UTC", create: bool = True, check: bool = False) -> None:
+        """``create``: a SQLite file that does not exist yet may be created (``init``, the
+        embedded default); ``check``: run SQLite's integrity check first (the commands and the
+        app). A database that cannot be used raises ``DatabaseUnavailableError``."""
         self.tz: ZoneInfo = ward_zone(tz)
-        migrate(self.engine)
+        if engine is None:
+            check_sqlite_file(url, create=create)
+        self.engine = engine or make_engine(url)
+        try:
+            if check:
+                check_integrity(self.engine)
+            migrate(self.engine)
+            self._add_system_user()
+        except sa.exc.DBAPIError as e:
+            self.engine.dispose()
+            raise DatabaseUnavailableError(describe(e, self.engine.url)) from None
+
+    def _add_system_user(self) -> None:
         try:
             with self._write() as conn:
                 if conn.execute(sa.select(t.users.c.username).where(
@@ -1295,14 +1316,13 @@ class WardStore:
         except InputError as first:
             data = Path(source).read_bytes() if not isinstance(source, bytes) else source
             try:
-                rows = [{k.strip(): v for k, v in r.items() if v not in (None, "")}
-                        for r in csv.DictReader(io.StringIO(data.decode("utf-8-sig")))]
+                rows = _csv_rows(data)
                 for r in rows:  # undo the export's formula prefix, as read_csv does
                     if isinstance(r.get("patient_id"), str):
                         r["patient_id"] = csvsafe.restore(r["patient_id"])
                 keys = grading.from_rows([{"patient_id": r.get("patient_id", ""),
                                            "time": r.get("time", "")} for r in rows], tz=self.tz)
-            except (InputError, UnicodeDecodeError, csv.Error):
+            except (InputError, UnicodeDecodeError, csv.Error, ValueError):
                 raise first from None
             context = self._device_context(keys)
             if not context:
@@ -1389,6 +1409,18 @@ class WardStore:
 
 
 # ---------------------------------------------------------------------- helpers
+def _csv_rows(data: bytes) -> list[dict[str, str]]:
+    """The rows of a file ``grading.read_csv`` has read, as mappings of their non-blank cells
+    (line endings as it reads them). A row with more or fewer cells raises ``ValueError``."""
+    text = data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+    rows = []
+    for r in csv.DictReader(io.StringIO(text)):
+        if None in r or None in r.values():
+            raise ValueError("a row with more or fewer cells than the header")
+        rows.append({k.strip(): v for k, v in r.items() if v != ""})
+    return rows
+
+
 # How the database says another writer's row landed first (migration 0008's triggers and
 # unique indexes, as PostgreSQL and SQLite word them).
 _CONCURRENT_MARKERS = ("assessment_slot_taken", "assessment_already_corrected",

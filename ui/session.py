@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from monitoring import auth, settings
-from monitoring.db import SetupError, database_url
+from monitoring.db import SetupError, database_url, is_embedded_default
 from monitoring.demo import ensure_demo_ward
 from monitoring.store import WardStore
 
@@ -85,7 +85,9 @@ def guarded(make: Callable[[], T]) -> Callable[[], T]:
 
 @st.cache_resource
 def _store(url: str, ward_tz: str, demo_ward: bool) -> WardStore:
-    store = WardStore(url, tz=ward_tz)
+    # only the embedded default is created here (a mistyped DATABASE_URL must not start an
+    # empty ward); a damaged SQLite file is refused before anything is shown
+    store = WardStore(url, tz=ward_tz, create=is_embedded_default(url), check=True)
     if demo_ward:
         ensure_demo_ward(store)
     return store
