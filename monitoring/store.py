@@ -40,6 +40,8 @@ from . import auth
 from . import tables as t
 from .db import make_engine, migrate
 
+ONE_OFF_LOCK = 0x57A2E  # serialises ``claim_once`` across workstations (PostgreSQL)
+
 CANONICAL_STORED = tuple(f.name for f in FIELDS
                          if f.name not in ("patient_id", "time", "infusion_time"))
 SYSTEM_USER = "system"
@@ -811,6 +813,22 @@ class WardStore:
             else:
                 arrays[name] = pa.chunked_array([pa.array(values, pa.string())])
         return grading.parse.from_columns(arrays, self.tz), list(cols["id"])
+
+    def claim_once(self, task: str, by: str = SYSTEM_USER) -> bool:
+        """True for exactly one caller, ever, per ``task`` (a one-off data step after a
+        migration): the claim is an audit entry, checked and written in one transaction that
+        the database serialises (SQLite's write lock; a PostgreSQL advisory lock)."""
+        with self._write() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                             {"key": ONE_OFF_LOCK})
+            log = t.audit_log
+            if conn.execute(sa.select(log.c.id).where(
+                    log.c.action == "run_once", log.c.entity == "task",
+                    log.c.entity_id == task)).first() is not None:
+                return False
+            self._audit(conn, by, "run_once", "task", task, None)
+            return True
 
     def data_version(self) -> int:
         """A number that grows with every write (the newest audit entry): screens re-read

@@ -25,6 +25,7 @@ from . import escalation, schedule
 from .review import RECORD_PROBLEM_ADVICE, record_problem, tocilizumab_doses
 from .store import SYSTEM_USER as SYSTEM
 from .store import StoreError, WardStore
+from .tables import ADMINISTRATION_KINDS
 
 VITALS = ("temp_c", "hr_bpm", "sbp_mmhg", "dbp_mmhg", "rr_per_min", "spo2_pct")
 FULL_SET = ("temp_c", "hr_bpm", "sbp_mmhg", "rr_per_min", "spo2_pct")  # resets the vitals clock
@@ -500,6 +501,33 @@ def _sync(store: WardStore, patient_id: str, by: str, *, changed_id: int | None 
     if start >= len(rows):
         return raised, None, None
     return raised, result_of(start), scores[start]
+
+
+# Migration 0007 made anakinra doses recorded before it set ``anticytokine_given`` on old rows
+# (W10): their past grades can change (the fever waiver, A3), so their stored flags are brought
+# in line once, on the first open after it (the claim is the marker).
+ANTICYTOKINE_RESYNC = "flags after migration 0007 (anti-cytokine agents)"
+
+
+def resync_after_anticytokine_migration(store: WardStore) -> list[str]:
+    """Once per database: re-evaluate the flags of every patient with an anti-cytokine
+    medication on record (``sync_flags`` over the whole course), so a flag the new field
+    makes true is raised (retrospective if no longer current, E7) and one it makes untrue is
+    withdrawn. Returns the patients re-synced (none after the first call). A patient whose
+    record cannot be graded is logged and skipped; it is re-synced at its next save."""
+    if not store.claim_once(ANTICYTOKINE_RESYNC):
+        return []
+    kinds = {k for k, (_, f) in ADMINISTRATION_KINDS.items() if f == "anticytokine_given"}
+    done = []
+    for p in store.patients():
+        pid = p["patient_id"]
+        try:
+            if any(m["kind"] in kinds for m in store.administrations(pid)):
+                sync_flags(store, pid, SYSTEM)
+                done.append(pid)
+        except Exception:  # one patient's record never stops the app from opening
+            log.exception("flag re-sync after migration 0007: patient %s skipped", pid)
+    return done
 
 
 def raise_overdue(store: WardStore, statuses: Sequence[PatientStatus], now: datetime) -> int:

@@ -15,6 +15,7 @@ from monitoring import auth, settings
 from monitoring.db import SetupError, database_url
 from monitoring.demo import ensure_demo_ward
 from monitoring.store import WardStore
+from monitoring.ward import resync_after_anticytokine_migration
 
 from .text import md
 
@@ -44,6 +45,7 @@ def now() -> datetime:
 @st.cache_resource
 def _store(url: str, ward_tz: str, demo_ward: bool) -> WardStore:
     store = WardStore(url, tz=ward_tz)
+    resync_after_anticytokine_migration(store)  # once per database (decision W10)
     if demo_ward:
         ensure_demo_ward(store)
     return store
