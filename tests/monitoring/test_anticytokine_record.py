@@ -201,7 +201,7 @@ def test_migration_0007_freezes_its_medication_kinds():
     spec.loader.exec_module(m)
     assert "ADMINISTRATION_KINDS" not in vars(m)           # no live app constant read
     # a later kind needs a later migration: this fails until one is written
-    assert m.KINDS == tuple(ADMINISTRATION_KINDS)
+    assert tuple(ADMINISTRATION_KINDS) == m.KINDS
 
 
 def test_migration_0007_refuses_a_changed_kind_check_with_a_clear_message(tmp_path):
