@@ -880,7 +880,8 @@ class WardStore:
         transaction: every one or none. The unit is the kind's own (mg, or mL for fluids)."""
         for kind, given_at, dose in doses:
             if kind not in t.ADMINISTRATION_KINDS:
-                raise StoreError("kind must be one of " + ", ".join(t.ADMINISTRATION_KINDS))
+                raise StoreError("medication: not a kind the ward records; one of "
+                                 + ", ".join(t.KIND_WORDS[k] for k in t.ADMINISTRATION_KINDS))
             if given_at.tzinfo is None:
                 raise StoreError("given_at must be timezone-aware")
             _not_in_future("given_at", given_at, "a medication is recorded when it was given")

@@ -224,3 +224,24 @@ def test_migration_0007_refuses_a_changed_kind_check_with_a_clear_message(tmp_pa
     with pytest.raises(RuntimeError, match=r"migration 0007: the administrations table has no "
                                            r"medication-kind check"):
         WardStore(url)
+
+
+def test_an_unknown_medication_kind_is_refused_naming_the_kinds_in_words(store):
+    admit(store)
+    with pytest.raises(StoreError) as e:
+        store.record_administration("P1", "emapalumab", when(1), by="nina", dose=10)
+    text = str(e.value)
+    assert text.startswith("medication: not a kind the ward records; one of tocilizumab, ")
+    assert "other anti-IL-6 / anti-IL-1 agent" in text and "IV fluid bolus" in text
+    assert "_" not in text                                     # no raw kind ids
+
+
+@pytest.mark.parametrize(("kind", "unit", "message"), [
+    ("emapalumab", "mg", "medication: not a kind the ward records; one of tocilizumab, "),
+    ("other_anticytokine", "mL", "other anti-IL-6 / anti-IL-1 agent is recorded in mg, not mL"),
+])
+def test_a_case_card_medication_error_names_kinds_in_words(kind, unit, message):
+    with pytest.raises(ValueError, match=message) as e:
+        library.Medication(time=datetime(2026, 3, 2, 8, 0), kind=kind, drug="x", dose=1,
+                           unit=unit)
+    assert "other_anticytokine" not in str(e.value)
