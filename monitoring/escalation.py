@@ -11,6 +11,7 @@ docs/clinical-decisions.md (E1-E7).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -433,6 +434,18 @@ def news_anchor(rows: Sequence[Mapping[str, Any]]) -> int | None:
                  if any(rows[i].get(k) is not None for k in NEWS2_INPUTS)), None)
 
 
+def _latest_with(rows: Sequence[Mapping[str, Any]], names: tuple[str, ...], before: int
+                 ) -> int | None:
+    """The latest row before ``before`` recording every one of ``names`` (a row view over
+    columns may answer it at once: ``latest_with``)."""
+    finder = getattr(rows, "latest_with", None)
+    if finder is not None:
+        found: int | None = finder(names, before)
+        return found
+    return next((j for j in range(before - 1, -1, -1)
+                 if all(rows[j].get(n) is not None for n in names)), None)
+
+
 def news_now(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any]
              ) -> news2.News2 | None:
     """NEWS2 now: the score at the latest assessment recording any NEWS2 input, with every
@@ -449,16 +462,15 @@ def news_now(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any]
         first -= 1
     keep = set(range(first, last + 1))
     infusion = rows[last].get("infusion_time")
-
-    def latest_before(ok: Callable[[Mapping[str, Any]], bool]) -> None:
-        j = next((j for j in range(first - 1, -1, -1) if ok(rows[j])), None)
+    for names, before in ((("o2_device",), first), (("age_years",), first)):
+        j = _latest_with(rows, names, before)
         if j is not None:
             keep.add(j)
-    latest_before(lambda r: r.get("o2_device") is not None)
-    latest_before(lambda r: r.get("age_years") is not None)
-    if infusion is not None:
-        latest_before(lambda r: not is_after(r["time"], infusion)
-                      and all(r.get(k) is not None for k in ICE_ITEMS))
+    if infusion is not None:  # the pre-infusion ICE: rows are in time (instant) order
+        j = _latest_with(rows, ICE_ITEMS, bisect_right(rows, infusion, 0, first,
+                                                       key=lambda r: r["time"]))
+        if j is not None:
+            keep.add(j)
     if not any(rows[j].get("age_years") is not None for j in keep):  # ages back-filled (D7)
         j = next((j for j in range(last + 1, len(rows)) if rows[j].get("age_years")
                   is not None), None)

@@ -53,6 +53,7 @@ NORMAL_BANDS: dict[str, tuple[float | None, float | None]] = {
 CHILD_MARKED = ("temp_c", "spo2_pct")
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+KIND = {f.name: f.kind for f in FIELD_BY_NAME.values()}
 SEVERITY_RANK = {"emergency": 3, "urgent": 2, "review": 1, "info": 1}
 log = logging.getLogger(__name__)
 
@@ -287,25 +288,30 @@ class _RowView(Mapping[str, Any]):
     def __init__(self, cols: Mapping[str, np.ndarray], r: int) -> None:
         self._cols, self._r = cols, r
 
-    def __getitem__(self, name: str) -> Any:
-        v = self._cols[name][self._r]
-        kind = FIELD_BY_NAME[name].kind
+    def get(self, name: str, default: Any = None) -> Any:
+        col = self._cols.get(name)
+        kind = KIND.get(name)
+        if col is None or kind is None:
+            return default
+        v = col[self._r]
         if kind == "time":
-            if int(v) == NAT:
-                raise KeyError(name)
-            return EPOCH + timedelta(microseconds=int(v) // 1000)
+            return default if int(v) == NAT else EPOCH + timedelta(microseconds=int(v) // 1000)
         if kind in ("number", "integer"):
-            if np.isnan(v):
-                raise KeyError(name)
-            return float(v)
+            return default if v != v else float(v)  # NaN: blank
         if int(v) < 0:
-            raise KeyError(name)
+            return default
         if kind == "boolean":
             return bool(v)
         values = FIELD_BY_NAME[name].values
         if kind == "choice":
             return values[int(v)]
         return ";".join(x for b, x in enumerate(values) if int(v) >> b & 1) or "none"
+
+    def __getitem__(self, name: str) -> Any:
+        v = self.get(name)
+        if v is None:
+            raise KeyError(name)
+        return v
 
     def __iter__(self) -> Iterator[str]:
         return (k for k in self._cols if k in FIELD_BY_NAME and k != "patient_id"
@@ -327,6 +333,18 @@ class _ColumnRows(Sequence[Mapping[str, Any]]):
 
     def __getitem__(self, j: int) -> Mapping[str, Any]:  # type: ignore[override]
         return _RowView(self._cols, int(self._rows[j]))
+
+    def latest_with(self, names: tuple[str, ...], before: int) -> int | None:
+        """The latest row before ``before`` with every one of ``names`` recorded."""
+        if before <= 0:
+            return None
+        rows = self._rows[:before]
+        ok = np.ones(len(rows), bool)
+        for n in names:
+            v = self._cols[n][rows]
+            ok &= ~np.isnan(v) if v.dtype.kind == "f" else v >= 0
+        hit = np.flatnonzero(ok)
+        return int(hit[-1]) if len(hit) else None
 
 
 def _neuro_rows(cols: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
