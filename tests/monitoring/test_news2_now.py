@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import grading
 from grading import news2
@@ -202,3 +204,55 @@ def test_a_pre_infusion_ice_with_nothing_earlier_is_not_called_new_confusion():
     assert "new confusion" not in before.breakdown()
     assert after.parts["consciousness"] == 0                      # it is the baseline now
     assert after.consciousness_why == "alert; ICE orientation 3/4, as at baseline"
+
+
+# ------------------------------------------------------------------ properties
+NEURO_KINDS = st.sampled_from(["none", "ice", "capd", "consciousness", "sedated", "awake"])
+
+
+@st.composite
+def courses(draw) -> list[dict]:
+    hours = -6.0
+    rows = []
+    for _ in range(draw(st.integers(1, 7))):
+        hours += draw(st.sampled_from([0.5, 1, 3, 5, 13]))
+        values: dict = {}
+        if draw(st.booleans()):
+            values |= {"temp_c": draw(st.sampled_from([35.0, 37.0, 39.2])),
+                       "hr_bpm": draw(st.sampled_from([45, 80, 135])),
+                       "rr_per_min": draw(st.sampled_from([8, 16, 26]))}
+        if draw(st.booleans()):
+            values["o2_device"] = draw(st.sampled_from(["room_air", "nasal_cannula"]))
+        kind = draw(NEURO_KINDS)
+        if kind == "ice":
+            values |= ice(ice_orientation=draw(st.integers(0, 4)),
+                          ice_attention=draw(st.integers(0, 1)))
+        elif kind == "capd":
+            values["capd_total"] = draw(st.sampled_from([4, 9]))
+        elif kind == "consciousness":
+            values["consciousness"] = draw(st.sampled_from(["alert", "awakens_to_voice"]))
+        elif kind == "sedated":
+            values["sedated"] = True
+        elif kind == "awake":
+            values["sedated"] = False
+        if not values:
+            values["corticosteroid_given"] = True   # a row with no NEWS2 input
+        rows.append(row(hours, **values))
+    return rows
+
+
+@settings(max_examples=60, deadline=None)
+@given(courses(), st.sampled_from([None, 6, 10]))
+def test_news2_now_is_the_flags_score_at_the_latest_news2_input_and_the_overview_reads_it(
+        rows, baseline_ice):
+    patient = {} if baseline_ice is None else {"baseline_ice": baseline_ice}
+    anchor = escalation.news_anchor(rows)
+    n = escalation.news_now(rows, patient)
+    if anchor is None:
+        assert n is None
+        return
+    assert n == escalation.course_news(rows, patient)[anchor]
+    g = grading.grade(grading.from_rows(rows))
+    view = ward._ColumnRows(g.assessments.columns, g.order.order)
+    assert escalation.news_now(view, patient) == n           # the overview's column view
+    assert n.sedated is (n.consciousness_why == "not recorded (sedated)")
