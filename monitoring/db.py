@@ -131,7 +131,7 @@ def grant_app_role(conn: sa.Connection, role: str) -> None:
     for new ids - and nothing else: no UPDATE or DELETE on the record, no TRUNCATE, no
     TRIGGER, not the owner (so it cannot ALTER TABLE ... DISABLE TRIGGER). Run by the owner
     after every migration (``python -m monitoring init``); idempotent."""
-    from .tables import APPEND_ONLY, MUTABLE, metadata
+    from .tables import APPEND_ONLY, COUNTERS, MUTABLE, metadata
 
     q = conn.dialect.identifier_preparer.quote
     who = q(role)
@@ -142,8 +142,9 @@ def grant_app_role(conn: sa.Connection, role: str) -> None:
     conn.execute(sa.text(f"GRANT SELECT ON alembic_version TO {who}"))
     conn.execute(sa.text(f"GRANT SELECT, INSERT ON {', '.join(names)} TO {who}"))
     conn.execute(sa.text(f"GRANT UPDATE ON {', '.join(q(n) for n in MUTABLE)} TO {who}"))
+    conn.execute(sa.text(f"GRANT UPDATE, DELETE ON {', '.join(q(n) for n in COUNTERS)} TO {who}"))
     conn.execute(sa.text(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {who}"))
-    assert not set(APPEND_ONLY) & set(MUTABLE)
+    assert not set(APPEND_ONLY) & (set(MUTABLE) | set(COUNTERS))
 
 
 def migration_url(env: dict[str, str] | None = None) -> str | None:

@@ -13,6 +13,9 @@ trail shows all of it.
 
 Demo accounts (``DEMO_ACCOUNTS``) are created only by ``ensure_demo_ward``, which the app calls
 only on the embedded SQLite default - never on a ward database chosen with ``DATABASE_URL``.
+Their password is public (README), so they sign in only while ``WARD_DEMO`` is on: the app
+refuses them at sign-in otherwise (``WardStore.sign_in(refuse=DEMO_ACCOUNTS)``), also in a
+database where they were created before.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from . import library
+from . import auth, library
 from .store import SYSTEM_USER, WardStore, now
 
 SAMPLE_DATA = library.SAMPLE_DATA
@@ -71,9 +74,11 @@ def reset_demo(store: WardStore, at: datetime | None = None, by: str = SYSTEM_US
 
 
 def ensure_demo_ward(store: WardStore) -> None:
-    """The embedded demo database: demo ward and demo accounts (first run only)."""
+    """The embedded demo database: demo ward and demo accounts (first run only). The demo
+    password is public and contains "demo", so it is set as a hash, outside the password
+    policy that every real account's password passes."""
     load_demo(store)
     for username, (role, name) in DEMO_ACCOUNTS.items():
         if store.user(username) is None:
-            store.add_user(username, role, by=SYSTEM_USER, display_name=f"{name} (demo)")
-            store.set_password(username, DEMO_PASSWORD, by=SYSTEM_USER)
+            store.add_user(username, role, by=SYSTEM_USER, display_name=f"{name} (demo)",
+                           password_hash=auth.hash_password(DEMO_PASSWORD))

@@ -6,7 +6,8 @@
     WARD_TZ                      ward time zone (default UTC)
     WARD_IDLE_TIMEOUT_MINUTES    sign out after this long without use (default 15)
     WARD_DEMO                    1/0: load the demo ward and demo accounts into the embedded
-                                 database (default 1; never on a DATABASE_URL database)
+                                 database (default 1; never on a DATABASE_URL database); with 0
+                                 the demo accounts never sign in, wherever they exist
     WARD_SSO_ROLE_CLAIM          the identity-provider claim holding the ward role (default
                                  "ward_role"); single sign-on itself is configured in
                                  .streamlit/secrets.toml ([auth], see README)
@@ -28,6 +29,7 @@ class Settings:
     policy: SignInPolicy
     demo_ward: bool
     sso_role_claim: str
+    demo_accounts: bool = True  # False: sign-in refuses the demo accounts (public password)
 
 
 def load(env: dict[str, str] | None = None) -> Settings:
@@ -48,4 +50,5 @@ def load(env: dict[str, str] | None = None) -> Settings:
         policy=SignInPolicy(idle_timeout=idle),
         demo_ward=demo and embedded,
         sso_role_claim=env.get("WARD_SSO_ROLE_CLAIM", "ward_role"),
+        demo_accounts=demo,
     )

@@ -16,10 +16,10 @@ import io
 import json
 import sys
 import time as _time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +28,8 @@ import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 import grading
 from grading import csvsafe
@@ -44,7 +46,8 @@ ONE_OFF_LOCK = 0x57A2E  # serialises ``claim_once`` across workstations (Postgre
 
 CANONICAL_STORED = tuple(f.name for f in FIELDS
                          if f.name not in ("patient_id", "time", "infusion_time"))
-SYSTEM_USER = "system"
+SYSTEM_USER = auth.SYSTEM_USER
+UNKNOWN_USER = "(unknown user)"  # the audit's "who" for a sign-in with a name that has no account
 CLINICAL_WRITERS = ("nurse", "physician", "admin")  # chart for any patient (educators: demo only)
 
 
@@ -220,6 +223,9 @@ class WardStore:
                  display_name: str | None = None, password_hash: str | None = None) -> None:
         if role not in t.ROLES:
             raise StoreError(f"role must be one of {', '.join(t.ROLES)}")
+        if auth.sign_in_input_problem(username, ""):
+            raise StoreError(f"a user name needs 1 to {auth.MAX_USERNAME_LENGTH} characters, "
+                             "without line breaks or other control characters")
         with self._write() as conn:
             self._check_user(conn, by, ("admin",))
             if conn.execute(sa.select(t.users.c.username).where(
@@ -234,8 +240,15 @@ class WardStore:
 
     def set_password(self, username: str, password: str, by: str) -> None:
         """Set a user's password (an admin for anyone, or the user for themself). Clears a
-        lock-out. The password is stored only as an argon2 hash."""
-        problem = auth.password_problem(password)
+        lock-out. The password is stored only as an argon2 hash. The ``system`` account never
+        gets one: it never signs in."""
+        if username == SYSTEM_USER:
+            raise StoreError("the system account never signs in and cannot have a password")
+        with self._read() as conn:
+            row = conn.execute(sa.select(t.users.c.display_name).where(
+                t.users.c.username == username)).first()
+        problem = auth.password_problem(
+            password, username, (row.display_name,) if row is not None else ())
         if problem:
             raise StoreError(problem)
         with self._write() as conn:
@@ -263,37 +276,82 @@ class WardStore:
                         before={"active": before.active}, after={"active": active})
 
     def sign_in(self, username: str, password: str, at: datetime | None = None,
-                policy: auth.SignInPolicy = auth.DEFAULT_POLICY) -> auth.SignIn:
-        """Check a local sign-in; count failures and lock the account after too many.
-        Every attempt is audited. The message never tells which part was wrong."""
+                policy: auth.SignInPolicy = auth.DEFAULT_POLICY, client: str | None = None,
+                refuse: Collection[str] = ()) -> auth.SignIn:
+        """Check a local sign-in (docs/security.md "Roles and sign-in").
+
+        The database counts before the password is checked: one statement takes an attempt
+        from the account (``failed_attempts + 1``, locking it at the limit) only while it is not
+        locked, so parallel attempts can never check more than ``max_failed_attempts``
+        passwords; a success gives the attempt back. Failed sign-ins per ``client`` are counted
+        the same way in ``sign_in_throttle`` (one row per client and window). The answer is the
+        same for an unknown, disabled, locked or refused (``refuse``, the ``system`` account)
+        name, with the same argon2 work; an unknown name is never stored, only its length."""
         when = at or now()
-        refused = auth.SignIn(False, "user name or password not recognised")
+        window = _window_start(when, policy.client_window)
+        source = "client:" + (client or "unknown")[:72]
+        with self._read() as conn:  # fast path: a throttled client costs no write, no hashing
+            seen = conn.execute(sa.select(t.sign_in_throttle.c.failures).where(
+                t.sign_in_throttle.c.source == source,
+                t.sign_in_throttle.c.window_start == window)).scalar()
+        if seen is not None and seen >= policy.client_failures:
+            return _throttled(window, policy, when)
+        bad_input = auth.sign_in_input_problem(username, password)
+        may_try = bad_input is None and username != SYSTEM_USER and username not in refuse
         with self._write() as conn:
-            u = conn.execute(sa.select(t.users).where(t.users.c.username == username)).first()
-            if u is None:
-                self._audit(conn, username, "sign_in_failed", "user", username, None, at=when)
-                return refused
-            if u.locked_until is not None and when < u.locked_until:
-                self._audit(conn, username, "sign_in_locked", "user", username, None, at=when)
-                return auth.SignIn(False, "account locked after repeated failed sign-ins: try "
-                                   f"again after {u.locked_until.isoformat(timespec='minutes')}"
-                                   " or ask an administrator")
-            if not u.active:
-                self._audit(conn, username, "sign_in_disabled", "user", username, None, at=when)
-                return refused
-            if not auth.password_matches(u.password_hash, password):
-                failed = u.failed_attempts + 1
-                locked = when + policy.lockout if failed >= policy.max_failed_attempts else None
+            if _count_failure(conn, source, window, when) > policy.client_failures:
+                return _throttled(window, policy, when)  # lost a race for the last attempts
+            claimed = conn.execute(
+                t.users.update()
+                .where(t.users.c.username == username, t.users.c.active,
+                       t.users.c.password_hash.is_not(None),
+                       sa.or_(t.users.c.locked_until.is_(None), t.users.c.locked_until <= when))
+                .values(failed_attempts=sa.case(
+                            (t.users.c.failed_attempts + 1 >= policy.max_failed_attempts, 0),
+                            else_=t.users.c.failed_attempts + 1),
+                        locked_until=sa.case(
+                            (t.users.c.failed_attempts + 1 >= policy.max_failed_attempts,
+                             sa.literal(when + policy.lockout, t.UtcDateTime)),
+                            else_=sa.null()))
+                .returning(*t.users.c)).first() if may_try else None
+        ok = auth.password_matches(claimed.password_hash if claimed is not None else None,
+                                   password if bad_input is None else "")
+        with self._write() as conn:
+            if ok and claimed is not None:
                 conn.execute(t.users.update().where(t.users.c.username == username).values(
-                    failed_attempts=0 if locked else failed, locked_until=locked))
+                    failed_attempts=0, locked_until=None))
+                conn.execute(t.sign_in_throttle.update().where(
+                    t.sign_in_throttle.c.source == source,
+                    t.sign_in_throttle.c.window_start == window,
+                    t.sign_in_throttle.c.failures > 0).values(
+                    failures=t.sign_in_throttle.c.failures - 1))
+                self._audit(conn, username, "sign_in", "user", username, None, at=when,
+                            after={"client": client})
+                user = {k: v for k, v in claimed._mapping.items() if k != "password_hash"}
+                return auth.SignIn(True, f"signed in as {claimed.display_name} ({claimed.role})",
+                                   user)
+            if claimed is not None:
+                locked = claimed.locked_until is not None and claimed.locked_until > when
                 self._audit(conn, username, "lock_out" if locked else "sign_in_failed", "user",
-                            username, None, at=when, after={"failed_attempts": failed})
-                return refused
-            conn.execute(t.users.update().where(t.users.c.username == username).values(
-                failed_attempts=0, locked_until=None))
-            self._audit(conn, username, "sign_in", "user", username, None, at=when)
-            user = {k: v for k, v in u._mapping.items() if k != "password_hash"}
-            return auth.SignIn(True, f"signed in as {u.display_name} ({u.role})", user)
+                            username, None, at=when, after={
+                                "failed_attempts": policy.max_failed_attempts if locked
+                                else claimed.failed_attempts, "client": client})
+                return auth.SignIn(False, auth.REFUSED)
+            account = None if bad_input else conn.execute(
+                sa.select(t.users.c.active, t.users.c.password_hash, t.users.c.locked_until)
+                .where(t.users.c.username == username)).first()
+            if account is None:  # never store what was typed: it may be a password
+                self._audit(conn, UNKNOWN_USER, "sign_in_failed", "user", None, None, at=when,
+                            after={"name_length": len(username), "client": client,
+                                   **({"why": bad_input} if bad_input else {})})
+            else:
+                why = ("system account" if username == SYSTEM_USER
+                       else "refused account" if username in refuse
+                       else "disabled" if not account.active
+                       else "no password" if account.password_hash is None else "locked")
+                self._audit(conn, username, "sign_in_refused", "user", username, None, at=when,
+                            after={"why": why, "client": client})
+            return auth.SignIn(False, auth.REFUSED)
 
     def sso_sign_in(self, username: str, display_name: str | None, role: str | None,
                     at: datetime | None = None) -> auth.SignIn:
@@ -301,6 +359,12 @@ class WardStore:
         claim. A first sign-in creates the account without a local password; a disabled
         account stays refused. Audited like a local sign-in."""
         when = at or now()
+        if (auth.sign_in_input_problem(username, "") or username == SYSTEM_USER):
+            with self._write() as conn:
+                self._audit(conn, UNKNOWN_USER, "sso_refused", "user", None, None, at=when,
+                            after={"name_length": len(username)})
+            return auth.SignIn(False, "your single sign-on account cannot be used here: ask "
+                               "an administrator")
         with self._write() as conn:
             if role not in t.ROLES:
                 self._audit(conn, username, "sso_refused", "user", username, None, at=when,
@@ -1349,6 +1413,33 @@ class WardStore:
 _CONCURRENT_MARKERS = ("assessment_slot_taken", "assessment_already_corrected",
                        "ux_assessments_slot", "ux_assessments_replaces",
                        "assessments.follows_id", "assessments.replaces_id")
+
+
+def _window_start(at: datetime, window: timedelta) -> datetime:
+    """The start of the fixed throttle window holding ``at`` (windows counted from 1970)."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return epoch + window * ((at - epoch) // window)
+
+
+def _count_failure(conn: sa.Connection, source: str, window: datetime, at: datetime) -> int:
+    """Count one attempt for ``source`` in ``window`` (an atomic upsert); its new count. The
+    first attempt of a window also deletes the rows older than a day (bounded table)."""
+    insert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)
+    c = t.sign_in_throttle.c
+    n = conn.execute(
+        insert(t.sign_in_throttle).values(source=source, window_start=window, failures=1)
+        .on_conflict_do_update(index_elements=[c.source, c.window_start],
+                               set_={"failures": c.failures + 1})
+        .returning(c.failures)).scalar_one()
+    if n == 1:
+        conn.execute(t.sign_in_throttle.delete().where(c.window_start < at - timedelta(days=1)))
+    return int(n)
+
+
+def _throttled(window: datetime, policy: auth.SignInPolicy, at: datetime) -> auth.SignIn:
+    minutes = max(1, -(-int((window + policy.client_window - at).total_seconds()) // 60))
+    return auth.SignIn(False, "too many failed sign-ins from this device: try again in "
+                       f"{minutes} minute{'s' if minutes > 1 else ''}")
 
 
 def _not_in_future(field: str, at: datetime, why: str) -> None:

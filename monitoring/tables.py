@@ -56,6 +56,17 @@ users = sa.Table(
     sa.Column("locked_until", UtcDateTime),                                        # 0002
 )
 
+# 0009: failed sign-ins per client and time window (docs/security.md "Roles and sign-in"). One
+# row per (source, window) however many attempts, so its growth is bounded; rows older than a
+# day are deleted (a counter, not part of the record: the audit log keeps the sign-ins).
+sign_in_throttle = sa.Table(
+    "sign_in_throttle", metadata,
+    sa.Column("source", sa.String(80), primary_key=True),
+    sa.Column("window_start", UtcDateTime, primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Index("ix_sign_in_throttle_window", "window_start"),
+)
+
 patients = sa.Table(
     "patients", metadata,
     sa.Column("patient_id", sa.String(64), primary_key=True),
@@ -257,10 +268,13 @@ audit_log = sa.Table(
     sa.Index("ix_audit_patient", "patient_id"),
 )
 
-# Every table is in exactly one of these two (tests/monitoring/test_database_rights.py): the
+# Every table is in exactly one of these three (tests/monitoring/test_database_rights.py): the
 # application's PostgreSQL role may SELECT and INSERT all of them, UPDATE only the mutable ones
-# (accounts, admission details) and DELETE or TRUNCATE none (monitoring.db.grant_app_role).
+# (accounts, admission details), UPDATE and DELETE only the counters (the sign-in throttle's
+# per-client windows, pruned after a day: no clinical data) and TRUNCATE none
+# (monitoring.db.grant_app_role).
 MUTABLE = ("users", "patients")
+COUNTERS = ("sign_in_throttle",)
 APPEND_ONLY = ("assessments", "audit_log", "administrations", "labs", "attributions",
                "grade_confirmations", "flags", "flag_acknowledgements", "notes",
                "teaching_cases")

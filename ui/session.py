@@ -6,8 +6,9 @@ page, whatever the browser asks for (design.md "Roles"). Educators see demo pati
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import streamlit as st
 
@@ -42,6 +43,47 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+T = TypeVar("T")
+
+
+class DownloadGuard:
+    """This session's sign-in, as download data generators see it. A download button's data is
+    made only when clicked, in a server thread outside the page script; the generator checks
+    this object first, so a sign-out (which revokes it) or the idle timeout ends every
+    download the page offered, even from a URL or file id kept by the browser."""
+
+    def __init__(self, idle_timeout: timedelta) -> None:
+        self.idle_timeout = idle_timeout
+        self.last_activity = now()
+        self.revoked = False
+
+    def open(self, at: datetime | None = None) -> bool:
+        return not self.revoked and (at or now()) - self.last_activity < self.idle_timeout
+
+
+def download_guard() -> DownloadGuard:
+    guard = st.session_state.get("_download_guard")
+    if not isinstance(guard, DownloadGuard) or guard.revoked:
+        guard = st.session_state["_download_guard"] = DownloadGuard(
+            config().policy.idle_timeout)
+        guard.last_activity = st.session_state.get("last_activity") or now()
+    return guard
+
+
+def guarded(make: Callable[[], T]) -> Callable[[], T]:
+    """Data for ``st.download_button``: made on click, only while the user who was shown the
+    button is still signed in and not idle (docs/security.md "Roles and sign-in")."""
+    if current_user() is None:
+        raise PermissionError("sign in first")
+    guard = download_guard()
+
+    def make_if_signed_in() -> T:
+        if not guard.open():
+            raise PermissionError("signed out: the download has expired")
+        return make()
+    return make_if_signed_in
+
+
 @st.cache_resource
 def _store(url: str, ward_tz: str, demo_ward: bool) -> WardStore:
     store = WardStore(url, tz=ward_tz)
@@ -74,6 +116,7 @@ def sign_in_as(user: dict[str, Any], sso: bool = False) -> None:
                                 "display_name": user.get("display_name") or user["username"],
                                 "role": user["role"], "sso": sso}
     st.session_state["last_activity"] = now()
+    download_guard()
     st.session_state.pop("signed_out_because", None)
     st.session_state.pop("_signed_out", None)
     st.session_state["_just_signed_in"] = True
@@ -81,6 +124,9 @@ def sign_in_as(user: dict[str, Any], sso: bool = False) -> None:
 
 def sign_out(because: str | None = None) -> None:
     user = st.session_state.get("user")
+    guard = st.session_state.get("_download_guard")
+    if isinstance(guard, DownloadGuard):
+        guard.revoked = True  # every download offered to this session stops working
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     st.session_state["_signed_out"] = True  # the next sign-in starts on the landing page
@@ -113,6 +159,7 @@ def touch() -> None:
         return
     if current_user() is not None:
         st.session_state["last_activity"] = now()
+        download_guard().last_activity = st.session_state["last_activity"]
 
 
 def allowed_pages(role: str) -> list[str]:

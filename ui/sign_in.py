@@ -3,13 +3,17 @@
 ``render`` is the page shown to anyone not signed in, under every page address, so a bookmark
 or a reload of /entry asks for sign-in and then opens the page asked for (if the role may)."""
 
+import logging
 from collections.abc import Callable
 
 import streamlit as st
 
+from monitoring import auth
 from monitoring.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from ui import session
 from ui.text import md
+
+LOG = logging.getLogger(__name__)
 
 
 def render() -> None:
@@ -23,14 +27,19 @@ def render() -> None:
     if message:
         st.error(md(message))
 
+    policy = session.config().policy
     with st.form("sign_in", enter_to_submit=True, width=460):
-        username = st.text_input("User name", key="sign_in_user", autocomplete="username")
+        username = st.text_input("User name", key="sign_in_user", autocomplete="username",
+                                 max_chars=auth.MAX_USERNAME_LENGTH)
         password = st.text_input("Password", type="password", key="sign_in_password",
-                                 autocomplete="current-password")
+                                 autocomplete="current-password",
+                                 max_chars=auth.MAX_PASSWORD_LENGTH)
         submitted = st.form_submit_button("Sign in", type="primary")
+    st.caption(f"After {policy.max_failed_attempts} failed sign-ins an account is locked for "
+               f"{policy.lockout.total_seconds() / 60:g} minutes; an administrator can unlock "
+               "it by setting a new password.")
     if submitted:
-        result = session.store().sign_in(username.strip(), password,
-                                         policy=session.config().policy)
+        result = attempt(username.strip(), password, policy)
         if result.ok and result.user is not None:
             session.sign_in_as(result.user)
             st.rerun()
@@ -47,6 +56,21 @@ def render() -> None:
                         f"`{DEMO_PASSWORD}`")
             st.table({"user name": list(DEMO_ACCOUNTS),
                       "role": [role for role, _ in DEMO_ACCOUNTS.values()]})
+
+
+def attempt(username: str, password: str, policy: auth.SignInPolicy) -> auth.SignIn:
+    """One sign-in through the store: per client (the browser's address), the demo accounts
+    refused unless WARD_DEMO is on. Never a traceback on this page: a failure of the database
+    is logged on the server and the user told plainly."""
+    ip = st.context.ip_address  # the browser's address as the server sees it (None if unknown)
+    try:
+        return session.store().sign_in(
+            username, password, policy=policy, client=ip if isinstance(ip, str) else None,
+            refuse=() if session.config().demo_accounts else tuple(DEMO_ACCOUNTS))
+    except Exception:
+        LOG.exception("sign-in failed with an error")
+        return auth.SignIn(False, "Sign-in is not possible at the moment: try again, or tell "
+                           "the administrator if it keeps happening.")
 
 
 def page_for(page_key: str | None) -> Callable[[], None]:

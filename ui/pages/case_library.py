@@ -84,7 +84,8 @@ with st.container(border=True):
     if chosen in in_ward and c[1].button("Open in Teaching", key="library_open"):
         st.session_state["teach_open"] = chosen
         st.switch_page("ui/pages/teaching.py")
-    c[2].download_button("Export (card and CSV, zip)", library.export_zip(case),
+    c[2].download_button("Export (card and CSV, zip)",
+                         session.guarded(lambda: library.export_zip(case)),
                          file_name=f"{case.stem}.zip", mime="application/zip",
                          key="library_export", on_click="ignore",
                          help="The two sample_data files: <name>.card.json and <name>.csv")

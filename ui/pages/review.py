@@ -174,7 +174,8 @@ with course_tab:
 scales = scale_course(rv)
 with scales_tab:
     draw_scales_tab(scales, tz, key=pid)
-    st.download_button("Every scale, each assessment (CSV)", lambda: scales_csv(rv, scales),
+    st.download_button("Every scale, each assessment (CSV)",
+                       session.guarded(lambda: scales_csv(rv, scales)),
                        file_name=f"{pid}-scales.csv", mime="text/csv", key=f"scales_csv_{pid}",
                        on_click="ignore")
 
@@ -280,16 +281,18 @@ with action_tab:
         st.caption("No attributions, confirmations or notes yet.")
 
 with export_tab:
-    st.download_button("Timeline with grades (CSV)", timeline_csv(rv),
+    st.download_button("Timeline with grades (CSV)", session.guarded(lambda: timeline_csv(rv)),
                        file_name=f"{pid}-timeline.csv", mime="text/csv", key=f"csv_{pid}",
                        on_click="ignore")
-    st.download_button("Every scale, each assessment (CSV)", lambda: scales_csv(rv, scales),
+    st.download_button("Every scale, each assessment (CSV)",
+                       session.guarded(lambda: scales_csv(rv, scales)),
                        file_name=f"{pid}-scales.csv", mime="text/csv",
                        key=f"scales_csv_export_{pid}", on_click="ignore")
     flags = store.open_flags(pid)
     st.download_button(
         "Handover summary (SBAR, print-ready HTML)",
-        lambda: handover_html(rv, session.now(), user["username"], flags).encode("utf-8"),
+        session.guarded(lambda: handover_html(rv, session.now(), user["username"],
+                                              flags).encode("utf-8")),
         file_name=f"{pid}-handover.html", mime="text/html", key=f"sbar_{pid}",
         on_click="ignore")
     st.caption("Open the handover file in a browser and print it, or save it as PDF. It holds "

@@ -291,7 +291,7 @@ if quiz.finished:
             st.success("No rule missed" + (" in the questions answered." if s["unanswered"]
                                            else "."))
         c = st.columns([1, 1, 3])
-        c[0].download_button("Export the score (CSV)", quiz.csv(),
+        c[0].download_button("Export the score (CSV)", session.guarded(quiz.csv),
                              file_name=f"quiz-{pid}-{quiz.learner.replace(' ', '_')}.csv",
                              mime="text/csv", key=f"quiz_csv_{pid}", on_click="ignore")
         c[1].button("New attempt", key=f"quiz_again_{pid}", on_click=restart)

@@ -31,11 +31,12 @@ with add, st.form("add_user"):
     display = c[1].text_input("Full name", max_chars=200)
     role = c[2].selectbox("Role", tables.ROLES, index=None)
     password = st.text_input(f"Initial password (at least {auth.MIN_PASSWORD_LENGTH} "
-                             "characters)", type="password", autocomplete="new-password")
+                             "characters)", type="password", autocomplete="new-password",
+                             max_chars=auth.MAX_PASSWORD_LENGTH)
     submitted = st.form_submit_button("Add user", type="primary")
 if submitted:
     problem = (None if username.strip() and role else "give a user name and a role") or \
-        auth.password_problem(password)
+        auth.password_problem(password, username.strip(), (display.strip(),))
     if problem is None:
         try:
             store.add_user(username.strip(), role, by=user["username"],
@@ -68,7 +69,7 @@ with manage:
             st.rerun()
     with c[1]:
         new = st.text_input("New password", type="password", key=f"reset_{who}",
-                            autocomplete="new-password")
+                            autocomplete="new-password", max_chars=auth.MAX_PASSWORD_LENGTH)
         if st.button("Reset password", disabled=not new):
             try:
                 store.set_password(who, new, by=user["username"])
