@@ -30,6 +30,7 @@ from grading.parse import InputError
 from .db import DatabaseUnavailableError, SetupError, database_url, describe, init_database
 from .demo import load_demo
 from .store import SYSTEM_USER, StoreError, WardStore, progress_to_stderr
+from .ward import resync_after_anticytokine_migration
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(line)
         store = WardStore(tz=os.environ.get("WARD_TZ", "UTC"), create=args.command == "init",
                           check=True)
+        resync_after_anticytokine_migration(store)  # once per database (decision W10)
         if args.command == "init":
             print(f"ward record ready: {store.engine.url.render_as_string(hide_password=True)}")
         elif args.command == "demo":

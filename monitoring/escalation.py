@@ -11,6 +11,7 @@ docs/clinical-decisions.md (E1-E7).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -235,8 +236,7 @@ def _news(band: int) -> Callable[[Context], tuple[Any, str]]:
         if now > band:  # NEWS2 >= 7 is news2_7's: keep the level, say nothing here
             return now, ""
         n = c.news
-        red = " (a single parameter scoring 3)" if n.red and (n.total or 0) < 5 else ""
-        return now, (f"{n.breakdown()}{red}: {n.response} ({news2.SOURCE}; NEWS2 "
+        return now, (f"{n.breakdown(name_red=True)}: {n.response} ({news2.SOURCE}; NEWS2 "
                      "never rules out CRS or ICANS)")
     return level
 
@@ -355,6 +355,11 @@ def _ages(rows: Sequence[Mapping[str, Any]]) -> list[float | None]:
     return [first if a is None else a for a in out]
 
 
+NEWS2_INPUTS = (*VITAL_NAMES, "consciousness", *ICE_ITEMS, "capd_total", "sedated",
+                "o2_device")  # a row recording any of these changes the NEWS2 (``news_now``)
+NEURO_SCORED = ("consciousness", "ice", "capd_total")
+
+
 def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any],
                 start: int = 0) -> list[news2.News2 | None]:
     """NEWS2 at every assessment of the course (time order), each parameter its latest value
@@ -362,8 +367,11 @@ def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any],
     carried forward; spec §0.3). New confusion comes from ICE orientation and attention, or a
     CAPD of 9 or more, whichever neuro score is the latest, relative to the baseline: the latest
     complete ICE at or before the infusion on an earlier assessment (spec B4), else the
-    admission's baseline ICE total (spec §5.1, decision C21). Scored from row ``start`` on
-    (None before it: those rows are only read for what they carry forward)."""
+    admission's baseline ICE total (spec §5.1, decision C21). Consciousness, ICE and CAPD
+    recorded at or before the latest ``sedated`` row are not current (ICANS-R5, decision N5):
+    while the latest neuro record (within 12 h) is sedation, consciousness is "not recorded
+    (sedated)" (decision C23). Scored from row ``start`` on (None before it: those rows are
+    only read for what they carry forward)."""
     scale2 = patient.get("spo2_scale") == 2
     baseline_total = patient.get("baseline_ice")
     ages = _ages(rows)
@@ -371,6 +379,7 @@ def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any],
     device = None
     seen: dict[str, tuple[Any, datetime]] = {}
     baseline: dict[str, float] | None = None
+    sedated_until: datetime | None = None   # neuro values up to here were under sedation
     for i, row in enumerate(rows):
         t = row["time"]
         if row.get("o2_device") is not None:
@@ -382,6 +391,14 @@ def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any],
         ice = None if any(v is None for v in items.values()) else items
         if ice is not None:
             seen["ice"] = (ice, t)
+        sedated = row.get("sedated")
+        if sedated is None and (ice is not None or row.get("capd_total") is not None
+                                or row.get("consciousness") is not None):
+            sedated = False  # a neuro assessment without the sedated tick is unsedated (N5)
+        if sedated is not None:
+            seen["sedated"] = (bool(sedated), t)
+        if sedated:
+            sedated_until = t
 
         infusion = row.get("infusion_time")
         if i < start:
@@ -390,9 +407,15 @@ def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any],
                 baseline = ice
             continue
 
-        def fresh(name: str, window: timedelta, t: datetime = t) -> Any:
+        def fresh(name: str, window: timedelta, t: datetime = t,
+                  sedated_until: datetime | None = sedated_until) -> Any:
             v = seen.get(name)
-            return None if v is None or elapsed(t, v[1]) > window else v[0]
+            if v is None or elapsed(t, v[1]) > window:
+                return None
+            if name in NEURO_SCORED and sedated_until is not None and \
+                    not is_after(v[1], sedated_until):
+                return None  # recorded under sedation, or before it: not current
+            return v[0]
         latest_ice = fresh("ice", NEURO_WINDOW)
         capd = fresh("capd_total", NEURO_WINDOW)
         if capd is not None and latest_ice is not None:  # the newer instrument decides
@@ -400,26 +423,74 @@ def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any],
                 capd = None
             else:
                 latest_ice = None
-        confusion = news2.new_confusion(latest_ice, capd, baseline=baseline,
-                                        baseline_total=baseline_total)
+        confusion = news2.new_confusion(
+            latest_ice, capd, baseline=baseline, baseline_total=baseline_total,
+            before_infusion=infusion is not None and not is_after(t, infusion))
         out.append(news2.news2(
             rr=fresh("rr_per_min", VITALS_WINDOW), spo2=fresh("spo2_pct", VITALS_WINDOW),
             on_oxygen=None if device is None else device != "room_air",
             sbp=fresh("sbp_mmhg", VITALS_WINDOW), pulse=fresh("hr_bpm", VITALS_WINDOW),
             consciousness=fresh("consciousness", NEURO_WINDOW),
             temp_c=fresh("temp_c", VITALS_WINDOW), scale2=scale2, age_years=ages[i],
-            new_confusion=confusion))
+            new_confusion=confusion, sedated=bool(fresh("sedated", NEURO_WINDOW))))
         if ice is not None and infusion is not None and not is_after(t, infusion):
             baseline = ice  # a pre-infusion ICE: the baseline of the assessments after it
     return out
 
 
-def latest_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any]
-                ) -> news2.News2 | None:
-    """NEWS2 at the latest assessment with a vital sign (as the overview shows it)."""
-    last = next((i for i in range(len(rows) - 1, -1, -1)
-                 if any(rows[i].get(k) is not None for k in VITAL_NAMES)), None)
-    return None if last is None else course_news(rows, patient, last)[last]
+def news_anchor(rows: Sequence[Mapping[str, Any]]) -> int | None:
+    """The row "NEWS2 now" is scored at: the latest assessment recording any NEWS2 input (a
+    vital sign, oxygen support, consciousness, an ICE item, a CAPD or sedation); None when
+    none does (decision C22)."""
+    return next((i for i in range(len(rows) - 1, -1, -1)
+                 if any(rows[i].get(k) is not None for k in NEWS2_INPUTS)), None)
+
+
+def _latest_with(rows: Sequence[Mapping[str, Any]], names: tuple[str, ...], before: int
+                 ) -> int | None:
+    """The latest row before ``before`` recording every one of ``names`` (a row view over
+    columns may answer it at once: ``latest_with``)."""
+    finder = getattr(rows, "latest_with", None)
+    if finder is not None:
+        found: int | None = finder(names, before)
+        return found
+    return next((j for j in range(before - 1, -1, -1)
+                 if all(rows[j].get(n) is not None for n in names)), None)
+
+
+def news_now(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any]
+             ) -> news2.News2 | None:
+    """NEWS2 now: the score at the latest assessment recording any NEWS2 input, with every
+    parameter's latest value in force there - exactly what the flags scored for that row
+    (``course_news``). The one answer for the overview, the schedule, the review and the
+    handover (decision C22). Reads only the rows that can matter (the 12 h before it, the
+    oxygen support and pre-infusion ICE in force, the age), so a long course costs no more."""
+    last = news_anchor(rows)
+    if last is None:
+        return None
+    t = rows[last]["time"]
+    first = last
+    while first > 0 and elapsed(t, rows[first - 1]["time"]) <= NEURO_WINDOW:
+        first -= 1
+    keep = set(range(first, last + 1))
+    infusion = rows[last].get("infusion_time")
+    for names, before in ((("o2_device",), first), (("age_years",), first)):
+        j = _latest_with(rows, names, before)
+        if j is not None:
+            keep.add(j)
+    if infusion is not None:  # the pre-infusion ICE: rows are in time (instant) order
+        j = _latest_with(rows, ICE_ITEMS, bisect_right(rows, infusion, 0, first,
+                                                       key=lambda r: r["time"]))
+        if j is not None:
+            keep.add(j)
+    if not any(rows[j].get("age_years") is not None for j in keep):  # ages back-filled (D7)
+        j = next((j for j in range(last + 1, len(rows)) if rows[j].get("age_years")
+                  is not None), None)
+        if j is not None:
+            keep.add(j)
+    chosen = sorted(keep)
+    at = chosen.index(last)
+    return course_news([rows[j] for j in chosen], patient, at)[at]
 
 
 def evaluate_course(rows: Sequence[Mapping[str, Any]], result_of: Callable[[int], RowResult],

@@ -49,6 +49,8 @@ from .db import (
     migrate,
 )
 
+ONE_OFF_LOCK = 0x57A2E  # serialises ``claim_once`` across workstations (PostgreSQL)
+
 CANONICAL_STORED = tuple(f.name for f in FIELDS
                          if f.name not in ("patient_id", "time", "infusion_time"))
 SYSTEM_USER = auth.SYSTEM_USER
@@ -897,6 +899,22 @@ class WardStore:
                 arrays[name] = pa.chunked_array([pa.array(values, pa.string())])
         return grading.parse.from_columns(arrays, self.tz), list(cols["id"])
 
+    def claim_once(self, task: str, by: str = SYSTEM_USER) -> bool:
+        """True for exactly one caller, ever, per ``task`` (a one-off data step after a
+        migration): the claim is an audit entry, checked and written in one transaction that
+        the database serialises (SQLite's write lock; a PostgreSQL advisory lock)."""
+        with self._write() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                             {"key": ONE_OFF_LOCK})
+            log = t.audit_log
+            if conn.execute(sa.select(log.c.id).where(
+                    log.c.action == "run_once", log.c.entity == "task",
+                    log.c.entity_id == task)).first() is not None:
+                return False
+            self._audit(conn, by, "run_once", "task", task, None)
+            return True
+
     def data_version(self) -> int:
         """A number that grows with every write (the newest audit entry): screens re-read
         and re-grade only when it has changed."""
@@ -947,7 +965,8 @@ class WardStore:
         transaction: every one or none. The unit is the kind's own (mg, or mL for fluids)."""
         for kind, given_at, dose in doses:
             if kind not in t.ADMINISTRATION_KINDS:
-                raise StoreError("kind must be one of " + ", ".join(t.ADMINISTRATION_KINDS))
+                raise StoreError("medication: not a kind the ward records; one of "
+                                 + ", ".join(t.KIND_WORDS[k] for k in t.ADMINISTRATION_KINDS))
             if given_at.tzinfo is None:
                 raise StoreError("given_at must be timezone-aware")
             _not_in_future("given_at", given_at, "a medication is recorded when it was given")
