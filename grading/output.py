@@ -118,7 +118,8 @@ SUMMARY_FIELDS = ("patient_id",
                   "crs_max_grade", "crs_onset", "crs_onset_day", "crs_resolved",
                   "crs_time_to_resolution_hours", "crs_episodes",
                   "icans_max_grade", "icans_onset", "icans_onset_day", "icans_resolved",
-                  "icans_time_to_resolution_hours", "icans_episodes", "daily_max")
+                  "icans_time_to_resolution_hours", "icans_episodes", "daily_max",
+                  "crs_icd10", "icans_icd10")  # the codes added after the design.md fields
 
 
 def summary_json(summaries: Iterable[PatientSummary]) -> str:
@@ -148,13 +149,21 @@ def write_summary_csv(out: TextIO, summaries: Iterable[PatientSummary]) -> None:
             if f.endswith("_episodes"):
                 v = LIST_SEPARATOR.join(
                     f"grade {e['max_grade']} from {e['onset']} (day {_blank(e['onset_day'])})"
-                    f" to {e['resolved'] or 'ongoing'}" for e in v)  # type: ignore[union-attr]
+                    f" to {e['resolved'] or _unresolved(e)}"
+                    + (f" ({e['icd10']})" if e["icd10"] else "")
+                    for e in v)  # type: ignore[union-attr]
             elif f == "daily_max":
                 v = LIST_SEPARATOR.join(
                     f"day {x['day']}: CRS {_blank(x['crs_max_grade'])} ICANS "
                     f"{_blank(x['icans_max_grade'])}" for x in v)  # type: ignore[union-attr]
             row.append(_blank(v))
         w.writerow(row)
+
+
+def _unresolved(episode: Mapping[str, object]) -> str:
+    """An episode with no resolution: still open, or closed with no assessment that shows it
+    resolved (decision S9)."""
+    return "resolution not documented" if episode["closed"] else "ongoing"
 
 
 def _blank(v: object) -> object:

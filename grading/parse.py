@@ -859,6 +859,14 @@ def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
         after = t > death.to_numpy()
         out.rows("time", after, raw["time"], "assessment after the row recording death "
                  "(died_of) for this patient")
+        # decision C17: CRS and ICANS follow the infusion, so neither causes a death before it
+        syndrome = np.isin(c["died_of"], [code_of("died_of", "crs"), code_of("died_of", "icans")])
+        if has_inf.any() and syndrome.any():
+            infusion = pd.Series(inf).groupby(pid).transform("max").to_numpy()  # NaT is least
+            cause = np.array(FIELD_BY_NAME["died_of"].values, object)[np.maximum(c["died_of"], 0)]
+            out.rows("died_of", syndrome & (infusion != nat) & (t < infusion), cause,
+                     "death caused by CRS or ICANS before the infusion (infusion_time): both "
+                     "follow the infusion; record the cause as other")
     _scale_input_checks(c, po, out)  # doses, CARTOX-10, CRES inputs (grading/scales/checks.py)
     return _soft_limit_flags(c, device, po, present=set(cols))
 

@@ -72,6 +72,7 @@ class Context:
     news: news2.News2
     tocilizumab: guidance.TocilizumabCount
     seizures: int                          # seizure rows so far, this one included
+    before_infusion: bool = False          # timed before the CAR-T infusion (decision C17)
     icu: tuple[str, ...] = field(default=())
     before: Context | None = None
 
@@ -92,7 +93,7 @@ NONE: tuple[Any, str] = (0, "")
 
 def _fever(c: Context) -> tuple[Any, str]:
     t = c.row.get("temp_c")
-    if t is None or grading.round_temp(t) < FEVER_C:
+    if c.before_infusion or t is None or grading.round_temp(t) < FEVER_C:
         return NONE
     if c.previous_temp is not None and grading.round_temp(c.previous_temp) >= FEVER_C:
         return NONE
@@ -100,6 +101,15 @@ def _fever(c: Context) -> tuple[Any, str]:
     return (c.result.time.timestamp(),
             f"New fever {grading.round_temp(t):.1f} °C: inform the physician (ASTCT CRS: "
             "fever ≥ 38.0 °C is grade 1 unless another cause is documented)")
+
+
+def _pre_infusion_fever(c: Context) -> tuple[Any, str]:
+    """Decision C17 / E8: a fever before the infusion is not CRS (the engine grades it 0 and
+    flags it); the infusion team is told once, while the fever lasts."""
+    flag = next((f for f in c.result.flags if f.code == "pre_infusion_fever"), None)
+    if flag is None:
+        return NONE
+    return 1, flag.message[0].upper() + flag.message[1:]
 
 
 def _grade_rise(syndrome: str) -> Callable[[Context], tuple[Any, str]]:
@@ -240,6 +250,8 @@ def _tocilizumab(c: Context) -> tuple[Any, str]:
 
 RULES: tuple[FlagRule, ...] = (
     FlagRule("new_fever", "urgent", "physician, within 30 min", _fever),
+    FlagRule("pre_infusion_fever", "info", "infusion team, before the infusion",
+             _pre_infusion_fever),
     FlagRule("crs_rise", _emergency_from_3("crs"), "physician, within 30 min",
              _grade_rise("crs")),
     FlagRule("icans_rise", _emergency_from_3("icans"), "physician, within 30 min",
@@ -273,7 +285,7 @@ def evaluate(c: Context) -> list[dict[str, Any]]:
                         "respond": rule.respond, LEVEL: level})
     before_codes = {f.code for f in c.before.result.flags} if c.before else set()
     for f in c.result.flags:
-        if f.code in NOT_RAISED or f.code in before_codes:
+        if f.code in NOT_RAISED or f.code in RULE_BY_CODE or f.code in before_codes:
             continue
         out.append({"code": f.code, "severity": ENGINE_SEVERITY[f.severity],
                     "message": f.message, "respond": "nurse in charge, at this round"})
@@ -499,6 +511,8 @@ def evaluate_course(rows: Sequence[Mapping[str, Any]], result_of: Callable[[int]
     seen: dict[str, tuple[Any, datetime]] = {}   # latest recorded value and its time
     previous: Context | None = None
     last_temp = last_ice = None
+    last_temp_at: int | None = None          # the row of ``last_temp``
+    before_infusion: dict[int, bool] = {}    # rows graded so far: before the infusion (C17)
     crs = icans = None
     seizures = 0
     for i, row in enumerate(rows):
@@ -527,6 +541,13 @@ def evaluate_course(rows: Sequence[Mapping[str, Any]], result_of: Callable[[int]
             seizures += 1
         if i >= start - 1:
             r = result_of(i)
+            before_infusion[i] = r.before_infusion
+            previous_temp = last_temp
+            if last_temp_at is not None and not r.before_infusion:
+                if last_temp_at not in before_infusion:
+                    before_infusion[last_temp_at] = result_of(last_temp_at).before_infusion
+                if before_infusion[last_temp_at]:
+                    previous_temp = None  # a fever after the infusion is new (C17)
             crs = r.crs.grade if r.crs.grade is not None else crs
             icans = r.icans.grade if r.icans.grade is not None else icans
             values = {k: v for k, (v, at) in seen.items()
@@ -542,14 +563,15 @@ def evaluate_course(rows: Sequence[Mapping[str, Any]], result_of: Callable[[int]
             c = Context(
                 result=r, row=row, values=values, device=device, flow=flow, fio2=fio2,
                 pressors=pressors, crs=crs, icans=icans, ice=ice, previous_ice=last_ice,
-                previous_temp=last_temp, baseline_ice=baseline, age=ages[i], scale2=scale2,
+                previous_temp=previous_temp, baseline_ice=baseline, age=ages[i], scale2=scale2,
                 news=n, tocilizumab=guidance.tocilizumab_count(tocilizumab_given, r.time),
-                seizures=seizures, icu=icu, before=previous)
+                seizures=seizures, icu=icu, before=previous,
+                before_infusion=r.before_infusion)
             if i >= start:
                 out.extend(CourseFlag(i, r.time, f, f.pop(LEVEL, None)) for f in evaluate(c))
             previous = c
         if row.get("temp_c") is not None:
-            last_temp = row["temp_c"]
+            last_temp, last_temp_at = row["temp_c"], i
         if ice is not None:
             last_ice = ice
     last = len(rows) - 1
