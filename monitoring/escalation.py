@@ -22,6 +22,7 @@ from grading import guidance, news2
 from grading.instants import elapsed, is_after
 from grading.rules import (
     DEVICE_RULE,
+    DISPROVED_BY_LATER_ICE_OR_CAPD,
     FEVER_C,
     NEURO_WINDOW,
     VITALS_WINDOW,
@@ -380,6 +381,7 @@ def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any],
     seen: dict[str, tuple[Any, datetime]] = {}
     baseline: dict[str, float] | None = None
     sedated_until: datetime | None = None   # neuro values up to here were under sedation
+    aroused_at: datetime | None = None      # the latest ICE with points or CAPD (N13)
     for i, row in enumerate(rows):
         t = row["time"]
         if row.get("o2_device") is not None:
@@ -391,6 +393,8 @@ def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any],
         ice = None if any(v is None for v in items.values()) else items
         if ice is not None:
             seen["ice"] = (ice, t)
+        if (ice is not None and sum(ice.values()) >= 1) or row.get("capd_total") is not None:
+            aroused_at = t  # the patient answered, or was assessable (decision N13)
         sedated = row.get("sedated")
         if sedated is None and (ice is not None or row.get("capd_total") is not None
                                 or row.get("consciousness") is not None):
@@ -418,6 +422,10 @@ def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any],
             return v[0]
         latest_ice = fresh("ice", NEURO_WINDOW)
         capd = fresh("capd_total", NEURO_WINDOW)
+        level = fresh("consciousness", NEURO_WINDOW)
+        if level == DISPROVED_BY_LATER_ICE_OR_CAPD and aroused_at is not None \
+                and is_after(aroused_at, seen["consciousness"][1]):
+            level = None  # decision N13: a later ICE with points, or a CAPD, shows arousal
         if capd is not None and latest_ice is not None:  # the newer instrument decides
             if is_after(seen["ice"][1], seen["capd_total"][1]):
                 capd = None
@@ -430,7 +438,7 @@ def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any],
             rr=fresh("rr_per_min", VITALS_WINDOW), spo2=fresh("spo2_pct", VITALS_WINDOW),
             on_oxygen=None if device is None else device != "room_air",
             sbp=fresh("sbp_mmhg", VITALS_WINDOW), pulse=fresh("hr_bpm", VITALS_WINDOW),
-            consciousness=fresh("consciousness", NEURO_WINDOW),
+            consciousness=level,
             temp_c=fresh("temp_c", VITALS_WINDOW), scale2=scale2, age_years=ages[i],
             new_confusion=confusion, sedated=bool(fresh("sedated", NEURO_WINDOW))))
         if ice is not None and infusion is not None and not is_after(t, infusion):

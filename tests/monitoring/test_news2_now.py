@@ -256,3 +256,38 @@ def test_news2_now_is_the_flags_score_at_the_latest_news2_input_and_the_overview
     view = ward._ColumnRows(g.assessments.columns, g.order.order)
     assert escalation.news_now(view, patient) == n           # the overview's column view
     assert n.sedated is (n.consciousness_why == "not recorded (sedated)")
+
+
+# ------------------------------------------------------------------ N13 for NEWS2 too
+# (decision N13, E11): an 'unarousable' record disproved by a later ICE with points or a CAPD no
+# longer scores 3 for consciousness, which is then not recorded (the total a minimum, as the ICANS
+# grade is provisional); an ICE of 0, or one on the same row, disproves nothing.
+UNAROUSABLE_THEN = [
+    # (the later neuro row, or None for none; consciousness points at the last row)
+    (None, 3),
+    (ice(), None),               # ICE 10/10: arousable; consciousness not re-assessed since
+    ({"ice_orientation": 0, "ice_naming": 0, "ice_commands": 0, "ice_writing": 0,
+      "ice_attention": 1}, 3),                                     # ICE 1/10: arousable,
+    # ... but orientation 0 and attention below full: new confusion scores 3 instead
+    ({"ice_orientation": 0, "ice_naming": 0, "ice_commands": 0, "ice_writing": 0,
+      "ice_attention": 0}, 3),                                     # ICE 0: not disproved
+    ({"capd_total": 4}, None),                                     # a CAPD: assessable
+]
+
+
+@pytest.mark.parametrize(("later", "points"), UNAROUSABLE_THEN)
+def test_a_later_ice_with_points_or_a_capd_ends_an_unarousable_record_for_news2(later, points):
+    rows = [row(-2, **ice(), consciousness="alert"),
+            row(24, **VITALS, consciousness="unarousable")]
+    if later is not None:
+        rows.append(row(26, **later))
+    n = escalation.news_now(rows, {})
+    assert n == escalation.course_news(rows, {})[-1]
+    assert n.parts.get("consciousness") == points
+    assert ("consciousness" in n.missing) == (points is None)
+
+
+def test_an_ice_on_the_same_row_as_unarousable_does_not_end_it_for_news2():
+    rows = [row(-2, **ice(), consciousness="alert"),
+            row(24, **VITALS, **ice(), consciousness="unarousable")]
+    assert escalation.news_now(rows, {}).parts.get("consciousness") == 3
