@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from grading.fields import PATIENT_ID_MAX_LENGTH
+
 REASON = 500    # amendment, entered in error, dismissing a flag, attribution, admission change
 NOTE = 4000     # a physician's note on the course; a teaching case's summary or learning points
 
@@ -15,7 +17,7 @@ LIMITS: dict[str, tuple[str, int]] = {
     "username": ("the user name", 64),
     "display_name": ("the full name", 200),
     "password": ("a password", 128),
-    "patient_id": ("the ward patient id", 64),
+    "patient_id": ("the ward patient id", PATIENT_ID_MAX_LENGTH),
     "hospital_number": ("the hospital number", 64),
     "name": ("the name", 200),
     "ward": ("the ward", 64),
