@@ -20,15 +20,13 @@ from ui.text import md
 # The favicon is an emoji: a material icon would be fetched from Google on every page load.
 st.set_page_config(page_title="CAR-T ward monitor", page_icon="🩺", layout="wide")
 LOG = logging.getLogger("ward.app")
-UNREACHABLE = ("The ward record cannot be reached at the moment: nothing on this page was "
-               "saved. Try again in a minute, and tell the administrator if it keeps happening.")
 
 
 def unreachable() -> None:
     """A database failure (outage, lost connection, a refused statement): logged on the server
     with its traceback, a plain message on the page, never the SQL or a file path."""
     LOG.exception("the ward record failed")
-    st.error(UNREACHABLE, icon=":material/cloud_off:")
+    st.error(session.UNREACHABLE, icon=":material/cloud_off:")
     st.stop()
 
 

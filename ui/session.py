@@ -6,6 +6,7 @@ page, whatever the browser asks for (design.md "Roles"). Educators see demo pati
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -13,7 +14,12 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from monitoring import auth, settings
-from monitoring.db import SetupError, database_url, is_embedded_default
+from monitoring.db import (
+    DatabaseUnavailableError,
+    SetupError,
+    database_url,
+    is_embedded_default,
+)
 from monitoring.demo import DEMO_ACCOUNTS, ensure_demo_ward
 from monitoring.store import SYSTEM_USER, StoreError, WardStore
 from monitoring.ward import resync_after_anticytokine_migration
@@ -37,6 +43,11 @@ PAGES: dict[str, tuple[str, str, str, str]] = {
     "case_builder": ("ui/pages/case_builder.py", "Build a case", ":material/edit_document:",
                      "case-builder"),
 }
+
+
+LOG = logging.getLogger(__name__)
+UNREACHABLE = ("The ward record cannot be reached at the moment: nothing on this page was "
+               "saved. Try again in a minute, and tell the administrator if it keeps happening.")
 
 
 def now() -> datetime:
@@ -136,6 +147,12 @@ def store() -> WardStore:
     s = config()
     try:
         return _store(database_url(), s.ward_tz, s.demo_ward)
+    except DatabaseUnavailableError:  # server down, file missing or damaged: details (host,
+        # account, file path) in the server log for the administrator, a plain word for users
+        LOG.exception("the ward database cannot be used")
+        st.error(UNREACHABLE, icon=":material/cloud_off:")
+        st.stop()
+        raise  # not reached: st.stop ends the script
     except SetupError as e:  # e.g. the app's role may not migrate: say what to run, no trace
         st.error(f"The ward database is not ready: {e}", icon=":material/error:")
         st.stop()
