@@ -1262,7 +1262,17 @@ class WardStore:
                    "timeline": timeline, "replaces_id": None if current is None else current.id,
                    "recorded_at": now(), "recorded_by": by, "status": "final",
                    "reason": reason}
-            new_id = conn.execute(t.teaching_cases.insert().values(**row)).inserted_primary_key[0]
+            try:
+                # the database holds one current version (migration 0010)
+                new_id = conn.execute(t.teaching_cases.insert().values(**row)
+                                      ).inserted_primary_key[0]
+            except sa.exc.IntegrityError as e:
+                if not any(k in str(e.orig) for k in _CASE_VERSION_MARKERS):
+                    raise
+                raise ConcurrentChangeError(
+                    f"someone else saved teaching case '{case_id}' a moment ago, so this "
+                    "version was not saved: reload the library, check their version and save "
+                    "yours again if it is still needed") from None
             self._audit(conn, by, "save" if current is None else "new_version",
                         "teaching_case", new_id, None,
                         after={k: v for k, v in row.items() if k not in ("card", "timeline")})
@@ -1472,6 +1482,9 @@ class WardStore:
 
 
 # ---------------------------------------------------------------------- helpers
+# How the database says another educator saved a version of the case first (migration 0010).
+_CASE_VERSION_MARKERS = ("ux_teaching_cases_replaces", "ux_teaching_cases_first",
+                         "teaching_cases.replaces_id", "teaching_cases.case_id")
 # How the database says another writer's row landed first (migration 0008's triggers and
 # unique indexes, as PostgreSQL and SQLite word them).
 _CONCURRENT_MARKERS = ("assessment_slot_taken", "assessment_already_corrected",

@@ -1,0 +1,90 @@
+"""Issue 14 review: teaching-case versions held by the database (migration 0010), the app role's
+column rights and the database's own audit of account and admission changes, and a correct
+sign-in that never clears a lock set meanwhile (docs/security.md "What the database enforces").
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from monitoring import db
+from monitoring import tables as t
+from monitoring.store import ConcurrentChangeError, WardStore
+from tests.monitoring.test_concurrent_saves import at_once
+
+START = datetime(2026, 3, 5, 8, 0, tzinfo=UTC)
+PASSWORD = "Vq8#tLm2!xRz9pWc"
+
+
+# ------------------------------------------------------------------ teaching-case versions
+def test_two_educators_saving_one_case_at_once_never_split_its_versions(store):
+    store.add_user("edna", "educator")
+    for i in range(10):
+        case = f"EDU-{i}"
+        store.save_teaching_case(case, "first", "{}", "csv", by="eddie")
+        outcomes = at_once(*(lambda c=case, u=u: store.save_teaching_case(
+            c, f"by {u}", "{}", "csv", by=u) for u in ("eddie", "edna")))
+        assert "ok" in [k for k, _ in outcomes], outcomes
+        for kind, value in outcomes:
+            if kind == "error":  # PostgreSQL: the unique index refused the second
+                assert isinstance(value, ConcurrentChangeError), repr(value)
+                assert "saved teaching case" in str(value)
+        versions = store.teaching_case_versions(case)
+        replaced = [v["replaces_id"] for v in versions if v["replaces_id"] is not None]
+        assert len(replaced) == len(set(replaced)) == len(versions) - 1  # one chain
+        assert len([c for c in store.teaching_cases() if c["case_id"] == case]) == 1
+
+
+def test_the_database_refuses_a_second_replacement_or_first_version_of_a_case(store):
+    first = store.save_teaching_case("EDU-1", "first", "{}", "csv", by="eddie")
+    store.save_teaching_case("EDU-1", "second", "{}", "csv", by="eddie")
+    row = {"case_id": "EDU-1", "title": "x", "card": "{}", "timeline": "csv",
+           "recorded_at": START, "recorded_by": "eddie", "status": "final"}
+    for replaces in (first, None):  # as a writer whose check read too early would insert
+        with pytest.raises(sa.exc.IntegrityError), store.engine.begin() as conn:
+            conn.execute(t.teaching_cases.insert().values(**row, replaces_id=replaces))
+    assert [c["title"] for c in store.teaching_cases()] == ["second"]
+
+
+def test_cases_split_before_migration_0010_are_kept_reported_and_still_saved_to(
+        new_database_url, capsys):
+    url = new_database_url(empty=True)
+    engine = db.make_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(db.MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0009")
+        for user in ("system", "eddie"):
+            conn.execute(t.users.insert().values(username=user, display_name=user,
+                                                 role="educator", active=True,
+                                                 created_at=START, created_by="system"))
+        row = {"case_id": "EDU-1", "title": "v", "card": "{}", "timeline": "csv",
+               "recorded_at": START, "recorded_by": "eddie", "status": "final"}
+        ids = [conn.execute(t.teaching_cases.insert().values(**row, replaces_id=r))
+               .inserted_primary_key[0] for r in (None, None)]
+        for _ in range(2):
+            conn.execute(t.teaching_cases.insert().values(**row, replaces_id=ids[0]))
+        before = conn.execute(sa.select(t.teaching_cases).order_by(t.teaching_cases.c.id)).all()
+    engine.dispose()
+    store = WardStore(url)
+    try:
+        with store.engine.connect() as conn:
+            assert conn.execute(sa.select(t.teaching_cases).order_by(t.teaching_cases.c.id)
+                                ).all() == before  # nothing changed or deleted
+        found = [json.loads(r["after"]) for r in store.audit()
+                 if r["action"] == "integrity_problem"]
+        assert [(f["problem"], f["ids"]) for f in found] == [
+            ("a teaching case version replaced more than once", [3, 4]),
+            ("a teaching case with more than one first version", [1, 2])]
+        assert "record problem found by migration 0010" in capsys.readouterr().err
+        store.save_teaching_case("EDU-2", "new", "{}", "csv", by="eddie")
+        store.save_teaching_case("EDU-2", "newer", "{}", "csv", by="eddie")
+    finally:
+        store.engine.dispose()
