@@ -522,9 +522,7 @@ class WardStore:
                         before={"discharged_at": before.discharged_at},
                         after={"discharged_at": when})
 
-    PATIENT_EDITABLE = ("hospital_number", "name", "date_of_birth", "sex", "weight_kg", "ward",
-                        "bed", "product", "indication", "infusion_time", "lymphodepletion_at",
-                        "baseline_ice", "spo2_scale", "discharged_at")
+    PATIENT_EDITABLE = t.UPDATABLE_COLUMNS["patients"]  # the app role's UPDATE columns too
 
     def update_patient(self, patient_id: str, changes: Mapping[str, Any], reason: str,
                        by: str) -> None:

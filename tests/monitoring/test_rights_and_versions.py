@@ -6,7 +6,7 @@ sign-in that never clears a lock set meanwhile (docs/security.md "What the datab
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +17,7 @@ from monitoring import db
 from monitoring import tables as t
 from monitoring.store import ConcurrentChangeError, WardStore
 from tests.monitoring.test_concurrent_saves import at_once
+from tests.monitoring.test_database_rights import PG, roles  # noqa: F401  (a fixture)
 
 START = datetime(2026, 3, 5, 8, 0, tzinfo=UTC)
 PASSWORD = "Vq8#tLm2!xRz9pWc"
@@ -88,3 +89,68 @@ def test_cases_split_before_migration_0010_are_kept_reported_and_still_saved_to(
         store.save_teaching_case("EDU-2", "newer", "{}", "csv", by="eddie")
     finally:
         store.engine.dispose()
+
+
+# ------------------------------------------------------------------ the app role's rights
+@pytest.mark.parametrize("backend", PG)
+def test_the_app_role_updates_only_the_columns_the_app_changes_and_the_database_audits_them(
+        roles, backend):  # noqa: F811
+    harness = WardStore(roles["harness"])
+    harness.add_user("drx", "physician")
+    harness.add_user("nina", "nurse")
+    harness.engine.dispose()
+    app = WardStore(roles["app"])
+    try:
+        app.admit({"patient_id": "P1", "infusion_time": START}, by="drx")
+        app.record_assessment("P1", {"time": START + timedelta(days=1), "temp_c": 37.0},
+                              by="nina")
+        refused = []
+        for sql in ("UPDATE patients SET is_demo = true",
+                    "UPDATE patients SET created_by = 'nina'",
+                    "UPDATE patients SET admitted_at = now()",
+                    "UPDATE patients SET created_at = now()",
+                    "UPDATE patients SET patient_id = 'P2'",
+                    "UPDATE users SET created_by = 'drx'",
+                    "UPDATE users SET display_name = 'Dr X'",
+                    "UPDATE users SET username = 'root'"):
+            try:
+                with app.engine.begin() as conn:
+                    conn.exec_driver_sql(sql)
+            except sa.exc.ProgrammingError as e:
+                assert "permission denied" in str(e), e
+                refused.append(sql)
+            # an accepted one shows up as a failure below
+        assert len(refused) == 8
+        before = len(app.audit())
+        with app.engine.begin() as conn:  # rights the app needs, used outside the app
+            conn.exec_driver_sql("UPDATE patients SET infusion_time = "
+                                 "'2026-03-04T10:00:00+00' WHERE patient_id = 'P1'")
+            conn.exec_driver_sql("UPDATE users SET role = 'admin' WHERE username = 'nina'")
+        new = app.audit()[before:]
+        user = sa.engine.make_url(roles["app"]).username
+        assert [(r["username"], r["action"], r["entity"], r["entity_id"], r["patient_id"])
+                for r in new] == [
+            (f"database:{user}", "db_update", "patient", "P1", "P1"),
+            (f"database:{user}", "db_update", "user", "nina", None)]
+        assert json.loads(new[0]["before"]) == {"infusion_time": "2026-03-05T08:00:00+00:00"}
+        assert json.loads(new[0]["after"]) == {"infusion_time": "2026-03-04T10:00:00+00:00"}
+        assert (json.loads(new[1]["before"]), json.loads(new[1]["after"])) == (
+            {"role": "nurse"}, {"role": "admin"})
+        # through the app: its own entry (who in the ward, why) and the database's
+        before = len(app.audit())
+        app.update_patient("P1", {"bed": "4"}, reason="moved", by="drx")
+        assert [(r["action"], r["username"]) for r in app.audit()[before:]] == [
+            ("db_update", f"database:{user}"), ("update", "drx")]
+        # the sign-in counters alone are left to the sign-in's own entries; a password hash
+        # is never copied into the log
+        harness = WardStore(roles["harness"])
+        harness.set_password("nina", PASSWORD, by="system")
+        harness.engine.dispose()
+        before = len(app.audit())
+        assert not app.sign_in("nina", "wrong password", client="x").ok
+        assert app.sign_in("nina", PASSWORD, client="x").ok
+        assert [r["action"] for r in app.audit()[before:]] == ["sign_in_failed", "sign_in"]
+        hashes = [r for r in app.audit() if "argon2" in (r["before"] or "") + (r["after"] or "")]
+        assert hashes == []
+    finally:
+        app.engine.dispose()
