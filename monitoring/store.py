@@ -378,8 +378,12 @@ class WardStore:
                                    password if bad_input is None else "")
         with self._write() as conn:
             if ok and claimed is not None:
-                conn.execute(t.users.update().where(t.users.c.username == username).values(
-                    failed_attempts=0, locked_until=None))
+                # not while locked: attempts made meanwhile (someone else's wrong passwords)
+                # may have locked the account after this attempt was taken; that lock stays
+                conn.execute(t.users.update().where(
+                    t.users.c.username == username,
+                    sa.or_(t.users.c.locked_until.is_(None), t.users.c.locked_until <= when))
+                    .values(failed_attempts=0, locked_until=None))
                 conn.execute(t.sign_in_throttle.update().where(
                     t.sign_in_throttle.c.source == source,
                     t.sign_in_throttle.c.window_start == window,

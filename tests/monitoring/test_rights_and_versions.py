@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from monitoring import db
+from monitoring import auth, db
 from monitoring import tables as t
 from monitoring.store import ConcurrentChangeError, WardStore
 from tests.monitoring.test_concurrent_saves import at_once
@@ -154,3 +154,31 @@ def test_the_app_role_updates_only_the_columns_the_app_changes_and_the_database_
         assert hashes == []
     finally:
         app.engine.dispose()
+
+
+# ------------------------------------------------------------------ sign-in and the lock
+def test_a_correct_sign_in_does_not_clear_a_lock_set_while_its_password_was_checked(
+        store, monkeypatch):
+    store.set_password("nina", PASSWORD, by="system")
+    real = auth.password_matches
+    policy = auth.DEFAULT_POLICY
+
+    def meanwhile(password_hash, password):
+        if password == PASSWORD:  # while the real nurse's password is hashed: a guesser
+            for _ in range(policy.max_failed_attempts - 1):
+                assert not store.sign_in("nina", "guess", at=START, client="other").ok
+        return real(password_hash, password)
+
+    monkeypatch.setattr(auth, "password_matches", meanwhile)
+    assert store.sign_in("nina", PASSWORD, at=START, client="ward").ok  # taken before the lock
+    account = store.user("nina")
+    assert account["locked_until"] == START + policy.lockout  # the guesser's lock stays
+    assert account["failed_attempts"] == 0
+    monkeypatch.setattr(auth, "password_matches", real)
+    refused = store.sign_in("nina", PASSWORD, at=START + timedelta(minutes=1), client="ward")
+    assert not refused.ok  # locked
+    # an admin unlocks by setting a new password
+    store.set_password("nina", "Zk4$wQp7!nTr2yHd", by="system")
+    assert store.user("nina")["locked_until"] is None
+    assert store.sign_in("nina", "Zk4$wQp7!nTr2yHd", at=START + timedelta(minutes=2),
+                         client="ward").ok
