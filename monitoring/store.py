@@ -378,11 +378,17 @@ class WardStore:
                                    password if bad_input is None else "")
         with self._write() as conn:
             if ok and claimed is not None:
-                # not while locked: attempts made meanwhile (someone else's wrong passwords)
-                # may have locked the account after this attempt was taken; that lock stays
+                # not while locked by someone else: attempts made while this password was
+                # checked (another person's wrong guesses) may have locked the account after
+                # this attempt was taken, and that lock stays. A lock this attempt set itself
+                # (it was the limit's last attempt: no attempt is taken while locked, so
+                # nobody changed it since) ends with its success.
+                own_lock = claimed.locked_until if (claimed.locked_until is not None
+                                                    and claimed.locked_until > when) else None
                 conn.execute(t.users.update().where(
                     t.users.c.username == username,
-                    sa.or_(t.users.c.locked_until.is_(None), t.users.c.locked_until <= when))
+                    sa.or_(t.users.c.locked_until.is_(None), t.users.c.locked_until <= when,
+                           *([t.users.c.locked_until == own_lock] if own_lock else [])))
                     .values(failed_attempts=0, locked_until=None))
                 conn.execute(t.sign_in_throttle.update().where(
                     t.sign_in_throttle.c.source == source,
