@@ -1,23 +1,36 @@
 """``python -m grading grade|summary FILE.csv`` (the contract in design.md).
 
 Bad input: exit status 2, nothing on stdout, every problem on stderr (one line each).
-Output is built whole before anything is written, so a failure never leaves partial output.
+The whole file is validated first; the output is then written as it is produced to a spool
+(memory up to ``SPOOL_BYTES``, then a temporary file) and copied to stdout only once complete,
+so memory stays bounded and a failure never leaves partial output.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import os
+import shutil
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from typing import TextIO
 
 from . import output
-from .parse import InputError, read_csv
-from .scales.engine import ASTCT, SCALE_NAMES, UnknownScaleError, grade_scales, parse_scales
+from .parse import Assessments, InputError, read_csv
+from .scales.common import ScaleGrade
+from .scales.engine import ASTCT, SCALE_NAMES, UnknownScaleError, grade_inputs, parse_scales
+from .scales.inputs import scale_inputs
 from .summary import summarize
 from .timeline import grade
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
+EXIT_OUTPUT = 1  # the output could not be written (a full disk, a closed pipe)
+SPOOL_BYTES = 8 << 20  # output held in memory up to this size, then in a temporary file
+SCALE_CHUNK = 2000  # rows graded by the other scales at a time
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,26 +74,61 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail([f"{args.file}: no such file"])
     except IsADirectoryError:
         return _fail([f"{args.file}: is a directory, not a CSV file"])
+    except PermissionError:
+        return _fail([f"{args.file}: not allowed to read this file"])
     except InputError as e:
         return _fail(e.problems)
     try:
-        graded = grade(assessments)
-        if args.command == "grade":
-            rows = list(graded.results())
-            extra = None if args.scales == (ASTCT,) else grade_scales(assessments, args.scales)
-            text = (output.grades_json(rows, extra) if args.format == "json"
-                    else output.grades_csv(rows, extra))
-        else:
-            for _ in graded.results():  # the same cross-check as `grade` before any summary
-                pass
-            summaries = summarize(graded)
-            text = (output.summary_json(summaries) if args.format == "json"
-                    else output.summary_csv(summaries))
+        with tempfile.SpooledTemporaryFile(SPOOL_BYTES, "w+", encoding="utf-8",
+                                           newline="") as spool:
+            _write(spool, args, assessments)
+            spool.seek(0)
+            shutil.copyfileobj(spool, sys.stdout)
+            sys.stdout.flush()
     except AssertionError as e:  # the fast path and the reference rules disagreed
         print(f"python -m grading: {e}; no result given", file=sys.stderr)
         return EXIT_INTERNAL
-    sys.stdout.write(text)
+    except BrokenPipeError:  # the reader stopped early (e.g. `| head`): not an error of ours
+        _silence_stdout()
+        return 0
+    except OSError as e:
+        print(f"python -m grading: the output could not be written: {e.strerror or e}",
+              file=sys.stderr)
+        return EXIT_OUTPUT
     return 0
+
+
+def _write(out: TextIO, args: argparse.Namespace, assessments: Assessments) -> None:
+    graded = grade(assessments)
+    if args.command == "grade":
+        extra = None if args.scales == (ASTCT,) else _scale_rows(assessments, args.scales)
+        if args.format == "json":
+            output.write_grades_json(out, graded.results(), extra)
+        else:
+            output.write_grades_csv(out, graded.results(), extra)
+    else:
+        for _ in graded.results():  # the same cross-check as `grade` before any summary
+            pass
+        summaries = summarize(graded)
+        if args.format == "json":
+            output.write_summary_json(out, summaries)
+        else:
+            output.write_summary_csv(out, summaries)
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe: stdout to /dev/null, so flushing at exit fails no second time
+    (as the Python documentation on SIGPIPE advises)."""
+    # no real file behind stdout (a test's capture): nothing to do
+    with contextlib.suppress(OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _scale_rows(a: Assessments, names: Sequence[str]) -> Iterator[dict[str, ScaleGrade]]:
+    """Each row's grades by the other scales, graded a chunk at a time."""
+    inputs = scale_inputs(a)
+    for lo in range(0, len(inputs), SCALE_CHUNK):
+        yield from grade_inputs(inputs[lo:lo + SCALE_CHUNK], names)
 
 
 def _fail(problems: list[str]) -> int:

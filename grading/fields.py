@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Kind = Literal["id", "time", "number", "integer", "boolean", "choice", "choices"]
+PATIENT_ID_MAX_LENGTH = 64  # the ward record's patient id column holds 64 characters
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class Field:
         if self.kind == "time":
             return ("an ISO 8601 date and time in the years 2000 to 2199, e.g. 2026-03-01T14:05 "
                     "or 2026-03-01T14:05+01:00")
+        if self.kind == "id":
+            return f"one line of printable text, at most {PATIENT_ID_MAX_LENGTH} characters"
         return "text"
 
 

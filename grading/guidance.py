@@ -87,9 +87,13 @@ ICANS_ICD10 = {1: "G92.01", 2: "G92.02", 3: "G92.03", 4: "G92.04", 5: "G92.05"}
 ICANS_ICD10_UNSPECIFIED = "G92.00"
 
 
-def icd10(syndrome: str, grade: int | None) -> str | None:
-    """ICD-10-CM code for a maximum CRS / ICANS grade (None for grade 0 or not evaluable)."""
+def icd10(syndrome: str, grade: int | None, present: bool = False) -> str | None:
+    """ICD-10-CM code for a maximum CRS / ICANS grade: by grade 1-5; ``present`` (an episode
+    is recorded) with no grade known gives the unspecified code; otherwise None (grade 0, or
+    nothing known). The one mapping: the review page, the handover and the summary use it."""
     table = CRS_ICD10 if syndrome == "crs" else ICANS_ICD10
+    if grade is None and present:
+        return CRS_ICD10_UNSPECIFIED if syndrome == "crs" else ICANS_ICD10_UNSPECIFIED
     return None if grade is None else table.get(grade)
 
 

@@ -32,10 +32,13 @@ NE_GRADE = -1  # the grade array's "not evaluable"
 # the same codes.
 FLAG_CODES = ("hypoxia_no_o2", "fever_possibly_masked", "without_fever", "inotrope",
               "terlipressin", "hfnc_low_flow", "afebrile_open_episode", "attributed",
-              "not_recorded", "neuro_not_assessable", "baseline_deficit", "instrument_age")
+              "not_recorded", "neuro_not_assessable", "baseline_deficit", "instrument_age",
+              "pre_infusion_fever")
 (HYPOXIA_NO_O2, FEVER_POSSIBLY_MASKED, WITHOUT_FEVER, INOTROPE, TERLIPRESSIN, HFNC_LOW_FLOW,
  AFEBRILE_OPEN_EPISODE, ATTRIBUTED, NOT_RECORDED, NEURO_NOT_ASSESSABLE, BASELINE_DEFICIT,
- INSTRUMENT_AGE) = (1 << i for i in range(len(FLAG_CODES)))
+ INSTRUMENT_AGE, PRE_INFUSION_FEVER) = (1 << i for i in range(len(FLAG_CODES)))
+# the flags a row before the infusion keeps (decision C17): patient safety, not CRS
+PRE_INFUSION_KEEPS = HYPOXIA_NO_O2
 FLAG_BIT = dict(zip(FLAG_CODES, (1 << i for i in range(len(FLAG_CODES)))))
 
 
@@ -235,7 +238,7 @@ GRADED: dict[str, type] = {
     "loc_attr": np.bool_, "baseline_ice": np.float64,
     "seizure_src": np.int32, "seizure": np.int8, "motor_src": np.int32, "motor": np.int8,
     "edema_src": np.int32, "edema": np.int8, "icp_src": np.int32, "icp": np.int16,
-    "day_post_infusion": np.float64,
+    "day_post_infusion": np.float64, "infusion_ns": np.int64, "before_infusion": np.bool_,
     "open": np.bool_, "onset_pos": np.int32, "waiver_pos": np.int32, "crs_episode": np.int32,
     "crs_active": np.bool_, "crs_grade": np.int8, "crs_status": np.int8,
     "episode_max": np.int8, "flags": np.int32, "icans_grade": np.int8,
@@ -291,6 +294,13 @@ def _window(j: int, elapsed_ns: int, window_ns: int) -> int:
 
 
 @njit(cache=CACHE, nogil=True, inline="always")
+def _since(j: int, floor: int) -> int:
+    """Row ``j`` if it is at or after row ``floor``, else -1: a row after the infusion reads
+    nothing recorded before it (decision C17)."""
+    return j if j >= floor else NO_ROW
+
+
+@njit(cache=CACHE, nogil=True, inline="always")
 def _bits(j: int, attributed: int) -> int:
     """The attribution bits read on row ``j`` (none for no row or a blank cell)."""
     return attributed if j >= 0 and attributed > 0 else 0
@@ -311,6 +321,12 @@ def _grade_patient(r: Rows, k: Rules, tab: Tables, out: Graded, lo: int, hi: int
     t, attributed = r.time_ns, r.attributed
     first_age = _first_recorded(r.age, lo, hi)
     infusion_j = _first_recorded(r.infusion, lo, hi)  # one infusion time per patient
+    # C17: rows before the infusion are baseline observations; a row at or after it reads
+    # only what was recorded at or after it (its first such row: ``first_after``)
+    infusion_t = r.infusion[infusion_j] if infusion_j >= 0 else np.iinfo(np.int64).min
+    first_after = lo
+    while first_after < hi and t[first_after] < infusion_t:
+        first_after += 1
     # the latest row (-1 none) where each input was recorded
     age_j = temp_j = bp_j = bolus_j = spo2_j = dev_j = change_j = flow_j = vaso_j = -1
     prior_j = sedated_until = ice_j = capd_j = loc_j = sed_j = pre_j = -1
@@ -322,6 +338,9 @@ def _grade_patient(r: Rows, k: Rules, tab: Tables, out: Graded, lo: int, hi: int
     for i in range(lo, hi):
         # (an index of -1 reads the last row: harmless, _window and _bits then give none)
         a = _bits(i, attributed[i])
+        before = t[i] < infusion_t  # never with no infusion time
+        floor = lo if before else first_after
+        out.infusion_ns[i], out.before_infusion[i] = infusion_t, before
 
         # --- vitals: the latest inside the vitals window
         if r.age[i] == r.age[i]:
@@ -331,24 +350,24 @@ def _grade_patient(r: Rows, k: Rules, tab: Tables, out: Graded, lo: int, hi: int
         out.age[i] = age
         if r.temp[i] == r.temp[i]:
             temp_j = i
-        temp_src = _window(temp_j, t[i] - t[temp_j], k.vitals_ns)
+        temp_src = _since(_window(temp_j, t[i] - t[temp_j], k.vitals_ns), floor)
         out.temp_src[i] = temp_src
         fever_attr = ((a | _bits(temp_src, attributed[temp_src])) & k.fever_bit) != 0
         out.fever_attr[i] = fever_attr
         if r.sbp[i] == r.sbp[i]:
             bp_j = i
-        bp_src = _window(bp_j, t[i] - t[bp_j], k.vitals_ns)
+        bp_src = _since(_window(bp_j, t[i] - t[bp_j], k.vitals_ns), floor)
         out.bp_src[i] = bp_src
         hypo_now = (a & k.hypotension_bit) != 0
         bp_attr = (_bits(bp_src, attributed[bp_src]) & k.hypotension_bit) != 0
         out.hypo_now[i], out.bp_attr[i] = hypo_now, bp_attr
         if r.bolus[i] == 1:
             bolus_j = i
-        bolus_src = _window(bolus_j, t[i] - t[bolus_j], k.vitals_ns)
+        bolus_src = _since(_window(bolus_j, t[i] - t[bolus_j], k.vitals_ns), floor)
         out.bolus_src[i] = bolus_src
         if r.spo2[i] == r.spo2[i]:
             spo2_j = i
-        spo2_src = _window(spo2_j, t[i] - t[spo2_j], k.vitals_ns)
+        spo2_src = _since(_window(spo2_j, t[i] - t[spo2_j], k.vitals_ns), floor)
         out.spo2_src[i] = spo2_src
 
         # --- ongoing support: blank means unchanged; a flow belongs to the device in force
@@ -377,7 +396,8 @@ def _grade_patient(r: Rows, k: Rules, tab: Tables, out: Graded, lo: int, hi: int
         drug_given = r.antipyretic[i] == 1 or anticytokine or r.corticosteroid[i] == 1
         if anticytokine or r.corticosteroid[i] == 1:
             prior_j = i
-        out.prior_drug_src[i] = prior_j
+        prior_src = _since(prior_j, floor)  # premedication never masks (C17)
+        out.prior_drug_src[i] = prior_src
 
         # --- neuro: the latest inside the neuro window, never a finding made under sedation
         # (ICANS-R5: not even after sedation ends)
@@ -391,11 +411,11 @@ def _grade_patient(r: Rows, k: Rules, tab: Tables, out: Graded, lo: int, hi: int
             loc_j = i
         if r.ice[i] > 0 or r.capd[i] == r.capd[i]:  # the patient answered or was assessable
             aroused_j = i
-        ice_src = _window(ice_j, t[i] - t[ice_j], k.neuro_ns)
+        ice_src = _since(_window(ice_j, t[i] - t[ice_j], k.neuro_ns), floor)
         ice_src = ice_src if ice_src > sedated_until else NO_ROW
-        capd_src = _window(capd_j, t[i] - t[capd_j], k.neuro_ns)
+        capd_src = _since(_window(capd_j, t[i] - t[capd_j], k.neuro_ns), floor)
         capd_src = capd_src if capd_src > sedated_until else NO_ROW
-        loc_src = _window(loc_j, t[i] - t[loc_j], k.neuro_ns)
+        loc_src = _since(_window(loc_j, t[i] - t[loc_j], k.neuro_ns), floor)
         loc_src = loc_src if loc_src > sedated_until else NO_ROW
         # decision N13: a later ICE > 0 or CAPD shows the patient arousable, so an earlier
         # 'unarousable' no longer counts (consciousness then not re-assessed)
@@ -411,7 +431,7 @@ def _grade_patient(r: Rows, k: Rules, tab: Tables, out: Graded, lo: int, hi: int
         assessed = r.ice[i] == r.ice[i] or r.capd[i] == r.capd[i] or r.loc[i] >= 0
         if r.sedated[i] >= 0 or assessed:
             sed_j = i
-        sedated_src = _window(sed_j, t[i] - t[sed_j], k.neuro_ns)
+        sedated_src = _since(_window(sed_j, t[i] - t[sed_j], k.neuro_ns), floor)
         sedated = sedated_src >= 0 and r.sedated[sedated_src] == 1
         out.sedated_src[i], out.sedated[i] = sedated_src, sedated
         use_capd = capd_src >= 0 and (ice_src < 0 or capd_src > ice_src)
@@ -433,14 +453,16 @@ def _grade_patient(r: Rows, k: Rules, tab: Tables, out: Graded, lo: int, hi: int
             edema_j = i
         if r.icp[i] >= 0:
             icp_j = i
-        seizure = r.seizure[seizure_j] if seizure_j >= 0 else -1
-        motor = r.motor[motor_j] if motor_j >= 0 else -1
-        edema = r.edema[edema_j] if edema_j >= 0 else -1
-        icp = r.icp[icp_j] if icp_j >= 0 else -1
-        out.seizure_src[i], out.seizure[i] = seizure_j, seizure
-        out.motor_src[i], out.motor[i] = motor_j, motor
-        out.edema_src[i], out.edema[i] = edema_j, edema
-        out.icp_src[i], out.icp[i] = icp_j, icp
+        seizure_src, motor_src = _since(seizure_j, floor), _since(motor_j, floor)
+        edema_src, icp_src = _since(edema_j, floor), _since(icp_j, floor)
+        seizure = r.seizure[seizure_src] if seizure_src >= 0 else -1
+        motor = r.motor[motor_src] if motor_src >= 0 else -1
+        edema = r.edema[edema_src] if edema_src >= 0 else -1
+        icp = r.icp[icp_src] if icp_src >= 0 else -1
+        out.seizure_src[i], out.seizure[i] = seizure_src, seizure
+        out.motor_src[i], out.motor[i] = motor_src, motor
+        out.edema_src[i], out.edema[i] = edema_src, edema
+        out.icp_src[i], out.icp[i] = icp_src, icp
         out.day_post_infusion[i] = (r.day[i] - r.infusion_day[infusion_j] if infusion_j >= 0
                                     else np.nan)
 
@@ -470,7 +492,8 @@ def _grade_patient(r: Rows, k: Rules, tab: Tables, out: Graded, lo: int, hi: int
         # a death recorded as caused by CRS (CRS-R9) is part of an episode, opening one at
         # the death row if none is open (decision C14)
         died_crs = r.died_of[i] == k.died_crs
-        active = fever or bp > 0 or o2 > 0 or died_crs
+        # C17: a row before the infusion opens nothing and is not part of an episode
+        active = (fever or bp > 0 or o2 > 0 or died_crs) and not before
         if active:
             if crs_last < 0 or t[i] - t[crs_last] > k.episode_ns:
                 crs_run = i
@@ -487,10 +510,13 @@ def _grade_patient(r: Rows, k: Rules, tab: Tables, out: Graded, lo: int, hi: int
         out.waiver_pos[i] = crs_drug if waiver else NO_ROW
         out.crs_episode[i] = crs_run if is_open else -1
         grade, status, grade_flags = _crs_grade(k, fever, temp_src >= 0, waiver, is_open, bp, o2,
-                                                o2_provisional, prior_j >= 0)
+                                                o2_provisional, prior_src >= 0)
         flags |= grade_flags
         if died_crs:
             grade, status, flags = 5, k.final, 0
+        if before:  # C17: a baseline observation, CRS 0 final
+            grade, status = 0, k.final
+            flags = (flags & PRE_INFUSION_KEEPS) | (PRE_INFUSION_FEVER if hot else 0)
         out.crs_grade[i], out.crs_status[i] = grade, status
         if is_open:
             crs_max = max(crs_max, grade)
@@ -509,6 +535,8 @@ def _grade_patient(r: Rows, k: Rules, tab: Tables, out: Graded, lo: int, hi: int
             use_capd, ice_src >= 0, ice, ice_grade, age, baseline)
         if r.died_of[i] == k.died_icans:
             grade, status, icans_flags = 5, k.final, 0
+        if before:  # C17: a baseline assessment, ICANS 0 final
+            grade, status, icans_flags = 0, k.final, 0
         out.icans_grade[i], out.icans_status[i] = grade, status
         out.flags[i] = flags | icans_flags
         # ICANS episodes ([I], like CRS-R3b): runs of grade >= 1 rows less than 48 h apart

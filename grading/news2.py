@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .fields import ICE_ITEMS
 from .snapshot import round_temp
 
-SOURCE = ("NEWS2, Royal College of Physicians 2017 (Chart 1 scoring, Chart 4 response); "
-          "spec §5.1")
+# Shown to users: the published source only (the spec section stays in these comments, spec §5.1).
+SOURCE = ("Royal College of Physicians, National Early Warning Score 2 (NEWS2), 2017: "
+          "Chart 1 scoring, Chart 4 response")
 INF = float("inf")
 Band = tuple[float, float, int]
 
@@ -73,47 +73,72 @@ PARAMETERS = ("respiration rate", "SpO2", "air or oxygen", "systolic BP", "pulse
 
 @dataclass(frozen=True)
 class Confusion:
-    """Whether the latest neuro assessment shows new confusion for NEWS2, and why, in words."""
+    """Whether the latest neuro assessment shows new confusion for NEWS2, and why, in words.
+    ``known``: whether "new" is established (False: a deficit with no baseline that could say,
+    scored 3 all the same). A deficit the baseline explains (``new`` False) is still named in
+    ``why`` so the breakdown never drops the reason (decision C21)."""
     new: bool
     why: str
+    known: bool = True
+    deficit: bool = False   # an orientation/attention deficit (or CAPD >= 9) is recorded
+
+    def describe(self) -> str:
+        if not self.new:
+            return self.why
+        return ("new confusion: " if self.known else "confusion, not known whether new: ") + \
+            self.why
 
 
 def new_confusion(ice: Mapping[str, float] | None = None, capd_total: float | None = None, *,
                   baseline: Mapping[str, float] | None = None,
-                  baseline_total: float | None = None) -> Confusion | None:
+                  baseline_total: float | None = None,
+                  before_infusion: bool = False) -> Confusion | None:
     """New confusion (NEWS2 "C") from the current neuro assessment: a complete ICE (its items)
     or a CAPD total, whichever is the latest; None when neither is recorded.
 
     ICE: orientation or attention below the baseline ICE's item (a pre-infusion ICE,
-    ``baseline``), or below full marks when there is none. With only a baseline *total* (the
-    admission form), a deficit in those items counts unless the baseline could explain it: the
-    total is at or above the baseline total and the items lost are no more than the baseline
-    lost. CAPD: 9 or more (its delirium cut-off), whatever the baseline (decision C21)."""
+    ``baseline``): new confusion; a deficit no worse than the baseline is named, not scored.
+    With only a baseline *total* (the admission form) below full marks, a deficit in those items
+    scores 3 but is "not known whether new" (a total cannot say which items it lost); a total of
+    10 means every item was full, so a deficit is new. With no baseline at all, a deficit scores
+    3, "not known whether new" (``before_infusion``: the assessment itself is pre-infusion, so
+    nothing earlier exists). CAPD: 9 or more (its delirium cut-off), whatever the baseline
+    (decision C21)."""
     if capd_total is not None:
         n = int(capd_total)
         if n >= CAPD_DELIRIUM_FROM:
-            return Confusion(True, f"CAPD {n} (delirium from {CAPD_DELIRIUM_FROM})")
+            return Confusion(True, f"CAPD {n} (delirium from {CAPD_DELIRIUM_FROM})",
+                             deficit=True)
         return Confusion(False, f"CAPD {n} (below the delirium cut-off {CAPD_DELIRIUM_FROM})")
     if ice is None:
         return None
     if baseline is not None:
-        worse = [f"ICE {word} {int(ice[k])}/{top} (baseline {int(baseline[k])})"
-                 for k, word, top in CONFUSION_ITEMS if ice[k] < baseline[k]]
+        worse, same = [], []
+        for k, word, top in CONFUSION_ITEMS:
+            now, was = int(ice[k]), int(baseline[k])
+            if now < was:
+                worse.append(f"ICE {word} {now}/{top} (baseline {was})")
+            elif now < top:
+                same.append(f"ICE {word} {now}/{top}, " + (
+                    "as at baseline" if now == was else f"baseline {was}/{top}"))
         if worse:
-            return Confusion(True, "; ".join(worse))
+            return Confusion(True, "; ".join(worse + same), deficit=True)
+        if same:
+            return Confusion(False, "; ".join(same), deficit=True)
         return Confusion(False, "ICE orientation and attention not below the baseline ICE")
-    lost = [(f"ICE {word} {int(ice[k])}/{top}", top - ice[k]) for k, word, top in CONFUSION_ITEMS
+    lost = [f"ICE {word} {int(ice[k])}/{top}" for k, word, top in CONFUSION_ITEMS
             if ice[k] < top]
     if not lost:
         return Confusion(False, "ICE orientation and attention full")
-    words = "; ".join(w for w, _ in lost)
+    words = "; ".join(lost)
     if baseline_total is not None:
-        total = sum(ice[k] for k in ICE_ITEMS)
-        if total >= baseline_total and sum(x for _, x in lost) <= ICE_FULL_MARKS - baseline_total:
-            return Confusion(False, f"{words}, no worse than the baseline ICE "
-                                    f"{int(baseline_total)}/10")
-        return Confusion(True, f"{words} (ICE {int(total)}/10, baseline {int(baseline_total)})")
-    return Confusion(True, words + " (no baseline ICE)")
+        b = int(baseline_total)
+        if b >= ICE_FULL_MARKS:
+            return Confusion(True, f"{words} (baseline ICE {b}/10)", deficit=True)
+        return Confusion(True, f"{words}; baseline ICE {b}/10 recorded as a total only",
+                         known=False, deficit=True)
+    return Confusion(True, words + (" (no earlier ICE)" if before_infusion
+                                    else " (no baseline ICE)"), known=False, deficit=True)
 
 
 @dataclass(frozen=True)
@@ -127,14 +152,21 @@ class News2:
     response: str
     why: str = ""
     consciousness_why: str = ""    # the ACVPU level or new confusion behind the points, in words
+    sedated: bool = False          # consciousness not recorded because the patient is sedated
 
     @property
     def complete(self) -> bool:
         return not self.missing
 
-    def breakdown(self) -> str:
+    @property
+    def red_parameters(self) -> tuple[str, ...]:
+        return tuple(p for p in PARAMETERS if self.parts.get(p) == 3)
+
+    def breakdown(self, *, name_red: bool = False) -> str:
         """The score by parameter in ward words, e.g. "NEWS2 7: respiration rate 2, SpO2 0,
-        air or oxygen 2, systolic BP 0, pulse 1, consciousness 0 (alert), temperature 2"."""
+        air or oxygen 2, systolic BP 0, pulse 1, consciousness 0 (alert), temperature 2".
+        ``name_red``: a low total raised by a single parameter scoring 3 says so after the
+        total, naming it ("NEWS2 3 — a single parameter scoring 3 (consciousness): ...")."""
         if self.total is None:
             return "NEWS2 not scored: " + self.why
         parts = []
@@ -143,9 +175,15 @@ class News2:
                 extra = (f" ({self.consciousness_why})" if name == "consciousness"
                          and self.consciousness_why else "")
                 parts.append(f"{name} {self.parts[name]}{extra}")
-        text = (f"NEWS2 {self.total}{'+' if self.missing else ''}: " + ", ".join(parts))
+        head = f"NEWS2 {self.total}{'+' if self.missing else ''}"
+        if name_red and self.red and self.total < 5:
+            head += (" — a single parameter scoring 3 ("
+                     + ", ".join(self.red_parameters) + ")")
+        text = head + ": " + ", ".join(parts)
         if self.missing:
-            text += "; not recorded: " + ", ".join(self.missing)
+            text += "; not recorded: " + ", ".join(
+                f"{p} (sedated)" if p == "consciousness" and self.sedated else p
+                for p in self.missing)
         return text
 
 
@@ -175,16 +213,18 @@ def response(total: int, red: bool) -> tuple[str, str, str]:
 def news2(*, rr: float | None, spo2: float | None, on_oxygen: bool | None, sbp: float | None,
           pulse: float | None, consciousness: str | None, temp_c: float | None,
           new_confusion: bool | Confusion | None = False, scale2: bool = False,
-          age_years: float | None = None) -> News2:
+          age_years: float | None = None, sedated: bool = False) -> News2:
     """The NEWS2 score of one set of observations. Missing parameters score nothing and are
     listed (the total is then a minimum); new confusion (``True``, or a ``Confusion`` that says
-    why) scores 3 like V/P/U."""
+    why) scores 3 like V/P/U. ``sedated``: no current consciousness, ICE or CAPD because the
+    patient is sedated (the caller has discarded those recorded under sedation): consciousness
+    is "not recorded (sedated)" and the total a minimum."""
     confusion = new_confusion if isinstance(new_confusion, Confusion) else \
         Confusion(bool(new_confusion), "new confusion") if new_confusion else None
     confused = confusion is not None and confusion.new
     if age_years is not None and age_years < MIN_AGE_YEARS:
         return News2(None, {}, (), False, "not applicable", "", "",
-                     "NEWS2 is not for under-16s (spec §5.1)")
+                     "NEWS2 is not for under-16s (RCP 2017)")
     parts: dict[str, int] = {}
     if rr is not None:
         parts["respiration rate"] = band_points(RESPIRATION_RATE, rr)
@@ -202,14 +242,16 @@ def news2(*, rr: float | None, spo2: float | None, on_oxygen: bool | None, sbp: 
         level = CONSCIOUSNESS_POINTS.get(consciousness or "alert", 0)
         parts["consciousness"] = max(level, NEW_CONFUSION_POINTS if confused else 0)
         said = [CONSCIOUSNESS_WORDS.get(consciousness, consciousness)] if consciousness else []
-        if confused:
-            assert confusion is not None
-            said.append("new confusion: " + confusion.why)
+        if confusion is not None and (confused or confusion.deficit):
+            said.append(confusion.describe())  # a deficit the baseline explains is named too
         why = "; ".join(said)
+    elif sedated:
+        why = "not recorded (sedated)"
     if temp_c is not None:
         parts["temperature"] = temperature_points(temp_c)
     total = sum(parts.values())
     red = any(p == 3 for p in parts.values())
     risk, monitoring, what = response(total, red)
     missing = tuple(p for p in PARAMETERS if p not in parts)
-    return News2(total, parts, missing, red, risk, monitoring, what, consciousness_why=why)
+    return News2(total, parts, missing, red, risk, monitoring, what, consciousness_why=why,
+                 sedated=sedated and "consciousness" in missing)

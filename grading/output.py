@@ -1,10 +1,16 @@
-"""The output formats of ``python -m grading`` (design.md): JSON and CSV, one result per row."""
+"""The output formats of ``python -m grading`` (design.md): JSON and CSV, one result per row.
+
+The ``write_*`` functions write to a text stream as the results come, so a large file is never
+held whole in memory; the others return the same text as a string.
+"""
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import chain, repeat
+from typing import TextIO
 
 from . import csvsafe
 from .scales.common import ScaleGrade
@@ -50,24 +56,51 @@ def _base_dict(r: RowResult) -> dict[str, object]:
     }
 
 
-def grades_json(results: Iterable[RowResult], scales: Sequence[ScaleRow] | None = None) -> str:
+def grades_json(results: Iterable[RowResult], scales: Iterable[ScaleRow] | None = None) -> str:
     """JSON of ``grade``; ``scales`` (one mapping per row, ``grade_scales``) adds their fields."""
-    rows = list(results)
-    extra: Sequence[ScaleRow | None] = scales if scales is not None else [None] * len(rows)
-    return json.dumps([row_dict(r, x) for r, x in zip(rows, extra)], ensure_ascii=False,
-                      indent=1) + "\n"
-
-
-def grades_csv(results: Iterable[RowResult], scales: Sequence[ScaleRow] | None = None) -> str:
-    rows = list(results)
-    names = list(scales[0]) if scales else []
     buf = io.StringIO()
-    w = csvsafe.writer(buf)  # formula-safe cells (docs/security.md)
+    write_grades_json(buf, results, scales)
+    return buf.getvalue()
+
+
+def write_grades_json(out: TextIO, results: Iterable[RowResult],
+                      scales: Iterable[ScaleRow] | None = None) -> None:
+    """``grades_json`` written row by row: the same text as one ``json.dumps`` of the list."""
+    extra: Iterable[ScaleRow | None] = scales if scales is not None else repeat(None)
+    _write_json_array(out, (row_dict(r, x) for r, x in zip(results, extra)))
+
+
+def _write_json_array(out: TextIO, items: Iterable[object]) -> None:
+    """``json.dumps(list(items), ensure_ascii=False, indent=1)`` and a line break, one item at
+    a time (JSON strings never hold a raw line break, so each item's lines are indented by one)."""
+    first = True
+    for item in items:
+        text = json.dumps(item, ensure_ascii=False, indent=1).replace("\n", "\n ")
+        out.write(("[\n " if first else ",\n ") + text)
+        first = False
+    out.write("[]\n" if first else "\n]\n")
+
+
+def grades_csv(results: Iterable[RowResult], scales: Iterable[ScaleRow] | None = None) -> str:
+    buf = io.StringIO()
+    write_grades_csv(buf, results, scales)
+    return buf.getvalue()
+
+
+def write_grades_csv(out: TextIO, results: Iterable[RowResult],
+                     scales: Iterable[ScaleRow] | None = None) -> None:
+    """``grades_csv`` written row by row."""
+    scale_rows: Iterator[ScaleRow] = iter(scales if scales is not None else ())
+    first_scales = next(scale_rows, None)
+    names = list(first_scales) if first_scales else []
+    if first_scales is not None:
+        scale_rows = chain([first_scales], scale_rows)
+    w = csvsafe.writer(out)  # formula-safe cells (docs/security.md)
     w.writerow((*GRADE_FIELDS, *scale_fields(names)))
-    for i, r in enumerate(rows):
+    for r, row_scales in zip(results, scale_rows if names else repeat({})):
         extra: list[object] = []
         for name in names:
-            g = scales[i][name]  # type: ignore[index]
+            g = row_scales[name]
             extra += [_blank(g.grade), g.status, "true" if g.estimated else "false",
                       LIST_SEPARATOR.join(x.as_text() for x in g.reasons)]
         w.writerow([
@@ -79,23 +112,34 @@ def grades_csv(results: Iterable[RowResult], scales: Sequence[ScaleRow] | None =
             _blank(r.icans_episode_max), LIST_SEPARATOR.join(f.as_text() for f in r.flags),
             *extra,
         ])
-    return buf.getvalue()
 
 
 SUMMARY_FIELDS = ("patient_id",
                   "crs_max_grade", "crs_onset", "crs_onset_day", "crs_resolved",
                   "crs_time_to_resolution_hours", "crs_episodes",
                   "icans_max_grade", "icans_onset", "icans_onset_day", "icans_resolved",
-                  "icans_time_to_resolution_hours", "icans_episodes", "daily_max")
+                  "icans_time_to_resolution_hours", "icans_episodes", "daily_max",
+                  "crs_icd10", "icans_icd10")  # the codes added after the design.md fields
 
 
 def summary_json(summaries: Iterable[PatientSummary]) -> str:
-    return json.dumps([s.as_dict() for s in summaries], ensure_ascii=False, indent=1) + "\n"
+    buf = io.StringIO()
+    write_summary_json(buf, summaries)
+    return buf.getvalue()
+
+
+def write_summary_json(out: TextIO, summaries: Iterable[PatientSummary]) -> None:
+    _write_json_array(out, (s.as_dict() for s in summaries))
 
 
 def summary_csv(summaries: Iterable[PatientSummary]) -> str:
     buf = io.StringIO()
-    w = csvsafe.writer(buf)  # formula-safe cells (docs/security.md)
+    write_summary_csv(buf, summaries)
+    return buf.getvalue()
+
+
+def write_summary_csv(out: TextIO, summaries: Iterable[PatientSummary]) -> None:
+    w = csvsafe.writer(out)  # formula-safe cells (docs/security.md)
     w.writerow(SUMMARY_FIELDS)
     for s in summaries:
         d = s.as_dict()
@@ -105,14 +149,21 @@ def summary_csv(summaries: Iterable[PatientSummary]) -> str:
             if f.endswith("_episodes"):
                 v = LIST_SEPARATOR.join(
                     f"grade {e['max_grade']} from {e['onset']} (day {_blank(e['onset_day'])})"
-                    f" to {e['resolved'] or 'ongoing'}" for e in v)  # type: ignore[union-attr]
+                    f" to {e['resolved'] or _unresolved(e)}"
+                    + (f" ({e['icd10']})" if e["icd10"] else "")
+                    for e in v)  # type: ignore[union-attr]
             elif f == "daily_max":
                 v = LIST_SEPARATOR.join(
                     f"day {x['day']}: CRS {_blank(x['crs_max_grade'])} ICANS "
                     f"{_blank(x['icans_max_grade'])}" for x in v)  # type: ignore[union-attr]
             row.append(_blank(v))
         w.writerow(row)
-    return buf.getvalue()
+
+
+def _unresolved(episode: Mapping[str, object]) -> str:
+    """An episode with no resolution: still open, or closed with no assessment that shows it
+    resolved (decision S9)."""
+    return "resolution not documented" if episode["closed"] else "ongoing"
 
 
 def _blank(v: object) -> object:

@@ -21,6 +21,7 @@ import io
 import itertools
 import os
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from .fields import (
     FIELD_BY_NAME,
     FIELDS,
     ICE_ITEMS,
+    PATIENT_ID_MAX_LENGTH,
     Field,
     code_of,
 )
@@ -58,6 +60,13 @@ PLAIN_TIME_LENGTHS = (16, 19)
 YEAR_MIN, YEAR_MAX = 2000, 2199
 BLANKS = " \t"  # the only characters trimmed around a value; any other is an error (V4d)
 HEAD_BYTES = 65536  # the start of a file, for its header line and a first UTF-8 check
+# Bounds on what a file may hold, so a malformed file is refused quickly and never blows up:
+# no canonical cell is longer than a few hundred characters (the longest is a list of every
+# vasoactive agent), and a header names each canonical column at most once.
+MAX_CELL_CHARS = 1000
+MAX_COLUMNS = 500
+SHOWN_VALUE_CHARS = 80  # a longer value is shortened in an error message
+LONE_CR = re.compile(rb"\r(?!\n)")  # a line ending of CR alone (old Mac files)
 
 
 class InputError(Exception):
@@ -78,11 +87,18 @@ class Problem:
     def __str__(self) -> str:
         where = [] if self.row is None else [f"row {self.row}"]
         if self.column:
-            where.append(f"column {self.column}")
+            where.append(f"column {_shortened(self.column)}")
         if self.value is not None:
             shown = self.value if self.value.isprintable() else repr(self.value)[1:-1]
-            where.append(f"value '{shown}'")  # a control character is shown escaped
+            where.append(f"value '{shown}'" if len(shown) <= SHOWN_VALUE_CHARS  # escaped
+                         else f"value '{shown[:SHOWN_VALUE_CHARS]}…' ({len(self.value):,} "
+                         "characters, shortened here)")  # a huge cell is never printed whole
         return (", ".join(where) + ": " if where else "") + self.message
+
+
+def _shortened(text: str) -> str:
+    shown = text if text.isprintable() else repr(text)[1:-1]
+    return shown if len(shown) <= SHOWN_VALUE_CHARS else f"{shown[:SHOWN_VALUE_CHARS]}…"
 
 
 @dataclass
@@ -170,6 +186,9 @@ def read_csv(source: str | Path | bytes, tz: str | ZoneInfo = "UTC") -> Assessme
             size = f.seek(0, os.SEEK_END)
             f.seek(max(0, size - 3))
             tail = f.read()
+    if LONE_CR.search(head[:-1]):  # CR-only line endings: read as text, lines made LF
+        return _read_as_text(source if isinstance(source, bytes) else Path(source).read_bytes(),
+                             zone)
     if _plain_layout(head, tail):
         try:
             _check_utf8(head)
@@ -192,6 +211,8 @@ def _read_as_text(data: bytes, zone: ZoneInfo) -> Assessments:
     if not data.strip():
         raise InputError(["the file is empty: a header row with at least patient_id and time, "
                           "then one row per assessment, is expected"])
+    if b"\r" in data:  # CR LF and CR alone (old Mac files) both end a line, as for Arrow
+        data = LONE_CR.sub(b"\n", data.replace(b"\r\n", b"\n"))
     _check_utf8(data[:HEAD_BYTES])
     header = _read_header(data)
     _check_blank_lines(data)
@@ -202,6 +223,7 @@ def _read_as_text(data: bytes, zone: ZoneInfo) -> Assessments:
         _check_utf8(data)
         raise InputError(_shape_problems(data, len(header))
                          or [f"the file is not valid CSV: {_arrow_message(e)}"]) from None
+    _check_cell_lengths(table)
     return from_columns(table, zone)
 
 
@@ -263,15 +285,23 @@ def _check_utf8(data: bytes) -> None:
 
 
 def _read_header(data: bytes) -> list[str]:
-    end = data.find(b"\n")
+    end = data.find(b"\n", 0, HEAD_BYTES)
+    if end < 0 and len(data) > HEAD_BYTES:
+        raise InputError([f"the header: no line break in the first {HEAD_BYTES:,} bytes; the "
+                          "first line names the columns (at most one each of "
+                          f"{len(COLUMNS)} canonical columns), then one line per assessment"])
     first = (data if end < 0 else data[:end]).decode("utf-8").lstrip("\ufeff").rstrip("\r")
+    if first.count(",") >= MAX_COLUMNS:
+        raise InputError([f"the header has {first.count(',') + 1:,} columns; the canonical "
+                          f"format has {len(COLUMNS)}, each at most once"])
     header = [h.strip().strip('"') for h in first.split(",")]
     problems: list[str] = []
     unknown = [h for h in header if h not in FIELD_BY_NAME]
     for h in unknown:
         problems.append(str(Problem(0, h, None, "unknown column; the canonical columns are: "
                                     + ", ".join(COLUMNS))))
-    for h in sorted({h for h in header if header.count(h) > 1}):
+    counts = Counter(header)
+    for h in sorted(h for h, k in counts.items() if k > 1):
         problems.append(str(Problem(0, h, None, "column appears more than once")))
     for req in ("patient_id", "time"):
         if req not in header:
@@ -287,12 +317,35 @@ def _shape_problems(data: bytes, width: int) -> list[str]:
     problems = []
     records = csv.reader(io.StringIO(data.decode("utf-8").lstrip("\ufeff"), newline=""))
     next(records, None)
-    for row, cells in enumerate(records, start=1):
-        if len(cells) != width:
-            n = f"{len(cells)} cell" + "s" * (len(cells) != 1)
-            problems.append(str(Problem(row, None, None, f"{n} where the header has {width} "
-                                        "columns; a blank cell is written as ,,")))
+    row = 0
+    try:
+        for row, cells in enumerate(records, start=1):
+            if len(cells) != width:
+                n = f"{len(cells)} cell" + "s" * (len(cells) != 1)
+                problems.append(str(Problem(row, None, None, f"{n} where the header has {width} "
+                                            "columns; a blank cell is written as ,,")))
+    except csv.Error as e:  # a cell over the csv module's limit (128 KiB), or a stray quote
+        problems.append(str(Problem(row + 1, None, None, _cell_too_long() if "limit" in
+                                    str(e) else f"not valid CSV: {e}")))
     return problems
+
+
+def _cell_too_long() -> str:
+    return f"a cell longer than {MAX_CELL_CHARS:,} characters; no canonical value is this long"
+
+
+def _check_cell_lengths(table: Mapping[str, pa.ChunkedArray]) -> None:
+    """Every cell within ``MAX_CELL_CHARS``: a huge cell is refused by row and column."""
+    problems = []
+    for name, col in table.items():
+        lengths = pc.utf8_length(col)
+        longest = pc.max(lengths).as_py()
+        if longest is not None and longest > MAX_CELL_CHARS:
+            too_long = pc.fill_null(pc.greater(lengths, MAX_CELL_CHARS), False)
+            for r in np.flatnonzero(too_long.to_numpy(zero_copy_only=False)):
+                problems.append(str(Problem(int(r) + 1, name, None, _cell_too_long())))
+    if problems:
+        raise InputError(problems)
 
 
 def _arrow_message(e: Exception) -> str:
@@ -632,6 +685,9 @@ def from_columns(cols: Mapping[str, pa.ChunkedArray], zone: ZoneInfo) -> Assessm
                    for i, u in enumerate(trimmed) if u == ""}
             bad |= {i: "a patient_id is one line of printable text" for i, u in enumerate(trimmed)
                     if u and not u.isprintable()}
+            bad |= {i: f"a patient_id is at most {PATIENT_ID_MAX_LENGTH} characters (this one "
+                    f"has {len(u):,})" for i, u in enumerate(trimmed)
+                    if len(u) > PATIENT_ID_MAX_LENGTH and i not in bad}
             out.cells(f.name, codes, bad, uniques)
             patients = sorted({u for u in trimmed if u and u.isprintable()})  # others: above
             return _merge_codes(codes, trimmed, patients)
@@ -803,6 +859,14 @@ def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
         after = t > death.to_numpy()
         out.rows("time", after, raw["time"], "assessment after the row recording death "
                  "(died_of) for this patient")
+        # decision C17: CRS and ICANS follow the infusion, so neither causes a death before it
+        syndrome = np.isin(c["died_of"], [code_of("died_of", "crs"), code_of("died_of", "icans")])
+        if has_inf.any() and syndrome.any():
+            infusion = pd.Series(inf).groupby(pid).transform("max").to_numpy()  # NaT is least
+            cause = np.array(FIELD_BY_NAME["died_of"].values, object)[np.maximum(c["died_of"], 0)]
+            out.rows("died_of", syndrome & (infusion != nat) & (t < infusion), cause,
+                     "death caused by CRS or ICANS before the infusion (infusion_time): both "
+                     "follow the infusion; record the cause as other")
     _scale_input_checks(c, po, out)  # doses, CARTOX-10, CRES inputs (grading/scales/checks.py)
     return _soft_limit_flags(c, device, po, present=set(cols))
 

@@ -124,6 +124,75 @@ def course(a: Assessments, snaps: Sequence[Snapshot], crs: Sequence[Grade],
     return out  # type: ignore[return-value]
 
 
+class Episode(NamedTuple):
+    """One episode as the course summary reports it (decisions S1-S3, S9)."""
+
+    syndrome: str
+    onset: datetime
+    max_grade: int
+    max_grade_time: datetime
+    resolved: datetime | None
+    closed: bool
+
+
+def episodes(a: Assessments, snaps: Sequence[Snapshot], crs: Sequence[Grade],
+             icans: Sequence[Grade]) -> dict[str, list[Episode]]:
+    """Per patient, the CRS then the ICANS episodes from the reference snapshots and grades,
+    each resolved at the first assessment after its last active row whose grade is evaluable,
+    if that grade is 0 (decision S9), once a later assessment shows it closed."""
+    by_patient: dict[str, list[int]] = {}
+    for i, pid in enumerate(a.frame["patient_id"]):
+        by_patient.setdefault(str(pid), []).append(i)
+    out = {}
+    for pid, idx in by_patient.items():
+        idx.sort(key=lambda i: instant(snaps[i].time))
+        runs: dict[str, list[list[int]]] = {"crs": [], "icans": []}
+        onset: datetime | None = None
+        icans_last: datetime | None = None
+        for n, i in enumerate(idx):
+            s = snaps[i]
+            if s.episode_open:  # CRS-R3b: one episode per onset
+                if s.episode_onset != onset:
+                    runs["crs"].append([])
+                    onset = s.episode_onset
+                runs["crs"][-1].append(n)
+            g = icans[i].grade
+            if g is not None and g >= 1:  # S1: the same 48 h rule for ICANS
+                if icans_last is None or elapsed(s.time, icans_last) > rules.EPISODE_CLOSES_AFTER:
+                    runs["icans"].append([])
+                icans_last = s.time
+            if icans_last is not None and elapsed(s.time, icans_last) <= rules.EPISODE_CLOSES_AFTER:
+                runs["icans"][-1].append(n)
+        found = []
+        for syndrome, grades in (("crs", crs), ("icans", icans)):
+            for run in runs[syndrome]:
+                g = [-1 if grades[idx[n]].grade is None else grades[idx[n]].grade for n in run]
+                top = max(g)
+                active = [n for n in run if (_crs_active(snaps[idx[n]]) if syndrome == "crs"
+                                             else g[run.index(n)] >= 1)]
+                closed = run[-1] + 1 < len(idx)
+                resolved = None
+                for n in range(active[-1] + 1, len(idx)) if closed else ():
+                    later = grades[idx[n]].grade
+                    if later is not None:
+                        resolved = snaps[idx[n]].time if later == 0 else None
+                        break
+                found.append(Episode(syndrome, snaps[idx[run[0]]].time, top,
+                                     snaps[idx[run[g.index(top)]]].time, resolved, closed))
+        out[pid] = found
+    return out
+
+
+def _crs_active(s: Snapshot) -> bool:
+    """A fever, a hypotension or hypoxia component, or a death from CRS (CRS-R3b, C14), after
+    the infusion (C17)."""
+    fever = (s.temp_c is not None and round_temp(s.temp_c) >= rules.FEVER_C
+             and not s.fever_attributed)
+    return not s.before_infusion and (fever or s.died_of == "crs"
+                                      or bool(hypotension_component(s)[0])
+                                      or bool(hypoxia_component(s)[0]))
+
+
 def _within(t: datetime, then: datetime | None, window: timedelta) -> bool:
     """Whether ``then`` is at most ``window`` of real time before ``t`` (decision D9)."""
     return then is not None and elapsed(t, then) <= window
@@ -144,6 +213,10 @@ def _patient_snapshots(rows: list[dict]) -> list[Snapshot]:
     snaps = []
     for r in rows:
         t: datetime = r["time"]
+        # decision C17: a row before the infusion is a baseline observation; a row at or after
+        # it never reads one (nothing recorded before the infusion is carried across it)
+        before = infusion is not None and is_after(infusion, t)
+        since = infusion if infusion is not None and not before else None
         attributed = r["attributed_elsewhere"] or frozenset()
         if r["age_years"] is not None:
             age = r["age_years"]
@@ -189,11 +262,13 @@ def _patient_snapshots(rows: list[dict]) -> list[Snapshot]:
         if drugs and drugs != [ANTIPYRETIC]:  # A3: any but an antipyretic alone (C9, C20)
             prior_drug = t
 
-        def recent(name: str, window: timedelta, after: datetime | None = None,
-                   t: datetime = t) -> tuple[object, datetime | None, frozenset]:
+        def recent(name: str, window: timedelta | None, after: datetime | None = None,
+                   t: datetime = t, since: datetime | None = since
+                   ) -> tuple[object, datetime | None, frozenset]:
             v = last.get(name)
-            if v is None or not _within(t, v[1], window) or (after is not None
-                                                              and not is_after(v[1], after)):
+            if (v is None or (window is not None and not _within(t, v[1], window))
+                    or (after is not None and not is_after(v[1], after))
+                    or (since is not None and is_after(since, v[1]))):
                 return None, None, frozenset()
             return v
 
@@ -209,8 +284,7 @@ def _patient_snapshots(rows: list[dict]) -> list[Snapshot]:
                 and loc_time is not None and is_after(aroused[1], loc_time)):
             disproved, loc, loc_time, loc_attr = loc_time, None, None, frozenset()
         sed, sed_time, _ = recent("sedated", rules.NEURO_WINDOW)
-        ev = {k: last.get(k, (None, None, frozenset())) for k in ("seizure", "motor", "edema",
-                                                                 "icp")}
+        ev = {k: recent(k, None) for k in ("seizure", "motor", "edema", "icp")}
         fever_attr = "fever" in attributed or "fever" in temp_attr
         s = Snapshot(
             time=t, age_years=age, temp_c=temp, temp_time=temp_time, fever_attributed=fever_attr,
@@ -240,16 +314,18 @@ def _patient_snapshots(rows: list[dict]) -> list[Snapshot]:
             motor_weakness=ev["motor"][0], motor_time=ev["motor"][1],
             cerebral_edema=ev["edema"][0], edema_time=ev["edema"][1],
             raised_icp_signs=ev["icp"][0], icp_time=ev["icp"][1],
-            prior_anticytokine_or_steroid=prior_drug,
+            prior_anticytokine_or_steroid=None if since is not None and prior_drug is not None
+            and is_after(since, prior_drug) else prior_drug,
+            infusion_time=infusion,
         )
         # CRS episode lifecycle (CRS-R3b)
         fever = (temp is not None and round_temp(temp) >= rules.FEVER_C and not fever_attr)
         died_crs = r["died_of"] == "crs"  # part of an episode, opening one (decision C14)
-        active = (fever or died_crs or bool(hypotension_component(s)[0])
-                  or bool(hypoxia_component(s)[0]))
+        active = not before and (fever or died_crs or bool(hypotension_component(s)[0])
+                                 or bool(hypoxia_component(s)[0]))
         if episode_open and elapsed(t, last_active) > rules.EPISODE_CLOSES_AFTER:
             episode_open, onset, waiver_since, waiver_drug = False, None, None, None
-        if not episode_open and (fever or died_crs):
+        if not episode_open and (fever or died_crs) and not before:
             episode_open, onset, last_active = True, t, t
         if episode_open:
             if active:

@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from . import rules
 from .fields import RAISED_ICP_SIGNS
-from .instants import is_after
+from .instants import elapsed, is_after
 from .result import Flag, Grade, Reason
 
 ANTIPYRETIC, TOCILIZUMAB, CORTICOSTEROID = "antipyretic", "tocilizumab", "corticosteroid"
@@ -25,6 +25,7 @@ ANTICYTOKINE = "another anti-cytokine agent (anakinra, siltuximab or similar)"
 @dataclass(frozen=True)
 class Snapshot:
     time: datetime
+    infusion_time: datetime | None = None  # the patient's CAR-T infusion, when recorded
     age_years: float | None = None
     # vitals: latest value inside the vitals window, with its time and whether the row it came
     # from attributed the finding to another cause
@@ -79,6 +80,12 @@ class Snapshot:
     edema_time: datetime | None = None
     raised_icp_signs: frozenset[str] | None = None
     icp_time: datetime | None = None
+
+    @property
+    def before_infusion(self) -> bool:
+        """Timed before the infusion: a baseline observation, never CRS or ICANS (spec §1.1,
+        decision C17). With no infusion time recorded, no row is."""
+        return self.infusion_time is not None and is_after(self.infusion_time, self.time)
 
 
 def round_temp(temp_c: float) -> Decimal:
@@ -213,6 +220,8 @@ def hypoxia_component(s: Snapshot) -> tuple[int | None, list[Reason], list[Flag]
 
 def grade_crs(s: Snapshot) -> Grade:
     """ASTCT CRS grade of one snapshot (spec §1.7), with the review flags of §1.8."""
+    if s.before_infusion:  # spec §1.1: a baseline observation (decision C17)
+        return _before_infusion_crs(s)
     if s.died_of == "crs":  # CRS-R9: only a clinician's record of death caused by CRS
         return Grade(5, "final", (Reason("CRS-R9", "death recorded as caused by CRS", s.time),))
     bp, bp_reasons, bp_flags = hypotension_component(s)
@@ -240,7 +249,7 @@ def grade_crs(s: Snapshot) -> Grade:
 
     if temp is None and not s.episode_open:  # (the waiver needs an open episode)
         return Grade(None, "not_evaluable", (Reason(
-            "CRS-R1", f"no temperature in the last {_hours(rules.VITALS_WINDOW)} h: CRS not "
+            "CRS-R1", f"no temperature {_lookback(s, rules.VITALS_WINDOW)}: CRS not "
             "evaluable", s.time),), tuple(flags))
     if fever:
         grade = max(1, worst)
@@ -263,7 +272,7 @@ def grade_crs(s: Snapshot) -> Grade:
         assert s.episode_onset is not None
         if temp is None:
             return Grade(None, "not_evaluable", (Reason(
-                "CRS-R1", f"no temperature in the last {_hours(rules.VITALS_WINDOW)} h: CRS "
+                "CRS-R1", f"no temperature {_lookback(s, rules.VITALS_WINDOW)}: CRS "
                 "not evaluable", s.time),), tuple(flags))
         reasons += bp_reasons + o2_reasons
         if worst:
@@ -314,9 +323,56 @@ def _hours(window: timedelta) -> int:
     return int(window.total_seconds() // 3600)
 
 
+def _lookback(s: Snapshot, window: timedelta) -> str:
+    """How far back a row looked for a finding: the window, or back to the infusion when that
+    is nearer (a row after the infusion never reads a baseline observation, decision C17)."""
+    if s.infusion_time is not None and elapsed(s.time, s.infusion_time) < window:
+        return "since the infusion"
+    return f"in the last {_hours(window)} h"
+
+
+# ------------------------------------------------------------------- before the infusion
+PRE_INFUSION_KEEPS = frozenset({"hypoxia_no_o2"})  # patient safety, not CRS (decision C17)
+
+
+def _before_infusion_crs(s: Snapshot) -> Grade:
+    """Spec §1.1 (decision C17): a row before the infusion is a baseline observation, CRS 0
+    final; a fever there is an info flag for the infusion team, never CRS."""
+    flags = [f for f in hypoxia_component(s)[2] if f.code in PRE_INFUSION_KEEPS]
+    reasons = []
+    temp = None if s.temp_c is None else round_temp(s.temp_c)
+    if temp is not None and temp >= rules.FEVER_C:
+        assert s.temp_time is not None
+        reasons.append(Reason("CRS-R1", f"temperature {temp} °C before the infusion: a fever, "
+                              "but not CRS", s.temp_time))
+        flags.append(Flag("pre_infusion_fever", "info", f"fever {temp} °C before the infusion: "
+                          "not CRS, which follows the cell infusion (ASTCT 2019); infection "
+                          "work-up, the infusion team decides whether to go ahead"))
+    reasons.append(Reason("CRS §1.1", "before the infusion: a baseline observation, not "
+                          "graded as CRS (ASTCT 2019: CRS follows the cell therapy) -> grade 0",
+                          s.time))
+    return Grade(0, "final", tuple(reasons), tuple(flags))
+
+
+def _before_infusion_icans(s: Snapshot) -> Grade:
+    """Spec §1.1 and B4 (decision C17): a neuro assessment before the infusion is the
+    baseline, ICANS 0 final, never ICANS onset."""
+    reasons = []
+    if s.ice_total is not None and not s.sedated:
+        assert s.ice_time is not None
+        reasons.append(Reason("ICANS-R2", f"ICE {s.ice_total}/10 before the infusion: the "
+                              "baseline later ICE scores are read against", s.ice_time))
+    reasons.append(Reason("ICANS §2.1", "before the infusion: a baseline assessment, not "
+                          "graded as ICANS (ASTCT 2019: ICANS follows the cell therapy) -> "
+                          "grade 0", s.time))
+    return Grade(0, "final", tuple(reasons))
+
+
 # ----------------------------------------------------------------------------------- ICANS
 def grade_icans(s: Snapshot) -> Grade:
     """ASTCT ICANS grade of one snapshot (spec §2.6): the highest domain grade (ICANS-R1)."""
+    if s.before_infusion:  # spec §1.1, B4: the baseline (decision C17)
+        return _before_infusion_icans(s)
     if s.died_of == "icans":  # ICANS-R9
         return Grade(5, "final", (Reason("ICANS-R9", "death recorded as caused by ICANS",
                                          s.time),))
@@ -343,9 +399,9 @@ def grade_icans(s: Snapshot) -> Grade:
               _icp_domain(s, reasons)]
     bedside = [cognitive, level]
     if not s.sedated:
-        hours = _hours(rules.NEURO_WINDOW)
+        lookback = _lookback(s, rules.NEURO_WINDOW)
         if cognitive is None:
-            reasons.append(Reason("ICANS-R2", f"no ICE or CAPD in the last {hours} h", s.time))
+            reasons.append(Reason("ICANS-R2", f"no ICE or CAPD {lookback}", s.time))
         if level is None and s.unarousable_disproved is not None:  # decision N13
             assert s.arousable_shown_time is not None
             open_grade = max((e for e in events if e is not None), default=0) < 4
@@ -357,14 +413,15 @@ def grade_icans(s: Snapshot) -> Grade:
                                   + (", so the grade is provisional until it is" if open_grade
                                      else ""), s.arousable_shown_time))
         elif level is None:
-            reasons.append(Reason("ICANS-R4", f"level of consciousness not recorded in the last "
-                                  f"{hours} h", s.time))
+            reasons.append(Reason("ICANS-R4", f"level of consciousness not recorded "
+                                  f"{lookback}", s.time))
     if all(d is None for d in bedside):
         known = [d for d in events if d is not None]
         if not known:
-            reasons.append(Reason("ICANS-R5", f"no neuro assessment in the last "
-                                  f"{_hours(rules.NEURO_WINDOW)} h and no seizure, motor or "
-                                  "imaging record: ICANS not evaluable", s.time))
+            since = " since the infusion" if s.infusion_time is not None else ""
+            reasons.append(Reason("ICANS-R5", f"no neuro assessment "
+                                  f"{_lookback(s, rules.NEURO_WINDOW)} and no seizure, motor or "
+                                  f"imaging record{since}: ICANS not evaluable", s.time))
             return Grade(None, "not_evaluable", tuple(reasons), tuple(flags))
         grade = max(known)
         provisional = grade < 4

@@ -1,8 +1,10 @@
 """Course summary per patient: CRS and ICANS episodes, maxima, onset, resolution, daily maxima.
 
-An episode (CRS-R3b for CRS; the same 48 h rule for ICANS, docs/clinical-decisions.md) resolves
-at the first assessment after its last active row, once more than 48 h have passed without an
-active finding. An episode still open at the patient's last assessment has no resolution.
+An episode (CRS-R3b for CRS; the same 48 h rule for ICANS, docs/clinical-decisions.md) closes
+once more than 48 h have passed without an active finding, and resolves at the first assessment
+after its last active row that shows it resolved: the first whose grade is evaluable, if that
+grade is 0 (decision S9; a not-evaluable row shows nothing). An episode still open at the
+patient's last assessment, or closed with no such assessment, has no resolution.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import datetime
 
 import numpy as np
 
+from .guidance import icd10
 from .instants import hours_between
 from .timeline import GradedTimeline, _dt
 
@@ -24,15 +27,17 @@ class Episode:
     max_grade: int
     max_grade_time: datetime      # when the maximum was first reached
     max_grade_day: int | None
-    resolved: datetime | None     # None while the episode is still open
+    resolved: datetime | None     # None while open, or closed with no resolution shown (S9)
     duration_hours: float | None
+    closed: bool = False          # more than 48 h without an active finding (CRS-R3b, S1)
 
     def as_dict(self) -> dict[str, object]:
         return {"onset": self.onset.isoformat(), "onset_day": self.onset_day,
                 "max_grade": self.max_grade, "max_grade_time": self.max_grade_time.isoformat(),
                 "max_grade_day": self.max_grade_day,
                 "resolved": None if self.resolved is None else self.resolved.isoformat(),
-                "duration_hours": self.duration_hours}
+                "duration_hours": self.duration_hours, "closed": self.closed,
+                "icd10": icd10(self.syndrome, self.max_grade, present=True)}
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,12 @@ class PatientSummary:
             return None
         return _hours(eps[-1].resolved, eps[0].onset)
 
+    def icd10(self, syndrome: str) -> str | None:
+        """The ICD-10-CM code of the maximum grade (spec §6.2, decision S10): by grade 1-5; the
+        unspecified code when an episode is recorded but its grade is not known; None for 0."""
+        eps = self.crs_episodes if syndrome == "crs" else self.icans_episodes
+        return icd10(syndrome, getattr(self, f"{syndrome}_max_grade"), present=bool(eps))
+
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"patient_id": self.patient_id}
         for s in ("crs", "icans"):
@@ -69,6 +80,8 @@ class PatientSummary:
                 f"{s}_time_to_resolution_hours": self.time_to_resolution_hours(s),
                 f"{s}_episodes": [e.as_dict() for e in eps],
             }
+        for s in ("crs", "icans"):  # ICD-10-CM of each maximum grade (spec §6.2, S10)
+            out[f"{s}_icd10"] = self.icd10(s)
         out["daily_max"] = [{"day": d, "crs_max_grade": c, "icans_max_grade": i}
                             for d, c, i in self.daily_max]
         return out
@@ -123,14 +136,24 @@ def _episodes(syndrome: str, episode: np.ndarray, grade: np.ndarray, active: np.
         at = rows[int(np.argmax(g == top))]
         onset = rows[0]
         last_active = int(rows[active[rows]][-1])
-        # closed once a later assessment comes more than 48 h after the last active row;
-        # resolved at the first assessment after that last active row
-        closed = rows[-1] + 1 < len(t)
-        resolved = _dt(t[last_active + 1], tz) if closed else None
+        # closed once a later assessment comes more than 48 h after the last active row
+        closed = bool(rows[-1] + 1 < len(t))
+        at_rest = _resolution(grade, last_active) if closed else None
+        resolved = None if at_rest is None else _dt(t[at_rest], tz)
         eps.append(Episode(
             syndrome, _dt(t[onset], tz), _day(day[onset]), top, _dt(t[at], tz), _day(day[at]),
-            resolved, None if resolved is None else _hours(resolved, _dt(t[onset], tz))))
+            resolved, None if resolved is None else _hours(resolved, _dt(t[onset], tz)),
+            closed))
     return tuple(eps)
+
+
+def _resolution(grade: np.ndarray, last_active: int) -> int | None:
+    """Decision S9: the first row after the last active one whose grade is evaluable, if that
+    grade is 0; a not-evaluable row (only a respiratory rate, say) shows nothing."""
+    for j in range(last_active + 1, len(grade)):
+        if grade[j] >= 0:
+            return j if grade[j] == 0 else None
+    return None
 
 
 def _day(d: float) -> int | None:

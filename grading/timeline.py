@@ -79,7 +79,9 @@ class GradedTimeline:
             return None if v is None else int(v)
 
         waiver = int(c["waiver_pos"][s])
+        infusion = int(c["infusion_ns"][s])
         return Snapshot(
+            infusion_time=None if infusion == np.iinfo(np.int64).min else _dt(infusion, tz),
             time=_dt(self.order.time_ns[s], tz), age_years=num("age"),
             temp_c=taken("temp", "temp_src"), temp_time=at("temp_src"),
             fever_attributed=bool(c["fever_attr"][s]),
@@ -160,7 +162,8 @@ class GradedTimeline:
             crs=crs, icans=icans, crs_episode_max=None if ep_max < 0 else ep_max,
             icans_episode_max=None if c["icans_episode_max"][s] < 0
             else int(c["icans_episode_max"][s]),
-            flags=tuple(dict.fromkeys(crs.flags + icans.flags + soft)))
+            flags=tuple(dict.fromkeys(crs.flags + icans.flags + soft)),
+            before_infusion=bool(c["before_infusion"][s]))
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,7 @@ class RowResult:
     crs_episode_max: int | None
     icans_episode_max: int | None
     flags: tuple[Flag, ...]
+    before_infusion: bool = False  # a baseline observation, never CRS or ICANS (decision C17)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

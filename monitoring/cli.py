@@ -9,7 +9,9 @@
     python -m monitoring user password NAME          (the password is read from stdin)
 
 The database is ``DATABASE_URL`` (PostgreSQL) or the embedded SQLite file data/ward.db; the ward
-time zone is ``WARD_TZ`` (default UTC). Bad input: exit status 2 and every problem on stderr.
+time zone is ``WARD_TZ`` (default UTC). Only ``init`` creates a database; every command checks a
+SQLite file's integrity first. Bad input, or a database that cannot be used: exit status 2, every
+problem on stderr, nothing on stdout.
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ import os
 import sys
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+
 from grading.parse import InputError
 
-from .db import SetupError, init_database
+from .db import DatabaseUnavailableError, SetupError, database_url, describe, init_database
 from .demo import load_demo
 from .store import SYSTEM_USER, StoreError, WardStore, progress_to_stderr
+from .ward import resync_after_anticytokine_migration
 
 
 class _Parser(argparse.ArgumentParser):
@@ -62,11 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    store: WardStore | None = None
     try:
         if args.command == "init":
             for line in init_database():  # the owner migrates and grants first (PostgreSQL)
                 print(line)
-        store = WardStore(tz=os.environ.get("WARD_TZ", "UTC"))
+        store = WardStore(tz=os.environ.get("WARD_TZ", "UTC"), create=args.command == "init",
+                          check=True)
+        resync_after_anticytokine_migration(store)  # once per database (decision W10)
         if args.command == "init":
             print(f"ward record ready: {store.engine.url.render_as_string(hide_password=True)}")
         elif args.command == "demo":
@@ -91,6 +99,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FileNotFoundError as e:
         print(f"{e.filename}: no such file", file=sys.stderr)
         return 2
+    except IsADirectoryError as e:
+        print(f"{e.filename}: is a folder, not a CSV file", file=sys.stderr)
+        return 2
+    except PermissionError as e:
+        print(f"{e.filename}: not allowed to read this file", file=sys.stderr)
+        return 2
+    except DatabaseUnavailableError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    except sa.exc.DBAPIError as e:  # e.g. a damaged page the integrity check could not see
+        print(describe(e, database_url()), file=sys.stderr)
+        return 2
     except InputError as e:
         for line in e.problems:
             print(line, file=sys.stderr)
@@ -98,4 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StoreError, SetupError) as e:
         print(str(e), file=sys.stderr)
         return 2
+    finally:
+        if store is not None:
+            store.engine.dispose()
     return 0

@@ -11,6 +11,7 @@ docs/clinical-decisions.md (E1-E7).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from grading import guidance, news2
 from grading.instants import elapsed, is_after
 from grading.rules import (
     DEVICE_RULE,
+    DISPROVED_BY_LATER_ICE_OR_CAPD,
     FEVER_C,
     NEURO_WINDOW,
     VITALS_WINDOW,
@@ -71,6 +73,7 @@ class Context:
     news: news2.News2
     tocilizumab: guidance.TocilizumabCount
     seizures: int                          # seizure rows so far, this one included
+    before_infusion: bool = False          # timed before the CAR-T infusion (decision C17)
     icu: tuple[str, ...] = field(default=())
     before: Context | None = None
 
@@ -91,7 +94,7 @@ NONE: tuple[Any, str] = (0, "")
 
 def _fever(c: Context) -> tuple[Any, str]:
     t = c.row.get("temp_c")
-    if t is None or grading.round_temp(t) < FEVER_C:
+    if c.before_infusion or t is None or grading.round_temp(t) < FEVER_C:
         return NONE
     if c.previous_temp is not None and grading.round_temp(c.previous_temp) >= FEVER_C:
         return NONE
@@ -99,6 +102,15 @@ def _fever(c: Context) -> tuple[Any, str]:
     return (c.result.time.timestamp(),
             f"New fever {grading.round_temp(t):.1f} °C: inform the physician (ASTCT CRS: "
             "fever ≥ 38.0 °C is grade 1 unless another cause is documented)")
+
+
+def _pre_infusion_fever(c: Context) -> tuple[Any, str]:
+    """Decision C17 / E8: a fever before the infusion is not CRS (the engine grades it 0 and
+    flags it); the infusion team is told once, while the fever lasts."""
+    flag = next((f for f in c.result.flags if f.code == "pre_infusion_fever"), None)
+    if flag is None:
+        return NONE
+    return 1, flag.message[0].upper() + flag.message[1:]
 
 
 def _grade_rise(syndrome: str) -> Callable[[Context], tuple[Any, str]]:
@@ -225,8 +237,7 @@ def _news(band: int) -> Callable[[Context], tuple[Any, str]]:
         if now > band:  # NEWS2 >= 7 is news2_7's: keep the level, say nothing here
             return now, ""
         n = c.news
-        red = " (a single parameter scoring 3)" if n.red and (n.total or 0) < 5 else ""
-        return now, (f"{n.breakdown()}{red}: {n.response} ({news2.SOURCE}; NEWS2 "
+        return now, (f"{n.breakdown(name_red=True)}: {n.response} ({news2.SOURCE}; NEWS2 "
                      "never rules out CRS or ICANS)")
     return level
 
@@ -240,6 +251,8 @@ def _tocilizumab(c: Context) -> tuple[Any, str]:
 
 RULES: tuple[FlagRule, ...] = (
     FlagRule("new_fever", "urgent", "physician, within 30 min", _fever),
+    FlagRule("pre_infusion_fever", "info", "infusion team, before the infusion",
+             _pre_infusion_fever),
     FlagRule("crs_rise", _emergency_from_3("crs"), "physician, within 30 min",
              _grade_rise("crs")),
     FlagRule("icans_rise", _emergency_from_3("icans"), "physician, within 30 min",
@@ -273,7 +286,7 @@ def evaluate(c: Context) -> list[dict[str, Any]]:
                         "respond": rule.respond, LEVEL: level})
     before_codes = {f.code for f in c.before.result.flags} if c.before else set()
     for f in c.result.flags:
-        if f.code in NOT_RAISED or f.code in before_codes:
+        if f.code in NOT_RAISED or f.code in RULE_BY_CODE or f.code in before_codes:
             continue
         out.append({"code": f.code, "severity": ENGINE_SEVERITY[f.severity],
                     "message": f.message, "respond": "nurse in charge, at this round"})
@@ -343,6 +356,11 @@ def _ages(rows: Sequence[Mapping[str, Any]]) -> list[float | None]:
     return [first if a is None else a for a in out]
 
 
+NEWS2_INPUTS = (*VITAL_NAMES, "consciousness", *ICE_ITEMS, "capd_total", "sedated",
+                "o2_device")  # a row recording any of these changes the NEWS2 (``news_now``)
+NEURO_SCORED = ("consciousness", "ice", "capd_total")
+
+
 def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any],
                 start: int = 0) -> list[news2.News2 | None]:
     """NEWS2 at every assessment of the course (time order), each parameter its latest value
@@ -350,8 +368,11 @@ def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any],
     carried forward; spec §0.3). New confusion comes from ICE orientation and attention, or a
     CAPD of 9 or more, whichever neuro score is the latest, relative to the baseline: the latest
     complete ICE at or before the infusion on an earlier assessment (spec B4), else the
-    admission's baseline ICE total (spec §5.1, decision C21). Scored from row ``start`` on
-    (None before it: those rows are only read for what they carry forward)."""
+    admission's baseline ICE total (spec §5.1, decision C21). Consciousness, ICE and CAPD
+    recorded at or before the latest ``sedated`` row are not current (ICANS-R5, decision N5):
+    while the latest neuro record (within 12 h) is sedation, consciousness is "not recorded
+    (sedated)" (decision C23). Scored from row ``start`` on (None before it: those rows are
+    only read for what they carry forward)."""
     scale2 = patient.get("spo2_scale") == 2
     baseline_total = patient.get("baseline_ice")
     ages = _ages(rows)
@@ -359,6 +380,8 @@ def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any],
     device = None
     seen: dict[str, tuple[Any, datetime]] = {}
     baseline: dict[str, float] | None = None
+    sedated_until: datetime | None = None   # neuro values up to here were under sedation
+    aroused_at: datetime | None = None      # the latest ICE with points or CAPD (N13)
     for i, row in enumerate(rows):
         t = row["time"]
         if row.get("o2_device") is not None:
@@ -370,6 +393,16 @@ def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any],
         ice = None if any(v is None for v in items.values()) else items
         if ice is not None:
             seen["ice"] = (ice, t)
+        if (ice is not None and sum(ice.values()) >= 1) or row.get("capd_total") is not None:
+            aroused_at = t  # the patient answered, or was assessable (decision N13)
+        sedated = row.get("sedated")
+        if sedated is None and (ice is not None or row.get("capd_total") is not None
+                                or row.get("consciousness") is not None):
+            sedated = False  # a neuro assessment without the sedated tick is unsedated (N5)
+        if sedated is not None:
+            seen["sedated"] = (bool(sedated), t)
+        if sedated:
+            sedated_until = t
 
         infusion = row.get("infusion_time")
         if i < start:
@@ -378,36 +411,94 @@ def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any],
                 baseline = ice
             continue
 
-        def fresh(name: str, window: timedelta, t: datetime = t) -> Any:
+        def fresh(name: str, window: timedelta, t: datetime = t,
+                  sedated_until: datetime | None = sedated_until) -> Any:
             v = seen.get(name)
-            return None if v is None or elapsed(t, v[1]) > window else v[0]
+            if v is None or elapsed(t, v[1]) > window:
+                return None
+            if name in NEURO_SCORED and sedated_until is not None and \
+                    not is_after(v[1], sedated_until):
+                return None  # recorded under sedation, or before it: not current
+            return v[0]
         latest_ice = fresh("ice", NEURO_WINDOW)
         capd = fresh("capd_total", NEURO_WINDOW)
+        level = fresh("consciousness", NEURO_WINDOW)
+        if level == DISPROVED_BY_LATER_ICE_OR_CAPD and aroused_at is not None \
+                and is_after(aroused_at, seen["consciousness"][1]):
+            level = None  # decision N13: a later ICE with points, or a CAPD, shows arousal
         if capd is not None and latest_ice is not None:  # the newer instrument decides
             if is_after(seen["ice"][1], seen["capd_total"][1]):
                 capd = None
             else:
                 latest_ice = None
-        confusion = news2.new_confusion(latest_ice, capd, baseline=baseline,
-                                        baseline_total=baseline_total)
+        confusion = news2.new_confusion(
+            latest_ice, capd, baseline=baseline, baseline_total=baseline_total,
+            before_infusion=infusion is not None and not is_after(t, infusion))
         out.append(news2.news2(
             rr=fresh("rr_per_min", VITALS_WINDOW), spo2=fresh("spo2_pct", VITALS_WINDOW),
             on_oxygen=None if device is None else device != "room_air",
             sbp=fresh("sbp_mmhg", VITALS_WINDOW), pulse=fresh("hr_bpm", VITALS_WINDOW),
-            consciousness=fresh("consciousness", NEURO_WINDOW),
+            consciousness=level,
             temp_c=fresh("temp_c", VITALS_WINDOW), scale2=scale2, age_years=ages[i],
-            new_confusion=confusion))
+            new_confusion=confusion, sedated=bool(fresh("sedated", NEURO_WINDOW))))
         if ice is not None and infusion is not None and not is_after(t, infusion):
             baseline = ice  # a pre-infusion ICE: the baseline of the assessments after it
     return out
 
 
-def latest_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any]
-                ) -> news2.News2 | None:
-    """NEWS2 at the latest assessment with a vital sign (as the overview shows it)."""
-    last = next((i for i in range(len(rows) - 1, -1, -1)
-                 if any(rows[i].get(k) is not None for k in VITAL_NAMES)), None)
-    return None if last is None else course_news(rows, patient, last)[last]
+def news_anchor(rows: Sequence[Mapping[str, Any]]) -> int | None:
+    """The row "NEWS2 now" is scored at: the latest assessment recording any NEWS2 input (a
+    vital sign, oxygen support, consciousness, an ICE item, a CAPD or sedation); None when
+    none does (decision C22)."""
+    return next((i for i in range(len(rows) - 1, -1, -1)
+                 if any(rows[i].get(k) is not None for k in NEWS2_INPUTS)), None)
+
+
+def _latest_with(rows: Sequence[Mapping[str, Any]], names: tuple[str, ...], before: int
+                 ) -> int | None:
+    """The latest row before ``before`` recording every one of ``names`` (a row view over
+    columns may answer it at once: ``latest_with``)."""
+    finder = getattr(rows, "latest_with", None)
+    if finder is not None:
+        found: int | None = finder(names, before)
+        return found
+    return next((j for j in range(before - 1, -1, -1)
+                 if all(rows[j].get(n) is not None for n in names)), None)
+
+
+def news_now(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any]
+             ) -> news2.News2 | None:
+    """NEWS2 now: the score at the latest assessment recording any NEWS2 input, with every
+    parameter's latest value in force there - exactly what the flags scored for that row
+    (``course_news``). The one answer for the overview, the schedule, the review and the
+    handover (decision C22). Reads only the rows that can matter (the 12 h before it, the
+    oxygen support and pre-infusion ICE in force, the age), so a long course costs no more."""
+    last = news_anchor(rows)
+    if last is None:
+        return None
+    t = rows[last]["time"]
+    first = last
+    while first > 0 and elapsed(t, rows[first - 1]["time"]) <= NEURO_WINDOW:
+        first -= 1
+    keep = set(range(first, last + 1))
+    infusion = rows[last].get("infusion_time")
+    for names, before in ((("o2_device",), first), (("age_years",), first)):
+        j = _latest_with(rows, names, before)
+        if j is not None:
+            keep.add(j)
+    if infusion is not None:  # the pre-infusion ICE: rows are in time (instant) order
+        j = _latest_with(rows, ICE_ITEMS, bisect_right(rows, infusion, 0, first,
+                                                       key=lambda r: r["time"]))
+        if j is not None:
+            keep.add(j)
+    if not any(rows[j].get("age_years") is not None for j in keep):  # ages back-filled (D7)
+        j = next((j for j in range(last + 1, len(rows)) if rows[j].get("age_years")
+                  is not None), None)
+        if j is not None:
+            keep.add(j)
+    chosen = sorted(keep)
+    at = chosen.index(last)
+    return course_news([rows[j] for j in chosen], patient, at)[at]
 
 
 def evaluate_course(rows: Sequence[Mapping[str, Any]], result_of: Callable[[int], RowResult],
@@ -428,6 +519,8 @@ def evaluate_course(rows: Sequence[Mapping[str, Any]], result_of: Callable[[int]
     seen: dict[str, tuple[Any, datetime]] = {}   # latest recorded value and its time
     previous: Context | None = None
     last_temp = last_ice = None
+    last_temp_at: int | None = None          # the row of ``last_temp``
+    before_infusion: dict[int, bool] = {}    # rows graded so far: before the infusion (C17)
     crs = icans = None
     seizures = 0
     for i, row in enumerate(rows):
@@ -456,6 +549,13 @@ def evaluate_course(rows: Sequence[Mapping[str, Any]], result_of: Callable[[int]
             seizures += 1
         if i >= start - 1:
             r = result_of(i)
+            before_infusion[i] = r.before_infusion
+            previous_temp = last_temp
+            if last_temp_at is not None and not r.before_infusion:
+                if last_temp_at not in before_infusion:
+                    before_infusion[last_temp_at] = result_of(last_temp_at).before_infusion
+                if before_infusion[last_temp_at]:
+                    previous_temp = None  # a fever after the infusion is new (C17)
             crs = r.crs.grade if r.crs.grade is not None else crs
             icans = r.icans.grade if r.icans.grade is not None else icans
             values = {k: v for k, (v, at) in seen.items()
@@ -471,14 +571,15 @@ def evaluate_course(rows: Sequence[Mapping[str, Any]], result_of: Callable[[int]
             c = Context(
                 result=r, row=row, values=values, device=device, flow=flow, fio2=fio2,
                 pressors=pressors, crs=crs, icans=icans, ice=ice, previous_ice=last_ice,
-                previous_temp=last_temp, baseline_ice=baseline, age=ages[i], scale2=scale2,
+                previous_temp=previous_temp, baseline_ice=baseline, age=ages[i], scale2=scale2,
                 news=n, tocilizumab=guidance.tocilizumab_count(tocilizumab_given, r.time),
-                seizures=seizures, icu=icu, before=previous)
+                seizures=seizures, icu=icu, before=previous,
+                before_infusion=r.before_infusion)
             if i >= start:
                 out.extend(CourseFlag(i, r.time, f, f.pop(LEVEL, None)) for f in evaluate(c))
             previous = c
         if row.get("temp_c") is not None:
-            last_temp = row["temp_c"]
+            last_temp, last_temp_at = row["temp_c"], i
         if ice is not None:
             last_ice = ice
     last = len(rows) - 1

@@ -234,14 +234,16 @@ class Medication(_Model):
     @classmethod
     def _kind(cls, v: str) -> str:
         if v not in t.ADMINISTRATION_KINDS:
-            raise ValueError("kind must be one of " + ", ".join(t.ADMINISTRATION_KINDS))
+            raise ValueError("medication: not a kind the ward records; one of "
+                             + ", ".join(t.KIND_WORDS[k] for k in t.ADMINISTRATION_KINDS))
         return v
 
     @model_validator(mode="after")
     def _unit(self) -> Medication:
         unit = t.ADMINISTRATION_KINDS[self.kind][0]
         if self.unit != unit:
-            raise ValueError(f"{self.kind} is recorded in {unit}, not {self.unit}")
+            raise ValueError(f"{t.KIND_WORDS[self.kind]} is recorded in {unit}, not "
+                             f"{self.unit}")
         return self
 
 

@@ -108,9 +108,10 @@ def patient_review(store: WardStore, patient_id: str) -> Review:
 
 
 def news_now(review: Review) -> news2.News2 | None:
-    """NEWS2 at the latest assessment with a vital sign, as the overview shows it (RCP 2017;
-    beside the ASTCT grades, never instead of them)."""
-    return escalation.latest_news(review.rows, review.patient)
+    """NEWS2 now (``escalation.news_now``: the latest assessment recording any NEWS2 input), as
+    the overview, the schedule and the flags have it (RCP 2017; beside the ASTCT grades, never
+    instead of them)."""
+    return escalation.news_now(review.rows, review.patient)
 
 
 def charted_only(rows: list[dict[str, Any]], administrations: list[dict[str, Any]],

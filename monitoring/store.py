@@ -34,14 +34,23 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 import grading
 from grading import csvsafe
-from grading.fields import COLUMNS, FIELD_BY_NAME, FIELDS
+from grading.fields import COLUMNS, FIELD_BY_NAME, FIELDS, PATIENT_ID_MAX_LENGTH
 from grading.lab_scores import units as lab_units
 from grading.parse import InputError, ward_zone
 from grading.sequence import PatientOrder
 
 from . import auth
 from . import tables as t
-from .db import make_engine, migrate
+from .db import (
+    DatabaseUnavailableError,
+    check_integrity,
+    check_sqlite_file,
+    describe,
+    make_engine,
+    migrate,
+)
+
+ONE_OFF_LOCK = 0x57A2E  # serialises ``claim_once`` across workstations (PostgreSQL)
 
 CANONICAL_STORED = tuple(f.name for f in FIELDS
                          if f.name not in ("patient_id", "time", "infusion_time"))
@@ -66,7 +75,7 @@ class PatientIn(BaseModel):
     """Admission details (design.md; spec §6.1 for weight)."""
 
     model_config = ConfigDict(extra="forbid")
-    patient_id: str = Field(min_length=1, max_length=64, title="Ward patient id")
+    patient_id: str = Field(min_length=1, max_length=PATIENT_ID_MAX_LENGTH, title="Ward patient id")
     hospital_number: str | None = Field(None, max_length=64, title="Hospital number")
     name: str | None = Field(None, max_length=200, title="Name")
     date_of_birth: date | None = Field(None, title="Date of birth")
@@ -138,14 +147,28 @@ class WardStore:
     """Repository over the ward database (SQLite file by default, or ``DATABASE_URL``)."""
 
     def __init__(self, url: str | None = None, *, engine: sa.Engine | None = None,
-                 tz: str = "UTC") -> None:
-        self.engine = engine or make_engine(url)
+                 tz: str = "UTC", create: bool = True, check: bool = False) -> None:
+        """``create``: a SQLite file that does not exist yet may be created (``init``, the
+        embedded default); ``check``: run SQLite's integrity check first (the commands and the
+        app). A database that cannot be used raises ``DatabaseUnavailableError``."""
         self.tz: ZoneInfo = ward_zone(tz)
         # the write transaction this thread has open: store calls made inside it (e.g. the
         # flag resync after a save, under the patient's lock) join it instead of opening
         # another one, so they see the same rows and commit or roll back together
         self._local = threading.local()
-        migrate(self.engine)
+        if engine is None:
+            check_sqlite_file(url, create=create)
+        self.engine = engine or make_engine(url)
+        try:
+            if check:
+                check_integrity(self.engine)
+            migrate(self.engine)
+            self._add_system_user()
+        except sa.exc.DBAPIError as e:
+            self.engine.dispose()
+            raise DatabaseUnavailableError(describe(e, self.engine.url)) from None
+
+    def _add_system_user(self) -> None:
         try:
             with self._write() as conn:
                 if conn.execute(sa.select(t.users.c.username).where(
@@ -952,6 +975,22 @@ class WardStore:
                 arrays[name] = pa.chunked_array([pa.array(values, pa.string())])
         return grading.parse.from_columns(arrays, self.tz), list(cols["id"])
 
+    def claim_once(self, task: str, by: str = SYSTEM_USER) -> bool:
+        """True for exactly one caller, ever, per ``task`` (a one-off data step after a
+        migration): the claim is an audit entry, checked and written in one transaction that
+        the database serialises (SQLite's write lock; a PostgreSQL advisory lock)."""
+        with self._write() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                             {"key": ONE_OFF_LOCK})
+            log = t.audit_log
+            if conn.execute(sa.select(log.c.id).where(
+                    log.c.action == "run_once", log.c.entity == "task",
+                    log.c.entity_id == task)).first() is not None:
+                return False
+            self._audit(conn, by, "run_once", "task", task, None)
+            return True
+
     def data_version(self) -> int:
         """A number that grows with every write (the newest audit entry): screens re-read
         and re-grade only when it has changed."""
@@ -1002,7 +1041,8 @@ class WardStore:
         transaction: every one or none. The unit is the kind's own (mg, or mL for fluids)."""
         for kind, given_at, dose in doses:
             if kind not in t.ADMINISTRATION_KINDS:
-                raise StoreError("kind must be one of " + ", ".join(t.ADMINISTRATION_KINDS))
+                raise StoreError("medication: not a kind the ward records; one of "
+                                 + ", ".join(t.KIND_WORDS[k] for k in t.ADMINISTRATION_KINDS))
             if given_at.tzinfo is None:
                 raise StoreError("given_at must be timezone-aware")
             _not_in_future("given_at", given_at, "a medication is recorded when it was given")
@@ -1396,14 +1436,13 @@ class WardStore:
         except InputError as first:
             data = Path(source).read_bytes() if not isinstance(source, bytes) else source
             try:
-                rows = [{k.strip(): v for k, v in r.items() if v not in (None, "")}
-                        for r in csv.DictReader(io.StringIO(data.decode("utf-8-sig")))]
+                rows = _csv_rows(data)
                 for r in rows:  # undo the export's formula prefix, as read_csv does
                     if isinstance(r.get("patient_id"), str):
                         r["patient_id"] = csvsafe.restore(r["patient_id"])
                 keys = grading.from_rows([{"patient_id": r.get("patient_id", ""),
                                            "time": r.get("time", "")} for r in rows], tz=self.tz)
-            except (InputError, UnicodeDecodeError, csv.Error):
+            except (InputError, UnicodeDecodeError, csv.Error, ValueError):
                 raise first from None
             context = self._device_context(keys)
             if not context:
@@ -1490,6 +1529,18 @@ class WardStore:
 
 
 # ---------------------------------------------------------------------- helpers
+def _csv_rows(data: bytes) -> list[dict[str, str]]:
+    """The rows of a file ``grading.read_csv`` has read, as mappings of their non-blank cells
+    (line endings as it reads them). A row with more or fewer cells raises ``ValueError``."""
+    text = data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+    rows = []
+    for r in csv.DictReader(io.StringIO(text)):
+        if None in r or None in r.values():
+            raise ValueError("a row with more or fewer cells than the header")
+        rows.append({k.strip(): v for k, v in r.items() if v != ""})
+    return rows
+
+
 # How the database says another educator saved a version of the case first (migration 0010).
 _CASE_VERSION_MARKERS = ("ux_teaching_cases_replaces", "ux_teaching_cases_first",
                          "teaching_cases.replaces_id", "teaching_cases.case_id")

@@ -7,7 +7,7 @@ itself (design.md). Everything here goes through ``WardStore`` and ``grading``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -17,13 +17,15 @@ import numpy as np
 import grading
 from grading import news2
 from grading.fields import DOSE_FIELDS, FIELD_BY_NAME
-from grading.rules import NEURO_WINDOW, VITALS_WINDOW, hypotension_threshold, sbp_threshold
+from grading.parse import NAT
+from grading.rules import hypotension_threshold, sbp_threshold
 from grading.timeline import NE_GRADE, GradedTimeline, RowResult
 
 from . import escalation, schedule
 from .review import RECORD_PROBLEM_ADVICE, record_problem, tocilizumab_doses
 from .store import SYSTEM_USER as SYSTEM
 from .store import StoreError, WardStore
+from .tables import ADMINISTRATION_KINDS
 
 VITALS = ("temp_c", "hr_bpm", "sbp_mmhg", "dbp_mmhg", "rr_per_min", "spo2_pct")
 FULL_SET = ("temp_c", "hr_bpm", "sbp_mmhg", "rr_per_min", "spo2_pct")  # resets the vitals clock
@@ -50,6 +52,8 @@ NORMAL_BANDS: dict[str, tuple[float | None, float | None]] = {
 # (the spec gives no age-specific ranges; W6).
 CHILD_MARKED = ("temp_c", "spo2_pct")
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+KIND = {f.name: f.kind for f in FIELD_BY_NAME.values()}
 SEVERITY_RANK = {"emergency": 3, "urgent": 2, "review": 1, "info": 1}
 log = logging.getLogger(__name__)
 
@@ -105,7 +109,7 @@ class PatientStatus:
     flags: list[dict[str, Any]]
     due: schedule.Due
     overdue: list[str] = field(default_factory=list)
-    news: news2.News2 | None = None                     # of the latest vital signs
+    news: news2.News2 | None = None                     # NEWS2 now (escalation.news_now)
     problem: str | None = None  # the stored record cannot be read or graded: what is wrong
 
     @property
@@ -265,7 +269,7 @@ def _status(store: WardStore, p: dict[str, Any], g: GradedTimeline | None,
     last_vitals = when(int(full[-1])) if len(full) else None  # S8: a full set resets the clock
     neuro = _neuro_rows(cols, rows)
     last_neuro = when(int(neuro[-1])) if len(neuro) else None
-    score = _latest_news2(cols, rows, times, device, p, age)
+    score = escalation.news_now(_ColumnRows(cols, rows), p)  # NEWS2 now, as the flags (C22)
     due = schedule.due(last_vitals, last_neuro, result.crs.grade, result.icans.grade,
                        None if score is None else score.total,
                        score is not None and score.red, tables)
@@ -275,66 +279,72 @@ def _status(store: WardStore, p: dict[str, Any], g: GradedTimeline | None,
         due.overdue(now), score)
 
 
-def _latest_news2(cols: Mapping[str, np.ndarray], rows: np.ndarray, times: np.ndarray,
-                  device: str | None, patient: Mapping[str, Any], age: float | None
-                  ) -> news2.News2 | None:
-    """NEWS2 at the latest assessment with vital signs (spec §5.1), each parameter its latest
-    value within the look-back (vital signs 4 h, consciousness and ICE 12 h, spec §0.3)."""
-    vit = np.flatnonzero(np.any([~np.isnan(cols[k][rows]) for k in VITALS], axis=0))
-    if not len(vit):
-        return None
-    at = int(times[vit[-1]])
+class _RowView(Mapping[str, Any]):
+    """One graded row as a canonical row (design.md) read from the typed columns on demand;
+    a blank cell is absent (``get`` gives None), as in ``WardStore.timeline_rows``."""
 
-    def latest(name: str, window: timedelta) -> int | None:
-        v = cols[name][rows[:vit[-1] + 1]]
-        ok = ~np.isnan(v) if v.dtype.kind == "f" else v >= 0
-        ok &= times[:vit[-1] + 1] >= at - int(window.total_seconds() * 1e9)
+    __slots__ = ("_cols", "_r")
+
+    def __init__(self, cols: Mapping[str, np.ndarray], r: int) -> None:
+        self._cols, self._r = cols, r
+
+    def get(self, name: str, default: Any = None) -> Any:
+        col = self._cols.get(name)
+        kind = KIND.get(name)
+        if col is None or kind is None:
+            return default
+        v = col[self._r]
+        if kind == "time":
+            return default if int(v) == NAT else EPOCH + timedelta(microseconds=int(v) // 1000)
+        if kind in ("number", "integer"):
+            return default if v != v else float(v)  # NaN: blank
+        if int(v) < 0:
+            return default
+        if kind == "boolean":
+            return bool(v)
+        values = FIELD_BY_NAME[name].values
+        if kind == "choice":
+            return values[int(v)]
+        return ";".join(x for b, x in enumerate(values) if int(v) >> b & 1) or "none"
+
+    def __getitem__(self, name: str) -> Any:
+        v = self.get(name)
+        if v is None:
+            raise KeyError(name)
+        return v
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k in self._cols if k in FIELD_BY_NAME and k != "patient_id"
+                and self.get(k) is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class _ColumnRows(Sequence[Mapping[str, Any]]):
+    """A patient's graded rows (time order) as canonical rows, decoded only when read: what
+    ``escalation.news_now`` needs from a long course is a few rows near its end."""
+
+    def __init__(self, cols: Mapping[str, np.ndarray], rows: np.ndarray) -> None:
+        self._cols, self._rows = cols, rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, j: int) -> Mapping[str, Any]:  # type: ignore[override]
+        return _RowView(self._cols, int(self._rows[j]))
+
+    def latest_with(self, names: tuple[str, ...], before: int) -> int | None:
+        """The latest row before ``before`` with every one of ``names`` recorded."""
+        if before <= 0:
+            return None
+        rows = self._rows[:before]
+        ok = np.ones(len(rows), bool)
+        for n in names:
+            v = self._cols[n][rows]
+            ok &= ~np.isnan(v) if v.dtype.kind == "f" else v >= 0
         hit = np.flatnonzero(ok)
-        return None if not len(hit) else int(rows[hit[-1]])
-
-    def num(name: str) -> float | None:
-        r = latest(name, VITALS_WINDOW)
-        return None if r is None else float(cols[name][r])
-    c = latest("consciousness", NEURO_WINDOW)
-    return news2.news2(
-        rr=num("rr_per_min"), spo2=num("spo2_pct"),
-        on_oxygen=None if device is None else device != "room_air", sbp=num("sbp_mmhg"),
-        pulse=num("hr_bpm"), temp_c=num("temp_c"),
-        consciousness=None if c is None else
-        FIELD_BY_NAME["consciousness"].values[int(cols["consciousness"][c])],
-        new_confusion=_confusion(cols, rows[:vit[-1] + 1], times[:vit[-1] + 1], patient),
-        scale2=patient.get("spo2_scale") == 2, age_years=age)
-
-
-def _confusion(cols: Mapping[str, np.ndarray], rows: np.ndarray, times: np.ndarray,
-               patient: Mapping[str, Any]) -> news2.Confusion | None:
-    """NEWS2 new confusion at the last of ``rows``, exactly as ``escalation.course_news``
-    (decision C21): the newer of the latest complete ICE and CAPD within the neuro look-back,
-    against the latest pre-infusion ICE on an earlier row, else the admission baseline total."""
-    recent = times >= times[-1] - int(NEURO_WINDOW.total_seconds() * 1e9)
-    complete = np.all([~np.isnan(cols[k][rows]) for k in ICE_ITEMS], axis=0)
-    ice_hit = np.flatnonzero(complete & recent)
-    capd_hit = np.flatnonzero(~np.isnan(cols["capd_total"][rows]) & recent)
-    ice_i = int(ice_hit[-1]) if len(ice_hit) else None
-    capd_i = int(capd_hit[-1]) if len(capd_hit) else None
-    if ice_i is not None and capd_i is not None:
-        if times[ice_i] > times[capd_i]:
-            capd_i = None
-        else:
-            ice_i = None
-    baseline = None
-    infusion = patient.get("infusion_time")
-    if infusion is not None:
-        before = complete & (times <= int(infusion.timestamp()) * 10**9 + infusion.microsecond
-                             * 1000)
-        before[-1] = False  # the baseline of an assessment is recorded before it
-        pre = np.flatnonzero(before)
-        if len(pre):
-            baseline = {k: float(cols[k][rows[int(pre[-1])]]) for k in ICE_ITEMS}
-    return news2.new_confusion(
-        None if ice_i is None else {k: float(cols[k][rows[ice_i]]) for k in ICE_ITEMS},
-        None if capd_i is None else float(cols["capd_total"][rows[capd_i]]),
-        baseline=baseline, baseline_total=patient.get("baseline_ice"))
+        return int(hit[-1]) if len(hit) else None
 
 
 def _neuro_rows(cols: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
@@ -534,6 +544,33 @@ def _sync(store: WardStore, patient_id: str, by: str, *, changed_id: int | None 
     if start >= len(rows):
         return raised, None, None
     return raised, result_of(start), scores[start]
+
+
+# Migration 0007 made anakinra doses recorded before it set ``anticytokine_given`` on old rows
+# (W10): their past grades can change (the fever waiver, A3), so their stored flags are brought
+# in line once, on the first open after it (the claim is the marker).
+ANTICYTOKINE_RESYNC = "flags after migration 0007 (anti-cytokine agents)"
+
+
+def resync_after_anticytokine_migration(store: WardStore) -> list[str]:
+    """Once per database: re-evaluate the flags of every patient with an anti-cytokine
+    medication on record (``sync_flags`` over the whole course), so a flag the new field
+    makes true is raised (retrospective if no longer current, E7) and one it makes untrue is
+    withdrawn. Returns the patients re-synced (none after the first call). A patient whose
+    record cannot be graded is logged and skipped; it is re-synced at its next save."""
+    if not store.claim_once(ANTICYTOKINE_RESYNC):
+        return []
+    kinds = {k for k, (_, f) in ADMINISTRATION_KINDS.items() if f == "anticytokine_given"}
+    done = []
+    for p in store.patients():
+        pid = p["patient_id"]
+        try:
+            if any(m["kind"] in kinds for m in store.administrations(pid)):
+                sync_flags(store, pid, SYSTEM)
+                done.append(pid)
+        except Exception:  # one patient's record never stops the app from opening
+            log.exception("flag re-sync after migration 0007: patient %s skipped", pid)
+    return done
 
 
 def raise_overdue(store: WardStore, statuses: Sequence[PatientStatus], now: datetime) -> int:

@@ -29,13 +29,16 @@ PANELS = ("Temperature °C", "Heart rate /min", "Blood pressure mmHg", "SpO2 % a
           "Resp. rate /min", "Neuro score", "CRS / ICANS grade", "Treatments and events")
 ROW = {name: i + 1 for i, name in enumerate(PANELS)}
 HEIGHTS = (0.13, 0.1, 0.14, 0.14, 0.1, 0.13, 0.12, 0.14)
+# The anti-cytokine row covers anakinra, siltuximab and any other agent (decision W10); two
+# lines keep the event panel's labels narrow at tablet width.
+ANTICYTOKINE_LABEL = "anakinra, siltuximab<br>or other anti-cytokine"
 TREATMENTS = (("tocilizumab_given", "tocilizumab", "diamond", "#0072B2"),
               ("corticosteroid_given", "corticosteroid", "square", "#009E73"),
               ("antipyretic_given", "antipyretic", "triangle-up", "#E69F00"),
               ("fluid_bolus_given", "fluid bolus", "circle", "#56B4E9"),
-              ("anticytokine_given", "anakinra / siltuximab", "diamond-open", "#CC79A7"))
-EVENT_ROWS = ("tocilizumab", "anakinra / siltuximab", "corticosteroid", "antipyretic",
-              "fluid bolus", "vasopressor", "seizure", "imaging")
+              ("anticytokine_given", ANTICYTOKINE_LABEL, "diamond-open", "#CC79A7"))
+EVENT_ROWS = ("tocilizumab", ANTICYTOKINE_LABEL, "corticosteroid", "antipyretic", "fluid bolus",
+              "vasopressor", "seizure", "imaging")
 OXYGEN_FILL = "rgba(86, 180, 233, 0.18)"
 QUICK_RANGES = (("24 h", 24), ("72 h", 72))
 

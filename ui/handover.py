@@ -64,9 +64,8 @@ def handover_html(review: Review, now: datetime, by: str, open_flags: list[dict[
                 f"{syndrome}: onset {local(e.onset, tz)} (Day {e.onset_day}), maximum grade "
                 f"{e.max_grade} at {local(e.max_grade_time, tz)}, "
                 + (f"resolved {local(e.resolved, tz)} after {e.duration_hours:g} h"
-                   if e.resolved else "ongoing"))
-    codes = [c for c in (guidance.icd10("crs", s.crs_max_grade),
-                         guidance.icd10("icans", s.icans_max_grade)) if c]
+                   if e.resolved else "resolution not documented" if e.closed else "ongoing"))
+    codes = [c for c in (s.icd10("crs"), s.icd10("icans")) if c]  # one mapping (S10)
     events: list[tuple[datetime, str]] = [
         (m["given_at"], escape(KIND_WORDS.get(m["kind"], m["kind"]))
          + (f" {m['dose']:g} {escape(m['unit'] or '')}"

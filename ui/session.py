@@ -13,9 +13,10 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from monitoring import auth, settings
-from monitoring.db import SetupError, database_url
+from monitoring.db import SetupError, database_url, is_embedded_default
 from monitoring.demo import ensure_demo_ward
 from monitoring.store import WardStore
+from monitoring.ward import resync_after_anticytokine_migration
 
 from .text import md
 
@@ -85,7 +86,10 @@ def guarded(make: Callable[[], T]) -> Callable[[], T]:
 
 @st.cache_resource
 def _store(url: str, ward_tz: str, demo_ward: bool) -> WardStore:
-    store = WardStore(url, tz=ward_tz)
+    # only the embedded default is created here (a mistyped DATABASE_URL must not start an
+    # empty ward); a damaged SQLite file is refused before anything is shown
+    store = WardStore(url, tz=ward_tz, create=is_embedded_default(url), check=True)
+    resync_after_anticytokine_migration(store)  # once per database (decision W10)
     if demo_ward:
         ensure_demo_ward(store)
     return store

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..parse import Assessments
+from ..result import Reason
 from . import cartox, cres, ctcae5, lee2014, mskcc, penn
 from .common import ScaleGrade
 from .inputs import ScaleInputs, scale_inputs
@@ -69,4 +70,14 @@ def grade_inputs(inputs: Sequence[ScaleInputs], names: Sequence[str]
                  ) -> list[dict[str, ScaleGrade]]:
     """Each row's ``ScaleInputs`` graded by the named scales (``astct`` left out)."""
     wanted = [SCALES[n] for n in names if n != ASTCT]
-    return [{s.name: s.grade(x) for s in wanted} for x in inputs]
+    return [{s.name: _before_infusion(s, x) if x.astct.before_infusion else s.grade(x)
+             for s in wanted} for x in inputs]
+
+
+def _before_infusion(scale: Scale, x: ScaleInputs) -> ScaleGrade:
+    """Decision C17: a row before the infusion is a baseline observation by every scale, as
+    by ASTCT: grade 0 final (each scale's toxicity follows the cell therapy)."""
+    what = "CRS" if scale.syndrome == "crs" else "neurotoxicity"
+    return ScaleGrade(scale.name, 0, "final", (Reason(
+        "§1.1", f"before the infusion: a baseline observation, not graded as {what} "
+        f"({scale.title} grades toxicity after the cell therapy) -> grade 0", x.astct.time),))

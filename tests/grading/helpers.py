@@ -88,3 +88,22 @@ def flag_codes(r: grading.RowResult) -> set[str]:
 
 def rules_of(g: grading.Grade) -> list[str]:
     return [x.rule for x in g.reasons]
+
+
+def summarize_both(rows: Sequence[Mapping[str, object]], tz: str = "UTC"
+                   ) -> list[grading.PatientSummary]:
+    """The course summary of ``rows``, after checking every patient's episodes (onset, maximum,
+    when it was reached, resolution, closed) against the row-wise reference."""
+    from grading.summary import summarize
+
+    a = grading.from_rows(rows, tz=tz)
+    summaries = summarize(grading.grade(a))
+    snaps = reference.snapshots(a)
+    crs, icans = [grade_crs(s) for s in snaps], [grade_icans(s) for s in snaps]
+    expected = reference.episodes(a, snaps, crs, icans)
+    for s in summaries:
+        fast = [reference.Episode(e.syndrome, e.onset, e.max_grade, e.max_grade_time,
+                                  e.resolved, e.closed)
+                for e in (*s.crs_episodes, *s.icans_episodes)]
+        assert fast == expected[s.patient_id], f"patient {s.patient_id}: episodes differ"
+    return summaries

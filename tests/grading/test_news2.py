@@ -145,18 +145,65 @@ def test_new_confusion_with_a_pre_infusion_ice_is_an_item_worse_than_it(baseline
     assert c is not None and c.new is new
 
 
-@pytest.mark.parametrize(("baseline_total", "items", "new"), [
-    (9, ice(ice_orientation=3), False),                 # 9 = baseline; could be the baseline
-    (9, ice(ice_orientation=2), True),                  # 2 orientation points > 1 lost before
-    (9, ice(ice_orientation=3, ice_writing=0), True),   # 8 < baseline 9
-    (10, ice(ice_orientation=3), True),                 # baseline full marks
-    (8, ice(ice_orientation=3, ice_attention=0), False),
-    (8, ice(ice_writing=0, ice_naming=0, ice_commands=0), False),  # 7 < 8 but C items full
+@pytest.mark.parametrize(("baseline_total", "items", "new", "why"), [
+    # decision C21: a total cannot say which items it lost, so an orientation or attention
+    # deficit scores 3, "not known whether new" (the reviewer's case: baseline 6, now 0/4)
+    (6, ice(ice_orientation=0, ice_naming=1), True,
+     "ICE orientation 0/4; baseline ICE 6/10 recorded as a total only"),
+    (9, ice(ice_orientation=3), True,
+     "ICE orientation 3/4; baseline ICE 9/10 recorded as a total only"),
+    (8, ice(ice_orientation=3, ice_attention=0), True,
+     "ICE orientation 3/4; ICE attention 0/1; baseline ICE 8/10 recorded as a total only"),
+    (10, ice(ice_orientation=3), True, "ICE orientation 3/4 (baseline ICE 10/10)"),  # known
+    (9, ice(), False, "ICE orientation and attention full"),
+    (8, ice(ice_writing=0, ice_naming=0, ice_commands=0), False,  # 5 < 8 but C items full
+     "ICE orientation and attention full"),
 ])
-def test_new_confusion_with_only_an_admission_total_counts_what_it_cannot_explain(
-        baseline_total, items, new):
+def test_with_only_an_admission_total_an_orientation_or_attention_deficit_scores(
+        baseline_total, items, new, why):
     c = news2.new_confusion(items, baseline_total=baseline_total)
-    assert c is not None and c.new is new
+    assert c is not None and c.new is new and c.why == why
+    assert c.known is (baseline_total == 10 or not new)
+    if new:
+        n = score(new_confusion=c)
+        assert n.parts["consciousness"] == 3
+        prefix = "new confusion: " if c.known else "confusion, not known whether new: "
+        assert n.consciousness_why == "alert; " + prefix + why
+
+
+@pytest.mark.parametrize(("baseline", "items", "why"), [
+    (ice(ice_orientation=3), ice(ice_orientation=3), "ICE orientation 3/4, as at baseline"),
+    (ice(ice_orientation=2), ice(ice_orientation=3), "ICE orientation 3/4, baseline 2/4"),
+    (ice(ice_attention=0), ice(ice_attention=0, ice_writing=0),
+     "ICE attention 0/1, as at baseline"),
+    (ice(ice_orientation=3, ice_attention=0), ice(ice_orientation=3, ice_attention=0),
+     "ICE orientation 3/4, as at baseline; ICE attention 0/1, as at baseline"),
+])
+def test_a_deficit_the_baseline_explains_scores_0_but_is_still_named(baseline, items, why):
+    c = news2.new_confusion(items, baseline=baseline)
+    assert c is not None and not c.new and c.why == why
+    n = score(new_confusion=c)
+    assert n.parts["consciousness"] == 0
+    assert f"consciousness 0 (alert; {why})" in n.breakdown()
+
+
+def test_a_deficit_worse_than_baseline_names_the_explained_one_too():
+    c = news2.new_confusion(ice(ice_orientation=2, ice_attention=0),
+                            baseline=ice(ice_attention=0))
+    assert c is not None and c.new and c.known
+    assert c.describe() == ("new confusion: ICE orientation 2/4 (baseline 4); "
+                            "ICE attention 0/1, as at baseline")
+
+
+@pytest.mark.parametrize(("before_infusion", "text"), [
+    (True, "confusion, not known whether new: ICE orientation 3/4 (no earlier ICE)"),
+    (False, "confusion, not known whether new: ICE orientation 3/4 (no baseline ICE)"),
+])
+def test_a_deficit_with_no_baseline_scores_3_but_never_claims_to_be_new(before_infusion,
+                                                                       text):
+    c = news2.new_confusion(ice(ice_orientation=3), before_infusion=before_infusion)
+    assert c is not None and c.new and not c.known and c.describe() == text
+    assert score(new_confusion=c).parts["consciousness"] == 3
 
 
 @pytest.mark.parametrize(("capd", "new"), [(0, False), (8, False), (9, True), (32, True)])
@@ -184,7 +231,8 @@ def test_the_breakdown_names_every_parameter_and_why_consciousness_scores():
                     temp_c=38.0, new_confusion=news2.new_confusion(ice(ice_orientation=2)))
     assert n.breakdown() == (
         "NEWS2 11: respiration rate 2, SpO2 1, air or oxygen 2, systolic BP 1, pulse 2, "
-        "consciousness 3 (alert; new confusion: ICE orientation 2/4 (no baseline ICE)), "
+        "consciousness 3 (alert; confusion, not known whether new: ICE orientation 2/4 (no "
+        "baseline ICE)), "
         "temperature 0")
     partial = news2.news2(rr=16, spo2=None, on_oxygen=None, sbp=None, pulse=70,
                           consciousness="awakens_to_voice", temp_c=None)

@@ -39,7 +39,7 @@ from grading.fields import (
     VASOACTIVE_AGENTS,
 )
 from grading.instants import instant
-from tests.grading.helpers import T0, grade_both, with_changes
+from tests.grading.helpers import T0, grade_both, summarize_both, with_changes
 
 REPO = Path(__file__).resolve().parents[2]
 Row = dict[str, object]
@@ -245,12 +245,18 @@ def _patient_rows(pid: str, start: datetime, age: float | None, infusion: int | 
             row.pop("fio2_pct", None)
         if i < len(spec) - 1:  # nothing is recorded after death
             row.pop("died_of", None)
+        if (infusion is not None and t < start + timedelta(minutes=infusion)
+                and row.get("died_of") in ("crs", "icans")):  # both follow the infusion (C17)
+            row["died_of"] = "other"
         out.append((t, row))
     return out
 
 
+# the infusion from 3 days before the first row to 2 days after it: rows on both sides of it
+# (decision C17), at it to the minute now and then (row gaps are whole minutes)
+infusion_offsets = optional(st.integers(-72 * 60, 48 * 60))
 patients = st.tuples(st.integers(0, 3 * 24 * 60), optional(st.sampled_from(AGES)),
-                     optional(st.integers(-72 * 60, 6 * 60)),
+                     infusion_offsets,
                      st.lists(assessments, min_size=1, max_size=12))
 # an assessment with every finding normal, ongoing support ended and neuro events recorded none
 QUIET: Row = {"temp_c": 37.0, "sbp_mmhg": 120, "dbp_mmhg": 70, "spo2_pct": 98,
@@ -260,7 +266,7 @@ QUIET: Row = {"temp_c": 37.0, "sbp_mmhg": 120, "dbp_mmhg": 70, "spo2_pct": 98,
               "cerebral_edema": "none", "raised_icp_signs": "none"}
 # gaps up to 60 h: episodes close (more than 48 h without a finding) and open again
 patients_with_long_gaps = st.tuples(st.integers(0, 3 * 24 * 60), optional(st.sampled_from(AGES)),
-                                    optional(st.integers(-72 * 60, 6 * 60)),
+                                    infusion_offsets,
                                     st.lists(_assessments(60 * 60), min_size=2, max_size=14))
 
 
@@ -371,9 +377,41 @@ def test_fast_path_agrees_with_the_row_wise_reference(rows):
 @THOROUGH
 @given(timelines(max_patients=2, long_gaps=True))
 def test_fast_path_agrees_with_the_reference_when_episodes_close_and_open_again(rows):
-    """Snapshots, grades, days and episode maxima (``grade_both``) over courses long enough
-    for CRS and ICANS episodes to close and a second one to begin."""
+    """Snapshots, grades, days and episode maxima (``grade_both``), and the summary's episodes
+    with their resolution (``summarize_both``), over courses long enough for CRS and ICANS
+    episodes to close and a second one to begin."""
     assert len(grade_both(rows)) == len(rows)
+    summarize_both(rows)
+
+
+PRE_INFUSION_FLAGS = {"pre_infusion_fever", "hypoxia_no_o2", "soft_limit"}
+
+
+@THOROUGH
+@given(timelines(max_patients=2, long_gaps=True))
+def test_nothing_before_the_infusion_is_crs_or_icans(rows):
+    """Decision C17: a row before the infusion is CRS and ICANS 0 final, in no episode, with
+    only the pre-infusion flags; no episode, onset or resolution is reported before it."""
+    results = grade_both(rows)
+    infusion = {}
+    for r, res in zip(rows, results):
+        if r.get("infusion_time") is not None:
+            infusion[res.patient_id] = datetime.fromisoformat(str(r["infusion_time"]))
+    for res in results:
+        when = infusion.get(res.patient_id)
+        before = when is not None and res.time < when.replace(tzinfo=res.time.tzinfo)
+        assert res.before_infusion == before
+        if before:
+            assert (res.crs.grade, res.crs.status, res.icans.grade, res.icans.status) == (
+                0, "final", 0, "final")
+            assert (res.crs_episode_max, res.icans_episode_max) == (None, None)
+            assert {f.code for f in res.flags} <= PRE_INFUSION_FLAGS
+    for s in summarize_both(rows):
+        when = infusion.get(s.patient_id)
+        for e in s.crs_episodes + s.icans_episodes:
+            assert when is None or e.onset >= when.replace(tzinfo=e.onset.tzinfo)
+            assert e.onset_day is None or e.onset_day >= 0
+            assert e.resolved is None or e.resolved > e.onset
 
 
 @FAST

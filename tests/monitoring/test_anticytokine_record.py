@@ -161,3 +161,87 @@ def test_migration_0007_adds_the_anticytokine_column_and_kinds_to_an_older_datab
             " status) VALUES ('P1', '2026-03-02 09:00:00', 'emapalumab', '2026-03-02 09:00:00',"
             " 'nina', 'final')"))
     store.engine.dispose()
+
+
+# ------------------------------------------------- anakinra recorded before migration 0007 (W10)
+def test_flags_are_resynced_once_for_anakinra_recorded_before_migration_0007(store):
+    """Before 0007 an anakinra dose set no field; after it the dose sets anticytokine_given on
+    the next row, so the past course grades differently (the fever waiver closes the 'afebrile
+    open episode' question). The stored flags follow once, on the first open after it."""
+    from monitoring import ward
+    admit(store)
+    for hours, values in ((0, {"temp_c": 38.6, "sbp_mmhg": 86, "dbp_mmhg": 50,
+                               "o2_device": "room_air", "vasopressors": "none"}),
+                          (2, {"temp_c": 38.9, "sbp_mmhg": 86, "dbp_mmhg": 50}),
+                          (8, {"temp_c": 37.1, "sbp_mmhg": 100, "dbp_mmhg": 60,
+                               "vasopressors": "norepinephrine"})):
+        ward.save(store, "P1", {"time": when(hours), **values}, by="nina")
+    # the dose as a database from before 0007 holds it: recorded, its flags never re-evaluated
+    store.record_administration("P1", "anakinra", when(1), by="nina", dose=100)
+    assert "afebrile_open_episode" in {f["code"] for f in store.open_flags()}
+
+    assert ward.resync_after_anticytokine_migration(store) == ["P1"]
+    codes = {f["code"] for f in store.open_flags()}
+    assert "afebrile_open_episode" not in codes            # withdrawn: the waiver applies now
+    assert {"new_fever", "crs_rise", "hypotension"} <= codes
+    # once per database: a second open changes nothing
+    store.record_administration("P1", "anakinra", when(3), by="nina", dose=100)
+    assert ward.resync_after_anticytokine_migration(store) == []
+    assert not store.claim_once(ward.ANTICYTOKINE_RESYNC)
+
+
+def test_migration_0007_freezes_its_medication_kinds():
+    import importlib.util
+
+    from monitoring.tables import ADMINISTRATION_KINDS
+    spec = importlib.util.spec_from_file_location(
+        "m0007", "monitoring/migrations/versions/0007_anticytokine.py")
+    assert spec is not None and spec.loader is not None
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    assert "ADMINISTRATION_KINDS" not in vars(m)           # no live app constant read
+    # a later kind needs a later migration: this fails until one is written
+    assert tuple(ADMINISTRATION_KINDS) == m.KINDS
+
+
+def test_migration_0007_refuses_a_changed_kind_check_with_a_clear_message(tmp_path):
+    url = f"sqlite:///{tmp_path}/odd.db"
+    WardStore(url).engine.dispose()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # a database from before 0007 whose kind check was rewritten
+        sql = conn.execute(sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' "
+                                   "AND name = 'administrations'")).scalar_one()
+        start = sql.index("kind IN (")
+        odd = sql[:start] + "length(kind) > 0" + sql[sql.index(")", start) + 1:]
+        version = conn.execute(sa.text("PRAGMA schema_version")).scalar_one()
+        conn.exec_driver_sql("PRAGMA writable_schema = ON")
+        conn.execute(sa.text("UPDATE sqlite_master SET sql = :sql WHERE name = "
+                             "'administrations'"), {"sql": odd})
+        conn.exec_driver_sql(f"PRAGMA schema_version = {version + 1}")
+        conn.exec_driver_sql("PRAGMA writable_schema = OFF")
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0006'"))
+    engine.dispose()
+    with pytest.raises(RuntimeError, match=r"migration 0007: the administrations table has no "
+                                           r"medication-kind check"):
+        WardStore(url)
+
+
+def test_an_unknown_medication_kind_is_refused_naming_the_kinds_in_words(store):
+    admit(store)
+    with pytest.raises(StoreError) as e:
+        store.record_administration("P1", "emapalumab", when(1), by="nina", dose=10)
+    text = str(e.value)
+    assert text.startswith("medication: not a kind the ward records; one of tocilizumab, ")
+    assert "other anti-IL-6 / anti-IL-1 agent" in text and "IV fluid bolus" in text
+    assert "_" not in text                                     # no raw kind ids
+
+
+@pytest.mark.parametrize(("kind", "unit", "message"), [
+    ("emapalumab", "mg", "medication: not a kind the ward records; one of tocilizumab, "),
+    ("other_anticytokine", "mL", "other anti-IL-6 / anti-IL-1 agent is recorded in mg, not mL"),
+])
+def test_a_case_card_medication_error_names_kinds_in_words(kind, unit, message):
+    with pytest.raises(ValueError, match=message) as e:
+        library.Medication(time=datetime(2026, 3, 2, 8, 0), kind=kind, drug="x", dose=1,
+                           unit=unit)
+    assert "other_anticytokine" not in str(e.value)

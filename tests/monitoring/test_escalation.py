@@ -390,7 +390,7 @@ def test_every_flag_says_who_responds_and_how_soon():
     for rule in escalation.RULES:
         who, when = rule.respond.split(", ")
         assert who and when in ("immediately", "within 15 min", "within 30 min",
-                                "before the next dose")
+                                "before the next dose", "before the infusion")
 
 
 def test_an_overdue_flag_closes_once_the_observations_are_recorded(store):

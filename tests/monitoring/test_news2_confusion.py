@@ -56,7 +56,7 @@ def test_new_confusion_over_a_course_scores_from_orientation_attention_and_capd(
     rows = rows_of(baseline, {**now, "consciousness": "alert"})
     n = escalation.course_news(rows, {})[-1]
     assert n.parts["consciousness"] == points
-    assert ("new confusion" in n.breakdown()) is (points == 3)
+    assert ("confusion" in n.breakdown()) is (points == 3)
 
 
 @pytest.mark.parametrize(("level", "points"), [("alert", 0), ("awakens_spontaneously", 0),
@@ -66,10 +66,23 @@ def test_consciousness_below_alert_on_acvpu_scores_3_on_its_own(level, points):
     assert escalation.course_news(rows, {})[-1].parts["consciousness"] == points
 
 
-def test_the_admission_baseline_total_is_used_when_no_pre_infusion_ice_is_charted():
-    rows = rows_of(None, {**ice(ice_orientation=3), "consciousness": "alert"})
-    assert escalation.course_news(rows, {"baseline_ice": 9})[-1].parts["consciousness"] == 0
-    assert escalation.course_news(rows, {"baseline_ice": 10})[-1].parts["consciousness"] == 3
+@pytest.mark.parametrize(("baseline_ice", "items", "points", "why"), [
+    # only the admission total: a deficit scores, "not known whether new" (C21, conservative)
+    (6, ice(ice_orientation=0, ice_naming=1), 3,
+     "alert; confusion, not known whether new: ICE orientation 0/4; baseline ICE 6/10 "
+     "recorded as a total only"),
+    (9, ice(ice_orientation=3), 3, "alert; confusion, not known whether new: ICE orientation "
+                                   "3/4; baseline ICE 9/10 recorded as a total only"),
+    (10, ice(ice_orientation=3), 3,
+     "alert; new confusion: ICE orientation 3/4 (baseline ICE 10/10)"),
+    (6, ice(ice_naming=0, ice_writing=0), 0, "alert"),   # C items full: nothing to say
+])
+def test_the_admission_baseline_total_alone_never_hides_disorientation(
+        baseline_ice, items, points, why):
+    rows = rows_of(None, {**items, "consciousness": "alert"})
+    n = escalation.course_news(rows, {"baseline_ice": baseline_ice})[-1]
+    assert n.parts["consciousness"] == points
+    assert n.consciousness_why == why
 
 
 def test_the_newer_neuro_score_decides_between_ice_and_capd():
@@ -102,8 +115,8 @@ def test_a_news2_flag_says_the_score_by_parameter():
                                                           {}, []) if f.flag["code"] == "news2_5"]
     assert flag["message"].startswith(
         "NEWS2 5: respiration rate 2, SpO2 0, air or oxygen 0, systolic BP 0, pulse 0, "
-        "consciousness 3 (alert; new confusion: ICE orientation 3/4 (no baseline ICE)), "
-        "temperature 0")
+        "consciousness 3 (alert; confusion, not known whether new: ICE orientation 3/4 (no "
+        "baseline ICE)), temperature 0: inform the medical team immediately")
 
 
 # ---------------------------------------------------------- the ward record: every place agrees
@@ -120,8 +133,8 @@ def test_preview_save_overview_and_review_give_the_same_news2_breakdown(store):
     pre = ward.preview(store, "P1", values)
     assert pre.news is not None
     assert pre.news.breakdown() == ("NEWS2 2: respiration rate 2, SpO2 0, air or oxygen 0, "
-                                    "systolic BP 0, pulse 0, consciousness 0 (alert), "
-                                    "temperature 0")
+                                    "systolic BP 0, pulse 0, consciousness 0 (alert; ICE "
+                                    "orientation 3/4, as at baseline), temperature 0")
     saved = ward.save(store, "P1", values, by="nina")
     assert saved.news == pre.news
     (status,) = ward.ward_overview(store, NOW)

@@ -17,7 +17,7 @@ from monitoring.store import StoreError, WardStore
 from tests.monitoring.test_reliability import _head_revision
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-INFUSION = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+INFUSION = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)  # before the course (decision C17)
 
 
 def admitted(store: WardStore) -> None:

@@ -190,3 +190,22 @@ def test_a_grade_resting_on_older_observations_says_when_they_were_made():
     assert based_on(late.crs, late.time, UTC) == ""
     early = g.result_at(0, 0)
     assert based_on(early.icans, early.time, UTC) == ""
+
+
+def test_the_anticytokine_markers_name_every_agent_they_stand_for(tmp_path):
+    """anticytokine_given is set by anakinra, siltuximab or any other anti-IL-6 / anti-IL-1
+    agent (decision W10): the event row and legend say so, not 'anakinra / siltuximab'."""
+    s = WardStore(f"sqlite:///{tmp_path}/ward.db")
+    s.add_user("nina", "nurse")
+    s.add_user("drx", "physician")
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
+    s.admit({"patient_id": "P1", "infusion_time": t0 - timedelta(days=1)}, by="drx")
+    s.record_assessment("P1", {"time": t0, "temp_c": 38.4}, by="nina")
+    s.record_administration("P1", "other_anticytokine", t0 + timedelta(hours=1), by="nina",
+                            dose=100)
+    s.record_assessment("P1", {"time": t0 + timedelta(hours=2), "temp_c": 37.2}, by="nina")
+    fig = charts.timeline_figure(review.patient_review(s, "P1"))
+    (markers,) = [t for t in fig.data if t.marker.symbol == "diamond-open"]
+    assert markers.name == "anakinra, siltuximab<br>or other anti-cytokine"
+    assert list(markers.y) == [markers.name]                   # the one dose, on its row
+    assert markers.name in fig.layout.yaxis8.categoryarray

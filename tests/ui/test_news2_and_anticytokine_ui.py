@@ -15,8 +15,6 @@ from .conftest import go, texts
 from .test_pages import entry_for, fill, key_of, save_button
 
 REVIEW = "ui/pages/review.py"
-PARAMETERS = ("respiration rate", "SpO2", "air or oxygen", "systolic BP", "pulse",
-              "consciousness", "temperature")
 
 
 def test_the_form_records_an_anticytokine_agent_and_the_grade_counts_it(signed_in, store):
@@ -53,21 +51,30 @@ def test_the_preview_and_the_save_confirmation_show_news2_by_parameter(signed_in
     assert preview in texts(at).splitlines()  # the confirmation shows the same breakdown
 
 
+# The demo ward ends recovered: every adult's last assessment scores 0, alert; DEMO-004 is a
+# child. DEMO-001 (bed 1) then gets the assessment below, scored by hand from RCP Chart 1.
+RECOVERED = ["0", "0", "0", "0", "0", "0", "0", "0", "alert"]
+BY_BED = {
+    # bed: NEWS2, resp. rate, SpO2, air or O2, systolic BP, pulse, consciousness, temp., why
+    "1": ["12", "2", "1", "2", "1", "2", "3", "1", "wakes only to voice"],
+    "2": RECOVERED, "3": RECOVERED, "5": RECOVERED,
+    "4": ["not scored (under 16)"] + [""] * 8,
+}
+
+
 def test_the_overview_lists_each_patients_news2_by_parameter(signed_in, store):
+    # RR 22 -> 2, SpO2 95 -> 1, nasal cannula -> 2, SBP 105 -> 1, pulse 112 -> 2,
+    # wakes only to voice -> 3, 38.2 °C -> 1: NEWS2 12
+    ward.save(store, "DEMO-001", {
+        "time": datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5),
+        "rr_per_min": 22, "spo2_pct": 95, "o2_device": "nasal_cannula", "o2_flow_l_min": 2,
+        "sbp_mmhg": 105, "dbp_mmhg": 60, "hr_bpm": 112, "consciousness": "awakens_to_voice",
+        "temp_c": 38.2}, by="demo.nurse")
     at = signed_in("nurse")
     (frame,) = [d.value for d in at.dataframe if "Why consciousness" in d.value.columns]
-    assert len(frame) == 5
-    statuses = {s.patient.get("bed"): s for s in ward.ward_overview(store, datetime.now(UTC))}
-    for _, row in frame.iterrows():
-        n = statuses[row["Bed"]].news
-        if n is None or n.total is None:
-            assert row["NEWS2"] in ("no vital signs", "not scored (under 16)")
-            continue
-        assert row["NEWS2"] == f"{n.total}{'+' if n.missing else ''}"
-        assert [row[label] for _, label in NEWS_COLUMNS] == [
-            str(n.parts[name]) if name in n.parts else "—" for name, label in NEWS_COLUMNS]
-        assert row["Why consciousness"] == (n.consciousness_why or "—")
-    assert "not scored (under 16)" in set(frame["NEWS2"])  # the child on the demo ward
+    shown = {row["Bed"]: [row["NEWS2"], *(row[label] for _, label in NEWS_COLUMNS),
+                          row["Why consciousness"]] for _, row in frame.iterrows()}
+    assert shown == BY_BED
 
 
 def test_the_review_page_and_the_handover_show_news2_by_parameter(signed_in, store):
@@ -80,7 +87,10 @@ def test_the_review_page_and_the_handover_show_news2_by_parameter(signed_in, sto
     assert any(line.startswith(news.breakdown()) for line in texts(at).splitlines())
     html = handover_html(rv, rv.current.time, "demo.physician", [], with_chart=False)
     assert escape(news.breakdown()) in html
-    assert all(p in news.breakdown() for p in PARAMETERS) or news.missing
+    # DEMO-005's last assessment (recovered, ICE 10): every parameter recorded, all 0
+    assert news.breakdown() == ("NEWS2 0: respiration rate 0, SpO2 0, air or oxygen 0, "
+                                "systolic BP 0, pulse 0, consciousness 0 (alert), "
+                                "temperature 0")
 
 
 def test_the_handover_names_an_anticytokine_medication_in_words(store):

@@ -157,16 +157,18 @@ with course_tab:
                          "Onset day": f"D+{e.onset_day}", "Maximum": e.max_grade,
                          "Time to maximum (h)": round(
                              (e.max_grade_time - e.onset).total_seconds() / 3600, 1),
-                         "Resolved": local(e.resolved, tz) if e.resolved else "ongoing",
-                         "Duration (h)": "ongoing" if e.duration_hours is None
+                         "Resolved": local(e.resolved, tz) if e.resolved
+                         else "not documented" if e.closed else "ongoing",
+                         "Duration (h)": ("not documented" if e.closed else "ongoing")
+                         if e.duration_hours is None
                          else e.duration_hours})
     st.markdown("**Episodes**")
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     else:
         st.caption("No CRS or ICANS episode.")
-    codes = [(n, g, guidance.icd10(n.lower(), g)) for n, g in (("CRS", s.crs_max_grade),
-                                                               ("ICANS", s.icans_max_grade))]
+    codes = [(n, g, s.icd10(n.lower())) for n, g in (("CRS", s.crs_max_grade),
+                                                     ("ICANS", s.icans_max_grade))]
     st.markdown("**ICD-10-CM for the maximum grades** (spec §6.2): " + "; ".join(
         f"{n} grade {g}: {c}" for n, g, c in codes if c) if any(c for *_, c in codes)
         else "**ICD-10-CM**: no code (maximum grade 0).")

@@ -8,12 +8,19 @@ Revision ID: 0007
 import sqlalchemy as sa
 from alembic import op
 
-from monitoring.tables import ADMINISTRATION_KINDS
-
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
+
+# The medication kinds as of this revision, frozen here: a migration never reads the app's
+# live constants (a later kind belongs to a later migration).
+KINDS = ("tocilizumab", "dexamethasone", "methylprednisolone", "anakinra", "siltuximab",
+         "other_anticytokine", "antipyretic", "fluid_bolus")
+
+
+class MigrationError(RuntimeError):
+    """The database is not in a state this migration can change safely: what and why."""
 
 
 def upgrade() -> None:
@@ -22,7 +29,7 @@ def upgrade() -> None:
     insp = sa.inspect(bind)
     if "anticytokine_given" not in {c["name"] for c in insp.get_columns("assessments")}:
         op.add_column("assessments", sa.Column("anticytokine_given", sa.Boolean))
-    kinds = tuple(ADMINISTRATION_KINDS)
+    kinds = KINDS
     if bind.dialect.name == "sqlite":
         # The kind CHECK only widens (every stored kind stays allowed), so the table keeps its
         # rows, indexes and append-only triggers: SQLite's documented way to change a CHECK
@@ -30,8 +37,14 @@ def upgrade() -> None:
         # changes"), instead of rebuilding an append-only table.
         sql = bind.execute(sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' "
                                    "AND name = 'administrations'")).scalar_one()
-        start = sql.index("kind IN (")
-        end = sql.index(")", start) + 1
+        start = sql.find("kind IN (")
+        end = sql.find(")", start) + 1 if start >= 0 else -1
+        if start < 0 or end <= 0:
+            raise MigrationError(
+                "migration 0007: the administrations table has no medication-kind check "
+                "(\"kind IN (...)\") to widen, so its definition was changed outside the "
+                "migrations; nothing was changed. Restore the table's definition from a backup "
+                "or revision 0006 and run the migration again.")
         new = sql[:start] + f"kind IN {kinds}" + sql[end:]
         if new != sql:
             version = bind.execute(sa.text("PRAGMA schema_version")).scalar_one()
