@@ -593,19 +593,31 @@ def raise_overdue(store: WardStore, statuses: Sequence[PatientStatus], now: date
         if not s.overdue and not closing:  # nothing to raise or close: no query
             continue
         pid = s.patient["patient_id"]
-        with store.locked([pid]):
-            current = store.flags(pid)  # read under the lock: what other workstations did
-            open_ids = {f["id"] for f in current if f["ack_action"] is None}
-            for flag_id in closing:
-                if flag_id in open_ids:
-                    store.acknowledge_flag(flag_id, "observations recorded since", by=SYSTEM)
-            have = {escalation.key(f["code"], f["raised_at"]) for f in current}
-            for f in escalation.overdue_flags(pid, s.due, now, s.patient.get("admitted_at")):
-                if s.overdue and escalation.key(f["code"], f["raised_at"]) not in have:
-                    store.raise_flag(pid, f["code"], f["severity"], f["message"],
-                                     f["raised_at"], respond=f["respond"])
-                    n += 1
+        wanted = escalation.overdue_flags(pid, s.due, now, s.patient.get("admitted_at")) \
+            if s.overdue else []
+
+        # a read first: the usual refresh, with nothing to do, takes no lock
+        if _overdue_todo(store.flags(pid), closing, wanted) == ([], []):
+            continue
+        with store.locked([pid]):  # decide again under the lock: what others did meanwhile
+            close, raise_ = _overdue_todo(store.flags(pid), closing, wanted)
+            for flag_id in close:
+                store.acknowledge_flag(flag_id, "observations recorded since", by=SYSTEM)
+            for f in raise_:
+                store.raise_flag(pid, f["code"], f["severity"], f["message"], f["raised_at"],
+                                 respond=f["respond"])
+                n += 1
     return n
+
+
+def _overdue_todo(current: list[dict[str, Any]], closing: list[int],
+                  wanted: list[dict[str, Any]]) -> tuple[list[int], list[dict[str, Any]]]:
+    """Of the overdue flags to close and to raise, those still to do given a patient's
+    current flags (open and acknowledged)."""
+    open_ids = {f["id"] for f in current if f["ack_action"] is None}
+    have = {escalation.key(f["code"], f["raised_at"]) for f in current}
+    return ([i for i in closing if i in open_ids],
+            [f for f in wanted if escalation.key(f["code"], f["raised_at"]) not in have])
 
 
 def backdating_problem(at: datetime, now: datetime,
