@@ -202,11 +202,12 @@ def _may_change_schema(conn: sa.Connection) -> bool:
 
 def grant_app_role(conn: sa.Connection, role: str) -> None:
     """Give the application's PostgreSQL role exactly what the ward needs: SELECT and INSERT
-    on every table, UPDATE on the mutable ones (accounts, admission details), the sequences
+    on every table, UPDATE on the columns of the mutable ones the app changes
+    (``UPDATABLE_COLUMNS``: accounts, admission details), the sequences
     for new ids - and nothing else: no UPDATE or DELETE on the record, no TRUNCATE, no
     TRIGGER, not the owner (so it cannot ALTER TABLE ... DISABLE TRIGGER). Run by the owner
     after every migration (``python -m monitoring init``); idempotent."""
-    from .tables import APPEND_ONLY, COUNTERS, MUTABLE, metadata
+    from .tables import APPEND_ONLY, COUNTERS, MUTABLE, UPDATABLE_COLUMNS, metadata
 
     q = conn.dialect.identifier_preparer.quote
     who = q(role)
@@ -216,7 +217,9 @@ def grant_app_role(conn: sa.Connection, role: str) -> None:
     conn.execute(sa.text(f"REVOKE ALL ON {', '.join(names)}, alembic_version FROM {who}"))
     conn.execute(sa.text(f"GRANT SELECT ON alembic_version TO {who}"))
     conn.execute(sa.text(f"GRANT SELECT, INSERT ON {', '.join(names)} TO {who}"))
-    conn.execute(sa.text(f"GRANT UPDATE ON {', '.join(q(n) for n in MUTABLE)} TO {who}"))
+    for table in MUTABLE:  # REVOKE ALL above took back any column rights as well
+        columns = ", ".join(q(c) for c in UPDATABLE_COLUMNS[table])
+        conn.execute(sa.text(f"GRANT UPDATE ({columns}) ON {q(table)} TO {who}"))
     conn.execute(sa.text(f"GRANT UPDATE, DELETE ON {', '.join(q(n) for n in COUNTERS)} TO {who}"))
     conn.execute(sa.text(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {who}"))
     assert not set(APPEND_ONLY) & (set(MUTABLE) | set(COUNTERS))
@@ -256,7 +259,7 @@ def init_database(env: dict[str, str] | None = None) -> list[str]:
         with owner.begin() as conn:
             grant_app_role(conn, app.username)
         done.append(f"application role {app.username}: SELECT and INSERT on the record, "
-                    "UPDATE on users and patients only")
+                    "UPDATE on some columns of users and patients only")
         return done
     finally:
         owner.dispose()

@@ -15,8 +15,9 @@ import csv
 import io
 import json
 import sys
+import threading
 import time as _time
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -154,6 +155,10 @@ class WardStore:
         embedded default); ``check``: run SQLite's integrity check first (the commands and the
         app). A database that cannot be used raises ``DatabaseUnavailableError``."""
         self.tz: ZoneInfo = ward_zone(tz)
+        # the write transaction this thread has open: store calls made inside it (e.g. the
+        # flag resync after a save, under the patient's lock) join it instead of opening
+        # another one, so they see the same rows and commit or roll back together
+        self._local = threading.local()
         if engine is None:
             check_sqlite_file(url, create=create)
         self.engine = engine or make_engine(url)
@@ -181,7 +186,13 @@ class WardStore:
     @contextmanager
     def _write(self) -> Iterator[sa.Connection]:
         """A write transaction. Starting it waits while another workstation writes (busy
-        timeout, then a few retries); once started, it holds the write lock to the end."""
+        timeout, then a few retries); once started, it holds the write lock to the end. Inside
+        a write transaction of this thread, the same transaction (nothing commits until the
+        outermost one ends)."""
+        shared = getattr(self._local, "conn", None)
+        if shared is not None:
+            yield shared
+            return
         for attempt in range(20):
             conn = self.engine.connect()
             try:
@@ -192,6 +203,7 @@ class WardStore:
                 if not ("locked" in str(e) or "busy" in str(e)) or attempt == 19:
                     raise
                 _time.sleep(0.05 * (attempt + 1))
+        self._local.conn = conn
         try:
             yield conn
             trans.commit()
@@ -199,12 +211,62 @@ class WardStore:
             trans.rollback()
             raise
         finally:
+            self._local.conn = None
             conn.close()
 
     @contextmanager
     def _read(self) -> Iterator[sa.Connection]:
+        shared = getattr(self._local, "conn", None)
+        if shared is not None:  # inside a write transaction: read what it sees
+            yield shared
+            return
         with self.engine.connect().execution_options(readonly=True) as conn, conn.begin():
             yield conn
+
+    @contextmanager
+    def locked(self, patient_ids: Iterable[str]) -> Iterator[sa.Connection]:
+        """One write transaction holding the patients' locks (``_lock_patients``): every store
+        call made inside it by this thread joins it, so checks, writes, audit entries and
+        the flag resync see one state of the record and land together, or not at all."""
+        with self._write() as conn:
+            self._lock_patients(conn, patient_ids)
+            yield conn
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside ``locked``: a part that may fail without undoing the rest (its own writes
+        are rolled back, the transaction goes on)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            yield
+            return
+        with conn.begin_nested():
+            yield
+
+    def _lock_patients(self, conn: sa.Connection, patient_ids: Iterable[str]) -> None:
+        """Lock the patients' rows before any check of their records, so every
+        check-then-write on one patient's record (a death must be the last entry, a flow
+        needs its device, a flag raised once, ...) runs alone: a second writer for the same
+        patient waits here until the first has committed, then sees its rows (docs/security.md,
+        "What the database enforces"). PostgreSQL: ``SELECT ... FOR NO KEY UPDATE`` on the
+        ``patients`` rows, in patient id order (no deadlock between two multi-patient
+        writes); it does not block the foreign-key checks of inserts, only other lockers and
+        updates of the patient's row. SQLite: every write transaction holds the database's
+        write lock from its start (``BEGIN IMMEDIATE``), which serialises all writers."""
+        ids = sorted(set(patient_ids))
+        if not ids or conn.dialect.name != "postgresql":
+            return
+        conn.execute(sa.select(t.patients.c.patient_id)
+                     .where(t.patients.c.patient_id.in_(ids))
+                     .order_by(t.patients.c.patient_id)
+                     .with_for_update(key_share=True))
+
+    def _lock_for_rows(self, conn: sa.Connection, table: sa.Table, ids: Iterable[int]) -> None:
+        """Lock the patients whose records hold these rows (a row's patient never changes)."""
+        ids = list(ids)
+        if ids and conn.dialect.name == "postgresql":
+            self._lock_patients(conn, conn.execute(sa.select(table.c.patient_id).where(
+                table.c.id.in_(ids))).scalars())
 
     def _audit(self, conn: sa.Connection, user: str, action: str, entity: str,
                entity_id: object, patient_id: str | None, before: object = None,
@@ -348,8 +410,18 @@ class WardStore:
                                    password if bad_input is None else "")
         with self._write() as conn:
             if ok and claimed is not None:
-                conn.execute(t.users.update().where(t.users.c.username == username).values(
-                    failed_attempts=0, locked_until=None))
+                # not while locked by someone else: attempts made while this password was
+                # checked (another person's wrong guesses) may have locked the account after
+                # this attempt was taken, and that lock stays. A lock this attempt set itself
+                # (it was the limit's last attempt: no attempt is taken while locked, so
+                # nobody changed it since) ends with its success.
+                own_lock = claimed.locked_until if (claimed.locked_until is not None
+                                                    and claimed.locked_until > when) else None
+                conn.execute(t.users.update().where(
+                    t.users.c.username == username,
+                    sa.or_(t.users.c.locked_until.is_(None), t.users.c.locked_until <= when,
+                           *([t.users.c.locked_until == own_lock] if own_lock else [])))
+                    .values(failed_attempts=0, locked_until=None))
                 conn.execute(t.sign_in_throttle.update().where(
                     t.sign_in_throttle.c.source == source,
                     t.sign_in_throttle.c.window_start == window,
@@ -484,6 +556,7 @@ class WardStore:
 
     def discharge(self, patient_id: str, by: str, at: datetime | None = None) -> None:
         with self._write() as conn:
+            self._lock_patients(conn, [patient_id])
             self._check_user(conn, by, ("physician", "admin"))
             before = conn.execute(sa.select(t.patients).where(
                 t.patients.c.patient_id == patient_id)).first()
@@ -496,9 +569,7 @@ class WardStore:
                         before={"discharged_at": before.discharged_at},
                         after={"discharged_at": when})
 
-    PATIENT_EDITABLE = ("hospital_number", "name", "date_of_birth", "sex", "weight_kg", "ward",
-                        "bed", "product", "indication", "infusion_time", "lymphodepletion_at",
-                        "baseline_ice", "spo2_scale", "discharged_at")
+    PATIENT_EDITABLE = t.UPDATABLE_COLUMNS["patients"]  # the app role's UPDATE columns too
 
     def update_patient(self, patient_id: str, changes: Mapping[str, Any], reason: str,
                        by: str) -> None:
@@ -515,6 +586,7 @@ class WardStore:
         with self._write() as conn:
             # an educator changes a synthetic demo patient's admission only (loading a
             # teaching case again, a demo reset; decision T5)
+            self._lock_patients(conn, [patient_id])
             role = self._check_user(conn, by, ("physician", "admin", "educator"))
             before = conn.execute(sa.select(t.patients).where(
                 t.patients.c.patient_id == patient_id)).first()
@@ -548,6 +620,7 @@ class WardStore:
         """Validate one canonical assessment (``time`` required) and save it. Returns its id.
         Raises ``InputError`` (every problem, one per line) or ``StoreError``."""
         with self._write() as conn:
+            self._lock_patients(conn, [patient_id])
             self._check_writer(conn, by, patient_id)
             row = self._validated(conn, patient_id, values)
             self._check_death(conn, row)
@@ -574,6 +647,7 @@ class WardStore:
             raise StoreError("a correction needs a reason")
         _bounded(("reason", reason))
         with self._write() as conn:
+            self._lock_for_rows(conn, t.assessments, [assessment_id])
             self._check_user(conn, by)
             old = self._current(conn, assessment_id)
             self._check_writer(conn, by, old["patient_id"])
@@ -604,6 +678,7 @@ class WardStore:
             raise StoreError("marking entered in error needs a reason")
         _bounded(("reason", reason))
         with self._write() as conn:
+            self._lock_for_rows(conn, t.assessments, assessment_ids)
             self._check_user(conn, by)
             return self._mark_assessments(conn, assessment_ids, reason, by)
 
@@ -633,6 +708,7 @@ class WardStore:
             raise StoreError("marking entered in error needs a reason")
         _bounded(("reason", reason))
         with self._write() as conn:
+            self._lock_patients(conn, [patient_id])
             self._check_writer(conn, by, patient_id)
             demo = conn.execute(sa.select(t.patients.c.is_demo).where(
                 t.patients.c.patient_id == patient_id)).first()
@@ -992,6 +1068,7 @@ class WardStore:
             if dose is not None and not dose > 0:
                 raise StoreError("dose must be above 0")
         with self._write() as conn:
+            self._lock_patients(conn, [patient_id])
             self._check_writer(conn, by, patient_id)
             self._require_patient(conn, patient_id)
             ids = []
@@ -1028,6 +1105,7 @@ class WardStore:
             _not_in_future("taken_at", taken_at, "a result is recorded at the time the "
                            "sample was taken")
         with self._write() as conn:
+            self._lock_patients(conn, [patient_id])
             self._check_writer(conn, by, patient_id)
             self._require_patient(conn, patient_id)
             ids = []
@@ -1050,6 +1128,7 @@ class WardStore:
             raise StoreError("marking entered in error needs a reason")
         _bounded(("reason", reason))
         with self._write() as conn:
+            self._lock_patients(conn, [patient_id])
             self._check_writer(conn, by, patient_id)
             return self._mark_medications_and_labs(conn, patient_id, reason, by)
 
@@ -1088,6 +1167,7 @@ class WardStore:
             raise StoreError("an attribution needs a reason")
         _bounded(("reason", reason))
         with self._write() as conn:
+            self._lock_for_rows(conn, t.assessments, [assessment_id])
             self._check_user(conn, by, ("physician",))
             old = self._current(conn, assessment_id)
             row = {"patient_id": old["patient_id"], "assessment_id": assessment_id,
@@ -1105,6 +1185,7 @@ class WardStore:
             raise StoreError("syndrome must be crs or icans and grade 0-5")
         _bounded(("confirmation_note", note))
         with self._write() as conn:
+            self._lock_for_rows(conn, t.assessments, [assessment_id])
             self._check_user(conn, by, ("physician",))
             old = self._current(conn, assessment_id)
             row = {"patient_id": old["patient_id"], "assessment_id": assessment_id,
@@ -1124,6 +1205,7 @@ class WardStore:
             raise StoreError("a note needs some text")
         _bounded(("note", text.strip()))
         with self._write() as conn:
+            self._lock_patients(conn, [patient_id])
             self._check_user(conn, by, ("physician",))
             self._require_patient(conn, patient_id)
             stamp = now()
@@ -1148,6 +1230,7 @@ class WardStore:
         if severity not in ("info", "review", "urgent", "emergency"):
             raise StoreError("severity must be info, review, urgent or emergency")
         with self._write() as conn:
+            self._lock_patients(conn, [patient_id])
             self._require_patient(conn, patient_id)
             row = {"patient_id": patient_id, "assessment_id": assessment_id, "code": code,
                    "severity": severity, "message": message, "raised_at": raised_at,
@@ -1166,6 +1249,7 @@ class WardStore:
             raise StoreError("dismissing a flag needs a reason")
         _bounded(("action", action), ("reason", reason))
         with self._write() as conn:
+            self._lock_for_rows(conn, t.flags, [flag_id])
             self._check_user(conn, by, ("nurse", "physician", "admin"))
             return self._acknowledge(conn, flag_id, action, by, dismiss, reason)
 
@@ -1174,6 +1258,11 @@ class WardStore:
         flag = conn.execute(sa.select(t.flags).where(t.flags.c.id == flag_id)).first()
         if flag is None:
             raise StoreError(f"no flag {flag_id}")
+        done = conn.execute(sa.select(t.flag_acknowledgements.c.recorded_by).where(
+            t.flag_acknowledgements.c.flag_id == flag_id)).first()
+        if done is not None:  # two workstations at once: the patient's lock orders them
+            raise StoreError(f"this flag was already acknowledged by {done.recorded_by}: "
+                             "reload to see what was done")
         row = {"flag_id": flag_id, "action": action, "dismissed": dismiss, "reason": reason,
                "recorded_at": now(), "recorded_by": by, "status": "final"}
         new_id = conn.execute(t.flag_acknowledgements.insert().values(**row)
@@ -1186,6 +1275,7 @@ class WardStore:
         """Withdraw an unacknowledged flag whose condition a correction or a back-dated entry
         has made untrue: a new row marks it (nothing deleted, audited)."""
         with self._write() as conn:
+            self._lock_for_rows(conn, t.flags, [flag_id])
             f = conn.execute(sa.select(t.flags).where(t.flags.c.id == flag_id)).first()
             if f is None:
                 raise StoreError(f"no flag {flag_id}")
@@ -1245,7 +1335,17 @@ class WardStore:
                    "timeline": timeline, "replaces_id": None if current is None else current.id,
                    "recorded_at": now(), "recorded_by": by, "status": "final",
                    "reason": reason}
-            new_id = conn.execute(t.teaching_cases.insert().values(**row)).inserted_primary_key[0]
+            try:
+                # the database holds one current version (migration 0010)
+                new_id = conn.execute(t.teaching_cases.insert().values(**row)
+                                      ).inserted_primary_key[0]
+            except sa.exc.IntegrityError as e:
+                if not any(k in str(e.orig) for k in _CASE_VERSION_MARKERS):
+                    raise
+                raise ConcurrentChangeError(
+                    f"someone else saved teaching case '{case_id}' a moment ago, so this "
+                    "version was not saved: reload the library, check their version and save "
+                    "yours again if it is still needed") from None
             self._audit(conn, by, "save" if current is None else "new_version",
                         "teaching_case", new_id, None,
                         after={k: v for k, v in row.items() if k not in ("card", "timeline")})
@@ -1287,6 +1387,7 @@ class WardStore:
         infusion = a.columns["infusion_time"]
         stamp = now()
         with self._write() as conn:
+            self._lock_patients(conn, a.patients)
             # an educator imports synthetic demo patients only (a teaching case; T5)
             role = self._check_user(conn, by, ("nurse", "physician", "admin",
                                                *(("educator",) if demo else ())))
@@ -1465,6 +1566,9 @@ def _csv_rows(data: bytes) -> list[dict[str, str]]:
     return rows
 
 
+# How the database says another educator saved a version of the case first (migration 0010).
+_CASE_VERSION_MARKERS = ("ux_teaching_cases_replaces", "ux_teaching_cases_first",
+                         "teaching_cases.replaces_id", "teaching_cases.case_id")
 # How the database says another writer's row landed first (migration 0008's triggers and
 # unique indexes, as PostgreSQL and SQLite word them).
 _CONCURRENT_MARKERS = ("assessment_slot_taken", "assessment_already_corrected",

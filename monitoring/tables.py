@@ -274,6 +274,17 @@ audit_log = sa.Table(
 # per-client windows, pruned after a day: no clinical data) and TRUNCATE none
 # (monitoring.db.grant_app_role).
 MUTABLE = ("users", "patients")
+# The columns of the mutable tables the application changes (and may change: the app's role
+# has UPDATE on these columns only). Accounts: a password, a lock-out, enabling, the role from
+# a single sign-on claim. Admissions: the details a physician corrects with a reason
+# (WardStore.update_patient) and the discharge. Never the key, who created the row and when,
+# the admission time or whether a patient is synthetic demo data (docs/security.md).
+UPDATABLE_COLUMNS = {
+    "users": ("password_hash", "failed_attempts", "locked_until", "active", "role"),
+    "patients": ("hospital_number", "name", "date_of_birth", "sex", "weight_kg", "ward", "bed",
+                 "product", "indication", "infusion_time", "lymphodepletion_at",
+                 "baseline_ice", "spo2_scale", "discharged_at"),
+}
 COUNTERS = ("sign_in_throttle",)
 APPEND_ONLY = ("assessments", "audit_log", "administrations", "labs", "attributions",
                "grade_confirmations", "flags", "flag_acknowledgements", "notes",

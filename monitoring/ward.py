@@ -371,12 +371,17 @@ class Preview:
     news: news2.News2 | None = None  # NEWS2 at the new assessment, by parameter (RCP 2017)
 
 
+FLAGS_NOT_UPDATED = ("saved; the flags could not be updated — reload the page to see the "
+                     "patient's grades and flags")
+
+
 @dataclass(frozen=True)
 class Saved:
     assessment_id: int
-    result: RowResult
+    result: RowResult | None     # None only with ``problem``
     flags: list[dict[str, str]]  # flags raised by this assessment
     news: news2.News2 | None = None  # NEWS2 at the saved assessment, by parameter
+    problem: str | None = None   # saved, but grading it or updating the flags failed
 
 
 def carried_forward(store: WardStore, patient_id: str) -> dict[str, Any]:
@@ -438,14 +443,30 @@ def preview(store: WardStore, patient_id: str, values: Mapping[str, Any]) -> Pre
 
 
 def save(store: WardStore, patient_id: str, values: Mapping[str, Any], by: str) -> Saved:
-    """Save a bedside assessment, regrade the record and raise the flags it calls for."""
-    patient = store.patient(patient_id)
-    if patient is None:
-        raise StoreError(f"unknown patient '{patient_id}'")
-    row = with_context(store, patient, values)
-    new_id = store.record_assessment(patient_id, row, by=by)
-    raised, result, news = _sync(store, patient_id, by, changed_id=new_id)
-    assert result is not None
+    """Save a bedside assessment, regrade the record and raise the flags it calls for: one
+    transaction under the patient's lock (``WardStore.locked``), so the flag resync reads
+    exactly the record the save left and no other save for this patient runs in between.
+
+    Once the row is stored, a failure of the regrade or the flag resync does not undo it: that
+    part is rolled back alone, logged for the administrator, and ``Saved.problem`` tells the
+    user it was saved but the flags could not be updated (the next save or correction
+    resyncs them). An exception from here means nothing was saved."""
+    with store.locked([patient_id]):
+        patient = store.patient(patient_id)
+        if patient is None:
+            raise StoreError(f"unknown patient '{patient_id}'")
+        row = with_context(store, patient, values)
+        new_id = store.record_assessment(patient_id, row, by=by)
+        try:
+            with store.savepoint():
+                raised, result, news = _sync(store, patient_id, by, changed_id=new_id)
+                if result is None:
+                    raise RuntimeError(f"assessment {new_id} is not in the patient's timeline "
+                                       "after it was saved")
+        except Exception:  # the row is stored; the user is told, the error logged
+            log.exception("save: assessment %s for patient %s stored, flags not updated",
+                          new_id, patient_id)
+            return Saved(new_id, None, [], None, problem=FLAGS_NOT_UPDATED)
     return Saved(new_id, result, raised, news)
 
 
@@ -453,15 +474,19 @@ def sync_flags(store: WardStore, patient_id: str, by: str, *, changed_id: int | 
                since: datetime | None = None) -> tuple[list[dict[str, str]], RowResult | None]:
     """Bring the patient's stored flags in line with the rule table over the course from the
     changed assessment (or ``since``) on: raise what is new, withdraw unacknowledged flags that
-    are no longer true. Returns the flags raised and the changed row's result."""
-    raised, result, _ = _sync(store, patient_id, by, changed_id=changed_id, since=since)
+    are no longer true. Returns the flags raised and the changed row's result. One
+    transaction under the patient's lock: it reads one state of the record, and two
+    workstations resyncing at once raise each flag once."""
+    with store.locked([patient_id]):
+        raised, result, _ = _sync(store, patient_id, by, changed_id=changed_id, since=since)
     return raised, result
 
 
 def _sync(store: WardStore, patient_id: str, by: str, *, changed_id: int | None = None,
           since: datetime | None = None
           ) -> tuple[list[dict[str, str]], RowResult | None, news2.News2 | None]:
-    """``sync_flags``, and the NEWS2 at the changed row."""
+    """``sync_flags``, and the NEWS2 at the changed row. Called inside ``store.locked``: every
+    read below sees the same rows."""
     patient = store.patient(patient_id)
     a, ids = store.timelines([patient_id])
     if patient is None:
@@ -551,9 +576,11 @@ def resync_after_anticytokine_migration(store: WardStore) -> list[str]:
 def raise_overdue(store: WardStore, statuses: Sequence[PatientStatus], now: datetime) -> int:
     """Overdue observations raised as flags, once per due time (called by the overview); an
     open overdue flag is closed (acknowledged by the system) once the observations it asked
-    for have been recorded (E4)."""
+    for have been recorded (E4). Each patient's check and raise run under the patient's lock
+    (``WardStore.locked``), so two workstations refreshing at once raise each flag once."""
     n = 0
     for s in statuses:
+        closing = []
         for f in s.flags:  # the open flags the overview already read
             kind = "vitals" if f["code"].startswith("overdue_vitals") else \
                 "neuro" if f["code"].startswith("overdue_neuro") else None
@@ -562,17 +589,35 @@ def raise_overdue(store: WardStore, statuses: Sequence[PatientStatus], now: date
             due = s.due.vitals_due if kind == "vitals" else s.due.neuro_due
             done = ("vital signs" if kind == "vitals" else "neuro assessment") not in s.overdue
             if due is not None and due > f["raised_at"] and done:
-                store.acknowledge_flag(f["id"], "observations recorded since", by=SYSTEM)
-        if not s.overdue:  # nothing to raise: no query
+                closing.append(f["id"])
+        if not s.overdue and not closing:  # nothing to raise or close: no query
             continue
         pid = s.patient["patient_id"]
-        have = {escalation.key(f["code"], f["raised_at"]) for f in store.flags(pid)}
-        for f in escalation.overdue_flags(pid, s.due, now, s.patient.get("admitted_at")):
-            if escalation.key(f["code"], f["raised_at"]) not in have:
+        wanted = escalation.overdue_flags(pid, s.due, now, s.patient.get("admitted_at")) \
+            if s.overdue else []
+
+        # a read first: the usual refresh, with nothing to do, takes no lock
+        if _overdue_todo(store.flags(pid), closing, wanted) == ([], []):
+            continue
+        with store.locked([pid]):  # decide again under the lock: what others did meanwhile
+            close, raise_ = _overdue_todo(store.flags(pid), closing, wanted)
+            for flag_id in close:
+                store.acknowledge_flag(flag_id, "observations recorded since", by=SYSTEM)
+            for f in raise_:
                 store.raise_flag(pid, f["code"], f["severity"], f["message"], f["raised_at"],
                                  respond=f["respond"])
                 n += 1
     return n
+
+
+def _overdue_todo(current: list[dict[str, Any]], closing: list[int],
+                  wanted: list[dict[str, Any]]) -> tuple[list[int], list[dict[str, Any]]]:
+    """Of the overdue flags to close and to raise, those still to do given a patient's
+    current flags (open and acknowledged)."""
+    open_ids = {f["id"] for f in current if f["ack_action"] is None}
+    have = {escalation.key(f["code"], f["raised_at"]) for f in current}
+    return ([i for i in closing if i in open_ids],
+            [f for f in wanted if escalation.key(f["code"], f["raised_at"]) not in have])
 
 
 def backdating_problem(at: datetime, now: datetime,

@@ -101,6 +101,27 @@ def test_a_febrile_assessment_previews_crs_1_then_saves_with_a_new_fever_flag(si
     assert {f["code"] for f in store.open_flags("DEMO-001")} >= {"new_fever", "crs_rise"}
 
 
+def test_a_save_whose_flags_cannot_be_updated_says_it_was_saved_and_to_reload(signed_in, store,
+                                                                             monkeypatch):
+    from monitoring import ward
+
+    def broken(*args, **kwargs):
+        raise IndexError("list index out of range")
+
+    before = len(store.history("DEMO-001"))
+    at = entry_for(signed_in, "DEMO-001")
+    fill(at, "DEMO-001", temp_c=38.6, hr_bpm=104, sbp_mmhg=118, dbp_mmhg=70, rr_per_min=18,
+         spo2_pct=97)
+    monkeypatch.setattr(ward, "_sync", broken)
+    save_button(at, "DEMO-001").click().run()
+    assert not at.exception
+    assert len(store.history("DEMO-001")) == before + 1  # the row is kept
+    assert "Saved for" in texts(at)
+    assert any("the flags could not be updated" in w.value and "reload" in w.value
+               for w in at.warning)
+    assert "IndexError" not in texts(at) and "No new flags." not in texts(at)
+
+
 def test_an_out_of_range_value_shows_its_error_on_the_field_and_saves_nothing(signed_in,
                                                                              store):
     before = len(store.history("DEMO-001"))

@@ -198,6 +198,8 @@ with st.container(border=True):
         else:
             st.session_state[f"builder_v_{pid}"] = version + 1
             st.session_state["builder_done"] = (
+                f"Assessment at {local(values['time'], tz)} {saved.problem}."
+                if saved.result is None else
                 f"Assessment at {local(saved.result.time, tz)} added: "
                 f"CRS {grade_words(saved.result.crs.grade)}, "
                 f"ICANS {grade_words(saved.result.icans.grade)}.")

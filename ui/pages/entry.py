@@ -1,5 +1,6 @@
 """Bedside entry: one assessment, previewed with its CRS / ICANS grade before it is saved."""
 
+import logging
 from datetime import datetime
 
 import streamlit as st
@@ -27,6 +28,7 @@ from ui.form import (
 )
 from ui.text import md
 
+log = logging.getLogger(__name__)
 user = session.require("bedside_entry")
 store = session.store()
 tz = store.tz
@@ -36,6 +38,8 @@ saved = st.session_state.pop("entry_saved", None)
 if saved:
     with st.container(border=True):
         st.success(f"Saved for {md(saved['patient'])} at {saved['time']}.", icon=":material/check:")
+        if saved.get("problem"):
+            st.warning(md(saved["problem"]), icon=":material/warning:")
         st.markdown(saved["badges"], unsafe_allow_html=True)
         if saved.get("news"):
             st.markdown(saved["news"])
@@ -43,7 +47,7 @@ if saved:
             show = st.error if f["severity"] in ("urgent", "emergency") else st.info
             show(f"New flag — {SEVERITY_ICONS.get(f['severity'], f['severity'])}: "
                  f"{md(f['message'])} (for: {md(f['respond'])})")
-        if not saved["flags"]:
+        if not saved["flags"] and not saved.get("problem"):
             st.caption("No new flags.")
 
 patient = session.pick_patient(user, key="entry_patient")
@@ -151,13 +155,20 @@ with st.container(border=True):
             st.error("Not saved:  \n" + "  \n".join(map(md, e.problems)))
         except StoreError as e:
             st.error(f"Not saved: {md(e)}")
+        except Exception:  # the save is one transaction: nothing was stored
+            log.exception("bedside entry: saving for patient %s failed", pid)
+            st.error("Not saved: the ward record could not be written at the moment. What you "
+                     "typed is still in the form: try again, and tell the administrator if "
+                     "it keeps failing.")
         else:
             st.session_state["entry_saved"] = {
                 "patient": patient.get("name") or pid,
-                "time": local(done.result.time, tz),
-                "badges": badge("CRS", done.result.crs) + " &nbsp; "
-                + badge("ICANS", done.result.icans),
+                "time": local(done.result.time if done.result is not None
+                              else values["time"], tz),
+                "badges": "" if done.result is None else badge("CRS", done.result.crs)
+                + " &nbsp; " + badge("ICANS", done.result.icans),
                 "flags": done.flags,
+                "problem": done.problem,
                 "news": None if done.news is None else news_text(done.news)}
             st.session_state[f"entry_v_{pid}"] = version + 1  # a fresh, empty form
             st.rerun()
