@@ -1,15 +1,18 @@
 """Formula-safe CSV cells (OWASP, "CSV Injection"): every CSV file we write goes through here.
 
 A spreadsheet opening a CSV runs a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a
-carriage return as a formula (``=HYPERLINK(...)`` as a patient id, a learner's name, a reason).
+carriage return as a formula (``=HYPERLINK(...)`` as a patient id, a learner's name, a reason),
+also after leading spaces (`` =1+1``), and some read the full-width forms ``＝`` ``＋`` ``－``
+``＠`` (U+FF1D, U+FF0B, U+FF0D, U+FF20, typed with an East Asian keyboard) as the same.
 On export such a text cell gets a leading single quote ``'`` (the spreadsheet then shows it as
 text) and is written in double quotes. A number stays a number: ``-3.5`` or a day ``-1`` is
 written as it is.
 
 The rule is reversible, so our own files import back to the same record (docs/security.md,
-"Untrusted text and exports"): a cell whose first character after its leading quotes is one of
-those characters gets one more ``'`` on export (``=x`` -> ``'=x``, ``'=x`` -> ``''=x``), and the
-importer takes one off (``restore``). Every other cell is left exactly as it is.
+"Untrusted text and exports"): a cell whose first character after its leading quotes (and then
+any leading spaces) is one of those characters gets one more ``'`` on export (``=x`` -> ``'=x``,
+``'=x`` -> ``''=x``, `` =x`` -> ``' =x``), and the importer takes one off (``restore``). Every
+other cell is left exactly as it is.
 """
 
 from __future__ import annotations
@@ -20,15 +23,17 @@ import re
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 QUOTE = "'"
+SPACES = " \u00a0\u3000"  # a space, a no-break space, an ideographic (full-width) space
 # a plain decimal number (what our numeric columns hold): never a formula, never prefixed
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 
 def _formula_like(text: str) -> bool:
-    """Starts with a formula character, after any number of leading single quotes."""
-    first = text.lstrip(QUOTE)[:1]
+    """Starts with a formula character, after any number of leading single quotes and then
+    any leading spaces."""
+    first = text.lstrip(QUOTE).lstrip(SPACES)[:1]
     return first != "" and first in FORMULA_STARTS
 
 
@@ -61,7 +66,8 @@ def _special(cell: Any) -> bool:
     return needs_prefix(cell) or (isinstance(cell, str) and "\r" in cell)
 
 
-_MAYBE = re.compile("\r|\0['=+\\-@\t]")  # in a row's text cells, each after a \0
+# in a row's text cells, each after a \0: a CR anywhere, or a formula start after quotes, spaces
+_MAYBE = re.compile("\r|\0['" + SPACES + "]*[=+\\-@\t\uff1d\uff0b\uff0d\uff20]")
 
 
 class SafeWriter:

@@ -32,6 +32,21 @@ SYSTEM_USER = "system"
 # against it so that the answer takes as long as for a real account (no timing difference).
 _DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(24))
 REFUSED = "user name or password not accepted"
+# The demo accounts' password: public (README, sign-in page), so never a real account's.
+DEMO_PASSWORD = "ward-demo-2026"
+# Words anyone guessing a password at this ward tries first: zxcvbn counts them as known words
+# (like the user's own name), so a password made of them is rated as easy to guess.
+WARD_WORDS = ("ward", "cart", "car-t", "monitor", "demo", "nurse", "nursing", "physician",
+              "doctor", "hospital", "clinic", "patient", "crs", "icans", "astct", "cytokine",
+              "yescarta", "kymriah", "breyanzi", "tecartus", "abecma", "carvykti", "aucatzyl",
+              "axi-cel", "tisa-cel", "liso-cel", "brexu-cel", "ide-cel", "cilta-cel", "obe-cel",
+              "axicel", "tisacel", "lisocel", "brexucel", "idecel", "ciltacel", "obecel",
+              "car-t ward monitor", "ward monitor", "wardmonitor")
+# a year, a short number or a few symbols before or after the words: the decoration people
+# add to a word to pass a rule ("Summer2026!!", "ward-monitor-2026")
+_WORD_RUN = re.compile(r"[^\W\d_]+")
+_WORDS = re.compile(r"[^\W\d_]+(?:[\W_]{1,3}[^\W\d_]+)*")
+_DECORATION = re.compile(r"\d{0,4}[\W_]{0,3}|[\W_]{0,3}\d{0,4}")
 
 
 @dataclass(frozen=True)
@@ -63,28 +78,55 @@ def password_problem(password: str, username: str = "",
 
     Length 10-128, no space at either end, not containing the user name, and not easy to
     guess: zxcvbn (Dropbox's strength estimator, with its lists of common passwords, names,
-    words and keyboard patterns) must rate it at least 3 of 4, the user name and
-    ``other_words`` (e.g. the display name) counting as known words."""
+    words and keyboard patterns) must rate it at least 3 of 4, the user name,
+    ``other_words`` (e.g. the display name) and the ward's words counting as known words, and
+    rate its words alone just as high when a year, a number or symbols were added at its start
+    or end. Never the public demo password."""
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"a password needs at least {MIN_PASSWORD_LENGTH} characters"
     if len(password) > MAX_PASSWORD_LENGTH:
         return f"a password may have at most {MAX_PASSWORD_LENGTH} characters"
     if password.strip() != password:
         return "a password may not start or end with a space"
+    if password.casefold() == DEMO_PASSWORD.casefold():
+        return "this is the demo accounts' password, which is public: choose another"
     names = [w for w in (username, *other_words) if w]
     folded = password.casefold()
     for name in names:
         for part in {name, *re.split(r"[\W_]+", name)}:
             if len(part) >= 3 and part.casefold() in folded:
                 return "a password may not contain the user name or the person's name"
-    result = zxcvbn(password[:STRENGTH_CHECKED_CHARS], user_inputs=names)
+    known = [*names, *WARD_WORDS]
+    result = zxcvbn(password[:STRENGTH_CHECKED_CHARS], user_inputs=known)
     if result["score"] < MIN_PASSWORD_STRENGTH:
         feedback = result["feedback"]
         tips = [x.rstrip(".") + "." for x in (
             feedback.get("warning") or "It looks like a common password, word, name, date or "
             "keyboard pattern", *feedback.get("suggestions", ())) if x]
         return "this password is too easy to guess. " + " ".join(tips)
+    core = _undecorated(password)
+    if core is not None and zxcvbn(core[:STRENGTH_CHECKED_CHARS], user_inputs=known
+                                   )["score"] < MIN_PASSWORD_STRENGTH:
+        return ("this password is too easy to guess: it is a common word or two (or words "
+                "of the ward) with a year, a number or symbols added. Add another uncommon "
+                "word or two.")
     return None
+
+
+def _undecorated(password: str) -> str | None:
+    """A password with the year, short number or few symbols at its start and end taken off
+    ("Summer2026!!" -> "Summer", "ward-monitor-2026" -> "ward-monitor"), or None when there
+    are none (or nothing is left): zxcvbn rates such decoration as random characters, which
+    people do not type."""
+    parts = _WORD_RUN.split(password)
+    if len(parts) < 2:  # no letters at all
+        return None
+    first, last = parts[0], parts[-1]
+    if not (first or last) or not (_DECORATION.fullmatch(first)
+                                   and _DECORATION.fullmatch(last)):
+        return None
+    core = password[len(first):len(password) - len(last)]
+    return core if _WORDS.fullmatch(core) else None  # words and separators, no digits inside
 
 
 def hash_password(password: str) -> str:

@@ -27,7 +27,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DATA_DIR = Path(os.environ.get("WARD_DATA_DIR") or Path(__file__).resolve().parents[1] / "data")
 DEFAULT_URL = f"sqlite:///{DATA_DIR / 'ward.db'}"  # the embedded default (demo ward on first run)
 BUSY_TIMEOUT_MS = 30_000
 MIGRATION_LOCK = 0x57A2D  # any fixed number, shared by every process migrating this database

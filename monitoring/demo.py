@@ -28,7 +28,7 @@ from .store import SYSTEM_USER, WardStore, now
 
 SAMPLE_DATA = library.SAMPLE_DATA
 MANIFEST = SAMPLE_DATA / "demo_ward.json"
-DEMO_PASSWORD = "ward-demo-2026"
+DEMO_PASSWORD = auth.DEMO_PASSWORD  # public (README): refused for any other account
 DEMO_ACCOUNTS = {  # username -> (role, display name); listed in README
     "demo.nurse": ("nurse", "Demo Nurse"),
     "demo.physician": ("physician", "Demo Physician"),

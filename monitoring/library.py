@@ -35,6 +35,7 @@ from grading.fields import COLUMNS
 from grading.parse import InputError
 from grading.result import Status
 
+from . import limits
 from . import tables as t
 from .store import LAB_UNITS, SYSTEM_USER, PatientIn, StoreError, WardStore, now
 
@@ -134,13 +135,13 @@ class _Model(BaseModel):
 
 
 class CasePatient(_Model):
-    name: str = Field(min_length=1, max_length=200, title="Name (synthetic)")
-    bed: str | None = Field(None, max_length=32, title="Bed")
+    name: str = Field(min_length=1, max_length=limits.most("name"), title="Name (synthetic)")
+    bed: str | None = Field(None, max_length=limits.most("bed"), title="Bed")
     age_years: float = Field(ge=0, le=125, title="Age (years)")
     sex: Literal["female", "male", "other", "unknown"] = Field(title="Sex")
     weight_kg: float = Field(ge=0.5, le=350, title="Weight (kg)")
     product: str = Field(title="CAR-T product")
-    disease: str = Field(min_length=1, max_length=150, title="Disease")
+    disease: str = Field(min_length=1, max_length=limits.most("disease"), title="Disease")
 
     @field_validator("product")
     @classmethod
@@ -301,12 +302,12 @@ class Labs(_Model):
 
 class CaseCard(_Model):
     id: str = Field(min_length=1, max_length=64, title="Case id")
-    title: str = Field(min_length=1, max_length=200, title="Title")
+    title: str = Field(min_length=1, max_length=limits.most("case_title"), title="Title")
     timeline: str = Field(title="Timeline file", description="the case's canonical CSV")
     synthetic: Literal[True] = Field(title="Synthetic", description="always true: never a "
                                      "real patient")
     patient: CasePatient
-    summary: str = Field(min_length=1, title="Summary")
+    summary: str = Field(min_length=1, max_length=limits.most("summary"), title="Summary")
     learning_points: list[str] = Field(min_length=1, title="Learning points")
     trial: Trial
     expected: Expected
@@ -654,6 +655,10 @@ def card_from_record(store: WardStore, patient_id: str, *, title: str, summary: 
     """The case card and CSV of a demo patient an educator charted: who the patient is from
     the admission, medications and labs from the record, the trial from TRIALS, and the grades
     the engine gives now (maxima, every change of grade, the review flags)."""
+    found = limits.problems([("case_title", title), ("summary", summary), ("disease", disease),
+                             ("learning_points", "\n".join(learning_points))])
+    if found:
+        raise StoreError("; ".join(found))
     p = store.patient(patient_id)
     if p is None or not p["is_demo"]:
         raise StoreError("only a synthetic demo patient can become a teaching case")

@@ -6,8 +6,9 @@
     WARD_TZ                      ward time zone (default UTC)
     WARD_IDLE_TIMEOUT_MINUTES    sign out after this long without use (default 15)
     WARD_DEMO                    1/0: load the demo ward and demo accounts into the embedded
-                                 database (default 1; never on a DATABASE_URL database); with 0
-                                 the demo accounts never sign in, wherever they exist
+                                 database (default 1); the demo accounts sign in only there,
+                                 never on a DATABASE_URL database, and with 0 nowhere
+    WARD_DATA_DIR                the folder of the embedded database file (default data/)
     WARD_SSO_ROLE_CLAIM          the identity-provider claim holding the ward role (default
                                  "ward_role"); single sign-on itself is configured in
                                  .streamlit/secrets.toml ([auth], see README)
@@ -29,7 +30,7 @@ class Settings:
     policy: SignInPolicy
     demo_ward: bool
     sso_role_claim: str
-    demo_accounts: bool = True  # False: sign-in refuses the demo accounts (public password)
+    demo_accounts: bool = False  # True only on the embedded demo database (public password)
 
 
 def load(env: dict[str, str] | None = None) -> Settings:
@@ -50,5 +51,5 @@ def load(env: dict[str, str] | None = None) -> Settings:
         policy=SignInPolicy(idle_timeout=idle),
         demo_ward=demo and embedded,
         sso_role_claim=env.get("WARD_SSO_ROLE_CLAIM", "ward_role"),
-        demo_accounts=demo,
+        demo_accounts=demo and embedded,
     )

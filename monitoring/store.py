@@ -34,12 +34,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 import grading
 from grading import csvsafe
-from grading.fields import COLUMNS, FIELD_BY_NAME, FIELDS, PATIENT_ID_MAX_LENGTH
+from grading.fields import COLUMNS, FIELD_BY_NAME, FIELDS
 from grading.lab_scores import units as lab_units
 from grading.parse import InputError, ward_zone
 from grading.sequence import PatientOrder
 
-from . import auth
+from . import auth, limits
 from . import tables as t
 from .db import (
     DatabaseUnavailableError,
@@ -55,6 +55,7 @@ ONE_OFF_LOCK = 0x57A2E  # serialises ``claim_once`` across workstations (Postgre
 CANONICAL_STORED = tuple(f.name for f in FIELDS
                          if f.name not in ("patient_id", "time", "infusion_time"))
 SYSTEM_USER = auth.SYSTEM_USER
+CLIENT_KEY_LENGTH = 72  # a client address, as counted in sign_in_throttle and audited
 UNKNOWN_USER = "(unknown user)"  # the audit's "who" for a sign-in with a name that has no account
 CLINICAL_WRITERS = ("nurse", "physician", "admin")  # chart for any patient (educators: demo only)
 
@@ -75,16 +76,18 @@ class PatientIn(BaseModel):
     """Admission details (design.md; spec §6.1 for weight)."""
 
     model_config = ConfigDict(extra="forbid")
-    patient_id: str = Field(min_length=1, max_length=PATIENT_ID_MAX_LENGTH, title="Ward patient id")
-    hospital_number: str | None = Field(None, max_length=64, title="Hospital number")
-    name: str | None = Field(None, max_length=200, title="Name")
+    patient_id: str = Field(min_length=1, max_length=limits.most("patient_id"),
+                            title="Ward patient id")
+    hospital_number: str | None = Field(None, max_length=limits.most("hospital_number"),
+                                        title="Hospital number")
+    name: str | None = Field(None, max_length=limits.most("name"), title="Name")
     date_of_birth: date | None = Field(None, title="Date of birth")
     sex: str | None = Field(None, pattern="^(female|male|other|unknown)$", title="Sex")
     weight_kg: float | None = Field(None, ge=0.5, le=350, title="Weight (kg)")
-    ward: str | None = Field(None, max_length=64, title="Ward")
-    bed: str | None = Field(None, max_length=32, title="Bed")
+    ward: str | None = Field(None, max_length=limits.most("ward"), title="Ward")
+    bed: str | None = Field(None, max_length=limits.most("bed"), title="Bed")
     product: str | None = Field(None, title="CAR-T product")
-    indication: str | None = Field(None, max_length=200, title="Indication")
+    indication: str | None = Field(None, max_length=limits.most("indication"), title="Indication")
     infusion_time: datetime | None = Field(None, title="Infusion time (Day 0)")
     lymphodepletion_at: datetime | None = Field(
         None, title="Lymphodepletion start",
@@ -309,17 +312,22 @@ class WardStore:
         if auth.sign_in_input_problem(username, ""):
             raise StoreError(f"a user name needs 1 to {auth.MAX_USERNAME_LENGTH} characters, "
                              "without line breaks or other control characters")
-        with self._write() as conn:
-            self._check_user(conn, by, ("admin",))
-            if conn.execute(sa.select(t.users.c.username).where(
-                    t.users.c.username == username)).first():
-                raise StoreError(f"user '{username}' already exists")
-            row = {"username": username, "display_name": display_name or username, "role": role,
-                   "password_hash": password_hash, "active": True, "created_at": now(),
-                   "created_by": by}
-            conn.execute(t.users.insert().values(**row))
-            self._audit(conn, by, "create", "user", username, None,
-                        after={k: v for k, v in row.items() if k != "password_hash"})
+        try:
+            with self._write() as conn:
+                self._check_user(conn, by, ("admin",))
+                if conn.execute(sa.select(t.users.c.username).where(
+                        t.users.c.username == username)).first():
+                    raise StoreError(f"user '{username}' already exists")
+                row = {"username": username, "display_name": display_name or username,
+                       "role": role, "password_hash": password_hash, "active": True,
+                       "created_at": now(), "created_by": by}
+                conn.execute(t.users.insert().values(**row))
+                self._audit(conn, by, "create", "user", username, None,
+                            after={k: v for k, v in row.items() if k != "password_hash"})
+        except sa.exc.IntegrityError as e:  # created by another admin since the check above:
+            if not _unique_violation(e):    # the primary key is the guard
+                raise
+            raise StoreError(f"user '{username}' already exists") from None
 
     def set_password(self, username: str, password: str, by: str) -> None:
         """Set a user's password (an admin for anyone, or the user for themself). Clears a
@@ -372,7 +380,8 @@ class WardStore:
         name, with the same argon2 work; an unknown name is never stored, only its length."""
         when = at or now()
         window = _window_start(when, policy.client_window)
-        source = "client:" + (client or "unknown")[:72]
+        client = None if client is None else client[:CLIENT_KEY_LENGTH]  # audited as counted
+        source = "client:" + (client or "unknown")
         with self._read() as conn:  # fast path: a throttled client costs no write, no hashing
             seen = conn.execute(sa.select(t.sign_in_throttle.c.failures).where(
                 t.sign_in_throttle.c.source == source,
@@ -508,11 +517,16 @@ class WardStore:
     # ------------------------------------------------------------------ patients
     def admit(self, patient: PatientIn | Mapping[str, Any], by: str) -> str:
         p = patient if isinstance(patient, PatientIn) else PatientIn.model_validate(patient)
-        with self._write() as conn:
-            # an educator creates synthetic demo patients only (a teaching case being built)
-            self._check_user(conn, by, ("physician", "admin", *(("educator",) if p.is_demo
-                                                                else ())))
-            return self._admit(conn, p, by)
+        try:
+            with self._write() as conn:
+                # an educator creates synthetic demo patients only (a teaching case being built)
+                self._check_user(conn, by, ("physician", "admin", *(("educator",) if p.is_demo
+                                                                    else ())))
+                return self._admit(conn, p, by)
+        except sa.exc.IntegrityError as e:  # admitted by someone else since _admit's check:
+            if not _unique_violation(e):    # the primary key is the guard
+                raise
+            raise StoreError(f"patient '{p.patient_id}' already exists") from None
 
     def _admit(self, conn: sa.Connection, p: PatientIn, by: str) -> str:
         if conn.execute(sa.select(t.patients.c.patient_id).where(
@@ -567,6 +581,8 @@ class WardStore:
                              + "; allowed: " + ", ".join(self.PATIENT_EDITABLE))
         if not reason or not reason.strip():
             raise StoreError("a change to admission details needs a reason")
+        _bounded(("reason", reason), *((k, v) for k, v in changes.items()
+                                       if k in limits.LIMITS and isinstance(v, str)))
         with self._write() as conn:
             # an educator changes a synthetic demo patient's admission only (loading a
             # teaching case again, a demo reset; decision T5)
@@ -629,6 +645,7 @@ class WardStore:
         """Correct an assessment: a new row replaces it; the original stays in the history."""
         if not reason or not reason.strip():
             raise StoreError("a correction needs a reason")
+        _bounded(("reason", reason))
         with self._write() as conn:
             self._lock_for_rows(conn, t.assessments, [assessment_id])
             self._check_user(conn, by)
@@ -659,6 +676,7 @@ class WardStore:
         be consistent once all are marked."""
         if not reason or not reason.strip():
             raise StoreError("marking entered in error needs a reason")
+        _bounded(("reason", reason))
         with self._write() as conn:
             self._lock_for_rows(conn, t.assessments, assessment_ids)
             self._check_user(conn, by)
@@ -688,6 +706,7 @@ class WardStore:
         Returns how many rows were marked."""
         if not reason or not reason.strip():
             raise StoreError("marking entered in error needs a reason")
+        _bounded(("reason", reason))
         with self._write() as conn:
             self._lock_patients(conn, [patient_id])
             self._check_writer(conn, by, patient_id)
@@ -1107,6 +1126,7 @@ class WardStore:
         marking row each, audited; nothing deleted), as a demo reset needs. Returns how many."""
         if not reason or not reason.strip():
             raise StoreError("marking entered in error needs a reason")
+        _bounded(("reason", reason))
         with self._write() as conn:
             self._lock_patients(conn, [patient_id])
             self._check_writer(conn, by, patient_id)
@@ -1145,6 +1165,7 @@ class WardStore:
             raise StoreError("finding must be one of fever, hypotension, hypoxia, neuro")
         if not reason or not reason.strip():
             raise StoreError("an attribution needs a reason")
+        _bounded(("reason", reason))
         with self._write() as conn:
             self._lock_for_rows(conn, t.assessments, [assessment_id])
             self._check_user(conn, by, ("physician",))
@@ -1162,6 +1183,7 @@ class WardStore:
         """A physician confirms (or sets) the CRS or ICANS grade at an assessment."""
         if syndrome not in ("crs", "icans") or grade not in range(6):
             raise StoreError("syndrome must be crs or icans and grade 0-5")
+        _bounded(("confirmation_note", note))
         with self._write() as conn:
             self._lock_for_rows(conn, t.assessments, [assessment_id])
             self._check_user(conn, by, ("physician",))
@@ -1181,6 +1203,7 @@ class WardStore:
         """A physician's note on the course; audited, never edited."""
         if not text or not text.strip():
             raise StoreError("a note needs some text")
+        _bounded(("note", text.strip()))
         with self._write() as conn:
             self._lock_patients(conn, [patient_id])
             self._check_user(conn, by, ("physician",))
@@ -1224,6 +1247,7 @@ class WardStore:
             raise StoreError("say what was done (action taken)")
         if dismiss and not (reason and reason.strip()):
             raise StoreError("dismissing a flag needs a reason")
+        _bounded(("action", action), ("reason", reason))
         with self._write() as conn:
             self._lock_for_rows(conn, t.flags, [flag_id])
             self._check_user(conn, by, ("nurse", "physician", "admin"))
@@ -1302,6 +1326,7 @@ class WardStore:
         as JSON text and ``timeline`` the canonical CSV, both in the sample_data format."""
         if not title or not title.strip():
             raise StoreError("a teaching case needs a title")
+        _bounded(("case_title", title.strip()), ("reason", reason))
         with self._write() as conn:
             self._check_user(conn, by, ("educator", "admin"))
             current = conn.execute(sa.select(t.teaching_cases.c.id).where(
@@ -1549,6 +1574,20 @@ _CASE_VERSION_MARKERS = ("ux_teaching_cases_replaces", "ux_teaching_cases_first"
 _CONCURRENT_MARKERS = ("assessment_slot_taken", "assessment_already_corrected",
                        "ux_assessments_slot", "ux_assessments_replaces",
                        "assessments.follows_id", "assessments.replaces_id")
+
+
+def _bounded(*pairs: tuple[str, str | None]) -> None:
+    """Refuse text longer than its limit (monitoring/limits.py), naming the field."""
+    found = limits.problems(pairs)
+    if found:
+        raise StoreError("; ".join(found))
+
+
+def _unique_violation(e: sa.exc.IntegrityError) -> bool:
+    """The database refused a row because its key is taken (PostgreSQL SQLSTATE 23505,
+    SQLite "UNIQUE constraint failed")."""
+    return getattr(e.orig, "sqlstate", None) == "23505" \
+        or "UNIQUE constraint failed" in str(e.orig)
 
 
 def _window_start(at: datetime, window: timedelta) -> datetime:

@@ -25,6 +25,7 @@ import grading
 from grading import csvsafe
 from grading.result import Flag, Grade, Reason
 
+from . import limits
 from .library import LibraryCase, csv_rows, find_case, grade_changes, grade_words
 from .review import Review, tocilizumab_doses
 from .store import StoreError, WardStore
@@ -381,6 +382,9 @@ def start_quiz(store: WardStore, patient_id: str, learner: str, which: str, at: 
     every assessment."""
     if which not in QUIZ_SETS:
         raise ValueError(f"which must be one of {', '.join(QUIZ_SETS)}")
+    too_long = limits.problem("learner", learner)
+    if too_long:
+        raise StoreError(too_long)
     results = course(store, patient_id)
     case = case or find_case(store, patient_id)
     if which == "every assessment":

@@ -7,9 +7,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from monitoring import limits
 from monitoring.store import StoreError, WardStore
 
 from .common import SEVERITY_ICONS, local
+from .text import md
 
 ORDER = {"emergency": 0, "urgent": 1, "review": 2, "info": 2}
 SHOW = {"emergency": st.error, "urgent": st.warning}
@@ -24,8 +26,8 @@ def by_severity(flags: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @st.dialog("Acknowledge a flag")
 def acknowledge_dialog(store: WardStore, flag: dict[str, Any], user: dict[str, Any]) -> None:
     st.markdown(f"**{SEVERITY_ICONS.get(flag['severity'], flag['severity'])}** — "
-                f"{flag['message']}  \nRaised {local(flag['raised_at'], store.tz)} for "
-                f"{flag['respond'] or 'the ward team'}.")
+                f"{md(flag['message'])}  \nRaised {local(flag['raised_at'], store.tz)} for "
+                f"{md(flag['respond'] or 'the ward team')}.")
     may_dismiss = flag["severity"] != "emergency" or user["role"] == "physician"
     dismiss = st.checkbox("Dismiss: this flag needs no action", key=f"ack_dismiss_{flag['id']}",
                           disabled=not may_dismiss,
@@ -33,11 +35,12 @@ def acknowledge_dialog(store: WardStore, flag: dict[str, Any], user: dict[str, A
                                                         "physician only.")
     if dismiss:
         reason = st.text_input("Reason for dismissing (required)",
-                               key=f"ack_reason_{flag['id']}")
+                               key=f"ack_reason_{flag['id']}", max_chars=limits.most("reason"))
         action = "dismissed"
     else:
         reason = ""
         action = st.text_area("Action taken (required)", key=f"ack_action_{flag['id']}",
+                              max_chars=limits.most("action"),
                               placeholder="e.g. physician informed, paracetamol given, "
                                           "obs hourly")
     ready = bool(reason.strip()) if dismiss else bool(action.strip())
@@ -68,8 +71,8 @@ def open_flags_panel(store: WardStore, patient_id: str, user: dict[str, Any],
         c = st.columns([6, 1])
         with c[0]:
             show(f"**{SEVERITY_ICONS.get(f['severity'], f['severity'])}** · "
-                 f"{local(f['raised_at'], store.tz)} · {f['message']} "
-                 f"(for: {f['respond'] or 'ward team'})")
+                 f"{local(f['raised_at'], store.tz)} · {md(f['message'])} "
+                 f"(for: {md(f['respond'] or 'ward team')})")
         if c[1].button("Acknowledge", key=f"{key}_ack_{f['id']}"):
             acknowledge_dialog(store, f, user)
 

@@ -6,6 +6,7 @@ page, whatever the browser asks for (design.md "Roles"). Educators see demo pati
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -13,9 +14,14 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from monitoring import auth, settings
-from monitoring.db import SetupError, database_url, is_embedded_default
-from monitoring.demo import ensure_demo_ward
-from monitoring.store import WardStore
+from monitoring.db import (
+    DatabaseUnavailableError,
+    SetupError,
+    database_url,
+    is_embedded_default,
+)
+from monitoring.demo import DEMO_ACCOUNTS, ensure_demo_ward
+from monitoring.store import SYSTEM_USER, StoreError, WardStore
 from monitoring.ward import resync_after_anticytokine_migration
 
 from .text import md
@@ -37,6 +43,11 @@ PAGES: dict[str, tuple[str, str, str, str]] = {
     "case_builder": ("ui/pages/case_builder.py", "Build a case", ":material/edit_document:",
                      "case-builder"),
 }
+
+
+LOG = logging.getLogger(__name__)
+UNREACHABLE = ("The ward record cannot be reached at the moment: nothing on this page was "
+               "saved. Try again in a minute, and tell the administrator if it keeps happening.")
 
 
 def now() -> datetime:
@@ -72,16 +83,49 @@ def download_guard() -> DownloadGuard:
 
 def guarded(make: Callable[[], T]) -> Callable[[], T]:
     """Data for ``st.download_button``: made on click, only while the user who was shown the
-    button is still signed in and not idle (docs/security.md "Roles and sign-in")."""
-    if current_user() is None:
+    button is still signed in, not idle, and their account still active with the same role
+    (docs/security.md "Roles and sign-in")."""
+    user = current_user()
+    if user is None:
         raise PermissionError("sign in first")
     guard = download_guard()
+    ward = store()
 
     def make_if_signed_in() -> T:
         if not guard.open():
             raise PermissionError("signed out: the download has expired")
+        if account_problem(ward, user) is not None:
+            guard.revoked = True
+            raise PermissionError("signed out: the account was disabled or its role changed")
         return make()
     return make_if_signed_in
+
+
+def account_problem(ward: WardStore, user: dict[str, Any]) -> str | None:
+    """Why this session's account may no longer be used (one query), or None: disabled,
+    gone, its role changed since sign-in, or a demo account once the demo is switched off."""
+    account = ward.user(user["username"])
+    if account is None or not account["active"]:
+        return "Your account has been disabled: you were signed out."
+    if account["role"] != user["role"]:
+        return (f"Your role changed from {user['role']} to {account['role']}: you were signed "
+                "out. Sign in again to continue.")
+    if not config().demo_accounts and user["username"] in DEMO_ACCOUNTS:
+        return "The demo accounts are switched off: you were signed out."
+    return None
+
+
+def check_account() -> bool:
+    """Re-read this session's account once a run: sign out if it was disabled or its role
+    changed (an open session never outlives the account it signed in with). True if it did."""
+    user = current_user()
+    if user is None:
+        return False
+    problem = account_problem(store(), user)
+    if problem is None:
+        return False
+    sign_out_everywhere(problem)
+    return True
 
 
 @st.cache_resource
@@ -103,6 +147,12 @@ def store() -> WardStore:
     s = config()
     try:
         return _store(database_url(), s.ward_tz, s.demo_ward)
+    except DatabaseUnavailableError:  # server down, file missing or damaged: details (host,
+        # account, file path) in the server log for the administrator, a plain word for users
+        LOG.exception("the ward database cannot be used")
+        st.error(UNREACHABLE, icon=":material/cloud_off:")
+        st.stop()
+        raise  # not reached: st.stop ends the script
     except SetupError as e:  # e.g. the app's role may not migrate: say what to run, no trace
         st.error(f"The ward database is not ready: {e}", icon=":material/error:")
         st.stop()
@@ -135,8 +185,13 @@ def sign_out(because: str | None = None) -> None:
     if because:
         st.session_state["signed_out_because"] = because
     if user is not None:
-        store().note(user["username"], "sign_out", "user", user["username"],
-                     after={"because": because or "signed out"})
+        ward = store()
+        try:
+            ward.note(user["username"], "sign_out", "user", user["username"],
+                      after={"because": because or "signed out"})
+        except StoreError:  # a disabled account: the ward signs it out in its own name
+            ward.note(SYSTEM_USER, "sign_out", "user", user["username"],
+                      after={"because": because or "signed out"})
 
 
 def idle_message() -> str:

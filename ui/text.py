@@ -57,3 +57,14 @@ def shown(markdown_source: str) -> str:
     """The text a reader takes from a source ``md`` made: escapes and the joiners it put in
     taken out (tests use it to check that user text reaches the page whole)."""
     return _ESCAPED.sub(r"\1", _JOINED.sub("", markdown_source))
+
+
+_FILE_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def file_part(value: Any, most: int = 40, empty: str = "file") -> str:
+    """User text (a learner's name, a patient id) as part of a download's file name: ASCII
+    letters, digits, ``.``, ``_`` and ``-`` only (no path separator, quote, control or
+    formula character), every other run of characters one ``_``, at most ``most`` long."""
+    part = _FILE_UNSAFE.sub("_", str(value)).strip("._-")[:most].strip("._-")
+    return part or empty

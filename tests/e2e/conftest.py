@@ -113,7 +113,9 @@ def _run_server(tmp: Path, *, idle_minutes: float | None = None,
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("WARD_", "STREAMLIT_")) and k != "DATABASE_URL"}
-    env |= {"DATABASE_URL": database_url, "WARD_TZ": "UTC", "PYTHONUNBUFFERED": "1"}
+    # the embedded demo database (no DATABASE_URL), in this test's folder: the demo accounts
+    # sign in only there (docs/security.md "Accounts")
+    env |= {"WARD_DATA_DIR": str(tmp), "WARD_TZ": "UTC", "PYTHONUNBUFFERED": "1"}
     if idle_minutes is not None:
         env["WARD_IDLE_TIMEOUT_MINUTES"] = f"{idle_minutes:g}"
     log = tmp / "streamlit.log"

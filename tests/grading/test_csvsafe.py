@@ -20,7 +20,10 @@ from grading.output import grades_csv, summary_csv
 
 REPO = Path(__file__).resolve().parents[2]
 PAYLOADS = ("=HYPERLINK(\"http://evil.example/\",\"x\")", "+1+cmd|' /C calc'!A0", "-2+3",
-            "@SUM(A1:A2)", "\t=1+1", "\r=1+1", "=1+1", "'=1+1", "''@x")
+            "@SUM(A1:A2)", "\t=1+1", "\r=1+1", "=1+1", "'=1+1", "''@x",
+            # after leading spaces, and the full-width forms (U+FF1D = U+FF0B + U+FF0D - U+FF20 @)
+            " =1+1", "   @SUM(A1)", "\u00a0-2+3", "\u3000=1", "\uff1d1+1", "\uff0bcmd",
+            "\uff0d2+3", "\uff20SUM(A1)", " \uff1dHYPERLINK(\"http://x\")", "' =1+1")
 
 
 def cells(text: str) -> list[list[str]]:
@@ -64,13 +67,15 @@ def test_a_lone_dash_and_quoted_numbers_are_text_and_prefixed():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("=+-@\t\r'\"a1., ;")), max_size=8)
+@given(st.text(alphabet=st.sampled_from(list("=+-@\t\r'\"a1., ;\uff1d\uff0b\uff0d\uff20\u3000")),
+               max_size=8)
        | st.text(max_size=12))
 def test_restore_undoes_neutralise_for_any_text(text):
     written = csvsafe.neutralise(text)
     assert csvsafe.restore(written) == text
     # nothing a spreadsheet runs is ever written, unless it is a plain number
-    assert written[:1] not in csvsafe.FORMULA_STARTS or csvsafe._NUMBER.fullmatch(written)
+    assert written.lstrip(csvsafe.SPACES)[:1] not in csvsafe.FORMULA_STARTS \
+        or csvsafe._NUMBER.fullmatch(written)
 
 
 @settings(max_examples=150, deadline=None)

@@ -40,6 +40,8 @@ def ward_url(demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     shutil.copy(demo_template, path)
     url = f"sqlite:///{path}"
     monkeypatch.setenv("DATABASE_URL", url)
+    # this copy stands for the embedded demo database, where the demo accounts sign in
+    monkeypatch.setattr("monitoring.db.DEFAULT_URL", url)
     monkeypatch.setenv("WARD_TZ", "UTC")
     monkeypatch.delenv("WARD_IDLE_TIMEOUT_MINUTES", raising=False)
     return url

@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 import streamlit as st
 from pydantic import ValidationError
 
-from monitoring import tables
+from monitoring import limits, tables
 from monitoring.store import PatientIn, StoreError
 from monitoring.ward import sync_flags
 from ui import session
@@ -35,9 +35,9 @@ def pydantic_messages(e: ValidationError) -> list[str]:
 
 with admit_tab, st.form("admit", clear_on_submit=False):
     c = st.columns(3)
-    patient_id = c[0].text_input("Ward patient id (required)", max_chars=64)
-    hospital_number = c[1].text_input("Hospital number", max_chars=64)
-    name = c[2].text_input("Name", max_chars=200)
+    patient_id = c[0].text_input("Ward patient id (required)", max_chars=limits.most("patient_id"))
+    hospital_number = c[1].text_input("Hospital number", max_chars=limits.most("hospital_number"))
+    name = c[2].text_input("Name", max_chars=limits.most("name"))
     c = st.columns(4)
     dob = c[0].date_input("Date of birth", value=None, min_value=date(1900, 1, 1),
                           max_value=date.today(), format="YYYY-MM-DD")
@@ -48,10 +48,10 @@ with admit_tab, st.form("admit", clear_on_submit=False):
                                      help="Pre-infusion ICE score; ASTCT makes no baseline "
                                           "adjustment (spec §2.2)")
     c = st.columns(4)
-    ward_name = c[0].text_input("Ward", max_chars=64)
-    bed = c[1].text_input("Bed", max_chars=32)
+    ward_name = c[0].text_input("Ward", max_chars=limits.most("ward"))
+    bed = c[1].text_input("Bed", max_chars=limits.most("bed"))
     product = c[2].selectbox("CAR-T product", tables.PRODUCTS, index=None)
-    indication = c[3].text_input("Indication", max_chars=200)
+    indication = c[3].text_input("Indication", max_chars=limits.most("indication"))
     c = st.columns(5)
     inf_day = c[0].date_input("Infusion date (Day 0)", value=None, format="YYYY-MM-DD")
     inf_time = c[1].time_input("Infusion time", value=time(10, 0), step=300)
@@ -97,7 +97,8 @@ with edit_tab:
         c = st.columns(4)
         weight = c[0].number_input("Weight (kg)", value=p["weight_kg"], step=0.1, format="%.1f",
                                    key=f"edit_weight_{pid}")
-        bed = c[1].text_input("Bed", value=p["bed"] or "", key=f"edit_bed_{pid}")
+        bed = c[1].text_input("Bed", value=p["bed"] or "", key=f"edit_bed_{pid}",
+                              max_chars=limits.most("bed"))
         baseline = c[2].number_input("Baseline ICE", value=p["baseline_ice"], step=1,
                                      format="%d", key=f"edit_ice_{pid}")
         product = c[3].selectbox("CAR-T product", tables.PRODUCTS, index=tables.PRODUCTS.index(
@@ -115,7 +116,8 @@ with edit_tab:
                                   value=time(9, 0) if ld is None else ld.astimezone(tz).time(),
                                   step=300, key=f"edit_ld_time_{pid}")
         ld_new = None if ld_day is None else datetime.combine(ld_day, ld_time).replace(tzinfo=tz)
-        reason = st.text_input("Reason for the change (required)", key=f"edit_reason_{pid}")
+        reason = st.text_input("Reason for the change (required)", key=f"edit_reason_{pid}",
+                               max_chars=limits.most("reason"))
         changes = {k: v for k, v in (("weight_kg", weight), ("bed", bed.strip() or None),
                                      ("baseline_ice", None if baseline is None else int(baseline)),
                                      ("product", product), ("spo2_scale", scale),

@@ -9,7 +9,7 @@ import streamlit as st
 
 import grading
 from grading import guidance
-from monitoring import library
+from monitoring import library, limits
 from monitoring.library import grade_words
 from monitoring.store import LAB_UNITS, PatientIn, StoreError
 from monitoring.tables import ADMINISTRATION_KINDS, KIND_WORDS
@@ -69,17 +69,18 @@ if chosen == NEW:
     with st.form("builder_new", border=True):
         st.markdown(f"**New synthetic patient {new_id}**")
         c = st.columns(3)
-        name = c[0].text_input("Name", value=f"Teaching case {new_id} (synthetic)")
+        name = c[0].text_input("Name", value=f"Teaching case {new_id} (synthetic)",
+                               max_chars=limits.most("name"))
         product = c[1].selectbox("CAR-T product", list(library.TRIALS),
                                  help="The case follows its trial's timing (spec §7).")
-        disease = c[2].text_input("Disease", value="DLBCL")
+        disease = c[2].text_input("Disease", value="DLBCL", max_chars=limits.most("disease"))
         c = st.columns(4)
         age = c[0].number_input("Age (years)", min_value=0.0, max_value=125.0, value=60.0,
                                 step=1.0)
         sex = c[1].selectbox("Sex", ("female", "male", "other", "unknown"))
         weight = c[2].number_input("Weight (kg)", min_value=0.5, max_value=350.0, value=75.0,
                                    step=1.0)
-        bed = c[3].text_input("Bed", value="")
+        bed = c[3].text_input("Bed", value="", max_chars=limits.most("bed"))
         st.markdown("CAR-T infusion (Day 0)")
         c = st.columns([1, 1, 3])
         infusion_day = c[0].date_input("Infusion date",
@@ -178,7 +179,7 @@ with st.container(border=True):
         cols[1].markdown("Why ICANS:  \n" + "  \n".join(reasons_text(r.icans, tz)))
         if result.flags:
             st.markdown("**Saving will raise:**  \n" + "  \n".join(
-                f"{SEVERITY_ICONS.get(f['severity'], f['severity'])}: {f['message']}"
+                f"{SEVERITY_ICONS.get(f['severity'], f['severity'])}: {md(f['message'])}"
                 for f in by_severity(result.flags)))
     elif not entered:
         st.info("Enter the observations of this assessment; blank fields mean 'not assessed'.")
@@ -281,16 +282,17 @@ with st.container(border=True):
                    f"{local(saved_versions[-1]['recorded_at'], tz, '%d %b %Y %H:%M')}.")
     previous = library.parse_card(saved_versions[-1]["card"]) if saved_versions else None
     title = st.text_input("Title", value=previous.title if previous else "",
-                          key=f"builder_title_{pid}")
+                          key=f"builder_title_{pid}", max_chars=limits.most("case_title"))
     indication = (patient.get("indication") or "").removesuffix(" (demo)")
     disease = st.text_input("Disease", value=previous.patient.disease if previous else indication,
-                            key=f"builder_disease_{pid}")
+                            key=f"builder_disease_{pid}", max_chars=limits.most("disease"))
     summary = st.text_area("Summary (the course, in a few sentences)",
                            value=previous.summary if previous else "",
-                           key=f"builder_summary_{pid}")
+                           key=f"builder_summary_{pid}", max_chars=limits.most("summary"))
     points = st.text_area("Learning points (one a line)",
                           value="\n".join(previous.learning_points) if previous else "",
-                          key=f"builder_points_{pid}")
+                          key=f"builder_points_{pid}",
+                          max_chars=limits.most("learning_points"))
     learning = [p.strip(" -•") for p in points.splitlines() if p.strip(" -•")]
     missing = [what for what, ok in (("a title", title.strip()), ("a summary", summary.strip()),
                                      ("at least one learning point", learning),

@@ -46,7 +46,7 @@ if saved:
         for f in by_severity(saved["flags"]):
             show = st.error if f["severity"] in ("urgent", "emergency") else st.info
             show(f"New flag — {SEVERITY_ICONS.get(f['severity'], f['severity'])}: "
-                 f"{f['message']} (for: {f['respond']})")
+                 f"{md(f['message'])} (for: {md(f['respond'])})")
         if not saved["flags"] and not saved.get("problem"):
             st.caption("No new flags.")
 
@@ -136,7 +136,7 @@ with st.container(border=True):
             st.markdown(news_text(result.news))
         if result.flags:
             st.markdown("**Saving will raise:**  \n" + "  \n".join(
-                f"{SEVERITY_ICONS.get(f['severity'], f['severity'])}: {f['message']}"
+                f"{SEVERITY_ICONS.get(f['severity'], f['severity'])}: {md(f['message'])}"
                 for f in by_severity(result.flags)))
         st.caption("ASTCT consensus grading (Lee et al., Biol Blood Marrow Transplant 2019). "
                    "Decision support only: the grade is for a clinician to confirm.")

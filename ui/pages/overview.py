@@ -20,7 +20,7 @@ if raise_overdue(store, statuses, now):  # overdue observations become flags (on
 emergencies = [(s, f) for s in statuses for f in s.flags if f["severity"] == "emergency"]
 for s, f in emergencies:
     st.error(f"**EMERGENCY** · bed {md(s.patient.get('bed') or '—')} · "
-             f"{md(s.patient.get('name') or s.patient['patient_id'])}: {f['message']}",
+             f"{md(s.patient.get('name') or s.patient['patient_id'])}: {md(f['message'])}",
              icon=":material/emergency:")
 st.caption(f"{len(statuses)} patients · updated {now.astimezone(store.tz):%d %b %H:%M} "
            f"({store.tz.key}) · refreshes every minute · ▲▼ outside the normal range · "

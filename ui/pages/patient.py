@@ -8,6 +8,7 @@ import streamlit as st
 
 import grading
 from grading.fields import DOSE_FIELDS, FIELD_BY_NAME, SCALE_INPUT_FIELDS
+from monitoring import limits
 from monitoring.store import StoreError
 from monitoring.ward import sync_flags
 from ui import session
@@ -64,6 +65,7 @@ h = by_id[chosen]
 action = st.radio("Correction", ("Amend values", "Mark entered in error"), horizontal=True,
                   key=f"correct_action_{pid}_{chosen}")
 reason = st.text_input("Reason for the correction (required)", key=f"correct_reason_{chosen}",
+                       max_chars=limits.most("reason"),
                        placeholder="e.g. transcription error: 38.9 charted as 39.8")
 if action == "Mark entered in error":
     st.caption("The assessment stays in the record, marked entered in error, and no longer "

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from grading import guidance
+from monitoring import limits
 from monitoring.review import (
     ATTRIBUTION_FINDINGS,
     attribution_effect,
@@ -31,7 +32,7 @@ from ui.common import (
 from ui.flags import HISTORY_COLUMNS, history_frame, open_flags_panel
 from ui.handover import handover_html
 from ui.scales import draw_labs_tab, draw_scales_tab
-from ui.text import md
+from ui.text import file_part, md
 
 user = session.require("patient_review")
 store = session.store()
@@ -178,7 +179,8 @@ with scales_tab:
     draw_scales_tab(scales, tz, key=pid)
     st.download_button("Every scale, each assessment (CSV)",
                        session.guarded(lambda: scales_csv(rv, scales)),
-                       file_name=f"{pid}-scales.csv", mime="text/csv", key=f"scales_csv_{pid}",
+                       file_name=f"{file_part(pid)}-scales.csv", mime="text/csv",
+                       key=f"scales_csv_{pid}",
                        on_click="ignore")
 
 with labs_tab:
@@ -232,6 +234,7 @@ with action_tab:
         effect = attribution_effect(rv, a_i, finding)
         st.caption(attribution_effect_text(effect, finding, tz))
         reason = st.text_input("Reason (required)", key=f"attr_reason_{pid}",
+                               max_chars=limits.most("reason"),
                                placeholder="e.g. line infection, blood cultures positive")
         if st.button("Record attribution", disabled=not reason.strip(), key=f"attr_{pid}"):
             store.attribute(rv.ids[a_i], finding, reason.strip(), by=user["username"])
@@ -250,7 +253,8 @@ with action_tab:
                                key=f"conf_grade_{pid}_{c_i}_{syndrome}")
         differs = grade != computed
         note = st.text_input("Note (required when the grade differs from the computed one)"
-                             if differs else "Note (optional)", key=f"conf_note_{pid}")
+                             if differs else "Note (optional)", key=f"conf_note_{pid}",
+                             max_chars=limits.most("confirmation_note"))
         if st.button("Confirm grade", key=f"conf_{pid}",
                      disabled=differs and not note.strip()):
             store.confirm_grade(rv.ids[c_i], syndrome, grade, by=user["username"],
@@ -258,7 +262,8 @@ with action_tab:
             st.session_state["review_done"] = f"{syndrome.upper()} {grade} confirmed."
             st.rerun()
         st.divider()
-        text = st.text_area("Add a note on the course", key=f"note_{pid}")
+        text = st.text_area("Add a note on the course", key=f"note_{pid}",
+                            max_chars=limits.most("note"))
         if st.button("Add note", disabled=not text.strip(), key=f"note_add_{pid}"):
             store.add_note(pid, text, by=user["username"])
             st.session_state["review_done"] = "Note added."
@@ -284,18 +289,19 @@ with action_tab:
 
 with export_tab:
     st.download_button("Timeline with grades (CSV)", session.guarded(lambda: timeline_csv(rv)),
-                       file_name=f"{pid}-timeline.csv", mime="text/csv", key=f"csv_{pid}",
+                       file_name=f"{file_part(pid)}-timeline.csv", mime="text/csv",
+                       key=f"csv_{pid}",
                        on_click="ignore")
     st.download_button("Every scale, each assessment (CSV)",
                        session.guarded(lambda: scales_csv(rv, scales)),
-                       file_name=f"{pid}-scales.csv", mime="text/csv",
+                       file_name=f"{file_part(pid)}-scales.csv", mime="text/csv",
                        key=f"scales_csv_export_{pid}", on_click="ignore")
     flags = store.open_flags(pid)
     st.download_button(
         "Handover summary (SBAR, print-ready HTML)",
         session.guarded(lambda: handover_html(rv, session.now(), user["username"],
                                               flags).encode("utf-8")),
-        file_name=f"{pid}-handover.html", mime="text/html", key=f"sbar_{pid}",
+        file_name=f"{file_part(pid)}-handover.html", mime="text/html", key=f"sbar_{pid}",
         on_click="ignore")
     st.caption("Open the handover file in a browser and print it, or save it as PDF. It holds "
                "the situation, background, assessment and recommendation (prompts), the "

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from monitoring import library
+from monitoring import library, limits
 from monitoring.library import grade_words
 from monitoring.store import StoreError
 from monitoring.teaching import (
@@ -39,7 +39,7 @@ from ui.teaching_view import (
     step_line,
     trial_line,
 )
-from ui.text import md
+from ui.text import file_part, md
 
 user = session.require("teaching")
 store = session.store()
@@ -214,7 +214,8 @@ if quiz is None:
         st.markdown("**Grading quiz**: at each question pick the CRS and ICANS grade for the "
                     "record as it stands at that moment; you see at once whether the rules "
                     "agree and which rule decides.")
-        learner = st.text_input("Learner", value=user["display_name"], key=f"quiz_learner_{pid}")
+        learner = st.text_input("Learner", value=user["display_name"][:limits.most("learner")],
+                                key=f"quiz_learner_{pid}", max_chars=limits.most("learner"))
         which = st.radio("Questions at", QUIZ_SETS, horizontal=True, key=f"quiz_set_{pid}",
                          help="Key moments: the first assessment, every change of grade and "
                               "the times the case card names, mixed with about one other "
@@ -292,7 +293,8 @@ if quiz.finished:
                                            else "."))
         c = st.columns([1, 1, 3])
         c[0].download_button("Export the score (CSV)", session.guarded(quiz.csv),
-                             file_name=f"quiz-{pid}-{quiz.learner.replace(' ', '_')}.csv",
+                             file_name=f"quiz-{file_part(pid)}-"
+                                       f"{file_part(quiz.learner, empty='learner')}.csv",
                              mime="text/csv", key=f"quiz_csv_{pid}", on_click="ignore")
         c[1].button("New attempt", key=f"quiz_again_{pid}", on_click=restart)
     if case is not None:

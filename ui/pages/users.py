@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from monitoring import auth, tables
+from monitoring import auth, limits, tables
 from monitoring.store import StoreError
 from ui import session
 from ui.common import local
@@ -27,8 +27,8 @@ st.dataframe(pd.DataFrame([{
 add, manage = st.tabs(["Add a user", "Disable, enable, reset password"])
 with add, st.form("add_user"):
     c = st.columns(3)
-    username = c[0].text_input("User name", max_chars=64)
-    display = c[1].text_input("Full name", max_chars=200)
+    username = c[0].text_input("User name", max_chars=limits.most("username"))
+    display = c[1].text_input("Full name", max_chars=limits.most("display_name"))
     role = c[2].selectbox("Role", tables.ROLES, index=None)
     password = st.text_input(f"Initial password (at least {auth.MIN_PASSWORD_LENGTH} "
                              "characters)", type="password", autocomplete="new-password",
