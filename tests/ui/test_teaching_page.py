@@ -141,7 +141,9 @@ def test_a_quiz_step_is_marked_with_the_rule_that_decides_it(signed_in):
     at.radio(key="quiz_icans_DEMO-005_0").set_value("0").run()
     button(at, "Check").click().run()
     errors = [e.value for e in at.error]
-    assert any(e.startswith("CRS: you chose 1; the rules give 0. Deciding: CRS-R1") for e in errors)
+    # the first step is the pre-infusion baseline: nothing before the infusion is CRS (C17)
+    assert any(e.startswith("CRS: you chose 1; the rules give 0. Deciding: CRS §1.1 — before "
+                            "the infusion") for e in errors)
     assert any(s.value.startswith("ICANS: you chose 0; the rules give 0. Deciding: ICANS-R2")
                for s in at.success)
     assert "score so far **1 of 2**" in texts(at)
