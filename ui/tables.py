@@ -127,7 +127,8 @@ def news_frame(statuses: list[PatientStatus]) -> pd.DataFrame:
         rows.append(row)
     columns = ["Bed", "Patient", "NEWS2", *(label for _, label in NEWS_COLUMNS),
                "Why consciousness"]
-    return pd.DataFrame(rows, columns=columns).fillna("")
+    # object columns: a column no patient has a value in is float NaN, which would not take ""
+    return pd.DataFrame(rows, columns=columns, dtype=object).fillna("")
 
 
 def style_overview(frame: pd.DataFrame, statuses: list[PatientStatus]) -> Any:

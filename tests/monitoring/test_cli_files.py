@@ -158,13 +158,16 @@ def test_a_database_opened_read_only_exports_but_an_import_is_refused_naming_why
 def damaged_copy(ward: Path, tmp_path: Path, where: str) -> Path:
     with contextlib.closing(sqlite3.connect(ward)) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        root = conn.execute(  # the assessments' root page holds the few imported rows
+            "SELECT rootpage FROM sqlite_master WHERE name = 'assessments'").fetchone()[0]
     copy = tmp_path / f"{where}.db"
     shutil.copy(ward, copy)
     with copy.open("r+b") as f:
         if where == "header":
             f.write(b"this is not a SQLite header")
-        else:  # the table's data page: the last page, where the imported rows went
-            f.seek(-4096 + 8, os.SEEK_END)
+        else:  # the table's data page, where the imported rows went
+            f.seek((root - 1) * page_size + 8)
             f.write(b"\xff" * 64)
     return copy
 
