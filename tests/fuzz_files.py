@@ -10,8 +10,35 @@ many columns, a cell over the size limit. Sizes are bounded (at most a few MB a 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import random
-from collections.abc import Callable, Iterator
+import signal
+from collections.abc import Callable, Iterator, Sequence
+
+HANG_SECONDS = 60  # far above any real case (each takes well under a second): a hang detector
+
+
+@contextlib.contextmanager
+def no_hang(seconds: int = HANG_SECONDS) -> Iterator[None]:
+    def stop(*_: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def run_in_process(main: Callable[[Sequence[str]], int], *argv: str) -> tuple[int, str, str]:
+    """A command's ``main`` run in this process: its exit code, stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with no_hang(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
 
 HEADER = ["patient_id", "time", "infusion_time", "age_years", "temp_c", "sbp_mmhg", "dbp_mmhg",
           "spo2_pct", "o2_device", "o2_flow_l_min", "vasopressors", "ice_orientation",

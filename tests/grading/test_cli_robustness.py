@@ -10,14 +10,11 @@ whole result was produced.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
-import signal
 import subprocess
 import sys
 import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,32 +23,15 @@ from grading import cli, output, read_csv
 from grading.fields import PATIENT_ID_MAX_LENGTH
 from grading.parse import MAX_CELL_CHARS, MAX_COLUMNS
 from grading.timeline import GradedTimeline, grade
+from tests import fuzz_files
 from tests.fuzz_files import HEADER, huge_files, malformed_files
 
 REPO = Path(__file__).resolve().parents[2]
-HANG_SECONDS = 60  # far above any real case (each takes well under a second): a hang detector
 LONGEST_LINE = 2000  # the longest problem line (an unknown column lists the canonical ones)
 
 
-@contextlib.contextmanager
-def no_hang(seconds: int = HANG_SECONDS) -> Iterator[None]:
-    def stop(*_: object) -> None:
-        raise TimeoutError(f"still running after {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, stop)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
-
-
 def run_in_process(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with no_hang(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main(list(argv))
-    return code, out.getvalue(), err.getvalue()
+    return fuzz_files.run_in_process(cli.main, *argv)
 
 
 def assert_contract(name: str, code: int, stdout: str, stderr: str) -> None:

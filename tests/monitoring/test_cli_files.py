@@ -6,14 +6,11 @@ only ``init`` (and the app's embedded default) creates a database.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,31 +18,14 @@ import pytest
 from monitoring import cli
 from monitoring.db import DatabaseUnavailableError
 from monitoring.store import WardStore
-from tests.fuzz_files import huge_files, malformed_files
+from tests.fuzz_files import huge_files, malformed_files, run_in_process
 
 REPO = Path(__file__).resolve().parents[2]
 GOOD = "patient_id,time,temp_c\nP1,2026-03-01T08:00,37.0\nP1,2026-03-01T12:00,38.4\n"
 
 
-@contextlib.contextmanager
-def no_hang(seconds: int = 60) -> Iterator[None]:
-    def stop(*_: object) -> None:
-        raise TimeoutError(f"still running after {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, stop)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
-
-
 def monitoring(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with no_hang(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main(list(argv))
-    return code, out.getvalue(), err.getvalue()
+    return run_in_process(cli.main, *argv)
 
 
 def refused(result: tuple[int, str, str]) -> str:
