@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import BinaryIO
 
@@ -21,7 +21,7 @@ import pandas as pd
 from numba import njit
 
 from . import csvsafe
-from .explain import ROW_TIME, Explained, Explainer, when
+from .explain import ROW_TIME, Explainer, when
 from .kernel import CACHE, NE_GRADE
 from .output import GRADE_FIELDS
 from .result import STATUSES
@@ -62,33 +62,119 @@ class Pieces:
 TIME = 1 << 40  # piece numbers from here on are times: TIME + the sorted row
 
 
+# the skeleton's pieces, by position in ``k``: the 13 separators before each of the 12 fields
+# and after the last, then these
+LEAD, LEAD_FIRST, QUOTE, ITEM_SEP, REASON_CLOSE, LIST_OPEN, LIST_EMPTY, LIST_CLOSE = range(13, 21)
+
+
 @njit(cache=CACHE, nogil=True)
-def _concat(ids: np.ndarray, buf0: np.ndarray, off0: np.ndarray, buf1: np.ndarray,
-            off1: np.ndarray, n0: int) -> np.ndarray:  # pragma: no cover (compiled)
-    """The bytes of every row of ``ids`` (piece numbers; -1 none; below ``n0`` from the
-    first table, else ``n0`` + a number in the second), row after row."""
+def _sequence(json: bool, first: bool, row: np.ndarray, ids: np.ndarray, times: np.ndarray,
+              flags: np.ndarray, soft: np.ndarray, soft_quote: np.ndarray,
+              reason_piece: np.ndarray, reason_quote: np.ndarray, flag_piece: np.ndarray,
+              flag_quote: np.ndarray, k: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """The pieces of a block of rows, in the order ``output.write_grades_csv`` (or ``_json``)
+    writes them (-1: nothing).
+
+    ``row[i]``: row i's pieces for patient, time, day, CRS grade, CRS status, CRS episode
+    maximum, ICANS grade, ICANS status, ICANS episode maximum; ``ids``/``times``: its CRS then
+    ICANS reason entries and their sorted rows, per slot (-1 none); ``flags``: its flag
+    entries; ``soft``: the piece of its soft-limit flags (-1 none); ``k``: the skeleton."""
+    n, width = ids.shape
+    n_crs = width // 2
+    seq = np.empty(n * (30 + 4 * width + 2 * flags.shape[1]), np.int64)
+    m = 0
+    for i in range(n):
+        if json:
+            seq[m] = k[LEAD_FIRST] if first and i == 0 else k[LEAD]
+            m += 1
+        for f in range(12):  # the fields: r0 r1 r2 r3 r4 CRS r5 r6 r7 ICANS r8 FLAGS
+            seq[m] = k[f]
+            m += 1
+            if f == 5 or f == 9:  # reasons
+                lo = 0 if f == 5 else n_crs
+                present = quoted = False
+                for j in range(lo, lo + n_crs):
+                    if ids[i, j] >= 0:
+                        present = True
+                        quoted = quoted or reason_quote[ids[i, j]]
+                seq[m] = ((k[LIST_OPEN] if present else k[LIST_EMPTY]) if json
+                          else (k[QUOTE] if quoted else -1))
+                m += 1
+                sep = False
+                for j in range(lo, lo + n_crs):
+                    e = ids[i, j]
+                    if e < 0:
+                        continue
+                    if sep:
+                        seq[m] = k[ITEM_SEP]
+                        m += 1
+                    sep = True
+                    seq[m] = reason_piece[e]
+                    seq[m + 1] = TIME + times[i, j]
+                    seq[m + 2] = k[REASON_CLOSE]
+                    m += 3
+                seq[m] = ((k[LIST_CLOSE] if present else -1) if json
+                          else (k[QUOTE] if quoted else -1))
+                m += 1
+            elif f == 11:  # flags, then the soft-limit flags
+                present, quoted = soft[i] >= 0, soft_quote[i]
+                for j in range(flags.shape[1]):
+                    if flags[i, j] >= 0:
+                        present = True
+                        quoted = quoted or flag_quote[flags[i, j]]
+                seq[m] = ((k[LIST_OPEN] if present else k[LIST_EMPTY]) if json
+                          else (k[QUOTE] if quoted else -1))
+                m += 1
+                sep = False
+                for j in range(flags.shape[1]):
+                    if flags[i, j] < 0:
+                        continue
+                    if sep:
+                        seq[m] = k[ITEM_SEP]
+                        m += 1
+                    sep = True
+                    seq[m] = flag_piece[flags[i, j]]
+                    m += 1
+                if soft[i] >= 0:
+                    if sep:
+                        seq[m] = k[ITEM_SEP]
+                        m += 1
+                    seq[m] = soft[i]
+                    m += 1
+                seq[m] = ((k[LIST_CLOSE] if present else -1) if json
+                          else (k[QUOTE] if quoted else -1))
+                m += 1
+            else:
+                seq[m] = row[i, f if f < 5 else f - 1 if f < 9 else f - 2]
+                m += 1
+        seq[m] = k[12]
+        m += 1
+    return seq[:m]
+
+
+@njit(cache=CACHE, nogil=True)
+def _copy(seq: np.ndarray, buf0: np.ndarray, off0: np.ndarray, buf1: np.ndarray,
+          off1: np.ndarray) -> np.ndarray:  # pragma: no cover (compiled)
+    """The bytes of the pieces ``seq`` (below TIME: the first table; from TIME: a time in the
+    second; -1: nothing)."""
     total = 0
-    for i in range(ids.shape[0]):
-        for k in range(ids.shape[1]):
-            p = ids[i, k]
-            if p >= n0:
-                total += off1[p - n0 + 1] - off1[p - n0]
-            elif p >= 0:
-                total += off0[p + 1] - off0[p]
+    for p in seq:
+        if p >= TIME:
+            total += off1[p - TIME + 1] - off1[p - TIME]
+        elif p >= 0:
+            total += off0[p + 1] - off0[p]
     out = np.empty(total, np.uint8)
     pos = 0
-    for i in range(ids.shape[0]):
-        for k in range(ids.shape[1]):
-            p = ids[i, k]
-            if p < 0:
-                continue
-            if p >= n0:
-                lo, hi, b = off1[p - n0], off1[p - n0 + 1], buf1
-            else:
-                lo, hi, b = off0[p], off0[p + 1], buf0
-            for j in range(lo, hi):
-                out[pos] = b[j]
-                pos += 1
+    for p in seq:
+        if p >= TIME:
+            lo, hi = off1[p - TIME], off1[p - TIME + 1]
+            out[pos:pos + hi - lo] = buf1[lo:hi]
+        elif p >= 0:
+            lo, hi = off0[p], off0[p + 1]
+            out[pos:pos + hi - lo] = buf0[lo:hi]
+        else:
+            continue
+        pos += hi - lo
     return out
 
 
@@ -192,6 +278,14 @@ def _csv_cell(value: str) -> str:
 
 
 # ---------------------------------------------------------------------- the block writer
+_CSV_SKELETON = (None, *[","] * 11, "\n",                   # before each field, at the end
+                 None, None, '"', "; ", ")", None, None, None)
+_JSON_SKELETON = ('{\n  "patient_id": ', ',\n  "time": "', '",\n  "day_post_infusion": ',
+                  ',\n  "crs_grade": ', ',\n  "crs_status": "', '",\n  "crs_reasons": ',
+                  ',\n  "crs_episode_max": ', ',\n  "icans_grade": ',
+                  ',\n  "icans_status": "', '",\n  "icans_reasons": ',
+                  ',\n  "icans_episode_max": ', ',\n  "flags": ', "\n }",
+                  ",\n ", "[\n ", None, ",\n", '"\n   }', "[\n", "[]", "\n  ]")
 class GradeWriter:
     """Writes ``g``'s results in input order, ``BLOCK_ROWS`` at a time, as CSV or JSON bytes."""
 
@@ -205,205 +299,56 @@ class GradeWriter:
         cell = _csv_cell if self.csv else _js
         self.patient = np.array([p.add(cell(x)) for x in a.patients], np.int64)
         self.status = np.array([p.add(x) for x in STATUSES], np.int64)
-        self.soft = {row: msgs for row, msgs in a.soft_flags.items()}
-        self.S = {t: p.add(t) for t in (
-            ",", "\n", '"', "; ", ")", "", "[\n ", ",\n ", "\n]\n", "[]\n", "[]", "[\n",
-            ",\n", '"\n   }', "\n  ]", "null")}
+        self.soft = {row: msgs for row, msgs in a.soft_flags.items() if msgs}
+        self._soft_rows = np.array(sorted(self.soft), np.int64)
+        self.k = np.array([-1 if t is None else p.add(t) for t in (
+            _CSV_SKELETON if self.csv else _JSON_SKELETON)], np.int64)
         self.first = True
 
-    def _s(self, text: str) -> int:
-        return self.S[text] if text in self.S else self.S.setdefault(text, self.f.p.add(text))
+    def _numbers(self, values: np.ndarray, blank: np.ndarray) -> np.ndarray:
+        """Pieces of whole numbers (empty in CSV, null in JSON where ``blank``)."""
+        codes, uniques = pd.factorize(np.where(blank, 0, values).astype(np.int64))
+        table = np.array([self.f.p.add(str(int(u))) for u in uniques] + [-1], np.int64)
+        return np.where(blank, self.f.p.add("" if self.csv else "null"), table[codes])
 
-    def _numbers(self, values: np.ndarray, blank: Callable[[np.ndarray], np.ndarray]
-                 ) -> np.ndarray:
-        """Pieces of whole numbers (blank where ``blank``: empty in CSV, null in JSON)."""
-        empty = blank(values)
-        codes, uniques = pd.factorize(np.where(empty, 0, values).astype(np.int64))
-        table = np.array([self.f.p.add(str(int(u))) for u in uniques], np.int64)
-        return np.where(empty, self.S["" if self.csv else "null"], table[codes])
-
-    def block(self, rows: np.ndarray) -> bytes:
+    def block(self, rows: np.ndarray) -> np.ndarray:
+        """The bytes (uint8) of input rows ``rows`` (consecutive, in input order)."""
         g, c = self.g, self.g.col
         s = g.sorted_of(rows)
         e = self.ex.explain(s)
         reason_piece, reason_quote, flag_piece, flag_quote = self.f.entries()
-        n = len(rows)
-        iso0 = TIME
-        cols: list[np.ndarray] = []
-
-        def const(text: str) -> None:
-            cols.append(np.full(n, self._s(text), np.int64))
-
-        pid = self.patient[g.assessments.columns["patient_id"][rows]]
-        day = self._numbers(c["day_post_infusion"][s], np.isnan)
-        crs_g = self._numbers(c["crs_grade"][s], lambda v: v == NE_GRADE)
-        icans_g = self._numbers(c["icans_grade"][s], lambda v: v == NE_GRADE)
-        crs_m = self._numbers(c["episode_max"][s], lambda v: v < 0)
-        icans_m = self._numbers(c["icans_episode_max"][s], lambda v: v < 0)
-        crs_st = self.status[c["crs_status"][s]]
-        icans_st = self.status[c["icans_status"][s]]
-        soft = self._soft(rows)
-        if self.csv:
-            for part in (pid, None, s, None, day, None, crs_g, None, crs_st, None):
-                cols.append(np.full(n, self.S[","], np.int64) if part is None else
-                            part + iso0 if part is s else part)
-            cols += self._csv_reasons(e.crs, e.crs_time, s, reason_piece, reason_quote, iso0)
-            const(",")
-            cols += [crs_m, np.full(n, self.S[","]), icans_g, np.full(n, self.S[","]), icans_st,
-                     np.full(n, self.S[","])]
-            cols += self._csv_reasons(e.icans, e.icans_time, s, reason_piece, reason_quote,
-                                      iso0)
-            cols += [np.full(n, self.S[","]), icans_m, np.full(n, self.S[","])]
-            cols += self._csv_flags(e, flag_piece, flag_quote, soft)
-            const("\n")
-        else:
-            lead = np.full(n, self.S[",\n "], np.int64)
-            if self.first:
-                lead[0] = self.S["[\n "]
-            cols.append(lead)
-            const('{\n  "patient_id": ')
-            cols.append(pid)
-            const(',\n  "time": "')
-            cols.append(s + iso0)
-            const('",\n  "day_post_infusion": ')
-            cols.append(day)
-            const(',\n  "crs_grade": ')
-            cols.append(crs_g)
-            const(',\n  "crs_status": "')
-            cols.append(crs_st)
-            const('",\n  "crs_reasons": ')
-            cols += self._json_reasons(e.crs, e.crs_time, s, reason_piece, iso0)
-            const(',\n  "crs_episode_max": ')
-            cols.append(crs_m)
-            const(',\n  "icans_grade": ')
-            cols.append(icans_g)
-            const(',\n  "icans_status": "')
-            cols.append(icans_st)
-            const('",\n  "icans_reasons": ')
-            cols += self._json_reasons(e.icans, e.icans_time, s, reason_piece, iso0)
-            const(',\n  "icans_episode_max": ')
-            cols.append(icans_m)
-            const(',\n  "flags": ')
-            cols += self._json_flags(e, flag_piece, soft)
-            const("\n }")
-        self.first = False
+        row = np.stack([
+            self.patient[g.assessments.columns["patient_id"][rows]], s + TIME,
+            self._numbers(c["day_post_infusion"][s], np.isnan(c["day_post_infusion"][s])),
+            self._numbers(c["crs_grade"][s], c["crs_grade"][s] == NE_GRADE),
+            self.status[c["crs_status"][s]],
+            self._numbers(c["episode_max"][s], c["episode_max"][s] < 0),
+            self._numbers(c["icans_grade"][s], c["icans_grade"][s] == NE_GRADE),
+            self.status[c["icans_status"][s]],
+            self._numbers(c["icans_episode_max"][s], c["icans_episode_max"][s] < 0)], axis=1)
+        ids = np.concatenate([e.crs, e.icans], axis=1)
+        times = np.concatenate([e.crs_time, e.icans_time], axis=1).astype(np.int64)
+        times = np.where(times == ROW_TIME, s[:, None], times)
+        soft, soft_quote = self._soft(rows)
         buf0, off0 = self.f.p.arrays()
-        ids = np.stack(cols, axis=1).astype(np.int64)
-        return _concat(ids, buf0, off0, self.iso[0], self.iso[1], TIME).tobytes()
+        seq = _sequence(not self.csv, self.first, row, ids, times, e.flags, soft, soft_quote,
+                        reason_piece, reason_quote, flag_piece, flag_quote, self.k)
+        self.first = False
+        return _copy(seq, buf0, off0, self.iso[0], self.iso[1])
 
-    # ----------------------------------------------------------------------------- parts
-    def _compact(self, ids: np.ndarray, times: np.ndarray | None
-                 ) -> tuple[np.ndarray, np.ndarray | None]:
-        """The present entries of each row first, in slot order; as few columns as needed."""
-        order = np.argsort(ids < 0, axis=1, kind="stable")
-        width = int((ids >= 0).sum(axis=1).max(initial=0))
-        ids = np.take_along_axis(ids, order, axis=1)[:, :width]
-        if times is not None:
-            times = np.take_along_axis(times, order, axis=1)[:, :width]
-        return ids, times
-
-    def _time_pieces(self, times: np.ndarray, s: np.ndarray, iso0: int) -> np.ndarray:
-        rows = np.where(times == ROW_TIME, s[:, None], times)
-        return rows.astype(np.int64) + iso0
-
-    def _csv_reasons(self, ids: np.ndarray, times: np.ndarray, s: np.ndarray,
-                     piece: np.ndarray, quote: np.ndarray, iso0: int) -> list[np.ndarray]:
-        ids, times = self._compact(ids, times)
-        assert times is not None
-        n = len(s)
-        quoted = quote[ids].any(axis=1) if ids.shape[1] else np.zeros(n, bool)
-        q = np.where(quoted, self.S['"'], -1)
-        out = [q]
-        tp = self._time_pieces(times, s, iso0)
-        for k in range(ids.shape[1]):
-            present = ids[:, k] >= 0
-            if k:
-                out.append(np.where(present, self.S["; "], -1))
-            out += [piece[ids[:, k]], np.where(present, tp[:, k], -1),
-                    np.where(present, self.S[")"], -1)]
-        out.append(q)
-        return out
-
-    def _soft(self, rows: np.ndarray) -> list[tuple[str, ...]] | None:
-        """The soft-limit flags of the block's rows (None: no row has any)."""
-        if not self.soft:
-            return None
-        found = [tuple(self.soft.get(int(r), ())) for r in rows]
-        return found if any(found) else None
-
-    def _soft_piece(self, msgs: tuple[str, ...]) -> tuple[int, bool]:
-        fmt = self.f
-        parts = [fmt.flag_piece("soft_limit", "review", m.split(": ", 1)[1]) for m in msgs]
+    def _soft(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's soft-limit flags as one piece (-1 none), and whether it needs quotes."""
+        piece = np.full(len(rows), -1, np.int64)
+        quote = np.zeros(len(rows), bool)
+        lo, hi = int(rows[0]), int(rows[-1]) + 1
         sep = "; " if self.csv else ",\n"
-        return fmt.p.add(sep.join(t for t, _ in parts)), any(q for _, q in parts)
-
-    def _csv_flags(self, e: Explained, piece: np.ndarray, quote: np.ndarray,
-                   soft: list[tuple[str, ...]] | None) -> list[np.ndarray]:
-        ids, _ = self._compact(e.flags, None)
-        n = ids.shape[0]
-        soft_ids = np.full(n, -1, np.int64)
-        soft_quote = np.zeros(n, bool)
-        if soft is not None:
-            for i, msgs in enumerate(soft):
-                if msgs:
-                    soft_ids[i], soft_quote[i] = self._soft_piece(msgs)
-        quoted = (quote[ids].any(axis=1) if ids.shape[1] else np.zeros(n, bool)) | soft_quote
-        q = np.where(quoted, self.S['"'], -1)
-        out = [q]
-        for k in range(ids.shape[1]):
-            present = ids[:, k] >= 0
-            if k:
-                out.append(np.where(present, self.S["; "], -1))
-            out.append(piece[ids[:, k]])
-        any_flag = ids[:, 0] >= 0 if ids.shape[1] else np.zeros(n, bool)
-        out.append(np.where((soft_ids >= 0) & any_flag, self.S["; "], -1))
-        out += [soft_ids, q]
-        return out
-
-    def _json_list(self, ids: np.ndarray, pieces: list[np.ndarray], extra: np.ndarray | None
-                   ) -> list[np.ndarray]:
-        """``[]`` or ``[\\n`` item ``,\\n`` item ... ``\\n  ]``."""
-        n = ids.shape[0]
-        present = ids[:, 0] >= 0 if ids.shape[1] else np.zeros(n, bool)
-        if extra is not None:
-            present = present | (extra >= 0)
-        out = [np.where(present, self.S["[\n"], self.S["[]"])]
-        out += pieces
-        out.append(np.where(present, self.S["\n  ]"], -1))
-        return out
-
-    def _json_reasons(self, ids: np.ndarray, times: np.ndarray, s: np.ndarray,
-                      piece: np.ndarray, iso0: int) -> list[np.ndarray]:
-        ids, times = self._compact(ids, times)
-        assert times is not None
-        tp = self._time_pieces(times, s, iso0)
-        parts: list[np.ndarray] = []
-        for k in range(ids.shape[1]):
-            present = ids[:, k] >= 0
-            if k:
-                parts.append(np.where(present, self.S[",\n"], -1))
-            parts += [piece[ids[:, k]], np.where(present, tp[:, k], -1),
-                      np.where(present, self.S['"\n   }'], -1)]
-        return self._json_list(ids, parts, None)
-
-    def _json_flags(self, e: Explained, piece: np.ndarray,
-                    soft: list[tuple[str, ...]] | None) -> list[np.ndarray]:
-        ids, _ = self._compact(e.flags, None)
-        n = ids.shape[0]
-        soft_ids = np.full(n, -1, np.int64)
-        if soft is not None:
-            for i, msgs in enumerate(soft):
-                if msgs:
-                    soft_ids[i] = self._soft_piece(msgs)[0]
-        parts: list[np.ndarray] = []
-        for k in range(ids.shape[1]):
-            present = ids[:, k] >= 0
-            if k:
-                parts.append(np.where(present, self.S[",\n"], -1))
-            parts.append(piece[ids[:, k]])
-        any_flag = ids[:, 0] >= 0 if ids.shape[1] else np.zeros(n, bool)
-        parts += [np.where((soft_ids >= 0) & any_flag, self.S[",\n"], -1), soft_ids]
-        return self._json_list(ids, parts, soft_ids)
+        for r in self._soft_rows[np.searchsorted(self._soft_rows, lo):
+                                 np.searchsorted(self._soft_rows, hi)]:
+            parts = [self.f.flag_piece("soft_limit", "review", m.split(": ", 1)[1])
+                     for m in self.soft[int(r)]]
+            piece[r - lo] = self.f.p.add(sep.join(t for t, _ in parts))
+            quote[r - lo] = any(q for _, q in parts)
+        return piece, quote
 
     def header(self) -> bytes:
         return (",".join(GRADE_FIELDS) + "\n").encode() if self.csv else b""
@@ -414,9 +359,9 @@ class GradeWriter:
         return b"[]\n" if self.first else b"\n]\n"
 
 
-def write_grades(out: BinaryIO, g: GradedTimeline, fmt: str,
-                 block: int = BLOCK_ROWS) -> None:
+def write_grades(out: BinaryIO, g: GradedTimeline, fmt: str, block: int | None = None) -> None:
     """``g``'s results in input order to ``out`` as ``fmt`` ("csv", "json" or "parquet")."""
+    block = block or BLOCK_ROWS
     if fmt == "parquet":
         from .columnar import write_parquet
         write_parquet(out, g, block)
@@ -425,11 +370,11 @@ def write_grades(out: BinaryIO, g: GradedTimeline, fmt: str,
     out.write(w.header())
     n = len(g.order)
     for lo in range(0, n, block):
-        out.write(w.block(np.arange(lo, min(n, lo + block))))
+        out.write(memoryview(w.block(np.arange(lo, min(n, lo + block)))))
     out.write(w.footer())
 
 
-def grade_bytes(g: GradedTimeline, fmt: str, block: int = BLOCK_ROWS) -> bytes:
+def grade_bytes(g: GradedTimeline, fmt: str, block: int | None = None) -> bytes:
     buf = io.BytesIO()
     write_grades(buf, g, fmt, block)
     return buf.getvalue()

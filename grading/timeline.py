@@ -123,7 +123,7 @@ class GradedTimeline:
                                            (CORTICOSTEROID, "corticosteroid"),
                                            (ANTICYTOKINE, "anticytokine")) if c[k][s] == 1)
 
-    def results(self, block: int = 4096) -> Iterator[RowResult]:
+    def results(self, block: int = 512) -> Iterator[RowResult]:
         """Explained results in input order, explained a block of rows at a time."""
         ex = Explainer(self)
         n = len(self.order)
