@@ -211,3 +211,12 @@ def test_every_relative_link_reaches_a_file_and_heading_that_exist(page):
         if not dest.exists() or missing_heading:
             broken.append(target)
     assert broken == []
+
+
+# ------------------------------------------------------------------ the canonical format
+def test_every_canonical_column_is_described_in_the_format_documents():
+    from grading.fields import FIELDS
+
+    text = "".join((ROOT / "docs" / name).read_text(encoding="utf-8")
+                   for name in ("design.md", "cli.md"))
+    assert [f.name for f in FIELDS if f"`{f.name}`" not in text] == []
