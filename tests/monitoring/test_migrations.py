@@ -14,6 +14,7 @@ SQLite always; PostgreSQL when ``TEST_DATABASE_URL`` is set (tests/monitoring/co
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -171,10 +172,69 @@ def test_a_database_at_any_revision_upgrades_to_the_schema_the_tables_describe(
     assert functions == reference["functions"]
 
 
-def test_the_revisions_are_the_ten_kept_ids_in_one_line():
+def test_the_revisions_keep_their_ids_in_one_line():
     """Existing databases name these ids in alembic_version: they are never renumbered."""
-    assert revisions() == [f"{n:04d}" for n in range(1, 11)]
-    assert head() == "0010"
+    assert revisions()[:10] == [f"{n:04d}" for n in range(1, 11)]
+    assert revisions() == [f"{n:04d}" for n in range(1, len(revisions()) + 1)]
+    assert head() == revisions()[-1]
+
+
+# ------------------------------------------------------------------ 0004 as it was before
+def _at_0004_as_it_was(url: str, scale: int | None = None) -> None:
+    """A database created before 0004 and upgraded by the 0004 of that time: the column
+    without its check (as that revision added it, frozen here); a patient with ``scale``."""
+    upgrade_to(url, "0003")
+    engine = db.make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE patients ADD COLUMN spo2_scale INTEGER "
+                                 "DEFAULT '1' NOT NULL")
+            conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0004'")
+            if scale is not None:
+                conn.execute(sa.text(
+                    "INSERT INTO users (username, display_name, role, active, created_at, "
+                    "created_by) VALUES ('drx', 'Drx', 'physician', true, :at, 'drx')"),
+                    {"at": START.replace(tzinfo=None)})
+                conn.execute(sa.text(
+                    "INSERT INTO patients (patient_id, is_demo, created_at, created_by, "
+                    "spo2_scale) VALUES ('P1', false, :at, 'drx', :scale)"),
+                    {"at": START.replace(tzinfo=None), "scale": scale})
+    finally:
+        engine.dispose()
+
+
+def test_a_database_that_took_spo2_scale_from_the_old_0004_gets_its_check(
+        backend, new_database_url, references):
+    url = new_database_url(empty=True)
+    _at_0004_as_it_was(url)
+    schema, triggers, functions, differences = migrated(url)
+    assert differences == []
+    assert schema == references(backend)["described"]   # the check included
+    assert triggers == references(backend)["triggers"]
+    assert functions == references(backend)["functions"]
+
+
+def test_a_scale_other_than_1_or_2_stored_before_the_check_is_kept_and_reported(
+        backend, new_database_url, capsys):
+    url = new_database_url(empty=True)
+    _at_0004_as_it_was(url, scale=3)
+    store = WardStore(url, check=True)   # opens: SQLite's integrity check still passes
+    try:
+        assert store.patient("P1")["spo2_scale"] == 3     # nothing changed or hidden
+        found = [(r["patient_id"], json.loads(r["after"])) for r in store.audit()
+                 if r["action"] == "integrity_problem"]
+        assert found == [("P1", {"problem": "a NEWS2 SpO2 scale other than 1 or 2",
+                                 "spo2_scale": 3})]
+        assert "ward record problem found by migration 0011: patient P1" in \
+            capsys.readouterr().err
+        if backend == "postgresql":   # the check holds for new rows (NOT VALID: not the old)
+            with pytest.raises(sa.exc.IntegrityError, match="spo2_scale"), \
+                    store.engine.begin() as conn:
+                conn.exec_driver_sql("INSERT INTO patients (patient_id, is_demo, created_at, "
+                                     "created_by, spo2_scale) VALUES "
+                                     "('P2', false, now(), 'drx', 3)")
+    finally:
+        store.engine.dispose()
 
 
 def test_no_revision_reads_the_live_tables_or_field_lists_or_asks_what_exists():
