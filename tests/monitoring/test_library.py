@@ -368,13 +368,12 @@ def test_migration_0005_adds_the_teaching_cases_table_to_an_older_database(tmp_p
     import sqlalchemy as sa
 
     from monitoring.store import WardStore
+    from tests.monitoring.revisions import upgrade_to
     from tests.monitoring.test_reliability import _head_revision
     url = f"sqlite:///{tmp_path}/old.db"
-    WardStore(url).engine.dispose()
+    upgrade_to(url, "0004")  # a database from before revision 0005
     engine = sa.create_engine(url)
-    with engine.begin() as conn:  # make it look like a database from before revision 0005
-        conn.execute(sa.text("DROP TABLE teaching_cases"))
-        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0004'"))
+    assert not sa.inspect(engine).has_table("teaching_cases")
     engine.dispose()
     store = WardStore(url)
     with store.engine.connect() as conn:
