@@ -518,15 +518,32 @@ class Explainer:
 
 def _groups(key: Sequence[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
     """The rows sharing the same values of every ``key`` array: (the first row of each group,
-    each row's group)."""
+    each row's group). Small whole numbers are combined by arithmetic, anything else is
+    numbered by hashing (pandas.factorize)."""
     if not key:
         return np.zeros(1, np.int64), np.zeros(n, np.int64)
     combined = np.zeros(n, np.int64)
+    size = 1
     for a in key:
-        codes, uniques = pd.factorize(np.asarray(a))  # NaN: -1
-        combined = combined * (len(uniques) + 1) + (codes + 1)
-        if len(key) > 1:
-            combined = pd.factorize(combined)[0]  # keep the numbers small
+        a = np.asarray(a)
+        if a.dtype.kind in "biu" and n:
+            lo = int(a.min())
+            codes, width = a.astype(np.int64) - lo, int(a.max()) - lo + 1
+        else:
+            codes, uniques = pd.factorize(a)  # NaN: -1
+            codes, width = codes.astype(np.int64) + 1, len(uniques) + 1
+        if size * width > 1 << 22:  # keep the numbers small
+            combined, uniques = pd.factorize(combined)
+            size = len(uniques)
+        combined = combined * width + codes
+        size *= width
+    if size <= 1 << 22:  # a table as long as the number of possible keys
+        first_of = np.full(size, n, np.int64)
+        first_of[combined[::-1]] = np.arange(n - 1, -1, -1)
+        keys = np.flatnonzero(first_of < n)
+        number = np.empty(size, np.int64)
+        number[keys] = np.arange(len(keys))
+        return first_of[keys], number[combined]
     inverse, uniques = pd.factorize(combined)
     first = np.empty(len(uniques), np.int64)
     first[inverse[::-1]] = np.arange(n - 1, -1, -1)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import io
 import json
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import BinaryIO
 
@@ -313,6 +315,10 @@ class GradeWriter:
 
     def block(self, rows: np.ndarray) -> np.ndarray:
         """The bytes (uint8) of input rows ``rows`` (consecutive, in input order)."""
+        return _render(*self.prepare(rows))
+
+    def prepare(self, rows: np.ndarray) -> tuple[object, ...]:
+        """What ``_render`` needs for rows ``rows``: explained, as numbers (holds the GIL)."""
         g, c = self.g, self.g.col
         s = g.sorted_of(rows)
         e = self.ex.explain(s)
@@ -331,10 +337,10 @@ class GradeWriter:
         times = np.where(times == ROW_TIME, s[:, None], times)
         soft, soft_quote = self._soft(rows)
         buf0, off0 = self.f.p.arrays()
-        seq = _sequence(not self.csv, self.first, row, ids, times, e.flags, soft, soft_quote,
-                        reason_piece, reason_quote, flag_piece, flag_quote, self.k)
-        self.first = False
-        return _copy(seq, buf0, off0, self.iso[0], self.iso[1])
+        first, self.first = self.first, False
+        return (not self.csv, first, row, ids, times, e.flags, soft, soft_quote, reason_piece,
+                reason_quote, flag_piece, flag_quote, self.k, buf0, off0, self.iso[0],
+                self.iso[1])
 
     def _soft(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each row's soft-limit flags as one piece (-1 none), and whether it needs quotes."""
@@ -359,8 +365,25 @@ class GradeWriter:
         return b"[]\n" if self.first else b"\n]\n"
 
 
+def _render(json: bool, first: bool, row: np.ndarray, ids: np.ndarray, times: np.ndarray,
+            flags: np.ndarray, soft: np.ndarray, soft_quote: np.ndarray,
+            reason_piece: np.ndarray, reason_quote: np.ndarray, flag_piece: np.ndarray,
+            flag_quote: np.ndarray, k: np.ndarray, buf0: np.ndarray, off0: np.ndarray,
+            buf1: np.ndarray, off1: np.ndarray) -> np.ndarray:
+    """A prepared block's bytes (compiled, without the GIL)."""
+    seq = _sequence(json, first, row, ids, times, flags, soft, soft_quote, reason_piece,
+                    reason_quote, flag_piece, flag_quote, k)
+    return _copy(seq, buf0, off0, buf1, off1)
+
+
+IN_FLIGHT = 2  # blocks rendered or written while the next is explained
+
+
 def write_grades(out: BinaryIO, g: GradedTimeline, fmt: str, block: int | None = None) -> None:
-    """``g``'s results in input order to ``out`` as ``fmt`` ("csv", "json" or "parquet")."""
+    """``g``'s results in input order to ``out`` as ``fmt`` ("csv", "json" or "parquet").
+
+    The main thread explains block after block; one worker renders each block's bytes and
+    writes them, in order, meanwhile (rendering and writing run without the GIL)."""
     block = block or BLOCK_ROWS
     if fmt == "parquet":
         from .columnar import write_parquet
@@ -369,8 +392,19 @@ def write_grades(out: BinaryIO, g: GradedTimeline, fmt: str, block: int | None =
     w = GradeWriter(g, fmt)
     out.write(w.header())
     n = len(g.order)
-    for lo in range(0, n, block):
-        out.write(memoryview(w.block(np.arange(lo, min(n, lo + block)))))
+
+    def render_and_write(args: tuple[object, ...]) -> None:
+        out.write(memoryview(_render(*args)))  # type: ignore[arg-type]
+
+    with ThreadPoolExecutor(1) as worker:
+        pending: deque[Future[None]] = deque()
+        for lo in range(0, n, block):
+            pending.append(worker.submit(render_and_write,
+                                         w.prepare(np.arange(lo, min(n, lo + block)))))
+            while len(pending) > IN_FLIGHT or (pending and pending[0].done()):
+                pending.popleft().result()  # in order; a failure is raised here
+        while pending:
+            pending.popleft().result()
     out.write(w.footer())
 
 
