@@ -9,11 +9,15 @@ A failed warm-up is logged on the server with its traceback and the pages go on 
 grade then compiles the pass itself, or shows the page's own plain error): never a traceback
 on the page. The outcome ("Grading engine ready in 9.5 s: compiled ...") is one line on the
 server's standard error.
+
+``WARD_WARM_UP=0`` switches it off (the first grade then compiles, as before): for measuring
+the difference (``bench/first_start_bench.py``), or a server that must not compile at start.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -37,8 +41,11 @@ class BackgroundWarmUp:
         self.result: WarmUp | None = None
         self.failed = False
 
-    def start(self) -> threading.Thread:
-        """Start the warm-up unless it was started already; returns at once either way."""
+    def start(self) -> threading.Thread | None:
+        """Start the warm-up unless it was started already (or is switched off); returns at
+        once either way."""
+        if not enabled():
+            return self._thread
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._work, name="grading-warm-up",
@@ -66,6 +73,12 @@ class BackgroundWarmUp:
             return
         with st.spinner(WAIT_TEXT, show_time=True):
             thread.join(limit_s)
+
+
+def enabled(env: dict[str, str] | None = None) -> bool:
+    """``WARD_WARM_UP`` (default 1): 0, false or no switch the start-up warm-up off."""
+    value = (os.environ if env is None else env).get("WARD_WARM_UP", "1")
+    return value.strip().lower() not in ("0", "false", "no")
 
 
 WARM_UP = BackgroundWarmUp()

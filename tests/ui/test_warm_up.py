@@ -38,7 +38,8 @@ def test_starting_the_warm_up_returns_while_it_still_runs_and_a_second_start_add
     held = HeldWarmUp()
     w = BackgroundWarmUp(held)
     thread = w.start()
-    assert thread.is_alive() and w.running()  # start() came back before the warm-up ended
+    # start() came back before the warm-up ended
+    assert thread is not None and thread.is_alive() and w.running()
     assert w.start() is thread
     held.release.set()
     thread.join(30)
@@ -48,13 +49,31 @@ def test_starting_the_warm_up_returns_while_it_still_runs_and_a_second_start_add
     assert w.start() is thread  # after it ended too: once per process
 
 
+def test_with_ward_warm_up_0_nothing_is_started_and_nothing_waits(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    held = HeldWarmUp()
+    w = BackgroundWarmUp(held)
+    monkeypatch.setenv("WARD_WARM_UP", "0")
+    assert w.start() is None
+    w.wait()
+    assert held.calls == 0 and not w.running()
+    monkeypatch.setenv("WARD_WARM_UP", "1")
+    held.release.set()
+    thread = w.start()
+    assert thread is not None
+    thread.join(30)
+    assert held.calls == 1
+
+
 def test_waiting_after_the_warm_up_ended_or_before_it_started_returns_at_once() -> None:
     held = HeldWarmUp()
     w = BackgroundWarmUp(held)
     w.wait()  # never started: nothing to wait for
     assert held.calls == 0
     held.release.set()
-    w.start().join(30)
+    thread = w.start()
+    assert thread is not None
+    thread.join(30)
     w.wait()
     assert held.calls == 1
 
@@ -74,7 +93,9 @@ def test_a_failed_warm_up_is_logged_with_its_traceback_and_raises_nothing(
         raise RuntimeError("no compiler today")
     w = BackgroundWarmUp(broken)
     with caplog.at_level(logging.ERROR, logger="ui.warm"):
-        w.start().join(30)
+        thread = w.start()
+        assert thread is not None
+        thread.join(30)
         w.wait()
     assert w.failed and w.result is None
     [record] = [r for r in caplog.records if r.name == "ui.warm"]
