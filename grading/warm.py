@@ -73,7 +73,7 @@ class WarmUp:
         return f"Grading engine ready in {self.seconds:.2f} s: {self.compiled}{where}."
 
 
-def _dispatchers() -> dict[str, object]:
+def compiled_functions() -> dict[str, object]:
     """Every numba-compiled function defined in a ``grading`` module loaded in this process,
     by qualified name (found, not listed: the warm-up holds whatever the engine compiles)."""
     try:
@@ -96,10 +96,15 @@ def compile_counts() -> dict[str, tuple[int, int]]:
     misses, cache hits). A miss is a compilation (numba counts one per signature it had to
     compile; with no usable disk cache every compilation is a miss), a hit a load from disk."""
     counts = {}
-    for name, d in _dispatchers().items():
+    for name, d in compiled_functions().items():
         stats = d.stats  # type: ignore[attr-defined]
         counts[name] = (sum(stats.cache_misses.values()), sum(stats.cache_hits.values()))
     return counts
+
+
+def in_memory() -> bool:
+    """Whether this process already holds compiled grading code (a warm-up would load nothing)."""
+    return any(d.signatures for d in compiled_functions().values())  # type: ignore[attr-defined]
 
 
 def _total(counts: dict[str, tuple[int, int]]) -> tuple[int, int]:
@@ -117,7 +122,7 @@ def warm_up() -> WarmUp:
     reasons = sum(len(r.crs.reasons) + len(r.icans.reasons) for r in results)
     summarize(graded)
     seconds = time.perf_counter() - start
-    dispatchers = _dispatchers()
+    dispatchers = compiled_functions()
     misses, hits = (a - b for a, b in zip(_total(compile_counts()), before))
     compiled: Compiled = ("nothing to compile" if not dispatchers else
                           "compiled" if misses else

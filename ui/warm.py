@@ -1,8 +1,14 @@
 """The grading engine's warm-up in the app: compiled at start-up, never on a user's first click.
 
 ``app.py`` calls ``WARM_UP.start()`` on every run; the first call in a server process starts
-``grading.warm.warm_up`` on a background thread and returns at once, later calls do nothing
-(the sign-in page is drawn while it runs). Before drawing a signed-in page (they grade),
+the warm-up on a background thread and returns at once, later calls do nothing (the sign-in
+page is drawn while it runs). numba's compiler is Python code holding the interpreter lock for
+most of its seconds: run in the server process it would slow every page drawn meanwhile (by
+some seconds, measured). So the thread runs ``python -m grading.warm`` as a child process,
+which compiles on another core and fills numba's disk cache, then ``grading.warm.warm_up`` in
+the server process, which only loads that cache (well under a second). With no writable
+cache the child's work is lost and the server process compiles after all, still off the
+request path. Before drawing a signed-in page (they grade),
 ``app.py`` calls ``WARM_UP.wait()``: while the warm-up is still running that shows a spinner
 with plain words until it ends, instead of a frozen page; once it has ended it returns at once.
 A failed warm-up is logged on the server with its traceback and the pages go on (their first
@@ -18,23 +24,44 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import streamlit as st
 
-from grading.warm import WarmUp, warm_up
+import grading
+from grading.warm import WarmUp, in_memory, warm_up
 
 LOG = logging.getLogger(__name__)
+CHILD_LIMIT_S = 600.0
+PACKAGE_ROOT = Path(grading.__file__).resolve().parents[1]  # where ``-m grading.warm`` is found
 WAIT_TEXT = "Preparing the grading engine (first start only)…"
 WAIT_LIMIT_S = 300.0  # then the page goes on: its own grade waits for numba's compile lock
+
+
+def compile_in_child_then_load() -> WarmUp:
+    """The compile in a child process (``python -m grading.warm``), then the load here."""
+    if not in_memory():  # else nothing to compile or load
+        try:
+            child = subprocess.run([sys.executable, "-m", "grading.warm"], cwd=PACKAGE_ROOT,
+                                   capture_output=True, text=True, timeout=CHILD_LIMIT_S,
+                                   stdin=subprocess.DEVNULL, check=False)
+        except (OSError, subprocess.SubprocessError) as e:
+            LOG.warning("the grading engine's warm-up process could not run (%s): it is "
+                        "prepared in the app's own process instead", e)
+        else:
+            line = (child.stdout or child.stderr).strip()
+            print(f"ward app: in a separate process: {line}", file=sys.stderr, flush=True)
+    return warm_up()
 
 
 class BackgroundWarmUp:
     """One warm-up per process, on a daemon thread (it never keeps the server from stopping)."""
 
-    def __init__(self, run: Callable[[], WarmUp] = warm_up) -> None:
+    def __init__(self, run: Callable[[], WarmUp] = compile_in_child_then_load) -> None:
         self._run = run
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -60,7 +87,8 @@ class BackgroundWarmUp:
             self.failed = True
             LOG.exception("the grading engine's warm-up failed: the first grade compiles it")
             return
-        print(f"ward app: {self.result.describe()}", file=sys.stderr, flush=True)
+        print(f"ward app: in the app's process: {self.result.describe()}", file=sys.stderr,
+              flush=True)
 
     def running(self) -> bool:
         thread = self._thread

@@ -5,8 +5,12 @@ signed-in page waits for it behind a spinner; a failure is logged, never shown."
 from __future__ import annotations
 
 import logging
+import re
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +20,8 @@ import grading
 from grading.warm import WarmUp
 from ui import warm
 from ui.warm import BackgroundWarmUp
+
+ROOT = Path(__file__).resolve().parents[2]
 
 DONE = WarmUp(seconds=0.01, compiled="loaded from cache", rows=6, reasons=20)
 
@@ -142,3 +148,20 @@ def test_a_signed_in_page_grades_only_after_the_warm_up_has_ended(
     assert [t.value for t in at.title] == ["Ward overview"]
     assert warm_up_running_at_grade and not any(warm_up_running_at_grade)
     assert w.result == DONE
+
+
+def test_the_app_compiles_in_a_child_process_then_loads_the_cache_in_its_own() -> None:
+    """What the app's thread runs: ``python -m grading.warm`` in a child (the compile, off the
+    app's interpreter lock), then the load here; said on standard error, one line each."""
+    script = ("from ui.warm import compile_in_child_then_load\n"
+              "w = compile_in_child_then_load()\n"
+              "print(w.compiled)\n"
+              "w = compile_in_child_then_load()\n"  # in memory now: no second child
+              "print(w.compiled)\n")
+    r = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["loaded", "from", "cache", "already", "in", "memory"]
+    [child] = [line for line in r.stderr.splitlines() if "separate process" in line]
+    assert re.match(r"ward app: in a separate process: Grading engine ready in \d+\.\d\d s: "
+                    r"(compiled|loaded from cache)", child)
