@@ -1,6 +1,6 @@
 """First start: what a fresh machine pays before its first grade (prints figures, asserts nothing).
 
-    python bench/first_start_bench.py [--rounds 2] [--think 0] [--no-app]
+    python bench/first_start_bench.py [--rounds 2] [--think 0] [--no-app | --no-engine]
 
 Issue 16, point 5. numba compiles the grading pass on the first grade after install or after
 ``grading/kernel.py`` changes, then loads it from its disk cache. A fresh machine is
@@ -237,11 +237,13 @@ def main() -> None:
     p.add_argument("--think", type=float, default=0.0,
                    help="seconds between the sign-in page and the click (default 0)")
     p.add_argument("--no-app", action="store_true", help="the engine part only")
+    p.add_argument("--no-engine", action="store_true", help="the app part only")
     args = p.parse_args()
     if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).is_file():
         args.no_app = True
         print(f"(no Chromium at {CHROMIUM}: the app part is left out)")
-    engine(args.rounds)
+    if not args.no_engine:
+        engine(args.rounds)
     if not args.no_app:
         app(args.think)
 
