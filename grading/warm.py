@@ -107,6 +107,18 @@ def in_memory() -> bool:
     return any(d.signatures for d in compiled_functions().values())  # type: ignore[attr-defined]
 
 
+def cache_ready() -> bool:
+    """Whether numba's disk cache already holds compiled code for the current source of the
+    grading pass (a warm-up would then only load it). Read from the cache's index through
+    numba's private API (numba is pinned in the locks); False whenever that cannot be read,
+    so the caller compiles ahead rather than trusting a guess."""
+    try:
+        return any(d._cache._cache_file._load_index()  # type: ignore[attr-defined]
+                   for d in compiled_functions().values())
+    except Exception:  # another numba version, no cache (compiled in memory): unknown
+        return False
+
+
 def _total(counts: dict[str, tuple[int, int]]) -> tuple[int, int]:
     return sum(m for m, _ in counts.values()), sum(h for _, h in counts.values())
 

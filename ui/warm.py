@@ -4,17 +4,18 @@
 the warm-up on a background thread and returns at once, later calls do nothing (the sign-in
 page is drawn while it runs). numba's compiler is Python code holding the interpreter lock for
 most of its seconds: run in the server process it would slow every page drawn meanwhile (by
-some seconds, measured). So the thread runs ``python -m grading.warm`` as a child process,
-which compiles on another core and fills numba's disk cache, then ``grading.warm.warm_up`` in
-the server process, which only loads that cache (well under a second). With no writable
-cache the child's work is lost and the server process compiles after all, still off the
-request path. Before drawing a signed-in page (they grade),
-``app.py`` calls ``WARM_UP.wait()``: while the warm-up is still running that shows a spinner
-with plain words until it ends, instead of a frozen page; once it has ended it returns at once.
-A failed warm-up is logged on the server with its traceback and the pages go on (their first
-grade then compiles the pass itself, or shows the page's own plain error): never a traceback
-on the page. The outcome ("Grading engine ready in 9.5 s: compiled ...") is one line on the
-server's standard error.
+seconds, measured). So when numba's disk cache does not hold the current pass (a fresh
+install, a changed ``kernel.py``) the thread first runs ``python -m grading.warm`` as a child
+process, which compiles on another core and fills the cache; then ``grading.warm.warm_up`` in
+the server process, which only loads it (well under a second). With no writable cache the
+child's work is lost and the server process compiles after all, still off the request path.
+
+Before drawing a signed-in page (they grade), ``app.py`` calls ``WARM_UP.wait()``: while the
+warm-up is still running that shows a spinner with plain words until it ends, instead of a
+frozen page; once it has ended it returns at once. A failed warm-up is logged on the server
+with its traceback and the pages go on (their first grade then compiles the pass itself, or
+shows the page's own plain error): never a traceback on the page. What happened ("Grading
+engine ready in 0.56 s: loaded from cache") is one line each on the server's standard error.
 
 ``WARD_WARM_UP=0`` switches it off (the first grade then compiles, as before): for measuring
 the difference (``bench/first_start_bench.py``), or a server that must not compile at start.
@@ -33,7 +34,7 @@ from pathlib import Path
 import streamlit as st
 
 import grading
-from grading.warm import WarmUp, in_memory, warm_up
+from grading.warm import WarmUp, cache_ready, in_memory, warm_up
 
 LOG = logging.getLogger(__name__)
 CHILD_LIMIT_S = 600.0
@@ -43,8 +44,9 @@ WAIT_LIMIT_S = 300.0  # then the page goes on: its own grade waits for numba's c
 
 
 def compile_in_child_then_load() -> WarmUp:
-    """The compile in a child process (``python -m grading.warm``), then the load here."""
-    if not in_memory():  # else nothing to compile or load
+    """The compile in a child process (``python -m grading.warm``) unless the disk cache
+    already holds it, then the load here."""
+    if not in_memory() and not cache_ready():  # else there is only a cache to load
         try:
             child = subprocess.run([sys.executable, "-m", "grading.warm"], cwd=PACKAGE_ROOT,
                                    capture_output=True, text=True, timeout=CHILD_LIMIT_S,

@@ -5,6 +5,7 @@ signed-in page waits for it behind a spinner; a failure is logged, never shown."
 from __future__ import annotations
 
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -150,18 +151,44 @@ def test_a_signed_in_page_grades_only_after_the_warm_up_has_ended(
     assert w.result == DONE
 
 
-def test_the_app_compiles_in_a_child_process_then_loads_the_cache_in_its_own() -> None:
-    """What the app's thread runs: ``python -m grading.warm`` in a child (the compile, off the
-    app's interpreter lock), then the load here; said on standard error, one line each."""
-    script = ("from ui.warm import compile_in_child_then_load\n"
-              "w = compile_in_child_then_load()\n"
-              "print(w.compiled)\n"
-              "w = compile_in_child_then_load()\n"  # in memory now: no second child
-              "print(w.compiled)\n")
-    r = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                       text=True, timeout=300)
+def run_python(script: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env=os.environ | env)
+
+
+def test_without_the_pass_in_the_cache_the_app_compiles_it_in_a_child_then_loads_it() -> None:
+    """What the app's thread runs when the disk cache lacks the pass: ``python -m
+    grading.warm`` in a child (the compile, off the app's interpreter lock), then the load
+    here; one line each on standard error. (The cache is told to look empty: a real compile
+    costs 10-20 s, measured by bench/first_start_bench.py.)"""
+    r = run_python("import ui.warm\n"
+                   "ui.warm.cache_ready = lambda: False\n"
+                   "w = ui.warm.compile_in_child_then_load()\n"
+                   "print(w.compiled)\n"
+                   "w = ui.warm.compile_in_child_then_load()\n"  # in memory now: no child
+                   "print(w.compiled)\n")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["loaded", "from", "cache", "already", "in", "memory"]
+    assert r.stdout.splitlines() == ["loaded from cache", "already in memory"]
     [child] = [line for line in r.stderr.splitlines() if "separate process" in line]
     assert re.match(r"ward app: in a separate process: Grading engine ready in \d+\.\d\d s: "
                     r"(compiled|loaded from cache)", child)
+
+
+def test_with_the_pass_in_the_cache_the_app_only_loads_it_and_starts_no_child() -> None:
+    filled = subprocess.run([sys.executable, "-m", "grading.warm"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert filled.returncode == 0, filled.stderr  # the cache holds the pass (if it did not)
+    r = run_python("from grading.warm import cache_ready\n"
+                   "from ui.warm import compile_in_child_then_load\n"
+                   "print(cache_ready())\n"
+                   "print(compile_in_child_then_load().compiled)\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["True", "loaded from cache"]
+    assert "separate process" not in r.stderr
+
+
+def test_an_empty_numba_cache_is_not_taken_for_a_ready_one(tmp_path: Path) -> None:
+    r = run_python("from grading.warm import cache_ready\nprint(cache_ready())\n",
+                   NUMBA_CACHE_DIR=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["False"]
