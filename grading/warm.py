@@ -23,7 +23,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from .parse import read_csv
 from .summary import summarize
@@ -73,14 +73,14 @@ class WarmUp:
         return f"Grading engine ready in {self.seconds:.2f} s: {self.compiled}{where}."
 
 
-def compiled_functions() -> dict[str, object]:
+def compiled_functions() -> dict[str, Any]:
     """Every numba-compiled function defined in a ``grading`` module loaded in this process,
     by qualified name (found, not listed: the warm-up holds whatever the engine compiles)."""
     try:
         from numba.core.dispatcher import Dispatcher
     except ImportError:  # numba absent: nothing is compiled
         return {}
-    found: dict[str, object] = {}
+    found: dict[str, Any] = {}
     for name, module in list(sys.modules.items()):
         if module is None or not (name == "grading" or name.startswith("grading.")):
             continue
@@ -97,14 +97,20 @@ def compile_counts() -> dict[str, tuple[int, int]]:
     compile; with no usable disk cache every compilation is a miss), a hit a load from disk."""
     counts = {}
     for name, d in compiled_functions().items():
-        stats = d.stats  # type: ignore[attr-defined]
+        stats = d.stats
         counts[name] = (sum(stats.cache_misses.values()), sum(stats.cache_hits.values()))
     return counts
 
 
 def in_memory() -> bool:
     """Whether this process already holds compiled grading code (a warm-up would load nothing)."""
-    return any(d.signatures for d in compiled_functions().values())  # type: ignore[attr-defined]
+    return any(d.signatures for d in compiled_functions().values())
+
+
+def disk_cache() -> bool:
+    """Whether numba keeps the compiled pass on disk (next to the package or in the user's
+    cache); without (a read-only install) every process compiles it in memory."""
+    return any(getattr(d.stats, "cache_path", None) for d in compiled_functions().values())
 
 
 def cache_ready() -> bool:
@@ -113,7 +119,7 @@ def cache_ready() -> bool:
     numba's private API (numba is pinned in the locks); False whenever that cannot be read,
     so the caller compiles ahead rather than trusting a guess."""
     try:
-        return any(d._cache._cache_file._load_index()  # type: ignore[attr-defined]
+        return any(d._cache._cache_file._load_index()
                    for d in compiled_functions().values())
     except Exception:  # another numba version, no cache (compiled in memory): unknown
         return False
@@ -140,7 +146,7 @@ def warm_up() -> WarmUp:
                           "compiled" if misses else
                           "loaded from cache" if hits else "already in memory")
     cache_dirs = sorted({str(path) for d in dispatchers.values()
-                         if (path := getattr(d.stats, "cache_path", None))})  # type: ignore[attr-defined]
+                         if (path := getattr(d.stats, "cache_path", None))})
     return WarmUp(seconds=seconds, compiled=compiled, rows=len(results), reasons=reasons,
                   cache_dirs=tuple(cache_dirs))
 

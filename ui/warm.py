@@ -34,7 +34,7 @@ from pathlib import Path
 import streamlit as st
 
 import grading
-from grading.warm import WarmUp, cache_ready, in_memory, warm_up
+from grading.warm import WarmUp, cache_ready, disk_cache, in_memory, warm_up
 
 LOG = logging.getLogger(__name__)
 CHILD_LIMIT_S = 600.0
@@ -46,7 +46,8 @@ WAIT_LIMIT_S = 300.0  # then the page goes on: its own grade waits for numba's c
 def compile_in_child_then_load() -> WarmUp:
     """The compile in a child process (``python -m grading.warm``) unless the disk cache
     already holds it, then the load here."""
-    if not in_memory() and not cache_ready():  # else there is only a cache to load
+    # a child only where its compile is kept on disk and the cache does not hold it yet
+    if not in_memory() and disk_cache() and not cache_ready():
         try:
             child = subprocess.run([sys.executable, "-m", "grading.warm"], cwd=PACKAGE_ROOT,
                                    capture_output=True, text=True, timeout=CHILD_LIMIT_S,

@@ -187,8 +187,19 @@ def test_with_the_pass_in_the_cache_the_app_only_loads_it_and_starts_no_child() 
     assert "separate process" not in r.stderr
 
 
-def test_an_empty_numba_cache_is_not_taken_for_a_ready_one(tmp_path: Path) -> None:
-    r = run_python("from grading.warm import cache_ready\nprint(cache_ready())\n",
-                   NUMBA_CACHE_DIR=str(tmp_path))
+def test_with_no_disk_cache_the_app_compiles_in_its_own_process_and_starts_no_child() -> None:
+    """A read-only install: the child's compile could not be kept, so none is started."""
+    r = run_python("import ui.warm\n"
+                   "ui.warm.cache_ready = lambda: False\n"
+                   "ui.warm.disk_cache = lambda: False\n"
+                   "print(ui.warm.compile_in_child_then_load().rows)\n")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines() == ["False"]
+    assert r.stdout.splitlines() == ["6"]
+    assert "separate process" not in r.stderr
+
+
+def test_an_empty_numba_cache_is_not_taken_for_a_ready_one(tmp_path: Path) -> None:
+    r = run_python("from grading.warm import cache_ready, disk_cache\n"
+                   "print(disk_cache(), cache_ready())\n", NUMBA_CACHE_DIR=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["True False"]
