@@ -56,8 +56,13 @@ def compile_in_child_then_load() -> WarmUp:
             LOG.warning("the grading engine's warm-up process could not run (%s): it is "
                         "prepared in the app's own process instead", e)
         else:
-            line = (child.stdout or child.stderr).strip()
-            print(f"ward app: in a separate process: {line}", file=sys.stderr, flush=True)
+            if child.returncode == 0:
+                print(f"ward app: in a separate process: {child.stdout.strip()}",
+                      file=sys.stderr, flush=True)
+            else:
+                LOG.warning("the grading engine's warm-up process failed (exit %s): it is "
+                            "prepared in the app's own process instead\n%s",
+                            child.returncode, child.stderr.strip()[-2000:])
     return warm_up()
 
 
