@@ -3,7 +3,7 @@
 numba compiles the grading pass (``kernel.py``) on its first call after install or after the
 file changes (7–20 s), then keeps the machine code in its disk cache (next to the package, or
 in the user's cache); every later process loads it in well under a second. ``warm_up`` pays
-that cost ahead — at install (``python -m grading.warm``: README's quick start, and ``.ci/run``
+that cost ahead — at install (``python -m grading.warm``: README's start command, and ``.ci/run``
 before the tests) or at the app's start-up, off the request path (``ui/warm.py``) — so it
 never falls on a user's first click. Measured by ``bench/first_start_bench.py``.
 
