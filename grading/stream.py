@@ -382,8 +382,8 @@ IN_FLIGHT = 2  # blocks rendered or written while the next is explained
 def write_grades(out: BinaryIO, g: GradedTimeline, fmt: str, block: int | None = None) -> None:
     """``g``'s results in input order to ``out`` as ``fmt`` ("csv", "json" or "parquet").
 
-    The main thread explains block after block; one worker renders each block's bytes and
-    writes them, in order, meanwhile (rendering and writing run without the GIL)."""
+    The main thread explains block after block; meanwhile one worker renders each block's
+    bytes and another writes them, in order (both run without the GIL)."""
     block = block or BLOCK_ROWS
     if fmt == "parquet":
         from .columnar import write_parquet
@@ -393,14 +393,15 @@ def write_grades(out: BinaryIO, g: GradedTimeline, fmt: str, block: int | None =
     out.write(w.header())
     n = len(g.order)
 
-    def render_and_write(args: tuple[object, ...]) -> None:
-        out.write(memoryview(_render(*args)))  # type: ignore[arg-type]
+    def write(rendered: Future[np.ndarray]) -> None:
+        out.write(memoryview(rendered.result()))  # type: ignore[arg-type]
 
-    with ThreadPoolExecutor(1) as worker:
+    # three stages at once: explain (here), render (compiled, without the GIL), write
+    with ThreadPoolExecutor(1) as renderer, ThreadPoolExecutor(1) as writer:
         pending: deque[Future[None]] = deque()
         for lo in range(0, n, block):
-            pending.append(worker.submit(render_and_write,
-                                         w.prepare(np.arange(lo, min(n, lo + block)))))
+            rendered = renderer.submit(_render, *w.prepare(np.arange(lo, min(n, lo + block))))
+            pending.append(writer.submit(write, rendered))
             while len(pending) > IN_FLIGHT or (pending and pending[0].done()):
                 pending.popleft().result()  # in order; a failure is raised here
         while pending:
