@@ -3,8 +3,9 @@
 For every row, in patient/time order, ``grade_rows`` carries each input forward to the row
 (the latest value inside its look-back window), follows the CRS and ICANS episodes, and
 applies the CRS and ICANS rules, writing the arrays that ``timeline.GradedTimeline`` rebuilds
-each row's ``Snapshot`` from. It is held against the row-wise reference (``reference.py`` and
-``snapshot.py``) by the tests, and at output time by the cross-check of decision V6.
+each row's ``Snapshot`` from, and which reasons and flags apply (bits that ``explain.py``
+renders). It is the only grading path in production; the tests hold it against the row-wise
+reference (``reference.py`` and ``snapshot.py``, decision V6).
 
 Every threshold and table enters as an argument (``RULES`` and ``TABLES``, built from
 ``rules.py``): numba's disk cache of the compiled code is keyed on this file alone, so a

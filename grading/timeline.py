@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -41,6 +41,7 @@ class GradedTimeline:
     col: dict[str, np.ndarray]
     rows: kernel.Rows  # the inputs in sorted order: values are read at each ``*_src`` row
     _inverse: np.ndarray | None = None  # the sorted position of each input row (when asked)
+    _memo: dict[int, RowResult] = field(default_factory=dict)  # explained, by sorted row
 
     # ----------------------------------------------------------------- explained results
     def snapshot(self, s: int) -> Snapshot:
@@ -142,16 +143,29 @@ class GradedTimeline:
         return self._inverse[rows]
 
     def result_at(self, s: int, row: int) -> RowResult:
-        """The explained result of sorted row ``s`` (input row ``row``)."""
-        ex = Explainer(self)
-        return self._result(ex, ex.explain(np.array([s])), 0, row)
+        """The explained result of sorted row ``s`` (input row ``row``); rows explained
+        together beforehand (``prefetch``) are not explained again."""
+        if s not in self._memo:
+            self.prefetch(np.array([s]))
+        return self._memo[s]
 
     def results_at(self, s: np.ndarray) -> list[RowResult]:
         """The explained results of sorted rows ``s``, explained together."""
+        self.prefetch(s)
+        return [self._memo[int(x)] for x in s]
+
+    def prefetch(self, s: np.ndarray) -> None:
+        """Explain sorted rows ``s`` in one go (explaining has a fixed cost per call, so a
+        screen that needs many rows asks for them together) and keep their results."""
+        todo = np.array([x for x in np.asarray(s, np.int64).tolist() if x not in self._memo],
+                        np.int64)
+        if not len(todo):
+            return
         ex = Explainer(self)
-        e = ex.explain(np.asarray(s, np.int64))
-        rows = self.order.order[e.s]
-        return [self._result(ex, e, i, int(rows[i])) for i in range(len(e.s))]
+        e = ex.explain(todo)
+        rows = self.order.order[todo]
+        for i in range(len(todo)):
+            self._memo[int(todo[i])] = self._result(ex, e, i, int(rows[i]))
 
     def _result(self, ex: Explainer, e: Explained, i: int, row: int) -> RowResult:
         c, s = self.col, int(e.s[i])

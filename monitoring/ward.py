@@ -152,6 +152,8 @@ def ward_overview(store: WardStore, now: datetime, *, demo_only: bool = False
     problems = {pid: "record problem: " + "; ".join(ps) + RECORD_PROBLEM_ADVICE
                 for pid, ps in store.record_problems(pids, duplicates=False).items()}
     graded = _graded(store, [pid for pid in pids if pid not in problems], problems)
+    for g in {id(g): g for g, _ in graded.values()}.values():  # every latest row, explained at once
+        g.prefetch(np.array([hi - 1 for g2, (_, hi) in graded.values() if g2 is g]))
     tables = schedule.load()
     out = []
     for p in patients:
@@ -429,6 +431,7 @@ def preview(store: WardStore, patient_id: str, values: Mapping[str, Any]) -> Pre
     problems = grading.from_rows([row], tz=store.tz)  # the row alone: its own errors first
     a = grading.from_rows([*rows, row], tz=store.tz)
     g = grading.grade(a)
+    g.prefetch(np.arange(len(g.order)))  # the course is evaluated row by row below
     s = int(np.flatnonzero(g.order.order == len(rows))[0])
     previous = g.result_at(s - 1, int(g.order.order[s - 1])) if s > 0 else None
     combined = [*rows, {**row, "time": g.result_at(s, len(rows)).time}]
@@ -498,6 +501,7 @@ def _sync(store: WardStore, patient_id: str, by: str, *, changed_id: int | None 
                 store.withdraw_flag(f["id"], escalation.WITHDRAWN, by=by)
         return [], None, None
     g = grading.grade(a)
+    g.prefetch(np.arange(len(g.order)))  # the course is evaluated row by row below
     sorted_of = np.empty(len(g.order), np.int64)
     sorted_of[g.order.order] = np.arange(len(g.order))
     cache: dict[int, RowResult] = {}
