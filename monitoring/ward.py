@@ -431,8 +431,8 @@ def preview(store: WardStore, patient_id: str, values: Mapping[str, Any]) -> Pre
     problems = grading.from_rows([row], tz=store.tz)  # the row alone: its own errors first
     a = grading.from_rows([*rows, row], tz=store.tz)
     g = grading.grade(a)
-    g.prefetch(np.arange(len(g.order)))  # the course is evaluated row by row below
     s = int(np.flatnonzero(g.order.order == len(rows))[0])
+    g.prefetch(np.arange(max(s - 1, 0), len(g.order)))  # the rows evaluated below, at once
     previous = g.result_at(s - 1, int(g.order.order[s - 1])) if s > 0 else None
     combined = [*rows, {**row, "time": g.result_at(s, len(rows)).time}]
     in_time_order = [combined[int(j)] for j in g.order.order]
@@ -501,7 +501,6 @@ def _sync(store: WardStore, patient_id: str, by: str, *, changed_id: int | None 
                 store.withdraw_flag(f["id"], escalation.WITHDRAWN, by=by)
         return [], None, None
     g = grading.grade(a)
-    g.prefetch(np.arange(len(g.order)))  # the course is evaluated row by row below
     sorted_of = np.empty(len(g.order), np.int64)
     sorted_of[g.order.order] = np.arange(len(g.order))
     cache: dict[int, RowResult] = {}
@@ -519,6 +518,7 @@ def _sync(store: WardStore, patient_id: str, by: str, *, changed_id: int | None 
         start = next((i for i, t in enumerate(times) if t >= since), len(times))
     else:
         start = 0
+    g.prefetch(sorted_of[max(start - 1, 0):])  # the rows evaluated below, explained at once
     doses = tocilizumab_doses(rows, store.administrations(patient_id))
     scores = escalation.course_news(rows, patient, max(start - 1, 0))
     desired = escalation.evaluate_course(rows, result_of, patient, doses, start, scores)
