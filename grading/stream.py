@@ -183,24 +183,66 @@ def _copy(seq: np.ndarray, buf0: np.ndarray, off0: np.ndarray, buf1: np.ndarray,
 # ------------------------------------------------------------------------------- times
 def iso_times(ns: np.ndarray, tz: object) -> tuple[np.ndarray, np.ndarray]:
     """``datetime.isoformat()`` of every time (int64 ns, UTC) in the ward zone, as one buffer
-    and its offsets: whole seconds with a ``+HH:MM`` offset are formatted in bulk, anything
-    else (microseconds, an offset with seconds) one by one."""
+    and its offsets: whole seconds in years 1970-9999 with a ``+HH:MM`` offset are formatted
+    by a compiled loop, anything else (microseconds, an offset with seconds) one by one."""
     n = len(ns)
-    us = ns // 1000
+    if not n:
+        return np.zeros(0, np.uint8), np.zeros(1, np.int64)
     local_ns = _local_ns(ns, tz)
     offset_s = (local_ns - ns) // 1_000_000_000
-    codes, offsets = pd.factorize(offset_s)
-    suffixes = [datetime.fromtimestamp(0, timezone(timedelta(seconds=int(o)))).isoformat()[19:]
-                for o in offsets]
-    if n and all(len(x) == 6 for x in suffixes) and not np.any(us % 1_000_000):
-        base = (local_ns // 1_000_000_000).astype("datetime64[s]").astype("S19")
-        suffix = np.frombuffer("".join(suffixes).encode(), np.uint8).reshape(-1, 6)
-        text = np.hstack([base.view(np.uint8).reshape(n, 19), suffix[codes]])
-        return text.ravel(), np.arange(n + 1, dtype=np.int64) * 25
+    lo = int(offset_s.min())
+    codes = offset_s - lo
+    present = np.flatnonzero(np.bincount(codes))
+    suffixes = {int(c): datetime.fromtimestamp(0, timezone(timedelta(seconds=int(c) + lo)))
+                .isoformat()[19:] for c in present}
+    simple = (all(len(x) == 6 for x in suffixes.values()) and not np.any(ns % 1_000_000_000)
+              and int(local_ns.min()) >= 0 and int(local_ns.max()) < _YEAR_10000_NS)
+    if simple:
+        table = np.zeros((int(present.max()) + 1, 6), np.uint8)
+        for c, x in suffixes.items():
+            table[c] = np.frombuffer(x.encode(), np.uint8)
+        out = np.empty((n, 25), np.uint8)
+        _iso(local_ns // 1_000_000_000, codes, table, out)
+        return out.ravel(), np.arange(n + 1, dtype=np.int64) * 25
     parts = [when(int(x), tz).isoformat().encode() for x in ns]
     lengths = np.fromiter((len(p) for p in parts), np.int64, n)
     return (np.frombuffer(b"".join(parts), np.uint8).copy(),
             np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
+
+
+_YEAR_10000_NS = 253_402_300_800 * 1_000_000_000  # 10000-01-01T00:00:00
+
+
+@njit(cache=CACHE, nogil=True)
+def _iso(local_s: np.ndarray, offset: np.ndarray, suffix: np.ndarray,
+         out: np.ndarray) -> None:  # pragma: no cover (compiled)
+    """YYYY-MM-DDTHH:MM:SS and the offset's six characters, for seconds since 1970 (local
+    wall time); the civil date by H. Hinnant's days-from-civil inverse."""
+    for i in range(local_s.shape[0]):
+        t = local_s[i]
+        days, sec = t // 86400, t % 86400
+        z = days + 719468
+        era = z // 146097
+        doe = z - era * 146097
+        yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+        y = yoe + era * 400
+        doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+        mp = (5 * doy + 2) // 153
+        d = doy - (153 * mp + 2) // 5 + 1
+        m = mp + 3 if mp < 10 else mp - 9
+        if m <= 2:
+            y += 1
+        hh, mm, ss = sec // 3600, sec // 60 % 60, sec % 60
+        o = out[i]
+        o[0], o[1], o[2], o[3] = 48 + y // 1000, 48 + y // 100 % 10, 48 + y // 10 % 10, \
+            48 + y % 10
+        o[4], o[5], o[6], o[7] = 45, 48 + m // 10, 48 + m % 10, 45
+        o[8], o[9], o[10] = 48 + d // 10, 48 + d % 10, 84
+        o[11], o[12], o[13] = 48 + hh // 10, 48 + hh % 10, 58
+        o[14], o[15], o[16] = 48 + mm // 10, 48 + mm % 10, 58
+        o[17], o[18] = 48 + ss // 10, 48 + ss % 10
+        for k in range(6):
+            o[19 + k] = suffix[offset[i], k]
 
 
 def _local_ns(ns: np.ndarray, tz: object) -> np.ndarray:
