@@ -45,10 +45,11 @@ class View:
         self.g, self.s, self.c, self.r = g, s, g.col, g.rows
 
     def col(self, name: str) -> int:
+        """A whole-number column of the pass (a code, a component, or the sorted row a value
+        was taken from: ``*_src``) at the row."""
         return int(self.c[name][self.s])
 
-    def src(self, name: str) -> int:
-        return int(self.c[name][self.s])
+    src = col
 
     def at(self, name: str, src: str) -> float:
         """Input ``name`` at the row column ``src`` points to."""
@@ -364,10 +365,6 @@ def _worst(g: GradedTimeline, s: np.ndarray) -> np.ndarray:
     return np.maximum(np.maximum(g.col["bp_comp"][s], 0), np.maximum(g.col["o2_comp"][s], 0))
 
 
-def _cognitive_flag_words(v: View) -> str:
-    return v.cognitive()[1]
-
-
 FLAGS = (
     *(_inotrope(a) for a in sorted(a for a, r in rules.VASOACTIVE_RULE.items()
                                    if r.review_flag == "inotrope")),
@@ -432,7 +429,7 @@ FLAGS = (
         f"{int(v.at('ice', 'ice_src'))} now: the deficit may be pre-existing, attribution "
         "needed (spec B4)")),
     _flag("attributed_cognitive", _cognitive_key, lambda v: (
-        "review", f"{_cognitive_flag_words(v)} attributed to another cause: excluded from the "
+        "review", f"{v.cognitive()[1]} attributed to another cause: excluded from the "
         "ICANS grade")),
     _flag("attributed_consciousness", _cols("loc"), lambda v: (
         "review", f"{_loc_words(v)} attributed to another cause: excluded from the ICANS "
