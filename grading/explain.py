@@ -490,8 +490,11 @@ class Explainer:
         g = self.g
         ids = np.full((len(s), len(slots)), -1, np.int32)
         times = np.full((len(s), len(slots)), ROW_TIME, np.int32) if reasons else ids[:, :0]
+        words = {w: g.col[w][s] for w in {slot.word for slot in slots}}  # gathered once
         for k, slot in enumerate(slots):
-            present = (g.col[slot.word][s] & slot.bit) != 0
+            present = (words[slot.word] & slot.bit) != 0
+            if not present.any():
+                continue
             if slot.extra is not None:
                 present &= slot.extra(g, s)
             at = np.flatnonzero(present)
