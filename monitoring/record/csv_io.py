@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -16,7 +15,6 @@ import grading
 from grading import csvsafe
 from grading.fields import COLUMNS
 from grading.parse import InputError
-from grading.sequence import PatientOrder
 
 from .. import tables as t
 from .model import (
@@ -30,6 +28,7 @@ from .model import (
     _text,
     _utc,
     now,
+    read_import,
 )
 from .sql import (
     _CONCURRENT_MARKERS,
@@ -122,31 +121,7 @@ class CsvRecord(Repository):
         return list(range(top + 1, top + 1 + k))
 
     def _read_import(self, source: str | Path | bytes) -> grading.Assessments:
-        """Validate an import file. When it fails, check again with the oxygen device already
-        in force in the record for patients it continues (a flow may rely on it, as on the
-        form); the context rows go after the file's rows, so row numbers stay the file's."""
-        try:
-            return grading.read_csv(source, tz=self.tz)
-        except InputError as first:
-            data = Path(source).read_bytes() if not isinstance(source, bytes) else source
-            try:
-                rows = _csv_rows(data)
-                for r in rows:  # undo the export's formula prefix, as read_csv does
-                    if isinstance(r.get("patient_id"), str):
-                        r["patient_id"] = csvsafe.restore(r["patient_id"])
-                keys = grading.from_rows([{"patient_id": r.get("patient_id", ""),
-                                           "time": r.get("time", "")} for r in rows], tz=self.tz)
-            except (InputError, UnicodeDecodeError, csv.Error, ValueError):
-                raise first from None
-            context = self._device_context(keys)
-            if not context:
-                raise
-            combined = grading.from_rows(rows + context, tz=self.tz)
-            n = len(rows)
-            cols = {k: v[:n] for k, v in combined.columns.items()}
-            return grading.Assessments(cols, combined.patients, combined.tz,
-                                       PatientOrder.of(cols["patient_id"], cols["time"]),
-                                       {r: f for r, f in combined.soft_flags.items() if r < n})
+        return read_import(source, self.tz, self._device_context)
 
     def _device_context(self, keys: grading.Assessments) -> list[dict[str, Any]]:
         """The oxygen device and vasopressors in force in the record before each patient's
@@ -220,18 +195,3 @@ class CsvRecord(Repository):
         for row in self.uow.timeline.timeline_rows(patient_id):
             w.writerow([_text(name, row.get(name), self.tz) for name in COLUMNS])
         return buf.getvalue()
-
-
-
-
-# ---------------------------------------------------------------------- helpers
-def _csv_rows(data: bytes) -> list[dict[str, str]]:
-    """The rows of a file ``grading.read_csv`` has read, as mappings of their non-blank cells
-    (line endings as it reads them). A row with more or fewer cells raises ``ValueError``."""
-    text = data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
-    rows = []
-    for r in csv.DictReader(io.StringIO(text)):
-        if None in r or None in r.values():
-            raise ValueError("a row with more or fewer cells than the header")
-        rows.append({k.strip(): v for k, v in r.items() if v != ""})
-    return rows

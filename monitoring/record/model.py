@@ -3,19 +3,26 @@ plain value helpers every part of the record shares (no database here)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 import grading
-from grading.fields import FIELD_BY_NAME, FIELDS
+from grading import csvsafe
+from grading.fields import COLUMNS, FIELD_BY_NAME, FIELDS
 from grading.lab_scores import units as lab_units
+from grading.parse import InputError
+from grading.sequence import PatientOrder
 
 from .. import auth, limits
 from .. import tables as t
@@ -223,3 +230,63 @@ def _json(v: object) -> str | None:
 
 def progress_to_stderr(done: int, total: int) -> None:
     print(f"imported {done:,} of {total:,} rows", file=sys.stderr)
+
+
+def assessments_from_columns(cols: Mapping[str, list[Any]], tz: ZoneInfo) -> grading.Assessments:
+    """Effective rows as columns (``TimelineRecord._timeline_columns``) -> typed canonical
+    ``grading.Assessments``."""
+    arrays = {}
+    for name in COLUMNS:
+        f = FIELD_BY_NAME[name]
+        values = cols[name]
+        if f.kind == "time":
+            arrays[name] = pa.chunked_array([pa.array(values, pa.timestamp("us", tz="UTC"))])
+        elif f.kind in ("number", "integer"):
+            arrays[name] = pa.chunked_array([pa.array(values, pa.float64())])
+        elif f.kind == "boolean":
+            arrays[name] = pa.chunked_array([pa.array(values, pa.bool_())])
+        else:
+            arrays[name] = pa.chunked_array([pa.array(values, pa.string())])
+    return grading.parse.from_columns(arrays, tz)
+
+
+def read_import(source: str | Path | bytes, tz: ZoneInfo,
+                device_context: Callable[[grading.Assessments], list[dict[str, Any]]]
+                ) -> grading.Assessments:
+    """Validate an import file. When it fails, check again with the oxygen device already
+    in force in the record for patients it continues (a flow may rely on it, as on the
+    form); the context rows go after the file's rows, so row numbers stay the file's."""
+    try:
+        return grading.read_csv(source, tz=tz)
+    except InputError as first:
+        data = Path(source).read_bytes() if not isinstance(source, bytes) else source
+        try:
+            rows = _csv_rows(data)
+            for r in rows:  # undo the export's formula prefix, as read_csv does
+                if isinstance(r.get("patient_id"), str):
+                    r["patient_id"] = csvsafe.restore(r["patient_id"])
+            keys = grading.from_rows([{"patient_id": r.get("patient_id", ""),
+                                       "time": r.get("time", "")} for r in rows], tz=tz)
+        except (InputError, UnicodeDecodeError, csv.Error, ValueError):
+            raise first from None
+        context = device_context(keys)
+        if not context:
+            raise
+        combined = grading.from_rows(rows + context, tz=tz)
+        n = len(rows)
+        cols = {k: v[:n] for k, v in combined.columns.items()}
+        return grading.Assessments(cols, combined.patients, combined.tz,
+                                   PatientOrder.of(cols["patient_id"], cols["time"]),
+                                   {r: f for r, f in combined.soft_flags.items() if r < n})
+
+
+def _csv_rows(data: bytes) -> list[dict[str, str]]:
+    """The rows of a file ``grading.read_csv`` has read, as mappings of their non-blank cells
+    (line endings as it reads them). A row with more or fewer cells raises ``ValueError``."""
+    text = data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+    rows = []
+    for r in csv.DictReader(io.StringIO(text)):
+        if None in r or None in r.values():
+            raise ValueError("a row with more or fewer cells than the header")
+        rows.append({k.strip(): v for k, v in r.items() if v != ""})
+    return rows

@@ -8,16 +8,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import pyarrow as pa
 import sqlalchemy as sa
 
 import grading
-from grading.fields import COLUMNS, FIELD_BY_NAME
 
 from .. import tables as t
 from .model import (
     CANONICAL_STORED,
     StoreError,
+    assessments_from_columns,
 )
 from .sql import (
     Repository,
@@ -98,19 +97,7 @@ class TimelineRecord(Repository):
             cols = self._timeline_columns(conn, list(patient_ids))
         if not cols["id"]:
             return None, []
-        arrays = {}
-        for name in COLUMNS:
-            f = FIELD_BY_NAME[name]
-            values = cols[name]
-            if f.kind == "time":
-                arrays[name] = pa.chunked_array([pa.array(values, pa.timestamp("us", tz="UTC"))])
-            elif f.kind in ("number", "integer"):
-                arrays[name] = pa.chunked_array([pa.array(values, pa.float64())])
-            elif f.kind == "boolean":
-                arrays[name] = pa.chunked_array([pa.array(values, pa.bool_())])
-            else:
-                arrays[name] = pa.chunked_array([pa.array(values, pa.string())])
-        return grading.parse.from_columns(arrays, self.tz), list(cols["id"])
+        return assessments_from_columns(cols, self.tz), list(cols["id"])
 
 
     def _administrations(self, conn: sa.Connection, patient_id: str | Sequence[str] | None
