@@ -10,7 +10,11 @@ transaction, carries the user and a timezone-aware time, and adds an audit entry
   error), ``timeline`` (the effective rows), ``treatments`` (medications, labs), ``judgements``
   (attributions, grade confirmations, notes), ``flags``, ``teaching``, ``audit``; ``csv_io``
   beside them.
-- ``memory``: ``MemoryUnitOfWork``, the same repositories in plain Python structures.
+- ``memory`` (with ``memory_record``, ``memory_care``): ``MemoryUnitOfWork``, the same
+  repositories in plain Python structures, for tests where the database is not the point
+  (``WardStore.in_memory()``; tests/monitoring/test_record_contract.py holds both to one
+  contract).
+- ``model``: the record's errors, ``PatientIn``, ``StoredAssessment`` and plain value helpers.
 - ``ward_store``: ``WardStore``, the whole record as one object (the callers' facade).
 
 Only this package (with ``monitoring/db.py``, ``tables.py`` and the migrations) imports

@@ -15,9 +15,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from grading.parse import ward_zone
 
-from .. import auth
+from .. import auth, limits
 from .. import tables as t
 from .model import (
     CLINICAL_WRITERS,
@@ -286,6 +288,8 @@ class MemoryPatients(MemoryRepository):
                              + "; allowed: " + ", ".join(self.PATIENT_EDITABLE))
         if not reason or not reason.strip():
             raise StoreError("a change to admission details needs a reason")
+        _bounded(("reason", reason), *((k, v) for k, v in changes.items()
+                                       if k in limits.LIMITS and isinstance(v, str)))
         with self.uow._write():
             role = self._check_user(by, ("physician", "admin", "educator"))
             row = self.uow.find("patients", patient_id=patient_id)
@@ -296,7 +300,13 @@ class MemoryPatients(MemoryRepository):
                                  "admin (an educator changes synthetic demo patients only)")
             merged = {k: v for k, v in (row | dict(changes)).items()
                       if k in PatientIn.model_fields}
-            checked = PatientIn.model_validate(merged)
+            try:
+                checked = PatientIn.model_validate(merged)
+            except ValidationError as e:
+                raise StoreError("; ".join(
+                    f"{PatientIn.model_fields[str(x['loc'][0])].title}: {x['msg']}"
+                    if x["loc"] and x["loc"][0] in PatientIn.model_fields else x["msg"]
+                    for x in e.errors())) from None
             values = {k: (changes[k] if k == "discharged_at" else getattr(checked, k))
                       for k in changes}
             before = {k: row[k] for k in values}

@@ -212,3 +212,18 @@ def test_an_import_lands_whole_and_exports_back_to_the_same_rows(record):
     # a flow continuing the device already on record imports on its own
     more = "patient_id,time,o2_flow_l_min\nQ,2026-03-02T10:00:00+00:00,4\n"
     assert record.import_csv(more.encode(), by="nina") == 1
+
+
+def test_admission_details_change_with_a_reason_and_a_discharge_leaves_the_ward_list(record):
+    with pytest.raises(StoreError, match="needs a reason"):
+        record.update_patient("P", {"bed": "4"}, reason="", by="drx")
+    with pytest.raises(StoreError, match=r"Weight \(kg\)"):
+        record.update_patient("P", {"weight_kg": 900}, reason="typo", by="drx")
+    record.update_patient("P", {"bed": "4"}, reason="moved", by="drx")
+    assert record.patient("P")["bed"] == "4"
+    record.discharge("P", by="drx", at=T0)
+    assert record.patients(admitted_only=True) == []
+    assert [p["patient_id"] for p in record.patients()] == ["P"]
+    # PostgreSQL's triggers add their own row audit of each UPDATE (db_update, migration 0010)
+    assert [e["action"] for e in record.audit("P") if not e["action"].startswith("db_")] == [
+        "admit", "update", "discharge"]
