@@ -16,6 +16,7 @@ import streamlit as st
 
 from ui import session, sign_in
 from ui.text import md
+from ui.warm import WARM_UP
 
 # The favicon is an emoji: a material icon would be fetched from Google on every page load.
 st.set_page_config(page_title="CAR-T ward monitor", page_icon="🩺", layout="wide")
@@ -32,6 +33,7 @@ def unreachable() -> None:
 
 def main() -> None:
     """Route this run: sign-in or the role's pages, then run the page."""
+    WARM_UP.start()  # the grading engine compiles off the request path (once per process)
     session.store()  # opens (and on first run creates) the ward record
     session.sso_check()
     session.check_idle()
@@ -79,6 +81,7 @@ def main() -> None:
                     st.rerun()
 
             watch()
+        WARM_UP.wait()  # the pages grade: a spinner while the engine is still being prepared
     nav.run()
 
 

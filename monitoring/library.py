@@ -86,9 +86,9 @@ TRIALS: dict[str, dict[str, Any]] = {
                   "median_neurotoxicity_onset_day": 8,
                   "scales": "ASTCT; other (non-ICANS) neurotoxicity 12 % / 9 %, around day 27"},
 }
-SYNTHETIC_NOTE = ("Synthetic case: invented to follow the timing this trial reports "
-                  "(grading-spec §7), not taken from any patient or trial record. Figures marked "
-                  "[R] in the spec are still to be checked against the paper.")
+SYNTHETIC_NOTE = ("Synthetic case: invented to follow the timing this trial reports in its "
+                  "published paper, not taken from any patient or trial record. Some of the "
+                  "trial's figures are still to be checked against the paper.")
 # Decision T14: the spec §7 table holds adult trials only (lymphoma, myeloma). A child's case
 # quotes none of their figures; it may name the product's pivotal paediatric trial, without
 # figures (none are in the reference), and follows the spec §7 guidance for the product type.
@@ -96,10 +96,10 @@ PAEDIATRIC_TRIALS: dict[str, dict[str, str]] = {
     "tisa-cel": {"trial": "ELIANA", "citation": "Maude SL et al. N Engl J Med 2018;378:439-448",
                  "disease": "B-cell acute lymphoblastic leukaemia in children and young adults"},
 }
-PAEDIATRIC_NOTE = ("Synthetic case, not taken from any patient or trial record. The reference "
-                   "table (grading-spec §7) has no paediatric trial, so no trial figures are "
-                   "quoted for this child; the timing follows the spec §7 guidance for the "
-                   "product type.")
+PAEDIATRIC_NOTE = ("Synthetic case, not taken from any patient or trial record. The case "
+                   "library's table of published pivotal trials (adult lymphoma and myeloma) "
+                   "has no paediatric trial, so no trial figures are quoted for this child; the "
+                   "timing follows the published pattern for the product type.")
 ADULT_YEARS = 18
 
 
@@ -321,8 +321,8 @@ class CaseCard(_Model):
             raise ValueError(f"trial.product {self.trial.product} is not the patient's product "
                              f"{self.patient.product}")
         if self.patient.age_years < ADULT_YEARS and self.trial.has_figures:
-            raise ValueError("trial: a child's case quotes no adult trial figures (the spec §7 "
-                             "table has no paediatric trial; decision T14)")
+            raise ValueError("trial: a child's case quotes no adult trial figures (the "
+                             "published pivotal trials in the library are adult trials)")
         return self
 
 

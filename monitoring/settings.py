@@ -1,4 +1,4 @@
-"""Site settings from the environment (one place; documented in README).
+"""Site settings from the environment (one place; documented in docs/manual.md, "Settings").
 
     DATABASE_URL                 PostgreSQL for a multi-user ward; unset = embedded SQLite demo file
                                  (PostgreSQL: the application's restricted role, docs/security.md)
@@ -11,7 +11,7 @@
     WARD_DATA_DIR                the folder of the embedded database file (default data/)
     WARD_SSO_ROLE_CLAIM          the identity-provider claim holding the ward role (default
                                  "ward_role"); single sign-on itself is configured in
-                                 .streamlit/secrets.toml ([auth], see README)
+                                 .streamlit/secrets.toml ([auth], docs/manual.md)
 """
 
 from __future__ import annotations

@@ -135,6 +135,11 @@ assessments = sa.Table(
     *canonical_columns(),
     sa.Index("ix_assessments_patient_time", "patient_id", "assessed_at"),
     sa.Index("ix_assessments_replaces", "replaces_id"),
+    # 0008: one row per patient, time and predecessor; a row corrected once (docs/security.md)
+    sa.Index("ux_assessments_slot", "patient_id", "assessed_at", "follows_id", unique=True),
+    sa.Index("ux_assessments_replaces", "replaces_id", unique=True,
+             sqlite_where=sa.text("follows_id IS NOT NULL"),
+             postgresql_where=sa.text("follows_id IS NOT NULL")),
 )
 
 ADMINISTRATION_KINDS = {  # kind -> (unit, canonical "given since the previous row" field)
@@ -252,6 +257,14 @@ teaching_cases = sa.Table(  # 0005: cases educators built, in the teaching libra
     sa.Column("replaces_id", sa.Integer, sa.ForeignKey("teaching_cases.id")),
     *_record_columns(),
     sa.Index("ix_teaching_cases_case", "case_id"),
+    # 0010: a version is replaced once and a case has one first version (rows from before 0010
+    # that already broke this are left out of the indexes by id there, and audited)
+    sa.Index("ux_teaching_cases_replaces", "replaces_id", unique=True,
+             sqlite_where=sa.text("replaces_id IS NOT NULL"),
+             postgresql_where=sa.text("replaces_id IS NOT NULL")),
+    sa.Index("ux_teaching_cases_first", "case_id", unique=True,
+             sqlite_where=sa.text("replaces_id IS NULL"),
+             postgresql_where=sa.text("replaces_id IS NULL")),
 )
 
 audit_log = sa.Table(

@@ -45,8 +45,8 @@ def trial_line(card: CaseCard) -> str:
         named = "" if t.trial is None else (
             f" **{t.trial}** ({t.citation}) is the pivotal paediatric {t.product} trial; its "
             "figures are not in the reference and are not quoted.")
-        return ("No paediatric trial in the reference table (spec §7)." + named
-                + " The timing follows the spec §7 guidance for the product type.")
+        return ("No paediatric trial in the case library's table of published pivotal trials."
+                + named + " The timing follows the published pattern for the product type.")
     onset = f"median CRS onset Day {t.median_crs_onset_day:g}" + (
         f" ({t.crs_onset_range})" if t.crs_onset_range else "")
     return (f"Follows the timing of **{t.trial}** ({t.citation}): CRS {t.crs_any_pct:g} % any "

@@ -4,7 +4,7 @@ Every malformed file ends in exit status 0 or 2, never a traceback; on exit 2 no
 stdout and every problem line is short (a huge cell is named, never printed whole). The fuzz
 runs a few hundred generated files in-process through the CLI's entry function, and a handful
 through real processes. The output is written as it is produced (bounded memory; the figures
-are in bench/output_memory_bench.py and the README), yet nothing reaches stdout unless the
+are in bench/output_memory_bench.py and docs/speed.md), yet nothing reaches stdout unless the
 whole result was produced.
 """
 

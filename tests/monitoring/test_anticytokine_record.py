@@ -17,6 +17,7 @@ from monitoring import library
 from monitoring import tables as t
 from monitoring.review import tocilizumab_doses
 from monitoring.store import StoreError, WardStore
+from tests.monitoring.revisions import upgrade_to
 from tests.monitoring.test_reliability import _head_revision
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -116,26 +117,14 @@ def test_the_library_case_with_anakinra_verifies_against_its_timeline():
 
 def test_migration_0007_adds_the_anticytokine_column_and_kinds_to_an_older_database(tmp_path):
     url = f"sqlite:///{tmp_path}/old.db"
-    WardStore(url).engine.dispose()
-    old_kinds = ("tocilizumab", "dexamethasone", "methylprednisolone", "anakinra",
-                 "antipyretic", "fluid_bolus")
+    upgrade_to(url, "0006")  # a database from before revision 0007
     engine = sa.create_engine(url)
-    with engine.begin() as conn:  # make it look like a database from before revision 0007
-        conn.execute(sa.text("ALTER TABLE assessments DROP COLUMN anticytokine_given"))
-        sql = conn.execute(sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' "
-                                   "AND name = 'administrations'")).scalar_one()
-        start = sql.index("kind IN (")
-        old = sql[:start] + f"kind IN {old_kinds}" + sql[sql.index(")", start) + 1:]
-        version = conn.execute(sa.text("PRAGMA schema_version")).scalar_one()
-        conn.exec_driver_sql("PRAGMA writable_schema = ON")
-        conn.execute(sa.text("UPDATE sqlite_master SET sql = :sql WHERE name = "
-                             "'administrations'"), {"sql": old})
-        conn.exec_driver_sql(f"PRAGMA schema_version = {version + 1}")
-        conn.exec_driver_sql("PRAGMA writable_schema = OFF")
-        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0006'"))
     with engine.connect() as conn:
-        assert "siltuximab" not in conn.execute(sa.text(
+        assert "anticytokine_given" not in {
+            c["name"] for c in sa.inspect(conn).get_columns("assessments")}
+        kinds = conn.execute(sa.text(
             "SELECT sql FROM sqlite_master WHERE name = 'administrations'")).scalar_one()
+        assert "anakinra" in kinds and "siltuximab" not in kinds
     engine.dispose()
 
     store = WardStore(url)
@@ -206,7 +195,7 @@ def test_migration_0007_freezes_its_medication_kinds():
 
 def test_migration_0007_refuses_a_changed_kind_check_with_a_clear_message(tmp_path):
     url = f"sqlite:///{tmp_path}/odd.db"
-    WardStore(url).engine.dispose()
+    upgrade_to(url, "0006")
     engine = sa.create_engine(url)
     with engine.begin() as conn:  # a database from before 0007 whose kind check was rewritten
         sql = conn.execute(sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' "
@@ -219,7 +208,6 @@ def test_migration_0007_refuses_a_changed_kind_check_with_a_clear_message(tmp_pa
                              "'administrations'"), {"sql": odd})
         conn.exec_driver_sql(f"PRAGMA schema_version = {version + 1}")
         conn.exec_driver_sql("PRAGMA writable_schema = OFF")
-        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0006'"))
     engine.dispose()
     with pytest.raises(RuntimeError, match=r"migration 0007: the administrations table has no "
                                            r"medication-kind check"):

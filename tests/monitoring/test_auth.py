@@ -21,6 +21,7 @@ from monitoring import auth
 from monitoring import tables as t
 from monitoring.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, ensure_demo_ward
 from monitoring.store import UNKNOWN_USER, StoreError, WardStore
+from tests.monitoring.revisions import upgrade_to
 
 T = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 GOOD = "correct horse battery"
@@ -356,14 +357,12 @@ def test_the_command_line_refuses_a_password_for_the_system_account(store_url: s
     store.engine.dispose()
 
 
-def test_migration_0008_adds_the_throttle_table_to_a_database_made_before_it(tmp_path: Path
+def test_migration_0009_adds_the_throttle_table_to_a_database_made_before_it(tmp_path: Path
                                                                             ) -> None:
     url = f"sqlite:///{tmp_path}/old.db"
-    WardStore(url).engine.dispose()
+    upgrade_to(url, "0008")  # a database from before revision 0009
     engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE sign_in_throttle"))
-        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0007'"))
+    assert not sa.inspect(engine).has_table("sign_in_throttle")
     engine.dispose()
     store = WardStore(url)
     store.add_user("nina", "nurse")

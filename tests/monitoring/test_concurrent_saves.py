@@ -18,8 +18,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
 from monitoring import db, ward
 from monitoring import tables as t
@@ -27,6 +25,7 @@ from monitoring.record.assessments import AssessmentRecord
 from monitoring.record.csv_io import CsvRecord
 from monitoring.review import patient_review
 from monitoring.store import ConcurrentChangeError, StoreError, WardStore
+from tests.monitoring.revisions import upgrade_to
 
 INFUSION = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 START = datetime(2026, 3, 5, 8, 0, tzinfo=UTC)
@@ -167,13 +166,12 @@ def test_an_import_clashing_with_a_save_made_meanwhile_imports_nothing(store, mo
 
 # ------------------------------------------------------------------ records from before 0008
 def _database_before_0008(url: str) -> sa.Engine:
-    engine = db.make_engine(url)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(db.MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0007")
-    return engine
+    upgrade_to(url, "0007")
+    return db.make_engine(url)
+
+
+# the assessment columns before 0008 (which adds follows_id)
+BEFORE_0008 = [c for c in t.assessments.c if c.name != "follows_id"]
 
 
 def _legacy_row(conn: sa.Connection, pid: str, at: datetime, temp: float,
@@ -206,13 +204,13 @@ def test_a_record_that_already_holds_a_duplicate_is_migrated_unchanged_reported_
         twice = _legacy_row(conn, "P3", START, 37.0)
         _legacy_row(conn, "P3", START + timedelta(minutes=5), 37.1, replaces=twice)
         _legacy_row(conn, "P3", START + timedelta(minutes=9), 37.4, replaces=twice)
-        before = conn.execute(sa.select(t.assessments).order_by(t.assessments.c.id)).all()
+        before = conn.execute(sa.select(*BEFORE_0008).order_by(t.assessments.c.id)).all()
     engine.dispose()
 
     store = WardStore(url)  # migrates to the newest revision: no error, nothing changed
     try:
         with store.engine.connect() as conn:
-            assert conn.execute(sa.select(t.assessments).order_by(t.assessments.c.id)
+            assert conn.execute(sa.select(*BEFORE_0008).order_by(t.assessments.c.id)
                                 ).all() == before
         found = [(r["patient_id"], json.loads(r["after"]))
                  for r in store.audit() if r["action"] == "integrity_problem"]

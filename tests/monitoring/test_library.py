@@ -65,6 +65,16 @@ def test_each_adult_card_names_the_spec_7_trial_of_its_product_and_says_it_is_sy
     assert card.patient.name.endswith("(synthetic)")
 
 
+@pytest.mark.parametrize("case_id", IDS)
+def test_each_cards_trial_note_is_the_librarys_and_names_no_internal_section(case_id):
+    card = CASES[case_id].card
+    assert card.trial.note == library.trial_for(card.patient.product,
+                                                card.patient.age_years).note
+    # shown to learners: plain words, the published trial, never a document's section id
+    assert "published" in card.trial.note
+    assert not any(word in card.trial.note for word in ("spec", "§", "[R]", "grading-"))
+
+
 def test_the_childs_card_quotes_no_adult_trial_and_names_eliana_without_figures():
     card = CASES["DEMO-004"].card  # 8 years, B-ALL, tisa-cel: JULIET is adult LBCL
     assert card.patient.age_years < 18 and card.trial.trial == "ELIANA"
@@ -358,13 +368,12 @@ def test_migration_0005_adds_the_teaching_cases_table_to_an_older_database(tmp_p
     import sqlalchemy as sa
 
     from monitoring.store import WardStore
+    from tests.monitoring.revisions import upgrade_to
     from tests.monitoring.test_reliability import _head_revision
     url = f"sqlite:///{tmp_path}/old.db"
-    WardStore(url).engine.dispose()
+    upgrade_to(url, "0004")  # a database from before revision 0005
     engine = sa.create_engine(url)
-    with engine.begin() as conn:  # make it look like a database from before revision 0005
-        conn.execute(sa.text("DROP TABLE teaching_cases"))
-        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0004'"))
+    assert not sa.inspect(engine).has_table("teaching_cases")
     engine.dispose()
     store = WardStore(url)
     with store.engine.connect() as conn:

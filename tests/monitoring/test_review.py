@@ -14,6 +14,7 @@ from grading.output import GRADE_FIELDS
 from monitoring import review
 from monitoring.demo import load_demo
 from monitoring.store import StoreError, WardStore
+from tests.monitoring.revisions import upgrade_to
 from tests.monitoring.test_reliability import _head_revision
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -80,11 +81,9 @@ def test_notes_are_for_physicians_and_never_edited(store):
 
 def test_migration_0003_adds_notes_to_a_database_made_before_it(tmp_path):
     url = f"sqlite:///{tmp_path}/old.db"
-    WardStore(url).engine.dispose()
+    upgrade_to(url, "0002")  # a database from before revision 0003
     engine = sa.create_engine(url)
-    with engine.begin() as conn:  # make it look like a database from before revision 0003
-        conn.execute(sa.text("DROP TABLE notes"))
-        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0002'"))
+    assert not sa.inspect(engine).has_table("notes")
     engine.dispose()
     store = WardStore(url)
     with store.engine.connect() as conn:

@@ -15,6 +15,7 @@ from grading.fields import SCALE_INPUT_FIELDS
 from grading.parse import InputError
 from monitoring.db import MIGRATIONS
 from monitoring.store import StoreError, WardStore
+from tests.monitoring.revisions import upgrade_to
 from tests.monitoring.test_store import INFUSION, admit, at, record
 
 SCALE_VALUES = {
@@ -116,14 +117,12 @@ def _head() -> str:
 
 def test_migration_0006_adds_the_scale_inputs_to_a_database_made_before_it(tmp_path):
     url = f"sqlite:///{tmp_path}/old.db"
-    WardStore(url).engine.dispose()
+    upgrade_to(url, "0005")  # a database from before revision 0006
     engine = sa.create_engine(url)
-    with engine.begin() as conn:  # make it look like a database from before revisions 0005-0006
-        for name in SCALE_INPUT_FIELDS:
-            conn.execute(sa.text(f"ALTER TABLE assessments DROP COLUMN {name}"))
-        conn.execute(sa.text("ALTER TABLE patients DROP COLUMN lymphodepletion_at"))
-        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0004'"))
+    with engine.connect() as conn:
         before = {c["name"] for c in sa.inspect(conn).get_columns("assessments")}
+        assert "lymphodepletion_at" not in {c["name"] for c in sa.inspect(conn).get_columns(
+            "patients")}
     engine.dispose()
     assert not before & set(SCALE_INPUT_FIELDS)
     store = WardStore(url)

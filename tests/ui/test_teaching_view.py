@@ -49,7 +49,9 @@ def test_an_adults_trial_line_quotes_its_spec_7_figures_and_a_childs_quotes_none
     adult = trial_line(library.builtin_case("DEMO-002").card)
     assert adult.startswith("Follows the timing of **ZUMA-1**") and "93 % any grade" in adult
     child = trial_line(library.builtin_case("DEMO-004").card)
-    assert child.startswith("No paediatric trial in the reference table (spec §7).")
+    assert child.startswith("No paediatric trial in the case library's table of published "
+                            "pivotal trials.")
+    assert "spec" not in child and "§" not in child  # plain words for the user, no section ids
     assert "**ELIANA** (Maude SL et al. N Engl J Med 2018;378:439-448)" in child
     assert "%" not in child and "JULIET" not in child
 

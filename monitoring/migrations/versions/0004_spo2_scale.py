@@ -3,7 +3,6 @@
 Revision ID: 0004
 """
 
-import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
@@ -13,9 +12,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # 0001 builds tables from the current definitions: only older databases lack the column.
-    have = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("patients")}
-    if "spo2_scale" not in have:
-        with op.batch_alter_table("patients") as batch:
-            batch.add_column(sa.Column("spo2_scale", sa.Integer, nullable=False,
-                                       server_default="1"))
+    # plain ADD COLUMN on both backends (no table rebuild); existing patients get scale 1
+    op.execute("ALTER TABLE patients ADD COLUMN spo2_scale INTEGER DEFAULT '1' NOT NULL "
+               "CHECK (spo2_scale IN (1, 2))")

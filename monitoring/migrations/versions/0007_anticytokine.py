@@ -24,11 +24,8 @@ class MigrationError(RuntimeError):
 
 
 def upgrade() -> None:
-    # 0001 builds tables from the current definitions: only older databases lack these.
     bind = op.get_bind()
-    insp = sa.inspect(bind)
-    if "anticytokine_given" not in {c["name"] for c in insp.get_columns("assessments")}:
-        op.add_column("assessments", sa.Column("anticytokine_given", sa.Boolean))
+    op.add_column("assessments", sa.Column("anticytokine_given", sa.Boolean))  # no rebuild
     kinds = KINDS
     if bind.dialect.name == "sqlite":
         # The kind CHECK only widens (every stored kind stays allowed), so the table keeps its
@@ -46,16 +43,14 @@ def upgrade() -> None:
                 "migrations; nothing was changed. Restore the table's definition from a backup "
                 "or revision 0006 and run the migration again.")
         new = sql[:start] + f"kind IN {kinds}" + sql[end:]
-        if new != sql:
-            version = bind.execute(sa.text("PRAGMA schema_version")).scalar_one()
-            bind.exec_driver_sql("PRAGMA writable_schema = ON")
-            bind.execute(sa.text("UPDATE sqlite_master SET sql = :sql WHERE type = 'table' "
-                                 "AND name = 'administrations'"), {"sql": new})
-            bind.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
-            bind.exec_driver_sql("PRAGMA writable_schema = OFF")
+        version = bind.execute(sa.text("PRAGMA schema_version")).scalar_one()
+        bind.exec_driver_sql("PRAGMA writable_schema = ON")
+        bind.execute(sa.text("UPDATE sqlite_master SET sql = :sql WHERE type = 'table' "
+                             "AND name = 'administrations'"), {"sql": new})
+        bind.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
+        bind.exec_driver_sql("PRAGMA writable_schema = OFF")
     else:
-        for check in insp.get_check_constraints("administrations"):
-            if "kind" in (check.get("sqltext") or "") and check.get("name"):
-                op.drop_constraint(check["name"], "administrations", type_="check")
+        # 0001 wrote the check on the column without a name: PostgreSQL named it so
+        op.drop_constraint("administrations_kind_check", "administrations", type_="check")
         op.create_check_constraint("administrations_kind_check", "administrations",
                                    f"kind IN {kinds}")

@@ -24,8 +24,6 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-from monitoring.tables import APPEND_ONLY, UtcDateTime
-
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
@@ -35,17 +33,19 @@ SLOT_TAKEN = "assessment_slot_taken"      # the messages the store recognises (s
 ALREADY_CORRECTED = "assessment_already_corrected"
 SLOT_MESSAGE = f"{SLOT_TAKEN}: another entry was saved for this patient and time meanwhile"
 CORRECTED_MESSAGE = f"{ALREADY_CORRECTED}: this assessment was already corrected"
+# the append-only tables at this revision (0001, 0003 notes, 0005 teaching cases), frozen
+APPEND_ONLY = ("assessments", "audit_log", "administrations", "labs", "attributions",
+               "grade_confirmations", "flags", "flag_acknowledgements", "notes",
+               "teaching_cases")
 
 
 def upgrade() -> None:
-    # Safe to run again on a database that has it (as the tests of older revisions do).
     bind = op.get_bind()
-    if "follows_id" not in {c["name"] for c in sa.inspect(bind).get_columns("assessments")}:
-        op.add_column("assessments", sa.Column("follows_id", sa.Integer))  # no table rebuild
+    op.add_column("assessments", sa.Column("follows_id", sa.Integer))  # no table rebuild
     _report_existing_conflicts(bind)
-    op.execute("CREATE UNIQUE INDEX IF NOT EXISTS ux_assessments_slot "
+    op.execute("CREATE UNIQUE INDEX ux_assessments_slot "
                "ON assessments (patient_id, assessed_at, follows_id)")
-    op.execute("CREATE UNIQUE INDEX IF NOT EXISTS ux_assessments_replaces "
+    op.execute("CREATE UNIQUE INDEX ux_assessments_replaces "
                "ON assessments (replaces_id) WHERE follows_id IS NOT NULL")
     if bind.dialect.name == "sqlite":
         _sqlite_triggers()
@@ -55,14 +55,14 @@ def upgrade() -> None:
 
 def _sqlite_triggers() -> None:
     op.execute(f"""
-        CREATE TRIGGER IF NOT EXISTS assessments_one_per_time
+        CREATE TRIGGER assessments_one_per_time
         BEFORE INSERT ON assessments
         WHEN NEW.follows_id IS NULL OR NEW.follows_id IS NOT coalesce(
             (SELECT max(id) FROM assessments
              WHERE patient_id = NEW.patient_id AND assessed_at = NEW.assessed_at), 0)
         BEGIN SELECT RAISE(ABORT, '{SLOT_MESSAGE}'); END""")
     op.execute(f"""
-        CREATE TRIGGER IF NOT EXISTS assessments_corrected_once
+        CREATE TRIGGER assessments_corrected_once
         BEFORE INSERT ON assessments
         WHEN NEW.replaces_id IS NOT NULL AND EXISTS (
             SELECT 1 FROM assessments WHERE replaces_id = NEW.replaces_id)
@@ -74,14 +74,14 @@ def _sqlite_triggers() -> None:
     for table in APPEND_ONLY:
         message = f"{table} is append-only: a row is never replaced; record a correction instead"
         op.execute(f"""
-            CREATE TRIGGER IF NOT EXISTS {table}_no_replace BEFORE INSERT ON {table}
+            CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table}
             WHEN EXISTS (SELECT 1 FROM {table} WHERE id = NEW.id)
             BEGIN SELECT RAISE(ABORT, '{message}'); END""")
 
 
 def _postgresql_triggers() -> None:
     op.execute(f"""
-        CREATE OR REPLACE FUNCTION assessments_check_slot() RETURNS trigger AS $$
+        CREATE FUNCTION assessments_check_slot() RETURNS trigger AS $$
         BEGIN
             IF NEW.follows_id IS NULL OR NEW.follows_id <> COALESCE(
                     (SELECT max(id) FROM assessments
@@ -98,7 +98,6 @@ def _postgresql_triggers() -> None:
     # the table names in the function resolve in this schema, never in a caller's temp schema
     op.execute("DO $$ BEGIN EXECUTE format('ALTER FUNCTION assessments_check_slot() "
                "SET search_path = %I, pg_temp', current_schema()); END $$")
-    op.execute("DROP TRIGGER IF EXISTS assessments_one_per_time ON assessments")
     op.execute("CREATE TRIGGER assessments_one_per_time BEFORE INSERT ON assessments "
                "FOR EACH ROW EXECUTE FUNCTION assessments_check_slot()")
 
@@ -117,10 +116,13 @@ def _report_existing_conflicts(bind: sa.Connection) -> None:
                                "assessment_id": replaced, "correction_ids": ids}))
     if not problems:
         return
-    audit = sa.table("audit_log", sa.column("at", UtcDateTime), sa.column("username"),
-                     sa.column("action"), sa.column("entity"), sa.column("entity_id"),
-                     sa.column("patient_id"), sa.column("before"), sa.column("after"))
+    audit = sa.table("audit_log", sa.column("at", sa.DateTime(timezone=True)),
+                     sa.column("username"), sa.column("action"), sa.column("entity"),
+                     sa.column("entity_id"), sa.column("patient_id"), sa.column("before"),
+                     sa.column("after"))
     stamp = datetime.now(UTC)
+    if bind.dialect.name == "sqlite":  # stored as UTC without an offset (SQLite has no zones)
+        stamp = stamp.replace(tzinfo=None)
     for pid, detail in problems:
         print(f"ward record problem found by migration 0008: patient {pid}: "
               f"{json.dumps(detail, default=str)}: mark the wrong entry entered-in-error",

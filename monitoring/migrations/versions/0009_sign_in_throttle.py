@@ -6,8 +6,6 @@ Revision ID: 0009
 import sqlalchemy as sa
 from alembic import op
 
-from monitoring.tables import sign_in_throttle
-
 revision = "0009"
 down_revision = "0008"
 branch_labels = None
@@ -15,6 +13,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # 0001 builds tables from the current definitions: only older databases lack this one.
-    if "sign_in_throttle" not in sa.inspect(op.get_bind()).get_table_names():
-        sign_in_throttle.create(op.get_bind())
+    # one row per (client, window) however many attempts; rows older than a day are deleted
+    op.create_table(
+        "sign_in_throttle",
+        sa.Column("source", sa.String(80), primary_key=True),
+        sa.Column("window_start", sa.DateTime(timezone=True), primary_key=True),
+        sa.Column("failures", sa.Integer, nullable=False),
+    )
+    op.create_index("ix_sign_in_throttle_window", "sign_in_throttle", ["window_start"])

@@ -27,8 +27,6 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-from monitoring.tables import UtcDateTime
-
 revision = "0010"
 down_revision = "0009"
 branch_labels = None
@@ -50,10 +48,10 @@ def upgrade() -> None:
                      "case_id IN (SELECT case_id FROM teaching_cases WHERE replaces_id IS NULL "
                      "GROUP BY case_id HAVING count(*) > 1) ORDER BY case_id, id",
                      "a teaching case with more than one first version")
-    op.execute("CREATE UNIQUE INDEX IF NOT EXISTS ux_teaching_cases_replaces "
+    op.execute("CREATE UNIQUE INDEX ux_teaching_cases_replaces "
                "ON teaching_cases (replaces_id) WHERE replaces_id IS NOT NULL"
                + _except(twice))
-    op.execute("CREATE UNIQUE INDEX IF NOT EXISTS ux_teaching_cases_first "
+    op.execute("CREATE UNIQUE INDEX ux_teaching_cases_first "
                "ON teaching_cases (case_id) WHERE replaces_id IS NULL" + _except(firsts))
     if bind.dialect.name == "postgresql":
         _postgresql_row_audit()
@@ -71,10 +69,13 @@ def _report(bind: sa.Connection, table: str, query: str, problem: str) -> list[i
         groups.setdefault(key, []).append(int(i))
     if not groups:
         return []
-    audit = sa.table("audit_log", sa.column("at", UtcDateTime), sa.column("username"),
-                     sa.column("action"), sa.column("entity"), sa.column("entity_id"),
-                     sa.column("patient_id"), sa.column("before"), sa.column("after"))
+    audit = sa.table("audit_log", sa.column("at", sa.DateTime(timezone=True)),
+                     sa.column("username"), sa.column("action"), sa.column("entity"),
+                     sa.column("entity_id"), sa.column("patient_id"), sa.column("before"),
+                     sa.column("after"))
     stamp = datetime.now(UTC)
+    if bind.dialect.name == "sqlite":  # stored as UTC without an offset (SQLite has no zones)
+        stamp = stamp.replace(tzinfo=None)
     for key, ids in groups.items():
         detail = {"problem": problem, "key": key, "ids": ids}
         print(f"record problem found by migration 0010: {table}: "
@@ -90,7 +91,7 @@ def _report(bind: sa.Connection, table: str, query: str, problem: str) -> list[i
 def _postgresql_row_audit() -> None:
     counters = ", ".join(f"'{c}'" for c in COUNTER_COLUMNS)
     op.execute(f"""
-        CREATE OR REPLACE FUNCTION audit_row_update() RETURNS trigger AS $$
+        CREATE FUNCTION audit_row_update() RETURNS trigger AS $$
         DECLARE
             old_row jsonb := to_jsonb(OLD);
             new_row jsonb := to_jsonb(NEW);
@@ -128,6 +129,5 @@ def _postgresql_row_audit() -> None:
                "SET search_path = %I, pg_temp', current_schema()); END $$")
     for table, entity, key in (("users", "user", "username"),
                                ("patients", "patient", "patient_id")):
-        op.execute(f"DROP TRIGGER IF EXISTS {table}_audit_update ON {table}")
         op.execute(f"CREATE TRIGGER {table}_audit_update AFTER UPDATE ON {table} "
                    f"FOR EACH ROW EXECUTE FUNCTION audit_row_update('{entity}', '{key}')")
