@@ -461,6 +461,7 @@ class Explainer:
         self.flags: list[Flag] = []
         self._reason_id: dict[tuple[str, str], int] = {}
         self._flag_id: dict[Flag, int] = {}
+        self._rendered: dict[int, dict[tuple[object, ...], int]] = {}  # slot -> values -> entry
 
     def _reason(self, entry: tuple[str, str]) -> int:
         i = self._reason_id.get(entry)
@@ -501,13 +502,18 @@ class Explainer:
             if not len(at):
                 continue
             rows = s[at]
-            first, inverse = _groups(slot.key(g, rows), len(rows))
-            if reasons:
-                entry = np.array([self._reason(slot.render(View(g, int(rows[f]))))
-                                  for f in first], np.int32)
-            else:
-                entry = np.array([self._flag(slot.code, slot.render(View(g, int(rows[f]))))
-                                  for f in first], np.int32)
+            key = slot.key(g, rows)
+            first, inverse = _groups(key, len(rows))
+            seen = self._rendered.setdefault(id(slot), {})
+            entry = np.empty(len(first), np.int32)
+            for j, f in enumerate(first.tolist()):
+                values = tuple(a[f].item() for a in key)  # what the template reads
+                e = seen.get(values) if values == values else None  # (NaN: render again)
+                if e is None:
+                    text = slot.render(View(g, int(rows[f])))
+                    e = self._reason(text) if reasons else self._flag(slot.code, text)
+                    seen[values] = e
+                entry[j] = e
             ids[at, k] = entry[inverse]
             if reasons:
                 times[at, k] = (rows if slot.time is None
@@ -537,7 +543,7 @@ def _groups(key: Sequence[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
             size = len(uniques)
         combined = combined * width + codes
         size *= width
-    if size <= 1 << 22:  # a table as long as the number of possible keys
+    if size <= max(4 * n, 1024):  # a table as long as the number of possible keys
         first_of = np.full(size, n, np.int64)
         first_of[combined[::-1]] = np.arange(n - 1, -1, -1)
         keys = np.flatnonzero(first_of < n)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import queue
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -155,17 +156,22 @@ def _sequence(json: bool, first: bool, row: np.ndarray, ids: np.ndarray, times: 
 
 
 @njit(cache=CACHE, nogil=True)
-def _copy(seq: np.ndarray, buf0: np.ndarray, off0: np.ndarray, buf1: np.ndarray,
-          off1: np.ndarray) -> np.ndarray:  # pragma: no cover (compiled)
-    """The bytes of the pieces ``seq`` (below TIME: the first table; from TIME: a time in the
-    second; -1: nothing)."""
+def _length(seq: np.ndarray, off0: np.ndarray, off1: np.ndarray) -> int:  # pragma: no cover
+    """How many bytes the pieces ``seq`` make (below TIME: the first table; from TIME: a time
+    in the second; -1: nothing)."""
     total = 0
     for p in seq:
         if p >= TIME:
             total += off1[p - TIME + 1] - off1[p - TIME]
         elif p >= 0:
             total += off0[p + 1] - off0[p]
-    out = np.empty(total, np.uint8)
+    return total
+
+
+@njit(cache=CACHE, nogil=True)
+def _fill(seq: np.ndarray, buf0: np.ndarray, off0: np.ndarray, buf1: np.ndarray,
+          off1: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover (compiled)
+    """The bytes of the pieces ``seq`` into ``out`` (long enough: ``_length``)."""
     pos = 0
     for p in seq:
         if p >= TIME:
@@ -177,7 +183,6 @@ def _copy(seq: np.ndarray, buf0: np.ndarray, off0: np.ndarray, buf1: np.ndarray,
         else:
             continue
         pos += hi - lo
-    return out
 
 
 # ------------------------------------------------------------------------------- times
@@ -348,16 +353,30 @@ class GradeWriter:
         self.k = np.array([-1 if t is None else p.add(t) for t in (
             _CSV_SKELETON if self.csv else _JSON_SKELETON)], np.int64)
         self.first = True
+        self._blank = p.add("" if self.csv else "null")
+        self._num_lo, self._num = 0, np.array([p.add(str(x)) for x in range(16)], np.int64)
 
     def _numbers(self, values: np.ndarray, blank: np.ndarray) -> np.ndarray:
-        """Pieces of whole numbers (empty in CSV, null in JSON where ``blank``)."""
-        codes, uniques = pd.factorize(np.where(blank, 0, values).astype(np.int64))
-        table = np.array([self.f.p.add(str(int(u))) for u in uniques] + [-1], np.int64)
-        return np.where(blank, self.f.p.add("" if self.csv else "null"), table[codes])
+        """Pieces of whole numbers (empty in CSV, null in JSON where ``blank``), from a table
+        of the numbers seen so far."""
+        v = np.where(blank, 0, values).astype(np.int64)
+        lo, hi = int(v.min(initial=0)), int(v.max(initial=0))
+        if lo < self._num_lo or hi >= self._num_lo + len(self._num):
+            new_lo = min(lo, self._num_lo)
+            span = max(hi, self._num_lo + len(self._num) - 1) - new_lo + 1
+            if span > 1 << 20:  # a day count far out: number the values instead
+                codes, uniques = pd.factorize(v)
+                table = np.array([self.f.p.add(str(int(u))) for u in uniques], np.int64)
+                return np.where(blank, self._blank, table[codes])
+            self._num = np.array([self.f.p.add(str(x)) for x in range(new_lo, new_lo + span)],
+                                 np.int64)
+            self._num_lo = new_lo
+        return np.where(blank, self._blank, self._num[v - self._num_lo])
 
     def block(self, rows: np.ndarray) -> np.ndarray:
         """The bytes (uint8) of input rows ``rows`` (consecutive, in input order)."""
-        return _render(*self.prepare(rows))
+        out, n = _render(np.zeros(0, np.uint8), *self.prepare(rows))
+        return out[:n]
 
     def prepare(self, rows: np.ndarray) -> tuple[object, ...]:
         """What ``_render`` needs for rows ``rows``: explained, as numbers (holds the GIL)."""
@@ -407,15 +426,21 @@ class GradeWriter:
         return b"[]\n" if self.first else b"\n]\n"
 
 
-def _render(json: bool, first: bool, row: np.ndarray, ids: np.ndarray, times: np.ndarray,
-            flags: np.ndarray, soft: np.ndarray, soft_quote: np.ndarray,
+def _render(into: np.ndarray, json: bool, first: bool, row: np.ndarray, ids: np.ndarray,
+            times: np.ndarray, flags: np.ndarray, soft: np.ndarray, soft_quote: np.ndarray,
             reason_piece: np.ndarray, reason_quote: np.ndarray, flag_piece: np.ndarray,
             flag_quote: np.ndarray, k: np.ndarray, buf0: np.ndarray, off0: np.ndarray,
-            buf1: np.ndarray, off1: np.ndarray) -> np.ndarray:
-    """A prepared block's bytes (compiled, without the GIL)."""
+            buf1: np.ndarray, off1: np.ndarray) -> tuple[np.ndarray, int]:
+    """A prepared block's bytes (compiled, without the GIL), written into ``into`` when it is
+    long enough (a buffer used again costs no fresh memory), else into a new one: (the
+    buffer, how many bytes)."""
     seq = _sequence(json, first, row, ids, times, flags, soft, soft_quote, reason_piece,
                     reason_quote, flag_piece, flag_quote, k)
-    return _copy(seq, buf0, off0, buf1, off1)
+    n = _length(seq, off0, off1)
+    if len(into) < n:
+        into = np.empty(n + n // 4, np.uint8)
+    _fill(seq, buf0, off0, buf1, off1, into)
+    return into, n
 
 
 IN_FLIGHT = 2  # blocks rendered or written while the next is explained
@@ -435,14 +460,23 @@ def write_grades(out: BinaryIO, g: GradedTimeline, fmt: str, block: int | None =
     out.write(w.header())
     n = len(g.order)
 
-    def write(rendered: Future[np.ndarray]) -> None:
-        out.write(memoryview(rendered.result()))  # type: ignore[arg-type]
+    buffers: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()  # used again, block after block
+    for _ in range(IN_FLIGHT + 2):
+        buffers.put(np.zeros(0, np.uint8))
+
+    def render(args: tuple[object, ...]) -> tuple[np.ndarray, int]:
+        return _render(buffers.get(), *args)  # type: ignore[arg-type]
+
+    def write(rendered: Future[tuple[np.ndarray, int]]) -> None:
+        buf, size = rendered.result()
+        out.write(memoryview(buf)[:size])  # type: ignore[arg-type]
+        buffers.put(buf)
 
     # three stages at once: explain (here), render (compiled, without the GIL), write
     with ThreadPoolExecutor(1) as renderer, ThreadPoolExecutor(1) as writer:
         pending: deque[Future[None]] = deque()
         for lo in range(0, n, block):
-            rendered = renderer.submit(_render, *w.prepare(np.arange(lo, min(n, lo + block))))
+            rendered = renderer.submit(render, w.prepare(np.arange(lo, min(n, lo + block))))
             pending.append(writer.submit(write, rendered))
             while len(pending) > IN_FLIGHT or (pending and pending[0].done()):
                 pending.popleft().result()  # in order; a failure is raised here
