@@ -74,8 +74,10 @@ LEAD, LEAD_FIRST, QUOTE, ITEM_SEP, REASON_CLOSE, LIST_OPEN, LIST_EMPTY, LIST_CLO
 def _sequence(json: bool, first: bool, row: np.ndarray, ids: np.ndarray, times: np.ndarray,
               flags: np.ndarray, soft: np.ndarray, soft_quote: np.ndarray,
               reason_piece: np.ndarray, reason_quote: np.ndarray, flag_piece: np.ndarray,
-              flag_quote: np.ndarray, k: np.ndarray) -> np.ndarray:  # pragma: no cover
-    """The pieces of a block of rows, in the order ``output.write_grades_csv`` (or ``_json``)
+              flag_quote: np.ndarray, k: np.ndarray,
+              seq: np.ndarray) -> int:  # pragma: no cover
+    """The pieces of a block of rows into ``seq`` (long enough: ``_sequence_bound``; returns
+    how many), in the order ``output.write_grades_csv`` (or ``_json``)
     writes them (-1: nothing).
 
     ``row[i]``: row i's pieces for patient, time, day, CRS grade, CRS status, CRS episode
@@ -84,7 +86,6 @@ def _sequence(json: bool, first: bool, row: np.ndarray, ids: np.ndarray, times: 
     entries; ``soft``: the piece of its soft-limit flags (-1 none); ``k``: the skeleton."""
     n, width = ids.shape
     n_crs = width // 2
-    seq = np.empty(n * (30 + 4 * width + 2 * flags.shape[1]), np.int64)
     m = 0
     for i in range(n):
         if json:
@@ -152,7 +153,12 @@ def _sequence(json: bool, first: bool, row: np.ndarray, ids: np.ndarray, times: 
                 m += 1
         seq[m] = k[12]
         m += 1
-    return seq[:m]
+    return m
+
+
+def _sequence_bound(ids: np.ndarray, flags: np.ndarray) -> int:
+    """At most how many pieces ``_sequence`` writes for a block."""
+    return ids.shape[0] * (30 + 4 * ids.shape[1] + 2 * flags.shape[1])
 
 
 @njit(cache=CACHE, nogil=True)
@@ -375,7 +381,7 @@ class GradeWriter:
 
     def block(self, rows: np.ndarray) -> np.ndarray:
         """The bytes (uint8) of input rows ``rows`` (consecutive, in input order)."""
-        out, n = _render(np.zeros(0, np.uint8), *self.prepare(rows))
+        out, n = _render(np.zeros(0, np.uint8), np.zeros(0, np.int64), *self.prepare(rows))
         return out[:n]
 
     def prepare(self, rows: np.ndarray) -> tuple[object, ...]:
@@ -426,16 +432,20 @@ class GradeWriter:
         return b"[]\n" if self.first else b"\n]\n"
 
 
-def _render(into: np.ndarray, json: bool, first: bool, row: np.ndarray, ids: np.ndarray,
-            times: np.ndarray, flags: np.ndarray, soft: np.ndarray, soft_quote: np.ndarray,
+def _render(into: np.ndarray, seq: np.ndarray, json: bool, first: bool, row: np.ndarray,
+            ids: np.ndarray, times: np.ndarray, flags: np.ndarray, soft: np.ndarray,
+            soft_quote: np.ndarray,
             reason_piece: np.ndarray, reason_quote: np.ndarray, flag_piece: np.ndarray,
             flag_quote: np.ndarray, k: np.ndarray, buf0: np.ndarray, off0: np.ndarray,
             buf1: np.ndarray, off1: np.ndarray) -> tuple[np.ndarray, int]:
     """A prepared block's bytes (compiled, without the GIL), written into ``into`` when it is
     long enough (a buffer used again costs no fresh memory), else into a new one: (the
     buffer, how many bytes)."""
-    seq = _sequence(json, first, row, ids, times, flags, soft, soft_quote, reason_piece,
-                    reason_quote, flag_piece, flag_quote, k)
+    if len(seq) < _sequence_bound(ids, flags):
+        seq = np.empty(_sequence_bound(ids, flags), np.int64)
+    m = _sequence(json, first, row, ids, times, flags, soft, soft_quote, reason_piece,
+                  reason_quote, flag_piece, flag_quote, k, seq)
+    seq = seq[:m]
     n = _length(seq, off0, off1)
     if len(into) < n:
         into = np.empty(n + n // 4, np.uint8)
@@ -464,8 +474,13 @@ def write_grades(out: BinaryIO, g: GradedTimeline, fmt: str, block: int | None =
     for _ in range(IN_FLIGHT + 2):
         buffers.put(np.zeros(0, np.uint8))
 
+    pieces = [np.zeros(0, np.int64)]  # the renderer's piece list, used again (one renderer)
+
     def render(args: tuple[object, ...]) -> tuple[np.ndarray, int]:
-        return _render(buffers.get(), *args)  # type: ignore[arg-type]
+        bound = _sequence_bound(args[3], args[5])  # type: ignore[arg-type]
+        if len(pieces[0]) < bound:
+            pieces[0] = np.empty(bound, np.int64)
+        return _render(buffers.get(), pieces[0], *args)  # type: ignore[arg-type]
 
     def write(rendered: Future[tuple[np.ndarray, int]]) -> None:
         buf, size = rendered.result()
