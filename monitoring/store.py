@@ -19,7 +19,7 @@ import threading
 import time as _time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ import grading
 from grading import csvsafe
 from grading.fields import COLUMNS, FIELD_BY_NAME, FIELDS
 from grading.lab_scores import units as lab_units
-from grading.parse import InputError, ward_zone
+from grading.parse import InputError, Problem, ward_zone
 from grading.sequence import PatientOrder
 
 from . import auth, limits
@@ -61,7 +61,13 @@ CLINICAL_WRITERS = ("nurse", "physician", "admin")  # chart for any patient (edu
 
 
 class StoreError(Exception):
-    """A write the ward record refuses, with a message for the user."""
+    """A write the ward record refuses, with a message for the user; ``problems`` holds the
+    field problem(s) behind it (``grading.parse.Problem``) when the refusal is about a value,
+    so a form marks the field from the object."""
+
+    def __init__(self, message: str, problems: Sequence[Problem] = ()) -> None:
+        super().__init__(message)
+        self.problems: list[Problem] = list(problems)
 
 
 class ConcurrentChangeError(StoreError):
@@ -626,8 +632,9 @@ class WardStore:
             self._check_death(conn, row)
             follows, current = self._slot(conn, patient_id, row["assessed_at"])
             if current is not None:
-                raise StoreError(f"patient {patient_id} already has an assessment at "
-                                 f"{self._when(row['assessed_at'])}: amend it instead")
+                message = (f"patient {patient_id} already has an assessment at "
+                           f"{self._when(row['assessed_at'])}: amend it instead")
+                raise StoreError(message, [Problem("time", "duplicate_time", message)])
             new_id = self._insert_assessment(conn, row, by, source, None, None, "record",
                                              follows=follows)
             if _touches_support(row) or self._has_later(conn, patient_id, row["assessed_at"]):
@@ -660,8 +667,9 @@ class WardStore:
                     # corrected by someone else since this correction read it
                     raise self._corrected_meanwhile(old["patient_id"], row["assessed_at"],
                                                     assessment_id)
-                raise StoreError(f"patient {old['patient_id']} already has an assessment at "
-                                 f"{self._when(row['assessed_at'])}")
+                message = (f"patient {old['patient_id']} already has an assessment at "
+                           f"{self._when(row['assessed_at'])}")
+                raise StoreError(message, [Problem("time", "duplicate_time", message)])
             new_id = self._insert_assessment(conn, row, by, "amendment", assessment_id, reason,
                                              "amend", before=_public(old), follows=follows)
             self._check_record_stays_valid(conn, old["patient_id"])
@@ -739,14 +747,21 @@ class WardStore:
         died = conn.execute(sa.select(a.c.assessed_at).where(
             *others, a.c.died_of.is_not(None), a.c.assessed_at < row["assessed_at"])).first()
         if died is not None:
-            raise StoreError(f"patient {row['patient_id']} has a death recorded at "
-                             f"{died.assessed_at.isoformat()}: no assessment can follow it")
+            message = (f"patient {row['patient_id']} has a death recorded at "
+                       f"{died.assessed_at.isoformat()}: no assessment can follow it")
+            raise StoreError(message, [Problem(
+                "time", "after_death", message,
+                words=f"the patient's death is recorded at {self._when(died.assessed_at)}: "
+                "no assessment can follow it")])
         if row.get("died_of") is not None:
             later = conn.execute(sa.select(a.c.assessed_at).where(
                 *others, a.c.assessed_at > row["assessed_at"])).first()
             if later is not None:
-                raise StoreError(f"patient {row['patient_id']} has assessments after "
-                                 f"{row['assessed_at'].isoformat()}: a death must be the last")
+                message = (f"patient {row['patient_id']} has assessments after "
+                           f"{row['assessed_at'].isoformat()}: a death must be the last")
+                raise StoreError(message, [Problem(
+                    "died_of", "after_death", message, words="the patient has later "
+                    "assessments: a death must be the last assessment")])
 
     def _current(self, conn: sa.Connection, assessment_id: int) -> dict[str, Any]:
         a = t.assessments
@@ -830,7 +845,8 @@ class WardStore:
         if p is None:
             raise StoreError(f"unknown patient '{patient_id}': admit the patient first")
         if "time" not in values or values["time"] in (None, ""):
-            raise InputError(["column time: required: an assessment needs a time"])
+            raise InputError([Problem("time", "required",
+                                      "required: an assessment needs a time")])
         new = {k: v for k, v in values.items() if k not in ("patient_id", "infusion_time")}
         new["patient_id"] = patient_id
         probe = grading.from_rows([{"patient_id": patient_id, "time": values["time"]}],
@@ -865,7 +881,7 @@ class WardStore:
             grading.from_rows(rows, tz=self.tz)
         except InputError as e:
             raise StoreError("this change would leave the patient's record inconsistent: "
-                             + " | ".join(_renumbered(e.problems, rows))) from None
+                             + " | ".join(_renumbered(e.problems, rows)), e.problems) from None
 
     def history(self, patient_id: str) -> list[StoredAssessment]:
         """Every assessment row of a patient (originals, amendments, marks), by time."""
@@ -1502,7 +1518,7 @@ class WardStore:
     def _import_conflicts(self, conn: sa.Connection, a: grading.Assessments,
                           known: dict[str, datetime | None], pids: list[str],
                           times: list[datetime]
-                          ) -> tuple[list[str], dict[tuple[str, datetime], int]]:
+                          ) -> tuple[list[Problem], dict[tuple[str, datetime], int]]:
         """Every row the record refuses, and the newest stored row at each patient and time
         already in use (``follows_id`` of the imported row there), read in one statement."""
         problems = []
@@ -1512,8 +1528,9 @@ class WardStore:
             inf = infusion[r]
             stored = known.get(pids[r])
             if inf != grading.parse.NAT and stored is not None and _utc(int(inf)) != stored:
-                problems.append(f"row {r + 1}, column infusion_time: differs from the infusion "
-                                f"time on record for {pids[r]} ({stored.isoformat()})")
+                problems.append(Problem("infusion_time", "cross_field", "differs from the "
+                                        f"infusion time on record for {pids[r]} "
+                                        f"({stored.isoformat()})", row=r + 1))
         if known:
             at = t.assessments
             deaths = dict(conn.execute(sa.select(at.c.patient_id, sa.func.min(at.c.assessed_at))
@@ -1523,9 +1540,9 @@ class WardStore:
             for r in range(len(a)):
                 died = deaths.get(pids[r])
                 if died is not None and times[r].replace(tzinfo=UTC) > died:
-                    problems.append(f"row {r + 1}, column time, value '{times[r].isoformat()}': "
-                                    f"patient {pids[r]} has a death recorded at "
-                                    f"{died.isoformat()} in the ward record")
+                    problems.append(Problem("time", "after_death", f"patient {pids[r]} has a "
+                                            f"death recorded at {died.isoformat()} in the ward "
+                                            "record", row=r + 1, value=times[r].isoformat()))
             newer = at.alias("newer")
             existing = set()
             for r in conn.execute(sa.select(
@@ -1538,9 +1555,9 @@ class WardStore:
                     existing.add(slot)
             for r in range(len(a)):
                 if (pids[r], times[r].replace(tzinfo=UTC)) in existing:
-                    problems.append(f"row {r + 1}, column time, value '{times[r].isoformat()}': "
-                                    f"patient {pids[r]} already has an assessment at this time "
-                                    "in the ward record")
+                    problems.append(Problem("time", "duplicate_time", f"patient {pids[r]} "
+                                            "already has an assessment at this time in the ward "
+                                            "record", row=r + 1, value=times[r].isoformat()))
         return problems, follows
 
     def export_csv(self, patient_id: str | None = None) -> str:
@@ -1580,7 +1597,7 @@ def _bounded(*pairs: tuple[str, str | None]) -> None:
     """Refuse text longer than its limit (monitoring/limits.py), naming the field."""
     found = limits.problems(pairs)
     if found:
-        raise StoreError("; ".join(found))
+        raise StoreError(limits.refusal(found), found)
 
 
 def _unique_violation(e: sa.exc.IntegrityError) -> bool:
@@ -1668,15 +1685,15 @@ def _touches_support(row: Mapping[str, Any]) -> bool:
     return any(row.get(f) is not None for f in SUPPORT_FIELDS)
 
 
-def _renumbered(problems: list[str], rows: list[dict[str, Any]]) -> list[str]:
+def _renumbered(problems: list[Problem], rows: list[dict[str, Any]]) -> list[str]:
     """Name record rows by patient and time rather than by position."""
     out = []
     for p in problems:
-        head, _, rest = p.partition(", ")
-        if head.startswith("row ") and head[4:].isdigit() and int(head[4:]) <= len(rows):
-            r = rows[int(head[4:]) - 1]
-            p = f"{r['patient_id']} at {r['time'].isoformat()}, {rest}"
-        out.append(p)
+        line = str(p)
+        if p.where is None and p.row is not None and 0 < p.row <= len(rows):
+            r = rows[p.row - 1]
+            line = f"{r['patient_id']} at {r['time'].isoformat()}, " + str(replace(p, row=None))
+        out.append(line)
     return out
 
 
