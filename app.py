@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-import sqlalchemy as sa
 import streamlit as st
 
+from monitoring.db import DatabaseError
 from ui import session, sign_in
 from ui.text import md
 from ui.warm import WARM_UP
@@ -87,5 +87,5 @@ def main() -> None:
 
 try:
     main()
-except sa.exc.SQLAlchemyError:
+except DatabaseError:
     unreachable()

@@ -23,11 +23,16 @@ import os
 import sys
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-
 from grading.parse import InputError
 
-from .db import DatabaseUnavailableError, SetupError, database_url, describe, init_database
+from .db import (
+    DatabaseUnavailableError,
+    DriverError,
+    SetupError,
+    database_url,
+    describe,
+    init_database,
+)
 from .demo import load_demo
 from .store import SYSTEM_USER, StoreError, WardStore, progress_to_stderr
 from .ward import resync_after_anticytokine_migration
@@ -108,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatabaseUnavailableError as e:
         print(str(e), file=sys.stderr)
         return 2
-    except sa.exc.DBAPIError as e:  # e.g. a damaged page the integrity check could not see
+    except DriverError as e:  # e.g. a damaged page the integrity check could not see
         print(describe(e, database_url()), file=sys.stderr)
         return 2
     except InputError as e:

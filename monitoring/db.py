@@ -34,6 +34,12 @@ MIGRATION_LOCK = 0x57A2D  # any fixed number, shared by every process migrating 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+# What a caller outside the record catches without importing SQLAlchemy itself: any error the
+# database driver raised (a damaged page, a lost connection), and any error of the database layer.
+DriverError = sa.exc.DBAPIError
+DatabaseError = sa.exc.SQLAlchemyError
+
+
 class SetupError(Exception):
     """The database cannot be used as it is (e.g. it needs a migration this account may not
     run); the message says what to do."""

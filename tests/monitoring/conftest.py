@@ -159,9 +159,23 @@ def make_store(new_database_url: Callable[..., str]) -> Iterator[Callable[[], Wa
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[WardStore]:
+def database_store(store_url: str) -> Iterator[WardStore]:
     """The ward record of ``store_url`` with a nurse (nina), a physician (drx) and an
     educator (eddie)."""
     ward = _with_users(WardStore(store_url))
     yield ward
     ward.engine.dispose()  # before the database is dropped
+
+
+@pytest.fixture
+def store(database_store: WardStore) -> WardStore:
+    """The ward record on every backend (``database_store``). A module whose tests do not
+    test the database overrides it with ``memory_store``."""
+    return database_store
+
+
+@pytest.fixture
+def memory_store() -> WardStore:
+    """The in-memory ward record (same rules and answers, no database:
+    tests/monitoring/test_record_contract.py), with the same users."""
+    return _with_users(WardStore.in_memory())

@@ -21,6 +21,8 @@ import sqlalchemy as sa
 
 from monitoring import db, ward
 from monitoring import tables as t
+from monitoring.record.assessments import AssessmentRecord
+from monitoring.record.csv_io import CsvRecord
 from monitoring.review import patient_review
 from monitoring.store import ConcurrentChangeError, StoreError, WardStore
 from tests.monitoring.revisions import upgrade_to
@@ -106,7 +108,7 @@ def test_the_database_refuses_a_second_assessment_at_one_time_when_the_check_rea
     before the other's commit); the database constraint still refuses the second row."""
     store.admit({"patient_id": "P1", "infusion_time": INFUSION}, by="drx")
     store.record_assessment("P1", {"time": START, "temp_c": 37.0}, by="nina")
-    monkeypatch.setattr(WardStore, "_slot", lambda self, conn, pid, at: (0, None))
+    monkeypatch.setattr(AssessmentRecord, "_slot", lambda self, conn, pid, at: (0, None))
     with pytest.raises(ConcurrentChangeError,
                        match="patient P1 already has an assessment at 05 Mar 2026 08:00: it "
                              "was saved by someone else a moment ago"):
@@ -119,7 +121,7 @@ def test_the_database_refuses_a_second_correction_of_one_version(store, monkeypa
     first = store.record_assessment("P1", {"time": START, "temp_c": 37.0}, by="nina")
     store.amend_assessment(first, {"time": START, "temp_c": 38.1}, reason="misread", by="drx")
     stale = store.history("P1")[0]
-    real_current = WardStore._current
+    real_current = AssessmentRecord._current
 
     def as_read_before_the_first_correction(self, conn, assessment_id):
         assert assessment_id == first
@@ -128,9 +130,9 @@ def test_the_database_refuses_a_second_correction_of_one_version(store, monkeypa
         return {"patient_id": "P1", "assessed_at": stale.assessed_at, "id": first,
                 **stale.values}
 
-    monkeypatch.setattr(WardStore, "_current", as_read_before_the_first_correction)
+    monkeypatch.setattr(AssessmentRecord, "_current", as_read_before_the_first_correction)
     # the time's newest row as the second corrector saw it: the original
-    monkeypatch.setattr(WardStore, "_slot", lambda self, conn, pid, at: (first, first))
+    monkeypatch.setattr(AssessmentRecord, "_slot", lambda self, conn, pid, at: (first, first))
     with pytest.raises(ConcurrentChangeError, match="correct the current version"):
         store.amend_assessment(first, {"time": START, "temp_c": 38.9}, reason="x", by="drx")
     assert [r["temp_c"] for r in store.timeline_rows("P1")] == [38.1]
@@ -155,7 +157,7 @@ def test_an_import_clashing_with_a_save_made_meanwhile_imports_nothing(store, mo
     path.write_text("patient_id,time,temp_c\nP1,2026-03-05T08:05:00+00:00,37.5\n"
                     "P1,2026-03-05T08:00:00+00:00,38.5\n")
     # the check read the record before the save at 08:00 was committed: it saw no clash
-    monkeypatch.setattr(WardStore, "_import_conflicts",
+    monkeypatch.setattr(CsvRecord, "_import_conflicts",
                         lambda self, conn, a, known, pids, times: ([], {}))
     with pytest.raises(ConcurrentChangeError, match="nothing was imported"):
         store.import_csv(path, by="nina")

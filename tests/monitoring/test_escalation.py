@@ -14,6 +14,14 @@ from monitoring import escalation, schedule, ward
 from monitoring.demo import load_demo
 from monitoring.review import tocilizumab_doses
 
+
+@pytest.fixture
+def store(memory_store):
+    """The escalation rules do not depend on the database: the in-memory record, which answers as
+    the database does (test_record_contract.py)."""
+    return memory_store
+
+
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 BASE = {"temp_c": 37.0, "hr_bpm": 80, "sbp_mmhg": 120, "dbp_mmhg": 70, "rr_per_min": 16,
         "spo2_pct": 97, "o2_device": "room_air", "vasopressors": "none",

@@ -12,6 +12,14 @@ import pytest
 import grading
 from monitoring import escalation, review, ward
 
+
+@pytest.fixture
+def store(memory_store):
+    """NEWS2 confusion does not depend on the database: the in-memory record, which answers as the
+    database does (test_record_contract.py)."""
+    return memory_store
+
+
 NOW = datetime.now(UTC).replace(second=0, microsecond=0)
 INFUSION = NOW - timedelta(hours=30)
 VITALS = {"temp_c": 37.0, "hr_bpm": 80, "sbp_mmhg": 120, "dbp_mmhg": 70, "rr_per_min": 16,

@@ -15,6 +15,14 @@ import grading
 from grading import news2
 from monitoring import escalation, review, schedule, ward
 
+
+@pytest.fixture
+def store(memory_store):
+    """NEWS2 on the overview does not depend on the database: the in-memory record, answering as
+    the database does (test_record_contract.py)."""
+    return memory_store
+
+
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 INFUSION = NOW - timedelta(hours=26)        # Day+1 08:00 is INFUSION + 24 h
 VITALS = {"temp_c": 37.0, "hr_bpm": 80, "sbp_mmhg": 120, "dbp_mmhg": 70, "rr_per_min": 16,

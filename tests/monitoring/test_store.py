@@ -919,7 +919,7 @@ def test_cli_audit_of_one_patient_prints_json_lines(store, store_url):
 def test_a_busy_error_inside_a_write_rolls_back_and_is_reported_not_retried_twice(store):
     admit(store)
     with pytest.raises(sa.exc.OperationalError, match="database is locked"), \
-            store._write() as conn:
+            store.uow._write() as conn:
         conn.execute(sa.text("SELECT 1"))
         raise sa.exc.OperationalError("SELECT 1", {}, Exception("database is locked"))
     assert store.timeline_rows("P1") == []  # nothing half-written, the store still works

@@ -17,6 +17,13 @@ from monitoring.store import PatientIn, StoreError
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 
 
+@pytest.fixture
+def store(memory_store):
+    """Replay and quiz do not depend on the database: the in-memory record, which answers as
+    the database does (test_record_contract.py)."""
+    return memory_store
+
+
 def loaded(store, case_id: str) -> library.LibraryCase:
     case = library.find_case(store, case_id)
     assert case is not None

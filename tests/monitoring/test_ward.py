@@ -20,6 +20,14 @@ from monitoring.demo import (
 )
 from monitoring.store import StoreError
 
+
+@pytest.fixture
+def store(memory_store):
+    """The ward logic does not depend on the database: the in-memory record, which answers as the
+    database does (test_record_contract.py); sign-in lives in the database (``database_store``)."""
+    return memory_store
+
+
 NOW = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
 INFUSION = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -251,7 +259,8 @@ def test_demo_cases_move_by_whole_days_to_end_within_the_last_day(store):
         assert infusion == moved.frame["infusion_time"].iat[0].to_pydatetime()
 
 
-def test_the_embedded_demo_ward_has_demo_accounts_that_sign_in(store):
+def test_the_embedded_demo_ward_has_demo_accounts_that_sign_in(database_store):
+    store = database_store
     ensure_demo_ward(store)
     for name, (role, _) in DEMO_ACCOUNTS.items():
         result = store.sign_in(name, DEMO_PASSWORD)
@@ -294,7 +303,9 @@ def test_the_sso_role_comes_from_one_claim_naming_exactly_one_ward_role(claims, 
     assert auth.role_from_claims(claims, "ward_role") == role
 
 
-def test_an_sso_sign_in_creates_the_account_without_a_password_and_audits(store):
+def test_an_sso_sign_in_creates_the_account_without_a_password_and_audits(
+        database_store):
+    store = database_store
     r = store.sso_sign_in("ann@example.org", "Ann", "nurse")
     assert r.ok and r.user["role"] == "nurse"
     assert not store.sign_in("ann@example.org", "").ok  # no local password

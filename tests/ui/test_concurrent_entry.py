@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from monitoring import ward
+from monitoring.record.assessments import AssessmentRecord
 from monitoring.store import WardStore
 
 from .conftest import shown, texts
@@ -31,7 +32,7 @@ def test_the_nurse_whose_save_lost_the_race_is_told_and_keeps_what_they_typed(
     def other_nurse_first(s: WardStore, patient_id, values, by):
         # the other nurse's save commits after this page's check that the time was free
         s.record_assessment(patient_id, {"time": when, "temp_c": 37.1}, by="demo.physician")
-        monkeypatch.setattr(WardStore, "_slot", lambda self, conn, p, t: (0, None))
+        monkeypatch.setattr(AssessmentRecord, "_slot", lambda self, conn, p, t: (0, None))
         return real_save(s, patient_id, values, by)
 
     monkeypatch.setattr(ward, "save", other_nurse_first)

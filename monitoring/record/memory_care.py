@@ -1,0 +1,370 @@
+"""The care concerns of ``MemoryUnitOfWork``: treatments, a physician's judgements, flags, and
+CSV import/export, over plain Python rows, answering and refusing as their SQL twins do."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import grading
+from grading import csvsafe
+from grading.fields import COLUMNS, FIELD_BY_NAME
+from grading.lab_scores import units as lab_units
+from grading.parse import InputError, Problem
+
+from .. import tables as t
+from .memory import MemoryRepository
+from .model import (
+    CONTEXT_FIELDS,
+    LAB_UNITS,
+    SYSTEM_USER,
+    PatientIn,
+    StoreError,
+    _bounded,
+    _import_problems,
+    _not_in_future,
+    _public,
+    _stored_columns,
+    _text,
+    _utc,
+    now,
+    read_import,
+)
+
+
+class MemoryTreatments(MemoryRepository):
+    """Medications and fluids given, lab results."""
+
+    def record_administration(self, patient_id: str, kind: str, given_at: datetime, by: str,
+                              dose: float | None = None) -> int:
+        return self.record_administrations(patient_id, [(kind, given_at, dose)], by)[0]
+
+    def record_administrations(self, patient_id: str,
+                               doses: Sequence[tuple[str, datetime, float | None]], by: str
+                               ) -> list[int]:
+        for kind, given_at, dose in doses:
+            if kind not in t.ADMINISTRATION_KINDS:
+                raise StoreError("medication: not a kind the ward records; one of "
+                                 + ", ".join(t.KIND_WORDS[k] for k in t.ADMINISTRATION_KINDS))
+            if given_at.tzinfo is None:
+                raise StoreError("given_at must be timezone-aware")
+            _not_in_future("given_at", given_at, "a medication is recorded when it was given")
+            if dose is not None and not dose > 0:
+                raise StoreError("dose must be above 0")
+        with self.uow._write():
+            self._check_writer(by, patient_id)
+            self._require_patient(patient_id)
+            ids = []
+            for kind, given_at, dose in doses:
+                row = {"patient_id": patient_id, "given_at": given_at, "kind": kind,
+                       "dose": dose, "unit": t.ADMINISTRATION_KINDS[kind][0],
+                       "recorded_at": now(), "recorded_by": by, "status": "final"}
+                new_id = self.uow.insert("administrations", row)
+                self._audit(by, "record", "administration", new_id, patient_id, after=row)
+                ids.append(new_id)
+            return ids
+
+    def record_lab(self, patient_id: str, test: str, value: float, unit: str,
+                   taken_at: datetime, by: str) -> int:
+        return self.record_labs(patient_id, [(test, value, unit, taken_at)], by)[0]
+
+    def record_labs(self, patient_id: str,
+                    results: Sequence[tuple[str, float, str, datetime]], by: str) -> list[int]:
+        for test, value, unit, taken_at in results:
+            if test not in LAB_UNITS:
+                raise StoreError("test must be one of " + ", ".join(LAB_UNITS))
+            if unit not in LAB_UNITS[test][1]:
+                raise StoreError(f"{test}: unit must be one of " + ", ".join(LAB_UNITS[test][1]))
+            try:
+                lab_units.check_value(test, value, unit)
+            except lab_units.LabUnitError as e:
+                raise StoreError(str(e)) from None
+            if taken_at.tzinfo is None:
+                raise StoreError("taken_at must be timezone-aware")
+            _not_in_future("taken_at", taken_at, "a result is recorded at the time the "
+                           "sample was taken")
+        with self.uow._write():
+            self._check_writer(by, patient_id)
+            self._require_patient(patient_id)
+            ids = []
+            for test, value, unit, taken_at in results:
+                canonical, factors = LAB_UNITS[test]
+                row = {"patient_id": patient_id, "taken_at": taken_at, "test": test,
+                       "value": value * factors[unit], "unit": canonical,
+                       "entered_value": value, "entered_unit": unit, "recorded_at": now(),
+                       "recorded_by": by, "status": "final"}
+                new_id = self.uow.insert("labs", row)
+                self._audit(by, "record", "lab", new_id, patient_id, after=row)
+                ids.append(new_id)
+            return ids
+
+    def mark_medications_and_labs_entered_in_error(self, patient_id: str, reason: str,
+                                                   by: str) -> int:
+        if not reason or not reason.strip():
+            raise StoreError("marking entered in error needs a reason")
+        _bounded(("reason", reason))
+        with self.uow._write():
+            self._check_writer(by, patient_id)
+            return self._mark_medications_and_labs(patient_id, reason, by)
+
+    def _mark_medications_and_labs(self, patient_id: str, reason: str, by: str) -> int:
+        n = 0
+        for table, entity in (("administrations", "administration"), ("labs", "lab")):
+            for old in [dict(r) for r in self.uow.effective(table)
+                        if r["patient_id"] == patient_id]:
+                row = {k: v for k, v in old.items() if k not in ("id", "reason")}
+                row |= {"replaces_id": old["id"], "recorded_at": now(), "recorded_by": by,
+                        "status": "entered_in_error", "reason": reason}
+                new_id = self.uow.insert(table, row)
+                self._audit(by, "entered_in_error", entity, old["id"], patient_id,
+                            before=old, after=row | {"id": new_id})
+                n += 1
+        return n
+
+    def labs(self, patient_id: str) -> list[dict[str, Any]]:
+        return self._current_rows("labs", patient_id, "taken_at")
+
+    def administrations(self, patient_id: str) -> list[dict[str, Any]]:
+        return self._current_rows("administrations", patient_id, "given_at")
+
+
+class MemoryJudgements(MemoryRepository):
+    """Attributions, grade confirmations and notes."""
+
+    def attribute(self, assessment_id: int, finding: str, reason: str, by: str) -> int:
+        if finding not in FIELD_BY_NAME["attributed_elsewhere"].values:
+            raise StoreError("finding must be one of fever, hypotension, hypoxia, neuro")
+        if not reason or not reason.strip():
+            raise StoreError("an attribution needs a reason")
+        _bounded(("reason", reason))
+        with self.uow._write():
+            self._check_user(by, ("physician",))
+            old = self.uow.assessments._current(assessment_id)
+            row = {"patient_id": old["patient_id"], "assessment_id": assessment_id,
+                   "finding": finding, "reason": reason, "recorded_at": now(),
+                   "recorded_by": by, "status": "final"}
+            new_id = self.uow.insert("attributions", row)
+            self._audit(by, "attribute", "attribution", new_id, old["patient_id"], after=row)
+            return new_id
+
+    def confirm_grade(self, assessment_id: int, syndrome: str, grade: int, by: str,
+                      note: str | None = None) -> int:
+        if syndrome not in ("crs", "icans") or grade not in range(6):
+            raise StoreError("syndrome must be crs or icans and grade 0-5")
+        _bounded(("confirmation_note", note))
+        with self.uow._write():
+            self._check_user(by, ("physician",))
+            old = self.uow.assessments._current(assessment_id)
+            row = {"patient_id": old["patient_id"], "assessment_id": assessment_id,
+                   "syndrome": syndrome, "grade": grade, "note": note, "recorded_at": now(),
+                   "recorded_by": by, "status": "final"}
+            new_id = self.uow.insert("grade_confirmations", row)
+            self._audit(by, "confirm", "grade", new_id, old["patient_id"], after=row)
+            return new_id
+
+    def confirmations(self, patient_id: str) -> list[dict[str, Any]]:
+        return self._current_rows("grade_confirmations", patient_id, "id")
+
+    def add_note(self, patient_id: str, text: str, by: str, at: datetime | None = None) -> int:
+        if not text or not text.strip():
+            raise StoreError("a note needs some text")
+        _bounded(("note", text.strip()))
+        with self.uow._write():
+            self._check_user(by, ("physician",))
+            self._require_patient(patient_id)
+            stamp = now()
+            row = {"patient_id": patient_id, "written_at": at or stamp, "text": text.strip(),
+                   "recorded_at": stamp, "recorded_by": by, "status": "final"}
+            new_id = self.uow.insert("notes", row)
+            self._audit(by, "note", "note", new_id, patient_id, after=row)
+            return new_id
+
+    def notes(self, patient_id: str) -> list[dict[str, Any]]:
+        return self._current_rows("notes", patient_id, "written_at")
+
+    def attributions(self, patient_id: str) -> list[dict[str, Any]]:
+        return self._current_rows("attributions", patient_id, "id")
+
+
+class MemoryFlags(MemoryRepository):
+    """Flags and their acknowledgements."""
+
+    def raise_flag(self, patient_id: str, code: str, severity: str, message: str,
+                   raised_at: datetime, by: str = SYSTEM_USER, assessment_id: int | None = None,
+                   respond: str | None = None) -> int:
+        if severity not in ("info", "review", "urgent", "emergency"):
+            raise StoreError("severity must be info, review, urgent or emergency")
+        with self.uow._write():
+            self._require_patient(patient_id)
+            row = {"patient_id": patient_id, "assessment_id": assessment_id, "code": code,
+                   "severity": severity, "message": message, "raised_at": raised_at,
+                   "respond": respond, "recorded_at": now(), "recorded_by": by,
+                   "status": "final"}
+            new_id = self.uow.insert("flags", row)
+            self._audit(by, "raise", "flag", new_id, patient_id, after=row)
+            return new_id
+
+    def acknowledge_flag(self, flag_id: int, action: str, by: str, dismiss: bool = False,
+                         reason: str | None = None) -> int:
+        if not action or not action.strip():
+            raise StoreError("say what was done (action taken)")
+        if dismiss and not (reason and reason.strip()):
+            raise StoreError("dismissing a flag needs a reason")
+        _bounded(("action", action), ("reason", reason))
+        with self.uow._write():
+            self._check_user(by, ("nurse", "physician", "admin"))
+            return self._acknowledge(flag_id, action, by, dismiss, reason)
+
+    def _acknowledge(self, flag_id: int, action: str, by: str, dismiss: bool,
+                     reason: str | None) -> int:
+        flag = self.uow.find("flags", id=flag_id)
+        if flag is None:
+            raise StoreError(f"no flag {flag_id}")
+        done = self.uow.find("flag_acknowledgements", flag_id=flag_id)
+        if done is not None:
+            raise StoreError(f"this flag was already acknowledged by {done['recorded_by']}: "
+                             "reload to see what was done")
+        row = {"flag_id": flag_id, "action": action, "dismissed": dismiss, "reason": reason,
+               "recorded_at": now(), "recorded_by": by, "status": "final"}
+        new_id = self.uow.insert("flag_acknowledgements", row)
+        self._audit(by, "dismiss" if dismiss else "acknowledge", "flag", flag_id,
+                    flag["patient_id"], after=row)
+        return new_id
+
+    def withdraw_flag(self, flag_id: int, reason: str, by: str = SYSTEM_USER) -> int:
+        with self.uow._write():
+            f = self.uow.find("flags", id=flag_id)
+            if f is None:
+                raise StoreError(f"no flag {flag_id}")
+            if self.uow.find("flag_acknowledgements", flag_id=flag_id) is not None:
+                raise StoreError("an acknowledged flag stays as it is")
+            row = {k: f[k] for k in ("patient_id", "assessment_id", "code", "severity",
+                                     "message", "raised_at", "respond")}
+            row |= {"replaces_id": flag_id, "recorded_at": now(), "recorded_by": by,
+                    "status": "entered_in_error", "reason": reason}
+            new_id = self.uow.insert("flags", row)
+            self._audit(by, "withdraw", "flag", flag_id, f["patient_id"], after=row)
+            return new_id
+
+    def flags(self, patient_id: str) -> list[dict[str, Any]]:
+        with self.uow._read():
+            acks = {k["flag_id"]: k for k in self.uow.tables["flag_acknowledgements"]}
+            out = []
+            for f in sorted((f for f in self.uow.effective("flags")
+                             if f["patient_id"] == patient_id),
+                            key=lambda f: (f["raised_at"], f["id"])):
+                k = acks.get(f["id"], {})
+                out.append(dict(f) | {"ack_action": k.get("action"),
+                                      "ack_dismissed": k.get("dismissed"),
+                                      "ack_reason": k.get("reason"),
+                                      "ack_by": k.get("recorded_by"),
+                                      "ack_at": k.get("recorded_at")})
+            return out
+
+    def open_flags(self, patient_id: str | None = None) -> list[dict[str, Any]]:
+        with self.uow._read():
+            acked = {k["flag_id"] for k in self.uow.tables["flag_acknowledgements"]}
+            return [dict(f) for f in sorted(self.uow.effective("flags"),
+                                            key=lambda f: (f["raised_at"], f["id"]))
+                    if f["id"] not in acked
+                    and (patient_id is None or f["patient_id"] == patient_id)]
+
+
+class MemoryCsv(MemoryRepository):
+    """Atomic canonical CSV import; export of the effective timeline."""
+
+    def import_csv(self, source: str | Path | bytes, by: str, *, demo: bool = False,
+                   progress: Callable[[int, int], None] | None = None,
+                   chunk: int = 5000) -> int:
+        a = read_import(source, self.tz, self._device_context)
+        n = len(a)
+        cols = _stored_columns(a)
+        times = a.columns["time"].view("datetime64[ns]").astype("datetime64[us]").tolist()
+        pids = [a.patients[c] for c in a.columns["patient_id"]]
+        infusion = a.columns["infusion_time"]
+        stamp = now()
+        with self.uow._write():
+            role = self._check_user(by, ("nurse", "physician", "admin",
+                                         *(("educator",) if demo else ())))
+            found = [p for p in self.uow.tables["patients"] if p["patient_id"] in a.patients]
+            real = sorted(p["patient_id"] for p in found if not p["is_demo"])
+            if role == "educator" and real:
+                raise StoreError(f"user '{by}' (educator) may not import for "
+                                 + ", ".join(real) + ": an educator charts for synthetic demo "
+                                 "patients only")
+            known = {p["patient_id"]: p["infusion_time"] for p in found}
+            problems = self._conflicts(a, known, pids, times)
+            if problems:
+                raise InputError(problems)
+            for code, pid in enumerate(a.patients):
+                if pid in known:
+                    continue
+                inf = infusion[np.flatnonzero(a.columns["patient_id"] == code)]
+                inf = inf[inf != grading.parse.NAT]
+                self.uow.patients._admit(PatientIn(
+                    patient_id=pid, is_demo=demo,
+                    infusion_time=_utc(int(inf[0])) if len(inf) else None), by)
+            for i in range(n):
+                at = times[i].replace(tzinfo=UTC)
+                follows, _ = self.uow.assessments._slot(pids[i], at)
+                row = {"patient_id": pids[i], "assessed_at": at, "recorded_at": stamp,
+                       "recorded_by": by, "status": "final", "replaces_id": None,
+                       "reason": None, "source": "import", "follows_id": follows,
+                       **{k: v[i] for k, v in cols.items()}}
+                new_id = self.uow.insert("assessments", row)
+                self._audit(by, "import", "assessment", new_id, pids[i], at=stamp,
+                            after=_public(row | {"id": new_id}))
+            if progress:
+                progress(n, n)
+        return n
+
+    def _device_context(self, keys: grading.Assessments) -> list[dict[str, Any]]:
+        out = []
+        codes, times = keys.columns["patient_id"], keys.columns["time"]
+        for code, pid in enumerate(keys.patients):
+            first = _utc(int(times[codes == code].min()))
+            before = sorted((r for r in self.uow.effective("assessments")
+                             if r["patient_id"] == pid and r["assessed_at"] < first),
+                            key=lambda r: r["assessed_at"])
+            context: dict[datetime, dict[str, Any]] = {}
+            for name in CONTEXT_FIELDS:
+                prior = [r for r in before if r[name] is not None]
+                if prior:
+                    context.setdefault(prior[-1]["assessed_at"], {})[name] = prior[-1][name]
+            out += [{"patient_id": pid, "time": when, **v} for when, v in sorted(context.items())]
+        return out
+
+    def _conflicts(self, a: grading.Assessments, known: dict[str, datetime | None],
+                   pids: list[str], times: list[datetime]) -> list[Problem]:
+        problems: list[Problem] = []
+        infusion = a.columns["infusion_time"]
+        current = self.uow.effective("assessments")
+        deaths: dict[str, datetime] = {}
+        for r in current:
+            if r["died_of"] is not None and r["patient_id"] in known:
+                deaths[r["patient_id"]] = min(deaths.get(r["patient_id"], r["assessed_at"]),
+                                              r["assessed_at"])
+        taken = {(r["patient_id"], r["assessed_at"]) for r in current}
+        for r in range(len(a)):
+            at, stored = times[r].replace(tzinfo=UTC), known.get(pids[r])
+            inf = infusion[r]
+            died = deaths.get(pids[r])
+            problems += _import_problems(
+                r, pids[r], times[r], stored,
+                inf != grading.parse.NAT and stored is not None and _utc(int(inf)) != stored,
+                died if died is not None and at > died else None, (pids[r], at) in taken)
+        return sorted(problems, key=lambda p: (p.field != "infusion_time",
+                                               p.code != "after_death"))
+
+    def export_csv(self, patient_id: str | None = None) -> str:
+        buf = io.StringIO()
+        w = csvsafe.writer(buf)  # formula-safe cells (docs/security.md)
+        w.writerow(COLUMNS)
+        for row in self.uow.timeline.timeline_rows(patient_id):
+            w.writerow([_text(name, row.get(name), self.tz) for name in COLUMNS])
+        return buf.getvalue()
