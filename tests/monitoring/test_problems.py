@@ -70,8 +70,9 @@ def the_problem(act) -> Problem:
 
 
 @pytest.mark.parametrize(("what", "before", "entry", "expected"), BAD_ENTRIES, ids=IDS)
-def test_a_bad_entry_is_named_by_field_and_code_in_the_preview(store, what, before, entry,
-                                                               expected):
+def test_a_bad_entry_is_named_by_field_and_code_in_the_preview(memory_store, what, before,
+                                                               entry, expected):
+    store = memory_store
     admit(store)
     before(store)
     values = {"time": NOW, **entry}
@@ -79,16 +80,28 @@ def test_a_bad_entry_is_named_by_field_and_code_in_the_preview(store, what, befo
     assert (problem.field, problem.code) == expected
 
 
-@pytest.mark.parametrize(("what", "before", "entry", "expected"), BAD_ENTRIES, ids=IDS)
-def test_a_bad_entry_is_named_by_field_and_code_when_saved(store, what, before, entry,
-                                                           expected):
+def saved_problem(store, before, entry) -> Problem:
     admit(store)
     before(store)
     n = len(store.history("P1"))
     values = {"time": NOW, **entry}
     problem = the_problem(lambda: ward.save(store, "P1", values, by="nina", now=NOW))
-    assert (problem.field, problem.code) == expected
     assert len(store.history("P1")) == n  # nothing saved
+    return problem
+
+
+@pytest.mark.parametrize(("what", "before", "entry", "expected"), BAD_ENTRIES, ids=IDS)
+def test_a_bad_entry_is_named_by_field_and_code_when_saved(store, what, before, entry,
+                                                           expected):
+    problem = saved_problem(store, before, entry)
+    assert (problem.field, problem.code) == expected
+
+
+@pytest.mark.parametrize(("what", "before", "entry", "expected"), BAD_ENTRIES, ids=IDS)
+def test_the_in_memory_record_refuses_with_the_same_problem(memory_store, what, before, entry,
+                                                            expected):
+    problem = saved_problem(memory_store, before, entry)
+    assert (problem.field, problem.code) == expected
 
 
 def test_an_assessment_at_this_very_minute_is_not_in_the_future(store):
