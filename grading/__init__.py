@@ -8,7 +8,7 @@
 Decision support only: the grades and flags are for a clinician to confirm.
 """
 
-from .parse import Assessments, InputError, from_rows, read_csv
+from .parse import Assessments, InputError, Problem, from_rows, read_csv
 from .result import Flag, Grade, Reason
 from .scales.common import ScaleGrade
 from .scales.engine import SCALE_NAMES, SCALES, grade_scales
@@ -26,6 +26,7 @@ __all__ = [
     "GradedTimeline",
     "InputError",
     "PatientSummary",
+    "Problem",
     "Reason",
     "RowResult",
     "ScaleGrade",

@@ -21,6 +21,7 @@ from ui.form import (
     DEVICE_WORDS,
     assessment_form,
     changed_support,
+    problem_lines,
     problems_by_field,
     show_problems,
 )
@@ -193,8 +194,8 @@ with st.container(border=True):
         try:
             saved = save(store, pid, values, by=user["username"])
         except (grading.InputError, StoreError) as e:
-            st.error("Not added: " + ("  \n".join(map(md, e.problems)) if isinstance(
-                e, grading.InputError) else md(e)))
+            st.error("Not added: " + ("  \n".join(map(md, problem_lines(e.problems)))
+                                      if isinstance(e, grading.InputError) else md(e)))
         else:
             st.session_state[f"builder_v_{pid}"] = version + 1
             st.session_state["builder_done"] = (

@@ -14,7 +14,7 @@ from monitoring.ward import sync_flags
 from ui import session
 from ui.common import local, observations_text
 from ui.flags import open_flags_panel
-from ui.form import assessment_form, problems_by_field, show_problems
+from ui.form import assessment_form, problem_lines, problems_by_field, show_problems
 from ui.text import md
 
 user = session.require("patient")
@@ -125,7 +125,7 @@ else:
             sync_flags(store, pid, user["username"],
                        since=min(h.assessed_at, values["time"]))  # E5
         except grading.InputError as e:
-            st.error("Not saved:  \n" + "  \n".join(map(md, e.problems)))
+            st.error("Not saved:  \n" + "  \n".join(map(md, problem_lines(e.problems))))
         except StoreError as e:
             st.error(f"Not saved: {md(e)}")
         else:
