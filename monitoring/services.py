@@ -15,11 +15,12 @@ fails: the user sees "not saved" and tries again, and the flags never go stale.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from . import ward
+from . import auth, ward
 from .db import (
     DatabaseError,
     DatabaseUnavailableError,
@@ -33,12 +34,14 @@ from .store import SYSTEM_USER, PatientIn, StoredAssessment, StoreError, WardSto
 # The ward record as pages hold it (from ``ui.session.store()``), for type hints only: pages
 # read through it and write through the functions below.
 Ward = WardStore
+log = logging.getLogger(__name__)
 
 __all__ = ["SYSTEM_USER", "DatabaseError", "DatabaseUnavailableError", "PatientIn",
            "SetupError", "StoreError", "Ward", "acknowledge_flag", "add_note", "add_user",
            "admit", "amend", "attribute", "confirm_grade", "database_url", "discharge",
            "is_embedded_default", "mark_in_error", "note", "open_ward", "record",
-           "record_lab", "record_medication", "set_active", "set_password", "update_patient"]
+           "record_lab", "record_medication", "set_active", "set_password",
+           "sign_in", "sso_sign_in", "update_patient"]
 
 record = ward.save  # the bedside save: write, audit and resync under the patient's lock
 
@@ -64,8 +67,22 @@ def _assessment(store: WardStore, patient_id: str, assessment_id: int) -> Stored
                      f"'{patient_id}'")
 
 
+FLAGS_FAILED = ("the patient's flags could not be brought up to date with this change, so "
+                "nothing was saved; try again, and tell the administrator if it keeps happening")
+
+
 def _resync(store: WardStore, patient_id: str, by: str, since: datetime | None = None) -> None:
-    ward.sync_flags(store, patient_id, by, since=since)  # joins the caller's transaction
+    """``ward.sync_flags`` inside the caller's transaction. A failure undoes the write with it
+    (the caller's ``locked`` rolls back) and reaches the page as a ``StoreError`` in plain
+    words; the cause is logged for the administrator."""
+    try:
+        ward.sync_flags(store, patient_id, by, since=since)
+    except StoreError:
+        raise
+    except Exception as e:
+        log.exception("flag resync for patient %s failed: the change was rolled back",
+                      patient_id)
+        raise StoreError(FLAGS_FAILED) from e
 
 
 # ------------------------------------------------------------------------------ assessments
@@ -190,6 +207,19 @@ def add_user(store: WardStore, username: str, role: str, by: str, display_name: 
         store.add_user(username, role, by=by, display_name=display_name)
         if password is not None:
             store.set_password(username, password, by=by)
+
+
+def sign_in(store: WardStore, username: str, password: str, *,
+            policy: auth.SignInPolicy = auth.DEFAULT_POLICY, client: str | None = None,
+            refuse: Collection[str] = ()) -> auth.SignIn:
+    """A local sign-in: checked, throttled per client, locked out after failures, audited."""
+    return store.sign_in(username, password, policy=policy, client=client, refuse=refuse)
+
+
+def sso_sign_in(store: WardStore, username: str, display_name: str | None,
+                role: str | None) -> auth.SignIn:
+    """A single sign-on: the account made or updated from the identity provider, audited."""
+    return store.sso_sign_in(username, display_name, role)
 
 
 def set_password(store: WardStore, username: str, password: str, by: str) -> None:

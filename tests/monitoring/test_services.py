@@ -168,6 +168,6 @@ def test_a_failed_flag_resync_rolls_back_the_write_and_its_audit(database_store,
         raise RuntimeError("resync failed")
 
     monkeypatch.setattr(ward, "sync_flags", fail)
-    with pytest.raises(RuntimeError, match="resync failed"):
+    with pytest.raises(StoreError, match="nothing was saved"):  # the page says "Not saved"
         call(database_store, latest)
     assert reads(database_store) == before
