@@ -6,7 +6,7 @@ from datetime import datetime
 import streamlit as st
 
 import grading
-from monitoring.store import StoreError
+from monitoring.services import StoreError
 from monitoring.ward import backdating_problem, carried_forward, preview, save
 from ui import session
 from ui.common import (
