@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from monitoring.db import DatabaseError
+from monitoring.services import DatabaseError
 from ui import session, sign_in
 from ui.text import md
 from ui.warm import WARM_UP

@@ -8,7 +8,7 @@
 Decision support only: the grades and flags are for a clinician to confirm.
 """
 
-from .parse import Assessments, InputError, from_rows, read_csv
+from .parse import Assessments, InputError, Problem, from_rows, read_csv
 from .result import Flag, Grade, Reason
 from .rules import fahrenheit_to_celsius, round_temp
 from .scales.common import ScaleGrade
@@ -27,6 +27,7 @@ __all__ = [
     "GradedTimeline",
     "InputError",
     "PatientSummary",
+    "Problem",
     "Reason",
     "RowResult",
     "ScaleGrade",

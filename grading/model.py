@@ -71,7 +71,7 @@ class _Base(BaseModel):
         try:
             a = from_rows([data], tz=tz)
         except InputError as e:
-            raise ValueError("; ".join(e.problems)) from None
+            raise ValueError("; ".join(e.lines)) from None
         model = handler(_typed_row(a))
         model._soft_limit_flags = list(a.soft_flags.get(0, []))
         return model

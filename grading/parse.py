@@ -69,31 +69,89 @@ SHOWN_VALUE_CHARS = 80  # a longer value is shortened in an error message
 LONE_CR = re.compile(rb"\r(?!\n)")  # a line ending of CR alone (old Mac files)
 
 
-class InputError(Exception):
-    """Input that cannot be graded. ``problems`` holds one line per problem."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
+# What a problem is, as a stable machine code (``Problem.code``): a form marks the field from
+# ``Problem.field`` and may word a code its own way; nothing ever parses ``message``.
+PROBLEM_CODES: dict[str, str] = {
+    "required": "a required value, column or field is missing",
+    "unknown_field": "a column or field that is not in the canonical format",
+    "repeated_column": "a column named twice in the header",
+    "not_a_number": "a number field holds something that is not a number",
+    "not_whole": "an integer field holds a number with a fraction",
+    "hard_limit": "outside the hard (reject) limits of spec §6.1, or the years 2000 to 2199",
+    "not_allowed": "a word that is not among the field's allowed values (choice, yes/no, list, "
+                   "patient id characters, time zone)",
+    "not_a_time": "not a date and time in an allowed form",
+    "clock_change": "a local time the ward's clock change skips or repeats",
+    "too_long": "text longer than its limit",
+    "incomplete": "a value that needs its partners on the same row (all five ICE items, both "
+                  "blood pressures)",
+    "cross_field": "values that contradict each other on one row or across a patient's rows",
+    "duplicate_time": "a second assessment of one patient at one time",
+    "after_death": "an assessment after the row recording the patient's death",
+    "future_time": "an assessment time in the future",
+    "too_old": "a bedside assessment back-dated further than the form allows",
+    "file_format": "the file itself: encoding, header line, cells per row, empty lines, no rows",
+}
 
 
 @dataclass(frozen=True)
 class Problem:
-    row: int | None      # 1-based data row (the header is row 0); None for file-level problems
-    column: str | None
-    value: str | None
-    message: str
+    """One thing wrong with the input, as an object (design.md: problems travel as objects).
+
+    ``str(problem)`` is the line ``python -m grading`` prints: the row, the column and the value
+    as written, then ``message``. A form marks ``field`` and shows ``words`` (or ``message``).
+    """
+
+    field: str | None        # the canonical column it is about; None: the row or the file
+    code: str                # one of PROBLEM_CODES
+    message: str             # what is wrong and what is allowed, in plain words
+    row: int | None = None   # 1-based data row (the header is row 0); None: not one row
+    value: str | None = None  # the cell as written
+    where: str | None = None  # the place as the command line names it, when that is not
+    #                           "row N, column X" (an unknown column, a file line)
+    words: str | None = None  # the message for a one-row form where ``message`` names other
+    #                           columns or rows; None: ``message`` reads well on a form
+
+    def __post_init__(self) -> None:
+        assert self.code in PROBLEM_CODES, self.code
+
+    @property
+    def shown(self) -> str:
+        """The message for a person at a form (no column names, no row numbers)."""
+        return self.message if self.words is None else self.words
 
     def __str__(self) -> str:
+        if self.where is not None:
+            return f"{self.where}: {self.message}"
         where = [] if self.row is None else [f"row {self.row}"]
-        if self.column:
-            where.append(f"column {_shortened(self.column)}")
+        if self.field:
+            where.append(f"column {_shortened(self.field)}")
         if self.value is not None:
             shown = self.value if self.value.isprintable() else repr(self.value)[1:-1]
             where.append(f"value '{shown}'" if len(shown) <= SHOWN_VALUE_CHARS  # escaped
                          else f"value '{shown[:SHOWN_VALUE_CHARS]}…' ({len(self.value):,} "
                          "characters, shortened here)")  # a huge cell is never printed whole
         return (", ".join(where) + ": " if where else "") + self.message
+
+
+class InputError(Exception):
+    """Input that cannot be graded. ``problems`` holds one ``Problem`` each; ``lines`` the
+    same as text, one line each, as the command line prints them."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems: list[Problem] = list(problems)
+        assert all(isinstance(p, Problem) for p in self.problems), "problems are objects"
+        super().__init__("\n".join(self.lines))
+
+    @property
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.problems]
+
+
+def file_problem(message: str, where: str | None = None, row: int | None = None,
+                 field: str | None = None) -> Problem:
+    """A problem with the file or the command rather than one cell."""
+    return Problem(field, "file_format", message, row=row, where=where)
 
 
 def _shortened(text: str) -> str:
@@ -134,8 +192,8 @@ def ward_zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InputError([f"--tz: '{name}' is not a known time zone (e.g. UTC, Europe/London)"]
-                         ) from None
+        raise InputError([Problem(None, "not_allowed", f"'{name}' is not a known time zone "
+                                  "(e.g. UTC, Europe/London)", where="--tz")]) from None
 
 
 # ---------------------------------------------------------------------------- reading text
@@ -209,8 +267,9 @@ def _plain_layout(head: bytes, tail: bytes) -> bool:
 
 def _read_as_text(data: bytes, zone: ZoneInfo) -> Assessments:
     if not data.strip():
-        raise InputError(["the file is empty: a header row with at least patient_id and time, "
-                          "then one row per assessment, is expected"])
+        raise InputError([file_problem("the file is empty: a header row with at least "
+                                       "patient_id and time, then one row per assessment, is "
+                                       "expected")])
     if b"\r" in data:  # CR LF and CR alone (old Mac files) both end a line, as for Arrow
         data = LONE_CR.sub(b"\n", data.replace(b"\r\n", b"\n"))
     _check_utf8(data[:HEAD_BYTES])
@@ -222,7 +281,8 @@ def _read_as_text(data: bytes, zone: ZoneInfo) -> Assessments:
     except pa.ArrowInvalid as e:
         _check_utf8(data)
         raise InputError(_shape_problems(data, len(header))
-                         or [f"the file is not valid CSV: {_arrow_message(e)}"]) from None
+                         or [file_problem(f"the file is not valid CSV: {_arrow_message(e)}")]
+                         ) from None
     _check_cell_lengths(table)
     return from_columns(table, zone)
 
@@ -262,7 +322,8 @@ def _check_blank_lines(data: bytes) -> None:
     problems = []
     for m in re.finditer(rb"\n[ \t\r]*(?=\n)", body):
         line = body[: m.start()].count(b"\n") + 2
-        problems.append(f"row {line - 1} (file line {line}): empty line; remove it")
+        problems.append(file_problem("empty line; remove it", row=line - 1,
+                                     where=f"row {line - 1} (file line {line})"))
     if problems:
         raise InputError(problems)
 
@@ -280,38 +341,43 @@ def _check_utf8(data: bytes) -> None:
         header = data[: end if end >= 0 else len(data)].decode("utf-8", "replace").split(",")
         name = header[column].strip().strip('"') if column < len(header) else f"#{column + 1}"
         where = "the header" if line == 1 else f"row {line - 1}, column {name}"
-        raise InputError([f"{where}: bytes that are not UTF-8 text (file line {line}, byte "
-                          f"{e.start}); save the file as UTF-8"]) from None
+        raise InputError([file_problem(
+            f"bytes that are not UTF-8 text (file line {line}, byte {e.start}); save the file "
+            "as UTF-8", where=where, row=None if line == 1 else line - 1,
+            field=name if line > 1 and name in FIELD_BY_NAME else None)]) from None
 
 
 def _read_header(data: bytes) -> list[str]:
     end = data.find(b"\n", 0, HEAD_BYTES)
     if end < 0 and len(data) > HEAD_BYTES:
-        raise InputError([f"the header: no line break in the first {HEAD_BYTES:,} bytes; the "
-                          "first line names the columns (at most one each of "
-                          f"{len(COLUMNS)} canonical columns), then one line per assessment"])
+        raise InputError([file_problem(
+            f"no line break in the first {HEAD_BYTES:,} bytes; the first line names the columns "
+            f"(at most one each of {len(COLUMNS)} canonical columns), then one line per "
+            "assessment", where="the header", row=0)])
     first = (data if end < 0 else data[:end]).decode("utf-8").lstrip("\ufeff").rstrip("\r")
     if first.count(",") >= MAX_COLUMNS:
-        raise InputError([f"the header has {first.count(',') + 1:,} columns; the canonical "
-                          f"format has {len(COLUMNS)}, each at most once"])
+        raise InputError([file_problem(f"the header has {first.count(',') + 1:,} columns; the "
+                                       f"canonical format has {len(COLUMNS)}, each at most "
+                                       "once")])
     header = [h.strip().strip('"') for h in first.split(",")]
-    problems: list[str] = []
+    problems: list[Problem] = []
     unknown = [h for h in header if h not in FIELD_BY_NAME]
     for h in unknown:
-        problems.append(str(Problem(0, h, None, "unknown column; the canonical columns are: "
-                                    + ", ".join(COLUMNS))))
+        problems.append(Problem(None, "unknown_field", "unknown column; the canonical columns "
+                                "are: " + ", ".join(COLUMNS), row=0,
+                                where=f"row 0, column {_shortened(h)}"))
     counts = Counter(header)
     for h in sorted(h for h, k in counts.items() if k > 1):
-        problems.append(str(Problem(0, h, None, "column appears more than once")))
+        problems.append(Problem(h, "repeated_column", "column appears more than once", row=0))
     for req in ("patient_id", "time"):
         if req not in header:
-            problems.append(str(Problem(0, req, None, "required column is missing")))
+            problems.append(Problem(req, "required", "required column is missing", row=0))
     if problems:
         raise InputError(problems)
     return header
 
 
-def _shape_problems(data: bytes, width: int) -> list[str]:
+def _shape_problems(data: bytes, width: int) -> list[Problem]:
     """Every row whose number of cells differs from the header's, one line each (a quoted
     cell may hold a line break: rows are counted as records, as Arrow counts them)."""
     problems = []
@@ -322,11 +388,11 @@ def _shape_problems(data: bytes, width: int) -> list[str]:
         for row, cells in enumerate(records, start=1):
             if len(cells) != width:
                 n = f"{len(cells)} cell" + "s" * (len(cells) != 1)
-                problems.append(str(Problem(row, None, None, f"{n} where the header has {width} "
-                                            "columns; a blank cell is written as ,,")))
+                problems.append(file_problem(f"{n} where the header has {width} columns; a "
+                                             "blank cell is written as ,,", row=row))
     except csv.Error as e:  # a cell over the csv module's limit (128 KiB), or a stray quote
-        problems.append(str(Problem(row + 1, None, None, _cell_too_long() if "limit" in
-                                    str(e) else f"not valid CSV: {e}")))
+        problems.append(file_problem(_cell_too_long() if "limit" in str(e)
+                                     else f"not valid CSV: {e}", row=row + 1))
     return problems
 
 
@@ -343,7 +409,7 @@ def _check_cell_lengths(table: Mapping[str, pa.ChunkedArray]) -> None:
         if longest is not None and longest > MAX_CELL_CHARS:
             too_long = pc.fill_null(pc.greater(lengths, MAX_CELL_CHARS), False)
             for r in np.flatnonzero(too_long.to_numpy(zero_copy_only=False)):
-                problems.append(str(Problem(int(r) + 1, name, None, _cell_too_long())))
+                problems.append(Problem(name, "too_long", _cell_too_long(), row=int(r) + 1))
     if problems:
         raise InputError(problems)
 
@@ -362,13 +428,14 @@ def from_rows(rows: Iterable[Mapping[str, object]], tz: str | ZoneInfo = "UTC") 
         names.extend(k for k in r if k not in names)
     unknown = [n for n in names if n not in FIELD_BY_NAME]
     if unknown:
-        raise InputError([str(Problem(None, n, None, "unknown field; the canonical fields are: "
-                                      + ", ".join(COLUMNS))) for n in unknown])
+        raise InputError([Problem(None, "unknown_field", "unknown field; the canonical fields "
+                                  "are: " + ", ".join(COLUMNS), where=f"column {_shortened(n)}")
+                          for n in unknown])
     cols = {n: pa.chunked_array([pa.array([_as_text(r.get(n)) for r in rows], pa.string())])
             for n in names}
     for req in ("patient_id", "time"):
         if req not in cols:
-            raise InputError([str(Problem(None, req, None, "required field is missing"))])
+            raise InputError([Problem(req, "required", "required field is missing")])
     return from_columns(cols, zone)
 
 
@@ -408,36 +475,43 @@ class _Collector:
 
     def start_cross_checks(self) -> None:
         self.cross = True
-        self.bad_cells = {(p.row, p.column) for p in self.items}
+        self.bad_cells = {(p.row, p.field) for p in self.items}
 
-    def cells(self, column: str, codes: np.ndarray, bad: dict[int, str],
+    def cells(self, column: str, codes: np.ndarray, bad: Mapping[int, tuple[str, ...]],
               uniques: list[str]) -> None:
-        """Report every row whose distinct value is in ``bad`` (code -> message)."""
+        """Report every row whose distinct value is in ``bad`` (its position among the distinct
+        values -> (problem code, message), and the form's words where they differ)."""
         if not bad:
             return
         bad_codes = np.fromiter(bad, np.int32)
         rows = np.flatnonzero(np.isin(codes, bad_codes))
         for r in rows:
             code = int(codes[r])
-            self.items.append(Problem(int(r) + 1, column, uniques[code], bad[code]))
+            problem, message, *words = bad[code]
+            self.items.append(Problem(column, problem, message, row=int(r) + 1,
+                                      value=uniques[code], words=words[0] if words else None))
 
     def rows(self, column: str, mask: np.ndarray, values: Sequence[str] | np.ndarray | str,
-             message: str, related: tuple[str, ...] = ()) -> None:
-        """Report every row of ``mask``, quoting its value (or the one value ``values``)."""
+             message: str, related: tuple[str, ...] = (), code: str = "cross_field",
+             words: str | None = None) -> None:
+        """Report every row of ``mask``, quoting its value (or the one value ``values``);
+        ``code`` says what kind of problem it is (``PROBLEM_CODES``), ``words`` how a form
+        says it when ``message`` names other columns."""
         for r in np.flatnonzero(mask):
             if self.cross and any((int(r) + 1, c) in self.bad_cells
                                   for c in (column, *related)):
                 continue  # the rule's own cell was invalid and is reported already
             value = values if isinstance(values, str) else str(values[r])
-            self.items.append(Problem(int(r) + 1, column, value, message))
+            self.items.append(Problem(column, code, message, row=int(r) + 1, value=value,
+                                      words=words))
 
 
-def _parse_number(f: Field, text: str) -> tuple[float, str | None]:
+def _parse_number(f: Field, text: str) -> tuple[float, tuple[str, str] | None]:
     """Syntax only; ranges are checked on the numbers (``_check_numbers``)."""
     t = text.strip(BLANKS)
     if not NUMBER_RE.fullmatch(t):
         hint = " (use a point as the decimal mark)" if re.fullmatch(r"[+-]?\d+,\d+", t) else ""
-        return np.nan, f"not a number{hint}; allowed: {f.allowed()}"
+        return np.nan, ("not_a_number", f"not a number{hint}; allowed: {f.allowed()}")
     return float(t), None
 
 
@@ -453,15 +527,17 @@ def _check_numbers(f: Field, x: np.ndarray, cells: _Cells, out: _Collector) -> n
             bad |= ~np.isnan(x) & ~bad & (x != np.round(x))
     for r in np.flatnonzero(bad):
         v = x[r]
+        code = "hard_limit"
         if f.kind == "integer" and f.hard_min <= v <= f.hard_max:
-            msg = "not a whole number"
+            code, msg = "not_whole", "not a whole number"
         elif f.name == "temp_c" and 77 <= v <= 113:
             msg = "out of range (this looks like °F: convert to °C)"
         elif f.name in ("fio2_pct", "spo2_pct") and 0 < v < 1:
             msg = "out of range (this looks like a fraction: give a percentage)"
         else:
             msg = "out of range"
-        out.items.append(Problem(int(r) + 1, f.name, cells[r], f"{msg}; allowed: {f.allowed()}"))
+        out.items.append(Problem(f.name, code, f"{msg}; allowed: {f.allowed()}", row=int(r) + 1,
+                                 value=cells[r]))
     return np.where(bad, np.nan, x)
 
 
@@ -478,7 +554,7 @@ def _whole(x: np.ndarray) -> bool:
     return bool(np.fmax.reduce(np.abs(fraction, out=fraction), initial=0.0) == 0)
 
 
-def _parse_choices(f: Field, text: str) -> tuple[int, str | None]:
+def _parse_choices(f: Field, text: str) -> tuple[int, tuple[str, str] | None]:
     parts = [p.strip(BLANKS) for p in text.split(";")]
     if parts == [f.empty_value]:
         return 0, None
@@ -487,8 +563,9 @@ def _parse_choices(f: Field, text: str) -> tuple[int, str | None]:
         if p not in f.values:
             what = "an empty item" if p == "" else f"'{p}'"
             if p == f.empty_value:
-                return -1, f"'{f.empty_value}' cannot be combined with other values"
-            return -1, f"{what} is not allowed; allowed: {f.allowed()}"
+                return -1, ("not_allowed",
+                            f"'{f.empty_value}' cannot be combined with other values")
+            return -1, ("not_allowed", f"{what} is not allowed; allowed: {f.allowed()}")
         mask |= 1 << f.values.index(p)
     return mask, None
 
@@ -500,7 +577,8 @@ def _parse_column(f: Field, col: pa.ChunkedArray, n: int, out: _Collector,
         x = col.to_numpy().astype(np.float64, copy=False)  # NaN: blank
         if np.count_nonzero(np.isnan(x)) > col.null_count:  # and a cell that reads 'nan'
             nan_text = pc.fill_null(pc.is_nan(col), False).to_numpy(zero_copy_only=False)
-            out.rows(f.name, nan_text, cells, f"not a number; allowed: {f.allowed()}")
+            out.rows(f.name, nan_text, cells, f"not a number; allowed: {f.allowed()}",
+                     code="not_a_number")
         return _check_numbers(f, x, cells, out)
     if pa.types.is_boolean(col.type):
         return pc.fill_null(pc.cast(col, pa.int8()), -1).to_numpy().astype(np.int8)
@@ -517,7 +595,7 @@ def _parse_column(f: Field, col: pa.ChunkedArray, n: int, out: _Collector,
 def _parse_text_column(f: Field, col: pa.ChunkedArray, n: int,
                        out: _Collector) -> np.ndarray:
     codes, uniques = _encode(col)
-    bad: dict[int, str] = {}
+    bad: dict[int, tuple[str, str]] = {}
     if f.kind in ("number", "integer"):
         table = np.full(len(uniques) + 1, np.nan)
         for i, u in enumerate(uniques):
@@ -536,7 +614,7 @@ def _parse_text_column(f: Field, col: pa.ChunkedArray, n: int,
             if w in BOOLEAN_WORDS:
                 table[i] = BOOLEAN_WORDS[w]
             else:
-                bad[i] = f"not a yes/no value; allowed: {f.allowed()}"
+                bad[i] = ("not_allowed", f"not a yes/no value; allowed: {f.allowed()}")
         values = table[codes] if uniques else np.full(n, -1, np.int8)
     elif f.kind == "choice":
         table = np.full(len(uniques), -1, np.int8)
@@ -547,7 +625,7 @@ def _parse_text_column(f: Field, col: pa.ChunkedArray, n: int,
             if w in f.values:
                 table[i] = f.values.index(w)
             else:
-                bad[i] = f"not an allowed value; allowed: {f.allowed()}"
+                bad[i] = ("not_allowed", f"not an allowed value; allowed: {f.allowed()}")
         values = table[codes] if uniques else np.full(n, -1, np.int8)
     elif f.kind == "choices":
         table = np.full(len(uniques), -1, np.int16)
@@ -572,6 +650,10 @@ def _years_message(f: Field) -> str:
     return f"outside the years {YEAR_MIN} to {YEAR_MAX} (UTC): mistyped?; allowed: {f.allowed()}"
 
 
+def _years_problem(f: Field) -> tuple[str, str]:
+    return "hard_limit", _years_message(f)
+
+
 def _outside_years(ns: np.ndarray) -> np.ndarray:
     return (ns != NAT) & ((ns < YEARS[0]) | (ns >= YEARS[1]))
 
@@ -589,7 +671,7 @@ def _parse_time_column(f: Field, col: pa.ChunkedArray, zone: ZoneInfo,
         ns = _parse_time_column(f, pa.chunked_array([pa.array(texts[:-1] + [None], pa.string())]),
                                 zone, distinct)
         if distinct.items:  # named by row on the text path
-            raise InputError([str(p) for p in distinct.items])
+            raise InputError(distinct.items)
         return ns[codes]
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
         plain = _plain_local_times(col)
@@ -604,10 +686,10 @@ def _parse_time_column(f: Field, col: pa.ChunkedArray, zone: ZoneInfo,
                 idx = pd.DatetimeIndex(local.view("datetime64[ns]"))
                 utc = idx.tz_localize(zone, ambiguous="NaT", nonexistent="NaT").as_unit("ns").asi8
                 out.rows(f.name, (utc == NAT) & (local != NAT), _TimeCells(col),
-                         CLOCK_CHANGE.format(zone=zone.key))
+                         CLOCK_CHANGE.format(zone=zone.key), code="clock_change")
         outside = _outside_years(utc)
         if outside.any():
-            out.rows(f.name, outside, _TimeCells(col), _years_message(f))
+            out.rows(f.name, outside, _TimeCells(col), _years_message(f), code="hard_limit")
             utc = np.where(outside, NAT, utc)
         return utc
     codes, uniques = _encode(col)
@@ -620,13 +702,13 @@ def _parse_time_column(f: Field, col: pa.ChunkedArray, zone: ZoneInfo,
     aware = np.asarray(pc.match_substring_regex(stripped, OFFSET_RE).to_numpy(zero_copy_only=False))
     texts = np.asarray(stripped.to_numpy(zero_copy_only=False), dtype=object)
     result = np.full(len(uniques), np.iinfo(np.int64).min, np.int64)
-    bad: dict[int, str] = {}
+    bad: dict[int, tuple[str, str]] = {}
     ok = shaped & ~blank
     if ok.any():  # a year pandas cannot hold in nanoseconds must never reach it (V4c)
         year = pc.cast(pc.utf8_slice_codeunits(pc.if_else(pa.array(ok), stripped, "0000"), 0, 4),
                        pa.int32()).to_numpy()
         far = ok & ((year < YEAR_MIN - 1) | (year > YEAR_MAX + 1))  # a year either side: offsets
-        bad |= dict.fromkeys(np.flatnonzero(far).tolist(), _years_message(f))
+        bad |= dict.fromkeys(np.flatnonzero(far).tolist(), _years_problem(f))
         ok &= ~far
     if (ok & aware).any():
         idx = np.flatnonzero(ok & aware)
@@ -639,13 +721,14 @@ def _parse_time_column(f: Field, col: pa.ChunkedArray, zone: ZoneInfo,
         invalid = naive.isna()
         local = naive.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
         for j in np.flatnonzero(local.isna() & ~invalid):
-            bad[int(idx[j])] = CLOCK_CHANGE.format(zone=zone.key)
+            bad[int(idx[j])] = ("clock_change", CLOCK_CHANGE.format(zone=zone.key))
         result[idx] = local.tz_convert("UTC").as_unit("ns").asi8
     outside = _outside_years(result)
-    bad |= dict.fromkeys(np.flatnonzero(outside).tolist(), _years_message(f))
+    bad |= dict.fromkeys(np.flatnonzero(outside).tolist(), _years_problem(f))
     result[outside] = NAT
     for i in np.flatnonzero(~blank & (result == np.iinfo(np.int64).min)):
-        bad.setdefault(int(i), f"not a valid date and time; allowed: {f.allowed()}")
+        bad.setdefault(int(i), ("not_a_time", f"not a valid date and time; allowed: "
+                                              f"{f.allowed()}"))
     out.cells(f.name, codes, bad, uniques)
     return result[codes]
 
@@ -671,7 +754,7 @@ def from_columns(cols: Mapping[str, pa.ChunkedArray], zone: ZoneInfo) -> Assessm
     n = len(next(iter(cols.values()))) if cols else 0
     out = _Collector()
     if n == 0:
-        raise InputError(["the file has a header but no assessment rows"])
+        raise InputError([file_problem("the file has a header but no assessment rows")])
     patients: list[str] = []
 
     def parse(f: Field) -> np.ndarray:
@@ -681,12 +764,17 @@ def from_columns(cols: Mapping[str, pa.ChunkedArray], zone: ZoneInfo) -> Assessm
             assert col is not None
             codes, uniques = _encode(col)
             trimmed = [u.strip(BLANKS) for u in uniques]
-            bad = {i: "required: every row needs a patient_id"
-                   for i, u in enumerate(trimmed) if u == ""}
-            bad |= {i: "a patient_id is one line of printable text" for i, u in enumerate(trimmed)
-                    if u and not u.isprintable()}
-            bad |= {i: f"a patient_id is at most {PATIENT_ID_MAX_LENGTH} characters (this one "
-                    f"has {len(u):,})" for i, u in enumerate(trimmed)
+            bad: dict[int, tuple[str, ...]] = {
+                i: ("required", "required: every row needs a patient_id",
+                    "required: every assessment needs a patient id")
+                for i, u in enumerate(trimmed) if u == ""}
+            bad |= {i: ("not_allowed", "a patient_id is one line of printable text",
+                        "a patient id is one line of printable text")
+                    for i, u in enumerate(trimmed) if u and not u.isprintable()}
+            bad |= {i: ("too_long", f"a patient_id is at most {PATIENT_ID_MAX_LENGTH} characters "
+                        f"(this one has {len(u):,})", f"a patient id is at most "
+                        f"{PATIENT_ID_MAX_LENGTH} characters (this one has {len(u):,})")
+                    for i, u in enumerate(trimmed)
                     if len(u) > PATIENT_ID_MAX_LENGTH and i not in bad}
             out.cells(f.name, codes, bad, uniques)
             patients = sorted({u for u in trimmed if u and u.isprintable()})  # others: above
@@ -699,7 +787,8 @@ def from_columns(cols: Mapping[str, pa.ChunkedArray], zone: ZoneInfo) -> Assessm
                 blank = (pc.is_null(col) if pa.types.is_timestamp(col.type) else
                          pc.fill_null(pc.equal(pc.utf8_trim(col, BLANKS), ""), True))
                 out.rows(f.name, np.asarray(blank.to_numpy(zero_copy_only=False), bool),
-                         _Cells(col), "required: every row needs a time")
+                         _Cells(col), "required: every row needs a time", code="required",
+                         words="required: every assessment needs a time")
             return ns
         if col is None:
             return _blank(f, n)
@@ -716,9 +805,9 @@ def from_columns(cols: Mapping[str, pa.ChunkedArray], zone: ZoneInfo) -> Assessm
     out.start_cross_checks()
     soft = _cross_checks(typed, patients, cols, po, out)
     if out.items:
-        out.items.sort(key=lambda p: (p.row or 0, COLUMNS.index(p.column)
-                                      if p.column in COLUMNS else 99))
-        raise InputError([str(p) for p in out.items])
+        out.items.sort(key=lambda p: (p.row or 0, COLUMNS.index(p.field)
+                                      if p.field in COLUMNS else 99))
+        raise InputError(out.items)
     return Assessments(typed, patients, zone, po, soft)
 
 
@@ -790,8 +879,10 @@ def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
         r, first = int(po.order[s]), int(po.order[first_of_time[s]])
         r, first = max(r, first), min(r, first)
         who = patients[pid[r]]
-        out.items.append(Problem(r + 1, "time", raw["time"][r], f"duplicate: patient {who} "
-                                 f"already has an assessment at this time (row {first + 1})"))
+        out.items.append(Problem("time", "duplicate_time", f"duplicate: patient {who} already "
+                                 f"has an assessment at this time (row {first + 1})", row=r + 1,
+                                 value=raw["time"][r], words="the patient already has an "
+                                 "assessment at this time: correct that one instead"))
 
     # infusion time: one value per patient
     inf = c["infusion_time"]
@@ -803,19 +894,23 @@ def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
             rows = np.flatnonzero((pid == p) & has_inf)
             ref = rows[0]
             for r in rows[inf[rows] != inf[ref]]:
-                out.items.append(Problem(int(r) + 1, "infusion_time", raw["infusion_time"][r],
+                out.items.append(Problem("infusion_time", "cross_field",
                                          f"differs from row {ref + 1}; a patient has one "
-                                         "infusion time"))
+                                         "infusion time", row=int(r) + 1,
+                                         value=raw["infusion_time"][r],
+                                         words="differs from the patient's other assessments; "
+                                         "a patient has one infusion time"))
 
     sbp, dbp = c["sbp_mmhg"], c["dbp_mmhg"]
     bad = dbp >= sbp  # NaN compares False
     out.rows("dbp_mmhg", bad, _fmt_num(dbp), "must be below the systolic pressure "
-             "(sbp_mmhg on the same row)")
+             "(sbp_mmhg on the same row)", words="must be below the systolic pressure")
     both_bp_msg = "blood pressure needs both sbp_mmhg and dbp_mmhg, or neither"
+    both_bp_words = "blood pressure needs both the systolic and the diastolic, or neither"
     out.rows("dbp_mmhg", np.isnan(dbp) & ~np.isnan(sbp), _fmt_num(dbp), both_bp_msg,
-             related=("sbp_mmhg",))
+             related=("sbp_mmhg",), code="incomplete", words=both_bp_words)
     out.rows("sbp_mmhg", np.isnan(sbp) & ~np.isnan(dbp), _fmt_num(sbp), both_bp_msg,
-             related=("dbp_mmhg",))
+             related=("dbp_mmhg",), code="incomplete", words=both_bp_words)
 
     filled_items = [~np.isnan(c[x]) for x in ICE_ITEMS]
     ice_any = np.logical_or.reduce(filled_items)
@@ -823,11 +918,15 @@ def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
     partial = ice_any & ~ice_all
     for r in np.flatnonzero(partial):
         missing = [x for x, ok in zip(ICE_ITEMS, filled_items) if not ok[r]]
-        out.items.append(Problem(int(r) + 1, missing[0], "", "the ICE score needs all five "
-                                 "items or none; missing: " + ", ".join(missing)))
+        out.items.append(Problem(missing[0], "incomplete", "the ICE score needs all five "
+                                 "items or none; missing: " + ", ".join(missing), row=int(r) + 1,
+                                 value="", words="the ICE score needs all five items or none; "
+                                 "missing: " + ", ".join(FIELD_BY_NAME[x].title
+                                                         for x in missing)))
     capd = c["capd_total"]
     out.rows("capd_total", ice_any & ~np.isnan(capd), _fmt_num(capd),
-             "a row has ICE items or a CAPD total, never both (the one filled is the instrument)")
+             "a row has ICE items or a CAPD total, never both (the one filled is the instrument)",
+             words="an assessment has an ICE score or a CAPD total, never both")
     sedated = c["sedated"] == 1
     out.rows("sedated", sedated & (ice_any | ~np.isnan(capd)), "true",
              "sedated means the neuro assessment could not be done: leave ICE and CAPD blank")
@@ -844,13 +943,17 @@ def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
     device = _carried_device(c, po, ~np.isnan(flow) | (fio2 > 21) | (c["rr_per_min"] == 0))
     room, unknown = device == code_of("o2_device", "room_air"), device == -1
     out.rows("o2_flow_l_min", room & (flow > 0), _fmt_num(flow),
-             "oxygen flow with o2_device room_air; record the device, or a flow of 0")
+             "oxygen flow with o2_device room_air; record the device, or a flow of 0",
+             words="oxygen flow on room air; record the oxygen device, or a flow of 0")
     out.rows("o2_flow_l_min", unknown & (flow > 0), _fmt_num(flow),
-             "oxygen flow but no o2_device recorded for this patient yet")
+             "oxygen flow but no o2_device recorded for this patient yet",
+             words="oxygen flow but no oxygen device recorded for this patient yet")
     out.rows("fio2_pct", room & (fio2 > 21), _fmt_num(fio2),
-             "FiO2 above 21 % needs an oxygen device other than room_air")
+             "FiO2 above 21 % needs an oxygen device other than room_air",
+             words="FiO2 above 21 % needs an oxygen device other than room air")
     out.rows("fio2_pct", unknown & (fio2 > 21), _fmt_num(fio2),
-             "FiO2 above 21 % but no o2_device recorded for this patient yet")
+             "FiO2 above 21 % but no o2_device recorded for this patient yet",
+             words="FiO2 above 21 % but no oxygen device recorded for this patient yet")
 
     # nothing after death
     died = c["died_of"] >= 0
@@ -858,7 +961,8 @@ def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
         death = pd.Series(np.where(died, t, np.iinfo(np.int64).max)).groupby(pid).transform("min")
         after = t > death.to_numpy()
         out.rows("time", after, raw["time"], "assessment after the row recording death "
-                 "(died_of) for this patient")
+                 "(died_of) for this patient", code="after_death",
+                 words="this is after the assessment recording the patient's death")
         # decision C17: CRS and ICANS follow the infusion, so neither causes a death before it
         syndrome = np.isin(c["died_of"], [code_of("died_of", "crs"), code_of("died_of", "icans")])
         if has_inf.any() and syndrome.any():
@@ -866,7 +970,9 @@ def _cross_checks(c: dict[str, np.ndarray], patients: list[str],
             cause = np.array(FIELD_BY_NAME["died_of"].values, object)[np.maximum(c["died_of"], 0)]
             out.rows("died_of", syndrome & (infusion != nat) & (t < infusion), cause,
                      "death caused by CRS or ICANS before the infusion (infusion_time): both "
-                     "follow the infusion; record the cause as other")
+                     "follow the infusion; record the cause as other",
+                     words="death caused by CRS or ICANS before the CAR-T infusion: both follow "
+                     "the infusion; record the cause as other")
     _scale_input_checks(c, po, out)  # doses, CARTOX-10, CRES inputs (grading/scales/checks.py)
     return _soft_limit_flags(c, device, po, present=set(cols))
 

@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(describe(e, database_url()), file=sys.stderr)
         return 2
     except InputError as e:
-        for line in e.problems:
+        for line in e.lines:
             print(line, file=sys.stderr)
         return 2
     except (StoreError, SetupError) as e:

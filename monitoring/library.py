@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 import grading
 from grading import csvsafe
 from grading.fields import COLUMNS
-from grading.parse import InputError
+from grading.parse import InputError, Problem
 from grading.result import Status
 
 from . import limits
@@ -530,7 +530,8 @@ def shift_for(timeline: bytes, at: datetime, tz: Any) -> timedelta:
     """Whole days that move a case's last assessment within the day before ``at``."""
     last = max(datetime.fromisoformat(r["time"]) for r in csv_rows(timeline))
     if last.tzinfo is not None:
-        raise InputError(["teaching cases use ward-local times without an offset"])
+        raise InputError([Problem("time", "not_a_time",
+                                  "teaching cases use ward-local times without an offset")])
     local_now = at.astimezone(tz).replace(tzinfo=None)
     return timedelta(days=(local_now - last).days)
 
@@ -658,7 +659,7 @@ def card_from_record(store: WardStore, patient_id: str, *, title: str, summary: 
     found = limits.problems([("case_title", title), ("summary", summary), ("disease", disease),
                              ("learning_points", "\n".join(learning_points))])
     if found:
-        raise StoreError("; ".join(found))
+        raise StoreError(limits.refusal(found), found)
     p = store.patient(patient_id)
     if p is None or not p["is_demo"]:
         raise StoreError("only a synthetic demo patient can become a teaching case")

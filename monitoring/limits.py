@@ -8,11 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from grading.fields import PATIENT_ID_MAX_LENGTH
+from grading.parse import Problem
 
 REASON = 500    # amendment, entered in error, dismissing a flag, attribution, admission change
 NOTE = 4000     # a physician's note on the course; a teaching case's summary or learning points
 
-# field -> (its name in messages, most characters)
+# field -> (its name in messages, most characters). A text too long is a ``too_long`` problem
+# (grading.parse.Problem) whose field is the key here.
 LIMITS: dict[str, tuple[str, int]] = {
     "username": ("the user name", 64),
     "display_name": ("the full name", 200),
@@ -40,13 +42,19 @@ def most(field: str) -> int:
     return LIMITS[field][1]
 
 
-def problem(field: str, value: str | None) -> str | None:
-    """None if ``value`` fits, else a message naming the field and the limit."""
+def problem(field: str, value: str | None) -> Problem | None:
+    """None if ``value`` fits, else a ``too_long`` problem naming the field and the limit."""
     label, n = LIMITS[field]
     if value is None or len(value) <= n:
         return None
-    return f"{label} may have at most {n} characters (this one has {len(value)})"
+    return Problem(field, "too_long",
+                   f"{label} may have at most {n} characters (this one has {len(value)})")
 
 
-def problems(pairs: Iterable[tuple[str, str | None]]) -> list[str]:
+def problems(pairs: Iterable[tuple[str, str | None]]) -> list[Problem]:
     return [p for field, value in pairs if (p := problem(field, value)) is not None]
+
+
+def refusal(found: Iterable[Problem]) -> str:
+    """The problems as one sentence for the user."""
+    return "; ".join(p.message for p in found)

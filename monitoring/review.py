@@ -65,7 +65,7 @@ def record_problem(store: WardStore, patient_id: str, error: Exception) -> str:
         found = []
     if isinstance(error, grading.InputError):
         log.warning("patient %s: the stored record does not validate: %s", patient_id,
-                    " | ".join(error.problems))
+                    " | ".join(error.lines))
     if not found:
         n = len(error.problems) if isinstance(error, grading.InputError) else 0
         found = [f"the stored record does not pass the ward's checks ({n} problem"

@@ -384,7 +384,7 @@ def start_quiz(store: WardStore, patient_id: str, learner: str, which: str, at: 
         raise ValueError(f"which must be one of {', '.join(QUIZ_SETS)}")
     too_long = limits.problem("learner", learner)
     if too_long:
-        raise StoreError(too_long)
+        raise StoreError(too_long.message, [too_long])
     results = course(store, patient_id)
     case = case or find_case(store, patient_id)
     if which == "every assessment":

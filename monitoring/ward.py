@@ -17,7 +17,7 @@ import numpy as np
 import grading
 from grading import news2
 from grading.fields import DOSE_FIELDS, FIELD_BY_NAME
-from grading.parse import NAT
+from grading.parse import NAT, InputError, Problem
 from grading.rules import hypotension_threshold, sbp_threshold
 from grading.timeline import NE_GRADE, GradedTimeline, RowResult
 
@@ -420,15 +420,17 @@ def with_context(store: WardStore, patient: Mapping[str, Any], values: Mapping[s
     return row
 
 
-def preview(store: WardStore, patient_id: str, values: Mapping[str, Any]) -> Preview:
+def preview(store: WardStore, patient_id: str, values: Mapping[str, Any],
+            now: datetime | None = None) -> Preview:
     """Grade the patient's record with the new assessment added, without saving it.
-    Raises ``grading.InputError`` (each problem names the column) or ``StoreError``."""
+    Raises ``grading.InputError`` (each ``Problem`` names its field) or ``StoreError``."""
     patient = store.patient(patient_id)
     if patient is None:
         raise StoreError(f"unknown patient '{patient_id}'")
     row = with_context(store, patient, values)
     rows = store.timeline_rows(patient_id)
     problems = grading.from_rows([row], tz=store.tz)  # the row alone: its own errors first
+    _refuse_future(problems, now)
     a = grading.from_rows([*rows, row], tz=store.tz)
     g = grading.grade(a)
     s = int(np.flatnonzero(g.order.order == len(rows))[0])
@@ -445,7 +447,8 @@ def preview(store: WardStore, patient_id: str, values: Mapping[str, Any]) -> Pre
                    escalation.course_news(in_time_order, patient, s)[s])
 
 
-def save(store: WardStore, patient_id: str, values: Mapping[str, Any], by: str) -> Saved:
+def save(store: WardStore, patient_id: str, values: Mapping[str, Any], by: str,
+         now: datetime | None = None) -> Saved:
     """Save a bedside assessment, regrade the record and raise the flags it calls for: one
     transaction under the patient's lock (``WardStore.locked``), so the flag resync reads
     exactly the record the save left and no other save for this patient runs in between.
@@ -453,12 +456,17 @@ def save(store: WardStore, patient_id: str, values: Mapping[str, Any], by: str) 
     Once the row is stored, a failure of the regrade or the flag resync does not undo it: that
     part is rolled back alone, logged for the administrator, and ``Saved.problem`` tells the
     user it was saved but the flags could not be updated (the next save or correction
-    resyncs them). An exception from here means nothing was saved."""
+    resyncs them). An exception from here means nothing was saved: ``grading.InputError``,
+    or ``StoreError`` (whose ``problems`` name the field when a value is refused, e.g. a
+    second assessment at one time)."""
     with store.locked([patient_id]):
         patient = store.patient(patient_id)
         if patient is None:
             raise StoreError(f"unknown patient '{patient_id}'")
         row = with_context(store, patient, values)
+        if row.get("time") not in (None, ""):
+            _refuse_future(grading.from_rows([{"patient_id": patient_id, "time": row["time"]}],
+                                             tz=store.tz), now)
         new_id = store.record_assessment(patient_id, row, by=by)
         try:
             with store.savepoint():
@@ -624,14 +632,30 @@ def _overdue_todo(current: list[dict[str, Any]], closing: list[int],
             [f for f in wanted if escalation.key(f["code"], f["raised_at"]) not in have])
 
 
+FUTURE = "assessment time is in the future: an assessment is charted when it was made"
+
+
 def backdating_problem(at: datetime, now: datetime,
-                       limit: timedelta = timedelta(hours=24)) -> str | None:
+                       limit: timedelta = timedelta(hours=24)) -> Problem | None:
     """``assessed_at`` defaults to now, may be back-dated up to 24 h, never in the future."""
     if at.tzinfo is None:
-        return "assessment time: give a time with its time zone"
+        return Problem("time", "not_a_time", "assessment time: give a time with its time zone")
     if at > now:
-        return "assessment time is in the future: an assessment is charted when it was made"
+        return Problem("time", "future_time", FUTURE)
     if now - at > limit:
-        return (f"assessment time is more than {int(limit.total_seconds() // 3600)} h ago: "
-                "older observations are entered by import or by a correction")
+        return Problem("time", "too_old", f"assessment time is more than "
+                       f"{int(limit.total_seconds() // 3600)} h ago: older observations are "
+                       "entered by import or by a correction")
     return None
+
+
+def _refuse_future(checked: grading.Assessments, now: datetime | None) -> None:
+    """A bedside assessment is charted when it was made: a time after ``now`` (default: the
+    clock) is refused with a ``future_time`` problem, in preview and save alike."""
+    ns = int(checked.columns["time"][0])
+    limit = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
+    if ns != NAT and ns > int(np.datetime64(limit, "ns").astype(np.int64)):
+        raise InputError([Problem("time", "future_time", FUTURE, row=1,
+                                  value=checked.frame["time"].iat[0].isoformat(),
+                                  words="in the future: an assessment is charted when it was "
+                                  "made")])

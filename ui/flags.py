@@ -7,8 +7,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from monitoring import limits
-from monitoring.store import StoreError, WardStore
+from monitoring import limits, services
+from monitoring.services import StoreError, Ward
 
 from .common import SEVERITY_ICONS, local
 from .text import md
@@ -24,7 +24,7 @@ def by_severity(flags: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @st.dialog("Acknowledge a flag")
-def acknowledge_dialog(store: WardStore, flag: dict[str, Any], user: dict[str, Any]) -> None:
+def acknowledge_dialog(store: Ward, flag: dict[str, Any], user: dict[str, Any]) -> None:
     st.markdown(f"**{SEVERITY_ICONS.get(flag['severity'], flag['severity'])}** — "
                 f"{md(flag['message'])}  \nRaised {local(flag['raised_at'], store.tz)} for "
                 f"{md(flag['respond'] or 'the ward team')}.")
@@ -47,8 +47,9 @@ def acknowledge_dialog(store: WardStore, flag: dict[str, Any], user: dict[str, A
     if st.button("Dismiss flag" if dismiss else "Acknowledge", type="primary",
                  disabled=not ready, key=f"ack_ok_{flag['id']}"):
         try:
-            store.acknowledge_flag(flag["id"], action.strip(), by=user["username"],
-                                   dismiss=dismiss, reason=reason.strip() or None)
+            services.acknowledge_flag(store, flag["patient_id"], flag["id"], action.strip(),
+                                      by=user["username"], dismiss=dismiss,
+                                      reason=reason.strip() or None)
         except StoreError as e:
             st.error(str(e))
         else:
@@ -57,7 +58,7 @@ def acknowledge_dialog(store: WardStore, flag: dict[str, Any], user: dict[str, A
             st.rerun()
 
 
-def open_flags_panel(store: WardStore, patient_id: str, user: dict[str, Any],
+def open_flags_panel(store: Ward, patient_id: str, user: dict[str, Any],
                      key: str) -> None:
     done = st.session_state.pop("flag_done", None)
     if done:
@@ -77,7 +78,7 @@ def open_flags_panel(store: WardStore, patient_id: str, user: dict[str, Any],
             acknowledge_dialog(store, f, user)
 
 
-def history_frame(store: WardStore, patient_id: str) -> pd.DataFrame:
+def history_frame(store: Ward, patient_id: str) -> pd.DataFrame:
     rows = []
     for f in store.flags(patient_id):
         state = ("open" if f["ack_action"] is None else

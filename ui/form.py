@@ -1,5 +1,6 @@
 """The bedside assessment form: widgets grouped as a nurse charts, and the plain functions
-behind them (scores, unit conversion, which error belongs to which field) - tested directly.
+behind them (scores, unit conversion, which error belongs to which field: from the problem's
+``field``, never from its text) - tested directly.
 
 The same form serves a new assessment (bedside entry) and a correction (patient record), so a
 form and a correction can never disagree; both go through the canonical validator.
@@ -7,8 +8,7 @@ form and a correction can never disagree; both go through the canonical validato
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ import streamlit as st
 
 import grading
 from grading.fields import DOSE_FIELDS, FIELD_BY_NAME, O2_DEVICES, VASOACTIVE_AGENTS
+from grading.parse import Problem
 from grading.rules import CAPD_MAX_AGE_YEARS, PRESSURE_DEVICES
 
 # ASTCT 2019 ICE score (Lee et al., BBMT 2019; spec §2.2): the prompts a nurse reads out.
@@ -81,22 +82,25 @@ def temperature_c(value: float | None, unit: str) -> float | None:
     return float(grading.fahrenheit_to_celsius(value)) if unit == "°F" else value
 
 
-_PROBLEM = re.compile(r"^(?:row \d+, )?column (\w+)(?:, value '([^']*)')?: (.*)$", re.S)
-
-
-def problems_by_field(problems: list[str]) -> dict[str, list[str]]:
-    """Validator messages grouped by the field they name ('' for the rest), reworded for a
-    form: the field's title instead of the column name, no row number (one row)."""
+def problems_by_field(problems: Iterable[Problem]) -> dict[str, list[str]]:
+    """The validator's problems grouped by ``Problem.field`` ('' for a problem of no
+    assessment field), worded for a form: the field's title (never its column name), the value
+    as entered, the problem's form words (no row numbers: a form is one row)."""
     out: dict[str, list[str]] = {}
     for p in problems:
-        m = _PROBLEM.match(p)
-        if m is None or m.group(1) not in FIELD_BY_NAME:
-            out.setdefault("", []).append(p)
+        f = FIELD_BY_NAME.get(p.field or "")
+        if f is None:
+            out.setdefault("", []).append(p.shown)
             continue
-        name, value, message = m.groups()
-        shown = f" {value}" if value is not None else ""
-        out.setdefault(name, []).append(f"{FIELD_BY_NAME[name].title}{shown}: {message}")
+        value = f" {p.value}" if p.value and p.words is None else ""
+        out.setdefault(f.name, []).append(f"{f.title}{value}: {p.shown}")
     return out
+
+
+def problem_lines(problems: Iterable[Problem]) -> list[str]:
+    """The problems as a form words them, one line each (for a message that is not placed
+    under a field, e.g. after a save was refused)."""
+    return [m for ms in problems_by_field(problems).values() for m in ms]
 
 
 @dataclass

@@ -18,7 +18,7 @@ from monitoring.review import (
     news_now,
     tocilizumab,
 )
-from monitoring.tables import KIND_WORDS
+from monitoring.vocabulary import KIND_WORDS
 
 from .charts import timeline_figure
 from .common import grade_colours, grade_text, local, news_text

@@ -19,7 +19,7 @@ from grading.result import Grade
 from grading.scales.compare import AGREEMENT, REFERENCE, DayMaximum, ScaleCell
 from grading.scales.engine import ASTCT_SOURCE, SCALES
 from monitoring.scale_review import ScaleCourse, lab_scores
-from monitoring.store import WardStore
+from monitoring.services import Ward
 from ui.common import local
 
 MARKS = {"higher": "▲", "lower": "▼", "status": "≠", "": ""}
@@ -203,7 +203,7 @@ def icaht_lines(panel: LabPanel) -> list[str]:
     return out or ["ICAHT needs the infusion time."]
 
 
-def draw_labs_tab(store: WardStore, patient: dict[str, Any], now: datetime, key: str) -> None:
+def draw_labs_tab(store: Ward, patient: dict[str, Any], now: datetime, key: str) -> None:
     """The lab panel of ``patient`` as of ``now``, read from the ward record."""
     tz = store.tz
     interpolate = st.checkbox("ICAHT: fill days without an ANC by linear interpolation (gaps "

@@ -13,16 +13,16 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from monitoring import auth, settings
-from monitoring.db import (
+from monitoring import auth, services, settings
+from monitoring.demo import DEMO_ACCOUNTS
+from monitoring.services import (
+    SYSTEM_USER,
     DatabaseUnavailableError,
     SetupError,
+    StoreError,
+    Ward,
     database_url,
-    is_embedded_default,
 )
-from monitoring.demo import DEMO_ACCOUNTS, ensure_demo_ward
-from monitoring.store import SYSTEM_USER, StoreError, WardStore
-from monitoring.ward import resync_after_anticytokine_migration
 
 from .text import md
 
@@ -101,7 +101,7 @@ def guarded(make: Callable[[], T]) -> Callable[[], T]:
     return make_if_signed_in
 
 
-def account_problem(ward: WardStore, user: dict[str, Any]) -> str | None:
+def account_problem(ward: Ward, user: dict[str, Any]) -> str | None:
     """Why this session's account may no longer be used (one query), or None: disabled,
     gone, its role changed since sign-in, or a demo account once the demo is switched off."""
     account = ward.user(user["username"])
@@ -129,21 +129,17 @@ def check_account() -> bool:
 
 
 @st.cache_resource
-def _store(url: str, ward_tz: str, demo_ward: bool) -> WardStore:
-    # only the embedded default is created here (a mistyped DATABASE_URL must not start an
-    # empty ward); a damaged SQLite file is refused before anything is shown
-    store = WardStore(url, tz=ward_tz, create=is_embedded_default(url), check=True)
-    resync_after_anticytokine_migration(store)  # once per database (decision W10)
-    if demo_ward:
-        ensure_demo_ward(store)
-    return store
+def _store(url: str, ward_tz: str, demo_ward: bool) -> Ward:
+    # only the embedded default is created (a mistyped DATABASE_URL must not start an empty
+    # ward); a damaged SQLite file is refused before anything is shown
+    return services.open_ward(url, ward_tz, demo_ward=demo_ward)
 
 
 def config() -> settings.Settings:
     return settings.load()
 
 
-def store() -> WardStore:
+def store() -> Ward:
     s = config()
     try:
         return _store(database_url(), s.ward_tz, s.demo_ward)
@@ -187,11 +183,11 @@ def sign_out(because: str | None = None) -> None:
     if user is not None:
         ward = store()
         try:
-            ward.note(user["username"], "sign_out", "user", user["username"],
-                      after={"because": because or "signed out"})
+            services.note(ward, user["username"], "sign_out", "user", user["username"],
+                          after={"because": because or "signed out"})
         except StoreError:  # a disabled account: the ward signs it out in its own name
-            ward.note(SYSTEM_USER, "sign_out", "user", user["username"],
-                      after={"because": because or "signed out"})
+            services.note(ward, SYSTEM_USER, "sign_out", "user", user["username"],
+                          after={"because": because or "signed out"})
 
 
 def idle_message() -> str:
@@ -236,7 +232,7 @@ def require(page_key: str) -> dict[str, Any]:
         st.error("Sign in first.")
         st.stop()
     if not auth.may_open(user["role"], page_key):
-        store().note(user["username"], "page_refused", "page", page_key)
+        services.note(store(), user["username"], "page_refused", "page", page_key)
         st.error(f"The {user['role']} role cannot open this page.")
         st.stop()
     return user  # type: ignore[return-value]
@@ -262,7 +258,8 @@ def open_patient(user: dict[str, Any], patient_id: str | None) -> dict[str, Any]
         st.error(f"No patient '{md(patient_id)}'.")
         return None
     if not p["is_demo"] and not sees_real_patients(user):
-        store().note(user["username"], "patient_refused", "patient", patient_id, patient_id)
+        services.note(store(), user["username"], "patient_refused", "patient", patient_id,
+                      patient_id)
         st.error("Educators see demo patients only.")
         return None
     return p
@@ -317,7 +314,8 @@ def sso_check() -> None:
         st.logout()
         return
     role = auth.role_from_claims(claims, config().sso_role_claim)
-    result = store().sso_sign_in(username, claims.get("name"), role)  # type: ignore[arg-type]
+    result = services.sso_sign_in(store(), username, claims.get("name"),
+                                  role)  # type: ignore[arg-type]
     if result.ok and result.user is not None:
         sign_in_as(result.user, sso=True)
     else:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from monitoring import auth
+from monitoring import auth, services
 from monitoring.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from ui import session
 from ui.text import md
@@ -64,8 +64,9 @@ def attempt(username: str, password: str, policy: auth.SignInPolicy) -> auth.Sig
     is logged on the server and the user told plainly."""
     ip = st.context.ip_address  # the browser's address as the server sees it (None if unknown)
     try:
-        return session.store().sign_in(
-            username, password, policy=policy, client=ip if isinstance(ip, str) else None,
+        return services.sign_in(
+            session.store(), username, password, policy=policy,
+            client=ip if isinstance(ip, str) else None,
             refuse=() if session.config().demo_accounts else tuple(DEMO_ACCOUNTS))
     except Exception:
         LOG.exception("sign-in failed with an error")

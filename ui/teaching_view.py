@@ -13,8 +13,7 @@ from plotly.subplots import make_subplots
 
 from monitoring.library import CaseCard
 from monitoring.review import Review
-from monitoring.store import LAB_UNITS
-from monitoring.tables import KIND_WORDS
+from monitoring.vocabulary import KIND_WORDS, LAB_UNITS
 
 from .charts import timeline_figure
 from .common import local, observations_text

@@ -16,7 +16,8 @@ from ..fields import DOSE_FIELDS, FIELD_BY_NAME, ICE_ITEMS, code_of
 
 class _Collector(Protocol):  # parse._Collector
     def rows(self, column: str, mask: np.ndarray, values: Any, message: str,
-             related: tuple[str, ...] = ()) -> None: ...
+             related: tuple[str, ...] = (), code: str = "cross_field",
+             words: str | None = None) -> None: ...
 
 
 class _Num:
@@ -68,17 +69,21 @@ def _check_doses(c: dict[str, np.ndarray], po: Any, dosed: dict[str, np.ndarray]
         given = dosed[column]
         bit = 1 << agents.index(agent)
         out.rows(column, given & (dose == 0), _Num(dose),
-                 f"a dose of 0: record {agent} as stopped in vasopressors instead")
+                 f"a dose of 0: record {agent} as stopped in vasopressors instead",
+                 words=f"a dose of 0: record {agent} as no longer running instead")
         off = given & (dose > 0) & ((in_force < 0) | ((in_force & bit) == 0))
         for mask in np.unique(in_force[off]):
             out.rows(column, off & (in_force == mask), _Num(dose),
                      f"a {agent} dose needs {agent} running in vasopressors (in force on this "
-                     f"row: {_agents(int(mask))})", related=("vasopressors",))
+                     f"row: {_agents(int(mask))})", related=("vasopressors",),
+                     words=f"a {agent} dose needs {agent} among the vasoactive infusions "
+                     "running")
         other = seen.get(agent)
         if other is not None:
             out.rows(column, given & ~np.isnan(c[other]), _Num(dose),
                      f"give the {agent} dose once: in {other} or in {column}, not both",
-                     related=(other,))
+                     related=(other,), words=f"give the {agent} dose once: "
+                     f"{FIELD_BY_NAME[other].unit} or {FIELD_BY_NAME[column].unit}, not both")
         seen[agent] = column
 
 
@@ -97,7 +102,8 @@ def _check_neuro_inputs(c: dict[str, np.ndarray], out: _Collector) -> None:
         no_seizure = (seizure < 0) | (seizure == code_of("seizure", "none"))
         out.rows("seizure_type", (kind >= 0) & no_seizure, _Word("seizure_type", kind),
                  "a seizure type needs a seizure (resolved_rapidly or prolonged_or_repetitive) "
-                 "on the same row", related=("seizure",))
+                 "on the same row", related=("seizure",),
+                 words="a seizure type needs a seizure recorded on the same assessment")
 
     stage = c["papilledema_frisen_stage"]
     if np.isnan(stage).all():
@@ -107,7 +113,10 @@ def _check_neuro_inputs(c: dict[str, np.ndarray], out: _Collector) -> None:
     has_sign = (signs >= 0) & ((signs & bit) != 0)
     out.rows("papilledema_frisen_stage", (stage >= 1) & ~has_sign, _Num(stage),
              "a papilloedema stage of 1 or more needs papilledema among raised_icp_signs on the "
-             "same row (ASTCT grades any papilloedema)", related=("raised_icp_signs",))
+             "same row (ASTCT grades any papilloedema)", related=("raised_icp_signs",),
+             words="a papilloedema stage of 1 or more needs papilloedema among the raised ICP "
+             "signs (ASTCT grades any papilloedema)")
     out.rows("papilledema_frisen_stage", (stage == 0) & has_sign, _Num(stage),
              "stage 0 means no papilloedema, but raised_icp_signs on the same row records "
-             "papilledema", related=("raised_icp_signs",))
+             "papilledema", related=("raised_icp_signs",),
+             words="stage 0 means no papilloedema, but the raised ICP signs record it")

@@ -19,10 +19,14 @@ from .model import (
     ConcurrentChangeError,
     StoredAssessment,
     StoreError,
+    _after_death,
     _bounded,
+    _death_not_last,
     _public,
     _renumbered,
     _stored_values,
+    _time_required,
+    _time_taken,
     _touches_support,
     now,
 )
@@ -49,8 +53,8 @@ class AssessmentRecord(Repository):
             self._check_death(conn, row)
             follows, current = self._slot(conn, patient_id, row["assessed_at"])
             if current is not None:
-                raise StoreError(f"patient {patient_id} already has an assessment at "
-                                 f"{self._when(row['assessed_at'])}: amend it instead")
+                raise _time_taken(patient_id, self._when(row["assessed_at"]),
+                                  ": amend it instead")
             new_id = self._insert_assessment(conn, row, by, source, None, None, "record",
                                              follows=follows)
             if _touches_support(row) or self._has_later(conn, patient_id, row["assessed_at"]):
@@ -83,8 +87,7 @@ class AssessmentRecord(Repository):
                     # corrected by someone else since this correction read it
                     raise self._corrected_meanwhile(old["patient_id"], row["assessed_at"],
                                                     assessment_id)
-                raise StoreError(f"patient {old['patient_id']} already has an assessment at "
-                                 f"{self._when(row['assessed_at'])}")
+                raise _time_taken(old["patient_id"], self._when(row["assessed_at"]))
             new_id = self._insert_assessment(conn, row, by, "amendment", assessment_id, reason,
                                              "amend", before=_public(old), follows=follows)
             self._check_record_stays_valid(conn, old["patient_id"])
@@ -132,14 +135,13 @@ class AssessmentRecord(Repository):
         died = conn.execute(sa.select(a.c.assessed_at).where(
             *others, a.c.died_of.is_not(None), a.c.assessed_at < row["assessed_at"])).first()
         if died is not None:
-            raise StoreError(f"patient {row['patient_id']} has a death recorded at "
-                             f"{died.assessed_at.isoformat()}: no assessment can follow it")
+            raise _after_death(row["patient_id"], died.assessed_at,
+                               self._when(died.assessed_at))
         if row.get("died_of") is not None:
             later = conn.execute(sa.select(a.c.assessed_at).where(
                 *others, a.c.assessed_at > row["assessed_at"])).first()
             if later is not None:
-                raise StoreError(f"patient {row['patient_id']} has assessments after "
-                                 f"{row['assessed_at'].isoformat()}: a death must be the last")
+                raise _death_not_last(row["patient_id"], row["assessed_at"])
 
     def _current(self, conn: sa.Connection, assessment_id: int) -> dict[str, Any]:
         a = t.assessments
@@ -223,7 +225,7 @@ class AssessmentRecord(Repository):
         if p is None:
             raise StoreError(f"unknown patient '{patient_id}': admit the patient first")
         if "time" not in values or values["time"] in (None, ""):
-            raise InputError(["column time: required: an assessment needs a time"])
+            raise _time_required()
         new = {k: v for k, v in values.items() if k not in ("patient_id", "infusion_time")}
         new["patient_id"] = patient_id
         probe = grading.from_rows([{"patient_id": patient_id, "time": values["time"]}],
@@ -258,7 +260,7 @@ class AssessmentRecord(Repository):
             grading.from_rows(rows, tz=self.tz)
         except InputError as e:
             raise StoreError("this change would leave the patient's record inconsistent: "
-                             + " | ".join(_renumbered(e.problems, rows))) from None
+                             + " | ".join(_renumbered(e.problems, rows)), e.problems) from None
 
     def history(self, patient_id: str) -> list[StoredAssessment]:
         """Every assessment row of a patient (originals, amendments, marks), by time."""

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import grading
 from grading import csvsafe
 from grading.fields import COLUMNS
-from grading.parse import InputError
+from grading.parse import InputError, Problem
 
 from .. import tables as t
 from .model import (
@@ -22,6 +22,7 @@ from .model import (
     ConcurrentChangeError,
     PatientIn,
     StoreError,
+    _import_problems,
     _json,
     _public,
     _stored_columns,
@@ -146,18 +147,17 @@ class CsvRecord(Repository):
     def _import_conflicts(self, conn: sa.Connection, a: grading.Assessments,
                           known: dict[str, datetime | None], pids: list[str],
                           times: list[datetime]
-                          ) -> tuple[list[str], dict[tuple[str, datetime], int]]:
+                          ) -> tuple[list[Problem], dict[tuple[str, datetime], int]]:
         """Every row the record refuses, and the newest stored row at each patient and time
         already in use (``follows_id`` of the imported row there), read in one statement."""
-        problems = []
+        problems: list[Problem] = []
         follows: dict[tuple[str, datetime], int] = {}
         infusion = a.columns["infusion_time"]
         for r in range(len(a)):
             inf = infusion[r]
             stored = known.get(pids[r])
             if inf != grading.parse.NAT and stored is not None and _utc(int(inf)) != stored:
-                problems.append(f"row {r + 1}, column infusion_time: differs from the infusion "
-                                f"time on record for {pids[r]} ({stored.isoformat()})")
+                problems += _import_problems(r, pids[r], times[r], stored, True, None, False)
         if known:
             at = t.assessments
             deaths = dict(conn.execute(sa.select(at.c.patient_id, sa.func.min(at.c.assessed_at))
@@ -167,9 +167,7 @@ class CsvRecord(Repository):
             for r in range(len(a)):
                 died = deaths.get(pids[r])
                 if died is not None and times[r].replace(tzinfo=UTC) > died:
-                    problems.append(f"row {r + 1}, column time, value '{times[r].isoformat()}': "
-                                    f"patient {pids[r]} has a death recorded at "
-                                    f"{died.isoformat()} in the ward record")
+                    problems += _import_problems(r, pids[r], times[r], None, False, died, False)
             newer = at.alias("newer")
             existing = set()
             for r in conn.execute(sa.select(
@@ -182,9 +180,7 @@ class CsvRecord(Repository):
                     existing.add(slot)
             for r in range(len(a)):
                 if (pids[r], times[r].replace(tzinfo=UTC)) in existing:
-                    problems.append(f"row {r + 1}, column time, value '{times[r].isoformat()}': "
-                                    f"patient {pids[r]} already has an assessment at this time "
-                                    "in the ward record")
+                    problems += _import_problems(r, pids[r], times[r], None, False, None, True)
         return problems, follows
 
     def export_csv(self, patient_id: str | None = None) -> str:

@@ -15,7 +15,7 @@ import grading
 from grading import csvsafe
 from grading.fields import COLUMNS, FIELD_BY_NAME
 from grading.lab_scores import units as lab_units
-from grading.parse import InputError
+from grading.parse import InputError, Problem
 
 from .. import tables as t
 from .memory import MemoryRepository
@@ -26,6 +26,7 @@ from .model import (
     PatientIn,
     StoreError,
     _bounded,
+    _import_problems,
     _not_in_future,
     _public,
     _stored_columns,
@@ -339,8 +340,8 @@ class MemoryCsv(MemoryRepository):
         return out
 
     def _conflicts(self, a: grading.Assessments, known: dict[str, datetime | None],
-                   pids: list[str], times: list[datetime]) -> list[str]:
-        problems = []
+                   pids: list[str], times: list[datetime]) -> list[Problem]:
+        problems: list[Problem] = []
         infusion = a.columns["infusion_time"]
         current = self.uow.effective("assessments")
         deaths: dict[str, datetime] = {}
@@ -352,19 +353,13 @@ class MemoryCsv(MemoryRepository):
         for r in range(len(a)):
             at, stored = times[r].replace(tzinfo=UTC), known.get(pids[r])
             inf = infusion[r]
-            if inf != grading.parse.NAT and stored is not None and _utc(int(inf)) != stored:
-                problems.append(f"row {r + 1}, column infusion_time: differs from the infusion "
-                                f"time on record for {pids[r]} ({stored.isoformat()})")
             died = deaths.get(pids[r])
-            if died is not None and at > died:
-                problems.append(f"row {r + 1}, column time, value '{times[r].isoformat()}': "
-                                f"patient {pids[r]} has a death recorded at "
-                                f"{died.isoformat()} in the ward record")
-            if (pids[r], at) in taken:
-                problems.append(f"row {r + 1}, column time, value '{times[r].isoformat()}': "
-                                f"patient {pids[r]} already has an assessment at this time "
-                                "in the ward record")
-        return sorted(problems, key=lambda p: ("infusion_time" not in p, "death" not in p))
+            problems += _import_problems(
+                r, pids[r], times[r], stored,
+                inf != grading.parse.NAT and stored is not None and _utc(int(inf)) != stored,
+                died if died is not None and at > died else None, (pids[r], at) in taken)
+        return sorted(problems, key=lambda p: (p.field != "infusion_time",
+                                               p.code != "after_death"))
 
     def export_csv(self, patient_id: str | None = None) -> str:
         buf = io.StringIO()

@@ -19,10 +19,14 @@ from .model import (
     CONTEXT_FIELDS,
     StoredAssessment,
     StoreError,
+    _after_death,
     _bounded,
+    _death_not_last,
     _public,
     _renumbered,
     _stored_values,
+    _time_required,
+    _time_taken,
     _touches_support,
     assessments_from_columns,
     now,
@@ -44,8 +48,8 @@ class MemoryAssessments(MemoryRepository):
             self._check_death(row)
             _, current = self._slot(patient_id, row["assessed_at"])
             if current is not None:
-                raise StoreError(f"patient {patient_id} already has an assessment at "
-                                 f"{self._when(row['assessed_at'])}: amend it instead")
+                raise _time_taken(patient_id, self._when(row["assessed_at"]),
+                                  ": amend it instead")
             new_id = self._insert(row, by, source, None, None, "record")
             if _touches_support(row) or any(r["assessed_at"] > row["assessed_at"]
                                             for r in self._of(patient_id)):
@@ -65,8 +69,7 @@ class MemoryAssessments(MemoryRepository):
             self._check_death(row, exclude=assessment_id)
             _, clash = self._slot(old["patient_id"], row["assessed_at"])
             if clash not in (None, assessment_id):
-                raise StoreError(f"patient {old['patient_id']} already has an assessment at "
-                                 f"{self._when(row['assessed_at'])}")
+                raise _time_taken(old["patient_id"], self._when(row["assessed_at"]))
             new_id = self._insert(row, by, "amendment", assessment_id, reason, "amend",
                                   before=_public(old))
             self._check_record_stays_valid(old["patient_id"])
@@ -105,12 +108,11 @@ class MemoryAssessments(MemoryRepository):
         died = [r for r in others if r["died_of"] is not None
                 and r["assessed_at"] < row["assessed_at"]]
         if died:
-            raise StoreError(f"patient {row['patient_id']} has a death recorded at "
-                             f"{died[0]['assessed_at'].isoformat()}: no assessment can follow it")
+            raise _after_death(row["patient_id"], died[0]["assessed_at"],
+                               self._when(died[0]["assessed_at"]))
         if row.get("died_of") is not None and any(r["assessed_at"] > row["assessed_at"]
                                                   for r in others):
-            raise StoreError(f"patient {row['patient_id']} has assessments after "
-                             f"{row['assessed_at'].isoformat()}: a death must be the last")
+            raise _death_not_last(row["patient_id"], row["assessed_at"])
 
     def _current(self, assessment_id: int) -> dict[str, Any]:
         old = self.uow.find("assessments", id=assessment_id)
@@ -148,7 +150,7 @@ class MemoryAssessments(MemoryRepository):
         if self.uow.find("patients", patient_id=patient_id) is None:
             raise StoreError(f"unknown patient '{patient_id}': admit the patient first")
         if "time" not in values or values["time"] in (None, ""):
-            raise InputError(["column time: required: an assessment needs a time"])
+            raise _time_required()
         new = {k: v for k, v in values.items() if k not in ("patient_id", "infusion_time")}
         new["patient_id"] = patient_id
         probe = grading.from_rows([{"patient_id": patient_id, "time": values["time"]}],
@@ -176,7 +178,7 @@ class MemoryAssessments(MemoryRepository):
             grading.from_rows(rows, tz=self.tz)
         except InputError as e:
             raise StoreError("this change would leave the patient's record inconsistent: "
-                             + " | ".join(_renumbered(e.problems, rows))) from None
+                             + " | ".join(_renumbered(e.problems, rows)), e.problems) from None
 
     def history(self, patient_id: str) -> list[StoredAssessment]:
         with self.uow._read():

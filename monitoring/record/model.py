@@ -7,8 +7,8 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ import grading
 from grading import csvsafe
 from grading.fields import COLUMNS, FIELD_BY_NAME, FIELDS
 from grading.lab_scores import units as lab_units
-from grading.parse import InputError
+from grading.parse import InputError, Problem
 from grading.sequence import PatientOrder
 
 from .. import auth, limits
@@ -36,7 +36,13 @@ CLINICAL_WRITERS = ("nurse", "physician", "admin")  # chart for any patient (edu
 
 
 class StoreError(Exception):
-    """A write the ward record refuses, with a message for the user."""
+    """A write the ward record refuses, with a message for the user; ``problems`` holds the
+    field problem(s) behind it (``grading.parse.Problem``) when the refusal is about a value,
+    so a form marks the field from the object."""
+
+    def __init__(self, message: str, problems: Sequence[Problem] = ()) -> None:
+        super().__init__(message)
+        self.problems: list[Problem] = list(problems)
 
 
 class ConcurrentChangeError(StoreError):
@@ -130,7 +136,7 @@ def _bounded(*pairs: tuple[str, str | None]) -> None:
     """Refuse text longer than its limit (monitoring/limits.py), naming the field."""
     found = limits.problems(pairs)
     if found:
-        raise StoreError("; ".join(found))
+        raise StoreError(limits.refusal(found), found)
 
 
 
@@ -156,16 +162,64 @@ def _touches_support(row: Mapping[str, Any]) -> bool:
     return any(row.get(f) is not None for f in SUPPORT_FIELDS)
 
 
-def _renumbered(problems: list[str], rows: list[dict[str, Any]]) -> list[str]:
+def _renumbered(problems: list[Problem], rows: list[dict[str, Any]]) -> list[str]:
     """Name record rows by patient and time rather than by position."""
     out = []
     for p in problems:
-        head, _, rest = p.partition(", ")
-        if head.startswith("row ") and head[4:].isdigit() and int(head[4:]) <= len(rows):
-            r = rows[int(head[4:]) - 1]
-            p = f"{r['patient_id']} at {r['time'].isoformat()}, {rest}"
-        out.append(p)
+        line = str(p)
+        if p.where is None and p.row is not None and 0 < p.row <= len(rows):
+            r = rows[p.row - 1]
+            line = f"{r['patient_id']} at {r['time'].isoformat()}, " + str(replace(p, row=None))
+        out.append(line)
     return out
+
+
+# The record's refusals of a value, each with its problem (field, code) for the form; shared by
+# the database record and the in-memory one so both say the same.
+def _time_required() -> InputError:
+    return InputError([Problem("time", "required", "required: an assessment needs a time")])
+
+
+def _time_taken(patient_id: str, when: str, advice: str = "") -> StoreError:
+    """Another current assessment of the patient at this time (``when`` in the ward's words)."""
+    message = f"patient {patient_id} already has an assessment at {when}{advice}"
+    return StoreError(message, [Problem("time", "duplicate_time", message)])
+
+
+def _after_death(patient_id: str, died_at: datetime, when: str) -> StoreError:
+    """An assessment after the recorded death (``when``: the death in the ward's words)."""
+    message = (f"patient {patient_id} has a death recorded at {died_at.isoformat()}: no "
+               "assessment can follow it")
+    return StoreError(message, [Problem("time", "after_death", message, words="the patient's "
+                                        f"death is recorded at {when}: no assessment can "
+                                        "follow it")])
+
+
+def _import_problems(r: int, pid: str, time: datetime, stored_infusion: datetime | None,
+                     infusion_differs: bool, died: datetime | None, taken: bool
+                     ) -> list[Problem]:
+    """What the ward record refuses in imported row ``r`` (0-based): an infusion time other
+    than the one on record, a time after a recorded death, a time already charted."""
+    out = []
+    if infusion_differs and stored_infusion is not None:
+        out.append(Problem("infusion_time", "cross_field", "differs from the infusion time on "
+                           f"record for {pid} ({stored_infusion.isoformat()})", row=r + 1))
+    if died is not None:
+        out.append(Problem("time", "after_death", f"patient {pid} has a death recorded at "
+                           f"{died.isoformat()} in the ward record", row=r + 1,
+                           value=time.isoformat()))
+    if taken:
+        out.append(Problem("time", "duplicate_time", f"patient {pid} already has an assessment "
+                           "at this time in the ward record", row=r + 1, value=time.isoformat()))
+    return out
+
+
+def _death_not_last(patient_id: str, at: datetime) -> StoreError:
+    message = (f"patient {patient_id} has assessments after {at.isoformat()}: a death must be "
+               "the last")
+    return StoreError(message, [Problem("died_of", "after_death", message, words="the patient "
+                                        "has later assessments: a death must be the last "
+                                        "assessment")])
 
 
 def _utc(ns: int) -> datetime:

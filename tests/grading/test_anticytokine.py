@@ -102,5 +102,5 @@ def test_anticytokine_given_reads_from_the_canonical_csv_in_any_boolean_spelling
 def test_a_bad_anticytokine_value_is_refused_naming_the_column_and_the_allowed_values():
     with pytest.raises(grading.InputError) as e:
         grading.from_rows([normal_adult(anticytokine_given="anakinra")], tz="UTC")
-    text = " ".join(e.value.problems)
+    text = " ".join(e.value.lines)
     assert "anticytokine_given" in text and "true/false" in text

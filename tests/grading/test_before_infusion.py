@@ -206,7 +206,7 @@ def test_a_death_from_crs_or_icans_before_the_infusion_is_refused(cause, hours, 
         return
     with pytest.raises(InputError) as e:
         grading.from_rows(rows)
-    (problem,) = e.value.problems
+    (problem,) = e.value.lines
     assert "died_of" in problem and "before the infusion" in problem
 
 

@@ -10,7 +10,7 @@ import grading
 def problems(text: str) -> list[str]:
     with pytest.raises(grading.InputError) as e:
         grading.read_csv(text.encode())
-    return e.value.problems
+    return e.value.lines
 
 
 def test_a_blank_time_is_reported_as_required_naming_the_row() -> None:
@@ -49,7 +49,7 @@ def test_non_utf8_bytes_are_reported_by_row_and_column() -> None:
     with pytest.raises(grading.InputError) as e:
         grading.read_csv(b"patient_id,time,temp_c\nA,2026-01-01T01:00,38\n"
                          b"A,2026-01-01T02:00,3\xff8\n")
-    assert e.value.problems == [
+    assert e.value.lines == [
         "row 2, column temp_c: bytes that are not UTF-8 text (file line 3, byte 65); "
         "save the file as UTF-8"]
 

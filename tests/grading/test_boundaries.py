@@ -275,8 +275,8 @@ def test_temperature_outside_the_hard_limits_is_rejected_naming_the_column(
         temp_c: float) -> None:
     with pytest.raises(grading.InputError) as raised:
         grade_one(temp_c=temp_c)
-    assert any("temp_c" in p and str(temp_c) in p for p in raised.value.problems), \
-        raised.value.problems
+    assert any("temp_c" in p and str(temp_c) in p for p in raised.value.lines), \
+        raised.value.lines
 
 
 @pytest.mark.parametrize("temp_c", [pytest.param(25.0, id="25.0"), pytest.param(45.0, id="45.0")])

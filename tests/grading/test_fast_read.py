@@ -50,7 +50,7 @@ def read_both(rows: Sequence[Row], **how: object) -> tuple[object, object]:
             try:
                 outcomes.append(grading.read_csv(data))
             except grading.InputError as e:
-                outcomes.append(e.problems)
+                outcomes.append(e.lines)
     return outcomes[0], outcomes[1]
 
 
@@ -135,7 +135,7 @@ def test_a_cell_the_rules_reject_is_named_the_same_on_both_paths(
     assert message in fast[0]
     with pytest.raises(grading.InputError) as form:  # the same cell entered on a form
         grading.from_rows(one_cell(column, cell))
-    assert form.value.problems == fast
+    assert form.value.lines == fast
 
 
 @pytest.mark.parametrize("time", ["2000-01-01T00:00Z", "1999-12-31T23:30-01:00",
@@ -152,7 +152,7 @@ def test_a_mistyped_year_is_named_and_every_other_problem_still_listed() -> None
             b"P1,2926-03-02T09:00,99\n")
     with pytest.raises(grading.InputError) as e:
         grading.read_csv(data)
-    assert [p.split(":")[0] for p in e.value.problems] == [
+    assert [p.split(":")[0] for p in e.value.lines] == [
         "row 2, column time, value '2926-03-02T08", "row 3, column time, value '2926-03-02T09",
         "row 3, column temp_c, value '99'"]
 
@@ -286,7 +286,7 @@ def test_a_file_that_is_not_a_plain_table_is_rejected_the_same_from_disk(tmp_pat
     for source in (path, content):
         with pytest.raises(grading.InputError) as e:
             grading.read_csv(source)
-        assert len(e.value.problems) == 1 and e.value.problems[0].startswith(problem)
+        assert len(e.value.lines) == 1 and e.value.lines[0].startswith(problem)
 
 
 def test_an_infusion_time_in_the_clock_change_gap_is_named_on_every_row_with_it() -> None:
@@ -297,10 +297,10 @@ def test_an_infusion_time_in_the_clock_change_gap_is_named_on_every_row_with_it(
             b"B,2026-03-30T10:00,2026-03-28T10:00\n")
     with pytest.raises(grading.InputError) as e:
         grading.read_csv(data, tz="Europe/London")
-    assert [p.split(": ")[0] for p in e.value.problems] == [
+    assert [p.split(": ")[0] for p in e.value.lines] == [
         "row 1, column infusion_time, value '2026-03-29T01:30'",
         "row 2, column infusion_time, value '2026-03-29T01:30'"]
-    assert all("clock change" in p for p in e.value.problems)
+    assert all("clock change" in p for p in e.value.lines)
 
 
 INTERLEAVED = ("patient_id,time,o2_device,o2_flow_l_min,rr_per_min\n"
@@ -315,7 +315,7 @@ INTERLEAVED = ("patient_id,time,o2_device,o2_flow_l_min,rr_per_min\n"
 def test_the_device_in_force_is_carried_per_patient_whatever_the_file_order() -> None:
     with pytest.raises(grading.InputError) as e:  # P2 is on room air: no flow allowed
         grading.read_csv(INTERLEAVED.format(p2_flow="2").encode())
-    assert e.value.problems == ["row 4, column o2_flow_l_min, value '2': oxygen flow with "
+    assert e.value.lines == ["row 4, column o2_flow_l_min, value '2': oxygen flow with "
                                 "o2_device room_air; record the device, or a flow of 0"]
     a = grading.read_csv(INTERLEAVED.format(p2_flow="").encode())
     rr_low = ("soft_limit: rr_per_min 0 /min is outside the usual range (6-50): "

@@ -64,7 +64,7 @@ def test_many_decimal_temperatures_round_the_same_on_both_paths(temp: float, fev
 def test_impossible_or_sloppy_dates_are_rejected_not_shifted(text: str) -> None:
     with pytest.raises(grading.InputError) as e:
         grading.read_csv(f"patient_id,time\nA,{text}\n".encode())
-    assert e.value.problems == [f"row 1, column time, value '{text}': not a valid date and time; "
+    assert e.value.lines == [f"row 1, column time, value '{text}': not a valid date and time; "
                                 "allowed: an ISO 8601 date and time in the years 2000 to 2199, "
                                 "e.g. 2026-03-01T14:05 or 2026-03-01T14:05+01:00"]
 
@@ -77,7 +77,7 @@ def test_a_header_with_spaces_is_read() -> None:
 def test_an_empty_line_inside_the_file_is_named_not_skipped() -> None:
     with pytest.raises(grading.InputError) as e:
         grading.read_csv(b"patient_id,time\nA,2026-01-01T01:00\n\nA,2026-01-01T02:00\n")
-    assert e.value.problems == ["row 2 (file line 3): empty line; remove it"]
+    assert e.value.lines == ["row 2 (file line 3): empty line; remove it"]
 
 
 def test_empty_lines_at_the_end_are_ignored() -> None:
@@ -87,7 +87,7 @@ def test_empty_lines_at_the_end_are_ignored() -> None:
 def test_an_invalid_cell_is_not_reported_again_by_a_cross_field_rule() -> None:
     with pytest.raises(grading.InputError) as e:
         grading.read_csv(b"patient_id,time,sbp_mmhg,dbp_mmhg\nA,2026-01-01T01:00,120,-5\n")
-    assert len(e.value.problems) == 1
+    assert len(e.value.lines) == 1
 
 
 def test_numpy_floats_from_a_form_are_numbers() -> None:

@@ -301,8 +301,8 @@ def test_one_bad_row_imports_nothing_and_names_the_row_and_column(
 
     with pytest.raises(InputError) as e:
         store.import_csv(bad_csv, by="nina")
-    assert len(e.value.problems) == 1, e.value.problems
-    assert re.search(r"\brow 1234\b.*\btemp_c\b.*\b51\b", e.value.problems[0]), e.value.problems
+    assert len(e.value.lines) == 1, e.value.lines
+    assert re.search(r"\brow 1234\b.*\btemp_c\b.*\b51\b", e.value.lines[0]), e.value.lines
 
     run = subprocess.run(
         [sys.executable, "-m", "monitoring", "import", str(bad_csv), "--user", "nina"],

@@ -54,7 +54,7 @@ def test_a_dose_for_an_agent_not_running_is_refused_naming_both_fields(store):
     record(store, 0, vasopressors="norepinephrine", norepinephrine_ug_min=8)
     with pytest.raises(InputError) as e:
         record(store, 1, vasopressors="vasopressin", norepinephrine_ug_min=8)
-    (line,) = e.value.problems
+    (line,) = e.value.lines
     assert "norepinephrine_ug_min" in line and "vasopressors" in line and "vasopressin" in line
     assert len(store.timeline_rows("P1")) == 1
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitoring import library, teaching
+from monitoring import library, teaching, ward
 
 from .conftest import go, texts
 
@@ -119,6 +119,28 @@ def test_medications_and_labs_are_added_to_the_case(built, store):
     assert (lab["test"], lab["entered_value"], lab["entered_unit"]) == ("crp", 42.0, "mg/L")
     assert store.timeline_rows(pid)[2]["antipyretic_given"] is True  # counts on the next row
     assert at.number_input(key=f"builder_dose_{pid}_1").value is None  # no second click adds
+
+
+def test_a_medication_whose_flag_update_fails_is_not_added_and_the_page_says_so(
+        built, store, monkeypatch):
+    """The medication and the flag resync are one transaction (monitoring/services.py)."""
+    at, pid, infusion = built
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("resync failed")
+
+    monkeypatch.setattr(ward, "sync_flags", fail)
+    at.selectbox(key=f"builder_med_{pid}").select("antipyretic")
+    at.number_input(key=f"builder_dose_{pid}_0").set_value(1000.0)
+    at.date_input(key=f"builder_med_at_{pid}_3_date").set_value(
+        (infusion + timedelta(hours=21)).date())
+    at.time_input(key=f"builder_med_at_{pid}_3_time").set_value(
+        (infusion + timedelta(hours=21)).time()).run()
+    button(at, "Add the medication").click().run()
+    assert not at.exception, at.exception
+    assert any(e.value.startswith("Not added: the patient's flags could not be brought up to "
+                                  "date") and "nothing was saved" in e.value for e in at.error)
+    assert store.administrations(pid) == []
 
 
 def test_a_tocilizumab_dose_above_the_reference_is_questioned_before_it_is_added(built, store):

@@ -6,9 +6,9 @@ from datetime import date, datetime, time
 import streamlit as st
 from pydantic import ValidationError
 
-from monitoring import limits, tables
-from monitoring.store import PatientIn, StoreError
-from monitoring.ward import sync_flags
+from monitoring import limits, services
+from monitoring.services import StoreError
+from monitoring.vocabulary import PATIENT_FIELDS, PRODUCTS
 from ui import session
 from ui.common import local
 from ui.text import md
@@ -28,7 +28,7 @@ def pydantic_messages(e: ValidationError) -> list[str]:
     out = []
     for err in e.errors():
         field = ".".join(str(x) for x in err["loc"]) or "details"
-        title = PatientIn.model_fields[field].title if field in PatientIn.model_fields else field
+        title = PATIENT_FIELDS[field].title if field in PATIENT_FIELDS else field
         out.append(f"{title}: {md(err['msg'])}")
     return out
 
@@ -50,16 +50,16 @@ with admit_tab, st.form("admit", clear_on_submit=False):
     c = st.columns(4)
     ward_name = c[0].text_input("Ward", max_chars=limits.most("ward"))
     bed = c[1].text_input("Bed", max_chars=limits.most("bed"))
-    product = c[2].selectbox("CAR-T product", tables.PRODUCTS, index=None)
+    product = c[2].selectbox("CAR-T product", PRODUCTS, index=None)
     indication = c[3].text_input("Indication", max_chars=limits.most("indication"))
     c = st.columns(5)
     inf_day = c[0].date_input("Infusion date (Day 0)", value=None, format="YYYY-MM-DD")
     inf_time = c[1].time_input("Infusion time", value=time(10, 0), step=300)
     ld_day = c[2].date_input("Lymphodepletion start", value=None, format="YYYY-MM-DD",
-                             help=PatientIn.model_fields["lymphodepletion_at"].description)
+                             help=PATIENT_FIELDS["lymphodepletion_at"].description)
     ld_time = c[3].time_input("Lymphodepletion time", value=time(9, 0), step=300)
     spo2_scale = c[4].radio("NEWS2 SpO2 scale", (1, 2), horizontal=True,
-                            help=PatientIn.model_fields["spo2_scale"].description)
+                            help=PATIENT_FIELDS["spo2_scale"].description)
     submitted = st.form_submit_button("Admit", type="primary")
 if submitted:
     details = {
@@ -74,7 +74,7 @@ if submitted:
         "lymphodepletion_at": None if ld_day is None
         else datetime.combine(ld_day, ld_time).replace(tzinfo=tz)}
     try:
-        store.admit(PatientIn.model_validate(details), by=user["username"])
+        services.admit(store, details, by=user["username"])
     except ValidationError as e:
         with admit_tab:
             st.error("Not admitted:  \n" + "  \n".join(pydantic_messages(e)))
@@ -101,17 +101,17 @@ with edit_tab:
                               max_chars=limits.most("bed"))
         baseline = c[2].number_input("Baseline ICE", value=p["baseline_ice"], step=1,
                                      format="%d", key=f"edit_ice_{pid}")
-        product = c[3].selectbox("CAR-T product", tables.PRODUCTS, index=tables.PRODUCTS.index(
-            p["product"]) if p["product"] in tables.PRODUCTS else None, key=f"edit_prod_{pid}")
+        product = c[3].selectbox("CAR-T product", PRODUCTS, index=PRODUCTS.index(
+            p["product"]) if p["product"] in PRODUCTS else None, key=f"edit_prod_{pid}")
         scale = st.radio("NEWS2 SpO2 scale", (1, 2), index=(p["spo2_scale"] or 1) - 1,
                          horizontal=True, key=f"edit_scale_{pid}",
-                         help=PatientIn.model_fields["spo2_scale"].description)
+                         help=PATIENT_FIELDS["spo2_scale"].description)
         ld = p.get("lymphodepletion_at")
         c = st.columns(4)
         ld_day = c[0].date_input("Lymphodepletion start",
                                  value=None if ld is None else ld.astimezone(tz).date(),
                                  format="YYYY-MM-DD", key=f"edit_ld_day_{pid}",
-                                 help=PatientIn.model_fields["lymphodepletion_at"].description)
+                                 help=PATIENT_FIELDS["lymphodepletion_at"].description)
         ld_time = c[1].time_input("Lymphodepletion time",
                                   value=time(9, 0) if ld is None else ld.astimezone(tz).time(),
                                   step=300, key=f"edit_ld_time_{pid}")
@@ -125,9 +125,8 @@ with edit_tab:
         if st.button("Save changes", disabled=not changes or not reason.strip(),
                      key=f"edit_save_{pid}"):
             try:
-                store.update_patient(pid, changes, reason.strip(), by=user["username"])
-                if {"baseline_ice", "spo2_scale"} & set(changes):  # they change the flags
-                    sync_flags(store, pid, user["username"])
+                # the flags are resynced with the change, in its transaction
+                services.update_patient(store, pid, changes, reason.strip(), by=user["username"])
             except StoreError as e:
                 st.error(f"Not saved: {md(e)}")
             else:
@@ -146,7 +145,7 @@ with discharge_tab:
         sure = st.checkbox(f"Discharge {md(labels[pid])} now", key=f"discharge_sure_{pid}")
         if st.button("Discharge", type="primary", disabled=not sure, key=f"discharge_{pid}"):
             try:
-                store.discharge(pid, by=user["username"])
+                services.discharge(store, pid, by=user["username"])
             except StoreError as e:
                 st.error(f"Not discharged: {md(e)}")
             else:

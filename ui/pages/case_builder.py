@@ -9,10 +9,10 @@ import streamlit as st
 
 import grading
 from grading import guidance
-from monitoring import library, limits
+from monitoring import library, limits, services
 from monitoring.library import grade_words
-from monitoring.store import LAB_UNITS, PatientIn, StoreError
-from monitoring.tables import ADMINISTRATION_KINDS, KIND_WORDS
+from monitoring.services import PatientIn, StoreError
+from monitoring.vocabulary import ADMINISTRATION_KINDS, KIND_WORDS, LAB_UNITS
 from monitoring.ward import carried_forward, preview, save
 from ui import session
 from ui.common import SEVERITY_ICONS, badge, local, reasons_text
@@ -21,6 +21,7 @@ from ui.form import (
     DEVICE_WORDS,
     assessment_form,
     changed_support,
+    problem_lines,
     problems_by_field,
     show_problems,
 )
@@ -93,7 +94,7 @@ if chosen == NEW:
                 st.error("The infusion time is in the future.")
             else:
                 try:
-                    store.admit(PatientIn(
+                    services.admit(store, PatientIn(
                         patient_id=new_id, name=name.strip() or None, product=product,
                         indication=f"{disease.strip()} (demo)", bed=bed.strip() or None,
                         weight_kg=weight, sex=sex, infusion_time=infusion, is_demo=True),
@@ -193,8 +194,8 @@ with st.container(border=True):
         try:
             saved = save(store, pid, values, by=user["username"])
         except (grading.InputError, StoreError) as e:
-            st.error("Not added: " + ("  \n".join(map(md, e.problems)) if isinstance(
-                e, grading.InputError) else md(e)))
+            st.error("Not added: " + ("  \n".join(map(md, problem_lines(e.problems)))
+                                      if isinstance(e, grading.InputError) else md(e)))
         else:
             st.session_state[f"builder_v_{pid}"] = version + 1
             st.session_state["builder_done"] = (
@@ -229,7 +230,8 @@ with c[0].container(border=True):
     if st.button("Add the medication", key=f"builder_med_add_{pid}",
                  disabled=dose is None or dose <= 0 or given_at > now):
         try:
-            store.record_administration(pid, kind, given_at, by=user["username"], dose=dose)
+            services.record_medication(store, pid, kind, given_at, by=user["username"],
+                                       dose=dose)
         except StoreError as e:
             st.error(f"Not added: {md(e)}")
         else:
@@ -259,7 +261,8 @@ with c[1].container(border=True):
     if st.button("Add the result", key=f"builder_lab_add_{pid}",
                  disabled=value is None or taken_at > now):
         try:
-            store.record_lab(pid, test, value, lab_unit, taken_at, by=user["username"])
+            services.record_lab(store, pid, test, value, lab_unit, taken_at,
+                                by=user["username"])
         except StoreError as e:
             st.error(f"Not added: {md(e)}")
         else:

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from monitoring import services
 from monitoring.demo import load_demo
 from monitoring.ward import ward_overview
 from ui import session
@@ -31,7 +32,7 @@ with st.container(border=True):
                 "a case saved to the library is kept there).")
     sure = st.checkbox("Reset the demo ward now", key="demo_reset_sure")
     def reset() -> None:
-        store.note(user["username"], "demo_reset_requested", "demo_ward", "all")
+        services.note(store, user["username"], "demo_reset_requested", "demo_ward", "all")
         n = load_demo(store, reset=True, by=user["username"])
         st.session_state["demo_done"] = f"Demo ward reset: {n} assessments loaded."
         st.session_state["demo_reset_sure"] = False  # disarmed: a second reset asks again

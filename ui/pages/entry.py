@@ -6,7 +6,7 @@ from datetime import datetime
 import streamlit as st
 
 import grading
-from monitoring.store import StoreError
+from monitoring.services import StoreError
 from monitoring.ward import backdating_problem, carried_forward, preview, save
 from ui import session
 from ui.common import (
@@ -23,6 +23,7 @@ from ui.form import (
     DEVICE_WORDS,
     assessment_form,
     changed_support,
+    problem_lines,
     problems_by_field,
     show_problems,
 )
@@ -88,7 +89,7 @@ c[2].caption(f"Ward time zone {tz.key}. Defaults to now; may be back-dated up to
              "in the future.")
 time_problem = backdating_problem(assessed_at, session.now())
 if time_problem:
-    c[2].error(time_problem, icon=":material/error:")
+    c[2].error(time_problem.message, icon=":material/error:")
 
 form = assessment_form(key, carried, age, support_note)
 values = changed_support(form.values, carried)  # blank = unchanged: only what the nurse changed
@@ -152,7 +153,7 @@ with st.container(border=True):
         try:
             done = save(store, pid, values, by=user["username"])
         except grading.InputError as e:
-            st.error("Not saved:  \n" + "  \n".join(map(md, e.problems)))
+            st.error("Not saved:  \n" + "  \n".join(map(md, problem_lines(e.problems))))
         except StoreError as e:
             st.error(f"Not saved: {md(e)}")
         except Exception:  # the save is one transaction: nothing was stored

@@ -8,13 +8,12 @@ import streamlit as st
 
 import grading
 from grading.fields import DOSE_FIELDS, FIELD_BY_NAME, SCALE_INPUT_FIELDS
-from monitoring import limits
-from monitoring.store import StoreError
-from monitoring.ward import sync_flags
+from monitoring import limits, services
+from monitoring.services import StoreError
 from ui import session
 from ui.common import local, observations_text
 from ui.flags import open_flags_panel
-from ui.form import assessment_form, problems_by_field, show_problems
+from ui.form import assessment_form, problem_lines, problems_by_field, show_problems
 from ui.text import md
 
 user = session.require("patient")
@@ -75,8 +74,8 @@ if action == "Mark entered in error":
     if st.button("Mark entered in error", type="primary", disabled=not (sure and reason.strip()),
                  key=f"eie_{chosen}"):
         try:
-            store.mark_entered_in_error(chosen, reason.strip(), by=user["username"])
-            sync_flags(store, pid, user["username"], since=h.assessed_at)  # E5
+            # the flags from its time on are resynced in the same transaction (E5)
+            services.mark_in_error(store, pid, chosen, reason.strip(), by=user["username"])
         except StoreError as e:
             st.error(f"Not saved: {md(e)}")
         else:
@@ -121,11 +120,12 @@ else:
     if st.button("Save correction", type="primary", key=f"{key}_save",
                  disabled=bool(problems) or not reason.strip()):
         try:
-            new_id = store.amend_assessment(chosen, values, reason.strip(), by=user["username"])
-            sync_flags(store, pid, user["username"],
-                       since=min(h.assessed_at, values["time"]))  # E5
+            # the flags from the earlier of the old and new times on are resynced in the
+            # same transaction (E5)
+            new_id = services.amend(store, pid, chosen, values, reason.strip(),
+                                    by=user["username"])
         except grading.InputError as e:
-            st.error("Not saved:  \n" + "  \n".join(map(md, e.problems)))
+            st.error("Not saved:  \n" + "  \n".join(map(md, problem_lines(e.problems))))
         except StoreError as e:
             st.error(f"Not saved: {md(e)}")
         else:

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from grading import guidance
-from monitoring import limits
+from monitoring import limits, services
 from monitoring.review import (
     ATTRIBUTION_FINDINGS,
     attribution_effect,
@@ -17,8 +17,8 @@ from monitoring.review import (
     tocilizumab,
 )
 from monitoring.scale_review import scale_course, scales_csv
-from monitoring.store import StoreError
-from monitoring.ward import day_post_infusion, sync_flags
+from monitoring.services import StoreError
+from monitoring.ward import day_post_infusion
 from ui import session
 from ui.charts import timeline_figure
 from ui.common import (
@@ -237,8 +237,9 @@ with action_tab:
                                max_chars=limits.most("reason"),
                                placeholder="e.g. line infection, blood cultures positive")
         if st.button("Record attribution", disabled=not reason.strip(), key=f"attr_{pid}"):
-            store.attribute(rv.ids[a_i], finding, reason.strip(), by=user["username"])
-            sync_flags(store, pid, user["username"], since=rv.results[a_i].time)
+            # the flags from that assessment on are resynced in the same transaction
+            services.attribute(store, pid, rv.ids[a_i], finding, reason.strip(),
+                               by=user["username"])
             st.session_state["review_done"] = f"{finding} attributed at {labels[a_i]}."
             st.rerun()
         st.divider()
@@ -257,15 +258,15 @@ with action_tab:
                              max_chars=limits.most("confirmation_note"))
         if st.button("Confirm grade", key=f"conf_{pid}",
                      disabled=differs and not note.strip()):
-            store.confirm_grade(rv.ids[c_i], syndrome, grade, by=user["username"],
-                                note=note.strip() or None)
+            services.confirm_grade(store, pid, rv.ids[c_i], syndrome, grade,
+                                   by=user["username"], note=note.strip() or None)
             st.session_state["review_done"] = f"{syndrome.upper()} {grade} confirmed."
             st.rerun()
         st.divider()
         text = st.text_area("Add a note on the course", key=f"note_{pid}",
                             max_chars=limits.most("note"))
         if st.button("Add note", disabled=not text.strip(), key=f"note_add_{pid}"):
-            store.add_note(pid, text, by=user["username"])
+            services.add_note(store, pid, text, by=user["username"])
             st.session_state["review_done"] = "Note added."
             st.rerun()
     else:

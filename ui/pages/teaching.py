@@ -5,9 +5,9 @@ from dataclasses import replace
 
 import streamlit as st
 
-from monitoring import library, limits
+from monitoring import library, limits, services
 from monitoring.library import grade_words
-from monitoring.store import StoreError
+from monitoring.services import StoreError
 from monitoring.teaching import (
     PLAY_SPEEDS,
     QUIZ_SETS,
@@ -239,9 +239,9 @@ def finish() -> None:
     q: Quiz = st.session_state[qkey]
     q.finish(session.now())
     right, given = q.score
-    store.note(user["username"], "quiz_completed", "teaching_case", pid, pid,
-               after={"learner": q.learner, "score": f"{right}/{given}",
-                      "questions": q.questions, "answered": len(q.answers)})
+    services.note(store, user["username"], "quiz_completed", "teaching_case", pid, pid,
+                  after={"learner": q.learner, "score": f"{right}/{given}",
+                         "questions": q.questions, "answered": len(q.answers)})
     st.session_state.pop(shown_key, None)
 
 

@@ -3,8 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from monitoring import auth, limits, tables
-from monitoring.store import StoreError
+from monitoring import auth, limits, services
+from monitoring.services import StoreError
+from monitoring.vocabulary import ROLES
 from ui import session
 from ui.common import local
 from ui.text import md
@@ -29,7 +30,7 @@ with add, st.form("add_user"):
     c = st.columns(3)
     username = c[0].text_input("User name", max_chars=limits.most("username"))
     display = c[1].text_input("Full name", max_chars=limits.most("display_name"))
-    role = c[2].selectbox("Role", tables.ROLES, index=None)
+    role = c[2].selectbox("Role", ROLES, index=None)
     password = st.text_input(f"Initial password (at least {auth.MIN_PASSWORD_LENGTH} "
                              "characters)", type="password", autocomplete="new-password",
                              max_chars=auth.MAX_PASSWORD_LENGTH)
@@ -39,9 +40,9 @@ if submitted:
         auth.password_problem(password, username.strip(), (display.strip(),))
     if problem is None:
         try:
-            store.add_user(username.strip(), role, by=user["username"],
-                           display_name=display.strip() or None)
-            store.set_password(username.strip(), password, by=user["username"])
+            # the account and its password in one transaction: both or neither
+            services.add_user(store, username.strip(), role, by=user["username"],
+                              display_name=display.strip() or None, password=password)
         except StoreError as e:
             problem = str(e)
     if problem:
@@ -60,11 +61,11 @@ with manage:
         if target["active"]:
             if st.button("Disable account", disabled=who == user["username"],
                          help="You cannot disable your own account."):
-                store.set_active(who, False, by=user["username"])
+                services.set_active(store, who, False, by=user["username"])
                 st.session_state["users_done"] = f"{md(who)} disabled."
                 st.rerun()
         elif st.button("Enable account"):
-            store.set_active(who, True, by=user["username"])
+            services.set_active(store, who, True, by=user["username"])
             st.session_state["users_done"] = f"{md(who)} enabled."
             st.rerun()
     with c[1]:
@@ -72,7 +73,7 @@ with manage:
                             autocomplete="new-password", max_chars=auth.MAX_PASSWORD_LENGTH)
         if st.button("Reset password", disabled=not new):
             try:
-                store.set_password(who, new, by=user["username"])
+                services.set_password(store, who, new, by=user["username"])
             except StoreError as e:
                 st.error(f"Not changed: {md(e)}")
             else:

@@ -1,0 +1,236 @@
+"""The ward's use cases, one function each: what a page calls when a user saves something.
+
+Each function takes the patient's lock (``WardStore.locked``) and, in that ONE transaction,
+makes the write (the record audits it) and brings the patient's flags in line with the changed
+record (``ward.sync_flags``): both land, or neither does (design.md "Packages and their
+rooms"; cosmicpython's service layer). A page imports this module, the read functions of
+``monitoring.ward`` / ``review`` / ``library`` and ``monitoring.vocabulary``; never the store,
+the tables or SQLAlchemy (tests/ui/test_page_imports.py).
+
+Recording a bedside assessment is ``ward.save`` (``record`` here): there, once the row is
+stored, a failure of the resync is rolled back alone and the user told, so an observation is
+never lost to a flag problem. Every other use case here rolls back its write when the resync
+fails: the user sees "not saved" and tries again, and the flags never go stale.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Mapping
+from datetime import datetime
+from typing import Any
+
+from . import auth, ward
+from .db import (
+    DatabaseError,
+    DatabaseUnavailableError,
+    SetupError,
+    database_url,
+    is_embedded_default,
+)
+from .demo import ensure_demo_ward
+from .store import SYSTEM_USER, PatientIn, StoredAssessment, StoreError, WardStore
+
+# The ward record as pages hold it (from ``ui.session.store()``), for type hints only: pages
+# read through it and write through the functions below.
+Ward = WardStore
+log = logging.getLogger(__name__)
+
+__all__ = ["SYSTEM_USER", "DatabaseError", "DatabaseUnavailableError", "PatientIn",
+           "SetupError", "StoreError", "Ward", "acknowledge_flag", "add_note", "add_user",
+           "admit", "amend", "attribute", "confirm_grade", "database_url", "discharge",
+           "is_embedded_default", "mark_in_error", "note", "open_ward", "record",
+           "record_lab", "record_medication", "set_active", "set_password",
+           "sign_in", "sso_sign_in", "update_patient"]
+
+record = ward.save  # the bedside save: write, audit and resync under the patient's lock
+
+
+def open_ward(url: str, tz: str, *, demo_ward: bool) -> WardStore:
+    """The ward record at ``url``, checked; only the embedded default is created (a mistyped
+    ``DATABASE_URL`` must not start an empty ward). Once per database, the flags after
+    migration 0007 are re-synced (decision W10); the demo ward is loaded if asked for."""
+    store = WardStore(url, tz=tz, create=is_embedded_default(url), check=True)
+    ward.resync_after_anticytokine_migration(store)
+    if demo_ward:
+        ensure_demo_ward(store)
+    return store
+
+
+def _assessment(store: WardStore, patient_id: str, assessment_id: int) -> StoredAssessment:
+    """The stored assessment, read under the lock; refused if it is not this patient's (the
+    lock taken must be the lock of the record changed)."""
+    for h in store.history(patient_id):
+        if h.id == assessment_id:
+            return h
+    raise StoreError(f"assessment #{assessment_id} is not in the record of patient "
+                     f"'{patient_id}'")
+
+
+FLAGS_FAILED = ("the patient's flags could not be brought up to date with this change, so "
+                "nothing was saved; try again, and tell the administrator if it keeps happening")
+
+
+def _resync(store: WardStore, patient_id: str, by: str, since: datetime | None = None) -> None:
+    """``ward.sync_flags`` inside the caller's transaction. A failure undoes the write with it
+    (the caller's ``locked`` rolls back) and reaches the page as a ``StoreError`` in plain
+    words; the cause is logged for the administrator."""
+    try:
+        ward.sync_flags(store, patient_id, by, since=since)
+    except StoreError:
+        raise
+    except Exception as e:
+        log.exception("flag resync for patient %s failed: the change was rolled back",
+                      patient_id)
+        raise StoreError(FLAGS_FAILED) from e
+
+
+# ------------------------------------------------------------------------------ assessments
+def amend(store: WardStore, patient_id: str, assessment_id: int, values: Mapping[str, Any],
+          reason: str, by: str) -> int:
+    """Replace an assessment by a corrected version (the original stays, marked amended) and
+    resync the flags from the earlier of its old and new times (E5). Returns the new id."""
+    with store.locked([patient_id]):
+        old = _assessment(store, patient_id, assessment_id)
+        new_id = store.amend_assessment(assessment_id, values, reason, by=by)
+        at = values.get("time")
+        since = min(old.assessed_at, at) if isinstance(at, datetime) else old.assessed_at
+        _resync(store, patient_id, by, since)
+    return new_id
+
+
+def mark_in_error(store: WardStore, patient_id: str, assessment_id: int, reason: str,
+                  by: str) -> int:
+    """Mark an assessment entered in error (it stays, no longer graded) and resync the flags
+    from its time on (E5)."""
+    with store.locked([patient_id]):
+        old = _assessment(store, patient_id, assessment_id)
+        done = store.mark_entered_in_error(assessment_id, reason, by=by)
+        _resync(store, patient_id, by, old.assessed_at)
+    return done
+
+
+# ------------------------------------------------------------------------------ judgements
+def attribute(store: WardStore, patient_id: str, assessment_id: int, finding: str,
+              reason: str, by: str) -> int:
+    """Attribute a finding at an assessment to another cause (excluded from grading) and
+    resync the flags from that assessment on."""
+    with store.locked([patient_id]):
+        at = _assessment(store, patient_id, assessment_id).assessed_at
+        done = store.attribute(assessment_id, finding, reason, by=by)
+        _resync(store, patient_id, by, at)
+    return done
+
+
+def confirm_grade(store: WardStore, patient_id: str, assessment_id: int, syndrome: str,
+                  grade: int, by: str, note: str | None = None) -> int:
+    """A physician confirms (or overrides, with a note) a grade at an assessment; the flags are
+    resynced from it on in the same transaction (a confirmation changes no computed grade
+    today, so the resync finds nothing to do unless the flags had gone stale)."""
+    with store.locked([patient_id]):
+        at = _assessment(store, patient_id, assessment_id).assessed_at
+        done = store.confirm_grade(assessment_id, syndrome, grade, by=by, note=note)
+        _resync(store, patient_id, by, at)
+    return done
+
+
+def add_note(store: WardStore, patient_id: str, text: str, by: str) -> int:
+    """A note on the patient's course, under the patient's lock. A note changes no grade or
+    flag, so there is nothing to resync."""
+    with store.locked([patient_id]):
+        return store.add_note(patient_id, text, by=by)
+
+
+# ------------------------------------------------------------------------------ patients
+def admit(store: WardStore, patient: PatientIn | Mapping[str, Any], by: str) -> str:
+    """Admit a patient (a mapping is validated by ``PatientIn``: ``pydantic.ValidationError``
+    names the fields) and start its flags (none yet: no assessment)."""
+    p = patient if isinstance(patient, PatientIn) else PatientIn.model_validate(patient)
+    with store.locked([p.patient_id]):
+        pid = store.admit(p, by=by)
+        _resync(store, pid, by)
+    return pid
+
+
+def update_patient(store: WardStore, patient_id: str, changes: Mapping[str, Any], reason: str,
+                   by: str) -> None:
+    """Change a patient's details with a reason, and resync the flags over the whole course:
+    the baseline ICE score and the NEWS2 SpO2 scale change what the rules say of every row."""
+    with store.locked([patient_id]):
+        store.update_patient(patient_id, changes, reason, by=by)
+        _resync(store, patient_id, by)
+
+
+def discharge(store: WardStore, patient_id: str, by: str) -> None:
+    """Discharge a patient (bedside charting ends; the record stays)."""
+    with store.locked([patient_id]):
+        store.discharge(patient_id, by=by)
+        _resync(store, patient_id, by)
+
+
+# ------------------------------------------------------------------------------ treatments
+def record_medication(store: WardStore, patient_id: str, kind: str, given_at: datetime,
+                      by: str, dose: float | None = None) -> int:
+    """Record a medication or fluid given, and resync the flags from its time on (an
+    anti-cytokine agent or a tocilizumab dose changes what the rules say of later rows)."""
+    with store.locked([patient_id]):
+        done = store.record_administration(patient_id, kind, given_at, by=by, dose=dose)
+        _resync(store, patient_id, by, given_at)
+    return done
+
+
+def record_lab(store: WardStore, patient_id: str, test: str, value: float, unit: str,
+               taken_at: datetime, by: str) -> int:
+    """Record a lab result, and resync the flags from the time it was taken."""
+    with store.locked([patient_id]):
+        done = store.record_lab(patient_id, test, value, unit, taken_at, by=by)
+        _resync(store, patient_id, by, taken_at)
+    return done
+
+
+# ------------------------------------------------------------------------------ flags
+def acknowledge_flag(store: WardStore, patient_id: str, flag_id: int, action: str, by: str,
+                     *, dismiss: bool = False, reason: str | None = None) -> int:
+    """Acknowledge (or dismiss, with a reason) one of the patient's flags, under the patient's
+    lock so it cannot cross a resync of the same flags."""
+    with store.locked([patient_id]):
+        if not any(f["id"] == flag_id for f in store.flags(patient_id)):
+            raise StoreError(f"flag #{flag_id} is not a flag of patient '{patient_id}'")
+        return store.acknowledge_flag(flag_id, action, by=by, dismiss=dismiss, reason=reason)
+
+
+# ------------------------------------------------------------------------------ accounts, audit
+def add_user(store: WardStore, username: str, role: str, by: str, display_name: str | None = None,
+             password: str | None = None) -> None:
+    """Create an account and, if given, its password, in one transaction (both or neither)."""
+    with store.locked([]):
+        store.add_user(username, role, by=by, display_name=display_name)
+        if password is not None:
+            store.set_password(username, password, by=by)
+
+
+def sign_in(store: WardStore, username: str, password: str, *,
+            policy: auth.SignInPolicy = auth.DEFAULT_POLICY, client: str | None = None,
+            refuse: Collection[str] = ()) -> auth.SignIn:
+    """A local sign-in: checked, throttled per client, locked out after failures, audited."""
+    return store.sign_in(username, password, policy=policy, client=client, refuse=refuse)
+
+
+def sso_sign_in(store: WardStore, username: str, display_name: str | None,
+                role: str | None) -> auth.SignIn:
+    """A single sign-on: the account made or updated from the identity provider, audited."""
+    return store.sso_sign_in(username, display_name, role)
+
+
+def set_password(store: WardStore, username: str, password: str, by: str) -> None:
+    store.set_password(username, password, by=by)
+
+
+def set_active(store: WardStore, username: str, active: bool, by: str) -> None:
+    store.set_active(username, active, by=by)
+
+
+def note(store: WardStore, by: str, action: str, entity: str, entity_id: object,
+         patient_id: str | None = None, after: object = None) -> None:
+    """An audit entry for something seen or refused (a page refused, a quiz completed)."""
+    store.note(by, action, entity, entity_id, patient_id, after)

@@ -1,0 +1,20 @@
+"""The ward's word lists as pages need them, each re-exported from its one source.
+
+Pages take their choices and labels from here (design.md "Packages and their rooms"): not from
+the database schema (``monitoring.tables``) or the record (``monitoring.record``), which they
+never import (tests/ui/test_page_imports.py). Nothing is defined twice: every name below is the
+object of the module that owns it.
+"""
+
+from __future__ import annotations
+
+from grading.lab_scores.units import LAB_UNITS  # test -> (canonical unit, factors), spec §6.3
+
+from .record.model import PatientIn
+from .tables import ADMINISTRATION_KINDS, KIND_WORDS, PRODUCTS, ROLES
+
+# A patient's details: title and help text of each (the admission form's labels).
+PATIENT_FIELDS = PatientIn.model_fields
+
+__all__ = ["ADMINISTRATION_KINDS", "KIND_WORDS", "LAB_UNITS", "PATIENT_FIELDS", "PRODUCTS",
+           "ROLES"]
