@@ -4,6 +4,10 @@
 
 Builds a synthetic cohort (bench/cohort.py; 3,000 patients x 14 days hourly = 1,011,000 rows),
 writes it as canonical CSV, and prints:
+- end to end, as a user runs it: a process that only does ``pandas.read_csv(FILE)`` against
+  ``python -m grading grade FILE --format csv > out`` (and json, parquet), process start and
+  output writing included, with their ratios (targets: csv <= 3, json <= 4), the command's
+  peak memory (target < 2 GB) and its time on all the rows over a tenth of them (target <= 11);
 - bare ``pandas.read_csv`` of the file;
 - the engine: parse + validate + grade (``grading.read_csv`` then ``grading.grade``; writing the
   output and the per-row reason text are excluded);
@@ -66,6 +70,49 @@ def _fresh_process(code: str, *args: str, cache_dir: str | None = None) -> str:
     return out.stdout.strip()
 
 
+def run_process(argv: list[str], out: Path) -> tuple[float, float]:
+    """(wall seconds, peak memory in MB) of one process writing its stdout to ``out``."""
+    with out.open("wb") as f:
+        t = time.perf_counter()
+        p = subprocess.Popen(argv, stdout=f, cwd=Path(__file__).resolve().parents[1])
+        _, status, usage = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode:
+        raise SystemExit(f"{argv} failed with exit status {p.returncode}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def command(path: Path, fmt: str) -> list[str]:
+    return [sys.executable, "-m", "grading", "grade", str(path), "--format", fmt]
+
+
+def end_to_end(full: Path, tenth: Path, tmp: Path, repeat: int) -> None:
+    """The command as a user runs it, against a bare read in a process of its own."""
+    bare = [sys.executable, "-c", f"import pandas; pandas.read_csv({str(full)!r})"]
+    out = tmp / "out"
+    run_process(command(tenth, "csv"), out)  # warm: the compiled code loaded from the cache
+    rounds = []
+    for _ in range(repeat):
+        r = {"read": run_process(bare, out)}
+        for fmt in ("csv", "json", "parquet"):
+            r[fmt] = run_process(command(full, fmt), out)
+        r["csv_tenth"] = run_process(command(tenth, "csv"), out)
+        rounds.append(r)
+    best = {k: min(r[k][0] for r in rounds) for k in rounds[0]}
+    peak = max(r[k][1] for r in rounds for k in ("csv", "json", "parquet"))
+    print(f"a process that only does pandas.read_csv: {best['read']:6.2f} s")
+    for fmt, target in (("csv", 3), ("json", 4), ("parquet", None)):
+        ratios = sorted(r[fmt][0] / r["read"][0] for r in rounds)
+        print(f"python -m grading grade --format {fmt:7} > out: {best[fmt]:6.2f} s = "
+              f"{best[fmt] / best['read']:5.2f} x the bare read"
+              + (f" (target <= {target})" if target else "")
+              + f"; per round {ratios[0]:.2f} to {ratios[-1]:.2f}")
+    print(f"the command's peak memory (max RSS):        {peak:6.0f} MB (target < 2048)")
+    print(f"--format csv on all rows over a tenth:      {best['csv'] / best['csv_tenth']:6.2f} x "
+          "(target <= 11)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--patients", type=int, default=3000)
@@ -83,6 +130,7 @@ def main() -> None:
         del df
         print(f"cohort: {rows:,} rows ({args.patients} patients x {args.days} days hourly), "
               f"{full.stat().st_size / 1e6:.0f} MB, built in {time.perf_counter() - t:.1f} s")
+        end_to_end(full, tenth, Path(tmp), args.repeat)
         engine(tenth)  # warm up: imports, and the compiled pass loaded (or compiled) once
         rounds = [(timed(lambda: pd.read_csv(full)), timed(lambda: engine(full)))
                   for _ in range(args.repeat)]

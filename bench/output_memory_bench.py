@@ -8,10 +8,11 @@ writes it as canonical CSV, and runs in fresh processes, each measured by its ma
 - the engine alone: read, validate and grade (``grading.read_csv`` then ``grading.grade``);
 - the command: ``python -m grading grade FILE`` with its whole output written to /dev/null;
 - the command on a quarter of the patients.
-The command writes each row's result as it is produced (through a spool: memory up to 8 MB,
-then a temporary file), so its peak should sit a bounded amount above the engine's and grow no
-faster than the engine's with the rows; before it held every result, the list of row objects
-and the whole text at once (2.36 GB for 202,200 rows on 2026-12-06).
+The command writes a block of rows at a time as it goes (into /dev/null, which is no regular
+file, through a spool: memory up to 8 MB, then a temporary file), so its peak should sit a
+bounded amount above the engine's and grow no faster than the engine's with the rows; before
+it held every result, the list of row objects and the whole text at once (2.36 GB for
+202,200 rows on 2026-12-06).
 """
 
 from __future__ import annotations

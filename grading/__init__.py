@@ -10,9 +10,10 @@ Decision support only: the grades and flags are for a clinician to confirm.
 
 from .parse import Assessments, InputError, Problem, from_rows, read_csv
 from .result import Flag, Grade, Reason
+from .rules import fahrenheit_to_celsius, round_temp
 from .scales.common import ScaleGrade
 from .scales.engine import SCALE_NAMES, SCALES, grade_scales
-from .snapshot import Snapshot, fahrenheit_to_celsius, grade_crs, grade_icans, round_temp
+from .snapshot import Snapshot
 from .summary import Episode, PatientSummary, summarize
 from .timeline import GradedTimeline, RowResult, grade
 
@@ -34,8 +35,6 @@ __all__ = [
     "fahrenheit_to_celsius",
     "from_rows",
     "grade",
-    "grade_crs",
-    "grade_icans",
     "grade_scales",
     "read_csv",
     "round_temp",

@@ -3,8 +3,9 @@
 For every row, in patient/time order, ``grade_rows`` carries each input forward to the row
 (the latest value inside its look-back window), follows the CRS and ICANS episodes, and
 applies the CRS and ICANS rules, writing the arrays that ``timeline.GradedTimeline`` rebuilds
-each row's ``Snapshot`` from. It is held against the row-wise reference (``reference.py`` and
-``snapshot.py``) by the tests, and at output time by the cross-check of decision V6.
+each row's ``Snapshot`` from, and which reasons and flags apply (bits that ``explain.py``
+renders). It is the only grading path in production; the tests hold it against the row-wise
+reference (``reference.py`` and ``snapshot.py``, decision V6).
 
 Every threshold and table enters as an argument (``RULES`` and ``TABLES``, built from
 ``rules.py``): numba's disk cache of the compiled code is keyed on this file alone, so a
@@ -28,18 +29,47 @@ from .result import STATUSES
 NO_ROW = -1
 NE_GRADE = -1  # the grade array's "not evaluable"
 
-# Review flags the fast path computes, one bit each; results() checks the scalar rules raise
-# the same codes.
-FLAG_CODES = ("hypoxia_no_o2", "fever_possibly_masked", "without_fever", "inotrope",
-              "terlipressin", "hfnc_low_flow", "afebrile_open_episode", "attributed",
-              "not_recorded", "neuro_not_assessable", "baseline_deficit", "instrument_age",
-              "pre_infusion_fever")
-(HYPOXIA_NO_O2, FEVER_POSSIBLY_MASKED, WITHOUT_FEVER, INOTROPE, TERLIPRESSIN, HFNC_LOW_FLOW,
- AFEBRILE_OPEN_EPISODE, ATTRIBUTED, NOT_RECORDED, NEURO_NOT_ASSESSABLE, BASELINE_DEFICIT,
- INSTRUMENT_AGE, PRE_INFUSION_FEVER) = (1 << i for i in range(len(FLAG_CODES)))
+# The explanation the pass emits, as bits per row (``explain.py`` renders each bit's text from
+# the values the pass read; the order here is the order a reader sees them in).
+# Review flags, one bit each (several bits share a code: ``FLAG_CODE``).
+FLAG_SLOTS = ("inotrope", "terlipressin", "attributed_hypotension", "hypoxia_no_o2",
+              "hfnc_low_flow", "attributed_hypoxia", "attributed_fever",
+              "afebrile_open_episode", "not_recorded_bp", "not_recorded_o2",
+              "fever_possibly_masked", "without_fever", "pre_infusion_fever",
+              "neuro_not_assessable", "instrument_age", "baseline_deficit",
+              "attributed_cognitive", "attributed_consciousness")
+(F_INOTROPE, F_TERLIPRESSIN, F_ATTR_HYPO, F_HYPOXIA_NO_O2, F_HFNC_LOW, F_ATTR_HYPOX,
+ F_ATTR_FEVER, F_AFEBRILE, F_NOT_REC_BP, F_NOT_REC_O2, F_MASKED, F_WITHOUT, F_PRE_FEVER,
+ F_NEURO_NA, F_INSTR_AGE, F_DEFICIT, F_ATTR_COG, F_ATTR_LOC) = (
+    1 << i for i in range(len(FLAG_SLOTS)))
+FLAG_BIT = dict(zip(FLAG_SLOTS, (1 << i for i in range(len(FLAG_SLOTS)))))
+FLAG_CODE = {slot: ("attributed" if slot.startswith("attributed_") else
+                    "not_recorded" if slot.startswith("not_recorded_") else slot)
+             for slot in FLAG_SLOTS}
 # the flags a row before the infusion keeps (decision C17): patient safety, not CRS
-PRE_INFUSION_KEEPS = HYPOXIA_NO_O2
-FLAG_BIT = dict(zip(FLAG_CODES, (1 << i for i in range(len(FLAG_CODES)))))
+PRE_INFUSION_KEEPS = F_HYPOXIA_NO_O2
+
+# CRS reasons, one bit each, in the order they are read; C_NEAR_INFUSION qualifies the
+# look-back ("since the infusion" rather than the window).
+CRS_SLOTS = ("pre_infusion_fever", "baseline", "died", "no_temperature", "temperature",
+             "temperature_attributed", "waiver", "no_fever_no_episode", "vasopressors",
+             "low_bp", "bolus", "hypotension_attributed", "oxygen", "hypoxia_attributed",
+             "fever_grade", "waiver_grade", "open_episode_grade")
+(C_PRE_FEVER, C_BASELINE, C_DIED, C_NO_TEMP, C_TEMP, C_TEMP_ATTR, C_WAIVER, C_R2, C_VASO,
+ C_LOW, C_BOLUS, C_HYPO_ATTR, C_O2, C_HYPOX_ATTR, C_R6_FEVER, C_R6_WAIVER, C_R3B) = (
+    1 << i for i in range(len(CRS_SLOTS)))
+C_NEAR_INFUSION = 1 << 30
+
+# ICANS reasons, the same way; I_USE_CAPD: the cognitive domain is the CAPD's;
+# I_NEAR_INFUSION as for CRS; I_HAS_INFUSION: an infusion time is recorded.
+ICANS_SLOTS = ("baseline_ice", "baseline", "died", "sedated", "cognitive",
+               "cognitive_attributed", "consciousness", "consciousness_attributed", "seizure",
+               "motor", "edema", "icp", "no_cognitive", "unarousable_disproved",
+               "no_consciousness", "not_evaluable", "highest_domain")
+(I_BASELINE_ICE, I_BASELINE, I_DIED, I_SEDATED, I_COG, I_COG_ATTR, I_LOC, I_LOC_ATTR,
+ I_SEIZURE, I_MOTOR, I_EDEMA, I_ICP, I_NO_COG, I_LOC_DISPROVED, I_NO_LOC, I_NE, I_R1) = (
+    1 << i for i in range(len(ICANS_SLOTS)))
+I_USE_CAPD, I_NEAR_INFUSION, I_HAS_INFUSION = 1 << 28, 1 << 29, 1 << 30
 
 
 class Rows(NamedTuple):
@@ -241,7 +271,10 @@ GRADED: dict[str, type] = {
     "day_post_infusion": np.float64, "infusion_ns": np.int64, "before_infusion": np.bool_,
     "open": np.bool_, "onset_pos": np.int32, "waiver_pos": np.int32, "crs_episode": np.int32,
     "crs_active": np.bool_, "crs_grade": np.int8, "crs_status": np.int8,
-    "episode_max": np.int8, "flags": np.int32, "icans_grade": np.int8,
+    "episode_max": np.int8, "flags": np.int32, "crs_why": np.int32, "icans_why": np.int32,
+    "bp_raw": np.int8, "bp_comp": np.int8, "o2_raw": np.int8, "o2_comp": np.int8,
+    "age_rule": np.int8, "bp_limit": np.float64, "icans_events": np.int8,
+    "icans_grade": np.int8,
     "icans_status": np.int8, "icans_active": np.bool_, "icans_episode": np.int32,
     "icans_episode_max": np.int8,
 }
@@ -466,27 +499,32 @@ def _grade_patient(r: Rows, k: Rules, tab: Tables, out: Graded, lo: int, hi: int
         out.day_post_infusion[i] = (r.day[i] - r.infusion_day[infusion_j] if infusion_j >= 0
                                     else np.nan)
 
-        # --- CRS (snapshot.grade_crs)
+        # --- CRS (the reference: snapshot.grade_crs)
         rule = k.unknown_age_rule  # §1.6: the last rule starting at or below the age
         if age == age:
             rule = 0
             while rule + 1 < len(tab.age_from) and tab.age_from[rule + 1] <= age:
                 rule += 1
         limit = tab.sbp_below[rule] + (2 * np.floor(age) if tab.plus_twice_age[rule] else 0.0)
+        out.age_rule[i], out.bp_limit[i] = rule, limit
         sbp = r.sbp[bp_src] if bp_src >= 0 else np.nan
         dbp = r.dbp[bp_src] if bp_src >= 0 else np.nan
-        bp, bp_attr_hit, flags = _hypotension_component(
+        bp_raw, bp, flags, bp_why = _hypotension_component(
             k, vaso, sbp, dbp, limit, tab.map_below[rule], bolus_src >= 0, hypo_now, bp_attr)
         spo2 = r.spo2[spo2_src] if spo2_src >= 0 else np.nan
-        o2, o2_provisional, o2_attr_hit, o2_flags = _hypoxia_component(
+        o2_raw, o2, o2_provisional, o2_flags, o2_why = _hypoxia_component(
             k, tab.device_low[device], tab.device_high[device],
             tab.device_flow_dependent[device], tab.device_pressure[device],
             tab.device_review_low[device], device, flow, spo2, o2_attr)
+        out.bp_raw[i], out.bp_comp[i], out.o2_raw[i], out.o2_comp[i] = bp_raw, bp, o2_raw, o2
         flags |= o2_flags
         hot = temp_src >= 0 and r.hot[temp_src]
         fever = hot and not fever_attr
-        if (hot and fever_attr) or bp_attr_hit or o2_attr_hit:
-            flags |= ATTRIBUTED
+        temp_why = 0
+        if temp_src >= 0:
+            temp_why = C_TEMP_ATTR if hot and fever_attr else C_TEMP
+        if hot and fever_attr:
+            flags |= F_ATTR_FEVER
         # CRS episodes (CRS-R3b): runs of active rows less than 48 h apart, opened by a fever;
         # the waiver from the first antipyretic or anti-cytokine drug while one is open
         # a death recorded as caused by CRS (CRS-R9) is part of an episode, opening one at
@@ -509,34 +547,49 @@ def _grade_patient(r: Rows, k: Rules, tab: Tables, out: Graded, lo: int, hi: int
         out.onset_pos[i] = crs_onset if is_open else NO_ROW
         out.waiver_pos[i] = crs_drug if waiver else NO_ROW
         out.crs_episode[i] = crs_run if is_open else -1
-        grade, status, grade_flags = _crs_grade(k, fever, temp_src >= 0, waiver, is_open, bp, o2,
-                                                o2_provisional, prior_src >= 0)
+        grade, status, grade_flags, why = _crs_grade(k, fever, temp_src >= 0, waiver, is_open,
+                                                     bp, o2, o2_provisional, prior_src >= 0,
+                                                     temp_why, bp_why | o2_why)
         flags |= grade_flags
+        if infusion_j >= 0 and t[i] - infusion_t < k.vitals_ns:
+            why |= C_NEAR_INFUSION
         if died_crs:
-            grade, status, flags = 5, k.final, 0
+            grade, status, flags, why = 5, k.final, 0, C_DIED
         if before:  # C17: a baseline observation, CRS 0 final
             grade, status = 0, k.final
-            flags = (flags & PRE_INFUSION_KEEPS) | (PRE_INFUSION_FEVER if hot else 0)
-        out.crs_grade[i], out.crs_status[i] = grade, status
+            flags = (flags & PRE_INFUSION_KEEPS) | (F_PRE_FEVER if hot else 0)
+            why = C_BASELINE | (C_PRE_FEVER if hot else 0)
+        out.crs_grade[i], out.crs_status[i], out.crs_why[i] = grade, status, why
         if is_open:
             crs_max = max(crs_max, grade)
         out.episode_max[i] = crs_max if is_open else -1
 
-        # --- ICANS (snapshot.grade_icans)
+        # --- ICANS (the reference: snapshot.grade_icans)
         ice = int(r.ice[ice_src]) if ice_src >= 0 else -1
         capd = int(r.capd[capd_src]) if capd_src >= 0 else -1
         ice_grade = tab.ice_domain[ice]
-        grade, status, icans_flags = _icans_grade(
+        icp_grade = -1 if icp < 0 else (0 if icp == 0 else k.icp_sign_grade)
+        events = max(max(tab.seizure_domain[seizure], tab.motor_domain[motor]),
+                     max(tab.edema_domain[edema], icp_grade))
+        out.icans_events[i] = events
+        grade, status, icans_flags, why = _icans_grade(
             k, tab.capd_domain[capd] if use_capd else ice_grade, cognitive_attr,
-            tab.loc_domain[loc], loc_attr, sedated,
-            max(max(tab.seizure_domain[seizure], tab.motor_domain[motor]),
-                max(tab.edema_domain[edema], -1 if icp < 0 else (0 if icp == 0
-                                                                 else k.icp_sign_grade))),
-            use_capd, ice_src >= 0, ice, ice_grade, age, baseline)
+            tab.loc_domain[loc], loc_attr, sedated, events, use_capd, ice_src >= 0, ice,
+            ice_grade, age, baseline, loc_ended >= 0)
+        why |= ((I_SEIZURE if tab.seizure_domain[seizure] > 0 else 0)
+                | (I_MOTOR if tab.motor_domain[motor] > 0 else 0)
+                | (I_EDEMA if tab.edema_domain[edema] > 0 else 0)
+                | (I_ICP if icp_grade > 0 else 0)
+                | (I_USE_CAPD if use_capd else 0)
+                | (I_HAS_INFUSION if infusion_j >= 0 else 0))
+        if infusion_j >= 0 and t[i] - infusion_t < k.neuro_ns:
+            why |= I_NEAR_INFUSION
         if r.died_of[i] == k.died_icans:
-            grade, status, icans_flags = 5, k.final, 0
+            grade, status, icans_flags, why = 5, k.final, 0, I_DIED
         if before:  # C17: a baseline assessment, ICANS 0 final
             grade, status, icans_flags = 0, k.final, 0
+            why = I_BASELINE | (I_BASELINE_ICE if ice_src >= 0 and not sedated else 0)
+        out.icans_why[i] = why
         out.icans_grade[i], out.icans_status[i] = grade, status
         out.flags[i] = flags | icans_flags
         # ICANS episodes ([I], like CRS-R3b): runs of grade >= 1 rows less than 48 h apart
@@ -557,10 +610,10 @@ def _grade_patient(r: Rows, k: Rules, tab: Tables, out: Graded, lo: int, hi: int
 @njit(cache=CACHE, nogil=True, inline="always")
 def _hypotension_component(k: Rules, vaso: int, sbp: float, dbp: float, limit: float,
                            map_limit: float, bolus: bool, hypo_now: bool,
-                           bp_attr: bool) -> tuple[int, bool, int]:
-    """CRS-R4, §1.5 and §1.6: (component, -1 when BP is not recorded; whether attribution set
-    it to 0; flags)."""
-    flags = 0
+                           bp_attr: bool) -> tuple[int, int, int, int]:
+    """CRS-R4, §1.5 and §1.6: (the component found, -1 when BP is not recorded; the component
+    counted, 0 when a physician attributed it to another cause; flags; reasons)."""
+    flags = why = 0
     pressors = vaso if vaso >= 0 else 0
     counted = 0
     bits = pressors & k.counted_mask
@@ -569,9 +622,9 @@ def _hypotension_component(k: Rules, vaso: int, sbp: float, dbp: float, limit: f
         bits >>= 1
     vaso_present = counted >= 1 or (pressors & k.vasopressin_like_mask) != 0
     if pressors & k.inotrope_mask:
-        flags |= INOTROPE
+        flags |= F_INOTROPE
     if pressors & k.terlipressin_mask:
-        flags |= TERLIPRESSIN
+        flags |= F_TERLIPRESSIN
     low = sbp < limit or (dbp + (sbp - dbp) / 3) < map_limit  # NaN: not low
     if counted >= 2:
         component = k.multiple_pressors
@@ -582,21 +635,27 @@ def _hypotension_component(k: Rules, vaso: int, sbp: float, dbp: float, limit: f
     else:
         component = -1 if sbp != sbp else 0
     if vaso_present:
+        why |= C_VASO
         attributed = hypo_now
     else:  # a low reading attributed here or where it was taken; a bolus attributed here
-        attributed = (low or bolus) and not ((low and not hypo_now and not bp_attr)
-                                             or (bolus and not hypo_now))
+        low_counts = low and not hypo_now and not bp_attr
+        bolus_counts = bolus and not hypo_now
+        why |= (C_LOW if low_counts else 0) | (C_BOLUS if bolus_counts else 0)
+        attributed = (low or bolus) and not (low_counts or bolus_counts)
     attributed = attributed and component > 0
-    return (0 if attributed else component), attributed, flags
+    if attributed:
+        why |= C_HYPO_ATTR
+        flags |= F_ATTR_HYPO
+    return component, (0 if attributed else component), flags, why
 
 
 @njit(cache=CACHE, nogil=True, inline="always")
 def _hypoxia_component(k: Rules, low_flow: int, high_flow: int, flow_dependent: bool,
                        pressure: bool, review_low: bool, device: int, flow: float, spo2: float,
-                       o2_attr: bool) -> tuple[int, bool, bool, int]:
-    """CRS-R5 and §1.4, given the device's components and properties: (component, -1 when no
-    device is recorded; provisional; whether attribution set it to 0; flags)."""
-    flags = 0
+                       o2_attr: bool) -> tuple[int, int, bool, int, int]:
+    """CRS-R5 and §1.4, given the device's components and properties: (the component found,
+    -1 when no device is recorded; the component counted; provisional; flags; reasons)."""
+    flags = why = 0
     if pressure:
         flow = np.nan  # a flow given with positive pressure is ignored
     high = flow > k.low_flow_max
@@ -604,77 +663,107 @@ def _hypoxia_component(k: Rules, low_flow: int, high_flow: int, flow_dependent: 
     flow_unknown = flow != flow and flow_dependent
     hfnc_low = review_low and flow == flow and not high
     attributed = component > 0 and o2_attr
-    if hfnc_low and not attributed:
-        flags |= HFNC_LOW_FLOW
     if spo2 < 90 and (device < 0 or device == k.room_air):
-        flags |= HYPOXIA_NO_O2
+        flags |= F_HYPOXIA_NO_O2
+    if hfnc_low and not attributed:
+        flags |= F_HFNC_LOW
+    if component > 0:
+        why |= C_O2
+    if attributed:
+        why |= C_HYPOX_ATTR
+        flags |= F_ATTR_HYPOX
     provisional = (flow_unknown or hfnc_low) and not attributed
-    return (0 if attributed else component), provisional, attributed, flags
+    return component, (0 if attributed else component), provisional, flags, why
 
 
 @njit(cache=CACHE, nogil=True, inline="always")
 def _crs_grade(k: Rules, fever: bool, temp_known: bool, waiver: bool, is_open: bool, bp: int,
-               o2: int, o2_provisional: bool, prior_drug: bool) -> tuple[int, int, int]:
-    """CRS-R6 and the states of §1.7: (grade, status, flags)."""
+               o2: int, o2_provisional: bool, prior_drug: bool, temp_why: int,
+               component_why: int) -> tuple[int, int, int, int]:
+    """CRS-R6 and the states of §1.7: (grade, status, flags, reasons)."""
     flags = 0
     worst = max(max(bp, 0), max(o2, 0))
     missing = bp < 0 or o2 < 0
     if fever or waiver or is_open:
         if not fever and not waiver and not temp_known:
-            return NE_GRADE, k.not_evaluable, 0  # an open episode, no temperature
+            return NE_GRADE, k.not_evaluable, 0, C_NO_TEMP  # an open episode, no temperature
         grade = max(1, worst) if fever else worst
         provisional = o2_provisional or missing
-        if missing:
-            flags |= NOT_RECORDED
-        if not fever and not waiver and worst > 0:
-            provisional = True
-            flags |= AFEBRILE_OPEN_EPISODE
+        flags |= (F_NOT_REC_BP if bp < 0 else 0) | (F_NOT_REC_O2 if o2 < 0 else 0)
+        why = temp_why | component_why
+        if fever:
+            why |= C_R6_FEVER
+        elif waiver:
+            why |= C_WAIVER | C_R6_WAIVER
+        else:
+            why |= C_R3B
+            if worst > 0:
+                provisional = True
+                flags |= F_AFEBRILE
     elif not temp_known:
-        return NE_GRADE, k.not_evaluable, 0
+        return NE_GRADE, k.not_evaluable, 0, C_NO_TEMP
     else:  # CRS-R2: no fever, no episode
         grade = 0
         provisional = False
+        why = temp_why | C_R2
+        if worst > 0:  # the findings are said; with none, only what attribution excluded
+            why |= component_why
+        else:
+            why |= component_why & (C_HYPO_ATTR | C_HYPOX_ATTR)
         if worst > 0 and prior_drug:
             provisional = True
-            flags |= FEVER_POSSIBLY_MASKED
+            flags |= F_MASKED
         elif worst > 0:
-            flags |= WITHOUT_FEVER
-    return grade, (k.provisional if provisional else k.final), flags
+            flags |= F_WITHOUT
+    return grade, (k.provisional if provisional else k.final), flags, why
 
 
 @njit(cache=CACHE, nogil=True, inline="always")
 def _icans_grade(k: Rules, cognitive: int, cognitive_attr: bool, level: int, loc_attr: bool,
                  sedated: bool, events: int, use_capd: bool, ice_recorded: bool, ice: int,
-                 ice_grade: int, age: float, baseline: float) -> tuple[int, int, int]:
+                 ice_grade: int, age: float, baseline: float,
+                 loc_disproved: bool) -> tuple[int, int, int, int]:
     """ICANS-R1 to R8 and §2.5, given the domain grades (-1 not assessed; ``events``: the
-    highest of seizure, motor, oedema and raised ICP): (grade, status, flags)."""
-    flags = 0
+    highest of seizure, motor, oedema and raised ICP): (grade, status, flags, reasons; the
+    event domains' reasons are the caller's)."""
+    flags = why = 0
+    if sedated:
+        why |= I_SEDATED
+        flags |= F_NEURO_NA
+        cognitive = level = -1
+    else:
+        if cognitive >= 0:
+            why |= I_COG_ATTR if cognitive > 0 and cognitive_attr else I_COG
+        if level > 0:
+            why |= I_LOC_ATTR if loc_attr else I_LOC
+        if cognitive < 0:
+            why |= I_NO_COG
+        if level < 0:
+            why |= I_LOC_DISPROVED if loc_disproved else I_NO_LOC
     cognitive_attr_hit = cognitive > 0 and cognitive_attr
     if cognitive_attr_hit:
         cognitive = 0
     loc_attr_hit = level > 0 and loc_attr
     if loc_attr_hit:
         level = 0
-    if sedated:
-        cognitive = level = -1
     grade = max(max(cognitive, level), events)
     # a bedside domain not assessed leaves the grade open, unless it is 4 already
     provisional = grade < 4 and (cognitive < 0 or level < 0)
-    deficit = (ice_recorded and not sedated and not use_capd and baseline < k.ice_max
-               and ice_grade > 0 and ice >= baseline and not cognitive_attr)
-    if deficit:
-        provisional = provisional or grade < 4
-        flags |= BASELINE_DEFICIT
-    if sedated:
-        flags |= NEURO_NOT_ASSESSABLE
-    if (cognitive_attr_hit or loc_attr_hit) and not sedated:
-        flags |= ATTRIBUTED
     if use_capd:
         wrong_age = np.floor(age) > k.capd_max_age
     else:
         wrong_age = ice_recorded and age < k.capd_max_age
     if wrong_age and not sedated:
-        flags |= INSTRUMENT_AGE
+        flags |= F_INSTR_AGE
+    deficit = (ice_recorded and not sedated and not use_capd and baseline < k.ice_max
+               and ice_grade > 0 and ice >= baseline and not cognitive_attr)
+    if deficit:
+        provisional = provisional or grade < 4
+        flags |= F_DEFICIT
+    if cognitive_attr_hit:
+        flags |= F_ATTR_COG
+    if loc_attr_hit:
+        flags |= F_ATTR_LOC
     if cognitive < 0 and level < 0 and events < 0:
-        return NE_GRADE, k.not_evaluable, flags
-    return grade, (k.provisional if provisional else k.final), flags
+        return NE_GRADE, k.not_evaluable, flags, why | I_NE
+    return grade, (k.provisional if provisional else k.final), flags, why | I_R1

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .snapshot import round_temp
+from .rules import round_temp
 
 # Shown to users: the published source only (the spec section stays in these comments, spec §5.1).
 SOURCE = ("Royal College of Physicians, National Early Warning Score 2 (NEWS2), 2017: "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 # --- look-back windows and episode lifecycle (spec §0.3, CRS-R3b; defaults [I]) ---
 VITALS_WINDOW = timedelta(hours=4)          # temperature, HR, BP, RR, SpO2, fluid bolus
@@ -176,3 +176,21 @@ def read_blood_pressure(sbp_mmhg: float | None, dbp_mmhg: float | None,
     return BloodPressureReading(t, limit, sbp_mmhg is not None and sbp_mmhg < limit, mean,
                                 t.map_below is not None and mean is not None
                                 and mean < t.map_below)
+
+
+def round_temp(temp_c: float) -> Decimal:
+    """Spec §0.1: round half-up to 0.1 °C before comparing with thresholds."""
+    return Decimal(repr(temp_c)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def fahrenheit_to_celsius(temp_f: float) -> Decimal:
+    """Spec §0.1: (F - 32) x 5/9, then round half-up to 0.1 °C. 100.4 °F -> 38.0 °C."""
+    exact = (Decimal(repr(temp_f)) - 32) * 5 / 9
+    return exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+# The drugs of the fever waiver (CRS-R3) and of A3, as the reasons name them.
+ANTIPYRETIC, TOCILIZUMAB, CORTICOSTEROID = "antipyretic", "tocilizumab", "corticosteroid"
+# anakinra, siltuximab or another anti-IL-6 / anti-IL-1 agent: acts like tocilizumab for the
+# fever waiver (CRS-R3) and A3 (ASTCT 2019: "antipyretic or anticytokine therapy"; C20)
+ANTICYTOKINE = "another anti-cytokine agent (anakinra, siltuximab or similar)"

@@ -2,24 +2,27 @@
 
 ``Snapshot`` holds what is in force at one assessment time after carry-forward and look-back
 (``reference.py`` and ``timeline.py`` build it). ``grade_crs`` and ``grade_icans`` are the
-readable reference of the rules; the fast path (``kernel.py``) must agree with them row for row.
+readable reference of the rules, the tests' oracle, never used in production: the one compiled
+pass (``kernel.py``, explained by ``explain.py``) must agree with them row for row.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 
 from . import rules
 from .fields import RAISED_ICP_SIGNS
 from .instants import elapsed, is_after
 from .result import Flag, Grade, Reason
-
-ANTIPYRETIC, TOCILIZUMAB, CORTICOSTEROID = "antipyretic", "tocilizumab", "corticosteroid"
-# anakinra, siltuximab or another anti-IL-6 / anti-IL-1 agent: acts like tocilizumab for the
-# fever waiver (CRS-R3) and A3 (ASTCT 2019: "antipyretic or anticytokine therapy"; C20)
-ANTICYTOKINE = "another anti-cytokine agent (anakinra, siltuximab or similar)"
+from .rules import (  # noqa: F401 (re-exported: the reference's callers import them here)
+    ANTICYTOKINE,
+    ANTIPYRETIC,
+    CORTICOSTEROID,
+    TOCILIZUMAB,
+    fahrenheit_to_celsius,
+    round_temp,
+)
 
 
 @dataclass(frozen=True)
@@ -86,17 +89,6 @@ class Snapshot:
         """Timed before the infusion: a baseline observation, never CRS or ICANS (spec §1.1,
         decision C17). With no infusion time recorded, no row is."""
         return self.infusion_time is not None and is_after(self.infusion_time, self.time)
-
-
-def round_temp(temp_c: float) -> Decimal:
-    """Spec §0.1: round half-up to 0.1 °C before comparing with thresholds."""
-    return Decimal(repr(temp_c)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-
-
-def fahrenheit_to_celsius(temp_f: float) -> Decimal:
-    """Spec §0.1: (F - 32) x 5/9, then round half-up to 0.1 °C. 100.4 °F -> 38.0 °C."""
-    exact = (Decimal(repr(temp_f)) - 32) * 5 / 9
-    return exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 def _num(x: float) -> str:

@@ -1,39 +1,31 @@
-"""Timeline grading: every row's snapshot, CRS and ICANS grade for a whole file.
+"""Timeline grading: every row's CRS and ICANS grade, with its reasons, for a whole file.
 
-The same rules as ``snapshot.py`` (per row) and ``reference.py`` (per timeline), computed for
-all rows at once by one compiled pass (``kernel.py``) over the rows sorted by patient and time.
-``GradedTimeline.results`` rebuilds each row's ``Snapshot`` from these arrays and lets the scalar
-rules write the reasons; it checks that the scalar grade, status and flag codes equal the fast
-ones and refuses to give a result if they ever differ.
+One compiled pass (``kernel.py``) over the rows sorted by patient and time decides every grade,
+status, episode, review flag and reason; ``explain.py`` renders the reasons' and flags' words
+from what the pass decided. This is the only grading path in production: the row-wise rules
+(``snapshot.py``, ``reference.py``) are the tests' oracle.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from . import kernel, rules
+from .explain import Explained, Explainer, flags_of, reasons_of, when
 from .fields import FIELD_BY_NAME, ICE_ITEMS
-from .kernel import FLAG_BIT, NE_GRADE
+from .kernel import NE_GRADE
 from .parse import Assessments
 from .result import STATUSES, Flag, Grade
+from .rules import ANTICYTOKINE, ANTIPYRETIC, CORTICOSTEROID, TOCILIZUMAB, round_temp
 from .sequence import NO_ROW, PatientOrder, parallel_workers
-from .snapshot import (
-    ANTICYTOKINE,
-    ANTIPYRETIC,
-    CORTICOSTEROID,
-    TOCILIZUMAB,
-    Snapshot,
-    grade_crs,
-    grade_icans,
-    round_temp,
-)
+from .snapshot import Snapshot
 
 __all__ = ["NE_GRADE", "GradedTimeline", "RowResult", "grade"]
 
@@ -48,6 +40,8 @@ class GradedTimeline:
     order: PatientOrder
     col: dict[str, np.ndarray]
     rows: kernel.Rows  # the inputs in sorted order: values are read at each ``*_src`` row
+    _inverse: np.ndarray | None = None  # the sorted position of each input row (when asked)
+    _memo: dict[int, RowResult] = field(default_factory=dict)  # explained, by sorted row
 
     # ----------------------------------------------------------------- explained results
     def snapshot(self, s: int) -> Snapshot:
@@ -130,35 +124,65 @@ class GradedTimeline:
                                            (CORTICOSTEROID, "corticosteroid"),
                                            (ANTICYTOKINE, "anticytokine")) if c[k][s] == 1)
 
-    def results(self) -> Iterator[RowResult]:
-        """Explained results in input order."""
-        inverse = np.empty(len(self.order), np.int64)
-        inverse[self.order.order] = np.arange(len(self.order))
-        for row in range(len(self.order)):
-            yield self.result_at(int(inverse[row]), row)
+    def results(self, block: int = 512) -> Iterator[RowResult]:
+        """Explained results in input order, explained a block of rows at a time."""
+        ex = Explainer(self)
+        n = len(self.order)
+        for lo in range(0, n, block):
+            rows = np.arange(lo, min(n, lo + block))
+            e = ex.explain(self.sorted_of(rows))
+            for i, row in enumerate(rows):
+                yield self._result(ex, e, i, int(row))
+
+    def sorted_of(self, rows: np.ndarray) -> np.ndarray:
+        """The sorted positions of input rows ``rows``."""
+        if self._inverse is None:
+            inverse = np.empty(len(self.order), np.int64)
+            inverse[self.order.order] = np.arange(len(self.order))
+            self._inverse = inverse
+        return self._inverse[rows]
 
     def result_at(self, s: int, row: int) -> RowResult:
-        snap = self.snapshot(s)
-        crs, icans = grade_crs(snap), grade_icans(snap)
-        c = self.col
-        for name, g in (("crs", crs), ("icans", icans)):
-            fast = (None if c[f"{name}_grade"][s] == NE_GRADE else int(c[f"{name}_grade"][s]),
-                    STATUSES[int(c[f"{name}_status"][s])])
-            if fast != (g.grade, g.status):
-                raise AssertionError(f"internal check failed: row {row + 1} {name} "
-                                     f"{fast} vs {(g.grade, g.status)}")
-        codes = {f.code for f in crs.flags + icans.flags}
-        fast_codes = {code for code, bit in FLAG_BIT.items() if int(c["flags"][s]) & bit}
-        if codes != fast_codes:
-            raise AssertionError(f"internal check failed: row {row + 1} flags {sorted(fast_codes)}"
-                                 f" vs {sorted(codes)}")
+        """The explained result of sorted row ``s`` (input row ``row``); rows explained
+        together beforehand (``prefetch``) are not explained again."""
+        if s not in self._memo:
+            self.prefetch(np.array([s]))
+        return self._memo[s]
+
+    def results_at(self, s: np.ndarray) -> list[RowResult]:
+        """The explained results of sorted rows ``s``, explained together."""
+        self.prefetch(s)
+        return [self._memo[int(x)] for x in s]
+
+    def prefetch(self, s: np.ndarray) -> None:
+        """Explain sorted rows ``s`` in one go (explaining has a fixed cost per call, so a
+        screen that needs many rows asks for them together) and keep their results."""
+        todo = np.array([x for x in np.asarray(s, np.int64).tolist() if x not in self._memo],
+                        np.int64)
+        if not len(todo):
+            return
+        ex = Explainer(self)
+        e = ex.explain(todo)
+        rows = self.order.order[todo]
+        for i in range(len(todo)):
+            self._memo[int(todo[i])] = self._result(ex, e, i, int(rows[i]))
+
+    def _result(self, ex: Explainer, e: Explained, i: int, row: int) -> RowResult:
+        c, s = self.col, int(e.s[i])
+        crs = Grade(None if c["crs_grade"][s] == NE_GRADE else int(c["crs_grade"][s]),
+                    STATUSES[int(c["crs_status"][s])], reasons_of(ex, e, i, True),
+                    flags_of(ex, e, i, True))
+        icans = Grade(None if c["icans_grade"][s] == NE_GRADE else int(c["icans_grade"][s]),
+                      STATUSES[int(c["icans_status"][s])], reasons_of(ex, e, i, False),
+                      flags_of(ex, e, i, False))
         soft = tuple(Flag("soft_limit", "review", m.split(": ", 1)[1])
                      for m in self.assessments.soft_flags.get(row, []))
         day = c["day_post_infusion"][s]
         ep_max = int(c["episode_max"][s])
         return RowResult(
             row=row + 1, patient_id=self.assessments.patient_of(row),
-            time=snap.time, day_post_infusion=None if np.isnan(day) else int(day),
+            time=when(self.order.time_ns[s], self.assessments.tz),
+            day_post_infusion=None if np.isnan(day) else int(day),
             crs=crs, icans=icans, crs_episode_max=None if ep_max < 0 else ep_max,
             icans_episode_max=None if c["icans_episode_max"][s] < 0
             else int(c["icans_episode_max"][s]),
@@ -180,11 +204,8 @@ class RowResult:
     before_infusion: bool = False  # a baseline observation, never CRS or ICANS (decision C17)
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
 def _dt(ns: int, tz: object) -> datetime:
-    return (_EPOCH + timedelta(microseconds=int(ns) // 1000)).astimezone(tz)  # type: ignore[arg-type]
+    return when(ns, tz)
 
 
 # ------------------------------------------------------------------------------ the grading

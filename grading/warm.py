@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from . import stream
 from .parse import read_csv
 from .summary import summarize
 from .timeline import grade
@@ -139,6 +140,8 @@ def warm_up() -> WarmUp:
     results = list(graded.results())  # with the reasons a user reads
     reasons = sum(len(r.crs.reasons) + len(r.icans.reasons) for r in results)
     summarize(graded)
+    for fmt in ("csv", "json"):  # the command's streaming writer is compiled too
+        stream.grade_bytes(graded, fmt)
     seconds = time.perf_counter() - start
     dispatchers = compiled_functions()
     misses, hits = (a - b for a, b in zip(_total(compile_counts()), before))

@@ -152,6 +152,8 @@ def ward_overview(store: WardStore, now: datetime, *, demo_only: bool = False
     problems = {pid: "record problem: " + "; ".join(ps) + RECORD_PROBLEM_ADVICE
                 for pid, ps in store.record_problems(pids, duplicates=False).items()}
     graded = _graded(store, [pid for pid in pids if pid not in problems], problems)
+    for g in {id(g): g for g, _ in graded.values()}.values():  # every latest row, explained at once
+        g.prefetch(np.array([hi - 1 for g2, (_, hi) in graded.values() if g2 is g]))
     tables = schedule.load()
     out = []
     for p in patients:
@@ -432,6 +434,7 @@ def preview(store: WardStore, patient_id: str, values: Mapping[str, Any],
     a = grading.from_rows([*rows, row], tz=store.tz)
     g = grading.grade(a)
     s = int(np.flatnonzero(g.order.order == len(rows))[0])
+    g.prefetch(np.arange(max(s - 1, 0), len(g.order)))  # the rows evaluated below, at once
     previous = g.result_at(s - 1, int(g.order.order[s - 1])) if s > 0 else None
     combined = [*rows, {**row, "time": g.result_at(s, len(rows)).time}]
     in_time_order = [combined[int(j)] for j in g.order.order]
@@ -523,6 +526,7 @@ def _sync(store: WardStore, patient_id: str, by: str, *, changed_id: int | None 
         start = next((i for i, t in enumerate(times) if t >= since), len(times))
     else:
         start = 0
+    g.prefetch(sorted_of[max(start - 1, 0):])  # the rows evaluated below, explained at once
     doses = tocilizumab_doses(rows, store.administrations(patient_id))
     scores = escalation.course_news(rows, patient, max(start - 1, 0))
     desired = escalation.evaluate_course(rows, result_of, patient, doses, start, scores)

@@ -27,7 +27,8 @@ from datetime import datetime
 from .. import rules
 from ..instants import is_after, shifted
 from ..result import Flag, Reason, Status
-from ..snapshot import Snapshot, round_temp
+from ..rules import round_temp
+from ..snapshot import Snapshot
 from .inputs import ScaleInputs
 from .vasopressors import HIGH_DOSE_MINIMUM
 

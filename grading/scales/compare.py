@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..result import Grade, Status
-from ..snapshot import hypotension_component, hypoxia_component, round_temp
 from ..timeline import RowResult
 from . import rules_text
 from .common import ScaleGrade
@@ -61,11 +60,8 @@ class RowComparison:
 
 def astct_domains(x: ScaleInputs) -> dict[str, int | None]:
     """ASTCT CRS by domain, to hold against a scale's domains."""
-    s = x.astct
-    fever = None if s.temp_c is None else int(round_temp(s.temp_c) >= 38 and not
-                                              s.fever_attributed)
-    return {"fever": fever, "hypotension": hypotension_component(s)[0],
-            "oxygen": hypoxia_component(s)[0], "organ": 0}
+    return {"fever": x.astct_fever, "hypotension": x.astct_hypotension,
+            "oxygen": x.astct_oxygen, "organ": 0}
 
 
 def _crs_why(scale: str, g: ScaleGrade, astct: Grade, x: ScaleInputs) -> list[str]:

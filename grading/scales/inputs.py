@@ -12,7 +12,7 @@ One plain loop per patient in time order, a small tracker per input (decisions X
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -89,6 +89,11 @@ class ScaleInputs:
     capd_used: bool = False                    # the cognitive score in force is a CAPD
     first_time: datetime | None = None         # the patient's first assessment
     notes: tuple[str, ...] = field(default=())
+    # the ASTCT domains the one compiled pass found (fever 0/1, hypotension and oxygen
+    # components, None when not known), for comparing scales by domain
+    astct_fever: int | None = None
+    astct_hypotension: int | None = None
+    astct_oxygen: int | None = None
 
     @property
     def time(self) -> datetime:
@@ -140,17 +145,28 @@ def _rows(a: Assessments) -> list[dict[str, object]]:
 
 def astct_snapshots(a: Assessments) -> list[Snapshot]:
     """The ASTCT snapshot of every row, in input order."""
+    return _astct(a)[0]
+
+
+def _astct(a: Assessments) -> tuple[list[Snapshot], list[tuple[int | None, ...]]]:
+    """Every row's ASTCT snapshot and the domains (fever, hypotension, oxygen) the compiled
+    pass found, in input order."""
     g = grade(a)
-    inverse = np.empty(len(g.order), np.int64)
-    inverse[g.order.order] = np.arange(len(g.order))
-    return [g.snapshot(int(inverse[i])) for i in range(len(a))]
+    s = g.sorted_of(np.arange(len(a)))
+    c = g.col
+    temp_src = c["temp_src"][s]
+    fever = np.where(temp_src < 0, -1,
+                     g.rows.hot[temp_src] & ~c["fever_attr"][s]).astype(np.int64)
+    domains = [tuple(None if v < 0 else int(v) for v in x)
+               for x in zip(fever, c["bp_comp"][s], c["o2_comp"][s])]
+    return [g.snapshot(int(i)) for i in s], domains
 
 
 def scale_inputs(a: Assessments, weights: Mapping[str, float] | None = None
                  ) -> list[ScaleInputs]:
     """The inputs of every row, in input order. ``weights``: patient id -> weight (kg) to use
     when the rows record none (the ward record's admission weight; decision X7)."""
-    snaps = astct_snapshots(a)
+    snaps, domains = _astct(a)
     rows = _rows(a)
     by_patient: dict[str, list[int]] = {}
     for i, r in enumerate(rows):
@@ -162,7 +178,8 @@ def scale_inputs(a: Assessments, weights: Mapping[str, float] | None = None
         for i, x in zip(idx, _patient_inputs([rows[i] for i in idx], [snaps[i] for i in idx],
                                              idx, fallback)):
             out[i] = x
-    return out  # type: ignore[return-value]
+    return [replace(x, astct_fever=d[0], astct_hypotension=d[1], astct_oxygen=d[2])
+            for x, d in zip(out, domains)]  # type: ignore[arg-type]
 
 
 def _patient_inputs(rows: list[dict[str, object]], snaps: list[Snapshot], positions: list[int],

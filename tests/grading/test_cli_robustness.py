@@ -10,6 +10,7 @@ whole result was produced.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import subprocess
@@ -19,10 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from grading import cli, output, read_csv
+from grading import cli, output, read_csv, stream
+from grading.explain import Explainer
 from grading.fields import PATIENT_ID_MAX_LENGTH
 from grading.parse import MAX_CELL_CHARS, MAX_COLUMNS
-from grading.timeline import GradedTimeline, grade
+from grading.timeline import grade
 from tests import fuzz_files
 from tests.fuzz_files import HEADER, huge_files, malformed_files
 
@@ -213,20 +215,52 @@ def test_writing_the_grades_holds_one_row_at_a_time_not_the_whole_output(
     assert peak < sink.size / 4, (peak, sink.size)  # a whole-list writer holds more than it
 
 
-def test_an_internal_check_failing_half_way_leaves_nothing_on_stdout(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def _failing_half_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The explanation of the third block of rows fails (a defect of ours, simulated)."""
+    monkeypatch.setattr(stream, "BLOCK_ROWS", 10)
+    real = Explainer.explain
+    calls = []
+
+    def failing(self: Explainer, s):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyError("a template's value (test)")
+        return real(self, s)
+
+    monkeypatch.setattr(Explainer, "explain", failing)
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_an_internal_error_half_way_leaves_nothing_in_a_pipe(
+        monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
     monkeypatch.setattr(cli, "SPOOL_BYTES", 1024)  # the spool goes to disk almost at once
-    real = GradedTimeline.result_at
-
-    def failing(self: GradedTimeline, s: int, row: int):  # type: ignore[no-untyped-def]
-        if row == 20:
-            raise AssertionError("internal check failed: row 21 (test)")
-        return real(self, s, row)
-
-    monkeypatch.setattr(GradedTimeline, "result_at", failing)
-    code, stdout, stderr = run_in_process("grade", str(SAMPLE))
+    _failing_half_way(monkeypatch)
+    code, stdout, stderr = run_in_process("grade", str(SAMPLE), "--format", fmt)
     assert (code, stdout) == (cli.EXIT_INTERNAL, "")
-    assert "internal check failed: row 21 (test); no result given" in stderr
+    assert "internal error (KeyError" in stderr and "no result given" in stderr
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_an_internal_error_half_way_cuts_a_redirected_file_back_to_where_it_started(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fmt: str) -> None:
+    """``> out`` (or ``>> out``): written straight in, and cut back on a failure."""
+    _failing_half_way(monkeypatch)
+    target = tmp_path / "out"
+    target.write_bytes(b"kept before\n")
+    with target.open("ab") as f, contextlib.redirect_stdout(io.TextIOWrapper(f)) as out:
+        code = cli.main(["grade", str(SAMPLE), "--format", fmt])
+        out.flush()
+    assert code == cli.EXIT_INTERNAL
+    assert target.read_bytes() == b"kept before\n"
+
+
+def test_a_redirected_file_gets_the_whole_output(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    with target.open("wb") as f, contextlib.redirect_stdout(io.TextIOWrapper(f)) as out:
+        assert cli.main(["grade", str(SAMPLE), "--format", "csv"]) == 0
+        out.flush()
+    assert target.read_text() == output.grades_csv(grade(read_csv(SAMPLE)).results())
 
 
 def test_a_spooled_output_larger_than_the_memory_part_is_written_whole(
