@@ -1,0 +1,129 @@
+"""The one read model of a patient (monitoring/course.py): "support in force" defined once and
+pinned to the design rule and the compiled pass; the course read in one go, kept per data
+version and read again after any write, also one written through another process's store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import grading
+from monitoring.support import Support, engine_oxygen_and_pressors, support_in_force
+
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+DEVICES = (None, None, "room_air", "nasal_cannula", "high_flow_nasal_cannula",
+           "simple_face_mask", "cpap")
+FLOWS = (None, None, 0.0, 2.0, 6.0, 40.0)
+FIO2S = (None, None, 21.0, 40.0)
+PRESSORS = (None, None, "none", "norepinephrine", "norepinephrine;vasopressin", "dobutamine")
+
+
+# ------------------------------------------------------------------ the design rule, plainly
+def plain_device(rows, i):
+    """Blank means unchanged: the latest device recorded at or before row i."""
+    return next((rows[j]["o2_device"] for j in range(i, -1, -1)
+                 if rows[j].get("o2_device") is not None), None)
+
+
+def plain_changed(rows, i):
+    """The row where the device in force at row i was last changed: the latest row up to i
+    recording a device different from the one in force just before it."""
+    return next((j for j in range(i, -1, -1) if rows[j].get("o2_device") is not None
+                 and rows[j]["o2_device"] != (plain_device(rows, j - 1) if j else None)), None)
+
+
+def plain_value(rows, i, name):
+    """A flow (or FiO2) applies only to the device it was recorded with or after; room air
+    ends it; no device, no flow."""
+    device = plain_device(rows, i)
+    if device in (None, "room_air"):
+        return None
+    since = plain_changed(rows, i)
+    return next((rows[j][name] for j in range(i, since - 1, -1)
+                 if rows[j].get(name) is not None), None)
+
+
+def plain_pressors(rows, i):
+    return next((rows[j]["vasopressors"] for j in range(i, -1, -1)
+                 if rows[j].get("vasopressors") is not None), None)
+
+
+@st.composite
+def courses_of_support(draw):
+    """One patient's rows, hourly, each changing (or leaving blank) device, flow, FiO2 and
+    vasopressors - kept valid: no flow or FiO2 above 21 % without an oxygen device."""
+    rows, device = [], None
+    for i in range(draw(st.integers(1, 12))):
+        row = {"patient_id": "P", "time": T0 + timedelta(hours=i)}
+        d = draw(st.sampled_from(DEVICES))
+        device = d or device
+        flow, fio2 = draw(st.sampled_from(FLOWS)), draw(st.sampled_from(FIO2S))
+        if device in (None, "room_air"):
+            flow = None if flow is None else 0.0
+            fio2 = None if fio2 is None else 21.0
+        for name, v in (("o2_device", d), ("o2_flow_l_min", flow), ("fio2_pct", fio2),
+                        ("vasopressors", draw(st.sampled_from(PRESSORS)))):
+            if v is not None:
+                row[name] = v
+        rows.append(row)
+    return rows
+
+
+@settings(max_examples=80, deadline=None)
+@given(courses_of_support())
+def test_support_in_force_is_the_design_rule_read_plainly(rows):
+    support = support_in_force(rows)
+    assert len(support) == len(rows)
+    for i, s in enumerate(support):
+        assert s.o2_device == plain_device(rows, i)
+        assert s.o2_flow_l_min == plain_value(rows, i, "o2_flow_l_min")
+        assert s.fio2_pct == plain_value(rows, i, "fio2_pct")
+        assert s.vasopressors == plain_pressors(rows, i)
+
+
+@settings(max_examples=40, deadline=None)
+@given(courses_of_support())
+def test_support_in_force_is_what_the_compiled_pass_grades_with(rows):
+    g = grading.grade(grading.from_rows(rows))
+    s_of = g.sorted_of(np.arange(len(rows)))
+    for i, s in enumerate(support_in_force(rows)):
+        device, flow, agents = engine_oxygen_and_pressors(g, int(s_of[i]))
+        assert (device, flow, agents) == (s.o2_device, s.o2_flow_l_min, s.agents)
+        engine_flow = float(g.col["flow"][s_of[i]])
+        if s.on_oxygen:  # the raw array too: the flow the pass read, or none
+            assert (None if engine_flow != engine_flow else engine_flow) == s.o2_flow_l_min
+
+
+def row(hour, **values):
+    return {"patient_id": "P", "time": T0 + timedelta(hours=hour), **values}
+
+
+def test_a_flow_does_not_follow_the_patient_onto_a_new_device():
+    s = support_in_force([row(0, o2_device="nasal_cannula", o2_flow_l_min=2.0),
+                          row(1, o2_device="simple_face_mask")])
+    assert s[0] == Support("nasal_cannula", 2.0, None, None, 0)
+    assert s[1] == Support("simple_face_mask", None, None, None, 1)
+
+
+def test_recording_the_same_device_again_keeps_its_flow():
+    s = support_in_force([row(0, o2_device="nasal_cannula", o2_flow_l_min=2.0),
+                          row(1, o2_device="nasal_cannula", spo2_pct=95.0), row(2)])
+    assert [x.o2_flow_l_min for x in s] == [2.0, 2.0, 2.0]
+
+
+def test_room_air_ends_oxygen_and_none_ends_vasopressors():
+    s = support_in_force([row(0, o2_device="high_flow_nasal_cannula", o2_flow_l_min=40.0,
+                              fio2_pct=60.0, vasopressors="norepinephrine"),
+                          row(1, o2_device="room_air", vasopressors="none"),
+                          row(2, o2_device="nasal_cannula")])
+    assert s[0].agents == ("norepinephrine",) and s[0].on_oxygen
+    assert s[1] == Support("room_air", None, None, "none", 1) and s[1].agents == ()
+    assert s[2].o2_flow_l_min is None and s[2].fio2_pct is None  # not the old 40 L/min
+
+
+def test_a_flow_recorded_after_the_device_change_applies():
+    s = support_in_force([row(0, o2_device="simple_face_mask"), row(1, o2_flow_l_min=5.0)])
+    assert s[1] == Support("simple_face_mask", 5.0, None, None, 0)
