@@ -22,7 +22,8 @@ from grading.rules import hypotension_threshold, sbp_threshold
 from grading.timeline import NE_GRADE, GradedTimeline, RowResult
 
 from . import escalation, schedule
-from .review import RECORD_PROBLEM_ADVICE, record_problem, tocilizumab_doses
+from .course import RECORD_PROBLEM_ADVICE, record_problem
+from .review import tocilizumab_doses
 from .store import SYSTEM_USER as SYSTEM
 from .store import StoreError, WardStore
 from .tables import ADMINISTRATION_KINDS

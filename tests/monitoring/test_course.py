@@ -7,13 +7,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import grading
-from monitoring.support import Support, engine_oxygen_and_pressors, support_in_force
+from monitoring import course as courses
+from monitoring import ward
+from monitoring.course import Support, course, engine_oxygen_and_pressors, support_in_force
+from monitoring.store import StoreError, WardStore
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+NOW = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
+INFUSION = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 DEVICES = (None, None, "room_air", "nasal_cannula", "high_flow_nasal_cannula",
            "simple_face_mask", "cpap")
 FLOWS = (None, None, 0.0, 2.0, 6.0, 40.0)
@@ -127,3 +133,76 @@ def test_room_air_ends_oxygen_and_none_ends_vasopressors():
 def test_a_flow_recorded_after_the_device_change_applies():
     s = support_in_force([row(0, o2_device="simple_face_mask"), row(1, o2_flow_l_min=5.0)])
     assert s[1] == Support("simple_face_mask", 5.0, None, None, 0)
+
+
+# ------------------------------------------------------------------ the course, and its cache
+def admit(store, pid="P1"):
+    store.admit({"patient_id": pid, "infusion_time": INFUSION}, by="drx")
+
+
+def save(store, minutes_ago, pid="P1", **values):
+    return ward.save(store, pid, {"time": NOW - timedelta(minutes=minutes_ago), **values},
+                     by="nina", now=NOW)
+
+
+def test_the_course_gives_rows_recorders_grades_support_treatments_and_flags(memory_store):
+    admit(memory_store)
+    save(memory_store, 120, temp_c=38.4, hr_bpm=100, sbp_mmhg=120, dbp_mmhg=70,
+         rr_per_min=18, spo2_pct=95, o2_device="nasal_cannula", o2_flow_l_min=2)
+    save(memory_store, 60, temp_c=38.6, spo2_pct=93)
+    memory_store.record_administration("P1", "tocilizumab", NOW - timedelta(minutes=30),
+                                       by="nina", dose=560)
+    c = course(memory_store, "P1")
+    assert [r["temp_c"] for r in c.rows] == [38.4, 38.6]
+    assert [by for by, _ in c.recorded] == ["nina", "nina"]
+    assert [r.crs.grade for r in c.results] == [2, 2]  # fever + oxygen <= 6 L/min (ASTCT)
+    assert any("2 L/min" in r.finding or "nasal" in r.finding.lower()
+               for r in c.current.crs.reasons)
+    assert c.support_now == Support("nasal_cannula", 2.0, None, None, 0)
+    assert [m["kind"] for m in c.administrations] == ["tocilizumab"]
+    assert c.flags and c.flags == memory_store.open_flags("P1")
+    assert c.due.vitals_due is not None and c.news is not None
+
+
+def test_a_patient_with_no_assessments_has_an_empty_course(memory_store):
+    admit(memory_store)
+    c = course(memory_store, "P1")
+    assert (c.rows, c.results, c.support, c.current) == ([], [], [], None)
+    assert c.support_now == courses.NO_SUPPORT
+
+
+def test_an_unknown_patient_is_named(memory_store):
+    with pytest.raises(StoreError, match="unknown patient 'NOPE'"):
+        course(memory_store, "NOPE")
+
+
+def test_the_course_is_kept_until_a_write_changes_the_data_version(memory_store):
+    admit(memory_store)
+    save(memory_store, 60, temp_c=37.0)
+    first = course(memory_store, "P1")
+    assert course(memory_store, "P1") is first  # nothing written: the same course
+    save(memory_store, 30, temp_c=38.5)
+    second = course(memory_store, "P1")
+    assert second is not first and [r["temp_c"] for r in second.rows] == [37.0, 38.5]
+    assert second.version > first.version
+
+
+def test_a_write_through_another_store_on_the_same_database_is_seen_at_the_next_read(
+        tmp_path):
+    url = f"sqlite:///{tmp_path}/ward.db"
+    one, other = WardStore(url), WardStore(url)
+    try:
+        for username, role in (("nina", "nurse"), ("drx", "physician")):
+            one.add_user(username, role)
+        admit(one)
+        save(one, 60, temp_c=37.0)
+        seen = course(other, "P1")
+        assert [r["temp_c"] for r in seen.rows] == [37.0]
+        save(one, 30, temp_c=38.5, o2_device="nasal_cannula", o2_flow_l_min=3)
+        again = course(other, "P1")
+        assert [r["temp_c"] for r in again.rows] == [37.0, 38.5]
+        assert again.support_now.o2_flow_l_min == 3.0
+        assert again.current.crs.grade == 2
+    finally:
+        one.engine.dispose()
+        other.engine.dispose()
