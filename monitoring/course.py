@@ -72,7 +72,7 @@ class PatientCourse:
     patient: dict[str, Any]
     rows: list[dict[str, Any]]                 # effective canonical rows, time order
     ids: list[int]                             # stored assessment id of each row
-    recorded: list[tuple[str, datetime]]       # who recorded each row, and when
+    recorded: list[tuple[str, datetime | None]]  # who recorded each row, and when
     results: list[RowResult]                   # the engine's grades with reasons, each row
     support: list[Support]                     # the ongoing support in force at each row
     administrations: list[dict[str, Any]]      # medications given
@@ -91,9 +91,6 @@ class PatientCourse:
     @property
     def support_now(self) -> Support:
         return self.support[-1] if self.support else NO_SUPPORT
-
-    def recorded_by(self, index: int) -> tuple[str, datetime | None]:
-        return self.recorded[index] if index < len(self.recorded) else ("", None)
 
 
 def _last_time(rows: Sequence[Mapping[str, Any]], ok: Any) -> datetime | None:
@@ -117,38 +114,76 @@ def _due(rows: Sequence[Mapping[str, Any]], current: RowResult | None,
                         schedule.load())
 
 
-def read_course(store: WardStore, patient_id: str, version: int) -> PatientCourse:
-    """The course read from the record now (``course`` keeps it per data version). Raises
-    ``StoreError`` for an unknown patient, or naming what is wrong with a stored record that
-    cannot be graded (never a traceback)."""
-    patient = store.patient(patient_id)
-    if patient is None:
-        raise StoreError(f"unknown patient '{patient_id}'")
-    rows = store.timeline_rows(patient_id)
-    results: list[RowResult] = []
-    ids: list[int] = []
-    summary = None
-    if rows:
-        try:
-            a, ids = store.timelines([patient_id])
-            if a is not None:
-                g = grading.grade(a)
-                results = g.results_at(g.sorted_of(np.arange(len(g.order))))  # one call
-                summary = grading.summarize(g)[0]
-        except Exception as e:  # a stored record that cannot be read or graded: say what
-            if not isinstance(e, grading.InputError):
-                log.exception("course: patient %s could not be graded", patient_id)
-            raise StoreError(record_problem(store, patient_id, e)) from None
-    by = {h.id: (h.recorded_by, h.recorded_at) for h in store.history(patient_id)}
-    news = escalation.news_now(rows, patient) if rows else None
+@dataclass(frozen=True)
+class _Record:
+    """What one read of the record gives for a patient, before grading."""
+
+    version: int
+    patient: dict[str, Any]
+    rows: list[dict[str, Any]]
+    timeline: grading.Assessments | None
+    ids: list[int]
+    recorded: dict[int, tuple[str, datetime | None]]
+    administrations: list[dict[str, Any]]
+    labs: list[dict[str, Any]]
+    flags: list[dict[str, Any]]
+
+
+READ_ATTEMPTS = 3
+
+
+def _read_record(store: WardStore, patient_id: str) -> _Record:
+    """The patient's record as one state: the reads are taken between two equal data
+    versions (no write committed in between: every write adds an audit entry), tried again
+    when a write came between them, and at last under the patient's lock."""
+    def read(version: int) -> _Record:
+        patient = store.patient(patient_id)
+        if patient is None:
+            raise StoreError(f"unknown patient '{patient_id}'")
+        a, ids = store.timelines([patient_id])
+        return _Record(
+            version, patient, store.timeline_rows(patient_id), a, ids,
+            {h.id: (h.recorded_by, h.recorded_at) for h in store.history(patient_id)},
+            store.administrations(patient_id), store.labs(patient_id),
+            store.open_flags(patient_id))
+
+    for _ in range(READ_ATTEMPTS):
+        before = store.data_version()
+        r = read(before)
+        if store.data_version() == before:
+            return r
+    with store.locked([patient_id]):  # writes keep landing: read under the patient's lock
+        return read(store.data_version())
+
+
+def read_course(store: WardStore, patient_id: str) -> PatientCourse:
+    """The course read from the record now, as one state of it (``course`` keeps it per data
+    version). Raises ``StoreError`` for an unknown patient, or naming what is wrong with a
+    stored record that cannot be read or graded (never a traceback)."""
+    try:
+        r = _read_record(store, patient_id)
+        results: list[RowResult] = []
+        summary = None
+        if r.timeline is not None:
+            g = grading.grade(r.timeline)
+            results = g.results_at(g.sorted_of(np.arange(len(g.order))))  # explained at once
+            summary = grading.summarize(g)[0]
+    except StoreError:
+        raise
+    except Exception as e:  # a stored record that cannot be read or graded: say what
+        if not isinstance(e, grading.InputError):
+            log.exception("course: patient %s could not be graded", patient_id)
+        raise StoreError(record_problem(store, patient_id, e)) from None
+    if len(results) != len(r.rows):  # never draw one row's grade beside another row
+        raise StoreError(record_problem(store, patient_id, RuntimeError("rows and grades")))
+    news = escalation.news_now(r.rows, r.patient) if r.rows else None
     current = results[-1] if results else None
     return PatientCourse(
-        patient=patient, rows=rows, ids=list(ids),
-        recorded=[by.get(i, ("", None)) for i in ids],  # type: ignore[misc]
-        results=results, support=support_in_force(rows),
-        administrations=store.administrations(patient_id), labs=store.labs(patient_id),
-        flags=store.open_flags(patient_id),
-        news=news, due=_due(rows, current, news), summary=summary, version=version,
+        patient=r.patient, rows=r.rows, ids=list(r.ids),
+        recorded=[r.recorded.get(i, ("", None)) for i in r.ids],
+        results=results, support=support_in_force(r.rows),
+        administrations=r.administrations, labs=r.labs, flags=r.flags,
+        news=news, due=_due(r.rows, current, news), summary=summary, version=r.version,
         tz=store.tz)
 
 
@@ -160,9 +195,7 @@ _lock = threading.Lock()
 
 def course(store: WardStore, patient_id: str) -> PatientCourse:
     """The patient's course at the record's current data version: read again after any write
-    (through this process or another one on the same database), else the one already read.
-    The version is read BEFORE the record, so a write landing in between only makes the next
-    call read again, never keeps older data."""
+    (through this process or another one on the same database), else the one already read."""
     version = store.data_version()
     with _lock:
         cache: OrderedDict[str, PatientCourse] | None = getattr(store, _CACHE_ATTR, None)
@@ -173,7 +206,7 @@ def course(store: WardStore, patient_id: str) -> PatientCourse:
         if hit is not None and hit.version == version:
             cache.move_to_end(patient_id)
             return hit
-    c = read_course(store, patient_id, version)
+    c = read_course(store, patient_id)
     with _lock:
         cache[patient_id] = c
         cache.move_to_end(patient_id)

@@ -206,3 +206,58 @@ def test_a_write_through_another_store_on_the_same_database_is_seen_at_the_next_
     finally:
         one.engine.dispose()
         other.engine.dispose()
+
+
+def test_the_course_is_read_again_while_writes_land_between_its_reads_then_under_the_lock(
+        memory_store, monkeypatch):
+    admit(memory_store)
+    save(memory_store, 60, temp_c=38.1)
+    versions = iter(range(1000, 2000))  # a write committing between every two reads
+    monkeypatch.setattr(memory_store, "data_version", lambda: next(versions))
+    real_locked, locked = memory_store.locked, []
+
+    def locked_and_seen(patient_ids):
+        locked.append(list(patient_ids))
+        return real_locked(patient_ids)
+
+    monkeypatch.setattr(memory_store, "locked", locked_and_seen)
+    c = courses.read_course(memory_store, "P1")
+    assert locked == [["P1"]] and [r["temp_c"] for r in c.rows] == [38.1]
+    assert c.results[0].crs.grade == 1
+
+
+def test_the_grades_in_the_course_are_the_engines_for_every_row(memory_store):
+    admit(memory_store)
+    for minutes, temp in ((180, 37.2), (120, 38.3), (60, 39.0)):
+        save(memory_store, minutes, temp_c=temp, sbp_mmhg=85 if temp >= 39 else 120,
+             dbp_mmhg=50 if temp >= 39 else 70)
+    c = course(memory_store, "P1")
+    fresh = list(grading.grade(memory_store.timeline("P1")).results())
+    assert [(r.crs, r.icans, r.time) for r in c.results] == \
+        [(r.crs, r.icans, r.time) for r in fresh]
+    assert [r.crs.grade for r in c.results] == [0, 1, 2]  # fever, then with hypotension
+
+
+# ------------------------------------------------------------------ the consumers agree
+def test_the_bedside_pre_fill_does_not_carry_a_flow_onto_a_new_device(memory_store):
+    admit(memory_store)
+    save(memory_store, 90, o2_device="nasal_cannula", o2_flow_l_min=2, fio2_pct=30,
+         temp_c=38.5, spo2_pct=95)
+    save(memory_store, 60, o2_device="simple_face_mask", spo2_pct=95)
+    assert ward.carried_forward(memory_store, "P1") == {"o2_device": "simple_face_mask"}
+    save(memory_store, 30, o2_flow_l_min=6, spo2_pct=96)  # a flow for the mask, after it
+    assert ward.carried_forward(memory_store, "P1") == {"o2_device": "simple_face_mask",
+                                                        "o2_flow_l_min": 6.0}
+
+
+def test_the_overview_shows_the_flow_the_grade_was_made_with(memory_store):
+    admit(memory_store)
+    save(memory_store, 90, o2_device="nasal_cannula", o2_flow_l_min=4, spo2_pct=95,
+         temp_c=38.2)
+    save(memory_store, 60, o2_device="nasal_cannula", spo2_pct=94)  # same device: flow stays
+    (status,) = ward.ward_overview(memory_store, NOW)
+    now = course(memory_store, "P1").support_now
+    assert (status.o2_device, status.o2_flow_l_min) == ("nasal_cannula", 4.0)
+    assert (now.o2_device, now.o2_flow_l_min) == (status.o2_device, status.o2_flow_l_min)
+    assert status.crs.grade == 2  # low-flow oxygen with fever (ASTCT)
+    assert course(memory_store, "P1").due == status.due  # one schedule, as the overview's
