@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import grading
 from monitoring import course as courses
-from monitoring import ward
+from monitoring import tables, ward
 from monitoring.course import Support, course, engine_oxygen_and_pressors, support_in_force
 from monitoring.store import StoreError, WardStore
 
@@ -188,12 +188,10 @@ def test_the_course_is_kept_until_a_write_changes_the_data_version(memory_store)
 
 
 def test_a_write_through_another_store_on_the_same_database_is_seen_at_the_next_read(
-        tmp_path):
-    url = f"sqlite:///{tmp_path}/ward.db"
-    one, other = WardStore(url), WardStore(url)
+        database_store, store_url):
+    """Two app processes on one database (SQLite, and PostgreSQL when configured)."""
+    one, other = database_store, WardStore(store_url)
     try:
-        for username, role in (("nina", "nurse"), ("drx", "physician")):
-            one.add_user(username, role)
         admit(one)
         save(one, 60, temp_c=37.0)
         seen = course(other, "P1")
@@ -203,9 +201,24 @@ def test_a_write_through_another_store_on_the_same_database_is_seen_at_the_next_
         assert [r["temp_c"] for r in again.rows] == [37.0, 38.5]
         assert again.support_now.o2_flow_l_min == 3.0
         assert again.current.crs.grade == 2
+        one.acknowledge_flag(again.flags[0]["id"], "physician informed", by="nina")
+        assert len(course(other, "P1").flags) == len(again.flags) - 1
     finally:
-        one.engine.dispose()
         other.engine.dispose()
+
+
+def test_a_write_committing_after_a_later_one_still_changes_the_data_version(
+        database_store):
+    """PostgreSQL hands out audit ids when rows are inserted, so a transaction can commit
+    after one that took a later id: the version must change at that commit too (here the two
+    commits are made in that order with the ids given)."""
+    entry = {"at": NOW, "username": "nina", "action": "note", "entity": "test"}
+    with database_store.engine.begin() as conn:
+        conn.execute(tables.audit_log.insert().values(id=100_001, **entry))
+    seen = database_store.data_version()
+    with database_store.engine.begin() as conn:
+        conn.execute(tables.audit_log.insert().values(id=100_000, **entry))
+    assert database_store.data_version() != seen
 
 
 def test_the_course_is_read_again_while_writes_land_between_its_reads_then_under_the_lock(
