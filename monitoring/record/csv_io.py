@@ -36,6 +36,7 @@ from .sql import (
     Repository,
     _bulk_insert,
     _effective,
+    _unique_violation,
 )
 
 
@@ -78,9 +79,19 @@ class CsvRecord(Repository):
                 rows_of = np.flatnonzero(a.columns["patient_id"] == code)
                 inf = infusion[rows_of]
                 inf = inf[inf != grading.parse.NAT]
-                self.uow.patients._admit(conn, PatientIn(
-                    patient_id=pid, is_demo=demo,
-                    infusion_time=_utc(int(inf[0])) if len(inf) else None), by)
+                try:
+                    with conn.begin_nested():  # (PostgreSQL: the refusal ends only this part)
+                        self.uow.patients._admit(conn, PatientIn(
+                            patient_id=pid, is_demo=demo,
+                            infusion_time=_utc(int(inf[0])) if len(inf) else None), by)
+                except (sa.exc.IntegrityError, StoreError) as e:
+                    if isinstance(e, sa.exc.IntegrityError) and not _unique_violation(e):
+                        raise
+                    # admitted by another user (or another import) since the check above: the
+                    # key refused it, or _admit's own check saw it
+                    raise ConcurrentChangeError(
+                        f"patient {pid} was admitted by another user while this file was being "
+                        "imported: nothing was imported; import the file again") from None
             done = 0
             for lo in range(0, n, chunk):
                 hi = min(n, lo + chunk)

@@ -23,6 +23,7 @@ from monitoring import db, ward
 from monitoring import tables as t
 from monitoring.record.assessments import AssessmentRecord
 from monitoring.record.csv_io import CsvRecord
+from monitoring.record.patients import PatientRecord
 from monitoring.review import patient_review
 from monitoring.store import ConcurrentChangeError, StoreError, WardStore
 from tests.monitoring.revisions import upgrade_to
@@ -162,6 +163,31 @@ def test_an_import_clashing_with_a_save_made_meanwhile_imports_nothing(store, mo
     with pytest.raises(ConcurrentChangeError, match="nothing was imported"):
         store.import_csv(path, by="nina")
     assert [r["temp_c"] for r in store.timeline_rows("P1")] == [37.0]
+
+
+@pytest.mark.parametrize("seen_by", ["the admission's own check", "the database's key"])
+def test_an_import_admitting_a_patient_another_user_admitted_meanwhile_imports_nothing(
+        store, monkeypatch, tmp_path, seen_by):
+    """Two imports (or an import and an admission) of the same new patient at once: the second
+    finds the patient taken (by _admit's check, or by the primary key when the other
+    transaction committed after that check), says so in words and imports nothing."""
+    path = tmp_path / "in.csv"
+    path.write_text("patient_id,time,temp_c\nP9,2026-03-05T08:00:00+00:00,37.5\n")
+    real = PatientRecord._admit
+
+    def admitted_meanwhile(self, conn, p, by):  # the other user's admission lands first
+        real(self, conn, p, "drx")
+        if seen_by == "the database's key":  # the insert itself is refused
+            conn.execute(t.patients.insert().values(patient_id=p.patient_id, created_at=START,
+                                                    created_by=by, admitted_at=START))
+        return real(self, conn, p, by)
+
+    monkeypatch.setattr(PatientRecord, "_admit", admitted_meanwhile)
+    with pytest.raises(ConcurrentChangeError, match="P9 was admitted by another user"):
+        store.import_csv(path, by="nina")
+    monkeypatch.undo()
+    assert store.patient("P9") is None and store.timeline_rows("P9") == []
+    assert store.import_csv(path, by="nina") == 1  # imported again: in it goes
 
 
 # ------------------------------------------------------------------ records from before 0008
