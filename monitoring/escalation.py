@@ -30,6 +30,8 @@ from grading.rules import (
 )
 from grading.timeline import RowResult
 
+from .support import support_in_force
+
 SEVERITIES = ("info", "urgent", "emergency")
 ENGINE_SEVERITY = {"info": "info", "review": "info", "urgent": "urgent"}  # grading Flag -> ward
 NOT_RAISED = {"soft_limit"}  # confirmed by the nurse at entry; shown with the row instead
@@ -514,8 +516,7 @@ def evaluate_course(rows: Sequence[Mapping[str, Any]], result_of: Callable[[int]
     if scores is None:  # NEWS2 of each row (``course_news``) from start - 1 on
         scores = course_news(rows, patient, max(start - 1, 0))
     out: list[CourseFlag] = []
-    device = flow = fio2 = None
-    pressors: str | None = None
+    in_force = support_in_force(rows)  # the one answer (monitoring/support.py)
     seen: dict[str, tuple[Any, datetime]] = {}   # latest recorded value and its time
     previous: Context | None = None
     last_temp = last_ice = None
@@ -525,18 +526,8 @@ def evaluate_course(rows: Sequence[Mapping[str, Any]], result_of: Callable[[int]
     seizures = 0
     for i, row in enumerate(rows):
         t = row["time"]
-        if row.get("o2_device") is not None:
-            if row["o2_device"] != device:
-                flow = fio2 = None
-            device = row["o2_device"]
-        if row.get("o2_flow_l_min") is not None:
-            flow = row["o2_flow_l_min"]
-        if row.get("fio2_pct") is not None:
-            fio2 = row["fio2_pct"]
-        if device == "room_air":
-            flow = fio2 = None
-        if row.get("vasopressors") is not None:
-            pressors = row["vasopressors"]
+        s = in_force[i]
+        device, flow, fio2, pressors = s.o2_device, s.o2_flow_l_min, s.fio2_pct, s.vasopressors
         items = [row.get(k) for k in ICE_ITEMS]
         ice = None if any(x is None for x in items) else int(sum(items))
         for name in (*VITAL_NAMES, "consciousness", "motor_weakness", "cerebral_edema",
@@ -566,7 +557,7 @@ def evaluate_course(rows: Sequence[Mapping[str, Any]], result_of: Callable[[int]
             assert n is not None  # scored from start - 1 on
             icu = tuple(x.what for x in guidance.icu_prompts(
                 crs, icans, seizure=row.get("seizure") not in (None, "none"),
-                positive_pressure=device in ("cpap", "bipap", "mechanical_ventilation"),
+                positive_pressure=s.positive_pressure,
                 cerebral_edema=values.get("cerebral_edema") not in (None, "none")))
             c = Context(
                 result=r, row=row, values=values, device=device, flow=flow, fio2=fio2,

@@ -18,7 +18,9 @@ from grading.fields import FIELD_BY_NAME
 from grading.output import grades_csv
 
 from . import escalation
+from .course import course
 from .store import StoreError, WardStore
+from .support import support_in_force
 from .tables import ADMINISTRATION_KINDS
 
 ATTRIBUTION_FINDINGS = FIELD_BY_NAME["attributed_elsewhere"].values  # fever, hypotension, ...
@@ -50,61 +52,25 @@ class Review:
         return self.results[index]
 
 
-RECORD_PROBLEM_ADVICE = (": not graded until it is corrected; ask the administrator to mark the "
-                         "wrong entry entered in error")
-
-
-def record_problem(store: WardStore, patient_id: str, error: Exception) -> str:
-    """The words for a patient whose stored record cannot be graded: what the record holds
-    that it should not (e.g. two current assessments at one time), never a traceback, and no
-    stored text (it is shown where Markdown renders); the details go to the log."""
-    try:
-        found = store.record_problems([patient_id]).get(patient_id, [])
-    except Exception:  # the message must not fail in turn
-        log.exception("record problems of patient %s", patient_id)
-        found = []
-    if isinstance(error, grading.InputError):
-        log.warning("patient %s: the stored record does not validate: %s", patient_id,
-                    " | ".join(error.lines))
-    if not found:
-        n = len(error.problems) if isinstance(error, grading.InputError) else 0
-        found = [f"the stored record does not pass the ward's checks ({n} problem"
-                 f"{'s' if n > 1 else ''}, listed in the server log)" if n
-                 else "the stored record could not be read"]
-    return "record problem: " + "; ".join(found) + RECORD_PROBLEM_ADVICE
-
-
 def patient_review(store: WardStore, patient_id: str) -> Review:
-    patient = store.patient(patient_id)
-    if patient is None:
-        raise StoreError(f"unknown patient '{patient_id}'")
-    try:
-        a, ids = store.timelines([patient_id])
-        if a is None:
-            raise StoreError(f"patient '{patient_id}' has no assessments yet")
-        g = grading.grade(a)
-        results = list(g.results())
-    except StoreError:
-        raise
-    except Exception as e:  # a stored record that cannot be read or graded: say what, no trace
-        if not isinstance(e, grading.InputError):
-            log.exception("review: patient %s could not be graded", patient_id)
-        raise StoreError(record_problem(store, patient_id, e)) from None
-    rows = store.timeline_rows(patient_id)
-    recorded = {h.id: (h.recorded_by, h.recorded_at) for h in store.history(patient_id)}
+    """The review of the patient's course (``course.course``: read once per data version),
+    with the grades without the physicians' attributions beside it when any are recorded."""
+    c = course(store, patient_id)
+    if not c.rows or c.summary is None:
+        raise StoreError(f"patient '{patient_id}' has no assessments yet")
+    rows = c.rows
     attributions = store.attributions(patient_id)
     imported = any(r.get("attributed_elsewhere") not in (None, "none") for r in rows)
     unattributed = None
     if attributions or imported:
         bare = [{k: v for k, v in r.items() if k != "attributed_elsewhere"} for r in rows]
         unattributed = list(grading.grade(grading.from_rows(bare, tz=store.tz)).results())
-    administrations = store.administrations(patient_id)
     return Review(
-        patient=patient, rows=rows, ids=ids, recorded=recorded, results=results,
-        unattributed=unattributed, summary=grading.summarize(g)[0],
-        administrations=administrations, attributions=attributions,
+        patient=c.patient, rows=rows, ids=c.ids, recorded=dict(zip(c.ids, c.recorded)),
+        results=c.results, unattributed=unattributed, summary=c.summary,
+        administrations=c.administrations, attributions=attributions,
         confirmations=store.confirmations(patient_id), notes=store.notes(patient_id),
-        tocilizumab_given=tocilizumab_doses(rows, administrations), tz=store.tz)
+        tocilizumab_given=tocilizumab_doses(rows, c.administrations), tz=store.tz)
 
 
 def news_now(review: Review) -> news2.News2 | None:
@@ -179,19 +145,12 @@ def attribution_effect(review: Review, index: int, finding: str) -> AttributionE
 def icu_now(review: Review) -> list[guidance.IcuTrigger]:
     r = review.current
     last = review.rows[-1]
-    device = _in_force(review.rows, "o2_device")
+    oxygen = support_in_force(review.rows)[-1]  # the one answer (monitoring/support.py)
     return guidance.icu_prompts(
         r.crs.grade, r.icans.grade,
         seizure=last.get("seizure") not in (None, "none"),
-        positive_pressure=device in ("cpap", "bipap", "mechanical_ventilation"),
+        positive_pressure=oxygen.positive_pressure,
         cerebral_edema=last.get("cerebral_edema") not in (None, "none"))
-
-
-def _in_force(rows: list[dict[str, Any]], name: str) -> Any:
-    for r in reversed(rows):
-        if r.get(name) is not None:
-            return r[name]
-    return None
 
 
 def course_table(review: Review) -> list[dict[str, Any]]:

@@ -21,8 +21,9 @@ from grading.parse import NAT, InputError, Problem
 from grading.rules import hypotension_threshold, sbp_threshold
 from grading.timeline import NE_GRADE, GradedTimeline, RowResult
 
-from . import escalation, schedule
-from .review import RECORD_PROBLEM_ADVICE, record_problem, tocilizumab_doses
+from . import escalation, schedule, support
+from .course import RECORD_PROBLEM_ADVICE, record_problem
+from .review import tocilizumab_doses
 from .store import SYSTEM_USER as SYSTEM
 from .store import StoreError, WardStore
 from .tables import ADMINISTRATION_KINDS
@@ -30,7 +31,6 @@ from .tables import ADMINISTRATION_KINDS
 VITALS = ("temp_c", "hr_bpm", "sbp_mmhg", "dbp_mmhg", "rr_per_min", "spo2_pct")
 FULL_SET = ("temp_c", "hr_bpm", "sbp_mmhg", "rr_per_min", "spo2_pct")  # resets the vitals clock
 ICE_ITEMS = ("ice_orientation", "ice_naming", "ice_commands", "ice_writing", "ice_attention")
-SUPPORT = ("o2_device", "o2_flow_l_min", "fio2_pct", "vasopressors")
 # Scale inputs that stay in force until recorded again (decisions X5, X8).
 CARRIED_SCALE_INPUTS = (*(f for f, _, _ in DOSE_FIELDS), "transaminitis_ctcae_grade",
                         "creatinine_ctcae_grade", "other_organ_ctcae_grade")
@@ -252,18 +252,8 @@ def _status(store: WardStore, p: dict[str, Any], g: GradedTimeline | None,
             mark = out_of_range(name, value, age)
             if mark:
                 marks[name] = mark
-    device_i = latest("o2_device")
-    device = None if device_i is None else \
-        FIELD_BY_NAME["o2_device"].values[int(cols["o2_device"][rows][device_i])]
-    flow_i = latest("o2_flow_l_min")
-    # a flow belongs to the device in force only if recorded with it or after it
-    flow = None if flow_i is None or device_i is None or device == "room_air" \
-        or flow_i < device_i else float(cols["o2_flow_l_min"][rows][flow_i])
-    pressors_i = latest("vasopressors")
-    mask = 0 if pressors_i is None else int(cols["vasopressors"][rows][pressors_i])
-    pressors = tuple(v for b, v in enumerate(FIELD_BY_NAME["vasopressors"].values)
-                     if mask >> b & 1)
     last = hi - 1
+    device, flow, pressors = support.engine_oxygen_and_pressors(g, last)  # what was graded
     result = g.result_at(last, int(g.order.order[last]))
     crs_grades = g.col["crs_grade"][lo:hi]
     icans_grades = g.col["icans_grade"][lo:hi]
@@ -387,22 +377,26 @@ class Saved:
 
 
 def carried_forward(store: WardStore, patient_id: str) -> dict[str, Any]:
-    """The ongoing support in force after the latest assessment (design.md: blank means
-    unchanged), the vasopressor doses and organ-toxicity grades in force (decisions X5, X8)
-    and the latest age, for pre-filling the bedside form."""
+    """The ongoing support in force after the latest assessment (``support.support_in_force``:
+    blank means unchanged, a flow belongs to the device it was recorded with), the vasopressor
+    doses and organ-toxicity grades in force (decisions X5, X8) and the latest age, for
+    pre-filling the bedside form."""
+    rows = store.timeline_rows(patient_id)
+    in_force = support.support_in_force(rows)
     out: dict[str, Any] = {}
-    for row in store.timeline_rows(patient_id):
-        for name in (*SUPPORT, *CARRIED_SCALE_INPUTS, "age_years"):
+    for row, s in zip(rows, in_force):
+        for name in (*CARRIED_SCALE_INPUTS, "age_years"):
             if row.get(name) is not None:
                 out[name] = row[name]
-        if row.get("o2_device") == "room_air":
-            out.pop("o2_flow_l_min", None)
-            out.pop("fio2_pct", None)
-        running = str(out.get("vasopressors") or "none").split(";")
         for column, agent, _ in DOSE_FIELDS:  # a dose ends with its infusion (X5)
-            if agent not in running or (row.get(column) is None and any(
+            if agent not in s.agents or (row.get(column) is None and any(
                     row.get(c) is not None for c, a, _ in DOSE_FIELDS if a == agent)):
                 out.pop(column, None)
+    now = in_force[-1] if in_force else support.NO_SUPPORT
+    for name, value in (("o2_device", now.o2_device), ("o2_flow_l_min", now.o2_flow_l_min),
+                        ("fio2_pct", now.fio2_pct), ("vasopressors", now.vasopressors)):
+        if value is not None:
+            out[name] = value
     return out
 
 

@@ -21,6 +21,7 @@ from grading.rules import (
     sbp_threshold,
 )
 from monitoring.review import Review
+from monitoring.support import support_in_force
 
 from .common import GRADE_COLOURS
 from .text import plot
@@ -47,18 +48,10 @@ def frame(review: Review) -> pd.DataFrame:
     """One row per assessment: local time, values, grades, who recorded it (as hover text:
     HTML-escaped, plotly renders tags there)."""
     out = []
-    device, flow, pressors = None, None, "none"
+    in_force = support_in_force(review.rows)  # the one answer (monitoring/support.py)
     for i, (row, r) in enumerate(zip(review.rows, review.results)):
-        if row.get("o2_device") is not None:
-            if row["o2_device"] != device:
-                flow = None
-            device = row["o2_device"]
-        if row.get("o2_flow_l_min") is not None:
-            flow = row["o2_flow_l_min"]
-        if device == "room_air":
-            flow = None
-        if row.get("vasopressors") is not None:
-            pressors = row["vasopressors"]
+        s = in_force[i]
+        device, flow, pressors = s.o2_device, s.o2_flow_l_min, s.vasopressors or "none"
         ice = [row.get(k) for k in ("ice_orientation", "ice_naming", "ice_commands",
                                     "ice_writing", "ice_attention")]
         by, at = review.recorded.get(review.ids[i], ("", None))

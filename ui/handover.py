@@ -18,6 +18,7 @@ from monitoring.review import (
     news_now,
     tocilizumab,
 )
+from monitoring.support import support_in_force
 from monitoring.vocabulary import KIND_WORDS
 
 from .charts import timeline_figure
@@ -79,18 +80,17 @@ def handover_html(review: Review, now: datetime, by: str, open_flags: list[dict[
         # a dose the medication record holds is listed once, from it (as counted)
         events += [(review.results[i].time, f"{what} (charted on the assessment)")
                    for i in charted_only(review.rows, review.administrations, key)]
-    pressors_before, device_before = "none", None
-    for row, x in zip(review.rows, review.results):
-        # support started, changed or stopped
-        if row.get("vasopressors") is not None and row["vasopressors"] != pressors_before:
+    pressors_before = "none"
+    for i, (held, x) in enumerate(zip(support_in_force(review.rows), review.results)):
+        # support started, changed or stopped (monitoring/support.py: the one answer)
+        if held.vasopressors is not None and held.vasopressors != pressors_before:
             events.append((x.time, "vasoactive infusions "
-                           + escape(row["vasopressors"].replace(";", " + "))))
-            pressors_before = row["vasopressors"]
-        if row.get("o2_device") is not None and row["o2_device"] != device_before:
-            flow = f" {row['o2_flow_l_min']:g} L/min" if row.get("o2_flow_l_min") else ""
-            events.append((x.time, "oxygen " + escape(row["o2_device"].replace("_", " "))
+                           + escape(held.vasopressors.replace(";", " + "))))
+            pressors_before = held.vasopressors
+        if held.o2_device is not None and held.device_row == i:
+            flow = f" {held.o2_flow_l_min:g} L/min" if held.o2_flow_l_min else ""
+            events.append((x.time, "oxygen " + escape(held.o2_device.replace("_", " "))
                            + flow))
-            device_before = row["o2_device"]
     treatments = [f"{local(t, tz)}: {text}" for t, text in sorted(events, key=lambda e: e[0])]
     daily = "".join(f"<tr><td>D+{d['day']}</td><td>{_g(d['crs'])}</td><td>{_g(d['icans'])}</td>"
                     "</tr>" for d in course_table(review))

@@ -56,8 +56,13 @@ class AuditRecord(Repository):
             return True
 
     def data_version(self) -> int:
-        """A number that grows with every write (the newest audit entry): screens re-read
-        and re-grade only when it has changed."""
+        """A number that grows with every committed write: screens re-read and re-grade only
+        when it has changed. The newest audit entry's id plus the number of entries: on
+        PostgreSQL two transactions may commit in the other order than they took their ids,
+        and a write committing after a later id was seen leaves the newest id as it was but
+        not the count (the log is append-only)."""
+        log = t.audit_log
         with self._read() as conn:
-            return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(t.audit_log.c.id), 0))
-                                    ).scalar_one())
+            newest, count = conn.execute(sa.select(sa.func.coalesce(sa.func.max(log.c.id), 0),
+                                                   sa.func.count())).one()
+            return int(newest) + int(count)

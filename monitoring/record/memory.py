@@ -392,7 +392,8 @@ class MemoryAudit(MemoryRepository):
 
     def data_version(self) -> int:
         with self.uow._read():
-            return max((r["id"] for r in self.uow.tables["audit_log"]), default=0)
+            log = self.uow.tables["audit_log"]  # as the database: newest id + entries
+            return max((r["id"] for r in log), default=0) + len(log)
 
 
 
