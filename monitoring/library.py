@@ -536,6 +536,21 @@ def shift_for(timeline: bytes, at: datetime, tz: Any) -> timedelta:
     return timedelta(days=(local_now - last).days)
 
 
+def shift_to(until: datetime, at: datetime, tz: Any) -> timedelta:
+    """The exact shift (to the minute) that puts the case-local time ``until`` at ``at``, the
+    ward-local clock time now (decision W14: the demo ward of the first run ends now)."""
+    local_now = at.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0)
+    return local_now - until
+
+
+def cut_timeline(timeline: bytes, until: datetime) -> bytes:
+    """The CSV without the assessments after the case-local time ``until``."""
+    rows = [r for r in csv_rows(timeline) if datetime.fromisoformat(r["time"]) <= until]
+    if not rows:
+        raise StoreError(f"the case has no assessment at or before {until:%d %b %Y %H:%M}")
+    return _csv(rows)
+
+
 def shifted_timeline(timeline: bytes, shift: timedelta) -> bytes:
     """The CSV with every time and the infusion time moved by ``shift``."""
     rows = csv_rows(timeline)
@@ -543,6 +558,10 @@ def shifted_timeline(timeline: bytes, shift: timedelta) -> bytes:
         for col in ("time", "infusion_time"):
             if r.get(col):
                 r[col] = (datetime.fromisoformat(r[col]) + shift).isoformat(timespec="minutes")
+    return _csv(rows)
+
+
+def _csv(rows: list[dict[str, str]]) -> bytes:
     out = io.StringIO()
     w = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
     w.writeheader()
@@ -557,17 +576,28 @@ def infusion_of(timeline: bytes, tz: Any) -> datetime | None:
 
 
 def load_case(store: WardStore, case: LibraryCase, at: datetime | None = None,
-              by: str = SYSTEM_USER, *, replace: bool = True) -> int:
+              by: str = SYSTEM_USER, *, replace: bool = True,
+              until: datetime | None = None) -> int:
     """Put a fresh copy of ``case`` into the demo ward, ending within the day before ``at``,
     every write recorded under ``by`` (the educator who asked for it; ``system`` only for
     the demo ward of the first run) and the load itself audited (``teaching_case_loaded``).
     A copy already there is marked entered-in-error first (``replace``), or left as it is
-    when it has assessments and ``replace`` is False. Returns the assessments loaded."""
+    when it has assessments and ``replace`` is False. Returns the assessments loaded.
+
+    ``until`` (a case-local time): the case as it stood then, put at ``at`` - the
+    assessments, medications and lab results after it are left out and the rest moved by
+    the exact shift that makes ``until`` now (decision W14; the demo ward of the first run)."""
     at = at or now()
     tz = store.tz
     card = case.card
-    shift = shift_for(case.timeline, at, tz)
-    data = shifted_timeline(case.timeline, shift)
+    if until is None:
+        shift = shift_for(case.timeline, at, tz)
+        data = shifted_timeline(case.timeline, shift)
+    else:
+        shift = shift_to(until, at, tz)
+        data = shifted_timeline(cut_timeline(case.timeline, until), shift)
+    medications = [m for m in card.medications if until is None or m.time <= until]
+    labs = [x for x in card.labs.results() if until is None or x[3] <= until]
     infusion = infusion_of(data, tz)
     existing = store.patient(card.id)
     if existing is None:
@@ -586,12 +616,15 @@ def load_case(store: WardStore, case: LibraryCase, at: datetime | None = None,
     n = store.import_csv(data, by=by, demo=True)
     store.record_administrations(
         card.id, [(m.kind, (m.time + shift).replace(tzinfo=tz), m.dose)
-                  for m in card.medications], by=by)
+                  for m in medications], by=by)
     store.record_labs(card.id, [(test, value, unit, (when + shift).replace(tzinfo=tz))
-                                for test, value, unit, when in card.labs.results()], by=by)
+                                for test, value, unit, when in labs], by=by)
     store.note(by, "teaching_case_loaded", "teaching_case", card.id, card.id,
                after={"source": case.source, "version": case.version,
-                      "shift_days": shift.days, "assessments": n})
+                      "shift_days": shift.days, "assessments": n,
+                      **({} if until is None else {
+                          "until": until.isoformat(timespec="minutes"),
+                          "shift_minutes": int(shift.total_seconds() // 60)})})
     return n
 
 
