@@ -538,7 +538,7 @@ def shift_for(timeline: bytes, at: datetime, tz: Any) -> timedelta:
 
 def shift_to(until: datetime, at: datetime, tz: Any) -> timedelta:
     """The exact shift (to the minute) that puts the case-local time ``until`` at ``at``, the
-    ward-local clock time now (decision W14: the demo ward of the first run ends now)."""
+    ward-local clock time now (decision W13: the demo ward of the first run ends now)."""
     local_now = at.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0)
     return local_now - until
 
@@ -586,7 +586,7 @@ def load_case(store: WardStore, case: LibraryCase, at: datetime | None = None,
 
     ``until`` (a case-local time): the case as it stood then, put at ``at`` - the
     assessments, medications and lab results after it are left out and the rest moved by
-    the exact shift that makes ``until`` now (decision W14; the demo ward of the first run)."""
+    the exact shift that makes ``until`` now (decision W13; the demo ward of the first run)."""
     at = at or now()
     tz = store.tz
     card = case.card

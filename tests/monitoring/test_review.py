@@ -30,7 +30,7 @@ def rec(store: WardStore, hours: float, **values) -> int:
 
 
 def test_the_grade_3_demo_case_reviews_as_its_card_says(store):
-    library.load_case(store, library.builtin_case("DEMO-005"))  # the whole case (W14)
+    library.load_case(store, library.builtin_case("DEMO-005"))  # the whole case (W13)
     rv = review.patient_review(store, "DEMO-005")
     assert (rv.summary.crs_max_grade, rv.summary.icans_max_grade) == (3, 0)
     assert len(rv.results) == len(rv.rows) == len(rv.ids) == 51
@@ -113,7 +113,7 @@ def test_a_patient_without_assessments_has_no_review_yet(store):
 
 
 def test_icu_prompts_follow_the_current_state(store):
-    library.load_case(store, library.builtin_case("DEMO-005"))  # the whole case (W14)
+    library.load_case(store, library.builtin_case("DEMO-005"))  # the whole case (W13)
     rv = review.patient_review(store, "DEMO-005")
     assert review.icu_now(rv) == []  # the case has resolved
 

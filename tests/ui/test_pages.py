@@ -47,20 +47,31 @@ def test_the_overview_shows_one_row_per_admitted_patient_with_grades_and_due(sig
     at = signed_in("nurse")
     frame = at.table[0].value
     assert sorted(frame["ID"]) == ["DEMO-001", "DEMO-002", "DEMO-003", "DEMO-004", "DEMO-005"]
-    assert set(frame["CRS"]) == {"CRS\u00a00"} and set(frame["ICANS"]) == {"ICANS\u00a00"}
+    grades = dict(zip(frame["ID"], zip(frame["CRS"], frame["ICANS"])))  # an active ward (W13)
+    words = {pid: (crs, icans.split(" (from")[0]) for pid, (crs, icans) in grades.items()}
+    assert words["DEMO-005"] == ("CRS\u00a03", "ICANS\u00a00")
+    assert words["DEMO-002"] == ("CRS\u00a02", "ICANS\u00a00")
+    assert words["DEMO-003"] == ("CRS\u00a00", "ICANS\u00a03")
+    assert words["DEMO-001"] == words["DEMO-004"] == ("CRS\u00a00", "ICANS\u00a00")
+    assert set(frame["ID"][:2]) == {"DEMO-005", "DEMO-003"}  # emergency flags first
     assert all(day.startswith("D+") for day in frame["Day"])
     assert frame.loc[frame["ID"] == "DEMO-003", "Max CRS / ICANS"].item() == "1 / 3"
     assert at.session_state["_auto_refresh"] is True  # the one-minute refresh is on
 
 
-def test_a_febrile_patient_with_a_flag_moves_to_the_top_of_the_overview(signed_in, store):
+def test_a_febrile_patient_with_a_flag_moves_up_the_overview(signed_in, store):
     from monitoring import ward
+    before = list(signed_in("nurse").table[0].value["ID"])
+    assert before[-1] == "DEMO-001"  # uneventful: last
     ward.save(store, "DEMO-001", {"time": datetime.now(UTC) - timedelta(minutes=2),
                                   "temp_c": 38.6, "sbp_mmhg": 120, "dbp_mmhg": 70,
                                   "spo2_pct": 97}, by="demo.nurse")
     at = signed_in("nurse")
-    top = at.table[0].value.iloc[0]
-    assert top["ID"] == "DEMO-001"
+    frame = at.table[0].value
+    ids = list(frame["ID"])
+    # above the patients without urgent flags, below the two with an emergency flag
+    assert ids.index("DEMO-001") < ids.index("DEMO-004") and ids.index("DEMO-001") >= 2
+    top = frame.iloc[ids.index("DEMO-001")]
     assert top["CRS"] == "CRS\u00a01"
     assert top["Temp °C"] == "▲\u00a038.6"  # arrow and value never wrap apart
     assert top["Flags"].startswith("URGENT: New fever 38.6 °C (+")  # CRS rise, maybe overdue

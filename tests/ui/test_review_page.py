@@ -17,7 +17,10 @@ def button(at, label: str):
     return next(b for b in at.button if b.label == label)
 
 
-def test_the_grade_3_case_shows_its_course_codes_and_tocilizumab_dose(signed_in):
+def test_the_grade_3_case_shows_its_course_codes_and_tocilizumab_dose(signed_in, store):
+    from monitoring import library
+    # the whole case (the demo ward shows it only up to now, W13)
+    library.load_case(store, library.builtin_case("DEMO-005"))
     at = open_review(signed_in, "physician", "DEMO-005")
     shown = texts(at)
     assert "Maximum so far: CRS 3, ICANS 0" in shown
@@ -67,7 +70,7 @@ def test_a_physician_confirms_a_grade_and_adds_a_note(signed_in, store):
     button(at, "Confirm grade").click().run()
     (c,) = store.confirmations("DEMO-005")
     assert (c["syndrome"], c["grade"], c["note"], c["recorded_by"]) == (
-        "crs", 0, "agree", "demo.physician")
+        "crs", 3, "agree", "demo.physician")  # the demo ward's CRS 3 now (W13)
     at.text_area(key="note_DEMO-005").input("resolved; plan discharge D+10").run()
     button(at, "Add note").click().run()
     assert [n["text"] for n in store.notes("DEMO-005")] == ["resolved; plan discharge D+10"]
