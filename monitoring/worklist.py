@@ -47,15 +47,16 @@ class DueItem:
         return "due soon" if self.due - now <= SOON else "later"
 
 
-def _why_vitals(crs: int | None, band: int | None, news_total: int | None,
-                tables: dict[str, Any]) -> tuple[timedelta, str]:
+def _why_vitals(crs: int | None, news: Any, tables: dict[str, Any]) -> tuple[timedelta, str]:
     by_grade = schedule.interval(tables["VITALS_EVERY"], crs)
     grade = ("CRS grade not evaluable" if crs is None else f"CRS grade {crs}")
+    band = None if news is None else schedule.news2_band(news.total, news.red)
     if band is None:
         return by_grade, grade
     by_news = schedule.interval(tables["NEWS2_EVERY"], band)
     if by_news < by_grade:
-        return by_news, f"NEWS2 {news_total}"
+        red = news.red and news.total < 5  # RCP 2017: a score of 3 in one parameter
+        return by_news, f"NEWS2 {news.total}" + (", a parameter scoring 3" if red else "")
     return by_grade, grade
 
 
@@ -80,9 +81,7 @@ def observations_due(store: WardStore, now: datetime, *, demo_only: bool = False
                                      "nothing recorded yet"))
             continue
         crs, icans = c.current.crs.grade, c.current.icans.grade
-        band = None if c.news is None else schedule.news2_band(c.news.total, c.news.red)
-        every_v, why_v = _why_vitals(crs, band, None if c.news is None else c.news.total,
-                                     tables)
+        every_v, why_v = _why_vitals(crs, c.news, tables)
         every_n = schedule.interval(tables["NEURO_EVERY"], icans)
         why_n = "ICANS grade not evaluable" if icans is None else f"ICANS grade {icans}"
         for what, due, every, why in ((VITALS, c.due.vitals_due, every_v, why_v),

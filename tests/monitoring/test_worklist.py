@@ -79,6 +79,14 @@ def test_each_item_says_the_interval_that_applies_why_and_when_it_was_last_done(
     assert never.due == NOW - timedelta(hours=12)  # the admission
 
 
+def test_a_single_red_parameter_makes_vital_signs_hourly_and_says_so(store):
+    admit(store, "P1", "1")
+    chart(store, "P1", 0.5, **{**CALM, "rr_per_min": 26}, **ICE_10)  # RR 26 scores 3
+    (vitals,) = [i for i in worklist.observations_due(store, NOW) if i.what == "vital signs"]
+    assert (vitals.every, vitals.why) == (timedelta(hours=1), "NEWS2 3, a parameter scoring 3")
+    assert vitals.due == NOW + timedelta(minutes=30) and vitals.state(NOW) == "due soon"
+
+
 def test_at_the_due_minute_an_item_is_due_and_a_minute_later_overdue(store):
     admit(store, "P1", "1")
     chart(store, "P1", 4, **CALM, **ICE_10)
