@@ -20,9 +20,9 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -536,11 +536,16 @@ def shift_for(timeline: bytes, at: datetime, tz: Any) -> timedelta:
     return timedelta(days=(local_now - last).days)
 
 
-def shift_to(until: datetime, at: datetime, tz: Any) -> timedelta:
-    """The exact shift (to the minute) that puts the case-local time ``until`` at ``at``, the
-    ward-local clock time now (decision W13: the demo ward of the first run ends now)."""
-    local_now = at.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0)
-    return local_now - until
+def mover(until: datetime, at: datetime, tz: Any) -> Callable[[datetime], datetime]:
+    """Case-local time -> the instant in the ward that keeps its distance from ``until``, with
+    ``until`` put at ``at`` (to the minute; decision W13: the demo ward ends now). Real
+    elapsed time is kept, also across a clock change, and the result carries its UTC offset
+    (a local time that does not exist or is ambiguous on a clock-change day is never written)."""
+    end = at.astimezone(UTC).replace(second=0, microsecond=0)
+
+    def move(t: datetime) -> datetime:
+        return (end - (until - t)).astimezone(tz)
+    return move
 
 
 def cut_timeline(timeline: bytes, until: datetime) -> bytes:
@@ -551,13 +556,16 @@ def cut_timeline(timeline: bytes, until: datetime) -> bytes:
     return _csv(rows)
 
 
-def shifted_timeline(timeline: bytes, shift: timedelta) -> bytes:
-    """The CSV with every time and the infusion time moved by ``shift``."""
+def shifted_timeline(timeline: bytes, shift: timedelta | Callable[[datetime], datetime]
+                     ) -> bytes:
+    """The CSV with every time and the infusion time moved by ``shift`` (a whole-day
+    timedelta, or a ``mover``)."""
+    move = shift if callable(shift) else (lambda t: t + shift)
     rows = csv_rows(timeline)
     for r in rows:
         for col in ("time", "infusion_time"):
             if r.get(col):
-                r[col] = (datetime.fromisoformat(r[col]) + shift).isoformat(timespec="minutes")
+                r[col] = move(datetime.fromisoformat(r[col])).isoformat(timespec="minutes")
     return _csv(rows)
 
 
@@ -572,7 +580,9 @@ def _csv(rows: list[dict[str, str]]) -> bytes:
 def infusion_of(timeline: bytes, tz: Any) -> datetime | None:
     when = next((datetime.fromisoformat(r["infusion_time"]) for r in csv_rows(timeline)
                  if r.get("infusion_time")), None)
-    return None if when is None else when.replace(tzinfo=tz)
+    if when is None:
+        return None
+    return when.astimezone(tz) if when.tzinfo is not None else when.replace(tzinfo=tz)
 
 
 def load_case(store: WardStore, case: LibraryCase, at: datetime | None = None,
@@ -592,10 +602,14 @@ def load_case(store: WardStore, case: LibraryCase, at: datetime | None = None,
     card = case.card
     if until is None:
         shift = shift_for(case.timeline, at, tz)
+
+        def move(t: datetime) -> datetime:
+            return (t + shift).replace(tzinfo=tz)
         data = shifted_timeline(case.timeline, shift)
     else:
-        shift = shift_to(until, at, tz)
-        data = shifted_timeline(cut_timeline(case.timeline, until), shift)
+        move = mover(until, at, tz)
+        data = shifted_timeline(cut_timeline(case.timeline, until), move)
+        shift = move(until).replace(tzinfo=None) - until  # for the audit: ward clock time
     medications = [m for m in card.medications if until is None or m.time <= until]
     labs = [x for x in card.labs.results() if until is None or x[3] <= until]
     infusion = infusion_of(data, tz)
@@ -615,9 +629,8 @@ def load_case(store: WardStore, case: LibraryCase, at: datetime | None = None,
             store.update_patient(card.id, changes, RELOAD_REASON, by=by)
     n = store.import_csv(data, by=by, demo=True)
     store.record_administrations(
-        card.id, [(m.kind, (m.time + shift).replace(tzinfo=tz), m.dose)
-                  for m in medications], by=by)
-    store.record_labs(card.id, [(test, value, unit, (when + shift).replace(tzinfo=tz))
+        card.id, [(m.kind, move(m.time), m.dose) for m in medications], by=by)
+    store.record_labs(card.id, [(test, value, unit, move(when))
                                 for test, value, unit, when in labs], by=by)
     store.note(by, "teaching_case_loaded", "teaching_case", card.id, card.id,
                after={"source": case.source, "version": case.version,

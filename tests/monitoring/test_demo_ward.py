@@ -106,12 +106,24 @@ def test_the_grade_2_patient_had_tocilizumab_and_the_icans_patient_dexamethasone
     assert kinds["DEMO-001"] == []
 
 
-def test_a_ward_in_another_time_zone_starts_now_as_well():
+@pytest.mark.parametrize("start", [
+    datetime(2026, 10, 14, 23, 50, tzinfo=UTC),   # 01:50 the next day in Berlin
+    datetime(2026, 3, 29, 1, 7, tzinfo=UTC),      # just after the clocks go forward
+    datetime(2026, 3, 29, 8, 7, tzinfo=UTC),      # the night's rows cross 02:00-03:00
+    datetime(2026, 10, 25, 0, 37, tzinfo=UTC),    # 02:37 summer time, before they go back
+    datetime(2026, 10, 25, 3, 7, tzinfo=UTC),     # the night's rows cross the repeated hour
+], ids=lambda d: f"{d:%m%d-%H%M}")
+def test_a_ward_in_another_time_zone_starts_now_also_on_a_clock_change_day(start):
     store = WardStore.in_memory("Europe/Berlin")
-    start = datetime(2026, 10, 14, 23, 50, tzinfo=UTC)  # 00:50 the next day in Berlin
     demo.load_demo(store, at=start)
-    for s in ward.ward_overview(store, start):
-        assert s.overdue == [] and s.last_assessed <= start
+    statuses = ward.ward_overview(store, start)
+    assert len(statuses) == 5
+    for s in statuses:
+        assert s.overdue == [], s.patient["patient_id"]
+        assert start - timedelta(minutes=40) <= s.last_assessed <= start
+    times = [r["time"] for r in store.timeline_rows("DEMO-005")]
+    last = start.replace(second=0) - timedelta(minutes=10)  # its now is 10 min after its last
+    assert times[-1] == last and times[-2] == last - timedelta(hours=2)  # real hours kept
 
 
 def test_a_reset_days_later_shows_the_same_ward_at_the_new_moment(store):
