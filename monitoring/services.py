@@ -29,6 +29,7 @@ from .db import (
     is_embedded_default,
 )
 from .demo import ensure_demo_ward
+from .flag_rights import refusal as flag_refusal
 from .store import SYSTEM_USER, PatientIn, StoredAssessment, StoreError, WardStore
 
 # The ward record as pages hold it (from ``ui.session.store()``), for type hints only: pages
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 __all__ = ["SYSTEM_USER", "DatabaseError", "DatabaseUnavailableError", "PatientIn",
            "SetupError", "StoreError", "Ward", "acknowledge_flag", "acknowledge_many",
            "add_note", "add_user", "admit", "amend", "attribute", "confirm_grade",
-           "database_url", "discharge",
+           "database_url", "discharge", "flag_refusal",
            "is_embedded_default", "mark_in_error", "note", "open_ward", "record",
            "record_lab", "record_medication", "set_active", "set_password",
            "sign_in", "sso_sign_in", "update_patient"]
