@@ -639,7 +639,7 @@ def _summary(store: WardStore, filed: Sequence[escalation.CourseFlag], g: Graded
         return when(store, datetime.fromtimestamp(t, UTC))
     period = f"at {span(lo)}" if lo == hi else f"from {span(lo)} to {span(hi)}"
     if before is None:
-        grades = (f"Highest grade {period} now: CRS {highest(after, 0)}, ICANS "
+        grades = (f"Highest ASTCT 2019 grade {period} now: CRS {highest(after, 0)}, ICANS "
                   f"{highest(after, 1)}")
     else:
         n = len(changed)
@@ -648,7 +648,7 @@ def _summary(store: WardStore, filed: Sequence[escalation.CourseFlag], g: Graded
             b, a = highest(before, k), highest(after, k)
             parts.append(f"{name} {b} → {a}" if b != a else f"{name} {a} (unchanged)")
         grades = (f"The grade changed at {n} assessment{'s' if n != 1 else ''} {period}; "
-                  "highest grade then: " + ", ".join(parts))
+                  "highest ASTCT 2019 grade then: " + ", ".join(parts))
     n = len(filed)
     what = change.what if change is not None else "a change to the record"
     return {"code": SUMMARY_CODE, "severity": "info", "respond": SUMMARY_RESPOND,

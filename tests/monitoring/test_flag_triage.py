@@ -83,9 +83,9 @@ def test_one_attribution_of_a_week_old_fever_is_one_summary_item_not_a_flood(sto
     when = ward.when(store, at_hour(4))
     assert summary["message"] == (
         f"Retrospective: the fever at {when} attributed to another cause by a physician (line "
-        f"infection). The grade changed at 1 assessment at {when}; highest grade then: CRS "
-        f"1 → 0, ICANS 0 (unchanged). {len(filed)} flags about that time, no longer present "
-        "now, are in the flag history.")
+        f"infection). The grade changed at 1 assessment at {when}; highest ASTCT 2019 grade "
+        f"then: CRS 1 → 0, ICANS 0 (unchanged). {len(filed)} flags about that time, no longer "
+        "present now, are in the flag history.")
 
     # evaluating the course again neither repeats nor withdraws anything
     ward.sync_flags(store, "P", "nina")
@@ -123,7 +123,7 @@ def test_attributing_an_episode_closes_its_open_flags_with_the_reason_and_raises
     summaries = [f for f in store.open_flags("P") if f["code"] == ward.SUMMARY_CODE]
     assert len(summaries) == 1
     assert (f"The grade changed at 3 assessments from {ward.when(store, at_hour(4))} to "
-            f"{ward.when(store, at_hour(12))}; highest grade then: CRS 1 → 0, ICANS 0 "
+            f"{ward.when(store, at_hour(12))}; highest ASTCT 2019 grade then: CRS 1 → 0, ICANS 0 "
             "(unchanged).") in summaries[0]["message"]
     assert open_codes(store, "P") == [ward.SUMMARY_CODE]
     assert not [f for f in store.flags("P") if f["code"] == "new_fever"
