@@ -464,7 +464,12 @@ def save(store: WardStore, patient_id: str, values: Mapping[str, Any], by: str,
         new_id = store.record_assessment(patient_id, row, by=by)
         try:
             with store.savepoint():
-                raised, result, news = _sync(store, patient_id, by, changed_id=new_id)
+                at = row.get("time")
+                raised, result, news = _sync(store, patient_id, by, changed_id=new_id,
+                                             change=Change(
+                                                 f"an assessment charted for {when(store, at)}"
+                                                 if isinstance(at, datetime) else
+                                                 "an assessment charted late"))
                 if result is None:
                     raise RuntimeError(f"assessment {new_id} is not in the patient's timeline "
                                        "after it was saved")

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from monitoring import services, ward
 from monitoring.store import StoreError, WardStore
@@ -146,6 +148,29 @@ def test_a_correction_withdraws_a_filed_flag_it_makes_untrue(store):
     assert fever["id"] not in {f["id"] for f in store.flags("P")}
     assert [f["raised_at"] for f in store.flags("P") if f["code"] == "new_fever"] == [
         at_hour(8)]
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.permutations(range(len(EPISODE_TEMPS))))
+def test_whatever_order_the_episode_is_charted_in_the_worklist_holds_no_flag_about_the_past(
+        order):
+    """Charting the episode's assessments in any order (late entries, E7): every open flag is
+    either about now or the one summary of a change, at most one summary per save."""
+    store = WardStore.in_memory()
+    store.add_user("nina", "nurse")
+    store.add_user("drx", "physician")
+    store.admit({"patient_id": "P", "infusion_time": INFUSION}, by="drx")
+    rows = course_rows(SHOCK)[:len(EPISODE_TEMPS)]
+    for i in order:
+        ward.save(store, "P", rows[i], by="nina")
+    opened = store.open_flags("P")
+    summaries = [f for f in opened if f["code"] == ward.SUMMARY_CODE]
+    assert len(summaries) <= len(order)
+    assert not [f for f in opened if f["code"] != ward.SUMMARY_CODE
+                and f["message"].startswith("Retrospective: ")]
+    assert all(f["ack_by"] == "system" for f in store.flags("P")
+               if f["message"].startswith("Retrospective: ")
+               and f["code"] != ward.SUMMARY_CODE)
 
 
 # ------------------------------------------------------------------ several at once (E12)
