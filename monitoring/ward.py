@@ -646,6 +646,9 @@ def _summary(store: WardStore, filed: Sequence[escalation.CourseFlag], g: Graded
     if before is None:
         grades = (f"Highest ASTCT 2019 grade {period} now: CRS {highest(after, 0)}, ICANS "
                   f"{highest(after, 1)}")
+    elif not changed:
+        grades = (f"No ASTCT 2019 grade changed; highest grade {period}: CRS "
+                  f"{highest(after, 0)}, ICANS {highest(after, 1)}")
     else:
         n = len(changed)
         parts = []
@@ -682,7 +685,9 @@ def resync_after_anticytokine_migration(store: WardStore) -> list[str]:
         pid = p["patient_id"]
         try:
             if any(m["kind"] in kinds for m in store.administrations(pid)):
-                sync_flags(store, pid, SYSTEM)
+                sync_flags(store, pid, SYSTEM, change=Change(
+                    "the anti-cytokine medications on record re-read after an update of the "
+                    "ward record (they now count towards the grade)"))
                 done.append(pid)
         except Exception:  # one patient's record never stops the app from opening
             log.exception("flag re-sync after migration 0007: patient %s skipped", pid)

@@ -132,6 +132,26 @@ def test_attributing_an_episode_closes_its_open_flags_with_the_reason_and_raises
                 and f["ack_action"] is None], "no fever flag raised anew"
 
 
+def test_a_summary_says_when_no_grade_changed_or_what_the_grades_are_now(store):
+    """Re-reading a record whose old flags were never raised changes no grade: the summary
+    says so; without a before-state it gives the highest grades now. Each is one item."""
+    store.admit({"patient_id": "P", "infusion_time": INFUSION}, by="drx")
+    rows = course_rows()
+    for r in rows[:-1]:
+        store.record_assessment("P", r, by="nina")
+    ward.save(store, "P", rows[-1], by="nina")
+    with store.locked(["P"]):
+        ward.sync_flags(store, "P", "nina", change=ward.Change(
+            "a re-evaluation of the course", before=ward.grades_now(store, "P")))
+    (summary,) = store.open_flags("P")
+    assert summary["message"] == (
+        f"Retrospective: a re-evaluation of the course. No ASTCT 2019 grade changed; highest "
+        f"grade at {ward.when(store, at_hour(4))}: CRS 1, ICANS 0. 2 flags about that time, "
+        "no longer present now, are in the flag history.")
+    assert sorted(f["code"] for f in store.flags("P") if f["ack_action"] == ward.FILED) == [
+        "crs_rise", "new_fever"]
+
+
 def test_a_correction_withdraws_a_filed_flag_it_makes_untrue(store):
     """Filing is the system's, not a person's acknowledgement: a later correction that makes a
     filed flag untrue withdraws it as it would an open one (E2); a person's stays."""
@@ -141,6 +161,10 @@ def test_a_correction_withdraws_a_filed_flag_it_makes_untrue(store):
         store.record_assessment("P", r, by="nina")
     ward.save(store, "P", rows[-1], by="nina")
     ward.sync_flags(store, "P", "nina")  # the old episode's flags, filed
+    (summary,) = store.open_flags("P")
+    assert summary["message"].startswith(
+        f"Retrospective: a change to the record. Highest ASTCT 2019 grade at "
+        f"{ward.when(store, at_hour(4))} now: CRS 1, ICANS 0. 2 flags")
     fever = next(f for f in store.flags("P") if f["code"] == "new_fever")
     assert (fever["raised_at"], fever["ack_action"]) == (at_hour(4), ward.FILED)
     services.amend(store, "P", assessment_at(store, "P", at_hour(4)),
