@@ -8,7 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from monitoring import limits, services
-from monitoring.services import StoreError, Ward
+from monitoring.services import SYSTEM_USER, StoreError, Ward
+from monitoring.ward import FILED
 
 from .common import SEVERITY_ICONS, local
 from .text import md
@@ -144,7 +145,10 @@ def history_frame(store: Ward, patient_id: str) -> pd.DataFrame:
     rows = []
     for f in store.flags(patient_id):
         state = ("open" if f["ack_action"] is None else
-                 "dismissed" if f["ack_dismissed"] else "acknowledged")
+                 "dismissed" if f["ack_dismissed"] else
+                 "filed (about the past)" if f["ack_by"] == SYSTEM_USER
+                 and f["ack_action"] == FILED else
+                 "closed by the record" if f["ack_by"] == SYSTEM_USER else "acknowledged")
         rows.append({
             "Raised": local(f["raised_at"], store.tz), "Severity": f["severity"],
             "Flag": f["message"], "For": f["respond"] or "", "State": state,

@@ -92,3 +92,19 @@ def test_an_administrator_is_not_offered_to_acknowledge_a_patients_flags(signed_
     assert "Acknowledge" not in {b.label for b in at.button}
     assert not [m for m in at.multiselect if m.key and m.key.endswith("_many_pick")]
     assert set(ids) <= {f["id"] for f in store.open_flags("R-1")}
+
+
+def test_the_flag_history_tells_filed_and_record_closed_flags_from_a_persons(store):
+    from monitoring import ward
+    from ui.flags import history_frame
+
+    pid = "DEMO-001"
+    ids = raise_three(store, pid)
+    store.acknowledge_flags([ids[0]], ward.FILED, by="system")
+    store.acknowledge_flags([ids[1]], "closed: the fever attributed to another cause",
+                            by="system")
+    store.acknowledge_flags([ids[2]], "physician informed", by="demo.nurse")
+    frame = history_frame(store, pid).set_index("Flag")
+    assert list(frame.loc[["SpO2 93 % below the target", "Hypotension: SBP 88", "NEWS2 5"],
+                          "State"]) == ["filed (about the past)", "closed by the record",
+                                        "acknowledged"]
