@@ -36,10 +36,9 @@ NARROW_SIDEBAR = """<script>
   }
   let tries = 0;
   const collapse = () => {
-    const bar = document.querySelector('[data-testid="stSidebar"]');
     const button = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
-    if (bar && button) {
-      if (bar.getAttribute("aria-expanded") === "true") button.click();
+    if (button) {
+      if (button.getAttribute("aria-expanded") === "true") button.click();
     } else if (++tries < 20) {
       window.setTimeout(collapse, 100);
     }

@@ -26,7 +26,6 @@ from ui.flags import by_severity
 from ui.form import (
     DEVICE_WORDS,
     assessment_form,
-    bedside_style,
     changed_support,
     field_messages,
     show_problems,
@@ -105,8 +104,7 @@ at_now = auto is None or (st.session_state.get(dkey), st.session_state.get(tkey)
 if at_now:  # not changed by the nurse: the fields show the current minute
     st.session_state[dkey], st.session_state[tkey] = shown_now.date(), shown_now.time()
     st.session_state[akey] = shown_now
-bedside_style()
-with st.container(key=f"{key}_bedside_when"):
+with st.container(key=f"{key}_bedside_when"):  # ui/bedside.css (drawn with the form)
     c = st.columns([1, 1, 2])
     day = c[0].date_input("Assessment date", key=dkey, format="DD/MM/YYYY")
     clock = c[1].time_input("Time", step=60, key=tkey)
