@@ -29,6 +29,7 @@ from .db import (
     is_embedded_default,
 )
 from .demo import ensure_demo_ward
+from .record import ConcurrentChangeError
 from .store import SYSTEM_USER, PatientIn, StoredAssessment, StoreError, WardStore
 
 # The ward record as pages hold it (from ``ui.session.store()``), for type hints only: pages
@@ -36,9 +37,9 @@ from .store import SYSTEM_USER, PatientIn, StoredAssessment, StoreError, WardSto
 Ward = WardStore
 log = logging.getLogger(__name__)
 
-__all__ = ["SYSTEM_USER", "DatabaseError", "DatabaseUnavailableError", "PatientIn",
-           "SetupError", "StoreError", "Ward", "acknowledge_flag", "add_note", "add_user",
-           "admit", "amend", "attribute", "confirm_grade", "database_url", "discharge",
+__all__ = ["SYSTEM_USER", "ConcurrentChangeError", "DatabaseError", "DatabaseUnavailableError",
+           "PatientIn", "SetupError", "StoreError", "Ward", "acknowledge_flag", "add_note",
+           "add_user", "admit", "amend", "attribute", "confirm_grade", "database_url", "discharge",
            "is_embedded_default", "mark_in_error", "note", "open_ward", "record",
            "record_lab", "record_medication", "set_active", "set_password",
            "sign_in", "sso_sign_in", "update_patient"]

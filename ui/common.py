@@ -10,6 +10,8 @@ import grading
 from grading.fields import FIELD_BY_NAME
 from grading.news2 import PARAMETERS as NEWS2_PARAMETERS
 
+from .text import md
+
 # Okabe-Ito colours (safe for the common colour-vision deficiencies); the text always carries
 # the grade too, so colour is never the only cue.
 GRADE_COLOURS = {0: "#DDDDDD", 1: "#F0E442", 2: "#E69F00", 3: "#D55E00", 4: "#CC79A7",
@@ -134,6 +136,13 @@ def news_lines(n: Any) -> tuple[str, str]:
             f"{n.monitoring} (Royal College of Physicians 2017)")
     return head, " · ".join(parts) + (f" · not recorded: {', '.join(missing)}" if missing
                                       else "")
+
+
+def news_markdown(n: Any) -> str:
+    """``news_lines`` as Markdown: the headline in bold, the points on the next line (the
+    bedside preview and the save confirmation show the same)."""
+    head, parts = news_lines(n)
+    return f"**{md(head)}**" + (f"  \n{md(parts)}" if parts else "")
 
 
 # New flags after a save, one group per severity, the most severe first (issue 18.5).

@@ -98,20 +98,26 @@ def problems_by_field(problems: Iterable[Problem]) -> dict[str, list[str]]:
     return out
 
 
-def clash_words(when: str) -> str:
+def clash_words(when: str, by_someone_else: bool = False) -> str:
     """A second assessment of the patient at one time, and what to do about it, in words
-    (``when``: the time as the ward reads it)."""
+    (``when``: the time as the ward reads it). ``by_someone_else``: the other one was saved
+    by another user between this form's check and its save."""
+    if by_someone_else:
+        return (f"Someone else saved an assessment of this patient at {when} a moment ago, so "
+                "this one was not saved. Check theirs on the patient page and amend it if your "
+                "observations differ, or change the time of this one.")
     return (f"This patient already has an assessment at {when}. To change its values, amend "
             "that assessment on the patient page; to record a new one, change the time.")
 
 
-def field_messages(problems: Iterable[Problem], when: str) -> dict[str, list[str]]:
+def field_messages(problems: Iterable[Problem], when: str, *, by_someone_else: bool = False
+                   ) -> dict[str, list[str]]:
     """``problems_by_field`` for the bedside entry: a clash with a recorded assessment (code
     ``duplicate_time``, from the check or from the record) says what to do, under the time."""
     problems = list(problems)
     out = problems_by_field(p for p in problems if p.code != "duplicate_time")
     if any(p.code == "duplicate_time" for p in problems):
-        out.setdefault("time", []).insert(0, clash_words(when))
+        out.setdefault("time", []).insert(0, clash_words(when, by_someone_else))
     return out
 
 

@@ -7,8 +7,7 @@ import streamlit as st
 
 import grading
 from grading.parse import Problem
-from monitoring.record import ConcurrentChangeError
-from monitoring.services import StoreError
+from monitoring.services import ConcurrentChangeError, StoreError
 from monitoring.ward import backdating_problem, carried_forward, preview, save
 from ui import session
 from ui.common import (
@@ -18,8 +17,7 @@ from ui.common import (
     flags_by_group,
     grade_text,
     local,
-    news_lines,
-    news_text,
+    news_markdown,
     reasons_text,
 )
 from ui.flags import by_severity
@@ -51,8 +49,7 @@ if saved:
             st.warning(md(saved["problem"]), icon=":material/warning:")
         st.markdown(saved["badges"], unsafe_allow_html=True)
         if saved.get("news"):
-            head, parts = saved["news"]
-            st.markdown(f"**{md(head)}**" + (f"  \n{md(parts)}" if parts else ""))
+            st.markdown(saved["news"])
         for severity, flags in flags_by_group(saved["flags"]):
             lines = [f"- {md(f['message'])}" + (f" (for: {md(f['respond'])})" if f.get("respond")
                                                 else "") for f in flags]
@@ -163,7 +160,7 @@ with st.container(border=True):
         for col, name, g in ((cols[0], "CRS", r.crs), (cols[1], "ICANS", r.icans)):
             col.markdown(f"Why {name}:  \n" + "  \n".join(reasons_text(g, tz)))
         if result.news is not None:
-            st.markdown(news_text(result.news))
+            st.markdown(news_markdown(result.news))
         if result.flags:
             st.markdown("**Saving will raise:**  \n" + "  \n".join(
                 f"{SEVERITY_ICONS.get(f['severity'], f['severity'])}: {md(f['message'])}"
@@ -182,9 +179,9 @@ with st.container(border=True):
         try:
             done = save(store, pid, values, by=user["username"])
         except (grading.InputError, StoreError) as e:
-            found = e.problems or ([Problem("time", "duplicate_time", str(e))]
-                                   if isinstance(e, ConcurrentChangeError) else [])
-            refused = field_messages(found, local(assessed_at, tz))
+            raced = isinstance(e, ConcurrentChangeError)  # someone saved at this time first
+            found = [Problem("time", "duplicate_time", str(e))] if raced else e.problems
+            refused = field_messages(found, local(assessed_at, tz), by_someone_else=raced)
             if "time" in refused:  # marked under the time, like a clash found in the preview
                 time_slot.error("  \n".join(refused.pop("time")), icon=":material/error:")
             lines = [m for ms in refused.values() for m in ms] or (
@@ -205,6 +202,6 @@ with st.container(border=True):
                 + " &nbsp; " + badge("ICANS", done.result.icans),
                 "flags": done.flags,
                 "problem": done.problem,
-                "news": None if done.news is None else news_lines(done.news)}
+                "news": None if done.news is None else news_markdown(done.news)}
             st.session_state[f"entry_v_{pid}"] = version + 1  # a fresh, empty form
             st.rerun()
