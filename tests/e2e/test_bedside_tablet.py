@@ -35,7 +35,8 @@ def open_form(page: Page, url: str) -> None:
     sign_in(page, f"{url}/entry", "demo.nurse", lands_on="Bedside entry")
     choose(page, "Patient", "(DEMO-005)")
     for label in VITALS:
-        expect(page.get_by_role("spinbutton", name=label, exact=True)).to_be_visible()
+        expect(page.get_by_role("spinbutton", name=label, exact=True)).to_be_visible(
+            timeout=TIMEOUT_MS)
     wait_idle(page)
 
 
