@@ -297,7 +297,7 @@ def test_the_gap_interval_comes_from_the_site_schedule(tmp_path, monkeypatch):
 def test_a_grade_that_cannot_be_evaluated_breaks_the_grade_line():
     f = _series([0, 1, 2])
     f["value"] = [2, None, 3]
-    x, y, _ = charts.gapped(f, "value", timedelta(hours=4), blank_breaks=True)
+    _, y, _ = charts.gapped(f, "value", timedelta(hours=4), blank_breaks=True)
     assert y == [2, None, 3]
 
 
@@ -361,5 +361,5 @@ def test_day_labels_sit_above_the_panel_titles_and_below_the_quick_range_buttons
     plot_px = charts.HEIGHT_PX - fig.layout.margin.t - fig.layout.margin.b
     above_px = (selector.y - 1) * plot_px
     assert selector.yanchor == "bottom"
-    assert charts.DAY_LABEL_SHIFT_PX + 14 <= above_px
+    assert above_px >= charts.DAY_LABEL_SHIFT_PX + 14
     assert above_px + 30 <= fig.layout.margin.t
