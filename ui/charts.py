@@ -250,8 +250,14 @@ def _news_panel(fig: go.Figure, f: pd.DataFrame, layers: _Layers) -> None:
     """NEWS2 at each assessment (``monitoring.escalation.course_news``, what the flags scored),
     a marker in red where a single parameter scores 3, the medium and high bands of RCP 2017
     Chart 4 shaded. Under 16 it is not scored, and the panel says so."""
-    for low, high, colour, text in NEWS2_BANDS:
-        layers.hband(ROW[NEWS], low - 0.5, high + 0.5, colour, text)
+    if not f.empty and f["news"].isna().all():  # under 16 (or nothing scored): no bands
+        layers.notes.append({"xref": f"{_ax(ROW[NEWS], 'x')} domain", "x": 0.5,
+                             "yref": f"{_ax(ROW[NEWS], 'y')} domain", "y": 0.5,
+                             "text": "NEWS2 is not scored under 16 (RCP 2017)",
+                             "showarrow": False, "font": {"size": 11}})
+    else:
+        for low, high, colour, text in NEWS2_BANDS:
+            layers.hband(ROW[NEWS], low - 0.5, high + 0.5, colour, text)
     x, y, custom = gapped(f, "news", f.attrs["vitals"], extra=("news_words", "news_red"))
     fig.add_trace(go.Scatter(
         x=x, y=[None if v is None else int(v) for v in y], name="NEWS2",
@@ -262,11 +268,6 @@ def _news_panel(fig: go.Figure, f: pd.DataFrame, layers: _Layers) -> None:
         hovertemplate="%{customdata[2]}<br>%{x|%d %b %H:%M}<br>recorded by %{customdata[0]} "
                       "at %{customdata[1]}<extra>%{fullData.name}</extra>"),
         row=ROW[NEWS], col=1)
-    if not f.empty and f["news"].isna().all():
-        layers.notes.append({"xref": f"{_ax(ROW[NEWS], 'x')} domain", "x": 0.5,
-                             "yref": f"{_ax(ROW[NEWS], 'y')} domain", "y": 0.5,
-                             "text": "NEWS2 is not scored under 16 (RCP 2017)",
-                             "showarrow": False, "font": {"size": 11}})
 
 
 def _runs(f: pd.DataFrame, column: str) -> list[tuple[Any, datetime, datetime]]:

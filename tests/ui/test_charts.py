@@ -320,12 +320,16 @@ def test_the_news2_panel_shows_the_scores_of_grading_news2_at_each_assessment():
     assert "NEWS2 11: respiration rate 2, SpO2 2, air or oxygen 2" in t.customdata[1][2]
     assert list(t.marker.color) == ["#333333", "#333333", "#D55E00", "#D55E00"]  # red: a 3
     assert fig.layout[f"yaxis{charts.ROW[charts.NEWS]}"].range == (-0.5, 20.0)
+    bands = [(x.y0, x.y1) for x in fig.layout.shapes if x.yref == f"y{charts.ROW[charts.NEWS]}"]
+    assert bands == [(4.5, 6.5), (6.5, 20.5)]   # RCP 2017 Chart 4: 5-6 medium, 7+ high
 
 
 def test_news2_is_not_drawn_for_a_child_and_the_panel_says_why():
     fig = charts.timeline_figure(charted([(0, vitals(37.0, 100, 100, 22, 97, age_years=12))]))
     assert list(trace(fig, "NEWS2").y) == []
     assert "NEWS2 is not scored under 16 (RCP 2017)" in [a.text for a in fig.layout.annotations]
+    news_axis = f"y{charts.ROW[charts.NEWS]}"
+    assert not [x for x in fig.layout.shapes if x.yref == news_axis]  # no bands to misread
 
 
 def test_the_level_of_consciousness_is_drawn_on_the_acvpu_scale_with_sedation():
