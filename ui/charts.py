@@ -46,6 +46,7 @@ MARGIN_TOP_PX = 110
 TITLE_FONT_PX = 12          # panel titles sit just above their panel
 DAY_LABEL_SHIFT_PX = 20     # day labels above the first panel's title, never on it
 RANGE_BUTTONS_SHIFT_PX = 44  # the quick-range buttons above the day labels
+MAX_DAY_LABELS = 8          # "Day 10" ~35 px: 8 fit the chart's width on an 820 px tablet
 # A line is drawn between two observations only when the second came within the schedule's
 # routine interval plus this share of it (decision G10).
 GAP_GRACE = 0.5
@@ -222,9 +223,10 @@ class _Layers:
         self.shapes.append({"type": "line", "xref": "x", "x0": x, "x1": x, "yref": "paper",
                             "y0": 0, "y1": 1, "line": {"color": "#BBBBBB", "width": 1,
                                                        "dash": "dot"}})
-        self.notes.append({"xref": "x", "x": x + timedelta(hours=12), "yref": "paper",
-                           "y": 1.0, "yshift": DAY_LABEL_SHIFT_PX, "text": text,
-                           "showarrow": False, "yanchor": "bottom", "font": {"size": 10}})
+        if text:
+            self.notes.append({"xref": "x", "x": x + timedelta(hours=12), "yref": "paper",
+                               "y": 1.0, "yshift": DAY_LABEL_SHIFT_PX, "text": text,
+                               "showarrow": False, "yanchor": "bottom", "font": {"size": 10}})
 
     def apply(self, fig: go.Figure) -> None:
         fig.update_layout(shapes=self.shapes,
@@ -397,18 +399,20 @@ def timeline_figure(review: Review, grade_bands: bool = True) -> go.Figure:
 
 
 def _day_lines(layers: _Layers, review: Review, f: pd.DataFrame) -> None:
-    """Day after infusion on the shared time axis: a line at each local midnight, 'Day N'."""
+    """Day after infusion on the shared time axis: a line at each local midnight, 'Day N'
+    above it - on every day up to ``MAX_DAY_LABELS`` days, else on every k-th day (from the
+    first), so the labels never run into each other at tablet width."""
     infusion = review.patient.get("infusion_time")
     if infusion is None or f.empty:
         return
     inf_day = infusion.astimezone(review.tz).date()
-    first, last = f["time"].min(), f["time"].max()
-    day = first.date()
-    while day <= last.date():
+    first, last = f["time"].min().date(), f["time"].max().date()
+    count = (last - first).days + 1
+    step = -(-count // MAX_DAY_LABELS)  # ceiling division
+    for k in range(count):
+        day = first + timedelta(days=k)
         midnight = datetime.combine(day, datetime.min.time())  # ward-local, like the points
-        n = (day - inf_day).days
-        layers.day(midnight, f"Day {n}")
-        day += timedelta(days=1)
+        layers.day(midnight, f"Day {(day - inf_day).days}" if k % step == 0 else "")
 
 
 def _axes(fig: go.Figure, f: pd.DataFrame) -> None:

@@ -349,6 +349,14 @@ def test_the_level_of_consciousness_is_drawn_on_the_acvpu_scale_with_sedation():
                                         "A drowsy", "A alert"]    # alert at the top
 
 
+def test_a_long_stay_labels_every_other_day_so_the_labels_never_run_together(demo_store):
+    fig = charts.timeline_figure(review.patient_review(demo_store, "DEMO-004"))  # 13 days
+    days = [a.text for a in fig.layout.annotations if str(a.text).startswith("Day ")]
+    assert days == [f"Day {n}" for n in range(0, 13, 2)]
+    lines = [x for x in fig.layout.shapes if x.yref == "paper" and x.type == "line"]
+    assert len(lines) == 13                             # every midnight keeps its line
+
+
 def test_day_labels_sit_above_the_panel_titles_and_below_the_quick_range_buttons(demo_store):
     fig = charts.timeline_figure(review.patient_review(demo_store, "DEMO-005"))
     titles = [a for a in fig.layout.annotations if a.text in charts.PANELS]
