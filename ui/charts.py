@@ -159,6 +159,7 @@ def frame(review: Review) -> pd.DataFrame:
             or ("sedated: not assessable" if row.get("sedated") else ""),
             "news": None if news[i] is None else news[i].total,
             "news_red": news[i] is not None and news[i].red,
+            "news_partial": news[i] is not None and bool(news[i].missing),
             "news_words": "" if news[i] is None else news[i].breakdown(name_red=True),
             "crs": r.crs.grade, "icans": r.icans.grade,
             "crs_max": r.crs_episode_max, "icans_max": r.icans_episode_max,
@@ -250,8 +251,9 @@ def _line(fig: go.Figure, f: pd.DataFrame, column: str, name: str, panel: str, u
 
 def _news_panel(fig: go.Figure, f: pd.DataFrame, layers: _Layers) -> None:
     """NEWS2 at each assessment (``monitoring.escalation.course_news``, what the flags scored),
-    a marker in red where a single parameter scores 3, the medium and high bands of RCP 2017
-    Chart 4 shaded. Under 16 it is not scored, and the panel says so."""
+    a marker in red where a single parameter scores 3, an open marker where parameters were not
+    recorded (the total is a minimum), the medium and high bands of RCP 2017 Chart 4 shaded.
+    Under 16 it is not scored, and the panel says so."""
     if not f.empty and f["news"].isna().all():  # under 16 (or nothing scored): no bands
         layers.notes.append({"xref": f"{_ax(ROW[NEWS], 'x')} domain", "x": 0.5,
                              "yref": f"{_ax(ROW[NEWS], 'y')} domain", "y": 0.5,
@@ -260,12 +262,16 @@ def _news_panel(fig: go.Figure, f: pd.DataFrame, layers: _Layers) -> None:
     else:
         for low, high, colour, text in NEWS2_BANDS:
             layers.hband(ROW[NEWS], low - 0.5, high + 0.5, colour, text)
-    x, y, custom = gapped(f, "news", f.attrs["vitals"], extra=("news_words", "news_red"))
+    x, y, custom = gapped(f, "news", f.attrs["vitals"],
+                          extra=("news_words", "news_red", "news_partial"))
     fig.add_trace(go.Scatter(
         x=x, y=[None if v is None else int(v) for v in y], name="NEWS2",
         mode="lines+markers", connectgaps=False, line={"color": "#333333"},
-        marker={"size": 6, "color": ["#D55E00" if c[3] != "" and c[3] else "#333333"
-                                     for c in custom]},  # red: a single parameter scoring 3
+        marker={"size": 7, "line": {"width": 1.5},
+                # red: a single parameter scoring 3; open: parameters not recorded (a minimum)
+                "color": ["#D55E00" if c[3] != "" and c[3] else "#333333" for c in custom],
+                "symbol": ["circle-open" if c[4] != "" and c[4] else "circle"
+                           for c in custom]},
         customdata=[c[:3] for c in custom],
         hovertemplate="%{customdata[2]}<br>%{x|%d %b %H:%M}<br>recorded by %{customdata[0]} "
                       "at %{customdata[1]}<extra>%{fullData.name}</extra>"),

@@ -319,6 +319,7 @@ def test_the_news2_panel_shows_the_scores_of_grading_news2_at_each_assessment():
     assert list(t.y) == expected
     assert "NEWS2 11: respiration rate 2, SpO2 2, air or oxygen 2" in t.customdata[1][2]
     assert list(t.marker.color) == ["#333333", "#333333", "#D55E00", "#D55E00"]  # red: a 3
+    assert list(t.marker.symbol) == ["circle"] * 4                   # every parameter recorded
     assert fig.layout[f"yaxis{charts.ROW[charts.NEWS]}"].range == (-0.5, 20.0)
     bands = [(x.y0, x.y1) for x in fig.layout.shapes if x.yref == f"y{charts.ROW[charts.NEWS]}"]
     assert bands == [(4.5, 6.5), (6.5, 20.5)]   # RCP 2017 Chart 4: 5-6 medium, 7+ high
@@ -340,6 +341,8 @@ def test_the_level_of_consciousness_is_drawn_on_the_acvpu_scale_with_sedation():
             (8, {"consciousness": "unarousable"})]
     fig = charts.timeline_figure(charted(rows))
     t = trace(fig, "level of consciousness")
+    # NEWS2 from the consciousness alone: a minimum, drawn as an open marker
+    assert set(trace(fig, "NEWS2").marker.symbol) == {"circle-open"}
     assert list(t.y) == ["A alert", "A drowsy", "P touch", "sedated", "U unrousable"]
     assert [c[2] for c in t.customdata] == ["alert", "drowsy, wakes spontaneously",
                                             "wakes only to touch", "sedated: not assessable",
