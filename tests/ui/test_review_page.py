@@ -114,7 +114,9 @@ def test_guideline_prompts_follow_the_current_grade(signed_in, store):
 
 
 def test_why_this_grade_jumps_to_the_assessment_with_the_highest_grade(signed_in, store):
-    from monitoring import review
+    from monitoring import library, review
+    # the whole case, recovered (the demo ward shows it only up to now, W13)
+    library.load_case(store, library.builtin_case("DEMO-005"))
     at = open_review(signed_in, "nurse", "DEMO-005")
     results = review.patient_review(store, "DEMO-005").results
     last = len(results) - 1
