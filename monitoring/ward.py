@@ -50,6 +50,7 @@ NORMAL_BANDS: dict[str, tuple[float | None, float | None]] = {
 CHILD_MARKED = ("temp_c", "spo2_pct")
 
 SEVERITY_RANK = {"emergency": 4, "urgent": 3, "warning": 2, "review": 2, "info": 1}  # W13
+NEWS2_BAND_SEVERITY = {3: "urgent", 7: "emergency"}  # schedule.news2_band -> the NEWS2 flags
 log = logging.getLogger(__name__)
 
 
@@ -127,14 +128,18 @@ class PatientStatus:
         return 0 if worst is None else severity_rank(worst["severity"])
 
     def acuity(self) -> tuple[int, ...]:
-        """Higher first (W13): the most severe open flag, the current grade (not evaluable
-        counts high), the NEWS2 band, overdue observations, then the maximum grade so far."""
+        """Higher first (W13): the most severe open flag - or the flag the NEWS2 now calls for
+        when that is more severe (>= 7 emergency, 5-6 or a red parameter urgent: an
+        acknowledged NEWS2 flag never drops the sickest patient, W9) - then the current grade
+        (not evaluable counts high), the NEWS2 band, overdue observations and the maximum
+        grade so far."""
         def g(x: grading.Grade | None) -> int:
             return 6 if x is None or x.grade is None else x.grade
         band = schedule.news2_band(None if self.news is None else self.news.total,
                                    self.news is not None and self.news.red) or 0
-        return (self.flag_rank, max(g(self.crs), g(self.icans)), band, len(self.overdue),
-                max(self.crs_max or 0, self.icans_max or 0))
+        news_rank = severity_rank(NEWS2_BAND_SEVERITY[band]) if band in NEWS2_BAND_SEVERITY else 0
+        return (max(self.flag_rank, news_rank), max(g(self.crs), g(self.icans)), band,
+                len(self.overdue), max(self.crs_max or 0, self.icans_max or 0))
 
 
 def severity_rank(severity: str) -> int:
