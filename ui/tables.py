@@ -69,9 +69,10 @@ def _due(s: PatientStatus, now: datetime, tz: Any) -> str:
     return "due " + local(s.due.next_due(now), tz, "%H:%M")
 
 
-def _whole(text: str) -> str:
-    """Non-breaking spaces: a grade or a time never wraps inside a narrow table cell."""
-    return text.replace(" ", "\u00a0")
+def _grade(text: str) -> str:
+    """The syndrome and its grade never wrap apart ("CRS\u00a01"); a status after them may
+    wrap in a narrow (tablet) column."""
+    return text.replace(" ", "\u00a0", 1)
 
 
 def _patient(p: dict[str, Any]) -> str:
@@ -93,8 +94,8 @@ def overview_frame(statuses: list[PatientStatus], now: datetime, tz: Any) -> pd.
         rows.append({
             "Bed": p.get("bed") or "",
             "Patient": _patient(p),
-            "CRS": "not graded" if s.problem else _whole(grade_text("CRS", s.crs)),
-            "ICANS": "not graded" if s.problem else _whole(grade_text("ICANS", s.icans))
+            "CRS": "not graded" if s.problem else _grade(grade_text("CRS", s.crs)),
+            "ICANS": "not graded" if s.problem else _grade(grade_text("ICANS", s.icans))
             + based_on(s.icans, s.last_assessed, tz),
             "NEWS2": "—" if s.news is None or s.news.total is None else
             f"{s.news.total}{'+' if s.news.missing else ''}",
@@ -185,7 +186,7 @@ def style_overview(frame: pd.DataFrame, statuses: list[PatientStatus]) -> Any:
         return ["color:#B00020;font-weight:700" if str(v).startswith("OVERDUE") else ""
                 for v in col]
 
-    keep_whole = ["Bed", "CRS", "ICANS", "NEWS2"]
+    keep_whole = ["Bed", "NEWS2"]
     return (frame.style.apply(grade_cells, subset=["CRS", "ICANS"])
             .apply(flag_cells, subset=["Flags"])
             .apply(due_cells, subset=["Next obs"]).apply(news_cells, subset=["NEWS2"])
