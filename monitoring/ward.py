@@ -526,7 +526,13 @@ def raise_overdue(store: WardStore, statuses: Sequence[PatientStatus], now: date
         wanted = escalation.overdue_flags(pid, s.due, now, s.patient.get("admitted_at")) \
             if s.overdue else []
 
-        # a read first: the usual refresh, with nothing to do, takes no lock
+        # the usual refresh: every overdue flag wanted is open already (the overview read
+        # them), nothing to close - no query, no lock
+        open_keys = {escalation.key(f["code"], f["raised_at"]) for f in s.flags}
+        if not closing and all(escalation.key(f["code"], f["raised_at"]) in open_keys
+                               for f in wanted):
+            continue
+        # else a read first: with nothing to do (e.g. acknowledged already), no lock
         if _overdue_todo(store.flags(pid), closing, wanted) == ([], []):
             continue
         with store.locked([pid]):  # decide again under the lock: what others did meanwhile
