@@ -22,7 +22,7 @@ from grading.rules import hypotension_threshold, sbp_threshold
 from grading.timeline import GradedTimeline, RowResult
 
 from . import escalation, schedule, support
-from .course import RECORD_PROBLEM_ADVICE, course_now, record_problem
+from .course import RECORD_PROBLEM_ADVICE, course, course_now, record_problem
 from .review import tocilizumab_doses
 from .store import SYSTEM_USER as SYSTEM
 from .store import StoreError, WardStore
@@ -340,13 +340,14 @@ def with_context(store: WardStore, patient: Mapping[str, Any], values: Mapping[s
 
 def preview(store: WardStore, patient_id: str, values: Mapping[str, Any],
             now: datetime | None = None) -> Preview:
-    """Grade the patient's record with the new assessment added, without saving it.
-    Raises ``grading.InputError`` (each ``Problem`` names its field) or ``StoreError``."""
-    patient = store.patient(patient_id)
-    if patient is None:
-        raise StoreError(f"unknown patient '{patient_id}'")
+    """Grade the patient's record with the new assessment added, without saving it: the
+    patient's course (``course.course``, kept per data version, so a preview while typing
+    reads nothing again) and the row. Raises ``grading.InputError`` (each ``Problem`` names
+    its field) or ``StoreError`` (an unknown patient, or a record that cannot be graded)."""
+    c = course(store, patient_id)
+    patient = c.patient
     row = with_context(store, patient, values)
-    rows = store.timeline_rows(patient_id)
+    rows = c.rows
     problems = grading.from_rows([row], tz=store.tz)  # the row alone: its own errors first
     _refuse_future(problems, now)
     a = grading.from_rows([*rows, row], tz=store.tz)
@@ -358,7 +359,7 @@ def preview(store: WardStore, patient_id: str, values: Mapping[str, Any],
     in_time_order = [combined[int(j)] for j in g.order.order]
     would = escalation.evaluate_course(
         in_time_order, lambda i: g.result_at(i, int(g.order.order[i])), patient,
-        tocilizumab_doses(in_time_order, store.administrations(patient_id)), start=s)
+        tocilizumab_doses(in_time_order, c.administrations), start=s)
     return Preview(g.result_at(s, len(rows)), previous,
                    [m for ms in problems.soft_flags.values() for m in ms],
                    [c.flag for c in would if c.index == s],
