@@ -19,7 +19,7 @@ from grading import news2
 from grading.fields import DOSE_FIELDS
 from grading.parse import NAT, InputError, Problem
 from grading.rules import hypotension_threshold, sbp_threshold
-from grading.timeline import GradedTimeline, RowResult
+from grading.timeline import NE_GRADE, GradedTimeline, RowResult
 
 from . import escalation, schedule, support
 from .course import RECORD_PROBLEM_ADVICE, course, course_now, record_problem
