@@ -79,7 +79,7 @@ def test_an_educator_replays_a_case_step_by_step(signed_in):
 
 def test_next_change_jumps_to_the_next_grade_change(signed_in, store):
     at = teaching_for(signed_in)
-    results = teaching.course(store, "DEMO-005")
+    results = teaching.graded_steps(store, "DEMO-005")
     first_change = next(i for i, r in enumerate(results) if r.crs.grade == 1)
     button(at, "next change ▶▶").click().run()
     assert f"Step **{first_change + 1} of 51**" in texts(at)
@@ -167,7 +167,7 @@ def test_the_question_chart_does_not_show_the_grade_asked(signed_in, store):
 def test_a_quiz_played_to_the_end_shows_the_score_and_exports_it(signed_in, store):
     at = teaching_for(signed_in)
     quiz = start(at)
-    results = teaching.course(store, "DEMO-005")
+    results = teaching.graded_steps(store, "DEMO-005")
     n = len(quiz.steps)
     for k, step in enumerate(quiz.steps):
         r = results[step]
