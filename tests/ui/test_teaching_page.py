@@ -8,6 +8,7 @@ import io
 from datetime import timedelta
 
 from monitoring import library, teaching
+from ui import session
 
 from .conftest import go, texts
 
@@ -87,7 +88,11 @@ def test_next_change_jumps_to_the_next_grade_change(signed_in, store):
     assert "CRS-R1" in texts(at) and "**deciding**" in texts(at)
 
 
-def test_play_starts_and_pauses_and_its_tick_moves_the_replay_on(signed_in):
+def test_play_starts_and_pauses_and_its_tick_moves_the_replay_on(signed_in, monkeypatch):
+    # The page's clock stands still: the fragment also runs in every full run, and on a busy
+    # machine a real second between two runs would tick the replay on by itself.
+    still = session.now()
+    monkeypatch.setattr(session, "now", lambda: still)
     at = teaching_for(signed_in)
     at.selectbox(key="teach_speed").select("fast (every second)").run()
     button(at, "▶ play").click().run()
