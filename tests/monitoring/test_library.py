@@ -416,7 +416,7 @@ def test_a_reset_marks_medications_and_labs_and_discharges_cases_outside_the_sta
     assert store.administrations("DEMO-009") == []
     assert store.patient("DEMO-002")["discharged_at"] is None
     assert len(store.labs("DEMO-002")) == standard_labs  # loaded again, not added twice
-    until = standard_now()["DEMO-002"]  # the demo ward shows the case up to its now (W13)
+    until = standard_now()["DEMO-002"]  # the demo ward shows the case up to its now (W14)
     assert len(store.administrations("DEMO-002")) == len(
         [m for m in CASES["DEMO-002"].card.medications if m.time <= until])
     expected = [(r.crs.grade, r.icans.grade) for r in grading.grade(grading.read_csv(

@@ -785,7 +785,7 @@ def test_any_valid_timeline_survives_import_then_export(store, tmp_path, rows):
 
 # ------------------------------------------------------------------------------ demo ward
 def _sample_rows() -> dict[str, int]:
-    """The assessments of each demo patient: its case up to the case's now (W13)."""
+    """The assessments of each demo patient: its case up to the case's now (W14)."""
     until = standard_now()
     return {c.id: len(grading.read_csv(cut_timeline(c.timeline, until[c.id])))
             for c in standard_cases()}

@@ -8,6 +8,7 @@ import io
 from datetime import timedelta
 
 from monitoring import library, teaching
+from ui import session
 
 from .conftest import go, texts
 
@@ -59,7 +60,7 @@ def test_loading_a_case_already_in_the_ward_gives_a_fresh_copy(signed_in, store)
     assert not at.exception, at.exception
     history = store.history("DEMO-002")
     rows = len(store.timeline_rows("DEMO-002"))
-    # every row marked, the whole case loaded (the demo ward shows it only up to now, W13)
+    # every row marked, the whole case loaded (the demo ward shows it only up to now, W14)
     assert shown < rows == len(library.csv_rows(library.builtin_case("DEMO-002").timeline))
     assert len(history) == before + shown + rows
     assert {h.status for h in history if h.id in first} == {"entered_in_error"}
@@ -67,7 +68,7 @@ def test_loading_a_case_already_in_the_ward_gives_a_fresh_copy(signed_in, store)
 
 # ------------------------------------------------------------------------------ replay
 def steps(store) -> int:
-    """The steps of the demo ward's DEMO-005: its assessments up to now (W13)."""
+    """The steps of the demo ward's DEMO-005: its assessments up to now (W14)."""
     return len(teaching.steps(store, "DEMO-005"))
 
 
@@ -87,7 +88,7 @@ def test_an_educator_replays_a_case_step_by_step(signed_in, store):
 
 def test_next_change_jumps_to_the_next_grade_change(signed_in, store):
     at = teaching_for(signed_in)
-    results = teaching.course(store, "DEMO-005")
+    results = teaching.graded_steps(store, "DEMO-005")
     first_change = next(i for i, r in enumerate(results) if r.crs.grade == 1)
     button(at, "next change ▶▶").click().run()
     assert f"Step **{first_change + 1} of {steps(store)}**" in texts(at)
@@ -95,7 +96,11 @@ def test_next_change_jumps_to_the_next_grade_change(signed_in, store):
     assert "CRS-R1" in texts(at) and "**deciding**" in texts(at)
 
 
-def test_play_starts_and_pauses_and_its_tick_moves_the_replay_on(signed_in, store):
+def test_play_starts_and_pauses_and_its_tick_moves_the_replay_on(signed_in, store, monkeypatch):
+    # The page's clock stands still: the fragment also runs in every full run, and on a busy
+    # machine a real second between two runs would tick the replay on by itself.
+    still = session.now()
+    monkeypatch.setattr(session, "now", lambda: still)
     at = teaching_for(signed_in)
     n = steps(store)
     at.selectbox(key="teach_speed").select("fast (every second)").run()
@@ -176,7 +181,7 @@ def test_the_question_chart_does_not_show_the_grade_asked(signed_in, store):
 def test_a_quiz_played_to_the_end_shows_the_score_and_exports_it(signed_in, store):
     at = teaching_for(signed_in)
     quiz = start(at)
-    results = teaching.course(store, "DEMO-005")
+    results = teaching.graded_steps(store, "DEMO-005")
     n = len(quiz.steps)
     for k, step in enumerate(quiz.steps):
         r = results[step]
