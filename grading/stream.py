@@ -384,7 +384,7 @@ class GradeWriter:
         self.ex = Explainer(g)
         self.f: _Format = _Csv(self.ex) if self.csv else _Json(self.ex)
         a = g.assessments
-        self.iso = iso_times(g.order.time_ns, a.tz)
+        self._iso: tuple[np.ndarray, np.ndarray] | None = None  # every row's time: ``iso``
         p = self.f.p
         cell = _csv_cell if self.csv else _js
         self.patient = np.array([p.add(cell(x)) for x in a.patients], np.int64)
@@ -414,13 +414,22 @@ class GradeWriter:
             self._num_lo = new_lo
         return np.where(blank, self._blank, self._num[v - self._num_lo])
 
+    @property
+    def iso(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every sorted row's time as text (``iso_times``), made on first use."""
+        if self._iso is None:
+            self._iso = iso_times(self.g.order.time_ns, self.g.assessments.tz)
+        return self._iso
+
     def block(self, rows: np.ndarray) -> np.ndarray:
         """The bytes (uint8) of input rows ``rows`` (consecutive, in input order)."""
-        out, n = _render(np.zeros(0, np.uint8), np.zeros(0, np.int64), *self.prepare(rows))
+        out, n = _render(np.zeros(0, np.uint8), np.zeros(0, np.int64), *self.prepare(rows),
+                         *self.iso)
         return out[:n]
 
     def prepare(self, rows: np.ndarray) -> tuple[object, ...]:
-        """What ``_render`` needs for rows ``rows``: explained, as numbers (holds the GIL)."""
+        """What ``_render`` needs for rows ``rows`` but the times (``iso``): explained, as
+        numbers (holds the GIL)."""
         g, c = self.g, self.g.col
         s = g.sorted_of(rows)
         e = self.ex.explain(s)
@@ -439,7 +448,7 @@ class GradeWriter:
         first, self.first = self.first, False
         return (not self.csv, first, row, e.s, e.crs, e.crs_time, e.icans, e.icans_time,
                 e.flags, soft, soft_quote, reason_piece, reason_quote, flag_piece, flag_quote,
-                self.k, buf0, off0, self.iso[0], self.iso[1])
+                self.k, buf0, off0)
 
     def _soft(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each row's soft-limit flags as one piece (-1 none), and whether it needs quotes."""
@@ -513,7 +522,7 @@ def write_grades(out: BinaryIO, g: GradedTimeline, fmt: str, block: int | None =
         bound = _sequence_bound(args[4], args[6], args[8])  # type: ignore[arg-type]
         if len(pieces[0]) < bound:
             pieces[0] = np.empty(bound, np.int64)
-        return _render(buffers.get(), pieces[0], *args)  # type: ignore[arg-type]
+        return _render(buffers.get(), pieces[0], *args, *w.iso)  # type: ignore[arg-type]
 
     def write(rendered: Future[tuple[np.ndarray, int]]) -> None:
         buf, size = rendered.result()
