@@ -100,6 +100,8 @@ def _fever(c: Context) -> tuple[Any, str]:
         return NONE
     if c.previous_temp is not None and grading.round_temp(c.previous_temp) >= FEVER_C:
         return NONE
+    if "fever" in str(c.row.get("attributed_elsewhere") or "").split(";"):
+        return NONE  # a physician has attributed this fever to another cause (decision E13)
     # an event: each new fever is its own level (its time), so a second fever fires again
     return (c.result.time.timestamp(),
             f"New fever {grading.round_temp(t):.1f} °C: inform the physician (ASTCT CRS: "
@@ -379,15 +381,14 @@ def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any],
     baseline_total = patient.get("baseline_ice")
     ages = _ages(rows)
     out: list[news2.News2 | None] = []
-    device = None
+    in_force = support_in_force(rows)  # the oxygen device in force: the one answer (W12)
     seen: dict[str, tuple[Any, datetime]] = {}
     baseline: dict[str, float] | None = None
     sedated_until: datetime | None = None   # neuro values up to here were under sedation
     aroused_at: datetime | None = None      # the latest ICE with points or CAPD (N13)
     for i, row in enumerate(rows):
         t = row["time"]
-        if row.get("o2_device") is not None:
-            device = row["o2_device"]
+        device = in_force[i].o2_device
         for name in (*VITAL_NAMES, "consciousness", "capd_total"):
             if row.get(name) is not None:
                 seen[name] = (row[name], t)

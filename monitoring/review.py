@@ -5,22 +5,19 @@ doses and the guideline prompts for the current grades. The page only draws what
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import grading
-from grading import csvsafe, guidance, news2
+from grading import guidance, news2
 from grading.fields import FIELD_BY_NAME
-from grading.output import grades_csv
+from grading.instants import instant
 
-from . import escalation
 from .course import course
 from .store import StoreError, WardStore
-from .support import support_in_force
+from .support import NO_SUPPORT, Support
 from .tables import ADMINISTRATION_KINDS
 
 ATTRIBUTION_FINDINGS = FIELD_BY_NAME["attributed_elsewhere"].values  # fever, hypotension, ...
@@ -42,7 +39,10 @@ class Review:
     notes: list[dict[str, Any]]
     tocilizumab_given: list[datetime]          # every dose: recorded administrations + row flags
     tz: Any
-    labs: list[dict[str, Any]] = field(default_factory=list)  # lab results (teaching replay)
+    labs: list[dict[str, Any]] = field(default_factory=list)  # lab results
+    flags: list[dict[str, Any]] = field(default_factory=list)  # open flags (the course's)
+    news: news2.News2 | None = None            # NEWS2 now (the course's, C22)
+    support: list[Support] = field(default_factory=list)  # in force at each row (W12)
 
     @property
     def current(self) -> grading.RowResult:
@@ -50,6 +50,11 @@ class Review:
 
     def at(self, index: int) -> grading.RowResult:
         return self.results[index]
+
+    @property
+    def support_now(self) -> Support:
+        """The ongoing support in force at the latest assessment (monitoring/support.py)."""
+        return self.support[-1] if self.support else NO_SUPPORT
 
 
 def patient_review(store: WardStore, patient_id: str) -> Review:
@@ -70,14 +75,15 @@ def patient_review(store: WardStore, patient_id: str) -> Review:
         results=c.results, unattributed=unattributed, summary=c.summary,
         administrations=c.administrations, attributions=attributions,
         confirmations=store.confirmations(patient_id), notes=store.notes(patient_id),
-        tocilizumab_given=tocilizumab_doses(rows, c.administrations), tz=store.tz)
+        tocilizumab_given=tocilizumab_doses(rows, c.administrations), tz=store.tz,
+        labs=c.labs, flags=c.flags, news=c.news, support=c.support)
 
 
 def news_now(review: Review) -> news2.News2 | None:
     """NEWS2 now (``escalation.news_now``: the latest assessment recording any NEWS2 input), as
     the overview, the schedule and the flags have it (RCP 2017; beside the ASTCT grades, never
-    instead of them)."""
-    return escalation.news_now(review.rows, review.patient)
+    instead of them): the course's (``PatientCourse.news``)."""
+    return review.news
 
 
 def charted_only(rows: list[dict[str, Any]], administrations: list[dict[str, Any]],
@@ -145,7 +151,7 @@ def attribution_effect(review: Review, index: int, finding: str) -> AttributionE
 def icu_now(review: Review) -> list[guidance.IcuTrigger]:
     r = review.current
     last = review.rows[-1]
-    oxygen = support_in_force(review.rows)[-1]  # the one answer (monitoring/support.py)
+    oxygen = review.support_now  # the course's: the one answer (monitoring/support.py)
     return guidance.icu_prompts(
         r.crs.grade, r.icans.grade,
         seizure=last.get("seizure") not in (None, "none"),
@@ -153,22 +159,21 @@ def icu_now(review: Review) -> list[guidance.IcuTrigger]:
         cerebral_edema=last.get("cerebral_edema") not in (None, "none"))
 
 
+def maximum_row(review: Review, syndrome: str) -> int | None:
+    """The assessment at which ``syndrome`` ('crs' or 'icans') first reached the highest
+    grade of the stay, as the course summary has it (the time of its episode's maximum); None
+    while no episode has been recorded."""
+    s = review.summary
+    top = getattr(s, f"{syndrome}_max_grade")
+    eps = s.crs_episodes if syndrome == "crs" else s.icans_episodes
+    at = next((e.max_grade_time for e in eps if e.max_grade == top), None)
+    if at is None:
+        return None
+    return next((i for i, r in enumerate(review.results)
+                 if instant(r.time) == instant(at)), None)
+
+
 def course_table(review: Review) -> list[dict[str, Any]]:
     """Maximum grade for each day after infusion (Day 0 ... the last day charted)."""
     return [{"day": day, "crs": crs, "icans": icans}
             for day, crs, icans in review.summary.daily_max]
-
-
-def timeline_csv(review: Review) -> str:
-    """The timeline with grades exactly as ``python -m grading grade --format csv`` writes it
-    (design.md), plus who recorded each row and when."""
-    lines = list(csv.reader(io.StringIO(grades_csv(review.results))))
-    out = io.StringIO()
-    w = csvsafe.writer(out)  # formula-safe cells (docs/security.md)
-    w.writerow([*lines[0], "recorded_by", "recorded_at"])
-    for i, line in enumerate(lines[1:]):
-        by, at = review.recorded.get(review.ids[i], ("", None))
-        # cells read back from grades_csv lose their prefix here and get it again on writing
-        w.writerow([*map(csvsafe.restore, line), by, "" if at is None else at.isoformat()])
-    return out.getvalue()
-
