@@ -143,7 +143,7 @@ def _icu(c: Context) -> tuple[Any, str]:
     if not new:
         return NONE
     # an event: a trigger that was not there at the previous assessment
-    return c.result.time.timestamp(), "ICU review: " + "; ".join(new) + " (spec §4.6)"
+    return c.result.time.timestamp(), "ICU review: " + "; ".join(new) + " (ASCO 2021)"
 
 
 def _hypotension(c: Context) -> tuple[Any, str]:
@@ -164,7 +164,8 @@ def _hypotension(c: Context) -> tuple[Any, str]:
         level = max(level, 2) + (1 if found[0].startswith("SBP") else 0)
     if not found:
         return NONE
-    return level, "Hypotension: " + "; ".join(found) + " (spec §1.6): physician review"
+    return level, ("Hypotension: " + "; ".join(found)
+                   + " (age-based limits after CARTOX, Mahadeo 2019): physician review")
 
 
 def _spo2(c: Context) -> tuple[Any, str]:

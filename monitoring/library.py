@@ -665,7 +665,7 @@ def card_from_record(store: WardStore, patient_id: str, *, title: str, summary: 
         raise StoreError("only a synthetic demo patient can become a teaching case")
     if p.get("product") not in TRIALS:
         raise StoreError("choose the product (one of " + ", ".join(TRIALS) + ") at admission: "
-                         "the case follows its trial's timing (spec §7)")
+                         "the case follows its trial's published timing")
     text = record_csv(store, patient_id)
     a = grading.read_csv(text.encode("utf-8"), tz=store.tz.key)
     g = grading.grade(a)

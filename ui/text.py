@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import datetime
 from typing import Any
 
 # Markdown-active anywhere in a line: escapes, code, emphasis, links and images, HTML and
@@ -68,3 +69,76 @@ def file_part(value: Any, most: int = 40, empty: str = "file") -> str:
     formula character), every other run of characters one ``_``, at most ``most`` long."""
     part = _FILE_UNSAFE.sub("_", str(value)).strip("._-")[:most].strip("._-")
     return part or empty
+
+
+# ------------------------------------------------------------------------ clinical words
+# Issue 18.8: what a clinician reads shows times as the ward clock does, lab values at the
+# precision the lab reports, ages in whole years, and never an ISO timestamp.
+CLOCK = "%d %b %H:%M"  # "05 Dec 14:30": the one format of a time on a page
+
+
+def clock(at: datetime | None, tz: Any, fmt: str = CLOCK) -> str:
+    """``at`` in the ward's zone as the ward reads it ('—' when there is none)."""
+    return "—" if at is None else at.astimezone(tz).strftime(fmt)
+
+
+# an ISO 8601 time inside a sentence (the grading command's findings carry them)
+_ISO_TIME = re.compile(r"\b\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?"
+                       r"(?:Z|[+-]\d\d:?\d\d)?")
+
+
+def clock_times(text: str, tz: Any) -> str:
+    """``text`` with every ISO time in it shown by ``clock`` (a time without an offset is
+    read in the ward's zone)."""
+    def one(m: re.Match[str]) -> str:
+        try:
+            at = datetime.fromisoformat(m[0].replace("Z", "+00:00"))
+        except ValueError:
+            return m[0]
+        return clock(at if at.tzinfo else at.replace(tzinfo=tz), tz)
+    return _ISO_TIME.sub(one, text)
+
+
+# decimals a result is reported with (the lab's own precision; the ward's units of
+# grading/lab_scores/units.py), and the precision of a computed ratio or score
+LAB_DECIMALS: dict[str, int] = {
+    "creatinine": 2, "crp": 2, "ferritin": 0, "ldh": 0, "platelets": 0, "anc": 0,
+    "haemoglobin": 1, "fibrinogen": 0, "il6": 1, "alt": 0, "ast": 0,
+}
+
+
+def lab_value(value: float | None, test: str = "", unit: str | None = None) -> str:
+    """A lab result as the lab reports it: ``lab_value(1.527, "creatinine")`` is "1.53". A
+    test in ``LAB_DECIMALS`` (in its canonical unit) has its decimals; any other value three
+    significant figures, whole from 100 up (31.456 mg/L is "31.5", 1234.5 is "1235")."""
+    if value is None or value != value:
+        return "—"
+    digits = LAB_DECIMALS.get(test.lower())
+    if digits is not None and unit not in (None, _canonical(test.lower())):
+        digits = None
+    if digits is None:
+        return f"{value:.0f}" if abs(value) >= 100 else f"{float(f'{value:.3g}'):g}"
+    return f"{value:.{digits}f}"
+
+
+def _canonical(test: str) -> str | None:
+    from grading.lab_scores.units import LAB_UNITS  # a light module; only for this check
+    return LAB_UNITS[test][0] if test in LAB_UNITS else None
+
+
+def ratio(value: float | None, digits: int = 2) -> str:
+    """A computed ratio or score (EASIX, log2 EASIX, a ratio to baseline): two decimals."""
+    if value is None or value != value:
+        return "—"
+    return f"{value:.{digits}f}"
+
+
+def whole_years(age: float | None, adjective: bool = False) -> str:
+    """An age in completed years: 11.9 is "11 years" ("11-year-old" as an adjective); under
+    one year in completed months."""
+    if age is None or age != age:
+        return "age not recorded"
+    n, unit = (int(age * 12), "month") if age < 1 else (int(age), "year")
+    if adjective:
+        return f"{n}-{unit}-old"
+    return f"{n} {unit}{'s' if n != 1 else ''}"

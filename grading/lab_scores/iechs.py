@@ -19,7 +19,7 @@ from .labs import LabValue, latest
 
 SOURCE = ("Hines MR, Knight TE, McNerney KO, et al. Immune effector cell-associated "
           "hemophagocytic lymphohistiocytosis-like syndrome. Transplant Cell Ther. "
-          "2023;29(7):438.e1-438.e16 (features recalled [R]; screening only)")
+          "2023;29(7):438.e1-438.e16 (screening only)")
 CURRENT = timedelta(hours=72)        # a lab older than this is not a current finding
 BASELINE_BEFORE = timedelta(days=7)  # the value "at infusion": the latest in the week before
 RISING_WITHIN = timedelta(hours=48)  # ferritin doubling within 48 h = rising quickly

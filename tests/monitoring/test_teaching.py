@@ -269,7 +269,7 @@ def test_an_attributed_fever_is_named_as_the_deciding_rule_of_crs_0():
     assert "A9" in rules and "CRS-R2" in rules
     text = teaching.feedback(entry, "CRS")
     assert text.startswith("CRS: you chose 1; the rules give 0.")
-    assert "CRS-R1 — temperature 38.7 °C attributed to another cause" in text
+    assert "fever (ASTCT 2019) — temperature 38.7 °C attributed to another cause" in text
 
 
 @pytest.mark.parametrize("at", ["2026-09-23T14:00", "2026-09-23T15:00"])
@@ -283,7 +283,7 @@ def test_a_masked_fever_is_marked_as_the_engine_grades_it_and_explained(at):
     text = teaching.feedback(entry, "CRS")
     assert text.startswith("CRS: you chose 2; the rules give 0 (provisional). Provisional "
                            "because: A3 — fever possibly masked")
-    assert "would be CRS grade 2 if a clinician confirms CRS (spec A3)" in text
+    assert "would be CRS grade 2 if a clinician confirms CRS (ASTCT 2019)" in text
     assert "2 is the grade it would be once a clinician confirms CRS; until then the ASTCT " \
            "grade is 0." in text
     assert [(rule, ways) for rule, _, _, ways in quiz.missed_rules()] == [
@@ -302,7 +302,7 @@ def test_a_not_evaluable_step_needs_the_answer_not_evaluable():
     assert not wrong["crs_right"] and wrong["icans_right"]
     text = teaching.feedback(wrong, "CRS")
     assert text.startswith("CRS: you chose 0; the rules give not evaluable. Not evaluable "
-                           "because: CRS-R1 — no temperature in the last 4 h")
+                           "because: fever (ASTCT 2019) — no temperature in the last 4 h")
     right = quiz.answer(0, r, None, 0)
     assert right["crs_right"] and quiz.score == (2, 2)
     assert teaching.deciding(r.crs)[0].rule == "CRS-R1"

@@ -1,0 +1,57 @@
+"""The rules a reason names, in a clinician's words with the published source (issue 18.8).
+
+The grading command keeps its rule ids (``CRS-R4``, ``ICANS §2.3``: design.md, "The grading
+command"); a page never shows them. It shows what the rule is about and where it comes from:
+``rule_words("CRS-R4")`` is "hypotension (ASTCT 2019)". The ids the teaching module names a
+review flag by (docs/clinical-decisions.md T9: A3, C8, §1.4 ...) have their words here too.
+"""
+
+from __future__ import annotations
+
+ASTCT = "ASTCT 2019"
+
+# what each rule is about; the source is ASTCT 2019 unless SOURCE says otherwise
+RULE_WORDS: dict[str, str] = {
+    "CRS-R1": "fever",
+    "CRS-R2": "CRS needs a fever to start",
+    "CRS-R3": "fever waiver after treatment",
+    "CRS-R3b": "CRS episode",
+    "CRS-R4": "hypotension",
+    "CRS-R4b": "vasopressin alone",
+    "CRS-R5": "hypoxia",
+    "CRS-R6": "CRS grade from its components",
+    "CRS-R7": "finding attributed to another cause",
+    "CRS-R8": "organ toxicity is graded apart",
+    "CRS-R9": "death from CRS",
+    "CRS-R10": "labs play no part in the grade",
+    "CRS §1.1": "before the infusion: baseline",
+    "ICANS-R1": "ICANS grade: the highest domain",
+    "ICANS-R2": "ICE score",
+    "ICANS-R3": "ICE 10 with nothing else",
+    "ICANS-R4": "level of consciousness",
+    "ICANS-R5": "sedation or another cause",
+    "ICANS-R6": "seizure",
+    "ICANS-R9": "death from ICANS",
+    "ICANS §2.1": "before the infusion: baseline",
+    "ICANS §2.3": "motor weakness, cerebral oedema or raised pressure",
+    "ICANS §2.5": "CAPD (children)",
+    # review flags that make a grade provisional or leave a finding out (teaching T9)
+    "A3": "fever possibly masked by earlier treatment",
+    "A9": "fever attributed to another cause",
+    "B2": "neuro exam not assessable",
+    "B4": "baseline ICE deficit",
+    "C8": "open CRS episode without fever",
+    "C13": "an input not recorded",
+    "§0.4": "finding attributed to another cause",
+    "§1.4": "high-flow cannula at low flow",
+}
+SOURCE: dict[str, str] = {"C8": "ward rule", "C13": "ward rule"}
+
+
+def rule_words(rule: str) -> str:
+    """``rule`` as a clinician reads it: what it is about and its published source; '' for a
+    rule this table does not know (another scale's: its title names it), never the id."""
+    what = RULE_WORDS.get(rule)
+    if what is None:
+        return ""
+    return f"{what} ({SOURCE.get(rule, ASTCT)})"

@@ -1,0 +1,82 @@
+"""The words of every teaching case's course as the pages render them (issue 18.8): reasons,
+review flags, ward flags, guideline and ICU prompts, the other scales' findings and why they
+differ, and the lab scores - none shows a column name, an internal id or an ISO time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from grading import guidance
+from monitoring import library
+from monitoring.review import patient_review
+from monitoring.scale_review import lab_scores, scale_course
+from monitoring.store import WardStore
+from ui.common import reason_text, reasons_text
+from ui.scales import easix_frame, hematotox_lines, icaht_lines
+from ui.text import clock_times
+
+from .test_clinician_words import internal
+
+AT = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+CASES = library.builtin_cases()
+
+
+@pytest.fixture(scope="module")
+def ward(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WardStore]:
+    path: Path = tmp_path_factory.mktemp("words") / "ward.db"
+    store = WardStore(f"sqlite:///{path}")
+    for case in CASES:
+        library.load_case(store, case, AT)
+    yield store
+    store.engine.dispose()
+
+
+def course_words(store: WardStore, pid: str) -> list[str]:
+    """Every sentence a clinician reads about this course on the review and teaching pages."""
+    rv = patient_review(store, pid)
+    tz = store.tz
+    out: list[str] = []
+    for r in rv.results:
+        for g in (r.crs, r.icans):
+            out += reasons_text(g, tz)
+            out += [clock_times(f.message, tz) for f in g.flags]
+        out += [p.text + " " + p.source for p in guidance.prompts(
+            r.crs.grade, r.icans.grade, child=True)]
+        out += [t.what + " " + t.source for t in guidance.icu_prompts(
+            r.crs.grade, r.icans.grade, seizure=True, positive_pressure=True,
+            cerebral_edema=True)]
+    out += [clock_times(f["message"], tz) for f in store.flags(pid)]
+    course = scale_course(rv)
+    for row in course.rows:
+        for cell in row.cells.values():
+            out += list(cell.why) + [reason_text(x, tz) for x in cell.grade.reasons]
+    panel = lab_scores(store, rv.patient, AT)
+    if panel is not None:
+        out += hematotox_lines(panel) + icaht_lines(panel) + [panel.iechs.text]
+        out += [str(v) for v in easix_frame(panel, tz).to_numpy().ravel()]
+    return out
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_no_teaching_course_shows_a_column_name_an_internal_id_or_an_iso_time(ward, case):
+    words = course_words(ward, case.card.id)
+    assert words  # the course was read
+    assert [w for w in words if internal(w)] == []
+
+
+def card_words(card: library.CaseCard) -> list[str]:
+    """What the teaching page shows of a card: summary, learning points, medication and event
+    notes, the trial."""
+    return [card.summary, *card.learning_points, str(card.trial.model_dump()),
+            *(str(m.model_dump(exclude={"time"})) for m in card.medications),
+            *(str(e.model_dump(exclude={"time"})) for e in card.events)]
+
+
+def test_every_teaching_card_names_its_sources_in_plain_words():
+    words = [w for case in CASES for w in card_words(case.card)]
+    assert len(words) > 3 * len(CASES)
+    assert [w for w in words if internal(w)] == []
