@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from grading import guidance
+from grading.words import rule_words
 from monitoring import library
 from monitoring.review import patient_review
 from monitoring.scale_review import lab_scores, scale_course
@@ -80,3 +81,11 @@ def test_every_teaching_card_names_its_sources_in_plain_words():
     words = [w for case in CASES for w in card_words(case.card)]
     assert len(words) > 3 * len(CASES)
     assert [w for w in words if internal(w)] == []
+
+
+def test_every_rule_of_every_teaching_course_has_words_and_a_source(ward):
+    """The ASTCT reasons of every course: none falls back to an id or to no words."""
+    rules = {r.rule for case in CASES for res in patient_review(ward, case.card.id).results
+             for r in (*res.crs.reasons, *res.icans.reasons)}
+    assert {"CRS-R1", "CRS-R4", "CRS-R5", "ICANS-R2", "ICANS-R6"} <= rules  # a rich set
+    assert {r for r in rules if not rule_words(r).endswith("(ASTCT 2019)")} == set()
