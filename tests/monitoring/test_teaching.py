@@ -187,7 +187,8 @@ def test_the_quiz_export_names_the_learner_the_case_the_times_and_the_score(stor
         (NOW + timedelta(minutes=2)).isoformat(), f"1/{2 * n}", str(n - 1))}
     assert rows[0]["step"] == "1"
     assert (rows[0]["crs_right"], rows[0]["icans_right"]) == ("True", "False")
-    assert rows[0]["icans_deciding_rule"].startswith("ICANS-R2: ICE 10/10")  # decides ICANS
+    # decides ICANS
+    assert rows[0]["icans_deciding_rule"].startswith("ICE score (ASTCT 2019): ICE 10/10")
     results = teaching.course(store, "DEMO-006")
     for row, step in zip(rows[1:], quiz.steps[1:]):   # every other question, not reached
         assert [row["step"], row["time"], row["day_post_infusion"]] == [
@@ -282,7 +283,8 @@ def test_a_masked_fever_is_marked_as_the_engine_grades_it_and_explained(at):
     assert [rule for rule, _ in entry["crs_deciding"]] == ["CRS-R1", "CRS-R2", "A3"]
     text = teaching.feedback(entry, "CRS")
     assert text.startswith("CRS: you chose 2; the rules give 0 (provisional). Provisional "
-                           "because: A3 — fever possibly masked")
+                           "because: fever possibly masked by earlier treatment (ASTCT 2019) — "
+                           "fever possibly masked")
     assert "would be CRS grade 2 if a clinician confirms CRS (ASTCT 2019)" in text
     assert "2 is the grade it would be once a clinician confirms CRS; until then the ASTCT " \
            "grade is 0." in text

@@ -133,9 +133,9 @@ def test_the_labs_tab_shows_the_scores_as_risk_context_with_their_sources(signed
     assert "not a grade" in shown and "Korell" in shown and "Rejeski" in shown
     # ferritin 9000 (> 2 x 2500 at infusion), fibrinogen 120 mg/dL, ANC 200/µL (worse)
     assert any("IEC-HS features present: 3/5 core" in w.value for w in at.warning)
-    assert "Interpolation off" in shown
+    assert "Interpolation between measured counts off" in shown
     at.checkbox(key=f"labs_interpolate_{PID}").check().run()
-    assert "Interpolation on" in texts(at)
+    assert "Interpolation between measured counts on" in texts(at)
 
 
 def test_a_patient_without_labs_says_so(signed_in, store):
