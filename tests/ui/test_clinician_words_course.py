@@ -4,6 +4,8 @@ differ, and the lab scores - none shows a column name, an internal id or an ISO 
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +19,7 @@ from monitoring.review import patient_review
 from monitoring.scale_review import lab_scores, scale_course
 from monitoring.store import WardStore
 from ui.common import reason_text, reasons_text
+from ui.handover import handover_html
 from ui.scales import easix_frame, hematotox_lines, icaht_lines
 from ui.text import clock_times
 
@@ -89,3 +92,13 @@ def test_every_rule_of_every_teaching_course_has_words_and_a_source(ward):
              for r in (*res.crs.reasons, *res.icans.reasons)}
     assert {"CRS-R1", "CRS-R4", "CRS-R5", "ICANS-R2", "ICANS-R6"} <= rules  # a rich set
     assert {r for r in rules if not rule_words(r).endswith("(ASTCT 2019)")} == set()
+
+
+@pytest.mark.parametrize("case", CASES[:5], ids=lambda c: c.id)
+def test_the_handover_names_sources_and_shows_no_internal_text(ward, case):
+    rv = patient_review(ward, case.card.id)
+    page = handover_html(rv, AT, "demo.physician", ward.open_flags(case.card.id),
+                         with_chart=False)
+    text = html.unescape(re.sub(r"<[^>]+>", "\n", page))
+    assert "ASTCT" in text
+    assert internal(text) == []
