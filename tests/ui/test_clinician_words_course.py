@@ -14,7 +14,7 @@ import pytest
 
 from grading import guidance
 from grading.words import rule_words
-from monitoring import library
+from monitoring import escalation, library
 from monitoring.review import patient_review
 from monitoring.scale_review import lab_scores, scale_course
 from monitoring.store import WardStore
@@ -54,6 +54,10 @@ def course_words(store: WardStore, pid: str) -> list[str]:
             r.crs.grade, r.icans.grade, seizure=True, positive_pressure=True,
             cerebral_edema=True)]
     out += [clock_times(f["message"], tz) for f in store.flags(pid)]
+    raised = escalation.evaluate_course(rv.rows, rv.results.__getitem__, rv.patient,
+                                        rv.tocilizumab_given)
+    out += [clock_times(f.flag["message"], tz) for f in raised]
+    out += [f.flag["respond"] for f in raised if f.flag.get("respond")]
     course = scale_course(rv)
     for row in course.rows:
         for cell in row.cells.values():
@@ -92,6 +96,14 @@ def test_every_rule_of_every_teaching_course_has_words_and_a_source(ward):
              for r in (*res.crs.reasons, *res.icans.reasons)}
     assert {"CRS-R1", "CRS-R4", "CRS-R5", "ICANS-R2", "ICANS-R6"} <= rules  # a rich set
     assert {r for r in rules if not rule_words(r).endswith("(ASTCT 2019)")} == set()
+
+
+def test_the_ward_flags_of_the_teaching_courses_are_read_too(ward):
+    """The escalation rules raise flags over the courses (so the scan above reads them)."""
+    codes = {f.flag["code"] for case in CASES for f in escalation.evaluate_course(
+        *(lambda rv: (rv.rows, rv.results.__getitem__, rv.patient, rv.tocilizumab_given))(
+            patient_review(ward, case.card.id)))}
+    assert {"new_fever", "hypotension", "icu_review", "neuro_event", "news2_7"} <= codes
 
 
 @pytest.mark.parametrize("case", CASES[:5], ids=lambda c: c.id)
