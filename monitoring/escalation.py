@@ -102,7 +102,7 @@ def _fever(c: Context) -> tuple[Any, str]:
         return NONE
     # an event: each new fever is its own level (its time), so a second fever fires again
     return (c.result.time.timestamp(),
-            f"New fever {grading.round_temp(t):.1f} °C: inform the physician (ASTCT CRS: "
+            f"New fever {grading.round_temp(t):.1f} °C: inform the physician (ASTCT 2019: "
             "fever ≥ 38.0 °C is grade 1 unless another cause is documented)")
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import grading
 from grading.fields import FIELD_BY_NAME
 from grading.words import rule_words
-from ui.text import CLOCK, clock, clock_times
+from ui.text import CLOCK, clock, clock_times, whole_years
 
 # Okabe-Ito colours (safe for the common colour-vision deficiencies); the text always carries
 # the grade too, so colour is never the only cue.
@@ -88,6 +88,9 @@ def observations_text(values: Mapping[str, Any]) -> str:
         if v is None or name in CONTEXT_FIELDS:
             continue
         f = FIELD_BY_NAME[name]
+        if name == "age_years" and isinstance(v, (int, float)):
+            parts.append(f"{f.title} {whole_years(v)}")  # completed years (decision G10)
+            continue
         if isinstance(v, bool):
             shown = "yes" if v else "no"
         elif isinstance(v, float):

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from grading.result import Reason
 from grading.words import rule_words
-from ui.common import reason_text
+from ui.common import observations_text, reason_text
 from ui.text import clock, clock_times, lab_value, ratio, whole_years
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -111,3 +111,9 @@ def test_a_reason_reads_words_finding_and_time_without_the_rule_id():
     assert shown == ("**Fever waiver after treatment (ASTCT 2019)** — CRS episode open since "
                      "05 Dec 14:30 and antipyretic given: fever no longer required (05 Dec 16:00)")
     assert "CRS-R3" not in shown
+
+
+def test_an_assessment_shows_the_age_in_completed_years_and_no_column_name():
+    shown = observations_text({"time": datetime(2026, 3, 2, tzinfo=UTC), "age_years": 11.9,
+                               "temp_c": 38.25, "o2_device": "nasal_cannula"})
+    assert shown == "Age 11 years; Temperature 38.25 °C; Oxygen support nasal cannula"
