@@ -55,3 +55,16 @@ def rule_words(rule: str) -> str:
     if what is None:
         return ""
     return f"{what} ({SOURCE.get(rule, ASTCT)})"
+
+
+# the lab tests by the names a ward uses (the record's test codes are lower case: ``crp``)
+LAB_NAMES: dict[str, str] = {
+    "crp": "CRP", "ferritin": "ferritin", "ldh": "LDH", "platelets": "platelets", "anc": "ANC",
+    "haemoglobin": "haemoglobin", "creatinine": "creatinine", "fibrinogen": "fibrinogen",
+    "il6": "IL-6", "alt": "ALT", "ast": "AST",
+}
+
+
+def lab_name(test: str) -> str:
+    """``crp`` as "CRP": a lab test as the ward names it."""
+    return LAB_NAMES.get(test, test)

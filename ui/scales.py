@@ -19,6 +19,7 @@ from grading.lab_scores.units import canonical_unit
 from grading.result import Grade
 from grading.scales.compare import AGREEMENT, REFERENCE, DayMaximum, ScaleCell
 from grading.scales.engine import ASTCT_SOURCE, SCALES
+from grading.words import lab_name
 from monitoring.scale_review import ScaleCourse, lab_scores
 from monitoring.services import Ward
 from ui.common import local, reason_text
@@ -159,7 +160,7 @@ def _num(x: float | None, digits: int = 2) -> str:
 
 def _lab(x: Any) -> str:
     """A lab used by a score, at the lab's precision (issue 18.8: creatinine 1.53, not 1.527)."""
-    return f"{x.test} {lab_value(x.value, x.test)} {canonical_unit(x.test)}"
+    return f"{lab_name(x.test)} {lab_value(x.value, x.test)} {canonical_unit(x.test)}"
 
 
 def easix_frame(panel: LabPanel, tz: Any) -> pd.DataFrame:
