@@ -182,7 +182,7 @@ class Trial(_Model):
     def _figures_together(self) -> Trial:
         given = [f for f in TRIAL_FIGURES if getattr(self, f) is not None]
         if given and len(given) != len(TRIAL_FIGURES):
-            raise ValueError("trial: give every figure of the spec §7 row or none ("
+            raise ValueError("trial: give every figure of the published trial or none ("
                              + ", ".join(sorted(set(TRIAL_FIGURES) - set(given))) + " missing)")
         return self
 
