@@ -68,3 +68,37 @@ LAB_NAMES: dict[str, str] = {
 def lab_name(test: str) -> str:
     """``crp`` as "CRP": a lab test as the ward names it."""
     return LAB_NAMES.get(test, test)
+
+
+# decimals a result is reported with (the lab's own precision; the ward's units of
+# grading/lab_scores/units.py), and the precision of a computed ratio or score
+LAB_DECIMALS: dict[str, int] = {
+    "creatinine": 2, "crp": 2, "ferritin": 0, "ldh": 0, "platelets": 0, "anc": 0,
+    "haemoglobin": 1, "fibrinogen": 0, "il6": 1, "alt": 0, "ast": 0,
+}
+
+
+def lab_value(value: float | None, test: str = "", unit: str | None = None) -> str:
+    """A lab result as the lab reports it: ``lab_value(1.527, "creatinine")`` is "1.53". A
+    test in ``LAB_DECIMALS`` (in its canonical unit) has its decimals; any other value three
+    significant figures, whole from 100 up (31.456 mg/L is "31.5", 1234.5 is "1235")."""
+    if value is None or value != value:
+        return "—"
+    digits = LAB_DECIMALS.get(test.lower())
+    if digits is not None and unit not in (None, _canonical(test.lower())):
+        digits = None
+    if digits is None:
+        return f"{value:.0f}" if abs(value) >= 100 else f"{float(f'{value:.3g}'):g}"
+    return f"{value:.{digits}f}"
+
+
+def _canonical(test: str) -> str | None:
+    from .lab_scores.units import LAB_UNITS  # imported here: lab_scores imports this module
+    return LAB_UNITS[test][0] if test in LAB_UNITS else None
+
+
+def ratio(value: float | None, digits: int = 2) -> str:
+    """A computed ratio or score (EASIX, log2 EASIX, a ratio to baseline): two decimals."""
+    if value is None or value != value:
+        return "—"
+    return f"{value:.{digits}f}"

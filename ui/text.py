@@ -19,6 +19,8 @@ import re
 from datetime import datetime
 from typing import Any
 
+from grading.words import LAB_DECIMALS, lab_value, ratio  # noqa: F401 (re-exported)
+
 # Markdown-active anywhere in a line: escapes, code, emphasis, links and images, HTML and
 # entities, strikethrough, tables, LaTeX, Streamlit directives (:red[...]), e-mail autolinks
 _ANYWHERE = re.compile(r"([\\`*_\[\]<>!&~|$:@{}])")
@@ -99,40 +101,8 @@ def clock_times(text: str, tz: Any) -> str:
     return _ISO_TIME.sub(one, text)
 
 
-# decimals a result is reported with (the lab's own precision; the ward's units of
-# grading/lab_scores/units.py), and the precision of a computed ratio or score
-LAB_DECIMALS: dict[str, int] = {
-    "creatinine": 2, "crp": 2, "ferritin": 0, "ldh": 0, "platelets": 0, "anc": 0,
-    "haemoglobin": 1, "fibrinogen": 0, "il6": 1, "alt": 0, "ast": 0,
-}
-
-
-def lab_value(value: float | None, test: str = "", unit: str | None = None) -> str:
-    """A lab result as the lab reports it: ``lab_value(1.527, "creatinine")`` is "1.53". A
-    test in ``LAB_DECIMALS`` (in its canonical unit) has its decimals; any other value three
-    significant figures, whole from 100 up (31.456 mg/L is "31.5", 1234.5 is "1235")."""
-    if value is None or value != value:
-        return "—"
-    digits = LAB_DECIMALS.get(test.lower())
-    if digits is not None and unit not in (None, _canonical(test.lower())):
-        digits = None
-    if digits is None:
-        return f"{value:.0f}" if abs(value) >= 100 else f"{float(f'{value:.3g}'):g}"
-    return f"{value:.{digits}f}"
-
-
-def _canonical(test: str) -> str | None:
-    from grading.lab_scores.units import LAB_UNITS  # a light module; only for this check
-    return LAB_UNITS[test][0] if test in LAB_UNITS else None
-
-
-def ratio(value: float | None, digits: int = 2) -> str:
-    """A computed ratio or score (EASIX, log2 EASIX, a ratio to baseline): two decimals."""
-    if value is None or value != value:
-        return "—"
-    return f"{value:.{digits}f}"
-
-
+# lab values and computed ratios: one formatter, in grading/words.py (the lab scores' own
+# sentences use it too)
 def whole_years(age: float | None, adjective: bool = False) -> str:
     """An age in completed years: 11.9 is "11 years" ("11-year-old" as an adjective); under
     one year in completed months."""

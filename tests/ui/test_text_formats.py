@@ -117,3 +117,19 @@ def test_an_assessment_shows_the_age_in_completed_years_and_no_column_name():
     shown = observations_text({"time": datetime(2026, 3, 2, tzinfo=UTC), "age_years": 11.9,
                                "temp_c": 38.25, "o2_device": "nasal_cannula"})
     assert shown == "Age 11 years; Temperature 38.25 °C; Oxygen support nasal cannula"
+
+
+def test_lab_values_converted_from_another_unit_show_at_the_labs_precision():
+    """Creatinine 135 µmol/L is 1.527... mg/dL and haemoglobin 4.1 mmol/L 6.6051 g/dL once
+    stored: the screening and score texts show 1.53 and 6.6, never the raw quotient."""
+    from grading.lab_scores import iechs
+    from grading.lab_scores.labs import LabValue
+    from grading.lab_scores.units import to_canonical
+    t = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    hb = LabValue("haemoglobin", to_canonical("haemoglobin", 4.1, "mmol/L"), t)
+    fib = LabValue("fibrinogen", to_canonical("fibrinogen", 1.234, "g/L"), t)
+    s = iechs.screen([hb, fib], t + timedelta(hours=1), None, 12)
+    text = " ".join(f.finding for f in s.features)
+    assert "haemoglobin 6.6 g/dL" in text and "fibrinogen 123 mg/dL" in text
+    creatinine = LabValue("creatinine", to_canonical("creatinine", 135, "µmol/L"), t)
+    assert creatinine.value != 1.53 and lab_value(creatinine.value, "creatinine") == "1.53"
