@@ -19,7 +19,8 @@ WRITES = {"record_assessment", "amend_assessment", "mark_entered_in_error",
           "update_patient", "discharge", "clear_demo_patient", "record_administration",
           "record_administrations", "record_lab", "record_labs",
           "mark_medications_and_labs_entered_in_error", "raise_flag", "acknowledge_flag",
-          "withdraw_flag", "add_user", "set_password", "set_active", "sign_in", "sso_sign_in",
+          "acknowledge_flags", "withdraw_flag", "add_user", "set_password", "set_active",
+          "sign_in", "sso_sign_in",
           "save_teaching_case", "note", "claim_once", "import_csv"}
 
 
