@@ -30,8 +30,8 @@ LEGEND = ("▲ higher than ASTCT · ▼ lower than ASTCT · ≠ one of the two n
           "prov. = provisional (an input the scale needs is not recorded) · est. = estimated "
           "(FiO2 from the flow, or CARTOX-10 without the head-of-state question) · NE = not "
           "evaluable. Shaded cells differ from ASTCT.")
-SCALE_DECISIONS = ("Comparison for research and teaching: the decisions on the other scales "
-                   "(X) in docs/clinical-decisions.md say how each table was read.")
+SCALE_DECISIONS = ("Comparison for research and teaching: where a published table leaves a case "
+                   "open, the finding says how the ward reads it (\"the ward's reading\").")
 DIFFERS_STYLE = "background-color: #FDE7D2; font-weight: 700"
 CRS_SCALES = tuple(n for n, s in SCALES.items() if s.syndrome == "crs")
 NEURO_SCALES = tuple(n for n, s in SCALES.items() if s.syndrome == "icans")
