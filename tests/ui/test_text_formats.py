@@ -1,4 +1,4 @@
-"""One formatter for what a clinician reads (issue 18.8, decision G10): times on the ward clock,
+"""One formatter for what a clinician reads (issue 18.8, decision G13): times on the ward clock,
 lab values at the lab's precision, ratios to two decimals, ages in completed years, and the
 rules in words with their source."""
 
