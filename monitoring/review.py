@@ -43,6 +43,7 @@ class Review:
     tocilizumab_given: list[datetime]          # every dose: recorded administrations + row flags
     tz: Any
     labs: list[dict[str, Any]] = field(default_factory=list)  # lab results (teaching replay)
+    periods: list[dict[str, Any]] = field(default_factory=list)  # attributions over a range
 
     @property
     def current(self) -> grading.RowResult:
@@ -70,7 +71,8 @@ def patient_review(store: WardStore, patient_id: str) -> Review:
         results=c.results, unattributed=unattributed, summary=c.summary,
         administrations=c.administrations, attributions=attributions,
         confirmations=store.confirmations(patient_id), notes=store.notes(patient_id),
-        tocilizumab_given=tocilizumab_doses(rows, c.administrations), tz=store.tz)
+        tocilizumab_given=tocilizumab_doses(rows, c.administrations), tz=store.tz,
+        labs=c.labs, periods=store.attribution_periods(patient_id))
 
 
 def news_now(review: Review) -> news2.News2 | None:
@@ -140,6 +142,36 @@ def attribution_effect(review: Review, index: int, finding: str) -> AttributionE
     later = [every[j].time for j in range(index + 1, n)
              if (every[j].crs, every[j].icans) != (one[j].crs, one[j].icans)]
     return AttributionEffect(review.results[index], one[index], later)
+
+
+@dataclass(frozen=True)
+class PeriodEffect:
+    """What attributing ``finding`` from one time until another (or until further notice)
+    would change (decision W14), before it is recorded."""
+
+    covered: list[datetime]                    # the assessments in the range, now
+    changed: list[tuple[grading.RowResult, grading.RowResult]]  # (now, with it) where a grade
+    open_ended: bool                           # until further notice: later ones too
+
+
+def period_effect(review: Review, finding: str, starts_at: datetime,
+                  ends_at: datetime | None) -> PeriodEffect:
+    """Grade the course with ``finding`` attributed on every assessment from ``starts_at`` to
+    ``ends_at`` (None: every later one), as the record will apply it (model
+    ``apply_attribution_periods``), and list the assessments whose grade that changes."""
+    at = {j for j, r in enumerate(review.rows)
+          if r["time"] >= starts_at and (ends_at is None or r["time"] <= ends_at)}
+    rows = []
+    for j, r in enumerate(review.rows):
+        had = r.get("attributed_elsewhere")
+        found = set() if had in (None, "none") else set(str(had).split(";"))
+        rows.append(r | {"attributed_elsewhere": ";".join(sorted(found | {finding}))}
+                    if j in at else r)
+    after = list(grading.grade(grading.from_rows(rows, tz=review.tz)).results())
+    changed = [(review.results[j], after[j]) for j in range(len(rows))
+               if (after[j].crs, after[j].icans) != (review.results[j].crs,
+                                                     review.results[j].icans)]
+    return PeriodEffect([review.rows[j]["time"] for j in sorted(at)], changed, ends_at is None)
 
 
 def icu_now(review: Review) -> list[guidance.IcuTrigger]:
