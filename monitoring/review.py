@@ -19,7 +19,7 @@ from grading.output import grades_csv
 
 from . import escalation
 from .course import course
-from .store import StoreError, WardStore
+from .store import StoreError, WardStore, period_covers
 from .support import support_in_force
 from .tables import ADMINISTRATION_KINDS
 
@@ -149,18 +149,18 @@ class PeriodEffect:
     """What attributing ``finding`` from one time until another (or until further notice)
     would change (decision W14), before it is recorded."""
 
-    covered: list[datetime]                    # the assessments in the range, now
+    covered: list[datetime]                    # the assessments it covers, now
+    left_out: list[datetime]                   # in the range, not covered (W14: a fever with
+                                               # hypotension or an oxygen need)
     changed: list[tuple[grading.RowResult, grading.RowResult]]  # (now, with it) where a grade
     open_ended: bool                           # until further notice: later ones too
 
 
 def period_effect(review: Review, finding: str, starts_at: datetime,
                   ends_at: datetime | None) -> PeriodEffect:
-    """Grade the course with ``finding`` attributed on every assessment from ``starts_at`` to
-    ``ends_at`` (None: every later one), as the record will apply it (model
-    ``apply_attribution_periods``), and list the assessments whose grade that changes."""
-    at = {j for j, r in enumerate(review.rows)
-          if r["time"] >= starts_at and (ends_at is None or r["time"] <= ends_at)}
+    """Grade the course with ``finding`` attributed on the assessments the record will cover
+    (``period_covers``, the record's own rule), and list those whose grade that changes."""
+    at = set(period_covers(review.rows, finding, starts_at, ends_at))
     rows = []
     for j, r in enumerate(review.rows):
         had = r.get("attributed_elsewhere")
@@ -171,7 +171,11 @@ def period_effect(review: Review, finding: str, starts_at: datetime,
     changed = [(review.results[j], after[j]) for j in range(len(rows))
                if (after[j].crs, after[j].icans) != (review.results[j].crs,
                                                      review.results[j].icans)]
-    return PeriodEffect([review.rows[j]["time"] for j in sorted(at)], changed, ends_at is None)
+    in_range = [j for j, r in enumerate(review.rows)
+                if r["time"] >= starts_at and (ends_at is None or r["time"] <= ends_at)]
+    return PeriodEffect([review.rows[j]["time"] for j in sorted(at)],
+                        [review.rows[j]["time"] for j in in_range if j not in at],
+                        changed, ends_at is None)
 
 
 def icu_now(review: Review) -> list[guidance.IcuTrigger]:

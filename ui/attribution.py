@@ -19,6 +19,12 @@ def period_effect_text(effect: Any, finding: str, tz: Any) -> str:
         text = "Covers no assessment yet"
     text += (", and every later one until it is ended, for this finding only: another "
              "finding is never hidden." if effect.open_ended else ".")
+    if finding == "fever" and (effect.left_out or effect.open_ended):
+        n_out = len(effect.left_out)
+        text += (" A fever with low blood pressure or an oxygen need is never covered: it "
+                 "may be CRS after all (ASTCT 2019), so it is graded and flagged as usual"
+                 + (f" ({n_out} assessment{'s' if n_out != 1 else ''} in the range)"
+                    if n_out else "") + ".")
     if not effect.changed:
         return text + f" Attributing {finding} changes no grade there: it is not what decides them."
     lines = [f"{local(b.time, tz)}: {grade_text('CRS', a.crs)}, {grade_text('ICANS', a.icans)} "

@@ -3,7 +3,6 @@ plain value helpers every part of the record shares (no database here)."""
 
 from __future__ import annotations
 
-import bisect
 import csv
 import io
 import json
@@ -347,20 +346,54 @@ def _csv_rows(data: bytes) -> list[dict[str, str]]:
     return rows
 
 
+def other_crs_finding(sbp_mmhg: float | None, vasopressors: str | None,
+                      o2_device: str | None) -> bool:
+    """Whether a row shows hypotension or an oxygen need, read plainly and conservatively
+    (decision W14): SBP below 90 mmHg (the adult threshold, higher than the children's, so
+    it errs towards showing), any vasopressor in force, any oxygen device but room air in
+    force. A fever attributed over a range never covers such a row: fever is the gate of the
+    CRS grade, so attributing it would hide the new finding (ASTCT 2019)."""
+    return ((sbp_mmhg is not None and sbp_mmhg < 90)
+            or vasopressors not in (None, "", "none")
+            or o2_device not in (None, "", "room_air"))
+
+
+def period_covers(rows: Sequence[Mapping[str, Any]], finding: str, starts_at: datetime,
+                  ends_at: datetime | None) -> list[int]:
+    """The rows (one patient's, time order) an attribution of ``finding`` from ``starts_at``
+    to ``ends_at`` (None: until further notice) covers (decision W14): every row in the range,
+    except, for a fever, a row with hypotension or an oxygen need (``other_crs_finding``,
+    with the vasopressors and oxygen device in force carried from earlier rows)."""
+    out = []
+    pressors = device = None
+    for i, r in enumerate(rows):
+        if r.get("vasopressors") is not None:
+            pressors = r["vasopressors"]
+        if r.get("o2_device") is not None:
+            device = r["o2_device"]
+        at = r["time"]
+        if at < starts_at or (ends_at is not None and at > ends_at):
+            continue
+        if finding == "fever" and other_crs_finding(r.get("sbp_mmhg"), pressors, device):
+            continue
+        out.append(i)
+    return out
+
+
 def apply_attribution_periods(cols: dict[str, list[Any]], span: dict[str, tuple[int, int]],
                               periods: Sequence[tuple[str, str, datetime, datetime | None]]
                               ) -> None:
-    """A physician's attributions over a time range (decision W14): every row of the patient
-    from ``starts_at`` to ``ends_at`` inclusive (None: until further notice, so later rows
-    too) has the finding attributed elsewhere; only that finding, never another one."""
-    times = cols["time"]
+    """A physician's attributions over a time range (decision W14): the rows of the patient
+    ``period_covers`` gives (from ``starts_at`` to ``ends_at`` inclusive, None: until further
+    notice, so later rows too) have the finding attributed elsewhere; only that finding."""
+    names = ("time", "sbp_mmhg", "vasopressors", "o2_device")
     for pid, finding, starts_at, ends_at in periods:
         if pid not in span:
             continue
         lo, hi = span[pid]
-        i = bisect.bisect_left(times, starts_at, lo, hi)
-        j = hi if ends_at is None else bisect.bisect_right(times, ends_at, lo, hi)
-        for k in range(i, j):
+        rows = [{k: cols[k][i] for k in names} for i in range(lo, hi)]
+        for j in period_covers(rows, finding, starts_at, ends_at):
+            k = lo + j
             have = set((cols["attributed_elsewhere"][k] or "none").split(";")) - {"none"}
             cols["attributed_elsewhere"][k] = ";".join(sorted(have | {finding}))
 

@@ -299,17 +299,46 @@ def test_a_finding_attributed_from_a_time_until_a_time_covers_exactly_those_asse
                for a in store.audit())
 
 
-def test_until_further_notice_covers_later_assessments_but_only_that_finding(store):
+def test_until_further_notice_covers_later_fevers_but_never_hides_a_new_hypotension(store):
     febrile_course(store)
     services.attribute_period(store, "P1", "fever", hours(6), None, "line infection",
                               by="drx")
-    later = {**NORMAL, "time": hours(2), "temp_c": 38.9, "sbp_mmhg": 82}
-    ward.save(store, "P1", later, by="nina")
-    assert attributed(store) == [None, "fever", "fever", "fever"]
+    ward.save(store, "P1", {**NORMAL, "time": hours(3), "temp_c": 38.9}, by="nina")
+    ward.save(store, "P1", {**NORMAL, "time": hours(2), "temp_c": 38.9, "sbp_mmhg": 82},
+              by="nina")
+    assert attributed(store) == [None, "fever", "fever", "fever", None]
     latest = patient_review(store, "P1").results[-1]
-    assert latest.time == hours(2)
-    # the hypotension is a finding of another kind: never hidden (decision W14)
-    assert "hypotension" not in (store.timeline_rows("P1")[-1]["attributed_elsewhere"])
+    assert latest.time == hours(2) and latest.crs.grade == 2  # fever with hypotension: CRS 2
+
+
+@pytest.mark.parametrize(("later", "covered"), [
+    ({"sbp_mmhg": 90}, True), ({"sbp_mmhg": 89}, False),
+    ({"vasopressors": "norepinephrine", "norepinephrine_ug_min": 5}, False),
+    ({"o2_device": "nasal_cannula", "o2_flow_l_min": 2}, False),
+    ({"o2_device": "room_air"}, True),
+])
+def test_a_fever_attribution_over_a_range_leaves_out_rows_with_hypotension_or_oxygen(
+        memory_store, later, covered):
+    febrile_course(memory_store)
+    ward.save(memory_store, "P1", {**NORMAL, "time": hours(3), "temp_c": 38.9, **later},
+              by="nina")
+    ward.save(memory_store, "P1", {**NORMAL, "time": hours(2), "temp_c": 38.9}, by="nina")
+    rv = patient_review(memory_store, "P1")
+    effect = period_effect(rv, "fever", hours(8), None)
+    services.attribute_period(memory_store, "P1", "fever", hours(8), None, "line", by="drx")
+    got = attributed(memory_store)
+    assert got[3] == ("fever" if covered else None)
+    # support in force is carried: an infusion or oxygen still running leaves the next out too
+    carried = "vasopressors" in later or later.get("o2_device") == "nasal_cannula"
+    assert got[4] == (None if carried else "fever")
+    assert effect.covered == [t for t, a in zip([hours(h) for h in (8, 6, 4, 3, 2)], got) if a]
+
+
+def test_an_attribution_of_hypotension_over_a_range_never_hides_a_fever(memory_store):
+    febrile_course(memory_store)
+    services.attribute_period(memory_store, "P1", "hypotension", hours(8), None, "sepsis",
+                              by="drx")
+    assert patient_review(memory_store, "P1").results[-1].crs.grade == 1  # the fever counts
 
 
 def test_an_open_attribution_ended_no_longer_covers_later_assessments(store):
