@@ -77,6 +77,16 @@ def when_input(key: str, default: datetime, label: str) -> datetime:
     return datetime.combine(day, clock).replace(tzinfo=tz)
 
 
+def clinical(v: float) -> str:
+    """A converted value at clinical precision (three significant digits, no exponent)."""
+    return f"{float(f'{v:.3g}'):f}".rstrip("0").rstrip(".")
+
+
+def short(check: str) -> str:
+    """An unusual-value note without the name and value the row already shows."""
+    return check.split(" is ", 1)[-1] if check else ""
+
+
 def future(at: datetime, what: str) -> str | None:
     if at <= now:
         return None
@@ -178,8 +188,8 @@ with meds_tab:
         st.dataframe(pd.DataFrame([{
             "ID": m["id"], "Given": local(m["given_at"], tz),
             "Medication": KIND_WORDS.get(m["kind"], m["kind"]), "Dose": dose_text(m),
+            "Check": short(dose_check(m)),
             "Route": m.get("route") or "", "Status": statuses(meds)[m["id"]],
-            "Check": dose_check(m),
             "Corrects": "" if m["replaces_id"] is None else f"#{m['replaces_id']}",
             "Reason": m["reason"] or "",
             "Recorded": f"{local(m['recorded_at'], tz)} by {m['recorded_by']}"}
@@ -275,7 +285,7 @@ with labs_tab, st.container(border=True):
     elif note:
         st.warning(md(note) + " — it can be saved.", icon=":material/warning:")
     if value is not None and problem is None and lab_unit != a.canonical:
-        st.caption(f"Stored as {to_canonical(test, value, lab_unit):.4g} {a.canonical} "
+        st.caption(f"Stored as {clinical(to_canonical(test, value, lab_unit))} {a.canonical} "
                    "(the value as entered is kept too).")
     if st.button("Save the result", type="primary", key=f"lab_save_{pid}",
                  disabled=value is None or problem is not None):
@@ -302,9 +312,10 @@ with labs_tab:
             "ID": x["id"], "Taken": local(x["taken_at"], tz),
             "Test": ANALYTES[x["test"]].words if x["test"] in ANALYTES else x["test"],
             "Result": f"{x['entered_value']:g} {x['entered_unit']}",
-            "Canonical": f"{x['value']:.4g} {x['unit']}", "Status": statuses(labs)[x["id"]],
-            "Check": unusual(x["test"], x["entered_value"], x["entered_unit"]) or ""
+            "Check": short(unusual(x["test"], x["entered_value"], x["entered_unit"]) or "")
             if x["test"] in ANALYTES else "",
+            "Stored as": f"{clinical(x['value'])} {x['unit']}",
+            "Status": statuses(labs)[x["id"]],
             "Corrects": "" if x["replaces_id"] is None else f"#{x['replaces_id']}",
             "Reason": x["reason"] or "",
             "Recorded": f"{local(x['recorded_at'], tz)} by {x['recorded_by']}"}
