@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from grading import guidance
 from grading.lab_scores import units
 from monitoring import medications, services, ward
 from monitoring.review import patient_review, period_effect, tocilizumab
@@ -234,11 +235,16 @@ def test_tocilizumab_doses_recorded_for_a_real_patient_reach_the_tracker_flag_an
     for h in (19, 11, 3):  # three doses in 24 h: the ASCO 2021 limit (spec §4.4)
         services.record_medication(store, "P1", "tocilizumab", hours(h), by="nina",
                                    dose=560, unit="mg", route="IV")
-    ward.save(store, "P1", {"time": hours(1), **NORMAL, "temp_c": 38.6}, by="nina")
-    count = tocilizumab(patient_review(store, "P1"), NOW)["count"]
+    ward.save(store, "P1", {"time": hours(1), **NORMAL, "temp_c": 38.6, "sbp_mmhg": 84},
+              by="nina")
+    rv = patient_review(store, "P1")
+    count = tocilizumab(rv, NOW)["count"]
     assert (count.last_24h, count.total) == (3, 3)
     assert any("limit is 3 in 24 h" in w for w in count.warnings)
     assert "tocilizumab_limit" in {f["code"] for f in store.open_flags("P1")}
+    assert rv.current.crs.grade == 2  # the page's ASCO 2021 prompt says the limit is reached
+    prompts = guidance.prompts(rv.current.crs.grade, rv.current.icans.grade, count)
+    assert any(p.text.startswith("Tocilizumab limit reached") for p in prompts)
 
 
 def test_a_steroid_from_the_mar_counts_as_corticosteroid_given_on_the_next_assessment(
