@@ -19,8 +19,12 @@ and the page asks for the bedside chart to match (decision W13).
 
 from __future__ import annotations
 
+import bisect
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 ROUTES = {"IV": "intravenous", "SC": "subcutaneous", "PO": "by mouth", "PR": "rectal",
           "IM": "intramuscular"}
@@ -125,3 +129,22 @@ def check_dose(kind: str, dose: float | None, unit: str | None, route: str | Non
     side = "below" if dose < lo else "above"
     return (f"{drug.words} {_n(dose)} {unit} is unusual ({side} the usual {_n(lo)} to "
             f"{_n(hi)} {unit}): check the dose and the unit")
+
+
+def uncharted_vasopressors(administrations: Sequence[Mapping[str, Any]],
+                           times: Sequence[datetime], pressors_in_force: Sequence[str | None],
+                           since: datetime) -> list[tuple[Mapping[str, Any], datetime | None]]:
+    """The vasopressor doses given since ``since`` that the bedside chart does not show
+    (decision W13: the grade reads the bedside assessment): each with the first assessment at
+    or after it whose vasopressors in force are none, or with None when no assessment
+    follows it yet. ``times`` and ``pressors_in_force`` are the course's rows, time order."""
+    out: list[tuple[Mapping[str, Any], datetime | None]] = []
+    for m in administrations:
+        if m["kind"] not in VASOPRESSORS or m["given_at"] < since:
+            continue
+        i = bisect.bisect_left(list(times), m["given_at"])
+        if i == len(times):
+            out.append((m, None))
+        elif pressors_in_force[i] in (None, "", "none"):
+            out.append((m, times[i]))
+    return out

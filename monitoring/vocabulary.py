@@ -17,7 +17,15 @@ from grading.lab_scores.units import (  # the one table of analytes (spec §6.3,
     unusual,
 )
 
-from .medications import DRUGS, MAR_KINDS, ROUTES, VASOPRESSORS, DoseError, check_dose
+from .medications import (
+    DRUGS,
+    MAR_KINDS,
+    ROUTES,
+    VASOPRESSORS,
+    DoseError,
+    check_dose,
+    uncharted_vasopressors,
+)
 from .record.model import PatientIn
 from .tables import ADMINISTRATION_KINDS, KIND_WORDS, PRODUCTS, ROLES
 
@@ -26,4 +34,5 @@ PATIENT_FIELDS = PatientIn.model_fields
 
 __all__ = ["ADMINISTRATION_KINDS", "ANALYTES", "DRUGS", "KIND_WORDS", "LAB_UNITS", "MAR_KINDS",
            "PATIENT_FIELDS", "PRODUCTS", "ROLES", "ROUTES", "VASOPRESSORS", "DoseError",
-           "LabUnitError", "check_dose", "check_value", "to_canonical", "unusual"]
+           "LabUnitError", "check_dose", "check_value", "to_canonical", "uncharted_vasopressors",
+           "unusual"]

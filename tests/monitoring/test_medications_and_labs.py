@@ -424,3 +424,27 @@ def test_a_failed_flag_resync_rolls_back_the_medication_lab_or_attribution_write
     with pytest.raises(StoreError, match="nothing was saved"):
         call(database_store, ids)
     assert reads() == before
+
+
+def test_a_vasopressor_in_the_mar_that_the_bedside_chart_does_not_show_is_named(memory_store):
+    from monitoring.course import course
+    from monitoring.medications import uncharted_vasopressors
+    admitted(memory_store)
+    ward.save(memory_store, "P1", {"time": hours(6), **NORMAL}, by="nina")
+    ward.save(memory_store, "P1", {"time": hours(4), **NORMAL, "vasopressors": "norepinephrine",
+                                   "norepinephrine_ug_min": 5}, by="nina")
+    ward.save(memory_store, "P1", {"time": hours(2), **NORMAL}, by="nina")  # still running
+    for h in (5, 3, 1):
+        services.record_medication(memory_store, "P1", "noradrenaline", hours(h), by="nina",
+                                   dose=5, unit="µg/min", route="IV")
+    c = course(memory_store, "P1")
+    found = uncharted_vasopressors(c.administrations, [r["time"] for r in c.rows],
+                                   [s.vasopressors for s in c.support], hours(24))
+    # 5 h: the 4 h assessment charts it; 3 h: carried to 2 h; 1 h: no assessment since
+    assert [(m["given_at"], at) for m, at in found] == [(hours(1), None)]
+    ward.save(memory_store, "P1", {"time": hours(0.5), **NORMAL, "vasopressors": "none"},
+              by="nina")
+    c = course(memory_store, "P1")
+    found = uncharted_vasopressors(c.administrations, [r["time"] for r in c.rows],
+                                   [s.vasopressors for s in c.support], hours(24))
+    assert [(m["given_at"], at) for m, at in found] == [(hours(1), hours(0.5))]

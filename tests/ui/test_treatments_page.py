@@ -60,6 +60,7 @@ def test_an_unusual_vasopressor_dose_is_highlighted_and_can_be_saved(page, store
     at.button(key="mar_save_MAR-1").click().run()
     (m,) = store.administrations("MAR-1")
     assert (m["kind"], m["dose"], m["unit"]) == ("noradrenaline", 1.5, "µg/kg/min")
+    assert "no bedside assessment has been charted since: chart the infusion" in texts(at)
 
 
 def test_a_lab_in_another_unit_is_stored_converted_and_shown_as_entered(page, store):

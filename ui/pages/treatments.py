@@ -6,7 +6,7 @@ with every correction (the original stays visible), and corrected with a reason.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -28,6 +28,7 @@ from monitoring.vocabulary import (
     check_dose,
     check_value,
     to_canonical,
+    uncharted_vasopressors,
     unusual,
 )
 from ui import session
@@ -122,6 +123,11 @@ def dose_check(m: dict[str, Any]) -> str:
 
 
 history = store.treatment_history(pid)
+try:
+    c_: course.PatientCourse | None = course.course(store, pid)
+except StoreError as e:  # a record problem, named (never a trace): the MAR still works
+    st.error(md(e))
+    c_ = None
 meds_tab, labs_tab = st.tabs(["Medications", "Lab results"])
 
 # ------------------------------------------------------------------------------ medications
@@ -150,8 +156,7 @@ with meds_tab, st.container(border=True):
         st.error(md(problem), icon=":material/error:")
     elif note:
         st.warning(md(note) + " — it can be saved.", icon=":material/warning:")
-    if kind == "tocilizumab":
-        c_ = course.course(store, pid)
+    if kind == "tocilizumab" and c_ is not None:
         count = guidance.tocilizumab_count(tocilizumab_doses(c_.rows, c_.administrations), now)
         weight = patient.get("weight_kg")
         ref = guidance.tocilizumab_dose_mg(weight) if weight else None
@@ -164,6 +169,14 @@ with meds_tab, st.container(border=True):
     if kind in VASOPRESSORS:
         st.caption("The CRS grade takes vasopressors from the bedside assessment (what is "
                    "running then, ASTCT 2019): chart the infusion on the next assessment too.")
+    for m, at in [] if c_ is None else uncharted_vasopressors(
+            c_.administrations, [r["time"] for r in c_.rows],
+            [s_.vasopressors for s_ in c_.support], now - timedelta(hours=24)):
+        where = ("no bedside assessment has been charted since" if at is None else
+                 f"the bedside assessment at {local(at, tz)} shows no vasopressor running")
+        st.warning(f"{KIND_WORDS[m['kind']]} given at {local(m['given_at'], tz)}, but {where}: "
+                   "chart the infusion on the bedside assessment so the CRS grade counts it "
+                   "(ASTCT 2019).", icon=":material/warning:")
     if st.button("Save the medication", type="primary", key=f"mar_save_{pid}",
                  disabled=dose is None or problem is not None):
         try:
