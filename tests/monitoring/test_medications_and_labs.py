@@ -448,3 +448,15 @@ def test_a_vasopressor_in_the_mar_that_the_bedside_chart_does_not_show_is_named(
     found = uncharted_vasopressors(c.administrations, [r["time"] for r in c.rows],
                                    [s.vasopressors for s in c.support], hours(24))
     assert [(m["given_at"], at) for m, at in found] == [(hours(1), hours(0.5))]
+
+
+def test_the_bedside_preview_shows_the_grade_a_standing_attribution_gives_once_saved(store):
+    febrile_course(store)
+    services.attribute_period(store, "P1", "fever", hours(8), None, "line infection",
+                              by="drx")
+    fever = {**NORMAL, "time": hours(2), "temp_c": 38.9}
+    assert ward.preview(store, "P1", fever).result.crs.grade == 0
+    saved = ward.save(store, "P1", fever, by="nina")
+    assert saved.result.crs.grade == 0
+    with_hypotension = {**NORMAL, "time": hours(1), "temp_c": 38.9, "sbp_mmhg": 84}
+    assert ward.preview(store, "P1", with_hypotension).result.crs.grade == 2
