@@ -460,3 +460,27 @@ def test_the_bedside_preview_shows_the_grade_a_standing_attribution_gives_once_s
     assert saved.result.crs.grade == 0
     with_hypotension = {**NORMAL, "time": hours(1), "temp_c": 38.9, "sbp_mmhg": 84}
     assert ward.preview(store, "P1", with_hypotension).result.crs.grade == 2
+
+
+@settings(max_examples=80, deadline=None)
+@given(rows=st.lists(st.fixed_dictionaries({
+    "sbp_mmhg": st.none() | st.integers(60, 140),
+    "vasopressors": st.none() | st.sampled_from(["none", "norepinephrine"]),
+    "o2_device": st.none() | st.sampled_from(["room_air", "nasal_cannula"])}), max_size=8),
+       finding=st.sampled_from(["fever", "hypotension", "hypoxia", "neuro"]),
+       start=st.integers(0, 8), length=st.none() | st.integers(0, 8))
+def test_a_period_covers_only_rows_in_its_range_and_never_a_fever_beside_another_finding(
+        rows, finding, start, length):
+    from monitoring.store import period_covers
+    timed = [r | {"time": hours(10 - i)} for i, r in enumerate(rows)]
+    starts = hours(10 - start)
+    ends = None if length is None else hours(10 - start - length)
+    covered = period_covers(timed, finding, starts, ends)
+    pressors = device = None
+    for i, r in enumerate(timed):
+        pressors = r["vasopressors"] if r["vasopressors"] is not None else pressors
+        device = r["o2_device"] if r["o2_device"] is not None else device
+        in_range = r["time"] >= starts and (ends is None or r["time"] <= ends)
+        other = ((r["sbp_mmhg"] or 999) < 90 or pressors == "norepinephrine"
+                 or device == "nasal_cannula")
+        assert (i in covered) == (in_range and not (finding == "fever" and other))
