@@ -100,6 +100,8 @@ def _fever(c: Context) -> tuple[Any, str]:
         return NONE
     if c.previous_temp is not None and grading.round_temp(c.previous_temp) >= FEVER_C:
         return NONE
+    if "fever" in str(c.row.get("attributed_elsewhere") or "").split(";"):
+        return NONE  # a physician has attributed this fever to another cause (decision E13)
     # an event: each new fever is its own level (its time), so a second fever fires again
     return (c.result.time.timestamp(),
             f"New fever {grading.round_temp(t):.1f} °C: inform the physician (ASTCT CRS: "

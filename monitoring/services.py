@@ -29,6 +29,7 @@ from .db import (
     is_embedded_default,
 )
 from .demo import ensure_demo_ward
+from .flag_rights import refusal as flag_refusal
 from .store import SYSTEM_USER, PatientIn, StoredAssessment, StoreError, WardStore
 
 # The ward record as pages hold it (from ``ui.session.store()``), for type hints only: pages
@@ -37,12 +38,12 @@ Ward = WardStore
 log = logging.getLogger(__name__)
 
 __all__ = ["SYSTEM_USER", "DatabaseError", "DatabaseUnavailableError", "PatientIn",
-           "SetupError", "StoreError", "Ward", "acknowledge_flag", "add_note", "add_user",
-           "admit", "amend", "amend_lab", "amend_medication", "attribute", "attribute_period",
-           "confirm_grade", "database_url", "discharge", "end_attribution_period",
-           "is_embedded_default", "lab_in_error", "mark_in_error", "medication_in_error",
-           "note", "open_ward", "record", "record_lab", "record_medication", "set_active",
-           "set_password",
+           "SetupError", "StoreError", "Ward", "acknowledge_flag", "acknowledge_many",
+           "add_note", "add_user", "admit", "amend", "amend_lab", "amend_medication",
+           "attribute", "attribute_period", "confirm_grade", "database_url", "discharge",
+           "end_attribution_period", "flag_refusal", "is_embedded_default", "lab_in_error",
+           "mark_in_error", "medication_in_error", "note", "open_ward", "record", "record_lab",
+           "record_medication", "set_active", "set_password",
            "sign_in", "sso_sign_in", "update_patient"]
 
 record = ward.save  # the bedside save: write, audit and resync under the patient's lock
@@ -73,12 +74,14 @@ FLAGS_FAILED = ("the patient's flags could not be brought up to date with this c
                 "nothing was saved; try again, and tell the administrator if it keeps happening")
 
 
-def _resync(store: WardStore, patient_id: str, by: str, since: datetime | None = None) -> None:
+def _resync(store: WardStore, patient_id: str, by: str, since: datetime | None = None,
+            change: ward.Change | None = None) -> None:
     """``ward.sync_flags`` inside the caller's transaction. A failure undoes the write with it
     (the caller's ``locked`` rolls back) and reaches the page as a ``StoreError`` in plain
-    words; the cause is logged for the administrator."""
+    words; the cause is logged for the administrator. ``change`` says what changed, for the
+    one summary item of a change to the past (decision E13)."""
     try:
-        ward.sync_flags(store, patient_id, by, since=since)
+        ward.sync_flags(store, patient_id, by, since=since, change=change)
     except StoreError:
         raise
     except Exception as e:
@@ -94,10 +97,13 @@ def amend(store: WardStore, patient_id: str, assessment_id: int, values: Mapping
     resync the flags from the earlier of its old and new times (E5). Returns the new id."""
     with store.locked([patient_id]):
         old = _assessment(store, patient_id, assessment_id)
+        before = ward.grades_now(store, patient_id)
         new_id = store.amend_assessment(assessment_id, values, reason, by=by)
         at = values.get("time")
         since = min(old.assessed_at, at) if isinstance(at, datetime) else old.assessed_at
-        _resync(store, patient_id, by, since)
+        _resync(store, patient_id, by, since, ward.Change(
+            f"a correction of the assessment at {ward.when(store, old.assessed_at)}",
+            before=before))
     return new_id
 
 
@@ -107,8 +113,11 @@ def mark_in_error(store: WardStore, patient_id: str, assessment_id: int, reason:
     from its time on (E5)."""
     with store.locked([patient_id]):
         old = _assessment(store, patient_id, assessment_id)
+        before = ward.grades_now(store, patient_id)
         done = store.mark_entered_in_error(assessment_id, reason, by=by)
-        _resync(store, patient_id, by, old.assessed_at)
+        _resync(store, patient_id, by, old.assessed_at, ward.Change(
+            f"the assessment at {ward.when(store, old.assessed_at)} marked entered in error",
+            before=before))
     return done
 
 
@@ -116,11 +125,16 @@ def mark_in_error(store: WardStore, patient_id: str, assessment_id: int, reason:
 def attribute(store: WardStore, patient_id: str, assessment_id: int, finding: str,
               reason: str, by: str) -> int:
     """Attribute a finding at an assessment to another cause (excluded from grading) and
-    resync the flags from that assessment on."""
+    resync the flags from that assessment on. An open flag the attribution explains is
+    closed with it as the reason; flags it raises about the past are summarised as one item
+    (decision E13)."""
     with store.locked([patient_id]):
         at = _assessment(store, patient_id, assessment_id).assessed_at
+        before = ward.grades_now(store, patient_id)
         done = store.attribute(assessment_id, finding, reason, by=by)
-        _resync(store, patient_id, by, at)
+        _resync(store, patient_id, by, at, ward.Change(
+            f"the {finding} at {ward.when(store, at)} attributed to another cause by a "
+            f"physician ({reason.strip()})", explains=True, before=before))
     return done
 
 
@@ -130,8 +144,13 @@ def attribute_period(store: WardStore, patient_id: str, finding: str, starts_at:
     (None: until further notice, so assessments charted later too; decision W14): one write,
     audited, and the flags resynced from ``starts_at`` on, in one transaction."""
     with store.locked([patient_id]):
+        before = ward.grades_now(store, patient_id)
         done = store.attribute_period(patient_id, finding, starts_at, ends_at, reason, by=by)
-        _resync(store, patient_id, by, starts_at)
+        until = "until further notice" if ends_at is None else \
+            f"until {ward.when(store, ends_at)}"
+        _resync(store, patient_id, by, starts_at, ward.Change(
+            f"the {finding} from {ward.when(store, starts_at)} {until} attributed to another "
+            f"cause by a physician ({reason.strip()})", explains=True, before=before))
     return done
 
 
@@ -143,8 +162,12 @@ def end_attribution_period(store: WardStore, patient_id: str, period_id: int,
     with store.locked([patient_id]):
         old = _row(store.attribution_periods(patient_id), period_id, "attribution",
                    patient_id)
+        before = ward.grades_now(store, patient_id)
         done = store.end_attribution_period(patient_id, period_id, ends_at, reason, by=by)
-        _resync(store, patient_id, by, old["starts_at"])
+        what = ("withdrawn" if ends_at is None else f"ended at {ward.when(store, ends_at)}")
+        _resync(store, patient_id, by, old["starts_at"], ward.Change(
+            f"the attribution of {old['finding']} from {ward.when(store, old['starts_at'])} "
+            f"{what} by a physician", before=before))
     return done
 
 
@@ -183,8 +206,10 @@ def update_patient(store: WardStore, patient_id: str, changes: Mapping[str, Any]
     """Change a patient's details with a reason, and resync the flags over the whole course:
     the baseline ICE score and the NEWS2 SpO2 scale change what the rules say of every row."""
     with store.locked([patient_id]):
+        before = ward.grades_now(store, patient_id)
         store.update_patient(patient_id, changes, reason, by=by)
-        _resync(store, patient_id, by)
+        _resync(store, patient_id, by, change=ward.Change(
+            "a change to the patient's details", before=before))
 
 
 def discharge(store: WardStore, patient_id: str, by: str) -> None:
@@ -210,9 +235,12 @@ def record_medication(store: WardStore, patient_id: str, kind: str, given_at: da
     limits, decision W13), and resync the flags from its time on (an anti-cytokine agent, a
     steroid or a tocilizumab dose changes what the rules say of later rows)."""
     with store.locked([patient_id]):
+        before = ward.grades_now(store, patient_id)
         done = store.record_administration(patient_id, kind, given_at, by=by, dose=dose,
                                            unit=unit, route=route)
-        _resync(store, patient_id, by, given_at)
+        _resync(store, patient_id, by, given_at, ward.Change(
+            f"a medication recorded as given at {ward.when(store, given_at)}",
+            before=before))
     return done
 
 
@@ -224,9 +252,12 @@ def amend_medication(store: WardStore, patient_id: str, administration_id: int,
     with store.locked([patient_id]):
         old = _row(store.administrations(patient_id), administration_id, "medication",
                    patient_id)
+        before = ward.grades_now(store, patient_id)
         done = store.amend_administration(patient_id, administration_id, given_at, dose, unit,
                                           route, reason, by=by)
-        _resync(store, patient_id, by, min(old["given_at"], given_at))
+        _resync(store, patient_id, by, min(old["given_at"], given_at), ward.Change(
+            f"a correction of the medication given at {ward.when(store, old['given_at'])}",
+            before=before))
     return done
 
 
@@ -237,8 +268,11 @@ def medication_in_error(store: WardStore, patient_id: str, administration_id: in
     with store.locked([patient_id]):
         old = _row(store.administrations(patient_id), administration_id, "medication",
                    patient_id)
+        before = ward.grades_now(store, patient_id)
         done = store.mark_administration_in_error(patient_id, administration_id, reason, by=by)
-        _resync(store, patient_id, by, old["given_at"])
+        _resync(store, patient_id, by, old["given_at"], ward.Change(
+            f"the medication given at {ward.when(store, old['given_at'])} marked entered in "
+            "error", before=before))
     return done
 
 
@@ -274,11 +308,30 @@ def lab_in_error(store: WardStore, patient_id: str, lab_id: int, reason: str, by
 def acknowledge_flag(store: WardStore, patient_id: str, flag_id: int, action: str, by: str,
                      *, dismiss: bool = False, reason: str | None = None) -> int:
     """Acknowledge (or dismiss, with a reason) one of the patient's flags, under the patient's
-    lock so it cannot cross a resync of the same flags."""
+    lock so it cannot cross a resync of the same flags. Only a nurse or a physician closes a
+    real patient's flag; a flag asking for a physician is dismissed by a physician only
+    (``flag_rights``, decision E12): the record refuses anyone else."""
+    return acknowledge_many(store, patient_id, [flag_id], action, by, dismiss=dismiss,
+                            reason=reason)[0]
+
+
+def acknowledge_many(store: WardStore, patient_id: str, flag_ids: Collection[int],
+                     action: str, by: str, *, dismiss: bool = False,
+                     reason: str | None = None) -> list[int]:
+    """Acknowledge several of the patient's open flags with one action taken (or dismiss them
+    with one reason): one transaction under the patient's lock, each flag audited on its
+    own. All or none: a flag of another patient, a flag closed meanwhile (another
+    workstation, a resync) or one this user may not close (E12) refuses the whole set, so
+    the user can reload and choose again."""
+    ids = list(dict.fromkeys(flag_ids))
+    if not ids:
+        raise StoreError("choose at least one flag to acknowledge")
     with store.locked([patient_id]):
-        if not any(f["id"] == flag_id for f in store.flags(patient_id)):
-            raise StoreError(f"flag #{flag_id} is not a flag of patient '{patient_id}'")
-        return store.acknowledge_flag(flag_id, action, by=by, dismiss=dismiss, reason=reason)
+        mine = {f["id"]: f for f in store.flags(patient_id)}
+        for flag_id in ids:
+            if flag_id not in mine:
+                raise StoreError(f"flag #{flag_id} is not a flag of patient '{patient_id}'")
+        return store.acknowledge_flags(ids, action, by=by, dismiss=dismiss, reason=reason)
 
 
 # ------------------------------------------------------------------------------ accounts, audit

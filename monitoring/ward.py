@@ -484,7 +484,12 @@ def save(store: WardStore, patient_id: str, values: Mapping[str, Any], by: str,
         new_id = store.record_assessment(patient_id, row, by=by)
         try:
             with store.savepoint():
-                raised, result, news = _sync(store, patient_id, by, changed_id=new_id)
+                at = row.get("time")
+                raised, result, news = _sync(store, patient_id, by, changed_id=new_id,
+                                             change=Change(
+                                                 f"an assessment charted for {when(store, at)}"
+                                                 if isinstance(at, datetime) else
+                                                 "an assessment charted late"))
                 if result is None:
                     raise RuntimeError(f"assessment {new_id} is not in the patient's timeline "
                                        "after it was saved")
@@ -495,20 +500,71 @@ def save(store: WardStore, patient_id: str, values: Mapping[str, Any], by: str,
     return Saved(new_id, result, raised, news)
 
 
+# A change to the past (decision E13): the flags it raises about conditions the patient no
+# longer has are filed (stored, and closed by the system with this action), and ONE open item
+# per patient and change summarises them.
+SUMMARY_CODE = "retrospective_change"
+SUMMARY_RESPOND = "nurse in charge and physician, at the next review"
+FILED = "filed under the summary of a change to the past (no longer present now)"
+Grades = dict[float, tuple[int | None, int | None]]  # assessment time (s) -> CRS, ICANS
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a write changed, for the flags it leads to (decision E13). ``what``: in plain
+    words, for the summary item and closing reasons ("the fever at 26 Nov 18:00 attributed to
+    another cause by a physician"); ``explains``: a judgement that explains findings (an
+    attribution), so an open flag it makes untrue is closed with that reason rather than
+    withdrawn as a mistake; ``before``: the grades at each assessment before the write."""
+
+    what: str
+    explains: bool = False
+    before: Grades | None = None
+
+
+def when(store: WardStore, at: datetime) -> str:
+    """A time for a message: day, month and clock time in the ward's zone."""
+    return f"{at.astimezone(store.tz):%d %b %H:%M}"
+
+
+def grades_now(store: WardStore, patient_id: str) -> Grades:
+    """The CRS and ICANS grade at each of the patient's assessments (None: not evaluable),
+    read before a change to the past so that its summary can say what changed."""
+    a, _ = store.timelines([patient_id])
+    return {} if a is None else _grades(grading.grade(a))
+
+
+def _grades(g: GradedTimeline) -> Grades:
+    times = g.assessments.columns["time"][g.order.order]
+    crs, icans = g.col["crs_grade"], g.col["icans_grade"]
+
+    def grade(x: Any) -> int | None:
+        return None if x == NE_GRADE else int(x)
+    return {int(t) / 1e9: (grade(crs[i]), grade(icans[i])) for i, t in enumerate(times)}
+
+
 def sync_flags(store: WardStore, patient_id: str, by: str, *, changed_id: int | None = None,
-               since: datetime | None = None) -> tuple[list[dict[str, str]], RowResult | None]:
+               since: datetime | None = None, change: Change | None = None
+               ) -> tuple[list[dict[str, str]], RowResult | None]:
     """Bring the patient's stored flags in line with the rule table over the course from the
     changed assessment (or ``since``) on: raise what is new, withdraw unacknowledged flags that
-    are no longer true. Returns the flags raised and the changed row's result. One
-    transaction under the patient's lock: it reads one state of the record, and two
-    workstations resyncing at once raise each flag once."""
+    are no longer true (close them, when ``change`` explains them), and file what concerns
+    only the past under one summary item (E13). Returns the flags put on the worklist and the
+    changed row's result. One transaction under the patient's lock: it reads one state of
+    the record, and two workstations resyncing at once raise each flag once."""
     with store.locked([patient_id]):
-        raised, result, _ = _sync(store, patient_id, by, changed_id=changed_id, since=since)
+        raised, result, _ = _sync(store, patient_id, by, changed_id=changed_id, since=since,
+                                  change=change)
     return raised, result
 
 
+def _kept_apart(code: str) -> bool:
+    """Flags the course's rules do not raise: overdue charting (E4), change summaries (E13)."""
+    return code.startswith("overdue") or code == SUMMARY_CODE
+
+
 def _sync(store: WardStore, patient_id: str, by: str, *, changed_id: int | None = None,
-          since: datetime | None = None
+          since: datetime | None = None, change: Change | None = None
           ) -> tuple[list[dict[str, str]], RowResult | None, news2.News2 | None]:
     """``sync_flags``, and the NEWS2 at the changed row. Called inside ``store.locked``: every
     read below sees the same rows."""
@@ -518,7 +574,7 @@ def _sync(store: WardStore, patient_id: str, by: str, *, changed_id: int | None 
         return [], None, None
     if a is None:  # every assessment entered in error: no flag is supported any more
         for f in store.flags(patient_id):
-            if f["ack_action"] is None and not f["code"].startswith("overdue") and (
+            if f["ack_action"] is None and not _kept_apart(f["code"]) and (
                     since is None or f["raised_at"] >= since):
                 store.withdraw_flag(f["id"], escalation.WITHDRAWN, by=by)
         return [], None, None
@@ -547,29 +603,86 @@ def _sync(store: WardStore, patient_id: str, by: str, *, changed_id: int | None 
     first = times[start] if start < len(times) else since
     existing = [f for f in store.flags(patient_id)
                 if first is not None and f["raised_at"] >= first
-                and not f["code"].startswith("overdue")]
+                and not _kept_apart(f["code"])]
 
     def stored_key(f: Mapping[str, Any]) -> tuple[str, float, str]:  # as first evaluated
         return escalation.key(f["code"], f["raised_at"], escalation.first_message(f["message"]))
 
     have = {stored_key(f) for f in existing}
     want = {escalation.key(c.flag["code"], c.time, c.flag["message"]) for c in desired}
-    raised = []
+    raised: list[dict[str, str]] = []
+    filed: list[tuple[int, escalation.CourseFlag]] = []
     for c in desired:
         if escalation.key(c.flag["code"], c.time, c.flag["message"]) not in have:
-            # a change to the past raising a condition the patient no longer has (E7)
+            # a change to the past raising a condition the patient no longer has (E7): kept
+            # in the history, filed under one summary (E13), never an alarm about now
             flag = c.flag if c.current else escalation.retrospective(c.flag)
-            store.raise_flag(patient_id, flag["code"], flag["severity"], flag["message"],
-                             c.time, by=by, assessment_id=ids[c.index],
-                             respond=flag["respond"])
-            if changed_id is None or ids[c.index] == changed_id:
+            flag_id = store.raise_flag(patient_id, flag["code"], flag["severity"],
+                                       flag["message"], c.time, by=by,
+                                       assessment_id=ids[c.index], respond=flag["respond"])
+            if not c.current:
+                filed.append((flag_id, c))
+            elif changed_id is None or ids[c.index] == changed_id:
                 raised.append(flag)
-    for f in existing:
-        if stored_key(f) not in want and f["ack_action"] is None:
+    for f in existing:  # open, or filed by the system (E13): a person's acknowledgement stays
+        if stored_key(f) in want:
+            continue
+        if f["ack_action"] is None and change is not None and change.explains:
+            store.acknowledge_flag(f["id"], "closed: " + change.what, by=SYSTEM)  # explained
+        elif f["ack_action"] is None or (f["ack_by"] == SYSTEM and f["ack_action"] == FILED):
             store.withdraw_flag(f["id"], escalation.WITHDRAWN, by=by)
+    if filed:
+        summary = _summary(store, [c for _, c in filed], g, change)
+        store.raise_flag(patient_id, summary["code"], summary["severity"], summary["message"],
+                         filed[0][1].time, by=by, assessment_id=ids[filed[0][1].index],
+                         respond=summary["respond"])
+        store.acknowledge_flags([i for i, _ in filed], FILED, by=SYSTEM)
+        raised.append(summary)
     if start >= len(rows):
         return raised, None, None
     return raised, result_of(start), scores[start]
+
+
+def _summary(store: WardStore, filed: Sequence[escalation.CourseFlag], g: GradedTimeline,
+             change: Change | None) -> dict[str, str]:
+    """The one item on the worklist for a change to the past (E13): what changed, over which
+    period, at how many assessments the grade changed, the highest grades in that period
+    before and after, and how many flags about the past were filed in the flag history."""
+    after = _grades(g)
+    before = change.before if change is not None else None
+    changed = sorted(t for t, x in after.items()
+                     if before is not None and t in before and before[t] != x)
+    times = changed or [c.time.timestamp() for c in filed]
+    lo, hi = min(times), max(times)
+
+    def highest(grades: Grades, k: int) -> str:
+        vals = [x[k] for t, x in grades.items() if lo <= t <= hi]
+        known = [v for v in vals if v is not None]
+        return str(max(known)) if known else "not evaluable"
+
+    def span(t: float) -> str:
+        return when(store, datetime.fromtimestamp(t, UTC))
+    period = f"at {span(lo)}" if lo == hi else f"from {span(lo)} to {span(hi)}"
+    if before is None:
+        grades = (f"Highest ASTCT 2019 grade {period} now: CRS {highest(after, 0)}, ICANS "
+                  f"{highest(after, 1)}")
+    elif not changed:
+        grades = (f"No ASTCT 2019 grade changed; highest grade {period}: CRS "
+                  f"{highest(after, 0)}, ICANS {highest(after, 1)}")
+    else:
+        n = len(changed)
+        parts = []
+        for k, name in ((0, "CRS"), (1, "ICANS")):
+            b, a = highest(before, k), highest(after, k)
+            parts.append(f"{name} {b} → {a}" if b != a else f"{name} {a} (unchanged)")
+        grades = (f"The grade changed at {n} assessment{'s' if n != 1 else ''} {period}; "
+                  "highest ASTCT 2019 grade then: " + ", ".join(parts))
+    n = len(filed)
+    what = change.what if change is not None else "a change to the record"
+    return {"code": SUMMARY_CODE, "severity": "info", "respond": SUMMARY_RESPOND,
+            "message": (f"{escalation.RETROSPECTIVE}{what}. {grades}. {n} flag"
+                        f"{'s' if n != 1 else ''} about that time, no longer present now, "
+                        f"{'are' if n != 1 else 'is'} in the flag history.")}
 
 
 # Migration 0007 made anakinra doses recorded before it set ``anticytokine_given`` on old rows
@@ -592,7 +705,9 @@ def resync_after_anticytokine_migration(store: WardStore) -> list[str]:
         pid = p["patient_id"]
         try:
             if any(m["kind"] in kinds for m in store.administrations(pid)):
-                sync_flags(store, pid, SYSTEM)
+                sync_flags(store, pid, SYSTEM, change=Change(
+                    "the anti-cytokine medications on record re-read after an update of the "
+                    "ward record (they now count towards the grade)"))
                 done.append(pid)
         except Exception:  # one patient's record never stops the app from opening
             log.exception("flag re-sync after migration 0007: patient %s skipped", pid)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from .. import flag_rights
 from .. import tables as t
 from .model import (
     SYSTEM_USER,
@@ -42,15 +44,37 @@ class FlagRecord(Repository):
     def acknowledge_flag(self, flag_id: int, action: str, by: str, dismiss: bool = False,
                          reason: str | None = None) -> int:
         """Acknowledge a flag with the action taken; dismissing needs a reason."""
+        return self.acknowledge_flags([flag_id], action, by, dismiss, reason)[0]
+
+    def acknowledge_flags(self, flag_ids: Sequence[int], action: str, by: str,
+                          dismiss: bool = False, reason: str | None = None) -> list[int]:
+        """Acknowledge several flags with one action (or dismiss them with one reason) in ONE
+        transaction under their patients' locks: all of them, or none when one may not be
+        closed by this user (decision E12) or was closed meanwhile. Each is audited."""
         if not action or not action.strip():
             raise StoreError("say what was done (action taken)")
         if dismiss and not (reason and reason.strip()):
             raise StoreError("dismissing a flag needs a reason")
         _bounded(("action", action), ("reason", reason))
+        ids = list(dict.fromkeys(flag_ids))
+        if not ids:
+            raise StoreError("choose at least one flag")
         with self._write() as conn:
-            self._lock_for_rows(conn, t.flags, [flag_id])
-            self._check_user(conn, by, ("nurse", "physician", "admin"))
-            return self._acknowledge(conn, flag_id, action, by, dismiss, reason)
+            self._lock_for_rows(conn, t.flags, ids)
+            role = self._check_user(conn, by)
+            out = []
+            for flag_id in ids:
+                flag = conn.execute(sa.select(t.flags).where(t.flags.c.id == flag_id)).first()
+                if flag is None:
+                    raise StoreError(f"no flag {flag_id}")
+                demo = conn.execute(sa.select(t.patients.c.is_demo).where(
+                    t.patients.c.patient_id == flag.patient_id)).scalar()
+                why = flag_rights.refusal(by, role, flag._mapping, dismiss=dismiss,
+                                          demo_patient=bool(demo))
+                if why is not None:
+                    raise StoreError(why)
+                out.append(self._acknowledge(conn, flag_id, action, by, dismiss, reason))
+            return out
 
     def _acknowledge(self, conn: sa.Connection, flag_id: int, action: str, by: str,
                      dismiss: bool, reason: str | None) -> int:
@@ -78,8 +102,9 @@ class FlagRecord(Repository):
             f = conn.execute(sa.select(t.flags).where(t.flags.c.id == flag_id)).first()
             if f is None:
                 raise StoreError(f"no flag {flag_id}")
-            if conn.execute(sa.select(t.flag_acknowledgements.c.id).where(
-                    t.flag_acknowledgements.c.flag_id == flag_id)).first() is not None:
+            ack = conn.execute(sa.select(t.flag_acknowledgements.c.recorded_by).where(
+                t.flag_acknowledgements.c.flag_id == flag_id)).first()
+            if ack is not None and ack.recorded_by != SYSTEM_USER:
                 raise StoreError("an acknowledged flag stays as it is")
             row = {k: f._mapping[k] for k in ("patient_id", "assessment_id", "code",
                                                "severity", "message", "raised_at", "respond")}

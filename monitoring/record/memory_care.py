@@ -16,6 +16,7 @@ from grading import csvsafe
 from grading.fields import COLUMNS, FIELD_BY_NAME
 from grading.parse import InputError, Problem
 
+from .. import flag_rights
 from .memory import MemoryRepository
 from .model import (
     CONTEXT_FIELDS,
@@ -281,14 +282,32 @@ class MemoryFlags(MemoryRepository):
 
     def acknowledge_flag(self, flag_id: int, action: str, by: str, dismiss: bool = False,
                          reason: str | None = None) -> int:
+        return self.acknowledge_flags([flag_id], action, by, dismiss, reason)[0]
+
+    def acknowledge_flags(self, flag_ids: Sequence[int], action: str, by: str,
+                          dismiss: bool = False, reason: str | None = None) -> list[int]:
         if not action or not action.strip():
             raise StoreError("say what was done (action taken)")
         if dismiss and not (reason and reason.strip()):
             raise StoreError("dismissing a flag needs a reason")
         _bounded(("action", action), ("reason", reason))
+        ids = list(dict.fromkeys(flag_ids))
+        if not ids:
+            raise StoreError("choose at least one flag")
         with self.uow._write():
-            self._check_user(by, ("nurse", "physician", "admin"))
-            return self._acknowledge(flag_id, action, by, dismiss, reason)
+            role = self._check_user(by)
+            out = []
+            for flag_id in ids:
+                flag = self.uow.find("flags", id=flag_id)
+                if flag is None:
+                    raise StoreError(f"no flag {flag_id}")
+                p = self.uow.find("patients", patient_id=flag["patient_id"])
+                why = flag_rights.refusal(by, role, flag, dismiss=dismiss,
+                                          demo_patient=bool(p and p["is_demo"]))
+                if why is not None:
+                    raise StoreError(why)
+                out.append(self._acknowledge(flag_id, action, by, dismiss, reason))
+            return out
 
     def _acknowledge(self, flag_id: int, action: str, by: str, dismiss: bool,
                      reason: str | None) -> int:
@@ -311,7 +330,8 @@ class MemoryFlags(MemoryRepository):
             f = self.uow.find("flags", id=flag_id)
             if f is None:
                 raise StoreError(f"no flag {flag_id}")
-            if self.uow.find("flag_acknowledgements", flag_id=flag_id) is not None:
+            ack = self.uow.find("flag_acknowledgements", flag_id=flag_id)
+            if ack is not None and ack["recorded_by"] != SYSTEM_USER:
                 raise StoreError("an acknowledged flag stays as it is")
             row = {k: f[k] for k in ("patient_id", "assessment_id", "code", "severity",
                                      "message", "raised_at", "respond")}

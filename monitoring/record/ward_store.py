@@ -244,6 +244,10 @@ class WardStore:
                          reason: str | None = None) -> int:
         return self.uow.flags.acknowledge_flag(flag_id, action, by, dismiss, reason)
 
+    def acknowledge_flags(self, flag_ids: Sequence[int], action: str, by: str,
+                          dismiss: bool = False, reason: str | None = None) -> list[int]:
+        return self.uow.flags.acknowledge_flags(flag_ids, action, by, dismiss, reason)
+
     def withdraw_flag(self, flag_id: int, reason: str, by: str = SYSTEM_USER) -> int:
         return self.uow.flags.withdraw_flag(flag_id, reason, by)
 

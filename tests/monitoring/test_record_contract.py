@@ -156,6 +156,30 @@ def test_flags_are_raised_acknowledged_once_and_withdrawn_only_while_open(record
         fever, "physician informed", "nina", False)
 
 
+def test_several_flags_are_closed_in_one_unit_all_or_none_and_only_by_clinical_roles(record):
+    """Decision E12 on every record: one acknowledgement per flag, audited each; a set with one
+    flag already closed lands nothing; an administrator or an educator (real patient) is
+    refused; a flag for the physician is dismissed by a physician only."""
+    record.add_user("ada", "admin")
+    ids = [record.raise_flag("P", "spo2_low", "urgent", f"SpO2 9{i} %", T0 + timedelta(hours=i),
+                             respond="physician, within 30 min") for i in range(3)]
+    for who, words in (("ada", "only a nurse or a physician"), ("eddie", "demo patients only")):
+        with pytest.raises(StoreError, match=words):
+            record.acknowledge_flags(ids, "seen", by=who)
+    with pytest.raises(StoreError, match="dismissed by a physician only"):
+        record.acknowledge_flags(ids, "dismissed", by="nina", dismiss=True, reason="artefact")
+    record.acknowledge_flag(ids[2], "physician informed", by="nina")
+    with pytest.raises(StoreError, match="already acknowledged by nina"):
+        record.acknowledge_flags(ids, "seen", by="drx")
+    assert [f["id"] for f in record.open_flags("P")] == ids[:2]
+    record.acknowledge_flags(ids[:2], "dismissed", by="drx", dismiss=True, reason="artefact")
+    assert record.open_flags("P") == []
+    assert [(e["action"], e["entity_id"], e["username"]) for e in record.audit("P")
+            if e["action"] in ("acknowledge", "dismiss")] == [
+        ("acknowledge", str(ids[2]), "nina"), ("dismiss", str(ids[0]), "drx"),
+        ("dismiss", str(ids[1]), "drx")]
+
+
 def test_every_write_is_audited_with_who_and_an_aware_time(record):
     before = record.data_version()
     first = record.record_assessment("P", {"time": T0, "temp_c": 37.0}, by="nina")
