@@ -484,3 +484,22 @@ def test_a_period_covers_only_rows_in_its_range_and_never_a_fever_beside_another
         other = ((r["sbp_mmhg"] or 999) < 90 or pressors == "norepinephrine"
                  or device == "nasal_cannula")
         assert (i in covered) == (in_range and not (finding == "fever" and other))
+
+
+def test_two_corrections_of_one_medication_at_once_land_once_and_the_other_is_told(store):
+    from tests.monitoring.test_concurrent_saves import at_once
+    admitted(store)
+    for i in range(5):
+        given = hours(10 - i)
+        mid = services.record_medication(store, "P1", "dexamethasone", given,
+                                         by="nina", dose=100, unit="mg", route="IV")
+        outcomes = at_once(*(
+            lambda m=mid, dose=dose, at=given: services.amend_medication(
+                store, "P1", m, at, dose, "mg", "IV", "misread", by="drx")
+            for dose in (10.0, 12.0)))
+        assert sorted(k for k, _ in outcomes) == ["error", "ok"], outcomes
+        (_, error), = [o for o in outcomes if o[0] == "error"]
+        assert isinstance(error, StoreError) and "is not a current entry" in str(error)
+    history = store.treatment_history("P1")["administrations"]
+    assert len(history) == 10 and len(store.administrations("P1")) == 5
+    assert len({m["replaces_id"] for m in history if m["replaces_id"]}) == 5
