@@ -503,3 +503,4 @@ def test_two_corrections_of_one_medication_at_once_land_once_and_the_other_is_to
     history = store.treatment_history("P1")["administrations"]
     assert len(history) == 10 and len(store.administrations("P1")) == 5
     assert len({m["replaces_id"] for m in history if m["replaces_id"]}) == 5
+

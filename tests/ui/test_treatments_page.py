@@ -88,3 +88,19 @@ def test_a_medication_marked_entered_in_error_stays_listed_with_its_reason(page,
     frame = at.dataframe[0].value
     assert list(frame["Status"]) == ["marking: entered in error", "entered in error"]
     assert "charted for the wrong patient" in list(frame["Reason"])
+
+
+def test_the_handover_lists_a_mar_dose_with_its_unit_and_route(store):
+    from monitoring import services, ward
+    from monitoring.review import patient_review
+    from ui.handover import handover_html
+    now = datetime.now(UTC)
+    store.admit({"patient_id": "MAR-2", "infusion_time": now - timedelta(days=2)},
+                by="demo.physician")
+    ward.save(store, "MAR-2", {"time": now - timedelta(hours=2), "temp_c": 38.9},
+              by="demo.nurse")
+    services.record_medication(store, "MAR-2", "tocilizumab", now - timedelta(hours=1),
+                               by="demo.physician", dose=560, unit="mg", route="IV")
+    html = handover_html(patient_review(store, "MAR-2"), now, "demo.physician",
+                         store.open_flags("MAR-2"), with_chart=False)
+    assert "tocilizumab 560 mg IV" in html
