@@ -46,6 +46,9 @@ def test_an_impossible_dose_is_refused_on_the_page_naming_the_field_and_range(pa
     assert at.error and ("dose: tocilizumab 5600 mg is not possible: allowed above 0 up to "
                          "1200 mg") in texts(at)
     assert at.button(key="mar_save_MAR-1").disabled
+    at.text_input(key="mar_dose_MAR-1_0").input("700").run()  # 70 kg: 560 mg (8 mg/kg)
+    assert not at.error and not at.button(key="mar_save_MAR-1").disabled
+    assert "Check the dose: 700 mg is above the reference dose 560 mg" in texts(at)
     at.text_input(key="mar_dose_MAR-1_0").input("5,6").run()
     assert "dose: '5,6' is not a number" in texts(at)
     assert store.administrations("MAR-1") == []

@@ -166,6 +166,10 @@ with meds_tab, st.container(border=True):
                    + " (ASCO 2021).")
         for w in count.warnings:
             st.warning(w, icon=":material/warning:")
+        above = (guidance.tocilizumab_dose_problem(dose, weight)
+                 if dose is not None and problem is None and unit == "mg" else None)
+        if above:
+            st.warning(f"Check the dose: {above}.", icon=":material/warning:")
     if kind in VASOPRESSORS:
         st.caption("The CRS grade takes vasopressors from the bedside assessment (what is "
                    "running then, ASTCT 2019): chart the infusion on the next assessment too.")
