@@ -19,8 +19,33 @@ from ui.text import md
 from ui.warm import WARM_UP
 
 # The favicon is an emoji: a material icon would be fetched from Google on every page load.
-st.set_page_config(page_title="CAR-T ward monitor", page_icon="🩺", layout="wide")
+# initial_sidebar_state="auto" collapses the sidebar only up to 768 px (Streamlit 1.67), so on
+# a tablet in portrait (820 px) it would cover a third of the bedside form; see NARROW_SIDEBAR.
+st.set_page_config(page_title="CAR-T ward monitor", page_icon="🩺", layout="wide",
+                   initial_sidebar_state="auto")
 LOG = logging.getLogger("ward.app")
+# Narrow screens (a tablet in portrait, up to 1024 px) start with the sidebar collapsed: on the
+# first visit from a device, once, the sidebar's own collapse button is pressed. Streamlit
+# remembers the sidebar's state per device from then on, so the user's later choice (opening it
+# again) wins. Static text, ours; nothing from a user. Without it the sidebar just stays open.
+NARROW_SIDEBAR = """<script>
+(() => {
+  if (window.innerWidth > 1024) return;
+  for (let i = 0; i < window.localStorage.length; i++) {
+    if ((window.localStorage.key(i) || "").startsWith("stSidebarCollapsed-")) return;
+  }
+  let tries = 0;
+  const collapse = () => {
+    const button = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
+    if (button) {
+      if (button.getAttribute("aria-expanded") === "true") button.click();
+    } else if (++tries < 20) {
+      window.setTimeout(collapse, 100);
+    }
+  };
+  collapse();
+})();
+</script>"""
 
 
 def unreachable() -> None:
@@ -61,6 +86,7 @@ def main() -> None:
             if nav.url_path != session.PAGES[target][3]:
                 st.switch_page(session.PAGES[target][0])
         with st.sidebar:
+            st.html(NARROW_SIDEBAR, unsafe_allow_javascript=True)
             st.markdown(f"**{md(user['display_name'])}**  \n{user['role']}")
             if st.button("Sign out", icon=":material/logout:", key="sign_out"):
                 session.sign_out_everywhere()

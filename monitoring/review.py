@@ -5,17 +5,15 @@ doses and the guideline prompts for the current grades. The page only draws what
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import grading
-from grading import csvsafe, guidance, news2
+from grading import guidance, news2
 from grading.fields import FIELD_BY_NAME
-from grading.output import grades_csv
+from grading.instants import instant
 
 from . import escalation
 from .course import course
@@ -189,22 +187,21 @@ def icu_now(review: Review) -> list[guidance.IcuTrigger]:
         cerebral_edema=last.get("cerebral_edema") not in (None, "none"))
 
 
+def maximum_row(review: Review, syndrome: str) -> int | None:
+    """The assessment at which ``syndrome`` ('crs' or 'icans') first reached the highest
+    grade of the stay, as the course summary has it (the time of its episode's maximum); None
+    while no episode has been recorded."""
+    s = review.summary
+    top = getattr(s, f"{syndrome}_max_grade")
+    eps = s.crs_episodes if syndrome == "crs" else s.icans_episodes
+    at = next((e.max_grade_time for e in eps if e.max_grade == top), None)
+    if at is None:
+        return None
+    return next((i for i, r in enumerate(review.results)
+                 if instant(r.time) == instant(at)), None)
+
+
 def course_table(review: Review) -> list[dict[str, Any]]:
     """Maximum grade for each day after infusion (Day 0 ... the last day charted)."""
     return [{"day": day, "crs": crs, "icans": icans}
             for day, crs, icans in review.summary.daily_max]
-
-
-def timeline_csv(review: Review) -> str:
-    """The timeline with grades exactly as ``python -m grading grade --format csv`` writes it
-    (design.md), plus who recorded each row and when."""
-    lines = list(csv.reader(io.StringIO(grades_csv(review.results))))
-    out = io.StringIO()
-    w = csvsafe.writer(out)  # formula-safe cells (docs/security.md)
-    w.writerow([*lines[0], "recorded_by", "recorded_at"])
-    for i, line in enumerate(lines[1:]):
-        by, at = review.recorded.get(review.ids[i], ("", None))
-        # cells read back from grades_csv lose their prefix here and get it again on writing
-        w.writerow([*map(csvsafe.restore, line), by, "" if at is None else at.isoformat()])
-    return out.getvalue()
-

@@ -30,6 +30,7 @@ from .db import (
 )
 from .demo import ensure_demo_ward
 from .flag_rights import refusal as flag_refusal
+from .record import ConcurrentChangeError
 from .store import SYSTEM_USER, PatientIn, StoredAssessment, StoreError, WardStore
 
 # The ward record as pages hold it (from ``ui.session.store()``), for type hints only: pages
@@ -37,8 +38,8 @@ from .store import SYSTEM_USER, PatientIn, StoredAssessment, StoreError, WardSto
 Ward = WardStore
 log = logging.getLogger(__name__)
 
-__all__ = ["SYSTEM_USER", "DatabaseError", "DatabaseUnavailableError", "PatientIn",
-           "SetupError", "StoreError", "Ward", "acknowledge_flag", "acknowledge_many",
+__all__ = ["SYSTEM_USER", "ConcurrentChangeError", "DatabaseError", "DatabaseUnavailableError",
+           "PatientIn", "SetupError", "StoreError", "Ward", "acknowledge_flag", "acknowledge_many",
            "add_note", "add_user", "admit", "amend", "amend_lab", "amend_medication",
            "attribute", "attribute_period", "confirm_grade", "database_url", "discharge",
            "end_attribution_period", "flag_refusal", "is_embedded_default", "lab_in_error",

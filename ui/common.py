@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import grading
 from grading.fields import FIELD_BY_NAME
+from grading.news2 import PARAMETERS as NEWS2_PARAMETERS
+
+from .text import md
 
 # Okabe-Ito colours (safe for the common colour-vision deficiencies); the text always carries
 # the grade too, so colour is never the only cue.
@@ -117,3 +120,40 @@ def news_text(n: Any) -> str:
         return "NEWS2 not scored: it is not for under-16s (RCP 2017)."
     return (f"{n.breakdown()} — {n.risk} risk, monitoring {n.monitoring} (NEWS2, Royal College "
             "of Physicians 2017; beside the ASTCT grades, never instead of them)")
+
+
+def news_lines(n: Any) -> tuple[str, str]:
+    """A NEWS2 score as (headline, breakdown): "NEWS2 7 — high risk, monitoring ..." and the
+    points by parameter ("respiration rate 2 · SpO2 0 · ..."), the parameters not recorded
+    named; RCP 2017, beside the ASTCT grades, never instead of them."""
+    if n.total is None:
+        return "NEWS2 not scored: it is not for under-16s (RCP 2017).", ""
+    parts = [f"{name} {n.parts[name]}" + (f" ({n.consciousness_why})" if name == "consciousness"
+                                          and n.consciousness_why else "")
+             for name in NEWS2_PARAMETERS if name in n.parts]
+    missing = [f"{p} (sedated)" if p == "consciousness" and n.sedated else p for p in n.missing]
+    head = (f"NEWS2 {n.total}{' or more' if n.missing else ''} — {n.risk} risk, monitoring "
+            f"{n.monitoring} (Royal College of Physicians 2017)")
+    return head, " · ".join(parts) + (f" · not recorded: {', '.join(missing)}" if missing
+                                      else "")
+
+
+def news_markdown(n: Any) -> str:
+    """``news_lines`` as Markdown: the headline in bold, the points on the next line (the
+    bedside preview and the save confirmation show the same)."""
+    head, parts = news_lines(n)
+    return f"**{md(head)}**" + (f"  \n{md(parts)}" if parts else "")
+
+
+# New flags after a save, one group per severity, the most severe first (issue 18.5).
+SEVERITY_ORDER = ("emergency", "urgent", "review", "info")
+
+
+def flags_by_group(flags: Iterable[Mapping[str, Any]]) -> list[tuple[str, list[Any]]]:
+    """The flags grouped by severity, emergency first; groups without a flag left out and an
+    unknown severity after the known ones (never dropped)."""
+    groups: dict[str, list[Any]] = {}
+    for f in flags:
+        groups.setdefault(f["severity"], []).append(f)
+    known = [s for s in SEVERITY_ORDER if s in groups]
+    return [(s, groups[s]) for s in known + sorted(set(groups) - set(known))]

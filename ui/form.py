@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -97,6 +98,29 @@ def problems_by_field(problems: Iterable[Problem]) -> dict[str, list[str]]:
     return out
 
 
+def clash_words(when: str, by_someone_else: bool = False) -> str:
+    """A second assessment of the patient at one time, and what to do about it, in words
+    (``when``: the time as the ward reads it). ``by_someone_else``: the other one was saved
+    by another user between this form's check and its save."""
+    if by_someone_else:
+        return (f"Someone else saved an assessment of this patient at {when} a moment ago, so "
+                "this one was not saved. Check theirs on the patient page and amend it if your "
+                "observations differ, or change the time of this one.")
+    return (f"This patient already has an assessment at {when}. To change its values, amend "
+            "that assessment on the patient page; to record a new one, change the time.")
+
+
+def field_messages(problems: Iterable[Problem], when: str, *, by_someone_else: bool = False
+                   ) -> dict[str, list[str]]:
+    """``problems_by_field`` for the bedside entry: a clash with a recorded assessment (code
+    ``duplicate_time``, from the check or from the record) says what to do, under the time."""
+    problems = list(problems)
+    out = problems_by_field(p for p in problems if p.code != "duplicate_time")
+    if any(p.code == "duplicate_time" for p in problems):
+        out.setdefault("time", []).insert(0, clash_words(when, by_someone_else))
+    return out
+
+
 def problem_lines(problems: Iterable[Problem]) -> list[str]:
     """The problems as a form words them, one line each (for a message that is not placed
     under a field, e.g. after a save was refused)."""
@@ -111,14 +135,20 @@ class FormResult:
     drawn: frozenset[str] = frozenset()     # the other scales' fields the form showed
 
 
-def _num(label: str, name: str, key: str, default: Any, step: float, fmt: str,
+# A number box shows the number it holds, as typed: "%g" never rounds for the display (a
+# fixed "%.0f" showed SpO2 97.5 as "98" beside the error "97.5: not a whole number"). Whole
+# numbers are the validator's business (grading.parse), never the box's.
+AS_TYPED = "%g"
+
+
+def _num(label: str, name: str, key: str, default: Any, step: float,
          slots: dict[str, Any] | None, help_text: str | None = None) -> float | None:
     """A number input; its error slot right under it, or (``slots`` None) placed by the
-    caller - the vital signs put theirs full width under their row of narrow inputs."""
+    caller - the vital signs put theirs full width under their row of inputs."""
     f = FIELD_BY_NAME[name]
     default = None if default is None else float(default)  # ints from the record: one type
     v = st.number_input(f"{label} ({f.unit})" if f.unit else label, value=default, step=step,
-                        format=fmt, key=key, help=help_text or _limits_help(name))
+                        format=AS_TYPED, key=key, help=help_text or _limits_help(name))
     if slots is not None:
         slots[name] = st.empty()
     return v
@@ -135,15 +165,32 @@ def _limits_help(name: str) -> str:
     return f"{f.description} Accepted: {f.allowed()}.{extra}"
 
 
+STYLE = Path(__file__).with_name("bedside.css")
+
+
+def bedside_style() -> None:
+    """The tablet layout of the bedside form (ui/bedside.css): our own static CSS, scoped to
+    containers keyed ``..._bedside_...``; no user text is ever part of it."""
+    st.html(STYLE)
+
+
 def assessment_form(key: str, defaults: Mapping[str, Any], age_years: float | None,
                     support_note: str = "") -> FormResult:
-    """Draw the grouped form; return the canonical values entered (blank = not assessed)."""
+    """Draw the grouped form; return the canonical values entered (blank = not assessed).
+    On a tablet its rows wrap to two or three fields a line (ui/bedside.css)."""
+    bedside_style()
+    with st.container(key=f"{key}_bedside_form"):
+        return _assessment_form(key, defaults, age_years, support_note)
+
+
+def _assessment_form(key: str, defaults: Mapping[str, Any], age_years: float | None,
+                     support_note: str) -> FormResult:
     d = dict(defaults)
     slots: dict[str, Any] = {}
     problems: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
 
-    with st.container(border=True):
+    with st.container(border=True, key=f"{key}_bedside_vitals"):
         st.markdown("**Vital signs**")
         c = st.columns([1, 1, 1, 1, 1, 1])
         with c[0]:
@@ -151,7 +198,7 @@ def assessment_form(key: str, defaults: Mapping[str, Any], age_years: float | No
             temp = d.get("temp_c")
             raw = st.number_input(f"Temperature ({unit})",
                                   value=None if temp is None else float(temp), step=0.1,
-                                  format="%.1f", key=f"{key}_temp", help=_limits_help("temp_c"))
+                                  format=AS_TYPED, key=f"{key}_temp", help=_limits_help("temp_c"))
             st.radio("Temperature unit", ("°C", "°F"), horizontal=True, key=f"{key}_tunit",
                      label_visibility="collapsed")
             values["temp_c"] = temperature_c(raw, unit)
@@ -161,8 +208,7 @@ def assessment_form(key: str, defaults: Mapping[str, Any], age_years: float | No
                   ("dbp_mmhg", "Diastolic BP"), ("rr_per_min", "Resp. rate"), ("spo2_pct", "SpO2"))
         for col, (name, label) in zip(c[1:], vitals):
             with col:
-                values[name] = _num(label, name, f"{key}_{name}", d.get(name), 1.0, "%.0f",
-                                    None)
+                values[name] = _num(label, name, f"{key}_{name}", d.get(name), 1.0, None)
         for name in ("temp_c", *(n for n, _ in vitals)):  # errors full width, in field order
             slots[name] = st.empty()
 
@@ -182,12 +228,12 @@ def assessment_form(key: str, defaults: Mapping[str, Any], age_years: float | No
                 values["o2_flow_l_min"] = _num(
                     "O2 flow", "o2_flow_l_min", f"{key}_flow_{device}",
                     d.get("o2_flow_l_min") if d.get("o2_device") == device else None, 0.5,
-                    "%.1f", slots, SUPPORT_HELP + " " + _limits_help("o2_flow_l_min"))
+                    slots, SUPPORT_HELP + " " + _limits_help("o2_flow_l_min"))
         if device in FIO2_DEVICES:
             with c[2]:
                 values["fio2_pct"] = _num("FiO2", "fio2_pct", f"{key}_fio2_{device}",
                                           d.get("fio2_pct") if d.get("o2_device") == device
-                                          else None, 1.0, "%.0f", slots)
+                                          else None, 1.0, slots)
         running = [v for v in str(d.get("vasopressors") or "none").split(";") if v != "none"]
         pressors = c[3].multiselect("Vasoactive infusions running now", VASOACTIVE_AGENTS,
                                     default=running, key=f"{key}_pressors",
@@ -323,7 +369,7 @@ def _scale_inputs(key: str, d: Mapping[str, Any], values: dict[str, Any],
                         else units[0]
                     name = next(f for f, _ in columns if FIELD_BY_NAME[f].unit == unit)
                     values[name] = _num(FIELD_BY_NAME[name].title, name,
-                                        f"{key}_sc_{name}", d.get(name), 0.01, "%.2f", slots)
+                                        f"{key}_sc_{name}", d.get(name), 0.01, slots)
                     drawn += [f for f, _ in columns]
         c = st.columns(3)
         for col, (name, label) in zip(c, ORGAN_FIELDS):
@@ -365,7 +411,7 @@ def _scale_inputs(key: str, d: Mapping[str, Any], values: dict[str, Any],
         with c[3]:
             values["csf_opening_pressure_mmhg"] = _num(
                 "CSF opening pressure", "csf_opening_pressure_mmhg", f"{key}_sc_csf",
-                d.get("csf_opening_pressure_mmhg"), 0.5, "%.1f", slots)
+                d.get("csf_opening_pressure_mmhg"), 0.5, slots)
         drawn.append("csf_opening_pressure_mmhg")
     return frozenset(drawn)
 

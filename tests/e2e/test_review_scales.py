@@ -58,3 +58,34 @@ def test_the_bedside_form_offers_the_other_scales_inputs(ward_server: WardServer
     ui.wait_for_timeout(500)  # the expander's opening animation
     screenshot(ui, "entry_other_scales")
     expect(ui.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_the_timeline_draws_news2_and_consciousness_and_why_jumps_to_the_maximum(
+        ward_server: WardServer, ui: Page) -> None:
+    """Issue 18.13 in a real browser, at tablet and desktop width: the NEWS2 and ACVPU panels
+    with the day labels, and the jump to the highest ICANS grade (DEMO-004: ICANS 2);
+    screenshots review_timeline_820.png, review_timeline_1400.png, review_why_max.png."""
+    sign_in(ui, ward_server.url, "demo.physician", lands_on="Ward overview")
+    choose(ui, "Patient", "(DEMO-004)")
+    ui.get_by_role("button", name="Review the course").click()
+    expect(heading(ui, "Patient review")).to_be_visible(timeout=TIMEOUT_MS)
+    ui.set_viewport_size({"width": 820, "height": 1180})  # a tablet, once the patient is open
+    wait_idle(ui)
+    chart = ui.locator(".js-plotly-plot").first
+    expect(chart).to_be_visible(timeout=TIMEOUT_MS)
+    for text in ("NEWS2 (RCP 2017)", "Level of consciousness (ACVPU)", "Day 0",
+                 "NEWS2 is not scored under 16 (RCP 2017)", "V voice"):
+        expect(chart.get_by_text(text, exact=True).first).to_be_attached()
+    chart.scroll_into_view_if_needed()
+    screenshot(ui, "review_timeline_820")
+    ui.set_viewport_size({"width": 1400, "height": 900})
+    wait_idle(ui)
+    chart.scroll_into_view_if_needed()
+    screenshot(ui, "review_timeline_1400")
+    ui.get_by_role("tab", name="Why this grade", exact=True).click()
+    wait_idle(ui)
+    ui.get_by_role("button", name="Show the highest ICANS grade (2)").click()
+    wait_idle(ui)
+    expect(ui.get_by_text("Episode maximum so far: ICANS 2")).to_be_visible(timeout=TIMEOUT_MS)
+    screenshot(ui, "review_why_max")
+    expect(ui.get_by_test_id("stException")).to_have_count(0)

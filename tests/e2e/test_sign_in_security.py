@@ -21,7 +21,7 @@ def download_timeline(ui: Page, base_url: str) -> str:
     ui.get_by_role("tab", name="Export", exact=True).click()
     wait_idle(ui)
     with ui.expect_download() as download:
-        ui.get_by_role("button", name="Timeline with grades (CSV)").click()
+        ui.get_by_role("button", name="Timeline: observations, NEWS2 and grades (CSV)").click()
     assert "DEMO-003" in Path(download.value.path()).read_text(encoding="utf-8")
     return download.value.url
 

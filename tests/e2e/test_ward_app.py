@@ -70,7 +70,8 @@ def test_nurse_records_febrile_assessment_and_overview_shows_it(
 
     expect(ui.get_by_text("Saved for Demo Patient A (synthetic)")).to_be_visible(
         timeout=TIMEOUT_MS)
-    expect(ui.get_by_text(re.compile(r"New flag — URGENT: New fever 38\.6 °C"))).to_be_visible()
+    urgent = ui.get_by_test_id("stAlertContentWarning").filter(has_text="Urgent")
+    expect(urgent.get_by_text(re.compile(r"^New fever 38\.6 °C"))).to_be_visible()
     wait_idle(ui)
     # the form is fresh again: nothing can be saved twice by a second click
     expect(ui.get_by_role("spinbutton", name="Temperature (°C)", exact=True)).to_have_value("")

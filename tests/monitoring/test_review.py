@@ -3,14 +3,11 @@ tocilizumab doses, notes (append-only, migration 0003), the CSV export."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from grading.output import GRADE_FIELDS
 from monitoring import review
 from monitoring.demo import load_demo
 from monitoring.store import StoreError, WardStore
@@ -96,17 +93,6 @@ def test_migration_0003_adds_notes_to_a_database_made_before_it(tmp_path):
     store.engine.dispose()
 
 
-def test_the_csv_export_is_the_grading_csv_plus_who_recorded_each_row(store):
-    admitted(store)
-    rec(store, 0, temp_c=37.0)
-    rec(store, 1, temp_c=38.4)
-    rv = review.patient_review(store, "P1")
-    rows = list(csv.reader(io.StringIO(review.timeline_csv(rv))))
-    assert rows[0] == [*GRADE_FIELDS, "recorded_by", "recorded_at"]
-    assert [r[GRADE_FIELDS.index("crs_grade")] for r in rows[1:]] == ["0", "1"]
-    assert [r[-2] for r in rows[1:]] == ["nina", "nina"]
-
-
 def test_a_patient_without_assessments_has_no_review_yet(store):
     admitted(store)
     with pytest.raises(StoreError, match="no assessments yet"):
@@ -142,3 +128,23 @@ def test_an_attribution_says_what_it_changes_and_where_else_the_finding_counts(s
     assert attribution_effect_text(nothing, "hypotension", UTC) == (
         "Attributing hypotension here changes no grade at 02 Mar 14:00: it is not what "
         "decides them.")
+
+
+@pytest.mark.parametrize(("pid", "crs", "icans"), [
+    ("DEMO-003", (1, 9), (3, 38)), ("DEMO-004", (2, 22), (2, 43)), ("DEMO-001", None, None)])
+def test_the_highest_grade_is_found_at_the_assessment_where_it_was_first_reached(
+        pid, crs, icans):
+    from monitoring.store import WardStore
+    s = WardStore.in_memory()
+    load_demo(s)
+    rv = review.patient_review(s, pid)
+    for syndrome, expected in (("crs", crs), ("icans", icans)):
+        row = review.maximum_row(rv, syndrome)
+        if expected is None:  # no episode: grade 0 all along, nothing to jump to
+            assert row is None
+            continue
+        grade, index = expected
+        assert row == index
+        grades = [getattr(r, syndrome).grade for r in rv.results]
+        assert grades[index] == grade == max(g for g in grades if g is not None)
+        assert grade not in grades[:index]

@@ -5,7 +5,7 @@ everything typed."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -22,11 +22,13 @@ def test_the_nurse_whose_save_lost_the_race_is_told_and_keeps_what_they_typed(
     pid = "DEMO-001"
     at = entry_for(signed_in, pid)
     k = key_of(at, pid)
+    # a time the nurse set (left at "now" the form times the entry to the second on saving)
+    when = (datetime.now(UTC) - timedelta(minutes=5)).replace(second=0, microsecond=0)
+    at.date_input(key=f"{k}_date").set_value(when.date())
+    at.time_input(key=f"{k}_time").set_value(when.time())
     fill(at, pid, temp_c=38.6, hr_bpm=104, sbp_mmhg=118, dbp_mmhg=70, rr_per_min=18,
          spo2_pct=97)
     assert not save_button(at, pid).disabled
-    when = datetime.combine(at.date_input(key=f"{k}_date").value,
-                            at.time_input(key=f"{k}_time").value).replace(tzinfo=UTC)
     real_save = ward.save
 
     def other_nurse_first(s: WardStore, patient_id, values, by):
@@ -39,9 +41,11 @@ def test_the_nurse_whose_save_lost_the_race_is_told_and_keeps_what_they_typed(
     save_button(at, pid).click().run()
     assert not at.exception
     errors = [shown(e.value) for e in at.error]
-    assert any(m.startswith("Not saved: patient DEMO-001 already has an assessment at "
-                            f"{when:%d %b %Y %H:%M}: it was saved by someone else a moment ago")
-               for m in errors), errors
+    # marked under the time field, in words, with what to do (issue 18.10)
+    assert f"Someone else saved an assessment of this patient at {when:%d %b %H:%M} a moment " \
+        "ago, so this one was not saved. Check theirs on the patient page and amend it if your " \
+        "observations differ, or change the time of this one." in errors, errors
+    assert "Not saved: see the time above." in errors
     assert "Traceback" not in texts(at)
     assert key_of(at, pid) == k  # the same form, not a fresh one
     assert at.number_input(key=f"{k}_temp").value == 38.6

@@ -20,7 +20,12 @@ VITALS = ("temp_c", "hr_bpm", "sbp_mmhg", "dbp_mmhg", "rr_per_min", "spo2_pct") 
 
 def vital_sign_errors(at) -> dict[str, str]:
     """The error under each vital sign: the form's six slots, in order, after the inputs."""
-    box = next(b for b in at.main.children.values() if getattr(b, "children", None)
+    def blocks(node):
+        for child in getattr(node, "children", {}).values():
+            yield child
+            yield from blocks(child)
+
+    box = next(b for b in blocks(at.main) if getattr(b, "children", None)
                and getattr(b.children.get(0), "value", None) == "**Vital signs**")
     slots = [box.children[k] for k in sorted(box.children)][2:]
     assert len(slots) == len(VITALS)

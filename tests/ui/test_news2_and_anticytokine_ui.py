@@ -41,14 +41,16 @@ def test_the_preview_and_the_save_confirmation_show_news2_by_parameter(signed_in
     fill(at, "DEMO-001", temp_c=39.2, hr_bpm=80, sbp_mmhg=120, dbp_mmhg=70, rr_per_min=16,
          spo2_pct=97)
     shown = texts(at)
-    preview = next(line for line in shown.splitlines() if line.startswith("NEWS2 "))
+    preview = next(line for line in shown.splitlines() if line.startswith("**NEWS2 "))
+    preview = preview + "\n" + shown.splitlines()[shown.splitlines().index(preview) + 1]
     # fever 39.2 scores 2; ICE 9 from the writing item alone is not new confusion (C21)
-    assert preview.startswith("NEWS2 2: respiration rate 0, SpO2 0, air or oxygen 0, "
-                              "systolic BP 0, pulse 0, consciousness 0 (alert), temperature 2")
-    assert "Royal College of Physicians 2017" in preview
+    assert preview.replace("\\", "") == (
+        "**NEWS2 2 — low risk, monitoring every 4-6 h (Royal College of Physicians 2017)**  \n"
+        "respiration rate 0 · SpO2 0 · air or oxygen 0 · systolic BP 0 · pulse 0 · "
+        "consciousness 0 (alert) · temperature 2")
     save_button(at, "DEMO-001").click().run()
     assert not at.exception
-    assert preview in texts(at).splitlines()  # the confirmation shows the same breakdown
+    assert preview in texts(at)  # the confirmation shows the same breakdown
 
 
 # The demo ward ends recovered: every adult's last assessment scores 0, alert; DEMO-004 is a

@@ -97,7 +97,8 @@ def test_a_febrile_assessment_previews_crs_1_then_saves_with_a_new_fever_flag(si
     assert len(store.history("DEMO-001")) == before + 1 and rows[-1]["temp_c"] == 38.6
     assert store.history("DEMO-001")[-1].recorded_by == "demo.nurse"
     assert "Saved for" in texts(at)
-    assert any("New flag — URGENT: New fever 38.6 °C" in e.value for e in at.error)
+    assert any(w.value.startswith("**Urgent**") and "- New fever 38.6 °C" in w.value
+               for w in at.warning)  # one amber box for the urgent flags, one line each
     assert {f["code"] for f in store.open_flags("DEMO-001")} >= {"new_fever", "crs_rise"}
 
 

@@ -108,3 +108,22 @@ def test_guideline_prompts_follow_the_current_grade(signed_in, store):
     shown = texts(at)
     assert "Tocilizumab 8 mg/kg IV over 1 h" in shown
     assert "Source: ASCO guideline 2021" in shown
+
+
+def test_why_this_grade_jumps_to_the_assessment_with_the_highest_grade(signed_in, store):
+    from monitoring import review
+    at = open_review(signed_in, "nurse", "DEMO-005")
+    results = review.patient_review(store, "DEMO-005").results
+    last = len(results) - 1
+    assert at.selectbox(key="why_DEMO-005").value == last          # the latest first
+    assert results[last].crs.grade == 0
+    button(at, "Show the highest CRS grade (3)").click().run()
+    assert not at.exception
+    first_3 = next(i for i, r in enumerate(results) if r.crs.grade == 3)
+    assert at.selectbox(key="why_DEMO-005").value == first_3
+    assert "Episode maximum so far: CRS 3" in texts(at)
+    # no ICANS episode in this case: nothing to jump to, and the button says so
+    assert button(at, "No ICANS episode so far").disabled
+    # choosing another assessment by hand still works after the jump
+    at.selectbox(key="why_DEMO-005").select(0).run()
+    assert at.selectbox(key="why_DEMO-005").value == 0

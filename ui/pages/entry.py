@@ -6,16 +6,18 @@ from datetime import datetime
 import streamlit as st
 
 import grading
-from monitoring.services import StoreError
+from grading.parse import Problem
+from monitoring.services import ConcurrentChangeError, StoreError
 from monitoring.ward import backdating_problem, carried_forward, preview, save
 from ui import session
 from ui.common import (
     SEVERITY_ICONS,
     badge,
     based_on,
+    flags_by_group,
     grade_text,
     local,
-    news_text,
+    news_markdown,
     reasons_text,
 )
 from ui.flags import by_severity
@@ -23,8 +25,7 @@ from ui.form import (
     DEVICE_WORDS,
     assessment_form,
     changed_support,
-    problem_lines,
-    problems_by_field,
+    field_messages,
     show_problems,
 )
 from ui.text import md
@@ -35,19 +36,30 @@ store = session.store()
 tz = store.tz
 
 st.title("Bedside entry")
+# New flags after a save: one box per severity, one line a flag, the most severe first; an
+# emergency is a red box of its own, unlike the urgent (amber) and review (blue) ones.
+GROUPS = {"emergency": (st.error, ":material/e911_emergency:", "EMERGENCY: act now"),
+          "urgent": (st.warning, ":material/priority_high:", "Urgent"),
+          "review": (st.info, ":material/rate_review:", "For review")}
 saved = st.session_state.pop("entry_saved", None)
 if saved:
-    with st.container(border=True):
+    with st.container(border=True, key="entry_saved_box"):
         st.success(f"Saved for {md(saved['patient'])} at {saved['time']}.", icon=":material/check:")
         if saved.get("problem"):
             st.warning(md(saved["problem"]), icon=":material/warning:")
         st.markdown(saved["badges"], unsafe_allow_html=True)
         if saved.get("news"):
             st.markdown(saved["news"])
-        for f in by_severity(saved["flags"]):
-            show = st.error if f["severity"] in ("urgent", "emergency") else st.info
-            show(f"New flag — {SEVERITY_ICONS.get(f['severity'], f['severity'])}: "
-                 f"{md(f['message'])} (for: {md(f['respond'])})")
+        for severity, flags in flags_by_group(saved["flags"]):
+            lines = [f"- {md(f['message'])}" + (f" (for: {md(f['respond'])})" if f.get("respond")
+                                                else "") for f in flags]
+            many = f"{len(flags)} new flags" if len(flags) > 1 else "new flag"
+            if severity in GROUPS:
+                show, icon, title = GROUPS[severity]
+                show(f"**{title}** — {many}  \n" + "\n".join(lines), icon=icon)
+            else:  # information only
+                st.markdown(f"**{md(SEVERITY_ICONS.get(severity, severity))}** — {many}  \n"
+                            + "\n".join(lines))
         if not saved["flags"] and not saved.get("problem"):
             st.caption("No new flags.")
 
@@ -77,26 +89,38 @@ support_note = "Carried forward: " + (
        else "")
     + "; vasoactive infusions: " + (carried.get("vasopressors") or "none").replace(";", ", "))
 
-# ---- when
-c = st.columns([1, 1, 3])
+# ---- when: "now" until the nurse changes it (issue 18.10). Left alone, the date and time
+# follow the clock and the assessment is timed to the second when it is checked and saved, so
+# a second entry in the same minute is no clash; a time the nurse sets is used as set.
 local_now = now.astimezone(tz)
-day = c[0].date_input("Assessment date", value=local_now.date(), key=f"{key}_date",
-                      format="YYYY-MM-DD")
-clock = c[1].time_input("Time", value=local_now.time().replace(second=0, microsecond=0),
-                        step=60, key=f"{key}_time")
-assessed_at = datetime.combine(day, clock).replace(tzinfo=tz)
-c[2].caption(f"Ward time zone {tz.key}. Defaults to now; may be back-dated up to 24 h, never "
-             "in the future.")
+shown_now = local_now.replace(second=0, microsecond=0)
+dkey, tkey, akey = f"{key}_date", f"{key}_time", f"{key}_auto_time"
+auto = st.session_state.get(akey)
+at_now = auto is None or (st.session_state.get(dkey), st.session_state.get(tkey)) == (
+    auto.date(), auto.time())
+if at_now:  # not changed by the nurse: the fields show the current minute
+    st.session_state[dkey], st.session_state[tkey] = shown_now.date(), shown_now.time()
+    st.session_state[akey] = shown_now
+with st.container(key=f"{key}_bedside_when"):  # ui/bedside.css (drawn with the form)
+    c = st.columns([1, 1, 2])
+    day = c[0].date_input("Assessment date", key=dkey, format="DD/MM/YYYY")
+    clock = c[1].time_input("Time", step=60, key=tkey)
+    c[2].caption(f"Ward time zone {tz.key}. Left at now, the assessment is timed when it is "
+                 "saved; it may be back-dated up to 24 h, never in the future.")
+    time_slot = st.empty()  # what is wrong with the time, under it
+assessed_at = local_now.replace(microsecond=0) if at_now \
+    else datetime.combine(day, clock).replace(tzinfo=tz)
 time_problem = backdating_problem(assessed_at, session.now())
-if time_problem:
-    c[2].error(time_problem.message, icon=":material/error:")
 
 form = assessment_form(key, carried, age, support_note)
+form.slots["time"] = time_slot
 values = changed_support(form.values, carried)  # blank = unchanged: only what the nurse changed
 values["time"] = assessed_at
 
 # ---- check, preview, save
 problems = {k: list(v) for k, v in form.problems.items()}
+if time_problem:
+    problems.setdefault("time", []).append(time_problem.message)
 result = None
 soft: list[str] = []
 general: list[str] = []
@@ -106,7 +130,7 @@ if not problems and not time_problem and entered:
         result = preview(store, pid, values)
         soft = result.soft_limits
     except grading.InputError as e:
-        for name, messages in problems_by_field(e.problems).items():
+        for name, messages in field_messages(e.problems, local(assessed_at, tz)).items():
             problems.setdefault(name, []).extend(messages)
     except StoreError as e:
         general.append(str(e))
@@ -117,9 +141,11 @@ with st.container(border=True):
     st.markdown("**Before saving: grade preview**")
     for m in general + unplaced:
         st.error(md(m), icon=":material/error:")
-    if problems:
+    if len(unplaced) < sum(map(len, problems.values())):  # something is marked above
         st.error("Correct the values marked above; nothing has been saved.",
                  icon=":material/error:")
+    elif problems or general:
+        st.error("Nothing has been saved.", icon=":material/error:")
     elif not entered:
         st.info("Enter the observations made; blank fields mean 'not assessed this time'.")
     elif result is not None:
@@ -134,7 +160,7 @@ with st.container(border=True):
         for col, name, g in ((cols[0], "CRS", r.crs), (cols[1], "ICANS", r.icans)):
             col.markdown(f"Why {name}:  \n" + "  \n".join(reasons_text(g, tz)))
         if result.news is not None:
-            st.markdown(news_text(result.news))
+            st.markdown(news_markdown(result.news))
         if result.flags:
             st.markdown("**Saving will raise:**  \n" + "  \n".join(
                 f"{SEVERITY_ICONS.get(f['severity'], f['severity'])}: {md(f['message'])}"
@@ -152,10 +178,16 @@ with st.container(border=True):
                  icon=":material/save:"):
         try:
             done = save(store, pid, values, by=user["username"])
-        except grading.InputError as e:
-            st.error("Not saved:  \n" + "  \n".join(map(md, problem_lines(e.problems))))
-        except StoreError as e:
-            st.error(f"Not saved: {md(e)}")
+        except (grading.InputError, StoreError) as e:
+            raced = isinstance(e, ConcurrentChangeError)  # someone saved at this time first
+            found = [Problem("time", "duplicate_time", str(e))] if raced else e.problems
+            refused = field_messages(found, local(assessed_at, tz), by_someone_else=raced)
+            if "time" in refused:  # marked under the time, like a clash found in the preview
+                time_slot.error("  \n".join(refused.pop("time")), icon=":material/error:")
+            lines = [m for ms in refused.values() for m in ms] or (
+                [] if found else [str(e)])
+            st.error("Not saved" + (":  \n" + "  \n".join(map(md, lines)) if lines
+                                    else ": see the time above."), icon=":material/error:")
         except Exception:  # the save is one transaction: nothing was stored
             log.exception("bedside entry: saving for patient %s failed", pid)
             st.error("Not saved: the ward record could not be written at the moment. What you "
@@ -170,6 +202,6 @@ with st.container(border=True):
                 + " &nbsp; " + badge("ICANS", done.result.icans),
                 "flags": done.flags,
                 "problem": done.problem,
-                "news": None if done.news is None else news_text(done.news)}
+                "news": None if done.news is None else news_markdown(done.news)}
             st.session_state[f"entry_v_{pid}"] = version + 1  # a fresh, empty form
             st.rerun()

@@ -11,18 +11,19 @@ from monitoring.review import (
     attribution_effect,
     course_table,
     icu_now,
+    maximum_row,
     news_now,
     patient_review,
     period_effect,
-    timeline_csv,
     tocilizumab,
 )
 from monitoring.scale_review import scale_course, scales_csv
 from monitoring.services import StoreError
+from monitoring.timeline_export import timeline_csv
 from monitoring.ward import day_post_infusion
 from ui import session
 from ui.attribution import period_effect_text
-from ui.charts import timeline_figure
+from ui.charts import gap_note, timeline_figure
 from ui.common import (
     attribution_effect_text,
     badge,
@@ -106,15 +107,29 @@ with flags_tab:
 with timeline_tab:
     st.caption("Quick ranges at the top left of the chart: 24 h, 72 h, whole stay. Hover a point "
                "for the value, who recorded it and when. Shaded: oxygen support by device and "
-               "flow. Dotted: the episode maximum.")
+               "flow. Dotted: the episode maximum. " + gap_note())
     st.plotly_chart(timeline_figure(rv), key=f"timeline_{pid}",
                     config={"displaylogo": False})
 
 with why_tab:
     labels = [f"{local(x.time, tz)} · {grade_text('CRS', x.crs)} · {grade_text('ICANS', x.icans)}"
               for x in rv.results]
-    i = st.selectbox("Assessment", range(len(rv.results)), index=len(rv.results) - 1,
-                     format_func=labels.__getitem__, key=f"why_{pid}")
+    n, why_key = len(rv.results), f"why_{pid}"
+    if st.session_state.get(f"why_rows_{pid}") != n or \
+            st.session_state.get(why_key) not in range(n):
+        st.session_state[why_key] = n - 1  # the latest assessment, again after a new one
+        st.session_state[f"why_rows_{pid}"] = n
+
+    def show(row: int) -> None:
+        st.session_state[why_key] = row
+
+    jump = st.columns(2)
+    for col, name in zip(jump, ("CRS", "ICANS")):
+        top = maximum_row(rv, name.lower())
+        col.button(f"Show the highest {name} grade ({getattr(s, f'{name.lower()}_max_grade')})"
+                   if top is not None else f"No {name} episode so far", disabled=top is None,
+                   on_click=show, args=(top,), key=f"why_max_{name}_{pid}", width="stretch")
+    i = st.selectbox("Assessment", range(n), format_func=labels.__getitem__, key=why_key)
     x = rv.at(i)
     by, at = rv.recorded.get(rv.ids[i], ("", None))
     st.caption(f"Recorded by {md(by)} at {local(at, tz)}; day after infusion "
@@ -346,10 +361,15 @@ with action_tab:
         st.caption("No attributions, confirmations or notes yet.")
 
 with export_tab:
-    st.download_button("Timeline with grades (CSV)", session.guarded(lambda: timeline_csv(rv)),
+    st.download_button("Timeline: observations, NEWS2 and grades (CSV)",
+                       session.guarded(lambda: timeline_csv(rv)),
                        file_name=f"{file_part(pid)}-timeline.csv", mime="text/csv",
                        key=f"csv_{pid}",
                        on_click="ignore")
+    st.caption("One row per assessment: vital signs, oxygen and infusions in force, neuro "
+               "items, treatments, NEWS2 and the CRS and ICANS grades with why. Times are "
+               "ward times; one column also gives each with its offset from UTC, so an hour "
+               "repeated when the clocks go back reads one way only.")
     st.download_button("Every scale, each assessment (CSV)",
                        session.guarded(lambda: scales_csv(rv, scales)),
                        file_name=f"{file_part(pid)}-scales.csv", mime="text/csv",
