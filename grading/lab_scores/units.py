@@ -81,8 +81,9 @@ def check_value(test: str, value: float, unit: str) -> None:
     top = LAB_MAXIMUM[test] / LAB_UNITS[test][1][unit]
     if not (math.isfinite(canonical) and 0 <= canonical <= LAB_MAXIMUM[test]):
         others = [u for u in LAB_UNITS[test][1] if u != unit]
-        raise LabUnitError(f"{test} {_number(value)} {unit} is not possible: allowed 0 to "
-                           f"{_number(top, 6)} {unit} (check the unit: {test} may also be "
+        name = ANALYTES[test].words
+        raise LabUnitError(f"{name} {_number(value)} {unit} is not possible: allowed 0 to "
+                           f"{_number(top, 6)} {unit} (check the unit: {name} may also be "
                            f"entered in {', '.join(others)})")
 
 

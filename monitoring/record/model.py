@@ -420,11 +420,13 @@ def _checked_lab(test: str, value: float, unit: str, taken_at: datetime) -> dict
     """A lab result checked against the analyte table (spec §6.3, decisions L16 and W13) and
     converted to its canonical unit, kept as entered too; else ``StoreError``."""
     if test not in LAB_UNITS:
-        raise StoreError("test must be one of " + ", ".join(LAB_UNITS))
+        raise StoreError("test must be one of " + ", ".join(
+            lab_units.ANALYTES[k].words for k in LAB_UNITS))
+    name = lab_units.ANALYTES[test].words
     if unit not in LAB_UNITS[test][1]:
-        raise StoreError(f"{test}: unit must be one of " + ", ".join(LAB_UNITS[test][1]))
+        raise StoreError(f"{name}: unit must be one of " + ", ".join(LAB_UNITS[test][1]))
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise StoreError(f"{test}: the value must be a number")
+        raise StoreError(f"{name}: the value must be a number")
     try:
         lab_units.check_value(test, value, unit)
     except lab_units.LabUnitError as e:
