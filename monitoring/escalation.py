@@ -381,15 +381,14 @@ def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any],
     baseline_total = patient.get("baseline_ice")
     ages = _ages(rows)
     out: list[news2.News2 | None] = []
-    device = None
+    in_force = support_in_force(rows)  # the oxygen device in force: the one answer (W12)
     seen: dict[str, tuple[Any, datetime]] = {}
     baseline: dict[str, float] | None = None
     sedated_until: datetime | None = None   # neuro values up to here were under sedation
     aroused_at: datetime | None = None      # the latest ICE with points or CAPD (N13)
     for i, row in enumerate(rows):
         t = row["time"]
-        if row.get("o2_device") is not None:
-            device = row["o2_device"]
+        device = in_force[i].o2_device
         for name in (*VITAL_NAMES, "consciousness", "capd_total"):
             if row.get(name) is not None:
                 seen[name] = (row[name], t)

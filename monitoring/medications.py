@@ -1,5 +1,5 @@
 """The medications the ward records: the ONE table of drugs, their routes, units and dose
-limits (issue 18 point 11; decision W13).
+limits (issue 18 point 11; decision W14).
 
 A dose is checked against its drug and unit: above ``most`` (or zero, or not a number) it is
 not possible, is refused, and the message names the field and the range allowed; outside
@@ -14,7 +14,7 @@ grade (spec §2.3): tocilizumab counts for the tocilizumab tracker and limits, s
 "corticosteroid given", the antipyretics for the fever waiver. The vasopressors have none:
 the grade takes vasopressors from the bedside assessment's ongoing support, which says what
 is running at the time of the assessment (ASTCT 2019); a MAR entry documents the dose given
-and the page asks for the bedside chart to match (decision W13).
+and the page asks for the bedside chart to match (decision W14).
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def uncharted_vasopressors(administrations: Sequence[Mapping[str, Any]],
                            times: Sequence[datetime], pressors_in_force: Sequence[str | None],
                            since: datetime) -> list[tuple[Mapping[str, Any], datetime | None]]:
     """The vasopressor doses given since ``since`` that the bedside chart does not show
-    (decision W13: the grade reads the bedside assessment): each with the first assessment at
+    (decision W14: the grade reads the bedside assessment): each with the first assessment at
     or after it whose vasopressors in force are none, or with None when no assessment
     follows it yet. ``times`` and ``pressors_in_force`` are the course's rows, time order."""
     out: list[tuple[Mapping[str, Any], datetime | None]] = []

@@ -142,7 +142,7 @@ def attribute(store: WardStore, patient_id: str, assessment_id: int, finding: st
 def attribute_period(store: WardStore, patient_id: str, finding: str, starts_at: datetime,
                      ends_at: datetime | None, reason: str, by: str) -> int:
     """A physician attributes a finding to another cause from ``starts_at`` until ``ends_at``
-    (None: until further notice, so assessments charted later too; decision W14): one write,
+    (None: until further notice, so assessments charted later too; decision W15): one write,
     audited, and the flags resynced from ``starts_at`` on, in one transaction."""
     with store.locked([patient_id]):
         before = ward.grades_now(store, patient_id)
@@ -233,7 +233,7 @@ def record_medication(store: WardStore, patient_id: str, kind: str, given_at: da
                       by: str, dose: float | None = None, unit: str | None = None,
                       route: str | None = None) -> int:
     """Record a medication or fluid given (checked against the drug table: route, unit, dose
-    limits, decision W13), and resync the flags from its time on (an anti-cytokine agent, a
+    limits, decision W14), and resync the flags from its time on (an anti-cytokine agent, a
     steroid or a tocilizumab dose changes what the rules say of later rows)."""
     with store.locked([patient_id]):
         before = ward.grades_now(store, patient_id)

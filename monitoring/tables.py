@@ -190,7 +190,7 @@ attributions = sa.Table(
 )
 
 # 0012: a physician's attribution of a finding over a time range (issue 18 point 12, decision
-# W14): every assessment from ``starts_at`` to ``ends_at`` (None: until further notice) has
+# W15): every assessment from ``starts_at`` to ``ends_at`` (None: until further notice) has
 # the finding attributed elsewhere. Ending or correcting one is a new row replacing it.
 attribution_periods = sa.Table(
     "attribution_periods", metadata,

@@ -8,7 +8,7 @@ object of the module that owns it.
 
 from __future__ import annotations
 
-from grading.lab_scores.units import (  # the one table of analytes (spec §6.3, L16, W13)
+from grading.lab_scores.units import (  # the one table of analytes (spec §6.3, L16, W14)
     ANALYTES,
     LAB_UNITS,
     LabUnitError,

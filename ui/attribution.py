@@ -1,4 +1,4 @@
-"""Attribution over a time range on the review page (issue 18 point 12, decision W14): what it
+"""Attribution over a time range on the review page (issue 18 point 12, decision W15): what it
 would change, in words, before it is recorded."""
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ from monitoring.review import (
     news_now,
     tocilizumab,
 )
-from monitoring.support import support_in_force
 from monitoring.vocabulary import KIND_WORDS
 
 from .charts import timeline_figure
@@ -82,7 +81,7 @@ def handover_html(review: Review, now: datetime, by: str, open_flags: list[dict[
         events += [(review.results[i].time, f"{what} (charted on the assessment)")
                    for i in charted_only(review.rows, review.administrations, key)]
     pressors_before = "none"
-    for i, (held, x) in enumerate(zip(support_in_force(review.rows), review.results)):
+    for i, (held, x) in enumerate(zip(review.support, review.results)):
         # support started, changed or stopped (monitoring/support.py: the one answer)
         if held.vasopressors is not None and held.vasopressors != pressors_before:
             events.append((x.time, "vasoactive infusions "

@@ -19,7 +19,7 @@ class Analyte:
     value is not possible (most often a value in another unit) and is refused.
     ``expected``: the range (canonical unit) inside which a value is unremarkable for a CAR-T
     ward; a value outside it but within the limits is possible, accepted and highlighted for
-    a second look (decision W13; engineering defaults, not reference ranges). A later issue
+    a second look (decision W14; engineering defaults, not reference ranges). A later issue
     (cytokines, issue 20) adds fields here (LOINC code, the site's reference range) without
     a second table."""
 
@@ -28,7 +28,7 @@ class Analyte:
     canonical: str                   # the canonical unit
     factors: dict[str, float]        # accepted unit -> factor to the canonical unit
     maximum: float                   # hard limit, canonical unit (L16)
-    expected: tuple[float, float]    # outside: accepted and highlighted (W13)
+    expected: tuple[float, float]    # outside: accepted and highlighted (W14)
 
 
 _KAT = {"U/L": 1.0, "IU/L": 1.0, "µkat/L": 60.0, "ukat/L": 60.0}
@@ -102,7 +102,7 @@ def canonical_unit(test: str) -> str:
 
 
 def unusual(test: str, value: float, unit: str) -> str | None:
-    """None when a possible value is unremarkable, else why it deserves a second look (W13):
+    """None when a possible value is unremarkable, else why it deserves a second look (W14):
     possible, so accepted, but outside the range the ward expects."""
     a = ANALYTES[test]
     v = to_canonical(test, value, unit)

@@ -48,7 +48,7 @@ class JudgementRecord(Repository):
                          ends_at: datetime | None, reason: str, by: str) -> int:
         """A physician attributes ``finding`` to another cause on every assessment from
         ``starts_at`` until ``ends_at`` (None: until further notice, later assessments too;
-        decision W14). Returns the period's id."""
+        decision W15). Returns the period's id."""
         _checked_period(finding, starts_at, ends_at, reason)
         with self._write() as conn:
             self._lock_patients(conn, [patient_id])

@@ -349,7 +349,7 @@ def _csv_rows(data: bytes) -> list[dict[str, str]]:
 def other_crs_finding(sbp_mmhg: float | None, vasopressors: str | None,
                       o2_device: str | None) -> bool:
     """Whether a row shows hypotension or an oxygen need, read plainly and conservatively
-    (decision W14): SBP below 90 mmHg (the adult threshold, higher than the children's, so
+    (decision W15): SBP below 90 mmHg (the adult threshold, higher than the children's, so
     it errs towards showing), any vasopressor in force, any oxygen device but room air in
     force. A fever attributed over a range never covers such a row: fever is the gate of the
     CRS grade, so attributing it would hide the new finding (ASTCT 2019)."""
@@ -361,7 +361,7 @@ def other_crs_finding(sbp_mmhg: float | None, vasopressors: str | None,
 def period_covers(rows: Sequence[Mapping[str, Any]], finding: str, starts_at: datetime,
                   ends_at: datetime | None) -> list[int]:
     """The rows (one patient's, time order) an attribution of ``finding`` from ``starts_at``
-    to ``ends_at`` (None: until further notice) covers (decision W14): every row in the range,
+    to ``ends_at`` (None: until further notice) covers (decision W15): every row in the range,
     except, for a fever, a row with hypotension or an oxygen need (``other_crs_finding``,
     with the vasopressors and oxygen device in force carried from earlier rows)."""
     out = []
@@ -383,7 +383,7 @@ def period_covers(rows: Sequence[Mapping[str, Any]], finding: str, starts_at: da
 def apply_attribution_periods(cols: dict[str, list[Any]], span: dict[str, tuple[int, int]],
                               periods: Sequence[tuple[str, str, datetime, datetime | None]]
                               ) -> None:
-    """A physician's attributions over a time range (decision W14): the rows of the patient
+    """A physician's attributions over a time range (decision W15): the rows of the patient
     ``period_covers`` gives (from ``starts_at`` to ``ends_at`` inclusive, None: until further
     notice, so later rows too) have the finding attributed elsewhere; only that finding."""
     names = ("time", "sbp_mmhg", "vasopressors", "o2_device")
@@ -402,7 +402,7 @@ def _checked_administration(kind: str, given_at: datetime, dose: float | None,
                             unit: str | None = None, route: str | None = None
                             ) -> dict[str, Any]:
     """A medication given, checked against the drug table (monitoring/medications.py: the
-    kind, route, unit and dose limits, decision W13): the stored values, else ``StoreError``
+    kind, route, unit and dose limits, decision W14): the stored values, else ``StoreError``
     naming the field and what is allowed. An unusual dose is accepted (the page highlights
     it: ``medications.check_dose`` says why)."""
     try:
@@ -417,7 +417,7 @@ def _checked_administration(kind: str, given_at: datetime, dose: float | None,
 
 
 def _checked_lab(test: str, value: float, unit: str, taken_at: datetime) -> dict[str, Any]:
-    """A lab result checked against the analyte table (spec §6.3, decisions L16 and W13) and
+    """A lab result checked against the analyte table (spec §6.3, decisions L16 and W14) and
     converted to its canonical unit, kept as entered too; else ``StoreError``."""
     if test not in LAB_UNITS:
         raise StoreError("test must be one of " + ", ".join(
@@ -442,7 +442,7 @@ def _checked_lab(test: str, value: float, unit: str, taken_at: datetime) -> dict
 
 def _checked_period(finding: str, starts_at: datetime, ends_at: datetime | None,
                     reason: str) -> None:
-    """An attribution over a time range (decision W14), else ``StoreError``."""
+    """An attribution over a time range (decision W15), else ``StoreError``."""
     if finding not in FIELD_BY_NAME["attributed_elsewhere"].values:
         raise StoreError("finding must be one of "
                          + ", ".join(FIELD_BY_NAME["attributed_elsewhere"].values))

@@ -38,7 +38,7 @@ class TreatmentRecord(Repository):
                                ) -> list[int]:
         """Record medications and fluids given, (kind, given at, dose[, unit, route]) each,
         in one transaction: every one or none. Each is checked against the drug table
-        (monitoring/medications.py, decision W13); the unit defaults to the drug's usual one."""
+        (monitoring/medications.py, decision W14); the unit defaults to the drug's usual one."""
         checked = [_checked_administration(*d) for d in doses]
         with self._write() as conn:
             self._lock_patients(conn, [patient_id])

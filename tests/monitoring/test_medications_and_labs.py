@@ -1,5 +1,5 @@
-"""Medications and labs for real patients (issue 18 point 11; decision W13) and attribution
-over a time range (point 12; decision W14): the drug and analyte tables with their limits, the
+"""Medications and labs for real patients (issue 18 point 11; decision W14) and attribution
+over a time range (point 12; decision W15): the drug and analyte tables with their limits, the
 use cases (write, audit and flag resync in one transaction; corrections keep the original),
 and what they feed: the tocilizumab tracker and its flag, the steroid field, the lab scores,
 the grade with a physician's attribution."""

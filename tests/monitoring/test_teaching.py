@@ -74,7 +74,7 @@ def test_teaching_refuses_a_real_patient(store):
 # ------------------------------------------------------------------------------ key moments
 def test_key_moments_are_the_first_step_every_change_of_grade_and_the_cards_times(store):
     case = loaded(store, "DEMO-007")
-    results = teaching.course(store, "DEMO-007")
+    results = teaching.graded_steps(store, "DEMO-007")
     moments = teaching.key_moments(results)
     assert moments[0] == 0
     for i in moments[1:]:
@@ -151,7 +151,7 @@ def test_a_quiz_at_the_key_moments_ends_with_a_summary_and_the_rules_missed(stor
     assert quiz.title == "Early grade 1 CRS after ide-cel"
     asked = list(quiz.steps)
     assert len(asked) < len(teaching.steps(store, "DEMO-006"))
-    results = teaching.course(store, "DEMO-006")
+    results = teaching.graded_steps(store, "DEMO-006")
     while quiz.next_step is not None:
         step = quiz.next_step
         r = teaching.replay(store, "DEMO-006", step).current
@@ -188,7 +188,7 @@ def test_the_quiz_export_names_the_learner_the_case_the_times_and_the_score(stor
     assert rows[0]["step"] == "1"
     assert (rows[0]["crs_right"], rows[0]["icans_right"]) == ("True", "False")
     assert rows[0]["icans_deciding_rule"].startswith("ICANS-R2: ICE 10/10")  # decides ICANS
-    results = teaching.course(store, "DEMO-006")
+    results = teaching.graded_steps(store, "DEMO-006")
     for row, step in zip(rows[1:], quiz.steps[1:]):   # every other question, not reached
         assert [row["step"], row["time"], row["day_post_infusion"]] == [
             str(step + 1), results[step].time.isoformat(), str(results[step].day_post_infusion)]
@@ -216,7 +216,7 @@ def test_finishing_after_one_question_scores_over_every_question_of_the_quiz(sto
 # ------------------------------------------------------------------------------ which steps
 def test_a_key_moments_quiz_also_asks_where_nothing_changes_chosen_without_the_grades(store):
     case = loaded(store, "DEMO-007")
-    results = teaching.course(store, "DEMO-007")
+    results = teaching.graded_steps(store, "DEMO-007")
     named = teaching.card_times_in_ward(store, "DEMO-007", case)
     moments = teaching.key_moments(results, named)
     steps = teaching.quiz_steps(results, named, "DEMO-007")
@@ -235,7 +235,7 @@ def test_a_key_moments_quiz_also_asks_where_nothing_changes_chosen_without_the_g
 def test_a_quiz_of_the_key_moments_starts_with_those_steps(store):
     case = loaded(store, "DEMO-006")
     quiz = teaching.start_quiz(store, "DEMO-006", "L", "key moments", NOW)
-    results = teaching.course(store, "DEMO-006")
+    results = teaching.graded_steps(store, "DEMO-006")
     assert quiz.steps == teaching.quiz_steps(
         results, teaching.card_times_in_ward(store, "DEMO-006", case), "DEMO-006")
     assert quiz.when[quiz.steps[-1]] == (results[quiz.steps[-1]].time,

@@ -1,4 +1,4 @@
-"""Attribution over a time range on the review page (issue 18 point 12, decision W14;
+"""Attribution over a time range on the review page (issue 18 point 12, decision W15;
 AppTest): the physician picks from and until (or until further notice), sees before saving
 which grades change, records it once, and can end an open one."""
 
@@ -32,7 +32,7 @@ def test_a_fever_attributed_from_one_assessment_until_another_is_previewed_and_r
     at.selectbox(key="attr_finding_DEMO-005").select("fever").run()
     at.selectbox(key=f"attr_until_DEMO-005_{first}").select(last).run()
     covers = period_covers(rows, "fever", rows[first]["time"], rows[last]["time"])
-    # the fevers with low blood pressure or oxygen in this CRS 3 case are left out (W14)
+    # the fevers with low blood pressure or oxygen in this CRS 3 case are left out (W15)
     assert 0 < len(covers) < last - first + 1
     preview = texts(at)
     assert f"Covers {len(covers)} assessments now" in preview

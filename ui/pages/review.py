@@ -84,7 +84,7 @@ if extra:
     st.markdown("**" + md("; ".join(extra)) + "**")
 physician = user["role"] == "physician"
 
-open_count = len(store.open_flags(pid))
+open_count = len(rv.flags)  # the course's open flags: what the overview counts
 flag_done = st.session_state.pop("flag_done", None)
 if flag_done:
     st.success(flag_done, icon=":material/check:")
@@ -374,7 +374,7 @@ with export_tab:
                        session.guarded(lambda: scales_csv(rv, scales)),
                        file_name=f"{file_part(pid)}-scales.csv", mime="text/csv",
                        key=f"scales_csv_export_{pid}", on_click="ignore")
-    flags = store.open_flags(pid)
+    flags = rv.flags
     st.download_button(
         "Handover summary (SBAR, print-ready HTML)",
         session.guarded(lambda: handover_html(rv, session.now(), user["username"],

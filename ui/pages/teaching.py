@@ -14,10 +14,10 @@ from monitoring.teaching import (
     Player,
     Quiz,
     card_times_in_ward,
-    course,
     deciding,
     events_until,
     feedback,
+    graded_steps,
     key_moments,
     next_moment,
     quiz_steps,
@@ -61,7 +61,7 @@ if wanted in ids:
 pid = st.selectbox("Case", ids, format_func=labels.get, key="teach_case")
 st.caption("More cases, and a fresh copy of any of them: the Case library page.")
 try:
-    results = course(store, pid)
+    results = graded_steps(store, pid)
 except StoreError as e:
     st.info(f"{md(e)}.")
     st.stop()

@@ -1,5 +1,5 @@
 """Medications and labs for real patients, attribution over a time range (issue 18 points 11
-and 12, decisions W13 and W14): the paracetamol, ibuprofen and vasopressor medication kinds,
+and 12, decisions W14 and W15): the paracetamol, ibuprofen and vasopressor medication kinds,
 a route and a wider unit (µg/kg/min) on administrations, and the ``attribution_periods``
 table (append-only, as the clinical tables of 0001).
 
