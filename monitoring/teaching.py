@@ -24,6 +24,7 @@ from typing import Any
 import grading
 from grading import csvsafe
 from grading.result import Flag, Grade, Reason
+from grading.words import rule_words
 
 from . import escalation, limits
 from .course import course as patient_course
@@ -188,7 +189,12 @@ def status_reasons(g: Grade) -> list[Reason]:
 def flag_rule(f: Flag) -> str:
     """The rule behind a review flag: the one its message cites, else ``STATUS_FLAG_RULES``."""
     cited = _CITED_RULE.search(f.message)
-    return cited.group(1) if cited else STATUS_FLAG_RULES.get(f.code, f.code)
+    if cited:
+        return cited.group(1)
+    if f.code == "attributed":  # the messages name ASTCT 2019, not the rule (issue 18.8)
+        return ("A9" if f.message.startswith("fever") else
+                "CRS-R7" if f.message.startswith(("hypotension", "oxygen need")) else "§0.4")
+    return STATUS_FLAG_RULES.get(f.code, f.code)
 
 
 def would_be(g: Grade) -> int | None:
@@ -459,7 +465,9 @@ def events_until(store: WardStore, patient_id: str, case: LibraryCase, cut: date
 
 
 def _rules(pairs: Sequence[tuple[str, str]], sep: str = ": ") -> str:
-    return "; ".join(f"{rule}{sep}{finding}" for rule, finding in pairs)
+    """Rules and findings in a learner's words: what each rule is about and its source, never
+    its id (issue 18.8)."""
+    return "; ".join(f"{rule_words(rule) or 'rule'}{sep}{finding}" for rule, finding in pairs)
 
 
 def _iso(at: datetime | None) -> str:

@@ -187,7 +187,8 @@ def test_the_quiz_export_names_the_learner_the_case_the_times_and_the_score(stor
         (NOW + timedelta(minutes=2)).isoformat(), f"1/{2 * n}", str(n - 1))}
     assert rows[0]["step"] == "1"
     assert (rows[0]["crs_right"], rows[0]["icans_right"]) == ("True", "False")
-    assert rows[0]["icans_deciding_rule"].startswith("ICANS-R2: ICE 10/10")  # decides ICANS
+    # decides ICANS
+    assert rows[0]["icans_deciding_rule"].startswith("ICE score (ASTCT 2019): ICE 10/10")
     results = teaching.graded_steps(store, "DEMO-006")
     for row, step in zip(rows[1:], quiz.steps[1:]):   # every other question, not reached
         assert [row["step"], row["time"], row["day_post_infusion"]] == [
@@ -269,7 +270,7 @@ def test_an_attributed_fever_is_named_as_the_deciding_rule_of_crs_0():
     assert "A9" in rules and "CRS-R2" in rules
     text = teaching.feedback(entry, "CRS")
     assert text.startswith("CRS: you chose 1; the rules give 0.")
-    assert "CRS-R1 — temperature 38.7 °C attributed to another cause" in text
+    assert "fever (ASTCT 2019) — temperature 38.7 °C attributed to another cause" in text
 
 
 @pytest.mark.parametrize("at", ["2026-09-23T14:00", "2026-09-23T15:00"])
@@ -282,15 +283,17 @@ def test_a_masked_fever_is_marked_as_the_engine_grades_it_and_explained(at):
     assert [rule for rule, _ in entry["crs_deciding"]] == ["CRS-R1", "CRS-R2", "A3"]
     text = teaching.feedback(entry, "CRS")
     assert text.startswith("CRS: you chose 2; the rules give 0 (provisional). Provisional "
-                           "because: A3 — fever possibly masked")
-    assert "would be CRS grade 2 if a clinician confirms CRS (spec A3)" in text
+                           "because: fever possibly masked by earlier treatment (ASTCT 2019) — "
+                           "fever possibly masked")
+    assert "would be CRS grade 2 if a clinician confirms CRS (ASTCT 2019)" in text
     assert "2 is the grade it would be once a clinician confirms CRS; until then the ASTCT " \
            "grade is 0." in text
     assert [(rule, ways) for rule, _, _, ways in quiz.missed_rules()] == [
         ("A3", "graded too high 1 ×"), ("CRS-R1", "graded too high 1 ×"),
         ("CRS-R2", "graded too high 1 ×")]  # over-grading is not missing the fever
     right = quiz.answer(0, r, 0, 0)                     # the engine's grade is right
-    assert right["crs_right"] and "Provisional because: A3" in teaching.feedback(right, "CRS")
+    assert right["crs_right"] and "Provisional because: fever possibly masked" in \
+        teaching.feedback(right, "CRS")
     assert "would be once" not in teaching.feedback(right, "CRS")
 
 
@@ -302,7 +305,7 @@ def test_a_not_evaluable_step_needs_the_answer_not_evaluable():
     assert not wrong["crs_right"] and wrong["icans_right"]
     text = teaching.feedback(wrong, "CRS")
     assert text.startswith("CRS: you chose 0; the rules give not evaluable. Not evaluable "
-                           "because: CRS-R1 — no temperature in the last 4 h")
+                           "because: fever (ASTCT 2019) — no temperature in the last 4 h")
     right = quiz.answer(0, r, None, 0)
     assert right["crs_right"] and quiz.score == (2, 2)
     assert teaching.deciding(r.crs)[0].rule == "CRS-R1"

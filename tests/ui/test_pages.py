@@ -92,7 +92,7 @@ def test_a_febrile_assessment_previews_crs_1_then_saves_with_a_new_fever_flag(si
     at = entry_for(signed_in, "DEMO-001")
     fill(at, "DEMO-001", temp_c=38.6, hr_bpm=104, sbp_mmhg=118, dbp_mmhg=70, rr_per_min=18,
          spo2_pct=97)
-    assert "CRS 1" in texts(at) and "CRS-R1" in texts(at)
+    assert "CRS 1" in texts(at) and "Fever (ASTCT 2019)" in texts(at)
     assert "**Saving will raise:**" in texts(at) and "URGENT: New fever 38.6 °C" in texts(at)
     assert not save_button(at, "DEMO-001").disabled
     assert len(store.history("DEMO-001")) == before  # a preview saves nothing

@@ -85,7 +85,7 @@ def test_next_change_jumps_to_the_next_grade_change(signed_in, store):
     button(at, "next change ▶▶").click().run()
     assert f"Step **{first_change + 1} of 51**" in texts(at)
     assert "key moment" in texts(at)
-    assert "CRS-R1" in texts(at) and "**deciding**" in texts(at)
+    assert "Fever (ASTCT 2019)" in texts(at) and "**deciding**" in texts(at)
 
 
 def test_play_starts_and_pauses_and_its_tick_moves_the_replay_on(signed_in, monkeypatch):
@@ -147,10 +147,10 @@ def test_a_quiz_step_is_marked_with_the_rule_that_decides_it(signed_in):
     button(at, "Check").click().run()
     errors = [e.value for e in at.error]
     # the first step is the pre-infusion baseline: nothing before the infusion is CRS (C17)
-    assert any(e.startswith("CRS: you chose 1; the rules give 0. Deciding: CRS §1.1 — before "
-                            "the infusion") for e in errors)
-    assert any(s.value.startswith("ICANS: you chose 0; the rules give 0. Deciding: ICANS-R2")
-               for s in at.success)
+    assert any(e.startswith("CRS: you chose 1; the rules give 0. Deciding: before the infusion: "
+                            "baseline (ASTCT 2019) — before the infusion") for e in errors)
+    assert any(s.value.startswith("ICANS: you chose 0; the rules give 0. Deciding: ICE score "
+                                  "(ASTCT 2019)") for s in at.success)
     assert "score so far **1 of 2**" in texts(at)
 
 
@@ -184,7 +184,7 @@ def test_a_quiz_played_to_the_end_shows_the_score_and_exports_it(signed_in, stor
         button(at, "See your score" if k == n - 1 else "Next question").click().run()
     assert at.subheader[0].value == "Quiz result"
     assert f"**Score: {2 * n - 1} of {2 * n}**" in texts(at)
-    assert "CRS-R1 — 1 × (graded too high 1 ×; e.g." in texts(at)
+    assert "fever (ASTCT 2019) — 1 × (graded too high 1 ×; e.g." in texts(at)
     table = at.dataframe[0].value
     assert len(table) == n and list(table["CRS ✓"]).count("✗") == 1
     done = at.session_state["quiz_DEMO-005"]

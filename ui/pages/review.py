@@ -187,7 +187,7 @@ with course_tab:
         st.caption("No CRS or ICANS episode.")
     codes = [(n, g, s.icd10(n.lower())) for n, g in (("CRS", s.crs_max_grade),
                                                      ("ICANS", s.icans_max_grade))]
-    st.markdown("**ICD-10-CM for the maximum grades** (spec §6.2): " + "; ".join(
+    st.markdown("**ICD-10-CM for the maximum grades**: " + "; ".join(
         f"{n} grade {g}: {c}" for n, g, c in codes if c) if any(c for *_, c in codes)
         else "**ICD-10-CM**: no code (maximum grade 0).")
 
