@@ -329,6 +329,10 @@ def still_present(f: CourseFlag, last: Context) -> bool:
     trigger) is present only at its own assessment; what it leads to (the grade, the support)
     has rules of its own."""
     rule = RULE_BY_CODE.get(f.flag["code"])
+    if f.flag["code"] == "icu_review":
+        # the trigger's first appearance is the event, but the trigger itself (CRS >= 3, ICANS
+        # >= 3, ...) is a state: still in force at the latest assessment = about now
+        return any(t in f.flag["message"] for t in last.icu)
     if rule is None or f.level is None:
         return f.flag["code"] in {x.code for x in last.result.flags}
     now = rule.level(last)[0]

@@ -319,3 +319,21 @@ def test_two_workstations_acknowledging_overlapping_flags_at_once_close_each_onc
             assert len(acks) == 2
     finally:
         other.engine.dispose()
+
+
+def test_a_late_entry_of_an_icu_trigger_still_in_force_stays_an_emergency_on_the_worklist(
+        store):
+    """Review: a nurse charts, 15 min late, an assessment on norepinephrine and vasopressin
+    (CRS grade 3) after a later row with a temperature only. The ICU trigger ("CRS grade >= 3
+    ... admit to ICU") is still in force at the latest assessment (the grade is 3 there too),
+    so its emergency flag is about now: on the worklist at full severity, never filed as
+    about the past (E7, E13)."""
+    store.admit({"patient_id": "P", "infusion_time": NOW - timedelta(days=2)}, by="drx")
+    ward.save(store, "P", {**NORMAL, "time": NOW - timedelta(hours=4)}, by="nina")
+    ward.save(store, "P", {"temp_c": 38.9, "time": NOW - timedelta(minutes=5)}, by="nina")
+    ward.save(store, "P", {**NORMAL, "temp_c": 39.0, "hr_bpm": 130, "sbp_mmhg": 72,
+                           "vasopressors": "norepinephrine;vasopressin",
+                           "time": NOW - timedelta(minutes=15)}, by="nina")
+    (icu,) = [f for f in store.flags("P") if f["code"] == "icu_review"]
+    assert (icu["severity"], icu["ack_action"]) == ("emergency", None)
+    assert icu["message"].startswith("ICU review: CRS grade >= 3")
