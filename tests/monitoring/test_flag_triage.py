@@ -337,3 +337,23 @@ def test_a_late_entry_of_an_icu_trigger_still_in_force_stays_an_emergency_on_the
     (icu,) = [f for f in store.flags("P") if f["code"] == "icu_review"]
     assert (icu["severity"], icu["ack_action"]) == ("emergency", None)
     assert icu["message"].startswith("ICU review: CRS grade >= 3")
+
+
+@pytest.mark.parametrize(("now", "late", "code"), [
+    ({"sbp_mmhg": 85, "dbp_mmhg": 50}, {"sbp_mmhg": 70, "dbp_mmhg": 40}, "hypotension"),
+    ({"spo2_pct": 91}, {"spo2_pct": 86}, "spo2_low"),
+    ({"spo2_pct": 94, "o2_device": "nasal_cannula", "o2_flow_l_min": 2},
+     {"spo2_pct": 94, "o2_device": "nasal_cannula", "o2_flow_l_min": 5}, "oxygen_increase")])
+def test_a_late_entry_of_a_worse_reading_keeps_a_condition_still_present_on_the_worklist(
+        store, now, late, code):
+    """Review: the patient is hypotensive (or hypoxic, or on new oxygen) now and its urgent
+    flag is open; a nurse then charts a worse reading from 15 min ago. The open flag at the
+    latest row is no longer a rise (the late row is worse) and goes; the late row's flag must
+    not be filed as "no longer present" while the condition is still there at a lower level:
+    a flag of that rule stays open at its full severity (E7: still present)."""
+    store.admit({"patient_id": "P", "infusion_time": NOW - timedelta(days=2)}, by="drx")
+    ward.save(store, "P", {**NORMAL, "time": NOW - timedelta(hours=4)}, by="nina")
+    ward.save(store, "P", {**NORMAL, **now, "time": NOW - timedelta(minutes=5)}, by="nina")
+    assert code in open_codes(store, "P")
+    ward.save(store, "P", {**NORMAL, **late, "time": NOW - timedelta(minutes=15)}, by="nina")
+    assert [f["severity"] for f in store.open_flags("P") if f["code"] == code] == ["urgent"]
