@@ -357,3 +357,35 @@ def test_a_late_entry_of_a_worse_reading_keeps_a_condition_still_present_on_the_
     assert code in open_codes(store, "P")
     ward.save(store, "P", {**NORMAL, **late, "time": NOW - timedelta(minutes=15)}, by="nina")
     assert [f["severity"] for f in store.open_flags("P") if f["code"] == code] == ["urgent"]
+
+
+def test_an_attribution_records_as_explained_only_the_flags_it_makes_untrue(store):
+    """Review: a fever at 5 h ago attributed to a line infection explains that fever's flags
+    (closed with the attribution as the reason). The grade 2 an hour later (low blood
+    pressure with a fluid bolus) is still flagged, only worded "was grade 0" now: its old
+    wording is replaced (withdrawn, saying so), never recorded as closed because the fever
+    was attributed - that would say the attribution explained the hypotension."""
+    store.admit({"patient_id": "P", "infusion_time": NOW - timedelta(days=2)}, by="drx")
+
+    def hours_ago(h: int) -> datetime:
+        return NOW - timedelta(hours=h)
+    ward.save(store, "P", {**NORMAL, "time": hours_ago(6)}, by="nina")
+    ward.save(store, "P", {**NORMAL, "temp_c": 38.6, "time": hours_ago(5)}, by="nina")
+    ward.save(store, "P", {**NORMAL, "temp_c": 38.6, "sbp_mmhg": 84, "dbp_mmhg": 50,
+                           "fluid_bolus_given": True, "time": hours_ago(4)}, by="nina")
+    ward.save(store, "P", {**NORMAL, "temp_c": 38.2, "time": hours_ago(1)}, by="nina")
+    (grade_2,) = [f for f in store.open_flags("P") if f["code"] == "crs_rise"
+                  and f["raised_at"] == hours_ago(4)]
+    assert grade_2["message"] == "CRS grade 2 (was grade 1): physician review"
+
+    services.attribute(store, "P", assessment_at(store, "P", hours_ago(5)), "fever",
+                       "line infection", by="drx")
+
+    flags = store.flags("P")
+    explained = {(f["code"], f["raised_at"]) for f in flags
+                 if (f["ack_action"] or "").startswith("closed: the fever")}
+    assert explained == {("new_fever", hours_ago(5)), ("crs_rise", hours_ago(5))}
+    assert grade_2["id"] not in {f["id"] for f in flags}  # replaced by its new wording
+    assert [(f["message"], f["ack_action"]) for f in flags if f["code"] == "crs_rise"
+            and f["raised_at"] == hours_ago(4)] == [
+        ("CRS grade 2 (was grade 0): physician review", None)]
