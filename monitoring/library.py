@@ -541,8 +541,9 @@ def shifted_timeline(timeline: bytes, shift: timedelta) -> bytes:
     rows = csv_rows(timeline)
     for r in rows:
         for col in ("time", "infusion_time"):
-            if r.get(col):
-                r[col] = (datetime.fromisoformat(r[col]) + shift).isoformat(timespec="minutes")
+            if r.get(col):  # to the minute, or to the second when recorded so (issue 18.10)
+                t = datetime.fromisoformat(r[col]) + shift
+                r[col] = t.isoformat(timespec="minutes" if t.second == 0 else "seconds")
     out = io.StringIO()
     w = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
     w.writeheader()

@@ -549,10 +549,16 @@ def _sync(store: WardStore, patient_id: str, by: str, *, changed_id: int | None 
                 filed.append((flag_id, c))
             elif changed_id is None or ids[c.index] == changed_id:
                 raised.append(flag)
+    # a flag whose rule still fires at its time is only worded anew (E2), not explained
+    still_flagged = {(c.flag["code"], c.time.timestamp()) for c in desired}
     for f in existing:  # open, or filed by the system (E13): a person's acknowledgement stays
         if stored_key(f) in want:
             continue
-        if f["ack_action"] is None and change is not None and change.explains:
+        reworded = (f["code"], f["raised_at"].timestamp()) in still_flagged
+        if f["ack_action"] is None and change is not None and change.explains and reworded:
+            store.withdraw_flag(f["id"], "replaced by its new wording after " + change.what,
+                                by=by)
+        elif f["ack_action"] is None and change is not None and change.explains:
             store.acknowledge_flag(f["id"], "closed: " + change.what, by=SYSTEM)  # explained
         elif f["ack_action"] is None or (f["ack_by"] == SYSTEM and f["ack_action"] == FILED):
             store.withdraw_flag(f["id"], escalation.WITHDRAWN, by=by)
