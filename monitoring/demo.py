@@ -3,7 +3,7 @@
 The standard demo ward is the cases listed in ``sample_data/demo_ward.json``; the other library
 cases are loaded on demand (``monitoring.library.load_case``, moved by whole days, W7). The
 standard ward shows each case as it stood at the "now" the manifest names for it, moved to the
-minute so that this moment is the present (decision W14): a ward in the middle of its work -
+minute so that this moment is the present (decision W16): a ward in the middle of its work -
 a CRS grade 2 and a grade 3 on Day 2, an ICANS grade 3, a child recovering, an uneventful stay -
 with every newest assessment within its observation interval. Loading is ordinary imports. Every
 write is recorded under the user who asked for it: the educator who resets the ward, or
@@ -40,7 +40,7 @@ DEMO_ACCOUNTS = {  # username -> (role, display name); listed in README
     "demo.admin": ("admin", "Demo Administrator"),
 }
 RESET_REASON = "demo ward reset"
-# W14: the flags of the current shift are open on the demo ward, raised as charting each
+# W16: the flags of the current shift are open on the demo ward, raised as charting each
 # assessment live would have raised them; earlier ones count as handled on earlier shifts.
 SHIFT = timedelta(hours=8)
 
@@ -57,7 +57,7 @@ def standard_cases() -> list[library.LibraryCase]:
 
 def standard_now() -> dict[str, datetime]:
     """Each standard case's "now" (its own clock time): the moment of the case the demo ward
-    shows at the present (decision W14)."""
+    shows at the present (decision W16)."""
     given = json.loads(MANIFEST.read_text(encoding="utf-8"))["now"]
     return {i: datetime.fromisoformat(given[i]) for i in standard_ids()}
 

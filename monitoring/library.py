@@ -538,7 +538,7 @@ def shift_for(timeline: bytes, at: datetime, tz: Any) -> timedelta:
 
 def mover(until: datetime, at: datetime, tz: Any) -> Callable[[datetime], datetime]:
     """Case-local time -> the instant in the ward that keeps its distance from ``until``, with
-    ``until`` put at ``at`` (to the minute; decision W14: the demo ward ends now). Real
+    ``until`` put at ``at`` (to the minute; decision W16: the demo ward ends now). Real
     elapsed time is kept, also across a clock change, and the result carries its UTC offset
     (a local time that does not exist or is ambiguous on a clock-change day is never written)."""
     end = at.astimezone(UTC).replace(second=0, microsecond=0)
@@ -564,8 +564,9 @@ def shifted_timeline(timeline: bytes, shift: timedelta | Callable[[datetime], da
     rows = csv_rows(timeline)
     for r in rows:
         for col in ("time", "infusion_time"):
-            if r.get(col):
-                r[col] = move(datetime.fromisoformat(r[col])).isoformat(timespec="minutes")
+            if r.get(col):  # to the minute, or to the second when recorded so (issue 18.10)
+                t = move(datetime.fromisoformat(r[col]))
+                r[col] = t.isoformat(timespec="minutes" if t.second == 0 else "seconds")
     return _csv(rows)
 
 
@@ -596,7 +597,7 @@ def load_case(store: WardStore, case: LibraryCase, at: datetime | None = None,
 
     ``until`` (a case-local time): the case as it stood then, put at ``at`` - the
     assessments, medications and lab results after it are left out and the rest moved by
-    the exact shift that makes ``until`` now (decision W14; the demo ward of the first run)."""
+    the exact shift that makes ``until`` now (decision W16; the demo ward of the first run)."""
     at = at or now()
     tz = store.tz
     card = case.card

@@ -6,7 +6,7 @@ The due times are the course model's (``monitoring.course``: the schedule of
 RCP 2017 on top); this module only lists and orders them, with the interval that applies and
 why, for a nurse to work down. A patient whose record cannot be graded is listed first: when
 their observations are due cannot be known, so they count as due now (the conservative reading,
-decision W15).
+decision W17).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from . import schedule
 from .course import course
 from .store import StoreError, WardStore
 
-SOON = timedelta(hours=1)   # "due soon": within the next hour (W15)
+SOON = timedelta(hours=1)   # "due soon": within the next hour (W17)
 VITALS, NEURO = "vital signs", "neuro assessment"
 
 

@@ -35,6 +35,8 @@ PAGES: dict[str, tuple[str, str, str, str]] = {
     "patient_review": ("ui/pages/review.py", "Patient review", ":material/monitoring:",
                        "review"),
     "patient": ("ui/pages/patient.py", "Patient record", ":material/person:", "patient"),
+    "treatments": ("ui/pages/treatments.py", "Medications and labs", ":material/medication:",
+                   "medications-labs"),
     "admission": ("ui/pages/admission.py", "Admission and discharge", ":material/bed:",
                   "admission"),
     "users": ("ui/pages/users.py", "Users", ":material/group:", "users"),

@@ -1,5 +1,5 @@
 """The demo ward of the first start shows a ward in the middle of its work, now (issue 18.16,
-decision W14): every demo patient graded by the engine at the moment the app starts, whatever
+decision W16): every demo patient graded by the engine at the moment the app starts, whatever
 the time of day, with no spurious overdue observations and the current shift's flags open."""
 
 from __future__ import annotations

@@ -188,7 +188,7 @@ def demo_flags(store, pid):
 
 def load_cases(store, at: datetime | None = None) -> None:
     """The standard demo cases whole, by whole days (W7): the demo ward itself shows each only
-    up to its now (W14)."""
+    up to its now (W16)."""
     for case in standard_cases():
         library.load_case(store, case, at)
 

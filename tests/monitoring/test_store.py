@@ -588,9 +588,10 @@ def test_a_lab_in_an_unknown_unit_is_refused(store):
                                     "5000000 /µL"),
     ("haemoglobin", 120, "g/dL", "haemoglobin 120 g/dL is not possible: allowed 0 to 25 g/dL"),
     ("creatinine", 88.4, "mg/dL", "creatinine 88.4 mg/dL is not possible"),
-    ("anc", 1500, "10^9/L", "anc 1500 10^9/L is not possible: allowed 0 to 1000 10^9/L"),
-    ("crp", -1, "mg/L", "crp -1 mg/L is not possible: allowed 0 to 1000 mg/L"),
-    ("ldh", float("nan"), "U/L", "ldh nan U/L is not possible: allowed 0 to 100000 U/L"),
+    ("anc", 1500, "10^9/L", "neutrophils (ANC) 1500 10^9/L is not possible: allowed 0 to "
+                            "1000 10^9/L"),
+    ("crp", -1, "mg/L", "CRP -1 mg/L is not possible: allowed 0 to 1000 mg/L"),
+    ("ldh", float("nan"), "U/L", "LDH nan U/L is not possible: allowed 0 to 100000 U/L"),
 ], ids=["platelets per µL in 10^9/L", "platelets just above", "platelets per µL too high",
         "haemoglobin in g/L as g/dL", "creatinine in µmol/L as mg/dL", "anc per µL as 10^9/L",
         "negative", "not a number"])
@@ -785,7 +786,7 @@ def test_any_valid_timeline_survives_import_then_export(store, tmp_path, rows):
 
 # ------------------------------------------------------------------------------ demo ward
 def _sample_rows() -> dict[str, int]:
-    """The assessments of each demo patient: its case up to the case's now (W14)."""
+    """The assessments of each demo patient: its case up to the case's now (W16)."""
     until = standard_now()
     return {c.id: len(grading.read_csv(cut_timeline(c.timeline, until[c.id])))
             for c in standard_cases()}

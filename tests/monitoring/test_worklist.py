@@ -1,5 +1,5 @@
 """The observations-due worklist (issue 18.15): the course model's due times, most overdue
-first, then the soonest due, each with the interval that applies and why (decision W15)."""
+first, then the soonest due, each with the interval that applies and why (decision W17)."""
 
 from __future__ import annotations
 

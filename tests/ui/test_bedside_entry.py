@@ -89,7 +89,7 @@ def test_the_confirmation_groups_new_flags_by_severity_with_the_emergency_first(
     news = [m.value.replace("\\:", ":") for m in descendants(saved)  # md() escapes ":"
             if getattr(m, "type", None) == "markdown" and m.value.startswith("**NEWS2 ")]
     # DEMO-001's consciousness (alert) is recorded within 12 h on the demo ward as it starts
-    # (W14): a full score, by hand from RCP Chart 1
+    # (W16): a full score, by hand from RCP Chart 1
     assert news == ["**NEWS2 14 — high risk, monitoring continuous (Royal College of "
                     "Physicians 2017)**  \nrespiration rate 3 · SpO2 3 · air or oxygen 0 · "
                     "systolic BP 3 · pulse 3 · consciousness 0 (alert) · temperature 2"]

@@ -24,7 +24,7 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> WardStore:
 
 
 def load_cases(s: WardStore) -> None:
-    """The standard teaching cases in full (the demo ward shows them only up to now, W14)."""
+    """The standard teaching cases in full (the demo ward shows them only up to now, W16)."""
     for case in standard_cases():
         load_case(s, case)
 

@@ -53,7 +53,7 @@ def test_the_preview_and_the_save_confirmation_show_news2_by_parameter(signed_in
     assert preview in texts(at)  # the confirmation shows the same breakdown
 
 
-# The demo ward as it starts (decision W14), each last assessment scored by hand from RCP
+# The demo ward as it starts (decision W16), each last assessment scored by hand from RCP
 # Chart 1; DEMO-004 is a child. DEMO-001 (bed 1) then gets the assessment below.
 BY_BED = {
     # bed: NEWS2, resp. rate, SpO2, air or O2, systolic BP, pulse, consciousness, temp., why
@@ -97,7 +97,7 @@ def test_the_review_page_and_the_handover_show_news2_by_parameter(signed_in, sto
     assert any(line.startswith(news.breakdown()) for line in texts(at).splitlines())
     html = handover_html(rv, rv.current.time, "demo.physician", [], with_chart=False)
     assert escape(news.breakdown()) in html
-    # DEMO-005's last assessment (CRS 3 on the demo ward as it starts, W14), by hand
+    # DEMO-005's last assessment (CRS 3 on the demo ward as it starts, W16), by hand
     assert news.breakdown() == ("NEWS2 10: respiration rate 2, SpO2 1, air or oxygen 2, "
                                 "systolic BP 2, pulse 2, consciousness 0 (alert), "
                                 "temperature 1")

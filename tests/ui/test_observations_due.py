@@ -23,7 +23,7 @@ def test_a_nurse_sees_every_patients_next_observations_soonest_first(signed_in):
     assert at.title[0].value == "Observations due"
     shown = items(at)
     assert len(shown) == 10  # five demo patients: vital signs and a neuro assessment each
-    # CRS 3 with NEWS2 10: vital signs every 15 minutes, the first due (W14)
+    # CRS 3 with NEWS2 10: vital signs every 15 minutes, the first due (W16)
     assert "Demo Patient E" in shown[0] and "vital signs · every 15 min (NEWS2 10)" in shown[0]
     assert "neuro assessment · every 8 h" in shown[-1] and "Due at" in shown[-1]
     page = texts(at)

@@ -50,7 +50,7 @@ def test_the_overview_shows_one_row_per_admitted_patient_with_grades_and_due(sig
                                    "Next obs"]  # the acuity columns alone (issue 18.2)
     ids = patient_ids(frame)
     assert sorted(ids) == ["DEMO-001", "DEMO-002", "DEMO-003", "DEMO-004", "DEMO-005"]
-    grades = dict(zip(ids, zip(frame["CRS"], frame["ICANS"])))  # an active ward (W14)
+    grades = dict(zip(ids, zip(frame["CRS"], frame["ICANS"])))  # an active ward (W16)
     words = {pid: (crs, icans.split(" (from")[0]) for pid, (crs, icans) in grades.items()}
     assert words["DEMO-005"] == ("CRS\u00a03", "ICANS\u00a00")
     assert words["DEMO-002"] == ("CRS\u00a02", "ICANS\u00a00")

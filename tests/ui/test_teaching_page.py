@@ -60,7 +60,7 @@ def test_loading_a_case_already_in_the_ward_gives_a_fresh_copy(signed_in, store)
     assert not at.exception, at.exception
     history = store.history("DEMO-002")
     rows = len(store.timeline_rows("DEMO-002"))
-    # every row marked, the whole case loaded (the demo ward shows it only up to now, W14)
+    # every row marked, the whole case loaded (the demo ward shows it only up to now, W16)
     assert shown < rows == len(library.csv_rows(library.builtin_case("DEMO-002").timeline))
     assert len(history) == before + shown + rows
     assert {h.status for h in history if h.id in first} == {"entered_in_error"}
@@ -68,7 +68,7 @@ def test_loading_a_case_already_in_the_ward_gives_a_fresh_copy(signed_in, store)
 
 # ------------------------------------------------------------------------------ replay
 def steps(store) -> int:
-    """The steps of the demo ward's DEMO-005: its assessments up to now (W14)."""
+    """The steps of the demo ward's DEMO-005: its assessments up to now (W16)."""
     return len(teaching.steps(store, "DEMO-005"))
 
 
