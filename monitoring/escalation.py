@@ -323,6 +323,9 @@ RETROSPECTIVE = "Retrospective: "
 RETROSPECTIVE_END = " (no longer present at the latest assessment)"
 
 
+RECENT = VITALS_WINDOW  # a flag this close to the latest assessment is about now (E14)
+
+
 def still_present(f: CourseFlag, last: Context) -> bool:
     """Whether the condition a flag was raised for is still there at the latest assessment:
     a rule's level there is present, and not lower than the flag's unless the rule gives the
@@ -330,7 +333,12 @@ def still_present(f: CourseFlag, last: Context) -> bool:
     urgent flag; a grade 3 emergency with grade 1 now is not); an engine flag is still
     on the latest result. A one-off event (a new fever, a seizure, a fall in ICE) is present
     only at its own assessment; what it leads to (the grade, the support) has rules of its
-    own. An ICU review is present while a trigger it named is still in force."""
+    own. An ICU review is present while a trigger it named is still in force. Whatever the
+    rule, a flag raised at an assessment within 4 h (one routine round, the time a vital sign
+    stays current) of the latest one is about now: a fever charted late, a seizure an hour
+    ago, keep their full severity even if the latest assessment no longer shows them (E14)."""
+    if elapsed(last.result.time, f.time) <= RECENT:
+        return True  # charted late but within one routine round of now: about now (E14)
     rule = RULE_BY_CODE.get(f.flag["code"])
     if f.flag["code"] == "icu_review":
         # the trigger's first appearance is the event, but the trigger itself (CRS >= 3, ICANS
