@@ -10,8 +10,8 @@ from itertools import permutations
 import pytest
 
 import grading
-from monitoring import escalation, schedule, ward
-from monitoring.demo import load_demo
+from monitoring import escalation, library, schedule, ward
+from monitoring.demo import standard_cases
 from monitoring.review import tocilizumab_doses
 
 
@@ -186,9 +186,16 @@ def demo_flags(store, pid):
             for f in flags]
 
 
+def load_cases(store, at: datetime | None = None) -> None:
+    """The standard demo cases whole, by whole days (W7): the demo ward itself shows each only
+    up to its now (W16)."""
+    for case in standard_cases():
+        library.load_case(store, case, at)
+
+
 @pytest.mark.parametrize("pid", sorted(EXPECTED))
 def test_each_demo_case_raises_exactly_its_flag_sequence(store, pid):
-    load_demo(store, at=datetime(2026, 11, 22, 6, 0, tzinfo=UTC))
+    load_cases(store, at=datetime(2026, 11, 22, 6, 0, tzinfo=UTC))
     assert demo_flags(store, pid) == EXPECTED[pid]
     assert demo_flags(store, pid) == EXPECTED[pid]  # evaluating again: the same flags
 
@@ -534,7 +541,7 @@ def test_an_attribution_on_a_demo_case_days_ago_raises_no_alarm_about_now(store)
     """The browser review's case: DEMO-005 (grade 3 CRS, now recovered), an attribution of
     hypotension on an assessment of days ago. Whatever that re-evaluation raises concerns
     the past: no emergency or urgent flag, each one marked retrospective."""
-    load_demo(store)
+    load_cases(store)
     a, ids = store.timelines(["DEMO-005"])
     results = list(grading.grade(a).results())
     assert results[-1].crs.grade == 0

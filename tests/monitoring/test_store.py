@@ -34,7 +34,8 @@ from grading.fields import COLUMNS
 from grading.parse import InputError
 from monitoring import tables as t
 from monitoring.db import MIGRATIONS, database_url, migrate
-from monitoring.demo import load_demo, standard_cases
+from monitoring.demo import load_demo, standard_cases, standard_now
+from monitoring.library import cut_timeline
 from monitoring.store import PatientIn, StoreError, WardStore
 from tests.grading.test_properties import timelines, write_csv
 
@@ -785,7 +786,10 @@ def test_any_valid_timeline_survives_import_then_export(store, tmp_path, rows):
 
 # ------------------------------------------------------------------------------ demo ward
 def _sample_rows() -> dict[str, int]:
-    return {c.id: len(grading.read_csv(c.timeline)) for c in standard_cases()}
+    """The assessments of each demo patient: its case up to the case's now (W16)."""
+    until = standard_now()
+    return {c.id: len(grading.read_csv(cut_timeline(c.timeline, until[c.id])))
+            for c in standard_cases()}
 
 
 def test_the_demo_ward_loads_the_sample_cases_as_demo_patients(store):
