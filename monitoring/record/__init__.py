@@ -21,6 +21,7 @@ Only this package (with ``monitoring/db.py``, ``tables.py`` and the migrations) 
 SQLAlchemy.
 """
 
+from .checks import period_covers
 from .model import (
     CANONICAL_STORED,
     CLIENT_KEY_LENGTH,
@@ -35,7 +36,6 @@ from .model import (
     StoredAssessment,
     StoreError,
     now,
-    period_covers,
     progress_to_stderr,
 )
 from .ward_store import WardStore

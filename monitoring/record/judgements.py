@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from grading.fields import FIELD_BY_NAME
 
 from .. import tables as t
+from .checks import _checked_period
 from .model import (
     StoreError,
     _bounded,
-    _checked_period,
     now,
 )
 from .sql import (

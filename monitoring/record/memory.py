@@ -40,7 +40,8 @@ class MemoryUnitOfWork:
     """Tables as lists of row dicts (append-only, as in the database), one writer at a time."""
 
     def __init__(self, tz: str = "UTC") -> None:
-        from .memory_care import MemoryCsv, MemoryFlags, MemoryJudgements, MemoryTreatments
+        from .memory_care import MemoryFlags, MemoryJudgements, MemoryTreatments
+        from .memory_csv import MemoryCsv
         from .memory_record import MemoryAssessments, MemoryTimeline
         self.tz = ward_zone(tz)
         self.tables: dict[str, list[dict[str, Any]]] = {name: [] for name in COLUMNS}

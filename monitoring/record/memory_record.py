@@ -13,6 +13,7 @@ import grading
 from grading.parse import InputError
 
 from .. import tables as t
+from .checks import apply_attribution_periods
 from .memory import MemoryRepository
 from .model import (
     CANONICAL_STORED,
@@ -28,7 +29,6 @@ from .model import (
     _time_required,
     _time_taken,
     _touches_support,
-    apply_attribution_periods,
     assessments_from_columns,
     now,
 )

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 import grading
 
 from .. import tables as t
+from .checks import apply_attribution_periods
 from .model import (
     CANONICAL_STORED,
     StoreError,
-    apply_attribution_periods,
     assessments_from_columns,
 )
 from .sql import (

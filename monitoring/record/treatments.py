@@ -9,11 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from .. import tables as t
+from .checks import _checked_administration, _checked_lab
 from .model import (
     StoreError,
     _bounded,
-    _checked_administration,
-    _checked_lab,
     now,
 )
 from .sql import (

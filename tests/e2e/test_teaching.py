@@ -69,7 +69,7 @@ def test_educator_loads_a_case_replays_it_and_plays_a_quiz_to_the_end(
     expect(ui.get_by_text("Early grade 1 CRS after ide-cel")).to_be_visible()
 
     # replay: the next change, then play for a few seconds and pause
-    results = teaching.course(store, CASE)
+    results = teaching.graded_steps(store, CASE)
     named = teaching.card_times_in_ward(store, CASE, library.find_case(store, CASE))
     moments = teaching.key_moments(results, named)
     asked = teaching.quiz_steps(results, named, CASE)  # key moments and other steps

@@ -187,7 +187,11 @@ def test_a_clash_arising_between_preview_and_save_is_marked_under_the_time_too(s
                                                                               store):
     at = entry_for(signed_in, "DEMO-001")
     k = key_of(at, "DEMO-001")
-    when = (datetime.now(UTC) - timedelta(minutes=20)).replace(second=0, microsecond=0)
+    # a minute of its own: after the demo ward's latest assessment (the demo ward ends now)
+    latest = store.timeline_rows("DEMO-001")[-1]["time"]
+    when = (datetime.now(UTC) - (datetime.now(UTC) - latest) / 2).replace(second=0,
+                                                                          microsecond=0)
+    assert when > latest
     at.date_input(key=f"{k}_date").set_value(when.date())
     at.time_input(key=f"{k}_time").set_value(when.time())
     fill(at, "DEMO-001", temp_c=37.3)

@@ -37,9 +37,14 @@ def test_a_nurse_records_a_vasopressor_dose_and_an_organ_grade(signed_in, store)
 def test_an_unchanged_dose_and_grade_are_left_blank_and_a_new_dose_keeps_its_infusion(
         signed_in, store):
     pid = "DEMO-001"
+    # three saves after the demo ward's latest assessment (the demo ward ends now)
+    latest = store.timeline_rows(pid)[-1]["time"]
+    gap = int((datetime.now(UTC) - latest).total_seconds() // 60)
+    assert gap >= 4, "the demo patient's latest assessment leaves room for three more"
+    first, second, third = gap * 3 // 4, gap // 2, gap // 4
     at = entry_for(signed_in, pid)
     k = key_of(at, pid)
-    at_minutes_ago(at, k, 30)
+    at_minutes_ago(at, k, first)
     at.number_input(key=f"{k}_temp").set_value(38.6)
     at.multiselect(key=f"{k}_pressors").select("norepinephrine").run()
     at.number_input(key=f"{k}_sc_norepinephrine_ug_min").set_value(6.0)
@@ -47,7 +52,7 @@ def test_an_unchanged_dose_and_grade_are_left_blank_and_a_new_dose_keeps_its_inf
     save_button(at, pid).click().run()
     k = key_of(at, pid)  # a fresh form, pre-filled with what is in force
     assert at.number_input(key=f"{k}_sc_norepinephrine_ug_min").value == 6.0
-    at_minutes_ago(at, k, 20)
+    at_minutes_ago(at, k, second)
     at.number_input(key=f"{k}_temp").set_value(38.2).run()
     save_button(at, pid).click().run()
     last = store.timeline_rows(pid)[-1]
@@ -55,7 +60,7 @@ def test_an_unchanged_dose_and_grade_are_left_blank_and_a_new_dose_keeps_its_inf
     assert last.get("norepinephrine_ug_min") is None and last.get("vasopressors") is None
     assert last.get("transaminitis_ctcae_grade") is None
     k = key_of(at, pid)
-    at_minutes_ago(at, k, 10)
+    at_minutes_ago(at, k, third)
     at.number_input(key=f"{k}_temp").set_value(38.0)
     at.number_input(key=f"{k}_sc_norepinephrine_ug_min").set_value(12.0).run()
     save_button(at, pid).click().run()
