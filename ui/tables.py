@@ -203,3 +203,21 @@ def style_details(frame: pd.DataFrame) -> Any:
 
     vitals = [label for label, _, _ in VITAL_COLUMNS] + ["BP"]
     return frame.style.apply(marked, subset=vitals).hide(axis="index")
+
+
+def emergency_lines(statuses: list[PatientStatus], width: int = 110) -> list[str]:
+    """One line per patient with an open emergency flag, in the overview's order: bed, name,
+    the first emergency's words (cut at ``width`` characters at a word, the whole text is on
+    the patient's flags) and how many more emergencies that patient has. Markdown-safe."""
+    out = []
+    for s in statuses:
+        found = [f["message"] for f in s.flags if f["severity"] == "emergency"]
+        if not found:
+            continue
+        first = found[0] if len(found[0]) <= width else (
+            found[0][:width].rsplit(" ", 1)[0].rstrip(",;:") + " …")
+        more = f" (+{len(found) - 1} more emergency flag{'s' if len(found) > 2 else ''})" \
+            if len(found) > 1 else ""
+        out.append(f"bed {md(s.patient.get('bed') or '—')} · "
+                   f"{md(s.patient.get('name') or s.patient['patient_id'])}: {md(first)}{more}")
+    return out

@@ -89,3 +89,30 @@ def test_right_after_a_save_the_overview_counts_the_open_flags_the_record_holds(
     at = signed_in("nurse")  # the overview is the landing page
     assert store.open_flags("P") == []  # closed by the system while the page was drawn
     assert rows(at)["P"]["Flags"] == ""
+
+
+def test_open_emergencies_are_one_box_with_one_line_per_patient_above_the_table(signed_in,
+                                                                               store):
+    """Three patients, two in shock (CRS 3: emergency flags), one well: one red box, a line
+    per patient in shock naming bed and patient, the further emergencies counted, long
+    messages cut at a word; the table still lists all three."""
+    only(store, ("P-1", "1"), ("P-2", "2"), ("P-3", "3"))
+    shock = {**FULL, "temp_c": 38.6, "hr_bpm": 118, "sbp_mmhg": 80, "dbp_mmhg": 45,
+             "rr_per_min": 24, "vasopressors": "norepinephrine"}
+    save(store, "P-1", 30, **shock)
+    save(store, "P-2", 20, **FULL)
+    save(store, "P-3", 10, **shock)
+    at = signed_in("nurse")
+    assert len(at.error) == 1
+    box = at.error[0].value
+    head, *lines = box.split("\n")
+    assert head == "**EMERGENCY** on 2 patients"
+    # the overview's order: the same flags and grades, so by bed
+    assert [line.split(":")[0] for line in lines if line] == ["- bed 1 · P-1", "- bed 3 · P-3"]
+    emergencies = [f for f in store.open_flags("P-1") if f["severity"] == "emergency"]
+    assert len(emergencies) >= 2
+    p1 = next(line for line in lines if "P-1" in line)
+    assert p1.endswith(f"(+{len(emergencies) - 1} more emergency flag"
+                       f"{'s' if len(emergencies) > 2 else ''})")
+    assert all(len(line) < 220 for line in lines)
+    assert len(rows(at)) == 3

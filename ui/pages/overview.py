@@ -6,8 +6,14 @@ import streamlit as st
 
 from monitoring.ward import overview
 from ui import session
-from ui.tables import news_frame, overview_details, overview_frame, style_details, style_overview
-from ui.text import md
+from ui.tables import (
+    emergency_lines,
+    news_frame,
+    overview_details,
+    overview_frame,
+    style_details,
+    style_overview,
+)
 
 user = session.require("ward_overview")
 store = session.store()
@@ -19,10 +25,10 @@ st.title("Ward overview")
 # overdue observations raised as flags (once each) and those recorded since closed; read
 # again when that changed the record, so the open flags shown are the record's
 statuses = overview(store, now, demo_only=not session.sees_real_patients(user))
-emergencies = [(s, f) for s in statuses for f in s.flags if f["severity"] == "emergency"]
-for s, f in emergencies:
-    st.error(f"**EMERGENCY** · bed {md(s.patient.get('bed') or '—')} · "
-             f"{md(s.patient.get('name') or s.patient['patient_id'])}: {md(f['message'])}",
+emergencies = emergency_lines(statuses)
+if emergencies:  # one box, one line per patient: the table below stays on a tablet's screen
+    st.error(f"**EMERGENCY** on {len(emergencies)} patient{'s' if len(emergencies) > 1 else ''}"
+             "\n\n" + "\n".join(f"- {line}" for line in emergencies),
              icon=":material/emergency:")
 st.caption(f"{len(statuses)} patients · updated {now.astimezone(store.tz):%d %b %H:%M} "
            f"({store.tz.key}) · refreshes every minute · most urgent first: the most severe "
