@@ -16,11 +16,12 @@ fails: the user sees "not saved" and tries again, and the flags never go stale.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from . import auth, ward
+from . import auth, fhir, ward
 from .db import (
     DatabaseError,
     DatabaseUnavailableError,
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 __all__ = ["SYSTEM_USER", "ConcurrentChangeError", "DatabaseError", "DatabaseUnavailableError",
            "PatientIn", "SetupError", "StoreError", "Ward", "acknowledge_flag", "acknowledge_many",
            "add_note", "add_user", "admit", "amend", "attribute", "confirm_grade",
-           "database_url", "discharge", "flag_refusal",
+           "database_url", "discharge", "flag_refusal", "import_fhir",
            "is_embedded_default", "mark_in_error", "note", "open_ward", "record",
            "record_lab", "record_medication", "set_active", "set_password",
            "sign_in", "sso_sign_in", "update_patient"]
@@ -237,6 +238,24 @@ def acknowledge_many(store: WardStore, patient_id: str, flag_ids: Collection[int
             if flag_id not in mine:
                 raise StoreError(f"flag #{flag_id} is not a flag of patient '{patient_id}'")
         return store.acknowledge_flags(ids, action, by=by, dismiss=dismiss, reason=reason)
+
+
+# ------------------------------------------------------------------------------ FHIR import
+def import_fhir(store: WardStore, paths: Collection[str | Path], by: str,
+                progress: Callable[[int, int], None] | None = None) -> fhir.Outcome:
+    """Import FHIR R4 Bundles / Bulk Data NDJSON (docs/fhir.md): the files are read and every
+    resource checked first; then, in ONE transaction under the patients' locks, the
+    patients admitted, the new assessment rows imported through the canonical CSV import,
+    changed resources applied as amendments with a reason, the provenance and the audit
+    written, and each patient's flags resynced. Any problem (``fhir.FhirError``,
+    ``InputError``, ``StoreError``) and nothing is stored."""
+    patients, observations = fhir.read_paths([Path(p) for p in paths])
+    batch = fhir.resolve(store, patients, observations)
+    with store.locked(batch.patient_ids) as conn:
+        done = fhir.write(store, batch, by, conn, progress)
+        for pid, since in sorted(done.since.items()):
+            _resync(store, pid, by, since)
+    return done
 
 
 # ------------------------------------------------------------------------------ accounts, audit

@@ -1,0 +1,299 @@
+"""Write what ``read`` found into the ward record: group observations into assessment rows
+(decision F1), import them through the canonical CSV import (the validator of the bedside form
+and of every CSV file), keep each resource's provenance, and apply later ``amended`` /
+``corrected`` / ``entered-in-error`` versions as amendments with a reason (decision F2).
+
+All of it runs inside the caller's ``store.locked`` transaction (``services.import_fhir``):
+one problem anywhere and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pydantic
+import sqlalchemy as sa
+
+from grading.fields import FIELDS
+from grading.parse import InputError
+
+from .. import tables as t
+from ..record.model import PatientIn
+from ..store import WardStore
+from .read import IN_ERROR, FhirError, FhirProblem, ObservationResource, PatientResource
+
+GROUP_WINDOW = timedelta(minutes=5)  # decision F1
+_KIND = {f.name: f.kind for f in FIELDS}
+
+
+@dataclass
+class Batch:
+    """The resources of one import, read and checked, with their ward patient ids."""
+
+    patients: list[PatientResource]
+    observations: list[ObservationResource]
+    ward_id: dict[str, str]          # Patient resource id -> ward patient id
+
+    @property
+    def patient_ids(self) -> list[str]:
+        return sorted(set(self.ward_id.values()))
+
+
+@dataclass
+class Outcome:
+    """What an import did, for the command line and the audit trail."""
+
+    added: int = 0                   # new assessment rows
+    unchanged: int = 0               # resources imported before, as they are
+    amended: int = 0                 # stored rows corrected from an amended resource
+    marked: int = 0                  # stored values withdrawn (entered-in-error)
+    not_charted: int = 0             # entered-in-error resources never imported before
+    since: dict[str, datetime] = field(default_factory=dict)  # patient -> earliest change
+
+
+def age_at(birth: date | None, at: datetime) -> int | None:
+    """Whole years of age at ``at`` (the day of the assessment, UTC)."""
+    if birth is None:
+        return None
+    day = at.astimezone(UTC).date()
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def group_rows(observations: list[ObservationResource]) -> list[list[ObservationResource]]:
+    """Decision F1: one patient's observations, by time, form one assessment row while each
+    is within ``GROUP_WINDOW`` (5 min, inclusive) of the row's FIRST observation and fills
+    no field the row already holds; otherwise a new row starts. The row's time is its
+    first observation's time."""
+    groups: list[list[ObservationResource]] = []
+    by_patient: dict[str, list[ObservationResource]] = {}
+    for o in observations:
+        by_patient.setdefault(o.subject, []).append(o)
+    for obs in by_patient.values():
+        current: list[ObservationResource] = []
+        filled: set[str] = set()
+        for o in sorted(obs, key=lambda o: (o.at, o.resource_id)):
+            if current and (o.at - current[0].at <= GROUP_WINDOW
+                            and not filled & set(o.values)):
+                current.append(o)
+                filled |= set(o.values)
+                continue
+            if current:
+                groups.append(current)
+            current, filled = [o], set(o.values)
+        if current:
+            groups.append(current)
+    return groups
+
+
+def content_of(r: PatientResource | ObservationResource) -> str:
+    """A fingerprint of what was read from a resource: a second import compares it."""
+    if isinstance(r, PatientResource):
+        data: Any = [r.patient_id, r.name, str(r.birth_date), r.sex]
+    else:
+        data = [r.status, r.at.astimezone(UTC).isoformat(), sorted(r.values.items())]
+    return hashlib.sha256(json.dumps(data, default=str).encode()).hexdigest()
+
+
+def _cell(name: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if _KIND.get(name) == "integer" and isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def resolve(store: WardStore, patients: list[PatientResource],
+            observations: list[ObservationResource]) -> Batch:
+    """Each Observation's Patient: in this import, or imported before (provenance)."""
+    ward_id = {p.resource_id: p.patient_id for p in patients}
+    missing = sorted({o.subject for o in observations} - set(ward_id))
+    if missing:
+        pv = t.fhir_provenance
+        with store.uow._read() as conn:  # type: ignore[union-attr]
+            for rid, pid in conn.execute(sa.select(pv.c.resource_id, pv.c.patient_id).where(
+                    pv.c.resource_type == "Patient", pv.c.resource_id.in_(missing))):
+                ward_id[rid] = pid
+    problems = [FhirProblem(o.where, o.key, "subject.reference", f"Patient/{o.subject}",
+                            "no such Patient in this import nor imported before")
+                for o in observations if o.subject not in ward_id]
+    if problems:
+        raise FhirError(problems)
+    return Batch(patients, observations, ward_id)
+
+
+def write(store: WardStore, batch: Batch, by: str, conn: sa.Connection,
+          progress: Callable[[int, int], None] | None = None) -> Outcome:
+    """Store the batch inside the caller's locked transaction ``conn``."""
+    uow: Any = store.uow
+    uow.patients._check_user(conn, by, ("nurse", "physician", "admin"))
+    out = Outcome()
+    stamp = datetime.now(UTC)
+    latest = _latest(conn, batch)
+    births = {p.patient_id: p.birth_date for p in batch.patients}
+    provenance: list[dict[str, Any]] = []
+
+    def keep(r: PatientResource | ObservationResource, kind: str, pid: str,
+             assessment_id: int | None, at: datetime | None) -> None:
+        before = latest.get((r.source, kind, r.resource_id))
+        provenance.append({
+            "source_system": r.source, "resource_type": kind, "resource_id": r.resource_id,
+            "version": 1 if before is None else before["version"] + 1,
+            "fhir_status": getattr(r, "status", "active"), "content": content_of(r),
+            "patient_id": pid, "assessment_id": assessment_id, "assessed_at": at,
+            "imported_at": stamp, "imported_by": by})
+
+    for p in batch.patients:
+        before = latest.get((p.source, "Patient", p.resource_id))
+        if before is not None and before["content"] == content_of(p):
+            out.unchanged += 1
+            continue
+        exists = conn.execute(sa.select(t.patients.c.patient_id).where(
+            t.patients.c.patient_id == p.patient_id)).first() is not None
+        if not exists:
+            try:
+                details = PatientIn(patient_id=p.patient_id, name=p.name,
+                                    date_of_birth=p.birth_date, sex=p.sex)
+            except pydantic.ValidationError as e:
+                err = e.errors()[0]
+                raise FhirError([FhirProblem(p.where, f"Patient/{p.resource_id}",
+                                             str(err["loc"][0]), str(err.get("input")),
+                                             err["msg"])]) from None
+            uow.patients._admit(conn, details, by)
+        keep(p, "Patient", p.patient_id, None, None)
+
+    fresh: list[ObservationResource] = []
+    for o in batch.observations:
+        pid = batch.ward_id[o.subject]
+        before = latest.get((o.source, "Observation", o.resource_id))
+        if before is None:
+            if o.status == IN_ERROR:
+                out.not_charted += 1
+                keep(o, "Observation", pid, None, None)
+            else:
+                fresh.append(o)
+        elif before["content"] == content_of(o):
+            out.unchanged += 1
+        else:
+            _change(store, conn, o, pid, before, by, out)
+            keep(o, "Observation", pid, before["assessment_id"], before["assessed_at"])
+
+    groups = group_rows(fresh)
+    if groups:
+        _import_rows(store, groups, batch, births, by, progress)
+        a = t.assessments
+        for g in groups:
+            pid, at = batch.ward_id[g[0].subject], g[0].at.astimezone(UTC)
+            row_id = conn.execute(sa.select(sa.func.max(a.c.id)).where(
+                a.c.patient_id == pid, a.c.assessed_at == at)).scalar_one()
+            for o in g:
+                keep(o, "Observation", pid, row_id, at)
+            out.since[pid] = min(out.since.get(pid, at), at)
+        out.added = len(groups)
+    if provenance:
+        ids = conn.execute(t.fhir_provenance.insert().returning(t.fhir_provenance.c.id),
+                           provenance).scalars().all() if conn.dialect.name == "postgresql" \
+            else [conn.execute(t.fhir_provenance.insert(), row).inserted_primary_key[0]
+                  for row in provenance]
+        for i, row in zip(ids, provenance):
+            uow.audit._audit(conn, by, "fhir_import", "fhir_provenance", i, row["patient_id"],
+                             after={k: v for k, v in row.items() if k != "imported_by"})
+    return out
+
+
+def _latest(conn: sa.Connection, batch: Batch) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """The newest provenance row of each resource of the batch seen before."""
+    pv = t.fhir_provenance
+    ids = [r.resource_id for r in [*batch.patients, *batch.observations]]
+    out: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for lo in range(0, len(ids), 500):
+        for r in conn.execute(sa.select(pv).where(pv.c.resource_id.in_(ids[lo:lo + 500]))
+                              .order_by(pv.c.version)):
+            out[(r.source_system, r.resource_type, r.resource_id)] = dict(r._mapping)
+    return out
+
+
+def _import_rows(store: WardStore, groups: list[list[ObservationResource]], batch: Batch,
+                 births: dict[str, date | None], by: str,
+                 progress: Callable[[int, int], None] | None) -> None:
+    """The rows as a canonical CSV through the record's import: the same validator, the same
+    refusals (a time already charted, after a death, ...), each row audited."""
+    names = sorted({n for g in groups for o in g for n in o.values})
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["patient_id", "time", "age_years", *names])
+    for g in groups:
+        pid = batch.ward_id[g[0].subject]
+        values = {k: v for o in g for k, v in o.values.items()}
+        w.writerow([pid, g[0].at.isoformat(), _cell("age_years", age_at(births.get(pid),
+                                                                        g[0].at)),
+                    *(_cell(n, values.get(n)) for n in names)])
+    try:
+        store.import_csv(buf.getvalue().encode(), by=by, progress=progress)
+    except InputError as e:
+        raise FhirError([_named(p, groups) for p in e.problems]) from None
+
+
+def _named(p: Any, groups: list[list[ObservationResource]]) -> FhirProblem | str:
+    """A problem of the generated CSV said of the resource it came from."""
+    if p.row is None or not 1 <= p.row <= len(groups):
+        return str(p)
+    g = groups[p.row - 1]
+    hit = [o for o in g if p.field in o.values] or g
+    return FhirProblem(hit[0].where, ", ".join(o.key for o in hit), p.field or "row",
+                       p.value or "", p.message)
+
+
+def _change(store: WardStore, conn: sa.Connection, o: ObservationResource, pid: str,
+            before: dict[str, Any], by: str, out: Outcome) -> None:
+    """A resource imported before comes back different (decision F2): ``amended`` or
+    ``corrected`` replace its values in the stored row, ``entered-in-error`` withdraws them,
+    each as an amendment with a reason; anything else is refused, never overwritten."""
+    where = f"Observation/{o.resource_id}"
+    if o.status not in ("amended", "corrected", IN_ERROR):
+        raise FhirError([FhirProblem(o.where, where, "status", o.status,
+                                     "imported before with other values: a change must come "
+                                     "as amended, corrected or entered-in-error; nothing was "
+                                     "overwritten")])
+    at = before["assessed_at"]
+    if before["assessment_id"] is None:
+        raise FhirError([FhirProblem(o.where, where, "status", o.status,
+                                     "imported before as entered-in-error, so never charted: "
+                                     "chart the value at the bedside")])
+    if o.status != IN_ERROR and o.at.astimezone(UTC) != at:
+        raise FhirError([FhirProblem(o.where, where, "effectiveDateTime", o.at.isoformat(),
+                                     "an amendment that moves an observation to another "
+                                     "time is not imported: correct it in the ward record")])
+    a = t.assessments
+    row = conn.execute(sa.select(a.c.id).where(
+        a.c.patient_id == pid, a.c.assessed_at == at, a.c.status == "final",
+        ~sa.exists().where(a.alias("n").c.replaces_id == a.c.id))).first()
+    if row is None:
+        raise FhirError([FhirProblem(o.where, where, "status", o.status,
+                                     "the row it was charted in is no longer current "
+                                     "(entered in error in the ward record)")])
+    current = next(h for h in store.history(pid) if h.id == row.id)
+    values = {**current.values, "time": at}
+    names = o.fields
+    reason = (f"{'entered in error' if o.status == IN_ERROR else o.status} in the source "
+              f"record ({o.source}, {where})")
+    if o.status == IN_ERROR:
+        for n in names:
+            values[n] = None
+        if all(values.get(k) in (None, "") for k in values if k not in ("time", "age_years")):
+            store.mark_entered_in_error(row.id, reason, by=by)
+            out.marked += 1
+            out.since[pid] = min(out.since.get(pid, at), at)
+            return
+        out.marked += 1
+    else:
+        values.update(o.values)
+        out.amended += 1
+    store.amend_assessment(row.id, values, reason, by=by)
+    out.since[pid] = min(out.since.get(pid, at), at)
