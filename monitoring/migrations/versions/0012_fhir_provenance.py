@@ -40,6 +40,11 @@ def upgrade() -> None:
             op.execute(f"CREATE TRIGGER fhir_provenance_no_{event.lower()} BEFORE {event} ON "
                        "fhir_provenance BEGIN SELECT RAISE(ABORT, 'fhir_provenance is "
                        "append-only'); END")
+        # INSERT OR REPLACE deletes a colliding row without the DELETE trigger (as 0008)
+        op.execute("CREATE TRIGGER fhir_provenance_no_replace BEFORE INSERT ON fhir_provenance "
+                   "WHEN EXISTS (SELECT 1 FROM fhir_provenance WHERE id = NEW.id) BEGIN SELECT "
+                   "RAISE(ABORT, 'fhir_provenance is append-only: a row is never replaced'); "
+                   "END")
     else:
         op.execute("CREATE TRIGGER fhir_provenance_append_only BEFORE UPDATE OR DELETE ON "
                    "fhir_provenance FOR EACH ROW EXECUTE FUNCTION forbid_change()")
