@@ -278,7 +278,8 @@ fhir_provenance = sa.Table(  # 0012: where an imported FHIR resource came from (
     sa.Column("content", sa.String(64), nullable=False),  # SHA-256 of the values read
     sa.Column("patient_id", sa.String(64), sa.ForeignKey("patients.patient_id"), nullable=False),
     sa.Column("assessment_id", sa.Integer, sa.ForeignKey("assessments.id")),  # None: a Patient
-    sa.Column("assessed_at", UtcDateTime),
+    sa.Column("assessed_at", UtcDateTime),   # the row's time
+    sa.Column("effective_at", UtcDateTime),  # the resource's own time (an Observation)
     sa.Column("imported_at", UtcDateTime, nullable=False),
     sa.Column("imported_by", sa.String(64), sa.ForeignKey("users.username"), nullable=False),
     # one row per version of a resource: two imports of one change cannot both land

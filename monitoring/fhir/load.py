@@ -25,7 +25,8 @@ from grading.fields import FIELDS
 from grading.parse import InputError
 
 from .. import tables as t
-from ..record.model import PatientIn
+from ..record.model import ConcurrentChangeError, PatientIn
+from ..record.sql import _unique_violation
 from ..store import WardStore
 from .read import IN_ERROR, FhirError, FhirProblem, ObservationResource, PatientResource
 
@@ -130,7 +131,21 @@ def resolve(store: WardStore, patients: list[PatientResource],
 
 def write(store: WardStore, batch: Batch, by: str, conn: sa.Connection,
           progress: Callable[[int, int], None] | None = None) -> Outcome:
-    """Store the batch inside the caller's locked transaction ``conn``."""
+    """Store the batch inside the caller's locked transaction ``conn``. Another import of
+    the same new patient or resource committed meanwhile: ``ConcurrentChangeError`` (the
+    database's unique keys decide; nothing of this import is stored)."""
+    try:
+        return _write(store, batch, by, conn, progress)
+    except sa.exc.IntegrityError as e:
+        if not _unique_violation(e):
+            raise
+        raise ConcurrentChangeError(
+            "another import stored some of these patients or resources while this one ran: "
+            "nothing was imported; import the files again") from None
+
+
+def _write(store: WardStore, batch: Batch, by: str, conn: sa.Connection,
+           progress: Callable[[int, int], None] | None) -> Outcome:
     uow: Any = store.uow
     uow.patients._check_user(conn, by, ("nurse", "physician", "admin"))
     out = Outcome()
@@ -147,7 +162,7 @@ def write(store: WardStore, batch: Batch, by: str, conn: sa.Connection,
             "version": 1 if before is None else before["version"] + 1,
             "fhir_status": getattr(r, "status", "active"), "content": content_of(r),
             "patient_id": pid, "assessment_id": assessment_id, "assessed_at": at,
-            "imported_at": stamp, "imported_by": by})
+            "effective_at": getattr(r, "at", None), "imported_at": stamp, "imported_by": by})
 
     for p in batch.patients:
         before = latest.get((p.source, "Patient", p.resource_id))
@@ -266,7 +281,7 @@ def _change(store: WardStore, conn: sa.Connection, o: ObservationResource, pid: 
         raise FhirError([FhirProblem(o.where, where, "status", o.status,
                                      "imported before as entered-in-error, so never charted: "
                                      "chart the value at the bedside")])
-    if o.status != IN_ERROR and o.at.astimezone(UTC) != at:
+    if o.status != IN_ERROR and o.at != before["effective_at"]:
         raise FhirError([FhirProblem(o.where, where, "effectiveDateTime", o.at.isoformat(),
                                      "an amendment that moves an observation to another "
                                      "time is not imported: correct it in the ward record")])

@@ -130,6 +130,22 @@ def test_an_amended_value_amends_the_stored_row_with_a_reason(store: WardStore, 
                for h in store.history("MRN-1"))  # the original stays
 
 
+def test_an_amended_value_later_in_its_row_amends_that_row_and_a_moved_one_is_refused(
+        store: WardStore, tmp_path: Path) -> None:
+    three = "2026-03-01T08:03:00+00:00"
+    services.import_fhir(store, [ndjson(tmp_path / "a.ndjson", patient(),
+                                        vital("t", "8310-5", 38.4, "Cel"),
+                                        vital("h", "8867-4", 90, "/min", at=three))], "nina")
+    services.import_fhir(store, [ndjson(tmp_path / "b.ndjson", patient(), vital(
+        "h", "8867-4", 96, "/min", at=three, status="corrected"))], "nina")
+    (row,) = current(store)
+    assert (row.values["temp_c"], row.values["hr_bpm"]) == (38.4, 96)
+    with pytest.raises(FhirError, match="moves an observation to another time"):
+        services.import_fhir(store, [ndjson(tmp_path / "c.ndjson", patient(), vital(
+            "h", "8867-4", 97, "/min", at=LATER, status="amended"))], "nina")
+    assert current(store)[0].values["hr_bpm"] == 96
+
+
 def test_a_changed_value_without_amended_status_is_refused_not_overwritten(
         store: WardStore, tmp_path: Path) -> None:
     services.import_fhir(store, [ndjson(tmp_path / "a.ndjson", patient(),

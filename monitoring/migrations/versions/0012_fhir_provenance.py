@@ -27,6 +27,7 @@ def upgrade() -> None:
                   nullable=False),
         sa.Column("assessment_id", sa.Integer, sa.ForeignKey("assessments.id")),
         sa.Column("assessed_at", sa.DateTime(timezone=True)),
+        sa.Column("effective_at", sa.DateTime(timezone=True)),
         sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("imported_by", sa.String(64), sa.ForeignKey("users.username"),
                   nullable=False),
