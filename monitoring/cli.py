@@ -5,6 +5,7 @@
     python -m monitoring import FILE.csv --user NAME
     python -m monitoring export [--patient ID]
     python -m monitoring fhir import FILE_OR_DIR... --user NAME   (FHIR R4, docs/fhir.md)
+    python -m monitoring fhir export [--patient ID]
     python -m monitoring audit [--patient ID]
     python -m monitoring user add NAME --role nurse|physician|educator|admin
     python -m monitoring user password NAME          (the password is read from stdin)
@@ -36,6 +37,7 @@ from .db import (
 )
 from .demo import load_demo
 from .fhir import FhirError
+from .fhir.export import export_bundle
 from .services import import_fhir
 from .store import SYSTEM_USER, StoreError, WardStore, progress_to_stderr
 from .ward import resync_after_anticytokine_migration
@@ -64,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "(all resources or none)")
     fi.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
     fi.add_argument("--user", required=True)
+    fe = fsub.add_parser("export", help="the grades (ASTCT CRS and ICANS Observations) and "
+                         "open flags as one FHIR R4 Bundle (JSON)")
+    fe.add_argument("--patient")
     e = sub.add_parser("export", help="effective timeline as canonical CSV")
     e.add_argument("--patient")
     a = sub.add_parser("audit", help="the audit trail as JSON lines")
@@ -97,6 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "import":
             n = store.import_csv(args.file, by=args.user, progress=progress_to_stderr)
             print(f"imported {n} assessments from {args.file}")
+        elif args.command == "fhir" and args.action == "export":
+            if args.patient and store.patient(args.patient) is None:
+                raise StoreError(f"unknown patient '{args.patient}'")
+            print(json.dumps(export_bundle(store, args.patient), ensure_ascii=False, indent=1))
         elif args.command == "fhir":
             done = import_fhir(store, args.paths, args.user, progress=progress_to_stderr)
             print(f"FHIR import: {done.added} assessments added, {done.amended} amended, "

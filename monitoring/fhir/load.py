@@ -32,6 +32,7 @@ from .read import IN_ERROR, FhirError, FhirProblem, ObservationResource, Patient
 
 GROUP_WINDOW = timedelta(minutes=5)  # decision F1
 _KIND = {f.name: f.kind for f in FIELDS}
+_TITLE = {f.name: f.title for f in FIELDS}
 
 
 @dataclass
@@ -261,8 +262,9 @@ def _named(p: Any, groups: list[list[ObservationResource]]) -> FhirProblem | str
         return str(p)
     g = groups[p.row - 1]
     hit = [o for o in g if p.field in o.values] or g
-    return FhirProblem(hit[0].where, ", ".join(o.key for o in hit), p.field or "row",
-                       p.value or "", p.message)
+    element = f"value ({_TITLE[p.field]})" if p.field in _TITLE else "row"
+    return FhirProblem(hit[0].where, ", ".join(o.key for o in hit), element, p.value or "",
+                       p.message)
 
 
 def _change(store: WardStore, conn: sa.Connection, o: ObservationResource, pid: str,

@@ -84,7 +84,7 @@ def test_one_value_the_record_refuses_imports_nothing_and_names_the_resource(
                vital("bad", "8867-4", 400, "/min", at=LATER))
     with pytest.raises(FhirError) as e:
         services.import_fhir(store, [f], "nina")
-    assert "a.ndjson line 3: Observation/bad, hr_bpm '400'" in e.value.lines[0]
+    assert "a.ndjson line 3: Observation/bad, value (Heart rate) '400'" in e.value.lines[0]
     assert "0 to 300" in e.value.lines[0]
     assert (count(store, tables.patients), count(store, tables.assessments),
             count(store, tables.fhir_provenance)) == (0, 0, 0)

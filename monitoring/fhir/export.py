@@ -1,0 +1,127 @@
+"""FHIR R4 export of the grades (issue 19 point 2, started; docs/fhir.md "Export"): one
+``collection`` Bundle with each patient, for each graded assessment an Observation with the
+ASTCT 2019 CRS grade and one with the ICANS grade (our code system, ``GRADE_SYSTEM``; the
+reasons in ``note``; ``derivedFrom`` the imported Observations of that row), and each open flag
+as a ``Flag``. The Bundle is validated by the ``fhir.resources`` R4B models before it is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from fhir.resources.R4B.bundle import Bundle
+
+import grading
+
+from .. import tables as t
+from ..store import WardStore
+from .read import NEURO_SYSTEM
+
+GRADE_SYSTEM = "https://car-t-ward-monitor.org/fhir/CodeSystem/grade"
+PATIENT_ID_SYSTEM = "https://car-t-ward-monitor.org/fhir/ward-patient-id"
+GRADE_CODES = {"crs": ("astct-crs-grade", "ASTCT 2019 CRS grade"),
+               "icans": ("astct-icans-grade", "ASTCT 2019 ICANS grade")}
+
+
+def fhir_id(*parts: object) -> str:
+    """A FHIR id ([A-Za-z0-9-.], at most 64) that is the same for the same parts."""
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32]
+
+
+def export_bundle(store: WardStore, patient_id: str | None = None) -> dict[str, Any]:
+    """The Bundle as JSON-ready data (validated)."""
+    pids = [patient_id] if patient_id else [p["patient_id"] for p in store.patients()]
+    entries: list[dict[str, Any]] = []
+    for pid in pids:
+        p = store.patient(pid)
+        if p is None:
+            continue
+        ref = f"Patient/{fhir_id('patient', pid)}"
+        entries.append(_patient(pid, p))
+        derived = _derived_from(store, pid)
+        a, _ = store.timelines([pid])
+        if a is not None:
+            for r in grading.grade(a).results():
+                at = r.time.astimezone(UTC)
+                for syndrome, result in (("crs", r.crs), ("icans", r.icans)):
+                    entries.append(_grade(pid, ref, syndrome, result, at, derived.get(at, [])))
+        for f in store.open_flags(pid):
+            entries.append(_flag(ref, f))
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "timestamp": datetime.now(UTC).isoformat(),
+              "entry": [{"fullUrl": f"urn:uuid:{_uuid(e)}", "resource": e} for e in entries]}
+    Bundle.model_validate(bundle)  # what we give must be valid FHIR R4
+    return bundle
+
+
+def _uuid(resource: dict[str, Any]) -> str:
+    h = fhir_id(resource["resourceType"], resource["id"])
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def _patient(pid: str, p: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"resourceType": "Patient", "id": fhir_id("patient", pid),
+                           "identifier": [{"system": PATIENT_ID_SYSTEM, "value": pid}]}
+    if p.get("name"):
+        out["name"] = [{"text": p["name"]}]
+    if p.get("date_of_birth"):
+        out["birthDate"] = str(p["date_of_birth"])
+    if p.get("sex"):
+        out["gender"] = p["sex"]
+    return out
+
+
+def _derived_from(store: WardStore, pid: str) -> dict[datetime, list[str]]:
+    """The imported Observations of each row time (provenance), as references."""
+    pv = t.fhir_provenance
+    out: dict[datetime, list[str]] = defaultdict(list)
+    with store.uow._read() as conn:  # type: ignore[union-attr]
+        for rid, source, at in conn.execute(sa.select(
+                pv.c.resource_id, pv.c.source_system, pv.c.assessed_at).where(
+                pv.c.patient_id == pid, pv.c.resource_type == "Observation",
+                pv.c.assessed_at.is_not(None)).order_by(pv.c.id)):
+            # absolute where the source system is a FHIR server's base URL (F3)
+            ref = (f"{source}/Observation/{rid}" if source.startswith(("http://", "https://"))
+                   else f"Observation/{rid}")
+            if ref not in out[at]:
+                out[at].append(ref)
+    return out
+
+
+def _grade(pid: str, patient_ref: str, syndrome: str, result: Any, at: datetime,
+           derived: list[str]) -> dict[str, Any]:
+    code, text = GRADE_CODES[syndrome]
+    out: dict[str, Any] = {
+        "resourceType": "Observation", "id": fhir_id(syndrome, pid, at.isoformat()),
+        "status": "final" if result.status == "final" else "preliminary",
+        "code": {"coding": [{"system": GRADE_SYSTEM, "code": code, "display": text}],
+                 "text": text},
+        "subject": {"reference": patient_ref}, "effectiveDateTime": at.isoformat(),
+        "note": [{"text": f"ASTCT 2019: {x.finding}"} for x in result.reasons] or None,
+    }
+    if result.grade is None:
+        out["dataAbsentReason"] = {"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+            "code": "not-performed"}], "text": "not evaluable"}
+    else:
+        out["valueInteger"] = int(result.grade)
+    if result.status != "final":
+        out.setdefault("note", []).append({"text": f"grade {result.status.replace('_', ' ')}"})
+    if derived:
+        out["derivedFrom"] = [{"reference": r} for r in derived]
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _flag(patient_ref: str, f: dict[str, Any]) -> dict[str, Any]:
+    return {"resourceType": "Flag", "id": fhir_id("flag", f["id"]), "status": "active",
+            "code": {"coding": [{"system": GRADE_SYSTEM, "code": f"flag-{f['code']}"}],
+                     "text": f["message"]},
+            "subject": {"reference": patient_ref},
+            "period": {"start": f["raised_at"].astimezone(UTC).isoformat()}}
+
+
+__all__ = ["GRADE_SYSTEM", "NEURO_SYSTEM", "export_bundle"]

@@ -1,0 +1,69 @@
+"""FHIR R4 export of the grades (monitoring/fhir/export.py, started; docs/fhir.md "Export")."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fhir.resources.R4B.bundle import Bundle
+
+from monitoring import cli, services
+from monitoring.fhir.export import GRADE_SYSTEM, export_bundle
+from monitoring.store import WardStore
+from tests.fuzz_files import run_in_process
+
+from .test_fhir_import import SAMPLE, cli_ward  # noqa: F401 - the fixture
+
+CRS = "astct-crs-grade"
+ICANS = "astct-icans-grade"
+
+
+def grades(bundle: dict, code: str, patient_ref: str) -> list[dict]:
+    return [e["resource"] for e in bundle["entry"]
+            if e["resource"]["resourceType"] == "Observation"
+            and e["resource"]["subject"]["reference"] == patient_ref
+            and e["resource"]["code"]["coding"][0] == {
+                "system": GRADE_SYSTEM, "code": code,
+                "display": e["resource"]["code"]["coding"][0]["display"]}]
+
+
+def patient_ref(bundle: dict, pid: str) -> str:
+    (p,) = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+            and e["resource"]["identifier"][0]["value"] == pid]
+    return f"Patient/{p['id']}"
+
+
+def test_the_export_gives_each_assessments_grades_derived_from_the_imported_observations(
+        store: WardStore) -> None:
+    services.import_fhir(store, [SAMPLE], "nina")
+    bundle = export_bundle(store)
+    Bundle.model_validate(bundle)
+    one = patient_ref(bundle, "FHIR-DEMO-1")
+    crs = grades(bundle, CRS, one)
+    assert [o["valueInteger"] for o in crs] == [0, 1, 2, 0]
+    assert {"reference": "https://ehr.example/fhir/Observation/p1-bp-2"} in crs[2]["derivedFrom"]
+    assert any("fever" in n["text"] for n in crs[1]["note"])
+    icans = grades(bundle, ICANS, one)
+    assert all("valueInteger" not in o and o["dataAbsentReason"]["text"] == "not evaluable"
+               for o in icans)
+    two = patient_ref(bundle, "FHIR-DEMO-2")
+    assert [o.get("valueInteger") for o in grades(bundle, ICANS, two)] == [0, 0, 2, 0]
+
+
+def test_open_flags_are_exported_as_active_flags_of_their_patient(store: WardStore) -> None:
+    services.import_fhir(store, [SAMPLE], "nina")
+    bundle = export_bundle(store, "FHIR-DEMO-2")
+    flags = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Flag"]
+    assert len(flags) == len(store.open_flags("FHIR-DEMO-2")) > 0
+    assert {f["status"] for f in flags} == {"active"}
+    assert {f["subject"]["reference"] for f in flags} == {patient_ref(bundle, "FHIR-DEMO-2")}
+
+
+def test_the_export_command_prints_a_bundle_and_refuses_an_unknown_patient(
+        cli_ward: Path) -> None:  # noqa: F811
+    assert run_in_process(cli.main, "fhir", "import", str(SAMPLE), "--user", "n1")[0] == 0
+    code, out, err = run_in_process(cli.main, "fhir", "export", "--patient", "FHIR-DEMO-1")
+    assert code == 0, err
+    Bundle.model_validate(json.loads(out))
+    code, out, err = run_in_process(cli.main, "fhir", "export", "--patient", "nobody")
+    assert (code, out, err.strip()) == (2, "", "unknown patient 'nobody'")
