@@ -1,6 +1,6 @@
 """Ward app speed, as ratios measured in one run (prints figures, asserts nothing).
 
-    python bench/ui_bench.py [--runs 15] [--saves 30]
+    python bench/ui_bench.py [--runs 15] [--saves 30] [--parts overview,review,submit]
 
 Issue 4, item 8:
 
@@ -9,7 +9,13 @@ Issue 4, item 8:
    every admitted patient's timeline, grading it, building and styling the table) with 30
    patients x 14 days of hourly data (bench/cohort.py, 10,110 rows) vs with 1 patient x 14 days.
    The two alternate; the median of ``--runs`` each is compared. Target <= 2.
-2. Submit. ``monitoring.ward.save`` - what the Save button runs: validation, the insert and its
+2. Review. The script run of the patient review page (app.py under AppTest, signed in as a
+   physician, the patient chosen: the course read once per data version, the grades without
+   the attributions, the chart, the scales, the prompts and exports) for one patient of the
+   30 x 14-day ward, each run after a write to the record (so the course is read again, as
+   after any save on the ward) and, separately, with nothing written between runs (the course
+   kept). Reported in ms; compare with the same figure of an earlier version in one sitting.
+3. Submit. ``monitoring.ward.save`` - what the Save button runs: validation, the insert and its
    audit, re-reading and re-grading the patient's record, the escalation rules and their flags -
    for a patient with 14 days of hourly data vs one with 1 day. Alternating, median of
    ``--saves`` each. Target <= 1.5.
@@ -79,6 +85,48 @@ def overview_run(url: str) -> Callable[[], float]:
     return run
 
 
+PHYSICIAN = "bench_physician"
+
+
+def review_run(url: str, patient_id: str, write: bool) -> Callable[[], float]:
+    from streamlit.testing.v1 import AppTest
+
+    from monitoring import services
+
+    store = WardStore(url)
+    if store.user(PHYSICIAN) is None:
+        store.add_user(PHYSICIAN, "physician", by=SYSTEM_USER)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["user"] = {"username": PHYSICIAN, "display_name": PHYSICIAN,
+                                "role": "physician", "sso": False}
+    at.session_state["patient_id"] = patient_id
+
+    def run() -> float:
+        os.environ["DATABASE_URL"] = url
+        if write:  # any write on the ward changes the data version: the course is read again
+            services.note(store, PHYSICIAN, "bench", "patient", patient_id)
+        at.session_state["last_activity"] = datetime.now(UTC)
+        at.switch_page("ui/pages/review.py")
+        tick = time.perf_counter()
+        at.run()
+        took = time.perf_counter() - tick
+        assert not at.exception and at.title[0].value == "Patient review", at.exception
+        return took
+    return run
+
+
+def bench_review(runs: int) -> tuple[float, float]:
+    with tempfile.TemporaryDirectory() as a:
+        url, ids = ward_db(Path(a), 30, 14)
+        after_write, kept = review_run(url, ids[0], True), review_run(url, ids[0], False)
+        after_write(), kept()  # warm
+        w, k = [], []
+        for _ in range(runs):
+            w.append(after_write())
+            k.append(kept())
+    return statistics.median(w), statistics.median(k)
+
+
 def bench_overview(runs: int) -> tuple[float, float, int]:
     with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
         big_url, _ = ward_db(Path(a), 30, 14)
@@ -114,11 +162,23 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=15)
     p.add_argument("--saves", type=int, default=30)
+    p.add_argument("--parts", default="overview,review,submit",
+                   help="comma-separated: overview, review, submit")
     args = p.parse_args()
-    big, small, rows = bench_overview(args.runs)
-    print(f"overview script run, 30 patients x 14 days ({rows} rows): {big * 1000:8.1f} ms")
-    print(f"overview script run, 1 patient x 14 days:                {small * 1000:8.1f} ms")
-    print(f"  ratio 30 patients / 1 patient: {big / small:.2f}  (target <= 2)")
+    parts = set(args.parts.split(","))
+    if "overview" in parts:
+        big, small, rows = bench_overview(args.runs)
+        print(f"overview script run, 30 patients x 14 days ({rows} rows): {big * 1000:8.1f} ms")
+        print(f"overview script run, 1 patient x 14 days:                {small * 1000:8.1f} ms")
+        print(f"  ratio 30 patients / 1 patient: {big / small:.2f}  (target <= 2)")
+    if "review" in parts:
+        after_write, kept = bench_review(args.runs)
+        print(f"review script run, 1 patient of 30 x 14 days, after a write: "
+              f"{after_write * 1000:8.1f} ms")
+        print(f"review script run, the same, nothing written meanwhile:     "
+              f"{kept * 1000:8.1f} ms")
+    if "submit" not in parts:
+        return
     long_t, short_t = bench_save(args.saves)
     print(f"submit to saved and regraded, 14 days of data: {long_t * 1000:8.1f} ms")
     print(f"submit to saved and regraded, 1 day of data:   {short_t * 1000:8.1f} ms")

@@ -72,7 +72,7 @@ class View:
         return f"in the last {int(window.total_seconds() // 3600)} h"
 
     def onset(self) -> str:
-        return self.time(self.src("onset_pos")).isoformat()
+        return f"{self.time(self.src('onset_pos')):%d %b %H:%M}"
 
     def cognitive(self) -> tuple[str, str, int, int]:
         """(rule, words, domain grade, source row) of the cognitive assessment in force."""
@@ -159,7 +159,7 @@ def _vaso_text(v: View) -> tuple[str, str]:
         if vaso_like:
             what += f" (with {', '.join(vaso_like)}, not counted as a second agent)"
     else:
-        what = f"{', '.join(vaso_like)} alone: counted as one vasopressor (CRS-R4b)"
+        what = f"{', '.join(vaso_like)} alone: counted as one vasopressor"
     return "CRS-R4", f"{what} -> hypotension component {v.col('bp_raw')}"
 
 
@@ -355,8 +355,8 @@ def _flag(name: str, key: Key, render: Callable[[View], tuple[str, str]],
 def _inotrope(agent: str) -> Slot:
     bit = 1 << FIELD_BY_NAME["vasopressors"].values.index(agent)
     return _flag(f"inotrope_{agent}", _none, lambda v: (
-        "review", f"{agent} running: an inotrope, not counted as a vasopressor (spec §1.5, "
-        "A6): review the haemodynamics"),
+        "review", f"{agent} running: an inotrope, not counted as a vasopressor (ASTCT 2019 "
+        "counts vasopressors only): review the haemodynamics"),
         extra=lambda g, s: (g.col["vaso"][s] >= 0) & ((g.col["vaso"][s] & bit) != 0),
         bit_name="inotrope")
 
@@ -369,24 +369,25 @@ FLAGS = (
     *(_inotrope(a) for a in sorted(a for a, r in rules.VASOACTIVE_RULE.items()
                                    if r.review_flag == "inotrope")),
     _flag("terlipressin", _none, lambda v: (
-        "review", "terlipressin running: counted like vasopressin (spec §1.5): review")),
+        "review", "terlipressin running: counted like vasopressin (ASTCT 2019 names vasopressin "
+        "only): review")),
     _flag("attributed_hypotension", _cols("bp_raw"), lambda v: (
         "review", f"hypotension (component {v.col('bp_raw')}) attributed to another cause by a "
-        "physician: excluded (CRS-R7)")),
+        "physician: excluded (ASTCT 2019)")),
     _flag("hypoxia_no_o2", _src_value("spo2", "spo2_src"), lambda v: (
         "urgent", f"SpO2 {_num(v.at('spo2', 'spo2_src'))} % with no oxygen documented: hypoxia,"
-        " no O2 documented (spec A8). ASTCT grades by the support needed, so the grade stays as "
+        " no O2 documented. ASTCT 2019 grades by the support needed, so the grade stays as "
         "it is until O2 is recorded")),
     _flag("hfnc_low_flow", _cols("flow"), lambda v: (
         "review", f"high-flow nasal cannula run at {_num(float(v.c['flow'][v.s]))} L/min: graded"
-        " 3 by device. ASTCT defines high flow as > 6 L/min, so 2 is defensible: clinician to "
-        "confirm (spec §1.4)")),
+        " 3 by device. ASTCT 2019 defines high flow as > 6 L/min, so 2 is defensible: clinician to "
+        "confirm")),
     _flag("attributed_hypoxia", _cols("o2_raw"), lambda v: (
         "review", f"oxygen need (component {v.col('o2_raw')}) attributed to another cause by a "
-        "physician: excluded (CRS-R7)")),
+        "physician: excluded (ASTCT 2019)")),
     _flag("attributed_fever", _src_value("temp", "temp_src"), lambda v: (
         "review", f"fever {v.temp()} °C attributed to another cause by a physician: excluded "
-        "from the CRS grade (spec A9)")),
+        "from the CRS grade (ASTCT 2019)")),
     _flag("afebrile_open_episode", lambda g, s: (g.col["onset_pos"][s], _worst(g, s)),
           lambda v: (
         "review", f"CRS episode open since {v.onset()}, afebrile without antipyretic or "
@@ -402,32 +403,32 @@ FLAGS = (
         "urgent", "fever possibly masked: hypotension/hypoxia with no open CRS episode after a "
         "corticosteroid, tocilizumab or another anti-cytokine agent (prophylaxis, or treatment "
         "of an earlier episode or of ICANS; given "
-        f"{v.time(v.src('prior_drug_src')).isoformat()}), would be CRS grade "
-        f"{max(v.col('bp_comp'), v.col('o2_comp'), 0)} if a clinician confirms CRS (spec A3)")),
+        f"{v.time(v.src('prior_drug_src')):%d %b %H:%M}), would be CRS grade "
+        f"{max(v.col('bp_comp'), v.col('o2_comp'), 0)} if a clinician confirms CRS (ASTCT 2019)")),
     _flag("without_fever", lambda g, s: (g.col["bp_comp"][s] > 0, g.col["o2_comp"][s] > 0),
           lambda v: (
         "review", " and ".join(n for n, c in (("hypotension", v.col("bp_comp")),
                                              ("hypoxia", v.col("o2_comp"))) if c > 0)
-        + " without fever: alternative cause or early CRS? (CRS-R2)")),
+        + " without fever: alternative cause or early CRS? (ASTCT 2019)")),
     _flag("pre_infusion_fever", _src_value("temp", "temp_src"), lambda v: (
         "info", f"fever {v.temp()} °C before the infusion: not CRS, which follows the cell "
         "infusion (ASTCT 2019); infection work-up, the infusion team decides whether to go "
         "ahead")),
     _flag("neuro_not_assessable", _none, lambda v: (
         "review", "neuro exam not assessable (sedation or paralysis): ICANS from seizure, motor "
-        "and imaging findings only (spec B2)")),
+        "and imaging findings only")),
     _flag("instrument_age", lambda g, s: ((g.col["icans_why"][s] & kn.I_USE_CAPD) != 0,
                                           g.col["age"][s]), lambda v: (
-        "info", (f"CAPD used at age {_num(float(v.c['age'][v.s]))}: ICE is expected from 13 "
-                 "years unless developmental delay (§2.5)")
+        "info", (f"CAPD used at age {int(v.c['age'][v.s])}: ICE is expected from 13 "
+                 "years unless developmental delay (ASTCT 2019)")
         if v.col("icans_why") & kn.I_USE_CAPD else
-        (f"ICE used at age {_num(float(v.c['age'][v.s]))}: CAPD is expected below 12 years "
-         "(§2.5)"))),
+        (f"ICE used at age {int(v.c['age'][v.s])}: CAPD is expected below 12 years "
+         "(ASTCT 2019)"))),
     _flag("baseline_deficit", lambda g, s: (g.col["baseline_ice"][s],
                                             g.rows.ice[g.col["ice_src"][s]]), lambda v: (
         "review", f"baseline ICE {int(v.c['baseline_ice'][v.s])} before infusion and ICE "
         f"{int(v.at('ice', 'ice_src'))} now: the deficit may be pre-existing, attribution "
-        "needed (spec B4)")),
+        "needed (ASTCT 2019 makes no baseline adjustment)")),
     _flag("attributed_cognitive", _cognitive_key, lambda v: (
         "review", f"{v.cognitive()[1]} attributed to another cause: excluded from the "
         "ICANS grade")),

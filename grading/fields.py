@@ -81,12 +81,13 @@ FIELDS: tuple[Field, ...] = (
           "When the assessment was made. A time without an offset is read in the ward time zone.",
           required=True),
     Field("age_years", "number", "Age", "Age in years; selects the age-based hypotension "
-          "threshold (spec §1.6) and the expected neuro instrument (spec §2.5).", "years", 0, 125),
+          "threshold and the expected neuro instrument (ICE from 12 years, CAPD below; ASTCT "
+          "2019).", "years", 0, 125),
     Field("infusion_time", "time", "CAR-T infusion time",
           "Time of the CAR-T infusion (Day 0); the same on every row of a patient.",
           per_patient=True),
     Field("temp_c", "number", "Temperature", "Body temperature, rounded half-up to 0.1 °C before "
-          "grading (spec §0.1).", "°C", 25, 45, 34, 42),
+          "grading (ASTCT 2019: fever is 38.0 °C or more).", "°C", 25, 45, 34, 42),
     Field("hr_bpm", "integer", "Heart rate", "Heart rate.", "/min", 0, 300, 30, 200),
     Field("sbp_mmhg", "integer", "Systolic BP", "Systolic blood pressure.", "mmHg",
           30, 300, 60, 250),
@@ -128,9 +129,9 @@ FIELDS: tuple[Field, ...] = (
     Field("capd_total", "integer", "CAPD total", "Cornell Assessment of Pediatric Delirium total "
           "(8 items of 0-4; 9 or more screens positive).", "points", 0, 32),
     Field("sedated", "boolean", "Sedated",
-          "Sedation or neuromuscular blockade prevents a neuro assessment (spec ICANS-R5)."),
+          "Sedation or neuromuscular blockade prevents a neuro assessment (ASTCT 2019)."),
     Field("consciousness", "choice", "Level of consciousness",
-          "How the patient wakes (spec ICANS-R4).", values=CONSCIOUSNESS_LEVELS),
+          "How the patient wakes (ASTCT 2019).", values=CONSCIOUSNESS_LEVELS),
     Field("seizure", "choice", "Seizure", "Seizure since the previous neuro assessment; "
           "resolved_rapidly covers a clinical or EEG-only seizure resolving with intervention.",
           values=SEIZURE_KINDS),
@@ -148,42 +149,44 @@ FIELDS: tuple[Field, ...] = (
     # --- inputs of the other grading scales (spec §3); optional, blank = not recorded.
     # ASTCT grading never reads them (docs/clinical-decisions.md X1).
     Field("weight_kg", "number", "Weight", "Body weight; converts vasopressor doses charted per "
-          "kg to µg/min for the high-dose rules of the older CRS scales (spec §1.5). A patient "
-          "attribute: the latest recorded weight applies forward (the first also back); the "
-          "ward record uses the admission weight when no row has one.", "kg", 0.5, 350,
-          soft_max=250),
+          "kg to µg/min for the high-dose rules of the older CRS scales (Lee 2014, MSKCC, "
+          "CARTOX). A patient attribute: the latest recorded weight applies forward (the first "
+          "also back); the ward record uses the admission weight when no row has one.", "kg",
+          0.5, 350, soft_max=250),
     Field("norepinephrine_ug_min", "number", "Norepinephrine dose",
-          "Norepinephrine infusion rate now, for the high-dose rules of the older scales (spec "
-          "§1.5); the agent must be running (vasopressors). Blank means unchanged while it runs.",
+          "Norepinephrine infusion rate now, for the high-dose rules of the older scales; "
+          "the agent must be recorded as running. Blank means unchanged while it runs.",
           "µg/min", 0, 500, soft_max=100),
     Field("norepinephrine_ug_kg_min", "number", "Norepinephrine dose per kg",
           "Norepinephrine infusion rate now, per kg (multiplied by the weight for the high-dose "
-          "rules, spec §1.5); the agent must be running. Blank means unchanged while it runs.",
+          "rules of the older scales); the agent must be running. Blank means unchanged while it "
+          "runs.",
           "µg/kg/min", 0, 10, soft_max=1),
     Field("epinephrine_ug_min", "number", "Epinephrine dose",
-          "Epinephrine infusion rate now (spec §1.5); the agent must be running. Blank means "
+          "Epinephrine infusion rate now; the agent must be running. Blank means "
           "unchanged while it runs.", "µg/min", 0, 500, soft_max=50),
     Field("epinephrine_ug_kg_min", "number", "Epinephrine dose per kg",
-          "Epinephrine infusion rate now, per kg (multiplied by the weight, spec §1.5); the agent "
+          "Epinephrine infusion rate now, per kg (multiplied by the weight); the agent "
           "must be running. Blank means unchanged while it runs.", "µg/kg/min", 0, 10,
           soft_max=1),
     Field("phenylephrine_ug_min", "number", "Phenylephrine dose",
-          "Phenylephrine infusion rate now (spec §1.5); the agent must be running. Blank means "
+          "Phenylephrine infusion rate now; the agent must be running. Blank means "
           "unchanged while it runs.", "µg/min", 0, 2000, soft_max=400),
     Field("phenylephrine_ug_kg_min", "number", "Phenylephrine dose per kg",
-          "Phenylephrine infusion rate now, per kg (multiplied by the weight, spec §1.5); the "
+          "Phenylephrine infusion rate now, per kg (multiplied by the weight); the "
           "agent must be running. Blank means unchanged while it runs.", "µg/kg/min", 0, 30,
           soft_max=6),
     Field("dopamine_ug_kg_min", "number", "Dopamine dose",
-          "Dopamine infusion rate now, per kg (the NEE formula uses it per kg, spec §1.5); the "
-          "agent must be running. Blank means unchanged while it runs.", "µg/kg/min", 0, 50,
+          "Dopamine infusion rate now, per kg (the norepinephrine-equivalent dose uses it per "
+          "kg); the agent must be running. Blank means unchanged while it runs.", "µg/kg/min",
+          0, 50,
           soft_max=20),
     Field("transaminitis_ctcae_grade", "integer", "Transaminitis",
           "CTCAE grade of the ALT/AST rise attributed to CRS (0 = none), for Lee 2014, Penn and "
-          "CARTOX (spec §3). Blank means unchanged since it was last graded.", "CTCAE grade", 0, 4),
+          "CARTOX. Blank means unchanged since it was last graded.", "CTCAE grade", 0, 4),
     Field("creatinine_ctcae_grade", "integer", "Creatinine rise",
           "CTCAE grade of the creatinine rise attributed to CRS (0 = none), for Lee 2014, Penn "
-          "and CARTOX (spec §3). Blank means unchanged since it was last graded.",
+          "and CARTOX. Blank means unchanged since it was last graded.",
           "CTCAE grade", 0, 4),
     Field("other_organ_ctcae_grade", "integer", "Other organ toxicity",
           "Highest CTCAE grade of any other organ toxicity attributed to CRS (e.g. cardiac, "
@@ -191,23 +194,23 @@ FIELDS: tuple[Field, ...] = (
           "it was last graded.", "CTCAE grade", 0, 4),
     Field("iv_therapy_given", "boolean", "IV therapy for CRS given",
           "IV therapy other than fluid boluses for blood pressure (e.g. IV antibiotics for "
-          "neutropenic fever) given since the previous assessment (Penn grade 2, spec §3.3)."),
+          "neutropenic fever) given since the previous assessment (Penn grade 2, Porter 2018)."),
     Field("coagulopathy_products_given", "boolean", "FFP / cryoprecipitate / fibrinogen given",
           "FFP, cryoprecipitate or fibrinogen concentrate given for coagulopathy since the "
-          "previous assessment (Penn grade 3, spec §3.3)."),
+          "previous assessment (Penn grade 3, Porter 2018)."),
     Field("cartox_head_of_state", "integer", "CARTOX-10 head of state",
           "Names the country's president or prime minister: the fifth orientation point of "
-          "CARTOX-10 (spec §3.6), asked with the ICE items on the same assessment.", "points",
+          "CARTOX-10 (Neelapu 2018), asked with the ICE items on the same assessment.", "points",
           0, 1),
     Field("seizure_type", "choice", "Seizure type",
-          "Type of the seizure recorded on this row, for CRES (spec §3.6): focal (partial), "
+          "Type of the seizure recorded on this row, for CRES (Neelapu 2018): focal (partial), "
           "generalized, or non-convulsive on EEG.", values=SEIZURE_TYPES),
     Field("papilledema_frisen_stage", "integer", "Papilloedema stage",
-          "Stage 0-5 of the papilloedema on fundoscopy, for CRES (spec §3.6); a stage of 1 or "
+          "Stage 0-5 of the papilloedema on fundoscopy, for CRES (Neelapu 2018); a stage of 1 or "
           "more needs papilledema among the raised ICP signs on the same row.",
           "modified Frisén stage", 0, 5),
     Field("csf_opening_pressure_mmhg", "number", "CSF opening pressure",
-          "CSF opening pressure at lumbar puncture, for CRES (spec §3.6); current until a later "
+          "CSF opening pressure at lumbar puncture, for CRES (Neelapu 2018); current until a later "
           "row records it again.", "mmHg", 0, 100, soft_max=40),
 )
 

@@ -16,10 +16,10 @@ from .result import Grade
 
 ASCO_2021 = ("ASCO guideline 2021 (Santomasso BD et al., J Clin Oncol 2021;39(35):3978-3992), "
              "paraphrased")
-SPEC_46 = "ICU prompts: ASCO 2021 and RCP NEWS2 2017, as collected in spec §4.6"
+SPEC_46 = "ICU prompts: ASCO 2021 and NEWS2 (Royal College of Physicians 2017)"
 TOCILIZUMAB_SOURCE = ("tocilizumab dosing: ASCO 2021 (8 mg/kg, max 800 mg, every >= 8 h, <= 3 "
                       "in 24 h, <= 4 in total); < 30 kg 12 mg/kg from the US label for CRS "
-                      "(spec §4.4, to be checked locally)")
+                      "(to be checked against the local protocol)")
 ASTCT_2019 = "ASTCT consensus grading (Lee DW et al., Biol Blood Marrow Transplant 2019)"
 DISCLAIMER = ("Decision support only: these prompts paraphrase published guidance and do not "
               "order or dose anything. The local protocol and the product label come first.")
@@ -114,9 +114,10 @@ def icu_prompts(crs: int | None, icans: int | None, *, seizure: bool = False,
          "ASCO 2021"),
         (i >= 3, "ICANS grade >= 3: ICU for every grade 3", "ASCO 2021"),
         (i == 2 and c >= 2, "ICANS grade 2 with CRS grade >= 2: consider ICU", "ASCO 2021"),
-        (seizure, "a seizure: involve the ICU", "spec §4.6 [I]"),
-        (positive_pressure, "positive-pressure ventilation: involve the ICU", "spec §4.6 [I]"),
-        (cerebral_edema, "cerebral oedema: involve the ICU", "spec §4.6 [I]"),
+        (seizure, "a seizure: involve the ICU", "ward default following ASCO 2021"),
+        (positive_pressure, "positive-pressure ventilation: involve the ICU",
+         "ward default following ASCO 2021"),
+        (cerebral_edema, "cerebral oedema: involve the ICU", "ward default following ASCO 2021"),
     )
     return [IcuTrigger(what, source) for applies, what, source in rules if applies]
 
@@ -184,7 +185,7 @@ def tocilizumab_count(given: Sequence[datetime], now: datetime) -> TocilizumabCo
 
 # ------------------------------------------------------------------------------ prompts
 CHILD_NOTE = ("Child: the steps below are ASCO's adult wording; follow the paediatric protocol, "
-              "weight-based doses (tocilizumab 12 mg/kg under 30 kg, spec §4.4) and CAPD rather "
+              "weight-based doses (tocilizumab 12 mg/kg under 30 kg, US label) and CAPD rather "
               "than ICE for neuro checks under 12 years.")
 
 

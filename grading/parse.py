@@ -77,7 +77,7 @@ PROBLEM_CODES: dict[str, str] = {
     "repeated_column": "a column named twice in the header",
     "not_a_number": "a number field holds something that is not a number",
     "not_whole": "an integer field holds a number with a fraction",
-    "hard_limit": "outside the hard (reject) limits of spec §6.1, or the years 2000 to 2199",
+    "hard_limit": "outside the field's hard (reject) limits, or the years 2000 to 2199",
     "not_allowed": "a word that is not among the field's allowed values (choice, yes/no, list, "
                    "patient id characters, time zone)",
     "not_a_time": "not a date and time in an allowed form",

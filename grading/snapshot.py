@@ -105,10 +105,11 @@ def hypotension_component(s: Snapshot) -> tuple[int | None, list[Reason], list[F
         rule = rules.VASOACTIVE_RULE[agent]
         if rule.review_flag == "inotrope":
             flags.append(Flag("inotrope", "review", f"{agent} running: an inotrope, not counted "
-                              "as a vasopressor (spec §1.5, A6): review the haemodynamics"))
+                              "as a vasopressor (ASTCT 2019 counts vasopressors only): review the "
+                              "haemodynamics"))
         elif rule.review_flag == "terlipressin":
             flags.append(Flag("terlipressin", "review", "terlipressin running: counted like "
-                              "vasopressin (spec §1.5): review"))
+                              "vasopressin (ASTCT 2019 names vasopressin only): review"))
     counted = sorted(a for a in running if rules.VASOACTIVE_RULE[a].counts_as_vasopressor)
     vaso_like = sorted(a for a in running if rules.VASOACTIVE_RULE[a].vasopressin_like)
     bp = rules.read_blood_pressure(s.sbp_mmhg, s.dbp_mmhg, s.age_years)
@@ -124,7 +125,7 @@ def hypotension_component(s: Snapshot) -> tuple[int | None, list[Reason], list[F
             if vaso_like:
                 what += f" (with {', '.join(vaso_like)}, not counted as a second agent)"
         else:
-            what = f"{', '.join(vaso_like)} alone: counted as one vasopressor (CRS-R4b)"
+            what = f"{', '.join(vaso_like)} alone: counted as one vasopressor"
         assert s.vasopressors_time is not None
         reasons.append(Reason("CRS-R4", f"{what} -> hypotension component {component}",
                               s.vasopressors_time))
@@ -159,7 +160,7 @@ def hypotension_component(s: Snapshot) -> tuple[int | None, list[Reason], list[F
 def _attributed_hypotension(s: Snapshot, component: int, reasons: list[Reason],
                             flags: list[Flag]) -> tuple[int, list[Reason], list[Flag]]:
     flags.append(Flag("attributed", "review", f"hypotension (component {component}) "
-                      "attributed to another cause by a physician: excluded (CRS-R7)"))
+                      "attributed to another cause by a physician: excluded (ASTCT 2019)"))
     reasons.append(Reason("CRS-R7", f"hypotension attributed to another cause: component "
                           f"{component} not counted", s.time))
     return 0, reasons, flags
@@ -173,7 +174,7 @@ def hypoxia_component(s: Snapshot) -> tuple[int | None, list[Reason], list[Flag]
     if s.spo2_pct is not None and s.spo2_pct < 90 and s.o2_device in (None, "room_air"):
         assert s.spo2_time is not None
         flags.append(Flag("hypoxia_no_o2", "urgent", f"SpO2 {_num(s.spo2_pct)} % with no oxygen "
-                          "documented: hypoxia, no O2 documented (spec A8). ASTCT grades by the "
+                          "documented: hypoxia, no O2 documented. ASTCT 2019 grades by the "
                           "support needed, so the grade stays as it is until O2 is recorded"))
     if s.o2_device is None:
         return None, reasons, flags, provisional
@@ -195,15 +196,15 @@ def hypoxia_component(s: Snapshot) -> tuple[int | None, list[Reason], list[Flag]
         if rule.review_at_low_flow and flow is not None and not high:
             provisional = True
             flags.append(Flag("hfnc_low_flow", "review", f"high-flow nasal cannula run at "
-                              f"{_num(flow)} L/min: graded 3 by device. ASTCT defines high flow "
-                              "as > 6 L/min, so 2 is defensible: clinician to confirm (spec §1.4)"))
+                              f"{_num(flow)} L/min: graded 3 by device. ASTCT 2019 defines high "
+                              "flow as > 6 L/min, so 2 is defensible: clinician to confirm"))
     if component:
         assert s.o2_time is not None
         reasons.append(Reason("CRS-R5", how, s.o2_time))
     if component and s.hypoxia_attributed:
         flags = [f for f in flags if f.code != "hfnc_low_flow"]  # moot once attributed
         flags.append(Flag("attributed", "review", f"oxygen need (component {component}) "
-                          "attributed to another cause by a physician: excluded (CRS-R7)"))
+                          "attributed to another cause by a physician: excluded (ASTCT 2019)"))
         reasons.append(Reason("CRS-R7", f"hypoxia attributed to another cause: component "
                               f"{component} not counted", s.time))
         component, provisional = 0, False
@@ -228,7 +229,7 @@ def grade_crs(s: Snapshot) -> Grade:
             reasons.append(Reason("CRS-R1", f"temperature {temp} °C attributed to another "
                                   "cause: not counted as fever", s.temp_time))
             flags.append(Flag("attributed", "review", f"fever {temp} °C attributed to another "
-                              "cause by a physician: excluded from the CRS grade (spec A9)"))
+                              "cause by a physician: excluded from the CRS grade (ASTCT 2019)"))
         else:
             reasons.append(Reason("CRS-R1", f"temperature {temp} °C: " + (
                 "fever (>= 38.0 °C)" if fever else "no fever (< 38.0 °C)"), s.temp_time))
@@ -250,7 +251,7 @@ def grade_crs(s: Snapshot) -> Grade:
         return _crs(grade, provisional or bool(missing), reasons, flags, missing, s)
     if waiver:
         assert s.waiver_since is not None and s.episode_onset is not None
-        reasons.append(Reason("CRS-R3", f"CRS episode open since {s.episode_onset.isoformat()} "
+        reasons.append(Reason("CRS-R3", f"CRS episode open since {s.episode_onset:%d %b %H:%M} "
                               f"and {s.waiver_drug} given: fever no longer required",
                               s.waiver_since))
         reasons += bp_reasons + o2_reasons
@@ -269,10 +270,10 @@ def grade_crs(s: Snapshot) -> Grade:
         reasons += bp_reasons + o2_reasons
         if worst:
             flags.append(Flag("afebrile_open_episode", "review", f"CRS episode open since "
-                              f"{s.episode_onset.isoformat()}, afebrile without antipyretic or "
+                              f"{s.episode_onset:%d %b %H:%M}, afebrile without antipyretic or "
                               f"anti-cytokine therapy, hypotension/hypoxia present: graded "
                               f"{worst} pending clinician confirmation"))
-        reasons.append(Reason("CRS-R3b", f"CRS episode open since {s.episode_onset.isoformat()}"
+        reasons.append(Reason("CRS-R3b", f"CRS episode open since {s.episode_onset:%d %b %H:%M}"
                               f", no fever now: grade {worst} from hypotension/hypoxia", s.time))
         return _crs(worst, provisional or bool(missing) or worst > 0, reasons, flags, missing, s)
     # no fever and no open episode: CRS grade 0 whatever the other findings (CRS-R2)
@@ -283,13 +284,13 @@ def grade_crs(s: Snapshot) -> Grade:
                           "hypotension/hypoxia with no open CRS episode after a corticosteroid, "
                           "tocilizumab or another anti-cytokine agent (prophylaxis, or treatment "
                           "of an earlier episode or of "
-                          f"ICANS; given {s.prior_anticytokine_or_steroid.isoformat()}), would be "
-                          f"CRS grade {worst} if a clinician confirms CRS (spec A3)"))
+                          f"ICANS; given {s.prior_anticytokine_or_steroid:%d %b %H:%M}), would be "
+                          f"CRS grade {worst} if a clinician confirms CRS (ASTCT 2019)"))
         return Grade(0, "provisional", tuple(reasons + bp_reasons + o2_reasons), tuple(flags))
     if worst:
         what = " and ".join(n for n, c in (("hypotension", bp), ("hypoxia", o2)) if c)
         flags.append(Flag("without_fever", "review", f"{what} without fever: alternative cause "
-                          "or early CRS? (CRS-R2)"))
+                          "or early CRS? (ASTCT 2019)"))
         reasons += bp_reasons + o2_reasons
     else:  # a finding excluded by attribution is still said (spec §0.4: shown, not graded)
         reasons += [r for r in bp_reasons + o2_reasons if r.rule == "CRS-R7"]
@@ -378,7 +379,7 @@ def grade_icans(s: Snapshot) -> Grade:
                               "assessed", s.sedated_time))
         flags.append(Flag("neuro_not_assessable", "review", "neuro exam not assessable "
                           "(sedation or paralysis): ICANS from seizure, motor and imaging "
-                          "findings only (spec B2)"))
+                          "findings only"))
     else:
         cognitive = _cognitive_domain(s, reasons, flags)
         level = _consciousness_domain(s, reasons, flags)
@@ -434,23 +435,25 @@ def _cognitive_domain(s: Snapshot, reasons: list[Reason], flags: list[Flag]) -> 
         assert s.capd_time is not None and s.capd_total is not None
         domain = rules.band_grade(rules.CAPD_BANDS, s.capd_total)
         if s.age_years is not None and int(s.age_years) > rules.CAPD_MAX_AGE_YEARS:
-            flags.append(Flag("instrument_age", "info", f"CAPD used at age {_num(s.age_years)}: "
-                              "ICE is expected from 13 years unless developmental delay (§2.5)"))
+            flags.append(Flag("instrument_age", "info", f"CAPD used at age {int(s.age_years)}: "
+                              "ICE is expected from 13 years unless developmental delay "
+                              "(ASTCT 2019)"))
         text = f"CAPD {s.capd_total}" + (" (>= 9: screen positive)" if s.capd_total >= 9 else "")
         rule, when = "ICANS §2.5", s.capd_time
     elif s.ice_total is not None:
         assert s.ice_time is not None
         domain = rules.band_grade(rules.ICE_BANDS, s.ice_total)
         if s.age_years is not None and s.age_years < rules.CAPD_MAX_AGE_YEARS:
-            flags.append(Flag("instrument_age", "info", f"ICE used at age {_num(s.age_years)}: "
-                              "CAPD is expected below 12 years (§2.5)"))
+            flags.append(Flag("instrument_age", "info", f"ICE used at age {int(s.age_years)}: "
+                              "CAPD is expected below 12 years (ASTCT 2019)"))
         text = f"ICE {s.ice_total}/10"
         rule, when = "ICANS-R2", s.ice_time
         if (s.baseline_ice is not None and s.baseline_ice < rules.ICE_MAX and domain
                 and s.ice_total >= s.baseline_ice and not s.cognitive_attributed):
             flags.append(Flag("baseline_deficit", "review", f"baseline ICE {s.baseline_ice} "
                               f"before infusion and ICE {s.ice_total} now: the deficit may be "
-                              "pre-existing, attribution needed (spec B4)"))
+                              "pre-existing, attribution needed (ASTCT 2019 makes no baseline "
+                              "adjustment)"))
     else:
         return None
     if domain and s.cognitive_attributed:

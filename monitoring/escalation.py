@@ -104,7 +104,7 @@ def _fever(c: Context) -> tuple[Any, str]:
         return NONE  # a physician has attributed this fever to another cause (decision E13)
     # an event: each new fever is its own level (its time), so a second fever fires again
     return (c.result.time.timestamp(),
-            f"New fever {grading.round_temp(t):.1f} °C: inform the physician (ASTCT CRS: "
+            f"New fever {grading.round_temp(t):.1f} °C: inform the physician (ASTCT 2019: "
             "fever ≥ 38.0 °C is grade 1 unless another cause is documented)")
 
 
@@ -145,7 +145,7 @@ def _icu(c: Context) -> tuple[Any, str]:
     if not new:
         return NONE
     # an event: a trigger that was not there at the previous assessment
-    return c.result.time.timestamp(), "ICU review: " + "; ".join(new) + " (spec §4.6)"
+    return c.result.time.timestamp(), "ICU review: " + "; ".join(new) + " (ASCO 2021)"
 
 
 def _hypotension(c: Context) -> tuple[Any, str]:
@@ -166,7 +166,8 @@ def _hypotension(c: Context) -> tuple[Any, str]:
         level = max(level, 2) + (1 if found[0].startswith("SBP") else 0)
     if not found:
         return NONE
-    return level, "Hypotension: " + "; ".join(found) + " (spec §1.6): physician review"
+    return level, ("Hypotension: " + "; ".join(found)
+                   + " (age-based limits after CARTOX, Mahadeo 2019): physician review")
 
 
 def _spo2(c: Context) -> tuple[Any, str]:
@@ -381,15 +382,14 @@ def course_news(rows: Sequence[Mapping[str, Any]], patient: Mapping[str, Any],
     baseline_total = patient.get("baseline_ice")
     ages = _ages(rows)
     out: list[news2.News2 | None] = []
-    device = None
+    in_force = support_in_force(rows)  # the oxygen device in force: the one answer (W12)
     seen: dict[str, tuple[Any, datetime]] = {}
     baseline: dict[str, float] | None = None
     sedated_until: datetime | None = None   # neuro values up to here were under sedation
     aroused_at: datetime | None = None      # the latest ICE with points or CAPD (N13)
     for i, row in enumerate(rows):
         t = row["time"]
-        if row.get("o2_device") is not None:
-            device = row["o2_device"]
+        device = in_force[i].o2_device
         for name in (*VITAL_NAMES, "consciousness", "capd_total"):
             if row.get(name) is not None:
                 seen[name] = (row[name], t)

@@ -182,7 +182,7 @@ class Trial(_Model):
     def _figures_together(self) -> Trial:
         given = [f for f in TRIAL_FIGURES if getattr(self, f) is not None]
         if given and len(given) != len(TRIAL_FIGURES):
-            raise ValueError("trial: give every figure of the spec §7 row or none ("
+            raise ValueError("trial: give every figure of the published trial or none ("
                              + ", ".join(sorted(set(TRIAL_FIGURES) - set(given))) + " missing)")
         return self
 
@@ -665,7 +665,7 @@ def card_from_record(store: WardStore, patient_id: str, *, title: str, summary: 
         raise StoreError("only a synthetic demo patient can become a teaching case")
     if p.get("product") not in TRIALS:
         raise StoreError("choose the product (one of " + ", ".join(TRIALS) + ") at admission: "
-                         "the case follows its trial's timing (spec §7)")
+                         "the case follows its trial's published timing")
     text = record_csv(store, patient_id)
     a = grading.read_csv(text.encode("utf-8"), tz=store.tz.key)
     g = grading.grade(a)

@@ -15,10 +15,9 @@ from grading import guidance, news2
 from grading.fields import FIELD_BY_NAME
 from grading.instants import instant
 
-from . import escalation
 from .course import course
 from .store import StoreError, WardStore
-from .support import support_in_force
+from .support import NO_SUPPORT, Support
 from .tables import ADMINISTRATION_KINDS
 
 ATTRIBUTION_FINDINGS = FIELD_BY_NAME["attributed_elsewhere"].values  # fever, hypotension, ...
@@ -40,7 +39,10 @@ class Review:
     notes: list[dict[str, Any]]
     tocilizumab_given: list[datetime]          # every dose: recorded administrations + row flags
     tz: Any
-    labs: list[dict[str, Any]] = field(default_factory=list)  # lab results (teaching replay)
+    labs: list[dict[str, Any]] = field(default_factory=list)  # lab results
+    flags: list[dict[str, Any]] = field(default_factory=list)  # open flags (the course's)
+    news: news2.News2 | None = None            # NEWS2 now (the course's, C22)
+    support: list[Support] = field(default_factory=list)  # in force at each row (W12)
 
     @property
     def current(self) -> grading.RowResult:
@@ -48,6 +50,11 @@ class Review:
 
     def at(self, index: int) -> grading.RowResult:
         return self.results[index]
+
+    @property
+    def support_now(self) -> Support:
+        """The ongoing support in force at the latest assessment (monitoring/support.py)."""
+        return self.support[-1] if self.support else NO_SUPPORT
 
 
 def patient_review(store: WardStore, patient_id: str) -> Review:
@@ -68,14 +75,15 @@ def patient_review(store: WardStore, patient_id: str) -> Review:
         results=c.results, unattributed=unattributed, summary=c.summary,
         administrations=c.administrations, attributions=attributions,
         confirmations=store.confirmations(patient_id), notes=store.notes(patient_id),
-        tocilizumab_given=tocilizumab_doses(rows, c.administrations), tz=store.tz)
+        tocilizumab_given=tocilizumab_doses(rows, c.administrations), tz=store.tz,
+        labs=c.labs, flags=c.flags, news=c.news, support=c.support)
 
 
 def news_now(review: Review) -> news2.News2 | None:
     """NEWS2 now (``escalation.news_now``: the latest assessment recording any NEWS2 input), as
     the overview, the schedule and the flags have it (RCP 2017; beside the ASTCT grades, never
-    instead of them)."""
-    return escalation.news_now(review.rows, review.patient)
+    instead of them): the course's (``PatientCourse.news``)."""
+    return review.news
 
 
 def charted_only(rows: list[dict[str, Any]], administrations: list[dict[str, Any]],
@@ -143,7 +151,7 @@ def attribution_effect(review: Review, index: int, finding: str) -> AttributionE
 def icu_now(review: Review) -> list[guidance.IcuTrigger]:
     r = review.current
     last = review.rows[-1]
-    oxygen = support_in_force(review.rows)[-1]  # the one answer (monitoring/support.py)
+    oxygen = review.support_now  # the course's: the one answer (monitoring/support.py)
     return guidance.icu_prompts(
         r.crs.grade, r.icans.grade,
         seizure=last.get("seizure") not in (None, "none"),

@@ -24,8 +24,10 @@ from typing import Any
 import grading
 from grading import csvsafe
 from grading.result import Flag, Grade, Reason
+from grading.words import rule_words
 
-from . import limits
+from . import escalation, limits
+from .course import course as patient_course
 from .library import LibraryCase, csv_rows, find_case, grade_changes, grade_words
 from .review import Review, tocilizumab_doses
 from .store import StoreError, WardStore
@@ -63,40 +65,44 @@ def case_patient(store: WardStore, patient_id: str) -> dict[str, Any]:
 
 
 def replay(store: WardStore, patient_id: str, step: int) -> Review:
-    """The case as it stood at assessment ``step`` (0 = the first)."""
-    patient = case_patient(store, patient_id)
-    rows = store.timeline_rows(patient_id)
-    if not rows:
+    """The case as it stood at assessment ``step`` (0 = the first): the patient's course
+    (``course.course``, the one read of the record) cut at that assessment. The grades are
+    the past's only - graded up to the step, so nothing later leaks in - and at the last step
+    they are the course's own."""
+    case_patient(store, patient_id)
+    c = patient_course(store, patient_id)
+    if not c.rows or c.summary is None:
         raise StoreError(f"demo case '{patient_id}' has no assessments")
-    step = max(0, min(step, len(rows) - 1))
-    upto = rows[:step + 1]
-    history = {h.id: h for h in store.history(patient_id)}
-    a, ids = store.timelines([patient_id])
-    assert a is not None
-    ids = ids[:step + 1]
-    g = grading.grade(grading.from_rows(upto, tz=store.tz))  # the past only: no future leaks
-    results = list(g.results())
+    step = max(0, min(step, len(c.rows) - 1))
+    upto = c.rows[:step + 1]
+    if step == len(c.rows) - 1:
+        results, summary = c.results, c.summary
+    else:
+        g = grading.grade(grading.from_rows(upto, tz=store.tz))  # the past only: no leaks
+        results, summary = list(g.results()), grading.summarize(g)[0]
+    ids = c.ids[:step + 1]
     cut = upto[-1]["time"]
-    administrations = [m for m in store.administrations(patient_id) if m["given_at"] <= cut]
+    administrations = [m for m in c.administrations if m["given_at"] <= cut]
     return Review(
-        patient=patient, rows=upto, ids=ids,
-        recorded={i: (history[i].recorded_by, history[i].recorded_at) for i in ids
-                  if i in history},
-        results=results, unattributed=None, summary=grading.summarize(g)[0],
+        patient=c.patient, rows=upto, ids=ids,
+        recorded={i: (by, at) for i, (by, at) in zip(ids, c.recorded) if at is not None},
+        results=results, unattributed=None, summary=summary,
         administrations=administrations, attributions=[], confirmations=[], notes=[],
         tocilizumab_given=tocilizumab_doses(upto, administrations), tz=store.tz,
-        labs=[x for x in store.labs(patient_id) if x["taken_at"] <= cut])
+        labs=[x for x in c.labs if x["taken_at"] <= cut],
+        news=escalation.news_now(upto, c.patient), support=c.support[:step + 1])
 
 
 def steps(store: WardStore, patient_id: str) -> list[datetime]:
     case_patient(store, patient_id)
-    return [r["time"] for r in store.timeline_rows(patient_id)]
+    return [r["time"] for r in patient_course(store, patient_id).rows]
 
 
-def course(store: WardStore, patient_id: str) -> list[grading.RowResult]:
-    """Every assessment of the case graded (for choosing quiz steps; never shown ahead)."""
+def graded_steps(store: WardStore, patient_id: str) -> list[grading.RowResult]:
+    """Every assessment of the case as graded in its course (for choosing quiz steps; never
+    shown ahead): ``course.course(...).results``, the one grading of the record."""
     case_patient(store, patient_id)
-    return list(grading.grade(store.timeline(patient_id)).results())
+    return patient_course(store, patient_id).results
 
 
 def key_moments(results: Sequence[grading.RowResult],
@@ -183,7 +189,12 @@ def status_reasons(g: Grade) -> list[Reason]:
 def flag_rule(f: Flag) -> str:
     """The rule behind a review flag: the one its message cites, else ``STATUS_FLAG_RULES``."""
     cited = _CITED_RULE.search(f.message)
-    return cited.group(1) if cited else STATUS_FLAG_RULES.get(f.code, f.code)
+    if cited:
+        return cited.group(1)
+    if f.code == "attributed":  # the messages name ASTCT 2019, not the rule (issue 18.8)
+        return ("A9" if f.message.startswith("fever") else
+                "CRS-R7" if f.message.startswith(("hypotension", "oxygen need")) else "§0.4")
+    return STATUS_FLAG_RULES.get(f.code, f.code)
 
 
 def would_be(g: Grade) -> int | None:
@@ -385,7 +396,7 @@ def start_quiz(store: WardStore, patient_id: str, learner: str, which: str, at: 
     too_long = limits.problem("learner", learner)
     if too_long:
         raise StoreError(too_long.message, [too_long])
-    results = course(store, patient_id)
+    results = graded_steps(store, patient_id)
     case = case or find_case(store, patient_id)
     if which == "every assessment":
         chosen = list(range(len(results)))
@@ -454,7 +465,9 @@ def events_until(store: WardStore, patient_id: str, case: LibraryCase, cut: date
 
 
 def _rules(pairs: Sequence[tuple[str, str]], sep: str = ": ") -> str:
-    return "; ".join(f"{rule}{sep}{finding}" for rule, finding in pairs)
+    """Rules and findings in a learner's words: what each rule is about and its source, never
+    its id (issue 18.8)."""
+    return "; ".join(f"{rule_words(rule) or 'rule'}{sep}{finding}" for rule, finding in pairs)
 
 
 def _iso(at: datetime | None) -> str:

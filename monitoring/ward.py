@@ -7,7 +7,7 @@ itself (design.md). Everything here goes through ``WardStore`` and ``grading``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -16,21 +16,18 @@ import numpy as np
 
 import grading
 from grading import news2
-from grading.fields import DOSE_FIELDS, FIELD_BY_NAME
+from grading.fields import DOSE_FIELDS
 from grading.parse import NAT, InputError, Problem
 from grading.rules import hypotension_threshold, sbp_threshold
 from grading.timeline import NE_GRADE, GradedTimeline, RowResult
 
 from . import escalation, schedule, support
-from .course import RECORD_PROBLEM_ADVICE, record_problem
+from .course import RECORD_PROBLEM_ADVICE, course, course_now, record_problem
 from .review import tocilizumab_doses
 from .store import SYSTEM_USER as SYSTEM
 from .store import StoreError, WardStore
 from .tables import ADMINISTRATION_KINDS
 
-VITALS = ("temp_c", "hr_bpm", "sbp_mmhg", "dbp_mmhg", "rr_per_min", "spo2_pct")
-FULL_SET = ("temp_c", "hr_bpm", "sbp_mmhg", "rr_per_min", "spo2_pct")  # resets the vitals clock
-ICE_ITEMS = ("ice_orientation", "ice_naming", "ice_commands", "ice_writing", "ice_attention")
 # Scale inputs that stay in force until recorded again (decisions X5, X8).
 CARRIED_SCALE_INPUTS = (*(f for f, _, _ in DOSE_FIELDS), "transaminitis_ctcae_grade",
                         "creatinine_ctcae_grade", "other_organ_ctcae_grade")
@@ -52,9 +49,8 @@ NORMAL_BANDS: dict[str, tuple[float | None, float | None]] = {
 # (the spec gives no age-specific ranges; W6).
 CHILD_MARKED = ("temp_c", "spo2_pct")
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-KIND = {f.name: f.kind for f in FIELD_BY_NAME.values()}
-SEVERITY_RANK = {"emergency": 3, "urgent": 2, "review": 1, "info": 1}
+SEVERITY_RANK = {"emergency": 4, "urgent": 3, "warning": 2, "review": 2, "info": 1}  # W13
+NEWS2_BAND_SEVERITY = {3: "urgent", 7: "emergency"}  # schedule.news2_band -> the NEWS2 flags
 log = logging.getLogger(__name__)
 
 
@@ -93,6 +89,9 @@ def age_years_at(date_of_birth: date | None, at: datetime, tz: Any) -> float | N
 # ------------------------------------------------------------------------------ overview
 @dataclass(frozen=True)
 class PatientStatus:
+    """A patient's row on the ward overview: the course now (``course.course_now``, the same
+    answer as the patient's course) with the open flags read with it."""
+
     patient: dict[str, Any]
     day_post_infusion: int | None
     age_years: float | None
@@ -118,19 +117,40 @@ class PatientStatus:
         return [f for f in self.flags if not f["code"].startswith("overdue")]
 
     @property
+    def worst_flag(self) -> dict[str, Any] | None:
+        """The most severe open flag, the newest of equal severity (decision W13): an urgent
+        overdue-observations flag outranks an informational one about the past."""
+        return max(self.flags, key=flag_order, default=None)
+
+    @property
     def flag_rank(self) -> int:
-        return max((SEVERITY_RANK.get(f["severity"], 1) for f in self.clinical_flags),
-                   default=0)
+        worst = self.worst_flag
+        return 0 if worst is None else severity_rank(worst["severity"])
 
     def acuity(self) -> tuple[int, ...]:
-        """Higher first (W9): open clinical flags by severity, NEWS2 band, current grade (not
-        evaluable counts high), overdue observations, then maximum grade so far."""
+        """Higher first (W13): the most severe open flag - or the flag the NEWS2 now calls for
+        when that is more severe (>= 7 emergency, 5-6 or a red parameter urgent: an
+        acknowledged NEWS2 flag never drops the sickest patient, W9) - then the current grade
+        (not evaluable counts high), the NEWS2 band, overdue observations and the maximum
+        grade so far."""
         def g(x: grading.Grade | None) -> int:
             return 6 if x is None or x.grade is None else x.grade
         band = schedule.news2_band(None if self.news is None else self.news.total,
                                    self.news is not None and self.news.red) or 0
-        return (self.flag_rank, band, max(g(self.crs), g(self.icans)), len(self.overdue),
-                max(self.crs_max or 0, self.icans_max or 0))
+        news_rank = severity_rank(NEWS2_BAND_SEVERITY[band]) if band in NEWS2_BAND_SEVERITY else 0
+        return (max(self.flag_rank, news_rank), max(g(self.crs), g(self.icans)), band,
+                len(self.overdue), max(self.crs_max or 0, self.icans_max or 0))
+
+
+def severity_rank(severity: str) -> int:
+    """emergency > urgent > warning (review) > info; an unknown severity counts as urgent
+    (conservative: it is never sorted below what the ward knows to be urgent)."""
+    return SEVERITY_RANK.get(severity, SEVERITY_RANK["urgent"])
+
+
+def flag_order(f: Mapping[str, Any]) -> tuple[int, datetime]:
+    """Most severe first, then the newest (``max`` of this is the flag to show)."""
+    return severity_rank(f["severity"]), f["raised_at"]
 
 
 def grade_patients(store: WardStore, patient_ids: Sequence[str]
@@ -139,11 +159,30 @@ def grade_patients(store: WardStore, patient_ids: Sequence[str]
     return (None, []) if a is None else (grading.grade(a), ids)
 
 
+READ_ATTEMPTS = 3
+
+
+def overview(store: WardStore, now: datetime, *, demo_only: bool = False
+             ) -> list[PatientStatus]:
+    """The ward overview as drawn: every admitted patient's status (``ward_overview``), the
+    overdue observations raised as flags and those recorded since closed (``raise_overdue``),
+    and read again whenever the record changed meanwhile - by that, or by another
+    workstation - so the open flags shown are exactly the record's (issue 18, item 6)."""
+    for _ in range(READ_ATTEMPTS):
+        version = store.data_version()
+        statuses = ward_overview(store, now, demo_only=demo_only)
+        raise_overdue(store, statuses, now)
+        if store.data_version() == version:
+            return statuses
+    return ward_overview(store, now, demo_only=demo_only)  # writes keep landing: the latest
+
+
 def ward_overview(store: WardStore, now: datetime, *, demo_only: bool = False
                   ) -> list[PatientStatus]:
     """One status per admitted patient, most acute first (then by bed). A patient whose stored
     record cannot be read or graded gets a status naming the problem; the others are graded
-    as usual (one patient's bad data never takes the ward overview down)."""
+    as usual (one patient's bad data never takes the ward overview down). Each patient's row
+    is the course now (``course.course_now``) from the ward graded at once."""
     patients = store.patients(admitted_only=True, demo=True if demo_only else None)
     pids = [p["patient_id"] for p in patients]
     flags: dict[str, list[dict[str, Any]]] = {}
@@ -226,131 +265,16 @@ def _status(store: WardStore, p: dict[str, Any], g: GradedTimeline | None,
         return PatientStatus(p, dpi, age_years_at(p["date_of_birth"], now, tz), None, {}, {},
                              None, None, (), None, None, None, None, flags, due,
                              due.overdue(now))
-    lo, hi = span
-    rows = g.order.order[lo:hi]
-    cols = g.assessments.columns
-    times = cols["time"][rows]
-
-    def latest(name: str) -> int | None:
-        v = cols[name][rows]
-        hit = np.flatnonzero(~np.isnan(v)) if v.dtype.kind == "f" else np.flatnonzero(v >= 0)
-        return None if not len(hit) else int(hit[-1])
-
-    def when(i: int) -> datetime:
-        return datetime.fromtimestamp(int(times[i]) / 1e9, UTC)
-
+    c = course_now(g, span[0], span[1], p, tables)
     age = age_years_at(p["date_of_birth"], now, tz)
     if age is None:
-        i = latest("age_years")
-        age = None if i is None else float(cols["age_years"][rows][i])
-    vitals, marks = {}, {}
-    for name in VITALS:
-        i = latest(name)
-        if i is not None:
-            value = float(cols[name][rows][i])
-            vitals[name] = (value, when(i))
-            mark = out_of_range(name, value, age)
-            if mark:
-                marks[name] = mark
-    last = hi - 1
-    device, flow, pressors = support.engine_oxygen_and_pressors(g, last)  # what was graded
-    result = g.result_at(last, int(g.order.order[last]))
-    crs_grades = g.col["crs_grade"][lo:hi]
-    icans_grades = g.col["icans_grade"][lo:hi]
-    full = np.flatnonzero(np.all([~np.isnan(cols[k][rows]) for k in FULL_SET], axis=0))
-    last_vitals = when(int(full[-1])) if len(full) else None  # S8: a full set resets the clock
-    neuro = _neuro_rows(cols, rows)
-    last_neuro = when(int(neuro[-1])) if len(neuro) else None
-    score = escalation.news_now(_ColumnRows(cols, rows), p)  # NEWS2 now, as the flags (C22)
-    due = schedule.due(last_vitals, last_neuro, result.crs.grade, result.icans.grade,
-                       None if score is None else score.total,
-                       score is not None and score.red, tables)
+        age = c.age_years
+    marks = {name: mark for name, (value, _) in c.vitals.items()
+             if (mark := out_of_range(name, value, age))}
     return PatientStatus(
-        p, dpi, age, when(len(rows) - 1), vitals, marks, device, flow, pressors,
-        result.crs, result.icans, _max(crs_grades), _max(icans_grades), flags, due,
-        due.overdue(now), score)
-
-
-class _RowView(Mapping[str, Any]):
-    """One graded row as a canonical row (design.md) read from the typed columns on demand;
-    a blank cell is absent (``get`` gives None), as in ``WardStore.timeline_rows``."""
-
-    __slots__ = ("_cols", "_r")
-
-    def __init__(self, cols: Mapping[str, np.ndarray], r: int) -> None:
-        self._cols, self._r = cols, r
-
-    def get(self, name: str, default: Any = None) -> Any:
-        col = self._cols.get(name)
-        kind = KIND.get(name)
-        if col is None or kind is None:
-            return default
-        v = col[self._r]
-        if kind == "time":
-            return default if int(v) == NAT else EPOCH + timedelta(microseconds=int(v) // 1000)
-        if kind in ("number", "integer"):
-            return default if v != v else float(v)  # NaN: blank
-        if int(v) < 0:
-            return default
-        if kind == "boolean":
-            return bool(v)
-        values = FIELD_BY_NAME[name].values
-        if kind == "choice":
-            return values[int(v)]
-        return ";".join(x for b, x in enumerate(values) if int(v) >> b & 1) or "none"
-
-    def __getitem__(self, name: str) -> Any:
-        v = self.get(name)
-        if v is None:
-            raise KeyError(name)
-        return v
-
-    def __iter__(self) -> Iterator[str]:
-        return (k for k in self._cols if k in FIELD_BY_NAME and k != "patient_id"
-                and self.get(k) is not None)
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-
-class _ColumnRows(Sequence[Mapping[str, Any]]):
-    """A patient's graded rows (time order) as canonical rows, decoded only when read: what
-    ``escalation.news_now`` needs from a long course is a few rows near its end."""
-
-    def __init__(self, cols: Mapping[str, np.ndarray], rows: np.ndarray) -> None:
-        self._cols, self._rows = cols, rows
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    def __getitem__(self, j: int) -> Mapping[str, Any]:  # type: ignore[override]
-        return _RowView(self._cols, int(self._rows[j]))
-
-    def latest_with(self, names: tuple[str, ...], before: int) -> int | None:
-        """The latest row before ``before`` with every one of ``names`` recorded."""
-        if before <= 0:
-            return None
-        rows = self._rows[:before]
-        ok = np.ones(len(rows), bool)
-        for n in names:
-            v = self._cols[n][rows]
-            ok &= ~np.isnan(v) if v.dtype.kind == "f" else v >= 0
-        hit = np.flatnonzero(ok)
-        return int(hit[-1]) if len(hit) else None
-
-
-def _neuro_rows(cols: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
-    """Rows with a neuro assessment for the schedule (S8): a complete ICE, a CAPD total, or a
-    note that the patient is sedated - a level of consciousness alone is not the ICE check."""
-    ice = np.all([~np.isnan(cols[k][rows]) for k in ICE_ITEMS], axis=0)
-    capd = ~np.isnan(cols["capd_total"][rows])
-    sedated = cols["sedated"][rows] == 1
-    return np.flatnonzero(ice | capd | sedated)
-
-
-def _max(grades: np.ndarray) -> int | None:
-    known = grades[grades != NE_GRADE]
-    return None if not len(known) else int(known.max())
+        p, dpi, age, c.last_assessed, c.vitals, marks, c.o2_device, c.o2_flow_l_min,
+        c.vasopressors, c.current.crs, c.current.icans, c.crs_max, c.icans_max, flags, c.due,
+        c.due.overdue(now), c.news)
 
 
 # ------------------------------------------------------------------------------ bedside entry
@@ -416,13 +340,14 @@ def with_context(store: WardStore, patient: Mapping[str, Any], values: Mapping[s
 
 def preview(store: WardStore, patient_id: str, values: Mapping[str, Any],
             now: datetime | None = None) -> Preview:
-    """Grade the patient's record with the new assessment added, without saving it.
-    Raises ``grading.InputError`` (each ``Problem`` names its field) or ``StoreError``."""
-    patient = store.patient(patient_id)
-    if patient is None:
-        raise StoreError(f"unknown patient '{patient_id}'")
+    """Grade the patient's record with the new assessment added, without saving it: the
+    patient's course (``course.course``, kept per data version, so a preview while typing
+    reads nothing again) and the row. Raises ``grading.InputError`` (each ``Problem`` names
+    its field) or ``StoreError`` (an unknown patient, or a record that cannot be graded)."""
+    c = course(store, patient_id)
+    patient = c.patient
     row = with_context(store, patient, values)
-    rows = store.timeline_rows(patient_id)
+    rows = c.rows
     problems = grading.from_rows([row], tz=store.tz)  # the row alone: its own errors first
     _refuse_future(problems, now)
     a = grading.from_rows([*rows, row], tz=store.tz)
@@ -434,7 +359,7 @@ def preview(store: WardStore, patient_id: str, values: Mapping[str, Any],
     in_time_order = [combined[int(j)] for j in g.order.order]
     would = escalation.evaluate_course(
         in_time_order, lambda i: g.result_at(i, int(g.order.order[i])), patient,
-        tocilizumab_doses(in_time_order, store.administrations(patient_id)), start=s)
+        tocilizumab_doses(in_time_order, c.administrations), start=s)
     return Preview(g.result_at(s, len(rows)), previous,
                    [m for ms in problems.soft_flags.values() for m in ms],
                    [c.flag for c in would if c.index == s],
@@ -717,7 +642,13 @@ def raise_overdue(store: WardStore, statuses: Sequence[PatientStatus], now: date
         wanted = escalation.overdue_flags(pid, s.due, now, s.patient.get("admitted_at")) \
             if s.overdue else []
 
-        # a read first: the usual refresh, with nothing to do, takes no lock
+        # the usual refresh: every overdue flag wanted is open already (the overview read
+        # them), nothing to close - no query, no lock
+        open_keys = {escalation.key(f["code"], f["raised_at"]) for f in s.flags}
+        if not closing and all(escalation.key(f["code"], f["raised_at"]) in open_keys
+                               for f in wanted):
+            continue
+        # else a read first: with nothing to do (e.g. acknowledged already), no lock
         if _overdue_todo(store.flags(pid), closing, wanted) == ([], []):
             continue
         with store.locked([pid]):  # decide again under the lock: what others did meanwhile

@@ -9,8 +9,9 @@ from typing import Any
 import grading
 from grading.fields import FIELD_BY_NAME
 from grading.news2 import PARAMETERS as NEWS2_PARAMETERS
+from grading.words import rule_words
 
-from .text import md
+from .text import CLOCK, clock, clock_times, md, whole_years
 
 # Okabe-Ito colours (safe for the common colour-vision deficiencies); the text always carries
 # the grade too, so colour is never the only cue.
@@ -61,12 +62,21 @@ def badge(syndrome: str, g: grading.Grade | None) -> str:
             f'font-weight:600">{grade_text(syndrome, g)}</span>')
 
 
-def local(at: datetime | None, tz: Any, fmt: str = "%d %b %H:%M") -> str:
-    return "—" if at is None else at.astimezone(tz).strftime(fmt)
+def local(at: datetime | None, tz: Any, fmt: str = CLOCK) -> str:
+    """A time as the ward reads it (the one formatter: ui.text.clock)."""
+    return clock(at, tz, fmt)
+
+
+def reason_text(r: grading.Reason, tz: Any) -> str:
+    """One reason as a clinician reads it: what the rule is about and its published source,
+    the finding (its times on the ward clock) and when it was found - never the rule id."""
+    about = rule_words(r.rule)
+    return (f"**{about[:1].upper() + about[1:]}** — " if about else "") + \
+        f"{clock_times(r.finding, tz)} ({local(r.time, tz)})"
 
 
 def reasons_text(g: grading.Grade, tz: Any) -> list[str]:
-    return [f"**{r.rule}** — {r.finding} ({local(r.time, tz)})" for r in g.reasons]
+    return [reason_text(r, tz) for r in g.reasons]
 
 
 CONTEXT_FIELDS = ("patient_id", "time", "infusion_time")
@@ -80,6 +90,9 @@ def observations_text(values: Mapping[str, Any]) -> str:
         if v is None or name in CONTEXT_FIELDS:
             continue
         f = FIELD_BY_NAME[name]
+        if name == "age_years" and isinstance(v, (int, float)):
+            parts.append(f"{f.title} {whole_years(v)}")  # completed years (decision G13)
+            continue
         if isinstance(v, bool):
             shown = "yes" if v else "no"
         elif isinstance(v, float):

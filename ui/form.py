@@ -238,7 +238,7 @@ def _assessment_form(key: str, defaults: Mapping[str, Any], age_years: float | N
         pressors = c[3].multiselect("Vasoactive infusions running now", VASOACTIVE_AGENTS,
                                     default=running, key=f"{key}_pressors",
                                     help=SUPPORT_HELP + " Inotropes (dobutamine, milrinone) "
-                                    "do not count as vasopressors for the grade (spec §1.5).")
+                                    "do not count as vasopressors for the grade (ASTCT 2019).")
         values["vasopressors"] = ";".join(pressors) if pressors else "none"
         with c[3]:
             slots["vasopressors"] = st.empty()
@@ -262,7 +262,7 @@ def _assessment_form(key: str, defaults: Mapping[str, Any], age_years: float | N
             "Neuro score", NEURO_CHOICES, index=NEURO_CHOICES.index(instrument_default),
             horizontal=True, key=f"{key}_instrument",
             help=f"Suggested for this patient: {default_instrument(age_years)} "
-                 "(CAPD below 12 years, spec §2.5). 'not done' leaves the score blank.")
+                 "(CAPD below 12 years, ASTCT 2019). 'not done' leaves the score blank.")
         if instrument == "ICE":
             total = 0
             for name, prompt, top in ICE_PROMPTS:

@@ -10,6 +10,7 @@ from typing import Any
 import plotly.io as pio
 
 from grading import guidance
+from grading.words import rule_words
 from monitoring.review import (
     Review,
     charted_only,
@@ -18,11 +19,11 @@ from monitoring.review import (
     news_now,
     tocilizumab,
 )
-from monitoring.support import support_in_force
 from monitoring.vocabulary import KIND_WORDS
 
 from .charts import timeline_figure
 from .common import grade_colours, grade_text, local, news_text
+from .text import clock_times
 
 CSS = """
 body { font-family: sans-serif; margin: 24px; color: #111; }
@@ -34,6 +35,12 @@ td, th { border: 1px solid #bbb; padding: 2px 6px; font-size: 12px; text-align: 
 @media print { .chart { page-break-before: always; } body { margin: 8mm; } }
 """
 
+
+
+def _why(x: Any, tz: Any) -> str:
+    """A reason in words (issue 18.8): what the rule is about, its source and the finding."""
+    about = rule_words(x.rule)
+    return (f"{about}: " if about else "") + clock_times(x.finding, tz)
 
 def _badge(syndrome: str, g: Any) -> str:
     bg, fg = grade_colours(g)
@@ -81,7 +88,7 @@ def handover_html(review: Review, now: datetime, by: str, open_flags: list[dict[
         events += [(review.results[i].time, f"{what} (charted on the assessment)")
                    for i in charted_only(review.rows, review.administrations, key)]
     pressors_before = "none"
-    for i, (held, x) in enumerate(zip(support_in_force(review.rows), review.results)):
+    for i, (held, x) in enumerate(zip(review.support, review.results)):
         # support started, changed or stopped (monitoring/support.py: the one answer)
         if held.vasopressors is not None and held.vasopressors != pressors_before:
             events.append((x.time, "vasoactive infusions "
@@ -112,8 +119,9 @@ def handover_html(review: Review, now: datetime, by: str, open_flags: list[dict[
 <h2>S - Situation</h2>
 <p>Day after infusion: D+{r.day_post_infusion if r.day_post_infusion is not None else '—'}.
 Now: {_badge('CRS', r.crs)} {_badge('ICANS', r.icans)} at {local(r.time, tz)}.</p>
-<p>Open flags:</p>{_li([escape(f"{f['severity']}: {f['message']}") for f in open_flags])}
-<p>ICU prompts (spec §4.6):</p>{_li(icu)}
+<p>Open flags:</p>{_li([escape(f"{f['severity']}: {clock_times(f['message'], tz)}")
+                           for f in open_flags])}
+<p>ICU prompts (ASCO 2021; NEWS2, RCP 2017):</p>{_li(icu)}
 <h2>B - Background</h2>
 <p>{escape(p.get('product') or 'product not recorded')} for
 {escape(p.get('indication') or 'indication not recorded')}; infusion
@@ -126,9 +134,8 @@ Now: {_badge('CRS', r.crs)} {_badge('ICANS', r.icans)} at {local(r.time, tz)}.</
 <h2>A - Assessment</h2>
 <p>Latest observations ({local(r.time, tz)}): {escape(vitals) or 'none'}.</p>
 <p>{escape(news_line)}</p>
-<p>Why CRS {_g(r.crs.grade)}:</p>{_li([escape(f'{x.rule}: {x.finding}') for x in r.crs.reasons])}
-<p>Why ICANS {_g(r.icans.grade)}:</p>{_li([escape(f'{x.rule}: {x.finding}')
-                                          for x in r.icans.reasons])}
+<p>Why CRS {_g(r.crs.grade)}:</p>{_li([escape(_why(x, tz)) for x in r.crs.reasons])}
+<p>Why ICANS {_g(r.icans.grade)}:</p>{_li([escape(_why(x, tz)) for x in r.icans.reasons])}
 <p>Treatments given:</p>{_li(treatments)}
 <p>Tocilizumab: {count.last_24h} dose(s) in the last 24 h, {count.total} in total.
 {' '.join(escape(w) for w in count.warnings)}</p>

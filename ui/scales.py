@@ -15,20 +15,23 @@ from grading.lab_scores import easix as easix_mod
 from grading.lab_scores import hematotox as hematotox_mod
 from grading.lab_scores import icaht as icaht_mod
 from grading.lab_scores import iechs as iechs_mod
+from grading.lab_scores.units import canonical_unit
 from grading.result import Grade
 from grading.scales.compare import AGREEMENT, REFERENCE, DayMaximum, ScaleCell
 from grading.scales.engine import ASTCT_SOURCE, SCALES
+from grading.words import lab_name
 from monitoring.scale_review import ScaleCourse, lab_scores
 from monitoring.services import Ward
-from ui.common import local
+from ui.common import local, reason_text
+from ui.text import lab_value, ratio
 
 MARKS = {"higher": "▲", "lower": "▼", "status": "≠", "": ""}
 LEGEND = ("▲ higher than ASTCT · ▼ lower than ASTCT · ≠ one of the two not evaluable · "
           "prov. = provisional (an input the scale needs is not recorded) · est. = estimated "
           "(FiO2 from the flow, or CARTOX-10 without the head-of-state question) · NE = not "
           "evaluable. Shaded cells differ from ASTCT.")
-SCALE_DECISIONS = ("Comparison for research and teaching: the decisions on the other scales "
-                   "(X) in docs/clinical-decisions.md say how each table was read.")
+SCALE_DECISIONS = ("Comparison for research and teaching: where a published table leaves a case "
+                   "open, the finding says how the ward reads it (\"the ward's reading\").")
 DIFFERS_STYLE = "background-color: #FDE7D2; font-weight: 700"
 CRS_SCALES = tuple(n for n, s in SCALES.items() if s.syndrome == "crs")
 NEURO_SCALES = tuple(n for n, s in SCALES.items() if s.syndrome == "icans")
@@ -144,8 +147,7 @@ def draw_scales_tab(course: ScaleCourse, tz: Any, key: str) -> None:
         if c.why:
             st.markdown("\n".join(f"- {w}" for w in c.why))
         with st.expander(f"{title}: criteria and findings"):
-            st.markdown("  \n".join(f"**{x.rule}** — {x.finding} ({local(x.time, tz)})"
-                                    for x in c.grade.reasons))
+            st.markdown("  \n".join(reason_text(x, tz) for x in c.grade.reasons))
     st.markdown("**Sources**  \n" + "  \n".join(f"{r.Scale}: {r.Source}."
                                                   for r in sources_frame().itertuples()))
     st.caption(SCALE_DECISIONS)
@@ -153,7 +155,12 @@ def draw_scales_tab(course: ScaleCourse, tz: Any, key: str) -> None:
 
 # ------------------------------------------------------------------------------ labs
 def _num(x: float | None, digits: int = 2) -> str:
-    return "—" if x is None else f"{x:.{digits}f}"
+    return ratio(x, digits)
+
+
+def _lab(x: Any) -> str:
+    """A lab used by a score, at the lab's precision (issue 18.8: creatinine 1.53, not 1.527)."""
+    return f"{lab_name(x.test)} {lab_value(x.value, x.test)} {canonical_unit(x.test)}"
 
 
 def easix_frame(panel: LabPanel, tz: Any) -> pd.DataFrame:
@@ -165,7 +172,7 @@ def easix_frame(panel: LabPanel, tz: Any) -> pd.DataFrame:
             "Time point": point.label,
             "EASIX": _num(by["easix"].value), "log2 EASIX": _num(by["easix"].log2),
             "s-EASIX": _num(by["s_easix"].value), "m-EASIX": _num(by["m_easix"].value),
-            "Labs used": "; ".join(f"{x.text()} ({local(x.time, tz)})"
+            "Labs used": "; ".join(f"{_lab(x)} ({local(x.time, tz)})"
                                    for x in sorted(used.values(), key=lambda v: v.test)),
             "Note": _easix_note(scores) or point.note,
         })
@@ -184,7 +191,7 @@ def hematotox_lines(panel: LabPanel) -> list[str]:
     h = panel.hematotox
     if h is None:
         return ["CAR-HEMATOTOX needs the infusion time (the labs before lymphodepletion)."]
-    items = ", ".join(f"{words} {x.value:g} → {p}" for words, x, p in h.items)
+    items = ", ".join(f"{words} {lab_value(x.value, x.test)} → {p}" for words, x, p in h.items)
     return [f"**CAR-HEMATOTOX**: {h.note}" + (f" ({items})" if items else "")]
 
 
@@ -228,8 +235,8 @@ def draw_labs_tab(store: Ward, patient: dict[str, Any], now: datetime, key: str)
     st.caption(f"Source: {hematotox_mod.SOURCE}. 0-1 points HT-low, >= 2 HT-high.")
     for line in icaht_lines(panel):
         st.markdown(line)
-    st.caption(f"Source: {icaht_mod.SOURCE}. Interpolation "
-               f"{'on' if interpolate else 'off'} (decision L9).")
+    st.caption(f"Source: {icaht_mod.SOURCE}. Interpolation between measured counts "
+               f"{'on' if interpolate else 'off'} (a ward setting).")
     s = panel.iechs
     (st.warning if s.prompt else st.info)(s.text, icon=":material/biotech:")
     st.markdown("\n".join(f"- {f.name}: " + ("present — " if f.present else "not recorded — "

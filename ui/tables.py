@@ -14,7 +14,7 @@ from .text import md
 
 ARROWS = {"low": "▼", "high": "▲"}
 # st.table renders Markdown in its cells: what a user typed is shown literally (docs/security.md)
-USER_TEXT_COLUMNS = ("Bed", "Patient", "ID")
+USER_TEXT_COLUMNS = ("Bed", "Patient")
 VITAL_COLUMNS = (("Temp °C", "temp_c", "{:.1f}"), ("HR", "hr_bpm", "{:.0f}"),
                  ("RR", "rr_per_min", "{:.0f}"), ("SpO2 %", "spo2_pct", "{:.0f}"))
 
@@ -49,15 +49,14 @@ def _support(s: PatientStatus) -> str:
 
 
 def _flags(s: PatientStatus) -> str:
+    """The most severe open flag (the newest of equal severity, decision W13) and how many
+    others are open: what the patient sorts by."""
     if s.problem:  # the record cannot be graded: that comes first, in full
         return "RECORD PROBLEM: " + s.problem.removeprefix("record problem: ") + (
             f" (+{len(s.flags)} open flags)" if s.flags else "")
-    if not s.flags:
+    worst = s.worst_flag
+    if worst is None:
         return ""
-    # the worst clinical flag first; overdue charting only when there is nothing else
-    worst = max(s.flags, key=lambda f: (not f["code"].startswith("overdue"),
-                                        {"emergency": 3, "urgent": 2}.get(f["severity"], 1),
-                                        f["raised_at"]))
     more = f" (+{len(s.flags) - 1} more)" if len(s.flags) > 1 else ""
     # the first clause only: the full message and advice are on the patient record
     headline = worst["message"].split(": ")[0]
@@ -70,37 +69,63 @@ def _due(s: PatientStatus, now: datetime, tz: Any) -> str:
     return "due " + local(s.due.next_due(now), tz, "%H:%M")
 
 
-def _whole(text: str) -> str:
-    """Non-breaking spaces: a grade or a time never wraps inside a narrow table cell."""
-    return text.replace(" ", "\u00a0")
+def _grade(text: str) -> str:
+    """The syndrome and its grade never wrap apart ("CRS\u00a01"); a status after them may
+    wrap in a narrow (tablet) column."""
+    return text.replace(" ", "\u00a0", 1)
+
+
+def _patient(p: dict[str, Any]) -> str:
+    name = p.get("name")
+    return f"{name} · {p['patient_id']}" if name else p["patient_id"]
+
+
+# The acuity columns, first and alone (issue 18, item 2): they fit a tablet's 820 px without
+# scrolling; everything else is in ``overview_details``, behind the patient.
+OVERVIEW_COLUMNS = ("Bed", "Patient", "CRS", "ICANS", "NEWS2", "Flags", "Next obs")
 
 
 def overview_frame(statuses: list[PatientStatus], now: datetime, tz: Any) -> pd.DataFrame:
+    """One row per patient, most acute first: bed, patient, CRS, ICANS, NEWS2, the most
+    severe open flag, next observations due."""
     rows = []
     for s in statuses:
         p = s.patient
         rows.append({
             "Bed": p.get("bed") or "",
-            "Patient": p.get("name") or p["patient_id"],
-            "ID": p["patient_id"],
-            "Product": p.get("product") or "",
+            "Patient": _patient(p),
+            "CRS": "not graded" if s.problem else _grade(grade_text("CRS", s.crs)),
+            "ICANS": "not graded" if s.problem else _grade(grade_text("ICANS", s.icans))
+            + based_on(s.icans, s.last_assessed, tz),
+            "NEWS2": "—" if s.news is None or s.news.total is None else
+            f"{s.news.total}{'+' if s.news.missing else ''}",
+            "Flags": _flags(s),
+            "Next obs": _due(s, now, tz),
+        })
+    return pd.DataFrame(rows, columns=list(OVERVIEW_COLUMNS))
+
+
+def overview_details(statuses: list[PatientStatus], tz: Any) -> pd.DataFrame:
+    """The rest of each patient's row, in the overview's order: day after infusion, the
+    latest observations and vital signs, oxygen and vasoactive support, maximum grades."""
+    rows = []
+    for s in statuses:
+        p = s.patient
+        rows.append({
+            "Bed": p.get("bed") or "",
+            "Patient": _patient(p),
             "Day": "—" if s.day_post_infusion is None else f"D+{s.day_post_infusion}",
-            "Last obs": _whole(local(s.last_assessed, tz, "%d %b %H:%M")),
+            "Last obs": local(s.last_assessed, tz, "%d %b %H:%M"),
             **{label: _vital(s, name, fmt) for label, name, fmt in VITAL_COLUMNS[:2]},
             "BP": _bp(s),
             **{label: _vital(s, name, fmt) for label, name, fmt in VITAL_COLUMNS[2:]},
             "O2 / pressors": _support(s),
-            "CRS": "not graded" if s.problem else _whole(grade_text("CRS", s.crs)),
-            "ICANS": "not graded" if s.problem else _whole(grade_text("ICANS", s.icans))
-            + based_on(s.icans, s.last_assessed, tz),
-            "NEWS2": "—" if s.news is None or s.news.total is None else
-            f"{s.news.total}{'+' if s.news.missing else ''}",
             "Max CRS / ICANS": f"{'—' if s.crs_max is None else s.crs_max} / "
                                f"{'—' if s.icans_max is None else s.icans_max}",
-            "Flags": _flags(s),
-            "Next obs": _due(s, now, tz),
+            "Product": p.get("product") or "",
+            "ID": p["patient_id"],
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, dtype=object)
 
 
 NEWS_COLUMNS = (("respiration rate", "Resp. rate"), ("SpO2", "SpO2"),
@@ -141,13 +166,10 @@ def style_overview(frame: pd.DataFrame, statuses: list[PatientStatus]) -> Any:
             out.append(f"background-color:{bg};color:{fg};font-weight:600")
         return out
 
-    def marked(col: pd.Series) -> list[str]:
-        return ["color:#B00020;font-weight:700" if str(v)[:1] in ("▲", "▼") else ""
-                for v in col]
-
     def flag_cells(col: pd.Series) -> list[str]:
         return ["background-color:#B00020;color:#FFFFFF;font-weight:700"
                 if str(v).startswith(("EMERGENCY", "RECORD PROBLEM"))
+                else "background-color:#F8CBAD;font-weight:700" if str(v).startswith("URGENT")
                 else "background-color:#FCE4D6;font-weight:600" if v else "" for v in col]
 
     def news_cells(col: pd.Series) -> list[str]:
@@ -164,11 +186,20 @@ def style_overview(frame: pd.DataFrame, statuses: list[PatientStatus]) -> Any:
         return ["color:#B00020;font-weight:700" if str(v).startswith("OVERDUE") else ""
                 for v in col]
 
-    vitals = [label for label, _, _ in VITAL_COLUMNS] + ["BP"]
-    keep_whole = ["Bed", "ID", "Product", "Day", "Last obs", *vitals, "CRS", "ICANS"]
+    keep_whole = ["Bed", "NEWS2"]
     return (frame.style.apply(grade_cells, subset=["CRS", "ICANS"])
-            .apply(marked, subset=vitals).apply(flag_cells, subset=["Flags"])
+            .apply(flag_cells, subset=["Flags"])
             .apply(due_cells, subset=["Next obs"]).apply(news_cells, subset=["NEWS2"])
             .set_properties(subset=keep_whole, **{"white-space": "nowrap"})
             .format(md, subset=list(USER_TEXT_COLUMNS))
             .hide(axis="index"))
+
+
+def style_details(frame: pd.DataFrame) -> Any:
+    """The details table: vital signs outside the normal range (W6) in red beside the arrow."""
+    def marked(col: pd.Series) -> list[str]:
+        return ["color:#B00020;font-weight:700" if str(v)[:1] in ("▲", "▼") else ""
+                for v in col]
+
+    vitals = [label for label, _, _ in VITAL_COLUMNS] + ["BP"]
+    return frame.style.apply(marked, subset=vitals).hide(axis="index")

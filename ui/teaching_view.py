@@ -17,6 +17,7 @@ from monitoring.vocabulary import KIND_WORDS, LAB_UNITS
 
 from .charts import timeline_figure
 from .common import local, observations_text
+from .text import lab_value, whole_years
 
 # How lab results are shown (spec §6.3 conversions from the stored canonical unit)
 LAB_DISPLAY: dict[str, tuple[str, str]] = {  # test -> (label, unit shown)
@@ -29,13 +30,13 @@ LAB_PANELS = ("crp", "ferritin", "anc", "platelets")  # charted; every test is i
 LAB_COLOURS = {"crp": "#D55E00", "ferritin": "#CC79A7", "anc": "#0072B2", "platelets": "#009E73"}
 GRADE_TRACES = ("CRS grade", "ICANS grade", "CRS episode maximum", "ICANS episode maximum")
 LABS_NOTE = ("Lab results are shown for context; they play no part in the ASTCT grades "
-             "(spec CRS-R8, CRS-R10).")
+             "(ASTCT 2019).")
 
 
 def patient_line(card: CaseCard) -> str:
     p = card.patient
-    return (f"{p.age_years:g}-year-old {p.sex}, {p.weight_kg:g} kg · {p.disease} · "
-            f"{p.product}")
+    return (f"{whole_years(p.age_years, adjective=True)} {p.sex}, {p.weight_kg:g} kg · "
+            f"{p.disease} · {p.product}")
 
 
 def trial_line(card: CaseCard) -> str:
@@ -72,8 +73,8 @@ def latest_labs(labs: list[dict[str, Any]], tz: Any) -> pd.DataFrame:
     for test in LAB_DISPLAY:
         if test in latest:
             value, unit = display_value(latest[test])
-            rows.append({"Test": LAB_DISPLAY[test][0], "Latest": f"{value:g}", "Unit": unit,
-                         "Taken": local(latest[test]["taken_at"], tz)})
+            rows.append({"Test": LAB_DISPLAY[test][0], "Latest": lab_value(value, test, unit),
+                         "Unit": unit, "Taken": local(latest[test]["taken_at"], tz)})
     return pd.DataFrame(rows, columns=["Test", "Latest", "Unit", "Taken"])
 
 

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import datetime
 from typing import Any
+
+from grading.words import LAB_DECIMALS, lab_value, ratio  # noqa: F401 (re-exported)
 
 # Markdown-active anywhere in a line: escapes, code, emphasis, links and images, HTML and
 # entities, strikethrough, tables, LaTeX, Streamlit directives (:red[...]), e-mail autolinks
@@ -68,3 +71,44 @@ def file_part(value: Any, most: int = 40, empty: str = "file") -> str:
     formula character), every other run of characters one ``_``, at most ``most`` long."""
     part = _FILE_UNSAFE.sub("_", str(value)).strip("._-")[:most].strip("._-")
     return part or empty
+
+
+# ------------------------------------------------------------------------ clinical words
+# Issue 18.8: what a clinician reads shows times as the ward clock does, lab values at the
+# precision the lab reports, ages in whole years, and never an ISO timestamp.
+CLOCK = "%d %b %H:%M"  # "05 Dec 14:30": the one format of a time on a page
+
+
+def clock(at: datetime | None, tz: Any, fmt: str = CLOCK) -> str:
+    """``at`` in the ward's zone as the ward reads it ('—' when there is none)."""
+    return "—" if at is None else at.astimezone(tz).strftime(fmt)
+
+
+# an ISO 8601 time inside a sentence (the grading command's findings carry them)
+_ISO_TIME = re.compile(r"\b\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?"
+                       r"(?:Z|[+-]\d\d:?\d\d)?")
+
+
+def clock_times(text: str, tz: Any) -> str:
+    """``text`` with every ISO time in it shown by ``clock`` (a time without an offset is
+    read in the ward's zone)."""
+    def one(m: re.Match[str]) -> str:
+        try:
+            at = datetime.fromisoformat(m[0].replace("Z", "+00:00"))
+        except ValueError:
+            return m[0]
+        return clock(at if at.tzinfo else at.replace(tzinfo=tz), tz)
+    return _ISO_TIME.sub(one, text)
+
+
+# lab values and computed ratios: one formatter, in grading/words.py (the lab scores' own
+# sentences use it too)
+def whole_years(age: float | None, adjective: bool = False) -> str:
+    """An age in completed years: 11.9 is "11 years" ("11-year-old" as an adjective); under
+    one year in completed months."""
+    if age is None or age != age:
+        return "age not recorded"
+    n, unit = (int(age * 12), "month") if age < 1 else (int(age), "year")
+    if adjective:
+        return f"{n}-{unit}-old"
+    return f"{n} {unit}{'s' if n != 1 else ''}"

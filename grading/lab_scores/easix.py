@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..instants import shifted
+from ..words import lab_name
 from .labs import LabValue, latest
 
 KORELL_CUTOFF = 4.67   # EASIX before lymphodepletion, raw scale: higher risk above it [S]
@@ -61,8 +62,9 @@ def easix_at(labs: Sequence[LabValue], score: str, until: datetime,
     missing = [t for t, v in picked.items() if v is None]
     inputs = tuple(v for v in picked.values() if v is not None)
     if missing:
-        return Easix(score, None, None, inputs, "not evaluable: no " + ", ".join(missing)
-                     + " in the window", missing=tuple(missing))
+        return Easix(score, None, None, inputs, "not evaluable: no "
+                     + ", ".join(map(lab_name, missing)) + " in the window",
+                     missing=tuple(missing))
     values = {t: v.value for t, v in picked.items() if v is not None}
     if values["platelets"] <= 0:  # spec §5.2: platelets must be > 0
         return Easix(score, None, None, inputs, "not evaluable: platelets 0 (division by zero)")

@@ -16,7 +16,7 @@ from datetime import datetime
 from .labs import LabValue, latest
 
 SOURCE = ("Rejeski K, Perez A, Sesques P, et al. CAR-HEMATOTOX. Blood. 2021;138(24):2499-2513 "
-          "(cut-offs recalled [R]: check against the paper)")
+          "(cut-offs to be checked against the paper)")
 HIGH_RISK_FROM = 2
 
 

@@ -146,7 +146,8 @@ def never_recovered(daily: dict[int, float], last_day: int) -> Recovery:
     if after >= NEVER_RECOVERED_START_BY:
         return Recovery(False, False, f"ANC <= 500/µL from day {start}{since}: not 'never "
                         f"recovered', which needs <= 500/µL from day +{NEVER_RECOVERED_START_BY} "
-                        "or earlier through day +30 with no value above 500/µL (decision L8)")
+                        "or earlier through day +30 with no value above 500/µL (the ward's "
+                        "reading)")
     if start <= NEVER_RECOVERED_START_BY and EARLY_LAST_DAY in daily:
         return Recovery(True, False, f"ANC <= 500/µL from day {start} through day +30 with no "
                         "value above 500/µL: never recovered")

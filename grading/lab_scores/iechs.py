@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..instants import elapsed, shifted
+from ..words import lab_name, lab_value
 from .labs import LabValue, latest
 
 SOURCE = ("Hines MR, Knight TE, McNerney KO, et al. Immune effector cell-associated "
           "hemophagocytic lymphohistiocytosis-like syndrome. Transplant Cell Ther. "
-          "2023;29(7):438.e1-438.e16 (features recalled [R]; screening only)")
+          "2023;29(7):438.e1-438.e16 (screening only)")
 CURRENT = timedelta(hours=72)        # a lab older than this is not a current finding
 BASELINE_BEFORE = timedelta(days=7)  # the value "at infusion": the latest in the week before
 RISING_WITHIN = timedelta(hours=48)  # ferritin doubling within 48 h = rising quickly
@@ -70,10 +71,10 @@ def _ferritin(labs: Sequence[LabValue], now: datetime, infusion: datetime | None
     if x.value > 2 * uln:
         why.append(f"> 2 x ULN ({uln:g})")
     if base is not None and x.value > 2 * base.value:
-        why.append(f"> 2 x the value at infusion ({base.value:g})")
+        why.append(f"> 2 x the value at infusion ({lab_value(base.value, 'ferritin')})")
     if any(x.value >= 2 * y.value for y in earlier):
         why.append("doubled within 48 h")
-    return Feature("ferritin", bool(why), f"ferritin {x.value:g} ng/mL"
+    return Feature("ferritin", bool(why), f"ferritin {lab_value(x.value, 'ferritin')} ng/mL"
                    + (": " + ", ".join(why) if why else ""))
 
 
@@ -86,11 +87,12 @@ def _transaminases(labs: Sequence[LabValue], now: datetime, infusion: datetime |
             continue
         uln = limits[f"{test}_uln"]
         base = _baseline(labs, test, infusion)
-        limit, basis = ((5 * base.value, f"5 x baseline {base.value:g}")
+        limit, basis = ((5 * base.value, f"5 x baseline {lab_value(base.value, test)}")
                         if base is not None and base.value > uln else (5 * uln, f"5 x ULN {uln:g}"))
         hit = x.value > limit
         found |= hit
-        words.append(f"{test.upper()} {x.value:g} U/L ({'>' if hit else '<='} {basis})")
+        words.append(f"{test.upper()} {lab_value(x.value, test)} U/L "
+                     f"({'>' if hit else '<='} {basis})")
     if not words:
         return Feature("transaminases", None, "no ALT or AST in the last 72 h")
     return Feature("transaminases", found, "; ".join(words))
@@ -102,7 +104,7 @@ def _fibrinogen(labs: Sequence[LabValue], now: datetime, limits: Mapping[str, fl
         return Feature("fibrinogen", None, "no fibrinogen in the last 72 h")
     lln = max(limits["fibrinogen_lln"], FIBRINOGEN_LOW_MG_DL)
     low = x.value < lln
-    return Feature("fibrinogen", low, f"fibrinogen {x.value:g} mg/dL"
+    return Feature("fibrinogen", low, f"fibrinogen {lab_value(x.value, 'fibrinogen')} mg/dL"
                    + (f" (< {lln:g})" if low else ""))
 
 
@@ -124,7 +126,7 @@ def _cytopenias(labs: Sequence[LabValue], now: datetime, infusion: datetime | No
         else:
             continue
         found = True
-        words.append(f"{test} {x.value:g} {unit} ({why})")
+        words.append(f"{lab_name(test)} {lab_value(x.value, test)} {unit} ({why})")
     if not seen:
         return Feature("cytopenias", None, "no blood count in the last 72 h")
     return Feature("cytopenias", found, "; ".join(words) if words else "no new, worsening or "

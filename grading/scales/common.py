@@ -213,7 +213,7 @@ def hypotension_state(x: ScaleInputs) -> State:
             at = high_dose_counts_from(x)
             return State(low, f"{what}: high dose for {span} only ({p.high.text()})", when,
                          ((high, f"high dose held < 3 h; counts as high-dose from {at} if "
-                           "still needed (spec §1.5)"),))
+                           "still needed"),))
         if p.high.high is None:
             return State(low, f"{what}: {p.high.text()}", when,
                          ((high, "dose not known, so high dose not excluded"),))

@@ -93,14 +93,14 @@ def score_domain(x: ScaleInputs) -> Domain:
     if s.sedated:
         return Domain("cartox10", None, 4, missing="CARTOX-10 (sedated: cannot be assessed; "
                       "CRES's 'critically ill, cannot be assessed' would be grade 4 - a "
-                      "clinician decides, decision X27)")
+                      "clinician decides, the ward's reading)")
     if s.consciousness == "unarousable" and not s.consciousness_attributed:
         assert s.consciousness_time is not None
         return Domain("cartox10", 4, 4, (_criterion_reason(
             "CRES-4-SCORE", "unarousable", s.consciousness_time),))
     if x.capd_used or x.ice_items is None:
         missing = ("CARTOX-10 (a CAPD is recorded: paediatric CRES is not implemented, "
-                   "decision X28)" if x.capd_used else "CARTOX-10 (or ICE) in the last 12 h")
+                   "the ward's reading)" if x.capd_used else "CARTOX-10 (or ICE) in the last 12 h")
         return Domain("cartox10", None, 4, missing=missing)
     score, estimated = cartox10(x.ice_items, x.head_of_state)
     grade = score_grade(score)
@@ -168,9 +168,10 @@ def _csf(mmhg: float, when: datetime) -> tuple[Reason, int, list[tuple[str, int]
                                  when), g, []
     literal = CRITERIA["CRES-3-ICP"].grade
     return (Reason("CRES-ICP", f"CSF opening pressure {mmhg:g} mmHg: not in the raised range "
-                   f"(decision X26); the table's literal wording '{CSF_LITERAL_GRADE_3}' would "
+                   "(the ward's reading); the table's literal wording "
+                   f"'{CSF_LITERAL_GRADE_3}' would "
                    f"give grade {literal}", when), 0,
-            [(f"CSF opening pressure {mmhg:g} mmHg read as not raised (decision X26; the "
+            [(f"CSF opening pressure {mmhg:g} mmHg read as not raised (the ward's reading; the "
               f"table's literal '{CSF_LITERAL_GRADE_3}' is grade {literal})", literal)])
 
 

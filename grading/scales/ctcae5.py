@@ -31,9 +31,9 @@ CRITERIA = table((
     Criterion("CTCAE-3-BP", 3, "hypotension managed with one pressor"),
     Criterion("CTCAE-3-O2", 3, "hypoxia needing >= 40 % O2"),
     Criterion("CTCAE-4-BP", 4, "life-threatening, urgent intervention: multiple pressors "
-                               "(decision X16)"),
+                               "(the ward's reading)"),
     Criterion("CTCAE-4-VENT", 4, "life-threatening, urgent intervention: positive-pressure or "
-                                 "ventilator support (decision X16)"),
+                                 "ventilator support (the ward's reading)"),
     Criterion("CTCAE-5", 5, "death"),
 ))
 FEVER = {"fever": "CTCAE-1", "no_fever": None, "fever_attributed": None}

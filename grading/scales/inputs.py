@@ -361,7 +361,7 @@ def _fio2(s: Snapshot, recorded: tuple[float, datetime] | None,
         if s.o2_flow_l_min is not None:
             est = min(100.0, FIO2_ROOM_AIR + FIO2_PER_L_MIN * s.o2_flow_l_min)
             return Fio2(est, True, f"FiO2 ≈ {est:g} % estimated from {s.o2_flow_l_min:g} L/min "
-                        "(21 % + 4 % per L/min, spec §3.1)", s.o2_time)
+                        "(21 % + 4 % per L/min)", s.o2_time)
         return Fio2(None, False, "nasal cannula, flow and FiO2 not recorded", s.o2_time)
     if recorded is not None:
         return Fio2(recorded[0], False, f"FiO2 recorded {recorded[0]:g} %", recorded[1])

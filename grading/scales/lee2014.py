@@ -34,7 +34,7 @@ CRITERIA = table((
     Criterion("LEE-3-O2", 3, "O2 requirement >= 40 %"),
     Criterion("LEE-3-BP", 3, "hypotension needing high-dose or multiple vasopressors"),
     Criterion("LEE-3-ORGAN", 3, "grade 3 organ toxicity or grade 4 transaminitis"),
-    Criterion("LEE-4-VENT", 4, "ventilator support (CPAP and BiPAP counted, decision X15)"),
+    Criterion("LEE-4-VENT", 4, "ventilator support (CPAP and BiPAP counted, the ward's reading)"),
     Criterion("LEE-4-ORGAN", 4, "grade 4 organ toxicity (transaminitis excluded)"),
     Criterion("LEE-5", 5, "death"),
 ))

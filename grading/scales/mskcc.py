@@ -39,7 +39,8 @@ CRITERIA = table((
     Criterion("MSKCC-2-BP", 2, "hypotension needing any vasopressor for < 24 h"),
     Criterion("MSKCC-2-O2", 2, "hypoxia needing O2 < 40 %"),
     Criterion("MSKCC-3-BP", 3, "hypotension needing any vasopressor for >= 24 h"),
-    Criterion("MSKCC-3-O2", 3, "hypoxia needing O2 >= 40 % (CPAP / BiPAP counted, decision X15)"),
+    Criterion("MSKCC-3-O2", 3, "hypoxia needing O2 >= 40 % (CPAP / BiPAP counted, the "
+              "ward's reading)"),
     Criterion("MSKCC-4-BP", 4, "hypotension refractory to high-dose vasopressors"),
     Criterion("MSKCC-4-VENT", 4, "hypoxia needing mechanical ventilation"),
     Criterion("MSKCC-5", 5, "death"),

@@ -34,7 +34,7 @@ CRITERIA = table((
                                  "organs: grade 2)"),
     Criterion("PENN-2-IV", 2, "IV therapy for CRS other than fluid resuscitation for BP"),
     Criterion("PENN-2-BP", 2, "hypotension with a single fluid bolus or untreated (the source's "
-                              "1-2; decision X17)"),
+                              "1-2; the ward's reading)"),
     Criterion("PENN-3-BP", 3, "hypotension treated with multiple fluid boluses or low-dose "
                               "vasopressors"),
     Criterion("PENN-3-O2", 3, "hypoxia needing any supplemental O2 (nasal cannula, high-flow, "
@@ -46,7 +46,7 @@ CRITERIA = table((
     Criterion("PENN-4-BP", 4, "hypotension needing high-dose vasopressors"),
     Criterion("PENN-4-VENT", 4, "hypoxia needing mechanical ventilation"),
     Criterion("PENN-4-ORGAN", 4, "life-threatening (grade 4) organ toxicity other than LFTs "
-                                 "(decision X18)"),
+                                 "(the ward's reading)"),
     Criterion("PENN-5", 5, "death"),
 ))
 FEVER = {"fever": "PENN-1", "no_fever": None, "fever_attributed": None}

@@ -11,16 +11,20 @@ from ..result import Grade
 from .common import ScaleGrade
 from .inputs import ScaleInputs
 
-REASON = "spec §3.7 reason {n}"
+# the five main reasons the scales differ (docs/grading-rules.md, "Where the scales disagree
+# with ASTCT"; Pennisi 2020), in the words a clinician reads
+REASONS = {1: "organ toxicity", 2: "oxygen by device or by FiO2", 3: "vasopressor dose",
+           4: "fever at onset", 5: "the neurological domains"}
+REASON = "a known difference between the scales: {what}; Pennisi 2020"
 
 
 def _r(n: int) -> str:
-    return "(" + REASON.format(n=n) + ")"
+    return "(" + REASON.format(what=REASONS[n]) + ")"
 
 
 def fever(title: str) -> str:
     return (f"Fever: ASTCT needs fever at onset — no fever and no open CRS episode is grade 0 "
-            f"(CRS-R2); {title} grades hypotension, hypoxia and organ toxicity without fever "
+            f"(ASTCT 2019); {title} grades hypotension, hypoxia and organ toxicity without fever "
             f"{_r(4)}.")
 
 
@@ -44,7 +48,7 @@ OXYGEN = {
 }
 PRESSORS = {
     "lee2014": "one low-dose vasopressor grade 2, high-dose (held >= 3 h) or multiple grade 3",
-    "ctcae5": "one pressor grade 3, multiple pressors grade 4 (decision X16)",
+    "ctcae5": "one pressor grade 3, multiple pressors grade 4 (the ward's reading)",
     "penn": "low-dose vasopressors grade 3, high-dose grade 4",
     "mskcc": "any vasopressor < 24 h grade 2, >= 24 h grade 3, refractory to high doses "
              "grade 4",
@@ -63,7 +67,7 @@ def domain(scale: str, title: str, name: str, x: ScaleInputs) -> str:
     s = x.astct
     if name == "organ":
         return (f"Organ toxicity: {title} counts it ({_organs(x)}); ASTCT leaves organ "
-                f"toxicity to CTCAE and does not change the CRS grade (CRS-R8) {_r(1)}.")
+                f"toxicity to CTCAE and does not change the CRS grade (ASTCT 2019) {_r(1)}.")
     if name == "oxygen":
         device = "no device" if s.o2_device is None else rules.DEVICE_RULE[s.o2_device].label
         here = "" if scale == "penn" else f" — here {x.fio2.how}"

@@ -117,7 +117,7 @@ def high_dose(running: frozenset[str], doses: Mapping[str, Dose]) -> HighDose:
         return HighDose(False, None, None, note="no vasopressor running")
     if not rated:
         return HighDose(None, None, None, ("angiotensin II dose threshold",),
-                        note="angiotensin II has no high-dose threshold in spec §1.5")
+                        note="angiotensin II has no high-dose threshold in the published scales")
     if vaso_like:
         rule = HIGH_DOSE_RULES["vasopressin"]
     elif len(rated) == 1 and not angiotensin:

@@ -73,11 +73,11 @@ class PatientIn(BaseModel):
     lymphodepletion_at: datetime | None = Field(
         None, title="Lymphodepletion start",
         description="First dose of lymphodepleting chemotherapy: EASIX and CAR-HEMATOTOX use "
-                    "the labs taken before it (spec §5.2-5.3)")
+                    "the labs taken before it (Pennisi 2021; Rejeski 2021)")
     baseline_ice: int | None = Field(None, ge=0, le=10, title="Baseline ICE")
     spo2_scale: int = Field(1, ge=1, le=2, title="NEWS2 SpO2 scale",
                             description="2 only for documented hypercapnic respiratory failure "
-                                        "with a prescribed target of 88-92 % (spec §5.1)")
+                                        "with a prescribed target of 88-92 % (NEWS2, RCP 2017)")
     admitted_at: datetime | None = Field(None, title="Admitted")
     is_demo: bool = Field(False, title="Synthetic demo patient")
 

@@ -118,14 +118,15 @@ def test_educator_loads_a_case_replays_it_and_plays_a_quiz_to_the_end(
         verdict = f"you chose {4 if k == 1 else r.crs.grade}; the rules give {r.crs.grade}"
         expect(ui.get_by_text(re.compile(rf"CRS: {verdict}"))).to_be_visible()
         if k == 1:
-            expect(ui.get_by_text(re.compile(r"Deciding: CRS-R1"))).to_be_visible()
+            expect(ui.get_by_text(re.compile(r"Deciding: fever \(ASTCT 2019\)"))).to_be_visible()
             screenshot(ui, "teaching_quiz_feedback")
         click(ui, "See your score" if k == len(asked) - 1 else "Next question")
 
     n = len(asked)
     expect(ui.get_by_role("heading", name="Quiz result")).to_be_visible(timeout=TIMEOUT_MS)
     expect(ui.get_by_text(re.compile(rf"Score: {2 * n - 1} of {2 * n}"))).to_be_visible()
-    expect(ui.get_by_text(re.compile(r"CRS-R1 — 1 × \(graded too high 1 ×"))).to_be_visible()
+    expect(ui.get_by_text(re.compile(r"fever \(ASTCT 2019\) — 1 × \(graded too high 1 ×"))
+           ).to_be_visible()
     with ui.expect_download() as download:
         click(ui, "Export the score (CSV)")
     text = Path(download.value.path()).read_text(encoding="utf-8")

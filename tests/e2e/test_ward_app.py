@@ -88,6 +88,29 @@ def test_nurse_records_febrile_assessment_and_overview_shows_it(
     assert {k: added[0].values.get(k) for k in FEBRILE_STORED} == FEBRILE_STORED
 
 
+# --------------------------------------------------------------------------------- 1b
+OVERVIEW_VIEWPORTS = ((820, 1180), (1400, 900), (1920, 1080))  # tablet, workstation, desktop
+ACUITY_COLUMNS = ["Bed", "Patient", "CRS", "ICANS", "NEWS2", "Flags", "Next obs"]
+
+
+def test_the_overviews_acuity_columns_fit_a_tablet_and_a_desktop_without_scrolling(
+        ward_server: WardServer, ui: Page) -> None:
+    """Issue 18, item 2: bed, patient, CRS, ICANS, NEWS2, the most severe flag and the next
+    observations due, all on screen at 820, 1400 and 1920 px (no sideways scrolling)."""
+    sign_in(ui, ward_server.url, "demo.nurse", lands_on="Ward overview")
+    for width, height in OVERVIEW_VIEWPORTS:
+        ui.set_viewport_size({"width": width, "height": height})
+        wait_idle(ui)
+        table = ui.get_by_test_id("stTable")
+        headers = [t.strip() for t in table.locator("thead th").all_inner_texts()]
+        assert headers == ACUITY_COLUMNS, headers
+        fits = table.evaluate("t => [t.scrollWidth, t.clientWidth, "
+                              "t.querySelector('thead th:last-child').getBoundingClientRect()"
+                              ".right]")
+        assert fits[0] <= fits[1] + 1 and fits[2] <= width, (width, fits)
+        screenshot(ui, f"ward_overview_{width}x{height}")
+
+
 # --------------------------------------------------------------------------------- 2
 def test_out_of_range_temperature_is_shown_and_nothing_is_saved(
         ward_server: WardServer, ui: Page) -> None:

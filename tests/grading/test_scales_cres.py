@@ -117,8 +117,8 @@ def test_csf_opening_pressure_raised_below_20_mmhg_is_3_and_from_20_is_4(mmhg, e
 def test_a_csf_pressure_below_15_mmhg_is_shown_with_the_rule_and_left_to_a_clinician():
     """X26 departs from the table's literal "< 20 mmHg" (grade 3): never silently."""
     _, g = cres(cartox_head_of_state=1, csf_opening_pressure_mmhg=14)
-    assert "CSF opening pressure 14 mmHg: not in the raised range (decision X26); the table's " \
-           "literal wording '< 20 mmHg' would give grade 3" in findings(g)
+    assert "CSF opening pressure 14 mmHg: not in the raised range (the ward's reading); the " \
+           "table's literal wording '< 20 mmHg' would give grade 3" in findings(g)
     assert "CRES provisional" in [r.rule for r in g.reasons]
 
 

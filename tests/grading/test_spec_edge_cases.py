@@ -18,6 +18,7 @@ import pytest
 import grading
 from tests.grading.helpers import (
     ICE_10,
+    T0,
     at,
     flag_codes,
     grade_both,
@@ -277,7 +278,8 @@ def test_22_fever_possibly_masked_says_what_the_grade_would_be():
     assert len(masked) == 1
     assert "grade 3" in masked[0].message
     assert "no open CRS episode" in masked[0].message  # not only prophylaxis (decision C9)
-    assert f"given {at(0)}+00:00" in masked[0].message  # when the drug was given
+    # when the drug was given, on the ward clock (issue 18.8: no ISO time in the words)
+    assert f"given {T0:%d %b %H:%M})" in masked[0].message
 
 
 def test_an_attributed_finding_without_fever_is_still_named_in_the_reasons():

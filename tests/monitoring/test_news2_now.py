@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import grading
 from grading import news2
+from monitoring import course as patient_course
 from monitoring import escalation, review, schedule, ward
 
 
@@ -261,7 +262,7 @@ def test_news2_now_is_the_flags_score_at_the_latest_news2_input_and_the_overview
         return
     assert n == escalation.course_news(rows, patient)[anchor]
     g = grading.grade(grading.from_rows(rows))
-    view = ward._ColumnRows(g.assessments.columns, g.order.order)
+    view = patient_course._ColumnRows(g.assessments.columns, g.order.order)
     assert escalation.news_now(view, patient) == n           # the overview's column view
     assert n.sedated is (n.consciousness_why == "not recorded (sedated)")
 

@@ -74,7 +74,7 @@ def test_teaching_refuses_a_real_patient(store):
 # ------------------------------------------------------------------------------ key moments
 def test_key_moments_are_the_first_step_every_change_of_grade_and_the_cards_times(store):
     case = loaded(store, "DEMO-007")
-    results = teaching.course(store, "DEMO-007")
+    results = teaching.graded_steps(store, "DEMO-007")
     moments = teaching.key_moments(results)
     assert moments[0] == 0
     for i in moments[1:]:
@@ -151,7 +151,7 @@ def test_a_quiz_at_the_key_moments_ends_with_a_summary_and_the_rules_missed(stor
     assert quiz.title == "Early grade 1 CRS after ide-cel"
     asked = list(quiz.steps)
     assert len(asked) < len(teaching.steps(store, "DEMO-006"))
-    results = teaching.course(store, "DEMO-006")
+    results = teaching.graded_steps(store, "DEMO-006")
     while quiz.next_step is not None:
         step = quiz.next_step
         r = teaching.replay(store, "DEMO-006", step).current
@@ -187,8 +187,9 @@ def test_the_quiz_export_names_the_learner_the_case_the_times_and_the_score(stor
         (NOW + timedelta(minutes=2)).isoformat(), f"1/{2 * n}", str(n - 1))}
     assert rows[0]["step"] == "1"
     assert (rows[0]["crs_right"], rows[0]["icans_right"]) == ("True", "False")
-    assert rows[0]["icans_deciding_rule"].startswith("ICANS-R2: ICE 10/10")  # decides ICANS
-    results = teaching.course(store, "DEMO-006")
+    # decides ICANS
+    assert rows[0]["icans_deciding_rule"].startswith("ICE score (ASTCT 2019): ICE 10/10")
+    results = teaching.graded_steps(store, "DEMO-006")
     for row, step in zip(rows[1:], quiz.steps[1:]):   # every other question, not reached
         assert [row["step"], row["time"], row["day_post_infusion"]] == [
             str(step + 1), results[step].time.isoformat(), str(results[step].day_post_infusion)]
@@ -216,7 +217,7 @@ def test_finishing_after_one_question_scores_over_every_question_of_the_quiz(sto
 # ------------------------------------------------------------------------------ which steps
 def test_a_key_moments_quiz_also_asks_where_nothing_changes_chosen_without_the_grades(store):
     case = loaded(store, "DEMO-007")
-    results = teaching.course(store, "DEMO-007")
+    results = teaching.graded_steps(store, "DEMO-007")
     named = teaching.card_times_in_ward(store, "DEMO-007", case)
     moments = teaching.key_moments(results, named)
     steps = teaching.quiz_steps(results, named, "DEMO-007")
@@ -235,7 +236,7 @@ def test_a_key_moments_quiz_also_asks_where_nothing_changes_chosen_without_the_g
 def test_a_quiz_of_the_key_moments_starts_with_those_steps(store):
     case = loaded(store, "DEMO-006")
     quiz = teaching.start_quiz(store, "DEMO-006", "L", "key moments", NOW)
-    results = teaching.course(store, "DEMO-006")
+    results = teaching.graded_steps(store, "DEMO-006")
     assert quiz.steps == teaching.quiz_steps(
         results, teaching.card_times_in_ward(store, "DEMO-006", case), "DEMO-006")
     assert quiz.when[quiz.steps[-1]] == (results[quiz.steps[-1]].time,
@@ -269,7 +270,7 @@ def test_an_attributed_fever_is_named_as_the_deciding_rule_of_crs_0():
     assert "A9" in rules and "CRS-R2" in rules
     text = teaching.feedback(entry, "CRS")
     assert text.startswith("CRS: you chose 1; the rules give 0.")
-    assert "CRS-R1 — temperature 38.7 °C attributed to another cause" in text
+    assert "fever (ASTCT 2019) — temperature 38.7 °C attributed to another cause" in text
 
 
 @pytest.mark.parametrize("at", ["2026-09-23T14:00", "2026-09-23T15:00"])
@@ -282,15 +283,17 @@ def test_a_masked_fever_is_marked_as_the_engine_grades_it_and_explained(at):
     assert [rule for rule, _ in entry["crs_deciding"]] == ["CRS-R1", "CRS-R2", "A3"]
     text = teaching.feedback(entry, "CRS")
     assert text.startswith("CRS: you chose 2; the rules give 0 (provisional). Provisional "
-                           "because: A3 — fever possibly masked")
-    assert "would be CRS grade 2 if a clinician confirms CRS (spec A3)" in text
+                           "because: fever possibly masked by earlier treatment (ASTCT 2019) — "
+                           "fever possibly masked")
+    assert "would be CRS grade 2 if a clinician confirms CRS (ASTCT 2019)" in text
     assert "2 is the grade it would be once a clinician confirms CRS; until then the ASTCT " \
            "grade is 0." in text
     assert [(rule, ways) for rule, _, _, ways in quiz.missed_rules()] == [
         ("A3", "graded too high 1 ×"), ("CRS-R1", "graded too high 1 ×"),
         ("CRS-R2", "graded too high 1 ×")]  # over-grading is not missing the fever
     right = quiz.answer(0, r, 0, 0)                     # the engine's grade is right
-    assert right["crs_right"] and "Provisional because: A3" in teaching.feedback(right, "CRS")
+    assert right["crs_right"] and "Provisional because: fever possibly masked" in \
+        teaching.feedback(right, "CRS")
     assert "would be once" not in teaching.feedback(right, "CRS")
 
 
@@ -302,7 +305,7 @@ def test_a_not_evaluable_step_needs_the_answer_not_evaluable():
     assert not wrong["crs_right"] and wrong["icans_right"]
     text = teaching.feedback(wrong, "CRS")
     assert text.startswith("CRS: you chose 0; the rules give not evaluable. Not evaluable "
-                           "because: CRS-R1 — no temperature in the last 4 h")
+                           "because: fever (ASTCT 2019) — no temperature in the last 4 h")
     right = quiz.answer(0, r, None, 0)
     assert right["crs_right"] and quiz.score == (2, 2)
     assert teaching.deciding(r.crs)[0].rule == "CRS-R1"

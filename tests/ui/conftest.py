@@ -89,3 +89,8 @@ def texts(at: AppTest) -> str:
     parts = [e.value for kind in ("markdown", "caption", "error", "warning", "success", "info",
                                   "title", "subheader") for e in getattr(at, kind)]
     return "\n".join(shown(str(p)) for p in parts)
+
+
+def patient_ids(frame) -> list[str]:
+    """The patient ids of the overview table's rows (its Patient cells: "name · id")."""
+    return [str(cell).rsplit(" · ", 1)[-1] for cell in frame["Patient"]]

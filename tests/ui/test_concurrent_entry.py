@@ -13,7 +13,7 @@ from monitoring import ward
 from monitoring.record.assessments import AssessmentRecord
 from monitoring.store import WardStore
 
-from .conftest import shown, texts
+from .conftest import patient_ids, shown, texts
 from .test_pages import entry_for, fill, key_of, save_button
 
 
@@ -66,7 +66,8 @@ def test_the_overview_shows_a_broken_record_in_that_patients_row_and_grades_the_
     monkeypatch.setattr(WardStore, "timelines", broken_for_demo_001)
     at = signed_in("nurse")  # the overview is the landing page
     assert not at.exception
-    frame = at.table[0].value.set_index("ID")
+    frame = at.table[0].value
+    frame = frame.set_axis(patient_ids(frame))
     assert frame.loc["DEMO-001", "CRS"] == "not graded"
     assert frame.loc["DEMO-001", "Flags"].startswith(
         "RECORD PROBLEM: the stored record could not be read: not graded until it is "

@@ -9,7 +9,7 @@ import pytest
 
 from monitoring.store import PatientIn
 
-from .conftest import go, texts
+from .conftest import go, patient_ids, texts
 
 ENTRY = "ui/pages/entry.py"
 PATIENT = "ui/pages/patient.py"
@@ -46,10 +46,15 @@ def save_button(at, pid: str):
 def test_the_overview_shows_one_row_per_admitted_patient_with_grades_and_due(signed_in):
     at = signed_in("nurse")
     frame = at.table[0].value
-    assert sorted(frame["ID"]) == ["DEMO-001", "DEMO-002", "DEMO-003", "DEMO-004", "DEMO-005"]
+    assert list(frame.columns) == ["Bed", "Patient", "CRS", "ICANS", "NEWS2", "Flags",
+                                   "Next obs"]  # the acuity columns alone (issue 18.2)
+    assert sorted(patient_ids(frame)) == ["DEMO-001", "DEMO-002", "DEMO-003", "DEMO-004",
+                                          "DEMO-005"]
     assert set(frame["CRS"]) == {"CRS\u00a00"} and set(frame["ICANS"]) == {"ICANS\u00a00"}
-    assert all(day.startswith("D+") for day in frame["Day"])
-    assert frame.loc[frame["ID"] == "DEMO-003", "Max CRS / ICANS"].item() == "1 / 3"
+    details = at.dataframe[0].value  # behind the patient: the details expander
+    assert list(details["Patient"]) == list(frame["Patient"])  # in the same order
+    assert all(day.startswith("D+") for day in details["Day"])
+    assert details.loc[details["ID"] == "DEMO-003", "Max CRS / ICANS"].item() == "1 / 3"
     assert at.session_state["_auto_refresh"] is True  # the one-minute refresh is on
 
 
@@ -60,16 +65,16 @@ def test_a_febrile_patient_with_a_flag_moves_to_the_top_of_the_overview(signed_i
                                   "spo2_pct": 97}, by="demo.nurse")
     at = signed_in("nurse")
     top = at.table[0].value.iloc[0]
-    assert top["ID"] == "DEMO-001"
+    assert top["Patient"].endswith(" · DEMO-001")
     assert top["CRS"] == "CRS\u00a01"
-    assert top["Temp °C"] == "▲\u00a038.6"  # arrow and value never wrap apart
+    assert at.dataframe[0].value.iloc[0]["Temp °C"] == "▲\u00a038.6"  # never wraps apart
     assert top["Flags"].startswith("URGENT: New fever 38.6 °C (+")  # CRS rise, maybe overdue
 
 
 def test_the_overview_leaves_out_discharged_patients(signed_in, store):
     store.discharge("DEMO-002", by="demo.physician")
     at = signed_in("nurse")
-    assert "DEMO-002" not in set(at.table[0].value["ID"])
+    assert "DEMO-002" not in set(patient_ids(at.table[0].value))
 
 
 def test_record_an_assessment_opens_bedside_entry_for_the_chosen_patient(signed_in):
@@ -87,7 +92,7 @@ def test_a_febrile_assessment_previews_crs_1_then_saves_with_a_new_fever_flag(si
     at = entry_for(signed_in, "DEMO-001")
     fill(at, "DEMO-001", temp_c=38.6, hr_bpm=104, sbp_mmhg=118, dbp_mmhg=70, rr_per_min=18,
          spo2_pct=97)
-    assert "CRS 1" in texts(at) and "CRS-R1" in texts(at)
+    assert "CRS 1" in texts(at) and "Fever (ASTCT 2019)" in texts(at)
     assert "**Saving will raise:**" in texts(at) and "URGENT: New fever 38.6 °C" in texts(at)
     assert not save_button(at, "DEMO-001").disabled
     assert len(store.history("DEMO-001")) == before  # a preview saves nothing
@@ -305,7 +310,7 @@ def test_a_physician_admits_a_patient_who_then_appears_on_the_overview(signed_in
     assert p is not None and (p["weight_kg"], p["baseline_ice"], p["bed"]) == (70.5, 10, "12")
     assert p["infusion_time"] is not None and not p["is_demo"]
     go(at, "ui/pages/overview.py")
-    assert "P-100" in set(at.table[0].value["ID"])
+    assert "P-100" in set(patient_ids(at.table[0].value))
 
 
 def test_an_impossible_weight_is_refused_with_the_allowed_range(signed_in, store):
@@ -362,7 +367,7 @@ def test_an_educator_sees_the_demo_ward_only(signed_in, store):
                 by="demo.physician")
     at = signed_in("educator")
     assert at.title[0].value == "Demo ward"
-    ids = set(at.table[0].value["ID"])
+    ids = set(patient_ids(at.table[0].value))
     assert ids == {"DEMO-001", "DEMO-002", "DEMO-003", "DEMO-004", "DEMO-005"}
     assert "Real Person" not in texts(at)
 

@@ -39,7 +39,7 @@ def test_why_this_grade_explains_any_assessment(signed_in, store):
     peak = next(i for i, r in enumerate(rows) if r.get("vasopressors") == "norepinephrine")
     at.selectbox(key="why_DEMO-005").select(peak).run()
     shown = texts(at)
-    assert "**CRS-R4**" in shown and "norepinephrine" in shown
+    assert "**Hypotension (ASTCT 2019)**" in shown and "norepinephrine" in shown
     assert "Episode maximum so far: CRS 3" in shown
 
 

@@ -8,6 +8,7 @@ import io
 from datetime import timedelta
 
 from monitoring import library, teaching
+from ui import session
 
 from .conftest import go, texts
 
@@ -79,15 +80,19 @@ def test_an_educator_replays_a_case_step_by_step(signed_in):
 
 def test_next_change_jumps_to_the_next_grade_change(signed_in, store):
     at = teaching_for(signed_in)
-    results = teaching.course(store, "DEMO-005")
+    results = teaching.graded_steps(store, "DEMO-005")
     first_change = next(i for i, r in enumerate(results) if r.crs.grade == 1)
     button(at, "next change ▶▶").click().run()
     assert f"Step **{first_change + 1} of 51**" in texts(at)
     assert "key moment" in texts(at)
-    assert "CRS-R1" in texts(at) and "**deciding**" in texts(at)
+    assert "Fever (ASTCT 2019)" in texts(at) and "**deciding**" in texts(at)
 
 
-def test_play_starts_and_pauses_and_its_tick_moves_the_replay_on(signed_in):
+def test_play_starts_and_pauses_and_its_tick_moves_the_replay_on(signed_in, monkeypatch):
+    # The page's clock stands still: the fragment also runs in every full run, and on a busy
+    # machine a real second between two runs would tick the replay on by itself.
+    still = session.now()
+    monkeypatch.setattr(session, "now", lambda: still)
     at = teaching_for(signed_in)
     at.selectbox(key="teach_speed").select("fast (every second)").run()
     button(at, "▶ play").click().run()
@@ -142,10 +147,10 @@ def test_a_quiz_step_is_marked_with_the_rule_that_decides_it(signed_in):
     button(at, "Check").click().run()
     errors = [e.value for e in at.error]
     # the first step is the pre-infusion baseline: nothing before the infusion is CRS (C17)
-    assert any(e.startswith("CRS: you chose 1; the rules give 0. Deciding: CRS §1.1 — before "
-                            "the infusion") for e in errors)
-    assert any(s.value.startswith("ICANS: you chose 0; the rules give 0. Deciding: ICANS-R2")
-               for s in at.success)
+    assert any(e.startswith("CRS: you chose 1; the rules give 0. Deciding: before the infusion: "
+                            "baseline (ASTCT 2019) — before the infusion") for e in errors)
+    assert any(s.value.startswith("ICANS: you chose 0; the rules give 0. Deciding: ICE score "
+                                  "(ASTCT 2019)") for s in at.success)
     assert "score so far **1 of 2**" in texts(at)
 
 
@@ -167,7 +172,7 @@ def test_the_question_chart_does_not_show_the_grade_asked(signed_in, store):
 def test_a_quiz_played_to_the_end_shows_the_score_and_exports_it(signed_in, store):
     at = teaching_for(signed_in)
     quiz = start(at)
-    results = teaching.course(store, "DEMO-005")
+    results = teaching.graded_steps(store, "DEMO-005")
     n = len(quiz.steps)
     for k, step in enumerate(quiz.steps):
         r = results[step]
@@ -179,7 +184,7 @@ def test_a_quiz_played_to_the_end_shows_the_score_and_exports_it(signed_in, stor
         button(at, "See your score" if k == n - 1 else "Next question").click().run()
     assert at.subheader[0].value == "Quiz result"
     assert f"**Score: {2 * n - 1} of {2 * n}**" in texts(at)
-    assert "CRS-R1 — 1 × (graded too high 1 ×; e.g." in texts(at)
+    assert "fever (ASTCT 2019) — 1 × (graded too high 1 ×; e.g." in texts(at)
     table = at.dataframe[0].value
     assert len(table) == n and list(table["CRS ✓"]).count("✗") == 1
     done = at.session_state["quiz_DEMO-005"]

@@ -46,7 +46,7 @@ with admit_tab, st.form("admit", clear_on_submit=False):
                                help="0.5-350 kg; used for tocilizumab dosing")
     baseline_ice = c[3].number_input("Baseline ICE (0-10)", value=None, step=1, format="%d",
                                      help="Pre-infusion ICE score; ASTCT makes no baseline "
-                                          "adjustment (spec §2.2)")
+                                          "adjustment (ASTCT 2019)")
     c = st.columns(4)
     ward_name = c[0].text_input("Ward", max_chars=limits.most("ward"))
     bed = c[1].text_input("Bed", max_chars=limits.most("bed"))

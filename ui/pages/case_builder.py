@@ -73,7 +73,7 @@ if chosen == NEW:
         name = c[0].text_input("Name", value=f"Teaching case {new_id} (synthetic)",
                                max_chars=limits.most("name"))
         product = c[1].selectbox("CAR-T product", list(library.TRIALS),
-                                 help="The case follows its trial's timing (spec §7).")
+                                 help="The case follows its trial's published timing.")
         disease = c[2].text_input("Disease", value="DLBCL", max_chars=limits.most("disease"))
         c = st.columns(4)
         age = c[0].number_input("Age (years)", min_value=0.0, max_value=125.0, value=60.0,
@@ -277,8 +277,8 @@ saved_versions = store.teaching_case_versions(pid)
 with st.container(border=True):
     st.subheader("Save to the library")
     st.caption("The card's grades are the grading engine's for the record as charted (every "
-               "change of grade, the maxima and the review flags); the trial is the product's "
-               "from spec §7. Saving again keeps the earlier version.")
+               "change of grade, the maxima and the review flags); the trial figures are the "
+               "product's published ones. Saving again keeps the earlier version.")
     if saved_versions:
         st.caption(f"Saved {len(saved_versions)} time(s); last by "
                    f"{md(saved_versions[-1]['recorded_by'])} at "

@@ -6,7 +6,7 @@ from monitoring import services
 from monitoring.demo import load_demo
 from monitoring.ward import ward_overview
 from ui import session
-from ui.tables import overview_frame, style_overview
+from ui.tables import overview_details, overview_frame, style_details, style_overview
 
 user = session.require("demo_ward")
 store = session.store()
@@ -22,6 +22,10 @@ statuses = ward_overview(store, now, demo_only=True)
 if statuses:
     st.table(style_overview(overview_frame(statuses, now, store.tz), statuses),
              hide_index=True)
+    with st.expander("Details: day after infusion, vital signs, oxygen and vasopressors, "
+                     "maximum grades"):
+        st.dataframe(style_details(overview_details(statuses, store.tz)), hide_index=True,
+                     width="stretch")
 else:
     st.info("The demo ward is empty.")
 with st.container(border=True):

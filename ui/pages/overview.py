@@ -1,10 +1,12 @@
-"""Ward overview (landing page): every admitted patient, most acute first."""
+"""Ward overview (landing page): every admitted patient, most acute first. The acuity columns
+come first and alone (bed, patient, CRS, ICANS, NEWS2, most severe open flag, next
+observations due), so they fit a tablet; the rest of each row is behind the patient."""
 
 import streamlit as st
 
-from monitoring.ward import raise_overdue, ward_overview
+from monitoring.ward import overview
 from ui import session
-from ui.tables import news_frame, overview_frame, style_overview
+from ui.tables import news_frame, overview_details, overview_frame, style_details, style_overview
 from ui.text import md
 
 user = session.require("ward_overview")
@@ -14,22 +16,27 @@ st.session_state["_auto_refresh"] = True  # refreshes itself every minute (app.p
 st.session_state["_rendered_at"] = now
 
 st.title("Ward overview")
-statuses = ward_overview(store, now, demo_only=not session.sees_real_patients(user))
-if raise_overdue(store, statuses, now):  # overdue observations become flags (once each)
-    statuses = ward_overview(store, now, demo_only=not session.sees_real_patients(user))
+# overdue observations raised as flags (once each) and those recorded since closed; read
+# again when that changed the record, so the open flags shown are the record's
+statuses = overview(store, now, demo_only=not session.sees_real_patients(user))
 emergencies = [(s, f) for s in statuses for f in s.flags if f["severity"] == "emergency"]
 for s, f in emergencies:
     st.error(f"**EMERGENCY** · bed {md(s.patient.get('bed') or '—')} · "
              f"{md(s.patient.get('name') or s.patient['patient_id'])}: {md(f['message'])}",
              icon=":material/emergency:")
 st.caption(f"{len(statuses)} patients · updated {now.astimezone(store.tz):%d %b %H:%M} "
-           f"({store.tz.key}) · refreshes every minute · ▲▼ outside the normal range · "
-           "grades by ASTCT 2019 (Lee et al., BBMT 2019); decision support only")
+           f"({store.tz.key}) · refreshes every minute · most urgent first: the most severe "
+           "open flag, then the grade · grades by ASTCT 2019 (Lee et al., BBMT 2019); "
+           "decision support only")
 if not statuses:
     st.info("No admitted patients.")
     st.stop()
 frame = overview_frame(statuses, now, store.tz)
 st.table(style_overview(frame, statuses), hide_index=True)
+with st.expander("Details: day after infusion, vital signs (▲▼ outside the normal range), "
+                 "oxygen and vasopressors, maximum grades"):
+    st.dataframe(style_details(overview_details(statuses, store.tz)), hide_index=True,
+                 width="stretch")
 with st.expander("NEWS2 by parameter (Royal College of Physicians 2017; beside the ASTCT "
                  "grades, never instead of them)"):
     st.dataframe(news_frame(statuses), hide_index=True, width="stretch")

@@ -82,7 +82,7 @@ if extra:
     st.markdown("**" + md("; ".join(extra)) + "**")
 physician = user["role"] == "physician"
 
-open_count = len(store.open_flags(pid))
+open_count = len(rv.flags)  # the course's open flags: what the overview counts
 flag_done = st.session_state.pop("flag_done", None)
 if flag_done:
     st.success(flag_done, icon=":material/check:")
@@ -185,7 +185,7 @@ with course_tab:
         st.caption("No CRS or ICANS episode.")
     codes = [(n, g, s.icd10(n.lower())) for n, g in (("CRS", s.crs_max_grade),
                                                      ("ICANS", s.icans_max_grade))]
-    st.markdown("**ICD-10-CM for the maximum grades** (spec §6.2): " + "; ".join(
+    st.markdown("**ICD-10-CM for the maximum grades**: " + "; ".join(
         f"{n} grade {g}: {c}" for n, g, c in codes if c) if any(c for *_, c in codes)
         else "**ICD-10-CM**: no code (maximum grade 0).")
 
@@ -317,7 +317,7 @@ with export_tab:
                        session.guarded(lambda: scales_csv(rv, scales)),
                        file_name=f"{file_part(pid)}-scales.csv", mime="text/csv",
                        key=f"scales_csv_export_{pid}", on_click="ignore")
-    flags = store.open_flags(pid)
+    flags = rv.flags
     st.download_button(
         "Handover summary (SBAR, print-ready HTML)",
         session.guarded(lambda: handover_html(rv, session.now(), user["username"],

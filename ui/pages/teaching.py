@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import streamlit as st
 
+from grading.words import rule_words
 from monitoring import library, limits, services
 from monitoring.library import grade_words
 from monitoring.services import StoreError
@@ -14,10 +15,10 @@ from monitoring.teaching import (
     Player,
     Quiz,
     card_times_in_ward,
-    course,
     deciding,
     events_until,
     feedback,
+    graded_steps,
     key_moments,
     next_moment,
     quiz_steps,
@@ -26,7 +27,7 @@ from monitoring.teaching import (
 )
 from ui import session
 from ui.charts import timeline_figure
-from ui.common import badge, local
+from ui.common import badge, local, reason_text
 from ui.teaching_view import (
     LABS_NOTE,
     charted_frame,
@@ -39,7 +40,7 @@ from ui.teaching_view import (
     step_line,
     trial_line,
 )
-from ui.text import file_part, md
+from ui.text import clock_times, file_part, md
 
 user = session.require("teaching")
 store = session.store()
@@ -61,7 +62,7 @@ if wanted in ids:
 pid = st.selectbox("Case", ids, format_func=labels.get, key="teach_case")
 st.caption("More cases, and a fresh copy of any of them: the Case library page.")
 try:
-    results = course(store, pid)
+    results = graded_steps(store, pid)
 except StoreError as e:
     st.info(f"{md(e)}.")
     st.stop()
@@ -80,7 +81,7 @@ def reason_lines(g, deciding_rules) -> str:
     lines = []
     for r in g.reasons:
         mark = "**deciding** · " if (r.rule, r.finding) in deciding_rules else ""
-        lines.append(f"{mark}{r.rule} — {r.finding} ({local(r.time, tz)})")
+        lines.append(mark + reason_text(r, tz))
     return "  \n".join(lines)
 
 
@@ -92,7 +93,7 @@ def show_grades(rv) -> None:
     flags = [f for f in rv.current.flags if f.code != "soft_limit"]
     for f in flags:
         (st.warning if f.severity == "urgent" else st.info)(
-            f"Review flag ({f.severity}): {f.message}")
+            f"Review flag ({f.severity}): {clock_times(f.message, tz)}")
 
 
 def show_context(rv, key: str) -> None:
@@ -286,7 +287,7 @@ if quiz.finished:
         st.dataframe(table, hide_index=True, key=f"quiz_table_{pid}")
         if s["missed_rules"]:
             st.markdown("**Rules that decide the grades you got wrong**  \n" + "  \n".join(
-                f"{rule} — {n} × ({ways}; e.g. {example})"
+                f"{rule_words(rule) or 'another rule'} — {n} × ({ways}; e.g. {example})"
                 for rule, n, example, ways in s["missed_rules"]))
         else:
             st.success("No rule missed" + (" in the questions answered." if s["unanswered"]
