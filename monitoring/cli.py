@@ -112,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"{done.marked} marked entered in error, {done.unchanged} resources "
                   f"already imported unchanged, {done.not_charted} entered-in-error resources "
                   "never charted")
+            for line in done.notices:
+                print(line)
         elif args.command == "export":
             sys.stdout.write(store.export_csv(args.patient))
         elif args.command == "audit":

@@ -58,6 +58,7 @@ class Outcome:
     marked: int = 0                  # stored values withdrawn (entered-in-error)
     not_charted: int = 0             # entered-in-error resources never imported before
     since: dict[str, datetime] = field(default_factory=dict)  # patient -> earliest change
+    notices: list[str] = field(default_factory=list)  # for a person to look at; nothing refused
 
 
 def age_at(birth: date | None, at: datetime) -> int | None:
@@ -152,7 +153,6 @@ def _write(store: WardStore, batch: Batch, by: str, conn: sa.Connection,
     out = Outcome()
     stamp = datetime.now(UTC)
     latest = _latest(conn, batch)
-    births = {p.patient_id: p.birth_date for p in batch.patients}
     provenance: list[dict[str, Any]] = []
 
     def keep(r: PatientResource | ObservationResource, kind: str, pid: str,
@@ -170,9 +170,21 @@ def _write(store: WardStore, batch: Batch, by: str, conn: sa.Connection,
         if before is not None and before["content"] == content_of(p):
             out.unchanged += 1
             continue
-        exists = conn.execute(sa.select(t.patients.c.patient_id).where(
-            t.patients.c.patient_id == p.patient_id)).first() is not None
-        if not exists:
+        stored = conn.execute(sa.select(t.patients).where(
+            t.patients.c.patient_id == p.patient_id)).first()
+        if stored is not None:
+            differ = [words for words, mine, theirs in (
+                ("name", stored.name, p.name), ("date of birth", stored.date_of_birth,
+                                                p.birth_date), ("sex", stored.sex, p.sex))
+                if mine is not None and theirs is not None and mine != theirs]
+            if differ:
+                out.notices.append(
+                    f"patient {p.patient_id}: the {', '.join(differ)} in the source "
+                    f"(Patient/{p.resource_id}) {'differ' if len(differ) > 1 else 'differs'} "
+                    "from the ward record, which is kept; a "
+                    "physician corrects the admission details with a reason if the source is "
+                    "right")
+        else:
             try:
                 details = PatientIn(patient_id=p.patient_id, name=p.name,
                                     date_of_birth=p.birth_date, sex=p.sex)
@@ -202,6 +214,9 @@ def _write(store: WardStore, batch: Batch, by: str, conn: sa.Connection,
 
     groups = group_rows(fresh)
     if groups:
+        # age from the ward record's date of birth (just admitted, or kept: above)
+        births = dict(conn.execute(sa.select(t.patients.c.patient_id, t.patients.c.date_of_birth)
+                                   .where(t.patients.c.patient_id.in_(batch.patient_ids))).all())
         _import_rows(store, groups, batch, births, by, progress)
         a = t.assessments
         for g in groups:

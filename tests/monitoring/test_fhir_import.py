@@ -115,6 +115,19 @@ def test_a_later_import_may_refer_to_a_patient_imported_before(store: WardStore,
     assert current(store)[0].values["hr_bpm"] == 90
 
 
+def test_patient_details_that_differ_from_the_ward_record_are_kept_and_said(
+        store: WardStore, tmp_path: Path) -> None:
+    services.import_fhir(store, [ndjson(tmp_path / "a.ndjson", patient())], "nina")
+    done = services.import_fhir(store, [ndjson(tmp_path / "b.ndjson", patient(
+        birthDate="1971-06-15"), vital("h", "8867-4", 90, "/min"))], "nina")
+    assert str(store.patient("MRN-1")["date_of_birth"]) == "1970-06-15"
+    assert done.notices == [
+        "patient MRN-1: the date of birth in the source (Patient/p1) differs from the ward "
+        "record, which is kept; a physician corrects the admission details with a reason if "
+        "the source is right"]
+    assert current(store)[0].values["age_years"] == 55  # from the ward record's date of birth
+
+
 def test_an_amended_value_amends_the_stored_row_with_a_reason(store: WardStore, tmp_path: Path
                                                               ) -> None:
     services.import_fhir(store, [ndjson(tmp_path / "a.ndjson", patient(),
