@@ -1,8 +1,9 @@
 """FHIR R4 export of the grades (issue 19 point 2, started; docs/fhir.md "Export"): one
 ``collection`` Bundle with each patient, for each graded assessment an Observation with the
 ASTCT 2019 CRS grade and one with the ICANS grade (our code system, ``GRADE_SYSTEM``; the
-reasons in ``note``; ``derivedFrom`` the imported Observations of that row), and each open flag
-as a ``Flag``. The Bundle is validated by the ``fhir.resources`` R4B models before it is given.
+reasons in ``note``; ``derivedFrom`` the imported Observations of that row), each episode as a
+provisional ``Condition`` with the ICD-10-CM code of its maximum grade, and each open flag as a
+``Flag``. The Bundle is validated by the ``fhir.resources`` R4B models before it is given.
 """
 
 from __future__ import annotations
@@ -45,10 +46,14 @@ def export_bundle(store: WardStore, patient_id: str | None = None) -> dict[str, 
         derived = _derived_from(store, pid)
         a, _ = store.timelines([pid])
         if a is not None:
-            for r in grading.grade(a).results():
+            graded = grading.grade(a)
+            for r in graded.results():
                 at = r.time.astimezone(UTC)
                 for syndrome, result in (("crs", r.crs), ("icans", r.icans)):
                     entries.append(_grade(pid, ref, syndrome, result, at, derived.get(at, [])))
+            for summary in grading.summarize(graded):
+                for ep in (*summary.crs_episodes, *summary.icans_episodes):
+                    entries.append(_condition(pid, ref, ep))
         for f in store.open_flags(pid):
             entries.append(_flag(ref, f))
     bundle = {"resourceType": "Bundle", "type": "collection",
@@ -114,6 +119,49 @@ def _grade(pid: str, patient_ref: str, syndrome: str, result: Any, at: datetime,
     if derived:
         out["derivedFrom"] = [{"reference": r} for r in derived]
     return {k: v for k, v in out.items() if v is not None}
+
+
+# ICD-10-CM: cytokine release syndrome by grade (D89.831-835, D89.839 unspecified) and
+# immune effector cell-associated neurotoxicity syndrome by grade (G92.01-05, G92.00)
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+ICD_CODES = {"crs": ("D89.83{}", "D89.839", "Cytokine release syndrome"),
+             "icans": ("G92.0{}", "G92.00",
+                       "Immune effector cell-associated neurotoxicity syndrome")}
+
+
+def icd10cm(syndrome: str, grade: int | None) -> str:
+    """The ICD-10-CM code of an episode's maximum ASTCT grade (1-5), else unspecified."""
+    by_grade, unspecified, _ = ICD_CODES[syndrome]
+    return by_grade.format(grade) if grade in (1, 2, 3, 4, 5) else unspecified
+
+
+def _condition(pid: str, patient_ref: str, ep: Any) -> dict[str, Any]:
+    """An episode as a Condition: provisional, since a grade computed here is a suggestion
+    for a clinician to confirm, never a diagnosis (developers' guide)."""
+    code = icd10cm(ep.syndrome, ep.max_grade)
+    name = ICD_CODES[ep.syndrome][2]
+    peak = ep.max_grade_time.astimezone(UTC)
+    state = "resolved" if ep.resolved is not None else "inactive" if ep.closed else "active"
+    out: dict[str, Any] = {
+        "resourceType": "Condition", "id": fhir_id("episode", ep.syndrome, pid,
+                                                   ep.onset.isoformat()),
+        "clinicalStatus": {"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+            "code": state}]},
+        "verificationStatus": {"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+            "code": "provisional"}]},
+        "code": {"coding": [{"system": ICD10CM, "code": code}],
+                 "text": f"{name}, ASTCT 2019 grade {ep.max_grade} at most"},
+        "subject": {"reference": patient_ref},
+        "onsetDateTime": ep.onset.astimezone(UTC).isoformat(),
+        "evidence": [{"detail": [{"reference":
+                                  f"Observation/{fhir_id(ep.syndrome, pid, peak.isoformat())}"}]}],
+        "note": [{"text": f"highest grade first reached {peak.isoformat()}"}],
+    }
+    if ep.resolved is not None:
+        out["abatementDateTime"] = ep.resolved.astimezone(UTC).isoformat()
+    return out
 
 
 def _flag(patient_ref: str, f: dict[str, Any]) -> dict[str, Any]:

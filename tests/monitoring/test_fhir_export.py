@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from monitoring import cli, services
-from monitoring.fhir.export import GRADE_SYSTEM, export_bundle
+from monitoring.fhir.export import GRADE_SYSTEM, export_bundle, icd10cm
 from monitoring.store import WardStore
 from tests.fuzz_files import run_in_process
 
@@ -67,3 +68,28 @@ def test_the_export_command_prints_a_bundle_and_refuses_an_unknown_patient(
     Bundle.model_validate(json.loads(out))
     code, out, err = run_in_process(cli.main, "fhir", "export", "--patient", "nobody")
     assert (code, out, err.strip()) == (2, "", "unknown patient 'nobody'")
+
+
+@pytest.mark.parametrize(("syndrome", "grade", "code"), [
+    ("crs", 1, "D89.831"), ("crs", 2, "D89.832"), ("crs", 3, "D89.833"), ("crs", 4, "D89.834"),
+    ("crs", 5, "D89.835"), ("crs", None, "D89.839"),
+    ("icans", 1, "G92.01"), ("icans", 2, "G92.02"), ("icans", 3, "G92.03"),
+    ("icans", 4, "G92.04"), ("icans", 5, "G92.05"), ("icans", None, "G92.00"),
+])
+def test_an_episodes_maximum_grade_gives_its_icd_10_cm_code(syndrome: str, grade: int | None,
+                                                          code: str) -> None:
+    assert icd10cm(syndrome, grade) == code
+
+
+def test_each_episode_is_a_provisional_condition_with_its_onset_and_peak_grade(
+        store: WardStore) -> None:
+    services.import_fhir(store, [SAMPLE], "nina")
+    bundle = export_bundle(store, "FHIR-DEMO-2")
+    conditions = [e["resource"] for e in bundle["entry"]
+                  if e["resource"]["resourceType"] == "Condition"]
+    assert [(c["code"]["coding"][0]["code"], c["onsetDateTime"]) for c in conditions] == [
+        ("D89.832", "2026-03-05T15:00:00+00:00"), ("G92.02", "2026-03-06T09:00:00+00:00")]
+    assert {c["verificationStatus"]["coding"][0]["code"] for c in conditions} == {"provisional"}
+    ids = {e["resource"]["id"] for e in bundle["entry"]}
+    for c in conditions:  # the evidence is the grade Observation at the peak, in the Bundle
+        assert c["evidence"][0]["detail"][0]["reference"].split("/")[1] in ids
