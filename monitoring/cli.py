@@ -111,7 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"FHIR import: {done.added} assessments added, {done.amended} amended, "
                   f"{done.marked} marked entered in error, {done.unchanged} resources "
                   f"already imported unchanged, {done.not_charted} entered-in-error resources "
-                  "never charted")
+                  "never charted"
+                  + (f", {done.derived} grades, episodes and flags of a ward monitor export "
+                     "not imported (recomputed here)" if done.derived else ""))
             for line in done.notices:
                 print(line)
         elif args.command == "export":

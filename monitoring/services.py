@@ -249,10 +249,11 @@ def import_fhir(store: WardStore, paths: Collection[str | Path], by: str,
     changed resources applied as amendments with a reason, the provenance and the audit
     written, and each patient's flags resynced. Any problem (``fhir.FhirError``,
     ``InputError``, ``StoreError``) and nothing is stored."""
-    patients, observations = fhir.read_paths([Path(p) for p in paths])
-    batch = fhir.resolve(store, patients, observations)
+    found = fhir.read_all([Path(p) for p in paths])
+    batch = fhir.resolve(store, found.patients, found.observations)
     with store.locked(batch.patient_ids) as conn:
         done = fhir.write(store, batch, by, conn, progress)
+        done.derived = found.derived
         for pid, since in sorted(done.since.items()):
             _resync(store, pid, by, since)
     return done

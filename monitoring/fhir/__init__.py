@@ -2,7 +2,7 @@
 vital-sign / neuro Observations into the ward record, through ``services.import_fhir``."""
 
 from .load import GROUP_WINDOW, Batch, Outcome, group_rows, resolve, write
-from .read import NEURO_SYSTEM, FhirError, FhirProblem, read_paths
+from .read import NEURO_SYSTEM, FhirError, FhirProblem, Found, read_all, read_paths
 
-__all__ = ["GROUP_WINDOW", "NEURO_SYSTEM", "Batch", "FhirError", "FhirProblem", "Outcome",
-           "group_rows", "read_paths", "resolve", "write"]
+__all__ = ["GROUP_WINDOW", "NEURO_SYSTEM", "Batch", "FhirError", "FhirProblem", "Found",
+           "Outcome", "group_rows", "read_all", "read_paths", "resolve", "write"]

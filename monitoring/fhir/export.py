@@ -20,7 +20,14 @@ import grading
 
 from .. import tables as t
 from ..store import WardStore
-from .read import NEURO_SYSTEM
+from .read import (
+    BP_PANEL,
+    LOCAL_CHOICES,
+    LOINC,
+    NEURO_INTEGERS,
+    NEURO_SYSTEM,
+    UCUM,
+)
 
 GRADE_SYSTEM = "https://car-t-ward-monitor.org/fhir/CodeSystem/grade"
 PATIENT_ID_SYSTEM = "https://car-t-ward-monitor.org/fhir/ward-patient-id"
@@ -44,6 +51,8 @@ def export_bundle(store: WardStore, patient_id: str | None = None) -> dict[str, 
         ref = f"Patient/{fhir_id('patient', pid)}"
         entries.append(_patient(pid, p))
         derived = _derived_from(store, pid)
+        for row in store.timeline_rows(pid):
+            entries += _inputs(pid, ref, row)
         a, _ = store.timelines([pid])
         if a is not None:
             graded = grading.grade(a)
@@ -56,11 +65,62 @@ def export_bundle(store: WardStore, patient_id: str | None = None) -> dict[str, 
                     entries.append(_condition(pid, ref, ep))
         for f in store.open_flags(pid):
             entries.append(_flag(ref, f))
+    for e in entries:
+        if e["resourceType"] in ("Condition", "Flag") or (
+                e["resourceType"] == "Observation"
+                and e["code"]["coding"][0]["system"] == GRADE_SYSTEM):
+            e["meta"] = {"tag": [DERIVED_TAG]}
     bundle = {"resourceType": "Bundle", "type": "collection",
               "timestamp": datetime.now(UTC).isoformat(),
               "entry": [{"fullUrl": f"urn:uuid:{_uuid(e)}", "resource": e} for e in entries]}
     Bundle.model_validate(bundle)  # what we give must be valid FHIR R4
     return bundle
+
+
+# canonical field -> (system, code, UCUM unit or None for a coded value), the inverse of read.py
+_LOINC_OUT = {"temp_c": ("8310-5", "Cel"), "hr_bpm": ("8867-4", "/min"),
+              "rr_per_min": ("9279-1", "/min"), "spo2_pct": ("59408-5", "%"),
+              "o2_flow_l_min": ("3151-8", "L/min"), "fio2_pct": ("3150-0", "%"),
+              "weight_kg": ("29463-7", "kg")}
+_LOCAL_OUT = {**{field: code for code, field in NEURO_INTEGERS.items()},
+              **{field: code for code, (field, _) in LOCAL_CHOICES.items()}}
+DERIVED_TAG = {"system": GRADE_SYSTEM, "code": "derived",
+               "display": "computed by the ward monitor from the observations"}
+
+
+def _inputs(pid: str, patient_ref: str, row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The row's vital signs, neuro items and oxygen device as Observations (the mapping of
+    docs/fhir.md read backwards), at the row's time, so that our import reads them back."""
+    at = row["time"].astimezone(UTC).isoformat()
+    out = []
+
+    def obs(field: str, system: str, code: str, **value: Any) -> None:
+        out.append({"resourceType": "Observation", "id": fhir_id("obs", pid, at, field),
+                    "status": "final", "code": {"coding": [{"system": system, "code": code}]},
+                    "subject": {"reference": patient_ref}, "effectiveDateTime": at, **value})
+
+    def qty(v: Any, unit: str) -> dict[str, Any]:
+        return {"value": v, "unit": unit, "system": UCUM, "code": unit}
+
+    for field, (code, unit) in _LOINC_OUT.items():
+        if row.get(field) is not None:
+            obs(field, LOINC, code, valueQuantity=qty(row[field], unit))
+    parts = [(c, row.get(f)) for c, f in (("8480-6", "sbp_mmhg"), ("8462-4", "dbp_mmhg"))
+             if row.get(f) is not None]
+    if parts:
+        obs("bp", LOINC, BP_PANEL, component=[
+            {"code": {"coding": [{"system": LOINC, "code": c}]},
+             "valueQuantity": qty(v, "mm[Hg]")} for c, v in parts])
+    for field, code in _LOCAL_OUT.items():
+        v = row.get(field)
+        if v is None:
+            continue
+        if field in ("consciousness", "o2_device"):
+            obs(field, NEURO_SYSTEM, code,
+                valueCodeableConcept={"coding": [{"system": NEURO_SYSTEM, "code": v}]})
+        else:
+            obs(field, NEURO_SYSTEM, code, valueInteger=int(v))
+    return out
 
 
 def _uuid(resource: dict[str, Any]) -> str:

@@ -57,6 +57,7 @@ class Outcome:
     amended: int = 0                 # stored rows corrected from an amended resource
     marked: int = 0                  # stored values withdrawn (entered-in-error)
     not_charted: int = 0             # entered-in-error resources never imported before
+    derived: int = 0                 # grades, episodes, flags of our export: recomputed here
     since: dict[str, datetime] = field(default_factory=dict)  # patient -> earliest change
     notices: list[str] = field(default_factory=list)  # for a person to look at; nothing refused
 

@@ -106,7 +106,23 @@ class ObservationResource:
         return f"Observation/{self.resource_id}"
 
 
+@dataclass
+class Found:
+    """What the files hold: the resources to import, and how many our own export computed
+    (grades, episodes, flags: tagged ``DERIVED``, recomputed here, not imported)."""
+
+    patients: list[PatientResource]
+    observations: list[ObservationResource]
+    derived: int = 0
+
+
 def read_paths(paths: list[Path]) -> tuple[list[PatientResource], list[ObservationResource]]:
+    """``read_all`` without the count of derived resources."""
+    found = read_all(paths)
+    return found.patients, found.observations
+
+
+def read_all(paths: list[Path]) -> Found:
     """Every resource of these files (a folder: its *.json and *.ndjson files and its
     subfolders', by path).
     Raises ``FhirError`` listing every problem of every file."""
@@ -125,6 +141,7 @@ def read_paths(paths: list[Path]) -> tuple[list[PatientResource], list[Observati
         raw += _resources_of(f, text, problems)
     patients: list[PatientResource] = []
     observations: list[ObservationResource] = []
+    derived = sum(1 for _, _, res in raw if _ours(res))
     for where, source, res in raw:
         got = _read_resource(where, source, res, problems)
         if isinstance(got, PatientResource):
@@ -141,7 +158,7 @@ def read_paths(paths: list[Path]) -> tuple[list[PatientResource], list[Observati
         seen[k] = r.where
     if problems:
         raise FhirError(problems)
-    return patients, observations
+    return Found(patients, observations, derived)
 
 
 def _resources_of(f: Path, text: str, problems: list[FhirProblem]
@@ -216,6 +233,8 @@ def _read_resource(where: str, source: str, res: dict[str, Any], problems: list[
     kind = res.get("resourceType")
     rid = res.get("id")
     name = f"{kind}/{rid}" if rid else str(kind)
+    if _ours(res):
+        return None  # computed by this monitor (its export): recomputed here, never charted
     if kind not in ("Patient", "Observation"):
         problems.append(FhirProblem(where, name, "resourceType", str(kind),
                                     "this monitor imports Patient and vital-sign or neuro "
@@ -242,6 +261,17 @@ def _read_resource(where: str, source: str, res: dict[str, Any], problems: list[
     else:
         got = _observation(obj, source, where, bad)
     return got if len(problems) == before else None
+
+
+DERIVED = ("https://car-t-ward-monitor.org/fhir/CodeSystem/grade", "derived")
+
+
+def _ours(res: dict[str, Any]) -> bool:
+    """A grade, episode or flag our export made (``meta.tag`` ``DERIVED``, docs/fhir.md)."""
+    meta = res.get("meta")
+    tags = meta.get("tag") if isinstance(meta, dict) else None
+    return isinstance(tags, list) and any(
+        isinstance(x, dict) and (x.get("system"), x.get("code")) == DERIVED for x in tags)
 
 
 def _patient(p: Patient, source: str, where: str, bad: Any) -> PatientResource | None:

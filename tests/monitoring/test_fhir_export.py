@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
-from monitoring import cli, services
+from monitoring import cli, services, ward
 from monitoring.fhir.export import GRADE_SYSTEM, export_bundle, icd10cm
 from monitoring.store import WardStore
 from tests.fuzz_files import run_in_process
@@ -23,9 +23,8 @@ def grades(bundle: dict, code: str, patient_ref: str) -> list[dict]:
     return [e["resource"] for e in bundle["entry"]
             if e["resource"]["resourceType"] == "Observation"
             and e["resource"]["subject"]["reference"] == patient_ref
-            and e["resource"]["code"]["coding"][0] == {
-                "system": GRADE_SYSTEM, "code": code,
-                "display": e["resource"]["code"]["coding"][0]["display"]}]
+            and (e["resource"]["code"]["coding"][0]["system"],
+                 e["resource"]["code"]["coding"][0]["code"]) == (GRADE_SYSTEM, code)]
 
 
 def patient_ref(bundle: dict, pid: str) -> str:
@@ -93,3 +92,24 @@ def test_each_episode_is_a_provisional_condition_with_its_onset_and_peak_grade(
     ids = {e["resource"]["id"] for e in bundle["entry"]}
     for c in conditions:  # the evidence is the grade Observation at the peak, in the Bundle
         assert c["evidence"][0]["detail"][0]["reference"].split("/")[1] in ids
+
+
+def test_fhir_to_record_to_fhir_to_record_gives_the_same_timeline_and_grades(
+        store: WardStore, make_store, tmp_path: Path) -> None:
+    services.import_fhir(store, [SAMPLE], "nina")
+    first = export_bundle(store)
+    (tmp_path / "first.json").write_text(json.dumps(first), encoding="utf-8")
+    again = make_store()
+    done = services.import_fhir(again, [tmp_path / "first.json"], "nina")
+    assert done.derived == sum(1 for e in first["entry"]
+                               if e["resource"]["resourceType"] != "Patient"
+                               and "meta" in e["resource"])
+    for pid in ("FHIR-DEMO-1", "FHIR-DEMO-2"):
+        assert again.timeline_rows(pid) == store.timeline_rows(pid)
+        assert list(ward.grades_now(again, pid).values()) == \
+            list(ward.grades_now(store, pid).values())
+    second = export_bundle(again)
+
+    def inputs(bundle: dict) -> list[dict]:
+        return [e["resource"] for e in bundle["entry"] if "meta" not in e["resource"]]
+    assert inputs(second) == inputs(first)
