@@ -277,8 +277,10 @@ def _named(p: Any, groups: list[list[ObservationResource]]) -> FhirProblem | str
     if p.row is None or not 1 <= p.row <= len(groups):
         return str(p)
     g = groups[p.row - 1]
-    hit = [o for o in g if p.field in o.values] or g
-    element = f"value ({_TITLE[p.field]})" if p.field in _TITLE else "row"
+    hit = [o for o in g if p.field in o.values]
+    # the value of one resource, or the row the resources make together (e.g. a missing item)
+    element = f"value ({_TITLE[p.field]})" if hit and p.field in _TITLE else "assessment row"
+    hit = hit or g
     return FhirProblem(hit[0].where, ", ".join(o.key for o in hit), element, p.value or "",
                        p.message)
 

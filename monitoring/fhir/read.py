@@ -137,7 +137,11 @@ def read_all(paths: list[Path]) -> Found:
     for f in files:
         if f.stat().st_size > MAX_FILE_BYTES:
             raise FhirError([f"{f}: larger than {MAX_FILE_BYTES // 2**20} MB; split the export"])
-        text = f.read_text(encoding="utf-8-sig")
+        try:
+            text = f.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as e:
+            problems.append(FhirProblem(str(f), "?", "encoding", "", f"not UTF-8 text ({e})"))
+            continue
         raw += _resources_of(f, text, problems)
     patients: list[PatientResource] = []
     observations: list[ObservationResource] = []
@@ -170,26 +174,34 @@ def _resources_of(f: Path, text: str, problems: list[FhirProblem]
             if not line.strip():
                 continue
             try:
-                res = json.loads(line)
-            except json.JSONDecodeError as e:
-                problems.append(FhirProblem(f"{f} line {n}", "?", "JSON", line, e.msg))
+                res = json.loads(line, parse_constant=_no_constant)
+            except ValueError as e:
+                problems.append(FhirProblem(f"{f} line {n}", "?", "JSON", line,
+                                            getattr(e, "msg", str(e))))
+                continue
+            if not isinstance(res, dict):
+                problems.append(FhirProblem(f"{f} line {n}", "?", "JSON", line,
+                                            "each line must hold one FHIR resource (an object)"))
                 continue
             out.append((f"{f} line {n}", _source(res, None), res))
         return out
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        problems.append(FhirProblem(f"{f} line {e.lineno}", "?", "JSON", "", e.msg))
+        doc = json.loads(text, parse_constant=_no_constant)
+    except ValueError as e:
+        where = f"{f} line {e.lineno}" if isinstance(e, json.JSONDecodeError) else str(f)
+        problems.append(FhirProblem(where, "?", "JSON", "", getattr(e, "msg", str(e))))
         return []
     if not isinstance(doc, dict) or doc.get("resourceType") != "Bundle":
         kind = doc.get("resourceType") if isinstance(doc, dict) else type(doc).__name__
         problems.append(FhirProblem(str(f), str(kind), "resourceType", str(kind),
                                     "a .json file must hold one FHIR Bundle"))
         return []
-    try:
-        bundle = Bundle.model_validate(doc)
-    except pydantic.ValidationError as e:
-        _validation_problems(str(f), "Bundle", e, problems)
+    entries = doc.get("entry")
+    shell = {**doc, "entry": [{k: v for k, v in e.items() if k != "resource"}
+                              if isinstance(e, dict) else e for e in entries]} \
+        if isinstance(entries, list) else doc  # each resource is validated on its own below
+    bundle = _validated(Bundle, shell, str(f), "Bundle", problems)
+    if bundle is None:
         return []
     if bundle.type not in BUNDLE_TYPES:
         problems.append(FhirProblem(str(f), f"Bundle/{bundle.id or '?'}", "type",
@@ -206,6 +218,10 @@ def _resources_of(f: Path, text: str, problems: list[FhirProblem]
     return out
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _source(res: dict[str, Any], full_url: Any) -> str:
     """The source system: ``meta.source``, else the base of the entry's ``fullUrl``, else
     "unspecified" (docs/fhir.md, decision F3)."""
@@ -216,6 +232,21 @@ def _source(res: dict[str, Any], full_url: Any) -> str:
     if isinstance(full_url, str) and full_url.endswith(f"/{kind}/{rid}"):
         return full_url[: -len(f"/{kind}/{rid}")][:255]
     return "unspecified"
+
+
+def _validated(model: Any, data: dict[str, Any], where: str, name: str,
+               problems: list[FhirProblem]) -> Any:
+    """``model.model_validate(data)``, or None with the problems added. The models raise a
+    ``KeyError`` or ``TypeError`` for some malformed input (an empty ``resourceType`` inside)
+    instead of a ``ValidationError``: those are refused in the same words."""
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as e:
+        _validation_problems(where, name, e, problems)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        problems.append(FhirProblem(where, name, "(resource)", str(e)[:200],
+                                    "not valid FHIR R4"))
+    return None
 
 
 def _validation_problems(where: str, name: str, e: pydantic.ValidationError,
@@ -241,10 +272,8 @@ def _read_resource(where: str, source: str, res: dict[str, Any], problems: list[
                                     "Observation resources only (docs/fhir.md)"))
         return None
     model = Patient if kind == "Patient" else Observation
-    try:
-        obj = model.model_validate(res)
-    except pydantic.ValidationError as e:
-        _validation_problems(where, name, e, problems)
+    obj = _validated(model, res, where, name, problems)
+    if obj is None:
         return None
     if not rid or len(rid) > 64:
         problems.append(FhirProblem(where, name, "id", str(rid or ""),
@@ -331,6 +360,9 @@ def _observation(o: Observation, source: str, where: str, bad: Any
     if not isinstance(at, datetime) or at.tzinfo is None:
         bad("effectiveDateTime", at or "", "needs a date and time with its offset "
             "(e.g. 2026-03-01T14:05:00+01:00)")
+        return None
+    if o.code is None:
+        bad("code", "", "an Observation needs a code (FHIR R4: 1..1)")
         return None
     out = ObservationResource(o.id, source, o.status, ref[8:], at, where=where)
     loinc = _codes(o.code, LOINC)

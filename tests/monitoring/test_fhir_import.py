@@ -6,6 +6,7 @@ provenance in its table and the audit trail, and the command line."""
 from __future__ import annotations
 
 import json
+import random
 import re
 from pathlib import Path
 
@@ -262,3 +263,44 @@ def test_a_bad_file_exits_with_status_2_naming_the_problem_without_a_traceback(
                                     "--user", "n1")
     assert (code, out) == (2, "")
     assert err.strip() and "Traceback" not in err, err
+
+
+# ------------------------------------------------------------------------------ damaged input
+ODD = [None, [], {}, "", "x" * 300, -1, 0, 10**30, 1.5, True, "2026-13-45T99:99",
+       {"reference": "Patient/p1"}, [{"system": "http://loinc.org"}]]
+
+
+def _mutated(rng: random.Random, resource: dict) -> dict:
+    """The resource with one value somewhere inside replaced by an odd one."""
+    out = json.loads(json.dumps(resource))
+    node = out
+    while True:
+        keys = list(node) if isinstance(node, dict) else list(range(len(node)))
+        key = rng.choice(keys)
+        child = node[key]
+        if isinstance(child, dict | list) and child and rng.random() < 0.6:
+            node = child
+            continue
+        node[key] = rng.choice(ODD)
+        return out
+
+
+def test_sixty_damaged_resources_are_refused_by_name_or_imported_and_never_crash(
+        store: WardStore, tmp_path: Path) -> None:
+    rng = random.Random(19)
+    good = [patient(), vital("t", "8310-5", 100.4, "[degF]"), bp("bp", 120, 80),
+            neuro("c", "consciousness", **coded("alert"))]
+    assert services.import_fhir(store, [ndjson(tmp_path / "good.ndjson", *good)],
+                                "nina").added == 1  # undamaged, they import
+    for i in range(60):
+        damaged = list(good)
+        k = rng.randrange(len(damaged))
+        damaged[k] = _mutated(rng, damaged[k])
+        f = ndjson(tmp_path / f"d{i}.ndjson", *damaged) if i % 2 else \
+            bundle(tmp_path / f"d{i}.json", *damaged)
+        before = count(store, tables.assessments)
+        try:
+            services.import_fhir(store, [f], "nina")
+        except (FhirError, StoreError) as e:
+            assert str(e).strip(), i
+            assert count(store, tables.assessments) == before, (i, "nothing written")

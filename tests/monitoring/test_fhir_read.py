@@ -4,6 +4,7 @@ monitor cannot read named precisely. No database here."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -124,6 +125,21 @@ def test_a_bad_json_line_and_a_bundle_of_the_wrong_type_are_named(tmp_path: Path
         read_paths([bundle(tmp_path / "b.json", patient(), kind="history")])
     assert "Bundle/?, type 'history': allowed: collection, transaction, searchset" in \
         e.value.lines[0]
+
+
+def test_nan_a_line_that_is_not_an_object_and_a_missing_code_are_named(tmp_path: Path) -> None:
+    f = tmp_path / "x.ndjson"
+    no_code = {**vital("o9", "8867-4", 80, "/min"), "code": None}
+    f.write_text('{"resourceType": "Observation", "valueQuantity": {"value": NaN}}\n[1, 2]\n'
+                 + json.dumps(patient()) + "\n" + json.dumps(no_code) + "\n", encoding="utf-8")
+    with pytest.raises(FhirError) as e:
+        read_paths([f])
+    first, second, third = e.value.lines
+    assert first.startswith(f"{f} line 1: ?, JSON") and first.endswith("NaN is not a JSON number")
+    assert second == f"{f} line 2: ?, JSON '[1, 2]': each line must hold one FHIR resource " \
+        "(an object)"
+    assert third == f"{f} line 4: Observation/o9, code '': an Observation needs a code " \
+        "(FHIR R4: 1..1)"
 
 
 def test_the_same_resource_twice_in_one_import_is_refused(tmp_path: Path) -> None:
