@@ -20,8 +20,9 @@ import grading
 
 from .. import tables as t
 from ..store import WardStore
-from .read import (
+from .codes import (
     BP_PANEL,
+    GRADE_SYSTEM,
     LOCAL_CHOICES,
     LOINC,
     NEURO_INTEGERS,
@@ -29,7 +30,6 @@ from .read import (
     UCUM,
 )
 
-GRADE_SYSTEM = "https://car-t-ward-monitor.org/fhir/CodeSystem/grade"
 PATIENT_ID_SYSTEM = "https://car-t-ward-monitor.org/fhir/ward-patient-id"
 GRADE_CODES = {"crs": ("astct-crs-grade", "ASTCT 2019 CRS grade"),
                "icans": ("astct-icans-grade", "ASTCT 2019 ICANS grade")}
