@@ -252,10 +252,13 @@ def import_fhir(store: WardStore, paths: Collection[str | Path], by: str,
     found = fhir.read_all([Path(p) for p in paths])
     batch = fhir.resolve(store, found.patients, found.observations)
     with store.locked(batch.patient_ids) as conn:
+        before = {pid: ward.grades_now(store, pid) for pid in batch.patient_ids
+                  if store.patient(pid) is not None}
         done = fhir.write(store, batch, by, conn, progress)
         done.derived = found.derived
         for pid, since in sorted(done.since.items()):
-            _resync(store, pid, by, since)
+            _resync(store, pid, by, since, ward.Change(
+                "an import from the hospital record (FHIR)", before=before.get(pid)))
     return done
 
 
