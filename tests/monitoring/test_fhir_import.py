@@ -14,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from monitoring import cli, services, tables, ward
-from monitoring.fhir import FhirError
+from monitoring.fhir import FhirError, load
+from monitoring.record import ConcurrentChangeError
 from monitoring.store import StoreError, WardStore
 from tests.fuzz_files import run_in_process
 
@@ -201,6 +202,19 @@ def test_an_entered_in_error_resource_never_imported_is_not_charted(store: WardS
     assert (done.not_charted, done.added, count(store, tables.assessments)) == (1, 0, 0)
 
 
+def test_two_imports_of_one_resource_at_once_cannot_both_land(
+        store: WardStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The unique key on (source, type, id, version) decides, not the read before the write:
+    an import that read before the other committed is refused whole."""
+    f = ndjson(tmp_path / "a.ndjson", patient(birthDate="1971-01-01"))
+    services.import_fhir(store, [ndjson(tmp_path / "p.ndjson", patient())], "nina")
+    audit = count(store, tables.audit_log)
+    monkeypatch.setattr(load, "_latest", lambda conn, batch: {})  # as if read before it landed
+    with pytest.raises(ConcurrentChangeError, match="nothing was imported"):
+        services.import_fhir(store, [f], "nina")
+    assert (count(store, tables.fhir_provenance), count(store, tables.audit_log)) == (1, audit)
+
+
 def test_an_educator_may_not_import_for_real_patients(store: WardStore, tmp_path: Path) -> None:
     with pytest.raises(StoreError):
         services.import_fhir(store, [ndjson(tmp_path / "a.ndjson", patient(),
@@ -229,6 +243,7 @@ def test_the_sample_data_imports_and_grades_as_its_readme_says(store: WardStore)
     assert crs1 == [0, 1, 2, 0]
     assert (list(crs2), list(icans2)) == ([0, 2, 2, 0], [0, 0, 2, 0])
     assert [h.values["temp_c"] for h in current(store, "FHIR-DEMO-1")] == [37.0, 38.0, 39.0, 37.2]
+    assert "not_recorded" in {f["code"] for f in store.open_flags("FHIR-DEMO-1")}  # no device
     assert services.import_fhir(store, [SAMPLE], "nina").added == 0
 
 
