@@ -251,10 +251,10 @@ def import_fhir(store: WardStore, paths: Collection[str | Path], by: str,
     ``InputError``, ``StoreError``) and nothing is stored."""
     found = fhir.read_all([Path(p) for p in paths])
     batch = fhir.resolve(store, found.patients, found.observations)
-    with store.locked(batch.patient_ids) as conn:
+    with store.locked(batch.patient_ids):
         before = {pid: ward.grades_now(store, pid) for pid in batch.patient_ids
                   if store.patient(pid) is not None}
-        done = fhir.write(store, batch, by, conn, progress)
+        done = fhir.write(store, batch, by, progress)
         done.derived = found.derived
         for pid, since in sorted(done.since.items()):
             _resync(store, pid, by, since, ward.Change(

@@ -13,12 +13,10 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
 from fhir.resources.R4B.bundle import Bundle
 
 import grading
 
-from .. import tables as t
 from ..store import WardStore
 from .codes import (
     BP_PANEL,
@@ -142,18 +140,13 @@ def _patient(pid: str, p: dict[str, Any]) -> dict[str, Any]:
 
 def _derived_from(store: WardStore, pid: str) -> dict[datetime, list[str]]:
     """The imported Observations of each row time (provenance), as references."""
-    pv = t.fhir_provenance
     out: dict[datetime, list[str]] = defaultdict(list)
-    with store.uow._read() as conn:  # type: ignore[union-attr]
-        for rid, source, at in conn.execute(sa.select(
-                pv.c.resource_id, pv.c.source_system, pv.c.assessed_at).where(
-                pv.c.patient_id == pid, pv.c.resource_type == "Observation",
-                pv.c.assessed_at.is_not(None)).order_by(pv.c.id)):
-            # absolute where the source system is a FHIR server's base URL (F3)
-            ref = (f"{source}/Observation/{rid}" if source.startswith(("http://", "https://"))
-                   else f"Observation/{rid}")
-            if ref not in out[at]:
-                out[at].append(ref)
+    for rid, source, at in store.uow.fhir.derived_from(pid):  # type: ignore[union-attr]
+        # absolute where the source system is a FHIR server's base URL (F3)
+        ref = (f"{source}/Observation/{rid}" if source.startswith(("http://", "https://"))
+               else f"Observation/{rid}")
+        if ref not in out[at]:
+            out[at].append(ref)
     return out
 
 

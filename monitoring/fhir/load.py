@@ -3,8 +3,9 @@
 and of every CSV file), keep each resource's provenance, and apply later ``amended`` /
 ``corrected`` / ``entered-in-error`` versions as amendments with a reason (decision F2).
 
-All of it runs inside the caller's ``store.locked`` transaction (``services.import_fhir``):
-one problem anywhere and nothing is stored.
+All of it runs inside the caller's ``store.locked`` transaction (``services.import_fhir``),
+through the record (``store.uow.fhir``, ``monitoring/record/fhir.py``): one problem anywhere
+and nothing is stored.
 """
 
 from __future__ import annotations
@@ -19,14 +20,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pydantic
-import sqlalchemy as sa
 
 from grading.fields import FIELDS
 from grading.parse import InputError
 
-from .. import tables as t
-from ..record.model import ConcurrentChangeError, PatientIn
-from ..record.sql import _unique_violation
+from ..record.model import PatientIn
 from ..store import WardStore
 from .read import IN_ERROR, FhirError, FhirProblem, ObservationResource, PatientResource
 
@@ -119,11 +117,7 @@ def resolve(store: WardStore, patients: list[PatientResource],
     ward_id = {p.resource_id: p.patient_id for p in patients}
     missing = sorted({o.subject for o in observations} - set(ward_id))
     if missing:
-        pv = t.fhir_provenance
-        with store.uow._read() as conn:  # type: ignore[union-attr]
-            for rid, pid in conn.execute(sa.select(pv.c.resource_id, pv.c.patient_id).where(
-                    pv.c.resource_type == "Patient", pv.c.resource_id.in_(missing))):
-                ward_id[rid] = pid
+        ward_id.update(_record(store).patients_of(missing))
     problems = [FhirProblem(o.where, o.key, "subject.reference", f"Patient/{o.subject}",
                             "no such Patient in this import nor imported before")
                 for o in observations if o.subject not in ward_id]
@@ -132,28 +126,20 @@ def resolve(store: WardStore, patients: list[PatientResource],
     return Batch(patients, observations, ward_id)
 
 
-def write(store: WardStore, batch: Batch, by: str, conn: sa.Connection,
+def _record(store: WardStore) -> Any:
+    return store.uow.fhir  # type: ignore[union-attr]  # the SQL record only
+
+
+def write(store: WardStore, batch: Batch, by: str,
           progress: Callable[[int, int], None] | None = None) -> Outcome:
-    """Store the batch inside the caller's locked transaction ``conn``. Another import of
+    """Store the batch inside the caller's ``store.locked`` transaction. Another import of
     the same new patient or resource committed meanwhile: ``ConcurrentChangeError`` (the
     database's unique keys decide; nothing of this import is stored)."""
-    try:
-        return _write(store, batch, by, conn, progress)
-    except sa.exc.IntegrityError as e:
-        if not _unique_violation(e):
-            raise
-        raise ConcurrentChangeError(
-            "another import stored some of these patients or resources while this one ran: "
-            "nothing was imported; import the files again") from None
-
-
-def _write(store: WardStore, batch: Batch, by: str, conn: sa.Connection,
-           progress: Callable[[int, int], None] | None) -> Outcome:
-    uow: Any = store.uow
-    uow.patients._check_user(conn, by, ("nurse", "physician", "admin"))
+    record = _record(store)
+    record.check_importer(by)
     out = Outcome()
     stamp = datetime.now(UTC)
-    latest = _latest(conn, batch)
+    latest = _latest(store, batch)
     provenance: list[dict[str, Any]] = []
 
     def keep(r: PatientResource | ObservationResource, kind: str, pid: str,
@@ -171,12 +157,11 @@ def _write(store: WardStore, batch: Batch, by: str, conn: sa.Connection,
         if before is not None and before["content"] == content_of(p):
             out.unchanged += 1
             continue
-        stored = conn.execute(sa.select(t.patients).where(
-            t.patients.c.patient_id == p.patient_id)).first()
+        stored = store.patient(p.patient_id)
         if stored is not None:
             differ = [words for words, mine, theirs in (
-                ("name", stored.name, p.name), ("date of birth", stored.date_of_birth,
-                                                p.birth_date), ("sex", stored.sex, p.sex))
+                ("name", stored["name"], p.name), ("date of birth", stored["date_of_birth"],
+                                                   p.birth_date), ("sex", stored["sex"], p.sex))
                 if mine is not None and theirs is not None and mine != theirs]
             if differ:
                 out.notices.append(
@@ -194,7 +179,7 @@ def _write(store: WardStore, batch: Batch, by: str, conn: sa.Connection,
                 raise FhirError([FhirProblem(p.where, f"Patient/{p.resource_id}",
                                              str(err["loc"][0]), str(err.get("input")),
                                              err["msg"])]) from None
-            uow.patients._admit(conn, details, by)
+            record.admit_imported(details, by)
         keep(p, "Patient", p.patient_id, None, None)
 
     fresh: list[ObservationResource] = []
@@ -210,45 +195,28 @@ def _write(store: WardStore, batch: Batch, by: str, conn: sa.Connection,
         elif before["content"] == content_of(o):
             out.unchanged += 1
         else:
-            _change(store, conn, o, pid, before, by, out)
+            _change(store, o, pid, before, by, out)
             keep(o, "Observation", pid, before["assessment_id"], before["assessed_at"])
 
     groups = group_rows(fresh)
     if groups:
         # age from the ward record's date of birth (just admitted, or kept: above)
-        births = dict(conn.execute(sa.select(t.patients.c.patient_id, t.patients.c.date_of_birth)
-                                   .where(t.patients.c.patient_id.in_(batch.patient_ids))).all())
+        births = record.births(batch.patient_ids)
         _import_rows(store, groups, batch, births, by, progress)
-        a = t.assessments
         for g in groups:
             pid, at = batch.ward_id[g[0].subject], g[0].at.astimezone(UTC)
-            row_id = conn.execute(sa.select(sa.func.max(a.c.id)).where(
-                a.c.patient_id == pid, a.c.assessed_at == at)).scalar_one()
+            row_id = record.row_at(pid, at)
             for o in g:
                 keep(o, "Observation", pid, row_id, at)
             out.since[pid] = min(out.since.get(pid, at), at)
         out.added = len(groups)
-    if provenance:
-        ids = conn.execute(t.fhir_provenance.insert().returning(t.fhir_provenance.c.id),
-                           provenance).scalars().all() if conn.dialect.name == "postgresql" \
-            else [conn.execute(t.fhir_provenance.insert(), row).inserted_primary_key[0]
-                  for row in provenance]
-        for i, row in zip(ids, provenance):
-            uow.audit._audit(conn, by, "fhir_import", "fhir_provenance", i, row["patient_id"],
-                             after={k: v for k, v in row.items() if k != "imported_by"})
+    record.keep(provenance, by)
     return out
 
 
-def _latest(conn: sa.Connection, batch: Batch) -> dict[tuple[str, str, str], dict[str, Any]]:
+def _latest(store: WardStore, batch: Batch) -> dict[tuple[str, str, str], dict[str, Any]]:
     """The newest provenance row of each resource of the batch seen before."""
-    pv = t.fhir_provenance
-    ids = [r.resource_id for r in [*batch.patients, *batch.observations]]
-    out: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for lo in range(0, len(ids), 500):
-        for r in conn.execute(sa.select(pv).where(pv.c.resource_id.in_(ids[lo:lo + 500]))
-                              .order_by(pv.c.version)):
-            out[(r.source_system, r.resource_type, r.resource_id)] = dict(r._mapping)
-    return out
+    return _record(store).latest(r.resource_id for r in [*batch.patients, *batch.observations])
 
 
 def _import_rows(store: WardStore, groups: list[list[ObservationResource]], batch: Batch,
@@ -285,7 +253,7 @@ def _named(p: Any, groups: list[list[ObservationResource]]) -> FhirProblem | str
                        p.message)
 
 
-def _change(store: WardStore, conn: sa.Connection, o: ObservationResource, pid: str,
+def _change(store: WardStore, o: ObservationResource, pid: str,
             before: dict[str, Any], by: str, out: Outcome) -> None:
     """A resource imported before comes back different (decision F2): ``amended`` or
     ``corrected`` replace its values in the stored row, ``entered-in-error`` withdraws them,
@@ -305,15 +273,12 @@ def _change(store: WardStore, conn: sa.Connection, o: ObservationResource, pid: 
         raise FhirError([FhirProblem(o.where, where, "effectiveDateTime", o.at.isoformat(),
                                      "an amendment that moves an observation to another "
                                      "time is not imported: correct it in the ward record")])
-    a = t.assessments
-    row = conn.execute(sa.select(a.c.id).where(
-        a.c.patient_id == pid, a.c.assessed_at == at, a.c.status == "final",
-        ~sa.exists().where(a.alias("n").c.replaces_id == a.c.id))).first()
-    if row is None:
+    row_id = _record(store).row_at(pid, at, current=True)
+    if row_id is None:
         raise FhirError([FhirProblem(o.where, where, "status", o.status,
                                      "the row it was charted in is no longer current "
                                      "(entered in error in the ward record)")])
-    current = next(h for h in store.history(pid) if h.id == row.id)
+    current = next(h for h in store.history(pid) if h.id == row_id)
     values = {**current.values, "time": at}
     names = o.fields
     reason = (f"{'entered in error' if o.status == IN_ERROR else o.status} in the source "
@@ -322,7 +287,7 @@ def _change(store: WardStore, conn: sa.Connection, o: ObservationResource, pid: 
         for n in names:
             values[n] = None
         if all(values.get(k) in (None, "") for k in values if k not in ("time", "age_years")):
-            store.mark_entered_in_error(row.id, reason, by=by)
+            store.mark_entered_in_error(row_id, reason, by=by)
             out.marked += 1
             out.since[pid] = min(out.since.get(pid, at), at)
             return
@@ -330,5 +295,5 @@ def _change(store: WardStore, conn: sa.Connection, o: ObservationResource, pid: 
     else:
         values.update(o.values)
         out.amended += 1
-    store.amend_assessment(row.id, values, reason, by=by)
+    store.amend_assessment(row_id, values, reason, by=by)
     out.since[pid] = min(out.since.get(pid, at), at)
