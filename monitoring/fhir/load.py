@@ -283,6 +283,11 @@ def _change(store: WardStore, o: ObservationResource, pid: str,
     names = o.fields
     reason = (f"{'entered in error' if o.status == IN_ERROR else o.status} in the source "
               f"record ({o.source}, {where})")
+    now = {k: current.values.get(k) for k in names}
+    if now == ({k: None for k in names} if o.status == IN_ERROR
+               else {k: o.values.get(k) for k in names}):
+        out.unchanged += 1  # the row already says so (e.g. "amended" to the same value)
+        return
     if o.status == IN_ERROR:
         for n in names:
             values[n] = None

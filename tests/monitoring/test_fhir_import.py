@@ -161,6 +161,16 @@ def test_an_amended_value_later_in_its_row_amends_that_row_and_a_moved_one_is_re
     assert current(store)[0].values["hr_bpm"] == 96
 
 
+def test_amended_to_the_same_value_changes_nothing_in_the_row(store: WardStore,
+                                                             tmp_path: Path) -> None:
+    services.import_fhir(store, [ndjson(tmp_path / "a.ndjson", patient(),
+                                        vital("t", "8310-5", 38.4, "Cel"))], "nina")
+    done = services.import_fhir(store, [ndjson(tmp_path / "b.ndjson", patient(), vital(
+        "t", "8310-5", 38.4, "Cel", status="amended"))], "nina")
+    assert (done.amended, done.unchanged) == (0, 2)
+    assert len(store.history("MRN-1")) == 1
+
+
 def test_a_changed_value_without_amended_status_is_refused_not_overwritten(
         store: WardStore, tmp_path: Path) -> None:
     services.import_fhir(store, [ndjson(tmp_path / "a.ndjson", patient(),
