@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from typing import BinaryIO, TextIO
 
 from . import output, stream
+from .arrow_csv import EarlyRead
 from .parse import Assessments, InputError, read_csv
 from .scales.common import ScaleGrade
 from .scales.engine import ASTCT, SCALE_NAMES, UnknownScaleError, grade_inputs, parse_scales
@@ -74,7 +75,9 @@ def _scales(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, early: EarlyRead | None = None) -> int:
+    """Run a command line; ``early``: the typed read of its file, already started
+    (``__main__``, ``arrow_csv``)."""
     args = build_parser().parse_args(argv)
     # the compiled pass loads from numba's cache (a few tenths of a second) while the file is
     # read, which mostly runs without the GIL
@@ -84,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(["python -m grading: --format parquet holds the ASTCT fields only; "
                       "use --format json or csv with --scales"])
     try:
-        assessments = read_csv(args.file, args.tz)
+        assessments = read_csv(args.file, args.tz, early)
     except FileNotFoundError:
         return _fail([f"{args.file}: no such file"])
     except IsADirectoryError:
@@ -166,8 +169,9 @@ class _TextSink(io.RawIOBase):
 
 
 def _load_engine() -> None:
+    """The compiled code loaded: the grading pass, and the writer's (``stream``)."""
     with contextlib.suppress(Exception):  # a failure shows again, plainly, when grading
-        grade(read_csv(b"patient_id,time\nP,2026-01-01T00:00\n"))
+        stream.grade_bytes(grade(read_csv(b"patient_id,time\nP,2026-01-01T00:00\n")), "csv")
 
 
 def _write(out: BinaryIO, args: argparse.Namespace, assessments: Assessments) -> None:

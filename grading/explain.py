@@ -507,11 +507,12 @@ class Explainer:
             first, inverse = _groups(key, len(rows))
             seen = self._rendered.setdefault(id(slot), {})
             entry = np.empty(len(first), np.int32)
-            for j, f in enumerate(first.tolist()):
-                values = tuple(a[f].item() for a in key)  # what the template reads
+            # what the template reads, per group (Python numbers, as ``.item()`` gives them)
+            keys = list(zip(*(a[first].tolist() for a in key))) if key else [()] * len(first)
+            for j, (values, f_row) in enumerate(zip(keys, rows[first].tolist())):
                 e = seen.get(values) if values == values else None  # (NaN: render again)
                 if e is None:
-                    text = slot.render(View(g, int(rows[f])))
+                    text = slot.render(View(g, f_row))
                     e = self._reason(text) if reasons else self._flag(slot.code, text)
                     seen[values] = e
                 entry[j] = e

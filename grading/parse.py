@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import os
 import re
 from collections import Counter
@@ -32,9 +31,17 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from . import csvsafe
+from .arrow_csv import (  # noqa: F401 (TYPED_READ: the fast read's types, patched by tests)
+    FALSE_WORDS,
+    HEAD_BYTES,
+    LONE_CR,
+    TRUE_WORDS,
+    TYPED_READ,
+    EarlyRead,
+    read_table,
+)
 from .fields import (
     BOOLEAN_WORDS,
     CHILD_SOFT_MAX,
@@ -59,14 +66,12 @@ PLAIN_TIME_LENGTHS = (16, 19)
 # a ward record's times: CAR-T began after 2000; a year past 2199 is a typing error (decision V4c)
 YEAR_MIN, YEAR_MAX = 2000, 2199
 BLANKS = " \t"  # the only characters trimmed around a value; any other is an error (V4d)
-HEAD_BYTES = 65536  # the start of a file, for its header line and a first UTF-8 check
 # Bounds on what a file may hold, so a malformed file is refused quickly and never blows up:
 # no canonical cell is longer than a few hundred characters (the longest is a list of every
 # vasoactive agent), and a header names each canonical column at most once.
 MAX_CELL_CHARS = 1000
 MAX_COLUMNS = 500
 SHOWN_VALUE_CHARS = 80  # a longer value is shortened in an error message
-LONE_CR = re.compile(rb"\r(?!\n)")  # a line ending of CR alone (old Mac files)
 
 
 # What a problem is, as a stable machine code (``Problem.code``): a form marks the field from
@@ -197,47 +202,19 @@ def ward_zone(name: str) -> ZoneInfo:
 
 
 # ---------------------------------------------------------------------------- reading text
-# How Arrow reads each kind of column on the fast path (a file whose every cell is clean).
-# Numbers and booleans are converted while reading; choice cells come back dictionary-encoded;
-# times stay text and are checked by ``_parse_time_column``.
-TYPED_READ: dict[str, pa.DataType] = {
-    "id": pa.dictionary(pa.int32(), pa.string()),
-    "time": pa.string(),
-    "number": pa.float64(),
-    "integer": pa.float64(),  # checked to be whole by _check_numbers
-    "boolean": pa.bool_(),
-    "choice": pa.dictionary(pa.int32(), pa.string()),
-    "choices": pa.dictionary(pa.int32(), pa.string()),
-}
-
-
-def _read_type(f: Field) -> pa.DataType:
-    if f.kind == "time" and f.per_patient:  # a few distinct texts: each checked once
-        return pa.dictionary(pa.int32(), pa.string())
-    return TYPED_READ[f.kind]
-
-
-def _in_any_case(words: Iterable[str]) -> list[str]:
-    """Every upper/lower-case spelling of ``words`` (decision V5: booleans in any case)."""
-    return sorted({"".join(c) for w in words
-                   for c in itertools.product(*({ch.lower(), ch.upper()} for ch in w))})
-
-
-TRUE_WORDS = _in_any_case(w for w, v in BOOLEAN_WORDS.items() if v)
-FALSE_WORDS = _in_any_case(w for w, v in BOOLEAN_WORDS.items() if not v)
-
-
-def read_csv(source: str | Path | bytes, tz: str | ZoneInfo = "UTC") -> Assessments:
+def read_csv(source: str | Path | bytes, tz: str | ZoneInfo = "UTC",
+             early: EarlyRead | None = None) -> Assessments:
     """Parse and validate a canonical CSV file. Raises ``InputError`` listing every problem.
 
-    A clean file is converted by Arrow as it is read (``TYPED_READ``), straight from the file.
-    When that fails or any cell is invalid, the file is read again all as text and checked
-    value by value (``_read_as_text``), so every problem is named with the cell as written:
-    the typed read never decides an error.
+    A clean file is converted by Arrow as it is read (``TYPED_READ``), straight from the file
+    (or taken from ``early``, the same read started before the heavy imports, when it read
+    this very file: ``arrow_csv``). When that fails or any cell is invalid, the file is read
+    again all as text and checked value by value (``_read_as_text``), so every problem is named
+    with the cell as written: the typed read never decides an error.
     """
     zone = tz if isinstance(tz, ZoneInfo) else ward_zone(tz)
     if isinstance(source, bytes):
-        head, tail = source[:HEAD_BYTES], source[-3:]
+        head, tail, size = source[:HEAD_BYTES], source[-3:], len(source)
     else:
         with Path(source).open("rb") as f:  # a missing file or a folder raises here
             head = f.read(HEAD_BYTES)
@@ -250,9 +227,14 @@ def read_csv(source: str | Path | bytes, tz: str | ZoneInfo = "UTC") -> Assessme
     if _plain_layout(head, tail):
         try:
             _check_utf8(head)
-            stream = (pa.BufferReader(pa.py_buffer(source)) if isinstance(source, bytes)
-                      else pa.OSFile(str(source)))
-            return from_columns(_read_table(stream, _read_header(head), typed=True), zone)
+            header = _read_header(head)
+            table = (None if early is None or isinstance(source, bytes)
+                     else early.take(source, head, size, header))
+            if table is None:
+                stream = (pa.BufferReader(pa.py_buffer(source)) if isinstance(source, bytes)
+                          else pa.OSFile(str(source)))
+                return from_columns(_read_table(stream, header, typed=True), zone)
+            return from_columns(_without_formula_prefix(table), zone)
         except (pa.ArrowInvalid, InputError):
             pass  # some cell is not as the fast read expects: the text read names it
     return _read_as_text(source if isinstance(source, bytes) else Path(source).read_bytes(),
@@ -289,16 +271,7 @@ def _read_as_text(data: bytes, zone: ZoneInfo) -> Assessments:
 
 def _read_table(stream: pa.NativeFile, header: list[str],
                 typed: bool) -> dict[str, pa.ChunkedArray]:
-    types = {n: _read_type(FIELD_BY_NAME[n]) if typed else pa.string() for n in header}
-    table = pacsv.read_csv(
-        stream,
-        read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 22,
-                                       column_names=header, skip_rows=1),
-        parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
-        convert_options=pacsv.ConvertOptions(
-            column_types=types, strings_can_be_null=True, null_values=[""],
-            quoted_strings_can_be_null=True, true_values=TRUE_WORDS, false_values=FALSE_WORDS))
-    return _without_formula_prefix({n: table.column(n) for n in header})
+    return _without_formula_prefix(read_table(stream, header, typed))
 
 
 def _without_formula_prefix(cols: dict[str, pa.ChunkedArray]) -> dict[str, pa.ChunkedArray]:

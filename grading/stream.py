@@ -21,7 +21,9 @@ from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
-from numba import njit
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from . import csvsafe
 from .explain import ROW_TIME, Explainer, when
@@ -70,8 +72,42 @@ TIME = 1 << 40  # piece numbers from here on are times: TIME + the sorted row
 LEAD, LEAD_FIRST, QUOTE, ITEM_SEP, REASON_CLOSE, LIST_OPEN, LIST_EMPTY, LIST_CLOSE = range(13, 21)
 
 
+@njit(cache=CACHE, nogil=True, inline="always")
+def _reasons(json: bool, i: int, ids: np.ndarray, times: np.ndarray, own: int,
+             reason_piece: np.ndarray, reason_quote: np.ndarray, k: np.ndarray,
+             seq: np.ndarray, m: int) -> int:  # pragma: no cover (compiled)
+    """Row i's reason entries (``ids``/``times``: per slot, -1 none; a time ROW_TIME is the
+    row's own, sorted row ``own``) into ``seq`` from ``m``; returns the new end."""
+    present = quoted = False
+    for j in range(ids.shape[1]):
+        if ids[i, j] >= 0:
+            present = True
+            quoted = quoted or reason_quote[ids[i, j]]
+    seq[m] = ((k[LIST_OPEN] if present else k[LIST_EMPTY]) if json
+              else (k[QUOTE] if quoted else -1))
+    m += 1
+    sep = False
+    for j in range(ids.shape[1]):
+        e = ids[i, j]
+        if e < 0:
+            continue
+        if sep:
+            seq[m] = k[ITEM_SEP]
+            m += 1
+        sep = True
+        t = times[i, j]
+        seq[m] = reason_piece[e]
+        seq[m + 1] = TIME + (own if t == ROW_TIME else t)
+        seq[m + 2] = k[REASON_CLOSE]
+        m += 3
+    seq[m] = ((k[LIST_CLOSE] if present else -1) if json
+              else (k[QUOTE] if quoted else -1))
+    return m + 1
+
+
 @njit(cache=CACHE, nogil=True)
-def _sequence(json: bool, first: bool, row: np.ndarray, ids: np.ndarray, times: np.ndarray,
+def _sequence(json: bool, first: bool, row: np.ndarray, s: np.ndarray, crs: np.ndarray,
+              crs_time: np.ndarray, icans: np.ndarray, icans_time: np.ndarray,
               flags: np.ndarray, soft: np.ndarray, soft_quote: np.ndarray,
               reason_piece: np.ndarray, reason_quote: np.ndarray, flag_piece: np.ndarray,
               flag_quote: np.ndarray, k: np.ndarray,
@@ -81,11 +117,11 @@ def _sequence(json: bool, first: bool, row: np.ndarray, ids: np.ndarray, times: 
     writes them (-1: nothing).
 
     ``row[i]``: row i's pieces for patient, time, day, CRS grade, CRS status, CRS episode
-    maximum, ICANS grade, ICANS status, ICANS episode maximum; ``ids``/``times``: its CRS then
-    ICANS reason entries and their sorted rows, per slot (-1 none); ``flags``: its flag
-    entries; ``soft``: the piece of its soft-limit flags (-1 none); ``k``: the skeleton."""
-    n, width = ids.shape
-    n_crs = width // 2
+    maximum, ICANS grade, ICANS status, ICANS episode maximum; ``s[i]``: its sorted row;
+    ``crs``/``crs_time`` (and ``icans``): its reason entries and the sorted rows of their times,
+    per slot (``explain.Explained``); ``flags``: its flag entries; ``soft``: the piece of its
+    soft-limit flags (-1 none); ``k``: the skeleton."""
+    n = row.shape[0]
     m = 0
     for i in range(n):
         if json:
@@ -94,32 +130,12 @@ def _sequence(json: bool, first: bool, row: np.ndarray, ids: np.ndarray, times: 
         for f in range(12):  # the fields: r0 r1 r2 r3 r4 CRS r5 r6 r7 ICANS r8 FLAGS
             seq[m] = k[f]
             m += 1
-            if f == 5 or f == 9:  # reasons
-                lo = 0 if f == 5 else n_crs
-                present = quoted = False
-                for j in range(lo, lo + n_crs):
-                    if ids[i, j] >= 0:
-                        present = True
-                        quoted = quoted or reason_quote[ids[i, j]]
-                seq[m] = ((k[LIST_OPEN] if present else k[LIST_EMPTY]) if json
-                          else (k[QUOTE] if quoted else -1))
-                m += 1
-                sep = False
-                for j in range(lo, lo + n_crs):
-                    e = ids[i, j]
-                    if e < 0:
-                        continue
-                    if sep:
-                        seq[m] = k[ITEM_SEP]
-                        m += 1
-                    sep = True
-                    seq[m] = reason_piece[e]
-                    seq[m + 1] = TIME + times[i, j]
-                    seq[m + 2] = k[REASON_CLOSE]
-                    m += 3
-                seq[m] = ((k[LIST_CLOSE] if present else -1) if json
-                          else (k[QUOTE] if quoted else -1))
-                m += 1
+            if f == 5:
+                m = _reasons(json, i, crs, crs_time, s[i], reason_piece, reason_quote, k,
+                             seq, m)
+            elif f == 9:
+                m = _reasons(json, i, icans, icans_time, s[i], reason_piece, reason_quote, k,
+                             seq, m)
             elif f == 11:  # flags, then the soft-limit flags
                 present, quoted = soft[i] >= 0, soft_quote[i]
                 for j in range(flags.shape[1]):
@@ -156,9 +172,9 @@ def _sequence(json: bool, first: bool, row: np.ndarray, ids: np.ndarray, times: 
     return m
 
 
-def _sequence_bound(ids: np.ndarray, flags: np.ndarray) -> int:
+def _sequence_bound(crs: np.ndarray, icans: np.ndarray, flags: np.ndarray) -> int:
     """At most how many pieces ``_sequence`` writes for a block."""
-    return ids.shape[0] * (30 + 4 * ids.shape[1] + 2 * flags.shape[1])
+    return crs.shape[0] * (30 + 4 * (crs.shape[1] + icans.shape[1]) + 2 * flags.shape[1])
 
 
 @njit(cache=CACHE, nogil=True)
@@ -174,20 +190,39 @@ def _length(seq: np.ndarray, off0: np.ndarray, off1: np.ndarray) -> int:  # prag
     return total
 
 
+@intrinsic
+def _copy(typingctx, dst, at, src, lo, n):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """``dst[at:at + n] = src[lo:lo + n]`` for uint8 arrays, as one ``memcpy`` (numba's slice
+    assignment costs some 20 ns per call, and most pieces are a few bytes long)."""
+    sig = types.void(dst, types.int64, src, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        d, d_at, s, s_lo, count = args
+        dst_data = context.make_array(signature.args[0])(context, builder, d).data
+        src_data = context.make_array(signature.args[2])(context, builder, s).data
+        cgutils.raw_memcpy(builder, builder.gep(dst_data, [d_at]),
+                           builder.gep(src_data, [s_lo]), count, 1)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 @njit(cache=CACHE, nogil=True)
 def _fill(seq: np.ndarray, buf0: np.ndarray, off0: np.ndarray, buf1: np.ndarray,
           off1: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover (compiled)
-    """The bytes of the pieces ``seq`` into ``out`` (long enough: ``_length``)."""
+    """The bytes of the pieces ``seq`` into ``out`` (long enough: ``_length``; a piece that
+    would not fit raises rather than write past the end)."""
     pos = 0
     for p in seq:
         if p >= TIME:
-            lo, hi = off1[p - TIME], off1[p - TIME + 1]
-            out[pos:pos + hi - lo] = buf1[lo:hi]
+            buf, lo, hi = buf1, off1[p - TIME], off1[p - TIME + 1]
         elif p >= 0:
-            lo, hi = off0[p], off0[p + 1]
-            out[pos:pos + hi - lo] = buf0[lo:hi]
+            buf, lo, hi = buf0, off0[p], off0[p + 1]
         else:
             continue
+        if pos + hi - lo > len(out) or lo < 0 or hi > len(buf):
+            raise ValueError("_fill: the output buffer is too short for its pieces")
+        _copy(out, pos, buf, lo, hi - lo)
         pos += hi - lo
 
 
@@ -349,7 +384,7 @@ class GradeWriter:
         self.ex = Explainer(g)
         self.f: _Format = _Csv(self.ex) if self.csv else _Json(self.ex)
         a = g.assessments
-        self.iso = iso_times(g.order.time_ns, a.tz)
+        self._iso: tuple[np.ndarray, np.ndarray] | None = None  # every row's time: ``iso``
         p = self.f.p
         cell = _csv_cell if self.csv else _js
         self.patient = np.array([p.add(cell(x)) for x in a.patients], np.int64)
@@ -379,13 +414,22 @@ class GradeWriter:
             self._num_lo = new_lo
         return np.where(blank, self._blank, self._num[v - self._num_lo])
 
+    @property
+    def iso(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every sorted row's time as text (``iso_times``), made on first use."""
+        if self._iso is None:
+            self._iso = iso_times(self.g.order.time_ns, self.g.assessments.tz)
+        return self._iso
+
     def block(self, rows: np.ndarray) -> np.ndarray:
         """The bytes (uint8) of input rows ``rows`` (consecutive, in input order)."""
-        out, n = _render(np.zeros(0, np.uint8), np.zeros(0, np.int64), *self.prepare(rows))
+        out, n = _render(np.zeros(0, np.uint8), np.zeros(0, np.int64), *self.prepare(rows),
+                         *self.iso)
         return out[:n]
 
     def prepare(self, rows: np.ndarray) -> tuple[object, ...]:
-        """What ``_render`` needs for rows ``rows``: explained, as numbers (holds the GIL)."""
+        """What ``_render`` needs for rows ``rows`` but the times (``iso``): explained, as
+        numbers (holds the GIL)."""
         g, c = self.g, self.g.col
         s = g.sorted_of(rows)
         e = self.ex.explain(s)
@@ -399,15 +443,12 @@ class GradeWriter:
             self._numbers(c["icans_grade"][s], c["icans_grade"][s] == NE_GRADE),
             self.status[c["icans_status"][s]],
             self._numbers(c["icans_episode_max"][s], c["icans_episode_max"][s] < 0)], axis=1)
-        ids = np.concatenate([e.crs, e.icans], axis=1)
-        times = np.concatenate([e.crs_time, e.icans_time], axis=1).astype(np.int64)
-        times = np.where(times == ROW_TIME, s[:, None], times)
         soft, soft_quote = self._soft(rows)
         buf0, off0 = self.f.p.arrays()
         first, self.first = self.first, False
-        return (not self.csv, first, row, ids, times, e.flags, soft, soft_quote, reason_piece,
-                reason_quote, flag_piece, flag_quote, self.k, buf0, off0, self.iso[0],
-                self.iso[1])
+        return (not self.csv, first, row, e.s, e.crs, e.crs_time, e.icans, e.icans_time,
+                e.flags, soft, soft_quote, reason_piece, reason_quote, flag_piece, flag_quote,
+                self.k, buf0, off0)
 
     def _soft(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each row's soft-limit flags as one piece (-1 none), and whether it needs quotes."""
@@ -433,7 +474,8 @@ class GradeWriter:
 
 
 def _render(into: np.ndarray, seq: np.ndarray, json: bool, first: bool, row: np.ndarray,
-            ids: np.ndarray, times: np.ndarray, flags: np.ndarray, soft: np.ndarray,
+            s: np.ndarray, crs: np.ndarray, crs_time: np.ndarray, icans: np.ndarray,
+            icans_time: np.ndarray, flags: np.ndarray, soft: np.ndarray,
             soft_quote: np.ndarray,
             reason_piece: np.ndarray, reason_quote: np.ndarray, flag_piece: np.ndarray,
             flag_quote: np.ndarray, k: np.ndarray, buf0: np.ndarray, off0: np.ndarray,
@@ -441,10 +483,10 @@ def _render(into: np.ndarray, seq: np.ndarray, json: bool, first: bool, row: np.
     """A prepared block's bytes (compiled, without the GIL), written into ``into`` when it is
     long enough (a buffer used again costs no fresh memory), else into a new one: (the
     buffer, how many bytes)."""
-    if len(seq) < _sequence_bound(ids, flags):
-        seq = np.empty(_sequence_bound(ids, flags), np.int64)
-    m = _sequence(json, first, row, ids, times, flags, soft, soft_quote, reason_piece,
-                  reason_quote, flag_piece, flag_quote, k, seq)
+    if len(seq) < _sequence_bound(crs, icans, flags):
+        seq = np.empty(_sequence_bound(crs, icans, flags), np.int64)
+    m = _sequence(json, first, row, s, crs, crs_time, icans, icans_time, flags, soft,
+                  soft_quote, reason_piece, reason_quote, flag_piece, flag_quote, k, seq)
     seq = seq[:m]
     n = _length(seq, off0, off1)
     if len(into) < n:
@@ -477,10 +519,10 @@ def write_grades(out: BinaryIO, g: GradedTimeline, fmt: str, block: int | None =
     pieces = [np.zeros(0, np.int64)]  # the renderer's piece list, used again (one renderer)
 
     def render(args: tuple[object, ...]) -> tuple[np.ndarray, int]:
-        bound = _sequence_bound(args[3], args[5])  # type: ignore[arg-type]
+        bound = _sequence_bound(args[4], args[6], args[8])  # type: ignore[arg-type]
         if len(pieces[0]) < bound:
             pieces[0] = np.empty(bound, np.int64)
-        return _render(buffers.get(), pieces[0], *args)  # type: ignore[arg-type]
+        return _render(buffers.get(), pieces[0], *args, *w.iso)  # type: ignore[arg-type]
 
     def write(rendered: Future[tuple[np.ndarray, int]]) -> None:
         buf, size = rendered.result()

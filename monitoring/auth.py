@@ -64,8 +64,10 @@ DEFAULT_POLICY = SignInPolicy()
 
 # What each role may open (design.md "Roles"). Educators: the demo ward only.
 PAGES_BY_ROLE: dict[str, tuple[str, ...]] = {
-    "nurse": ("ward_overview", "bedside_entry", "patient_review", "patient"),
-    "physician": ("ward_overview", "bedside_entry", "patient_review", "patient", "admission"),
+    "nurse": ("ward_overview", "observations_due", "bedside_entry", "patient_review", "patient",
+              "treatments"),
+    "physician": ("ward_overview", "observations_due", "bedside_entry", "patient_review",
+                  "patient", "treatments", "admission"),
     "educator": ("demo_ward", "teaching", "case_library", "case_builder"),
     "admin": ("ward_overview", "patient", "admission", "users"),
 }

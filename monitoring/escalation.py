@@ -323,17 +323,36 @@ RETROSPECTIVE = "Retrospective: "
 RETROSPECTIVE_END = " (no longer present at the latest assessment)"
 
 
+RECENT = VITALS_WINDOW  # a flag this close to the latest assessment is about now (E14)
+
+
 def still_present(f: CourseFlag, last: Context) -> bool:
     """Whether the condition a flag was raised for is still there at the latest assessment:
-    a rule's level there is present and not lower than the flag's; an engine flag is still
-    on the latest result. A one-off event (a new fever, a seizure, a fall in ICE, a new ICU
-    trigger) is present only at its own assessment; what it leads to (the grade, the support)
-    has rules of its own."""
+    a rule's level there is present, and not lower than the flag's unless the rule gives the
+    same severity at the level now (SBP 85 now after a late SBP 70 is still hypotension, an
+    urgent flag; a grade 3 emergency with grade 1 now is not); an engine flag is still
+    on the latest result. A one-off event (a new fever, a seizure, a fall in ICE) is present
+    only at its own assessment; what it leads to (the grade, the support) has rules of its
+    own. An ICU review is present while a trigger it named is still in force. Whatever the
+    rule, a flag raised at an assessment within 4 h (one routine round, the time a vital sign
+    stays current) of the latest one is about now: a fever charted late, a seizure an hour
+    ago, keep their full severity even if the latest assessment no longer shows them (E14)."""
+    if elapsed(last.result.time, f.time) <= RECENT:
+        return True  # charted late but within one routine round of now: about now (E14)
     rule = RULE_BY_CODE.get(f.flag["code"])
+    if f.flag["code"] == "icu_review":
+        # the trigger's first appearance is the event, but the trigger itself (CRS >= 3, ICANS
+        # >= 3, ...) is a state: still in force at the latest assessment = about now
+        return any(t in f.flag["message"] for t in last.icu)
     if rule is None or f.level is None:
         return f.flag["code"] in {x.code for x in last.result.flags}
     now = rule.level(last)[0]
-    return not (isinstance(now, int | float) and now == 0) and not _higher(f.level, now)
+    if isinstance(now, int | float) and now == 0:
+        return False
+    # present at a lower level: still about now when the flag is what the rule says now
+    # (hypotension, SpO2, oxygen: one severity; a grade rise: urgent below grade 3 either way)
+    severity = rule.severity if isinstance(rule.severity, str) else rule.severity(last)
+    return not _higher(f.level, now) or severity == f.flag["severity"]
 
 
 def retrospective(f: dict[str, str]) -> dict[str, str]:

@@ -20,9 +20,9 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -536,13 +536,41 @@ def shift_for(timeline: bytes, at: datetime, tz: Any) -> timedelta:
     return timedelta(days=(local_now - last).days)
 
 
-def shifted_timeline(timeline: bytes, shift: timedelta) -> bytes:
-    """The CSV with every time and the infusion time moved by ``shift``."""
+def mover(until: datetime, at: datetime, tz: Any) -> Callable[[datetime], datetime]:
+    """Case-local time -> the instant in the ward that keeps its distance from ``until``, with
+    ``until`` put at ``at`` (to the minute; decision W16: the demo ward ends now). Real
+    elapsed time is kept, also across a clock change, and the result carries its UTC offset
+    (a local time that does not exist or is ambiguous on a clock-change day is never written)."""
+    end = at.astimezone(UTC).replace(second=0, microsecond=0)
+
+    def move(t: datetime) -> datetime:
+        return (end - (until - t)).astimezone(tz)
+    return move
+
+
+def cut_timeline(timeline: bytes, until: datetime) -> bytes:
+    """The CSV without the assessments after the case-local time ``until``."""
+    rows = [r for r in csv_rows(timeline) if datetime.fromisoformat(r["time"]) <= until]
+    if not rows:
+        raise StoreError(f"the case has no assessment at or before {until:%d %b %Y %H:%M}")
+    return _csv(rows)
+
+
+def shifted_timeline(timeline: bytes, shift: timedelta | Callable[[datetime], datetime]
+                     ) -> bytes:
+    """The CSV with every time and the infusion time moved by ``shift`` (a whole-day
+    timedelta, or a ``mover``)."""
+    move = shift if callable(shift) else (lambda t: t + shift)
     rows = csv_rows(timeline)
     for r in rows:
         for col in ("time", "infusion_time"):
-            if r.get(col):
-                r[col] = (datetime.fromisoformat(r[col]) + shift).isoformat(timespec="minutes")
+            if r.get(col):  # to the minute, or to the second when recorded so (issue 18.10)
+                t = move(datetime.fromisoformat(r[col]))
+                r[col] = t.isoformat(timespec="minutes" if t.second == 0 else "seconds")
+    return _csv(rows)
+
+
+def _csv(rows: list[dict[str, str]]) -> bytes:
     out = io.StringIO()
     w = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
     w.writeheader()
@@ -553,21 +581,38 @@ def shifted_timeline(timeline: bytes, shift: timedelta) -> bytes:
 def infusion_of(timeline: bytes, tz: Any) -> datetime | None:
     when = next((datetime.fromisoformat(r["infusion_time"]) for r in csv_rows(timeline)
                  if r.get("infusion_time")), None)
-    return None if when is None else when.replace(tzinfo=tz)
+    if when is None:
+        return None
+    return when.astimezone(tz) if when.tzinfo is not None else when.replace(tzinfo=tz)
 
 
 def load_case(store: WardStore, case: LibraryCase, at: datetime | None = None,
-              by: str = SYSTEM_USER, *, replace: bool = True) -> int:
+              by: str = SYSTEM_USER, *, replace: bool = True,
+              until: datetime | None = None) -> int:
     """Put a fresh copy of ``case`` into the demo ward, ending within the day before ``at``,
     every write recorded under ``by`` (the educator who asked for it; ``system`` only for
     the demo ward of the first run) and the load itself audited (``teaching_case_loaded``).
     A copy already there is marked entered-in-error first (``replace``), or left as it is
-    when it has assessments and ``replace`` is False. Returns the assessments loaded."""
+    when it has assessments and ``replace`` is False. Returns the assessments loaded.
+
+    ``until`` (a case-local time): the case as it stood then, put at ``at`` - the
+    assessments, medications and lab results after it are left out and the rest moved by
+    the exact shift that makes ``until`` now (decision W16; the demo ward of the first run)."""
     at = at or now()
     tz = store.tz
     card = case.card
-    shift = shift_for(case.timeline, at, tz)
-    data = shifted_timeline(case.timeline, shift)
+    if until is None:
+        shift = shift_for(case.timeline, at, tz)
+
+        def move(t: datetime) -> datetime:
+            return (t + shift).replace(tzinfo=tz)
+        data = shifted_timeline(case.timeline, shift)
+    else:
+        move = mover(until, at, tz)
+        data = shifted_timeline(cut_timeline(case.timeline, until), move)
+        shift = move(until).replace(tzinfo=None) - until  # for the audit: ward clock time
+    medications = [m for m in card.medications if until is None or m.time <= until]
+    labs = [x for x in card.labs.results() if until is None or x[3] <= until]
     infusion = infusion_of(data, tz)
     existing = store.patient(card.id)
     if existing is None:
@@ -585,13 +630,15 @@ def load_case(store: WardStore, case: LibraryCase, at: datetime | None = None,
             store.update_patient(card.id, changes, RELOAD_REASON, by=by)
     n = store.import_csv(data, by=by, demo=True)
     store.record_administrations(
-        card.id, [(m.kind, (m.time + shift).replace(tzinfo=tz), m.dose)
-                  for m in card.medications], by=by)
-    store.record_labs(card.id, [(test, value, unit, (when + shift).replace(tzinfo=tz))
-                                for test, value, unit, when in card.labs.results()], by=by)
+        card.id, [(m.kind, move(m.time), m.dose) for m in medications], by=by)
+    store.record_labs(card.id, [(test, value, unit, move(when))
+                                for test, value, unit, when in labs], by=by)
     store.note(by, "teaching_case_loaded", "teaching_case", card.id, card.id,
                after={"source": case.source, "version": case.version,
-                      "shift_days": shift.days, "assessments": n})
+                      "shift_days": shift.days, "assessments": n,
+                      **({} if until is None else {
+                          "until": until.isoformat(timespec="minutes"),
+                          "shift_minutes": int(shift.total_seconds() // 60)})})
     return n
 
 

@@ -16,7 +16,7 @@ from grading.fields import FIELD_BY_NAME
 from grading.instants import instant
 
 from .course import course
-from .store import StoreError, WardStore
+from .store import StoreError, WardStore, period_covers
 from .support import NO_SUPPORT, Support
 from .tables import ADMINISTRATION_KINDS
 
@@ -43,6 +43,7 @@ class Review:
     flags: list[dict[str, Any]] = field(default_factory=list)  # open flags (the course's)
     news: news2.News2 | None = None            # NEWS2 now (the course's, C22)
     support: list[Support] = field(default_factory=list)  # in force at each row (W12)
+    periods: list[dict[str, Any]] = field(default_factory=list)  # attributions over a range
 
     @property
     def current(self) -> grading.RowResult:
@@ -76,7 +77,8 @@ def patient_review(store: WardStore, patient_id: str) -> Review:
         administrations=c.administrations, attributions=attributions,
         confirmations=store.confirmations(patient_id), notes=store.notes(patient_id),
         tocilizumab_given=tocilizumab_doses(rows, c.administrations), tz=store.tz,
-        labs=c.labs, flags=c.flags, news=c.news, support=c.support)
+        labs=c.labs, flags=c.flags, news=c.news, support=c.support,
+        periods=store.attribution_periods(patient_id))
 
 
 def news_now(review: Review) -> news2.News2 | None:
@@ -146,6 +148,40 @@ def attribution_effect(review: Review, index: int, finding: str) -> AttributionE
     later = [every[j].time for j in range(index + 1, n)
              if (every[j].crs, every[j].icans) != (one[j].crs, one[j].icans)]
     return AttributionEffect(review.results[index], one[index], later)
+
+
+@dataclass(frozen=True)
+class PeriodEffect:
+    """What attributing ``finding`` from one time until another (or until further notice)
+    would change (decision W15), before it is recorded."""
+
+    covered: list[datetime]                    # the assessments it covers, now
+    left_out: list[datetime]                   # in the range, not covered (W15: a fever with
+                                               # hypotension or an oxygen need)
+    changed: list[tuple[grading.RowResult, grading.RowResult]]  # (now, with it) where a grade
+    open_ended: bool                           # until further notice: later ones too
+
+
+def period_effect(review: Review, finding: str, starts_at: datetime,
+                  ends_at: datetime | None) -> PeriodEffect:
+    """Grade the course with ``finding`` attributed on the assessments the record will cover
+    (``period_covers``, the record's own rule), and list those whose grade that changes."""
+    at = set(period_covers(review.rows, finding, starts_at, ends_at))
+    rows = []
+    for j, r in enumerate(review.rows):
+        had = r.get("attributed_elsewhere")
+        found = set() if had in (None, "none") else set(str(had).split(";"))
+        rows.append(r | {"attributed_elsewhere": ";".join(sorted(found | {finding}))}
+                    if j in at else r)
+    after = list(grading.grade(grading.from_rows(rows, tz=review.tz)).results())
+    changed = [(review.results[j], after[j]) for j in range(len(rows))
+               if (after[j].crs, after[j].icans) != (review.results[j].crs,
+                                                     review.results[j].icans)]
+    in_range = [j for j, r in enumerate(review.rows)
+                if r["time"] >= starts_at and (ends_at is None or r["time"] <= ends_at)]
+    return PeriodEffect([review.rows[j]["time"] for j in sorted(at)],
+                        [review.rows[j]["time"] for j in in_range if j not in at],
+                        changed, ends_at is None)
 
 
 def icu_now(review: Review) -> list[guidance.IcuTrigger]:

@@ -41,9 +41,10 @@ log = logging.getLogger(__name__)
 
 __all__ = ["SYSTEM_USER", "ConcurrentChangeError", "DatabaseError", "DatabaseUnavailableError",
            "PatientIn", "SetupError", "StoreError", "Ward", "acknowledge_flag", "acknowledge_many",
-           "add_note", "add_user", "admit", "amend", "attribute", "confirm_grade",
-           "database_url", "discharge", "flag_refusal", "import_fhir",
-           "is_embedded_default", "mark_in_error", "note", "open_ward", "record",
+           "add_note", "add_user", "admit", "amend", "amend_lab", "amend_medication",
+           "attribute", "attribute_period", "confirm_grade", "database_url", "discharge",
+           "end_attribution_period", "flag_refusal", "import_fhir", "is_embedded_default",
+           "lab_in_error", "mark_in_error", "medication_in_error", "note", "open_ward", "record",
            "record_lab", "record_medication", "set_active", "set_password",
            "sign_in", "sso_sign_in", "update_patient"]
 
@@ -139,6 +140,39 @@ def attribute(store: WardStore, patient_id: str, assessment_id: int, finding: st
     return done
 
 
+def attribute_period(store: WardStore, patient_id: str, finding: str, starts_at: datetime,
+                     ends_at: datetime | None, reason: str, by: str) -> int:
+    """A physician attributes a finding to another cause from ``starts_at`` until ``ends_at``
+    (None: until further notice, so assessments charted later too; decision W15): one write,
+    audited, and the flags resynced from ``starts_at`` on, in one transaction."""
+    with store.locked([patient_id]):
+        before = ward.grades_now(store, patient_id)
+        done = store.attribute_period(patient_id, finding, starts_at, ends_at, reason, by=by)
+        until = "until further notice" if ends_at is None else \
+            f"until {ward.when(store, ends_at)}"
+        _resync(store, patient_id, by, starts_at, ward.Change(
+            f"the {finding} from {ward.when(store, starts_at)} {until} attributed to another "
+            f"cause by a physician ({reason.strip()})", explains=True, before=before))
+    return done
+
+
+def end_attribution_period(store: WardStore, patient_id: str, period_id: int,
+                           ends_at: datetime | None, reason: str, by: str) -> int:
+    """End an attribution over a time range at ``ends_at`` (a new version, the original
+    stays), or withdraw it altogether (``None``: entered in error); the flags are resynced
+    from its start."""
+    with store.locked([patient_id]):
+        old = _row(store.attribution_periods(patient_id), period_id, "attribution",
+                   patient_id)
+        before = ward.grades_now(store, patient_id)
+        done = store.end_attribution_period(patient_id, period_id, ends_at, reason, by=by)
+        what = ("withdrawn" if ends_at is None else f"ended at {ward.when(store, ends_at)}")
+        _resync(store, patient_id, by, old["starts_at"], ward.Change(
+            f"the attribution of {old['finding']} from {ward.when(store, old['starts_at'])} "
+            f"{what} by a physician", before=before))
+    return done
+
+
 def confirm_grade(store: WardStore, patient_id: str, assessment_id: int, syndrome: str,
                   grade: int, by: str, note: str | None = None) -> int:
     """A physician confirms (or overrides, with a note) a grade at an assessment; the flags are
@@ -188,16 +222,59 @@ def discharge(store: WardStore, patient_id: str, by: str) -> None:
 
 
 # ------------------------------------------------------------------------------ treatments
+def _row(rows: list[dict[str, Any]], row_id: int, words: str, patient_id: str
+         ) -> dict[str, Any]:
+    for r in rows:
+        if r["id"] == row_id:
+            return r
+    raise StoreError(f"{words} #{row_id} is not a current entry of patient '{patient_id}'")
+
+
 def record_medication(store: WardStore, patient_id: str, kind: str, given_at: datetime,
-                      by: str, dose: float | None = None) -> int:
-    """Record a medication or fluid given, and resync the flags from its time on (an
-    anti-cytokine agent or a tocilizumab dose changes what the rules say of later rows)."""
+                      by: str, dose: float | None = None, unit: str | None = None,
+                      route: str | None = None) -> int:
+    """Record a medication or fluid given (checked against the drug table: route, unit, dose
+    limits, decision W14), and resync the flags from its time on (an anti-cytokine agent, a
+    steroid or a tocilizumab dose changes what the rules say of later rows)."""
     with store.locked([patient_id]):
         before = ward.grades_now(store, patient_id)
-        done = store.record_administration(patient_id, kind, given_at, by=by, dose=dose)
+        done = store.record_administration(patient_id, kind, given_at, by=by, dose=dose,
+                                           unit=unit, route=route)
         _resync(store, patient_id, by, given_at, ward.Change(
             f"a medication recorded as given at {ward.when(store, given_at)}",
             before=before))
+    return done
+
+
+def amend_medication(store: WardStore, patient_id: str, administration_id: int,
+                     given_at: datetime, dose: float | None, unit: str | None,
+                     route: str | None, reason: str, by: str) -> int:
+    """Correct a medication given (the original stays, replaced, with the reason) and resync
+    the flags from the earlier of its old and new times. Returns the new version's id."""
+    with store.locked([patient_id]):
+        old = _row(store.administrations(patient_id), administration_id, "medication",
+                   patient_id)
+        before = ward.grades_now(store, patient_id)
+        done = store.amend_administration(patient_id, administration_id, given_at, dose, unit,
+                                          route, reason, by=by)
+        _resync(store, patient_id, by, min(old["given_at"], given_at), ward.Change(
+            f"a correction of the medication given at {ward.when(store, old['given_at'])}",
+            before=before))
+    return done
+
+
+def medication_in_error(store: WardStore, patient_id: str, administration_id: int,
+                        reason: str, by: str) -> int:
+    """Mark a medication entered in error (it stays, no longer counted) and resync the flags
+    from its time on."""
+    with store.locked([patient_id]):
+        old = _row(store.administrations(patient_id), administration_id, "medication",
+                   patient_id)
+        before = ward.grades_now(store, patient_id)
+        done = store.mark_administration_in_error(patient_id, administration_id, reason, by=by)
+        _resync(store, patient_id, by, old["given_at"], ward.Change(
+            f"the medication given at {ward.when(store, old['given_at'])} marked entered in "
+            "error", before=before))
     return done
 
 
@@ -207,6 +284,25 @@ def record_lab(store: WardStore, patient_id: str, test: str, value: float, unit:
     with store.locked([patient_id]):
         done = store.record_lab(patient_id, test, value, unit, taken_at, by=by)
         _resync(store, patient_id, by, taken_at)
+    return done
+
+
+def amend_lab(store: WardStore, patient_id: str, lab_id: int, value: float, unit: str,
+              taken_at: datetime, reason: str, by: str) -> int:
+    """Correct a lab result (the original stays, replaced, with the reason)."""
+    with store.locked([patient_id]):
+        old = _row(store.labs(patient_id), lab_id, "lab result", patient_id)
+        done = store.amend_lab(patient_id, lab_id, value, unit, taken_at, reason, by=by)
+        _resync(store, patient_id, by, min(old["taken_at"], taken_at))
+    return done
+
+
+def lab_in_error(store: WardStore, patient_id: str, lab_id: int, reason: str, by: str) -> int:
+    """Mark a lab result entered in error (it stays, no longer used by the lab scores)."""
+    with store.locked([patient_id]):
+        old = _row(store.labs(patient_id), lab_id, "lab result", patient_id)
+        done = store.mark_lab_in_error(patient_id, lab_id, reason, by=by)
+        _resync(store, patient_id, by, old["taken_at"])
     return done
 
 

@@ -16,6 +16,8 @@ from sqlalchemy.types import TypeDecorator
 
 from grading.fields import FIELDS
 
+from .medications import DRUGS
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """Timezone-aware datetimes stored as UTC on every backend (SQLite has no time zones)."""
@@ -142,23 +144,10 @@ assessments = sa.Table(
              postgresql_where=sa.text("follows_id IS NOT NULL")),
 )
 
-ADMINISTRATION_KINDS = {  # kind -> (unit, canonical "given since the previous row" field)
-    "tocilizumab": ("mg", "tocilizumab_given"),
-    "dexamethasone": ("mg", "corticosteroid_given"),
-    "methylprednisolone": ("mg", "corticosteroid_given"),
-    # anti-IL-1 / anti-IL-6 agents other than tocilizumab: never counted as tocilizumab (its
-    # dose limits), but they act like it for the fever waiver and A3 (decisions C20, W10)
-    "anakinra": ("mg", "anticytokine_given"),
-    "siltuximab": ("mg", "anticytokine_given"),
-    "other_anticytokine": ("mg", "anticytokine_given"),
-    "antipyretic": ("mg", "antipyretic_given"),
-    "fluid_bolus": ("mL", "fluid_bolus_given"),
-}
-KIND_WORDS = {  # kind -> how the pages and case cards name it
-    "tocilizumab": "tocilizumab", "dexamethasone": "dexamethasone",
-    "methylprednisolone": "methylprednisolone", "anakinra": "anakinra",
-    "siltuximab": "siltuximab", "other_anticytokine": "other anti-IL-6 / anti-IL-1 agent",
-    "antipyretic": "antipyretic", "fluid_bolus": "IV fluid bolus"}
+# kind -> (usual unit, canonical "given since the previous row" field or None): views of the
+# one drug table (monitoring/medications.py), which has the routes and the dose limits too
+ADMINISTRATION_KINDS = {k: (d.unit, d.field) for k, d in DRUGS.items()}
+KIND_WORDS = {k: d.words for k, d in DRUGS.items()}  # kind -> how the pages name it
 
 administrations = sa.Table(
     "administrations", metadata,
@@ -168,7 +157,8 @@ administrations = sa.Table(
     sa.Column("kind", sa.String(32),
               sa.CheckConstraint(f"kind IN {tuple(ADMINISTRATION_KINDS)}"), nullable=False),
     sa.Column("dose", sa.Float, sa.CheckConstraint("dose > 0")),
-    sa.Column("unit", sa.String(8)),
+    sa.Column("unit", sa.String(16)),                      # 0012: was 8 (µg/kg/min)
+    sa.Column("route", sa.String(8)),                      # 0012: IV, SC, PO, PR, IM
     sa.Column("replaces_id", sa.Integer, sa.ForeignKey("administrations.id")),
     *_record_columns(),
     sa.Index("ix_administrations_patient_time", "patient_id", "given_at"),
@@ -197,6 +187,21 @@ attributions = sa.Table(
     sa.Column("finding", sa.String(16), nullable=False),
     sa.Column("replaces_id", sa.Integer, sa.ForeignKey("attributions.id")),
     *_record_columns(),
+)
+
+# 0012: a physician's attribution of a finding over a time range (issue 18 point 12, decision
+# W15): every assessment from ``starts_at`` to ``ends_at`` (None: until further notice) has
+# the finding attributed elsewhere. Ending or correcting one is a new row replacing it.
+attribution_periods = sa.Table(
+    "attribution_periods", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("patient_id", sa.String(64), sa.ForeignKey("patients.patient_id"), nullable=False),
+    sa.Column("finding", sa.String(16), nullable=False),
+    sa.Column("starts_at", UtcDateTime, nullable=False),
+    sa.Column("ends_at", UtcDateTime),
+    sa.Column("replaces_id", sa.Integer, sa.ForeignKey("attribution_periods.id")),
+    *_record_columns(),
+    sa.Index("ix_attribution_periods_patient", "patient_id"),
 )
 
 grade_confirmations = sa.Table(
@@ -267,7 +272,7 @@ teaching_cases = sa.Table(  # 0005: cases educators built, in the teaching libra
              postgresql_where=sa.text("replaces_id IS NULL")),
 )
 
-fhir_provenance = sa.Table(  # 0012: where an imported FHIR resource came from (append-only)
+fhir_provenance = sa.Table(  # 0013: where an imported FHIR resource came from (append-only)
     "fhir_provenance", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("source_system", sa.String(255), nullable=False),  # meta.source or fullUrl base
@@ -321,5 +326,6 @@ UPDATABLE_COLUMNS = {
 }
 COUNTERS = ("sign_in_throttle",)
 APPEND_ONLY = ("assessments", "audit_log", "administrations", "labs", "attributions",
+               "attribution_periods",
                "grade_confirmations", "flags", "flag_acknowledgements", "notes",
                "teaching_cases", "fhir_provenance")

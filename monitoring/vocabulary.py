@@ -8,13 +8,31 @@ object of the module that owns it.
 
 from __future__ import annotations
 
-from grading.lab_scores.units import LAB_UNITS  # test -> (canonical unit, factors), spec §6.3
+from grading.lab_scores.units import (  # the one table of analytes (spec §6.3, L16, W14)
+    ANALYTES,
+    LAB_UNITS,
+    LabUnitError,
+    check_value,
+    to_canonical,
+    unusual,
+)
 
+from .medications import (
+    DRUGS,
+    MAR_KINDS,
+    ROUTES,
+    VASOPRESSORS,
+    DoseError,
+    check_dose,
+    uncharted_vasopressors,
+)
 from .record.model import PatientIn
 from .tables import ADMINISTRATION_KINDS, KIND_WORDS, PRODUCTS, ROLES
 
 # A patient's details: title and help text of each (the admission form's labels).
 PATIENT_FIELDS = PatientIn.model_fields
 
-__all__ = ["ADMINISTRATION_KINDS", "KIND_WORDS", "LAB_UNITS", "PATIENT_FIELDS", "PRODUCTS",
-           "ROLES"]
+__all__ = ["ADMINISTRATION_KINDS", "ANALYTES", "DRUGS", "KIND_WORDS", "LAB_UNITS", "MAR_KINDS",
+           "PATIENT_FIELDS", "PRODUCTS", "ROLES", "ROUTES", "VASOPRESSORS", "DoseError",
+           "LabUnitError", "check_dose", "check_value", "to_canonical", "uncharted_vasopressors",
+           "unusual"]

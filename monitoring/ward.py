@@ -25,7 +25,7 @@ from . import escalation, schedule, support
 from .course import RECORD_PROBLEM_ADVICE, course, course_now, record_problem
 from .review import tocilizumab_doses
 from .store import SYSTEM_USER as SYSTEM
-from .store import StoreError, WardStore
+from .store import StoreError, WardStore, period_covers
 from .tables import ADMINISTRATION_KINDS
 
 # Scale inputs that stay in force until recorded again (decisions X5, X8).
@@ -338,6 +338,25 @@ def with_context(store: WardStore, patient: Mapping[str, Any], values: Mapping[s
     return row
 
 
+def with_standing_attributions(store: WardStore, patient_id: str,
+                               rows: Sequence[Mapping[str, Any]], row: dict[str, Any]
+                               ) -> dict[str, Any]:
+    """The new row with the physicians' attributions over a time range that will cover it
+    once saved (decision W15: the record's own rule), so the preview shows the grade the save
+    will give."""
+    if not isinstance(row.get("time"), datetime):
+        return row
+    combined = sorted([*rows, row], key=lambda r: r["time"])
+    at = next(i for i, r in enumerate(combined) if r is row)
+    found = {p["finding"] for p in store.attribution_periods(patient_id)
+             if at in period_covers(combined, p["finding"], p["starts_at"], p["ends_at"])}
+    if not found:
+        return row
+    had = row.get("attributed_elsewhere")
+    have = set() if had in (None, "none") else set(str(had).split(";"))
+    return row | {"attributed_elsewhere": ";".join(sorted(have | found))}
+
+
 def preview(store: WardStore, patient_id: str, values: Mapping[str, Any],
             now: datetime | None = None) -> Preview:
     """Grade the patient's record with the new assessment added, without saving it: the
@@ -349,6 +368,7 @@ def preview(store: WardStore, patient_id: str, values: Mapping[str, Any],
     row = with_context(store, patient, values)
     rows = c.rows
     problems = grading.from_rows([row], tz=store.tz)  # the row alone: its own errors first
+    row = with_standing_attributions(store, patient_id, rows, row)
     _refuse_future(problems, now)
     a = grading.from_rows([*rows, row], tz=store.tz)
     g = grading.grade(a)
@@ -529,10 +549,16 @@ def _sync(store: WardStore, patient_id: str, by: str, *, changed_id: int | None 
                 filed.append((flag_id, c))
             elif changed_id is None or ids[c.index] == changed_id:
                 raised.append(flag)
+    # a flag whose rule still fires at its time is only worded anew (E2), not explained
+    still_flagged = {(c.flag["code"], c.time.timestamp()) for c in desired}
     for f in existing:  # open, or filed by the system (E13): a person's acknowledgement stays
         if stored_key(f) in want:
             continue
-        if f["ack_action"] is None and change is not None and change.explains:
+        reworded = (f["code"], f["raised_at"].timestamp()) in still_flagged
+        if f["ack_action"] is None and change is not None and change.explains and reworded:
+            store.withdraw_flag(f["id"], "replaced by its new wording after " + change.what,
+                                by=by)
+        elif f["ack_action"] is None and change is not None and change.explains:
             store.acknowledge_flag(f["id"], "closed: " + change.what, by=SYSTEM)  # explained
         elif f["ack_action"] is None or (f["ack_by"] == SYSTEM and f["ack_action"] == FILED):
             store.withdraw_flag(f["id"], escalation.WITHDRAWN, by=by)

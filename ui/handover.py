@@ -77,7 +77,8 @@ def handover_html(review: Review, now: datetime, by: str, open_flags: list[dict[
     events: list[tuple[datetime, str]] = [
         (m["given_at"], escape(KIND_WORDS.get(m["kind"], m["kind"]))
          + (f" {m['dose']:g} {escape(m['unit'] or '')}"
-                                             if m.get("dose") else ""))
+                                             if m.get("dose") else "")
+         + (f" {escape(m['route'])}" if m.get("route") else ""))
         for m in review.administrations]
     for key, what in (("tocilizumab_given", "tocilizumab"),
                       ("corticosteroid_given", "corticosteroid"),

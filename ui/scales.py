@@ -218,7 +218,8 @@ def draw_labs_tab(store: Ward, patient: dict[str, Any], now: datetime, key: str)
                               key=f"labs_interpolate_{key}")
     panel = lab_scores(store, patient, now, interpolate=interpolate)
     if panel is None:
-        st.info("No labs recorded for this patient.")
+        st.info("No labs recorded for this patient yet: nurses and physicians record them on "
+                "the page Medications and labs.")
         return
     st.caption("Risk context from the labs in the record — **not a grade**. EASIX and "
                "CAR-HEMATOTOX predict toxicity; ICAHT grades haematotoxicity; IEC-HS is a "

@@ -29,10 +29,14 @@ from .text import md
 # page key -> (file, title, icon, url path)
 PAGES: dict[str, tuple[str, str, str, str]] = {
     "ward_overview": ("ui/pages/overview.py", "Ward overview", ":material/dashboard:", "overview"),
+    "observations_due": ("ui/pages/observations_due.py", "Observations due",
+                         ":material/alarm:", "observations-due"),
     "bedside_entry": ("ui/pages/entry.py", "Bedside entry", ":material/edit_note:", "entry"),
     "patient_review": ("ui/pages/review.py", "Patient review", ":material/monitoring:",
                        "review"),
     "patient": ("ui/pages/patient.py", "Patient record", ":material/person:", "patient"),
+    "treatments": ("ui/pages/treatments.py", "Medications and labs", ":material/medication:",
+                   "medications-labs"),
     "admission": ("ui/pages/admission.py", "Admission and discharge", ":material/bed:",
                   "admission"),
     "users": ("ui/pages/users.py", "Users", ":material/group:", "users"),

@@ -35,6 +35,7 @@ from .model import (
     StoredAssessment,
     StoreError,
     now,
+    period_covers,
     progress_to_stderr,
 )
 from .ward_store import WardStore
@@ -42,4 +43,4 @@ from .ward_store import WardStore
 __all__ = ["CANONICAL_STORED", "CLIENT_KEY_LENGTH", "CLINICAL_WRITERS", "CONTEXT_FIELDS",
            "LAB_UNITS", "SUPPORT_FIELDS", "SYSTEM_USER", "UNKNOWN_USER", "ConcurrentChangeError",
            "PatientIn", "StoreError", "StoredAssessment", "WardStore", "now",
-           "progress_to_stderr"]
+           "period_covers", "progress_to_stderr"]

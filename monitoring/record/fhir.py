@@ -1,5 +1,5 @@
 """The FHIR import's reads and writes in the ward record (docs/fhir.md): the provenance of
-each imported resource (``fhir_provenance``, migration 0012, append-only) and the few lookups
+each imported resource (``fhir_provenance``, migration 0013, append-only) and the few lookups
 ``monitoring.fhir`` needs, so that SQL stays inside the record (tests/monitoring/
 test_record_boundary.py). Every call joins the caller's ``locked`` transaction."""
 

@@ -14,21 +14,20 @@ import numpy as np
 import grading
 from grading import csvsafe
 from grading.fields import COLUMNS, FIELD_BY_NAME
-from grading.lab_scores import units as lab_units
 from grading.parse import InputError, Problem
 
 from .. import flag_rights
-from .. import tables as t
 from .memory import MemoryRepository
 from .model import (
     CONTEXT_FIELDS,
-    LAB_UNITS,
     SYSTEM_USER,
     PatientIn,
     StoreError,
     _bounded,
+    _checked_administration,
+    _checked_lab,
+    _checked_period,
     _import_problems,
-    _not_in_future,
     _public,
     _stored_columns,
     _text,
@@ -42,29 +41,21 @@ class MemoryTreatments(MemoryRepository):
     """Medications and fluids given, lab results."""
 
     def record_administration(self, patient_id: str, kind: str, given_at: datetime, by: str,
-                              dose: float | None = None) -> int:
-        return self.record_administrations(patient_id, [(kind, given_at, dose)], by)[0]
+                              dose: float | None = None, unit: str | None = None,
+                              route: str | None = None) -> int:
+        return self.record_administrations(patient_id, [(kind, given_at, dose, unit, route)],
+                                           by)[0]
 
-    def record_administrations(self, patient_id: str,
-                               doses: Sequence[tuple[str, datetime, float | None]], by: str
+    def record_administrations(self, patient_id: str, doses: Sequence[tuple[Any, ...]], by: str
                                ) -> list[int]:
-        for kind, given_at, dose in doses:
-            if kind not in t.ADMINISTRATION_KINDS:
-                raise StoreError("medication: not a kind the ward records; one of "
-                                 + ", ".join(t.KIND_WORDS[k] for k in t.ADMINISTRATION_KINDS))
-            if given_at.tzinfo is None:
-                raise StoreError("given_at must be timezone-aware")
-            _not_in_future("given_at", given_at, "a medication is recorded when it was given")
-            if dose is not None and not dose > 0:
-                raise StoreError("dose must be above 0")
+        checked = [_checked_administration(*d) for d in doses]
         with self.uow._write():
             self._check_writer(by, patient_id)
             self._require_patient(patient_id)
             ids = []
-            for kind, given_at, dose in doses:
-                row = {"patient_id": patient_id, "given_at": given_at, "kind": kind,
-                       "dose": dose, "unit": t.ADMINISTRATION_KINDS[kind][0],
-                       "recorded_at": now(), "recorded_by": by, "status": "final"}
+            for values in checked:
+                row = {"patient_id": patient_id, **values, "recorded_at": now(),
+                       "recorded_by": by, "status": "final"}
                 new_id = self.uow.insert("administrations", row)
                 self._audit(by, "record", "administration", new_id, patient_id, after=row)
                 ids.append(new_id)
@@ -76,33 +67,70 @@ class MemoryTreatments(MemoryRepository):
 
     def record_labs(self, patient_id: str,
                     results: Sequence[tuple[str, float, str, datetime]], by: str) -> list[int]:
-        for test, value, unit, taken_at in results:
-            if test not in LAB_UNITS:
-                raise StoreError("test must be one of " + ", ".join(LAB_UNITS))
-            if unit not in LAB_UNITS[test][1]:
-                raise StoreError(f"{test}: unit must be one of " + ", ".join(LAB_UNITS[test][1]))
-            try:
-                lab_units.check_value(test, value, unit)
-            except lab_units.LabUnitError as e:
-                raise StoreError(str(e)) from None
-            if taken_at.tzinfo is None:
-                raise StoreError("taken_at must be timezone-aware")
-            _not_in_future("taken_at", taken_at, "a result is recorded at the time the "
-                           "sample was taken")
+        checked = [_checked_lab(*r) for r in results]
         with self.uow._write():
             self._check_writer(by, patient_id)
             self._require_patient(patient_id)
             ids = []
-            for test, value, unit, taken_at in results:
-                canonical, factors = LAB_UNITS[test]
-                row = {"patient_id": patient_id, "taken_at": taken_at, "test": test,
-                       "value": value * factors[unit], "unit": canonical,
-                       "entered_value": value, "entered_unit": unit, "recorded_at": now(),
+            for values in checked:
+                row = {"patient_id": patient_id, **values, "recorded_at": now(),
                        "recorded_by": by, "status": "final"}
                 new_id = self.uow.insert("labs", row)
                 self._audit(by, "record", "lab", new_id, patient_id, after=row)
                 ids.append(new_id)
             return ids
+
+    def amend_administration(self, patient_id: str, administration_id: int, given_at: datetime,
+                             dose: float | None, unit: str | None, route: str | None,
+                             reason: str, by: str) -> int:
+        def values(old: dict[str, Any]) -> dict[str, Any]:
+            return _checked_administration(old["kind"], given_at, dose, unit, route)
+        return self._correct("administrations", "administration", patient_id,
+                             administration_id, values, reason, by)
+
+    def amend_lab(self, patient_id: str, lab_id: int, value: float, unit: str,
+                  taken_at: datetime, reason: str, by: str) -> int:
+        def values(old: dict[str, Any]) -> dict[str, Any]:
+            return _checked_lab(old["test"], value, unit, taken_at)
+        return self._correct("labs", "lab", patient_id, lab_id, values, reason, by)
+
+    def mark_administration_in_error(self, patient_id: str, administration_id: int,
+                                     reason: str, by: str) -> int:
+        return self._correct("administrations", "administration", patient_id,
+                             administration_id, None, reason, by)
+
+    def mark_lab_in_error(self, patient_id: str, lab_id: int, reason: str, by: str) -> int:
+        return self._correct("labs", "lab", patient_id, lab_id, None, reason, by)
+
+    def _correct(self, table: str, entity: str, patient_id: str, row_id: int,
+                 values: Callable[[dict[str, Any]], dict[str, Any]] | None, reason: str,
+                 by: str) -> int:
+        if not reason or not reason.strip():
+            raise StoreError("a correction needs a reason")
+        _bounded(("reason", reason))
+        with self.uow._write():
+            self._check_writer(by, patient_id)
+            found = next((r for r in self.uow.effective(table)
+                          if r["id"] == row_id and r["patient_id"] == patient_id), None)
+            if found is None:
+                words = {"administration": "medication", "lab": "lab result"}[entity]
+                raise StoreError(f"{words} #{row_id} is not a current entry of patient "
+                                 f"'{patient_id}' (corrected or marked already?)")
+            old = dict(found)
+            row = {k: v for k, v in old.items() if k not in ("id", "reason")}
+            row |= (values(old) if values else {}) | {
+                "replaces_id": row_id, "recorded_at": now(), "recorded_by": by,
+                "status": "final" if values else "entered_in_error", "reason": reason.strip()}
+            new_id = self.uow.insert(table, row)
+            self._audit(by, "amend" if values else "entered_in_error", entity, row_id,
+                        patient_id, before=old, after=row | {"id": new_id})
+            return new_id
+
+    def treatment_history(self, patient_id: str) -> dict[str, list[dict[str, Any]]]:
+        with self.uow._read():
+            return {name: [dict(r) for r in sorted(self.uow.tables[name], key=lambda r: r["id"])
+                           if r["patient_id"] == patient_id]
+                    for name in ("administrations", "labs")}
 
     def mark_medications_and_labs_entered_in_error(self, patient_id: str, reason: str,
                                                    by: str) -> int:
@@ -152,6 +180,48 @@ class MemoryJudgements(MemoryRepository):
             new_id = self.uow.insert("attributions", row)
             self._audit(by, "attribute", "attribution", new_id, old["patient_id"], after=row)
             return new_id
+
+    def attribute_period(self, patient_id: str, finding: str, starts_at: datetime,
+                         ends_at: datetime | None, reason: str, by: str) -> int:
+        _checked_period(finding, starts_at, ends_at, reason)
+        with self.uow._write():
+            self._check_user(by, ("physician",))
+            self._require_patient(patient_id)
+            row = {"patient_id": patient_id, "finding": finding, "starts_at": starts_at,
+                   "ends_at": ends_at, "reason": reason.strip(), "recorded_at": now(),
+                   "recorded_by": by, "status": "final"}
+            new_id = self.uow.insert("attribution_periods", row)
+            self._audit(by, "attribute", "attribution_period", new_id, patient_id, after=row)
+            return new_id
+
+    def end_attribution_period(self, patient_id: str, period_id: int, ends_at: datetime | None,
+                               reason: str, by: str) -> int:
+        if not reason or not reason.strip():
+            raise StoreError("ending an attribution needs a reason")
+        _bounded(("reason", reason))
+        with self.uow._write():
+            self._check_user(by, ("physician",))
+            found = next((r for r in self.uow.effective("attribution_periods")
+                          if r["id"] == period_id and r["patient_id"] == patient_id), None)
+            if found is None:
+                raise StoreError(f"attribution #{period_id} is not a current attribution of "
+                                 f"patient '{patient_id}'")
+            old = dict(found)
+            if ends_at is not None:
+                _checked_period(old["finding"], old["starts_at"], ends_at, reason)
+            row = {k: v for k, v in old.items() if k not in ("id", "reason")} | {
+                "ends_at": ends_at if ends_at is not None else old["ends_at"],
+                "replaces_id": period_id, "recorded_at": now(), "recorded_by": by,
+                "status": "final" if ends_at is not None else "entered_in_error",
+                "reason": reason.strip()}
+            new_id = self.uow.insert("attribution_periods", row)
+            self._audit(by, "end" if ends_at is not None else "entered_in_error",
+                        "attribution_period", period_id, patient_id, before=old,
+                        after=row | {"id": new_id})
+            return new_id
+
+    def attribution_periods(self, patient_id: str) -> list[dict[str, Any]]:
+        return self._current_rows("attribution_periods", patient_id, "starts_at")
 
     def confirm_grade(self, assessment_id: int, syndrome: str, grade: int, by: str,
                       note: str | None = None) -> int:

@@ -28,6 +28,7 @@ from .model import (
     _time_required,
     _time_taken,
     _touches_support,
+    apply_attribution_periods,
     assessments_from_columns,
     now,
 )
@@ -237,6 +238,9 @@ class MemoryTimeline(MemoryRepository):
                 i = bisect.bisect_left(cols["time"], m["given_at"], lo, hi)
                 if i < hi:
                     cols[field][i] = True
+        apply_attribution_periods(cols, span, [
+            (x["patient_id"], x["finding"], x["starts_at"], x["ends_at"])
+            for x in self.uow.effective("attribution_periods")])
         chain = {r["replaces_id"]: r["id"] for r in self.uow.tables["assessments"]
                  if r["replaces_id"] is not None}
         position = {assessment_id: i for i, assessment_id in enumerate(cols["id"])}

@@ -24,7 +24,7 @@ from grading.lab_scores import units as lab_units
 from grading.parse import InputError, Problem
 from grading.sequence import PatientOrder
 
-from .. import auth, limits
+from .. import auth, limits, medications
 from .. import tables as t
 
 CANONICAL_STORED = tuple(f.name for f in FIELDS
@@ -344,3 +344,115 @@ def _csv_rows(data: bytes) -> list[dict[str, str]]:
             raise ValueError("a row with more or fewer cells than the header")
         rows.append({k.strip(): v for k, v in r.items() if v != ""})
     return rows
+
+
+def other_crs_finding(sbp_mmhg: float | None, vasopressors: str | None,
+                      o2_device: str | None) -> bool:
+    """Whether a row shows hypotension or an oxygen need, read plainly and conservatively
+    (decision W15): SBP below 90 mmHg (the adult threshold, higher than the children's, so
+    it errs towards showing), any vasopressor in force, any oxygen device but room air in
+    force. A fever attributed over a range never covers such a row: fever is the gate of the
+    CRS grade, so attributing it would hide the new finding (ASTCT 2019)."""
+    return ((sbp_mmhg is not None and sbp_mmhg < 90)
+            or vasopressors not in (None, "", "none")
+            or o2_device not in (None, "", "room_air"))
+
+
+def period_covers(rows: Sequence[Mapping[str, Any]], finding: str, starts_at: datetime,
+                  ends_at: datetime | None) -> list[int]:
+    """The rows (one patient's, time order) an attribution of ``finding`` from ``starts_at``
+    to ``ends_at`` (None: until further notice) covers (decision W15): every row in the range,
+    except, for a fever, a row with hypotension or an oxygen need (``other_crs_finding``,
+    with the vasopressors and oxygen device in force carried from earlier rows)."""
+    out = []
+    pressors = device = None
+    for i, r in enumerate(rows):
+        if r.get("vasopressors") is not None:
+            pressors = r["vasopressors"]
+        if r.get("o2_device") is not None:
+            device = r["o2_device"]
+        at = r["time"]
+        if at < starts_at or (ends_at is not None and at > ends_at):
+            continue
+        if finding == "fever" and other_crs_finding(r.get("sbp_mmhg"), pressors, device):
+            continue
+        out.append(i)
+    return out
+
+
+def apply_attribution_periods(cols: dict[str, list[Any]], span: dict[str, tuple[int, int]],
+                              periods: Sequence[tuple[str, str, datetime, datetime | None]]
+                              ) -> None:
+    """A physician's attributions over a time range (decision W15): the rows of the patient
+    ``period_covers`` gives (from ``starts_at`` to ``ends_at`` inclusive, None: until further
+    notice, so later rows too) have the finding attributed elsewhere; only that finding."""
+    names = ("time", "sbp_mmhg", "vasopressors", "o2_device")
+    for pid, finding, starts_at, ends_at in periods:
+        if pid not in span:
+            continue
+        lo, hi = span[pid]
+        rows = [{k: cols[k][i] for k in names} for i in range(lo, hi)]
+        for j in period_covers(rows, finding, starts_at, ends_at):
+            k = lo + j
+            have = set((cols["attributed_elsewhere"][k] or "none").split(";")) - {"none"}
+            cols["attributed_elsewhere"][k] = ";".join(sorted(have | {finding}))
+
+
+def _checked_administration(kind: str, given_at: datetime, dose: float | None,
+                            unit: str | None = None, route: str | None = None
+                            ) -> dict[str, Any]:
+    """A medication given, checked against the drug table (monitoring/medications.py: the
+    kind, route, unit and dose limits, decision W14): the stored values, else ``StoreError``
+    naming the field and what is allowed. An unusual dose is accepted (the page highlights
+    it: ``medications.check_dose`` says why)."""
+    try:
+        medications.check_dose(kind, dose, unit, route)
+    except medications.DoseError as e:
+        raise StoreError(str(e)) from None
+    if not isinstance(given_at, datetime) or given_at.tzinfo is None:
+        raise StoreError("given_at must be timezone-aware")
+    _not_in_future("given_at", given_at, "a medication is recorded when it was given")
+    return {"given_at": given_at, "kind": kind, "dose": None if dose is None else float(dose),
+            "unit": medications.DRUGS[kind].unit if unit is None else unit, "route": route}
+
+
+def _checked_lab(test: str, value: float, unit: str, taken_at: datetime) -> dict[str, Any]:
+    """A lab result checked against the analyte table (spec §6.3, decisions L16 and W14) and
+    converted to its canonical unit, kept as entered too; else ``StoreError``."""
+    if test not in LAB_UNITS:
+        raise StoreError("test must be one of " + ", ".join(
+            lab_units.ANALYTES[k].words for k in LAB_UNITS))
+    name = lab_units.ANALYTES[test].words
+    if unit not in LAB_UNITS[test][1]:
+        raise StoreError(f"{name}: unit must be one of " + ", ".join(LAB_UNITS[test][1]))
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise StoreError(f"{name}: the value must be a number")
+    try:
+        lab_units.check_value(test, value, unit)
+    except lab_units.LabUnitError as e:
+        raise StoreError(str(e)) from None
+    if not isinstance(taken_at, datetime) or taken_at.tzinfo is None:
+        raise StoreError("taken_at must be timezone-aware")
+    _not_in_future("taken_at", taken_at, "a result is recorded at the time the sample was "
+                   "taken")
+    canonical, factors = LAB_UNITS[test]
+    return {"taken_at": taken_at, "test": test, "value": value * factors[unit],
+            "unit": canonical, "entered_value": float(value), "entered_unit": unit}
+
+
+def _checked_period(finding: str, starts_at: datetime, ends_at: datetime | None,
+                    reason: str) -> None:
+    """An attribution over a time range (decision W15), else ``StoreError``."""
+    if finding not in FIELD_BY_NAME["attributed_elsewhere"].values:
+        raise StoreError("finding must be one of "
+                         + ", ".join(FIELD_BY_NAME["attributed_elsewhere"].values))
+    if not reason or not reason.strip():
+        raise StoreError("an attribution needs a reason")
+    _bounded(("reason", reason))
+    for name, at in (("from", starts_at), ("until", ends_at)):
+        if at is not None and (not isinstance(at, datetime) or at.tzinfo is None):
+            raise StoreError(f"{name} must be a timezone-aware time")
+    _not_in_future("from", starts_at, "an attribution starts at a time that has happened")
+    if ends_at is not None and ends_at < starts_at:
+        raise StoreError("until must be at or after from (an attribution covers the "
+                         "assessments from one time to a later one)")

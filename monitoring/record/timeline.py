@@ -16,6 +16,7 @@ from .. import tables as t
 from .model import (
     CANONICAL_STORED,
     StoreError,
+    apply_attribution_periods,
     assessments_from_columns,
 )
 from .sql import (
@@ -73,6 +74,10 @@ class TimelineRecord(Repository):
                 i = bisect.bisect_left(times, when, lo, hi)
                 if i < hi:
                     cols[field][i] = True
+        x = t.attribution_periods
+        apply_attribution_periods(cols, span, [tuple(r) for r in conn.execute(
+            sa.select(x.c.patient_id, x.c.finding, x.c.starts_at, x.c.ends_at).where(
+                *_effective(x), *_scope(x.c.patient_id, patient_id)))])
         position = {assessment_id: i for i, assessment_id in enumerate(ids)}
         for assessment_id, extra in self._attributions(conn, patient_id).items():
             i = position.get(assessment_id)

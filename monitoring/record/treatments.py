@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from grading.lab_scores import units as lab_units
-
 from .. import tables as t
 from .model import (
-    LAB_UNITS,
     StoreError,
     _bounded,
-    _not_in_future,
+    _checked_administration,
+    _checked_lab,
     now,
 )
 from .sql import (
@@ -23,38 +21,33 @@ from .sql import (
     _effective,
 )
 
+_WORDS = {"administration": "medication", "lab": "lab result"}
+
 
 class TreatmentRecord(Repository):
     """Administrations and labs (spec §6.3 units)."""
 
     # ------------------------------------------------------------------ medications, labs
     def record_administration(self, patient_id: str, kind: str, given_at: datetime, by: str,
-                              dose: float | None = None) -> int:
-        return self.record_administrations(patient_id, [(kind, given_at, dose)], by)[0]
+                              dose: float | None = None, unit: str | None = None,
+                              route: str | None = None) -> int:
+        return self.record_administrations(patient_id, [(kind, given_at, dose, unit, route)],
+                                           by)[0]
 
-    def record_administrations(self, patient_id: str,
-                               doses: Sequence[tuple[str, datetime, float | None]], by: str
+    def record_administrations(self, patient_id: str, doses: Sequence[tuple[Any, ...]], by: str
                                ) -> list[int]:
-        """Record medications and fluids given, (kind, given at, dose) each, in one
-        transaction: every one or none. The unit is the kind's own (mg, or mL for fluids)."""
-        for kind, given_at, dose in doses:
-            if kind not in t.ADMINISTRATION_KINDS:
-                raise StoreError("medication: not a kind the ward records; one of "
-                                 + ", ".join(t.KIND_WORDS[k] for k in t.ADMINISTRATION_KINDS))
-            if given_at.tzinfo is None:
-                raise StoreError("given_at must be timezone-aware")
-            _not_in_future("given_at", given_at, "a medication is recorded when it was given")
-            if dose is not None and not dose > 0:
-                raise StoreError("dose must be above 0")
+        """Record medications and fluids given, (kind, given at, dose[, unit, route]) each,
+        in one transaction: every one or none. Each is checked against the drug table
+        (monitoring/medications.py, decision W14); the unit defaults to the drug's usual one."""
+        checked = [_checked_administration(*d) for d in doses]
         with self._write() as conn:
             self._lock_patients(conn, [patient_id])
             self._check_writer(conn, by, patient_id)
             self._require_patient(conn, patient_id)
             ids = []
-            for kind, given_at, dose in doses:
-                row = {"patient_id": patient_id, "given_at": given_at, "kind": kind,
-                       "dose": dose, "unit": t.ADMINISTRATION_KINDS[kind][0],
-                       "recorded_at": now(), "recorded_by": by, "status": "final"}
+            for values in checked:
+                row = {"patient_id": patient_id, **values, "recorded_at": now(),
+                       "recorded_by": by, "status": "final"}
                 new_id = conn.execute(t.administrations.insert().values(**row)
                                       ).inserted_primary_key[0]
                 self._audit(conn, by, "record", "administration", new_id, patient_id, after=row)
@@ -70,34 +63,73 @@ class TreatmentRecord(Repository):
                     results: Sequence[tuple[str, float, str, datetime]], by: str) -> list[int]:
         """Store lab results, (test, value, unit, taken at) each, in one transaction: every
         one or none; each converted to its canonical unit (spec §6.3) and kept as entered."""
-        for test, value, unit, taken_at in results:
-            if test not in LAB_UNITS:
-                raise StoreError("test must be one of " + ", ".join(LAB_UNITS))
-            if unit not in LAB_UNITS[test][1]:
-                raise StoreError(f"{test}: unit must be one of " + ", ".join(LAB_UNITS[test][1]))
-            try:
-                lab_units.check_value(test, value, unit)
-            except lab_units.LabUnitError as e:
-                raise StoreError(str(e)) from None
-            if taken_at.tzinfo is None:
-                raise StoreError("taken_at must be timezone-aware")
-            _not_in_future("taken_at", taken_at, "a result is recorded at the time the "
-                           "sample was taken")
+        checked = [_checked_lab(*r) for r in results]
         with self._write() as conn:
             self._lock_patients(conn, [patient_id])
             self._check_writer(conn, by, patient_id)
             self._require_patient(conn, patient_id)
             ids = []
-            for test, value, unit, taken_at in results:
-                canonical, factors = LAB_UNITS[test]
-                row = {"patient_id": patient_id, "taken_at": taken_at, "test": test,
-                       "value": value * factors[unit], "unit": canonical,
-                       "entered_value": value, "entered_unit": unit, "recorded_at": now(),
+            for values in checked:
+                row = {"patient_id": patient_id, **values, "recorded_at": now(),
                        "recorded_by": by, "status": "final"}
                 new_id = conn.execute(t.labs.insert().values(**row)).inserted_primary_key[0]
                 self._audit(conn, by, "record", "lab", new_id, patient_id, after=row)
                 ids.append(int(new_id))
             return ids
+
+    # ------------------------------------------------------------------ corrections
+    def amend_administration(self, patient_id: str, administration_id: int, given_at: datetime,
+                             dose: float | None, unit: str | None, route: str | None,
+                             reason: str, by: str) -> int:
+        """A corrected version of a medication given (same drug): the original stays,
+        replaced, with the reason. Returns the new id."""
+        def values(old: dict[str, Any]) -> dict[str, Any]:
+            return _checked_administration(old["kind"], given_at, dose, unit, route)
+        return self._correct(t.administrations, "administration", patient_id,
+                             administration_id, values, reason, by)
+
+    def amend_lab(self, patient_id: str, lab_id: int, value: float, unit: str,
+                  taken_at: datetime, reason: str, by: str) -> int:
+        """A corrected version of a lab result (same test): the original stays, replaced."""
+        def values(old: dict[str, Any]) -> dict[str, Any]:
+            return _checked_lab(old["test"], value, unit, taken_at)
+        return self._correct(t.labs, "lab", patient_id, lab_id, values, reason, by)
+
+    def mark_administration_in_error(self, patient_id: str, administration_id: int,
+                                     reason: str, by: str) -> int:
+        return self._correct(t.administrations, "administration", patient_id,
+                             administration_id, None, reason, by)
+
+    def mark_lab_in_error(self, patient_id: str, lab_id: int, reason: str, by: str) -> int:
+        return self._correct(t.labs, "lab", patient_id, lab_id, None, reason, by)
+
+    def _correct(self, table: sa.Table, entity: str, patient_id: str, row_id: int,
+                 values: Callable[[dict[str, Any]], dict[str, Any]] | None, reason: str,
+                 by: str) -> int:
+        """A new row replacing a current one: corrected ``values`` (amended), or a marking
+        (``None``: entered in error); audited with the old and new rows, under the patient's
+        lock (so two corrections of one row cannot both land)."""
+        if not reason or not reason.strip():
+            raise StoreError("a correction needs a reason")
+        _bounded(("reason", reason))
+        with self._write() as conn:
+            self._lock_patients(conn, [patient_id])
+            self._check_writer(conn, by, patient_id)
+            found = conn.execute(sa.select(table).where(
+                table.c.id == row_id, table.c.patient_id == patient_id, *_effective(table))
+            ).first()
+            if found is None:
+                raise StoreError(f"{_WORDS[entity]} #{row_id} is not a current entry of "
+                                 f"patient '{patient_id}' (corrected or marked already?)")
+            old = dict(found._mapping)
+            row = {k: v for k, v in old.items() if k not in ("id", "reason")}
+            row |= (values(old) if values else {}) | {
+                "replaces_id": row_id, "recorded_at": now(), "recorded_by": by,
+                "status": "final" if values else "entered_in_error", "reason": reason.strip()}
+            new_id = conn.execute(table.insert().values(**row)).inserted_primary_key[0]
+            self._audit(conn, by, "amend" if values else "entered_in_error", entity, row_id,
+                        patient_id, before=old, after=row | {"id": new_id})
+            return int(new_id)
 
     def mark_medications_and_labs_entered_in_error(
             self, patient_id: str, reason: str, by: str) -> int:
@@ -129,6 +161,15 @@ class TreatmentRecord(Repository):
 
     def labs(self, patient_id: str) -> list[dict[str, Any]]:
         return self._current_rows(t.labs, patient_id, t.labs.c.taken_at)
+
+    def treatment_history(self, patient_id: str) -> dict[str, list[dict[str, Any]]]:
+        """Every version of the patient's medications and lab results, corrected and marked
+        ones too (the originals stay visible), oldest first."""
+        with self._read() as conn:
+            return {name: [dict(r._mapping) for r in conn.execute(
+                sa.select(table).where(table.c.patient_id == patient_id)
+                .order_by(table.c.id))]
+                for name, table in (("administrations", t.administrations), ("labs", t.labs))}
 
 
     def administrations(self, patient_id: str) -> list[dict[str, Any]]:

@@ -150,11 +150,12 @@ class WardStore:
 
     # ---------------------------------------------------------- treatments (TreatmentRecord)
     def record_administration(self, patient_id: str, kind: str, given_at: datetime, by: str,
-                              dose: float | None = None) -> int:
-        return self.uow.treatments.record_administration(patient_id, kind, given_at, by, dose)
+                              dose: float | None = None, unit: str | None = None,
+                              route: str | None = None) -> int:
+        return self.uow.treatments.record_administration(patient_id, kind, given_at, by, dose,
+                                                         unit, route)
 
-    def record_administrations(self, patient_id: str,
-                               doses: Sequence[tuple[str, datetime, float | None]], by: str
+    def record_administrations(self, patient_id: str, doses: Sequence[tuple[Any, ...]], by: str
                                ) -> list[int]:
         return self.uow.treatments.record_administrations(patient_id, doses, by)
 
@@ -174,12 +175,47 @@ class WardStore:
     def labs(self, patient_id: str) -> list[dict[str, Any]]:
         return self.uow.treatments.labs(patient_id)
 
+    def amend_administration(self, patient_id: str, administration_id: int, given_at: datetime,
+                             dose: float | None, unit: str | None, route: str | None,
+                             reason: str, by: str) -> int:
+        return self.uow.treatments.amend_administration(
+            patient_id, administration_id, given_at, dose, unit, route, reason, by)
+
+    def amend_lab(self, patient_id: str, lab_id: int, value: float, unit: str,
+                  taken_at: datetime, reason: str, by: str) -> int:
+        return self.uow.treatments.amend_lab(patient_id, lab_id, value, unit, taken_at, reason,
+                                             by)
+
+    def mark_administration_in_error(self, patient_id: str, administration_id: int,
+                                     reason: str, by: str) -> int:
+        return self.uow.treatments.mark_administration_in_error(patient_id, administration_id,
+                                                                reason, by)
+
+    def mark_lab_in_error(self, patient_id: str, lab_id: int, reason: str, by: str) -> int:
+        return self.uow.treatments.mark_lab_in_error(patient_id, lab_id, reason, by)
+
+    def treatment_history(self, patient_id: str) -> dict[str, list[dict[str, Any]]]:
+        return self.uow.treatments.treatment_history(patient_id)
+
     def administrations(self, patient_id: str) -> list[dict[str, Any]]:
         return self.uow.treatments.administrations(patient_id)
 
     # ---------------------------------------------------------- judgements (JudgementRecord)
     def attribute(self, assessment_id: int, finding: str, reason: str, by: str) -> int:
         return self.uow.judgements.attribute(assessment_id, finding, reason, by)
+
+    def attribute_period(self, patient_id: str, finding: str, starts_at: datetime,
+                         ends_at: datetime | None, reason: str, by: str) -> int:
+        return self.uow.judgements.attribute_period(patient_id, finding, starts_at, ends_at,
+                                                    reason, by)
+
+    def end_attribution_period(self, patient_id: str, period_id: int, ends_at: datetime | None,
+                               reason: str, by: str) -> int:
+        return self.uow.judgements.end_attribution_period(patient_id, period_id, ends_at,
+                                                          reason, by)
+
+    def attribution_periods(self, patient_id: str) -> list[dict[str, Any]]:
+        return self.uow.judgements.attribution_periods(patient_id)
 
     def confirm_grade(self, assessment_id: int, syndrome: str, grade: int, by: str,
                       note: str | None = None) -> int:

@@ -211,6 +211,11 @@ def test_screenshots_of_every_page(ward_server: WardServer, ui: Page) -> None:
     expect(ui.get_by_test_id("stTable").locator("tbody tr")).to_have_count(admitted)
     screenshot(ui, "ward_overview")
 
+    go(ui, "Observations due")
+    expect(ui.get_by_role("button", name="Chart")).to_have_count(2 * admitted)
+    screenshot(ui, "observations_due")
+    go(ui, "Ward overview")
+
     open_entry_from_overview(ui, "DEMO-002")
     expect(preview_box(ui)).to_contain_text("Enter the observations made")
     screenshot(ui, "entry_empty")

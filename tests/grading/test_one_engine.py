@@ -116,6 +116,19 @@ def test_times_with_microseconds_or_historic_offsets_are_written_as_isoformat() 
         assert got == want
 
 
+
+def test_pieces_are_copied_whole_and_one_that_would_not_fit_raises_instead_of_overrunning() -> None:
+    words = np.frombuffer(b"fever 38.4 \xc2\xb0C", np.uint8).copy()
+    off = np.array([0, 5, 6, 10, 11, 14], np.int64)            # "fever", " ", "38.4", " ", "°C"
+    times = np.frombuffer(b"2026-01-01T08:00:00+00:00", np.uint8).copy()
+    times_off = np.array([0, 25], np.int64)
+    seq = np.array([0, 1, -1, 2, 3, 4, 1, stream.TIME], np.int64)  # -1: nothing
+    out = np.zeros(40, np.uint8)
+    stream._fill(seq, words, off, times, times_off, out)
+    assert bytes(out).decode() == "fever 38.4 °C 2026-01-01T08:00:00+00:00"
+    with pytest.raises(ValueError, match="too short"):
+        stream._fill(seq, words, off, times, times_off, np.zeros(39, np.uint8))
+
 # ------------------------------------------------------------------------------- Parquet
 def _parquet(rows: list[dict[str, object]], tz: str = "UTC") -> tuple[list[dict], list[dict]]:
     g = grading.grade(grading.from_rows(rows, tz=tz))

@@ -179,18 +179,22 @@ def test_flags_are_resynced_once_for_anakinra_recorded_before_migration_0007(sto
     assert not store.claim_once(ward.ANTICYTOKINE_RESYNC)
 
 
-def test_migration_0007_freezes_its_medication_kinds():
+def test_the_migrations_freeze_their_medication_kinds_and_the_newest_has_every_kind():
     import importlib.util
 
     from monitoring.tables import ADMINISTRATION_KINDS
-    spec = importlib.util.spec_from_file_location(
-        "m0007", "monitoring/migrations/versions/0007_anticytokine.py")
-    assert spec is not None and spec.loader is not None
-    m = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(m)
-    assert "ADMINISTRATION_KINDS" not in vars(m)           # no live app constant read
+    frozen = {}
+    for name in ("0007_anticytokine", "0012_medications_and_labs"):
+        spec = importlib.util.spec_from_file_location(
+            name, f"monitoring/migrations/versions/{name}.py")
+        assert spec is not None and spec.loader is not None
+        m = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(m)
+        assert "ADMINISTRATION_KINDS" not in vars(m)       # no live app constant read
+        frozen[name] = m.KINDS
+    assert set(frozen["0007_anticytokine"]) < set(frozen["0012_medications_and_labs"])
     # a later kind needs a later migration: this fails until one is written
-    assert tuple(ADMINISTRATION_KINDS) == m.KINDS
+    assert tuple(ADMINISTRATION_KINDS) == frozen["0012_medications_and_labs"]
 
 
 def test_migration_0007_refuses_a_changed_kind_check_with_a_clear_message(tmp_path):

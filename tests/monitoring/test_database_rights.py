@@ -52,6 +52,7 @@ def fill(store: WardStore) -> None:
     store.record_administration("P1", "antipyretic", START, by="nina", dose=1000)
     store.record_lab("P1", "crp", 12.0, "mg/dL", START, by="drx")
     store.attribute(aid, "fever", "line infection", by="drx")
+    store.attribute_period("P1", "fever", START, None, "line infection", by="drx")
     store.confirm_grade(aid, "crs", 1, by="drx")
     flag = store.raise_flag("P1", "new_fever", "review", "new fever", START)
     store.acknowledge_flag(flag, "paracetamol given", by="nina")

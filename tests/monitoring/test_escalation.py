@@ -10,8 +10,8 @@ from itertools import permutations
 import pytest
 
 import grading
-from monitoring import escalation, schedule, ward
-from monitoring.demo import load_demo
+from monitoring import escalation, library, schedule, ward
+from monitoring.demo import standard_cases
 from monitoring.review import tocilizumab_doses
 
 
@@ -186,9 +186,16 @@ def demo_flags(store, pid):
             for f in flags]
 
 
+def load_cases(store, at: datetime | None = None) -> None:
+    """The standard demo cases whole, by whole days (W7): the demo ward itself shows each only
+    up to its now (W16)."""
+    for case in standard_cases():
+        library.load_case(store, case, at)
+
+
 @pytest.mark.parametrize("pid", sorted(EXPECTED))
 def test_each_demo_case_raises_exactly_its_flag_sequence(store, pid):
-    load_demo(store, at=datetime(2026, 11, 22, 6, 0, tzinfo=UTC))
+    load_cases(store, at=datetime(2026, 11, 22, 6, 0, tzinfo=UTC))
     assert demo_flags(store, pid) == EXPECTED[pid]
     assert demo_flags(store, pid) == EXPECTED[pid]  # evaluating again: the same flags
 
@@ -460,13 +467,14 @@ SHOCK = {"temp_c": 38.6, "hr_bpm": 118, "sbp_mmhg": 80, "dbp_mmhg": 45, "rr_per_
 
 
 def test_a_back_dated_entry_of_a_resolved_emergency_is_information_not_an_alarm(store):
-    """Grade 3 CRS charted late, for six hours ago, when a later assessment shows the patient
-    well and off the vasopressor: each flag says it is retrospective and none is urgent."""
+    """Grade 3 CRS charted late, for eight hours ago (six hours before a later assessment that
+    shows the patient well and off the vasopressor): each flag says it is retrospective and
+    none is urgent."""
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     store.admit({"patient_id": "P", "infusion_time": now - timedelta(days=2)}, by="drx")
     ward.save(store, "P", {"time": now - timedelta(hours=10), **BASE}, by="nina")
     ward.save(store, "P", {"time": now - timedelta(hours=2), **BASE}, by="nina")
-    late = ward.save(store, "P", {"time": now - timedelta(hours=6), **SHOCK}, by="nina")
+    late = ward.save(store, "P", {"time": now - timedelta(hours=8), **SHOCK}, by="nina")
     assert late.result.crs.grade == 3
     flags = [f for f in store.flags("P") if f["code"] != ward.SUMMARY_CODE]
     assert {f["code"] for f in flags} >= {"crs_rise", "hypotension", "new_fever"}
@@ -486,6 +494,27 @@ def test_a_back_dated_entry_of_a_resolved_emergency_is_information_not_an_alarm(
     assert [f["id"] for f in store.open_flags("P")] == [summary["id"]]
     assert sorted(f["id"] for f in store.flags("P")) == sorted(
         [summary["id"], *(f["id"] for f in flags)])
+
+
+@pytest.mark.parametrize(("before_latest", "severities"), [
+    (timedelta(hours=4), {"emergency", "urgent"}),              # one routine round: about now
+    (timedelta(hours=4, minutes=1), {"info"}),                  # longer: about the past
+])
+def test_an_emergency_charted_late_within_one_round_of_the_latest_assessment_stays_an_alarm(
+        store, before_latest, severities):
+    """Grade 3 CRS charted late, up to 4 h (the time a vital sign stays current) before the
+    latest assessment that shows the patient well: still about now, so the alarms keep their
+    severity (E14); a minute longer and they are filed as the past (E7, E13)."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    latest = now - timedelta(hours=1)
+    store.admit({"patient_id": "P", "infusion_time": now - timedelta(days=2)}, by="drx")
+    ward.save(store, "P", {"time": now - timedelta(hours=10), **BASE}, by="nina")
+    ward.save(store, "P", {"time": latest, **BASE}, by="nina")
+    late = ward.save(store, "P", {"time": latest - before_latest, **SHOCK}, by="nina")
+    assert late.result.crs.grade == 3
+    flags = [f for f in store.flags("P") if f["code"] != ward.SUMMARY_CODE]
+    assert {f["code"] for f in flags} >= {"crs_rise", "hypotension", "new_fever"}
+    assert {f["severity"] for f in flags} == severities
 
 
 def test_a_back_dated_entry_of_a_condition_still_present_keeps_its_severity(store):
@@ -512,7 +541,7 @@ def test_an_attribution_on_a_demo_case_days_ago_raises_no_alarm_about_now(store)
     """The browser review's case: DEMO-005 (grade 3 CRS, now recovered), an attribution of
     hypotension on an assessment of days ago. Whatever that re-evaluation raises concerns
     the past: no emergency or urgent flag, each one marked retrospective."""
-    load_demo(store)
+    load_cases(store)
     a, ids = store.timelines(["DEMO-005"])
     results = list(grading.grade(a).results())
     assert results[-1].crs.grade == 0

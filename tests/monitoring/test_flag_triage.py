@@ -319,3 +319,73 @@ def test_two_workstations_acknowledging_overlapping_flags_at_once_close_each_onc
             assert len(acks) == 2
     finally:
         other.engine.dispose()
+
+
+def test_a_late_entry_of_an_icu_trigger_still_in_force_stays_an_emergency_on_the_worklist(
+        store):
+    """Review: a nurse charts, 15 min late, an assessment on norepinephrine and vasopressin
+    (CRS grade 3) after a later row with a temperature only. The ICU trigger ("CRS grade >= 3
+    ... admit to ICU") is still in force at the latest assessment (the grade is 3 there too),
+    so its emergency flag is about now: on the worklist at full severity, never filed as
+    about the past (E7, E13)."""
+    store.admit({"patient_id": "P", "infusion_time": NOW - timedelta(days=2)}, by="drx")
+    ward.save(store, "P", {**NORMAL, "time": NOW - timedelta(hours=4)}, by="nina")
+    ward.save(store, "P", {"temp_c": 38.9, "time": NOW - timedelta(minutes=5)}, by="nina")
+    ward.save(store, "P", {**NORMAL, "temp_c": 39.0, "hr_bpm": 130, "sbp_mmhg": 72,
+                           "vasopressors": "norepinephrine;vasopressin",
+                           "time": NOW - timedelta(minutes=15)}, by="nina")
+    (icu,) = [f for f in store.flags("P") if f["code"] == "icu_review"]
+    assert (icu["severity"], icu["ack_action"]) == ("emergency", None)
+    assert icu["message"].startswith("ICU review: CRS grade >= 3")
+
+
+@pytest.mark.parametrize(("now", "late", "code"), [
+    ({"sbp_mmhg": 85, "dbp_mmhg": 50}, {"sbp_mmhg": 70, "dbp_mmhg": 40}, "hypotension"),
+    ({"spo2_pct": 91}, {"spo2_pct": 86}, "spo2_low"),
+    ({"spo2_pct": 94, "o2_device": "nasal_cannula", "o2_flow_l_min": 2},
+     {"spo2_pct": 94, "o2_device": "nasal_cannula", "o2_flow_l_min": 5}, "oxygen_increase")])
+def test_a_late_entry_of_a_worse_reading_keeps_a_condition_still_present_on_the_worklist(
+        store, now, late, code):
+    """Review: the patient is hypotensive (or hypoxic, or on new oxygen) now and its urgent
+    flag is open; a nurse then charts a worse reading from 15 min ago. The open flag at the
+    latest row is no longer a rise (the late row is worse) and goes; the late row's flag must
+    not be filed as "no longer present" while the condition is still there at a lower level:
+    a flag of that rule stays open at its full severity (E7: still present)."""
+    store.admit({"patient_id": "P", "infusion_time": NOW - timedelta(days=2)}, by="drx")
+    ward.save(store, "P", {**NORMAL, "time": NOW - timedelta(hours=4)}, by="nina")
+    ward.save(store, "P", {**NORMAL, **now, "time": NOW - timedelta(minutes=5)}, by="nina")
+    assert code in open_codes(store, "P")
+    ward.save(store, "P", {**NORMAL, **late, "time": NOW - timedelta(minutes=15)}, by="nina")
+    assert [f["severity"] for f in store.open_flags("P") if f["code"] == code] == ["urgent"]
+
+
+def test_an_attribution_records_as_explained_only_the_flags_it_makes_untrue(store):
+    """Review: a fever at 5 h ago attributed to a line infection explains that fever's flags
+    (closed with the attribution as the reason). The grade 2 an hour later (low blood
+    pressure with a fluid bolus) is still flagged, only worded "was grade 0" now: its old
+    wording is replaced (withdrawn, saying so), never recorded as closed because the fever
+    was attributed - that would say the attribution explained the hypotension."""
+    store.admit({"patient_id": "P", "infusion_time": NOW - timedelta(days=2)}, by="drx")
+
+    def hours_ago(h: int) -> datetime:
+        return NOW - timedelta(hours=h)
+    ward.save(store, "P", {**NORMAL, "time": hours_ago(6)}, by="nina")
+    ward.save(store, "P", {**NORMAL, "temp_c": 38.6, "time": hours_ago(5)}, by="nina")
+    ward.save(store, "P", {**NORMAL, "temp_c": 38.6, "sbp_mmhg": 84, "dbp_mmhg": 50,
+                           "fluid_bolus_given": True, "time": hours_ago(4)}, by="nina")
+    ward.save(store, "P", {**NORMAL, "temp_c": 38.2, "time": hours_ago(1)}, by="nina")
+    (grade_2,) = [f for f in store.open_flags("P") if f["code"] == "crs_rise"
+                  and f["raised_at"] == hours_ago(4)]
+    assert grade_2["message"] == "CRS grade 2 (was grade 1): physician review"
+
+    services.attribute(store, "P", assessment_at(store, "P", hours_ago(5)), "fever",
+                       "line infection", by="drx")
+
+    flags = store.flags("P")
+    explained = {(f["code"], f["raised_at"]) for f in flags
+                 if (f["ack_action"] or "").startswith("closed: the fever")}
+    assert explained == {("new_fever", hours_ago(5)), ("crs_rise", hours_ago(5))}
+    assert grade_2["id"] not in {f["id"] for f in flags}  # replaced by its new wording
+    assert [(f["message"], f["ack_action"]) for f in flags if f["code"] == "crs_rise"
+            and f["raised_at"] == hours_ago(4)] == [
+        ("CRS grade 2 (was grade 0): physician review", None)]

@@ -16,7 +16,7 @@ import pytest
 
 import grading
 from monitoring import library
-from monitoring.demo import standard_ids
+from monitoring.demo import standard_ids, standard_now
 from monitoring.store import StoreError
 
 CASES = {c.id: c for c in library.builtin_cases()}
@@ -308,9 +308,9 @@ def test_a_reset_by_an_educator_is_recorded_and_each_reload_audited_like_a_load(
     assert {h.recorded_by for h in history if h.replaces_id is not None} == {"eddie"}  # marks
     assert {h.recorded_by for h in history if h.status == "final"} == {"eddie"}  # reloaded
     assert {r["recorded_by"] for r in store.administrations("DEMO-002")} == {"eddie"}
-    (flag,) = store.flags("DEMO-002")
-    assert (flag["ack_by"], flag["ack_dismissed"], flag["ack_reason"]) == (
-        "eddie", True, "demo ward reset")
+    before = [f for f in store.flags("DEMO-002") if f["raised_at"] <= AT]
+    assert before and {(f["ack_by"], f["ack_dismissed"], f["ack_reason"]) for f in before} == {
+        ("eddie", True, "demo ward reset")}  # the demo's own flags and the one raised here
     loaded = [a for a in store.audit() if a["action"] == "teaching_case_loaded"]
     assert sorted(a["patient_id"] for a in loaded if a["username"] == "eddie") == standard_ids()
 
@@ -416,9 +416,11 @@ def test_a_reset_marks_medications_and_labs_and_discharges_cases_outside_the_sta
     assert store.administrations("DEMO-009") == []
     assert store.patient("DEMO-002")["discharged_at"] is None
     assert len(store.labs("DEMO-002")) == standard_labs  # loaded again, not added twice
-    assert len(store.administrations("DEMO-002")) == len(CASES["DEMO-002"].card.medications)
-    expected = [(r.crs.grade, r.icans.grade) for r in
-                grading.grade(grading.read_csv(CASES["DEMO-002"].timeline)).results()]
+    until = standard_now()["DEMO-002"]  # the demo ward shows the case up to its now (W16)
+    assert len(store.administrations("DEMO-002")) == len(
+        [m for m in CASES["DEMO-002"].card.medications if m.time <= until])
+    expected = [(r.crs.grade, r.icans.grade) for r in grading.grade(grading.read_csv(
+        library.cut_timeline(CASES["DEMO-002"].timeline, until))).results()]
     assert [(r.crs.grade, r.icans.grade) for r in
             grading.grade(store.timeline("DEMO-002")).results()] == expected
     marks = [a for a in store.audit("DEMO-009") if a["action"] == "entered_in_error"]
@@ -438,3 +440,19 @@ def test_an_exported_case_is_the_two_sample_data_files_and_reads_back_the_same()
         timeline = z.read("crs_then_icans3_seizure.csv")
     assert card == case.card and timeline == case.timeline
     assert library.verify(library.LibraryCase(card, timeline, "built-in")) == []
+
+
+def test_shifting_a_case_keeps_the_seconds_of_entries_timed_to_the_second():
+    """Review: the bedside form times an entry left at "now" to the second (issue 18.10), so
+    a case saved from a demo patient can hold two assessments in one minute (``record_csv``
+    keeps the seconds). Loading it shifts every time by whole days: the seconds must stay,
+    or the two rows fall on one time (refused as a second assessment at one time) and a
+    medication recorded between them moves to the other row."""
+    timeline = (b"patient_id,time,infusion_time,temp_c\n"
+                b"EDU-001,2026-12-01T10:00:15,2026-11-30T09:00,38.1\n"
+                b"EDU-001,2026-12-01T10:00:45,,38.3\n"
+                b"EDU-001,2026-12-01T11:00,,38.2\n")
+    rows = library.csv_rows(library.shifted_timeline(timeline, timedelta(days=3)))
+    assert [(r["time"], r["infusion_time"]) for r in rows] == [
+        ("2026-12-04T10:00:15", "2026-12-03T09:00"), ("2026-12-04T10:00:45", ""),
+        ("2026-12-04T11:00", "")]

@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from monitoring import review
-from monitoring.demo import load_demo
+from monitoring import library, review
 from monitoring.store import StoreError, WardStore
 from tests.monitoring.revisions import upgrade_to
 from tests.monitoring.test_reliability import _head_revision
@@ -28,7 +27,7 @@ def rec(store: WardStore, hours: float, **values) -> int:
 
 
 def test_the_grade_3_demo_case_reviews_as_its_card_says(store):
-    load_demo(store)
+    library.load_case(store, library.builtin_case("DEMO-005"))  # the whole case (W16)
     rv = review.patient_review(store, "DEMO-005")
     assert (rv.summary.crs_max_grade, rv.summary.icans_max_grade) == (3, 0)
     assert len(rv.results) == len(rv.rows) == len(rv.ids) == 51
@@ -100,7 +99,7 @@ def test_a_patient_without_assessments_has_no_review_yet(store):
 
 
 def test_icu_prompts_follow_the_current_state(store):
-    load_demo(store)
+    library.load_case(store, library.builtin_case("DEMO-005"))  # the whole case (W16)
     rv = review.patient_review(store, "DEMO-005")
     assert review.icu_now(rv) == []  # the case has resolved
 
@@ -136,7 +135,9 @@ def test_the_highest_grade_is_found_at_the_assessment_where_it_was_first_reached
         pid, crs, icans):
     from monitoring.store import WardStore
     s = WardStore.in_memory()
-    load_demo(s)
+    from monitoring.demo import standard_cases
+    for case in standard_cases():  # the whole cases (the demo ward shows them up to now, W16)
+        library.load_case(s, case)
     rv = review.patient_review(s, pid)
     for syndrome, expected in (("crs", crs), ("icans", icans)):
         row = review.maximum_row(rv, syndrome)

@@ -34,7 +34,8 @@ from grading.fields import COLUMNS
 from grading.parse import InputError
 from monitoring import tables as t
 from monitoring.db import MIGRATIONS, database_url, migrate
-from monitoring.demo import load_demo, standard_cases
+from monitoring.demo import load_demo, standard_cases, standard_now
+from monitoring.library import cut_timeline
 from monitoring.store import PatientIn, StoreError, WardStore
 from tests.grading.test_properties import timelines, write_csv
 
@@ -587,9 +588,10 @@ def test_a_lab_in_an_unknown_unit_is_refused(store):
                                     "5000000 /µL"),
     ("haemoglobin", 120, "g/dL", "haemoglobin 120 g/dL is not possible: allowed 0 to 25 g/dL"),
     ("creatinine", 88.4, "mg/dL", "creatinine 88.4 mg/dL is not possible"),
-    ("anc", 1500, "10^9/L", "anc 1500 10^9/L is not possible: allowed 0 to 1000 10^9/L"),
-    ("crp", -1, "mg/L", "crp -1 mg/L is not possible: allowed 0 to 1000 mg/L"),
-    ("ldh", float("nan"), "U/L", "ldh nan U/L is not possible: allowed 0 to 100000 U/L"),
+    ("anc", 1500, "10^9/L", "neutrophils (ANC) 1500 10^9/L is not possible: allowed 0 to "
+                            "1000 10^9/L"),
+    ("crp", -1, "mg/L", "CRP -1 mg/L is not possible: allowed 0 to 1000 mg/L"),
+    ("ldh", float("nan"), "U/L", "LDH nan U/L is not possible: allowed 0 to 100000 U/L"),
 ], ids=["platelets per µL in 10^9/L", "platelets just above", "platelets per µL too high",
         "haemoglobin in g/L as g/dL", "creatinine in µmol/L as mg/dL", "anc per µL as 10^9/L",
         "negative", "not a number"])
@@ -784,7 +786,10 @@ def test_any_valid_timeline_survives_import_then_export(store, tmp_path, rows):
 
 # ------------------------------------------------------------------------------ demo ward
 def _sample_rows() -> dict[str, int]:
-    return {c.id: len(grading.read_csv(c.timeline)) for c in standard_cases()}
+    """The assessments of each demo patient: its case up to the case's now (W16)."""
+    until = standard_now()
+    return {c.id: len(grading.read_csv(cut_timeline(c.timeline, until[c.id])))
+            for c in standard_cases()}
 
 
 def test_the_demo_ward_loads_the_sample_cases_as_demo_patients(store):

@@ -68,10 +68,10 @@ def test_every_number_box_of_the_form_shows_its_value_unrounded(signed_in):
 # ------------------------------------------------------------------------------ 18.5
 def test_the_confirmation_groups_new_flags_by_severity_with_the_emergency_first(signed_in,
                                                                                 store):
-    at = entry_for(signed_in, "DEMO-003")
-    fill(at, "DEMO-003", temp_c=39.6, hr_bpm=132, sbp_mmhg=82, dbp_mmhg=48, rr_per_min=28,
+    at = entry_for(signed_in, "DEMO-001")  # alert, on room air (the demo ward as it starts)
+    fill(at, "DEMO-001", temp_c=39.6, hr_bpm=132, sbp_mmhg=82, dbp_mmhg=48, rr_per_min=28,
          spo2_pct=89)
-    save_button(at, "DEMO-003").click().run()
+    save_button(at, "DEMO-001").click().run()
     assert not at.exception
     saved = keyed_block(at, "entry_saved_box")
     boxes = [e for e in descendants(saved) if getattr(e, "type", None) in ("error", "warning")]
@@ -79,17 +79,20 @@ def test_the_confirmation_groups_new_flags_by_severity_with_the_emergency_first(
     assert [b.type for b in boxes] == ["error", "warning"]
     emergency, urgent = (b.value for b in boxes)
     assert emergency.startswith("**EMERGENCY: act now** — new flag")
-    assert "NEWS2 14+" in emergency
+    assert "NEWS2 14\\: respiration rate 3, SpO2 3, air or oxygen 0, systolic BP 3, pulse 3, " \
+        "consciousness 0 (alert), temperature 2" in emergency  # by hand, RCP Chart 1
     assert urgent.startswith("**Urgent** — 6 new flags")
     lines = [x for x in urgent.split("\n") if x.startswith("- ")]
     assert len(lines) == 6  # one line a flag
     assert any(x.startswith("- New fever 39.6 °C") for x in lines)
-    assert {f["severity"] for f in store.open_flags("DEMO-003")} >= {"emergency", "urgent"}
+    assert {f["severity"] for f in store.open_flags("DEMO-001")} >= {"emergency", "urgent"}
     news = [m.value.replace("\\:", ":") for m in descendants(saved)  # md() escapes ":"
             if getattr(m, "type", None) == "markdown" and m.value.startswith("**NEWS2 ")]
-    assert news == ["**NEWS2 14 or more — high risk, monitoring continuous (Royal College of "
+    # DEMO-001's consciousness (alert) is recorded within 12 h on the demo ward as it starts
+    # (W16): a full score, by hand from RCP Chart 1
+    assert news == ["**NEWS2 14 — high risk, monitoring continuous (Royal College of "
                     "Physicians 2017)**  \nrespiration rate 3 · SpO2 3 · air or oxygen 0 · "
-                    "systolic BP 3 · pulse 3 · temperature 2 · not recorded: consciousness"]
+                    "systolic BP 3 · pulse 3 · consciousness 0 (alert) · temperature 2"]
 
 
 def test_flags_are_grouped_emergency_first_and_an_unknown_severity_is_kept_last():

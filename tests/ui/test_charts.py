@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from monitoring import review
-from monitoring.demo import load_demo
+from monitoring.demo import standard_cases
+from monitoring.library import load_case
 from monitoring.store import WardStore
 from ui import charts
 from ui.handover import handover_html
@@ -18,8 +19,14 @@ from ui.handover import handover_html
 @pytest.fixture(scope="module")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> WardStore:
     s = WardStore(f"sqlite:///{tmp_path_factory.mktemp('charts')}/ward.db")
-    load_demo(s)
+    load_cases(s)
     return s
+
+
+def load_cases(s: WardStore) -> None:
+    """The standard teaching cases in full (the demo ward shows them only up to now, W16)."""
+    for case in standard_cases():
+        load_case(s, case)
 
 
 def trace(fig, name):
@@ -155,7 +162,7 @@ def test_the_handover_names_a_dose_charted_only_on_the_assessment_and_the_attrib
     """Imported rows whose 'tocilizumab given' no medication record accounts for are listed
     from the row; a physician's attribution and confirmation are in the handover."""
     demo_store = WardStore(f"sqlite:///{tmp_path}/ward.db")  # written to: not the shared one
-    load_demo(demo_store)
+    load_cases(demo_store)
     demo_store.add_user("demo.physician", "physician")
     rv = review.patient_review(demo_store, "DEMO-005")
     rv = replace(rv, administrations=[])

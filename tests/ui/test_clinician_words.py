@@ -71,7 +71,7 @@ def _words_of(spec: Any) -> Any:
 
 
 PAGES = [(role, page) for role, pages in {
-    "nurse": ("overview", "entry"),
+    "nurse": ("overview", "observations_due", "entry"),
     "physician": ("admission",),
     "educator": ("demo_ward", "teaching", "case_library", "case_builder"),
     "admin": ("users",),

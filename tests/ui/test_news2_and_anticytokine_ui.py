@@ -53,13 +53,21 @@ def test_the_preview_and_the_save_confirmation_show_news2_by_parameter(signed_in
     assert preview in texts(at)  # the confirmation shows the same breakdown
 
 
-# The demo ward ends recovered: every adult's last assessment scores 0, alert; DEMO-004 is a
-# child. DEMO-001 (bed 1) then gets the assessment below, scored by hand from RCP Chart 1.
-RECOVERED = ["0", "0", "0", "0", "0", "0", "0", "0", "alert"]
+# The demo ward as it starts (decision W16), each last assessment scored by hand from RCP
+# Chart 1; DEMO-004 is a child. DEMO-001 (bed 1) then gets the assessment below.
 BY_BED = {
     # bed: NEWS2, resp. rate, SpO2, air or O2, systolic BP, pulse, consciousness, temp., why
     "1": ["12", "2", "1", "2", "1", "2", "3", "1", "wakes only to voice"],
-    "2": RECOVERED, "3": RECOVERED, "5": RECOVERED,
+    # DEMO-002 (CRS 2): RR 20 -> 0, SpO2 95 -> 1, nasal cannula -> 2, SBP 104 -> 1,
+    # pulse 102 -> 1, alert, 37.8 °C -> 0
+    "2": ["5", "0", "1", "2", "1", "1", "0", "0", "alert"],
+    # DEMO-003 (ICANS 3): every vital sign in the zero band; new confusion -> 3
+    "3": ["3", "0", "0", "0", "0", "0", "3", "0",
+          "wakes only to voice; new confusion: ICE orientation 1/4 (baseline 4); "
+          "ICE attention 0/1 (baseline 1)"],
+    # DEMO-005 (CRS 3): RR 24 -> 2, SpO2 95 -> 1, high-flow oxygen -> 2, SBP 98 -> 2,
+    # pulse 118 -> 2, alert, 38.6 °C -> 1
+    "5": ["10", "2", "1", "2", "2", "2", "0", "1", "alert"],
     "4": ["not scored (under 16)"] + [""] * 8,
 }
 
@@ -89,10 +97,10 @@ def test_the_review_page_and_the_handover_show_news2_by_parameter(signed_in, sto
     assert any(line.startswith(news.breakdown()) for line in texts(at).splitlines())
     html = handover_html(rv, rv.current.time, "demo.physician", [], with_chart=False)
     assert escape(news.breakdown()) in html
-    # DEMO-005's last assessment (recovered, ICE 10): every parameter recorded, all 0
-    assert news.breakdown() == ("NEWS2 0: respiration rate 0, SpO2 0, air or oxygen 0, "
-                                "systolic BP 0, pulse 0, consciousness 0 (alert), "
-                                "temperature 0")
+    # DEMO-005's last assessment (CRS 3 on the demo ward as it starts, W16), by hand
+    assert news.breakdown() == ("NEWS2 10: respiration rate 2, SpO2 1, air or oxygen 2, "
+                                "systolic BP 2, pulse 2, consciousness 0 (alert), "
+                                "temperature 1")
 
 
 def test_the_handover_names_an_anticytokine_medication_in_words(store):

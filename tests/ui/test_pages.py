@@ -48,9 +48,15 @@ def test_the_overview_shows_one_row_per_admitted_patient_with_grades_and_due(sig
     frame = at.table[0].value
     assert list(frame.columns) == ["Bed", "Patient", "CRS", "ICANS", "NEWS2", "Flags",
                                    "Next obs"]  # the acuity columns alone (issue 18.2)
-    assert sorted(patient_ids(frame)) == ["DEMO-001", "DEMO-002", "DEMO-003", "DEMO-004",
-                                          "DEMO-005"]
-    assert set(frame["CRS"]) == {"CRS\u00a00"} and set(frame["ICANS"]) == {"ICANS\u00a00"}
+    ids = patient_ids(frame)
+    assert sorted(ids) == ["DEMO-001", "DEMO-002", "DEMO-003", "DEMO-004", "DEMO-005"]
+    grades = dict(zip(ids, zip(frame["CRS"], frame["ICANS"])))  # an active ward (W16)
+    words = {pid: (crs, icans.split(" (from")[0]) for pid, (crs, icans) in grades.items()}
+    assert words["DEMO-005"] == ("CRS\u00a03", "ICANS\u00a00")
+    assert words["DEMO-002"] == ("CRS\u00a02", "ICANS\u00a00")
+    assert words["DEMO-003"] == ("CRS\u00a00", "ICANS\u00a03")
+    assert words["DEMO-001"] == words["DEMO-004"] == ("CRS\u00a00", "ICANS\u00a00")
+    assert set(ids[:2]) == {"DEMO-005", "DEMO-003"}  # emergency flags first
     details = at.dataframe[0].value  # behind the patient: the details expander
     assert list(details["Patient"]) == list(frame["Patient"])  # in the same order
     assert all(day.startswith("D+") for day in details["Day"])
@@ -58,16 +64,22 @@ def test_the_overview_shows_one_row_per_admitted_patient_with_grades_and_due(sig
     assert at.session_state["_auto_refresh"] is True  # the one-minute refresh is on
 
 
-def test_a_febrile_patient_with_a_flag_moves_to_the_top_of_the_overview(signed_in, store):
+def test_a_febrile_patient_with_a_flag_moves_up_the_overview(signed_in, store):
     from monitoring import ward
+    before = patient_ids(signed_in("nurse").table[0].value)
+    assert before[-1] == "DEMO-001"  # uneventful: last
     ward.save(store, "DEMO-001", {"time": datetime.now(UTC) - timedelta(minutes=2),
                                   "temp_c": 38.6, "sbp_mmhg": 120, "dbp_mmhg": 70,
                                   "spo2_pct": 97}, by="demo.nurse")
     at = signed_in("nurse")
-    top = at.table[0].value.iloc[0]
-    assert top["Patient"].endswith(" · DEMO-001")
+    frame = at.table[0].value
+    ids = patient_ids(frame)
+    # above the patients without urgent flags, below the two with an emergency flag
+    assert ids.index("DEMO-001") < ids.index("DEMO-004") and ids.index("DEMO-001") >= 2
+    top = frame.iloc[ids.index("DEMO-001")]
     assert top["CRS"] == "CRS\u00a01"
-    assert at.dataframe[0].value.iloc[0]["Temp °C"] == "▲\u00a038.6"  # never wraps apart
+    details = at.dataframe[0].value
+    assert details.iloc[ids.index("DEMO-001")]["Temp °C"] == "▲\u00a038.6"  # never wraps apart
     assert top["Flags"].startswith("URGENT: New fever 38.6 °C (+")  # CRS rise, maybe overdue
 
 

@@ -17,7 +17,10 @@ def button(at, label: str):
     return next(b for b in at.button if b.label == label)
 
 
-def test_the_grade_3_case_shows_its_course_codes_and_tocilizumab_dose(signed_in):
+def test_the_grade_3_case_shows_its_course_codes_and_tocilizumab_dose(signed_in, store):
+    from monitoring import library
+    # the whole case (the demo ward shows it only up to now, W16)
+    library.load_case(store, library.builtin_case("DEMO-005"))
     at = open_review(signed_in, "physician", "DEMO-005")
     shown = texts(at)
     assert "Maximum so far: CRS 3, ICANS 0" in shown
@@ -67,7 +70,7 @@ def test_a_physician_confirms_a_grade_and_adds_a_note(signed_in, store):
     button(at, "Confirm grade").click().run()
     (c,) = store.confirmations("DEMO-005")
     assert (c["syndrome"], c["grade"], c["note"], c["recorded_by"]) == (
-        "crs", 0, "agree", "demo.physician")
+        "crs", 3, "agree", "demo.physician")  # the demo ward's CRS 3 now (W16)
     at.text_area(key="note_DEMO-005").input("resolved; plan discharge D+10").run()
     button(at, "Add note").click().run()
     assert [n["text"] for n in store.notes("DEMO-005")] == ["resolved; plan discharge D+10"]
@@ -111,7 +114,9 @@ def test_guideline_prompts_follow_the_current_grade(signed_in, store):
 
 
 def test_why_this_grade_jumps_to_the_assessment_with_the_highest_grade(signed_in, store):
-    from monitoring import review
+    from monitoring import library, review
+    # the whole case, recovered (the demo ward shows it only up to now, W16)
+    library.load_case(store, library.builtin_case("DEMO-005"))
     at = open_review(signed_in, "nurse", "DEMO-005")
     results = review.patient_review(store, "DEMO-005").results
     last = len(results) - 1

@@ -184,10 +184,12 @@ def test_a_page_opened_without_signing_in_shows_nothing_but_the_request(ward_url
 
 def test_navigation_offers_each_role_its_pages_only(signed_in):
     from ui import session
-    assert session.allowed_pages("nurse") == ["ward_overview", "bedside_entry", "patient_review",
-                                              "patient"]
-    assert session.allowed_pages("physician") == ["ward_overview", "bedside_entry",
-                                                  "patient_review", "patient",
+    assert session.allowed_pages("nurse") == ["ward_overview", "observations_due",
+                                              "bedside_entry", "patient_review", "patient",
+                                              "treatments"]
+    assert session.allowed_pages("physician") == ["ward_overview", "observations_due",
+                                                  "bedside_entry", "patient_review", "patient",
+                                                  "treatments",
                                                   "admission"]
     assert session.allowed_pages("educator") == ["demo_ward", "teaching", "case_library",
                                                  "case_builder"]

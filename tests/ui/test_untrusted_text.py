@@ -44,6 +44,8 @@ AMEND_REASON = "$$\\frac{1}{2}$$ <u>a</u> zq"
 IN_ERROR_REASON = "<script>alert(5)</script> zq"
 ACK_ACTION = "<img src=x onerror=alert(6)> ~~zq~~"
 ACK_REASON = "<iframe srcdoc=x></iframe> zq"
+PERIOD_REASON = "<b onmouseover=alert(7)>line</b> [x](javascript:alert(8)) zq"
+MED_REASON = "=HYPERLINK(\"http://evil.example\") <i>x</i> zq"
 LEARNER = "<img src=x onerror=alert(7)>zq"
 TITLE = "![t](http://evil.example/t.png) zq"
 SUMMARY = "<iframe src=http://evil.example></iframe> zq"
@@ -194,13 +196,19 @@ def payload_ward(signed_in, store: WardStore):
     assert [n["text"] for n in store.notes(PID)] == [NOTE]
     assert [a["reason"] for a in store.attributions(PID)] == [ATTRIBUTION]
     assert [c["note"] for c in store.confirmations(PID)] == [CONFIRM_NOTE]
+    store.attribute_period(PID, "hypoxia", now - timedelta(hours=3), None, PERIOD_REASON,
+                           by=USER)
+    med = store.record_administration(PID, "paracetamol", now - timedelta(hours=2), USER, 1.0,
+                                      "g", "PO")
+    store.mark_administration_in_error(PID, med, MED_REASON, by=USER)
     return at
 
 
 def test_every_text_a_user_typed_shows_literally_on_every_page(payload_ward):
     at = payload_ward
     go(at, "ui/pages/review.py")  # course, why, actions: names, notes, reasons
-    assert_literal(at, NAME, BED, USER, NOTE, CONFIRM_NOTE, ATTRIBUTION, FULL_NAME)
+    assert_literal(at, NAME, BED, USER, NOTE, CONFIRM_NOTE, ATTRIBUTION, FULL_NAME,
+                   PERIOD_REASON)
     # the latest grade line keeps its badges (our HTML) but "confirmed by" is plain text
     assert any(f"confirmed by {md(USER)}" in src for _, src, html in sources(at) if not html)
     history = next(d.value for d in at.dataframe if "Action" in d.value.columns)
@@ -214,6 +222,9 @@ def test_every_text_a_user_typed_shows_literally_on_every_page(payload_ward):
     assert_literal(at)
     frame = at.dataframe[0].value
     assert {AMEND_REASON, IN_ERROR_REASON} <= set(frame["Reason"])
+    go(at, "ui/pages/treatments.py")  # medications: reasons in a data frame (plain text)
+    assert_literal(at)
+    assert MED_REASON in set(at.dataframe[0].value["Reason"])
     go(at, "ui/pages/admission.py")
     at.selectbox(key="discharge_pid").select(PID).run()
     assert_literal(at, f"Discharge Bed {BED} · {NAME} ({PID}) now")

@@ -14,6 +14,7 @@ from monitoring.review import (
     maximum_row,
     news_now,
     patient_review,
+    period_effect,
     tocilizumab,
 )
 from monitoring.scale_review import scale_course, scales_csv
@@ -21,6 +22,7 @@ from monitoring.services import StoreError
 from monitoring.timeline_export import timeline_csv
 from monitoring.ward import day_post_infusion
 from ui import session
+from ui.attribution import period_effect_text
 from ui.charts import gap_note, timeline_figure
 from ui.common import (
     attribution_effect_text,
@@ -242,21 +244,70 @@ with action_tab:
                   f"{grade_text('ICANS', x.icans)}" for x in rv.results]
         st.markdown("**Attribute a finding to another cause** (excluded from grading; the "
                     "grade with and without it stays visible)")
+        scope = st.radio("Applies to", ("This assessment", "From an assessment until another",
+                                         "From an assessment until further notice"),
+                         horizontal=True, key=f"attr_scope_{pid}")
         c = st.columns([3, 1])
-        a_i = c[0].selectbox("Assessment", ids, index=len(ids) - 1,
+        a_i = c[0].selectbox("Assessment" if scope == "This assessment" else "From",
+                             ids, index=len(ids) - 1,
                              format_func=labels.__getitem__, key=f"attr_row_{pid}")
         finding = c[1].selectbox("Finding", ATTRIBUTION_FINDINGS, key=f"attr_finding_{pid}")
-        effect = attribution_effect(rv, a_i, finding)
-        st.caption(attribution_effect_text(effect, finding, tz))
+        until_i = None
+        if scope == "From an assessment until another":
+            until_i = st.selectbox("Until (inclusive)", ids[a_i:], index=len(ids) - 1 - a_i,
+                                   format_func=labels.__getitem__,
+                                   key=f"attr_until_{pid}_{a_i}")
+        if scope == "This assessment":
+            st.caption(attribution_effect_text(attribution_effect(rv, a_i, finding),
+                                               finding, tz))
+        else:
+            until = None if until_i is None else rv.results[until_i].time
+            st.caption(period_effect_text(period_effect(rv, finding, rv.results[a_i].time,
+                                                        until), finding, tz))
         reason = st.text_input("Reason (required)", key=f"attr_reason_{pid}",
                                max_chars=limits.most("reason"),
                                placeholder="e.g. line infection, blood cultures positive")
         if st.button("Record attribution", disabled=not reason.strip(), key=f"attr_{pid}"):
             # the flags from that assessment on are resynced in the same transaction
-            services.attribute(store, pid, rv.ids[a_i], finding, reason.strip(),
-                               by=user["username"])
-            st.session_state["review_done"] = f"{finding} attributed at {labels[a_i]}."
-            st.rerun()
+            try:
+                if scope == "This assessment":
+                    services.attribute(store, pid, rv.ids[a_i], finding, reason.strip(),
+                                       by=user["username"])
+                    said = f"at {labels[a_i]}"
+                else:
+                    services.attribute_period(
+                        store, pid, finding, rv.results[a_i].time,
+                        None if until_i is None else rv.results[until_i].time,
+                        reason.strip(), by=user["username"])
+                    said = (f"from {local(rv.results[a_i].time, tz)} " + (
+                        "until further notice" if until_i is None
+                        else f"until {local(rv.results[until_i].time, tz)}"))
+            except StoreError as e:
+                st.error(f"Not saved: {md(e)}")
+            else:
+                st.session_state["review_done"] = f"{finding} attributed {said}."
+                st.rerun()
+        for p_ in rv.periods:
+            if p_["ends_at"] is not None:
+                continue
+            st.info(f"{p_['finding']} attributed to another cause from "
+                    f"{local(p_['starts_at'], tz)} until further notice — "
+                    f"{md(p_['reason'])} ({md(p_['recorded_by'])})",
+                    icon=":material/schedule:")
+            end_reason = st.text_input("Reason for ending it (required)",
+                                       key=f"attr_end_reason_{p_['id']}",
+                                       max_chars=limits.most("reason"))
+            if st.button("End it now", key=f"attr_end_{p_['id']}",
+                         disabled=not end_reason.strip()):
+                try:
+                    services.end_attribution_period(store, pid, p_["id"], now,
+                                                    end_reason.strip(), by=user["username"])
+                except StoreError as e:
+                    st.error(f"Not saved: {md(e)}")
+                else:
+                    st.session_state["review_done"] = (f"{p_['finding']} attribution ended at "
+                                                       f"{local(now, tz)}.")
+                    st.rerun()
         st.divider()
         st.markdown("**Confirm a grade**")
         c = st.columns([3, 1, 1])
@@ -292,6 +343,12 @@ with action_tab:
         when = local(row_time.get(a["assessment_id"]), tz)
         st.markdown(f"- attribution: {a['finding']} at {when} — {md(a['reason'])} "
                     f"({md(a['recorded_by'])}, {local(a['recorded_at'], tz)})")
+    for p_ in rv.periods:
+        end = "until further notice" if p_["ends_at"] is None else \
+            f"until {local(p_['ends_at'], tz)}"
+        st.markdown(f"- attribution: {p_['finding']} from {local(p_['starts_at'], tz)} {end} — "
+                    f"{md(p_['reason'])} ({md(p_['recorded_by'])}, "
+                    f"{local(p_['recorded_at'], tz)})")
     for c_ in rv.confirmations:
         st.markdown(f"- confirmed {c_['syndrome'].upper()} {c_['grade']} at "
                     f"{local(row_time.get(c_['assessment_id']), tz)} ({md(c_['recorded_by'])}, "
@@ -300,7 +357,7 @@ with action_tab:
     for n in rv.notes:
         st.markdown(f"- note ({md(n['recorded_by'])}, {local(n['written_at'], tz)}): "
                     f"{md(n['text'])}")
-    if not (rv.attributions or rv.confirmations or rv.notes):
+    if not (rv.attributions or rv.periods or rv.confirmations or rv.notes):
         st.caption("No attributions, confirmations or notes yet.")
 
 with export_tab:

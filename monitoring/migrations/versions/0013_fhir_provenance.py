@@ -1,14 +1,14 @@
 """Provenance of FHIR imports (issue 19): which source system's resource, in which version,
 became which assessment row (append-only).
 
-Revision ID: 0012
+Revision ID: 0013
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,109 @@
+"""The Medications and labs page (issue 18 point 11, AppTest): a nurse records a medication
+with its dose, unit and route and a lab result in another unit; an impossible dose is refused
+before saving with the field and range named, an unusual one highlighted and saved; a
+correction keeps the original visible."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from .conftest import go, texts
+
+PAGE = "ui/pages/treatments.py"
+
+
+@pytest.fixture
+def page(signed_in, store):
+    store.admit({"patient_id": "MAR-1", "infusion_time": datetime.now(UTC) - timedelta(days=2),
+                 "weight_kg": 70}, by="demo.physician")
+
+    def open_as(role: str):
+        at = signed_in(role)
+        at.session_state["patient_id"] = "MAR-1"
+        return go(at, PAGE)
+    return open_as
+
+
+def test_a_nurse_records_a_tocilizumab_dose_in_mg_with_its_route(page, store):
+    at = page("nurse")
+    assert "Tocilizumab doses in the last 24 h: 0 (limit 3)" in texts(at)
+    at.text_input(key="mar_dose_MAR-1_0").input("560").run()
+    assert not at.error
+    at.button(key="mar_save_MAR-1").click().run()
+    assert not at.exception
+    (m,) = store.administrations("MAR-1")
+    assert (m["kind"], m["dose"], m["unit"], m["route"], m["recorded_by"]) == (
+        "tocilizumab", 560.0, "mg", "IV", "demo.nurse")
+    assert "tocilizumab 560 mg IV" in texts(at)
+    assert "Tocilizumab doses in the last 24 h: 1 (limit 3)" in texts(at)
+
+
+def test_an_impossible_dose_is_refused_on_the_page_naming_the_field_and_range(page, store):
+    at = page("nurse")
+    at.text_input(key="mar_dose_MAR-1_0").input("5600").run()
+    assert at.error and ("dose: tocilizumab 5600 mg is not possible: allowed above 0 up to "
+                         "1200 mg") in texts(at)
+    assert at.button(key="mar_save_MAR-1").disabled
+    at.text_input(key="mar_dose_MAR-1_0").input("700").run()  # 70 kg: 560 mg (8 mg/kg)
+    assert not at.error and not at.button(key="mar_save_MAR-1").disabled
+    assert "Check the dose: 700 mg is above the reference dose 560 mg" in texts(at)
+    at.text_input(key="mar_dose_MAR-1_0").input("5,6").run()
+    assert "dose: '5,6' is not a number" in texts(at)
+    assert store.administrations("MAR-1") == []
+
+
+def test_an_unusual_vasopressor_dose_is_highlighted_and_can_be_saved(page, store):
+    at = page("physician")
+    at.selectbox(key="mar_kind_MAR-1").select("noradrenaline").run()
+    at.text_input(key="mar_dose_MAR-1_0").input("1.5").run()
+    assert any("unusual" in w.value for w in at.warning)
+    assert "chart the infusion on the next assessment" in texts(at)
+    at.button(key="mar_save_MAR-1").click().run()
+    (m,) = store.administrations("MAR-1")
+    assert (m["kind"], m["dose"], m["unit"]) == ("noradrenaline", 1.5, "µg/kg/min")
+    assert "no bedside assessment has been charted since: chart the infusion" in texts(at)
+
+
+def test_a_lab_in_another_unit_is_stored_converted_and_shown_as_entered(page, store):
+    at = page("nurse")
+    at.tabs[1]  # the Lab results tab is drawn on the same run
+    at.selectbox(key="lab_test_MAR-1").select("creatinine").run()
+    at.selectbox(key="lab_unit_MAR-1_creatinine").select("µmol/L").run()
+    at.text_input(key="lab_value_MAR-1_0").input("106").run()
+    assert "Stored as 1.2 mg/dL" in texts(at)
+    at.button(key="lab_save_MAR-1").click().run()
+    (x,) = store.labs("MAR-1")
+    assert x["value"] == pytest.approx(106 / 88.4) and x["entered_unit"] == "µmol/L"
+
+
+def test_a_medication_marked_entered_in_error_stays_listed_with_its_reason(page, store):
+    at = page("nurse")
+    at.text_input(key="mar_dose_MAR-1_0").input("560").run()
+    at.button(key="mar_save_MAR-1").click().run()
+    (m,) = store.administrations("MAR-1")
+    at.radio(key=f"mar_action_{m['id']}").set_value("Mark entered in error").run()
+    at.text_input(key=f"mar_reason_{m['id']}").input("charted for the wrong patient").run()
+    at.button(key=f"mar_eie_{m['id']}").click().run()
+    assert not at.exception
+    assert store.administrations("MAR-1") == []
+    frame = at.dataframe[0].value
+    assert list(frame["Status"]) == ["marking: entered in error", "entered in error"]
+    assert "charted for the wrong patient" in list(frame["Reason"])
+
+
+def test_the_handover_lists_a_mar_dose_with_its_unit_and_route(store):
+    from monitoring import services, ward
+    from monitoring.review import patient_review
+    from ui.handover import handover_html
+    now = datetime.now(UTC)
+    store.admit({"patient_id": "MAR-2", "infusion_time": now - timedelta(days=2)},
+                by="demo.physician")
+    ward.save(store, "MAR-2", {"time": now - timedelta(hours=2), "temp_c": 38.9},
+              by="demo.nurse")
+    services.record_medication(store, "MAR-2", "tocilizumab", now - timedelta(hours=1),
+                               by="demo.physician", dose=560, unit="mg", route="IV")
+    html = handover_html(patient_review(store, "MAR-2"), now, "demo.physician",
+                         store.open_flags("MAR-2"), with_chart=False)
+    assert "tocilizumab 560 mg IV" in html
