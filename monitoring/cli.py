@@ -4,6 +4,8 @@
     python -m monitoring demo [--reset]
     python -m monitoring import FILE.csv --user NAME
     python -m monitoring export [--patient ID]
+    python -m monitoring fhir import FILE_OR_DIR... --user NAME   (FHIR R4, docs/fhir.md)
+    python -m monitoring fhir export [--patient ID]
     python -m monitoring audit [--patient ID]
     python -m monitoring user add NAME --role nurse|physician|educator|admin
     python -m monitoring user password NAME          (the password is read from stdin)
@@ -34,6 +36,9 @@ from .db import (
     init_database,
 )
 from .demo import load_demo
+from .fhir import FhirError
+from .fhir.export import export_bundle
+from .services import import_fhir
 from .store import SYSTEM_USER, StoreError, WardStore, progress_to_stderr
 from .ward import resync_after_anticytokine_migration
 
@@ -55,6 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("import", help="import a canonical CSV file (all rows or none)")
     i.add_argument("file")
     i.add_argument("--user", required=True)
+    f = sub.add_parser("fhir", help="FHIR R4 Bundles and Bulk Data NDJSON (docs/fhir.md)")
+    fsub = f.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    fi = fsub.add_parser("import", help="import Patients and vital-sign / neuro Observations "
+                         "(all resources or none)")
+    fi.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+    fi.add_argument("--user", required=True)
+    fe = fsub.add_parser("export", help="the grades (ASTCT CRS and ICANS Observations) and "
+                         "open flags as one FHIR R4 Bundle (JSON)")
+    fe.add_argument("--patient")
     e = sub.add_parser("export", help="effective timeline as canonical CSV")
     e.add_argument("--patient")
     a = sub.add_parser("audit", help="the audit trail as JSON lines")
@@ -88,6 +102,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "import":
             n = store.import_csv(args.file, by=args.user, progress=progress_to_stderr)
             print(f"imported {n} assessments from {args.file}")
+        elif args.command == "fhir" and args.action == "export":
+            if args.patient and store.patient(args.patient) is None:
+                raise StoreError(f"unknown patient '{args.patient}'")
+            print(json.dumps(export_bundle(store, args.patient), ensure_ascii=False, indent=1))
+        elif args.command == "fhir":
+            done = import_fhir(store, args.paths, args.user, progress=progress_to_stderr)
+            print(f"FHIR import: {done.added} assessments added, {done.amended} amended, "
+                  f"{done.marked} marked entered in error, {done.unchanged} resources "
+                  f"already imported unchanged, {done.not_charted} entered-in-error resources "
+                  "never charted"
+                  + (f", {done.derived} grades, episodes and flags of a ward monitor export "
+                     "not imported (recomputed here)" if done.derived else ""))
+            for line in done.notices:
+                print(line)
         elif args.command == "export":
             sys.stdout.write(store.export_csv(args.patient))
         elif args.command == "audit":
@@ -105,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{e.filename}: no such file", file=sys.stderr)
         return 2
     except IsADirectoryError as e:
-        print(f"{e.filename}: is a folder, not a CSV file", file=sys.stderr)
+        print(f"{e.filename}: is a folder, not a file", file=sys.stderr)
         return 2
     except PermissionError as e:
         print(f"{e.filename}: not allowed to read this file", file=sys.stderr)
@@ -116,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DriverError as e:  # e.g. a damaged page the integrity check could not see
         print(describe(e, database_url()), file=sys.stderr)
         return 2
-    except InputError as e:
+    except (InputError, FhirError) as e:
         for line in e.lines:
             print(line, file=sys.stderr)
         return 2

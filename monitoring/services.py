@@ -16,11 +16,12 @@ fails: the user sees "not saved" and tries again, and the flags never go stale.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from . import auth, ward
+from . import auth, fhir, ward
 from .db import (
     DatabaseError,
     DatabaseUnavailableError,
@@ -42,9 +43,9 @@ __all__ = ["SYSTEM_USER", "ConcurrentChangeError", "DatabaseError", "DatabaseUna
            "PatientIn", "SetupError", "StoreError", "Ward", "acknowledge_flag", "acknowledge_many",
            "add_note", "add_user", "admit", "amend", "amend_lab", "amend_medication",
            "attribute", "attribute_period", "confirm_grade", "database_url", "discharge",
-           "end_attribution_period", "flag_refusal", "is_embedded_default", "lab_in_error",
-           "mark_in_error", "medication_in_error", "note", "open_ward", "record", "record_lab",
-           "record_medication", "set_active", "set_password",
+           "end_attribution_period", "flag_refusal", "import_fhir", "is_embedded_default",
+           "lab_in_error", "mark_in_error", "medication_in_error", "note", "open_ward", "record",
+           "record_lab", "record_medication", "set_active", "set_password",
            "sign_in", "sso_sign_in", "update_patient"]
 
 record = ward.save  # the bedside save: write, audit and resync under the patient's lock
@@ -333,6 +334,28 @@ def acknowledge_many(store: WardStore, patient_id: str, flag_ids: Collection[int
             if flag_id not in mine:
                 raise StoreError(f"flag #{flag_id} is not a flag of patient '{patient_id}'")
         return store.acknowledge_flags(ids, action, by=by, dismiss=dismiss, reason=reason)
+
+
+# ------------------------------------------------------------------------------ FHIR import
+def import_fhir(store: WardStore, paths: Collection[str | Path], by: str,
+                progress: Callable[[int, int], None] | None = None) -> fhir.Outcome:
+    """Import FHIR R4 Bundles / Bulk Data NDJSON (docs/fhir.md): the files are read and every
+    resource checked first; then, in ONE transaction under the patients' locks, the
+    patients admitted, the new assessment rows imported through the canonical CSV import,
+    changed resources applied as amendments with a reason, the provenance and the audit
+    written, and each patient's flags resynced. Any problem (``fhir.FhirError``,
+    ``InputError``, ``StoreError``) and nothing is stored."""
+    found = fhir.read_all([Path(p) for p in paths])
+    batch = fhir.resolve(store, found.patients, found.observations)
+    with store.locked(batch.patient_ids):
+        before = {pid: ward.grades_now(store, pid) for pid in batch.patient_ids
+                  if store.patient(pid) is not None}
+        done = fhir.write(store, batch, by, progress)
+        done.derived = found.derived
+        for pid, since in sorted(done.since.items()):
+            _resync(store, pid, by, since, ward.Change(
+                "an import from the hospital record (FHIR)", before=before.get(pid)))
+    return done
 
 
 # ------------------------------------------------------------------------------ accounts, audit

@@ -272,6 +272,27 @@ teaching_cases = sa.Table(  # 0005: cases educators built, in the teaching libra
              postgresql_where=sa.text("replaces_id IS NULL")),
 )
 
+fhir_provenance = sa.Table(  # 0013: where an imported FHIR resource came from (append-only)
+    "fhir_provenance", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source_system", sa.String(255), nullable=False),  # meta.source or fullUrl base
+    sa.Column("resource_type", sa.String(32), nullable=False),
+    sa.Column("resource_id", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),  # 1, 2, ... per resource: each change seen
+    sa.Column("fhir_status", sa.String(32), nullable=False),
+    sa.Column("content", sa.String(64), nullable=False),  # SHA-256 of the values read
+    sa.Column("patient_id", sa.String(64), sa.ForeignKey("patients.patient_id"), nullable=False),
+    sa.Column("assessment_id", sa.Integer, sa.ForeignKey("assessments.id")),  # None: a Patient
+    sa.Column("assessed_at", UtcDateTime),   # the row's time
+    sa.Column("effective_at", UtcDateTime),  # the resource's own time (an Observation)
+    sa.Column("imported_at", UtcDateTime, nullable=False),
+    sa.Column("imported_by", sa.String(64), sa.ForeignKey("users.username"), nullable=False),
+    # one row per version of a resource: two imports of one change cannot both land
+    sa.UniqueConstraint("source_system", "resource_type", "resource_id", "version",
+                        name="ux_fhir_provenance_version"),
+    sa.Index("ix_fhir_provenance_patient", "patient_id"),
+)
+
 audit_log = sa.Table(
     "audit_log", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -307,4 +328,4 @@ COUNTERS = ("sign_in_throttle",)
 APPEND_ONLY = ("assessments", "audit_log", "administrations", "labs", "attributions",
                "attribution_periods",
                "grade_confirmations", "flags", "flag_acknowledgements", "notes",
-               "teaching_cases")
+               "teaching_cases", "fhir_provenance")

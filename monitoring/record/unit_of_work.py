@@ -25,6 +25,7 @@ from ..db import (
 from .assessments import AssessmentRecord
 from .audit import AuditRecord
 from .csv_io import CsvRecord
+from .fhir import FhirRecord
 from .flags import FlagRecord
 from .judgements import JudgementRecord
 from .model import (
@@ -89,6 +90,7 @@ class SqlUnitOfWork:
         self.teaching = TeachingRecord(self)
         self.audit = AuditRecord(self)
         self.csv = CsvRecord(self)
+        self.fhir = FhirRecord(self)
 
     # ------------------------------------------------------------------ transactions
     @contextmanager

@@ -18,6 +18,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,11 +26,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from monitoring import services
 from monitoring import tables as t
 from monitoring.db import SetupError
 from monitoring.store import WardStore
 
 from .conftest import BACKENDS
+from .fhir_helpers import ndjson, patient, vital
 
 ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2026, 3, 5, 8, 0, tzinfo=UTC)
@@ -55,11 +58,14 @@ def fill(store: WardStore) -> None:
     store.acknowledge_flag(flag, "paracetamol given", by="nina")
     store.add_note("P1", "febrile overnight", by="drx", at=START)
     store.save_teaching_case("C1", "A first fever", "{}", "patient_id,time\n", by="eddie")
+    with tempfile.TemporaryDirectory() as folder:  # a FHIR import keeps its provenance
+        services.import_fhir(store, [ndjson(Path(folder) / "a.ndjson", patient(),
+                                            vital("h", "8867-4", 90, "/min"))], by="nina")
 
 
 def changed(table: str) -> str:
     """A column to rewrite in an attempted replacement (a text column in every table)."""
-    return "after" if table == "audit_log" else "reason"
+    return {"audit_log": "after", "fhir_provenance": "fhir_status"}.get(table, "reason")
 
 
 def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:

@@ -1,0 +1,228 @@
+"""FHIR R4 export of the grades (issue 19 point 2, started; docs/fhir.md "Export"): one
+``collection`` Bundle with each patient, for each graded assessment an Observation with the
+ASTCT 2019 CRS grade and one with the ICANS grade (our code system, ``GRADE_SYSTEM``; the
+reasons in ``note``; ``derivedFrom`` the imported Observations of that row), each episode as a
+provisional ``Condition`` with the ICD-10-CM code of its maximum grade, and each open flag as a
+``Flag``. The Bundle is validated by the ``fhir.resources`` R4B models before it is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+from fhir.resources.R4B.bundle import Bundle
+
+import grading
+
+from ..store import WardStore
+from .codes import (
+    BP_PANEL,
+    GRADE_SYSTEM,
+    LOCAL_CHOICES,
+    LOINC,
+    NEURO_INTEGERS,
+    NEURO_SYSTEM,
+    UCUM,
+)
+
+PATIENT_ID_SYSTEM = "https://car-t-ward-monitor.org/fhir/ward-patient-id"
+GRADE_CODES = {"crs": ("astct-crs-grade", "ASTCT 2019 CRS grade"),
+               "icans": ("astct-icans-grade", "ASTCT 2019 ICANS grade")}
+
+
+def fhir_id(*parts: object) -> str:
+    """A FHIR id ([A-Za-z0-9-.], at most 64) that is the same for the same parts."""
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32]
+
+
+def export_bundle(store: WardStore, patient_id: str | None = None) -> dict[str, Any]:
+    """The Bundle as JSON-ready data (validated)."""
+    pids = [patient_id] if patient_id else [p["patient_id"] for p in store.patients()]
+    entries: list[dict[str, Any]] = []
+    for pid in pids:
+        p = store.patient(pid)
+        if p is None:
+            continue
+        ref = f"Patient/{fhir_id('patient', pid)}"
+        entries.append(_patient(pid, p))
+        derived = _derived_from(store, pid)
+        for row in store.timeline_rows(pid):
+            entries += _inputs(pid, ref, row)
+        a, _ = store.timelines([pid])
+        if a is not None:
+            graded = grading.grade(a)
+            for r in graded.results():
+                at = r.time.astimezone(UTC)
+                for syndrome, result in (("crs", r.crs), ("icans", r.icans)):
+                    entries.append(_grade(pid, ref, syndrome, result, at, derived.get(at, [])))
+            for summary in grading.summarize(graded):
+                for ep in (*summary.crs_episodes, *summary.icans_episodes):
+                    entries.append(_condition(pid, ref, ep))
+        for f in store.open_flags(pid):
+            entries.append(_flag(ref, f))
+    for e in entries:
+        if e["resourceType"] in ("Condition", "Flag") or (
+                e["resourceType"] == "Observation"
+                and e["code"]["coding"][0]["system"] == GRADE_SYSTEM):
+            e["meta"] = {"tag": [DERIVED_TAG]}
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "timestamp": datetime.now(UTC).isoformat(),
+              "entry": [{"fullUrl": f"urn:uuid:{_uuid(e)}", "resource": e} for e in entries]}
+    Bundle.model_validate(bundle)  # what we give must be valid FHIR R4
+    return bundle
+
+
+# canonical field -> (system, code, UCUM unit or None for a coded value), the inverse of read.py
+_LOINC_OUT = {"temp_c": ("8310-5", "Cel"), "hr_bpm": ("8867-4", "/min"),
+              "rr_per_min": ("9279-1", "/min"), "spo2_pct": ("59408-5", "%"),
+              "o2_flow_l_min": ("3151-8", "L/min"), "fio2_pct": ("3150-0", "%"),
+              "weight_kg": ("29463-7", "kg")}
+_LOCAL_OUT = {**{field: code for code, field in NEURO_INTEGERS.items()},
+              **{field: code for code, (field, _) in LOCAL_CHOICES.items()}}
+DERIVED_TAG = {"system": GRADE_SYSTEM, "code": "derived",
+               "display": "computed by the ward monitor from the observations"}
+
+
+def _inputs(pid: str, patient_ref: str, row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The row's vital signs, neuro items and oxygen device as Observations (the mapping of
+    docs/fhir.md read backwards), at the row's time, so that our import reads them back."""
+    at = row["time"].astimezone(UTC).isoformat()
+    out = []
+
+    def obs(field: str, system: str, code: str, **value: Any) -> None:
+        out.append({"resourceType": "Observation", "id": fhir_id("obs", pid, at, field),
+                    "status": "final", "code": {"coding": [{"system": system, "code": code}]},
+                    "subject": {"reference": patient_ref}, "effectiveDateTime": at, **value})
+
+    def qty(v: Any, unit: str) -> dict[str, Any]:
+        return {"value": v, "unit": unit, "system": UCUM, "code": unit}
+
+    for field, (code, unit) in _LOINC_OUT.items():
+        if row.get(field) is not None:
+            obs(field, LOINC, code, valueQuantity=qty(row[field], unit))
+    parts = [(c, row.get(f)) for c, f in (("8480-6", "sbp_mmhg"), ("8462-4", "dbp_mmhg"))
+             if row.get(f) is not None]
+    if parts:
+        obs("bp", LOINC, BP_PANEL, component=[
+            {"code": {"coding": [{"system": LOINC, "code": c}]},
+             "valueQuantity": qty(v, "mm[Hg]")} for c, v in parts])
+    for field, code in _LOCAL_OUT.items():
+        v = row.get(field)
+        if v is None:
+            continue
+        if field in ("consciousness", "o2_device"):
+            obs(field, NEURO_SYSTEM, code,
+                valueCodeableConcept={"coding": [{"system": NEURO_SYSTEM, "code": v}]})
+        else:
+            obs(field, NEURO_SYSTEM, code, valueInteger=int(v))
+    return out
+
+
+def _uuid(resource: dict[str, Any]) -> str:
+    h = fhir_id(resource["resourceType"], resource["id"])
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def _patient(pid: str, p: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"resourceType": "Patient", "id": fhir_id("patient", pid),
+                           "identifier": [{"system": PATIENT_ID_SYSTEM, "value": pid}]}
+    if p.get("name"):
+        out["name"] = [{"text": p["name"]}]
+    if p.get("date_of_birth"):
+        out["birthDate"] = str(p["date_of_birth"])
+    if p.get("sex"):
+        out["gender"] = p["sex"]
+    return out
+
+
+def _derived_from(store: WardStore, pid: str) -> dict[datetime, list[str]]:
+    """The imported Observations of each row time (provenance), as references."""
+    out: dict[datetime, list[str]] = defaultdict(list)
+    for rid, source, at in store.uow.fhir.derived_from(pid):  # type: ignore[union-attr]
+        # absolute where the source system is a FHIR server's base URL (F3)
+        ref = (f"{source}/Observation/{rid}" if source.startswith(("http://", "https://"))
+               else f"Observation/{rid}")
+        if ref not in out[at]:
+            out[at].append(ref)
+    return out
+
+
+def _grade(pid: str, patient_ref: str, syndrome: str, result: Any, at: datetime,
+           derived: list[str]) -> dict[str, Any]:
+    code, text = GRADE_CODES[syndrome]
+    out: dict[str, Any] = {
+        "resourceType": "Observation", "id": fhir_id(syndrome, pid, at.isoformat()),
+        "status": "final" if result.status == "final" else "preliminary",
+        "code": {"coding": [{"system": GRADE_SYSTEM, "code": code, "display": text}],
+                 "text": text},
+        "subject": {"reference": patient_ref}, "effectiveDateTime": at.isoformat(),
+        "note": [{"text": f"ASTCT 2019: {x.finding}"} for x in result.reasons] or None,
+    }
+    if result.grade is None:
+        out["dataAbsentReason"] = {"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+            "code": "not-performed"}], "text": "not evaluable"}
+    else:
+        out["valueInteger"] = int(result.grade)
+    if result.status != "final":
+        out.setdefault("note", []).append({"text": f"grade {result.status.replace('_', ' ')}"})
+    if derived:
+        out["derivedFrom"] = [{"reference": r} for r in derived]
+    return {k: v for k, v in out.items() if v is not None}
+
+
+# ICD-10-CM: cytokine release syndrome by grade (D89.831-835, D89.839 unspecified) and
+# immune effector cell-associated neurotoxicity syndrome by grade (G92.01-05, G92.00)
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+ICD_CODES = {"crs": ("D89.83{}", "D89.839", "Cytokine release syndrome"),
+             "icans": ("G92.0{}", "G92.00",
+                       "Immune effector cell-associated neurotoxicity syndrome")}
+
+
+def icd10cm(syndrome: str, grade: int | None) -> str:
+    """The ICD-10-CM code of an episode's maximum ASTCT grade (1-5), else unspecified."""
+    by_grade, unspecified, _ = ICD_CODES[syndrome]
+    return by_grade.format(grade) if grade in (1, 2, 3, 4, 5) else unspecified
+
+
+def _condition(pid: str, patient_ref: str, ep: Any) -> dict[str, Any]:
+    """An episode as a Condition: provisional, since a grade computed here is a suggestion
+    for a clinician to confirm, never a diagnosis (developers' guide)."""
+    code = icd10cm(ep.syndrome, ep.max_grade)
+    name = ICD_CODES[ep.syndrome][2]
+    peak = ep.max_grade_time.astimezone(UTC)
+    state = "resolved" if ep.resolved is not None else "inactive" if ep.closed else "active"
+    out: dict[str, Any] = {
+        "resourceType": "Condition", "id": fhir_id("episode", ep.syndrome, pid,
+                                                   ep.onset.isoformat()),
+        "clinicalStatus": {"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+            "code": state}]},
+        "verificationStatus": {"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+            "code": "provisional"}]},
+        "code": {"coding": [{"system": ICD10CM, "code": code}],
+                 "text": f"{name}, ASTCT 2019 grade {ep.max_grade} at most"},
+        "subject": {"reference": patient_ref},
+        "onsetDateTime": ep.onset.astimezone(UTC).isoformat(),
+        "evidence": [{"detail": [{"reference":
+                                  f"Observation/{fhir_id(ep.syndrome, pid, peak.isoformat())}"}]}],
+        "note": [{"text": f"highest grade first reached {peak.isoformat()}"}],
+    }
+    if ep.resolved is not None:
+        out["abatementDateTime"] = ep.resolved.astimezone(UTC).isoformat()
+    return out
+
+
+def _flag(patient_ref: str, f: dict[str, Any]) -> dict[str, Any]:
+    return {"resourceType": "Flag", "id": fhir_id("flag", f["id"]), "status": "active",
+            "code": {"coding": [{"system": GRADE_SYSTEM, "code": f"flag-{f['code']}"}],
+                     "text": f["message"]},
+            "subject": {"reference": patient_ref},
+            "period": {"start": f["raised_at"].astimezone(UTC).isoformat()}}
+
+
+__all__ = ["GRADE_SYSTEM", "NEURO_SYSTEM", "export_bundle"]

@@ -1,0 +1,304 @@
+"""Write what ``read`` found into the ward record: group observations into assessment rows
+(decision F1), import them through the canonical CSV import (the validator of the bedside form
+and of every CSV file), keep each resource's provenance, and apply later ``amended`` /
+``corrected`` / ``entered-in-error`` versions as amendments with a reason (decision F2).
+
+All of it runs inside the caller's ``store.locked`` transaction (``services.import_fhir``),
+through the record (``store.uow.fhir``, ``monitoring/record/fhir.py``): one problem anywhere
+and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pydantic
+
+from grading.fields import FIELDS
+from grading.parse import InputError
+
+from ..record.model import PatientIn
+from ..store import WardStore
+from .read import IN_ERROR, FhirError, FhirProblem, ObservationResource, PatientResource
+
+GROUP_WINDOW = timedelta(minutes=5)  # decision F1
+_KIND = {f.name: f.kind for f in FIELDS}
+_TITLE = {f.name: f.title for f in FIELDS}
+
+
+@dataclass
+class Batch:
+    """The resources of one import, read and checked, with their ward patient ids."""
+
+    patients: list[PatientResource]
+    observations: list[ObservationResource]
+    ward_id: dict[str, str]          # Patient resource id -> ward patient id
+
+    @property
+    def patient_ids(self) -> list[str]:
+        return sorted(set(self.ward_id.values()))
+
+
+@dataclass
+class Outcome:
+    """What an import did, for the command line and the audit trail."""
+
+    added: int = 0                   # new assessment rows
+    unchanged: int = 0               # resources imported before, as they are
+    amended: int = 0                 # stored rows corrected from an amended resource
+    marked: int = 0                  # stored values withdrawn (entered-in-error)
+    not_charted: int = 0             # entered-in-error resources never imported before
+    derived: int = 0                 # grades, episodes, flags of our export: recomputed here
+    since: dict[str, datetime] = field(default_factory=dict)  # patient -> earliest change
+    notices: list[str] = field(default_factory=list)  # for a person to look at; nothing refused
+
+
+def age_at(birth: date | None, at: datetime) -> int | None:
+    """Whole years of age at ``at`` (the day of the assessment, UTC)."""
+    if birth is None:
+        return None
+    day = at.astimezone(UTC).date()
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def group_rows(observations: list[ObservationResource]) -> list[list[ObservationResource]]:
+    """Decision F1: one patient's observations, by time, form one assessment row while each
+    is within ``GROUP_WINDOW`` (5 min, inclusive) of the row's FIRST observation and fills
+    no field the row already holds; otherwise a new row starts. The row's time is its
+    first observation's time."""
+    groups: list[list[ObservationResource]] = []
+    by_patient: dict[str, list[ObservationResource]] = {}
+    for o in observations:
+        by_patient.setdefault(o.subject, []).append(o)
+    for obs in by_patient.values():
+        current: list[ObservationResource] = []
+        filled: set[str] = set()
+        for o in sorted(obs, key=lambda o: (o.at, o.resource_id)):
+            if current and (o.at - current[0].at <= GROUP_WINDOW
+                            and not filled & set(o.values)):
+                current.append(o)
+                filled |= set(o.values)
+                continue
+            if current:
+                groups.append(current)
+            current, filled = [o], set(o.values)
+        if current:
+            groups.append(current)
+    return groups
+
+
+def content_of(r: PatientResource | ObservationResource) -> str:
+    """A fingerprint of what was read from a resource: a second import compares it."""
+    if isinstance(r, PatientResource):
+        data: Any = [r.patient_id, r.name, str(r.birth_date), r.sex]
+    else:
+        data = [r.status, r.at.astimezone(UTC).isoformat(), sorted(r.values.items())]
+    return hashlib.sha256(json.dumps(data, default=str).encode()).hexdigest()
+
+
+def _cell(name: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if _KIND.get(name) == "integer" and isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def resolve(store: WardStore, patients: list[PatientResource],
+            observations: list[ObservationResource]) -> Batch:
+    """Each Observation's Patient: in this import, or imported before (provenance)."""
+    ward_id = {p.resource_id: p.patient_id for p in patients}
+    missing = sorted({o.subject for o in observations} - set(ward_id))
+    if missing:
+        ward_id.update(_record(store).patients_of(missing))
+    problems = [FhirProblem(o.where, o.key, "subject.reference", f"Patient/{o.subject}",
+                            "no such Patient in this import nor imported before")
+                for o in observations if o.subject not in ward_id]
+    if problems:
+        raise FhirError(problems)
+    return Batch(patients, observations, ward_id)
+
+
+def _record(store: WardStore) -> Any:
+    return store.uow.fhir  # type: ignore[union-attr]  # the SQL record only
+
+
+def write(store: WardStore, batch: Batch, by: str,
+          progress: Callable[[int, int], None] | None = None) -> Outcome:
+    """Store the batch inside the caller's ``store.locked`` transaction. Another import of
+    the same new patient or resource committed meanwhile: ``ConcurrentChangeError`` (the
+    database's unique keys decide; nothing of this import is stored)."""
+    record = _record(store)
+    record.check_importer(by)
+    out = Outcome()
+    stamp = datetime.now(UTC)
+    latest = _latest(store, batch)
+    provenance: list[dict[str, Any]] = []
+
+    def keep(r: PatientResource | ObservationResource, kind: str, pid: str,
+             assessment_id: int | None, at: datetime | None) -> None:
+        before = latest.get((r.source, kind, r.resource_id))
+        provenance.append({
+            "source_system": r.source, "resource_type": kind, "resource_id": r.resource_id,
+            "version": 1 if before is None else before["version"] + 1,
+            "fhir_status": getattr(r, "status", "active"), "content": content_of(r),
+            "patient_id": pid, "assessment_id": assessment_id, "assessed_at": at,
+            "effective_at": getattr(r, "at", None), "imported_at": stamp, "imported_by": by})
+
+    for p in batch.patients:
+        before = latest.get((p.source, "Patient", p.resource_id))
+        if before is not None and before["content"] == content_of(p):
+            out.unchanged += 1
+            continue
+        stored = store.patient(p.patient_id)
+        if stored is not None:
+            differ = [words for words, mine, theirs in (
+                ("name", stored["name"], p.name), ("date of birth", stored["date_of_birth"],
+                                                   p.birth_date), ("sex", stored["sex"], p.sex))
+                if mine is not None and theirs is not None and mine != theirs]
+            if differ:
+                out.notices.append(
+                    f"patient {p.patient_id}: the {', '.join(differ)} in the source "
+                    f"(Patient/{p.resource_id}) {'differ' if len(differ) > 1 else 'differs'} "
+                    "from the ward record, which is kept; a "
+                    "physician corrects the admission details with a reason if the source is "
+                    "right")
+        else:
+            try:
+                details = PatientIn(patient_id=p.patient_id, name=p.name,
+                                    date_of_birth=p.birth_date, sex=p.sex)
+            except pydantic.ValidationError as e:
+                err = e.errors()[0]
+                raise FhirError([FhirProblem(p.where, f"Patient/{p.resource_id}",
+                                             str(err["loc"][0]), str(err.get("input")),
+                                             err["msg"])]) from None
+            record.admit_imported(details, by)
+        keep(p, "Patient", p.patient_id, None, None)
+
+    fresh: list[ObservationResource] = []
+    for o in batch.observations:
+        pid = batch.ward_id[o.subject]
+        before = latest.get((o.source, "Observation", o.resource_id))
+        if before is None:
+            if o.status == IN_ERROR:
+                out.not_charted += 1
+                keep(o, "Observation", pid, None, None)
+            else:
+                fresh.append(o)
+        elif before["content"] == content_of(o):
+            out.unchanged += 1
+        else:
+            _change(store, o, pid, before, by, out)
+            keep(o, "Observation", pid, before["assessment_id"], before["assessed_at"])
+
+    groups = group_rows(fresh)
+    if groups:
+        # age from the ward record's date of birth (just admitted, or kept: above)
+        births = record.births(batch.patient_ids)
+        _import_rows(store, groups, batch, births, by, progress)
+        for g in groups:
+            pid, at = batch.ward_id[g[0].subject], g[0].at.astimezone(UTC)
+            row_id = record.row_at(pid, at)
+            for o in g:
+                keep(o, "Observation", pid, row_id, at)
+            out.since[pid] = min(out.since.get(pid, at), at)
+        out.added = len(groups)
+    record.keep(provenance, by)
+    return out
+
+
+def _latest(store: WardStore, batch: Batch) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """The newest provenance row of each resource of the batch seen before."""
+    return _record(store).latest(r.resource_id for r in [*batch.patients, *batch.observations])
+
+
+def _import_rows(store: WardStore, groups: list[list[ObservationResource]], batch: Batch,
+                 births: dict[str, date | None], by: str,
+                 progress: Callable[[int, int], None] | None) -> None:
+    """The rows as a canonical CSV through the record's import: the same validator, the same
+    refusals (a time already charted, after a death, ...), each row audited."""
+    names = sorted({n for g in groups for o in g for n in o.values})
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["patient_id", "time", "age_years", *names])
+    for g in groups:
+        pid = batch.ward_id[g[0].subject]
+        values = {k: v for o in g for k, v in o.values.items()}
+        w.writerow([pid, g[0].at.isoformat(), _cell("age_years", age_at(births.get(pid),
+                                                                        g[0].at)),
+                    *(_cell(n, values.get(n)) for n in names)])
+    try:
+        store.import_csv(buf.getvalue().encode(), by=by, progress=progress)
+    except InputError as e:
+        raise FhirError([_named(p, groups) for p in e.problems]) from None
+
+
+def _named(p: Any, groups: list[list[ObservationResource]]) -> FhirProblem | str:
+    """A problem of the generated CSV said of the resource it came from."""
+    if p.row is None or not 1 <= p.row <= len(groups):
+        return str(p)
+    g = groups[p.row - 1]
+    hit = [o for o in g if p.field in o.values]
+    # the value of one resource, or the row the resources make together (e.g. a missing item)
+    element = f"value ({_TITLE[p.field]})" if hit and p.field in _TITLE else "assessment row"
+    hit = hit or g
+    return FhirProblem(hit[0].where, ", ".join(o.key for o in hit), element, p.value or "",
+                       p.message)
+
+
+def _change(store: WardStore, o: ObservationResource, pid: str,
+            before: dict[str, Any], by: str, out: Outcome) -> None:
+    """A resource imported before comes back different (decision F2): ``amended`` or
+    ``corrected`` replace its values in the stored row, ``entered-in-error`` withdraws them,
+    each as an amendment with a reason; anything else is refused, never overwritten."""
+    where = f"Observation/{o.resource_id}"
+    if o.status not in ("amended", "corrected", IN_ERROR):
+        raise FhirError([FhirProblem(o.where, where, "status", o.status,
+                                     "imported before with other values: a change must come "
+                                     "as amended, corrected or entered-in-error; nothing was "
+                                     "overwritten")])
+    at = before["assessed_at"]
+    if before["assessment_id"] is None:
+        raise FhirError([FhirProblem(o.where, where, "status", o.status,
+                                     "imported before as entered-in-error, so never charted: "
+                                     "chart the value at the bedside")])
+    if o.status != IN_ERROR and o.at != before["effective_at"]:
+        raise FhirError([FhirProblem(o.where, where, "effectiveDateTime", o.at.isoformat(),
+                                     "an amendment that moves an observation to another "
+                                     "time is not imported: correct it in the ward record")])
+    row_id = _record(store).row_at(pid, at, current=True)
+    if row_id is None:
+        raise FhirError([FhirProblem(o.where, where, "status", o.status,
+                                     "the row it was charted in is no longer current "
+                                     "(entered in error in the ward record)")])
+    current = next(h for h in store.history(pid) if h.id == row_id)
+    values = {**current.values, "time": at}
+    names = o.fields
+    reason = (f"{'entered in error' if o.status == IN_ERROR else o.status} in the source "
+              f"record ({o.source}, {where})")
+    now = {k: current.values.get(k) for k in names}
+    if now == ({k: None for k in names} if o.status == IN_ERROR
+               else {k: o.values.get(k) for k in names}):
+        out.unchanged += 1  # the row already says so (e.g. "amended" to the same value)
+        return
+    if o.status == IN_ERROR:
+        for n in names:
+            values[n] = None
+        if all(values.get(k) in (None, "") for k in values if k not in ("time", "age_years")):
+            store.mark_entered_in_error(row_id, reason, by=by)
+            out.marked += 1
+            out.since[pid] = min(out.since.get(pid, at), at)
+            return
+        out.marked += 1
+    else:
+        values.update(o.values)
+        out.amended += 1
+    store.amend_assessment(row_id, values, reason, by=by)
+    out.since[pid] = min(out.since.get(pid, at), at)
