@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from monitoring import limits, services
+from monitoring.course import course
 from monitoring.services import SYSTEM_USER, StoreError, Ward
 from monitoring.ward import FILED
 
@@ -118,7 +119,7 @@ def open_flags_panel(store: Ward, patient_id: str, user: dict[str, Any],
     done = st.session_state.pop("flag_done", None)
     if done:
         st.success(done, icon=":material/check:")
-    flags = by_severity(store.open_flags(patient_id))
+    flags = by_severity(course(store, patient_id).flags)  # the course's open flags
     if not flags:
         st.caption("No open flags.")
         return

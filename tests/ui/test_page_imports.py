@@ -26,6 +26,13 @@ WRITES = {"record_assessment", "amend_assessment", "mark_entered_in_error",
           "end_attribution_period"}
 
 
+# WardStore reads of what the course model holds (rows, grades, medications, labs, open
+# flags): a page draws them from ``monitoring.course.course`` (issue 17.1), never reads them
+# itself, so every screen shows the same state of the record.
+COURSE_READS = {"timeline_rows", "timeline", "timelines", "administrations", "labs",
+                "open_flags"}
+
+
 def imported_modules(tree: ast.AST) -> list[str]:
     """Every module a file imports, by full name (``from monitoring import store`` counts as
     ``monitoring.store``)."""
@@ -50,6 +57,19 @@ def direct_writes(source: str) -> list[str]:
             if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
             and n.func.attr in WRITES
             and not (isinstance(n.func.value, ast.Name) and n.func.value.id == "services")]
+
+
+def course_reads(source: str) -> list[str]:
+    """Calls of a record read the course model answers, on anything but a course."""
+    return [f"line {n.lineno}: .{n.func.attr}()" for n in ast.walk(ast.parse(source))
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+            and n.func.attr in COURSE_READS]
+
+
+def test_the_course_check_finds_a_page_reading_the_rows_itself():
+    assert course_reads("rows = store.timeline_rows(pid)") == ["line 1: .timeline_rows()"]
+    assert course_reads("f = session.store().open_flags(pid)") == ["line 1: .open_flags()"]
+    assert course_reads("rows = course(store, pid).rows") == []
 
 
 def test_the_check_covers_the_pages_the_ui_modules_and_the_app():
@@ -99,3 +119,8 @@ def test_no_ui_file_imports_the_store_the_tables_or_sqlalchemy(path):
 @pytest.mark.parametrize("path", UI_FILES, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_no_ui_file_writes_to_the_record_except_through_the_services(path):
     assert direct_writes(path.read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize("path", UI_FILES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_no_ui_file_reads_rows_treatments_or_open_flags_but_from_the_course(path):
+    assert course_reads(path.read_text(encoding="utf-8")) == []

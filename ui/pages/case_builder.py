@@ -10,6 +10,7 @@ import streamlit as st
 import grading
 from grading import guidance
 from monitoring import library, limits, services
+from monitoring.course import course
 from monitoring.library import grade_words
 from monitoring.services import PatientIn, StoreError
 from monitoring.vocabulary import ADMINISTRATION_KINDS, KIND_WORDS, LAB_UNITS
@@ -112,7 +113,7 @@ if chosen == NEW:
 pid = chosen
 patient = store.patient(pid)
 assert patient is not None and patient["is_demo"]
-rows = store.timeline_rows(pid)
+rows = course(store, pid).rows  # the one read model (read again after any write)
 carried = carried_forward(store, pid)
 age = carried.get("age_years", st.session_state.get(f"builder_age_{pid}"))
 st.markdown(f"**{md(patient.get('name') or pid)}** · {patient.get('product')} · "
@@ -121,7 +122,7 @@ st.markdown(f"**{md(patient.get('name') or pid)}** · {patient.get('product')} �
             + " · synthetic demo patient")
 
 # ------------------------------------------------------------------------------ so far
-results = list(grading.grade(store.timeline(pid)).results()) if rows else []
+results = course(store, pid).results
 with st.expander(f"The record so far: {len(rows)} assessments", expanded=bool(rows)):
     if rows:
         st.dataframe(pd.DataFrame([{
@@ -238,7 +239,7 @@ with c[0].container(border=True):
             st.session_state["builder_done"] = f"{KIND_WORDS[kind]} {dose:g} {unit} added."
             st.session_state[f"builder_meds_added_{pid}"] = added + 1
             st.rerun()
-    meds = store.administrations(pid)
+    meds = course(store, pid).administrations
     if meds:
         st.dataframe(pd.DataFrame([{"Given": local(m["given_at"], tz),
                                     "Medication": KIND_WORDS.get(m["kind"], m["kind"]),
@@ -268,7 +269,7 @@ with c[1].container(border=True):
         else:
             st.session_state["builder_done"] = f"{LAB_DISPLAY[test][0]} {value:g} {lab_unit} added."
             st.rerun()
-    labs = store.labs(pid)
+    labs = course(store, pid).labs
     if labs:
         st.caption(f"{len(labs)} results recorded (latest {local(labs[-1]['taken_at'], tz)}).")
 

@@ -9,6 +9,7 @@ import streamlit as st
 import grading
 from grading.fields import DOSE_FIELDS, FIELD_BY_NAME, SCALE_INPUT_FIELDS
 from monitoring import limits, services
+from monitoring.course import course
 from monitoring.services import StoreError
 from ui import session
 from ui.common import local, observations_text
@@ -109,7 +110,7 @@ else:
         try:
             # in the context of the rest of the record (a flow or a dose may rely on support
             # recorded on an earlier row); the corrected row stays row 1 in the messages
-            others = [r for r in store.timeline_rows(pid) if r["time"] != h.assessed_at]
+            others = [r for r in course(store, pid).rows if r["time"] != h.assessed_at]
             grading.from_rows([{"patient_id": pid, **values}, *others], tz=tz)
         except grading.InputError as e:
             for name, messages in problems_by_field(e.problems).items():
