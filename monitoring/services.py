@@ -17,11 +17,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import grading
+from grading.fields import DOSE_FIELDS, FIELD_BY_NAME, SCALE_INPUT_FIELDS
+from grading.parse import Problem
+
 from . import auth, fhir, ward
+from .course import course
 from .db import (
     DatabaseError,
     DatabaseUnavailableError,
@@ -39,14 +45,48 @@ from .store import SYSTEM_USER, PatientIn, StoredAssessment, StoreError, WardSto
 Ward = WardStore
 log = logging.getLogger(__name__)
 
-__all__ = ["SYSTEM_USER", "ConcurrentChangeError", "DatabaseError", "DatabaseUnavailableError",
-           "PatientIn", "SetupError", "StoreError", "Ward", "acknowledge_flag", "acknowledge_many",
-           "add_note", "add_user", "admit", "amend", "amend_lab", "amend_medication",
-           "attribute", "attribute_period", "confirm_grade", "database_url", "discharge",
-           "end_attribution_period", "flag_refusal", "import_fhir", "is_embedded_default",
-           "lab_in_error", "mark_in_error", "medication_in_error", "note", "open_ward", "record",
-           "record_lab", "record_medication", "set_active", "set_password",
-           "sign_in", "sso_sign_in", "update_patient"]
+__all__ = [
+    "SYSTEM_USER",
+    "AmendmentDraft",
+    "ConcurrentChangeError",
+    "DatabaseError",
+    "DatabaseUnavailableError",
+    "PatientIn",
+    "SetupError",
+    "StoreError",
+    "Ward",
+    "acknowledge_flag",
+    "acknowledge_many",
+    "add_note",
+    "add_user",
+    "admit",
+    "amend",
+    "amend_lab",
+    "amend_medication",
+    "attribute",
+    "attribute_period",
+    "confirm_grade",
+    "database_url",
+    "discharge",
+    "draft_amendment",
+    "end_attribution_period",
+    "flag_refusal",
+    "import_fhir",
+    "is_embedded_default",
+    "lab_in_error",
+    "mark_in_error",
+    "medication_in_error",
+    "note",
+    "open_ward",
+    "record",
+    "record_lab",
+    "record_medication",
+    "set_active",
+    "set_password",
+    "sign_in",
+    "sso_sign_in",
+    "update_patient",
+]
 
 record = ward.save  # the bedside save: write, audit and resync under the patient's lock
 
@@ -93,6 +133,52 @@ def _resync(store: WardStore, patient_id: str, by: str, since: datetime | None =
 
 
 # ------------------------------------------------------------------------------ assessments
+@dataclass(frozen=True)
+class AmendmentDraft:
+    """A correction as the record would take it: the values to store, what was left out and
+    why (words), and the validator's problems in the context of the rest of the record."""
+
+    values: dict[str, Any]
+    left_out: list[str]
+    problems: list[Problem]
+
+
+def draft_amendment(store: WardStore, patient_id: str, assessment: StoredAssessment,
+                    values: Mapping[str, Any], drawn: Collection[str], *,
+                    validate: bool = True) -> AmendmentDraft:
+    """The record's rules for a correction, before it is saved: ongoing support left blank on
+    the stored row (= unchanged) stays blank unless the correction changes it (the form shows a
+    blank device as room air and blank infusions as none); values the form does not draw are
+    kept; a vasopressor dose goes with its infusion on the row; and the corrected row is
+    validated with the rest of the record (a flow or a dose may rely on support recorded on an
+    earlier row; the corrected row is row 1 in the messages)."""
+    stored = assessment.values
+    out = dict(values)
+    for name, blank in (("o2_device", "room_air"), ("vasopressors", "none")):
+        if stored.get(name) is None and out.get(name) == blank:
+            del out[name]
+    for name in ("age_years", "attributed_elsewhere", "died_of", *SCALE_INPUT_FIELDS):
+        if stored.get(name) is not None and name not in drawn:
+            out[name] = stored[name]
+    left_out = []
+    running = str(out.get("vasopressors") or "").split(";")
+    for column, agent, _ in DOSE_FIELDS:
+        if column in out and "vasopressors" in out and agent not in running:
+            f, dose = FIELD_BY_NAME[column], out.pop(column)
+            if dose is not None:
+                left_out.append(f"{f.title} {dose:g} {f.unit} is left out: {agent} is no "
+                                "longer running on this assessment.")
+    problems: list[Problem] = []
+    if not validate:  # the form has refused values already: say those first
+        return AmendmentDraft(out, left_out, problems)
+    others = [r for r in course(store, patient_id).rows if r["time"] != assessment.assessed_at]
+    try:
+        grading.from_rows([{"patient_id": patient_id, **out}, *others], tz=store.tz)
+    except grading.InputError as e:
+        problems = list(e.problems)
+    return AmendmentDraft(out, left_out, problems)
+
+
 def amend(store: WardStore, patient_id: str, assessment_id: int, values: Mapping[str, Any],
           reason: str, by: str) -> int:
     """Replace an assessment by a corrected version (the original stays, marked amended) and

@@ -171,3 +171,54 @@ def test_a_failed_flag_resync_rolls_back_the_write_and_its_audit(database_store,
     with pytest.raises(StoreError, match="nothing was saved"):  # the page says "Not saved"
         call(database_store, latest)
     assert reads(database_store) == before
+
+
+def stored(store: WardStore, assessment_id: int):
+    return next(h for h in store.history("P1") if h.id == assessment_id)
+
+
+def charted(h) -> dict[str, Any]:
+    """What the correction form starts from: the stored row's recorded values and its time."""
+    return {**{k: v for k, v in h.values.items() if v is not None}, "time": h.assessed_at}
+
+
+def test_a_correction_keeps_blank_support_blank_and_the_values_the_form_does_not_draw(
+        memory_store):
+    _, latest = ward_with_two_normal_rows(memory_store)
+    h = stored(memory_store, latest)
+    # the form shows a blank device as room air and blank infusions as none: unchanged = blank
+    draft = services.draft_amendment(
+        memory_store, "P1", h, {**charted(h), "temp_c": 37.4,
+                                "o2_device": "room_air", "vasopressors": "none"}, drawn=())
+    assert "o2_device" not in draft.values and "vasopressors" not in draft.values
+    assert draft.values["temp_c"] == 37.4 and draft.problems == [] and draft.left_out == []
+    # a device chosen on the correction is kept
+    draft = services.draft_amendment(
+        memory_store, "P1", h, {**charted(h), "o2_device": "nasal_cannula",
+                                "o2_flow_l_min": 2.0}, drawn=())
+    assert (draft.values["o2_device"], draft.problems) == ("nasal_cannula", [])
+
+
+def test_a_correction_leaves_out_a_dose_whose_infusion_no_longer_runs_and_says_so(memory_store):
+    _, latest = ward_with_two_normal_rows(memory_store)
+    h = stored(memory_store, latest)
+    draft = services.draft_amendment(
+        memory_store, "P1", h, {**charted(h), "vasopressors": "vasopressin",
+                                "norepinephrine_ug_min": 8.0}, drawn=())
+    assert "norepinephrine_ug_min" not in draft.values
+    (words,) = draft.left_out
+    assert words.endswith("8 µg/min is left out: norepinephrine is no longer running on this "
+                          "assessment.")
+
+
+def test_a_correction_is_checked_with_the_rest_of_the_record_and_names_the_field(memory_store):
+    _, latest = ward_with_two_normal_rows(memory_store)
+    h = stored(memory_store, latest)
+    # a flow without any oxygen device in force on this row or before it
+    draft = services.draft_amendment(
+        memory_store, "P1", h, {**charted(h), "o2_flow_l_min": 4.0},
+        drawn=())
+    assert draft.problems and {p.field for p in draft.problems} >= {"o2_flow_l_min"}
+    assert services.draft_amendment(
+        memory_store, "P1", h, {**charted(h), "o2_flow_l_min": 4.0},
+        drawn=(), validate=False).problems == []

@@ -7,9 +7,7 @@ import pandas as pd
 import streamlit as st
 
 import grading
-from grading.fields import DOSE_FIELDS, FIELD_BY_NAME, SCALE_INPUT_FIELDS
 from monitoring import limits, services
-from monitoring.course import course
 from monitoring.services import StoreError
 from ui import session
 from ui.common import local, observations_text
@@ -91,30 +89,16 @@ else:
     clock = c[1].time_input("Time", value=at_local.time(), step=60, key=f"{key}_time")
     form = assessment_form(key, h.values, h.values.get("age_years"))
     values = dict(form.values) | {"time": datetime.combine(day, clock).replace(tzinfo=tz)}
-    for name, blank in (("o2_device", "room_air"), ("vasopressors", "none")):
-        # ongoing support left blank on the row (= unchanged) stays blank unless changed here:
-        # the form shows a blank device as room air and blank infusions as none
-        if h.values.get(name) is None and values.get(name) == blank:
-            del values[name]
-    for name in ("age_years", "attributed_elsewhere", "died_of", *SCALE_INPUT_FIELDS):
-        if h.values.get(name) is not None and name not in form.drawn:  # not on the form: kept
-            values[name] = h.values[name]
-    running = str(values.get("vasopressors") or "").split(";")
-    for column, agent, _ in DOSE_FIELDS:  # a dose goes with its infusion on this row
-        if column in values and "vasopressors" in values and agent not in running:
-            st.caption(f"{FIELD_BY_NAME[column].title} {values.pop(column):g} "
-                       f"{FIELD_BY_NAME[column].unit} is left out: {agent} is no longer running "
-                       "on this assessment.")
+    # the record's rules for a correction (blank support kept blank, a dose with its
+    # infusion, the row validated with the rest of the record) are the service's
+    draft = services.draft_amendment(store, pid, h, values, form.drawn,
+                                     validate=not form.problems)
+    values = draft.values
+    for words in draft.left_out:
+        st.caption(words)
     problems = {k: list(v) for k, v in form.problems.items()}
-    if not problems:
-        try:
-            # in the context of the rest of the record (a flow or a dose may rely on support
-            # recorded on an earlier row); the corrected row stays row 1 in the messages
-            others = [r for r in course(store, pid).rows if r["time"] != h.assessed_at]
-            grading.from_rows([{"patient_id": pid, **values}, *others], tz=tz)
-        except grading.InputError as e:
-            for name, messages in problems_by_field(e.problems).items():
-                problems.setdefault(name, []).extend(messages)
+    for name, messages in problems_by_field(draft.problems).items():
+        problems.setdefault(name, []).extend(messages)
     show_problems(form, problems)
     if problems:
         st.error("Correct the values marked above; nothing has been saved.")
