@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from grading.fields import FIELD_BY_NAME
+from grading.fields import DOSE_FIELDS, FIELD_BY_NAME
 from grading.timeline import GradedTimeline
 
 POSITIVE_PRESSURE = ("cpap", "bipap", "mechanical_ventilation")
@@ -99,3 +99,31 @@ def engine_oxygen_and_pressors(g: GradedTimeline, s: int
     agents = () if mask < 0 else tuple(v for b, v in enumerate(VASOPRESSOR_AGENTS)
                                        if mask >> b & 1)
     return (device, None if flow != flow or device in (None, ENDS_OXYGEN) else flow, agents)
+
+
+# ----------------------------------------------------------------- what a new row records
+SUPPORT_FIELDS = ("o2_device", "o2_flow_l_min", "fio2_pct", "vasopressors")  # ongoing support
+# In force until recorded again (doses, organ grades; decisions X5, X8): blank when unchanged.
+CARRIED_FIELDS = (*(f for f, _, _ in DOSE_FIELDS), "transaminitis_ctcae_grade",
+                  "creatinine_ctcae_grade", "other_organ_ctcae_grade")
+
+
+def changed_support(values: Mapping[str, Any], carried: Mapping[str, Any]) -> dict[str, Any]:
+    """The form's values with ongoing support and carried inputs left blank where they are
+    unchanged from what is carried forward (design.md: blank = unchanged; decision W8).
+    A changed flow or FiO2 is recorded with its device, and a dose with its infusions, so the
+    row is valid on its own; room air ends flow and FiO2."""
+    out = dict(values)
+    for name in (*SUPPORT_FIELDS, *CARRIED_FIELDS):
+        if name in out and out[name] == carried.get(name, "none" if name == "vasopressors"
+                                                    else None):
+            del out[name]
+    if ("o2_flow_l_min" in out or "fio2_pct" in out) and "o2_device" not in out \
+            and carried.get("o2_device"):
+        out["o2_device"] = carried["o2_device"]  # a new flow on the same device
+    if any(f in out for f, _, _ in DOSE_FIELDS) and "vasopressors" not in out:
+        out["vasopressors"] = carried.get("vasopressors", "none")  # a dose with its infusion
+    if out.get("o2_device") == "room_air":
+        out.pop("o2_flow_l_min", None)
+        out.pop("fio2_pct", None)
+    return out

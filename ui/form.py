@@ -52,10 +52,6 @@ DEVICE_WORDS = {d: d.replace("_", " ") for d in O2_DEVICES} | {
 FLOW_DEVICES = tuple(d for d in O2_DEVICES if d not in ("room_air", *PRESSURE_DEVICES))
 FIO2_DEVICES = ("high_flow_nasal_cannula", "venturi_mask", *PRESSURE_DEVICES)
 NEURO_CHOICES = ("ICE", "CAPD", "not done")
-SUPPORT_FIELDS = ("o2_device", "o2_flow_l_min", "fio2_pct", "vasopressors")  # ongoing support
-# In force until recorded again (doses, organ grades; decisions X5, X8): blank when unchanged.
-CARRIED_FIELDS = (*(f for f, _, _ in DOSE_FIELDS), "transaminitis_ctcae_grade",
-                  "creatinine_ctcae_grade", "other_organ_ctcae_grade")
 GIVEN_BOXES = (("antipyretic_given", "Antipyretic"), ("tocilizumab_given", "Tocilizumab"),
                ("corticosteroid_given", "Corticosteroid"), ("fluid_bolus_given", "IV fluid bolus"),
                # anakinra, siltuximab, other anti-IL-6/IL-1: like tocilizumab for the grade
@@ -414,27 +410,6 @@ def _scale_inputs(key: str, d: Mapping[str, Any], values: dict[str, Any],
                 d.get("csf_opening_pressure_mmhg"), 0.5, slots)
         drawn.append("csf_opening_pressure_mmhg")
     return frozenset(drawn)
-
-
-def changed_support(values: Mapping[str, Any], carried: Mapping[str, Any]) -> dict[str, Any]:
-    """The form's values with ongoing support and carried inputs left blank where they are
-    unchanged from what is carried forward (design.md: blank = unchanged; decision W8).
-    A changed flow or FiO2 is recorded with its device, and a dose with its infusions, so the
-    row is valid on its own; room air ends flow and FiO2."""
-    out = dict(values)
-    for name in (*SUPPORT_FIELDS, *CARRIED_FIELDS):
-        if name in out and out[name] == carried.get(name, "none" if name == "vasopressors"
-                                                    else None):
-            del out[name]
-    if ("o2_flow_l_min" in out or "fio2_pct" in out) and "o2_device" not in out \
-            and carried.get("o2_device"):
-        out["o2_device"] = carried["o2_device"]  # a new flow on the same device
-    if any(f in out for f, _, _ in DOSE_FIELDS) and "vasopressors" not in out:
-        out["vasopressors"] = carried.get("vasopressors", "none")  # a dose with its infusion
-    if out.get("o2_device") == "room_air":
-        out.pop("o2_flow_l_min", None)
-        out.pop("fio2_pct", None)
-    return out
 
 
 def _index(options: Mapping[str, str] | tuple[str, ...], value: Any) -> int | None:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import grading
 from monitoring import course as courses
-from monitoring import tables, ward
+from monitoring import support, tables, ward
 from monitoring.course import Support, course, engine_oxygen_and_pressors, support_in_force
 from monitoring.store import StoreError, WardStore
 
@@ -274,3 +274,27 @@ def test_the_overview_shows_the_flow_the_grade_was_made_with(memory_store):
     assert (now.o2_device, now.o2_flow_l_min) == (status.o2_device, status.o2_flow_l_min)
     assert status.crs.grade == 2  # low-flow oxygen with fever (ASTCT)
     assert course(memory_store, "P1").due == status.due  # one schedule, as the overview's
+
+
+# -------------------------------------------------------- what a new row records (changed_support)
+@pytest.mark.parametrize(("values", "carried", "recorded"), [
+    # unchanged support and doses are left blank (blank = unchanged, design.md; decision W8)
+    ({"temp_c": 38.1, "o2_device": "nasal_cannula", "o2_flow_l_min": 2.0},
+     {"o2_device": "nasal_cannula", "o2_flow_l_min": 2.0}, {"temp_c": 38.1}),
+    ({"vasopressors": "none"}, {}, {}),
+    # a new flow on the same device is recorded with its device
+    ({"o2_device": "nasal_cannula", "o2_flow_l_min": 4.0},
+     {"o2_device": "nasal_cannula", "o2_flow_l_min": 2.0},
+     {"o2_device": "nasal_cannula", "o2_flow_l_min": 4.0}),
+    # a new dose is recorded with the infusions running
+    ({"vasopressors": "norepinephrine", "norepinephrine_ug_min": 12.0},
+     {"vasopressors": "norepinephrine", "norepinephrine_ug_min": 6.0},
+     {"vasopressors": "norepinephrine", "norepinephrine_ug_min": 12.0}),
+    # room air ends the flow and FiO2
+    ({"o2_device": "room_air", "o2_flow_l_min": 2.0, "fio2_pct": 28},
+     {"o2_device": "nasal_cannula", "o2_flow_l_min": 2.0, "fio2_pct": 28},
+     {"o2_device": "room_air"}),
+])
+def test_a_new_row_records_only_the_support_that_changed_and_stays_valid_on_its_own(
+        values, carried, recorded):
+    assert support.changed_support(values, carried) == recorded

@@ -13,6 +13,7 @@ from monitoring import library, limits, services
 from monitoring.course import course
 from monitoring.library import grade_words
 from monitoring.services import PatientIn, StoreError
+from monitoring.support import changed_support
 from monitoring.vocabulary import ADMINISTRATION_KINDS, KIND_WORDS, LAB_UNITS
 from monitoring.ward import carried_forward, preview, save
 from ui import session
@@ -21,7 +22,6 @@ from ui.flags import by_severity
 from ui.form import (
     DEVICE_WORDS,
     assessment_form,
-    changed_support,
     problem_lines,
     problems_by_field,
     show_problems,

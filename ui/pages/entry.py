@@ -8,6 +8,7 @@ import streamlit as st
 import grading
 from grading.parse import Problem
 from monitoring.services import ConcurrentChangeError, StoreError
+from monitoring.support import changed_support
 from monitoring.ward import backdating_problem, carried_forward, preview, save
 from ui import session
 from ui.common import (
@@ -24,7 +25,6 @@ from ui.flags import by_severity
 from ui.form import (
     DEVICE_WORDS,
     assessment_form,
-    changed_support,
     field_messages,
     show_problems,
 )
