@@ -31,31 +31,42 @@ SIDEWAYS = """() => {
 }"""
 
 
+NARROW_PX = 1024  # app.py NARROW_SIDEBAR: up to this width the sidebar starts collapsed
+SIDEBAR_GONE = """() => {
+    const bar = document.querySelector('[data-testid="stSidebar"]');
+    return bar.getAttribute('data-collapsed') === 'true'
+        && bar.getBoundingClientRect().right <= 1;
+}"""
+
+
 def sidebar_collapsed(page: Page) -> bool:
     return page.get_by_test_id("stSidebar").get_attribute("data-collapsed") == "true"
 
 
-def sign_out_here(page: Page) -> None:
-    """Sign out from the sidebar (opened first if collapsed)."""
+def open_sidebar(page: Page) -> None:
     if sidebar_collapsed(page):
         page.get_by_test_id("stExpandSidebarButton").click()
-    sign_out(page)
+    expect(page.get_by_role("button", name="Sign out")).to_be_in_viewport(timeout=TIMEOUT_MS)
+
+
+def close_sidebar(page: Page) -> None:
+    """Collapse the sidebar and wait until it has slid out of sight (its animation)."""
+    if not sidebar_collapsed(page):
+        page.get_by_test_id("stSidebarCollapseButton").locator("button").click()
+    page.wait_for_function(SIDEBAR_GONE)
+    page.wait_for_timeout(400)  # the main column widens after the sidebar has gone
 
 
 def open_page(page: Page, key: str) -> None:
-    """Open a page through the sidebar's link, as the same signed-in session. A collapsed
-    sidebar (820 px) is opened for the click and closed again, as a nurse would."""
+    """Open a page through the sidebar's link, as the same signed-in session. At tablet width
+    the sidebar is opened for the click and closed again, as a nurse would."""
     title = session.PAGES[key][1]
-    collapsed = sidebar_collapsed(page)
-    if collapsed:
-        page.get_by_test_id("stExpandSidebarButton").click()
+    open_sidebar(page)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
     expect(heading(page, title)).to_be_visible(timeout=TIMEOUT_MS)
     wait_idle(page)
-    if collapsed and not sidebar_collapsed(page):
-        page.get_by_test_id("stSidebarCollapseButton").locator("button").click()
-        page.wait_for_function("""() => document.querySelector('[data-testid="stSidebar"]')
-            .getAttribute('data-collapsed') === 'true'""")
+    if page.viewport_size["width"] <= NARROW_PX:  # type: ignore[index]
+        close_sidebar(page)
     wait_idle(page)
 
 
@@ -84,7 +95,8 @@ def test_every_page_opens_without_an_error_or_sideways_scroll_at_every_screen_si
                     assert not over, f"{where} scrolls sideways by {over} px"
                     screenshot(page, f"{key}-{width}x{height}")
                     done.append(key)
-                sign_out_here(page)
+                open_sidebar(page)
+                sign_out(page)
         finally:
             context.close()
         shot[(width, height)] = done
