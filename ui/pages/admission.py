@@ -40,7 +40,7 @@ with admit_tab, st.form("admit", clear_on_submit=False):
     name = c[2].text_input("Name", max_chars=limits.most("name"))
     c = st.columns(4)
     dob = c[0].date_input("Date of birth", value=None, min_value=date(1900, 1, 1),
-                          max_value=date.today(), format="YYYY-MM-DD")
+                          max_value=date.today(), format="DD/MM/YYYY")
     sex = c[1].selectbox("Sex", ("female", "male", "other", "unknown"), index=None)
     weight = c[2].number_input("Weight (kg)", value=None, step=0.1, format="%.1f",
                                help="0.5-350 kg; used for tocilizumab dosing")
@@ -53,9 +53,9 @@ with admit_tab, st.form("admit", clear_on_submit=False):
     product = c[2].selectbox("CAR-T product", PRODUCTS, index=None)
     indication = c[3].text_input("Indication", max_chars=limits.most("indication"))
     c = st.columns(5, vertical_alignment="bottom")  # a label on two lines at 820 px
-    inf_day = c[0].date_input("Infusion date (Day 0)", value=None, format="YYYY-MM-DD")
+    inf_day = c[0].date_input("Infusion date (Day 0)", value=None, format="DD/MM/YYYY")
     inf_time = c[1].time_input("Infusion time", value=time(10, 0), step=300)
-    ld_day = c[2].date_input("Lymphodepletion start", value=None, format="YYYY-MM-DD",
+    ld_day = c[2].date_input("Lymphodepletion start", value=None, format="DD/MM/YYYY",
                              help=PATIENT_FIELDS["lymphodepletion_at"].description)
     ld_time = c[3].time_input("Lymphodepletion time", value=time(9, 0), step=300)
     spo2_scale = c[4].radio("NEWS2 SpO2 scale", (1, 2), horizontal=True,
@@ -110,7 +110,7 @@ with edit_tab:
         c = st.columns(4)
         ld_day = c[0].date_input("Lymphodepletion start",
                                  value=None if ld is None else ld.astimezone(tz).date(),
-                                 format="YYYY-MM-DD", key=f"edit_ld_day_{pid}",
+                                 format="DD/MM/YYYY", key=f"edit_ld_day_{pid}",
                                  help=PATIENT_FIELDS["lymphodepletion_at"].description)
         ld_time = c[1].time_input("Lymphodepletion time",
                                   value=time(9, 0) if ld is None else ld.astimezone(tz).time(),

@@ -48,7 +48,7 @@ def when_input(key: str, default: datetime, label: str = "Date",
     c = st.columns(list(widths))
     local_default = default.astimezone(tz)
     day = c[0].date_input(label, value=local_default.date(), key=f"{key}_date",
-                          format="YYYY-MM-DD")
+                          format="DD/MM/YYYY")
     clock = c[1].time_input("Time", value=local_default.time().replace(second=0, microsecond=0),
                             step=300, key=f"{key}_time")
     return datetime.combine(day, clock).replace(tzinfo=tz)
@@ -87,7 +87,7 @@ if chosen == NEW:
         c = st.columns([1, 1, 3])
         infusion_day = c[0].date_input("Infusion date",
                                        value=now.astimezone(tz).date() - timedelta(days=3),
-                                       format="YYYY-MM-DD")
+                                       format="DD/MM/YYYY")
         infusion_clock = c[1].time_input("Infusion time", value=time(10, 0), step=300)
         if st.form_submit_button("Create the synthetic patient", type="primary"):
             infusion = datetime.combine(infusion_day, infusion_clock).replace(tzinfo=tz)

@@ -85,7 +85,7 @@ else:
     at_local = h.assessed_at.astimezone(tz)
     c = st.columns(2)
     day = c[0].date_input("Assessment date", value=at_local.date(), key=f"{key}_date",
-                          format="YYYY-MM-DD")
+                          format="DD/MM/YYYY")
     clock = c[1].time_input("Time", value=at_local.time(), step=60, key=f"{key}_time")
     form = assessment_form(key, h.values, h.values.get("age_years"))
     values = dict(form.values) | {"time": datetime.combine(day, clock).replace(tzinfo=tz)}

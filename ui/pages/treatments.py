@@ -72,7 +72,7 @@ def when_input(key: str, default: datetime, label: str) -> datetime:
     c = st.columns(2)
     at = default.astimezone(tz)
     day = c[0].date_input(f"{label} (date)", value=at.date(), key=f"{key}_date",
-                          format="YYYY-MM-DD")
+                          format="DD/MM/YYYY")
     clock = c[1].time_input(f"{label} (time)", value=at.time().replace(second=0, microsecond=0),
                             step=60, key=f"{key}_time")
     return datetime.combine(day, clock).replace(tzinfo=tz)
