@@ -131,7 +131,7 @@ def open_flags_panel(store: Ward, patient_id: str, user: dict[str, Any],
                       if user["role"] == "educator" else "."))
     for f in flags:
         show = SHOW.get(f["severity"], st.info)
-        c = st.columns([6, 1])
+        c = st.columns([4, 1])  # the button whole at 820 px, not "Acknowle..."
         with c[0]:
             show(f"**{SEVERITY_ICONS.get(f['severity'], f['severity'])}** · "
                  f"{local(f['raised_at'], store.tz)} · {md(f['message'])} "

@@ -52,7 +52,7 @@ with admit_tab, st.form("admit", clear_on_submit=False):
     bed = c[1].text_input("Bed", max_chars=limits.most("bed"))
     product = c[2].selectbox("CAR-T product", PRODUCTS, index=None)
     indication = c[3].text_input("Indication", max_chars=limits.most("indication"))
-    c = st.columns(5)
+    c = st.columns(5, vertical_alignment="bottom")  # a label on two lines at 820 px
     inf_day = c[0].date_input("Infusion date (Day 0)", value=None, format="DD/MM/YYYY")
     inf_time = c[1].time_input("Infusion time", value=time(10, 0), step=300)
     ld_day = c[2].date_input("Lymphodepletion start", value=None, format="DD/MM/YYYY",
