@@ -78,10 +78,10 @@ if chosen == NEW:
         disease = c[2].text_input("Disease", value="DLBCL", max_chars=limits.most("disease"))
         c = st.columns(4)
         age = c[0].number_input("Age (years)", min_value=0.0, max_value=125.0, value=60.0,
-                                step=1.0)
+                                step=1.0, format="%g")
         sex = c[1].selectbox("Sex", ("female", "male", "other", "unknown"))
         weight = c[2].number_input("Weight (kg)", min_value=0.5, max_value=350.0, value=75.0,
-                                   step=1.0)
+                                   step=1.0, format="%g")
         bed = c[3].text_input("Bed", value="", max_chars=limits.most("bed"))
         st.markdown("CAR-T infusion (Day 0)")
         c = st.columns([1, 1, 3])
@@ -146,7 +146,8 @@ with st.container(border=True):
     assessed_at = when_input(f"{key}_at", min(default, now), "Assessment date")
     age_in = st.number_input("Age (years)", min_value=0.0, max_value=125.0,
                              value=None if age is None else float(age), step=1.0,
-                             key=f"{key}_age", help="Recorded on every assessment of the case.")
+                             format="%g", key=f"{key}_age",
+                             help="Recorded on every assessment of the case.")
     support_note = "Carried forward: " + DEVICE_WORDS.get(
         carried.get("o2_device", ""), "no oxygen device recorded yet") + "; vasoactive " \
         "infusions: " + (carried.get("vasopressors") or "none").replace(";", ", ")
