@@ -78,8 +78,8 @@ def fill_number(page: Page, label: str, value: str) -> None:
     field = page.get_by_role("spinbutton", name=label, exact=True)
     field.fill(value)
     field.press("Tab")
+    wait_idle(page)  # the rerun it starts may show the old box beside the new one until done
     expect(field).to_have_value(re.compile(rf"^{re.escape(value)}(\.0)?$"))
-    wait_idle(page)
 
 
 def preview_box(page: Page) -> Locator:
