@@ -75,6 +75,7 @@ def choose(page: Page, label: str, option: str) -> None:
 
 def fill_number(page: Page, label: str, value: str) -> None:
     """Type into a number input and press Tab so Streamlit commits it (and reruns)."""
+    wait_idle(page)  # a run still drawing may show an old copy of the box beside the new one
     field = page.get_by_role("spinbutton", name=label, exact=True)
     field.fill(value)
     field.press("Tab")
