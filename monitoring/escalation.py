@@ -768,10 +768,14 @@ def lab_contexts(labs: Sequence[LabValue], infusion: datetime | None, tz: Any,
     return out
 
 
-def evaluate_labs(contexts: Sequence[LabContext]) -> list[CourseFlag]:
+def evaluate_labs(contexts: Sequence[LabContext], latest: datetime | None = None
+                  ) -> list[CourseFlag]:
     """Every flag the lab course raises: at each result time, each lab rule whose level rose
     since the result time before it. A flag whose condition the latest result time no longer
-    shows, more than 4 h before it, is retrospective information (E7)."""
+    shows, more than 4 h before it, is retrospective information (E7), and so is one raised
+    for a result more than 72 h older than ``latest`` (the latest time in the patient's
+    record, a bedside assessment included): a lab result that old is not a current finding
+    (spec §5.4), so it is never an alarm about now (E16)."""
     out: list[CourseFlag] = []
     levels: dict[str, list[Any]] = {r.code: [] for r in LAB_RULES}
     for i, c in enumerate(contexts):
@@ -789,6 +793,8 @@ def evaluate_labs(contexts: Sequence[LabContext]) -> list[CourseFlag]:
     end = contexts[last].time
 
     def current(f: CourseFlag) -> bool:
+        if latest is not None and elapsed(latest, f.time) > iechs.CURRENT:
+            return False
         if f.index == last or elapsed(end, f.time) <= RECENT:
             return True
         now = levels[f.flag["code"]][last]

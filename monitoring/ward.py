@@ -493,11 +493,16 @@ def _kept_apart(code: str) -> bool:
 LAB_CODES = frozenset(escalation.LAB_RULE_BY_CODE)
 
 
-def lab_course_flags(store: WardStore, patient: Mapping[str, Any]
+_READ = object()
+
+
+def lab_course_flags(store: WardStore, patient: Mapping[str, Any],
+                     last_assessment: datetime | object | None = _READ
                      ) -> list[escalation.CourseFlag]:
     """The flags the patient's current lab results raise (``escalation.evaluate_labs``):
     the fibrinogen limit is the site's lower limit of normal for the patient's age at each
-    result (decision M2)."""
+    result (decision M2). ``last_assessment``: the time of the latest bedside assessment
+    (None: none), read here when not given."""
     labs = [LabValue(r["test"], float(r["value"]), r["taken_at"])
             for r in store.labs(patient["patient_id"])]
     if not labs:
@@ -507,17 +512,23 @@ def lab_course_flags(store: WardStore, patient: Mapping[str, Any]
     def lln(at: datetime) -> float:
         low = reference_ranges.range_for("fibrinogen", age_years_at(born, at, store.tz))[0]
         return 0.0 if low is None else float(low)
+    if last_assessment is _READ:
+        rows = store.timeline_rows(patient["patient_id"])
+        last_assessment = rows[-1]["time"] if rows else None
+    latest = max([x.time for x in labs] + (
+        [last_assessment] if isinstance(last_assessment, datetime) else []))
     return escalation.evaluate_labs(escalation.lab_contexts(
-        labs, patient.get("infusion_time"), store.tz, lln))
+        labs, patient.get("infusion_time"), store.tz, lln), latest)
 
 
-def _sync_labs(store: WardStore, patient: Mapping[str, Any], by: str) -> list[dict[str, str]]:
+def _sync_labs(store: WardStore, patient: Mapping[str, Any], by: str,
+               last_assessment: datetime | None) -> list[dict[str, str]]:
     """Bring the lab rules' stored flags in line with the whole lab course (it is short): raise
     what is new (retrospective when no longer present, E7), withdraw an unacknowledged one
     the results no longer support (a correction, a result marked in error). Identity as E2:
     the rule, the result time and the words. Called inside ``store.locked``."""
     pid = patient["patient_id"]
-    desired = lab_course_flags(store, patient)
+    desired = lab_course_flags(store, patient, last_assessment)
     existing = [f for f in store.flags(pid) if f["code"] in LAB_CODES]
 
     def stored_key(f: Mapping[str, Any]) -> tuple[str, float, str]:
@@ -548,8 +559,8 @@ def _sync(store: WardStore, patient_id: str, by: str, *, changed_id: int | None 
     a, ids = store.timelines([patient_id])
     if patient is None:
         return [], None, None
-    _sync_labs(store, patient, by)
     if a is None:  # every assessment entered in error: no flag is supported any more
+        _sync_labs(store, patient, by, None)
         for f in store.flags(patient_id):
             if f["ack_action"] is None and not _kept_apart(f["code"]) and (
                     since is None or f["raised_at"] >= since):
@@ -566,6 +577,7 @@ def _sync(store: WardStore, patient_id: str, by: str, *, changed_id: int | None 
         return cache[i]
 
     rows = store.timeline_rows(patient_id)  # the same rows, in the same (time) order
+    _sync_labs(store, patient, by, rows[-1]["time"] if rows else None)
     times = [r["time"] for r in rows]
     if changed_id is not None:
         start = ids.index(changed_id)
