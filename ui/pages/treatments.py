@@ -31,7 +31,7 @@ from monitoring.vocabulary import (
     uncharted_vasopressors,
     unusual,
 )
-from ui import session
+from ui import lab_upload, session
 from ui.common import local
 from ui.text import md
 
@@ -318,6 +318,7 @@ with labs_tab, st.container(border=True):
             st.rerun()
 
 with labs_tab:
+    lab_upload.draw(store, user, "lab_csv")
     labs = history["labs"]
     replaced = {x["replaces_id"] for x in labs if x["replaces_id"] is not None}
     n_now = sum(x["id"] not in replaced and x["status"] == "final" for x in labs)
