@@ -1,4 +1,4 @@
-"""The lab CSV import (issue 20 point 1; docs/markers.md "Lab CSV format"; decisions M4-M6):
+"""The lab CSV import (issue 20 point 1; docs/markers.md "Lab CSV format"; decisions M10, M11):
 every row checked first and every problem named (row, column, value, what is allowed), then
 all results stored in one transaction under the patients' locks, audited, flags resynced — or
 nothing. Fuzzed like the assessment import: any bytes give a named problem or a clean import,
