@@ -65,7 +65,6 @@ def draw(store: services.Ward, user: dict[str, Any], key: str) -> None:
                 st.error(f"Nothing imported: {len(problems)} problem"
                          f"{'s' if len(problems) != 1 else ''} in the file. Correct them and "
                          "import the whole file again.", icon=":material/error:")
-                st.dataframe(problems, hide_index=True, width="stretch",
-                             key=f"{key}_problems")
+                st.table(problems, hide_index=True)  # whole messages, wrapped at 820 px
             else:
                 st.error(f"Nothing imported: {md(refused)}", icon=":material/error:")
