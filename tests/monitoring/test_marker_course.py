@@ -87,7 +87,7 @@ def test_the_markers_come_in_the_order_of_the_analyte_table_and_only_with_a_resu
 
 def test_every_marker_whose_danger_is_a_fall_is_in_the_analyte_table():
     """A renamed analyte would otherwise silently turn a nadir into a peak."""
-    assert LOWEST_IS_WORST <= set(ANALYTES), LOWEST_IS_WORST - set(ANALYTES)
+    assert not LOWEST_IS_WORST - set(ANALYTES)
 
 
 @pytest.mark.parametrize("key", sorted(LOWEST_IS_WORST & set(ANALYTES)))
