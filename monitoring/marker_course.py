@@ -19,10 +19,10 @@ from grading.instants import instant, is_after, shifted
 from grading.lab_scores.labs import day_of
 from grading.lab_scores.units import ANALYTES
 
-# R7: for these the clinically telling extreme is the lowest (coagulopathy, cytopenias:
-# IEC-HS, ICAHT), so their "peak" is the nadir and is labelled "lowest" wherever it is shown.
-LOWEST_IS_WORST = frozenset({"fibrinogen", "platelets", "haemoglobin", "anc", "wbc",
-                             "lymphocytes"})
+# R7 (decision M3, the table's ``worse``): for these the clinically telling extreme is the
+# lowest (coagulopathy, cytopenias: IEC-HS, ICAHT), so their "peak" is the nadir and is
+# labelled "lowest" wherever it is shown.
+LOWEST_IS_WORST = frozenset(k for k, a in ANALYTES.items() if a.worse == "low")
 # R6: the baseline windows. Before lymphodepletion: the window of the lab scores (L1, 7 days);
 # otherwise before the infusion, no more than 14 days before it (lymphodepletion usually starts
 # on day -5, plus the same 7 days, rounded up) - an engineering default [I].

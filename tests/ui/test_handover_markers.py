@@ -63,7 +63,7 @@ def test_the_handover_shows_each_markers_baseline_peak_day_fold_and_latest():
     # fibrinogen: its danger is a fall, so the extreme shown is the lowest
     assert "Fibrinogen | 380 mg/dL" in part
     assert "lowest 95 mg/dL (08/03/2026 14:00, Day +2) | 0.25× baseline" in part
-    assert part.index("CRP") < part.index("Fibrinogen") < part.index("IL-6")  # table order
+    assert part.index("IL-6") < part.index("CRP") < part.index("Fibrinogen")  # table order
 
 
 def test_without_a_lymphodepletion_start_the_baseline_says_before_infusion():
