@@ -136,9 +136,12 @@ def _course(key: str, rows: list[Mapping[str, Any]], infusion: datetime | None,
                         _point(rows[-1], infusion, tz), len(rows))
 
 
-def number(v: float, digits: int = 6) -> str:
-    """A value as a clinician writes it: no exponent, no trailing zeros (a lab value as
-    recorded; a fold change with ``digits=3``)."""
+def number(v: float, digits: int = 3) -> str:
+    """A value as a clinician writes it: ``digits`` significant figures (a whole number from
+    1000 up, so 12600 and 45678 stay as they are), no exponent, no trailing zeros - a
+    creatinine entered as 89 µmol/L reads 1.01 mg/dL, not 1.00679."""
+    if abs(v) >= 10 ** digits:
+        return str(round(v))
     text = f"{float(f'{v:.{digits}g}'):f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 

@@ -205,7 +205,7 @@ def _yes(v: bool | None) -> str:
     return "" if v is None else "yes" if v else "no"
 
 
-def _num(v: float | None, digits: int = 6) -> str:
+def _num(v: float | None, digits: int = 3) -> str:
     """A value as written on a form: no exponent, no trailing zeros (20, not 20.0)."""
     return "" if v is None else number(v, digits)
 

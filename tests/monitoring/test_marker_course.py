@@ -18,6 +18,7 @@ from monitoring.marker_course import (
     fold_change,
     fold_words,
     marker_courses,
+    number,
 )
 
 INFUSION = datetime(2026, 3, 6, 10, 0, tzinfo=UTC)          # Day 0
@@ -221,3 +222,11 @@ def test_the_peak_is_the_extreme_of_every_result_after_infusion_and_fold_is_its_
         assert m.fold is None
     assert m.latest.time == max(INFUSION + timedelta(hours=h) for _, h in results)
     assert m.results == len(results)
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    (89 / 88.4, "1.01"), (1.52715, "1.53"), (0.95, "0.95"), (21.7, "21.7"), (139.0, "139"),
+    (999.0, "999"), (1180.0, "1180"), (12600.0, "12600"), (45678.0, "45678"), (0.0123, "0.0123"),
+    (0.0, "0")])
+def test_a_value_reads_with_three_figures_and_thousands_whole(value, words):
+    assert number(value) == words
