@@ -63,7 +63,8 @@ class Syndrome:
     maximum: int | None            # the highest ASTCT grade of any episode
     maximum_at: datetime | None    # when that grade was first reached
     resolved: datetime | None      # the last episode's resolution (None: not shown)
-    state: str                     # none, resolved, ongoing, resolution not documented,
+    state: str                     # none, resolved, ongoing at the last assessment, not
+                                   # resolved: death recorded, resolution not documented,
                                    # not evaluable, not assessed
     episodes: int
 
@@ -120,7 +121,9 @@ def _syndrome(c: PatientCourse, name: str) -> Syndrome:
     top = max(e.max_grade for e in eps)
     at = next(e.max_grade_time for e in eps if e.max_grade == top)
     last = eps[-1]
+    died = any(r.get("died_of") for r in c.rows)
     state = ("resolved" if last.resolved is not None else
+             "not resolved: death recorded" if died else
              "resolution not documented" if last.closed else "ongoing at the last assessment")
     return Syndrome(True, eps[0].onset, top, at, last.resolved, state, len(eps))
 

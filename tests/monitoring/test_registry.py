@@ -202,6 +202,10 @@ def test_ventilation_death_and_its_cause_and_icu_not_recorded():
     assert (row["Death recorded (yes/no)"], row["Date of death"], row["Cause of death"]) == (
         "yes", "2026-03-10", "cytokine release syndrome")
     assert row["ICU admission"] == "not recorded"
+    # ASTCT 2019: death from CRS is grade 5; the episode never resolved
+    assert (row["CRS maximum grade (ASTCT 2019)"], row["CRS date of maximum grade"],
+            row["CRS resolution date"], row["CRS at the last assessment"]) == (
+        "5", "2026-03-10", "", "not resolved: death recorded")
 
 
 # ------------------------------------------------------------------ markers (issue 20)
