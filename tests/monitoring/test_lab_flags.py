@@ -12,6 +12,7 @@ import pytest
 
 from grading.lab_scores import iechs
 from grading.lab_scores.labs import LabValue
+from grading.parse import InputError
 from monitoring import escalation, services, ward
 from monitoring.store import StoreError, WardStore
 
@@ -222,3 +223,18 @@ def test_a_resync_after_a_bedside_save_days_later_files_an_old_lab_condition_as_
     services.record_lab(memory_store, "P1", "fibrinogen", 120, "mg/dL", at(0), by="nina")
     (f,) = open_lab_flags(memory_store)
     assert f["severity"] == "info" and f["message"].startswith("Retrospective: ")
+
+
+@pytest.mark.parametrize(("ucum", "value"), [("ng/mL", 2_000_000.0), ("ug/L", 1_000_001.0)])
+def test_a_fhir_ferritin_beyond_its_limit_imports_nothing(memory_store, tmp_path, ucum, value):
+    """The FHIR way in: whatever the FHIR reader does with a lab Observation (refused as not
+    read yet, or read and checked by the record, E17), an impossible ferritin is never stored
+    and the import stores nothing else either."""
+    from monitoring.fhir import FhirError
+    from tests.monitoring.fhir_helpers import bundle, patient, vital
+    f = bundle(tmp_path / "b.json", patient(),
+               vital("t1", "8310-5", 37.0, "Cel"),
+               vital("fe1", "2276-4", value, ucum))
+    with pytest.raises((FhirError, StoreError, InputError)):
+        services.import_fhir(memory_store, [f], by="nina")
+    assert memory_store.patients() == []
