@@ -9,6 +9,8 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from grading.lab_scores import iechs
 from grading.lab_scores.labs import LabValue
@@ -238,3 +240,28 @@ def test_a_fhir_ferritin_beyond_its_limit_imports_nothing(memory_store, tmp_path
     with pytest.raises((FhirError, StoreError, InputError)):
         services.import_fhir(memory_store, [f], by="nina")
     assert memory_store.patients() == []
+
+
+COURSE = [("ferritin", 300.0, "ng/mL", -100), ("ferritin", 1200.0, "ng/mL", -36),
+          ("platelets", 140.0, "10^9/L", -36), ("ferritin", 5600.0, "ng/mL", 0),
+          ("platelets", 20.0, "10^9/L", 0), ("fibrinogen", 180.0, "mg/dL", 2),
+          ("fibrinogen", 140.0, "mg/dL", 6), ("fibrinogen", 260.0, "mg/dL", 30)]
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(order=st.permutations(range(len(COURSE))))
+def test_the_lab_flags_are_the_same_whatever_order_the_results_are_entered_in(order):
+    store = WardStore.in_memory()
+    store.add_user("nina", "nurse")
+    store.add_user("drx", "physician")
+    admitted(store)
+    for i in order:
+        test, value, unit, h = COURSE[i]
+        services.record_lab(store, "P1", test, value, unit, at(h), by="nina")
+    found = {escalation.key(f["code"], f["raised_at"], escalation.first_message(f["message"]))
+             for f in open_lab_flags(store)}
+    expected = {escalation.key(c.flag["code"], c.time, c.flag["message"])
+                for c in ward.lab_course_flags(store, store.patient("P1"))}
+    # IEC-HS at 2 features, again at 3 (the low fibrinogen), fibrinogen information, urgent
+    assert found == expected and len(expected) == 4
