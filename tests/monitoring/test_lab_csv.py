@@ -320,3 +320,20 @@ def test_a_good_file_round_trips_to_the_canonical_values(memory_store, picks, da
     got = [(x["test"], x["value"], x["entered_value"], x["entered_unit"], x["taken_at"])
            for x in memory_store.labs(pid)]
     assert sorted(got, key=lambda x: x[4]) == expected
+
+
+def test_the_same_file_imported_twice_at_once_lands_once_and_the_other_is_told_why(store):
+    """The check for a result already stored and the write are held together by the
+    patients' locks (decision M11): two workstations importing one file at the same moment
+    store it once; the other import is refused whole, naming the results already there."""
+    from tests.monitoring.test_concurrent_saves import at_once
+    admitted(store)
+    for i in range(5):
+        data = (HEADER + f"P1,2026-03-03T08:0{i}Z,ferritin,900,ng/mL\n"
+                f"P1,2026-03-03T08:0{i}Z,crp,5,mg/dL\n").encode()
+        outcomes = at_once(lambda d=data: services.import_labs(store, d, by="nina"),
+                           lambda d=data: services.import_labs(store, d, by="drx"))
+        assert sorted(k for k, _ in outcomes) == ["error", "ok"], outcomes
+        (_, error), = [o for o in outcomes if o[0] == "error"]
+        assert isinstance(error, InputError) and "already has a" in str(error), repr(error)
+    assert len(store.labs("P1")) == 10
