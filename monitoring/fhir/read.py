@@ -258,7 +258,7 @@ def _read_resource(where: str, source: str, res: dict[str, Any], problems: list[
         return None  # computed by this monitor (its export): recomputed here, never charted
     models = {"Patient": Patient, "Observation": Observation,
               "MedicationAdministration": MedicationAdministration}
-    if kind not in models:
+    if not isinstance(kind, str) or kind not in models:
         problems.append(FhirProblem(where, name, "resourceType", str(kind),
                                     "this monitor imports Patient, Observation (vital signs, "
                                     "neuro items, labs) and MedicationAdministration resources "

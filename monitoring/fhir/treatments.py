@@ -80,7 +80,7 @@ class LabResource:
 
 def by_loinc() -> dict[str, str]:
     """LOINC code -> analyte, from the ONE analyte table (its ``loinc`` codes)."""
-    return {c: a.key for a in lab_units.ANALYTES.values() for c in getattr(a, "loinc", ())}
+    return lab_units.BY_LOINC
 
 
 def recorded_drugs() -> str:
@@ -89,7 +89,7 @@ def recorded_drugs() -> str:
 
 def recorded_labs() -> str:
     return ", ".join(f"{a.words} ({' or '.join(a.loinc)})"
-                     for a in lab_units.ANALYTES.values() if getattr(a, "loinc", ()))
+                     for a in lab_units.ANALYTES.values() if a.loinc)
 
 
 def _words(text: str) -> set[str]:
