@@ -7,6 +7,7 @@ nothing, every refusal naming the resource, element, value and why."""
 from __future__ import annotations
 
 import json
+import random
 import re
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from monitoring import services, tables
 from monitoring.fhir import FhirError, read_all
 from monitoring.fhir.codes import MEDICATIONS
-from monitoring.store import WardStore
+from monitoring.store import StoreError, WardStore
 
 from .fhir_helpers import LAB, bundle, lab, med, ndjson, patient, quantity, vital
 
@@ -376,3 +377,25 @@ def test_a_lab_code_alone_makes_a_lab_and_a_vital_sign_code_stays_a_vital_sign(
                              {**vital("w", "8867-4", 80, "/min"), "category": [LAB]})])
     assert [x.test for x in found.labs] == ["ferritin"]
     assert [o.values for o in found.observations] == [{"hr_bpm": 80}]
+
+
+def test_forty_damaged_medications_and_labs_are_refused_by_name_or_imported_and_never_crash(
+        store: WardStore, tmp_path: Path) -> None:
+    from .test_fhir_import import _mutated  # the same damage as the vital signs' test
+    rng = random.Random(20)
+    nor = med("n", "norepinephrine", at="2026-03-01T10:00:00+00:00")
+    nor["dosage"]["rateRatio"] = UG_KG
+    good = [patient(), med("t", "tocilizumab", dose=560), nor, lab("c", "1988-5", 152, "mg/L")]
+    for i in range(40):
+        damaged = list(good)
+        k = rng.randrange(1, len(damaged))
+        damaged[k] = _mutated(rng, damaged[k])
+        f = ndjson(tmp_path / f"d{i}.ndjson", *damaged) if i % 2 else \
+            bundle(tmp_path / f"d{i}.json", *damaged)
+        before = (count(store, tables.administrations), count(store, tables.labs))
+        try:
+            services.import_fhir(store, [f], "nina")
+        except (FhirError, StoreError) as e:
+            assert str(e).strip() and "Traceback" not in str(e), i
+            assert (count(store, tables.administrations), count(store, tables.labs)) == \
+                before, (i, "nothing written")
