@@ -222,9 +222,10 @@ def write(store: WardStore, batch: Batch, by: str,
         # age from the ward record's date of birth (just admitted, or kept: above)
         births = record.births(batch.patient_ids)
         _import_rows(store, groups, batch, births, by, progress)
+        row_ids = record.rows_at(sorted({batch.ward_id[g[0].subject] for g in groups}))
         for g in groups:
             pid, at = batch.ward_id[g[0].subject], g[0].at.astimezone(UTC)
-            row_id = record.row_at(pid, at)
+            row_id = row_ids[(pid, at)]
             for o in g:
                 keep(o, "Observation", pid, row_id, at)
             out.since[pid] = min(out.since.get(pid, at), at)
