@@ -254,6 +254,13 @@ def _refused(r: MedicationResource | LabResource, e: StoreError) -> FhirError:
     return FhirError([FhirProblem(r.where, r.key, element, value, text)])
 
 
+def _unusual(out: Outcome, pid: str, r: MedicationResource | LabResource) -> None:
+    """An unusual but possible dose or value, recorded: said for a second look (W14), as
+    the medications and labs page highlights it."""
+    if r.unusual:
+        out.notices.append(f"patient {pid}: {r.key}: {r.unusual}")
+
+
 def _since(out: Outcome, pid: str, *times: datetime | None) -> None:
     for at in times:
         if at is not None:
@@ -279,6 +286,7 @@ def _medication(store: WardStore, m: MedicationResource, pid: str,
                 new = store.record_administration(pid, m.kind, m.at, by=by, dose=m.dose,
                                                   unit=m.unit, route=m.route)
                 out.medications += 1
+                _unusual(out, pid, m)
                 _since(out, pid, m.at)
                 keep(m, kind, pid, None, None, administration_id=new)
             else:  # not given, or withdrawn before it was ever recorded
@@ -313,6 +321,7 @@ def _medication(store: WardStore, m: MedicationResource, pid: str,
         new = store.amend_administration(pid, stored, m.at, m.dose, m.unit, m.route,
                                          f"changed {reason}", by=by)
         out.amended += 1
+        _unusual(out, pid, m)
         _since(out, pid, current["given_at"], m.at)
         keep(m, kind, pid, None, None, administration_id=new)
     except StoreError as e:
@@ -347,6 +356,7 @@ def _lab(store: WardStore, r: LabResource, pid: str, before: dict[str, Any] | No
                                  "back must come as amended or corrected")
             new = store.record_lab(pid, r.test, r.value, r.unit, r.at, by=by)
             out.labs += 1
+            _unusual(out, pid, r)
             _since(out, pid, r.at)
             keep(r, kind, pid, None, None, lab_id=new)
             return
@@ -376,6 +386,7 @@ def _lab(store: WardStore, r: LabResource, pid: str, before: dict[str, Any] | No
         new = store.amend_lab(pid, stored, r.value, r.unit, r.at, f"{r.status} {reason}",
                               by=by)
         out.amended += 1
+        _unusual(out, pid, r)
         _since(out, pid, current["taken_at"], r.at)
         keep(r, kind, pid, None, None, lab_id=new)
     except StoreError as e:

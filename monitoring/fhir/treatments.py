@@ -55,6 +55,7 @@ class MedicationResource:
     unit: str | None
     route: str | None
     where: str = ""
+    unusual: str | None = None       # why a possible dose deserves a second look (W14)
 
     @property
     def key(self) -> str:
@@ -72,6 +73,7 @@ class LabResource:
     value: float
     unit: str                        # as the analyte table spells it
     where: str = ""
+    unusual: str | None = None       # why a possible value deserves a second look (W14)
 
     @property
     def key(self) -> str:
@@ -254,9 +256,10 @@ def medication(m: MedicationAdministration, source: str, where: str, bad: Any
             return None
         dose, route = (None, None, "dosage"), None
     amount, unit, dose_element = dose
+    note = None
     if status != IN_ERROR:
         try:
-            medications.check_dose(kind, amount, unit, route)  # type: ignore[arg-type]
+            note = medications.check_dose(kind, amount, unit, route)  # type: ignore[arg-type]
         except medications.DoseError as e:
             field, _, why = str(e).partition(": ")
             element = {"dose": dose_element, "route": "dosage.route",
@@ -266,7 +269,7 @@ def medication(m: MedicationAdministration, source: str, where: str, bad: Any
                 else str(shown), why)
             return None
     return MedicationResource(m.id, source, status, subject, at, kind, amount, unit,
-                              route if isinstance(route, str) else None, where)
+                              route if isinstance(route, str) else None, where, note)
 
 
 def is_lab(o: Observation) -> bool:
@@ -317,10 +320,12 @@ def lab(o: Observation, source: str, where: str, bad: Any) -> LabResource | None
     if unit is None:
         return None
     value = _number(q.value)
+    note = None
     if o.status != IN_ERROR:
         try:
             lab_units.check_value(test, value, unit)
         except lab_units.LabUnitError as e:
             bad("valueQuantity.value", f"{value:g}", str(e))
             return None
-    return LabResource(o.id, source, o.status, subject, at, test, value, unit, where)
+        note = lab_units.unusual(test, value, unit)
+    return LabResource(o.id, source, o.status, subject, at, test, value, unit, where, note)

@@ -399,3 +399,16 @@ def test_forty_damaged_medications_and_labs_are_refused_by_name_or_imported_and_
             assert str(e).strip() and "Traceback" not in str(e), i
             assert (count(store, tables.administrations), count(store, tables.labs)) == \
                 before, (i, "nothing written")
+
+
+def test_an_unusual_but_possible_dose_or_value_is_recorded_and_said_for_a_second_look(
+        store: WardStore, tmp_path: Path) -> None:
+    f = ndjson(tmp_path / "a.ndjson", patient(), med("t", "tocilizumab", dose=1000),
+               lab("f", "2276-4", 200_000, "ng/mL"))
+    done = services.import_fhir(store, [f], "nina")
+    assert (done.medications, done.labs) == (1, 1)
+    assert done.notices == [
+        "patient MRN-1: MedicationAdministration/t: tocilizumab 1000 mg is unusual (above the "
+        "usual 20 to 800 mg): check the dose and the unit",
+        "patient MRN-1: Observation/f: ferritin 200000 ng/mL is unusual (above 100000 ng/mL): "
+        "check the value and the unit"]
