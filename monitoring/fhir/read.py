@@ -271,6 +271,10 @@ def _read_resource(where: str, source: str, res: dict[str, Any], problems: list[
                                     "(effectiveDateTime or effectivePeriod.start, with its "
                                     "offset)"))
         return None
+    if kind == "MedicationAdministration" and not isinstance(res.get("subject"), dict):
+        problems.append(FhirProblem(where, name, "subject.reference", "",
+                                    "must refer to a Patient as Patient/<id>"))
+        return None
     obj = _validated(models[str(kind)], res, where, name, problems)
     if obj is None:
         return None

@@ -265,7 +265,7 @@ def medication(m: MedicationAdministration, source: str, where: str, bad: Any
             element = {"dose": dose_element, "route": "dosage.route",
                        "unit": dose_element}.get(field, "medicationCodeableConcept")
             shown = {"route": route, "unit": unit}.get(field, amount)
-            bad(element, "" if shown is None else f"{shown:g}" if isinstance(shown, float)
+            bad(element, "" if shown is None else f"{shown:.10g}" if isinstance(shown, float)
                 else str(shown), why)
             return None
     return MedicationResource(m.id, source, status, subject, at, kind, amount, unit,
@@ -325,7 +325,7 @@ def lab(o: Observation, source: str, where: str, bad: Any) -> LabResource | None
         try:
             lab_units.check_value(test, value, unit)
         except lab_units.LabUnitError as e:
-            bad("valueQuantity.value", f"{value:g}", str(e))
+            bad("valueQuantity.value", f"{value:.10g}", str(e))
             return None
         note = lab_units.unusual(test, value, unit)
     return LabResource(o.id, source, o.status, subject, at, test, value, unit, where, note)
