@@ -9,17 +9,22 @@ from __future__ import annotations
 import json
 import random
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from monitoring import services, tables
+from monitoring import cli, medications, services, tables
 from monitoring.fhir import FhirError, read_all
-from monitoring.fhir.codes import MEDICATIONS
+from monitoring.fhir.codes import DOSE_UNITS_OUT, MEDICATIONS
 from monitoring.store import StoreError, WardStore
+from tests.fuzz_files import run_in_process
 
 from .fhir_helpers import LAB, bundle, lab, med, ndjson, patient, quantity, vital
+from .test_fhir_import import SAMPLE, cli_ward  # noqa: F401 - the fixture
 
 UG_KG = {"numerator": quantity(0.1, "ug/kg"), "denominator": quantity(1, "min")}
 
@@ -29,7 +34,7 @@ def count(store: WardStore, table: sa.Table) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
 
 
-def given(store: WardStore, pid: str = "MRN-1") -> list[tuple]:
+def given_now(store: WardStore, pid: str = "MRN-1") -> list[tuple]:
     return [(m["kind"], m["given_at"].isoformat(), m["dose"], m["unit"], m["route"])
             for m in store.administrations(pid)]
 
@@ -172,7 +177,7 @@ def test_a_tocilizumab_dose_and_a_running_infusion_are_recorded_through_the_reco
                med("t", "Actemra", dose=560), nor)
     done = services.import_fhir(store, [f], "nina")
     assert (done.added, done.medications) == (1, 2)
-    assert given(store) == [
+    assert given_now(store) == [
         ("tocilizumab", "2026-03-01T09:00:00+00:00", 560.0, "mg", "IV"),
         ("noradrenaline", "2026-03-01T10:00:00+00:00", 0.1, "µg/kg/min", None)]
     # counted where the medications page's doses count: tocilizumab given for the grade
@@ -210,7 +215,7 @@ def test_a_changed_administration_amends_the_stored_one_with_a_reason(
     done = services.import_fhir(store, [ndjson(tmp_path / "b.ndjson", patient(),
                                                med("t", "tocilizumab", dose=480))], "nina")
     assert done.amended == 1
-    assert given(store) == [("tocilizumab", "2026-03-01T09:00:00+00:00", 480.0, "mg", "IV")]
+    assert given_now(store) == [("tocilizumab", "2026-03-01T09:00:00+00:00", 480.0, "mg", "IV")]
     history = store.treatment_history("MRN-1")["administrations"]
     assert [h["dose"] for h in history] == [560.0, 480.0]  # the original stays
     assert history[1]["reason"] == ("changed in the source record (unspecified, "
@@ -261,7 +266,7 @@ def test_a_change_of_drug_for_one_resource_is_refused_and_nothing_changes(
             "siltuximab")):
         services.import_fhir(store, [ndjson(tmp_path / "b.ndjson", patient(),
                                             med("t", "siltuximab", dose=400))], "nina")
-    assert given(store)[0][0] == "tocilizumab"
+    assert given_now(store)[0][0] == "tocilizumab"
 
 
 def test_a_dose_given_in_the_future_is_refused_by_the_record_naming_the_resource(
@@ -412,3 +417,35 @@ def test_an_unusual_but_possible_dose_or_value_is_recorded_and_said_for_a_second
         "usual 20 to 800 mg): check the dose and the unit",
         "patient MRN-1: Observation/f: ferritin 200000 ng/mL is unusual (above 100000 ng/mL): "
         "check the value and the unit"]
+
+
+# ------------------------------------------------------------------ properties, command line
+DOSES = [(kind, unit, limit.most) for kind in MEDICATIONS
+         for unit, limit in medications.DRUGS[kind].doses.items()]
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=st.sampled_from(DOSES), fraction=st.floats(0.001, 1.0), above=st.booleans())
+def test_any_possible_dose_reads_as_sent_and_any_dose_above_the_limit_is_refused(
+        case: tuple, fraction: float, above: bool) -> None:
+    kind, unit, most = case
+    dose = most * (1 + fraction) if above else most * fraction
+    ucum = DOSE_UNITS_OUT[unit]
+    m = med("m1", rxnorm=MEDICATIONS[kind][0][0], route=None)
+    m["dosage"] = {("rateQuantity" if "/" in ucum else "dose"): quantity(dose, ucum)}
+    with tempfile.TemporaryDirectory() as d:
+        f = ndjson(Path(d) / "x.ndjson", patient(), m)
+        if above:
+            with pytest.raises(FhirError, match="is not possible"):
+                read_all([f])
+        else:
+            (got,) = read_all([f]).medications
+            assert (got.kind, got.dose, got.unit) == (kind, pytest.approx(dose), unit)
+
+
+def test_the_command_says_how_many_medications_and_lab_results_it_recorded(
+        cli_ward: Path) -> None:  # noqa: F811
+    code, out, err = run_in_process(cli.main, "fhir", "import", str(SAMPLE), "--user", "n1")
+    assert code == 0, err
+    assert out.startswith("FHIR import: 8 assessments added, 2 medications and 5 lab results "
+                          "recorded, 0 amended"), out
