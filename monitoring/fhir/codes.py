@@ -51,7 +51,8 @@ SNOMED = "http://snomed.info/sct"
 # the drug, its other names and common brand names). The RxCUIs are the ingredient (TTY IN)
 # concepts; a site checks them against its own RxNorm release (docs/fhir.md).
 MEDICATIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "tocilizumab": (("612865",), ("tocilizumab", "actemra", "roactemra")),
+    "tocilizumab": (("612865",), ("tocilizumab", "actemra", "roactemra", "tyenne",
+                                      "tofidence", "avtozma")),
     "anakinra": (("72435",), ("anakinra", "kineret")),
     "siltuximab": (("1535218",), ("siltuximab", "sylvant")),
     "dexamethasone": (("3264",), ("dexamethasone", "decadron")),

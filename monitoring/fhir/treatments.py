@@ -96,10 +96,10 @@ def recorded_labs() -> str:
 
 def _words(text: str) -> set[str]:
     """The drugs whose words stand in ``text`` as whole words (not "epinephrine" inside
-    "norepinephrine")."""
+    "norepinephrine"; a biosimilar's suffix may follow, "tocilizumab-aazg")."""
     low = text.lower()
     return {kind for kind, (_, words) in MEDICATIONS.items()
-            if any(re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", low) for w in words)}
+            if any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", low) for w in words)}
 
 
 def _drug(concept: Any, bad: Any) -> str | None:

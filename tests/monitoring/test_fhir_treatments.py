@@ -58,6 +58,7 @@ def refused(tmp_path: Path, *resources: dict) -> str:
 @pytest.mark.parametrize(("concept", "kind"), [
     ({"text": "Tocilizumab 560 mg in 100 mL NaCl 0.9%"}, "tocilizumab"),
     ({"text": "ACTEMRA IV"}, "tocilizumab"),
+    ({"text": "Tocilizumab-aazg (Tyenne) 400 mg"}, "tocilizumab"),
     ({"coding": [{"system": "x", "code": "1", "display": "Norepinephrine 4 mg/250 mL"}]},
      "noradrenaline"),
     ({"text": "noradrenaline"}, "noradrenaline"),
