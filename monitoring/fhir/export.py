@@ -3,7 +3,9 @@
 ASTCT 2019 CRS grade and one with the ICANS grade (our code system, ``GRADE_SYSTEM``; the
 reasons in ``note``; ``derivedFrom`` the imported Observations of that row), each episode as a
 provisional ``Condition`` with the ICD-10-CM code of its maximum grade, and each open flag as a
-``Flag``. The Bundle is validated by the ``fhir.resources`` R4B models before it is given.
+``Flag``; the inputs too (vital signs, neuro items, medications given, lab results), so that
+our import reads the Bundle back into the same record. The Bundle is validated by the
+``fhir.resources`` R4B models before it is given.
 """
 
 from __future__ import annotations
