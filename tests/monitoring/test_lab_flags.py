@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from grading.lab_scores import iechs
 from grading.lab_scores.labs import LabValue
-from grading.parse import InputError
 from monitoring import escalation, services, ward
 from monitoring.store import StoreError, WardStore
 
@@ -228,18 +227,30 @@ def test_a_resync_after_a_bedside_save_days_later_files_an_old_lab_condition_as_
 
 
 @pytest.mark.parametrize(("ucum", "value"), [("ng/mL", 2_000_000.0), ("ug/L", 1_000_001.0)])
-def test_a_fhir_ferritin_beyond_its_limit_imports_nothing(memory_store, tmp_path, ucum, value):
-    """The FHIR way in: whatever the FHIR reader does with a lab Observation (refused as not
-    read yet, or read and checked by the record, E17), an impossible ferritin is never stored
-    and the import stores nothing else either."""
+def test_a_fhir_ferritin_beyond_its_limit_is_refused_naming_the_range_and_imports_nothing(
+        memory_store, tmp_path, ucum, value):
+    """The FHIR way in (E17): a lab Observation beyond its limit refuses the whole import,
+    naming the test and the range allowed; nothing is stored, the patient not admitted."""
     from monitoring.fhir import FhirError
     from tests.monitoring.fhir_helpers import bundle, patient, vital
     f = bundle(tmp_path / "b.json", patient(),
                vital("t1", "8310-5", 37.0, "Cel"),
                vital("fe1", "2276-4", value, ucum))
-    with pytest.raises((FhirError, StoreError, InputError)):
+    with pytest.raises(FhirError) as e:
         services.import_fhir(memory_store, [f], by="nina")
+    assert "ferritin" in str(e.value) and "is not possible: allowed 0 to 1000000" in str(e.value)
     assert memory_store.patients() == []
+
+
+def test_a_low_fibrinogen_imported_from_fhir_raises_the_flag(store, tmp_path):
+    from tests.monitoring.fhir_helpers import bundle, patient, vital
+    f = bundle(tmp_path / "b.json", patient(),
+               vital("t1", "8310-5", 37.0, "Cel", at="2026-03-05T07:00:00+00:00"),
+               vital("fg1", "3255-7", 1.2, "g/L", at="2026-03-05T08:00:00+00:00"))
+    services.import_fhir(store, [f], by="nina")
+    (p,) = store.patients()
+    flags = [x for x in store.flags(p["patient_id"]) if x["code"] == "fibrinogen_low"]
+    assert [(x["severity"], x["raised_at"]) for x in flags] == [("urgent", at(0))]
 
 
 COURSE = [("ferritin", 300.0, "ng/mL", -100), ("ferritin", 1200.0, "ng/mL", -36),
