@@ -3,6 +3,7 @@
     python -m monitoring init        (PostgreSQL: as the owner, MIGRATION_DATABASE_URL)
     python -m monitoring demo [--reset]
     python -m monitoring import FILE.csv --user NAME
+    python -m monitoring labs import FILE.csv --user NAME   (lab CSV, docs/markers.md)
     python -m monitoring export [--patient ID]
     python -m monitoring fhir import FILE_OR_DIR... --user NAME   (FHIR R4, docs/fhir.md)
     python -m monitoring fhir export [--patient ID]
@@ -41,7 +42,7 @@ from .demo import load_demo
 from .fhir import FhirError
 from .fhir.export import export_bundle
 from .registry import registry_export
-from .services import import_fhir
+from .services import import_fhir, import_labs
 from .store import SYSTEM_USER, StoreError, WardStore, progress_to_stderr
 from .ward import resync_after_anticytokine_migration
 
@@ -63,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("import", help="import a canonical CSV file (all rows or none)")
     i.add_argument("file")
     i.add_argument("--user", required=True)
+    lab = sub.add_parser("labs", help="lab results (docs/markers.md)")
+    labsub = lab.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    li = labsub.add_parser("import", help="import a lab CSV file (all rows or none)")
+    li.add_argument("file")
+    li.add_argument("--user", required=True)
     f = sub.add_parser("fhir", help="FHIR R4 Bundles and Bulk Data NDJSON (docs/fhir.md)")
     fsub = f.add_subparsers(dest="action", required=True, parser_class=_Parser)
     fi = fsub.add_parser("import", help="import Patients and vital-sign / neuro Observations "
@@ -113,6 +119,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "import":
             n = store.import_csv(args.file, by=args.user, progress=progress_to_stderr)
             print(f"imported {n} assessments from {args.file}")
+        elif args.command == "labs":
+            n = import_labs(store, args.file, args.user)
+            print(f"imported {n} lab results from {args.file}")
         elif args.command == "fhir" and args.action == "export":
             if args.patient and store.patient(args.patient) is None:
                 raise StoreError(f"unknown patient '{args.patient}'")

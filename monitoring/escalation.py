@@ -11,7 +11,7 @@ docs/clinical-decisions.md (E1-E7).
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -19,7 +19,9 @@ from typing import Any
 
 import grading
 from grading import guidance, news2
-from grading.instants import elapsed, is_after
+from grading.instants import elapsed, instant, is_after, shifted
+from grading.lab_scores import iechs
+from grading.lab_scores.labs import LabValue, day_of, latest
 from grading.rules import (
     DEVICE_RULE,
     DISPROVED_BY_LATER_ICE_OR_CAPD,
@@ -629,3 +631,175 @@ def overdue_flags(patient_id: str, due: Any, now: datetime, since: datetime | No
                         "respond": "nurse in charge and physician, now",
                         "raised_at": start + OVERDUE_URGENT_AFTER})
     return out
+
+
+# ------------------------------------------------------------------------------ lab flags
+# The laboratory rules (issue 20 point 4; decisions E15-E17): evaluated over the lab course,
+# result time by result time, each against the one before, as the assessment rules above are
+# over the bedside course. A lab flag is raised at the time the sample was taken (no
+# assessment is needed), and the lab course is evaluated whole on every resync (it is short),
+# so recording, correcting or marking a result in error raises, rewords or withdraws it.
+LAB_SOURCE = ("ASTCT consensus on immune effector cell-associated HLH-like syndrome (IEC-HS), "
+              "Hines et al. 2023")
+FIBRINOGEN_LOW_MG_DL = iechs.FIBRINOGEN_LOW_MG_DL   # spec §5.4: fibrinogen < 150 mg/dL
+LAB_LOOK_BACK = iechs.CURRENT + iechs.RISING_WITHIN + timedelta(days=7)  # the trend's reach
+
+
+@dataclass(frozen=True)
+class LabContext:
+    """The patient's labs known at one result time: ``labs`` holds every current result
+    taken at or before ``time`` that any lab rule reads (the last days, and the week before
+    the infusion for the value at infusion)."""
+
+    time: datetime
+    labs: tuple[LabValue, ...]
+    infusion: datetime | None
+    day: int | None
+    fibrinogen_lln: float          # the site's lower limit of normal for this patient (M2)
+
+
+@dataclass(frozen=True)
+class LabRule:
+    """A rule over the lab course: ``level(c)`` as for ``FlagRule``; the severity and who
+    responds follow from the level."""
+
+    code: str
+    severity: Callable[[Any], str]
+    respond: Callable[[Any], str]
+    level: Callable[[LabContext], tuple[Any, str]]
+
+
+def _number(v: float) -> str:
+    """A result for a message, thousands separated, at most one decimal and never rounded
+    onto a limit it is below: 5,600 ng/mL, 149.9 mg/dL."""
+    text = f"{v:,.1f}".rstrip("0").rstrip(".")
+    return text if float(text.replace(",", "")) == round(v, 1) else f"{v:,}"
+
+
+def _span(earlier: datetime, later: datetime) -> str:
+    hours = elapsed(later, earlier).total_seconds() / 3600
+    if hours < 48:
+        return f"{hours:.0f} h"
+    return f"{hours / 24:.1f}".rstrip("0").rstrip(".") + " days"
+
+
+def ferritin_trend(labs: Sequence[LabValue], at: datetime) -> str | None:
+    """The ferritin course up to ``at`` in words: the latest ferritin of the last 72 h and the
+    one before it (within a week): "ferritin 1,200 → 5,600 ng/mL in 36 h"; None without a
+    current ferritin."""
+    x = latest(labs, "ferritin", at, shifted(at, -iechs.CURRENT))
+    if x is None:
+        return None
+    before = [y for y in labs if y.test == "ferritin" and is_after(x.time, y.time)
+              and elapsed(x.time, y.time) <= timedelta(days=7)]
+    if not before:
+        return f"ferritin {_number(x.value)} ng/mL (no earlier value this week)"
+    y = max(before, key=lambda v: v.time)
+    return (f"ferritin {_number(y.value)} → {_number(x.value)} ng/mL "
+            f"in {_span(y.time, x.time)}")
+
+
+def _iechs(c: LabContext) -> tuple[Any, str]:
+    s = iechs.screen(c.labs, c.time, c.infusion, c.day)
+    if not s.prompt:
+        return NONE
+    words = []
+    for f in s.features:
+        if not f.present:
+            continue
+        if f.name == "ferritin":
+            why = f.finding.partition(": ")[2]
+            words.append(f"{ferritin_trend(c.labs, c.time)}" + (f" ({why})" if why else ""))
+        else:
+            words.append(f.finding)
+    return s.present, (f"IEC-HS screen: {s.present} of 5 core features: " + "; ".join(words)
+                       + ". Ask haematology to review for IEC-HS: a screening prompt, not a "
+                       f"diagnosis ({LAB_SOURCE})")
+
+
+def _fibrinogen(c: LabContext) -> tuple[Any, str]:
+    x = latest(c.labs, "fibrinogen", c.time, shifted(c.time, -iechs.CURRENT))
+    if x is None:
+        return NONE
+    value = _number(x.value)
+    if x.value < FIBRINOGEN_LOW_MG_DL:
+        return 2, (f"Fibrinogen {value} mg/dL, below {FIBRINOGEN_LOW_MG_DL:g} mg/dL: "
+                   "hypofibrinogenaemia, a risk of bleeding from coagulopathy and a feature of "
+                   f"IEC-HS; physician review ({LAB_SOURCE})")
+    lln = max(c.fibrinogen_lln, FIBRINOGEN_LOW_MG_DL)
+    if x.value < lln:
+        return 1, (f"Fibrinogen {value} mg/dL, below the lower limit of normal ({lln:g} "
+                   "mg/dL): a feature of IEC-HS; recheck it and watch for coagulopathy "
+                   f"({LAB_SOURCE})")
+    return NONE
+
+
+LAB_RULES: tuple[LabRule, ...] = (
+    LabRule("iechs_screen", lambda level: "urgent",
+            lambda level: "physician, within 1 h (ask haematology to review)", _iechs),
+    LabRule("fibrinogen_low", lambda level: "urgent" if level >= 2 else "info",
+            lambda level: ("physician, within 1 h" if level >= 2
+                           else "physician, at the next review"), _fibrinogen),
+)
+LAB_RULE_BY_CODE = {r.code: r for r in LAB_RULES}
+
+
+def lab_contexts(labs: Sequence[LabValue], infusion: datetime | None, tz: Any,
+                 fibrinogen_lln: Callable[[datetime], float]) -> list[LabContext]:
+    """One context per distinct result time, in time order; each holds only the results a
+    lab rule can read then (so a long course costs little)."""
+    ordered = sorted(labs, key=lambda x: instant(x.time))
+    times = sorted({instant(x.time): x.time for x in ordered}.items())
+    at_infusion: tuple[LabValue, ...] = ()
+    if infusion is not None:
+        since = shifted(infusion, -iechs.BASELINE_BEFORE)
+        at_infusion = tuple(x for x in ordered if not is_after(x.time, infusion)
+                            and not is_after(since, x.time))
+    keys = [instant(x.time) for x in ordered]
+    out = []
+    for key_, t in times:
+        hi = bisect_right(keys, key_)
+        lo = bisect_left(keys, instant(shifted(t, -LAB_LOOK_BACK)))
+        window = ordered[lo:hi]
+        known = tuple(dict.fromkeys((*at_infusion, *window))) if at_infusion else tuple(window)
+        out.append(LabContext(t, known, infusion,
+                              None if infusion is None else day_of(t, infusion, tz),
+                              fibrinogen_lln(t)))
+    return out
+
+
+def evaluate_labs(contexts: Sequence[LabContext], latest: datetime | None = None
+                  ) -> list[CourseFlag]:
+    """Every flag the lab course raises: at each result time, each lab rule whose level rose
+    since the result time before it. A flag whose condition the latest result time no longer
+    shows, more than 4 h before it, is retrospective information (E7), and so is one raised
+    for a result more than 72 h older than ``latest`` (the latest time in the patient's
+    record, a bedside assessment included): a lab result that old is not a current finding
+    (spec §5.4), so it is never an alarm about now (E16)."""
+    out: list[CourseFlag] = []
+    levels: dict[str, list[Any]] = {r.code: [] for r in LAB_RULES}
+    for i, c in enumerate(contexts):
+        for rule in LAB_RULES:
+            level, message = rule.level(c)
+            before = levels[rule.code][-1] if levels[rule.code] else 0
+            levels[rule.code].append(level)
+            if message and _higher(level, before):
+                out.append(CourseFlag(i, c.time, {
+                    "code": rule.code, "severity": rule.severity(level), "message": message,
+                    "respond": rule.respond(level)}, level))
+    if not contexts:
+        return out
+    last = len(contexts) - 1
+    end = contexts[last].time
+
+    def current(f: CourseFlag) -> bool:
+        if latest is not None and elapsed(latest, f.time) > iechs.CURRENT:
+            return False
+        if f.index == last or elapsed(end, f.time) <= RECENT:
+            return True
+        now = levels[f.flag["code"]][last]
+        if now == 0:
+            return False
+        rule = LAB_RULE_BY_CODE[f.flag["code"]]
+        return not _higher(f.level, now) or rule.severity(now) == f.flag["severity"]
+    return [replace(f, current=current(f)) for f in out]

@@ -24,9 +24,9 @@ from typing import Any
 
 import grading
 from grading.fields import DOSE_FIELDS, FIELD_BY_NAME, SCALE_INPUT_FIELDS
-from grading.parse import Problem
+from grading.parse import InputError, Problem, file_problem
 
-from . import auth, fhir, ward
+from . import auth, fhir, lab_csv, ward
 from .course import course
 from .db import (
     DatabaseError,
@@ -72,6 +72,7 @@ __all__ = [
     "end_attribution_period",
     "flag_refusal",
     "import_fhir",
+    "import_labs",
     "is_embedded_default",
     "lab_in_error",
     "mark_in_error",
@@ -390,6 +391,55 @@ def lab_in_error(store: WardStore, patient_id: str, lab_id: int, reason: str, by
         done = store.mark_lab_in_error(patient_id, lab_id, reason, by=by)
         _resync(store, patient_id, by, old["taken_at"])
     return done
+
+
+def import_labs(store: WardStore, source: str | Path | bytes, by: str) -> int:
+    """Import a lab CSV file (docs/markers.md "Lab CSV format") atomically: every row checked
+    first (``lab_csv.read``: the file, each cell, the record's own check of each result,
+    duplicates within the file), then, under the patients' locks, each patient known and no
+    current result of the same test at the same time already stored; any problem and
+    nothing is stored (``InputError`` naming row, column, value and what is allowed). Else
+    every result is stored (``record_labs``: converted, audited) and each patient's flags
+    resynced, in ONE transaction. Returns how many results were imported."""
+    if isinstance(source, bytes):
+        data = source
+    else:
+        path = Path(source)
+        if path.is_file() and path.stat().st_size > lab_csv.MAX_BYTES:
+            raise InputError([file_problem(f"the file has {path.stat().st_size:,} bytes; a "
+                                           f"lab file may have at most {lab_csv.MAX_BYTES:,} "
+                                           "(split it)")])
+        data = path.read_bytes()
+    rows = lab_csv.read(data)
+    pids = sorted({r.patient_id for r in rows})
+    with store.locked(pids):
+        problems: list[Problem] = []
+        stored: dict[str, dict[tuple[str, datetime], dict[str, Any]]] = {}
+        for pid in pids:
+            if store.patient(pid) is not None:
+                stored[pid] = {(x["test"], x["taken_at"]): x for x in store.labs(pid)}
+        for r in rows:
+            if r.patient_id not in stored:
+                problems.append(Problem("patient_id", "not_allowed", f"unknown patient "
+                                        f"'{r.patient_id}': admit the patient first (a lab "
+                                        "file never admits one)", row=r.row,
+                                        value=r.patient_id))
+                continue
+            same = stored[r.patient_id].get((r.test, r.taken_at))
+            if same is not None:
+                problems.append(Problem("taken_at", "duplicate_time", (
+                    f"patient {r.patient_id} already has a {lab_csv.ANALYTES[r.test].words} "
+                    f"taken at this time ({same['entered_value']:g} {same['entered_unit']}, "
+                    f"result #{same['id']}); to change it, correct that result on the lab "
+                    "page (with a reason)"), row=r.row,
+                    value=r.taken_text))
+        if problems:
+            raise InputError(lab_csv.bounded(problems))
+        for pid in pids:
+            mine = [r for r in rows if r.patient_id == pid]
+            store.record_labs(pid, [(r.test, r.value, r.unit, r.taken_at) for r in mine], by)
+            _resync(store, pid, by, min(r.taken_at for r in mine))
+    return len(rows)
 
 
 # ------------------------------------------------------------------------------ flags

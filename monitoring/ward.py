@@ -17,11 +17,12 @@ import numpy as np
 import grading
 from grading import news2
 from grading.fields import DOSE_FIELDS
+from grading.lab_scores.labs import LabValue
 from grading.parse import NAT, InputError, Problem
 from grading.rules import hypotension_threshold, sbp_threshold
 from grading.timeline import NE_GRADE, GradedTimeline, RowResult
 
-from . import escalation, schedule, support
+from . import escalation, reference_ranges, schedule, support
 from .course import RECORD_PROBLEM_ADVICE, course, course_now, record_problem
 from .review import tocilizumab_doses
 from .store import SYSTEM_USER as SYSTEM
@@ -484,8 +485,69 @@ def sync_flags(store: WardStore, patient_id: str, by: str, *, changed_id: int | 
 
 
 def _kept_apart(code: str) -> bool:
-    """Flags the course's rules do not raise: overdue charting (E4), change summaries (E13)."""
-    return code.startswith("overdue") or code == SUMMARY_CODE
+    """Flags the course's rules do not raise: overdue charting (E4), change summaries (E13),
+    and the lab rules' flags (kept in line by ``_sync_labs``)."""
+    return code.startswith("overdue") or code == SUMMARY_CODE or code in LAB_CODES
+
+
+LAB_CODES = frozenset(escalation.LAB_RULE_BY_CODE)
+
+
+_READ = object()
+
+
+def lab_course_flags(store: WardStore, patient: Mapping[str, Any],
+                     last_assessment: datetime | object | None = _READ
+                     ) -> list[escalation.CourseFlag]:
+    """The flags the patient's current lab results raise (``escalation.evaluate_labs``):
+    the fibrinogen limit is the site's lower limit of normal for the patient's age at each
+    result (decision M2). ``last_assessment``: the time of the latest bedside assessment
+    (None: none), read here when not given."""
+    labs = [LabValue(r["test"], float(r["value"]), r["taken_at"])
+            for r in store.labs(patient["patient_id"])]
+    if not labs:
+        return []
+    born = patient.get("date_of_birth")
+
+    def lln(at: datetime) -> float:
+        low = reference_ranges.range_for("fibrinogen", age_years_at(born, at, store.tz))[0]
+        return 0.0 if low is None else float(low)
+    if last_assessment is _READ:
+        rows = store.timeline_rows(patient["patient_id"])
+        last_assessment = rows[-1]["time"] if rows else None
+    latest = max([x.time for x in labs] + (
+        [last_assessment] if isinstance(last_assessment, datetime) else []))
+    return escalation.evaluate_labs(escalation.lab_contexts(
+        labs, patient.get("infusion_time"), store.tz, lln), latest)
+
+
+def _sync_labs(store: WardStore, patient: Mapping[str, Any], by: str,
+               last_assessment: datetime | None) -> list[dict[str, str]]:
+    """Bring the lab rules' stored flags in line with the whole lab course (it is short): raise
+    what is new (retrospective when no longer present, E7), withdraw an unacknowledged one
+    the results no longer support (a correction, a result marked in error). Identity as E2:
+    the rule, the result time and the words. Called inside ``store.locked``."""
+    pid = patient["patient_id"]
+    desired = lab_course_flags(store, patient, last_assessment)
+    existing = [f for f in store.flags(pid) if f["code"] in LAB_CODES]
+
+    def stored_key(f: Mapping[str, Any]) -> tuple[str, float, str]:
+        return escalation.key(f["code"], f["raised_at"], escalation.first_message(f["message"]))
+    have = {stored_key(f) for f in existing}
+    want = {escalation.key(c.flag["code"], c.time, c.flag["message"]) for c in desired}
+    raised = []
+    for c in desired:
+        if escalation.key(c.flag["code"], c.time, c.flag["message"]) in have:
+            continue
+        flag = c.flag if c.current else escalation.retrospective(c.flag)
+        store.raise_flag(pid, flag["code"], flag["severity"], flag["message"], c.time, by=by,
+                         respond=flag["respond"])
+        raised.append(flag)
+    for f in existing:
+        if stored_key(f) not in want and (
+                f["ack_action"] is None or (f["ack_by"] == SYSTEM and f["ack_action"] == FILED)):
+            store.withdraw_flag(f["id"], escalation.WITHDRAWN, by=by)
+    return raised
 
 
 def _sync(store: WardStore, patient_id: str, by: str, *, changed_id: int | None = None,
@@ -498,6 +560,7 @@ def _sync(store: WardStore, patient_id: str, by: str, *, changed_id: int | None 
     if patient is None:
         return [], None, None
     if a is None:  # every assessment entered in error: no flag is supported any more
+        _sync_labs(store, patient, by, None)
         for f in store.flags(patient_id):
             if f["ack_action"] is None and not _kept_apart(f["code"]) and (
                     since is None or f["raised_at"] >= since):
@@ -514,6 +577,7 @@ def _sync(store: WardStore, patient_id: str, by: str, *, changed_id: int | None 
         return cache[i]
 
     rows = store.timeline_rows(patient_id)  # the same rows, in the same (time) order
+    _sync_labs(store, patient, by, rows[-1]["time"] if rows else None)
     times = [r["time"] for r in rows]
     if changed_id is not None:
         start = ids.index(changed_id)

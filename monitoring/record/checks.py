@@ -85,25 +85,44 @@ def _checked_administration(kind: str, given_at: datetime, dose: float | None,
             "unit": medications.DRUGS[kind].unit if unit is None else unit, "route": route}
 
 
-def _checked_lab(test: str, value: float, unit: str, taken_at: datetime) -> dict[str, Any]:
-    """A lab result checked against the analyte table (spec §6.3, decisions L16 and W14) and
-    converted to its canonical unit, kept as entered too; else ``StoreError``."""
+def lab_problems(test: str, value: object, unit: str, taken_at: object
+                 ) -> list[tuple[str, str]]:
+    """What is wrong with a lab result, as (field, message) pairs (field: ``test``, ``unit``,
+    ``value`` or ``taken_at``), each message naming what is allowed: the ONE check of a lab
+    result for every way in (the lab page, the bedside page, the lab CSV import, FHIR):
+    the analyte table (spec §6.3), the plausibility limit (decisions L16, M1) and a time
+    that has happened (T11). An empty list: the result may be stored."""
+    out: list[tuple[str, str]] = []
     if test not in LAB_UNITS:
-        raise StoreError("test must be one of " + ", ".join(
-            lab_units.ANALYTES[k].words for k in LAB_UNITS))
+        return [("test", "test must be one of " + ", ".join(
+            lab_units.ANALYTES[k].words for k in LAB_UNITS))]
     name = lab_units.ANALYTES[test].words
     if unit not in LAB_UNITS[test][1]:
-        raise StoreError(f"{name}: unit must be one of " + ", ".join(LAB_UNITS[test][1]))
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise StoreError(f"{name}: the value must be a number")
-    try:
-        lab_units.check_value(test, value, unit)
-    except lab_units.LabUnitError as e:
-        raise StoreError(str(e)) from None
+        out.append(("unit", f"{name}: unit must be one of " + ", ".join(LAB_UNITS[test][1])))
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        out.append(("value", f"{name}: the value must be a number"))
+    else:
+        try:
+            lab_units.check_value(test, value, unit)
+        except lab_units.LabUnitError as e:
+            out.append(("value", str(e)))
     if not isinstance(taken_at, datetime) or taken_at.tzinfo is None:
-        raise StoreError("taken_at must be timezone-aware")
-    _not_in_future("taken_at", taken_at, "a result is recorded at the time the sample was "
-                   "taken")
+        out.append(("taken_at", "taken_at must be timezone-aware"))
+    else:
+        try:
+            _not_in_future("taken_at", taken_at, "a result is recorded at the time the sample "
+                           "was taken")
+        except StoreError as e:
+            out.append(("taken_at", str(e)))
+    return out
+
+
+def _checked_lab(test: str, value: float, unit: str, taken_at: datetime) -> dict[str, Any]:
+    """A lab result checked (``lab_problems``) and converted to its canonical unit, kept as
+    entered too; else ``StoreError`` with the first problem."""
+    problems = lab_problems(test, value, unit, taken_at)
+    if problems:
+        raise StoreError(problems[0][1])
     canonical, factors = LAB_UNITS[test]
     return {"taken_at": taken_at, "test": test, "value": value * factors[unit],
             "unit": canonical, "entered_value": float(value), "entered_unit": unit}

@@ -20,6 +20,7 @@ from monitoring import ward
 from ui.common import flags_by_group, news_lines
 from ui.form import AS_TYPED
 
+from .conftest import texts
 from .test_pages import entry_for, fill, key_of, save_button
 
 VALID = {"temp_c": 37.2, "hr_bpm": 88, "sbp_mmhg": 124, "dbp_mmhg": 76, "rr_per_min": 16}
@@ -213,3 +214,26 @@ def test_the_tablet_style_is_static_css_that_streamlit_keeps_whole():
     # comment) makes it HTML, and the style is then dropped by the sanitiser without a word
     assert "<" not in css
     assert "_bedside_vitals" in css and "@container" in css
+
+
+# ------------------------------------------------------------------------------ issue 20.1
+def test_a_nurse_saves_a_point_of_care_lab_result_from_the_bedside_page(signed_in, store):
+    before = len(store.labs("DEMO-001"))
+    at = entry_for(signed_in, "DEMO-001")
+    at.selectbox(key="entry_lab_test_DEMO-001").select("fibrinogen").run()
+    at.selectbox(key="entry_lab_unit_DEMO-001_fibrinogen").select("g/L").run()
+    at.text_input(key="entry_lab_value_DEMO-001_0").input("25").run()   # beyond 20 g/L
+    assert "fibrinogen 25 g/L is not possible: allowed 0 to 20 g/L" in texts(at)
+    assert at.button(key="entry_lab_save_DEMO-001").disabled
+    at.text_input(key="entry_lab_value_DEMO-001_0").input("1.2").run()
+    assert "Stored as 120 mg/dL (the value as entered is kept too)." in texts(at)
+    at.button(key="entry_lab_save_DEMO-001").click().run()
+    assert not at.exception
+    labs = store.labs("DEMO-001")
+    assert len(labs) == before + 1
+    new = max(labs, key=lambda x: x["id"])
+    assert (new["test"], new["value"], new["entered_unit"], new["recorded_by"]) == (
+        "fibrinogen", 120.0, "g/L", "demo.nurse")
+    assert "fibrinogen 1.2 g/L taken" in texts(at)
+    assert at.text_input(key="entry_lab_value_DEMO-001_1").value == ""   # a fresh form
+    assert any(f["code"] == "fibrinogen_low" for f in store.open_flags("DEMO-001"))

@@ -107,3 +107,38 @@ def test_the_handover_lists_a_mar_dose_with_its_unit_and_route(store):
     html = handover_html(patient_review(store, "MAR-2"), now, "demo.physician",
                          store.open_flags("MAR-2"), with_chart=False)
     assert "tocilizumab 560 mg IV" in html
+
+
+# ------------------------------------------------------------------------------ lab CSV upload
+LAB_HEADER = "patient_id,taken_at,test,value,unit\n"
+
+
+def test_the_lab_tab_offers_a_csv_upload_and_refuses_an_implausible_marker_before_saving(
+        page, store):
+    at = page("nurse")
+    assert at.get("file_uploader"), "the lab CSV upload is on the page"
+    assert at.button(key="lab_csv_go").disabled     # nothing chosen yet
+    at.selectbox(key="lab_test_MAR-1").select("ferritin").run()
+    at.text_input(key="lab_value_MAR-1_0").input("1000001").run()
+    assert "ferritin 1000001 ng/mL is not possible: allowed 0 to 1000000 ng/mL" in texts(at)
+    assert at.button(key="lab_save_MAR-1").disabled
+    assert store.labs("MAR-1") == []
+
+
+def test_an_uploaded_lab_file_is_imported_whole_or_its_problems_listed_by_row(page, store):
+    from ui import lab_upload
+    page("nurse")
+    done, problems, refused = lab_upload.import_file(store, (
+        LAB_HEADER + "MAR-1,2026-03-03T08:00Z,crp,5,mg/dL\n"
+        "MAR-1,2026-03-03T09:00Z,ferritin,2000000,ng/mL\n"
+        "MAR-1,2026-03-03T10:00,il6,=1+1,pg/mL\n").encode(), "demo.nurse")
+    assert done is None and refused is None
+    assert problems[["Row", "File line", "Column", "Value"]].values.tolist() == [
+        ["2", "3", "value", "2000000"], ["3", "4", "taken_at", "2026-03-03T10:00"],
+        ["3", "4", "value", "=1+1"]]
+    assert "allowed 0 to 1000000 ng/mL" in problems["Problem"][0]
+    assert store.labs("MAR-1") == []
+    done, problems, refused = lab_upload.import_file(
+        store, (LAB_HEADER + "MAR-1,2026-03-03T08:00Z,crp,5,mg/dL\n").encode(), "demo.nurse")
+    assert done == "1 lab result imported." and problems is None
+    assert len(store.labs("MAR-1")) == 1

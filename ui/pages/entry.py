@@ -10,7 +10,7 @@ from grading.parse import Problem
 from monitoring.services import ConcurrentChangeError, StoreError
 from monitoring.support import changed_support
 from monitoring.ward import backdating_problem, carried_forward, preview, save
-from ui import session
+from ui import lab_entry, session
 from ui.common import (
     SEVERITY_ICONS,
     badge,
@@ -205,3 +205,13 @@ with st.container(border=True):
                 "news": None if done.news is None else news_markdown(done.news)}
             st.session_state[f"entry_v_{pid}"] = version + 1  # a fresh, empty form
             st.rerun()
+
+# ---- a lab result taken at the bedside (a point-of-care value; issue 20 point 1): the same
+# form and checks as the Medications and labs page, saved on its own, apart from the assessment
+lab_done = st.session_state.pop("entry_lab_done", None)
+with st.expander("Lab result (e.g. a point-of-care value)", expanded=bool(lab_done)):
+    if lab_done:
+        st.success(md(lab_done), icon=":material/check:")
+    st.caption("Saved on its own, not with the assessment above. Corrections and every result "
+               "so far are on the Medications and labs page.")
+    lab_entry.draw(store, user, pid, session.now(), "entry_lab", "entry_lab_done")

@@ -27,11 +27,10 @@ from monitoring.vocabulary import (
     LabUnitError,
     check_dose,
     check_value,
-    to_canonical,
     uncharted_vasopressors,
     unusual,
 )
-from ui import session
+from ui import lab_entry, lab_upload, session
 from ui.common import local
 from ui.text import md
 
@@ -280,44 +279,10 @@ with meds_tab:
 # ------------------------------------------------------------------------------ labs
 with labs_tab, st.container(border=True):
     st.markdown("**Record a lab result**")
-    test = st.selectbox("Test", list(ANALYTES), format_func=lambda k: ANALYTES[k].words,
-                        key=f"lab_test_{pid}")
-    a = ANALYTES[test]
-    n = st.session_state.setdefault(f"lab_added_{pid}", 0)
-    c = st.columns(2)
-    typed = c[0].text_input("Value", key=f"lab_value_{pid}_{n}", max_chars=NUMBER_CHARS)
-    lab_unit = c[1].selectbox("Unit", list(a.factors), key=f"lab_unit_{pid}_{test}")
-    taken_at = when_input(f"lab_at_{pid}_{n}", now, "Taken")
-    value, problem = number(typed, a.words)
-    note = None
-    if problem is None and value is not None:
-        try:
-            check_value(test, value, lab_unit)
-            note = unusual(test, value, lab_unit)
-        except LabUnitError as e:
-            problem = str(e)
-    problem = problem or future(taken_at, "taken")
-    if problem:
-        st.error(md(problem), icon=":material/error:")
-    elif note:
-        st.warning(md(note) + " — it can be saved.", icon=":material/warning:")
-    if value is not None and problem is None and lab_unit != a.canonical:
-        st.caption(f"Stored as {clinical(to_canonical(test, value, lab_unit))} {a.canonical} "
-                   "(the value as entered is kept too).")
-    if st.button("Save the result", type="primary", key=f"lab_save_{pid}",
-                 disabled=value is None or problem is not None):
-        try:
-            services.record_lab(store, pid, test, value, lab_unit, taken_at,
-                                by=user["username"])
-        except StoreError as e:
-            st.error(f"Not saved: {md(e)}")
-        else:
-            st.session_state[f"lab_added_{pid}"] = n + 1
-            st.session_state["treatments_done"] = (f"{a.words} {value:g} {lab_unit} taken "
-                                                   f"{local(taken_at, tz)} saved.")
-            st.rerun()
+    lab_entry.draw(store, user, pid, now, "lab", "treatments_done")
 
 with labs_tab:
+    lab_upload.draw(store, user, "lab_csv")
     labs = history["labs"]
     replaced = {x["replaces_id"] for x in labs if x["replaces_id"] is not None}
     n_now = sum(x["id"] not in replaced and x["status"] == "final" for x in labs)
