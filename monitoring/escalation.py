@@ -655,7 +655,7 @@ class LabContext:
     labs: tuple[LabValue, ...]
     infusion: datetime | None
     day: int | None
-    fibrinogen_lln: float          # the site's lower limit of normal for this patient (M2)
+    limits: Mapping[str, float]    # the site's limits of normal for this patient (L12, M2)
 
 
 @dataclass(frozen=True)
@@ -700,7 +700,7 @@ def ferritin_trend(labs: Sequence[LabValue], at: datetime) -> str | None:
 
 
 def _iechs(c: LabContext) -> tuple[Any, str]:
-    s = iechs.screen(c.labs, c.time, c.infusion, c.day)
+    s = iechs.screen(c.labs, c.time, c.infusion, c.day, c.limits)
     if not s.prompt:
         return NONE
     words = []
@@ -726,7 +726,8 @@ def _fibrinogen(c: LabContext) -> tuple[Any, str]:
         return 2, (f"Fibrinogen {value} mg/dL, below {FIBRINOGEN_LOW_MG_DL:g} mg/dL: "
                    "hypofibrinogenaemia, a risk of bleeding from coagulopathy and a feature of "
                    f"IEC-HS; physician review ({LAB_SOURCE})")
-    lln = max(c.fibrinogen_lln, FIBRINOGEN_LOW_MG_DL)
+    lln = max(c.limits.get("fibrinogen_lln", iechs.LIMITS["fibrinogen_lln"]),
+              FIBRINOGEN_LOW_MG_DL)
     if x.value < lln:
         return 1, (f"Fibrinogen {value} mg/dL, below the lower limit of normal ({lln:g} "
                    "mg/dL): a feature of IEC-HS; recheck it and watch for coagulopathy "
@@ -745,7 +746,7 @@ LAB_RULE_BY_CODE = {r.code: r for r in LAB_RULES}
 
 
 def lab_contexts(labs: Sequence[LabValue], infusion: datetime | None, tz: Any,
-                 fibrinogen_lln: Callable[[datetime], float]) -> list[LabContext]:
+                 limits: Callable[[datetime], Mapping[str, float]]) -> list[LabContext]:
     """One context per distinct result time, in time order; each holds only the results a
     lab rule can read then (so a long course costs little)."""
     ordered = sorted(labs, key=lambda x: instant(x.time))
@@ -764,7 +765,7 @@ def lab_contexts(labs: Sequence[LabValue], infusion: datetime | None, tz: Any,
         known = tuple(dict.fromkeys((*at_infusion, *window))) if at_infusion else tuple(window)
         out.append(LabContext(t, known, infusion,
                               None if infusion is None else day_of(t, infusion, tz),
-                              fibrinogen_lln(t)))
+                              limits(t)))
     return out
 
 

@@ -86,6 +86,19 @@ def site_ranges(env: dict[str, str] | None = None) -> SiteRanges:
     return _site(path)
 
 
+def iechs_limits(age_years: float | None, site: SiteRanges | None = None) -> dict[str, float]:
+    """The IEC-HS screen's limits of normal (decision L12) from the same reference ranges the
+    charts shade (M2): ferritin, ALT and AST upper limits, fibrinogen lower limit, for a
+    patient of ``age_years`` on this site - so the screen, the flags and the panel agree."""
+    out: dict[str, float] = {}
+    for name, test, side in (("ferritin_uln", "ferritin", 1), ("alt_uln", "alt", 1),
+                             ("ast_uln", "ast", 1), ("fibrinogen_lln", "fibrinogen", 0)):
+        bound = range_for(test, age_years, site)[side]
+        if bound is not None:
+            out[name] = float(bound)
+    return out
+
+
 def range_for(test: str, age_years: float | None,
               site: SiteRanges | None = None) -> tuple[float | None, float | None]:
     """The reference range of ``test`` for a patient of ``age_years`` on this site."""

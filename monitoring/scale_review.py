@@ -14,6 +14,7 @@ from grading.scales.compare import DayMaxima, RowComparison, compare_course, dai
 from grading.scales.engine import SCALES, grade_inputs
 from grading.scales.inputs import scale_inputs
 
+from . import reference_ranges
 from .review import Review
 from .store import WardStore
 
@@ -62,5 +63,10 @@ def lab_scores(store: WardStore, patient: dict, now: datetime, *, interpolate: b
     labs = lab_values(store, patient["patient_id"])
     if not labs:
         return None
+    # the IEC-HS limits of normal: the site's, for the patient's age now (L12, M2), as the
+    # lab flags use them (ward.lab_flags)
+    from .ward import age_years_at
+    limits = reference_ranges.iechs_limits(
+        age_years_at(patient.get("date_of_birth"), now, store.tz))
     return lab_panel(labs, now, store.tz, patient.get("infusion_time"),
-                     patient.get("lymphodepletion_at"), interpolate=interpolate)
+                     patient.get("lymphodepletion_at"), interpolate=interpolate, limits=limits)

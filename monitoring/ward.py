@@ -500,25 +500,24 @@ def lab_course_flags(store: WardStore, patient: Mapping[str, Any],
                      last_assessment: datetime | object | None = _READ
                      ) -> list[escalation.CourseFlag]:
     """The flags the patient's current lab results raise (``escalation.evaluate_labs``):
-    the fibrinogen limit is the site's lower limit of normal for the patient's age at each
-    result (decision M2). ``last_assessment``: the time of the latest bedside assessment
-    (None: none), read here when not given."""
+    the limits of normal (ferritin, ALT, AST upper, fibrinogen lower) are the site's for the
+    patient's age at each result (decisions L12, M2). ``last_assessment``: the time of the
+    latest bedside assessment (None: none), read here when not given."""
     labs = [LabValue(r["test"], float(r["value"]), r["taken_at"])
             for r in store.labs(patient["patient_id"])]
     if not labs:
         return []
     born = patient.get("date_of_birth")
 
-    def lln(at: datetime) -> float:
-        low = reference_ranges.range_for("fibrinogen", age_years_at(born, at, store.tz))[0]
-        return 0.0 if low is None else float(low)
+    def limits(at: datetime) -> dict[str, float]:
+        return reference_ranges.iechs_limits(age_years_at(born, at, store.tz))
     if last_assessment is _READ:
         rows = store.timeline_rows(patient["patient_id"])
         last_assessment = rows[-1]["time"] if rows else None
     latest = max([x.time for x in labs] + (
         [last_assessment] if isinstance(last_assessment, datetime) else []))
     return escalation.evaluate_labs(escalation.lab_contexts(
-        labs, patient.get("infusion_time"), store.tz, lln), latest)
+        labs, patient.get("infusion_time"), store.tz, limits), latest)
 
 
 def _sync_labs(store: WardStore, patient: Mapping[str, Any], by: str,

@@ -5,7 +5,8 @@ review. Never a grade: the ASTCT IEC-HS grading table (Hines MR, et al. Transpla
 Core features [R]: ferritin > 2 x ULN or > 2 x the value at infusion (and/or rising quickly);
 ALT/AST > 5 x ULN (normal baseline) or > 5 x baseline (abnormal baseline); fibrinogen < 150 mg/dL
 or below the lower limit of normal; haemophagocytosis in marrow or tissue; new, worsening or
-refractory cytopenias. Reference limits are site settings with the defaults below (L12).
+refractory cytopenias. Reference limits are site settings with the defaults below (L12): the
+analyte table's default adult reference range, or the site's range for the patient (M2).
 """
 
 from __future__ import annotations
@@ -17,6 +18,16 @@ from datetime import datetime, timedelta
 from ..instants import elapsed, shifted
 from ..words import lab_name, lab_value
 from .labs import LabValue, latest
+from .units import ANALYTES
+
+
+def _upper(test: str) -> float:
+    return float(ANALYTES[test].reference[1] or 0.0)
+
+
+def _lower(test: str) -> float:
+    return float(ANALYTES[test].reference[0] or 0.0)
+
 
 SOURCE = ("Hines MR, Knight TE, McNerney KO, et al. Immune effector cell-associated "
           "hemophagocytic lymphohistiocytosis-like syndrome. Transplant Cell Ther. "
@@ -27,8 +38,11 @@ RISING_WITHIN = timedelta(hours=48)  # ferritin doubling within 48 h = rising qu
 PROMPT_FROM = 2                      # core features present -> prompt haematology review
 # Site reference limits (defaults [I]): upper limits of normal, fibrinogen lower limit, and
 # the counts below which a cytopenia is counted (CTCAE grade 3).
+# The limits of normal are the analyte table's default adult reference range (decision M2);
+# the ward passes the site's range for the patient's age (``reference_ranges.iechs_limits``).
 LIMITS: dict[str, float] = {
-    "ferritin_uln": 400.0, "alt_uln": 40.0, "ast_uln": 40.0, "fibrinogen_lln": 200.0,
+    "ferritin_uln": _upper("ferritin"), "alt_uln": _upper("alt"), "ast_uln": _upper("ast"),
+    "fibrinogen_lln": _lower("fibrinogen"),
     "anc_below": 1000.0, "haemoglobin_below": 8.0, "platelets_below": 50.0,
 }
 FIBRINOGEN_LOW_MG_DL = 150.0

@@ -91,10 +91,10 @@ def test_an_unusual_but_possible_marker_is_accepted_and_highlighted():
 
 
 @pytest.mark.parametrize(("age", "expected"), [
-    (None, (20.0, 300.0)),     # unknown age: the adult range
+    (None, (20.0, 400.0)),     # unknown age: the adult range
     (17.99, (7.0, 140.0)),     # a child: the paediatric ferritin range
-    (18, (20.0, 300.0)),
-    (45, (20.0, 300.0)),
+    (18, (20.0, 400.0)),
+    (45, (20.0, 400.0)),
 ])
 def test_ferritins_reference_range_differs_for_children(age, expected):
     assert units.reference_range("ferritin", age) == expected
@@ -158,3 +158,14 @@ def test_the_markers_document_lists_every_test_with_its_unit_and_loinc_codes():
         line = next((x for x in doc.splitlines() if f"| `{a.key}` |" in x), None)
         assert line is not None, a.key
         assert f"| {a.canonical} |" in line and all(code in line for code in a.loinc), a.key
+
+
+def test_iechs_limits_follow_the_sites_reference_ranges_and_the_childs_ferritin_range():
+    from grading.lab_scores import iechs
+    adult = reference_ranges.iechs_limits(40, {})
+    assert adult == {"ferritin_uln": iechs.LIMITS["ferritin_uln"], "alt_uln": 40.0,
+                     "ast_uln": 40.0, "fibrinogen_lln": 200.0}
+    assert reference_ranges.iechs_limits(8, {})["ferritin_uln"] == 140.0
+    site = reference_ranges.parse("[ferritin]\nadult = [30, 300]\n[fibrinogen]\nadult = [180, 350]\n")
+    assert reference_ranges.iechs_limits(40, site)["ferritin_uln"] == 300.0
+    assert reference_ranges.iechs_limits(40, site)["fibrinogen_lln"] == 180.0

@@ -30,7 +30,7 @@ def flags(labs: list[tuple[str, float, datetime]], lln: float = 200.0,
           infusion: datetime | None = INFUSION) -> list[escalation.CourseFlag]:
     values = [LabValue(test, value, when) for test, value, when in labs]
     return escalation.evaluate_labs(escalation.lab_contexts(values, infusion, UTC,
-                                                            lambda _: lln))
+                                                            lambda _: {"fibrinogen_lln": lln}))
 
 
 def codes(found: list[escalation.CourseFlag]) -> list[tuple[str, str]]:
@@ -209,11 +209,12 @@ def test_a_marker_beyond_its_plausibility_limit_is_refused_by_the_record_and_rai
 
 def test_a_lab_flag_for_a_result_over_72_h_before_the_latest_record_is_not_an_alarm_now():
     found = escalation.evaluate_labs(escalation.lab_contexts(
-        [LabValue("fibrinogen", 120.0, at(0))], INFUSION, UTC, lambda _: 200.0),
-        latest=at(72.5))
+        [LabValue("fibrinogen", 120.0, at(0))], INFUSION, UTC,
+        lambda _: {"fibrinogen_lln": 200.0}), latest=at(72.5))
     assert [f.current for f in found] == [False]
     found = escalation.evaluate_labs(escalation.lab_contexts(
-        [LabValue("fibrinogen", 120.0, at(0))], INFUSION, UTC, lambda _: 200.0), latest=at(72))
+        [LabValue("fibrinogen", 120.0, at(0))], INFUSION, UTC,
+        lambda _: {"fibrinogen_lln": 200.0}), latest=at(72))
     assert [f.current for f in found] == [True]
 
 
