@@ -166,6 +166,7 @@ def test_iechs_limits_follow_the_sites_reference_ranges_and_the_childs_ferritin_
     assert adult == {"ferritin_uln": iechs.LIMITS["ferritin_uln"], "alt_uln": 40.0,
                      "ast_uln": 40.0, "fibrinogen_lln": 200.0}
     assert reference_ranges.iechs_limits(8, {})["ferritin_uln"] == 140.0
-    site = reference_ranges.parse("[ferritin]\nadult = [30, 300]\n[fibrinogen]\nadult = [180, 350]\n")
+    site = reference_ranges.parse("[ferritin]\nadult = [30, 300]\n"
+                                  "[fibrinogen]\nadult = [180, 350]\n")
     assert reference_ranges.iechs_limits(40, site)["ferritin_uln"] == 300.0
     assert reference_ranges.iechs_limits(40, site)["fibrinogen_lln"] == 180.0
