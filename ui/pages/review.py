@@ -32,6 +32,7 @@ from ui.common import (
     news_text,
     reasons_text,
 )
+from ui.fhir import download_bundle
 from ui.flags import HISTORY_COLUMNS, history_frame, open_flags_panel
 from ui.handover import handover_html
 from ui.scales import draw_labs_tab, draw_scales_tab
@@ -384,3 +385,4 @@ with export_tab:
     st.caption("Open the handover file in a browser and print it, or save it as PDF. It holds "
                "the situation, background, assessment and recommendation (prompts), the "
                "maximum grades, treatments and the chart.")
+    download_bundle(store, pid, user, key=f"fhir_{pid}")
