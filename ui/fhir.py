@@ -10,6 +10,7 @@ directly; the page (ui/pages/fhir_import.py) draws the widgets around it.
 from __future__ import annotations
 
 import dataclasses
+import io
 import logging
 import tempfile
 from collections.abc import Callable, Sequence
@@ -21,6 +22,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from grading import csvsafe
 from monitoring import services
 from monitoring.fhir import FhirError, FhirProblem, Outcome
 from monitoring.services import DatabaseError, StoreError
@@ -40,6 +42,8 @@ FAILED = ("The import stopped for a reason the ward app did not expect. Nothing 
           "an import is all or nothing. The details are in the server log for the "
           "administrator.")
 
+STOPPED = "Stopped: nothing was imported."
+SHOWN_PROBLEMS = 100    # rows of the problems table; all of them in its CSV download
 Progress = Callable[[float, str], None]   # (fraction done 0-1, what is happening)
 
 
@@ -193,6 +197,7 @@ def run_import(store: Any, uploads: Sequence[Upload], by: str,
         try:
             outcome = services.import_fhir(store, paths, by, progress=step)
         except FhirError as e:
+            progress(1.0, STOPPED)
             rows = [_problem_row(p, names) for p in e.problems]
             return ImportResult(
                 False, f"Nothing was imported: {_plural(len(rows), 'problem')} in "
@@ -200,11 +205,13 @@ def run_import(store: Any, uploads: Sequence[Upload], by: str,
                 "all or nothing: correct the files (or ask the hospital record's team to) "
                 "and import them again.", files, problems=rows)
         except StoreError as e:
+            progress(1.0, STOPPED)
             return refused(files, str(e) + ".")
         except DatabaseError:
             raise
         except Exception:  # e.g. a file nested too deep to read: logged, never a traceback
             LOG.exception("FHIR import of %s by %s failed", files, by)
+            progress(1.0, STOPPED)
             return ImportResult(False, FAILED, files)
     admitted = sorted(p["patient_id"] for p in store.patients()
                       if p["patient_id"] not in before and p["created_by"] == by
@@ -238,9 +245,29 @@ def show_result(result: ImportResult) -> None:
             st.warning(md(notice), icon=":material/person_search:")
         return
     st.error(md(result.headline), icon=":material/error:")
-    if result.problems:
-        st.dataframe(pd.DataFrame(result.problems, columns=list(PROBLEM_COLUMNS)),
-                     hide_index=True, width="stretch")
+    if not result.problems:
+        return
+    # a table (not a data grid): the long "why" wraps on a tablet instead of being cut off;
+    # its cells render Markdown, so the text from the files is escaped
+    shown = result.problems[:SHOWN_PROBLEMS]
+    st.table(pd.DataFrame([{k: md(v) for k, v in row.items()} for row in shown],
+                          columns=list(PROBLEM_COLUMNS)).set_index("File and place"))
+    if len(result.problems) > len(shown):
+        st.caption(f"The first {len(shown)} of {len(result.problems):,} problems; the "
+                   "download below lists all of them.")
+    problems = result.problems
+    st.download_button("Every problem (CSV)", session.guarded(lambda: problems_csv(problems)),
+                       file_name="FHIR-import-problems.csv", mime="text/csv",
+                       key="fhir_problems_csv", on_click="ignore")
+
+
+def problems_csv(problems: Sequence[dict[str, str]]) -> bytes:
+    """The problems of a refused import as a formula-safe CSV (grading/csvsafe.py)."""
+    out = io.StringIO()
+    w = csvsafe.writer(out)
+    w.writerow(PROBLEM_COLUMNS)
+    w.writerows([row[c] for c in PROBLEM_COLUMNS] for row in problems)
+    return out.getvalue().encode("utf-8")
 
 
 def bundle_file_name(patient_id: str, at: datetime, tz: Any) -> str:

@@ -22,6 +22,7 @@ from ui import fhir as page
 from ui.text import shown
 
 from .conftest import ROOT, go, texts
+from .test_clinician_words import internal, page_text
 
 PAGE = "ui/pages/fhir_import.py"
 SAMPLE = ROOT / "sample_data" / "fhir" / "patient1_bundle.json"
@@ -208,6 +209,7 @@ def test_an_administrator_imports_on_the_page_and_a_second_import_says_nothing_n
     assert [shown(i.value) for i in at.info] == [
         "Nothing new: everything in this file is in the ward record already."]
     assert len([h for h in store.history("FHIR-DEMO-1") if h.status == "final"]) == 4
+    assert internal(page_text(at)) == []
 
 
 def test_a_physician_sees_the_problems_of_a_refused_file_in_a_table(signed_in, store):
@@ -215,11 +217,36 @@ def test_a_physician_sees_the_problems_of_a_refused_file_in_a_table(signed_in, s
     bad = lines_of(patient(), vital("t", "8310-5", 37.0, "mg"))
     import_on_the_page(at, "bad.ndjson", bad)
     assert shown(at.error[0].value).startswith("Nothing was imported: 1 problem in this file.")
-    (table,) = [d.value for d in at.dataframe]
-    assert list(table.columns) == ["File and place", "Resource", "Element", "Value", "Why"]
-    assert table.iloc[0].tolist()[:4] == ["bad.ndjson line 2", "Observation/t",
-                                          "valueQuantity.code", "mg"]
+    (table,) = [d.value for d in at.table]
+    assert [table.index.name, *table.columns] == ["File and place", "Resource", "Element",
+                                                  "Value", "Why"]
+    assert [shown(c) for c in [table.index[0], *table.iloc[0]]] == [
+        "bad.ndjson line 2", "Observation/t", "valueQuantity.code", "mg",
+        "the unit must be UCUM Cel or [degF] for LOINC 8310-5"]
+    assert (at.get("progress")[0].proto.text, at.get("progress")[0].proto.value) == (
+        "Stopped: nothing was imported.", 100)
     assert "Traceback" not in texts(at)
+    assert internal(page_text(at)) == []
+
+
+def test_a_long_list_of_problems_shows_the_first_100_and_downloads_them_all(signed_in):
+    at = go(signed_in("admin"), PAGE)
+    bad = lines_of(patient(), *[vital(f"t{i}", "8310-5", 37.0, "mg",
+                                      at=f"2026-03-01T{i // 60:02d}:{i % 60:02d}:00+00:00")
+                                for i in range(101)])
+    import_on_the_page(at, "many.ndjson", bad)
+    assert len(at.table[0].value) == 100
+    assert "The first 100 of 101 problems; the download below lists all of them." in texts(at)
+    assert [b.proto.label for b in at.get("download_button")
+            if "problem" in b.proto.label] == ["Every problem (CSV)"]
+
+
+def test_the_problems_csv_lists_every_problem_and_is_formula_safe():
+    rows = [dict(zip(page.PROBLEM_COLUMNS, ("a.ndjson line 1", "Patient/x", "name",
+                                             "=HYPERLINK(\"http://x\")", "why")))]
+    text = page.problems_csv(rows).decode()
+    assert text.splitlines()[0] == "File and place,Resource,Element,Value,Why"
+    assert "\"'=HYPERLINK(\"\"http://x\"\")\"" in text.splitlines()[1]
 
 
 def test_the_page_refuses_more_than_20_files_before_importing(signed_in):
