@@ -102,7 +102,11 @@ def test_an_administrator_imports_a_bundle_and_a_physician_downloads_it_as_fhir(
         import_file(page, bad)
         expect(page.get_by_text("Nothing was imported: 1 problem in this file.",
                                 exact=False)).to_be_visible(timeout=60_000)
-        expect(page.get_by_test_id("stDataFrame")).to_be_visible()
+        table = page.get_by_test_id("stTable")
+        expect(table).to_be_visible()
+        expect(table.get_by_text("the unit must be UCUM Cel or [degF] for LOINC 8310-5")
+               ).to_be_visible()
+        expect(page.get_by_text("Stopped: nothing was imported.")).to_be_visible()
         no_sideways_scroll(page, "the FHIR page with a problem table at 820 px")
         screenshot(page, "fhir_problems-820")
         assert ward_server.store.patient("FHIR-BAD-1") is None
