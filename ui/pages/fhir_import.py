@@ -44,7 +44,7 @@ if isinstance(last, ImportResult):
     show_result(last)
 
 st.divider()
-st.subheader("Export a patient's grades")
+st.subheader("Export a patient's observations and grades")
 patients = session.visible_patients(user, admitted_only=False)
 if not patients:
     st.caption("No patients in the ward record.")
