@@ -9,6 +9,8 @@
                                  database (default 1); the demo accounts sign in only there,
                                  never on a DATABASE_URL database, and with 0 nowhere
     WARD_DATA_DIR                the folder of the embedded database file (default data/)
+    WARD_REFERENCE_RANGES        a TOML file of the site's laboratory reference ranges for the
+                                 markers (docs/markers.md); unset = the defaults of the table
     WARD_SSO_ROLE_CLAIM          the identity-provider claim holding the ward role (default
                                  "ward_role"); single sign-on itself is configured in
                                  .streamlit/secrets.toml ([auth], docs/manual.md)
@@ -20,7 +22,7 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 
-from . import db
+from . import db, reference_ranges
 from .auth import DEFAULT_POLICY, SignInPolicy
 
 
@@ -43,6 +45,10 @@ def load(env: dict[str, str] | None = None) -> Settings:
                          f"'{minutes}'") from None
     if idle <= timedelta(0):
         raise SystemExit("WARD_IDLE_TIMEOUT_MINUTES must be above 0")
+    try:
+        reference_ranges.site_ranges(env)
+    except reference_ranges.ReferenceRangeError as e:
+        raise SystemExit(str(e)) from None
     demo = env.get("WARD_DEMO", "1").strip().lower() not in ("0", "false", "no")
     url = env.get("DATABASE_URL")
     embedded = not url or db.database_url(url) == db.DEFAULT_URL
