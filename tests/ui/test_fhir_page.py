@@ -12,11 +12,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import sqlalchemy as sa
 
-from monitoring import services, tables
 from monitoring.fhir import Outcome
-from monitoring.store import PatientIn, StoreError
 from tests.monitoring.fhir_helpers import patient, vital
 from ui import fhir as page
 from ui.text import shown
@@ -35,12 +32,6 @@ def sample() -> page.Upload:
 
 def lines_of(*resources: dict) -> bytes:
     return "".join(json.dumps(r) + "\n" for r in resources).encode()
-
-
-def audit(store, action: str) -> list:
-    with store.engine.connect() as conn:
-        return conn.execute(sa.select(tables.audit_log).where(
-            tables.audit_log.c.action == action)).all()
 
 
 # ------------------------------------------------------------------------------ who
@@ -271,27 +262,7 @@ def test_the_bundle_file_name_has_the_patient_and_the_ward_date_not_an_iso_time(
     assert not re.search(r"\d{4}-\d\d-\d\d", page.bundle_file_name("P", at, ZoneInfo("UTC")))
 
 
-def test_the_fhir_bundle_of_a_patient_reads_back_and_the_export_is_audited(store):
-    data = services.fhir_bundle(store, "DEMO-005", "demo.physician")
-    bundle = json.loads(data)
-    assert bundle["resourceType"] == "Bundle" and bundle["type"] == "collection"
-    kinds = {e["resource"]["resourceType"] for e in bundle["entry"]}
-    assert {"Patient", "Observation"} <= kinds
-    (entry,) = audit(store, "fhir_export")
-    assert (entry.username, entry.patient_id) == ("demo.physician", "DEMO-005")
-
-
-def test_a_patient_with_no_assessments_exports_the_patient_alone(store):
-    store.admit(PatientIn(patient_id="NEW-1", name="Nobody Charted"), by="demo.physician")
-    bundle = json.loads(services.fhir_bundle(store, "NEW-1", "demo.admin"))
-    assert [e["resource"]["resourceType"] for e in bundle["entry"]] == ["Patient"]
-
-
-def test_an_educator_may_not_export_a_real_patient(store):
-    store.admit(PatientIn(patient_id="REAL-1"), by="demo.physician")
-    with pytest.raises(StoreError, match="synthetic demo patients only"):
-        services.fhir_bundle(store, "REAL-1", "demo.educator")
-    assert audit(store, "fhir_export") == []
+# (the bundle itself, its audit and who may export: tests/monitoring/test_fhir_download.py)
 
 
 @pytest.mark.parametrize("role", ["nurse", "physician"])
