@@ -119,7 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(export_bundle(store, args.patient), ensure_ascii=False, indent=1))
         elif args.command == "fhir":
             done = import_fhir(store, args.paths, args.user, progress=progress_to_stderr)
-            print(f"FHIR import: {done.added} assessments added, {done.amended} amended, "
+            print(f"FHIR import: {done.added} assessments added, {done.medications} "
+                  f"medications and {done.labs} lab results recorded, "
+                  + (f"{done.not_given} medications not given (not recorded), "
+                     if done.not_given else "")
+                  + f"{done.amended} amended, "
                   f"{done.marked} marked entered in error, {done.unchanged} resources "
                   f"already imported unchanged, {done.not_charted} entered-in-error resources "
                   "never charted"
