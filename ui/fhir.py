@@ -97,12 +97,13 @@ def upload_problem(files: Sequence[tuple[str, int]]) -> str | None:
     return None
 
 
-KNOWN_COUNTS = ("added", "unchanged", "amended", "marked", "not_charted", "derived")
+KNOWN_COUNTS = ("added", "unchanged", "amended", "marked", "not_charted", "derived",
+                "medications", "labs", "not_given")
 
 
 def other_counts(o: Outcome) -> dict[str, int]:
-    """Counts of an ``Outcome`` beyond those this module words (e.g. medications or labs as
-    the import learns them): shown by their name rather than lost, and counted as new."""
+    """Counts of an ``Outcome`` beyond those this module words (a kind of resource the
+    import learns later): shown by their name rather than lost, and counted as new."""
     return {f.name: getattr(o, f.name) for f in dataclasses.fields(o)
             if f.name not in KNOWN_COUNTS and isinstance(getattr(o, f.name), int)
             and not isinstance(getattr(o, f.name), bool) and getattr(o, f.name) > 0}
@@ -120,15 +121,25 @@ def outcome_lines(o: Outcome, admitted: Sequence[str]) -> list[str]:
         lines.append(f"{_plural(o.added, 'assessment')} added (observations of one patient "
                      "within 5 minutes of each other make one assessment), graded and "
                      "flagged like any charted at the bedside.")
+    if o.medications:
+        lines.append(f"{_plural(o.medications, 'medication')} recorded as given (see "
+                     "Medications and labs), counted by the grades, the tocilizumab doses and "
+                     "the flags like any recorded on the ward.")
+    if o.labs:
+        lines.append(f"{_plural(o.labs, 'lab result')} recorded (see Medications and labs).")
     if o.amended:
-        lines.append(f"{_plural(o.amended, 'value')} amended: the hospital record sent a "
-                     "correction. The earlier version stays in the record's history.")
+        lines.append(f"{_plural(o.amended, 'entry', 'entries')} amended: the hospital record "
+                     "sent a correction. The earlier version stays in the record's history.")
     if o.marked:
-        lines.append(f"{_plural(o.marked, 'value')} withdrawn: entered in error in the "
-                     "hospital record. They stay in the history and are no longer graded.")
+        lines.append(f"{_plural(o.marked, 'entry', 'entries')} withdrawn: entered in error "
+                     "(or, for a medication, not done) in the hospital record. They stay in "
+                     "the history and no longer count.")
     if o.not_charted:
-        lines.append(f"{_plural(o.not_charted, 'observation')} not charted: sent as entered "
+        lines.append(f"{_plural(o.not_charted, 'resource')} not recorded: sent as entered "
                      "in error, never imported before.")
+    if o.not_given:
+        lines.append(f"{_plural(o.not_given, 'medication')} sent as not given: nothing "
+                     "recorded for " + ("it." if o.not_given == 1 else "them."))
     if o.unchanged:
         lines.append(f"{_plural(o.unchanged, 'resource')} imported before and unchanged: "
                      "nothing added for "
@@ -218,15 +229,14 @@ def run_import(store: Any, uploads: Sequence[Upload], by: str,
                       and p["created_at"] >= started)
     progress(1.0, "Import finished.")
     lines = outcome_lines(outcome, admitted)
-    nothing_new = not (admitted or outcome.added or outcome.amended or outcome.marked
-                       or other_counts(outcome))
+    nothing_new = not (admitted or outcome.added or outcome.medications or outcome.labs
+                       or outcome.amended or outcome.marked or other_counts(outcome))
     if nothing_new:
         headline = ("Nothing new: everything in " + ("this file" if len(uploads) == 1
                                                      else "these files")
                     + " is in the ward record already." if outcome.unchanged else
-                    "Nothing new: " + ("this file holds" if len(uploads) == 1 else
-                                       "these files hold")
-                    + " no patient or observation to import.")
+                    "Nothing new: nothing in " + ("this file" if len(uploads) == 1 else
+                                                  "these files") + " was recorded.")
     else:
         headline = "Imported from " + ", ".join(files) + "."
     return ImportResult(True, headline, files, lines, list(outcome.notices),

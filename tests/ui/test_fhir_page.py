@@ -74,6 +74,9 @@ def test_an_import_reports_its_progress_and_what_it_stored_in_clinician_words(st
     assert result.lines[0].startswith("1 patient admitted from the hospital record: "
                                       "FHIR-DEMO-1.")
     assert "4 assessments added" in result.lines[1]
+    assert result.lines[2].startswith("1 medication recorded as given (see Medications and "
+                                      "labs)")
+    assert result.lines[3] == "2 lab results recorded (see Medications and labs)."
     # the record's own progress callback, with its total, drives the bar
     assert [t for _, t in seen] == [
         "Reading 1 file…", "Reading and checking every resource of 1 file…",
@@ -90,7 +93,8 @@ def test_importing_the_same_file_again_says_nothing_new_and_stores_nothing(store
     assert again.ok and again.nothing_new
     assert again.headline == "Nothing new: everything in this file is in the ward record " \
                              "already."
-    assert again.lines == ["21 resources imported before and unchanged: nothing added for "
+    # the patient, 20 vital-sign and 2 lab Observations and 1 medication of the sample
+    assert again.lines == ["24 resources imported before and unchanged: nothing added for "
                            "them."]
     assert len(store.history("FHIR-DEMO-1")) == rows
 
@@ -115,11 +119,11 @@ def test_an_amendment_a_withdrawal_and_an_unread_export_are_said_in_words():
     lines = page.outcome_lines(Outcome(amended=1, marked=2, not_charted=1, unchanged=1,
                                        derived=3), [])
     assert lines == [
-        "1 value amended: the hospital record sent a correction. The earlier version stays "
+        "1 entry amended: the hospital record sent a correction. The earlier version stays "
         "in the record's history.",
-        "2 values withdrawn: entered in error in the hospital record. They stay in the "
-        "history and are no longer graded.",
-        "1 observation not charted: sent as entered in error, never imported before.",
+        "2 entries withdrawn: entered in error (or, for a medication, not done) in the "
+        "hospital record. They stay in the history and no longer count.",
+        "1 resource not recorded: sent as entered in error, never imported before.",
         "1 resource imported before and unchanged: nothing added for it.",
         "3 grades, episodes or flags from a ward export not imported: the ward grades again "
         "from the observations."]
@@ -133,7 +137,7 @@ def test_a_withdrawal_in_a_later_import_is_news_not_nothing_new(store):
                      vital("t", "8310-5", 37.0, "Cel"))
     result = page.run_import(store, [page.Upload("b.ndjson", later)], "demo.admin")
     assert result.ok and not result.nothing_new
-    assert any(line.startswith("1 value withdrawn") for line in result.lines)
+    assert any(line.startswith("1 entry withdrawn") for line in result.lines)
 
 
 def test_a_file_with_a_bad_resource_imports_nothing_and_lists_each_problem(store):

@@ -23,10 +23,11 @@ store = session.store()
 st.title("FHIR import and export")
 
 st.subheader("Import from the hospital record")
-st.caption(f"FHIR R4 Bundles (.json) and Bulk Data files (.ndjson) with Patient and vital-sign "
-           f"or neuro Observation resources; up to {MAX_FILES} files and {MAX_TOTAL_MB} MB at "
-           "a time. Every resource is checked first: one problem anywhere and nothing is "
-           "stored. Importing the same resources again adds nothing.")
+st.caption("FHIR R4 Bundles (.json) and Bulk Data files (.ndjson) with Patients, vital-sign, "
+           "neuro and lab Observations and MedicationAdministrations; up to "
+           f"{MAX_FILES} files and {MAX_TOTAL_MB} MB at a time. Every resource is checked "
+           "first: one problem anywhere and nothing is stored. Importing the same resources "
+           "again adds nothing.")
 files = st.file_uploader("FHIR files", type=list(KINDS), accept_multiple_files=True,
                          max_upload_size=MAX_TOTAL_MB, key="fhir_files")
 chosen = [(f.name, f.size) for f in files or []]
