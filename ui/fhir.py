@@ -294,5 +294,6 @@ def download_bundle(store: Any, patient_id: str, user: dict[str, Any], key: str)
         file_name=bundle_file_name(patient_id, session.now(), store.tz), mime=MIME, key=key,
         on_click="ignore", icon=":material/download:")
     st.caption("For the hospital record (FHIR R4, JSON): the patient, the observations, "
-               "each assessment's CRS and ICANS grade by ASTCT 2019 with why, each episode "
-               "with the ICD-10-CM code of its maximum grade, and the open flags.")
+               "medications given and lab results, each assessment's CRS and ICANS grade by "
+               "ASTCT 2019 with why, each episode with the ICD-10-CM code of its maximum "
+               "grade, and the open flags.")
