@@ -122,9 +122,9 @@ def outcome_lines(o: Outcome, admitted: Sequence[str]) -> list[str]:
                      "within 5 minutes of each other make one assessment), graded and "
                      "flagged like any charted at the bedside.")
     if o.medications:
-        lines.append(f"{_plural(o.medications, 'medication')} recorded as given (see "
-                     "Medications and labs), counted by the grades, the tocilizumab doses and "
-                     "the flags like any recorded on the ward.")
+        lines.append(f"{_plural(o.medications, 'medication')} recorded as given, as if "
+                     "entered on Medications and labs (the same checks, and the same effect on "
+                     "the grades, the tocilizumab doses and the flags).")
     if o.labs:
         lines.append(f"{_plural(o.labs, 'lab result')} recorded (see Medications and labs).")
     if o.amended:

@@ -74,8 +74,8 @@ def test_an_import_reports_its_progress_and_what_it_stored_in_clinician_words(st
     assert result.lines[0].startswith("1 patient admitted from the hospital record: "
                                       "FHIR-DEMO-1.")
     assert "4 assessments added" in result.lines[1]
-    assert result.lines[2].startswith("1 medication recorded as given (see Medications and "
-                                      "labs)")
+    assert result.lines[2].startswith("1 medication recorded as given, as if entered on "
+                                      "Medications and labs")
     assert result.lines[3] == "2 lab results recorded (see Medications and labs)."
     # the record's own progress callback, with its total, drives the bar
     assert [t for _, t in seen] == [
@@ -278,6 +278,16 @@ def test_the_review_page_offers_the_fhir_bundle_to_nurses_and_physicians(signed_
     (fhir,) = buttons
     assert fhir.proto.label == "Download FHIR bundle"
     assert "ASTCT 2019" in texts(at)
+
+
+def test_the_review_of_a_patient_never_assessed_for_icans_says_not_evaluable(signed_in,
+                                                                              store):
+    page.run_import(store, [sample()], "demo.admin")  # vital signs only: no neuro items
+    at = signed_in("physician")
+    at.session_state["patient_id"] = "FHIR-DEMO-1"
+    go(at, "ui/pages/review.py")
+    assert "Maximum so far: CRS 2, ICANS not evaluable" in texts(at)
+    assert "ICANS None" not in texts(at)
 
 
 def test_the_fhir_page_offers_any_patients_bundle_to_an_administrator(signed_in):

@@ -6,6 +6,7 @@ import streamlit as st
 
 from grading import guidance
 from monitoring import limits, services
+from monitoring.library import grade_words
 from monitoring.review import (
     ATTRIBUTION_FINDINGS,
     attribution_effect,
@@ -76,7 +77,8 @@ for c_ in rv.confirmations:
 # the badges are HTML of our own; who confirmed (user text) is Markdown, escaped
 st.markdown(f"Latest assessment ({local(r.time, tz)}): " + badge("CRS", r.crs) + " "
             + badge("ICANS", r.icans)
-            + f" &nbsp; Maximum so far: CRS {s.crs_max_grade}, ICANS {s.icans_max_grade}",
+            + f" &nbsp; Maximum so far: CRS {grade_words(s.crs_max_grade)}, ICANS "
+            f"{grade_words(s.icans_max_grade)}",
             unsafe_allow_html=True)
 news = news_now(rv)
 if news is not None:
