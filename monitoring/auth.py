@@ -67,9 +67,10 @@ PAGES_BY_ROLE: dict[str, tuple[str, ...]] = {
     "nurse": ("ward_overview", "observations_due", "bedside_entry", "patient_review", "patient",
               "treatments"),
     "physician": ("ward_overview", "observations_due", "bedside_entry", "patient_review",
-                  "patient", "treatments", "admission"),
+                  "patient", "treatments", "admission", "fhir"),
     "educator": ("demo_ward", "teaching", "case_library", "case_builder"),
-    "admin": ("ward_overview", "patient", "admission", "users"),
+    # FHIR import and export: physicians and administrators (decision W18)
+    "admin": ("ward_overview", "patient", "admission", "users", "fhir"),
 }
 SEES_REAL_PATIENTS = {"nurse": True, "physician": True, "educator": False, "admin": True}
 

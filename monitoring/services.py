@@ -15,6 +15,7 @@ fails: the user sees "not saved" and tries again, and the flags never go stale.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from .db import (
     is_embedded_default,
 )
 from .demo import ensure_demo_ward
+from .fhir.export import export_bundle
 from .flag_rights import refusal as flag_refusal
 from .record import ConcurrentChangeError
 from .store import SYSTEM_USER, PatientIn, StoredAssessment, StoreError, WardStore
@@ -495,6 +497,27 @@ def import_fhir(store: WardStore, paths: Collection[str | Path], by: str,
             _resync(store, pid, by, since, ward.Change(
                 "an import from the hospital record (FHIR)", before=before.get(pid)))
     return done
+
+
+def fhir_bundle(store: WardStore, patient_id: str, by: str) -> bytes:
+    """One patient's FHIR R4 Bundle (``fhir.export.export_bundle``, docs/fhir.md "Export") as
+    UTF-8 JSON, for a download: read in one transaction under the patient's lock, so the
+    observations, grades, episodes and flags in it are one state of the record; the export
+    is audited (who, when, how many resources). An educator exports synthetic demo patients
+    only (as everywhere, design.md "Roles")."""
+    with store.locked([patient_id]):
+        patient, account = store.patient(patient_id), store.user(by)
+        if patient is None:
+            raise StoreError(f"unknown patient '{patient_id}'")
+        if account is None or not account["active"]:
+            raise StoreError(f"user '{by}' may not export: no active account")
+        if not patient["is_demo"] and not auth.SEES_REAL_PATIENTS.get(account["role"], False):
+            raise StoreError(f"user '{by}' ({account['role']}) may not export a real "
+                             "patient's record: synthetic demo patients only")
+        bundle = export_bundle(store, patient_id)
+        store.note(by, "fhir_export", "patient", patient_id, patient_id,
+                   after={"resources": len(bundle["entry"])})
+    return json.dumps(bundle, ensure_ascii=False, indent=1).encode("utf-8")
 
 
 # ------------------------------------------------------------------------------ accounts, audit

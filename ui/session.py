@@ -40,6 +40,8 @@ PAGES: dict[str, tuple[str, str, str, str]] = {
     "admission": ("ui/pages/admission.py", "Admission and discharge", ":material/bed:",
                   "admission"),
     "users": ("ui/pages/users.py", "Users", ":material/group:", "users"),
+    "fhir": ("ui/pages/fhir_import.py", "FHIR import and export", ":material/sync_alt:",
+             "fhir"),
     "demo_ward": ("ui/pages/demo_ward.py", "Demo ward", ":material/school:", "demo-ward"),
     "teaching": ("ui/pages/teaching.py", "Teaching", ":material/quiz:", "teaching"),
     "case_library": ("ui/pages/case_library.py", "Case library", ":material/library_books:",

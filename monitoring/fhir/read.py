@@ -58,6 +58,7 @@ class FhirError(Exception):
     """A FHIR file that cannot be imported; ``lines`` says why, one problem a line."""
 
     def __init__(self, problems: list[FhirProblem] | list[str]):
+        self.problems = list(problems)  # as given, for a table (ui/fhir.py)
         self.lines = [str(p) for p in problems]
         super().__init__("\n".join(self.lines))
 

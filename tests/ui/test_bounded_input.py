@@ -39,7 +39,7 @@ def test_every_text_box_in_the_ui_sets_max_chars_from_the_limits():
 
 def test_the_server_bounds_websocket_messages_and_uploads():
     server = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]
-    assert server["maxUploadSize"] <= 5 and server["maxMessageSize"] <= 50  # megabytes
+    assert server["maxUploadSize"] <= 50 and server["maxMessageSize"] <= 50  # megabytes
 
 
 def test_user_text_in_a_file_name_keeps_only_safe_characters():

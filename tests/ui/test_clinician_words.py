@@ -74,7 +74,7 @@ PAGES = [(role, page) for role, pages in {
     "nurse": ("overview", "observations_due", "entry"),
     "physician": ("admission",),
     "educator": ("demo_ward", "teaching", "case_library", "case_builder"),
-    "admin": ("users",),
+    "admin": ("users", "fhir_import"),
 }.items() for page in pages]
 DEMO = ("DEMO-001", "DEMO-002", "DEMO-003", "DEMO-004", "DEMO-005")
 

@@ -157,7 +157,7 @@ def test_the_idle_timeout_is_configurable(signed_in, monkeypatch):
 @pytest.mark.parametrize(("role", "page"), [
     ("nurse", "users"), ("nurse", "admission"), ("educator", "overview"),
     ("educator", "entry"), ("educator", "patient"), ("physician", "users"),
-    ("admin", "entry"),
+    ("admin", "entry"), ("nurse", "fhir_import"), ("educator", "fhir_import"),
 ])
 def test_every_page_checks_the_role_on_the_server(role, page, ward_url):
     """A page refuses a role that may not open it even when asked for directly."""
@@ -190,10 +190,11 @@ def test_navigation_offers_each_role_its_pages_only(signed_in):
     assert session.allowed_pages("physician") == ["ward_overview", "observations_due",
                                                   "bedside_entry", "patient_review", "patient",
                                                   "treatments",
-                                                  "admission"]
+                                                  "admission", "fhir"]
     assert session.allowed_pages("educator") == ["demo_ward", "teaching", "case_library",
                                                  "case_builder"]
-    assert session.allowed_pages("admin") == ["ward_overview", "patient", "admission", "users"]
+    assert session.allowed_pages("admin") == ["ward_overview", "patient", "admission", "users",
+                                              "fhir"]
     at = signed_in("nurse")
     go(at, "ui/pages/entry.py")
     assert at.title[0].value == "Bedside entry"

@@ -6,6 +6,7 @@ import streamlit as st
 
 from grading import guidance
 from monitoring import limits, services
+from monitoring.library import grade_words
 from monitoring.review import (
     ATTRIBUTION_FINDINGS,
     attribution_effect,
@@ -32,6 +33,7 @@ from ui.common import (
     news_text,
     reasons_text,
 )
+from ui.fhir import download_bundle
 from ui.flags import HISTORY_COLUMNS, history_frame, open_flags_panel
 from ui.handover import handover_html
 from ui.scales import draw_labs_tab, draw_scales_tab
@@ -75,7 +77,8 @@ for c_ in rv.confirmations:
 # the badges are HTML of our own; who confirmed (user text) is Markdown, escaped
 st.markdown(f"Latest assessment ({local(r.time, tz)}): " + badge("CRS", r.crs) + " "
             + badge("ICANS", r.icans)
-            + f" &nbsp; Maximum so far: CRS {s.crs_max_grade}, ICANS {s.icans_max_grade}",
+            + f" &nbsp; Maximum so far: CRS {grade_words(s.crs_max_grade)}, ICANS "
+            f"{grade_words(s.icans_max_grade)}",
             unsafe_allow_html=True)
 news = news_now(rv)
 if news is not None:
@@ -384,3 +387,4 @@ with export_tab:
     st.caption("Open the handover file in a browser and print it, or save it as PDF. It holds "
                "the situation, background, assessment and recommendation (prompts), the "
                "maximum grades, treatments and the chart.")
+    download_bundle(store, pid, user, key=f"fhir_{pid}")
