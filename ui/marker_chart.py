@@ -29,7 +29,8 @@ from .charts import MAX_DAY_LABELS, QUICK_RANGES, _Layers, time_range
 GRADES_TITLE = "CRS / ICANS grade (ASTCT 2019)"
 DOSES_TITLE = "Anti-cytokine and corticosteroid doses"
 GRADES_PX, DOSE_ROW_PX, MARKER_PX, GAP_PX = 110, 26, 190, 52
-MARGIN_TOP_PX, MARGIN_BOTTOM_PX = 96, 70
+MARGIN_TOP_PX, MARGIN_BOTTOM_PX = 96, 100
+LEGEND_BELOW_PX = 58  # under the two-line time labels
 DAY_LABEL_SHIFT_PX, RANGE_BUTTONS_SHIFT_PX = 22, 46
 # Okabe-Ito: a line colour for each marker row in turn; out-of-range results in vermillion
 LINE_COLOURS = ("#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
@@ -157,14 +158,15 @@ def markers_figure(review: Review, tests: Sequence[str], grades: bool = True) ->
     for a in fig.layout.annotations:
         if a.text in {t for t, _ in rows}:
             a.font.size = 12
-    fig.update_xaxes(type="date", showgrid=True, range=[start, end])
+    fig.update_xaxes(type="date", showgrid=True, range=[start, end],
+                     tickformat="%H:%M<br>%d %b")
     buttons = [{"count": hours, "label": label, "step": "hour", "stepmode": "backward"}
                for label, hours in QUICK_RANGES] + [{"step": "all", "label": "whole stay"}]
     fig.update_xaxes(rangeselector={"buttons": buttons, "yanchor": "bottom",
                                     "y": 1 + RANGE_BUTTONS_SHIFT_PX / plot_px}, row=1, col=1)
     fig.update_layout(height=plot_px + MARGIN_TOP_PX + MARGIN_BOTTOM_PX, hovermode="closest",
                       margin={"l": 60, "r": 30, "t": MARGIN_TOP_PX, "b": MARGIN_BOTTOM_PX},
-                      legend={"orientation": "h", "y": -MARGIN_BOTTOM_PX / 2 / plot_px,
+                      legend={"orientation": "h", "y": -LEGEND_BELOW_PX / plot_px,
                               "yanchor": "top", "x": 0},
                       template="plotly_white")
     return fig
@@ -231,22 +233,29 @@ def _marker_row(fig: go.Figure, layers: _Layers, c: mp.MarkerCourse, row: int, c
                 "line": {"width": 1, "color": "#FFFFFF"}},
         text=[_hover(c, r, tz) for r in c.results], hovertemplate="%{text}<extra></extra>"),
         row=row, col=1)
-    fig.update_yaxes(type="log" if c.log_scale else "linear", range=[low, high],
-                     tickformat=",.3~g" if not c.log_scale else None,
-                     title={"text": "log scale" if c.log_scale else "", "font": {"size": 10}},
-                     row=row, col=1)
+    if c.log_scale:  # a tick at each power of ten, written out: 10, 100, 1,000, 10,000
+        powers = [10.0 ** k for k in range(math.ceil(low), math.floor(high) + 1)]
+        fig.update_yaxes(type="log", range=[low, high], tickvals=powers,
+                         ticktext=[f"{v:,.10g}" for v in powers],
+                         title={"text": "log scale", "font": {"size": 10}}, row=row, col=1)
+    else:
+        fig.update_yaxes(type="linear", range=[low, high], tickformat=",.3~g", row=row, col=1)
     after = next((r for r in c.results if r.after_tocilizumab is not None), None)
     if after is not None:  # decision M4: say why IL-6 rises after tocilizumab
         x = _local(after.at, tz)
         right = (x - start) > (end - start) / 2
         yv = max(after.value, bottom * 1.1)
+        xa, ya = f"x{'' if row == 1 else row}", f"y{'' if row == 1 else row}"
+        # the words in the row's upper corner away from the point (IL-6 rises to the right:
+        # the upper left is most often empty), an arrow from them to the first such result
         layers.notes.append({
-            "xref": f"x{'' if row == 1 else row}", "yref": f"y{'' if row == 1 else row}",
-            "x": x, "y": math.log10(yv) if c.log_scale else yv,
+            "xref": xa, "yref": ya, "x": x, "y": math.log10(yv) if c.log_scale else yv,
+            "axref": xa, "ayref": ya, "ax": start + (end - start) * (0.03 if right else 0.97),
+            "ay": high - (high - low) * 0.03, "xanchor": "left" if right else "right",
+            "yanchor": "top",
             "text": mp.IL6_TOCILIZUMAB_SHORT.replace(": ", ":<br>"), "showarrow": True,
-            "arrowhead": 2, "ax": -50 if right else 50, "ay": -34, "font": {"size": 10},
-            "xanchor": "right" if right else "left", "align": "left",
-            "bgcolor": "rgba(255,255,255,0.85)", "bordercolor": "#0072B2"})
+            "arrowhead": 2, "arrowcolor": "#0072B2", "font": {"size": 11}, "align": "left",
+            "bgcolor": "rgba(255,255,255,0.9)", "bordercolor": "#0072B2"})
 
 
 def _day_lines(layers: _Layers, review: Review, start: datetime, end: datetime) -> None:
