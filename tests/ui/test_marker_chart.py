@@ -144,3 +144,18 @@ def test_without_grades_the_panel_leaves_the_grade_row_out(demo_store):
     fig = marker_chart.markers_figure(rv_of(demo_store, "DEMO-003"), DEFAULT, grades=False)
     assert marker_chart.GRADES_TITLE not in titles(fig)
     assert not {"CRS grade", "ICANS grade"} & {t.name for t in fig.data}
+
+
+def test_a_result_of_zero_on_a_log_axis_is_drawn_at_its_foot_never_dropped():
+    from datetime import UTC, datetime, timedelta
+    at = datetime(2026, 5, 1, 6, 0, tzinfo=UTC)
+    labs = [{"test": "il6", "value": v, "unit": "pg/mL", "entered_value": v,
+             "entered_unit": "pg/mL", "taken_at": at + timedelta(days=k)}
+            for k, v in enumerate((0.0, 50.0))]
+    rv = review.Review(patient={"infusion_time": at}, rows=[], ids=[], recorded={}, results=[],
+                       unattributed=None, summary=None, administrations=[], attributions=[],
+                       confirmations=[], notes=[], tocilizumab_given=[], tz=UTC, labs=labs)
+    fig = marker_chart.markers_figure(rv, ["il6"], grades=False)
+    il6 = marker(fig, "IL-6")
+    assert len(il6.y) == 2 and 10 ** fig.layout.yaxis.range[0] < il6.y[0] < il6.y[1] == 50
+    assert il6.text[0].startswith("IL-6 0.0 pg/mL<br>01/05/2026 06:00 · Day 0")
