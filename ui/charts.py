@@ -401,10 +401,12 @@ def timeline_figure(review: Review, grade_bands: bool = True) -> go.Figure:
     _day_lines(layers, review, f)
     layers.apply(fig)
     _axes(fig, f)
-    fig.update_xaxes(range=list(time_range(review)))  # the markers panel's range too
+    # the markers panel's range and time labels too (ui/marker_chart.py)
+    fig.update_xaxes(range=list(time_range(review)), tickformat=TIME_TICKS)
     return fig
 
 
+TIME_TICKS = "%H:%M<br>%d %b"  # "14:00" over "05 Dec": the ward's clock, the day before month
 TIME_PAD = 0.02  # of the span, each side (at least an hour): the first and last points show
 
 

@@ -24,7 +24,7 @@ from monitoring import marker_panel as mp
 from monitoring.review import Review
 from monitoring.ward import day_post_infusion
 
-from .charts import MAX_DAY_LABELS, QUICK_RANGES, _Layers, time_range
+from .charts import MAX_DAY_LABELS, QUICK_RANGES, TIME_TICKS, _Layers, time_range
 
 GRADES_TITLE = "CRS / ICANS grade (ASTCT 2019)"
 DOSES_TITLE = "Anti-cytokine and corticosteroid doses"
@@ -159,7 +159,7 @@ def markers_figure(review: Review, tests: Sequence[str], grades: bool = True) ->
         if a.text in {t for t, _ in rows}:
             a.font.size = 12
     fig.update_xaxes(type="date", showgrid=True, range=[start, end],
-                     tickformat="%H:%M<br>%d %b")
+                     tickformat=TIME_TICKS)
     buttons = [{"count": hours, "label": label, "step": "hour", "stepmode": "backward"}
                for label, hours in QUICK_RANGES] + [{"step": "all", "label": "whole stay"}]
     fig.update_xaxes(rangeselector={"buttons": buttons, "yanchor": "bottom",
@@ -235,6 +235,9 @@ def _marker_row(fig: go.Figure, layers: _Layers, c: mp.MarkerCourse, row: int, c
         row=row, col=1)
     if c.log_scale:  # a tick at each power of ten, written out: 10, 100, 1,000, 10,000
         powers = [10.0 ** k for k in range(math.ceil(low), math.floor(high) + 1)]
+        if len(powers) < 3:  # a narrow range: 1, 2, 5, 10, 20, 50 ... as well
+            powers = [m * 10.0 ** k for k in range(math.floor(low), math.ceil(high) + 1)
+                      for m in (1, 2, 5) if low <= math.log10(m * 10.0 ** k) <= high]
         fig.update_yaxes(type="log", range=[low, high], tickvals=powers,
                          ticktext=[f"{v:,.10g}" for v in powers],
                          title={"text": "log scale", "font": {"size": 10}}, row=row, col=1)

@@ -15,6 +15,7 @@ from tests.e2e.helpers import (
     choose,
     go,
     heading,
+    screenshot,
     sign_in,
     sign_out,
     wait_idle,
@@ -48,6 +49,12 @@ def test_a_demo_patients_timeline_shows_the_markers_panel_and_the_teaching_repla
         panel.screenshot(path=str(SCREENSHOTS / f"markers_panel_{width}.png"))
         over = {k: v for k, v in ui.evaluate(SIDEWAYS).items() if v > 1}
         assert not over, f"{width} px: the page scrolls sideways by {over}"
+    ui.set_viewport_size({"width": 820, "height": 1180})
+    wait_idle(ui)
+    ui.get_by_text("Markers to show").scroll_into_view_if_needed()
+    screenshot(ui, "markers_panel_controls_820")  # the choice above the panel
+    ui.get_by_text("Nishimoto N et al.", exact=False).scroll_into_view_if_needed()
+    screenshot(ui, "markers_panel_caption_820")  # the caption below it
     # the user chooses the markers: taking IL-6 away takes its row and its note away
     ui.get_by_role("button", name="Remove IL-6").first.click()
     wait_idle(ui)
