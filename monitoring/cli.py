@@ -6,6 +6,8 @@
     python -m monitoring export [--patient ID]
     python -m monitoring fhir import FILE_OR_DIR... --user NAME   (FHIR R4, docs/fhir.md)
     python -m monitoring fhir export [--patient ID]
+    python -m monitoring registry-export [--patient ID] [--format csv|fhir] [--out FILE]
+                                     (docs/registry.md)
     python -m monitoring audit [--patient ID]
     python -m monitoring user add NAME --role nurse|physician|educator|admin
     python -m monitoring user password NAME          (the password is read from stdin)
@@ -38,6 +40,7 @@ from .db import (
 from .demo import load_demo
 from .fhir import FhirError
 from .fhir.export import export_bundle
+from .registry import registry_export
 from .services import import_fhir
 from .store import SYSTEM_USER, StoreError, WardStore, progress_to_stderr
 from .ward import resync_after_anticytokine_migration
@@ -71,6 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
     fe.add_argument("--patient")
     e = sub.add_parser("export", help="effective timeline as canonical CSV")
     e.add_argument("--patient")
+    r = sub.add_parser("registry-export", help="per patient what a cellular-therapy registry "
+                       "asks after infusion (CRS, ICANS, treatments, support, death, markers; "
+                       "docs/registry.md)")
+    r.add_argument("--patient", help="one patient (default: every patient but the synthetic "
+                   "demo ones)")
+    r.add_argument("--format", choices=("csv", "fhir"), default="csv",
+                   help="CSV, one row per patient (default), or a FHIR R4 Bundle (JSON)")
+    r.add_argument("--out", metavar="FILE", help="write to FILE instead of the screen")
     a = sub.add_parser("audit", help="the audit trail as JSON lines")
     a.add_argument("--patient")
     u = sub.add_parser("user", help="manage users")
@@ -108,7 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(export_bundle(store, args.patient), ensure_ascii=False, indent=1))
         elif args.command == "fhir":
             done = import_fhir(store, args.paths, args.user, progress=progress_to_stderr)
-            print(f"FHIR import: {done.added} assessments added, {done.amended} amended, "
+            print(f"FHIR import: {done.added} assessments added, {done.medications} "
+                  f"medications and {done.labs} lab results recorded, "
+                  + (f"{done.not_given} medications not given (not recorded), "
+                     if done.not_given else "")
+                  + f"{done.amended} amended, "
                   f"{done.marked} marked entered in error, {done.unchanged} resources "
                   f"already imported unchanged, {done.not_charted} entered-in-error resources "
                   "never charted"
@@ -118,6 +133,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(line)
         elif args.command == "export":
             sys.stdout.write(store.export_csv(args.patient))
+        elif args.command == "registry-export":
+            text = registry_export(store, args.patient, args.format)
+            if args.out:
+                with open(args.out, "w", encoding="utf-8", newline="") as f:
+                    f.write(text)
+                print(f"registry summary written to {args.out}", file=sys.stderr)
+            else:
+                sys.stdout.write(text if text.endswith("\n") else text + "\n")
         elif args.command == "audit":
             for row in store.audit(args.patient):
                 print(json.dumps(row, default=str, ensure_ascii=False))

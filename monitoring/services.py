@@ -428,11 +428,14 @@ def import_fhir(store: WardStore, paths: Collection[str | Path], by: str,
     """Import FHIR R4 Bundles / Bulk Data NDJSON (docs/fhir.md): the files are read and every
     resource checked first; then, in ONE transaction under the patients' locks, the
     patients admitted, the new assessment rows imported through the canonical CSV import,
+    the medications and lab results recorded through the record the medications and labs
+    page writes with (the same checks; decisions F6-F8),
     changed resources applied as amendments with a reason, the provenance and the audit
     written, and each patient's flags resynced. Any problem (``fhir.FhirError``,
     ``InputError``, ``StoreError``) and nothing is stored."""
     found = fhir.read_all([Path(p) for p in paths])
-    batch = fhir.resolve(store, found.patients, found.observations)
+    batch = fhir.resolve(store, found.patients, found.observations, found.medications,
+                         found.labs)
     with store.locked(batch.patient_ids):
         before = {pid: ward.grades_now(store, pid) for pid in batch.patient_ids
                   if store.patient(pid) is not None}

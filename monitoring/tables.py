@@ -283,6 +283,10 @@ fhir_provenance = sa.Table(  # 0013: where an imported FHIR resource came from (
     sa.Column("content", sa.String(64), nullable=False),  # SHA-256 of the values read
     sa.Column("patient_id", sa.String(64), sa.ForeignKey("patients.patient_id"), nullable=False),
     sa.Column("assessment_id", sa.Integer, sa.ForeignKey("assessments.id")),  # None: a Patient
+    # 0014: the medication or lab row an imported MedicationAdministration / lab became
+    sa.Column("administration_id", sa.Integer,
+              sa.ForeignKey("administrations.id", name="fk_fhir_provenance_administration")),
+    sa.Column("lab_id", sa.Integer, sa.ForeignKey("labs.id", name="fk_fhir_provenance_lab")),
     sa.Column("assessed_at", UtcDateTime),   # the row's time
     sa.Column("effective_at", UtcDateTime),  # the resource's own time (an Observation)
     sa.Column("imported_at", UtcDateTime, nullable=False),

@@ -10,7 +10,16 @@ from typing import Any
 import plotly.io as pio
 
 from grading import guidance
+from grading.instants import is_after
 from grading.words import rule_words
+from monitoring.marker_course import (
+    BASIS_WORDS,
+    MarkerCourse,
+    MarkerPoint,
+    fold_words,
+    marker_courses,
+    number,
+)
 from monitoring.review import (
     Review,
     charted_only,
@@ -135,6 +144,7 @@ Now: {_badge('CRS', r.crs)} {_badge('ICANS', r.icans)} at {local(r.time, tz)}.</
 <h2>A - Assessment</h2>
 <p>Latest observations ({local(r.time, tz)}): {escape(vitals) or 'none'}.</p>
 <p>{escape(news_line)}</p>
+{markers_html(review)}
 <p>Why CRS {_g(r.crs.grade)}:</p>{_li([escape(_why(x, tz)) for x in r.crs.reasons])}
 <p>Why ICANS {_g(r.icans.grade)}:</p>{_li([escape(_why(x, tz)) for x in r.icans.reasons])}
 <p>Treatments given:</p>{_li(treatments)}
@@ -148,6 +158,60 @@ Now: {_badge('CRS', r.crs)} {_badge('ICANS', r.icans)} at {local(r.time, tz)}.</
 <p class="note">{escape(guidance.DISCLAIMER)}</p>
 {chart}
 </body></html>"""
+
+
+SBAR_CLOCK = "%d/%m/%Y %H:%M"  # 08/03/2026 14:00, as the handover's marker table writes it
+IL6_AFTER_TOCILIZUMAB = ("IL-6 measured after a tocilizumab dose: tocilizumab blocks the IL-6 "
+                         "receptor, so serum IL-6 rises for days after it and a rise is not by "
+                         "itself a sign of failure (Nishimoto N et al., Blood 2008)")
+
+
+def day_words(day: int | None) -> str:
+    """"Day 0", "Day +3", "Day -5"."""
+    return "" if day is None else "Day 0" if day == 0 else f"Day {day:+d}"
+
+
+def _at(p: MarkerPoint, tz: Any) -> str:
+    when = local(p.time, tz, SBAR_CLOCK)
+    return f"{when}, {day_words(p.day)}" if p.day is not None else when
+
+
+def marker_cells(m: MarkerCourse, tz: Any) -> list[str]:
+    """Marker, baseline, peak (or lowest) after infusion, change from baseline, latest: the
+    marker course summary (issue 20 point 3, decisions R6-R9) in ward words."""
+    unit = m.unit
+    base = ("none before lymphodepletion or infusion" if m.baseline is None else
+            f"{number(m.baseline.value)} {unit} ({local(m.baseline.time, tz, SBAR_CLOCK)}, "
+            f"{BASIS_WORDS[m.baseline_basis or 'infusion']})")
+    word = "lowest" if m.extreme == "lowest" else "peak"
+    top = ("no result after infusion yet" if m.peak is None else
+           f"{word} {number(m.peak.value)} {unit} ({_at(m.peak, tz)})")
+    fold = (fold_words(m.fold) if m.fold is not None else
+            "" if m.peak is None else "no baseline" if m.baseline is None else
+            "baseline 0: no ratio")
+    latest = f"{number(m.latest.value)} {unit} ({_at(m.latest, tz)})"
+    return [m.words[:1].upper() + m.words[1:], base, top, fold, latest]
+
+
+def markers_html(review: Review) -> str:
+    """The markers' course as a table (none recorded: one line), with the note on IL-6 after
+    tocilizumab when an IL-6 was taken after a dose."""
+    p, tz = review.patient, review.tz
+    courses = marker_courses(review.labs, p.get("infusion_time"), p.get("lymphodepletion_at"),
+                             tz)
+    if not courses:
+        return "<p>Markers: no laboratory results recorded.</p>"
+    rows = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in marker_cells(m, tz))
+                   + "</tr>" for m in courses)
+    note = ""
+    il6 = [x["taken_at"] for x in review.labs if x["test"] == "il6"]
+    if review.tocilizumab_given and any(is_after(t, min(review.tocilizumab_given))
+                                        for t in il6):
+        note = f"<p class='note'>{escape(IL6_AFTER_TOCILIZUMAB)}.</p>"
+    return ("<p>Markers (peak after infusion; the lowest for fibrinogen and the blood counts, "
+            "whose danger is a fall):</p><table><tr><th>Marker</th><th>Baseline</th>"
+            "<th>Peak or lowest after infusion</th><th>Change from baseline</th>"
+            f"<th>Latest</th></tr>{rows}</table>{note}")
 
 
 def judgements(review: Review) -> list[str]:

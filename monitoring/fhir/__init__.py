@@ -1,5 +1,6 @@
-"""FHIR R4 import (issue 19; docs/fhir.md): Bundles and Bulk Data NDJSON of Patients and
-vital-sign / neuro Observations into the ward record, through ``services.import_fhir``."""
+"""FHIR R4 import (issue 19; docs/fhir.md): Bundles and Bulk Data NDJSON of Patients,
+vital-sign / neuro Observations, lab Observations and MedicationAdministrations into the ward
+record, through ``services.import_fhir``."""
 
 from .load import GROUP_WINDOW, Batch, Outcome, group_rows, resolve, write
 from .read import NEURO_SYSTEM, FhirError, FhirProblem, Found, read_all, read_paths

@@ -42,3 +42,65 @@ LOCAL_CHOICES = {"consciousness": ("consciousness", CONSCIOUSNESS_LEVELS),
 GRADE_SYSTEM = "https://car-t-ward-monitor.org/fhir/CodeSystem/grade"
 # the meta.tag our export puts on what it computed (grades, episodes, flags)
 DERIVED = (GRADE_SYSTEM, "derived")
+
+# ------------------------------------------------------------------ medications (docs/fhir.md)
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+SNOMED = "http://snomed.info/sct"
+# kind of monitoring/medications.py DRUGS -> (RxNorm ingredient RxCUIs, words matched
+# case-insensitively as whole words in medicationCodeableConcept.text / coding.display:
+# the drug, its other names and common brand names). The RxCUIs are the ingredient (TTY IN)
+# concepts; a site checks them against its own RxNorm release (docs/fhir.md).
+MEDICATIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "tocilizumab": (("612865",), ("tocilizumab", "actemra", "roactemra", "tyenne",
+                                      "tofidence", "avtozma")),
+    "anakinra": (("72435",), ("anakinra", "kineret")),
+    "siltuximab": (("1535218",), ("siltuximab", "sylvant")),
+    "dexamethasone": (("3264",), ("dexamethasone", "decadron")),
+    "methylprednisolone": (("6902",), ("methylprednisolone", "solu-medrol", "medrol")),
+    "paracetamol": (("161",), ("paracetamol", "acetaminophen", "tylenol", "ofirmev",
+                               "panadol")),
+    "ibuprofen": (("5640",), ("ibuprofen", "advil", "motrin", "nurofen", "caldolor")),
+    "noradrenaline": (("7512",), ("noradrenaline", "norepinephrine", "levophed",
+                                  "levarterenol")),
+    "vasopressin": (("11149",), ("vasopressin", "vasostrict", "argipressin")),
+    "adrenaline": (("3992",), ("adrenaline", "epinephrine")),
+    "phenylephrine": (("8163",), ("phenylephrine",)),
+    "dopamine": (("3628",), ("dopamine",)),
+}
+# MedicationAdministration.status (decision F6): recorded; withdrawn; not given; refused
+MED_RECORDED = ("completed", "in-progress")
+MED_NOT_GIVEN = ("not-done",)
+MED_REFUSED = {
+    "stopped": "stopped before all of it was given: the amount given is not known; record "
+               "what was given on the medications page",
+    "on-hold": "on hold: part of it may have been given; record what was given on the "
+               "medications page",
+    "unknown": "the source does not know whether it was given; record what was given on "
+               "the medications page",
+}
+# UCUM code -> the unit of monitoring/medications.py (a drug records some of them only)
+DOSE_UNITS = {"mg": "mg", "g": "g", "ug": "µg", "mL": "mL", "ug/kg/min": "µg/kg/min",
+              "ug/min": "µg/min", "[iU]/min": "units/min", "[IU]/min": "units/min",
+              "[USP'U]/min": "units/min", "U/min": "units/min"}
+DOSE_UNITS_OUT = {"mg": "mg", "g": "g", "µg": "ug", "mL": "mL", "µg/kg/min": "ug/kg/min",
+                  "µg/min": "ug/min", "units/min": "[iU]/min"}
+# route of monitoring/medications.py ROUTES -> (SNOMED CT code, words in text / display)
+ROUTE_CODES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "IV": ("47625008", ("intravenous", "iv")),
+    "SC": ("34206005", ("subcutaneous", "sc", "sq", "subcut")),
+    "PO": ("26643006", ("oral", "po", "by mouth", "enteral")),
+    "PR": ("37161004", ("rectal", "pr")),
+    "IM": ("78421000", ("intramuscular", "im")),
+}
+
+# ------------------------------------------------------------------ labs (docs/fhir.md)
+LAB_CATEGORY = ("http://terminology.hl7.org/CodeSystem/observation-category", "laboratory")
+# UCUM code -> the unit spelling of grading/lab_scores/units.py (the analyte accepts some)
+LAB_UNITS_UCUM = {
+    "mg/L": "mg/L", "mg/dL": "mg/dL", "ng/mL": "ng/mL", "ug/L": "ug/L", "U/L": "U/L",
+    "[IU]/L": "IU/L", "[iU]/L": "IU/L", "ukat/L": "ukat/L", "10*9/L": "10^9/L",
+    "10*3/uL": "10^9/L", "/uL": "/uL", "/mm3": "/uL", "{cells}/uL": "/uL",
+    "umol/L": "umol/L", "g/dL": "g/dL", "g/L": "g/L", "mmol/L": "mmol/L", "pg/mL": "pg/mL",
+    "ng/L": "ng/L", "ug/mL{FEU}": "ug/mL FEU", "mg/L{FEU}": "mg/L FEU",
+    "ng/mL{FEU}": "ng/mL FEU",
+}

@@ -3,7 +3,9 @@
 ASTCT 2019 CRS grade and one with the ICANS grade (our code system, ``GRADE_SYSTEM``; the
 reasons in ``note``; ``derivedFrom`` the imported Observations of that row), each episode as a
 provisional ``Condition`` with the ICD-10-CM code of its maximum grade, and each open flag as a
-``Flag``. The Bundle is validated by the ``fhir.resources`` R4B models before it is given.
+``Flag``; the inputs too (vital signs, neuro items, medications given, lab results), so that
+our import reads the Bundle back into the same record. The Bundle is validated by the
+``fhir.resources`` R4B models before it is given.
 """
 
 from __future__ import annotations
@@ -16,15 +18,24 @@ from typing import Any
 from fhir.resources.R4B.bundle import Bundle
 
 import grading
+from grading.lab_scores import units as lab_units
 
+from .. import medications
 from ..store import WardStore
 from .codes import (
     BP_PANEL,
+    DOSE_UNITS_OUT,
     GRADE_SYSTEM,
+    LAB_CATEGORY,
+    LAB_UNITS_UCUM,
     LOCAL_CHOICES,
     LOINC,
+    MEDICATIONS,
     NEURO_INTEGERS,
     NEURO_SYSTEM,
+    ROUTE_CODES,
+    RXNORM,
+    SNOMED,
     UCUM,
 )
 
@@ -51,6 +62,8 @@ def export_bundle(store: WardStore, patient_id: str | None = None) -> dict[str, 
         derived = _derived_from(store, pid)
         for row in store.timeline_rows(pid):
             entries += _inputs(pid, ref, row)
+        entries += _medications(pid, ref, store.administrations(pid))
+        entries += _labs(pid, ref, store.labs(pid))
         a, _ = store.timelines([pid])
         if a is not None:
             graded = grading.grade(a)
@@ -118,6 +131,72 @@ def _inputs(pid: str, patient_ref: str, row: dict[str, Any]) -> list[dict[str, A
                 valueCodeableConcept={"coding": [{"system": NEURO_SYSTEM, "code": v}]})
         else:
             obs(field, NEURO_SYSTEM, code, valueInteger=int(v))
+    return out
+
+
+def _medications(pid: str, patient_ref: str, given: list[dict[str, Any]]
+                 ) -> list[dict[str, Any]]:
+    """The current medications given as MedicationAdministrations (the import's mapping read
+    backwards, decision F7): the RxNorm ingredient code and the drug's words, the dose (or,
+    for a unit per minute, the rate) in UCUM, the route in SNOMED CT. Kinds without a code
+    (another anti-cytokine agent, an unspecified antipyretic, a fluid bolus) are not
+    exported yet (docs/fhir.md)."""
+    out = []
+    seen: dict[tuple[str, str], int] = defaultdict(int)
+    for m in given:
+        if m["kind"] not in MEDICATIONS:
+            continue
+        at = m["given_at"].astimezone(UTC).isoformat()
+        n = seen[(at, m["kind"])] = seen[(at, m["kind"])] + 1
+        words = medications.DRUGS[m["kind"]].words
+        dosage: dict[str, Any] = {}
+        if m["dose"] is not None:
+            unit = DOSE_UNITS_OUT[m["unit"]]
+            q = {"value": m["dose"], "unit": m["unit"], "system": UCUM, "code": unit}
+            dosage["rateQuantity" if "/" in unit else "dose"] = q
+        if m.get("route"):
+            dosage["route"] = {"coding": [{"system": SNOMED,
+                                           "code": ROUTE_CODES[m["route"]][0]}],
+                               "text": medications.ROUTES[m["route"]]}
+        out.append({
+            "resourceType": "MedicationAdministration",
+            "id": fhir_id("med", pid, at, m["kind"], n), "status": "completed",
+            "medicationCodeableConcept": {"coding": [{
+                "system": RXNORM, "code": MEDICATIONS[m["kind"]][0][0], "display": words}],
+                "text": words},
+            "subject": {"reference": patient_ref}, "effectiveDateTime": at,
+            **({"dosage": dosage} if dosage else {})})
+    return out
+
+
+def lab_ucum(test: str, unit: str) -> str:
+    """The UCUM code of one of the analyte's units (our spelling, µ or u)."""
+    plain = unit.replace("µ", "u")
+    accepted = lab_units.ANALYTES[test].factors
+    return next(k for k, ours in LAB_UNITS_UCUM.items()
+                if ours in (unit, plain) and ours in accepted)
+
+
+def _labs(pid: str, patient_ref: str, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The current lab results as laboratory Observations: the analyte's preferred LOINC
+    code, the value in its canonical unit (UCUM), at the time the sample was taken."""
+    out = []
+    seen: dict[tuple[str, str], int] = defaultdict(int)
+    for x in results:
+        a = lab_units.ANALYTES.get(x["test"])
+        if a is None or not a.loinc:
+            continue
+        at = x["taken_at"].astimezone(UTC).isoformat()
+        n = seen[(at, x["test"])] = seen[(at, x["test"])] + 1
+        out.append({
+            "resourceType": "Observation", "id": fhir_id("lab", pid, at, x["test"], n),
+            "status": "final",
+            "category": [{"coding": [{"system": LAB_CATEGORY[0], "code": LAB_CATEGORY[1]}]}],
+            "code": {"coding": [{"system": LOINC, "code": a.loinc[0], "display": a.words}],
+                     "text": a.words},
+            "subject": {"reference": patient_ref}, "effectiveDateTime": at,
+            "valueQuantity": {"value": x["value"], "unit": x["unit"], "system": UCUM,
+                              "code": lab_ucum(x["test"], x["unit"])}})
     return out
 
 

@@ -25,8 +25,10 @@ from grading.fields import FIELDS
 from grading.parse import InputError
 
 from ..record.model import PatientIn
-from ..store import WardStore
+from ..store import StoreError, WardStore
+from .codes import MED_RECORDED
 from .read import IN_ERROR, FhirError, FhirProblem, ObservationResource, PatientResource
+from .treatments import LabResource, MedicationResource
 
 GROUP_WINDOW = timedelta(minutes=5)  # decision F1
 _KIND = {f.name: f.kind for f in FIELDS}
@@ -40,6 +42,8 @@ class Batch:
     patients: list[PatientResource]
     observations: list[ObservationResource]
     ward_id: dict[str, str]          # Patient resource id -> ward patient id
+    medications: list[MedicationResource] = field(default_factory=list)
+    labs: list[LabResource] = field(default_factory=list)
 
     @property
     def patient_ids(self) -> list[str]:
@@ -56,6 +60,9 @@ class Outcome:
     marked: int = 0                  # stored values withdrawn (entered-in-error)
     not_charted: int = 0             # entered-in-error resources never imported before
     derived: int = 0                 # grades, episodes, flags of our export: recomputed here
+    medications: int = 0             # medications recorded as given (F6)
+    labs: int = 0                    # lab results recorded (F8)
+    not_given: int = 0               # not-done administrations: nothing given, nothing recorded
     since: dict[str, datetime] = field(default_factory=dict)  # patient -> earliest change
     notices: list[str] = field(default_factory=list)  # for a person to look at; nothing refused
 
@@ -94,10 +101,17 @@ def group_rows(observations: list[ObservationResource]) -> list[list[Observation
     return groups
 
 
-def content_of(r: PatientResource | ObservationResource) -> str:
+Resource = PatientResource | ObservationResource | MedicationResource | LabResource
+
+
+def content_of(r: Resource) -> str:
     """A fingerprint of what was read from a resource: a second import compares it."""
     if isinstance(r, PatientResource):
         data: Any = [r.patient_id, r.name, str(r.birth_date), r.sex]
+    elif isinstance(r, MedicationResource):
+        data = [r.status, r.at.astimezone(UTC).isoformat(), r.kind, r.dose, r.unit, r.route]
+    elif isinstance(r, LabResource):
+        data = [r.status, r.at.astimezone(UTC).isoformat(), r.test, r.value, r.unit]
     else:
         data = [r.status, r.at.astimezone(UTC).isoformat(), sorted(r.values.items())]
     return hashlib.sha256(json.dumps(data, default=str).encode()).hexdigest()
@@ -112,18 +126,23 @@ def _cell(name: str, value: Any) -> str:
 
 
 def resolve(store: WardStore, patients: list[PatientResource],
-            observations: list[ObservationResource]) -> Batch:
-    """Each Observation's Patient: in this import, or imported before (provenance)."""
+            observations: list[ObservationResource],
+            medications: list[MedicationResource] | None = None,
+            labs: list[LabResource] | None = None) -> Batch:
+    """Each resource's Patient: in this import, or imported before (provenance)."""
+    medications, labs = medications or [], labs or []
     ward_id = {p.resource_id: p.patient_id for p in patients}
-    missing = sorted({o.subject for o in observations} - set(ward_id))
+    others: list[ObservationResource | MedicationResource | LabResource] = [
+        *observations, *medications, *labs]
+    missing = sorted({o.subject for o in others} - set(ward_id))
     if missing:
         ward_id.update(_record(store).patients_of(missing))
     problems = [FhirProblem(o.where, o.key, "subject.reference", f"Patient/{o.subject}",
                             "no such Patient in this import nor imported before")
-                for o in observations if o.subject not in ward_id]
+                for o in others if o.subject not in ward_id]
     if problems:
         raise FhirError(problems)
-    return Batch(patients, observations, ward_id)
+    return Batch(patients, observations, ward_id, medications, labs)
 
 
 def _record(store: WardStore) -> Any:
@@ -142,10 +161,10 @@ def write(store: WardStore, batch: Batch, by: str,
     latest = _latest(store, batch)
     provenance: list[dict[str, Any]] = []
 
-    def keep(r: PatientResource | ObservationResource, kind: str, pid: str,
-             assessment_id: int | None, at: datetime | None) -> None:
+    def keep(r: Resource, kind: str, pid: str, assessment_id: int | None, at: datetime | None,
+             **link: int | None) -> None:
         before = latest.get((r.source, kind, r.resource_id))
-        provenance.append({
+        provenance.append({**link,
             "source_system": r.source, "resource_type": kind, "resource_id": r.resource_id,
             "version": 1 if before is None else before["version"] + 1,
             "fhir_status": getattr(r, "status", "active"), "content": content_of(r),
@@ -203,20 +222,181 @@ def write(store: WardStore, batch: Batch, by: str,
         # age from the ward record's date of birth (just admitted, or kept: above)
         births = record.births(batch.patient_ids)
         _import_rows(store, groups, batch, births, by, progress)
+        row_ids = record.rows_at(sorted({batch.ward_id[g[0].subject] for g in groups}))
         for g in groups:
             pid, at = batch.ward_id[g[0].subject], g[0].at.astimezone(UTC)
-            row_id = record.row_at(pid, at)
+            row_id = row_ids[(pid, at)]
             for o in g:
                 keep(o, "Observation", pid, row_id, at)
             out.since[pid] = min(out.since.get(pid, at), at)
         out.added = len(groups)
+    for m in batch.medications:
+        _medication(store, m, batch.ward_id[m.subject],
+                    latest.get((m.source, "MedicationAdministration", m.resource_id)), by, out,
+                    keep)
+    for lab in batch.labs:
+        _lab(store, lab, batch.ward_id[lab.subject],
+             latest.get((lab.source, "Observation", lab.resource_id)), by, out, keep)
     record.keep(provenance, by)
     return out
 
 
+def _refused(r: MedicationResource | LabResource, e: StoreError) -> FhirError:
+    """A refusal of the record said of the resource it came from."""
+    text = str(e)
+    element, value = "(resource)", ""
+    if text.startswith(("given_at", "taken_at")):
+        element, value = "effectiveDateTime", r.at.isoformat()
+    elif isinstance(r, MedicationResource) and r.dose is not None:
+        element, value = "dosage", f"{r.dose:g} {r.unit}"
+    elif isinstance(r, LabResource):
+        element, value = "valueQuantity", f"{r.value:g} {r.unit}"
+    return FhirError([FhirProblem(r.where, r.key, element, value, text)])
+
+
+def _unusual(out: Outcome, pid: str, r: MedicationResource | LabResource) -> None:
+    """An unusual but possible dose or value, recorded: said for a second look (W14), as
+    the medications and labs page highlights it."""
+    if r.unusual:
+        out.notices.append(f"patient {pid}: {r.key}: {r.unusual}")
+
+
+def _since(out: Outcome, pid: str, *times: datetime | None) -> None:
+    for at in times:
+        if at is not None:
+            out.since[pid] = min(out.since.get(pid, at), at)
+
+
+def _medication(store: WardStore, m: MedicationResource, pid: str,
+                before: dict[str, Any] | None, by: str, out: Outcome, keep: Any) -> None:
+    """Decision F6: record a given administration through the record the medications page
+    writes with (its checks: the drug table's route, unit and dose limits, no future
+    time); a later version amends it, entered-in-error or not-done withdraws it, each with a
+    reason; a resource seen before unchanged adds nothing."""
+    kind = "MedicationAdministration"
+    if before is not None and before["content"] == content_of(m):
+        out.unchanged += 1
+        return
+    stored = before["administration_id"] if before is not None and before[
+        "fhir_status"] in MED_RECORDED else None
+    reason = f"in the source record ({m.source}, {m.key})"
+    try:
+        if stored is None:
+            if m.status in MED_RECORDED:
+                new = store.record_administration(pid, m.kind, m.at, by=by, dose=m.dose,
+                                                  unit=m.unit, route=m.route)
+                out.medications += 1
+                _unusual(out, pid, m)
+                _since(out, pid, m.at)
+                keep(m, kind, pid, None, None, administration_id=new)
+            else:  # not given, or withdrawn before it was ever recorded
+                if before is None:
+                    out.not_given += m.status != IN_ERROR
+                    out.not_charted += m.status == IN_ERROR
+                else:
+                    out.unchanged += 1
+                keep(m, kind, pid, None, None)
+            return
+        current = {a["id"]: a for a in store.administrations(pid)}.get(stored)
+        if current is None:
+            raise StoreError("the medication it became is no longer current in the ward "
+                             "record (corrected or marked there): correct it on the "
+                             "medications page")
+        if m.status not in MED_RECORDED:
+            words = "entered in error" if m.status == IN_ERROR else "not done"
+            new = store.mark_administration_in_error(pid, stored, f"{words} {reason}", by=by)
+            out.marked += 1
+            _since(out, pid, current["given_at"])
+            keep(m, kind, pid, None, None, administration_id=new)
+            return
+        if m.kind != current["kind"]:
+            raise StoreError(f"imported before as {current['kind']}, now {m.kind}: a change "
+                             "of drug is not imported; correct it on the medications page")
+        same = (current["given_at"] == m.at and current["dose"] == m.dose
+                and current["unit"] == m.unit and current["route"] == m.route)
+        if same:  # e.g. in-progress, then completed: the record already says so
+            out.unchanged += 1
+            keep(m, kind, pid, None, None, administration_id=stored)
+            return
+        new = store.amend_administration(pid, stored, m.at, m.dose, m.unit, m.route,
+                                         f"changed {reason}", by=by)
+        out.amended += 1
+        _unusual(out, pid, m)
+        _since(out, pid, current["given_at"], m.at)
+        keep(m, kind, pid, None, None, administration_id=new)
+    except StoreError as e:
+        raise _refused(m, e) from None
+
+
+def _lab(store: WardStore, r: LabResource, pid: str, before: dict[str, Any] | None, by: str,
+         out: Outcome, keep: Any) -> None:
+    """Decision F8: a lab result recorded through the record the lab page writes with (the
+    analyte table's units and plausibility limit, no future time); later versions as the
+    vital signs' (F2): amended or corrected amend it, entered-in-error marks it, a change
+    with status final is refused."""
+    kind = "Observation"
+    if before is not None and before["content"] == content_of(r):
+        out.unchanged += 1
+        return
+    if before is not None and before["lab_id"] is None and before["assessment_id"] is not None:
+        raise _refused(r, StoreError("imported before as a vital sign or neuro item, now a "
+                                     "lab result: not imported"))
+    stored = (before["lab_id"] if before is not None and before["fhir_status"] != IN_ERROR
+              else None)
+    reason = f"in the source record ({r.source}, {r.key})"
+    try:
+        if stored is None:
+            if r.status == IN_ERROR:
+                out.not_charted += before is None
+                out.unchanged += before is not None
+                keep(r, kind, pid, None, None)
+                return
+            if before is not None and r.status not in ("amended", "corrected"):
+                raise StoreError("imported before as entered-in-error: a result that comes "
+                                 "back must come as amended or corrected")
+            new = store.record_lab(pid, r.test, r.value, r.unit, r.at, by=by)
+            out.labs += 1
+            _unusual(out, pid, r)
+            _since(out, pid, r.at)
+            keep(r, kind, pid, None, None, lab_id=new)
+            return
+        current = {x["id"]: x for x in store.labs(pid)}.get(stored)
+        if current is None:
+            raise StoreError("the lab result it became is no longer current in the ward "
+                             "record (corrected or marked there): correct it on the "
+                             "medications and labs page")
+        if r.status == IN_ERROR:
+            new = store.mark_lab_in_error(pid, stored, f"entered in error {reason}", by=by)
+            out.marked += 1
+            _since(out, pid, current["taken_at"])
+            keep(r, kind, pid, None, None, lab_id=new)
+            return
+        if r.test != current["test"]:
+            raise StoreError(f"imported before as {current['test']}, now {r.test}: a change "
+                             "of test is not imported")
+        if r.status not in ("amended", "corrected"):
+            raise StoreError("imported before with another value: a change must come as "
+                             "amended, corrected or entered-in-error; nothing was "
+                             "overwritten")
+        if (current["taken_at"], current["entered_value"], current["entered_unit"]) == \
+                (r.at, r.value, r.unit):
+            out.unchanged += 1
+            keep(r, kind, pid, None, None, lab_id=stored)
+            return
+        new = store.amend_lab(pid, stored, r.value, r.unit, r.at, f"{r.status} {reason}",
+                              by=by)
+        out.amended += 1
+        _unusual(out, pid, r)
+        _since(out, pid, current["taken_at"], r.at)
+        keep(r, kind, pid, None, None, lab_id=new)
+    except StoreError as e:
+        raise _refused(r, e) from None
+
+
 def _latest(store: WardStore, batch: Batch) -> dict[tuple[str, str, str], dict[str, Any]]:
     """The newest provenance row of each resource of the batch seen before."""
-    return _record(store).latest(r.resource_id for r in [*batch.patients, *batch.observations])
+    return _record(store).latest(r.resource_id for r in [
+        *batch.patients, *batch.observations, *batch.medications, *batch.labs])
 
 
 def _import_rows(store: WardStore, groups: list[list[ObservationResource]], batch: Batch,
@@ -259,6 +439,10 @@ def _change(store: WardStore, o: ObservationResource, pid: str,
     ``corrected`` replace its values in the stored row, ``entered-in-error`` withdraws them,
     each as an amendment with a reason; anything else is refused, never overwritten."""
     where = f"Observation/{o.resource_id}"
+    if before.get("lab_id") is not None:
+        raise FhirError([FhirProblem(o.where, where, "code", ",".join(o.fields),
+                                     "imported before as a lab result, now a vital sign or "
+                                     "neuro item: not imported")])
     if o.status not in ("amended", "corrected", IN_ERROR):
         raise FhirError([FhirProblem(o.where, where, "status", o.status,
                                      "imported before with other values: a change must come "

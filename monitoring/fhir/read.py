@@ -17,6 +17,7 @@ from typing import Any
 
 import pydantic
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.medicationadministration import MedicationAdministration
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 
@@ -35,6 +36,7 @@ from .codes import (
     QUANTITIES,
     UCUM,
 )
+from .treatments import LabResource, MedicationResource, is_lab, lab, medication
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ class Found:
     patients: list[PatientResource]
     observations: list[ObservationResource]
     derived: int = 0
+    medications: list[MedicationResource] = field(default_factory=list)
+    labs: list[LabResource] = field(default_factory=list)
 
 
 def read_paths(paths: list[Path]) -> tuple[list[PatientResource], list[ObservationResource]]:
@@ -124,18 +128,22 @@ def read_all(paths: list[Path]) -> Found:
             problems.append(FhirProblem(str(f), "?", "encoding", "", f"not UTF-8 text ({e})"))
             continue
         raw += _resources_of(f, text, problems)
-    patients: list[PatientResource] = []
-    observations: list[ObservationResource] = []
-    derived = sum(1 for _, _, res in raw if _ours(res))
+    found = Found([], [])
+    found.derived = sum(1 for _, _, res in raw if _ours(res))
     for where, source, res in raw:
         got = _read_resource(where, source, res, problems)
         if isinstance(got, PatientResource):
-            patients.append(got)
+            found.patients.append(got)
         elif isinstance(got, ObservationResource):
-            observations.append(got)
+            found.observations.append(got)
+        elif isinstance(got, MedicationResource):
+            found.medications.append(got)
+        elif isinstance(got, LabResource):
+            found.labs.append(got)
     seen: dict[tuple[str, str], str] = {}
-    for r in [*patients, *observations]:
-        kind = "Patient" if isinstance(r, PatientResource) else "Observation"
+    for r in [*found.patients, *found.observations, *found.medications, *found.labs]:
+        kind = {PatientResource: "Patient", MedicationResource: "MedicationAdministration"}.get(
+            type(r), "Observation")
         k = (r.source, f"{kind}/{r.resource_id}")
         if k in seen:
             problems.append(FhirProblem(r.where, k[1], "id", r.resource_id,
@@ -143,7 +151,7 @@ def read_all(paths: list[Path]) -> Found:
         seen[k] = r.where
     if problems:
         raise FhirError(problems)
-    return Found(patients, observations, derived)
+    return found
 
 
 def _resources_of(f: Path, text: str, problems: list[FhirProblem]
@@ -241,19 +249,33 @@ def _validation_problems(where: str, name: str, e: pydantic.ValidationError,
 
 
 def _read_resource(where: str, source: str, res: dict[str, Any], problems: list[FhirProblem]
-                   ) -> PatientResource | ObservationResource | None:
+                   ) -> PatientResource | ObservationResource | MedicationResource | \
+        LabResource | None:
     kind = res.get("resourceType")
     rid = res.get("id")
     name = f"{kind}/{rid}" if rid else str(kind)
     if _ours(res):
         return None  # computed by this monitor (its export): recomputed here, never charted
-    if kind not in ("Patient", "Observation"):
+    models = {"Patient": Patient, "Observation": Observation,
+              "MedicationAdministration": MedicationAdministration}
+    if not isinstance(kind, str) or kind not in models:
         problems.append(FhirProblem(where, name, "resourceType", str(kind),
-                                    "this monitor imports Patient and vital-sign or neuro "
-                                    "Observation resources only (docs/fhir.md)"))
+                                    "this monitor imports Patient, Observation (vital signs, "
+                                    "neuro items, labs) and MedicationAdministration resources "
+                                    "only (docs/fhir.md)"))
         return None
-    model = Patient if kind == "Patient" else Observation
-    obj = _validated(model, res, where, name, problems)
+    if kind == "MedicationAdministration" and not any(
+            k in res for k in ("effectiveDateTime", "effectivePeriod")):
+        problems.append(FhirProblem(where, name, "effectiveDateTime", "",
+                                    "a MedicationAdministration needs the time it was given "
+                                    "(effectiveDateTime or effectivePeriod.start, with its "
+                                    "offset)"))
+        return None
+    if kind == "MedicationAdministration" and not isinstance(res.get("subject"), dict):
+        problems.append(FhirProblem(where, name, "subject.reference", "",
+                                    "must refer to a Patient as Patient/<id>"))
+        return None
+    obj = _validated(models[str(kind)], res, where, name, problems)
     if obj is None:
         return None
     if not rid or len(rid) > 64:
@@ -266,8 +288,13 @@ def _read_resource(where: str, source: str, res: dict[str, Any], problems: list[
     def bad(element: str, value: Any, why: str) -> None:
         problems.append(FhirProblem(where, name, element, str(value), why))
 
+    got: Any
     if isinstance(obj, Patient):
         got = _patient(obj, source, where, bad)
+    elif isinstance(obj, MedicationAdministration):
+        got = medication(obj, source, where, bad)
+    elif obj.code is not None and is_lab(obj):
+        got = lab(obj, source, where, bad)
     else:
         got = _observation(obj, source, where, bad)
     return got if len(problems) == before else None
@@ -322,9 +349,8 @@ def _quantity(q: Any, code: str, element: str, bad: Any) -> tuple[str, float] | 
 def _observation(o: Observation, source: str, where: str, bad: Any
                  ) -> ObservationResource | None:
     def problems_bad(shown: str) -> None:
-        bad("code", shown, "not a vital sign or neuro item this monitor reads (docs/fhir.md "
-            "lists the LOINC codes and our neuro codes); labs and medications are not "
-            "imported yet")
+        bad("code", shown, "not a vital sign, neuro item or lab this monitor reads "
+            "(docs/fhir.md lists the LOINC codes and our neuro codes)")
 
     if o.status not in (*CHARTED, IN_ERROR):
         bad("status", o.status, "allowed: " + ", ".join((*CHARTED, IN_ERROR))

@@ -66,3 +66,37 @@ def bundle(path: Path, *resources: dict[str, Any], kind: str = "collection",
         "entry": [{"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r}
                   for r in resources]}), encoding="utf-8")
     return path
+
+
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+SNOMED = "http://snomed.info/sct"
+LAB = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                   "code": "laboratory"}]}
+
+
+def med(rid: str, drug: str | None = None, rxnorm: str | None = None, dose: float | None = None,
+        unit: str = "mg", at: str = "2026-03-01T09:00:00+00:00", subject: str = "p1",
+        status: str = "completed", route: str | None = "47625008", **extra: Any
+        ) -> dict[str, Any]:
+    """A MedicationAdministration: the drug by text and/or RxNorm, a dose in UCUM ``unit``."""
+    concept: dict[str, Any] = {}
+    if drug:
+        concept["text"] = drug
+    if rxnorm:
+        concept["coding"] = [{"system": RXNORM, "code": rxnorm}]
+    dosage: dict[str, Any] = {}
+    if dose is not None:
+        dosage["dose"] = quantity(dose, unit)
+    if route:
+        dosage["route"] = {"coding": [{"system": SNOMED, "code": route}]}
+    out = {"resourceType": "MedicationAdministration", "id": rid, "status": status,
+           "medicationCodeableConcept": concept, "subject": {"reference": f"Patient/{subject}"},
+           "effectiveDateTime": at, **({"dosage": dosage} if dosage else {}), **extra}
+    return out
+
+
+def lab(rid: str, code: str, value: float, unit: str, at: str = "2026-03-01T07:30:00+00:00",
+        subject: str = "p1", status: str = "final", **extra: Any) -> dict[str, Any]:
+    """A laboratory Observation (category laboratory, LOINC ``code``)."""
+    return {**vital(rid, code, value, unit, at=at, subject=subject, status=status),
+            "category": [LAB], **extra}

@@ -94,6 +94,32 @@ def test_each_episode_is_a_provisional_condition_with_its_onset_and_peak_grade(
         assert c["evidence"][0]["detail"][0]["reference"].split("/")[1] in ids
 
 
+def given(store: WardStore, pid: str) -> list[tuple]:
+    return [(m["kind"], m["given_at"], m["dose"], m["unit"], m["route"])
+            for m in store.administrations(pid)]
+
+
+def results(store: WardStore, pid: str) -> list[tuple]:
+    return [(x["test"], x["taken_at"], x["value"], x["unit"]) for x in store.labs(pid)]
+
+
+def test_medications_and_labs_are_exported_as_the_import_reads_them(store: WardStore) -> None:
+    services.import_fhir(store, [SAMPLE], "nina")
+    bundle = export_bundle(store, "FHIR-DEMO-2")
+    (toci,) = [e["resource"] for e in bundle["entry"]
+               if e["resource"]["resourceType"] == "MedicationAdministration"]
+    assert (toci["medicationCodeableConcept"]["coding"][0]["code"], toci["status"],
+            toci["effectiveDateTime"], toci["dosage"]["dose"]["value"],
+            toci["dosage"]["dose"]["code"], toci["dosage"]["route"]["coding"][0]["code"]) == \
+        ("612865", "completed", "2026-03-05T16:00:00+00:00", 660.0, "mg", "47625008")
+    labs = {e["resource"]["code"]["coding"][0]["code"]: e["resource"]["valueQuantity"]
+            for e in bundle["entry"] if e["resource"].get("category", [{}])[0].get(
+                "coding", [{}])[0].get("code") == "laboratory"}
+    assert {k: (v["value"], v["code"]) for k, v in labs.items()} == {
+        "1988-5": (pytest.approx(15.2), "mg/dL"), "2276-4": (2400.0, "ng/mL"),
+        "26881-3": (850.0, "pg/mL")}
+
+
 def test_fhir_to_record_to_fhir_to_record_gives_the_same_timeline_and_grades(
         store: WardStore, make_store, tmp_path: Path) -> None:
     services.import_fhir(store, [SAMPLE], "nina")
@@ -104,8 +130,11 @@ def test_fhir_to_record_to_fhir_to_record_gives_the_same_timeline_and_grades(
     assert done.derived == sum(1 for e in first["entry"]
                                if e["resource"]["resourceType"] != "Patient"
                                and "meta" in e["resource"])
+    assert (done.medications, done.labs) == (2, 5)
     for pid in ("FHIR-DEMO-1", "FHIR-DEMO-2"):
         assert again.timeline_rows(pid) == store.timeline_rows(pid)
+        assert given(again, pid) == given(store, pid) != []
+        assert results(again, pid) == results(store, pid) != []
         assert list(ward.grades_now(again, pid).values()) == \
             list(ward.grades_now(store, pid).values())
     second = export_bundle(again)

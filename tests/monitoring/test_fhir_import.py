@@ -254,7 +254,15 @@ def test_the_sample_data_imports_and_grades_as_its_readme_says(store: WardStore)
     assert (list(crs2), list(icans2)) == ([0, 2, 2, 0], [0, 0, 2, 0])
     assert [h.values["temp_c"] for h in current(store, "FHIR-DEMO-1")] == [37.0, 38.0, 39.0, 37.2]
     assert "not_recorded" in {f["code"] for f in store.open_flags("FHIR-DEMO-1")}  # no device
-    assert services.import_fhir(store, [SAMPLE], "nina").added == 0
+    assert [(m["kind"], m["dose"], m["unit"], m["route"])
+            for p in ("FHIR-DEMO-1", "FHIR-DEMO-2") for m in store.administrations(p)] == [
+        ("paracetamol", 1.0, "g", "PO"), ("tocilizumab", 660.0, "mg", "IV")]
+    assert sorted((x["test"], x["entered_value"], x["entered_unit"])
+                  for p in ("FHIR-DEMO-1", "FHIR-DEMO-2") for x in store.labs(p)) == [
+        ("crp", 45.0, "mg/L"), ("crp", 152.0, "mg/L"), ("ferritin", 850.0, "ug/L"),
+        ("ferritin", 2400.0, "ug/L"), ("il6", 850.0, "pg/mL")]
+    again = services.import_fhir(store, [SAMPLE], "nina")
+    assert (again.added, again.medications, again.labs) == (0, 0, 0)
 
 
 # ------------------------------------------------------------------------------ command line

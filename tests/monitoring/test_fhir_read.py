@@ -94,15 +94,19 @@ def test_the_source_system_is_meta_source_else_the_base_of_the_full_url(tmp_path
      "Observation/o1, effectiveDateTime '2026-03-01': needs a date and time with its offset"),
     ({**vital("o1", "8867-4", 80, "/min"), "subject": {"reference": "Group/g1"}},
      "Observation/o1, subject.reference 'Group/g1': must refer to a Patient"),
-    (vital("o1", "2160-0", 1.1, "mg/dL"),
-     "Observation/o1, code 'http://loinc.org|2160-0': not a vital sign or neuro item"),
+    (vital("o1", "8302-2", 170, "cm"),
+     "Observation/o1, code 'http://loinc.org|8302-2': not a vital sign, neuro item or lab"),
     (neuro("o1", "consciousness", **coded("drowsy")),
      "Observation/o1, valueCodeableConcept 'drowsy': allowed: alert"),
     ({**vital("o1", "8867-4", 80, "/min"), "valueQuantity": {"value": "fast"}},
      "Observation/o1, valueQuantity.value 'fast': not valid FHIR R4"),
+    ({"resourceType": "MedicationRequest", "id": "m1"},
+     "MedicationRequest/m1, resourceType 'MedicationRequest': this monitor imports Patient, "
+     "Observation (vital signs, neuro items, labs) and MedicationAdministration resources "
+     "only"),
     ({"resourceType": "MedicationAdministration", "id": "m1"},
-     "MedicationAdministration/m1, resourceType 'MedicationAdministration': this monitor "
-     "imports Patient and vital-sign or neuro Observation resources only"),
+     "MedicationAdministration/m1, effectiveDateTime '': a MedicationAdministration needs the "
+     "time it was given"),
     (patient("p9", birthDate="1970-13-45"),
      "Patient/p9, birthDate '1970-13-45': not valid FHIR R4"),
     ({**patient("p9"), "identifier": []}, "Patient/p9, identifier '': a Patient needs an "

@@ -22,6 +22,11 @@ def test_streamlit_is_configured_to_show_no_error_details():
     assert config["client"]["showErrorDetails"] == "none"
 
 
+def test_tables_on_screen_offer_no_csv_download_that_would_not_be_formula_safe():
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["disableDataExport"] is True
+
+
 def test_the_sign_in_page_during_a_database_outage_shows_a_plain_message(monkeypatch, caplog):
     # nothing listens on port 1: the connection is refused, as when the server is down
     monkeypatch.setenv("DATABASE_URL", "postgresql://ward:secret@127.0.0.1:1/ward")
