@@ -401,7 +401,29 @@ def timeline_figure(review: Review, grade_bands: bool = True) -> go.Figure:
     _day_lines(layers, review, f)
     layers.apply(fig)
     _axes(fig, f)
+    # the markers panel's range and time labels too (ui/marker_chart.py)
+    fig.update_xaxes(range=list(time_range(review)), tickformat=TIME_TICKS)
     return fig
+
+
+TIME_TICKS = "%H:%M<br>%d %b"  # "14:00" over "05 Dec": the ward's clock, the day before month
+TIME_PAD = 0.02  # of the span, each side (at least an hour): the first and last points show
+
+
+def time_range(review: Review) -> tuple[datetime, datetime]:
+    """The time axis of the patient's timeline and of its markers panel (ward-local clock
+    times, as the points): from the earliest to the latest of the assessments, the lab results
+    and the medications, a little more each side. Both charts use it, so a time sits at the
+    same place on the two (issue 20 point 2)."""
+    times = [r["time"] for r in review.rows] + [x["taken_at"] for x in review.labs] + \
+        [m["given_at"] for m in review.administrations]
+    local = [t.astimezone(review.tz).replace(tzinfo=None) for t in times]
+    if not local:
+        now = datetime.now(UTC).astimezone(review.tz).replace(tzinfo=None)
+        return now - timedelta(hours=12), now + timedelta(hours=12)
+    first, last = min(local), max(local)
+    pad = max((last - first) * TIME_PAD, timedelta(hours=1))
+    return first - pad, last + pad
 
 
 def _day_lines(layers: _Layers, review: Review, f: pd.DataFrame) -> None:

@@ -4,19 +4,21 @@ not show the grade being asked."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from monitoring.library import CaseCard
+from monitoring.marker_panel import default_markers
 from monitoring.review import Review
 from monitoring.vocabulary import KIND_WORDS, LAB_UNITS
 
 from .charts import timeline_figure
 from .common import local, observations_text
+from .marker_chart import choices, markers_figure
 from .text import lab_value, whole_years
 
 # How lab results are shown (spec §6.3 conversions from the stored canonical unit)
@@ -26,8 +28,6 @@ LAB_DISPLAY: dict[str, tuple[str, str]] = {  # test -> (label, unit shown)
     "haemoglobin": ("Haemoglobin", "g/L"), "creatinine": ("Creatinine", "µmol/L"),
     "fibrinogen": ("Fibrinogen", "g/L"), "il6": ("IL-6", "pg/mL"),
 }
-LAB_PANELS = ("crp", "ferritin", "anc", "platelets")  # charted; every test is in the table
-LAB_COLOURS = {"crp": "#D55E00", "ferritin": "#CC79A7", "anc": "#0072B2", "platelets": "#009E73"}
 GRADE_TRACES = ("CRS grade", "ICANS grade", "CRS episode maximum", "ICANS episode maximum")
 LABS_NOTE = ("Lab results are shown for context; they play no part in the ASTCT grades "
              "(ASTCT 2019).")
@@ -78,26 +78,14 @@ def latest_labs(labs: list[dict[str, Any]], tz: Any) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Test", "Latest", "Unit", "Taken"])
 
 
-def labs_figure(labs: list[dict[str, Any]], tz: Any) -> go.Figure:
-    """Trends so far of the results that move with CRS (CRP, ferritin) and with the
-    cytopenias after lymphodepletion (ANC, platelets): one panel each, one y axis each."""
-    titles = [f"{LAB_DISPLAY[t][0]} {LAB_DISPLAY[t][1]}" for t in LAB_PANELS]
-    fig = make_subplots(rows=len(LAB_PANELS), cols=1, shared_xaxes=True,
-                        vertical_spacing=0.08, subplot_titles=titles)
-    for row, test in enumerate(LAB_PANELS, start=1):
-        points = [(x["taken_at"].astimezone(tz).replace(tzinfo=None), *display_value(x))
-                  for x in labs if x["test"] == test]
-        label, unit = LAB_DISPLAY[test]
-        fig.add_trace(go.Scatter(
-            x=[p[0] for p in points], y=[p[1] for p in points], name=f"{label} ({unit})",
-            mode="lines+markers", line={"color": LAB_COLOURS[test]}, showlegend=False,
-            hovertemplate=f"{label} %{{y}} {unit}<br>%{{x|%d %b %H:%M}}<extra></extra>"),
-            row=row, col=1)
-        fig.update_yaxes(tickformat=",.3~g", rangemode="tozero", row=row, col=1)
-    fig.update_xaxes(type="date", showgrid=True, tickformat="%d %b\n%H:%M")
-    fig.update_layout(height=640, margin={"l": 60, "r": 30, "t": 40, "b": 30},
-                      template="plotly_white")
-    return fig
+def labs_figure(rv: Review, tests: Sequence[str] | None = None) -> go.Figure:
+    """The markers known at this replay step - the replay's record holds only the results
+    taken at or before the step (``monitoring.teaching.replay``) - drawn by the timeline's
+    markers panel (``ui.marker_chart``, the one builder), without its grade row: in a quiz
+    the grade is the answer. ``tests`` None: IL-6, CRP, ferritin and fibrinogen."""
+    if tests is None:
+        tests = default_markers(choices(rv))
+    return markers_figure(rv, tests, grades=False)
 
 
 def medications_frame(review: Review, tz: Any) -> pd.DataFrame:

@@ -58,7 +58,8 @@ def page_text(at) -> str:
     return "\n".join(out)
 
 
-PLOTTED = ("x", "y", "z", "x0", "x1", "y0", "y1", "range", "template")
+# plotted positions, not words (ax, ay: where an annotation's arrow starts, a time like x)
+PLOTTED = ("x", "y", "z", "x0", "x1", "y0", "y1", "ax", "ay", "range", "template")
 
 
 def _words_of(spec: Any) -> Any:

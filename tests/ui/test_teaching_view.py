@@ -22,16 +22,37 @@ def test_labs_are_charted_and_tabled_in_the_units_of_the_card_up_to_the_step(sto
     case = library.builtin_case("DEMO-007")
     library.load_case(store, case, NOW)
     rv = teaching.replay(store, "DEMO-007", 20)
-    fig = labs_figure(rv.labs, UTC)
-    assert [t.name for t in fig.data] == ["CRP (mg/L)", "Ferritin (µg/L)", "ANC (10^9/L)",
-                                          "Platelets (10^9/L)"]
-    crp_card = [d["crp"] for d in case.card.labs.draws
-                if (datetime.fromisoformat(d["time"]) + teaching.shift_in_ward(
-                    store, "DEMO-007", case)).replace(tzinfo=UTC) <= rv.current.time]
-    assert list(fig.data[0].y) == crp_card  # stored as mg/dL, shown as entered (mg/L)
+    fig = labs_figure(rv)  # the timeline's markers panel: IL-6, CRP, ferritin, fibrinogen
+    markers = [t for t in fig.data if t.mode == "lines+markers"]
+    assert [t.name for t in markers] == ["IL-6", "CRP", "ferritin", "fibrinogen"]
+    assert not {"CRS grade", "ICANS grade"} & {t.name for t in fig.data}  # a quiz's answer
+    shift = teaching.shift_in_ward(store, "DEMO-007", case)
+    crp_card = [d["crp"] for d in case.card.labs.draws if "crp" in d
+                and (datetime.fromisoformat(d["time"]) + shift).replace(tzinfo=UTC)
+                <= rv.current.time]
+    (crp,) = [t for t in markers if t.name == "CRP"]
+    assert list(crp.y) == crp_card  # stored as mg/dL, shown as entered (mg/L)
     table = latest_labs(rv.labs, UTC)
     assert table.loc[table["Test"] == "CRP", "Latest"].item() == f"{crp_card[-1]:g}"
     assert set(table["Unit"]) >= {"mg/L", "µg/L", "10^9/L", "µmol/L", "g/L", "U/L"}
+
+
+def test_a_replay_step_never_charts_a_result_taken_after_it(store):
+    """Issue 20 point 5: the markers known at each step - only results taken at or before the
+    step's time, at every step of a case whose IL-6 is drawn between its assessments."""
+    case = library.builtin_case("DEMO-002")
+    library.load_case(store, case, NOW)
+    all_labs = store.labs("DEMO-002")
+    n = len(teaching.steps(store, "DEMO-002"))
+    for step in range(0, n, 3):
+        rv = teaching.replay(store, "DEMO-002", step)
+        cut = rv.current.time.astimezone(rv.tz).replace(tzinfo=None)
+        fig = labs_figure(rv, ["il6", "crp", "ferritin", "fibrinogen", "platelets"])
+        shown = [x for t in fig.data if t.mode == "lines+markers" for x in t.x]
+        assert all(x <= cut for x in shown), step
+        known = sum(1 for x in all_labs if x["taken_at"] <= rv.current.time
+                    and x["test"] in ("il6", "crp", "ferritin", "fibrinogen", "platelets"))
+        assert len(shown) == known, step  # and every one known at the step is drawn
 
 
 def test_medications_and_card_events_are_listed_with_their_dose(store):

@@ -7,6 +7,7 @@ import streamlit as st
 from grading import guidance
 from monitoring import limits, services
 from monitoring.library import grade_words
+from monitoring.marker_panel import default_markers
 from monitoring.review import (
     ATTRIBUTION_FINDINGS,
     attribution_effect,
@@ -36,6 +37,9 @@ from ui.common import (
 from ui.fhir import download_bundle
 from ui.flags import HISTORY_COLUMNS, history_frame, open_flags_panel
 from ui.handover import handover_html
+from ui.marker_chart import choices as marker_choices
+from ui.marker_chart import markers_figure
+from ui.marker_chart import notes as marker_notes
 from ui.scales import draw_labs_tab, draw_scales_tab
 from ui.text import file_part, md
 
@@ -113,6 +117,19 @@ with timeline_tab:
                "flow. Dotted: the episode maximum. " + gap_note())
     st.plotly_chart(timeline_figure(rv), key=f"timeline_{pid}",
                     config={"displaylogo": False})
+    st.markdown("**Markers**, on the same time axis")
+    options = marker_choices(rv)
+    if not options:
+        st.caption("No lab results recorded for this patient.")
+    else:
+        chosen = st.multiselect("Markers to show", list(options),
+                                default=default_markers(options), format_func=options.get,
+                                key=f"markers_{pid}_{'-'.join(options)}")
+        if chosen:
+            st.plotly_chart(markers_figure(rv, chosen), key=f"markers_chart_{pid}",
+                            config={"displaylogo": False})
+            for line in marker_notes(rv, chosen):
+                st.caption(line)
 
 with why_tab:
     labels = [f"{local(x.time, tz)} · {grade_text('CRS', x.crs)} · {grade_text('ICANS', x.icans)}"

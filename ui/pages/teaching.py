@@ -8,6 +8,7 @@ import streamlit as st
 from grading.words import rule_words
 from monitoring import library, limits, services
 from monitoring.library import grade_words
+from monitoring.marker_panel import default_markers
 from monitoring.services import StoreError
 from monitoring.teaching import (
     PLAY_SPEEDS,
@@ -28,6 +29,8 @@ from monitoring.teaching import (
 from ui import session
 from ui.charts import timeline_figure
 from ui.common import badge, local, reason_text
+from ui.marker_chart import choices as marker_choices
+from ui.marker_chart import notes as marker_notes
 from ui.teaching_view import (
     LABS_NOTE,
     charted_frame,
@@ -119,7 +122,14 @@ def show_context(rv, key: str) -> None:
             st.caption("No lab results yet.")
         else:
             st.dataframe(latest_labs(rv.labs, tz), hide_index=True, key=f"{key}_labs")
-            st.plotly_chart(labs_figure(rv.labs, tz), key=f"{key}_labs_chart")
+            options = marker_choices(rv)  # the markers with results up to this step only
+            chosen = st.multiselect("Markers to chart", list(options),
+                                    default=default_markers(options), format_func=options.get,
+                                    key=f"{key}_markers_{'-'.join(options)}")
+            if chosen:
+                st.plotly_chart(labs_figure(rv, chosen), key=f"{key}_labs_chart")
+                for line in marker_notes(rv, chosen):
+                    st.caption(line)
 
 
 
