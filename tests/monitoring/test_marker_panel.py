@@ -52,7 +52,7 @@ def test_results_entered_in_two_units_are_shown_in_the_canonical_unit():
 
 
 @pytest.mark.parametrize(("age", "high", "outside"), [
-    (8, 140, "above"), (17.9, 140, "above"), (18, 300, None), (62, 300, None), (None, 300, None)])
+    (8, 140, "above"), (17.9, 140, "above"), (18, 400, None), (62, 400, None), (None, 400, None)])
 def test_ferritin_takes_the_range_of_the_patients_age_at_the_time(age, high, outside):
     rows = [] if age is None else [row(T0 - timedelta(hours=1), age)]
     (fer,) = mp.marker_courses([lab("ferritin", 250, "ng/mL", T0)], PATIENT, rows, [],
@@ -64,7 +64,7 @@ def test_a_patient_turning_18_during_the_stay_gets_the_adult_range_from_the_birt
     patient = {"infusion_time": INFUSION, "date_of_birth": date(2008, 4, 8)}
     labs = [lab("ferritin", 250, "ng/mL", T0), lab("ferritin", 250, "ng/mL", T0 + timedelta(1))]
     (fer,) = mp.marker_courses(labs, patient, [row(T0, 17.99)], [], UTC).values()
-    assert [r.high for r in fer.results] == [140, 300]
+    assert [r.high for r in fer.results] == [140, 400]
     assert [r.outside for r in fer.results] == ["above", None]
 
 
