@@ -7,6 +7,7 @@ itself (design.md). Everything here goes through ``WardStore`` and ``grading``.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -80,11 +81,26 @@ def day_post_infusion(infusion: datetime | None, at: datetime, tz: Any) -> int |
     return (at.astimezone(tz).date() - infusion.astimezone(tz).date()).days
 
 
+def _birthday(born: date, year: int) -> date:
+    try:
+        return born.replace(year=year)
+    except ValueError:          # born on 29 February: the birthday is 28 February
+        return born.replace(year=year, day=28)
+
+
 def age_years_at(date_of_birth: date | None, at: datetime, tz: Any) -> float | None:
+    """The age at ``at`` (ward calendar) in years: the completed years by the calendar plus the
+    part of the current year, cut (never rounded up) to 2 decimals - so a patient is 12 or 18
+    from that birthday and not a day before (the paediatric tools and ranges change there)."""
     if date_of_birth is None:
         return None
-    days = (at.astimezone(tz).date() - date_of_birth).days
-    return round(days / 365.25, 2)
+    on = at.astimezone(tz).date()
+    years = on.year - date_of_birth.year - (
+        (on.month, on.day) < (date_of_birth.month, date_of_birth.day))
+    last = _birthday(date_of_birth, date_of_birth.year + years)
+    following = _birthday(date_of_birth, date_of_birth.year + years + 1)
+    part = (on - last).days / max((following - last).days, 1)
+    return math.floor((years + part) * 100) / 100
 
 
 # ------------------------------------------------------------------------------ overview
