@@ -155,6 +155,9 @@ def read_all(paths: list[Path]) -> Found:
     return found
 
 
+TOO_DEEP = "the JSON is nested too deeply to be a FHIR resource"
+
+
 def _resources_of(f: Path, text: str, problems: list[FhirProblem]
                   ) -> list[tuple[str, str, dict[str, Any]]]:
     """The resources of one file with their place: a Bundle's entries, or one per NDJSON line."""
@@ -165,6 +168,9 @@ def _resources_of(f: Path, text: str, problems: list[FhirProblem]
                 continue
             try:
                 res = json.loads(line, parse_constant=_no_constant)
+            except RecursionError:
+                problems.append(FhirProblem(f"{f} line {n}", "?", "JSON", line[:80], TOO_DEEP))
+                continue
             except ValueError as e:
                 problems.append(FhirProblem(f"{f} line {n}", "?", "JSON", line,
                                             getattr(e, "msg", str(e))))
@@ -177,6 +183,9 @@ def _resources_of(f: Path, text: str, problems: list[FhirProblem]
         return out
     try:
         doc = json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        problems.append(FhirProblem(str(f), "?", "JSON", "", TOO_DEEP))
+        return []
     except ValueError as e:
         where = f"{f} line {e.lineno}" if isinstance(e, json.JSONDecodeError) else str(f)
         problems.append(FhirProblem(where, "?", "JSON", "", getattr(e, "msg", str(e))))

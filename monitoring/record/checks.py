@@ -80,7 +80,7 @@ def _checked_administration(kind: str, given_at: datetime, dose: float | None,
         raise StoreError(str(e)) from None
     if not isinstance(given_at, datetime) or given_at.tzinfo is None:
         raise StoreError("given_at must be timezone-aware")
-    _not_in_future("given_at", given_at, "a medication is recorded when it was given")
+    _not_in_future("the time given", given_at, "a medication is recorded when it was given")
     return {"given_at": given_at, "kind": kind, "dose": None if dose is None else float(dose),
             "unit": medications.DRUGS[kind].unit if unit is None else unit, "route": route}
 
@@ -110,8 +110,8 @@ def lab_problems(test: str, value: object, unit: str, taken_at: object
         out.append(("taken_at", "taken_at must be timezone-aware"))
     else:
         try:
-            _not_in_future("taken_at", taken_at, "a result is recorded at the time the sample "
-                           "was taken")
+            _not_in_future("the time taken", taken_at, "a result is recorded at the time "
+                           "the sample was taken")
         except StoreError as e:
             out.append(("taken_at", str(e)))
     return out
@@ -140,7 +140,7 @@ def _checked_period(finding: str, starts_at: datetime, ends_at: datetime | None,
     for name, at in (("from", starts_at), ("until", ends_at)):
         if at is not None and (not isinstance(at, datetime) or at.tzinfo is None):
             raise StoreError(f"{name} must be a timezone-aware time")
-    _not_in_future("from", starts_at, "an attribution starts at a time that has happened")
+    _not_in_future("the start", starts_at, "an attribution starts at a time that has happened")
     if ends_at is not None and ends_at < starts_at:
         raise StoreError("until must be at or after from (an attribution covers the "
                          "assessments from one time to a later one)")

@@ -152,9 +152,11 @@ def _not_in_future(field: str, at: datetime, why: str) -> None:
     charted for a time that has happened: any time up to now, never later."""
     current = now()
     if at > current:
-        raise StoreError(f"{field} {at.isoformat(timespec='minutes')} is in the future: {why} "
-                         f"(allowed: any time up to now, "
-                         f"{current.isoformat(timespec='minutes')})")
+        def shown(t: datetime) -> str:  # as a clinician reads a time, in the time's own zone
+            return t.astimezone(at.tzinfo).strftime("%d/%m/%Y %H:%M (UTC%z)").replace(
+                "UTC+0000", "UTC")
+        raise StoreError(f"{field} {shown(at)} is in the future: {why} "
+                         f"(allowed: any time up to now, {shown(current)})")
 
 
 

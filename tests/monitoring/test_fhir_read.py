@@ -131,6 +131,16 @@ def test_a_bad_json_line_and_a_bundle_of_the_wrong_type_are_named(tmp_path: Path
         e.value.lines[0]
 
 
+def test_json_nested_too_deeply_is_named_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (tmp_path / "deep.ndjson").write_text('{"a":' * 50_000 + "1" + "}" * 50_000 + "\n")
+    with pytest.raises(FhirError) as e:
+        read_paths([tmp_path / "deep.json", tmp_path / "deep.ndjson"])
+    text = str(e.value)
+    assert "deep.json: ?, JSON '': the JSON is nested too deeply" in text
+    assert "deep.ndjson line 1: ?, JSON" in text and text.count("nested too deeply") == 2
+
+
 def test_nan_a_line_that_is_not_an_object_and_a_missing_code_are_named(tmp_path: Path) -> None:
     f = tmp_path / "x.ndjson"
     no_code = {**vital("o9", "8867-4", 80, "/min"), "code": None}
