@@ -429,8 +429,19 @@ def _named(p: Any, groups: list[list[ObservationResource]]) -> FhirProblem | str
     # the value of one resource, or the row the resources make together (e.g. a missing item)
     element = f"value ({_TITLE[p.field]})" if hit and p.field in _TITLE else "assessment row"
     hit = hit or g
-    return FhirProblem(hit[0].where, ", ".join(o.key for o in hit), element, p.value or "",
-                       p.message)
+    return FhirProblem(hit[0].where, ", ".join(o.key for o in hit), element,
+                       _shown_time(p.value) if p.field == "time" else p.value or "", p.message)
+
+
+def _shown_time(value: str | None) -> str:
+    """A row's time as a clinician reads it (06/12/2026 15:45 (UTC+0100)), not ISO 8601."""
+    try:
+        t = datetime.fromisoformat(value or "")
+    except ValueError:
+        return value or ""
+    if t.tzinfo is None:
+        return t.strftime("%d/%m/%Y %H:%M")
+    return t.strftime("%d/%m/%Y %H:%M (UTC%z)").replace("UTC+0000", "UTC")
 
 
 def _change(store: WardStore, o: ObservationResource, pid: str,
