@@ -280,7 +280,7 @@ def test_physician_reviews_the_grade_3_crs_demo_patient(ward_server: WardServer,
     ui.get_by_role("button", name="Review the course").click()
     expect(heading(ui, "Patient review")).to_be_visible(timeout=TIMEOUT_MS)
     expect(ui.get_by_text("Maximum so far: CRS 3, ICANS 0")).to_be_visible(timeout=TIMEOUT_MS)
-    chart = ui.locator(".js-plotly-plot")
+    chart = ui.locator(".js-plotly-plot").first  # the timeline; the markers panel follows it
     expect(chart).to_be_visible(timeout=TIMEOUT_MS)
     for title in ("Temperature °C", "SpO2 % and oxygen", "CRS / ICANS grade"):
         expect(chart.get_by_text(title, exact=True)).to_be_visible()
