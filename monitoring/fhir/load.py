@@ -245,7 +245,7 @@ def _refused(r: MedicationResource | LabResource, e: StoreError) -> FhirError:
     """A refusal of the record said of the resource it came from."""
     text = str(e)
     element, value = "(resource)", ""
-    if text.startswith(("given_at", "taken_at")):
+    if text.startswith(("the time given", "the time taken")):  # record/checks.py
         element, value = "effectiveDateTime", r.at.isoformat()
     elif isinstance(r, MedicationResource) and r.dose is not None:
         element, value = "dosage", f"{r.dose:g} {r.unit}"

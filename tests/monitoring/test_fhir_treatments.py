@@ -276,7 +276,7 @@ def test_a_dose_given_in_the_future_is_refused_by_the_record_naming_the_resource
                med("t", "tocilizumab", dose=560, at="2999-01-01T09:00:00+00:00"))
     with pytest.raises(FhirError, match=re.escape(
             "MedicationAdministration/t, effectiveDateTime '2999-01-01T09:00:00+00:00': "
-            "given_at")):
+            "the time given 01/01/2999 09:00 (UTC) is in the future")):
         services.import_fhir(store, [f], "nina")
     assert (count(store, tables.patients), count(store, tables.assessments),
             count(store, tables.administrations)) == (0, 0, 0)
