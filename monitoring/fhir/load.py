@@ -22,8 +22,10 @@ from typing import Any
 import pydantic
 
 from grading.fields import FIELDS
+from grading.lab_scores.units import ANALYTES
 from grading.parse import InputError
 
+from ..medications import DRUGS
 from ..record.model import PatientIn
 from ..store import StoreError, WardStore
 from .codes import MED_RECORDED
@@ -65,6 +67,10 @@ class Outcome:
     not_given: int = 0               # not-done administrations: nothing given, nothing recorded
     since: dict[str, datetime] = field(default_factory=dict)  # patient -> earliest change
     notices: list[str] = field(default_factory=list)  # for a person to look at; nothing refused
+    # (patient, "lab"|"medication") -> (test or drug, instant) -> the current row there: a new
+    # resource at a time the patient already has that test or drug is refused (decision F9)
+    seen: dict[tuple[str, str], dict[tuple[str, datetime], dict[str, Any]]] = field(
+        default_factory=dict, repr=False)
 
 
 def age_at(birth: date | None, at: datetime) -> int | None:
@@ -241,6 +247,28 @@ def write(store: WardStore, batch: Batch, by: str,
     return out
 
 
+def _once(store: WardStore, out: Outcome, pid: str, what: str, key: str, at: datetime
+          ) -> dict[tuple[str, datetime], dict[str, Any]]:
+    """Decision F9: a new resource for a test (a drug) the patient already has a current
+    result (dose) of at the same instant is refused, naming the stored one - a result resent
+    under a new id, or our own export read back, is not recorded twice. Returns the patient's
+    times (read once an import) for the caller to add the new row to."""
+    seen = out.seen.get((pid, what))
+    if seen is None:
+        rows = store.labs(pid) if what == "lab" else store.administrations(pid)
+        field_, time_ = ("test", "taken_at") if what == "lab" else ("kind", "given_at")
+        seen = out.seen[(pid, what)] = {(x[field_], x[time_].astimezone(UTC)): x for x in rows}
+    same = seen.get((key, at.astimezone(UTC)))
+    if same is not None:
+        name = ANALYTES[key].words if what == "lab" else DRUGS[key].words
+        noun = "result" if what == "lab" else "dose"
+        raise StoreError(f"the ward record already has a {name} {noun} at this time ({noun} "
+                         f"#{same['id']}): a {noun} is imported once; a change comes as "
+                         "amended or corrected of the same resource, or is made on the "
+                         "medications and labs page")
+    return seen
+
+
 def _refused(r: MedicationResource | LabResource, e: StoreError) -> FhirError:
     """A refusal of the record said of the resource it came from."""
     text = str(e)
@@ -283,8 +311,10 @@ def _medication(store: WardStore, m: MedicationResource, pid: str,
     try:
         if stored is None:
             if m.status in MED_RECORDED:
+                seen = _once(store, out, pid, "medication", m.kind, m.at)
                 new = store.record_administration(pid, m.kind, m.at, by=by, dose=m.dose,
                                                   unit=m.unit, route=m.route)
+                seen[(m.kind, m.at.astimezone(UTC))] = {"id": new}
                 out.medications += 1
                 _unusual(out, pid, m)
                 _since(out, pid, m.at)
@@ -354,7 +384,9 @@ def _lab(store: WardStore, r: LabResource, pid: str, before: dict[str, Any] | No
             if before is not None and r.status not in ("amended", "corrected"):
                 raise StoreError("imported before as entered-in-error: a result that comes "
                                  "back must come as amended or corrected")
+            seen = _once(store, out, pid, "lab", r.test, r.at)
             new = store.record_lab(pid, r.test, r.value, r.unit, r.at, by=by)
+            seen[(r.test, r.at.astimezone(UTC))] = {"id": new}
             out.labs += 1
             _unusual(out, pid, r)
             _since(out, pid, r.at)

@@ -1,5 +1,5 @@
 """Read a ``MedicationAdministration`` and a lab ``Observation`` into what the ward records
-(docs/fhir.md, decisions F6-F8): the drug of monitoring/medications.py ``DRUGS`` by RxNorm
+(docs/fhir.md, decisions F6-F9): the drug of monitoring/medications.py ``DRUGS`` by RxNorm
 ingredient code or by its words, its dose or rate in a unit of that drug, its route; the
 analyte of grading/lab_scores/units.py ``ANALYTES`` by LOINC (the table's ``loinc`` codes),
 its value in a unit the analyte accepts. The same checks as the medications page run here

@@ -326,6 +326,44 @@ def test_a_lab_result_the_ward_cannot_record_is_named_with_element_value_and_why
                for line in message.splitlines()), message
 
 
+def test_a_new_lab_resource_at_a_time_the_patient_already_has_that_test_is_refused(
+        store: WardStore, tmp_path: Path) -> None:
+    # decision F9: another resource id (a resent result, our own export read back) for the
+    # same test at the same instant would record the result twice; refused, nothing stored
+    services.import_fhir(store, [ndjson(tmp_path / "a.ndjson", patient(),
+                                        lab("f1", "2276-4", 1200, "ng/mL"))], "nina")
+    again = ndjson(tmp_path / "b.ndjson", patient(),
+                   lab("f2", "2276-4", 1200, "ug/L", at="2026-03-01T08:30:00+01:00"),
+                   lab("c", "1988-5", 52, "mg/L"))
+    with pytest.raises(FhirError, match=re.escape(
+            "Observation/f2, valueQuantity '1200 ug/L': the ward record already has a ferritin "
+            "result at this time (result #")):
+        services.import_fhir(store, [again], "nina")
+    assert [r[0] for r in results(store)] == ["ferritin"]
+    later = ndjson(tmp_path / "c.ndjson", patient(),
+                   lab("f3", "2276-4", 1500, "ng/mL", at="2026-03-01T19:30:00+00:00"))
+    assert services.import_fhir(store, [later], "nina").labs == 1
+    twice = ndjson(tmp_path / "d.ndjson", patient(), lab("c1", "1988-5", 52, "mg/L"),
+                   lab("c2", "1988-5", 52, "mg/L"))
+    with pytest.raises(FhirError, match="already has a CRP result at this time"):
+        services.import_fhir(store, [twice], "nina")
+    assert [r[0] for r in results(store)] == ["ferritin", "ferritin"]
+
+
+def test_a_new_medication_resource_for_a_dose_already_recorded_at_that_time_is_refused(
+        store: WardStore, tmp_path: Path) -> None:
+    services.import_fhir(store, [ndjson(tmp_path / "a.ndjson", patient(),
+                                        med("t1", "tocilizumab", dose=560))], "nina")
+    with pytest.raises(FhirError, match=re.escape(
+            "MedicationAdministration/t2, dosage '560 mg': the ward record already has a "
+            "tocilizumab dose at this time (dose #")):
+        services.import_fhir(store, [ndjson(tmp_path / "b.ndjson", patient(),
+                                            med("t2", "tocilizumab", dose=560))], "nina")
+    assert len(given_now(store)) == 1
+    other_drug = ndjson(tmp_path / "c.ndjson", patient(), med("d1", "dexamethasone", dose=10))
+    assert services.import_fhir(store, [other_drug], "nina").medications == 1
+
+
 def test_an_amended_lab_result_amends_and_entered_in_error_marks_it(
         store: WardStore, tmp_path: Path) -> None:
     services.import_fhir(store, [ndjson(tmp_path / "a.ndjson", patient(),
