@@ -476,16 +476,18 @@ def acknowledge_many(store: WardStore, patient_id: str, flag_ids: Collection[int
 
 # ------------------------------------------------------------------------------ FHIR import
 def import_fhir(store: WardStore, paths: Collection[str | Path], by: str,
-                progress: Callable[[int, int], None] | None = None) -> fhir.Outcome:
+                progress: Callable[[int, int], None] | None = None,
+                checking: Callable[[int, int], None] | None = None) -> fhir.Outcome:
     """Import FHIR R4 Bundles / Bulk Data NDJSON (docs/fhir.md): the files are read and every
     resource checked first; then, in ONE transaction under the patients' locks, the
     patients admitted, the new assessment rows imported through the canonical CSV import,
     the medications and lab results recorded through the record the medications and labs
-    page writes with (the same checks; decisions F6-F8),
+    page writes with (the same checks; decisions F6-F9),
     changed resources applied as amendments with a reason, the provenance and the audit
-    written, and each patient's flags resynced. Any problem (``fhir.FhirError``,
-    ``InputError``, ``StoreError``) and nothing is stored."""
-    found = fhir.read_all([Path(p) for p in paths])
+    written, and each patient's flags resynced. ``checking(checked, total)`` follows the
+    check of the resources, ``progress(written, total)`` the rows written. Any problem
+    (``fhir.FhirError``, ``InputError``, ``StoreError``) and nothing is stored."""
+    found = fhir.read_all([Path(p) for p in paths], checking)
     batch = fhir.resolve(store, found.patients, found.observations, found.medications,
                          found.labs)
     with store.locked(batch.patient_ids):

@@ -10,6 +10,7 @@ nothing is skipped silently (docs/fhir.md).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -108,9 +109,13 @@ def read_paths(paths: list[Path]) -> tuple[list[PatientResource], list[Observati
     return found.patients, found.observations
 
 
-def read_all(paths: list[Path]) -> Found:
+CHECK_STEP = 500   # resources checked between two progress reports
+
+
+def read_all(paths: list[Path], progress: Callable[[int, int], None] | None = None) -> Found:
     """Every resource of these files (a folder: its *.json and *.ndjson files and its
-    subfolders', by path).
+    subfolders', by path). ``progress(checked, total)`` is told every 500 resources checked
+    against the FHIR models and at the end (the slow part of a large import).
     Raises ``FhirError`` listing every problem of every file."""
     files: list[Path] = []
     for p in paths:
@@ -131,7 +136,7 @@ def read_all(paths: list[Path]) -> Found:
         raw += _resources_of(f, text, problems)
     found = Found([], [])
     found.derived = sum(1 for _, _, res in raw if _ours(res))
-    for where, source, res in raw:
+    for n, (where, source, res) in enumerate(raw, 1):
         got = _read_resource(where, source, res, problems)
         if isinstance(got, PatientResource):
             found.patients.append(got)
@@ -141,6 +146,8 @@ def read_all(paths: list[Path]) -> Found:
             found.medications.append(got)
         elif isinstance(got, LabResource):
             found.labs.append(got)
+        if progress is not None and (n % CHECK_STEP == 0 or n == len(raw)):
+            progress(n, len(raw))
     seen: dict[tuple[str, str], str] = {}
     for r in [*found.patients, *found.observations, *found.medications, *found.labs]:
         kind = {PatientResource: "Patient", MedicationResource: "MedicationAdministration"}.get(

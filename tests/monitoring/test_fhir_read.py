@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from monitoring.fhir import FhirError, group_rows, read_paths
+from monitoring.fhir import FhirError, group_rows, read_all, read_paths
 from monitoring.fhir.read import ObservationResource
 
 from .fhir_helpers import bp, bundle, coded, ndjson, neuro, patient, vital
@@ -129,6 +129,17 @@ def test_a_bad_json_line_and_a_bundle_of_the_wrong_type_are_named(tmp_path: Path
         read_paths([bundle(tmp_path / "b.json", patient(), kind="history")])
     assert "Bundle/?, type 'history': allowed: collection, transaction, searchset" in \
         e.value.lines[0]
+
+
+def test_the_check_of_a_large_file_reports_its_progress_every_500_resources(
+        tmp_path: Path) -> None:
+    obs = [vital(f"h{i}", "8867-4", 80, "/min", at=f"2026-03-01T{i // 60 % 24:02d}:"
+                 f"{i % 60:02d}:00+00:00") for i in range(1100)]
+    f = ndjson(tmp_path / "o.ndjson", patient(), *obs)
+    seen: list[tuple[int, int]] = []
+    found = read_all([f], lambda done, total: seen.append((done, total)))
+    assert len(found.observations) == 1100
+    assert seen == [(500, 1101), (1000, 1101), (1101, 1101)]
 
 
 def test_json_nested_too_deeply_is_named_not_a_crash(tmp_path: Path) -> None:

@@ -80,6 +80,7 @@ def test_an_import_reports_its_progress_and_what_it_stored_in_clinician_words(st
     # the record's own progress callback, with its total, drives the bar
     assert [t for _, t in seen] == [
         "Reading 1 file…", "Reading and checking every resource of 1 file…",
+        "Checked 24 of 24 resources; importing…",
         "Imported 4 of 4 assessments; bringing grades and flags up to date…",
         "Import finished."]
     assert [v for v, _ in seen] == sorted(v for v, _ in seen) and seen[-1][0] == 1.0
