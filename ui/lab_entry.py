@@ -6,7 +6,6 @@ saved (decision W14); saved through ``services.record_lab`` (write, audit, flag 
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Any
 
@@ -15,27 +14,8 @@ import streamlit as st
 from monitoring import services
 from monitoring.vocabulary import ANALYTES, LabUnitError, check_value, to_canonical, unusual
 from ui.common import local
+from ui.recording import NUMBER_CHARS, clinical, future, number, save, when_input
 from ui.text import md
-
-NUMBER_CHARS = 16
-
-
-def clinical(v: float) -> str:
-    """A converted value at clinical precision (three significant digits, no exponent)."""
-    return f"{float(f'{v:.3g}'):f}".rstrip("0").rstrip(".")
-
-
-def _number(text: str, field: str) -> tuple[float | None, str | None]:
-    text = text.strip()
-    if not text:
-        return None, None
-    try:
-        value = float(text)
-    except ValueError:
-        return None, f"{field}: '{text}' is not a number (write it with a point, e.g. 0.5)"
-    if not math.isfinite(value):
-        return None, f"{field}: '{text}' is not a number"
-    return value, None
 
 
 def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime, prefix: str,
@@ -50,14 +30,8 @@ def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime, pr
     c = st.columns(2)
     typed = c[0].text_input("Value", key=f"{prefix}_value_{pid}_{n}", max_chars=NUMBER_CHARS)
     lab_unit = c[1].selectbox("Unit", list(a.factors), key=f"{prefix}_unit_{pid}_{test}")
-    at = now.astimezone(tz)
-    c = st.columns(2)
-    day = c[0].date_input("Taken (date)", value=at.date(), key=f"{prefix}_at_{pid}_{n}_date",
-                          format="DD/MM/YYYY")
-    clock = c[1].time_input("Taken (time)", value=at.time().replace(second=0, microsecond=0),
-                            step=60, key=f"{prefix}_at_{pid}_{n}_time")
-    taken_at = datetime.combine(day, clock).replace(tzinfo=tz)
-    value, problem = _number(typed, a.words)
+    taken_at = when_input(f"{prefix}_at_{pid}_{n}", now, "Taken", tz)
+    value, problem = number(typed, a.words)
     note = None
     if problem is None and value is not None:
         try:
@@ -65,9 +39,8 @@ def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime, pr
             note = unusual(test, value, lab_unit)
         except LabUnitError as e:
             problem = str(e)
-    if problem is None and taken_at > now:
-        problem = ("taken: the time is in the future; it is recorded when it happened (any "
-                   f"time up to now, {local(now, tz, '%d %b %Y %H:%M')})")
+    if problem is None:
+        problem = future(taken_at, "taken", now, tz)
     if problem:
         st.error(md(problem), icon=":material/error:")
     elif note:
@@ -78,13 +51,11 @@ def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime, pr
     if st.button("Save the result", type="primary", key=f"{prefix}_save_{pid}",
                  disabled=value is None or problem is not None):
         assert value is not None
-        try:
-            services.record_lab(store, pid, test, value, lab_unit, taken_at,
-                                by=user["username"])
-        except services.StoreError as e:
-            st.error(f"Not saved: {md(e)}")
-        else:
-            st.session_state[f"{prefix}_added_{pid}"] = n + 1
-            st.session_state[done_key] = (f"{a.words} {value:g} {lab_unit} taken "
-                                          f"{local(taken_at, tz)} saved.")
-            st.rerun()
+
+        def write() -> int:
+            got = services.record_lab(store, pid, test, value, lab_unit, taken_at,
+                                      by=user["username"])
+            st.session_state[f"{prefix}_added_{pid}"] = n + 1   # fresh fields after the save
+            return got
+        save(write, lambda _: f"{a.words} {value:g} {lab_unit} taken {local(taken_at, tz)} "
+             "saved.", done_key)

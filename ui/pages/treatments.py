@@ -5,7 +5,6 @@ with every correction (the original stays visible), and corrected with a reason.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,8 +29,9 @@ from monitoring.vocabulary import (
     uncharted_vasopressors,
     unusual,
 )
-from ui import lab_entry, lab_upload, session
+from ui import lab_entry, lab_upload, recording, session
 from ui.common import local
+from ui.recording import NUMBER_CHARS, clinical, number, save
 from ui.text import md
 
 user = session.require("treatments")
@@ -39,10 +39,10 @@ store = session.store()
 tz = store.tz
 STATUS_WORDS = {"final": "current", "amended": "replaced by a correction",
                 "entered_in_error": "entered in error"}
-NUMBER_CHARS = 16
 
 st.title("Medications and labs")
-done = st.session_state.pop("treatments_done", None)
+DONE = "treatments_done"  # what was saved, said above the page after the rerun
+done = st.session_state.pop(DONE, None)
 if done:
     st.success(done, icon=":material/check:")
 patient = session.pick_patient(user, key="treatments_patient")
@@ -52,46 +52,17 @@ pid = patient["patient_id"]
 now = session.now()
 
 
-def number(text: str, field: str) -> tuple[float | None, str | None]:
-    """The number typed, else why not (naming the field); blank is None without a problem."""
-    text = text.strip()
-    if not text:
-        return None, None
-    try:
-        value = float(text)
-    except ValueError:
-        return None, f"{field}: '{text}' is not a number (write it with a point, e.g. 0.5)"
-    if not math.isfinite(value):
-        return None, f"{field}: '{text}' is not a number"
-    return value, None
-
-
-def when_input(key: str, default: datetime, label: str) -> datetime:
-    """Date and time in the ward's zone, two fields side by side (they wrap at 820 px)."""
-    c = st.columns(2)
-    at = default.astimezone(tz)
-    day = c[0].date_input(f"{label} (date)", value=at.date(), key=f"{key}_date",
-                          format="DD/MM/YYYY")
-    clock = c[1].time_input(f"{label} (time)", value=at.time().replace(second=0, microsecond=0),
-                            step=60, key=f"{key}_time")
-    return datetime.combine(day, clock).replace(tzinfo=tz)
-
-
-def clinical(v: float) -> str:
-    """A converted value at clinical precision (three significant digits, no exponent)."""
-    return f"{float(f'{v:.3g}'):f}".rstrip("0").rstrip(".")
-
-
 def short(check: str) -> str:
     """An unusual-value note without the name and value the row already shows."""
     return check.split(" is ", 1)[-1] if check else ""
 
 
+def when_input(key: str, default: datetime, label: str) -> datetime:
+    return recording.when_input(key, default, label, tz)
+
+
 def future(at: datetime, what: str) -> str | None:
-    if at <= now:
-        return None
-    return (f"{what}: the time is in the future; it is recorded when it happened (any time up "
-            f"to now, {local(now, tz, '%d %b %Y %H:%M')})")
+    return recording.future(at, what, now, tz)
 
 
 def statuses(rows: list[dict[str, Any]]) -> dict[int, str]:
@@ -182,16 +153,13 @@ with meds_tab, st.container(border=True):
                    "(ASTCT 2019).", icon=":material/warning:")
     if st.button("Save the medication", type="primary", key=f"mar_save_{pid}",
                  disabled=dose is None or problem is not None):
-        try:
-            services.record_medication(store, pid, kind, given_at, by=user["username"],
-                                       dose=dose, unit=unit, route=route)
-        except StoreError as e:
-            st.error(f"Not saved: {md(e)}")
-        else:
-            st.session_state[f"mar_added_{pid}"] = n + 1
-            st.session_state["treatments_done"] = (f"{KIND_WORDS[kind]} {dose:g} {unit} {route}"
-                                                   f" at {local(given_at, tz)} saved.")
-            st.rerun()
+        def record() -> int:
+            got = services.record_medication(store, pid, kind, given_at, by=user["username"],
+                                             dose=dose, unit=unit, route=route)
+            st.session_state[f"mar_added_{pid}"] = n + 1   # fresh fields after the save
+            return got
+        save(record, lambda _: f"{KIND_WORDS[kind]} {dose:g} {unit} {route} at "
+             f"{local(given_at, tz)} saved.", DONE)
 
 with meds_tab:
     meds = history["administrations"]
@@ -252,34 +220,22 @@ with meds_tab:
                         st.error(md(bad), icon=":material/error:")
                     if st.button("Save the correction", key=f"mar_fix_save_{chosen}",
                                  disabled=bool(bad) or fix_dose is None or not reason.strip()):
-                        try:
-                            new = services.amend_medication(
+                        save(lambda: services.amend_medication(
                                 store, pid, chosen, fix_at, fix_dose, fix_unit, fix_route,
-                                reason.strip(), by=user["username"])
-                        except StoreError as e:
-                            st.error(f"Not saved: {md(e)}")
-                        else:
-                            st.session_state["treatments_done"] = (
-                                f"Medication #{chosen} corrected: the new version is #{new}; "
-                                "the original stays in the list.")
-                            st.rerun()
+                                reason.strip(), by=user["username"]),
+                             lambda new: f"Medication #{chosen} corrected: the new version is "
+                             f"#{new}; the original stays in the list.", DONE)
                 elif st.button("Mark entered in error", key=f"mar_eie_{chosen}",
                                disabled=not reason.strip()):
-                    try:
-                        services.medication_in_error(store, pid, chosen, reason.strip(),
-                                                     by=user["username"])
-                    except StoreError as e:
-                        st.error(f"Not saved: {md(e)}")
-                    else:
-                        st.session_state["treatments_done"] = (
-                            f"Medication #{chosen} marked entered in error; it stays in the "
-                            "list and no longer counts.")
-                        st.rerun()
+                    save(lambda: services.medication_in_error(
+                            store, pid, chosen, reason.strip(), by=user["username"]),
+                         lambda _: f"Medication #{chosen} marked entered in error; it stays in "
+                         "the list and no longer counts.", DONE)
 
 # ------------------------------------------------------------------------------ labs
 with labs_tab, st.container(border=True):
     st.markdown("**Record a lab result**")
-    lab_entry.draw(store, user, pid, now, "lab", "treatments_done")
+    lab_entry.draw(store, user, pid, now, "lab", DONE)
 
 with labs_tab:
     lab_upload.draw(store, user, "lab_csv")
@@ -341,26 +297,14 @@ with labs_tab:
                         st.error(md(bad), icon=":material/error:")
                     if st.button("Save the correction", key=f"lab_fix_save_{chosen}",
                                  disabled=bool(bad) or fix_value is None or not reason.strip()):
-                        try:
-                            new = services.amend_lab(store, pid, chosen, fix_value, fix_unit,
-                                                     fix_at, reason.strip(),
-                                                     by=user["username"])
-                        except StoreError as e:
-                            st.error(f"Not saved: {md(e)}")
-                        else:
-                            st.session_state["treatments_done"] = (
-                                f"Lab result #{chosen} corrected: the new version is #{new}; "
-                                "the original stays in the list.")
-                            st.rerun()
+                        save(lambda: services.amend_lab(
+                                store, pid, chosen, fix_value, fix_unit, fix_at, reason.strip(),
+                                by=user["username"]),
+                             lambda new: f"Lab result #{chosen} corrected: the new version is "
+                             f"#{new}; the original stays in the list.", DONE)
                 elif st.button("Mark entered in error", key=f"lab_eie_{chosen}",
                                disabled=not reason.strip()):
-                    try:
-                        services.lab_in_error(store, pid, chosen, reason.strip(),
-                                              by=user["username"])
-                    except StoreError as e:
-                        st.error(f"Not saved: {md(e)}")
-                    else:
-                        st.session_state["treatments_done"] = (
-                            f"Lab result #{chosen} marked entered in error; it stays in the "
-                            "list and no longer counts.")
-                        st.rerun()
+                    save(lambda: services.lab_in_error(
+                            store, pid, chosen, reason.strip(), by=user["username"]),
+                         lambda _: f"Lab result #{chosen} marked entered in error; it stays in "
+                         "the list and no longer counts.", DONE)
