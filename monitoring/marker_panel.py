@@ -26,7 +26,7 @@ from grading.words import lab_value
 from .reference_ranges import SiteRanges, range_for
 from .review import charted_only
 from .tables import KIND_WORDS
-from .ward import day_post_infusion
+from .ward import age_years_at, day_post_infusion
 
 # The markers the panel shows first, when the patient has results of them (issue 20 point 2).
 DEFAULT_MARKERS = ("il6", "crp", "ferritin", "fibrinogen")
@@ -108,13 +108,12 @@ def day_words(day: int | None) -> str:
 
 def age_at(patient: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], at: datetime,
            tz: Any) -> float | None:
-    """The patient's age at ``at``: from the date of birth when the record has it (completed
-    years by the calendar: a patient is 18 from the 18th birthday, not a day before), else the
+    """The patient's age at ``at``: from the date of birth when the record has it
+    (``ward.age_years_at``: a patient is 18 from the 18th birthday, not a day before), else the
     age on the latest assessment at or before ``at`` (the first one when none is before it)."""
     born = patient.get("date_of_birth")
     if isinstance(born, date):
-        on = at.astimezone(tz).date()
-        return float(on.year - born.year - ((on.month, on.day) < (born.month, born.day)))
+        return age_years_at(born, at, tz)
     aged = [(r["time"], r["age_years"]) for r in rows if r.get("age_years") is not None]
     before = [a for t, a in aged if t <= at]
     if before:
