@@ -67,6 +67,14 @@ def apply_attribution_periods(cols: dict[str, list[Any]], span: dict[str, tuple[
             cols["attributed_elsewhere"][k] = ";".join(sorted(have | {finding}))
 
 
+def educator_imports_demo_only(role: str, by: str, real: Sequence[str]) -> None:
+    """An educator imports for synthetic demo patients only (a teaching case; T5): the
+    import names the real patients it would touch and stores nothing."""
+    if role == "educator" and real:
+        raise StoreError(f"user '{by}' (educator) may not import for " + ", ".join(real)
+                         + ": an educator charts for synthetic demo patients only")
+
+
 def _checked_administration(kind: str, given_at: datetime, dose: float | None,
                             unit: str | None = None, route: str | None = None
                             ) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from grading.fields import COLUMNS
 from grading.parse import InputError, Problem
 
 from .. import tables as t
+from .checks import educator_imports_demo_only
 from .model import (
     CONTEXT_FIELDS,
     ConcurrentChangeError,
@@ -65,10 +66,7 @@ class CsvRecord(Repository):
                                            t.patients.c.is_demo).where(
                 t.patients.c.patient_id.in_(a.patients))).all()
             real = sorted(r.patient_id for r in found if not r.is_demo)
-            if role == "educator" and real:
-                raise StoreError(f"user '{by}' (educator) may not import for "
-                                 + ", ".join(real) + ": an educator charts for synthetic demo "
-                                 "patients only")
+            educator_imports_demo_only(role, by, real)
             known = {r.patient_id: r.infusion_time for r in found}
             problems, follows = self._import_conflicts(conn, a, known, pids, times)
             if problems:

@@ -16,11 +16,11 @@ from grading import csvsafe
 from grading.fields import COLUMNS
 from grading.parse import InputError, Problem
 
+from .checks import educator_imports_demo_only
 from .memory import MemoryRepository
 from .model import (
     CONTEXT_FIELDS,
     PatientIn,
-    StoreError,
     _import_problems,
     _public,
     _stored_columns,
@@ -49,10 +49,7 @@ class MemoryCsv(MemoryRepository):
                                          *(("educator",) if demo else ())))
             found = [p for p in self.uow.tables["patients"] if p["patient_id"] in a.patients]
             real = sorted(p["patient_id"] for p in found if not p["is_demo"])
-            if role == "educator" and real:
-                raise StoreError(f"user '{by}' (educator) may not import for "
-                                 + ", ".join(real) + ": an educator charts for synthetic demo "
-                                 "patients only")
+            educator_imports_demo_only(role, by, real)
             known = {p["patient_id"]: p["infusion_time"] for p in found}
             problems = self._conflicts(a, known, pids, times)
             if problems:
