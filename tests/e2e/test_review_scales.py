@@ -4,6 +4,8 @@ screenshot of each (artifacts/screenshots/review_scales*.png, review_labs.png)."
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import WardServer
@@ -73,9 +75,18 @@ def test_the_timeline_draws_news2_and_consciousness_and_why_jumps_to_the_maximum
     wait_idle(ui)
     chart = ui.locator(".js-plotly-plot").first
     expect(chart).to_be_visible(timeout=TIMEOUT_MS)
-    for text in ("NEWS2 (RCP 2017)", "Level of consciousness (ACVPU)", "Day 0",
+    for text in ("NEWS2 (RCP 2017)", "Level of consciousness (ACVPU)",
                  "NEWS2 is not scored under 16 (RCP 2017)", "V voice"):
         expect(chart.get_by_text(text, exact=True).first).to_be_attached()
+    # The day labels sit at each local midnight from the first assessment's day. The demo ward
+    # is moved to the present minute (W16), so whether DEMO-004's first assessment falls on
+    # the infusion day (Day 0) or after midnight (Day 1) depends on the clock: a week of
+    # consecutive labels starting at one of the two is what does not.
+    days = chart.get_by_text(re.compile(r"^Day [0-9]+$"))
+    expect(days.first).to_be_attached()
+    numbers = [int(t.split()[1]) for t in days.all_text_contents()]
+    assert numbers[0] in (0, 1) and numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+    assert len(numbers) >= 6, numbers
     chart.scroll_into_view_if_needed()
     screenshot(ui, "review_timeline_820")
     ui.set_viewport_size({"width": 1400, "height": 900})
