@@ -9,7 +9,8 @@ append-only, each version kept with who and when) and export to the same two fil
 
 Loading a case puts a fresh copy into the demo ward, moved forward by whole days so it ends
 within the last day (decision W7): clock times, days after infusion and grades stay those of the
-card (across a clock change of the ward zone, real elapsed time and so the grades). An earlier copy of the same case is marked entered-in-error first, never deleted.
+card (across a clock change of the ward zone, real elapsed time and so the grades). An earlier
+copy of the same case is marked entered-in-error first, never deleted.
 ``verify`` grades a case with the engine and lists every claim of its card that the engine does
 not bear out - the tests run it on every built-in case, the library page on every case.
 """
