@@ -14,6 +14,7 @@ import pytest
 from ui import session
 from ui.recording import ward_time
 
+from .conftest import go
 from .test_bedside_entry import errors_in, keyed_block
 from .test_pages import entry_for, fill, key_of, save_button
 
@@ -93,3 +94,14 @@ def test_the_bedside_form_refuses_a_back_dated_time_in_the_repeated_hour_under_t
         "at now is exact"]
     assert save_button(at, "DEMO-001").disabled
     assert len(store.history("DEMO-001")) == before
+
+
+def test_a_date_of_birth_may_be_the_wards_today_when_the_servers_date_is_still_yesterday(
+        ward_url, monkeypatch, signed_in):
+    """23:30 UTC on 30 June is 11:30 on 1 July in Auckland: a baby born today in an Auckland
+    ward has a date of birth of 1 July (the app's clock pinned there)."""
+    monkeypatch.setenv("WARD_TZ", "Pacific/Auckland")
+    monkeypatch.setattr(session, "now", lambda: datetime(2026, 6, 30, 23, 30, tzinfo=UTC))
+    at = go(signed_in("physician"), "ui/pages/admission.py")
+    dob = next(d for d in at.date_input if d.label == "Date of birth")
+    assert dob.max == date(2026, 7, 1)
