@@ -85,7 +85,8 @@ def test_the_timeline_draws_news2_and_consciousness_and_why_jumps_to_the_maximum
     # MAX_DAY_LABELS days, else every k-th. The demo ward is moved to the present minute (W16),
     # so by the time of day DEMO-004's stay starts on Day 0 or Day -1 and spans 8 or 9
     # calendar days (Day 0-7 before 00:30 UTC; Day 0, 2, ..., 8 from 00:30; Day -1, 1, ..., 7
-    # from 03:30; Day 0-7 again from 05:30): the labels expected are read from the record.
+    # from 03:30; Day 0-7 again from 05:30): the labels expected are read from the record,
+    # and every one is drawn (a first-day label at noon was off the axis from 21:00 to 05:30).
     results = patient_review(ward_server.store, "DEMO-004").results
     first, last = results[0].day_post_infusion, results[-1].day_post_infusion
     step = -(-(last - first + 1) // MAX_DAY_LABELS)

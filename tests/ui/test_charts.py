@@ -381,12 +381,19 @@ def test_the_demo_wards_day_labels_follow_the_clock_time_it_starts_at(tmp_path, 
     load_demo(s, at=datetime(2026, 12, 6, *start, tzinfo=UTC))
     rv = review.patient_review(s, "DEMO-004")
     fig = charts.timeline_figure(rv)
-    days = [a.text for a in fig.layout.annotations if str(a.text).startswith("Day ")]
-    assert days == [f"Day {n}" for n in labels]
+    notes = [a for a in fig.layout.annotations if str(a.text).startswith("Day ")]
+    assert [a.text for a in notes] == [f"Day {n}" for n in labels]
     assert [rv.results[0].day_post_infusion, rv.results[-1].day_post_infusion] == [
         labels[0], labels[0] + midnights - 1]
     lines = [x for x in fig.layout.shapes if x.yref == "paper" and x.type == "line"]
     assert len(lines) == midnights
+    # every label on the axis as drawn (plotly leaves out a label off the axis): the first
+    # day's over the part of it the axis shows, whatever the time the stay began
+    low, high = (pd.Timestamp(x) for x in fig.layout.xaxis.range)
+    at = [pd.Timestamp(a.x) for a in notes]
+    assert all(low < x < high for x in at), (low, at, high)
+    midnight = pd.Timestamp(lines[0].x0)
+    assert at[0] == max(midnight, low) + (midnight + pd.Timedelta(days=1) - max(midnight, low)) / 2
     s.engine.dispose()
 
 
