@@ -1,7 +1,6 @@
 """Patient record: every assessment with its correction history; amend or mark entered-in-error
 (reason required; the original stays visible)."""
 
-
 import pandas as pd
 import streamlit as st
 
