@@ -13,9 +13,12 @@ from pathlib import Path
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitoring import cli
 from monitoring.fhir.export import GRADE_SYSTEM
+from monitoring.medications import INDICATIONS
 from monitoring.registry import registry_export, registry_summaries
 from monitoring.store import WardStore
 from tests.fuzz_files import run_in_process
@@ -246,6 +249,32 @@ def test_the_fhir_registry_says_what_each_treatment_was_given_for():
             parts["corticosteroid-for-icans-doses"],
             parts["corticosteroid-reason-not-stated-doses"]) == (2, 0, 2, 2)
     assert "siltuximab-for-crs-doses" not in parts     # nothing given: nothing said
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(("dexamethasone", "methylprednisolone")),
+                          st.sampled_from(sorted(INDICATIONS))), min_size=0, max_size=6))
+def test_every_steroid_dose_is_counted_under_the_reasons_it_was_given_for(doses):
+    """R11 for any doses: a dose counts for CRS when its reason names CRS, for ICANS when it
+    names ICANS, apart when not stated; "no" only when every reason is stated."""
+    s = new_ward()
+    s.admit({"patient_id": "P9", "infusion_time": INFUSION}, by="drx")
+    s.record_administrations("P9", [(kind, at(1, 0) + timedelta(hours=i), 10, None, "IV", why)
+                                    for i, (kind, why) in enumerate(doses)], by="drx")
+    (x,) = registry_summaries(s, "P9")
+    t = next(t for t in x.treatments if t.key == "corticosteroid")
+    whys = [why for _, why in doses]
+    assert t.doses == len(doses)
+    assert t.crs_doses == sum(w in ("crs", "crs_icans") for w in whys)
+    assert t.icans_doses == sum(w in ("icans", "crs_icans") for w in whys)
+    assert t.not_stated == whys.count("not_stated")
+    for name in ("crs", "icans"):
+        n = getattr(t, f"{name}_doses")
+        assert t.given_for(name) == ("yes" if n else "reason not stated" if t.not_stated
+                                     else "no")
+        first = getattr(t, f"{name}_first")
+        assert first == (None if not n else at(1, 0) + timedelta(hours=next(
+            i for i, w in enumerate(whys) if w in (name, "crs_icans"))))
 
 
 # ------------------------------------------------------------------ support, ICU, death
