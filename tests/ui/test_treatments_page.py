@@ -161,10 +161,14 @@ def test_the_handover_lists_a_mar_dose_with_its_unit_and_route(store):
     ward.save(store, "MAR-2", {"time": now - timedelta(hours=2), "temp_c": 38.9},
               by="demo.nurse")
     services.record_medication(store, "MAR-2", "tocilizumab", now - timedelta(hours=1),
-                               by="demo.physician", dose=560, unit="mg", route="IV")
+                               by="demo.physician", dose=560, unit="mg", route="IV",
+                               indication="crs")
+    services.record_medication(store, "MAR-2", "paracetamol", now - timedelta(minutes=30),
+                               by="demo.nurse", dose=1, unit="g", route="PO")
     html = handover_html(patient_review(store, "MAR-2"), now, "demo.physician",
                          store.open_flags("MAR-2"), with_chart=False)
-    assert "tocilizumab 560 mg IV" in html
+    assert "tocilizumab 560 mg IV for CRS" in html       # why, when stated (W20)
+    assert ": paracetamol (acetaminophen) 1 g PO</li>" in html   # not stated: nothing said
 
 
 # ------------------------------------------------------------------------------ lab CSV upload
