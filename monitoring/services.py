@@ -395,18 +395,22 @@ def lab_in_error(store: WardStore, patient_id: str, lab_id: int, reason: str, by
     return done
 
 
-def import_labs(store: WardStore, source: str | Path | bytes, by: str) -> int:
+def import_labs(store: WardStore, source: str | Path | bytes, by: str, *,
+                file_name: str | None = None) -> int:
     """Import a lab CSV file (docs/markers.md "Lab CSV format") atomically: every row checked
     first (``lab_csv.read``: the file, each cell, the record's own check of each result,
     duplicates within the file), then, under the patients' locks, each patient known and no
     current result of the same test at the same time already stored; any problem and
     nothing is stored (``InputError`` naming row, column, value and what is allowed). Else
     every result is stored (``record_labs``: converted, audited) and each patient's flags
-    resynced, in ONE transaction. Returns how many results were imported."""
+    resynced, in ONE transaction. Each result is audited as an import with the file's name
+    (``file_name``, else the path's) and its row (decision F10). Returns how many results
+    were imported."""
     if isinstance(source, bytes):
         data = source
     else:
         path = Path(source)
+        file_name = file_name or path.name
         if path.is_file() and path.stat().st_size > lab_csv.MAX_BYTES:
             raise InputError([file_problem(f"the file has {path.stat().st_size:,} bytes; a "
                                            f"lab file may have at most {lab_csv.MAX_BYTES:,} "
@@ -439,7 +443,9 @@ def import_labs(store: WardStore, source: str | Path | bytes, by: str) -> int:
             raise InputError(lab_csv.bounded(problems))
         for pid in pids:
             mine = [r for r in rows if r.patient_id == pid]
-            store.record_labs(pid, [(r.test, r.value, r.unit, r.taken_at) for r in mine], by)
+            store.record_labs(pid, [(r.test, r.value, r.unit, r.taken_at) for r in mine], by,
+                              imported=[{"via": "lab CSV", "file": file_name, "row": r.row}
+                                        for r in mine])
             _resync(store, pid, by, min(r.taken_at for r in mine))
     return len(rows)
 

@@ -282,6 +282,12 @@ def _refused(r: MedicationResource | LabResource, e: StoreError) -> FhirError:
     return FhirError([FhirProblem(r.where, r.key, element, value, text)])
 
 
+def _source(r: MedicationResource | LabResource) -> dict[str, str]:
+    """Where a dose or result came from, for its audit entry (decision F10): the source
+    system and the resource, as its provenance row keeps them."""
+    return {"via": "FHIR", "source_system": r.source, "resource": r.key}
+
+
 def _unusual(out: Outcome, pid: str, r: MedicationResource | LabResource) -> None:
     """An unusual but possible dose or value, recorded: said for a second look (W14), as
     the medications and labs page highlights it."""
@@ -313,7 +319,8 @@ def _medication(store: WardStore, m: MedicationResource, pid: str,
             if m.status in MED_RECORDED:
                 seen = _once(store, out, pid, "medication", m.kind, m.at)
                 new = store.record_administration(pid, m.kind, m.at, by=by, dose=m.dose,
-                                                  unit=m.unit, route=m.route)
+                                                  unit=m.unit, route=m.route,
+                                                  imported=_source(m))
                 seen[(m.kind, m.at.astimezone(UTC))] = {"id": new}
                 out.medications += 1
                 _unusual(out, pid, m)
@@ -334,7 +341,8 @@ def _medication(store: WardStore, m: MedicationResource, pid: str,
                              "medications page")
         if m.status not in MED_RECORDED:
             words = "entered in error" if m.status == IN_ERROR else "not done"
-            new = store.mark_administration_in_error(pid, stored, f"{words} {reason}", by=by)
+            new = store.mark_administration_in_error(pid, stored, f"{words} {reason}", by=by,
+                                                     imported=_source(m))
             out.marked += 1
             _since(out, pid, current["given_at"])
             keep(m, kind, pid, None, None, administration_id=new)
@@ -349,7 +357,7 @@ def _medication(store: WardStore, m: MedicationResource, pid: str,
             keep(m, kind, pid, None, None, administration_id=stored)
             return
         new = store.amend_administration(pid, stored, m.at, m.dose, m.unit, m.route,
-                                         f"changed {reason}", by=by)
+                                         f"changed {reason}", by=by, imported=_source(m))
         out.amended += 1
         _unusual(out, pid, m)
         _since(out, pid, current["given_at"], m.at)
@@ -385,7 +393,8 @@ def _lab(store: WardStore, r: LabResource, pid: str, before: dict[str, Any] | No
                 raise StoreError("imported before as entered-in-error: a result that comes "
                                  "back must come as amended or corrected")
             seen = _once(store, out, pid, "lab", r.test, r.at)
-            new = store.record_lab(pid, r.test, r.value, r.unit, r.at, by=by)
+            new = store.record_lab(pid, r.test, r.value, r.unit, r.at, by=by,
+                                   imported=_source(r))
             seen[(r.test, r.at.astimezone(UTC))] = {"id": new}
             out.labs += 1
             _unusual(out, pid, r)
@@ -398,7 +407,8 @@ def _lab(store: WardStore, r: LabResource, pid: str, before: dict[str, Any] | No
                              "record (corrected or marked there): correct it on the "
                              "medications and labs page")
         if r.status == IN_ERROR:
-            new = store.mark_lab_in_error(pid, stored, f"entered in error {reason}", by=by)
+            new = store.mark_lab_in_error(pid, stored, f"entered in error {reason}", by=by,
+                                          imported=_source(r))
             out.marked += 1
             _since(out, pid, current["taken_at"])
             keep(r, kind, pid, None, None, lab_id=new)
@@ -416,7 +426,7 @@ def _lab(store: WardStore, r: LabResource, pid: str, before: dict[str, Any] | No
             keep(r, kind, pid, None, None, lab_id=stored)
             return
         new = store.amend_lab(pid, stored, r.value, r.unit, r.at, f"{r.status} {reason}",
-                              by=by)
+                              by=by, imported=_source(r))
         out.amended += 1
         _unusual(out, pid, r)
         _since(out, pid, current["taken_at"], r.at)

@@ -10,6 +10,7 @@ import json
 import random
 import re
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -488,3 +489,69 @@ def test_the_command_says_how_many_medications_and_lab_results_it_recorded(
     assert code == 0, err
     assert out.startswith("FHIR import: 8 assessments added, 2 medications and 5 lab results "
                           "recorded, 0 amended"), out
+
+
+# ------------------------------------------------------------------ audited as an import (F10)
+def _audited(store: WardStore, entity: str) -> list[tuple[str, dict]]:
+    return [(a["action"], json.loads(a["after"])) for a in store.audit("MRN-1")
+            if a["entity"] == entity]
+
+
+def test_an_imported_dose_and_lab_result_are_audited_as_an_import_with_system_and_resource(
+        store: WardStore, tmp_path: Path) -> None:
+    f = bundle(tmp_path / "a.json", patient(), med("t", "tocilizumab", dose=560),
+               lab("c", "1988-5", 152, "mg/L"))
+    services.import_fhir(store, [f], "nina")
+    (dose,) = store.administrations("MRN-1")
+    (crp,) = store.labs("MRN-1")
+    ((action, after),) = _audited(store, "administration")
+    assert action == "import"
+    assert after["imported_from"] == {"via": "FHIR", "source_system": "https://ehr.example/fhir",
+                                      "resource": "MedicationAdministration/t"}
+    assert (after["kind"], after["dose"], after["recorded_by"]) == ("tocilizumab", 560.0, "nina")
+    ((action, after),) = _audited(store, "lab")
+    assert action == "import"
+    assert after["imported_from"] == {"via": "FHIR", "source_system": "https://ehr.example/fhir",
+                                      "resource": "Observation/c"}
+    assert (after["test"], after["entered_value"]) == ("crp", 152.0)
+    # the same source and id as the provenance row kept with the dose and the result
+    with store.engine.connect() as conn:
+        prov = {(p.resource_type, p.resource_id): (p.source_system, p.administration_id, p.lab_id)
+                for p in conn.execute(sa.select(tables.fhir_provenance))}
+    assert prov[("MedicationAdministration", "t")] == ("https://ehr.example/fhir", dose["id"],
+                                                       None)
+    assert prov[("Observation", "c")] == ("https://ehr.example/fhir", None, crp["id"])
+
+
+def test_a_correction_an_import_makes_is_audited_as_an_amendment_naming_the_source(
+        store: WardStore, tmp_path: Path) -> None:
+    services.import_fhir(store, [bundle(tmp_path / "a.json", patient(),
+                                        med("t", "tocilizumab", dose=560),
+                                        lab("c", "1988-5", 152, "mg/L"))], "nina")
+    services.import_fhir(store, [bundle(tmp_path / "b.json", patient(),
+                                        med("t", "tocilizumab", dose=480),
+                                        lab("c", "1988-5", 15, "mg/dL", status="amended"))],
+                         "nina")
+    services.import_fhir(store, [bundle(tmp_path / "c.json", patient(),
+                                        med("t", "tocilizumab", dose=480,
+                                            status="entered-in-error"))], "nina")
+    src = "https://ehr.example/fhir"
+    assert [(a, e["imported_from"]) for a, e in _audited(store, "administration")] == [
+        ("import", {"via": "FHIR", "source_system": src,
+                    "resource": "MedicationAdministration/t"}),
+        ("amend", {"via": "FHIR", "source_system": src,
+                   "resource": "MedicationAdministration/t"}),
+        ("entered_in_error", {"via": "FHIR", "source_system": src,
+                              "resource": "MedicationAdministration/t"})]
+    assert [(a, e["imported_from"]["resource"], e.get("entered_value"))
+            for a, e in _audited(store, "lab")] == [
+        ("import", "Observation/c", 152.0), ("amend", "Observation/c", 15.0)]
+
+
+def test_a_dose_typed_on_the_page_is_still_audited_as_recorded_without_a_source(
+        store: WardStore, tmp_path: Path) -> None:
+    services.import_fhir(store, [ndjson(tmp_path / "a.ndjson", patient())], "nina")
+    services.record_medication(store, "MRN-1", "tocilizumab",
+                               datetime(2026, 3, 1, 9, tzinfo=UTC), "nina", dose=560)
+    ((action, after),) = _audited(store, "administration")
+    assert action == "record" and "imported_from" not in after
