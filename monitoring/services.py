@@ -483,7 +483,8 @@ def acknowledge_many(store: WardStore, patient_id: str, flag_ids: Collection[int
 # ------------------------------------------------------------------------------ FHIR import
 def import_fhir(store: WardStore, paths: Collection[str | Path], by: str,
                 progress: Callable[[int, int], None] | None = None,
-                checking: Callable[[int, int], None] | None = None) -> fhir.Outcome:
+                checking: Callable[[int, int], None] | None = None,
+                treating: Callable[[int, int], None] | None = None) -> fhir.Outcome:
     """Import FHIR R4 Bundles / Bulk Data NDJSON (docs/fhir.md): the files are read and every
     resource checked first; then, in ONE transaction under the patients' locks, the
     patients admitted, the new assessment rows imported through the canonical CSV import,
@@ -491,15 +492,16 @@ def import_fhir(store: WardStore, paths: Collection[str | Path], by: str,
     page writes with (the same checks; decisions F6-F9),
     changed resources applied as amendments with a reason, the provenance and the audit
     written, and each patient's flags resynced. ``checking(checked, total)`` follows the
-    check of the resources, ``progress(written, total)`` the rows written. Any problem
-    (``fhir.FhirError``, ``InputError``, ``StoreError``) and nothing is stored."""
+    check of the resources, ``progress(written, total)`` the assessment rows written,
+    ``treating(written, total)`` the medications and lab results (``fhir.load.write``). Any
+    problem (``fhir.FhirError``, ``InputError``, ``StoreError``) and nothing is stored."""
     found = fhir.read_all([Path(p) for p in paths], checking)
     batch = fhir.resolve(store, found.patients, found.observations, found.medications,
                          found.labs)
     with store.locked(batch.patient_ids):
         before = {pid: ward.grades_now(store, pid) for pid in batch.patient_ids
                   if store.patient(pid) is not None}
-        done = fhir.write(store, batch, by, progress)
+        done = fhir.write(store, batch, by, progress, treating)
         done.derived = found.derived
         for pid, since in sorted(done.since.items()):
             _resync(store, pid, by, since, ward.Change(

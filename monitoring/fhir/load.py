@@ -33,6 +33,7 @@ from .read import IN_ERROR, FhirError, FhirProblem, ObservationResource, Patient
 from .treatments import LabResource, MedicationResource
 
 GROUP_WINDOW = timedelta(minutes=5)  # decision F1
+TREAT_STEP = 200   # medications and lab results written between two progress reports
 _KIND = {f.name: f.kind for f in FIELDS}
 _TITLE = {f.name: f.title for f in FIELDS}
 
@@ -156,10 +157,15 @@ def _record(store: WardStore) -> Any:
 
 
 def write(store: WardStore, batch: Batch, by: str,
-          progress: Callable[[int, int], None] | None = None) -> Outcome:
+          progress: Callable[[int, int], None] | None = None,
+          treating: Callable[[int, int], None] | None = None) -> Outcome:
     """Store the batch inside the caller's ``store.locked`` transaction. Another import of
     the same new patient or resource committed meanwhile: ``ConcurrentChangeError`` (the
-    database's unique keys decide; nothing of this import is stored)."""
+    database's unique keys decide; nothing of this import is stored). ``progress(written,
+    total)`` follows the assessment rows (the CSV import's chunks), ``treating(done, total)``
+    the MedicationAdministrations and lab Observations, every ``TREAT_STEP`` and at the last;
+    with none, once as ``treating(0, 0)``: either way its last call says the writes are
+    over (the flags are brought up to date next)."""
     record = _record(store)
     record.check_importer(by)
     out = Outcome()
@@ -236,13 +242,25 @@ def write(store: WardStore, batch: Batch, by: str,
                 keep(o, "Observation", pid, row_id, at)
             out.since[pid] = min(out.since.get(pid, at), at)
         out.added = len(groups)
+    total, done = len(batch.medications) + len(batch.labs), 0
+
+    def treated() -> None:
+        nonlocal done
+        done += 1
+        if treating is not None and (done % TREAT_STEP == 0 or done == total):
+            treating(done, total)
+
     for m in batch.medications:
         _medication(store, m, batch.ward_id[m.subject],
                     latest.get((m.source, "MedicationAdministration", m.resource_id)), by, out,
                     keep)
+        treated()
     for lab in batch.labs:
         _lab(store, lab, batch.ward_id[lab.subject],
              latest.get((lab.source, "Observation", lab.resource_id)), by, out, keep)
+        treated()
+    if treating is not None and total == 0:
+        treating(0, 0)
     record.keep(provenance, by)
     return out
 

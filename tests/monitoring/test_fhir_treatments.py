@@ -489,6 +489,42 @@ def test_the_command_says_how_many_medications_and_lab_results_it_recorded(
     assert code == 0, err
     assert out.startswith("FHIR import: 8 assessments added, 2 medications and 5 lab results "
                           "recorded, 0 amended"), out
+    # the progress, on stderr: the assessment rows, then the medications and lab results
+    assert err.splitlines()[-2:] == ["imported 8 of 8 rows",
+                                     "recorded 7 of 7 medications and lab results"], err
+
+
+# ------------------------------------------------------------------ progress of the writes
+def test_the_medication_and_lab_writes_report_progress_every_few_rows_and_at_the_last(
+        store: WardStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitoring.fhir import load
+    monkeypatch.setattr(load, "TREAT_STEP", 2)
+    calls: list[tuple[str, int, int]] = []
+    f = ndjson(tmp_path / "a.ndjson", patient(), vital("h", "8867-4", 90, "/min"),
+               med("t", "tocilizumab", dose=560),
+               med("p", "paracetamol", dose=1, unit="g", route="26643006",
+                   at="2026-03-01T10:00:00+00:00"),
+               med("d", "dexamethasone", dose=10, at="2026-03-01T11:00:00+00:00"),
+               lab("c", "1988-5", 152, "mg/L"), lab("f", "2276-4", 900, "ng/mL"))
+    services.import_fhir(store, [f], "nina",
+                         progress=lambda d, t: calls.append(("rows", d, t)),
+                         treating=lambda d, t: calls.append(("treatments", d, t)))
+    # the assessment rows first, then every 2nd of the 5 doses and results, and the last
+    assert calls == [("rows", 1, 1), ("treatments", 2, 5), ("treatments", 4, 5),
+                     ("treatments", 5, 5)]
+    calls.clear()  # again: nothing new, but each resource is still looked at
+    services.import_fhir(store, [f], "nina",
+                         progress=lambda d, t: calls.append(("rows", d, t)),
+                         treating=lambda d, t: calls.append(("treatments", d, t)))
+    assert calls == [("treatments", 2, 5), ("treatments", 4, 5), ("treatments", 5, 5)]
+
+
+def test_an_import_without_medications_or_labs_says_once_that_the_writes_are_over(
+        store: WardStore, tmp_path: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    f = ndjson(tmp_path / "a.ndjson", patient(), vital("h", "8867-4", 90, "/min"))
+    services.import_fhir(store, [f], "nina", treating=lambda d, t: calls.append((d, t)))
+    assert calls == [(0, 0)]
 
 
 # ------------------------------------------------------------------ audited as an import (F10)

@@ -81,10 +81,32 @@ def test_an_import_reports_its_progress_and_what_it_stored_in_clinician_words(st
     assert [t for _, t in seen] == [
         "Reading 1 file…", "Reading and checking every resource of 1 file…",
         "Checked 24 of 24 resources; importing…",
-        "Imported 4 of 4 assessments; bringing grades and flags up to date…",
+        "Imported 4 of 4 assessments…",
+        "Recorded 3 of 3 medications and lab results; bringing grades and flags up to date…",
         "Import finished."]
     assert [v for v, _ in seen] == sorted(v for v, _ in seen) and seen[-1][0] == 1.0
     assert len([h for h in store.history("FHIR-DEMO-1") if h.status == "final"]) == 4
+
+
+def test_the_bar_follows_the_medications_and_lab_results_and_says_when_there_are_none(
+        store, monkeypatch):
+    from monitoring.fhir import load
+    monkeypatch.setattr(load, "TREAT_STEP", 1)
+    seen: list[tuple[float, str]] = []
+    page.run_import(store, [sample()], "demo.admin", lambda v, t: seen.append((v, t)))
+    writes = [(v, t) for v, t in seen if "medications" in t]
+    assert [t for _, t in writes] == [
+        "Recording 1 of 3 medications and lab results…",
+        "Recording 2 of 3 medications and lab results…",
+        "Recorded 3 of 3 medications and lab results; bringing grades and flags up to date…"]
+    assert [v for v, _ in seen] == sorted(v for v, _ in seen)
+    seen.clear()  # vital signs only: the bar still says what comes after the writes
+    page.run_import(store, [page.Upload("v.ndjson", lines_of(
+        patient(), vital("h", "8867-4", 90, "/min")))], "demo.admin",
+        lambda v, t: seen.append((v, t)))
+    assert [t for _, t in seen][-3:] == ["Imported 1 of 1 assessments…",
+                                         "Bringing grades and flags up to date…",
+                                         "Import finished."]
 
 
 def test_importing_the_same_file_again_says_nothing_new_and_stores_nothing(store):
