@@ -146,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                   "never charted"
                   + (f", {done.derived} grades, episodes and flags of a ward monitor export "
                      "not imported (recomputed here)" if done.derived else ""))
-            for line in done.notices:
+            for line in [*done.tocilizumab_limits, *done.notices]:
                 print(line)
         elif args.command == "export":
             sys.stdout.write(store.export_csv(args.patient))

@@ -40,6 +40,7 @@ from .demo import ensure_demo_ward
 from .fhir.export import export_bundle
 from .flag_rights import refusal as flag_refusal
 from .record import ConcurrentChangeError
+from .review import tocilizumab_past_limits
 from .store import SYSTEM_USER, PatientIn, StoredAssessment, StoreError, WardStore
 
 # The ward record as pages hold it (from ``ui.session.store()``), for type hints only: pages
@@ -503,6 +504,13 @@ def import_fhir(store: WardStore, paths: Collection[str | Path], by: str,
                   if store.patient(pid) is not None}
         done = fhir.write(store, batch, by, progress, treating)
         done.derived = found.derived
+        for pid, given in sorted(done.tocilizumab.items()):
+            for at, why in tocilizumab_past_limits(store.timeline_rows(pid),
+                                                   store.administrations(pid), given):
+                done.tocilizumab_limits.append(
+                    f"patient {pid}: an imported tocilizumab dose, given {ward.when(store, at)}, "
+                    f"went past the dosing limits; before it: {why}. A physician checks the "
+                    "doses on Medications and labs.")
         for pid, since in sorted(done.since.items()):
             _resync(store, pid, by, since, ward.Change(
                 "an import from the hospital record (FHIR)", before=before.get(pid)))

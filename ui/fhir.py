@@ -65,6 +65,7 @@ class ImportResult:
     files: list[str]
     lines: list[str] = field(default_factory=list)      # what was stored, in words
     notices: list[str] = field(default_factory=list)    # for a person to look at
+    limits: list[str] = field(default_factory=list)     # tocilizumab doses past the limits
     problems: list[dict[str, str]] = field(default_factory=list)  # table rows
     nothing_new: bool = False
 
@@ -254,7 +255,7 @@ def run_import(store: Any, uploads: Sequence[Upload], by: str,
     else:
         headline = "Imported from " + ", ".join(files) + "."
     return ImportResult(True, headline, files, lines, list(outcome.notices),
-                        nothing_new=nothing_new)
+                        list(outcome.tocilizumab_limits), nothing_new=nothing_new)
 
 
 # ------------------------------------------------------------------------------ drawing
@@ -265,6 +266,8 @@ def show_result(result: ImportResult) -> None:
                                                         icon=":material/check:")
         for line in result.lines:
             st.markdown(f"- {md(line)}")
+        for limit in result.limits:  # as the medications page warns of a dose (ASCO 2021)
+            st.warning(md(limit), icon=":material/warning:")
         for notice in result.notices:
             st.warning(md(notice), icon=":material/person_search:")
         return

@@ -68,6 +68,11 @@ class Outcome:
     not_given: int = 0               # not-done administrations: nothing given, nothing recorded
     since: dict[str, datetime] = field(default_factory=dict)  # patient -> earliest change
     notices: list[str] = field(default_factory=list)  # for a person to look at; nothing refused
+    # tocilizumab doses given past the limits (review.tocilizumab_past_limits), one sentence
+    # a dose naming the patient: said as the medications page warns (services.import_fhir)
+    tocilizumab_limits: list[str] = field(default_factory=list)
+    # patient -> the times of the tocilizumab doses this import recorded or amended
+    tocilizumab: dict[str, list[datetime]] = field(default_factory=dict, repr=False)
     # (patient, "lab"|"medication") -> (test or drug, instant) -> the current row there: a new
     # resource at a time the patient already has that test or drug is refused (decision F9)
     seen: dict[tuple[str, str], dict[tuple[str, datetime], dict[str, Any]]] = field(
@@ -313,6 +318,13 @@ def _unusual(out: Outcome, pid: str, r: MedicationResource | LabResource) -> Non
         out.notices.append(f"patient {pid}: {r.key}: {r.unusual}")
 
 
+def _tocilizumab(out: Outcome, pid: str, m: MedicationResource) -> None:
+    """A tocilizumab dose this import records: checked against the limits once all are
+    written (``services.import_fhir``)."""
+    if m.kind == "tocilizumab":
+        out.tocilizumab.setdefault(pid, []).append(m.at)
+
+
 def _since(out: Outcome, pid: str, *times: datetime | None) -> None:
     for at in times:
         if at is not None:
@@ -342,6 +354,7 @@ def _medication(store: WardStore, m: MedicationResource, pid: str,
                 seen[(m.kind, m.at.astimezone(UTC))] = {"id": new}
                 out.medications += 1
                 _unusual(out, pid, m)
+                _tocilizumab(out, pid, m)
                 _since(out, pid, m.at)
                 keep(m, kind, pid, None, None, administration_id=new)
             else:  # not given, or withdrawn before it was ever recorded
@@ -378,6 +391,7 @@ def _medication(store: WardStore, m: MedicationResource, pid: str,
                                          f"changed {reason}", by=by, imported=_source(m))
         out.amended += 1
         _unusual(out, pid, m)
+        _tocilizumab(out, pid, m)
         _since(out, pid, current["given_at"], m.at)
         keep(m, kind, pid, None, None, administration_id=new)
     except StoreError as e:

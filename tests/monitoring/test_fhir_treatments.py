@@ -591,3 +591,73 @@ def test_a_dose_typed_on_the_page_is_still_audited_as_recorded_without_a_source(
                                datetime(2026, 3, 1, 9, tzinfo=UTC), "nina", dose=560)
     ((action, after),) = _audited(store, "administration")
     assert action == "record" and "imported_from" not in after
+
+
+# ------------------------------------------------------------------ tocilizumab limits (ASCO 2021)
+def _tocilizumab(rid: str, at: str) -> dict:
+    return med(rid, "tocilizumab", dose=560, at=f"2026-03-{at}:00+00:00")
+
+
+FOUR_AT_THE_LIMITS = ["01T00:00", "01T08:00", "01T16:00", "02T00:00"]  # 8 h apart, 3 in 24 h
+
+
+def test_four_imported_doses_within_the_limits_name_no_one(store: WardStore, tmp_path: Path
+                                                          ) -> None:
+    f = ndjson(tmp_path / "a.ndjson", patient(),
+               *(_tocilizumab(f"t{i}", at) for i, at in enumerate(FOUR_AT_THE_LIMITS)))
+    done = services.import_fhir(store, [f], "nina")
+    assert done.medications == 4 and done.tocilizumab_limits == []
+
+
+@pytest.mark.parametrize(("fifth", "why"), [
+    ("02T08:00", "4 doses in total: the limit is 4"),
+    # a fourth dose within 24 h of the first three, 7 h after the third
+    (None, "3 doses in the last 24 h: the limit is 3 in 24 h; last dose 7.0 h ago: doses are "
+           "at least 8 h apart"),
+])
+def test_an_imported_dose_past_the_tocilizumab_limits_names_the_patient_as_the_page_warns(
+        store: WardStore, tmp_path: Path, fifth: str | None, why: str) -> None:
+    times = [*FOUR_AT_THE_LIMITS, fifth] if fifth else [*FOUR_AT_THE_LIMITS[:3], "01T23:00"]
+    f = ndjson(tmp_path / "a.ndjson", patient(),
+               *(_tocilizumab(f"t{i}", at) for i, at in enumerate(times)))
+    done = services.import_fhir(store, [f], "nina")
+    given = "02 Mar 08:00" if fifth else "01 Mar 23:00"
+    assert done.tocilizumab_limits == [
+        f"patient MRN-1: an imported tocilizumab dose, given {given}, went past the dosing "
+        f"limits; before it: {why} (ASCO 2021). A physician checks the doses on Medications "
+        "and labs."]
+    # the medications page's own warning before a dose at that time says the same
+    from monitoring.review import tocilizumab_limits
+    at = store.administrations("MRN-1")[-1]["given_at"]
+    assert "; ".join(tocilizumab_limits(store.timeline_rows("MRN-1"),
+                                        store.administrations("MRN-1"), at,
+                                        leaving_out=at).warnings) == why
+
+
+def test_doses_charted_on_the_page_before_count_towards_an_imported_ones_limit(
+        store: WardStore, tmp_path: Path) -> None:
+    services.import_fhir(store, [ndjson(tmp_path / "a.ndjson", patient())], "nina")
+    for at in FOUR_AT_THE_LIMITS:
+        services.record_medication(store, "MRN-1", "tocilizumab",
+                                   datetime.fromisoformat(f"2026-03-{at}:00+00:00"), "nina",
+                                   dose=560)
+    done = services.import_fhir(store, [ndjson(tmp_path / "b.ndjson", patient(),
+                                               _tocilizumab("t9", "03T09:00"))], "nina")
+    assert len(done.tocilizumab_limits) == 1
+    assert "given 03 Mar 09:00" in done.tocilizumab_limits[0]
+    assert "4 doses in total: the limit is 4" in done.tocilizumab_limits[0]
+    # imported again: nothing recorded, nothing said again
+    again = services.import_fhir(store, [ndjson(tmp_path / "b.ndjson", patient(),
+                                                _tocilizumab("t9", "03T09:00"))], "nina")
+    assert again.tocilizumab_limits == []
+
+
+def test_the_command_names_the_patient_whose_imported_doses_pass_the_limit(
+        cli_ward: Path, tmp_path: Path) -> None:  # noqa: F811
+    f = ndjson(tmp_path / "a.ndjson", patient(),
+               *(_tocilizumab(f"t{i}", at) for i, at in
+                 enumerate([*FOUR_AT_THE_LIMITS, "02T08:00"])))
+    code, out, err = run_in_process(cli.main, "fhir", "import", str(f), "--user", "n1")
+    assert code == 0, err
+    assert ("patient MRN-1: an imported tocilizumab dose, given 02 Mar 08:00, went past the "
+            "dosing limits; before it: 4 doses in total: the limit is 4 (ASCO 2021).") in out

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitoring.fhir import Outcome
-from tests.monitoring.fhir_helpers import patient, vital
+from tests.monitoring.fhir_helpers import med, patient, vital
 from ui import fhir as page
 from ui.text import shown
 
@@ -229,6 +229,21 @@ def test_an_administrator_imports_on_the_page_and_a_second_import_says_nothing_n
     assert [shown(i.value) for i in at.info] == [
         "Nothing new: everything in this file is in the ward record already."]
     assert len([h for h in store.history("FHIR-DEMO-1") if h.status == "final"]) == 4
+    assert internal(page_text(at)) == []
+
+
+def test_the_page_warns_of_imported_tocilizumab_doses_past_the_limits_naming_the_patient(
+        signed_in, store):
+    doses = [med(f"t{i}", "tocilizumab", dose=560, at=f"2026-03-{at}:00+00:00")
+             for i, at in enumerate(["01T00:00", "01T08:00", "01T16:00", "02T00:00",
+                                     "02T08:00"])]
+    at = go(signed_in("physician"), PAGE)
+    import_on_the_page(at, "doses.ndjson", lines_of(patient(), *doses))
+    assert [shown(w.value) for w in at.warning] == [
+        "patient MRN-1: an imported tocilizumab dose, given 02 Mar 08:00, went past the dosing "
+        "limits; before it: 4 doses in total: the limit is 4 (ASCO 2021). A physician checks "
+        "the doses on Medications and labs."]
+    assert len(store.administrations("MRN-1")) == 5   # recorded: the page says, never refuses
     assert internal(page_text(at)) == []
 
 
