@@ -370,10 +370,12 @@ def medication_in_error(store: WardStore, patient_id: str, administration_id: in
 
 def record_lab(store: WardStore, patient_id: str, test: str, value: float, unit: str,
                taken_at: datetime, by: str) -> int:
-    """Record a lab result, and resync the flags from the time it was taken."""
+    """Record a lab result, and resync the flags from the time it was taken (a lab rule's
+    flag about the past filed under one summary, decision E13)."""
     with store.locked([patient_id]):
         done = store.record_lab(patient_id, test, value, unit, taken_at, by=by)
-        _resync(store, patient_id, by, taken_at)
+        _resync(store, patient_id, by, taken_at, ward.Change(
+            f"a lab result recorded as taken at {ward.when(store, taken_at)}"))
     return done
 
 
@@ -383,7 +385,8 @@ def amend_lab(store: WardStore, patient_id: str, lab_id: int, value: float, unit
     with store.locked([patient_id]):
         old = _row(store.labs(patient_id), lab_id, "lab result", patient_id)
         done = store.amend_lab(patient_id, lab_id, value, unit, taken_at, reason, by=by)
-        _resync(store, patient_id, by, min(old["taken_at"], taken_at))
+        _resync(store, patient_id, by, min(old["taken_at"], taken_at), ward.Change(
+            f"a correction of the lab result taken at {ward.when(store, old['taken_at'])}"))
     return done
 
 
@@ -392,7 +395,9 @@ def lab_in_error(store: WardStore, patient_id: str, lab_id: int, reason: str, by
     with store.locked([patient_id]):
         old = _row(store.labs(patient_id), lab_id, "lab result", patient_id)
         done = store.mark_lab_in_error(patient_id, lab_id, reason, by=by)
-        _resync(store, patient_id, by, old["taken_at"])
+        _resync(store, patient_id, by, old["taken_at"], ward.Change(
+            f"the lab result taken at {ward.when(store, old['taken_at'])} marked entered in "
+            "error"))
     return done
 
 
@@ -447,7 +452,9 @@ def import_labs(store: WardStore, source: str | Path | bytes, by: str, *,
             store.record_labs(pid, [(r.test, r.value, r.unit, r.taken_at) for r in mine], by,
                               imported=[{"via": "lab CSV", "file": file_name, "row": r.row}
                                         for r in mine])
-            _resync(store, pid, by, min(r.taken_at for r in mine))
+            _resync(store, pid, by, min(r.taken_at for r in mine), ward.Change(
+                f"an import of {len(mine)} lab result{'s' if len(mine) != 1 else ''} "
+                "from a file"))
     return len(rows)
 
 
