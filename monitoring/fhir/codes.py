@@ -94,7 +94,7 @@ ROUTE_CODES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 # ------------------------------------------------------------------ why a dose was given
-# MedicationAdministration.reasonCode (decision F10, docs/fhir.md): CRS and ICANS by their
+# MedicationAdministration.reasonCode (decision F12, docs/fhir.md): CRS and ICANS by their
 # ICD-10-CM codes (the Condition export's, D89.83x and G92.0x: any grade, or the category),
 # the other indications of monitoring/medications.py by our own code system.
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"

@@ -176,7 +176,7 @@ def _medications(pid: str, patient_ref: str, given: list[dict[str, Any]]
 
 
 def reason_codes(indication: str) -> list[dict[str, Any]]:
-    """Why the dose was given as ``reasonCode``s (decision F10): CRS and ICANS by ICD-10-CM
+    """Why the dose was given as ``reasonCode``s (decision F12): CRS and ICANS by ICD-10-CM
     (grade unspecified: the grade is the grade Observations'), with our code beside it; the
     others by our code system; CRS and ICANS together as one of each; not stated: none."""
     ours = {v: k for k, v in INDICATION_CODES.items()}

@@ -60,7 +60,7 @@ class MedicationResource:
     route: str | None
     where: str = ""
     unusual: str | None = None       # why a possible dose deserves a second look (W14)
-    indication: str = medications.NOT_STATED   # why it was given (reasonCode, F10)
+    indication: str = medications.NOT_STATED   # why it was given (reasonCode, F12)
     unread_reason: str | None = None  # a reason sent that is not read: said, never guessed
 
     @property
@@ -214,7 +214,7 @@ def _route(m: MedicationAdministration, bad: Any) -> str | bool | None:
 
 
 def _indication(m: MedicationAdministration, bad: Any) -> tuple[str, str | None] | None:
-    """Why the dose was given (decision F10): from ``reasonCode``, CRS by ICD-10-CM D89.83x,
+    """Why the dose was given (decision F12): from ``reasonCode``, CRS by ICD-10-CM D89.83x,
     ICANS by G92.0x, the others by our indication code system; CRS and ICANS together are
     both. Returns (indication, what was sent but not read) - a code of another system, an
     ICD-10-CM code that is not CRS or ICANS, a text alone or a ``reasonReference`` is "not

@@ -163,7 +163,7 @@ def test_fhir_to_record_to_fhir_to_record_gives_the_same_timeline_and_grades(
                                and "meta" in e["resource"])
     assert (done.medications, done.labs) == (2, 5)
     assert [m["indication"] for pid in ("FHIR-DEMO-1", "FHIR-DEMO-2")
-            for m in store.administrations(pid)] == ["not_stated", "crs"]   # F10
+            for m in store.administrations(pid)] == ["not_stated", "crs"]   # F12
     for pid in ("FHIR-DEMO-1", "FHIR-DEMO-2"):
         assert again.timeline_rows(pid) == store.timeline_rows(pid)
         assert given(again, pid) == given(store, pid) != []
