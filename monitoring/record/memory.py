@@ -40,7 +40,7 @@ class MemoryUnitOfWork:
     """Tables as lists of row dicts (append-only, as in the database), one writer at a time."""
 
     def __init__(self, tz: str = "UTC") -> None:
-        from .memory_care import MemoryFlags, MemoryJudgements, MemoryTreatments
+        from .memory_care import MemoryFlags, MemoryIcu, MemoryJudgements, MemoryTreatments
         from .memory_csv import MemoryCsv
         from .memory_record import MemoryAssessments, MemoryTimeline
         self.tz = ward_zone(tz)
@@ -52,6 +52,7 @@ class MemoryUnitOfWork:
         self.assessments = MemoryAssessments(self)
         self.timeline = MemoryTimeline(self)
         self.treatments = MemoryTreatments(self)
+        self.icu = MemoryIcu(self)
         self.judgements = MemoryJudgements(self)
         self.flags = MemoryFlags(self)
         self.teaching = MemoryTeaching(self)
@@ -332,6 +333,7 @@ class MemoryPatients(MemoryRepository):
                    if r["patient_id"] == patient_id]
             n = len(self.uow.assessments._mark_assessments(ids, reason, by))
             n += self.uow.treatments._mark_medications_and_labs(patient_id, reason, by)
+            n += self.uow.icu._mark_icu_stays(patient_id, reason, by)
             acked = {k["flag_id"] for k in self.uow.tables["flag_acknowledgements"]}
             for f in self.uow.effective("flags"):
                 if f["patient_id"] == patient_id and f["id"] not in acked:
