@@ -111,3 +111,12 @@ def test_a_stay_marked_entered_in_error_stays_listed_and_no_longer_counts(page, 
     assert list(frame["Status"]) == ["marking: entered in error", "entered in error"]
     # the patient is no longer in intensive care: a transfer can be recorded again
     assert app.button(key=f"icu_in_save_{PID}")
+
+
+def test_the_ward_overview_says_who_is_in_intensive_care_since_when(page, signed_in, store):
+    stay = store.record_icu_transfer(PID, at_day(0, 9), by="demo.nurse")
+    app = go(signed_in("nurse"), "ui/pages/overview.py")
+    assert f"In intensive care: {PID} ({PID}) since {shown(at_day(0, 9))}." in texts(app)
+    store.record_icu_return(PID, stay, at_day(1, 9), by="demo.nurse")
+    app = go(app, "ui/pages/overview.py")
+    assert "In intensive care" not in texts(app)
