@@ -86,13 +86,16 @@ def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime,
         stay = next(s for s in stays if s["returned_at"] is None)
         at = recording.when_input(f"icu_out_{pid}_{n}", now, RETURNED, tz)
         problem = recording.future(at, RETURNED, now, tz)
-        if problem is None and at <= stay["transferred_at"]:
-            problem = (f"{RETURNED}: must be after the transfer to intensive care at "
-                       f"{when(stay['transferred_at'], tz)}")
+        after = f"after the transfer to intensive care at {when(stay['transferred_at'], tz)}"
+        if problem is None and at < stay["transferred_at"]:
+            problem = f"{RETURNED}: must be {after}"
         if problem:
             st.error(md(problem), icon=":material/error:")
+        elif at == stay["transferred_at"]:  # the default, right after the transfer: no alarm
+            st.caption(f"Set the time of the return: it must be {after}.")
         if st.button("Record the return to the ward", type="primary",
-                     key=f"icu_out_save_{pid}", disabled=problem is not None):
+                     key=f"icu_out_save_{pid}",
+                     disabled=problem is not None or at <= stay["transferred_at"]):
             def back() -> int:
                 got = services.record_icu_return(store, pid, stay["id"], at, by=by)
                 st.session_state[f"icu_added_{pid}"] = n + 1

@@ -74,6 +74,9 @@ def test_a_return_before_the_transfer_and_a_time_to_come_are_refused_naming_the_
     assert (f"Returned to the ward: must be after the transfer to intensive care at "
             f"{shown(at_day(1, 9))}") in texts(app)
     assert app.button(key=f"icu_out_save_{PID}").disabled
+    set_when(app, f"icu_out_{PID}_0", at_day(1, 9))  # the same minute: not yet a return
+    assert not app.error and "Set the time of the return" in texts(app)
+    assert app.button(key=f"icu_out_save_{PID}").disabled
     set_when(app, f"icu_out_{PID}_0", datetime.now(UTC) + timedelta(days=1))
     assert "Returned to the ward: the time is in the future" in texts(app)
     assert app.button(key=f"icu_out_save_{PID}").disabled
