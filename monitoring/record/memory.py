@@ -40,8 +40,9 @@ class MemoryUnitOfWork:
     """Tables as lists of row dicts (append-only, as in the database), one writer at a time."""
 
     def __init__(self, tz: str = "UTC") -> None:
-        from .memory_care import MemoryFlags, MemoryIcu, MemoryJudgements, MemoryTreatments
+        from .memory_care import MemoryFlags, MemoryJudgements, MemoryTreatments
         from .memory_csv import MemoryCsv
+        from .memory_icu import MemoryIcu
         from .memory_record import MemoryAssessments, MemoryTimeline
         self.tz = ward_zone(tz)
         self.tables: dict[str, list[dict[str, Any]]] = {name: [] for name in COLUMNS}
@@ -397,6 +398,3 @@ class MemoryAudit(MemoryRepository):
         with self.uow._read():
             log = self.uow.tables["audit_log"]  # as the database: newest id + entries
             return max((r["id"] for r in log), default=0) + len(log)
-
-
-
