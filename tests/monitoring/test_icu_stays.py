@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitoring import services
 from monitoring import tables as t
@@ -249,3 +251,32 @@ def test_a_return_and_a_correction_of_one_stay_at_once_never_both_land(store):
         assert len(store.icu_stays(pid)) == 1
         assert len(store.icu_history(pid)) == 2
 
+
+
+# ------------------------------------------------------------------ the invariant
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 48), st.one_of(st.none(), st.integers(-2, 24)),
+                          st.booleans()), max_size=8))
+def test_whatever_is_tried_the_current_stays_never_overlap_and_at_most_one_is_open(tries):
+    """Transfers (hour, length or None for no return) and corrections tried in any order: what
+    the record keeps is a set of stays one after another, the open one (if any) last."""
+    s = WardStore.in_memory()
+    s.add_user("nina", "nurse")
+    s.add_user("drx", "physician")
+    s.admit({"patient_id": "P", "infusion_time": INFUSION}, by="drx")
+    for hour, hours, amend in tries:
+        start = T0 + hour * H
+        end = None if hours is None else start + hours * H
+        current = s.icu_stays("P")
+        try:
+            if amend and current:
+                s.amend_icu_stay("P", current[0]["id"], start, end, "corrected", by="nina")
+            else:
+                s.record_icu_transfer("P", start, by="nina", returned_at=end)
+        except StoreError:
+            pass
+    kept = stays(s)
+    assert sum(b is None for _, b in kept) <= 1
+    for (_, b1), (a2, _) in zip(kept, kept[1:]):
+        assert b1 is not None and b1 <= a2
+    assert all(b is None or b > a for a, b in kept)
