@@ -123,3 +123,11 @@ def test_the_ward_overview_says_who_is_in_intensive_care_since_when(page, signed
     store.record_icu_return(PID, stay, at_day(1, 9), by="demo.nurse")
     app = go(app, "ui/pages/overview.py")
     assert "In intensive care" not in texts(app)
+
+
+def test_the_patient_review_header_says_in_intensive_care_since_when(signed_in, store):
+    store.record_icu_transfer("DEMO-005", at_day(1, 7, 15), by="demo.nurse")
+    app = signed_in("physician")
+    app.session_state["patient_id"] = "DEMO-005"
+    app = go(app, "ui/pages/review.py")
+    assert f"in intensive care since {shown(at_day(1, 7, 15))}" in texts(app)
