@@ -40,6 +40,7 @@ from .demo import ensure_demo_ward
 from .fhir.export import export_bundle
 from .flag_rights import refusal as flag_refusal
 from .record import ConcurrentChangeError
+from .review import tocilizumab_past_limits
 from .store import SYSTEM_USER, PatientIn, StoredAssessment, StoreError, WardStore
 
 # The ward record as pages hold it (from ``ui.session.store()``), for type hints only: pages
@@ -373,10 +374,12 @@ def medication_in_error(store: WardStore, patient_id: str, administration_id: in
 
 def record_lab(store: WardStore, patient_id: str, test: str, value: float, unit: str,
                taken_at: datetime, by: str) -> int:
-    """Record a lab result, and resync the flags from the time it was taken."""
+    """Record a lab result, and resync the flags from the time it was taken (a lab rule's
+    flag about the past filed under one summary, decision E13)."""
     with store.locked([patient_id]):
         done = store.record_lab(patient_id, test, value, unit, taken_at, by=by)
-        _resync(store, patient_id, by, taken_at)
+        _resync(store, patient_id, by, taken_at, ward.Change(
+            f"a lab result recorded as taken at {ward.when(store, taken_at)}"))
     return done
 
 
@@ -386,7 +389,8 @@ def amend_lab(store: WardStore, patient_id: str, lab_id: int, value: float, unit
     with store.locked([patient_id]):
         old = _row(store.labs(patient_id), lab_id, "lab result", patient_id)
         done = store.amend_lab(patient_id, lab_id, value, unit, taken_at, reason, by=by)
-        _resync(store, patient_id, by, min(old["taken_at"], taken_at))
+        _resync(store, patient_id, by, min(old["taken_at"], taken_at), ward.Change(
+            f"a correction of the lab result taken at {ward.when(store, old['taken_at'])}"))
     return done
 
 
@@ -395,7 +399,9 @@ def lab_in_error(store: WardStore, patient_id: str, lab_id: int, reason: str, by
     with store.locked([patient_id]):
         old = _row(store.labs(patient_id), lab_id, "lab result", patient_id)
         done = store.mark_lab_in_error(patient_id, lab_id, reason, by=by)
-        _resync(store, patient_id, by, old["taken_at"])
+        _resync(store, patient_id, by, old["taken_at"], ward.Change(
+            f"the lab result taken at {ward.when(store, old['taken_at'])} marked entered in "
+            "error"))
     return done
 
 
@@ -433,18 +439,22 @@ def icu_stay_in_error(store: WardStore, patient_id: str, stay_id: int, reason: s
         return store.mark_icu_stay_in_error(patient_id, stay_id, reason, by=by)
 
 
-def import_labs(store: WardStore, source: str | Path | bytes, by: str) -> int:
+def import_labs(store: WardStore, source: str | Path | bytes, by: str, *,
+                file_name: str | None = None) -> int:
     """Import a lab CSV file (docs/markers.md "Lab CSV format") atomically: every row checked
     first (``lab_csv.read``: the file, each cell, the record's own check of each result,
     duplicates within the file), then, under the patients' locks, each patient known and no
     current result of the same test at the same time already stored; any problem and
     nothing is stored (``InputError`` naming row, column, value and what is allowed). Else
     every result is stored (``record_labs``: converted, audited) and each patient's flags
-    resynced, in ONE transaction. Returns how many results were imported."""
+    resynced, in ONE transaction. Each result is audited as an import with the file's name
+    (``file_name``, else the path's) and its row (decision F10). Returns how many results
+    were imported."""
     if isinstance(source, bytes):
         data = source
     else:
         path = Path(source)
+        file_name = file_name or path.name
         if path.is_file() and path.stat().st_size > lab_csv.MAX_BYTES:
             raise InputError([file_problem(f"the file has {path.stat().st_size:,} bytes; a "
                                            f"lab file may have at most {lab_csv.MAX_BYTES:,} "
@@ -477,8 +487,12 @@ def import_labs(store: WardStore, source: str | Path | bytes, by: str) -> int:
             raise InputError(lab_csv.bounded(problems))
         for pid in pids:
             mine = [r for r in rows if r.patient_id == pid]
-            store.record_labs(pid, [(r.test, r.value, r.unit, r.taken_at) for r in mine], by)
-            _resync(store, pid, by, min(r.taken_at for r in mine))
+            store.record_labs(pid, [(r.test, r.value, r.unit, r.taken_at) for r in mine], by,
+                              imported=[{"via": "lab CSV", "file": file_name, "row": r.row}
+                                        for r in mine])
+            _resync(store, pid, by, min(r.taken_at for r in mine), ward.Change(
+                f"an import of {len(mine)} lab result{'s' if len(mine) != 1 else ''} "
+                "from a file"))
     return len(rows)
 
 
@@ -515,7 +529,8 @@ def acknowledge_many(store: WardStore, patient_id: str, flag_ids: Collection[int
 # ------------------------------------------------------------------------------ FHIR import
 def import_fhir(store: WardStore, paths: Collection[str | Path], by: str,
                 progress: Callable[[int, int], None] | None = None,
-                checking: Callable[[int, int], None] | None = None) -> fhir.Outcome:
+                checking: Callable[[int, int], None] | None = None,
+                treating: Callable[[int, int], None] | None = None) -> fhir.Outcome:
     """Import FHIR R4 Bundles / Bulk Data NDJSON (docs/fhir.md): the files are read and every
     resource checked first; then, in ONE transaction under the patients' locks, the
     patients admitted, the new assessment rows imported through the canonical CSV import,
@@ -523,16 +538,24 @@ def import_fhir(store: WardStore, paths: Collection[str | Path], by: str,
     page writes with (the same checks; decisions F6-F9),
     changed resources applied as amendments with a reason, the provenance and the audit
     written, and each patient's flags resynced. ``checking(checked, total)`` follows the
-    check of the resources, ``progress(written, total)`` the rows written. Any problem
-    (``fhir.FhirError``, ``InputError``, ``StoreError``) and nothing is stored."""
+    check of the resources, ``progress(written, total)`` the assessment rows written,
+    ``treating(written, total)`` the medications and lab results (``fhir.load.write``). Any
+    problem (``fhir.FhirError``, ``InputError``, ``StoreError``) and nothing is stored."""
     found = fhir.read_all([Path(p) for p in paths], checking)
     batch = fhir.resolve(store, found.patients, found.observations, found.medications,
                          found.labs)
     with store.locked(batch.patient_ids):
         before = {pid: ward.grades_now(store, pid) for pid in batch.patient_ids
                   if store.patient(pid) is not None}
-        done = fhir.write(store, batch, by, progress)
+        done = fhir.write(store, batch, by, progress, treating)
         done.derived = found.derived
+        for pid, given in sorted(done.tocilizumab.items()):
+            for at, why in tocilizumab_past_limits(store.timeline_rows(pid),
+                                                   store.administrations(pid), given):
+                done.tocilizumab_limits.append(
+                    f"patient {pid}: an imported tocilizumab dose, given {ward.when(store, at)}, "
+                    f"went past the dosing limits; before it: {why}. A physician checks the "
+                    "doses on Medications and labs.")
         for pid, since in sorted(done.since.items()):
             _resync(store, pid, by, since, ward.Change(
                 "an import from the hospital record (FHIR)", before=before.get(pid)))

@@ -154,6 +154,46 @@ def _checked_period(finding: str, starts_at: datetime, ends_at: datetime | None,
                          "assessments from one time to a later one)")
 
 
+IMPORT_KEYS = ("via", "source_system", "resource", "file", "row")  # what an import may say
+IMPORT_MAX_CHARS = 300   # each value (a FHIR system URL, a resource reference, a file name)
+
+
+def imported_sources(imported: Sequence[Mapping[str, Any]] | None, n: int
+                     ) -> list[dict[str, Any] | None]:
+    """Where each of ``n`` new rows came from, when an import writes them (decision F10):
+    ``via`` ("FHIR", "lab CSV") and, as the import knows them, the FHIR ``source_system`` and
+    ``resource`` (type/id), or the ``file`` name and its data ``row``. One a row, or None
+    (typed on a page). Checked here so the SQL and the in-memory record audit alike."""
+    if imported is None:
+        return [None] * n
+    if len(imported) != n:
+        raise StoreError(f"{len(imported)} import sources for {n} rows: one a row")
+    out = []
+    for src in imported:
+        unknown = sorted(set(src) - set(IMPORT_KEYS))
+        if unknown or not src.get("via"):
+            raise StoreError("an import source names how (via) and only "
+                             + ", ".join(IMPORT_KEYS) + (f", not {', '.join(unknown)}"
+                                                         if unknown else ""))
+        kept = {k: src[k] for k in IMPORT_KEYS if src.get(k) is not None}
+        for k, v in kept.items():
+            if k != "row":
+                kept[k] = str(v)[:IMPORT_MAX_CHARS]
+        out.append(kept)
+    return out
+
+
+def audit_of(row: Mapping[str, Any], source: Mapping[str, Any] | None,
+             action: str = "record") -> tuple[str, dict[str, Any]]:
+    """The audit action and ``after`` of a new treatment row: ``action`` when typed on a page;
+    an import is audited as "import" with its source (``imported_from``), as the CSV import
+    of assessments is ("import") and the FHIR provenance is (decision F10). A correction an
+    import makes keeps its action ("amend", "entered_in_error"), with the source too."""
+    if source is None:
+        return action, dict(row)
+    return ("import" if action == "record" else action), {**row, "imported_from": dict(source)}
+
+
 # ------------------------------------------------------------------ intensive care stays
 ICU_FIELDS = {"transferred_at": "Transferred to ICU", "returned_at": "Returned to the ward"}
 ICU_ENTITY = "icu_stay"  # the audit trail's entity

@@ -174,6 +174,21 @@ def test_a_medication_is_recorded_with_dose_unit_and_route_and_audited(store):
                for a in store.audit())
 
 
+@pytest.mark.parametrize(("imported", "words"), [
+    ([{"source_system": "x"}], "names how (via)"),
+    ([{"via": "FHIR", "password": "x"}], "not password"),
+    ([{"via": "FHIR"}, {"via": "FHIR"}], "2 import sources for 1 rows"),
+])
+def test_an_import_source_the_record_cannot_audit_is_refused_and_nothing_is_written(
+        memory_store, imported, words):
+    admitted(memory_store)
+    before = len(memory_store.audit())
+    with pytest.raises(StoreError, match=re.escape(words)):
+        memory_store.record_labs("P1", [("crp", 5.0, "mg/dL", hours(2))], "nina",
+                                 imported=imported)
+    assert memory_store.labs("P1") == [] and len(memory_store.audit()) == before
+
+
 def test_an_impossible_dose_is_refused_through_the_service_and_nothing_is_written(store):
     admitted(store)
     before = len(store.audit())

@@ -139,6 +139,9 @@ def test_an_uploaded_lab_file_is_imported_whole_or_its_problems_listed_by_row(pa
     assert "allowed 0 to 1000000 ng/mL" in problems["Problem"][0]
     assert store.labs("MAR-1") == []
     done, problems, refused = lab_upload.import_file(
-        store, (LAB_HEADER + "MAR-1,2026-03-03T08:00Z,crp,5,mg/dL\n").encode(), "demo.nurse")
+        store, (LAB_HEADER + "MAR-1,2026-03-03T08:00Z,crp,5,mg/dL\n").encode(), "demo.nurse",
+        "ward-labs.csv")
     assert done == "1 lab result imported." and problems is None
     assert len(store.labs("MAR-1")) == 1
+    (entry,) = [e for e in store.audit("MAR-1") if e["entity"] == "lab"]
+    assert entry["action"] == "import" and '"file": "ward-labs.csv"' in entry["after"]

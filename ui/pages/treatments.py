@@ -13,7 +13,7 @@ import streamlit as st
 
 from grading import guidance
 from monitoring import course, limits, services
-from monitoring.review import tocilizumab_doses
+from monitoring.review import tocilizumab_limits
 from monitoring.services import StoreError
 from monitoring.vocabulary import (
     ANALYTES,
@@ -127,7 +127,7 @@ with meds_tab, st.container(border=True):
     elif note:
         st.warning(md(note) + " — it can be saved.", icon=":material/warning:")
     if kind == "tocilizumab" and c_ is not None:
-        count = guidance.tocilizumab_count(tocilizumab_doses(c_.rows, c_.administrations), now)
+        count = tocilizumab_limits(c_.rows, c_.administrations, now)
         weight = patient.get("weight_kg")
         ref = guidance.tocilizumab_dose_mg(weight) if weight else None
         st.caption(f"Tocilizumab doses in the last 24 h: {count.last_24h} (limit 3) · in "
