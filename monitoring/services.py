@@ -65,6 +65,7 @@ __all__ = [
     "add_user",
     "admit",
     "amend",
+    "amend_icu_stay",
     "amend_lab",
     "amend_medication",
     "attribute",
@@ -75,6 +76,7 @@ __all__ = [
     "draft_amendment",
     "end_attribution_period",
     "flag_refusal",
+    "icu_stay_in_error",
     "import_fhir",
     "import_labs",
     "is_embedded_default",
@@ -84,6 +86,8 @@ __all__ = [
     "note",
     "open_ward",
     "record",
+    "record_icu_return",
+    "record_icu_transfer",
     "record_lab",
     "record_medication",
     "set_active",
@@ -403,6 +407,40 @@ def lab_in_error(store: WardStore, patient_id: str, lab_id: int, reason: str, by
             f"the lab result taken at {ward.when(store, old['taken_at'])} marked entered in "
             "error"))
     return done
+
+
+# ------------------------------------------------------------------------------ intensive care
+# A transfer to intensive care and back (decision R10): the registry reads them; no grade,
+# flag or schedule does, so there is no flag resync. Each write runs under the patient's lock,
+# where the record checks one stay at a time.
+def record_icu_transfer(store: WardStore, patient_id: str, transferred_at: datetime, by: str,
+                        returned_at: datetime | None = None) -> int:
+    """Record a transfer to intensive care (with its return, when charted afterwards)."""
+    with store.locked([patient_id]):
+        return store.record_icu_transfer(patient_id, transferred_at, by=by,
+                                         returned_at=returned_at)
+
+
+def record_icu_return(store: WardStore, patient_id: str, stay_id: int, returned_at: datetime,
+                      by: str) -> int:
+    """Record the return to the ward of the patient's open ICU stay (a new version of it)."""
+    with store.locked([patient_id]):
+        return store.record_icu_return(patient_id, stay_id, returned_at, by=by)
+
+
+def amend_icu_stay(store: WardStore, patient_id: str, stay_id: int, transferred_at: datetime,
+                   returned_at: datetime | None, reason: str, by: str) -> int:
+    """Correct an ICU stay's times with a reason (the original stays in the history)."""
+    with store.locked([patient_id]):
+        return store.amend_icu_stay(patient_id, stay_id, transferred_at, returned_at, reason,
+                                    by=by)
+
+
+def icu_stay_in_error(store: WardStore, patient_id: str, stay_id: int, reason: str,
+                      by: str) -> int:
+    """Mark an ICU stay entered in error (it stays, no longer counted)."""
+    with store.locked([patient_id]):
+        return store.mark_icu_stay_in_error(patient_id, stay_id, reason, by=by)
 
 
 def import_labs(store: WardStore, source: str | Path | bytes, by: str, *,

@@ -4,7 +4,8 @@ per patient the Patient (with the date of death when one is recorded), a provisi
 the ASTCT 2019 maximum grade as its severity), a ``MedicationStatement`` per treatment given
 (first and last dose, the number of doses; why: R11), and one ``Observation`` holding the registry's
 answers as components (CRS and ICANS occurred and maximum grade, vasopressors, ventilation,
-ICU admission - not recorded -, cause of death, the markers' peak and fold change). Validated
+ICU admission - yes with the first transfer, the number of stays and the days, or absent:
+none recorded, decision R10 -, cause of death, the markers' peak and fold change). Validated
 by the ``fhir.resources`` R4B models before it is given.
 """
 
@@ -102,6 +103,27 @@ def _absent(text: str) -> dict[str, Any]:
                                  "text": text}}
 
 
+def _icu(s: RegistrySummary) -> list[dict[str, Any]]:
+    """R10: yes, with the first transfer, the stays and the days in intensive care; none
+    charted is absent (unknown), never false: the record holds the transfers the ward charted."""
+    x = s.icu
+    if not x.stays:
+        return [_component("icu-admission", "ICU admission", **_absent(
+            "none recorded: no transfer to intensive care is charted in the ward record"))]
+    out = [_component("icu-admission", "ICU admission", valueBoolean=True),
+           _component("icu-admission-first", "ICU admission: first transfer",
+                      valueDateTime=_iso(x.stays[0][0])),
+           _component("icu-stays", "ICU stays", valueInteger=len(x.stays))]
+    if x.days is not None:
+        out.append(_component("icu-days", "Days in intensive care, stays with a recorded "
+                              "return", valueQuantity={"value": round(x.days, 2), "unit": "d",
+                                                       "system": UCUM, "code": "d"}))
+    if x.open_since is not None:
+        out.append(_component("icu-open-since", "In intensive care with no return recorded, "
+                              "since", valueDateTime=_iso(x.open_since)))
+    return out
+
+
 def _summary(s: RegistrySummary, ref: str) -> dict[str, Any]:
     parts = []
     for name, x in (("crs", s.crs), ("icans", s.icans)):
@@ -132,8 +154,7 @@ def _summary(s: RegistrySummary, ref: str) -> dict[str, Any]:
         if since is not None:
             parts.append(_component(f"{key}-first", f"{display}: first date",
                                     valueDateTime=_iso(since)))
-    parts.append(_component("icu-admission", "ICU admission",
-                            **_absent("not recorded in the ward record")))
+    parts += _icu(s)
     if s.died is not None:
         parts.append(_component("cause-of-death", "Cause of death", valueCodeableConcept=_code(
             f"death-{s.death_cause}", CAUSE_WORDS[str(s.death_cause)])))

@@ -195,3 +195,63 @@ def audit_of(row: Mapping[str, Any], source: Mapping[str, Any] | None,
     if source is None:
         return action, dict(row)
     return ("import" if action == "record" else action), {**row, "imported_from": dict(source)}
+
+
+# ------------------------------------------------------------------ intensive care stays
+ICU_FIELDS = {"transferred_at": "Transferred to ICU", "returned_at": "Returned to the ward"}
+ICU_ENTITY = "icu_stay"  # the audit trail's entity
+
+
+def _icu_reason(reason: str | None, what: str) -> str:
+    if not reason or not reason.strip():
+        raise StoreError(f"Reason: {what} needs a reason")
+    _bounded(("reason", reason))
+    return reason.strip()
+
+
+def _icu_time(at: datetime, tz: Any) -> str:
+    """A time in a refusal of an ICU stay, as the ward reads it (DD/MM/YYYY HH:MM)."""
+    return at.astimezone(tz).strftime("%d/%m/%Y %H:%M")
+
+
+def _checked_icu_stay(transferred_at: datetime, returned_at: datetime | None) -> None:
+    """An ICU stay's own times (decision R10), else ``StoreError`` naming the field: both
+    timezone-aware, neither to come, the return after the transfer."""
+    for name, at in (("transferred_at", transferred_at), ("returned_at", returned_at)):
+        if at is None and name == "returned_at":
+            continue
+        if not isinstance(at, datetime) or at.tzinfo is None:
+            raise StoreError(f"{ICU_FIELDS[name]}: give a timezone-aware date and time")
+        _not_in_future(ICU_FIELDS[name], at, "a transfer is recorded once it has happened")
+    if returned_at is not None and returned_at <= transferred_at:
+        raise StoreError(f"{ICU_FIELDS['returned_at']} must be after "
+                         f"{ICU_FIELDS['transferred_at']} (a return cannot precede the "
+                         "transfer)")
+
+
+def _checked_icu_fits(transferred_at: datetime, returned_at: datetime | None,
+                      others: Sequence[Mapping[str, Any]], died_at: datetime | None,
+                      tz: Any) -> None:
+    """An ICU stay among the patient's other current stays (``others``, the one it replaces
+    left out) and a recorded death: one stay at a time (an open stay runs until further
+    notice, so a second one cannot start while it is open), nothing after the death.
+    Called under the patient's lock, so two writers cannot both pass it (docs/security.md)."""
+    end = returned_at
+    for o in others:
+        o_end = o["returned_at"]
+        if (end is None or o["transferred_at"] < end) and \
+                (o_end is None or transferred_at < o_end):
+            since = _icu_time(o["transferred_at"], tz)
+            if o_end is None:
+                raise StoreError(
+                    f"{ICU_FIELDS['transferred_at']}: the patient is in intensive care since "
+                    f"{since} (no return to the ward recorded); record that return first, "
+                    "or correct that stay")
+            raise StoreError(
+                f"{ICU_FIELDS['transferred_at']}: overlaps the ICU stay from {since} to "
+                f"{_icu_time(o_end, tz)}; a patient is in one ICU stay at a time")
+    if died_at is not None:
+        for name, at in (("transferred_at", transferred_at), ("returned_at", returned_at)):
+            if at is not None and at > died_at:
+                raise StoreError(f"{ICU_FIELDS[name]}: the patient's death is recorded at "
+                                 f"{_icu_time(died_at, tz)}; nothing can follow it")

@@ -214,6 +214,33 @@ class WardStore:
     def administrations(self, patient_id: str) -> list[dict[str, Any]]:
         return self.uow.treatments.administrations(patient_id)
 
+    # ---------------------------------------------------------- intensive care (IcuRecord)
+    def record_icu_transfer(self, patient_id: str, transferred_at: datetime, by: str,
+                            returned_at: datetime | None = None) -> int:
+        return self.uow.icu.record_icu_transfer(patient_id, transferred_at, by, returned_at)
+
+    def record_icu_return(self, patient_id: str, stay_id: int, returned_at: datetime,
+                          by: str) -> int:
+        return self.uow.icu.record_icu_return(patient_id, stay_id, returned_at, by)
+
+    def amend_icu_stay(self, patient_id: str, stay_id: int, transferred_at: datetime,
+                       returned_at: datetime | None, reason: str, by: str) -> int:
+        return self.uow.icu.amend_icu_stay(patient_id, stay_id, transferred_at, returned_at,
+                                           reason, by)
+
+    def mark_icu_stay_in_error(self, patient_id: str, stay_id: int, reason: str,
+                               by: str) -> int:
+        return self.uow.icu.mark_icu_stay_in_error(patient_id, stay_id, reason, by)
+
+    def icu_stays(self, patient_id: str) -> list[dict[str, Any]]:
+        return self.uow.icu.icu_stays(patient_id)
+
+    def icu_history(self, patient_id: str) -> list[dict[str, Any]]:
+        return self.uow.icu.icu_history(patient_id)
+
+    def in_icu(self, patient_ids: list[str] | None = None) -> dict[str, datetime]:
+        return self.uow.icu.in_icu(patient_ids)
+
     # ---------------------------------------------------------- judgements (JudgementRecord)
     def attribute(self, assessment_id: int, finding: str, reason: str, by: str) -> int:
         return self.uow.judgements.attribute(assessment_id, finding, reason, by)

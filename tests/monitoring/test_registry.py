@@ -1,6 +1,7 @@
 """The registry summary (issue 19 point 3; docs/registry.md, decisions R1-R5): CRS and ICANS
 from the course's episodes, treatments counted once each, vasopressors and ventilation from the
-support in force and the medication record, death and its cause, ICU "not recorded", the
+support in force and the medication record, death and its cause, ICU admission from the
+stays the ward charted ("none recorded" otherwise, R10), the
 markers' peak and fold; CSV formula-safe with dates as dates, FHIR a valid R4 Bundle."""
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ def crs_course(s: WardStore, pid: str = "P1") -> None:
                         ("ferritin", 12600, "ng/mL", at(4)),
                         ("fibrinogen", 3.8, "g/L", at(-5, 6)),
                         ("fibrinogen", 0.95, "g/L", at(3))], by="drx")
+    # grade 3 on norepinephrine: to intensive care at 15:00, back on the ward 36 h later
+    stay = s.record_icu_transfer(pid, at(1, 15), by="nina")
+    s.record_icu_return(pid, stay, at(3, 3), by="nina")
 
 
 def csv_rows(text: str) -> list[dict[str, str]]:
@@ -298,7 +302,7 @@ def test_an_inotrope_alone_is_not_a_vasopressor():
     assert (x.vasopressors_from, x.vasopressor_agents) == (None, ())
 
 
-def test_ventilation_death_and_its_cause_and_icu_not_recorded():
+def test_ventilation_death_and_its_cause_and_no_icu_stay_charted_is_none_recorded():
     s = new_ward()
     s.admit({"patient_id": "P7", "infusion_time": INFUSION}, by="drx")
     s.record_assessment("P7", {"time": at(2), "temp_c": 39.0, **VITALS, "o2_device": "bipap",
@@ -314,11 +318,63 @@ def test_ventilation_death_and_its_cause_and_icu_not_recorded():
                                                           "2026-03-09")
     assert (row["Death recorded (yes/no)"], row["Date of death"], row["Cause of death"]) == (
         "yes", "2026-03-10", "cytokine release syndrome")
-    assert row["ICU admission"] == "not recorded"
+    assert (row["ICU admission"], row["ICU first transfer date"], row["ICU stays"],
+            row["ICU days, stays with a recorded return"]) == ("none recorded", "", "0", "")
     # ASTCT 2019: death from CRS is grade 5; the episode never resolved
     assert (row["CRS maximum grade (ASTCT 2019)"], row["CRS date of maximum grade"],
             row["CRS resolution date"], row["CRS at the last assessment"]) == (
         "5", "2026-03-10", "", "not resolved: death recorded")
+
+
+# ------------------------------------------------------------------ ICU admission (R10)
+def test_icu_admission_is_the_first_transfer_with_the_stays_and_days_charted(ward):
+    (row,) = csv_rows(registry_export(ward, "P1"))
+    assert (row["ICU admission"], row["ICU first transfer date"],
+            row["ICU first transfer day after infusion"], row["ICU stays"],
+            row["ICU days, stays with a recorded return"],
+            row["ICU stay without a recorded return, since"]) == (
+        "yes", "2026-03-07", "1", "1", "1.5", "")
+    # a second stay of 12 h; one entered in error and one corrected count as the record has them
+    second = ward.record_icu_transfer("P1", at(4, 8), by="nina", returned_at=at(4, 18))
+    ward.amend_icu_stay("P1", second, at(4, 8), at(4, 20), "return charted 2 h early",
+                        by="drx")
+    wrong = ward.record_icu_transfer("P1", at(5, 8), by="nina", returned_at=at(5, 20))
+    ward.mark_icu_stay_in_error("P1", wrong, "wrong patient", by="nina")
+    (x,) = registry_summaries(ward, "P1")
+    assert x.icu.stays == ((at(1, 15), at(3, 3)), (at(4, 8), at(4, 20)))
+    (row,) = csv_rows(registry_export(ward, "P1"))
+    assert (row["ICU first transfer date"], row["ICU stays"],
+            row["ICU days, stays with a recorded return"]) == ("2026-03-07", "2", "2")
+
+
+def test_a_stay_with_no_return_is_counted_as_a_stay_but_not_in_the_days():
+    s = new_ward()
+    s.admit({"patient_id": "P9", "infusion_time": INFUSION}, by="drx")
+    s.record_assessment("P9", {"time": at(2), "temp_c": 39.0, **VITALS}, by="nina")
+    s.record_icu_transfer("P9", at(2, 22), by="nina")
+    s.record_assessment("P9", {"time": at(4, 3), "died_of": "crs"}, by="drx")
+    (row,) = csv_rows(registry_export(s, "P9"))
+    assert (row["ICU admission"], row["ICU first transfer date"], row["ICU stays"],
+            row["ICU days, stays with a recorded return"],
+            row["ICU stay without a recorded return, since"]) == (
+        "yes", "2026-03-08", "1", "", "2026-03-08")
+    parts = {c["code"]["coding"][0]["code"]: c for c in json.loads(registry_export(
+        s, "P9", "fhir"))["entry"][-1]["resource"]["component"]}
+    assert parts["icu-open-since"]["valueDateTime"] == "2026-03-08T22:00:00+00:00"
+    assert "icu-days" not in parts
+
+
+def test_no_icu_stay_charted_is_absent_in_fhir_never_false():
+    s = new_ward()
+    s.admit({"patient_id": "P10", "infusion_time": INFUSION}, by="drx")
+    s.record_assessment("P10", {"time": at(2), "temp_c": 37.0, **VITALS}, by="nina")
+    bundle = json.loads(registry_export(s, "P10", "fhir"))
+    Bundle.model_validate(bundle)
+    (icu,) = [c for c in bundle["entry"][-1]["resource"]["component"]
+              if c["code"]["coding"][0]["code"].startswith("icu")]
+    assert "valueBoolean" not in icu
+    assert icu["dataAbsentReason"]["coding"][0]["code"] == "unknown"
+    assert icu["dataAbsentReason"]["text"].startswith("none recorded")
 
 
 # ------------------------------------------------------------------ markers (issue 20)
@@ -382,8 +438,13 @@ def test_the_fhir_bundle_is_valid_r4_with_conditions_medications_and_the_summary
     assert parts["crs-maximum-grade"]["valueInteger"] == 3
     assert parts["vasopressors"]["valueBoolean"] is True
     assert parts["mechanical-ventilation"]["valueBoolean"] is False
-    assert parts["icu-admission"]["dataAbsentReason"]["text"] == "not recorded in the ward " \
-                                                                  "record"
+    assert parts["icu-admission"]["valueBoolean"] is True
+    assert parts["icu-admission-first"]["valueDateTime"] == "2026-03-07T15:00:00+00:00"
+    assert parts["icu-stays"]["valueInteger"] == 1
+    assert parts["icu-days"]["valueQuantity"] == {"value": 1.5, "unit": "d",
+                                                  "system": "http://unitsofmeasure.org",
+                                                  "code": "d"}
+    assert "icu-open-since" not in parts
     assert parts["il6-peak"]["valueQuantity"] == {"value": 1850.0, "unit": "pg/mL"}
     assert parts["fibrinogen-lowest"]["valueQuantity"]["value"] == 95.0
     assert parts["ferritin-fold"]["valueQuantity"]["value"] == 30.0

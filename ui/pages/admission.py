@@ -116,6 +116,8 @@ with edit_tab:
                                   value=time(9, 0) if ld is None else ld.astimezone(tz).time(),
                                   step=300, key=f"edit_ld_time_{pid}")
         ld_new = None if ld_day is None else datetime.combine(ld_day, ld_time).replace(tzinfo=tz)
+        st.caption("Transfers to intensive care and back are recorded on the Patient record "
+                   "page (nurses and physicians).")
         reason = st.text_input("Reason for the change (required)", key=f"edit_reason_{pid}",
                                max_chars=limits.most("reason"))
         changes = {k: v for k, v in (("weight_kg", weight), ("bed", bed.strip() or None),

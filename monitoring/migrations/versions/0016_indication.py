@@ -3,13 +3,13 @@ administration - CRS, ICANS, both, IEC-HS (HLH-like), prophylaxis, another reaso
 stated. Every row written before says "not_stated" (the column's default): nobody said why, and
 the migration never guesses it.
 
-Revision ID: 0015
+Revision ID: 0016
 """
 
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
