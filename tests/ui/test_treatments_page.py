@@ -123,6 +123,31 @@ def test_the_reason_a_dose_was_given_is_corrected_with_a_reason_and_the_original
     assert list(frame["Status"]) == ["current", "replaced by a correction"]
 
 
+def test_an_imported_dose_recorded_without_an_amount_can_have_its_reason_corrected(
+        page, store):
+    store.record_administration("MAR-1", "methylprednisolone",
+                                datetime.now(UTC) - timedelta(hours=5), by="demo.nurse")
+    at = page("physician")
+    (m,) = store.administrations("MAR-1")
+    assert m["dose"] is None
+    at.selectbox(key=f"mar_fix_for_{m['id']}").select("icans").run()
+    assert at.button(key=f"mar_fix_save_{m['id']}").disabled    # no reason for it yet
+    at.text_input(key=f"mar_reason_{m['id']}").input("pulse for ICANS grade 4").run()
+    at.button(key=f"mar_fix_save_{m['id']}").click().run()
+    (new,) = store.administrations("MAR-1")
+    assert (new["dose"], new["indication"], new["replaces_id"]) == (None, "icans", m["id"])
+
+
+def test_a_recorded_dose_is_never_blanked_by_a_correction(page, store):
+    store.record_administration("MAR-1", "dexamethasone", datetime.now(UTC) - timedelta(hours=3),
+                                by="demo.nurse", dose=10.0, route="IV")
+    at = page("physician")
+    (m,) = store.administrations("MAR-1")
+    at.text_input(key=f"mar_fix_dose_{m['id']}").input("").run()
+    at.text_input(key=f"mar_reason_{m['id']}").input("no dose").run()
+    assert at.button(key=f"mar_fix_save_{m['id']}").disabled
+
+
 def test_a_lab_in_another_unit_is_stored_converted_and_shown_as_entered(page, store):
     at = page("nurse")
     at.tabs[1]  # the Lab results tab is drawn on the same run

@@ -251,7 +251,10 @@ with meds_tab:
                     if bad:
                         st.error(md(bad), icon=":material/error:")
                     if st.button("Save the correction", key=f"mar_fix_save_{chosen}",
-                                 disabled=bool(bad) or fix_dose is None or not reason.strip()):
+                                 # a dose recorded without one (imported) can still be
+                                 # corrected, e.g. why it was given; a dose is never blanked
+                                 disabled=bool(bad) or not reason.strip()
+                                 or (fix_dose is None and m["dose"] is not None)):
                         save(lambda: services.amend_medication(
                                 store, pid, chosen, fix_at, fix_dose, fix_unit, fix_route,
                                 reason.strip(), by=user["username"], indication=fix_for),
