@@ -1,8 +1,9 @@
 """The registry summary (issue 19 point 3; docs/registry.md, decisions R1-R5): per patient what
 a cellular-therapy registry asks after infusion - CRS and ICANS (occurred, onset, maximum ASTCT
-grade and when, resolution), the treatments given (first date, number of doses), vasopressors,
-ventilation, ICU admission (the ICU stays the ward charted, decision R10), death and its cause -
-with the marker course (decisions R6-R9).
+grade and when, resolution), the treatments given (first date, number of doses; and of them
+those given for CRS and for ICANS, decision R11), vasopressors, ventilation, ICU admission (the
+ICU stays the ward charted, decision R10), death and its cause - with the marker course
+(decisions R6-R9).
 
 Everything is read from the patient's one course (``monitoring.course``): the episodes and
 maxima the engine already computed (``grading.summarize``), the support in force
@@ -26,7 +27,7 @@ from grading.rules import VASOACTIVE_RULE
 
 from .course import PatientCourse, course
 from .marker_course import LOWEST_IS_WORST, MarkerCourse, marker_courses, number
-from .medications import DRUGS, VASOPRESSORS
+from .medications import DRUGS, FOR_SYNDROME, NOT_STATED, VASOPRESSORS
 from .review import charted_only
 from .store import StoreError, WardStore
 
@@ -81,6 +82,20 @@ class Treatment:
     from_assessments: int          # of them, ticks on an assessment with no MAR dose: a
                                    # minimum (one tick may stand for more than one dose)
     agents: tuple[str, ...]        # the drugs the medication record names
+    # R11: the MAR doses given for CRS, for ICANS (a dose for both counts in each), first
+    # date and number; and the doses whose reason is not stated (the ticks among them)
+    crs_first: datetime | None = None
+    crs_doses: int = 0
+    icans_first: datetime | None = None
+    icans_doses: int = 0
+    not_stated: int = 0
+
+    def given_for(self, syndrome: str) -> str:
+        """R11: "yes" when a dose was given for it; "no" when every dose's reason is stated
+        and none is it (or nothing was given); else "reason not stated" - never a guess."""
+        if getattr(self, f"{syndrome}_doses"):
+            return "yes"
+        return "reason not stated" if self.not_stated else "no"
 
 
 @dataclass(frozen=True)
@@ -162,8 +177,14 @@ def _treatment(c: PatientCourse, key: str, words: str, kinds: tuple[str, ...],
         if field else []
     times = sorted([m["given_at"] for m in mar] + ticks, key=instant)
     agents = tuple(DRUGS[k].words for k in kinds if any(m["kind"] == k for m in mar))
+    by: dict[str, list[datetime]] = {
+        name: sorted((m["given_at"] for m in mar if m.get("indication") in stated),
+                     key=instant) for name, stated in FOR_SYNDROME.items()}
+    unstated = sum(m.get("indication", NOT_STATED) == NOT_STATED for m in mar) + len(ticks)
     return Treatment(key, words, times[0] if times else None, times[-1] if times else None,
-                     len(times), len(ticks), agents)
+                     len(times), len(ticks), agents,
+                     by["crs"][0] if by["crs"] else None, len(by["crs"]),
+                     by["icans"][0] if by["icans"] else None, len(by["icans"]), unstated)
 
 
 def _pressors(c: PatientCourse) -> tuple[datetime | None, tuple[str, ...]]:
@@ -266,6 +287,12 @@ def _treatment_cells(t: Treatment, s: RegistrySummary) -> list[tuple[str, Any]]:
             t.from_assessments)]
     if t.key == "corticosteroid":
         out.append(("Corticosteroids named", "; ".join(t.agents)))
+    for name, label in (("crs", "CRS"), ("icans", "ICANS")):  # R11
+        out += [(f"{t.words} given for {label} (yes/no)", t.given_for(name)),
+                (f"{t.words} given for {label}: first date",
+                 _date(getattr(t, f"{name}_first"), s.tz)),
+                (f"{t.words} given for {label}: doses", getattr(t, f"{name}_doses"))]
+    out.append((f"{t.words} doses with the reason not stated", t.not_stated))
     return out
 
 

@@ -39,6 +39,7 @@ from .db import (
 from .demo import ensure_demo_ward
 from .fhir.export import export_bundle
 from .flag_rights import refusal as flag_refusal
+from .medications import NOT_STATED
 from .record import ConcurrentChangeError
 from .review import tocilizumab_past_limits
 from .store import SYSTEM_USER, PatientIn, StoredAssessment, StoreError, WardStore
@@ -326,14 +327,15 @@ def _row(rows: list[dict[str, Any]], row_id: int, words: str, patient_id: str
 
 def record_medication(store: WardStore, patient_id: str, kind: str, given_at: datetime,
                       by: str, dose: float | None = None, unit: str | None = None,
-                      route: str | None = None) -> int:
+                      route: str | None = None, indication: str = NOT_STATED) -> int:
     """Record a medication or fluid given (checked against the drug table: route, unit, dose
-    limits, decision W14), and resync the flags from its time on (an anti-cytokine agent, a
-    steroid or a tocilizumab dose changes what the rules say of later rows)."""
+    limits, decision W14; why it was given, W20), and resync the flags from its time on (an
+    anti-cytokine agent, a steroid or a tocilizumab dose changes what the rules say of later
+    rows; the indication changes none of them)."""
     with store.locked([patient_id]):
         before = ward.grades_now(store, patient_id)
         done = store.record_administration(patient_id, kind, given_at, by=by, dose=dose,
-                                           unit=unit, route=route)
+                                           unit=unit, route=route, indication=indication)
         _resync(store, patient_id, by, given_at, ward.Change(
             f"a medication recorded as given at {ward.when(store, given_at)}",
             before=before))
@@ -342,15 +344,17 @@ def record_medication(store: WardStore, patient_id: str, kind: str, given_at: da
 
 def amend_medication(store: WardStore, patient_id: str, administration_id: int,
                      given_at: datetime, dose: float | None, unit: str | None,
-                     route: str | None, reason: str, by: str) -> int:
+                     route: str | None, reason: str, by: str,
+                     indication: str | None = None) -> int:
     """Correct a medication given (the original stays, replaced, with the reason) and resync
-    the flags from the earlier of its old and new times. Returns the new version's id."""
+    the flags from the earlier of its old and new times. ``indication`` None keeps the one
+    recorded (W20). Returns the new version's id."""
     with store.locked([patient_id]):
         old = _row(store.administrations(patient_id), administration_id, "medication",
                    patient_id)
         before = ward.grades_now(store, patient_id)
         done = store.amend_administration(patient_id, administration_id, given_at, dose, unit,
-                                          route, reason, by=by)
+                                          route, reason, by=by, indication=indication)
         _resync(store, patient_id, by, min(old["given_at"], given_at), ward.Change(
             f"a correction of the medication given at {ward.when(store, old['given_at'])}",
             before=before))

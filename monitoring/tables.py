@@ -16,7 +16,7 @@ from sqlalchemy.types import TypeDecorator
 
 from grading.fields import FIELDS
 
-from .medications import DRUGS
+from .medications import DRUGS, INDICATIONS
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -159,6 +159,10 @@ administrations = sa.Table(
     sa.Column("dose", sa.Float, sa.CheckConstraint("dose > 0")),
     sa.Column("unit", sa.String(16)),                      # 0012: was 8 (µg/kg/min)
     sa.Column("route", sa.String(8)),                      # 0012: IV, SC, PO, PR, IM
+    # 0016: why it was given (decision W20); rows written before say "not_stated"
+    sa.Column("indication", sa.String(16),
+              sa.CheckConstraint(f"indication IN {tuple(INDICATIONS)}"), nullable=False,
+              server_default="not_stated"),
     sa.Column("replaces_id", sa.Integer, sa.ForeignKey("administrations.id")),
     *_record_columns(),
     sa.Index("ix_administrations_patient_time", "patient_id", "given_at"),

@@ -25,7 +25,7 @@ from grading.fields import FIELDS
 from grading.lab_scores.units import ANALYTES
 from grading.parse import InputError
 
-from ..medications import DRUGS
+from ..medications import DRUGS, NOT_STATED
 from ..record.model import PatientIn
 from ..store import StoreError, WardStore
 from .codes import MED_RECORDED
@@ -122,6 +122,8 @@ def content_of(r: Resource) -> str:
         data: Any = [r.patient_id, r.name, str(r.birth_date), r.sex]
     elif isinstance(r, MedicationResource):
         data = [r.status, r.at.astimezone(UTC).isoformat(), r.kind, r.dose, r.unit, r.route]
+        if r.indication != NOT_STATED:  # a resource without one keeps its fingerprint (F12)
+            data.append(r.indication)
     elif isinstance(r, LabResource):
         data = [r.status, r.at.astimezone(UTC).isoformat(), r.test, r.value, r.unit]
     else:
@@ -318,6 +320,13 @@ def _unusual(out: Outcome, pid: str, r: MedicationResource | LabResource) -> Non
         out.notices.append(f"patient {pid}: {r.key}: {r.unusual}")
 
 
+def _unread(out: Outcome, pid: str, m: MedicationResource) -> None:
+    """A reason for a dose sent but not read (F12): recorded as "not stated", said."""
+    if m.unread_reason:
+        out.notices.append(f"patient {pid}: {m.key}: {m.unread_reason}; recorded as given "
+                           "for a reason not stated (correct it on the medications page)")
+
+
 def _tocilizumab(out: Outcome, pid: str, m: MedicationResource) -> None:
     """A tocilizumab dose this import records: checked against the limits once all are
     written (``services.import_fhir``)."""
@@ -350,10 +359,12 @@ def _medication(store: WardStore, m: MedicationResource, pid: str,
                 seen = _once(store, out, pid, "medication", m.kind, m.at)
                 new = store.record_administration(pid, m.kind, m.at, by=by, dose=m.dose,
                                                   unit=m.unit, route=m.route,
+                                                  indication=m.indication,
                                                   imported=_source(m))
                 seen[(m.kind, m.at.astimezone(UTC))] = {"id": new}
                 out.medications += 1
                 _unusual(out, pid, m)
+                _unread(out, pid, m)
                 _tocilizumab(out, pid, m)
                 _since(out, pid, m.at)
                 keep(m, kind, pid, None, None, administration_id=new)
@@ -382,15 +393,18 @@ def _medication(store: WardStore, m: MedicationResource, pid: str,
             raise StoreError(f"imported before as {current['kind']}, now {m.kind}: a change "
                              "of drug is not imported; correct it on the medications page")
         same = (current["given_at"] == m.at and current["dose"] == m.dose
-                and current["unit"] == m.unit and current["route"] == m.route)
+                and current["unit"] == m.unit and current["route"] == m.route
+                and current["indication"] == m.indication)
         if same:  # e.g. in-progress, then completed: the record already says so
             out.unchanged += 1
             keep(m, kind, pid, None, None, administration_id=stored)
             return
         new = store.amend_administration(pid, stored, m.at, m.dose, m.unit, m.route,
-                                         f"changed {reason}", by=by, imported=_source(m))
+                                         f"changed {reason}", by=by, indication=m.indication,
+                                         imported=_source(m))
         out.amended += 1
         _unusual(out, pid, m)
+        _unread(out, pid, m)
         _tocilizumab(out, pid, m)
         _since(out, pid, current["given_at"], m.at)
         keep(m, kind, pid, None, None, administration_id=new)

@@ -76,21 +76,24 @@ def educator_imports_demo_only(role: str, by: str, real: Sequence[str]) -> None:
 
 
 def _checked_administration(kind: str, given_at: datetime, dose: float | None,
-                            unit: str | None = None, route: str | None = None
-                            ) -> dict[str, Any]:
+                            unit: str | None = None, route: str | None = None,
+                            indication: str = medications.NOT_STATED) -> dict[str, Any]:
     """A medication given, checked against the drug table (monitoring/medications.py: the
-    kind, route, unit and dose limits, decision W14): the stored values, else ``StoreError``
-    naming the field and what is allowed. An unusual dose is accepted (the page highlights
-    it: ``medications.check_dose`` says why)."""
+    kind, route, unit and dose limits, decision W14) and why it was given (an indication of
+    ``medications.INDICATIONS``, W20; "not stated" unless said): the stored values, else
+    ``StoreError`` naming the field and what is allowed. An unusual dose is accepted (the
+    page highlights it: ``medications.check_dose`` says why)."""
     try:
         medications.check_dose(kind, dose, unit, route)
-    except medications.DoseError as e:
+        medications.check_indication(indication)
+    except (medications.DoseError, medications.IndicationError) as e:
         raise StoreError(str(e)) from None
     if not isinstance(given_at, datetime) or given_at.tzinfo is None:
         raise StoreError("given_at must be timezone-aware")
     _not_in_future("the time given", given_at, "a medication is recorded when it was given")
     return {"given_at": given_at, "kind": kind, "dose": None if dose is None else float(dose),
-            "unit": medications.DRUGS[kind].unit if unit is None else unit, "route": route}
+            "unit": medications.DRUGS[kind].unit if unit is None else unit, "route": route,
+            "indication": indication}
 
 
 def lab_problems(test: str, value: object, unit: str, taken_at: object

@@ -11,6 +11,7 @@ from typing import Any
 from grading.fields import FIELD_BY_NAME
 
 from .. import flag_rights
+from ..medications import NOT_STATED
 from .checks import (
     _checked_administration,
     _checked_lab,
@@ -32,11 +33,11 @@ class MemoryTreatments(MemoryRepository):
 
     def record_administration(self, patient_id: str, kind: str, given_at: datetime, by: str,
                               dose: float | None = None, unit: str | None = None,
-                              route: str | None = None, *,
+                              route: str | None = None, indication: str = NOT_STATED, *,
                               imported: Mapping[str, Any] | None = None) -> int:
-        return self.record_administrations(patient_id, [(kind, given_at, dose, unit, route)],
-                                           by, imported=None if imported is None
-                                           else [imported])[0]
+        return self.record_administrations(
+            patient_id, [(kind, given_at, dose, unit, route, indication)], by,
+            imported=None if imported is None else [imported])[0]
 
     def record_administrations(self, patient_id: str, doses: Sequence[tuple[Any, ...]], by: str,
                                *, imported: Sequence[Mapping[str, Any]] | None = None
@@ -82,10 +83,12 @@ class MemoryTreatments(MemoryRepository):
 
     def amend_administration(self, patient_id: str, administration_id: int, given_at: datetime,
                              dose: float | None, unit: str | None, route: str | None,
-                             reason: str, by: str, *,
+                             reason: str, by: str, indication: str | None = None, *,
                              imported: Mapping[str, Any] | None = None) -> int:
         def values(old: dict[str, Any]) -> dict[str, Any]:
-            return _checked_administration(old["kind"], given_at, dose, unit, route)
+            return _checked_administration(old["kind"], given_at, dose, unit, route,
+                                           old["indication"] if indication is None
+                                           else indication)
         return self._correct("administrations", "administration", patient_id,
                              administration_id, values, reason, by, imported)
 

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .. import tables as t
+from ..medications import NOT_STATED
 from .checks import _checked_administration, _checked_lab, audit_of, imported_sources
 from .model import (
     StoreError,
@@ -29,20 +30,20 @@ class TreatmentRecord(Repository):
     # ------------------------------------------------------------------ medications, labs
     def record_administration(self, patient_id: str, kind: str, given_at: datetime, by: str,
                               dose: float | None = None, unit: str | None = None,
-                              route: str | None = None, *,
+                              route: str | None = None, indication: str = NOT_STATED, *,
                               imported: Mapping[str, Any] | None = None) -> int:
-        return self.record_administrations(patient_id, [(kind, given_at, dose, unit, route)],
-                                           by, imported=None if imported is None
-                                           else [imported])[0]
+        return self.record_administrations(
+            patient_id, [(kind, given_at, dose, unit, route, indication)], by,
+            imported=None if imported is None else [imported])[0]
 
     def record_administrations(self, patient_id: str, doses: Sequence[tuple[Any, ...]], by: str,
                                *, imported: Sequence[Mapping[str, Any]] | None = None
                                ) -> list[int]:
-        """Record medications and fluids given, (kind, given at, dose[, unit, route]) each,
-        in one transaction: every one or none. Each is checked against the drug table
-        (monitoring/medications.py, decision W14); the unit defaults to the drug's usual one.
-        ``imported``: where each came from, when an import writes them (audited as "import",
-        decision F10)."""
+        """Record medications and fluids given, (kind, given at, dose[, unit, route,
+        indication]) each, in one transaction: every one or none. Each is checked against the
+        drug table (monitoring/medications.py, decision W14); the unit defaults to the drug's
+        usual one, the indication to "not stated" (W20). ``imported``: where each came from,
+        when an import writes them (audited as "import", decision F10)."""
         checked = [_checked_administration(*d) for d in doses]
         sources = imported_sources(imported, len(checked))
         with self._write() as conn:
@@ -93,12 +94,15 @@ class TreatmentRecord(Repository):
     # ------------------------------------------------------------------ corrections
     def amend_administration(self, patient_id: str, administration_id: int, given_at: datetime,
                              dose: float | None, unit: str | None, route: str | None,
-                             reason: str, by: str, *,
+                             reason: str, by: str, indication: str | None = None, *,
                              imported: Mapping[str, Any] | None = None) -> int:
         """A corrected version of a medication given (same drug): the original stays,
-        replaced, with the reason. Returns the new id."""
+        replaced, with the reason. ``indication`` None keeps the one recorded (W20).
+        Returns the new id."""
         def values(old: dict[str, Any]) -> dict[str, Any]:
-            return _checked_administration(old["kind"], given_at, dose, unit, route)
+            return _checked_administration(old["kind"], given_at, dose, unit, route,
+                                           old["indication"] if indication is None
+                                           else indication)
         return self._correct(t.administrations, "administration", patient_id,
                              administration_id, values, reason, by, imported)
 

@@ -16,6 +16,7 @@ import grading
 
 from .. import auth
 from .. import tables as t
+from ..medications import NOT_STATED
 from .model import SYSTEM_USER, PatientIn, StoredAssessment
 
 if TYPE_CHECKING:
@@ -151,10 +152,11 @@ class WardStore:
     # ---------------------------------------------------------- treatments (TreatmentRecord)
     def record_administration(self, patient_id: str, kind: str, given_at: datetime, by: str,
                               dose: float | None = None, unit: str | None = None,
-                              route: str | None = None, *,
+                              route: str | None = None, indication: str = NOT_STATED, *,
                               imported: Mapping[str, Any] | None = None) -> int:
         return self.uow.treatments.record_administration(patient_id, kind, given_at, by, dose,
-                                                         unit, route, imported=imported)
+                                                         unit, route, indication,
+                                                         imported=imported)
 
     def record_administrations(self, patient_id: str, doses: Sequence[tuple[Any, ...]], by: str,
                                *, imported: Sequence[Mapping[str, Any]] | None = None
@@ -183,10 +185,10 @@ class WardStore:
 
     def amend_administration(self, patient_id: str, administration_id: int, given_at: datetime,
                              dose: float | None, unit: str | None, route: str | None,
-                             reason: str, by: str, *,
+                             reason: str, by: str, indication: str | None = None, *,
                              imported: Mapping[str, Any] | None = None) -> int:
         return self.uow.treatments.amend_administration(
-            patient_id, administration_id, given_at, dose, unit, route, reason, by,
+            patient_id, administration_id, given_at, dose, unit, route, reason, by, indication,
             imported=imported)
 
     def amend_lab(self, patient_id: str, lab_id: int, value: float, unit: str,

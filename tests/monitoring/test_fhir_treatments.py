@@ -661,3 +661,91 @@ def test_the_command_names_the_patient_whose_imported_doses_pass_the_limit(
     assert code == 0, err
     assert ("patient MRN-1: an imported tocilizumab dose, given 02 Mar 08:00, went past the "
             "dosing limits; before it: 4 doses in total: the limit is 4 (ASCO 2021).") in out
+
+
+# ------------------------------------------------------------------ why it was given (F12)
+ICD = "http://hl7.org/fhir/sid/icd-10-cm"
+OURS = "https://car-t-ward-monitor.org/fhir/CodeSystem/indication"
+
+
+def reason(*codings: tuple[str, str], text: str | None = None) -> dict:
+    return {"coding": [{"system": s, "code": c} for s, c in codings],
+            **({"text": text} if text else {})}
+
+
+@pytest.mark.parametrize(("reasons", "indication"), [
+    ([reason((ICD, "D89.839"))], "crs"),
+    ([reason((ICD, "D89.832"))], "crs"),
+    ([reason((ICD, "d89.83"))], "crs"),
+    ([reason((ICD, "G92.00"))], "icans"),
+    ([reason((ICD, "G92.03"))], "icans"),
+    ([reason((ICD, "D89.839")), reason((ICD, "G92.02"))], "crs_icans"),
+    ([reason((OURS, "crs")), reason((OURS, "icans"))], "crs_icans"),
+    ([reason((OURS, "iec-hs"))], "iec_hs"),
+    ([reason((OURS, "prophylaxis"))], "prophylaxis"),
+    ([reason((OURS, "other"))], "other"),
+    ([reason((OURS, "not-stated"))], "not_stated"),
+    ([reason((ICD, "D89.839"), ("http://snomed.info/sct", "1153382006"))], "crs"),
+    ([], "not_stated"),
+])
+def test_why_a_dose_was_given_is_read_from_its_reason_code(
+        tmp_path: Path, reasons: list, indication: str) -> None:
+    extra = {"reasonCode": reasons} if reasons else {}
+    (m,) = read_meds(tmp_path, med("d", "dexamethasone", dose=10, **extra))
+    assert (m.kind, m.indication, m.unread_reason) == ("dexamethasone", indication, None)
+
+
+@pytest.mark.parametrize(("extra", "said"), [
+    ({"reasonCode": [reason(("http://snomed.info/sct", "386661006"))]},
+     "http://snomed.info/sct|386661006"),
+    ({"reasonCode": [reason((ICD, "R50.9"))]}, "http://hl7.org/fhir/sid/icd-10-cm|R50.9"),
+    ({"reasonCode": [reason(text="for CRS")]}, "'for CRS'"),
+    ({"reasonReference": [{"reference": "Condition/c1"}]}, "reasonReference Condition/c1"),
+])
+def test_a_reason_the_ward_cannot_read_is_recorded_as_not_stated_and_said(
+        store: WardStore, tmp_path: Path, extra: dict, said: str) -> None:
+    f = ndjson(tmp_path / "a.ndjson", patient(), med("p", "paracetamol", dose=1000, **extra))
+    done = services.import_fhir(store, [f], "nina")
+    (m,) = store.administrations("MRN-1")
+    assert (m["kind"], m["indication"]) == ("paracetamol", "not_stated")
+    (notice,) = done.notices
+    assert notice.startswith("patient MRN-1: MedicationAdministration/p: reason not read (")
+    assert said in notice and "recorded as given for a reason not stated" in notice
+
+
+@pytest.mark.parametrize(("reasons", "said"), [
+    ([reason((OURS, "sepsis"))], "reasonCode[0].coding "
+     "'https://car-t-ward-monitor.org/fhir/CodeSystem/indication|sepsis': not a code of the "
+     "ward's indication system: one of crs, icans, iec-hs, prophylaxis, other, not-stated"),
+    ([reason((OURS, "crs")), reason((OURS, "prophylaxis"))], "reasonCode 'crs, prophylaxis': "
+     "reasons that contradict each other (CRS, prophylaxis)"),
+])
+def test_an_unknown_code_of_our_system_or_contradicting_reasons_are_refused_by_name(
+        store: WardStore, tmp_path: Path, reasons: list, said: str) -> None:
+    f = ndjson(tmp_path / "a.ndjson", patient(), med("d", "dexamethasone", dose=10,
+                                                     reasonCode=reasons))
+    with pytest.raises(FhirError) as e:
+        services.import_fhir(store, [f], "nina")
+    text = "\n".join(e.value.lines)
+    assert "MedicationAdministration/d" in text and said in text, text
+    assert store.patient("MRN-1") is None   # nothing imported
+
+
+def test_a_dose_stored_for_crs_and_a_changed_reason_in_the_source_amends_it(
+        store: WardStore, tmp_path: Path) -> None:
+    crs = {"reasonCode": [reason((ICD, "D89.839"))]}
+    services.import_fhir(store, [ndjson(tmp_path / "a.ndjson", patient(),
+                                        med("t", "tocilizumab", dose=560, **crs))], "nina")
+    (m,) = store.administrations("MRN-1")
+    assert m["indication"] == "crs"
+    again = services.import_fhir(store, [ndjson(tmp_path / "a.ndjson", patient(),
+                                                med("t", "tocilizumab", dose=560, **crs))],
+                                 "nina")
+    assert (again.unchanged, again.amended) == (2, 0)
+    both = {"reasonCode": [reason((ICD, "D89.839")), reason((ICD, "G92.00"))]}
+    done = services.import_fhir(store, [ndjson(tmp_path / "b.ndjson", patient(), med(
+        "t", "tocilizumab", dose=560, status="completed", **both))], "nina")
+    assert done.amended == 1
+    history = store.treatment_history("MRN-1")["administrations"]
+    assert [h["indication"] for h in history] == ["crs", "crs_icans"]
+    assert history[1]["reason"].startswith("changed in the source record")
