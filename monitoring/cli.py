@@ -47,6 +47,13 @@ from .store import SYSTEM_USER, StoreError, WardStore, progress_to_stderr
 from .ward import resync_after_anticytokine_migration
 
 
+def treatments_to_stderr(done: int, total: int) -> None:
+    """The FHIR import's medications and lab results written (every few hundred); none: not
+    said."""
+    if total:
+        print(f"recorded {done:,} of {total:,} medications and lab results", file=sys.stderr)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
@@ -127,7 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise StoreError(f"unknown patient '{args.patient}'")
             print(json.dumps(export_bundle(store, args.patient), ensure_ascii=False, indent=1))
         elif args.command == "fhir":
-            done = import_fhir(store, args.paths, args.user, progress=progress_to_stderr)
+            done = import_fhir(store, args.paths, args.user, progress=progress_to_stderr,
+                               treating=treatments_to_stderr)
             print(f"FHIR import: {done.added} assessments added, {done.medications} "
                   f"medications and {done.labs} lab results recorded, "
                   + (f"{done.not_given} medications not given (not recorded), "
@@ -138,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                   "never charted"
                   + (f", {done.derived} grades, episodes and flags of a ward monitor export "
                      "not imported (recomputed here)" if done.derived else ""))
-            for line in done.notices:
+            for line in [*done.tocilizumab_limits, *done.notices]:
                 print(line)
         elif args.command == "export":
             sys.stdout.write(store.export_csv(args.patient))

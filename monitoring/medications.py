@@ -93,6 +93,42 @@ MAR_KINDS = ("tocilizumab", "dexamethasone", "methylprednisolone", "anakinra", "
              "other_anticytokine", "paracetamol", "ibuprofen", *VASOPRESSORS, "fluid_bolus")
 
 
+# Why a dose was given (decision W20): what a cellular-therapy registry asks of each therapy
+# ("therapy for CRS", "therapy for neurotoxicity", CIBMTR form 4100; docs/registry.md) and
+# what a clinician tells apart at the bedside. "crs_icans" is one dose for both at once (a
+# dexamethasone dose with CRS and ICANS ongoing); "iec_hs" is IEC-associated HLH-like
+# syndrome (Hines et al., ASTCT 2023); "prophylaxis" a dose before any CRS or ICANS to
+# prevent it; "other" any other reason (an infection's fever, septic shock, an antiemetic
+# steroid). "not_stated": nobody said - every dose recorded before the indication existed, an
+# import that does not say, and never a guess. The indication changes no grade, flag, count
+# or limit: a prophylactic tocilizumab dose still counts towards the tocilizumab limits.
+INDICATIONS = {"crs": "CRS", "icans": "ICANS", "crs_icans": "CRS and ICANS",
+               "iec_hs": "IEC-HS (HLH-like)", "prophylaxis": "prophylaxis",
+               "other": "another reason", "not_stated": "not stated"}
+NOT_STATED = "not_stated"
+# The drugs whose reason the Medications page asks for before it saves (decision W20): the
+# anti-cytokine agents and corticosteroids, the therapies a registry asks "for CRS" or "for
+# neurotoxicity". "not stated" stays a choice: a nurse who does not know says so, never guesses.
+INDICATION_ASKED = ("tocilizumab", "dexamethasone", "methylprednisolone", "anakinra",
+                    "siltuximab", "other_anticytokine")
+# the indications a dose counts under for each syndrome in the registry (decision R11)
+FOR_SYNDROME = {"crs": ("crs", "crs_icans"), "icans": ("icans", "crs_icans")}
+
+
+class IndicationError(ValueError):
+    """An indication the ward does not record: names the field and the allowed values."""
+
+
+def check_indication(indication: object) -> str:
+    """The indication as stored, else ``IndicationError`` naming the field and what is
+    allowed."""
+    if not isinstance(indication, str) or indication not in INDICATIONS:
+        raise IndicationError(
+            f"given for: '{indication}' is not an indication the ward records; one of "
+            + ", ".join(f"{k} ({w})" for k, w in INDICATIONS.items()))
+    return indication
+
+
 class DoseError(ValueError):
     """A dose that cannot be recorded: names the field and what is allowed."""
 

@@ -1,7 +1,9 @@
 """The registry summary (issue 19 point 3; docs/registry.md, decisions R1-R5): per patient what
 a cellular-therapy registry asks after infusion - CRS and ICANS (occurred, onset, maximum ASTCT
-grade and when, resolution), the treatments given (first date, number of doses), vasopressors,
-ventilation, ICU admission, death and its cause - with the marker course (decisions R6-R9).
+grade and when, resolution), the treatments given (first date, number of doses; and of them
+those given for CRS and for ICANS, decision R11), vasopressors, ventilation, ICU admission (the
+ICU stays the ward charted, decision R10), death and its cause - with the marker course
+(decisions R6-R9).
 
 Everything is read from the patient's one course (``monitoring.course``): the episodes and
 maxima the engine already computed (``grading.summarize``), the support in force
@@ -14,7 +16,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from grading import csvsafe
@@ -25,11 +27,12 @@ from grading.rules import VASOACTIVE_RULE
 
 from .course import PatientCourse, course
 from .marker_course import LOWEST_IS_WORST, MarkerCourse, marker_courses, number
-from .medications import DRUGS, VASOPRESSORS
+from .medications import DRUGS, FOR_SYNDROME, NOT_STATED, VASOPRESSORS
 from .review import charted_only
 from .store import StoreError, WardStore
 
 NOT_RECORDED = "not recorded"
+NONE_RECORDED = "none recorded"  # R10: no ICU stay charted, which is not "no ICU stay"
 CAUSE_WORDS = {"crs": "cytokine release syndrome", "icans": "ICANS (neurotoxicity)",
                "other": "other cause (not CRS or ICANS)"}
 # R2: each treatment group with the medication record's kinds and the assessment's "given"
@@ -79,6 +82,43 @@ class Treatment:
     from_assessments: int          # of them, ticks on an assessment with no MAR dose: a
                                    # minimum (one tick may stand for more than one dose)
     agents: tuple[str, ...]        # the drugs the medication record names
+    # R11: the MAR doses given for CRS, for ICANS (a dose for both counts in each), first
+    # date and number; and the doses whose reason is not stated (the ticks among them)
+    crs_first: datetime | None = None
+    crs_doses: int = 0
+    icans_first: datetime | None = None
+    icans_doses: int = 0
+    not_stated: int = 0
+
+    def given_for(self, syndrome: str) -> str:
+        """R11: "yes" when a dose was given for it; "no" when every dose's reason is stated
+        and none is it (or nothing was given); else "reason not stated" - never a guess."""
+        if getattr(self, f"{syndrome}_doses"):
+            return "yes"
+        return "reason not stated" if self.not_stated else "no"
+
+
+@dataclass(frozen=True)
+class IcuAdmission:
+    """R10: the patient's current ICU stays as the ward charted them, earliest first:
+    (transferred to the ICU, returned to the ward or None while there)."""
+
+    stays: tuple[tuple[datetime, datetime | None], ...] = ()
+
+    @property
+    def first(self) -> datetime | None:
+        return self.stays[0][0] if self.stays else None
+
+    @property
+    def open_since(self) -> datetime | None:
+        """The transfer of a stay with no return recorded (still there, or died there)."""
+        return next((a for a, b in self.stays if b is None), None)
+
+    @property
+    def days(self) -> float | None:
+        """Days in intensive care over the stays with a recorded return (None: none)."""
+        done = [b - a for a, b in self.stays if b is not None]
+        return sum(done, timedelta()) / timedelta(days=1) if done else None
 
 
 @dataclass(frozen=True)
@@ -103,11 +143,13 @@ class RegistrySummary:
     markers: tuple[MarkerCourse, ...]
     tz: Any
     details: dict[str, Any] = field(default_factory=dict)  # the admission details (FHIR Patient)
+    icu: IcuAdmission = IcuAdmission()
 
     @property
     def icu_admission(self) -> str:
-        """R4: the ward record holds no admissions or transfers, so never a guess."""
-        return NOT_RECORDED
+        """R10: "yes" when the ward charted a transfer to intensive care; else "none
+        recorded", never "no" (a transfer the ward did not chart is not in the record)."""
+        return "yes" if self.icu.stays else NONE_RECORDED
 
 
 def _syndrome(c: PatientCourse, name: str) -> Syndrome:
@@ -135,8 +177,14 @@ def _treatment(c: PatientCourse, key: str, words: str, kinds: tuple[str, ...],
         if field else []
     times = sorted([m["given_at"] for m in mar] + ticks, key=instant)
     agents = tuple(DRUGS[k].words for k in kinds if any(m["kind"] == k for m in mar))
+    by: dict[str, list[datetime]] = {
+        name: sorted((m["given_at"] for m in mar if m.get("indication") in stated),
+                     key=instant) for name, stated in FOR_SYNDROME.items()}
+    unstated = sum(m.get("indication", NOT_STATED) == NOT_STATED for m in mar) + len(ticks)
     return Treatment(key, words, times[0] if times else None, times[-1] if times else None,
-                     len(times), len(ticks), agents)
+                     len(times), len(ticks), agents,
+                     by["crs"][0] if by["crs"] else None, len(by["crs"]),
+                     by["icans"][0] if by["icans"] else None, len(by["icans"]), unstated)
 
 
 def _pressors(c: PatientCourse) -> tuple[datetime | None, tuple[str, ...]]:
@@ -159,8 +207,15 @@ def _first_device(c: PatientCourse, devices: Sequence[str]) -> datetime | None:
                 None)
 
 
-def summarize(c: PatientCourse) -> RegistrySummary:
-    """The registry summary of one patient's course."""
+def icu_admission(stays: Sequence[dict[str, Any]]) -> IcuAdmission:
+    """R10: the current ICU stays (``WardStore.icu_stays``: corrected ones as corrected,
+    those entered in error left out), earliest first."""
+    return IcuAdmission(tuple(sorted(((s["transferred_at"], s["returned_at"]) for s in stays),
+                                     key=lambda x: instant(x[0]))))
+
+
+def summarize(c: PatientCourse, icu: IcuAdmission = IcuAdmission()) -> RegistrySummary:
+    """The registry summary of one patient's course (and ICU stays, R10)."""
     p = c.patient
     death = next(((r["time"], r["died_of"]) for r in c.rows if r.get("died_of")), (None, None))
     pressors_from, agents = _pressors(c)
@@ -178,7 +233,7 @@ def summarize(c: PatientCourse) -> RegistrySummary:
         died=death[0], death_cause=death[1],
         markers=marker_courses(c.labs, p.get("infusion_time"), p.get("lymphodepletion_at"),
                                c.tz),
-        tz=c.tz, details=dict(p))
+        tz=c.tz, details=dict(p), icu=icu)
 
 
 def registry_summaries(store: WardStore, patient_id: str | None = None
@@ -191,7 +246,7 @@ def registry_summaries(store: WardStore, patient_id: str | None = None
         ids = [patient_id]
     else:
         ids = [p["patient_id"] for p in store.patients(demo=False)]
-    return [summarize(course(store, pid)) for pid in ids]
+    return [summarize(course(store, pid), icu_admission(store.icu_stays(pid))) for pid in ids]
 
 
 # ------------------------------------------------------------------------------ CSV
@@ -232,6 +287,12 @@ def _treatment_cells(t: Treatment, s: RegistrySummary) -> list[tuple[str, Any]]:
             t.from_assessments)]
     if t.key == "corticosteroid":
         out.append(("Corticosteroids named", "; ".join(t.agents)))
+    for name, label in (("crs", "CRS"), ("icans", "ICANS")):  # R11
+        out += [(f"{t.words} given for {label} (yes/no)", t.given_for(name)),
+                (f"{t.words} given for {label}: first date",
+                 _date(getattr(t, f"{name}_first"), s.tz)),
+                (f"{t.words} given for {label}: doses", getattr(t, f"{name}_doses"))]
+    out.append((f"{t.words} doses with the reason not stated", t.not_stated))
     return out
 
 
@@ -270,6 +331,12 @@ def _cells(s: RegistrySummary) -> list[tuple[str, Any]]:
         cells += _treatment_cells(t, s)
     cells += [
         ("ICU admission", s.icu_admission),
+        ("ICU first transfer date", _date(s.icu.first, s.tz)),
+        ("ICU first transfer day after infusion", _day(s.icu.first, s)),
+        ("ICU stays", len(s.icu.stays)),
+        ("ICU days, stays with a recorded return", "" if s.icu.days is None
+         else _num(round(s.icu.days, 1))),
+        ("ICU stay without a recorded return, since", _date(s.icu.open_since, s.tz)),
         ("Vasopressors (yes/no)", _yes(s.vasopressors_from is not None)),
         ("Vasopressors first date", _date(s.vasopressors_from, s.tz)),
         ("Vasopressors given", "; ".join(a.replace("_", " ") for a in s.vasopressor_agents)),

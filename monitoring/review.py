@@ -6,6 +6,7 @@ doses and the guideline prompts for the current grades. The page only draws what
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -107,6 +108,35 @@ def tocilizumab_doses(rows: list[dict[str, Any]], administrations: list[dict[str
     given = [m["given_at"] for m in administrations if m["kind"] == "tocilizumab"]
     return sorted(given + [rows[i]["time"] for i in
                            charted_only(rows, administrations, "tocilizumab_given")])
+
+
+def tocilizumab_limits(rows: list[dict[str, Any]], administrations: list[dict[str, Any]],
+                       at: datetime, *, leaving_out: datetime | None = None
+                       ) -> guidance.TocilizumabCount:
+    """The patient's tocilizumab doses (``tocilizumab_doses``) given by ``at`` against the
+    limits (spec §4.4, ASCO 2021: <= 3 in 24 h, <= 4 in total, >= 8 h apart), with the
+    warnings the medications page shows before another dose at ``at``. The ONE rule for that
+    page and for a FHIR import's doses (``tocilizumab_past_limits``). ``leaving_out``: the
+    dose being judged, so that it is not counted against itself."""
+    doses = tocilizumab_doses(rows, administrations)
+    if leaving_out is not None:
+        same = next((d for d in doses if instant(d) == instant(leaving_out)), None)
+        if same is not None:
+            doses.remove(same)
+    return guidance.tocilizumab_count(doses, at)
+
+
+def tocilizumab_past_limits(rows: list[dict[str, Any]], administrations: list[dict[str, Any]],
+                            given: Collection[datetime]) -> list[tuple[datetime, str]]:
+    """Of these doses (recorded by an import), those given when the medications page would
+    have warned before them (``tocilizumab_limits`` at the dose's time, the other doses
+    recorded by then counted): (time, the page's warnings in words with their source)."""
+    out = []
+    for at in sorted({instant(t) for t in given}):
+        warnings = tocilizumab_limits(rows, administrations, at, leaving_out=at).warnings
+        if warnings:
+            out.append((at, "; ".join(warnings) + " (ASCO 2021)"))
+    return out
 
 
 def tocilizumab(review: Review, now: datetime) -> dict[str, Any]:

@@ -39,7 +39,9 @@ from .db import (
 from .demo import ensure_demo_ward
 from .fhir.export import export_bundle
 from .flag_rights import refusal as flag_refusal
+from .medications import NOT_STATED
 from .record import ConcurrentChangeError
+from .review import tocilizumab_past_limits
 from .store import SYSTEM_USER, PatientIn, StoredAssessment, StoreError, WardStore
 
 # The ward record as pages hold it (from ``ui.session.store()``), for type hints only: pages
@@ -63,6 +65,7 @@ __all__ = [
     "add_user",
     "admit",
     "amend",
+    "amend_icu_stay",
     "amend_lab",
     "amend_medication",
     "attribute",
@@ -73,6 +76,7 @@ __all__ = [
     "draft_amendment",
     "end_attribution_period",
     "flag_refusal",
+    "icu_stay_in_error",
     "import_fhir",
     "import_labs",
     "is_embedded_default",
@@ -82,6 +86,8 @@ __all__ = [
     "note",
     "open_ward",
     "record",
+    "record_icu_return",
+    "record_icu_transfer",
     "record_lab",
     "record_medication",
     "set_active",
@@ -321,14 +327,15 @@ def _row(rows: list[dict[str, Any]], row_id: int, words: str, patient_id: str
 
 def record_medication(store: WardStore, patient_id: str, kind: str, given_at: datetime,
                       by: str, dose: float | None = None, unit: str | None = None,
-                      route: str | None = None) -> int:
+                      route: str | None = None, indication: str = NOT_STATED) -> int:
     """Record a medication or fluid given (checked against the drug table: route, unit, dose
-    limits, decision W14), and resync the flags from its time on (an anti-cytokine agent, a
-    steroid or a tocilizumab dose changes what the rules say of later rows)."""
+    limits, decision W14; why it was given, W20), and resync the flags from its time on (an
+    anti-cytokine agent, a steroid or a tocilizumab dose changes what the rules say of later
+    rows; the indication changes none of them)."""
     with store.locked([patient_id]):
         before = ward.grades_now(store, patient_id)
         done = store.record_administration(patient_id, kind, given_at, by=by, dose=dose,
-                                           unit=unit, route=route)
+                                           unit=unit, route=route, indication=indication)
         _resync(store, patient_id, by, given_at, ward.Change(
             f"a medication recorded as given at {ward.when(store, given_at)}",
             before=before))
@@ -337,15 +344,17 @@ def record_medication(store: WardStore, patient_id: str, kind: str, given_at: da
 
 def amend_medication(store: WardStore, patient_id: str, administration_id: int,
                      given_at: datetime, dose: float | None, unit: str | None,
-                     route: str | None, reason: str, by: str) -> int:
+                     route: str | None, reason: str, by: str,
+                     indication: str | None = None) -> int:
     """Correct a medication given (the original stays, replaced, with the reason) and resync
-    the flags from the earlier of its old and new times. Returns the new version's id."""
+    the flags from the earlier of its old and new times. ``indication`` None keeps the one
+    recorded (W20). Returns the new version's id."""
     with store.locked([patient_id]):
         old = _row(store.administrations(patient_id), administration_id, "medication",
                    patient_id)
         before = ward.grades_now(store, patient_id)
         done = store.amend_administration(patient_id, administration_id, given_at, dose, unit,
-                                          route, reason, by=by)
+                                          route, reason, by=by, indication=indication)
         _resync(store, patient_id, by, min(old["given_at"], given_at), ward.Change(
             f"a correction of the medication given at {ward.when(store, old['given_at'])}",
             before=before))
@@ -369,10 +378,12 @@ def medication_in_error(store: WardStore, patient_id: str, administration_id: in
 
 def record_lab(store: WardStore, patient_id: str, test: str, value: float, unit: str,
                taken_at: datetime, by: str) -> int:
-    """Record a lab result, and resync the flags from the time it was taken."""
+    """Record a lab result, and resync the flags from the time it was taken (a lab rule's
+    flag about the past filed under one summary, decision E13)."""
     with store.locked([patient_id]):
         done = store.record_lab(patient_id, test, value, unit, taken_at, by=by)
-        _resync(store, patient_id, by, taken_at)
+        _resync(store, patient_id, by, taken_at, ward.Change(
+            f"a lab result recorded as taken at {ward.when(store, taken_at)}"))
     return done
 
 
@@ -382,7 +393,8 @@ def amend_lab(store: WardStore, patient_id: str, lab_id: int, value: float, unit
     with store.locked([patient_id]):
         old = _row(store.labs(patient_id), lab_id, "lab result", patient_id)
         done = store.amend_lab(patient_id, lab_id, value, unit, taken_at, reason, by=by)
-        _resync(store, patient_id, by, min(old["taken_at"], taken_at))
+        _resync(store, patient_id, by, min(old["taken_at"], taken_at), ward.Change(
+            f"a correction of the lab result taken at {ward.when(store, old['taken_at'])}"))
     return done
 
 
@@ -391,22 +403,62 @@ def lab_in_error(store: WardStore, patient_id: str, lab_id: int, reason: str, by
     with store.locked([patient_id]):
         old = _row(store.labs(patient_id), lab_id, "lab result", patient_id)
         done = store.mark_lab_in_error(patient_id, lab_id, reason, by=by)
-        _resync(store, patient_id, by, old["taken_at"])
+        _resync(store, patient_id, by, old["taken_at"], ward.Change(
+            f"the lab result taken at {ward.when(store, old['taken_at'])} marked entered in "
+            "error"))
     return done
 
 
-def import_labs(store: WardStore, source: str | Path | bytes, by: str) -> int:
+# ------------------------------------------------------------------------------ intensive care
+# A transfer to intensive care and back (decision R10): the registry reads them; no grade,
+# flag or schedule does, so there is no flag resync. Each write runs under the patient's lock,
+# where the record checks one stay at a time.
+def record_icu_transfer(store: WardStore, patient_id: str, transferred_at: datetime, by: str,
+                        returned_at: datetime | None = None) -> int:
+    """Record a transfer to intensive care (with its return, when charted afterwards)."""
+    with store.locked([patient_id]):
+        return store.record_icu_transfer(patient_id, transferred_at, by=by,
+                                         returned_at=returned_at)
+
+
+def record_icu_return(store: WardStore, patient_id: str, stay_id: int, returned_at: datetime,
+                      by: str) -> int:
+    """Record the return to the ward of the patient's open ICU stay (a new version of it)."""
+    with store.locked([patient_id]):
+        return store.record_icu_return(patient_id, stay_id, returned_at, by=by)
+
+
+def amend_icu_stay(store: WardStore, patient_id: str, stay_id: int, transferred_at: datetime,
+                   returned_at: datetime | None, reason: str, by: str) -> int:
+    """Correct an ICU stay's times with a reason (the original stays in the history)."""
+    with store.locked([patient_id]):
+        return store.amend_icu_stay(patient_id, stay_id, transferred_at, returned_at, reason,
+                                    by=by)
+
+
+def icu_stay_in_error(store: WardStore, patient_id: str, stay_id: int, reason: str,
+                      by: str) -> int:
+    """Mark an ICU stay entered in error (it stays, no longer counted)."""
+    with store.locked([patient_id]):
+        return store.mark_icu_stay_in_error(patient_id, stay_id, reason, by=by)
+
+
+def import_labs(store: WardStore, source: str | Path | bytes, by: str, *,
+                file_name: str | None = None) -> int:
     """Import a lab CSV file (docs/markers.md "Lab CSV format") atomically: every row checked
     first (``lab_csv.read``: the file, each cell, the record's own check of each result,
     duplicates within the file), then, under the patients' locks, each patient known and no
     current result of the same test at the same time already stored; any problem and
     nothing is stored (``InputError`` naming row, column, value and what is allowed). Else
     every result is stored (``record_labs``: converted, audited) and each patient's flags
-    resynced, in ONE transaction. Returns how many results were imported."""
+    resynced, in ONE transaction. Each result is audited as an import with the file's name
+    (``file_name``, else the path's) and its row (decision F10). Returns how many results
+    were imported."""
     if isinstance(source, bytes):
         data = source
     else:
         path = Path(source)
+        file_name = file_name or path.name
         if path.is_file() and path.stat().st_size > lab_csv.MAX_BYTES:
             raise InputError([file_problem(f"the file has {path.stat().st_size:,} bytes; a "
                                            f"lab file may have at most {lab_csv.MAX_BYTES:,} "
@@ -439,8 +491,12 @@ def import_labs(store: WardStore, source: str | Path | bytes, by: str) -> int:
             raise InputError(lab_csv.bounded(problems))
         for pid in pids:
             mine = [r for r in rows if r.patient_id == pid]
-            store.record_labs(pid, [(r.test, r.value, r.unit, r.taken_at) for r in mine], by)
-            _resync(store, pid, by, min(r.taken_at for r in mine))
+            store.record_labs(pid, [(r.test, r.value, r.unit, r.taken_at) for r in mine], by,
+                              imported=[{"via": "lab CSV", "file": file_name, "row": r.row}
+                                        for r in mine])
+            _resync(store, pid, by, min(r.taken_at for r in mine), ward.Change(
+                f"an import of {len(mine)} lab result{'s' if len(mine) != 1 else ''} "
+                "from a file"))
     return len(rows)
 
 
@@ -477,7 +533,8 @@ def acknowledge_many(store: WardStore, patient_id: str, flag_ids: Collection[int
 # ------------------------------------------------------------------------------ FHIR import
 def import_fhir(store: WardStore, paths: Collection[str | Path], by: str,
                 progress: Callable[[int, int], None] | None = None,
-                checking: Callable[[int, int], None] | None = None) -> fhir.Outcome:
+                checking: Callable[[int, int], None] | None = None,
+                treating: Callable[[int, int], None] | None = None) -> fhir.Outcome:
     """Import FHIR R4 Bundles / Bulk Data NDJSON (docs/fhir.md): the files are read and every
     resource checked first; then, in ONE transaction under the patients' locks, the
     patients admitted, the new assessment rows imported through the canonical CSV import,
@@ -485,16 +542,24 @@ def import_fhir(store: WardStore, paths: Collection[str | Path], by: str,
     page writes with (the same checks; decisions F6-F9),
     changed resources applied as amendments with a reason, the provenance and the audit
     written, and each patient's flags resynced. ``checking(checked, total)`` follows the
-    check of the resources, ``progress(written, total)`` the rows written. Any problem
-    (``fhir.FhirError``, ``InputError``, ``StoreError``) and nothing is stored."""
+    check of the resources, ``progress(written, total)`` the assessment rows written,
+    ``treating(written, total)`` the medications and lab results (``fhir.load.write``). Any
+    problem (``fhir.FhirError``, ``InputError``, ``StoreError``) and nothing is stored."""
     found = fhir.read_all([Path(p) for p in paths], checking)
     batch = fhir.resolve(store, found.patients, found.observations, found.medications,
                          found.labs)
     with store.locked(batch.patient_ids):
         before = {pid: ward.grades_now(store, pid) for pid in batch.patient_ids
                   if store.patient(pid) is not None}
-        done = fhir.write(store, batch, by, progress)
+        done = fhir.write(store, batch, by, progress, treating)
         done.derived = found.derived
+        for pid, given in sorted(done.tocilizumab.items()):
+            for at, why in tocilizumab_past_limits(store.timeline_rows(pid),
+                                                   store.administrations(pid), given):
+                done.tocilizumab_limits.append(
+                    f"patient {pid}: an imported tocilizumab dose, given {ward.when(store, at)}, "
+                    f"went past the dosing limits; before it: {why}. A physician checks the "
+                    "doses on Medications and labs.")
         for pid, since in sorted(done.since.items()):
             _resync(store, pid, by, since, ward.Change(
                 "an import from the hospital record (FHIR)", before=before.get(pid)))

@@ -16,7 +16,7 @@ from sqlalchemy.types import TypeDecorator
 
 from grading.fields import FIELDS
 
-from .medications import DRUGS
+from .medications import DRUGS, INDICATIONS
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -159,6 +159,10 @@ administrations = sa.Table(
     sa.Column("dose", sa.Float, sa.CheckConstraint("dose > 0")),
     sa.Column("unit", sa.String(16)),                      # 0012: was 8 (µg/kg/min)
     sa.Column("route", sa.String(8)),                      # 0012: IV, SC, PO, PR, IM
+    # 0016: why it was given (decision W20); rows written before say "not_stated"
+    sa.Column("indication", sa.String(16),
+              sa.CheckConstraint(f"indication IN {tuple(INDICATIONS)}"), nullable=False,
+              server_default="not_stated"),
     sa.Column("replaces_id", sa.Integer, sa.ForeignKey("administrations.id")),
     *_record_columns(),
     sa.Index("ix_administrations_patient_time", "patient_id", "given_at"),
@@ -202,6 +206,26 @@ attribution_periods = sa.Table(
     sa.Column("replaces_id", sa.Integer, sa.ForeignKey("attribution_periods.id")),
     *_record_columns(),
     sa.Index("ix_attribution_periods_patient", "patient_id"),
+)
+
+# 0015: a patient's stays in intensive care (decision R10): transferred to the ICU, returned
+# to the ward (None: still there). Recording the return, correcting a stay or marking it
+# entered in error is a new row replacing it, once (the unique index); the return cannot
+# precede the transfer (the check). One stay at a time is checked under the patient's lock.
+icu_stays = sa.Table(
+    "icu_stays", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("patient_id", sa.String(64), sa.ForeignKey("patients.patient_id"), nullable=False),
+    sa.Column("transferred_at", UtcDateTime, nullable=False),
+    sa.Column("returned_at", UtcDateTime),
+    sa.Column("replaces_id", sa.Integer, sa.ForeignKey("icu_stays.id")),
+    *_record_columns(),
+    sa.CheckConstraint("returned_at IS NULL OR returned_at > transferred_at",
+                       name="icu_stays_return_after_transfer"),
+    sa.Index("ix_icu_stays_patient", "patient_id"),
+    sa.Index("ux_icu_stays_replaces", "replaces_id", unique=True,
+             sqlite_where=sa.text("replaces_id IS NOT NULL"),
+             postgresql_where=sa.text("replaces_id IS NOT NULL")),
 )
 
 grade_confirmations = sa.Table(
@@ -332,4 +356,4 @@ COUNTERS = ("sign_in_throttle",)
 APPEND_ONLY = ("assessments", "audit_log", "administrations", "labs", "attributions",
                "attribution_periods",
                "grade_confirmations", "flags", "flag_acknowledgements", "notes",
-               "teaching_cases", "fhir_provenance")
+               "teaching_cases", "fhir_provenance", "icu_stays")

@@ -19,7 +19,10 @@ from grading.lab_scores.units import (  # the one table of analytes (spec §6.3,
 
 from .medications import (
     DRUGS,
+    INDICATION_ASKED,
+    INDICATIONS,
     MAR_KINDS,
+    NOT_STATED,
     ROUTES,
     VASOPRESSORS,
     DoseError,
@@ -32,7 +35,7 @@ from .tables import ADMINISTRATION_KINDS, KIND_WORDS, PRODUCTS, ROLES
 # A patient's details: title and help text of each (the admission form's labels).
 PATIENT_FIELDS = PatientIn.model_fields
 
-__all__ = ["ADMINISTRATION_KINDS", "ANALYTES", "DRUGS", "KIND_WORDS", "LAB_UNITS", "MAR_KINDS",
-           "PATIENT_FIELDS", "PRODUCTS", "ROLES", "ROUTES", "VASOPRESSORS", "DoseError",
-           "LabUnitError", "check_dose", "check_value", "to_canonical", "uncharted_vasopressors",
-           "unusual"]
+__all__ = ["ADMINISTRATION_KINDS", "ANALYTES", "DRUGS", "INDICATIONS", "INDICATION_ASKED",
+           "KIND_WORDS", "LAB_UNITS", "MAR_KINDS", "NOT_STATED", "PATIENT_FIELDS", "PRODUCTS",
+           "ROLES", "ROUTES", "VASOPRESSORS", "DoseError", "LabUnitError", "check_dose",
+           "check_value", "to_canonical", "uncharted_vasopressors", "unusual"]

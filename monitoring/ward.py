@@ -537,11 +537,14 @@ def lab_course_flags(store: WardStore, patient: Mapping[str, Any],
 
 
 def _sync_labs(store: WardStore, patient: Mapping[str, Any], by: str,
-               last_assessment: datetime | None) -> list[dict[str, str]]:
+               last_assessment: datetime | None
+               ) -> tuple[list[dict[str, str]], list[tuple[int, escalation.CourseFlag]]]:
     """Bring the lab rules' stored flags in line with the whole lab course (it is short): raise
     what is new (retrospective when no longer present, E7), withdraw an unacknowledged one
     the results no longer support (a correction, a result marked in error). Identity as E2:
-    the rule, the result time and the words. Called inside ``store.locked``."""
+    the rule, the result time and the words. Returns the flags raised about now, and the
+    retrospective ones (id, flag) for the caller to file under the change's one summary, as
+    the assessment rules' are (E13). Called inside ``store.locked``."""
     pid = patient["patient_id"]
     desired = lab_course_flags(store, patient, last_assessment)
     existing = [f for f in store.flags(pid) if f["code"] in LAB_CODES]
@@ -551,18 +554,35 @@ def _sync_labs(store: WardStore, patient: Mapping[str, Any], by: str,
     have = {stored_key(f) for f in existing}
     want = {escalation.key(c.flag["code"], c.time, c.flag["message"]) for c in desired}
     raised = []
+    filed: list[tuple[int, escalation.CourseFlag]] = []
     for c in desired:
         if escalation.key(c.flag["code"], c.time, c.flag["message"]) in have:
             continue
         flag = c.flag if c.current else escalation.retrospective(c.flag)
-        store.raise_flag(pid, flag["code"], flag["severity"], flag["message"], c.time, by=by,
-                         respond=flag["respond"])
-        raised.append(flag)
+        flag_id = store.raise_flag(pid, flag["code"], flag["severity"], flag["message"], c.time,
+                                   by=by, respond=flag["respond"])
+        if c.current:
+            raised.append(flag)
+        else:
+            filed.append((flag_id, c))
     for f in existing:
         if stored_key(f) not in want and (
                 f["ack_action"] is None or (f["ack_by"] == SYSTEM and f["ack_action"] == FILED)):
             store.withdraw_flag(f["id"], escalation.WITHDRAWN, by=by)
-    return raised
+    return raised, filed
+
+
+def _file(store: WardStore, patient_id: str, by: str, filed: Sequence[escalation.CourseFlag],
+          ids: Sequence[int], g: GradedTimeline | None, change: Change | None,
+          assessment_id: int | None) -> dict[str, str]:
+    """Raise the one summary of a change to the past (E13) over the flags ``ids`` it filed
+    (the course's and the lab rules'), at the earliest of them, and file them under it."""
+    summary = _summary(store, filed, g, change)
+    store.raise_flag(patient_id, summary["code"], summary["severity"], summary["message"],
+                     min(c.time for c in filed), by=by, assessment_id=assessment_id,
+                     respond=summary["respond"])
+    store.acknowledge_flags(list(ids), FILED, by=SYSTEM)
+    return summary
 
 
 def _sync(store: WardStore, patient_id: str, by: str, *, changed_id: int | None = None,
@@ -575,11 +595,14 @@ def _sync(store: WardStore, patient_id: str, by: str, *, changed_id: int | None 
     if patient is None:
         return [], None, None
     if a is None:  # every assessment entered in error: no flag is supported any more
-        _sync_labs(store, patient, by, None)
+        _, lab_filed = _sync_labs(store, patient, by, None)
         for f in store.flags(patient_id):
             if f["ack_action"] is None and not _kept_apart(f["code"]) and (
                     since is None or f["raised_at"] >= since):
                 store.withdraw_flag(f["id"], escalation.WITHDRAWN, by=by)
+        if lab_filed:
+            return [_file(store, patient_id, by, [c for _, c in lab_filed],
+                          [i for i, _ in lab_filed], None, change, None)], None, None
         return [], None, None
     g = grading.grade(a)
     sorted_of = np.empty(len(g.order), np.int64)
@@ -592,7 +615,7 @@ def _sync(store: WardStore, patient_id: str, by: str, *, changed_id: int | None 
         return cache[i]
 
     rows = store.timeline_rows(patient_id)  # the same rows, in the same (time) order
-    _sync_labs(store, patient, by, rows[-1]["time"] if rows else None)
+    _, lab_filed = _sync_labs(store, patient, by, rows[-1]["time"] if rows else None)
     times = [r["time"] for r in rows]
     if changed_id is not None:
         start = ids.index(changed_id)
@@ -641,24 +664,21 @@ def _sync(store: WardStore, patient_id: str, by: str, *, changed_id: int | None 
             store.acknowledge_flag(f["id"], "closed: " + change.what, by=SYSTEM)  # explained
         elif f["ack_action"] is None or (f["ack_by"] == SYSTEM and f["ack_action"] == FILED):
             store.withdraw_flag(f["id"], escalation.WITHDRAWN, by=by)
-    if filed:
-        summary = _summary(store, [c for _, c in filed], g, change)
-        store.raise_flag(patient_id, summary["code"], summary["severity"], summary["message"],
-                         filed[0][1].time, by=by, assessment_id=ids[filed[0][1].index],
-                         respond=summary["respond"])
-        store.acknowledge_flags([i for i, _ in filed], FILED, by=SYSTEM)
-        raised.append(summary)
+    if filed or lab_filed:  # the lab rules' retrospective flags under the same summary (E13)
+        raised.append(_file(store, patient_id, by, [c for _, c in [*filed, *lab_filed]],
+                            [i for i, _ in [*filed, *lab_filed]], g, change,
+                            ids[filed[0][1].index] if filed else None))
     if start >= len(rows):
         return raised, None, None
     return raised, result_of(start), scores[start]
 
 
-def _summary(store: WardStore, filed: Sequence[escalation.CourseFlag], g: GradedTimeline,
-             change: Change | None) -> dict[str, str]:
+def _summary(store: WardStore, filed: Sequence[escalation.CourseFlag],
+             g: GradedTimeline | None, change: Change | None) -> dict[str, str]:
     """The one item on the worklist for a change to the past (E13): what changed, over which
     period, at how many assessments the grade changed, the highest grades in that period
     before and after, and how many flags about the past were filed in the flag history."""
-    after = _grades(g)
+    after = {} if g is None else _grades(g)
     before = change.before if change is not None else None
     changed = sorted(t for t, x in after.items()
                      if before is not None and t in before and before[t] != x)
@@ -673,7 +693,10 @@ def _summary(store: WardStore, filed: Sequence[escalation.CourseFlag], g: Graded
     def span(t: float) -> str:
         return when(store, datetime.fromtimestamp(t, UTC))
     period = f"at {span(lo)}" if lo == hi else f"from {span(lo)} to {span(hi)}"
-    if before is None:
+    if not any(lo <= t <= hi for t in after):  # e.g. lab results between two assessments
+        grades = (f"No bedside assessment {period}" if not changed else
+                  f"The grade changed {period}")
+    elif before is None:
         grades = (f"Highest ASTCT 2019 grade {period} now: CRS {highest(after, 0)}, ICANS "
                   f"{highest(after, 1)}")
     elif not changed:

@@ -43,6 +43,7 @@ FAILED = ("The import stopped for a reason the ward app did not expect. Nothing 
           "administrator.")
 
 STOPPED = "Stopped: nothing was imported."
+UPDATING = "bringing grades and flags up to date"
 SHOWN_PROBLEMS = 100    # rows of the problems table; all of them in its CSV download
 Progress = Callable[[float, str], None]   # (fraction done 0-1, what is happening)
 
@@ -64,6 +65,7 @@ class ImportResult:
     files: list[str]
     lines: list[str] = field(default_factory=list)      # what was stored, in words
     notices: list[str] = field(default_factory=list)    # for a person to look at
+    limits: list[str] = field(default_factory=list)     # tocilizumab doses past the limits
     problems: list[dict[str, str]] = field(default_factory=list)  # table rows
     nothing_new: bool = False
 
@@ -200,18 +202,26 @@ def run_import(store: Any, uploads: Sequence[Upload], by: str,
                      f"Checked {done:,} of {total:,} resources" + ("…" if done < total else
                                                                    "; importing…"))
 
-        def step(done: int, total: int) -> None:
-            if done < total:
-                progress(0.5 + 0.4 * done / total,
-                         f"Importing {done:,} of {total:,} assessments…")
+        def step(done: int, total: int) -> None:  # the assessment rows
+            progress(0.5 + 0.25 * done / total,
+                     f"Importing {done:,} of {total:,} assessments…" if done < total else
+                     f"Imported {total:,} of {total:,} assessments…")
+
+        def treated(done: int, total: int) -> None:  # medications and labs: the writes' end
+            if total == 0:
+                progress(0.9, UPDATING[0].upper() + UPDATING[1:] + "…")
+            elif done < total:
+                progress(0.75 + 0.15 * done / total, f"Recording {done:,} of {total:,} "
+                                                     "medications and lab results…")
             else:
-                progress(0.9, f"Imported {total:,} of {total:,} assessments; bringing "
-                              "grades and flags up to date…")
+                progress(0.9, f"Recorded {total:,} of {total:,} medications and lab "
+                              f"results; {UPDATING}…")
 
         progress(0.05, f"Reading and checking every resource of "
                        f"{_plural(len(uploads), 'file')}…")
         try:
-            outcome = services.import_fhir(store, paths, by, progress=step, checking=checked)
+            outcome = services.import_fhir(store, paths, by, progress=step, checking=checked,
+                                           treating=treated)
         except FhirError as e:
             progress(1.0, STOPPED)
             rows = [_problem_row(p, names) for p in e.problems]
@@ -245,7 +255,7 @@ def run_import(store: Any, uploads: Sequence[Upload], by: str,
     else:
         headline = "Imported from " + ", ".join(files) + "."
     return ImportResult(True, headline, files, lines, list(outcome.notices),
-                        nothing_new=nothing_new)
+                        list(outcome.tocilizumab_limits), nothing_new=nothing_new)
 
 
 # ------------------------------------------------------------------------------ drawing
@@ -256,6 +266,8 @@ def show_result(result: ImportResult) -> None:
                                                         icon=":material/check:")
         for line in result.lines:
             st.markdown(f"- {md(line)}")
+        for limit in result.limits:  # as the medications page warns of a dose (ASCO 2021)
+            st.warning(md(limit), icon=":material/warning:")
         for notice in result.notices:
             st.warning(md(notice), icon=":material/person_search:")
         return

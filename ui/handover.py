@@ -28,7 +28,7 @@ from monitoring.review import (
     news_now,
     tocilizumab,
 )
-from monitoring.vocabulary import KIND_WORDS
+from monitoring.vocabulary import INDICATIONS, KIND_WORDS, NOT_STATED
 
 from .charts import timeline_figure
 from .common import grade_colours, grade_text, local, news_text
@@ -87,7 +87,9 @@ def handover_html(review: Review, now: datetime, by: str, open_flags: list[dict[
         (m["given_at"], escape(KIND_WORDS.get(m["kind"], m["kind"]))
          + (f" {m['dose']:g} {escape(m['unit'] or '')}"
                                              if m.get("dose") else "")
-         + (f" {escape(m['route'])}" if m.get("route") else ""))
+         + (f" {escape(m['route'])}" if m.get("route") else "")
+         + (f" for {escape(INDICATIONS[m['indication']])}"   # why, when stated (W20)
+            if m.get("indication") in INDICATIONS and m["indication"] != NOT_STATED else ""))
         for m in review.administrations]
     for key, what in (("tocilizumab_given", "tocilizumab"),
                       ("corticosteroid_given", "corticosteroid"),

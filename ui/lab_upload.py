@@ -33,11 +33,12 @@ def problems_frame(e: InputError) -> pd.DataFrame:
         for p in e.problems])
 
 
-def import_file(store: services.Ward, data: bytes, by: str
+def import_file(store: services.Ward, data: bytes, by: str, name: str | None = None
                 ) -> tuple[str | None, pd.DataFrame | None, str | None]:
-    """(what was imported, the problems table, a refusal in words): one of them is set."""
+    """(what was imported, the problems table, a refusal in words): one of them is set.
+    ``name``: the uploaded file's name, kept in the audit trail."""
     try:
-        n = services.import_labs(store, data, by=by)
+        n = services.import_labs(store, data, by=by, file_name=name)
     except InputError as e:
         return None, problems_frame(e), None
     except services.StoreError as e:
@@ -56,7 +57,8 @@ def draw(store: services.Ward, user: dict[str, Any], key: str) -> None:
         up = st.file_uploader("Lab CSV file", type=["csv"], key=f"{key}_{n}")
         if st.button("Import the file", key=f"{key}_go", disabled=up is None):
             assert up is not None
-            done, problems, refused = import_file(store, up.getvalue(), user["username"])
+            done, problems, refused = import_file(store, up.getvalue(), user["username"],
+                                                  up.name)
             if done:
                 st.session_state[f"{key}_n"] = n + 1  # an empty upload after an import
                 st.session_state["treatments_done"] = done

@@ -93,6 +93,22 @@ ROUTE_CODES: dict[str, tuple[str, tuple[str, ...]]] = {
     "IM": ("78421000", ("intramuscular", "im")),
 }
 
+# ------------------------------------------------------------------ why a dose was given
+# MedicationAdministration.reasonCode (decision F12, docs/fhir.md): CRS and ICANS by their
+# ICD-10-CM codes (the Condition export's, D89.83x and G92.0x: any grade, or the category),
+# the other indications of monitoring/medications.py by our own code system.
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+INDICATION_SYSTEM = "https://car-t-ward-monitor.org/fhir/CodeSystem/indication"
+# ICD-10-CM code prefix -> indication (D89.83 and D89.831-835, D89.839; G92.0 and G92.00-05)
+INDICATION_ICD = {"D89.83": "crs", "G92.0": "icans"}
+# what our export sends for each syndrome: the grade-unspecified code
+INDICATION_ICD_OUT = {"crs": ("D89.839", "Cytokine release syndrome, grade unspecified"),
+                      "icans": ("G92.00", "Immune effector cell-associated neurotoxicity "
+                                          "syndrome, grade unspecified")}
+# our code -> indication (CRS and ICANS together are two reasonCodes, one of each)
+INDICATION_CODES = {"crs": "crs", "icans": "icans", "iec-hs": "iec_hs",
+                    "prophylaxis": "prophylaxis", "other": "other", "not-stated": "not_stated"}
+
 # ------------------------------------------------------------------ labs (docs/fhir.md)
 LAB_CATEGORY = ("http://terminology.hl7.org/CodeSystem/observation-category", "laboratory")
 # UCUM code -> the unit spelling of grading/lab_scores/units.py (the analyte accepts some)

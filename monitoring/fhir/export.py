@@ -26,6 +26,10 @@ from .codes import (
     BP_PANEL,
     DOSE_UNITS_OUT,
     GRADE_SYSTEM,
+    ICD10CM,
+    INDICATION_CODES,
+    INDICATION_ICD_OUT,
+    INDICATION_SYSTEM,
     LAB_CATEGORY,
     LAB_UNITS_UCUM,
     LOCAL_CHOICES,
@@ -158,6 +162,7 @@ def _medications(pid: str, patient_ref: str, given: list[dict[str, Any]]
             dosage["route"] = {"coding": [{"system": SNOMED,
                                            "code": ROUTE_CODES[m["route"]][0]}],
                                "text": medications.ROUTES[m["route"]]}
+        reasons = reason_codes(m.get("indication") or medications.NOT_STATED)
         out.append({
             "resourceType": "MedicationAdministration",
             "id": fhir_id("med", pid, at, m["kind"], n), "status": "completed",
@@ -165,7 +170,26 @@ def _medications(pid: str, patient_ref: str, given: list[dict[str, Any]]
                 "system": RXNORM, "code": MEDICATIONS[m["kind"]][0][0], "display": words}],
                 "text": words},
             "subject": {"reference": patient_ref}, "effectiveDateTime": at,
+            **({"reasonCode": reasons} if reasons else {}),
             **({"dosage": dosage} if dosage else {})})
+    return out
+
+
+def reason_codes(indication: str) -> list[dict[str, Any]]:
+    """Why the dose was given as ``reasonCode``s (decision F12): CRS and ICANS by ICD-10-CM
+    (grade unspecified: the grade is the grade Observations'), with our code beside it; the
+    others by our code system; CRS and ICANS together as one of each; not stated: none."""
+    ours = {v: k for k, v in INDICATION_CODES.items()}
+    out = []
+    for one in {"crs_icans": ("crs", "icans")}.get(indication, (indication,)):
+        if one == medications.NOT_STATED:
+            continue
+        words = medications.INDICATIONS[one]
+        coding = [{"system": INDICATION_SYSTEM, "code": ours[one], "display": words}]
+        if one in INDICATION_ICD_OUT:
+            code, display = INDICATION_ICD_OUT[one]
+            coding.insert(0, {"system": ICD10CM, "code": code, "display": display})
+        out.append({"coding": coding, "text": f"given for {words}"})
     return out
 
 
@@ -255,7 +279,6 @@ def _grade(pid: str, patient_ref: str, syndrome: str, result: Any, at: datetime,
 
 # ICD-10-CM: cytokine release syndrome by grade (D89.831-835, D89.839 unspecified) and
 # immune effector cell-associated neurotoxicity syndrome by grade (G92.01-05, G92.00)
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 ICD_CODES = {"crs": ("D89.83{}", "D89.839", "Cytokine release syndrome"),
              "icans": ("G92.0{}", "G92.00",
                        "Immune effector cell-associated neurotoxicity syndrome")}

@@ -25,7 +25,7 @@ from grading.fields import FIELDS
 from grading.lab_scores.units import ANALYTES
 from grading.parse import InputError
 
-from ..medications import DRUGS
+from ..medications import DRUGS, NOT_STATED
 from ..record.model import PatientIn
 from ..store import StoreError, WardStore
 from .codes import MED_RECORDED
@@ -33,6 +33,7 @@ from .read import IN_ERROR, FhirError, FhirProblem, ObservationResource, Patient
 from .treatments import LabResource, MedicationResource
 
 GROUP_WINDOW = timedelta(minutes=5)  # decision F1
+TREAT_STEP = 200   # medications and lab results written between two progress reports
 _KIND = {f.name: f.kind for f in FIELDS}
 _TITLE = {f.name: f.title for f in FIELDS}
 
@@ -67,6 +68,11 @@ class Outcome:
     not_given: int = 0               # not-done administrations: nothing given, nothing recorded
     since: dict[str, datetime] = field(default_factory=dict)  # patient -> earliest change
     notices: list[str] = field(default_factory=list)  # for a person to look at; nothing refused
+    # tocilizumab doses given past the limits (review.tocilizumab_past_limits), one sentence
+    # a dose naming the patient: said as the medications page warns (services.import_fhir)
+    tocilizumab_limits: list[str] = field(default_factory=list)
+    # patient -> the times of the tocilizumab doses this import recorded or amended
+    tocilizumab: dict[str, list[datetime]] = field(default_factory=dict, repr=False)
     # (patient, "lab"|"medication") -> (test or drug, instant) -> the current row there: a new
     # resource at a time the patient already has that test or drug is refused (decision F9)
     seen: dict[tuple[str, str], dict[tuple[str, datetime], dict[str, Any]]] = field(
@@ -116,6 +122,8 @@ def content_of(r: Resource) -> str:
         data: Any = [r.patient_id, r.name, str(r.birth_date), r.sex]
     elif isinstance(r, MedicationResource):
         data = [r.status, r.at.astimezone(UTC).isoformat(), r.kind, r.dose, r.unit, r.route]
+        if r.indication != NOT_STATED:  # a resource without one keeps its fingerprint (F12)
+            data.append(r.indication)
     elif isinstance(r, LabResource):
         data = [r.status, r.at.astimezone(UTC).isoformat(), r.test, r.value, r.unit]
     else:
@@ -156,10 +164,15 @@ def _record(store: WardStore) -> Any:
 
 
 def write(store: WardStore, batch: Batch, by: str,
-          progress: Callable[[int, int], None] | None = None) -> Outcome:
+          progress: Callable[[int, int], None] | None = None,
+          treating: Callable[[int, int], None] | None = None) -> Outcome:
     """Store the batch inside the caller's ``store.locked`` transaction. Another import of
     the same new patient or resource committed meanwhile: ``ConcurrentChangeError`` (the
-    database's unique keys decide; nothing of this import is stored)."""
+    database's unique keys decide; nothing of this import is stored). ``progress(written,
+    total)`` follows the assessment rows (the CSV import's chunks), ``treating(done, total)``
+    the MedicationAdministrations and lab Observations, every ``TREAT_STEP`` and at the last;
+    with none, once as ``treating(0, 0)``: either way its last call says the writes are
+    over (the flags are brought up to date next)."""
     record = _record(store)
     record.check_importer(by)
     out = Outcome()
@@ -236,13 +249,25 @@ def write(store: WardStore, batch: Batch, by: str,
                 keep(o, "Observation", pid, row_id, at)
             out.since[pid] = min(out.since.get(pid, at), at)
         out.added = len(groups)
+    total, done = len(batch.medications) + len(batch.labs), 0
+
+    def treated() -> None:
+        nonlocal done
+        done += 1
+        if treating is not None and (done % TREAT_STEP == 0 or done == total):
+            treating(done, total)
+
     for m in batch.medications:
         _medication(store, m, batch.ward_id[m.subject],
                     latest.get((m.source, "MedicationAdministration", m.resource_id)), by, out,
                     keep)
+        treated()
     for lab in batch.labs:
         _lab(store, lab, batch.ward_id[lab.subject],
              latest.get((lab.source, "Observation", lab.resource_id)), by, out, keep)
+        treated()
+    if treating is not None and total == 0:
+        treating(0, 0)
     record.keep(provenance, by)
     return out
 
@@ -282,11 +307,31 @@ def _refused(r: MedicationResource | LabResource, e: StoreError) -> FhirError:
     return FhirError([FhirProblem(r.where, r.key, element, value, text)])
 
 
+def _source(r: MedicationResource | LabResource) -> dict[str, str]:
+    """Where a dose or result came from, for its audit entry (decision F10): the source
+    system and the resource, as its provenance row keeps them."""
+    return {"via": "FHIR", "source_system": r.source, "resource": r.key}
+
+
 def _unusual(out: Outcome, pid: str, r: MedicationResource | LabResource) -> None:
     """An unusual but possible dose or value, recorded: said for a second look (W14), as
     the medications and labs page highlights it."""
     if r.unusual:
         out.notices.append(f"patient {pid}: {r.key}: {r.unusual}")
+
+
+def _unread(out: Outcome, pid: str, m: MedicationResource) -> None:
+    """A reason for a dose sent but not read (F12): recorded as "not stated", said."""
+    if m.unread_reason:
+        out.notices.append(f"patient {pid}: {m.key}: {m.unread_reason}; recorded as given "
+                           "for a reason not stated (correct it on the medications page)")
+
+
+def _tocilizumab(out: Outcome, pid: str, m: MedicationResource) -> None:
+    """A tocilizumab dose this import records: checked against the limits once all are
+    written (``services.import_fhir``)."""
+    if m.kind == "tocilizumab":
+        out.tocilizumab.setdefault(pid, []).append(m.at)
 
 
 def _since(out: Outcome, pid: str, *times: datetime | None) -> None:
@@ -313,10 +358,14 @@ def _medication(store: WardStore, m: MedicationResource, pid: str,
             if m.status in MED_RECORDED:
                 seen = _once(store, out, pid, "medication", m.kind, m.at)
                 new = store.record_administration(pid, m.kind, m.at, by=by, dose=m.dose,
-                                                  unit=m.unit, route=m.route)
+                                                  unit=m.unit, route=m.route,
+                                                  indication=m.indication,
+                                                  imported=_source(m))
                 seen[(m.kind, m.at.astimezone(UTC))] = {"id": new}
                 out.medications += 1
                 _unusual(out, pid, m)
+                _unread(out, pid, m)
+                _tocilizumab(out, pid, m)
                 _since(out, pid, m.at)
                 keep(m, kind, pid, None, None, administration_id=new)
             else:  # not given, or withdrawn before it was ever recorded
@@ -334,7 +383,8 @@ def _medication(store: WardStore, m: MedicationResource, pid: str,
                              "medications page")
         if m.status not in MED_RECORDED:
             words = "entered in error" if m.status == IN_ERROR else "not done"
-            new = store.mark_administration_in_error(pid, stored, f"{words} {reason}", by=by)
+            new = store.mark_administration_in_error(pid, stored, f"{words} {reason}", by=by,
+                                                     imported=_source(m))
             out.marked += 1
             _since(out, pid, current["given_at"])
             keep(m, kind, pid, None, None, administration_id=new)
@@ -343,15 +393,19 @@ def _medication(store: WardStore, m: MedicationResource, pid: str,
             raise StoreError(f"imported before as {current['kind']}, now {m.kind}: a change "
                              "of drug is not imported; correct it on the medications page")
         same = (current["given_at"] == m.at and current["dose"] == m.dose
-                and current["unit"] == m.unit and current["route"] == m.route)
+                and current["unit"] == m.unit and current["route"] == m.route
+                and current["indication"] == m.indication)
         if same:  # e.g. in-progress, then completed: the record already says so
             out.unchanged += 1
             keep(m, kind, pid, None, None, administration_id=stored)
             return
         new = store.amend_administration(pid, stored, m.at, m.dose, m.unit, m.route,
-                                         f"changed {reason}", by=by)
+                                         f"changed {reason}", by=by, indication=m.indication,
+                                         imported=_source(m))
         out.amended += 1
         _unusual(out, pid, m)
+        _unread(out, pid, m)
+        _tocilizumab(out, pid, m)
         _since(out, pid, current["given_at"], m.at)
         keep(m, kind, pid, None, None, administration_id=new)
     except StoreError as e:
@@ -385,7 +439,8 @@ def _lab(store: WardStore, r: LabResource, pid: str, before: dict[str, Any] | No
                 raise StoreError("imported before as entered-in-error: a result that comes "
                                  "back must come as amended or corrected")
             seen = _once(store, out, pid, "lab", r.test, r.at)
-            new = store.record_lab(pid, r.test, r.value, r.unit, r.at, by=by)
+            new = store.record_lab(pid, r.test, r.value, r.unit, r.at, by=by,
+                                   imported=_source(r))
             seen[(r.test, r.at.astimezone(UTC))] = {"id": new}
             out.labs += 1
             _unusual(out, pid, r)
@@ -398,7 +453,8 @@ def _lab(store: WardStore, r: LabResource, pid: str, before: dict[str, Any] | No
                              "record (corrected or marked there): correct it on the "
                              "medications and labs page")
         if r.status == IN_ERROR:
-            new = store.mark_lab_in_error(pid, stored, f"entered in error {reason}", by=by)
+            new = store.mark_lab_in_error(pid, stored, f"entered in error {reason}", by=by,
+                                          imported=_source(r))
             out.marked += 1
             _since(out, pid, current["taken_at"])
             keep(r, kind, pid, None, None, lab_id=new)
@@ -416,7 +472,7 @@ def _lab(store: WardStore, r: LabResource, pid: str, before: dict[str, Any] | No
             keep(r, kind, pid, None, None, lab_id=stored)
             return
         new = store.amend_lab(pid, stored, r.value, r.unit, r.at, f"{r.status} {reason}",
-                              by=by)
+                              by=by, imported=_source(r))
         out.amended += 1
         _unusual(out, pid, r)
         _since(out, pid, current["taken_at"], r.at)

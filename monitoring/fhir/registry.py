@@ -2,9 +2,10 @@
 per patient the Patient (with the date of death when one is recorded), a provisional
 ``Condition`` per syndrome that occurred (ICD-10-CM of the maximum grade, onset, abatement,
 the ASTCT 2019 maximum grade as its severity), a ``MedicationStatement`` per treatment given
-(first and last dose, the number of doses), and one ``Observation`` holding the registry's
+(first and last dose, the number of doses; why: R11), and one ``Observation`` holding the registry's
 answers as components (CRS and ICANS occurred and maximum grade, vasopressors, ventilation,
-ICU admission - not recorded -, cause of death, the markers' peak and fold change). Validated
+ICU admission - yes with the first transfer, the number of stays and the days, or absent:
+none recorded, decision R10 -, cause of death, the markers' peak and fold change). Validated
 by the ``fhir.resources`` R4B models before it is given.
 """
 
@@ -17,7 +18,16 @@ from fhir.resources.R4B.bundle import Bundle
 
 from ..registry import CAUSE_WORDS, REGISTRY_MARKERS, RegistrySummary, Syndrome
 from .codes import GRADE_SYSTEM, UCUM
-from .export import DERIVED_TAG, ICD10CM, ICD_CODES, _patient, _uuid, fhir_id, icd10cm
+from .export import (
+    DERIVED_TAG,
+    ICD10CM,
+    ICD_CODES,
+    _patient,
+    _uuid,
+    fhir_id,
+    icd10cm,
+    reason_codes,
+)
 
 REGISTRY_CODE = ("registry-summary", "Cellular therapy registry summary after infusion")
 ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
@@ -65,12 +75,23 @@ def _medication(s: RegistrySummary, ref: str, t: Any) -> dict[str, Any]:
     if t.from_assessments:
         note += (f", {t.from_assessments} of them known only from an assessment tick (a "
                  "minimum: one tick may stand for more than one dose)")
-    return {"resourceType": "MedicationStatement",
-            "id": fhir_id("registry", t.key, s.patient_id), "status": "completed",
-            "medicationCodeableConcept": {"text": ", ".join(t.agents) or t.words.lower()},
-            "subject": {"reference": ref},
-            "effectivePeriod": {"start": _iso(t.first), "end": _iso(t.last)},
-            "note": [{"text": note}]}
+    why = []
+    for name in ("crs", "icans"):  # R11: the reasons stated, with their doses
+        n, first = getattr(t, f"{name}_doses"), getattr(t, f"{name}_first")
+        if n:
+            why.append(f"{n} given for {name.upper()} (first {_iso(first)})")
+    why.append(f"{t.not_stated} with the reason not stated")
+    out = {"resourceType": "MedicationStatement",
+           "id": fhir_id("registry", t.key, s.patient_id), "status": "completed",
+           "medicationCodeableConcept": {"text": ", ".join(t.agents) or t.words.lower()},
+           "subject": {"reference": ref},
+           "effectivePeriod": {"start": _iso(t.first), "end": _iso(t.last)},
+           "note": [{"text": note}, {"text": "; ".join(why)}]}
+    reasons = [r for name in ("crs", "icans") if getattr(t, f"{name}_doses")
+               for r in reason_codes(name)]
+    if reasons:
+        out["reasonCode"] = reasons
+    return out
 
 
 def _component(code: str, display: str, **value: Any) -> dict[str, Any]:
@@ -80,6 +101,27 @@ def _component(code: str, display: str, **value: Any) -> dict[str, Any]:
 def _absent(text: str) -> dict[str, Any]:
     return {"dataAbsentReason": {"coding": [{"system": ABSENT, "code": "unknown"}],
                                  "text": text}}
+
+
+def _icu(s: RegistrySummary) -> list[dict[str, Any]]:
+    """R10: yes, with the first transfer, the stays and the days in intensive care; none
+    charted is absent (unknown), never false: the record holds the transfers the ward charted."""
+    x = s.icu
+    if not x.stays:
+        return [_component("icu-admission", "ICU admission", **_absent(
+            "none recorded: no transfer to intensive care is charted in the ward record"))]
+    out = [_component("icu-admission", "ICU admission", valueBoolean=True),
+           _component("icu-admission-first", "ICU admission: first transfer",
+                      valueDateTime=_iso(x.stays[0][0])),
+           _component("icu-stays", "ICU stays", valueInteger=len(x.stays))]
+    if x.days is not None:
+        out.append(_component("icu-days", "Days in intensive care, stays with a recorded "
+                              "return", valueQuantity={"value": round(x.days, 2), "unit": "d",
+                                                       "system": UCUM, "code": "d"}))
+    if x.open_since is not None:
+        out.append(_component("icu-open-since", "In intensive care with no return recorded, "
+                              "since", valueDateTime=_iso(x.open_since)))
+    return out
 
 
 def _summary(s: RegistrySummary, ref: str) -> dict[str, Any]:
@@ -93,6 +135,16 @@ def _summary(s: RegistrySummary, ref: str) -> dict[str, Any]:
             parts.append(_component(f"{name}-maximum-grade",
                                     f"{label} maximum grade (ASTCT 2019)",
                                     valueInteger=x.maximum))
+    for t in s.treatments:  # R11: the doses given for CRS, for ICANS, reason not stated
+        if not t.doses:
+            continue
+        for name in ("crs", "icans"):
+            parts.append(_component(f"{t.key}-for-{name}-doses",
+                                    f"{t.words} doses given for {name.upper()}",
+                                    valueInteger=getattr(t, f"{name}_doses")))
+        parts.append(_component(f"{t.key}-reason-not-stated-doses",
+                                f"{t.words} doses with the reason not stated",
+                                valueInteger=t.not_stated))
     for key, display, since in (
             ("vasopressors", "Vasopressors", s.vasopressors_from),
             ("noninvasive-ventilation", "Non-invasive ventilation (CPAP or BiPAP)",
@@ -102,8 +154,7 @@ def _summary(s: RegistrySummary, ref: str) -> dict[str, Any]:
         if since is not None:
             parts.append(_component(f"{key}-first", f"{display}: first date",
                                     valueDateTime=_iso(since)))
-    parts.append(_component("icu-admission", "ICU admission",
-                            **_absent("not recorded in the ward record")))
+    parts += _icu(s)
     if s.died is not None:
         parts.append(_component("cause-of-death", "Cause of death", valueCodeableConcept=_code(
             f"death-{s.death_cause}", CAUSE_WORDS[str(s.death_cause)])))

@@ -25,7 +25,11 @@ from .codes import (
     BP_PANEL,
     CHARTED,
     DOSE_UNITS,
+    ICD10CM,
     IN_ERROR,
+    INDICATION_CODES,
+    INDICATION_ICD,
+    INDICATION_SYSTEM,
     LAB_CATEGORY,
     LAB_UNITS_UCUM,
     LOINC,
@@ -56,6 +60,8 @@ class MedicationResource:
     route: str | None
     where: str = ""
     unusual: str | None = None       # why a possible dose deserves a second look (W14)
+    indication: str = medications.NOT_STATED   # why it was given (reasonCode, F12)
+    unread_reason: str | None = None  # a reason sent that is not read: said, never guessed
 
     @property
     def key(self) -> str:
@@ -207,6 +213,54 @@ def _route(m: MedicationAdministration, bad: Any) -> str | bool | None:
     return False
 
 
+def _indication(m: MedicationAdministration, bad: Any) -> tuple[str, str | None] | None:
+    """Why the dose was given (decision F12): from ``reasonCode``, CRS by ICD-10-CM D89.83x,
+    ICANS by G92.0x, the others by our indication code system; CRS and ICANS together are
+    both. Returns (indication, what was sent but not read) - a code of another system, an
+    ICD-10-CM code that is not CRS or ICANS, a text alone or a ``reasonReference`` is "not
+    stated", never guessed, and said; None (refused, through ``bad``): a code of our system we
+    do not have, or reasons that contradict each other."""
+    found: set[str] = set()
+    unread: list[str] = []
+    for n, concept in enumerate(m.reasonCode or []):
+        mapped = False
+        for c in concept.coding or []:
+            if c.system == INDICATION_SYSTEM:
+                if c.code not in INDICATION_CODES:
+                    bad(f"reasonCode[{n}].coding", f"{c.system}|{c.code or ''}",
+                        "not a code of the ward's indication system: one of "
+                        + ", ".join(INDICATION_CODES))
+                    return None
+                found.add(INDICATION_CODES[c.code])
+                mapped = True
+            elif c.system == ICD10CM and any((c.code or "").upper().startswith(prefix)
+                                             for prefix in INDICATION_ICD):
+                found.add(next(v for k, v in INDICATION_ICD.items()
+                               if (c.code or "").upper().startswith(k)))
+                mapped = True
+        if not mapped:
+            unread.append("; ".join([*(f"{c.system or '?'}|{c.code or '?'}"
+                                       for c in concept.coding or []),
+                                     *([repr(concept.text)] if concept.text else [])]) or "empty")
+    if m.reasonReference:
+        unread.append("reasonReference " + ", ".join(
+            r.reference or "?" for r in m.reasonReference))
+    if len(found) > 1:  # a stated reason beside "not stated": the stated one
+        found.discard(medications.NOT_STATED)
+    if found == {"crs", "icans"}:
+        found = {"crs_icans"}
+    if len(found) > 1:
+        bad("reasonCode", ", ".join(sorted(found)), "reasons that contradict each other ("
+            + ", ".join(medications.INDICATIONS[x] for x in sorted(found)) + "): send the one "
+            "the dose was given for (CRS and ICANS together are read as both)")
+        return None
+    note = None
+    if unread:
+        note = ("reason not read (" + " / ".join(unread) + "): only ICD-10-CM D89.83x (CRS), "
+                "G92.0x (ICANS) and the ward's indication codes are read")
+    return (found.pop() if found else medications.NOT_STATED), note
+
+
 def _subject(ref: str | None, bad: Any) -> str | None:
     if not ref or not ref.startswith("Patient/") or len(ref) <= 8:
         bad("subject.reference", ref or "", "must refer to a Patient as Patient/<id>")
@@ -251,6 +305,10 @@ def medication(m: MedicationAdministration, source: str, where: str, bad: Any
     check = bad if status != IN_ERROR else (lambda *_: None)
     dose = _dose(m, kind, check)
     route = _route(m, check)
+    why = _indication(m, check)
+    if status != IN_ERROR and why is None:
+        return None
+    indication, unread = why or (medications.NOT_STATED, None)
     if dose is None or route is False:
         if status != IN_ERROR:
             return None
@@ -269,7 +327,8 @@ def medication(m: MedicationAdministration, source: str, where: str, bad: Any
                 else str(shown), why)
             return None
     return MedicationResource(m.id, source, status, subject, at, kind, amount, unit,
-                              route if isinstance(route, str) else None, where, note)
+                              route if isinstance(route, str) else None, where, note,
+                              indication, unread)
 
 
 def is_lab(o: Observation) -> bool:

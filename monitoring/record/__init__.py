@@ -7,11 +7,12 @@ transaction, carries the user and a timezone-aware time, and adds an audit entry
   repository call joins, the patient locks (``locked``); ``sql``: the shared ``Repository``
   base and query helpers.
 - one repository per concern: ``users``, ``patients``, ``assessments`` (record, amend, mark in
-  error), ``timeline`` (the effective rows), ``treatments`` (medications, labs), ``judgements``
+  error), ``timeline`` (the effective rows), ``treatments`` (medications, labs), ``icu``
+  (intensive care stays), ``judgements``
   (attributions, grade confirmations, notes), ``flags``, ``teaching``, ``audit``; ``csv_io``
   beside them.
-- ``memory`` (with ``memory_record``, ``memory_care``): ``MemoryUnitOfWork``, the same
-  repositories in plain Python structures, for tests where the database is not the point
+- ``memory`` (with ``memory_record``, ``memory_care``, ``memory_icu``): ``MemoryUnitOfWork``,
+  the same repositories in plain Python structures, for tests where the database is not the point
   (``WardStore.in_memory()``; tests/monitoring/test_record_contract.py holds both to one
   contract).
 - ``model``: the record's errors, ``PatientIn``, ``StoredAssessment`` and plain value helpers.

@@ -76,21 +76,24 @@ def educator_imports_demo_only(role: str, by: str, real: Sequence[str]) -> None:
 
 
 def _checked_administration(kind: str, given_at: datetime, dose: float | None,
-                            unit: str | None = None, route: str | None = None
-                            ) -> dict[str, Any]:
+                            unit: str | None = None, route: str | None = None,
+                            indication: str = medications.NOT_STATED) -> dict[str, Any]:
     """A medication given, checked against the drug table (monitoring/medications.py: the
-    kind, route, unit and dose limits, decision W14): the stored values, else ``StoreError``
-    naming the field and what is allowed. An unusual dose is accepted (the page highlights
-    it: ``medications.check_dose`` says why)."""
+    kind, route, unit and dose limits, decision W14) and why it was given (an indication of
+    ``medications.INDICATIONS``, W20; "not stated" unless said): the stored values, else
+    ``StoreError`` naming the field and what is allowed. An unusual dose is accepted (the
+    page highlights it: ``medications.check_dose`` says why)."""
     try:
         medications.check_dose(kind, dose, unit, route)
-    except medications.DoseError as e:
+        medications.check_indication(indication)
+    except (medications.DoseError, medications.IndicationError) as e:
         raise StoreError(str(e)) from None
     if not isinstance(given_at, datetime) or given_at.tzinfo is None:
         raise StoreError("given_at must be timezone-aware")
     _not_in_future("the time given", given_at, "a medication is recorded when it was given")
     return {"given_at": given_at, "kind": kind, "dose": None if dose is None else float(dose),
-            "unit": medications.DRUGS[kind].unit if unit is None else unit, "route": route}
+            "unit": medications.DRUGS[kind].unit if unit is None else unit, "route": route,
+            "indication": indication}
 
 
 def lab_problems(test: str, value: object, unit: str, taken_at: object
@@ -152,3 +155,103 @@ def _checked_period(finding: str, starts_at: datetime, ends_at: datetime | None,
     if ends_at is not None and ends_at < starts_at:
         raise StoreError("until must be at or after from (an attribution covers the "
                          "assessments from one time to a later one)")
+
+
+IMPORT_KEYS = ("via", "source_system", "resource", "file", "row")  # what an import may say
+IMPORT_MAX_CHARS = 300   # each value (a FHIR system URL, a resource reference, a file name)
+
+
+def imported_sources(imported: Sequence[Mapping[str, Any]] | None, n: int
+                     ) -> list[dict[str, Any] | None]:
+    """Where each of ``n`` new rows came from, when an import writes them (decision F10):
+    ``via`` ("FHIR", "lab CSV") and, as the import knows them, the FHIR ``source_system`` and
+    ``resource`` (type/id), or the ``file`` name and its data ``row``. One a row, or None
+    (typed on a page). Checked here so the SQL and the in-memory record audit alike."""
+    if imported is None:
+        return [None] * n
+    if len(imported) != n:
+        raise StoreError(f"{len(imported)} import sources for {n} rows: one a row")
+    out = []
+    for src in imported:
+        unknown = sorted(set(src) - set(IMPORT_KEYS))
+        if unknown or not src.get("via"):
+            raise StoreError("an import source names how (via) and only "
+                             + ", ".join(IMPORT_KEYS) + (f", not {', '.join(unknown)}"
+                                                         if unknown else ""))
+        kept = {k: src[k] for k in IMPORT_KEYS if src.get(k) is not None}
+        for k, v in kept.items():
+            if k != "row":
+                kept[k] = str(v)[:IMPORT_MAX_CHARS]
+        out.append(kept)
+    return out
+
+
+def audit_of(row: Mapping[str, Any], source: Mapping[str, Any] | None,
+             action: str = "record") -> tuple[str, dict[str, Any]]:
+    """The audit action and ``after`` of a new treatment row: ``action`` when typed on a page;
+    an import is audited as "import" with its source (``imported_from``), as the CSV import
+    of assessments is ("import") and the FHIR provenance is (decision F10). A correction an
+    import makes keeps its action ("amend", "entered_in_error"), with the source too."""
+    if source is None:
+        return action, dict(row)
+    return ("import" if action == "record" else action), {**row, "imported_from": dict(source)}
+
+
+# ------------------------------------------------------------------ intensive care stays
+ICU_FIELDS = {"transferred_at": "Transferred to ICU", "returned_at": "Returned to the ward"}
+ICU_ENTITY = "icu_stay"  # the audit trail's entity
+
+
+def _icu_reason(reason: str | None, what: str) -> str:
+    if not reason or not reason.strip():
+        raise StoreError(f"Reason: {what} needs a reason")
+    _bounded(("reason", reason))
+    return reason.strip()
+
+
+def _icu_time(at: datetime, tz: Any) -> str:
+    """A time in a refusal of an ICU stay, as the ward reads it (DD/MM/YYYY HH:MM)."""
+    return at.astimezone(tz).strftime("%d/%m/%Y %H:%M")
+
+
+def _checked_icu_stay(transferred_at: datetime, returned_at: datetime | None) -> None:
+    """An ICU stay's own times (decision R10), else ``StoreError`` naming the field: both
+    timezone-aware, neither to come, the return after the transfer."""
+    for name, at in (("transferred_at", transferred_at), ("returned_at", returned_at)):
+        if at is None and name == "returned_at":
+            continue
+        if not isinstance(at, datetime) or at.tzinfo is None:
+            raise StoreError(f"{ICU_FIELDS[name]}: give a timezone-aware date and time")
+        _not_in_future(ICU_FIELDS[name], at, "a transfer is recorded once it has happened")
+    if returned_at is not None and returned_at <= transferred_at:
+        raise StoreError(f"{ICU_FIELDS['returned_at']} must be after "
+                         f"{ICU_FIELDS['transferred_at']} (a return cannot precede the "
+                         "transfer)")
+
+
+def _checked_icu_fits(transferred_at: datetime, returned_at: datetime | None,
+                      others: Sequence[Mapping[str, Any]], died_at: datetime | None,
+                      tz: Any) -> None:
+    """An ICU stay among the patient's other current stays (``others``, the one it replaces
+    left out) and a recorded death: one stay at a time (an open stay runs until further
+    notice, so a second one cannot start while it is open), nothing after the death.
+    Called under the patient's lock, so two writers cannot both pass it (docs/security.md)."""
+    end = returned_at
+    for o in others:
+        o_end = o["returned_at"]
+        if (end is None or o["transferred_at"] < end) and \
+                (o_end is None or transferred_at < o_end):
+            since = _icu_time(o["transferred_at"], tz)
+            if o_end is None:
+                raise StoreError(
+                    f"{ICU_FIELDS['transferred_at']}: the patient is in intensive care since "
+                    f"{since} (no return to the ward recorded); record that return first, "
+                    "or correct that stay")
+            raise StoreError(
+                f"{ICU_FIELDS['transferred_at']}: overlaps the ICU stay from {since} to "
+                f"{_icu_time(o_end, tz)}; a patient is in one ICU stay at a time")
+    if died_at is not None:
+        for name, at in (("transferred_at", transferred_at), ("returned_at", returned_at)):
+            if at is not None and at > died_at:
+                raise StoreError(f"{ICU_FIELDS[name]}: the patient's death is recorded at "
+                                 f"{_icu_time(died_at, tz)}; nothing can follow it")

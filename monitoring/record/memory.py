@@ -42,6 +42,7 @@ class MemoryUnitOfWork:
     def __init__(self, tz: str = "UTC") -> None:
         from .memory_care import MemoryFlags, MemoryJudgements, MemoryTreatments
         from .memory_csv import MemoryCsv
+        from .memory_icu import MemoryIcu
         from .memory_record import MemoryAssessments, MemoryTimeline
         self.tz = ward_zone(tz)
         self.tables: dict[str, list[dict[str, Any]]] = {name: [] for name in COLUMNS}
@@ -52,6 +53,7 @@ class MemoryUnitOfWork:
         self.assessments = MemoryAssessments(self)
         self.timeline = MemoryTimeline(self)
         self.treatments = MemoryTreatments(self)
+        self.icu = MemoryIcu(self)
         self.judgements = MemoryJudgements(self)
         self.flags = MemoryFlags(self)
         self.teaching = MemoryTeaching(self)
@@ -332,6 +334,7 @@ class MemoryPatients(MemoryRepository):
                    if r["patient_id"] == patient_id]
             n = len(self.uow.assessments._mark_assessments(ids, reason, by))
             n += self.uow.treatments._mark_medications_and_labs(patient_id, reason, by)
+            n += self.uow.icu._mark_icu_stays(patient_id, reason, by)
             acked = {k["flag_id"] for k in self.uow.tables["flag_acknowledgements"]}
             for f in self.uow.effective("flags"):
                 if f["patient_id"] == patient_id and f["id"] not in acked:
@@ -395,6 +398,3 @@ class MemoryAudit(MemoryRepository):
         with self.uow._read():
             log = self.uow.tables["audit_log"]  # as the database: newest id + entries
             return max((r["id"] for r in log), default=0) + len(log)
-
-
-

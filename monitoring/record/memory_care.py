@@ -4,14 +4,21 @@ their SQL twins do."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from grading.fields import FIELD_BY_NAME
 
 from .. import flag_rights
-from .checks import _checked_administration, _checked_lab, _checked_period
+from ..medications import NOT_STATED
+from .checks import (
+    _checked_administration,
+    _checked_lab,
+    _checked_period,
+    audit_of,
+    imported_sources,
+)
 from .memory import MemoryRepository
 from .model import (
     SYSTEM_USER,
@@ -26,72 +33,89 @@ class MemoryTreatments(MemoryRepository):
 
     def record_administration(self, patient_id: str, kind: str, given_at: datetime, by: str,
                               dose: float | None = None, unit: str | None = None,
-                              route: str | None = None) -> int:
-        return self.record_administrations(patient_id, [(kind, given_at, dose, unit, route)],
-                                           by)[0]
+                              route: str | None = None, indication: str = NOT_STATED, *,
+                              imported: Mapping[str, Any] | None = None) -> int:
+        return self.record_administrations(
+            patient_id, [(kind, given_at, dose, unit, route, indication)], by,
+            imported=None if imported is None else [imported])[0]
 
-    def record_administrations(self, patient_id: str, doses: Sequence[tuple[Any, ...]], by: str
+    def record_administrations(self, patient_id: str, doses: Sequence[tuple[Any, ...]], by: str,
+                               *, imported: Sequence[Mapping[str, Any]] | None = None
                                ) -> list[int]:
         checked = [_checked_administration(*d) for d in doses]
+        sources = imported_sources(imported, len(checked))
         with self.uow._write():
             self._check_writer(by, patient_id)
             self._require_patient(patient_id)
             ids = []
-            for values in checked:
+            for values, source in zip(checked, sources):
                 row = {"patient_id": patient_id, **values, "recorded_at": now(),
                        "recorded_by": by, "status": "final"}
                 new_id = self.uow.insert("administrations", row)
-                self._audit(by, "record", "administration", new_id, patient_id, after=row)
+                action, after = audit_of(row, source)
+                self._audit(by, action, "administration", new_id, patient_id, after=after)
                 ids.append(new_id)
             return ids
 
     def record_lab(self, patient_id: str, test: str, value: float, unit: str,
-                   taken_at: datetime, by: str) -> int:
-        return self.record_labs(patient_id, [(test, value, unit, taken_at)], by)[0]
+                   taken_at: datetime, by: str, *,
+                   imported: Mapping[str, Any] | None = None) -> int:
+        return self.record_labs(patient_id, [(test, value, unit, taken_at)], by,
+                                imported=None if imported is None else [imported])[0]
 
     def record_labs(self, patient_id: str,
-                    results: Sequence[tuple[str, float, str, datetime]], by: str) -> list[int]:
+                    results: Sequence[tuple[str, float, str, datetime]], by: str, *,
+                    imported: Sequence[Mapping[str, Any]] | None = None) -> list[int]:
         checked = [_checked_lab(*r) for r in results]
+        sources = imported_sources(imported, len(checked))
         with self.uow._write():
             self._check_writer(by, patient_id)
             self._require_patient(patient_id)
             ids = []
-            for values in checked:
+            for values, source in zip(checked, sources):
                 row = {"patient_id": patient_id, **values, "recorded_at": now(),
                        "recorded_by": by, "status": "final"}
                 new_id = self.uow.insert("labs", row)
-                self._audit(by, "record", "lab", new_id, patient_id, after=row)
+                action, after = audit_of(row, source)
+                self._audit(by, action, "lab", new_id, patient_id, after=after)
                 ids.append(new_id)
             return ids
 
     def amend_administration(self, patient_id: str, administration_id: int, given_at: datetime,
                              dose: float | None, unit: str | None, route: str | None,
-                             reason: str, by: str) -> int:
+                             reason: str, by: str, indication: str | None = None, *,
+                             imported: Mapping[str, Any] | None = None) -> int:
         def values(old: dict[str, Any]) -> dict[str, Any]:
-            return _checked_administration(old["kind"], given_at, dose, unit, route)
+            return _checked_administration(old["kind"], given_at, dose, unit, route,
+                                           old["indication"] if indication is None
+                                           else indication)
         return self._correct("administrations", "administration", patient_id,
-                             administration_id, values, reason, by)
+                             administration_id, values, reason, by, imported)
 
     def amend_lab(self, patient_id: str, lab_id: int, value: float, unit: str,
-                  taken_at: datetime, reason: str, by: str) -> int:
+                  taken_at: datetime, reason: str, by: str, *,
+                  imported: Mapping[str, Any] | None = None) -> int:
         def values(old: dict[str, Any]) -> dict[str, Any]:
             return _checked_lab(old["test"], value, unit, taken_at)
-        return self._correct("labs", "lab", patient_id, lab_id, values, reason, by)
+        return self._correct("labs", "lab", patient_id, lab_id, values, reason, by, imported)
 
     def mark_administration_in_error(self, patient_id: str, administration_id: int,
-                                     reason: str, by: str) -> int:
+                                     reason: str, by: str, *,
+                                     imported: Mapping[str, Any] | None = None) -> int:
         return self._correct("administrations", "administration", patient_id,
-                             administration_id, None, reason, by)
+                             administration_id, None, reason, by, imported)
 
-    def mark_lab_in_error(self, patient_id: str, lab_id: int, reason: str, by: str) -> int:
-        return self._correct("labs", "lab", patient_id, lab_id, None, reason, by)
+    def mark_lab_in_error(self, patient_id: str, lab_id: int, reason: str, by: str, *,
+                          imported: Mapping[str, Any] | None = None) -> int:
+        return self._correct("labs", "lab", patient_id, lab_id, None, reason, by, imported)
 
     def _correct(self, table: str, entity: str, patient_id: str, row_id: int,
                  values: Callable[[dict[str, Any]], dict[str, Any]] | None, reason: str,
-                 by: str) -> int:
+                 by: str, imported: Mapping[str, Any] | None = None) -> int:
         if not reason or not reason.strip():
             raise StoreError("a correction needs a reason")
         _bounded(("reason", reason))
+        (source,) = imported_sources(None if imported is None else [imported], 1)
         with self.uow._write():
             self._check_writer(by, patient_id)
             found = next((r for r in self.uow.effective(table)
@@ -106,8 +130,9 @@ class MemoryTreatments(MemoryRepository):
                 "replaces_id": row_id, "recorded_at": now(), "recorded_by": by,
                 "status": "final" if values else "entered_in_error", "reason": reason.strip()}
             new_id = self.uow.insert(table, row)
-            self._audit(by, "amend" if values else "entered_in_error", entity, row_id,
-                        patient_id, before=old, after=row | {"id": new_id})
+            action, after = audit_of(row | {"id": new_id}, source,
+                                     "amend" if values else "entered_in_error")
+            self._audit(by, action, entity, row_id, patient_id, before=old, after=after)
             return new_id
 
     def treatment_history(self, patient_id: str) -> dict[str, list[dict[str, Any]]]:

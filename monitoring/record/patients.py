@@ -129,7 +129,8 @@ class PatientRecord(Repository):
 
 
     def clear_demo_patient(self, patient_id: str, reason: str, by: str) -> int:
-        """Mark a synthetic demo patient's current assessments, medications and lab results
+        """Mark a synthetic demo patient's current assessments, medications, lab results and ICU
+        stays
         entered-in-error and dismiss its open flags, in one transaction (a teaching case
         loaded again, a demo reset; nothing deleted, every mark audited under ``by``).
         Returns how many rows were marked."""
@@ -152,6 +153,7 @@ class PatientRecord(Repository):
                 .scalars())
             n = len(self.uow.assessments._mark_assessments(conn, ids, reason, by))
             n += self.uow.treatments._mark_medications_and_labs(conn, patient_id, reason, by)
+            n += self.uow.icu._mark_icu_stays(conn, patient_id, reason, by)
             f, k = t.flags, t.flag_acknowledgements
             for flag_id in conn.execute(sa.select(f.c.id).where(
                     f.c.patient_id == patient_id, *_effective(f),

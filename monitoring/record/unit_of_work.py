@@ -27,6 +27,7 @@ from .audit import AuditRecord
 from .csv_io import CsvRecord
 from .fhir import FhirRecord
 from .flags import FlagRecord
+from .icu import IcuRecord
 from .judgements import JudgementRecord
 from .model import (
     SYSTEM_USER,
@@ -85,6 +86,7 @@ class SqlUnitOfWork:
         self.assessments = AssessmentRecord(self)
         self.timeline = TimelineRecord(self)
         self.treatments = TreatmentRecord(self)
+        self.icu = IcuRecord(self)
         self.judgements = JudgementRecord(self)
         self.flags = FlagRecord(self)
         self.teaching = TeachingRecord(self)

@@ -16,6 +16,7 @@ import grading
 
 from .. import auth
 from .. import tables as t
+from ..medications import NOT_STATED
 from .model import SYSTEM_USER, PatientIn, StoredAssessment
 
 if TYPE_CHECKING:
@@ -151,21 +152,28 @@ class WardStore:
     # ---------------------------------------------------------- treatments (TreatmentRecord)
     def record_administration(self, patient_id: str, kind: str, given_at: datetime, by: str,
                               dose: float | None = None, unit: str | None = None,
-                              route: str | None = None) -> int:
+                              route: str | None = None, indication: str = NOT_STATED, *,
+                              imported: Mapping[str, Any] | None = None) -> int:
         return self.uow.treatments.record_administration(patient_id, kind, given_at, by, dose,
-                                                         unit, route)
+                                                         unit, route, indication,
+                                                         imported=imported)
 
-    def record_administrations(self, patient_id: str, doses: Sequence[tuple[Any, ...]], by: str
+    def record_administrations(self, patient_id: str, doses: Sequence[tuple[Any, ...]], by: str,
+                               *, imported: Sequence[Mapping[str, Any]] | None = None
                                ) -> list[int]:
-        return self.uow.treatments.record_administrations(patient_id, doses, by)
+        return self.uow.treatments.record_administrations(patient_id, doses, by,
+                                                          imported=imported)
 
     def record_lab(self, patient_id: str, test: str, value: float, unit: str,
-                   taken_at: datetime, by: str) -> int:
-        return self.uow.treatments.record_lab(patient_id, test, value, unit, taken_at, by)
+                   taken_at: datetime, by: str, *,
+                   imported: Mapping[str, Any] | None = None) -> int:
+        return self.uow.treatments.record_lab(patient_id, test, value, unit, taken_at, by,
+                                              imported=imported)
 
     def record_labs(self, patient_id: str,
-                    results: Sequence[tuple[str, float, str, datetime]], by: str) -> list[int]:
-        return self.uow.treatments.record_labs(patient_id, results, by)
+                    results: Sequence[tuple[str, float, str, datetime]], by: str, *,
+                    imported: Sequence[Mapping[str, Any]] | None = None) -> list[int]:
+        return self.uow.treatments.record_labs(patient_id, results, by, imported=imported)
 
     def mark_medications_and_labs_entered_in_error(
             self, patient_id: str, reason: str, by: str) -> int:
@@ -177,28 +185,61 @@ class WardStore:
 
     def amend_administration(self, patient_id: str, administration_id: int, given_at: datetime,
                              dose: float | None, unit: str | None, route: str | None,
-                             reason: str, by: str) -> int:
+                             reason: str, by: str, indication: str | None = None, *,
+                             imported: Mapping[str, Any] | None = None) -> int:
         return self.uow.treatments.amend_administration(
-            patient_id, administration_id, given_at, dose, unit, route, reason, by)
+            patient_id, administration_id, given_at, dose, unit, route, reason, by, indication,
+            imported=imported)
 
     def amend_lab(self, patient_id: str, lab_id: int, value: float, unit: str,
-                  taken_at: datetime, reason: str, by: str) -> int:
+                  taken_at: datetime, reason: str, by: str, *,
+                  imported: Mapping[str, Any] | None = None) -> int:
         return self.uow.treatments.amend_lab(patient_id, lab_id, value, unit, taken_at, reason,
-                                             by)
+                                             by, imported=imported)
 
     def mark_administration_in_error(self, patient_id: str, administration_id: int,
-                                     reason: str, by: str) -> int:
+                                     reason: str, by: str, *,
+                                     imported: Mapping[str, Any] | None = None) -> int:
         return self.uow.treatments.mark_administration_in_error(patient_id, administration_id,
-                                                                reason, by)
+                                                                reason, by, imported=imported)
 
-    def mark_lab_in_error(self, patient_id: str, lab_id: int, reason: str, by: str) -> int:
-        return self.uow.treatments.mark_lab_in_error(patient_id, lab_id, reason, by)
+    def mark_lab_in_error(self, patient_id: str, lab_id: int, reason: str, by: str, *,
+                          imported: Mapping[str, Any] | None = None) -> int:
+        return self.uow.treatments.mark_lab_in_error(patient_id, lab_id, reason, by,
+                                                     imported=imported)
 
     def treatment_history(self, patient_id: str) -> dict[str, list[dict[str, Any]]]:
         return self.uow.treatments.treatment_history(patient_id)
 
     def administrations(self, patient_id: str) -> list[dict[str, Any]]:
         return self.uow.treatments.administrations(patient_id)
+
+    # ---------------------------------------------------------- intensive care (IcuRecord)
+    def record_icu_transfer(self, patient_id: str, transferred_at: datetime, by: str,
+                            returned_at: datetime | None = None) -> int:
+        return self.uow.icu.record_icu_transfer(patient_id, transferred_at, by, returned_at)
+
+    def record_icu_return(self, patient_id: str, stay_id: int, returned_at: datetime,
+                          by: str) -> int:
+        return self.uow.icu.record_icu_return(patient_id, stay_id, returned_at, by)
+
+    def amend_icu_stay(self, patient_id: str, stay_id: int, transferred_at: datetime,
+                       returned_at: datetime | None, reason: str, by: str) -> int:
+        return self.uow.icu.amend_icu_stay(patient_id, stay_id, transferred_at, returned_at,
+                                           reason, by)
+
+    def mark_icu_stay_in_error(self, patient_id: str, stay_id: int, reason: str,
+                               by: str) -> int:
+        return self.uow.icu.mark_icu_stay_in_error(patient_id, stay_id, reason, by)
+
+    def icu_stays(self, patient_id: str) -> list[dict[str, Any]]:
+        return self.uow.icu.icu_stays(patient_id)
+
+    def icu_history(self, patient_id: str) -> list[dict[str, Any]]:
+        return self.uow.icu.icu_history(patient_id)
+
+    def in_icu(self, patient_ids: list[str] | None = None) -> dict[str, datetime]:
+        return self.uow.icu.in_icu(patient_ids)
 
     # ---------------------------------------------------------- judgements (JudgementRecord)
     def attribute(self, assessment_id: int, finding: str, reason: str, by: str) -> int:

@@ -57,6 +57,8 @@ def fill(store: WardStore) -> None:
     flag = store.raise_flag("P1", "new_fever", "review", "new fever", START)
     store.acknowledge_flag(flag, "paracetamol given", by="nina")
     store.add_note("P1", "febrile overnight", by="drx", at=START)
+    stay = store.record_icu_transfer("P1", START, by="nina")
+    store.record_icu_return("P1", stay, START + timedelta(hours=5), by="nina")
     store.save_teaching_case("C1", "A first fever", "{}", "patient_id,time\n", by="eddie")
     with tempfile.TemporaryDirectory() as folder:  # a FHIR import keeps its provenance
         services.import_fhir(store, [ndjson(Path(folder) / "a.ndjson", patient(),

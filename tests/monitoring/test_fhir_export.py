@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -95,7 +96,7 @@ def test_each_episode_is_a_provisional_condition_with_its_onset_and_peak_grade(
 
 
 def given(store: WardStore, pid: str) -> list[tuple]:
-    return [(m["kind"], m["given_at"], m["dose"], m["unit"], m["route"])
+    return [(m["kind"], m["given_at"], m["dose"], m["unit"], m["route"], m["indication"])
             for m in store.administrations(pid)]
 
 
@@ -112,12 +113,42 @@ def test_medications_and_labs_are_exported_as_the_import_reads_them(store: WardS
             toci["effectiveDateTime"], toci["dosage"]["dose"]["value"],
             toci["dosage"]["dose"]["code"], toci["dosage"]["route"]["coding"][0]["code"]) == \
         ("612865", "completed", "2026-03-05T16:00:00+00:00", 660.0, "mg", "47625008")
+    # given for CRS (the sample's D89.832): the grade-unspecified ICD-10-CM code, and ours
+    assert toci["reasonCode"] == [{"coding": [
+        {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "D89.839",
+         "display": "Cytokine release syndrome, grade unspecified"},
+        {"system": "https://car-t-ward-monitor.org/fhir/CodeSystem/indication", "code": "crs",
+         "display": "CRS"}], "text": "given for CRS"}]
     labs = {e["resource"]["code"]["coding"][0]["code"]: e["resource"]["valueQuantity"]
             for e in bundle["entry"] if e["resource"].get("category", [{}])[0].get(
                 "coding", [{}])[0].get("code") == "laboratory"}
     assert {k: (v["value"], v["code"]) for k, v in labs.items()} == {
         "1988-5": (pytest.approx(15.2), "mg/dL"), "2276-4": (2400.0, "ng/mL"),
         "26881-3": (850.0, "pg/mL")}
+
+
+@pytest.mark.parametrize(("indication", "codes"), [
+    ("crs", [["D89.839", "crs"]]), ("icans", [["G92.00", "icans"]]),
+    ("crs_icans", [["D89.839", "crs"], ["G92.00", "icans"]]), ("iec_hs", [["iec-hs"]]),
+    ("prophylaxis", [["prophylaxis"]]), ("other", [["other"]]), ("not_stated", None)])
+def test_every_indication_is_exported_as_a_reason_code_and_read_back_the_same(
+        store: WardStore, make_store, tmp_path: Path, indication: str, codes) -> None:
+    store.admit({"patient_id": "IND-1"}, by="drx")
+    store.record_administration("IND-1", "dexamethasone",
+                                datetime(2026, 3, 5, 10, tzinfo=UTC), by="nina",
+                                dose=10.0, route="IV", indication=indication)
+    bundle = export_bundle(store, "IND-1")
+    (m,) = [e["resource"] for e in bundle["entry"]
+            if e["resource"]["resourceType"] == "MedicationAdministration"]
+    assert ([[c["code"] for c in r["coding"]] for r in m["reasonCode"]]
+            if "reasonCode" in m else None) == codes
+    (tmp_path / "b.json").write_text(json.dumps(bundle), encoding="utf-8")
+    again = make_store()
+    done = services.import_fhir(again, [tmp_path / "b.json"], "nina")
+    assert done.notices == []
+    (back,) = again.administrations("IND-1")
+    assert (back["kind"], back["dose"], back["indication"]) == ("dexamethasone", 10.0,
+                                                                 indication)
 
 
 def test_fhir_to_record_to_fhir_to_record_gives_the_same_timeline_and_grades(
@@ -131,6 +162,8 @@ def test_fhir_to_record_to_fhir_to_record_gives_the_same_timeline_and_grades(
                                if e["resource"]["resourceType"] != "Patient"
                                and "meta" in e["resource"])
     assert (done.medications, done.labs) == (2, 5)
+    assert [m["indication"] for pid in ("FHIR-DEMO-1", "FHIR-DEMO-2")
+            for m in store.administrations(pid)] == ["not_stated", "crs"]   # F12
     for pid in ("FHIR-DEMO-1", "FHIR-DEMO-2"):
         assert again.timeline_rows(pid) == store.timeline_rows(pid)
         assert given(again, pid) == given(store, pid) != []

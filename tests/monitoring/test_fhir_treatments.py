@@ -10,6 +10,7 @@ import json
 import random
 import re
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -488,3 +489,263 @@ def test_the_command_says_how_many_medications_and_lab_results_it_recorded(
     assert code == 0, err
     assert out.startswith("FHIR import: 8 assessments added, 2 medications and 5 lab results "
                           "recorded, 0 amended"), out
+    # the progress, on stderr: the assessment rows, then the medications and lab results
+    assert err.splitlines()[-2:] == ["imported 8 of 8 rows",
+                                     "recorded 7 of 7 medications and lab results"], err
+
+
+# ------------------------------------------------------------------ progress of the writes
+def test_the_medication_and_lab_writes_report_progress_every_few_rows_and_at_the_last(
+        store: WardStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitoring.fhir import load
+    monkeypatch.setattr(load, "TREAT_STEP", 2)
+    calls: list[tuple[str, int, int]] = []
+    f = ndjson(tmp_path / "a.ndjson", patient(), vital("h", "8867-4", 90, "/min"),
+               med("t", "tocilizumab", dose=560),
+               med("p", "paracetamol", dose=1, unit="g", route="26643006",
+                   at="2026-03-01T10:00:00+00:00"),
+               med("d", "dexamethasone", dose=10, at="2026-03-01T11:00:00+00:00"),
+               lab("c", "1988-5", 152, "mg/L"), lab("f", "2276-4", 900, "ng/mL"))
+    services.import_fhir(store, [f], "nina",
+                         progress=lambda d, t: calls.append(("rows", d, t)),
+                         treating=lambda d, t: calls.append(("treatments", d, t)))
+    # the assessment rows first, then every 2nd of the 5 doses and results, and the last
+    assert calls == [("rows", 1, 1), ("treatments", 2, 5), ("treatments", 4, 5),
+                     ("treatments", 5, 5)]
+    calls.clear()  # again: nothing new, but each resource is still looked at
+    services.import_fhir(store, [f], "nina",
+                         progress=lambda d, t: calls.append(("rows", d, t)),
+                         treating=lambda d, t: calls.append(("treatments", d, t)))
+    assert calls == [("treatments", 2, 5), ("treatments", 4, 5), ("treatments", 5, 5)]
+
+
+def test_an_import_without_medications_or_labs_says_once_that_the_writes_are_over(
+        store: WardStore, tmp_path: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    f = ndjson(tmp_path / "a.ndjson", patient(), vital("h", "8867-4", 90, "/min"))
+    services.import_fhir(store, [f], "nina", treating=lambda d, t: calls.append((d, t)))
+    assert calls == [(0, 0)]
+
+
+# ------------------------------------------------------------------ audited as an import (F10)
+def _audited(store: WardStore, entity: str) -> list[tuple[str, dict]]:
+    return [(a["action"], json.loads(a["after"])) for a in store.audit("MRN-1")
+            if a["entity"] == entity]
+
+
+def test_an_imported_dose_and_lab_result_are_audited_as_an_import_with_system_and_resource(
+        store: WardStore, tmp_path: Path) -> None:
+    f = bundle(tmp_path / "a.json", patient(), med("t", "tocilizumab", dose=560),
+               lab("c", "1988-5", 152, "mg/L"))
+    services.import_fhir(store, [f], "nina")
+    (dose,) = store.administrations("MRN-1")
+    (crp,) = store.labs("MRN-1")
+    ((action, after),) = _audited(store, "administration")
+    assert action == "import"
+    assert after["imported_from"] == {"via": "FHIR", "source_system": "https://ehr.example/fhir",
+                                      "resource": "MedicationAdministration/t"}
+    assert (after["kind"], after["dose"], after["recorded_by"]) == ("tocilizumab", 560.0, "nina")
+    ((action, after),) = _audited(store, "lab")
+    assert action == "import"
+    assert after["imported_from"] == {"via": "FHIR", "source_system": "https://ehr.example/fhir",
+                                      "resource": "Observation/c"}
+    assert (after["test"], after["entered_value"]) == ("crp", 152.0)
+    # the same source and id as the provenance row kept with the dose and the result
+    with store.engine.connect() as conn:
+        prov = {(p.resource_type, p.resource_id): (p.source_system, p.administration_id, p.lab_id)
+                for p in conn.execute(sa.select(tables.fhir_provenance))}
+    assert prov[("MedicationAdministration", "t")] == ("https://ehr.example/fhir", dose["id"],
+                                                       None)
+    assert prov[("Observation", "c")] == ("https://ehr.example/fhir", None, crp["id"])
+
+
+def test_a_correction_an_import_makes_is_audited_as_an_amendment_naming_the_source(
+        store: WardStore, tmp_path: Path) -> None:
+    services.import_fhir(store, [bundle(tmp_path / "a.json", patient(),
+                                        med("t", "tocilizumab", dose=560),
+                                        lab("c", "1988-5", 152, "mg/L"))], "nina")
+    services.import_fhir(store, [bundle(tmp_path / "b.json", patient(),
+                                        med("t", "tocilizumab", dose=480),
+                                        lab("c", "1988-5", 15, "mg/dL", status="amended"))],
+                         "nina")
+    services.import_fhir(store, [bundle(tmp_path / "c.json", patient(),
+                                        med("t", "tocilizumab", dose=480,
+                                            status="entered-in-error"))], "nina")
+    src = "https://ehr.example/fhir"
+    assert [(a, e["imported_from"]) for a, e in _audited(store, "administration")] == [
+        ("import", {"via": "FHIR", "source_system": src,
+                    "resource": "MedicationAdministration/t"}),
+        ("amend", {"via": "FHIR", "source_system": src,
+                   "resource": "MedicationAdministration/t"}),
+        ("entered_in_error", {"via": "FHIR", "source_system": src,
+                              "resource": "MedicationAdministration/t"})]
+    assert [(a, e["imported_from"]["resource"], e.get("entered_value"))
+            for a, e in _audited(store, "lab")] == [
+        ("import", "Observation/c", 152.0), ("amend", "Observation/c", 15.0)]
+
+
+def test_a_dose_typed_on_the_page_is_still_audited_as_recorded_without_a_source(
+        store: WardStore, tmp_path: Path) -> None:
+    services.import_fhir(store, [ndjson(tmp_path / "a.ndjson", patient())], "nina")
+    services.record_medication(store, "MRN-1", "tocilizumab",
+                               datetime(2026, 3, 1, 9, tzinfo=UTC), "nina", dose=560)
+    ((action, after),) = _audited(store, "administration")
+    assert action == "record" and "imported_from" not in after
+
+
+# ------------------------------------------------------------------ tocilizumab limits (ASCO 2021)
+def _tocilizumab(rid: str, at: str) -> dict:
+    return med(rid, "tocilizumab", dose=560, at=f"2026-03-{at}:00+00:00")
+
+
+FOUR_AT_THE_LIMITS = ["01T00:00", "01T08:00", "01T16:00", "02T00:00"]  # 8 h apart, 3 in 24 h
+
+
+def test_four_imported_doses_within_the_limits_name_no_one(store: WardStore, tmp_path: Path
+                                                          ) -> None:
+    f = ndjson(tmp_path / "a.ndjson", patient(),
+               *(_tocilizumab(f"t{i}", at) for i, at in enumerate(FOUR_AT_THE_LIMITS)))
+    done = services.import_fhir(store, [f], "nina")
+    assert done.medications == 4 and done.tocilizumab_limits == []
+
+
+@pytest.mark.parametrize(("fifth", "why"), [
+    ("02T08:00", "4 doses in total: the limit is 4"),
+    # a fourth dose within 24 h of the first three, 7 h after the third
+    (None, "3 doses in the last 24 h: the limit is 3 in 24 h; last dose 7.0 h ago: doses are "
+           "at least 8 h apart"),
+])
+def test_an_imported_dose_past_the_tocilizumab_limits_names_the_patient_as_the_page_warns(
+        store: WardStore, tmp_path: Path, fifth: str | None, why: str) -> None:
+    times = [*FOUR_AT_THE_LIMITS, fifth] if fifth else [*FOUR_AT_THE_LIMITS[:3], "01T23:00"]
+    f = ndjson(tmp_path / "a.ndjson", patient(),
+               *(_tocilizumab(f"t{i}", at) for i, at in enumerate(times)))
+    done = services.import_fhir(store, [f], "nina")
+    given = "02 Mar 08:00" if fifth else "01 Mar 23:00"
+    assert done.tocilizumab_limits == [
+        f"patient MRN-1: an imported tocilizumab dose, given {given}, went past the dosing "
+        f"limits; before it: {why} (ASCO 2021). A physician checks the doses on Medications "
+        "and labs."]
+    # the medications page's own warning before a dose at that time says the same
+    from monitoring.review import tocilizumab_limits
+    at = store.administrations("MRN-1")[-1]["given_at"]
+    assert "; ".join(tocilizumab_limits(store.timeline_rows("MRN-1"),
+                                        store.administrations("MRN-1"), at,
+                                        leaving_out=at).warnings) == why
+
+
+def test_doses_charted_on_the_page_before_count_towards_an_imported_ones_limit(
+        store: WardStore, tmp_path: Path) -> None:
+    services.import_fhir(store, [ndjson(tmp_path / "a.ndjson", patient())], "nina")
+    for at in FOUR_AT_THE_LIMITS:
+        services.record_medication(store, "MRN-1", "tocilizumab",
+                                   datetime.fromisoformat(f"2026-03-{at}:00+00:00"), "nina",
+                                   dose=560)
+    done = services.import_fhir(store, [ndjson(tmp_path / "b.ndjson", patient(),
+                                               _tocilizumab("t9", "03T09:00"))], "nina")
+    assert len(done.tocilizumab_limits) == 1
+    assert "given 03 Mar 09:00" in done.tocilizumab_limits[0]
+    assert "4 doses in total: the limit is 4" in done.tocilizumab_limits[0]
+    # imported again: nothing recorded, nothing said again
+    again = services.import_fhir(store, [ndjson(tmp_path / "b.ndjson", patient(),
+                                                _tocilizumab("t9", "03T09:00"))], "nina")
+    assert again.tocilizumab_limits == []
+
+
+def test_the_command_names_the_patient_whose_imported_doses_pass_the_limit(
+        cli_ward: Path, tmp_path: Path) -> None:  # noqa: F811
+    f = ndjson(tmp_path / "a.ndjson", patient(),
+               *(_tocilizumab(f"t{i}", at) for i, at in
+                 enumerate([*FOUR_AT_THE_LIMITS, "02T08:00"])))
+    code, out, err = run_in_process(cli.main, "fhir", "import", str(f), "--user", "n1")
+    assert code == 0, err
+    assert ("patient MRN-1: an imported tocilizumab dose, given 02 Mar 08:00, went past the "
+            "dosing limits; before it: 4 doses in total: the limit is 4 (ASCO 2021).") in out
+
+
+# ------------------------------------------------------------------ why it was given (F12)
+ICD = "http://hl7.org/fhir/sid/icd-10-cm"
+OURS = "https://car-t-ward-monitor.org/fhir/CodeSystem/indication"
+
+
+def reason(*codings: tuple[str, str], text: str | None = None) -> dict:
+    return {"coding": [{"system": s, "code": c} for s, c in codings],
+            **({"text": text} if text else {})}
+
+
+@pytest.mark.parametrize(("reasons", "indication"), [
+    ([reason((ICD, "D89.839"))], "crs"),
+    ([reason((ICD, "D89.832"))], "crs"),
+    ([reason((ICD, "d89.83"))], "crs"),
+    ([reason((ICD, "G92.00"))], "icans"),
+    ([reason((ICD, "G92.03"))], "icans"),
+    ([reason((ICD, "D89.839")), reason((ICD, "G92.02"))], "crs_icans"),
+    ([reason((OURS, "crs")), reason((OURS, "icans"))], "crs_icans"),
+    ([reason((OURS, "iec-hs"))], "iec_hs"),
+    ([reason((OURS, "prophylaxis"))], "prophylaxis"),
+    ([reason((OURS, "other"))], "other"),
+    ([reason((OURS, "not-stated"))], "not_stated"),
+    ([reason((ICD, "D89.839"), ("http://snomed.info/sct", "1153382006"))], "crs"),
+    ([], "not_stated"),
+])
+def test_why_a_dose_was_given_is_read_from_its_reason_code(
+        tmp_path: Path, reasons: list, indication: str) -> None:
+    extra = {"reasonCode": reasons} if reasons else {}
+    (m,) = read_meds(tmp_path, med("d", "dexamethasone", dose=10, **extra))
+    assert (m.kind, m.indication, m.unread_reason) == ("dexamethasone", indication, None)
+
+
+@pytest.mark.parametrize(("extra", "said"), [
+    ({"reasonCode": [reason(("http://snomed.info/sct", "386661006"))]},
+     "http://snomed.info/sct|386661006"),
+    ({"reasonCode": [reason((ICD, "R50.9"))]}, "http://hl7.org/fhir/sid/icd-10-cm|R50.9"),
+    ({"reasonCode": [reason(text="for CRS")]}, "'for CRS'"),
+    ({"reasonReference": [{"reference": "Condition/c1"}]}, "reasonReference Condition/c1"),
+])
+def test_a_reason_the_ward_cannot_read_is_recorded_as_not_stated_and_said(
+        store: WardStore, tmp_path: Path, extra: dict, said: str) -> None:
+    f = ndjson(tmp_path / "a.ndjson", patient(), med("p", "paracetamol", dose=1000, **extra))
+    done = services.import_fhir(store, [f], "nina")
+    (m,) = store.administrations("MRN-1")
+    assert (m["kind"], m["indication"]) == ("paracetamol", "not_stated")
+    (notice,) = done.notices
+    assert notice.startswith("patient MRN-1: MedicationAdministration/p: reason not read (")
+    assert said in notice and "recorded as given for a reason not stated" in notice
+
+
+@pytest.mark.parametrize(("reasons", "said"), [
+    ([reason((OURS, "sepsis"))], "reasonCode[0].coding "
+     "'https://car-t-ward-monitor.org/fhir/CodeSystem/indication|sepsis': not a code of the "
+     "ward's indication system: one of crs, icans, iec-hs, prophylaxis, other, not-stated"),
+    ([reason((OURS, "crs")), reason((OURS, "prophylaxis"))], "reasonCode 'crs, prophylaxis': "
+     "reasons that contradict each other (CRS, prophylaxis)"),
+])
+def test_an_unknown_code_of_our_system_or_contradicting_reasons_are_refused_by_name(
+        store: WardStore, tmp_path: Path, reasons: list, said: str) -> None:
+    f = ndjson(tmp_path / "a.ndjson", patient(), med("d", "dexamethasone", dose=10,
+                                                     reasonCode=reasons))
+    with pytest.raises(FhirError) as e:
+        services.import_fhir(store, [f], "nina")
+    text = "\n".join(e.value.lines)
+    assert "MedicationAdministration/d" in text and said in text, text
+    assert store.patient("MRN-1") is None   # nothing imported
+
+
+def test_a_dose_stored_for_crs_and_a_changed_reason_in_the_source_amends_it(
+        store: WardStore, tmp_path: Path) -> None:
+    crs = {"reasonCode": [reason((ICD, "D89.839"))]}
+    services.import_fhir(store, [ndjson(tmp_path / "a.ndjson", patient(),
+                                        med("t", "tocilizumab", dose=560, **crs))], "nina")
+    (m,) = store.administrations("MRN-1")
+    assert m["indication"] == "crs"
+    again = services.import_fhir(store, [ndjson(tmp_path / "a.ndjson", patient(),
+                                                med("t", "tocilizumab", dose=560, **crs))],
+                                 "nina")
+    assert (again.unchanged, again.amended) == (2, 0)
+    both = {"reasonCode": [reason((ICD, "D89.839")), reason((ICD, "G92.00"))]}
+    done = services.import_fhir(store, [ndjson(tmp_path / "b.ndjson", patient(), med(
+        "t", "tocilizumab", dose=560, status="completed", **both))], "nina")
+    assert done.amended == 1
+    history = store.treatment_history("MRN-1")["administrations"]
+    assert [h["indication"] for h in history] == ["crs", "crs_icans"]
+    assert history[1]["reason"].startswith("changed in the source record")

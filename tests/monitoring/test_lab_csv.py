@@ -7,6 +7,7 @@ a file with any bad row stores nothing, a good file round-trips to the canonical
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -55,9 +56,35 @@ def test_a_good_file_stores_every_result_converted_audited_with_key_or_loinc(sto
     assert p1[0]["taken_at"] == datetime(2026, 3, 3, 7, 0, tzinfo=UTC)  # the offset read
     (crp,) = store.labs("P2")
     assert crp["value"] == pytest.approx(5.2) and crp["unit"] == "mg/dL"
-    audit = [e for p in ("P1", "P2") for e in store.audit(p)
-             if e["entity"] == "lab" and e["action"] == "record"]
-    assert len(audit) == 3 and {e["username"] for e in audit} == {"nina"}
+    audit = [e for p in ("P1", "P2") for e in store.audit(p) if e["entity"] == "lab"]
+    assert [e["action"] for e in audit] == ["import"] * 3  # not as typed on the page
+    assert {e["username"] for e in audit} == {"nina"}
+
+
+def test_each_imported_result_is_audited_as_an_import_with_the_file_name_and_its_row(
+        store, tmp_path):
+    admitted(store, "P1", "P2")
+    path = tmp_path / "labs-03-03.csv"
+    path.write_text(HEADER + "P2,2026-03-03T07:00Z,crp,52,mg/L\n"
+                    "P1,2026-03-03T08:00Z,ferritin,1200,ng/mL\n", encoding="utf-8")
+    services.import_labs(store, path, by="nina")           # the path's name
+    services.import_labs(store, (HEADER + "P1,2026-03-04T08:00Z,crp,9,mg/L\n").encode(),
+                         by="nina", file_name="upload.csv")  # an upload's name
+    got = [(e["action"], e["patient_id"], json.loads(e["after"])["imported_from"])
+           for p in ("P1", "P2") for e in store.audit(p) if e["entity"] == "lab"]
+    assert got == [
+        ("import", "P1", {"via": "lab CSV", "file": "labs-03-03.csv", "row": 2}),
+        ("import", "P1", {"via": "lab CSV", "file": "upload.csv", "row": 1}),
+        ("import", "P2", {"via": "lab CSV", "file": "labs-03-03.csv", "row": 1})]
+
+
+def test_an_import_of_bytes_without_a_name_says_it_came_from_a_lab_csv(memory_store):
+    admitted(memory_store)
+    services.import_labs(memory_store, (HEADER + "P1,2026-03-03T08:00Z,crp,5,mg/dL\n").encode(),
+                         by="nina")
+    ((action, after),) = [(e["action"], json.loads(e["after"]))
+                          for e in memory_store.audit("P1") if e["entity"] == "lab"]
+    assert action == "import" and after["imported_from"] == {"via": "lab CSV", "row": 1}
 
 
 def test_a_formula_prefix_of_an_export_is_undone_and_windows_line_ends_and_bom_are_read(

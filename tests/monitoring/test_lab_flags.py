@@ -227,6 +227,79 @@ def test_a_resync_after_a_bedside_save_days_later_files_an_old_lab_condition_as_
     assert f["severity"] == "info" and f["message"].startswith("Retrospective: ")
 
 
+def summaries(store: WardStore, pid: str = "P1") -> list[dict]:
+    return [f for f in store.flags(pid) if f["code"] == ward.SUMMARY_CODE]
+
+
+def test_an_old_lab_condition_is_filed_under_the_one_summary_of_the_change_as_flags_are(
+        memory_store):
+    """Decision E13 for the lab rules too: a result about the past raises its flag filed (kept
+    in the history, closed by the system), and ONE open summary item says what changed."""
+    admitted(memory_store)
+    services.record(memory_store, "P1", {"time": at(80), "temp_c": 37.0}, by="nina")
+    services.record_lab(memory_store, "P1", "fibrinogen", 120, "mg/dL", at(0), by="nina")
+    (f,) = open_lab_flags(memory_store)
+    assert (f["ack_action"], f["ack_by"]) == (ward.FILED, "system")
+    (s,) = summaries(memory_store)
+    assert s["ack_action"] is None and s["severity"] == "info" and s["raised_at"] == at(0)
+    assert s["message"] == (
+        "Retrospective: a lab result recorded as taken at 05 Mar 08:00. No bedside assessment "
+        "at 05 Mar 08:00. 1 flag about that time, no longer present now, is in the flag "
+        "history.")
+    # a correction of that result that no longer supports the flag withdraws the filed flag
+    services.amend_lab(memory_store, "P1", memory_store.labs("P1")[0]["id"], 260, "mg/dL",
+                       at(0), "typo", by="nina")
+    assert open_lab_flags(memory_store) == []
+    assert [x["id"] for x in summaries(memory_store)] == [s["id"]]  # nothing new: no second
+
+
+def test_a_current_lab_condition_is_not_filed_and_raises_no_summary(memory_store):
+    admitted(memory_store)
+    services.record(memory_store, "P1", {"time": at(1), "temp_c": 37.0}, by="nina")
+    services.record_lab(memory_store, "P1", "fibrinogen", 120, "mg/dL", at(0), by="nina")
+    (f,) = open_lab_flags(memory_store)
+    assert f["ack_action"] is None and f["severity"] == "urgent"
+    assert summaries(memory_store) == []
+
+
+def test_a_lab_file_of_old_results_files_their_flags_under_one_summary(memory_store):
+    admitted(memory_store)
+    services.record(memory_store, "P1", {"time": at(80), "temp_c": 37.0}, by="nina")
+    services.import_labs(memory_store, (
+        b"patient_id,taken_at,test,value,unit\n"
+        b"P1,2026-03-05T08:00Z,fibrinogen,120,mg/dL\n"
+        b"P1,2026-03-05T09:00Z,fibrinogen,110,mg/dL\n"), by="nina")
+    lab = open_lab_flags(memory_store)
+    assert lab and all(f["ack_action"] == ward.FILED for f in lab)
+    (s,) = summaries(memory_store)
+    assert s["message"].startswith("Retrospective: an import of 2 lab results from a file. ")
+    n = len(lab)
+    assert s["message"].endswith(f"{n} flag{'s' if n != 1 else ''} about that time, no longer "
+                                 f"present now, {'are' if n != 1 else 'is'} in the flag "
+                                 "history.")
+
+
+def test_a_fhir_import_files_old_lab_and_assessment_flags_under_one_summary(store, tmp_path):
+    from tests.monitoring.fhir_helpers import bundle, patient, vital
+    services.import_fhir(store, [bundle(tmp_path / "a.json", patient(), vital(
+        "t0", "8310-5", 37.0, "Cel", at="2026-03-08T16:00:00+00:00"))], by="nina")
+    services.import_fhir(store, [bundle(
+        tmp_path / "b.json", patient(),
+        vital("t1", "8310-5", 39.2, "Cel", at="2026-03-05T08:00:00+00:00"),
+        vital("fg1", "3255-7", 1.2, "g/L", at="2026-03-05T08:00:00+00:00"))], by="nina")
+    (p,) = store.patients()
+    pid = p["patient_id"]
+    old = [f for f in store.flags(pid) if f["code"] != ward.SUMMARY_CODE]
+    codes_filed = {f["code"] for f in old if f["ack_action"] == ward.FILED}
+    assert {"fibrinogen_low", "new_fever"} <= codes_filed
+    assert all(f["ack_action"] == ward.FILED for f in old)   # nothing about the past is open
+    (s,) = summaries(store, pid)
+    assert s["ack_action"] is None
+    assert s["message"].startswith("Retrospective: an import from the hospital record (FHIR). ")
+    assert s["message"].endswith(f"{len(old)} flags about that time, no longer present now, "
+                                 "are in the flag history.")
+
+
 @pytest.mark.parametrize(("ucum", "value"), [("ng/mL", 2_000_000.0), ("ug/L", 1_000_001.0)])
 def test_a_fhir_ferritin_beyond_its_limit_is_refused_naming_the_range_and_imports_nothing(
         memory_store, tmp_path, ucum, value):

@@ -6,6 +6,7 @@ the grade with a physician's attribution."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable
@@ -13,12 +14,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grading import guidance
 from grading.lab_scores import units
-from monitoring import medications, services, ward
+from monitoring import medications, services, tables, ward
 from monitoring.review import patient_review, period_effect, tocilizumab
 from monitoring.scale_review import lab_scores
 from monitoring.store import StoreError, WardStore
@@ -174,6 +176,21 @@ def test_a_medication_is_recorded_with_dose_unit_and_route_and_audited(store):
                for a in store.audit())
 
 
+@pytest.mark.parametrize(("imported", "words"), [
+    ([{"source_system": "x"}], "names how (via)"),
+    ([{"via": "FHIR", "password": "x"}], "not password"),
+    ([{"via": "FHIR"}, {"via": "FHIR"}], "2 import sources for 1 rows"),
+])
+def test_an_import_source_the_record_cannot_audit_is_refused_and_nothing_is_written(
+        memory_store, imported, words):
+    admitted(memory_store)
+    before = len(memory_store.audit())
+    with pytest.raises(StoreError, match=re.escape(words)):
+        memory_store.record_labs("P1", [("crp", 5.0, "mg/dL", hours(2))], "nina",
+                                 imported=imported)
+    assert memory_store.labs("P1") == [] and len(memory_store.audit()) == before
+
+
 def test_an_impossible_dose_is_refused_through_the_service_and_nothing_is_written(store):
     admitted(store)
     before = len(store.audit())
@@ -197,6 +214,89 @@ def test_a_medication_amended_keeps_the_original_visible_with_the_reason(store):
     with pytest.raises(StoreError, match=f"medication #{mid} is not a current entry"):
         services.amend_medication(store, "P1", mid, hours(3), 12.0, "mg", "IV", "again",
                                   by="nina")
+
+
+# ------------------------------------------------------------------------------ why (W20)
+def test_why_a_dose_was_given_is_recorded_and_audited_and_not_stated_unless_said(store):
+    admitted(store)
+    toci = services.record_medication(store, "P1", "tocilizumab", hours(3), by="drx",
+                                      dose=560, unit="mg", route="IV", indication="crs")
+    para = services.record_medication(store, "P1", "paracetamol", hours(2), by="nina",
+                                      dose=1, unit="g", route="PO")
+    assert [(m["id"], m["indication"]) for m in store.administrations("P1")] == [
+        (toci, "crs"), (para, "not_stated")]
+    audited = {a["entity_id"]: json.loads(a["after"])["indication"] for a in store.audit()
+               if a["action"] == "record" and a["entity"] == "administration"}
+    assert audited == {str(toci): "crs", str(para): "not_stated"}
+
+
+@pytest.mark.parametrize("indication", ["sepsis", "CRS", "", None, 1])
+def test_an_indication_the_ward_does_not_record_is_refused_naming_the_field(store, indication):
+    admitted(store)
+    before = len(store.audit())
+    with pytest.raises(StoreError, match=re.escape(
+            f"given for: '{indication}' is not an indication the ward records; one of crs "
+            "(CRS), icans (ICANS), crs_icans (CRS and ICANS), iec_hs (IEC-HS (HLH-like)), "
+            "prophylaxis (prophylaxis), other (another reason), not_stated (not stated)")):
+        services.record_medication(store, "P1", "dexamethasone", hours(2), by="drx", dose=10,
+                                   unit="mg", route="IV", indication=indication)
+    assert store.administrations("P1") == [] and len(store.audit()) == before
+
+
+def test_the_database_itself_refuses_an_indication_it_does_not_know(store):
+    admitted(store)
+    with pytest.raises(sa.exc.IntegrityError), store.engine.begin() as conn:
+        conn.execute(tables.administrations.insert().values(
+            patient_id="P1", given_at=hours(2), kind="dexamethasone", dose=10.0, unit="mg",
+            indication="sepsis", recorded_at=NOW, recorded_by="drx", status="final"))
+    assert store.administrations("P1") == []
+
+
+def test_an_amendment_keeps_why_a_dose_was_given_unless_it_corrects_it(store):
+    admitted(store)
+    mid = services.record_medication(store, "P1", "dexamethasone", hours(3), by="drx",
+                                     dose=10, unit="mg", route="IV", indication="crs")
+    dose_fixed = services.amend_medication(store, "P1", mid, hours(3), 20.0, "mg", "IV",
+                                           "10 mg was 20 mg", by="drx")
+    why_fixed = services.amend_medication(store, "P1", dose_fixed, hours(3), 20.0, "mg", "IV",
+                                          "for ICANS as well, per the ward round", by="drx",
+                                          indication="crs_icans")
+    history = store.treatment_history("P1")["administrations"]
+    assert [(m["id"], m["dose"], m["indication"], m["replaces_id"]) for m in history] == [
+        (mid, 10.0, "crs", None), (dose_fixed, 20.0, "crs", mid),
+        (why_fixed, 20.0, "crs_icans", dose_fixed)]
+    (audit,) = [a for a in store.audit() if a["action"] == "amend"
+                and a["entity_id"] == str(dose_fixed)]
+    assert (json.loads(audit["before"])["indication"],
+            json.loads(audit["after"])["indication"]) == ("crs", "crs_icans")
+
+
+@pytest.mark.parametrize("indication", ["crs", "icans", "prophylaxis", "other"])
+def test_why_a_dose_was_given_changes_no_grade_flag_or_tocilizumab_count(indication):
+    """W20: the reason is for the record and the registry; a prophylactic tocilizumab dose
+    still counts towards the ASCO 2021 limits, a steroid "for another reason" still masks."""
+    def course(why: str) -> tuple:
+        s = WardStore.in_memory("UTC")
+        s.add_user("nina", "nurse")
+        s.add_user("drx", "physician")
+        admitted(s)
+        ward.save(s, "P1", {"time": hours(20), **NORMAL, "temp_c": 39.0}, by="nina")
+        for h in (19, 11, 3):
+            services.record_medication(s, "P1", "tocilizumab", hours(h), by="drx", dose=560,
+                                       unit="mg", route="IV", indication=why)
+        services.record_medication(s, "P1", "dexamethasone", hours(2), by="drx", dose=10,
+                                   unit="mg", route="IV", indication=why)
+        ward.save(s, "P1", {"time": hours(1), **NORMAL, "temp_c": 37.0, "sbp_mmhg": 84},
+                  by="nina")
+        count = tocilizumab(patient_review(s, "P1"), NOW)["count"]
+        return (s.timeline_rows("P1"), ward.grades_now(s, "P1"),
+                sorted(f["code"] for f in s.open_flags("P1")), count.last_24h, count.total)
+    stated, unstated = course(indication), course("not_stated")
+    assert stated[3:] == unstated[3:] == (3, 3)
+    assert "tocilizumab_limit" in stated[2]
+    assert [{k: v for k, v in r.items() if k not in ("id", "recorded_at")} for r in stated[0]] \
+        == [{k: v for k, v in r.items() if k not in ("id", "recorded_at")} for r in unstated[0]]
+    assert stated[1:3] == unstated[1:3]
 
 
 def test_a_lab_marked_entered_in_error_leaves_the_lab_scores_and_stays_in_the_history(store):

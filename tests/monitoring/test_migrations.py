@@ -350,6 +350,8 @@ def test_rows_written_at_revision_0001_are_read_back_through_the_store_after_the
             == ("nurse", True, 0, None)
         assert [(m["kind"], m["dose"], m["given_at"]) for m in store.administrations("P1")] \
             == [("anakinra", 100.0, START + timedelta(hours=1))]
+        # 0016: nobody said why it was given, and the migration does not guess (W20)
+        assert [m["indication"] for m in store.administrations("P1")] == ["not_stated"]
         assert [(x["test"], x["value"], x["entered_unit"]) for x in store.labs("P1")] == [
             ("crp", 120.0, "mg/dL")]
         assert [(f["code"], f["assessment_id"]) for f in store.flags("P1")] == [

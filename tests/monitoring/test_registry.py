@@ -1,6 +1,7 @@
 """The registry summary (issue 19 point 3; docs/registry.md, decisions R1-R5): CRS and ICANS
 from the course's episodes, treatments counted once each, vasopressors and ventilation from the
-support in force and the medication record, death and its cause, ICU "not recorded", the
+support in force and the medication record, death and its cause, ICU admission from the
+stays the ward charted ("none recorded" otherwise, R10), the
 markers' peak and fold; CSV formula-safe with dates as dates, FHIR a valid R4 Bundle."""
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from pathlib import Path
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitoring import cli
 from monitoring.fhir.export import GRADE_SYSTEM
+from monitoring.medications import INDICATIONS
 from monitoring.registry import registry_export, registry_summaries
 from monitoring.store import WardStore
 from tests.fuzz_files import run_in_process
@@ -63,6 +67,9 @@ def crs_course(s: WardStore, pid: str = "P1") -> None:
                         ("ferritin", 12600, "ng/mL", at(4)),
                         ("fibrinogen", 3.8, "g/L", at(-5, 6)),
                         ("fibrinogen", 0.95, "g/L", at(3))], by="drx")
+    # grade 3 on norepinephrine: to intensive care at 15:00, back on the ward 36 h later
+    stay = s.record_icu_transfer(pid, at(1, 15), by="nina")
+    s.record_icu_return(pid, stay, at(3, 3), by="nina")
 
 
 def csv_rows(text: str) -> list[dict[str, str]]:
@@ -164,6 +171,116 @@ def test_an_anticytokine_tick_without_a_named_dose_counts_as_an_unnamed_agent():
         2, ("dexamethasone", "methylprednisolone"), at(1, 9))
 
 
+# ------------------------------------------------------------------ given for CRS, ICANS (R11)
+def reasons_course() -> WardStore:
+    """Tocilizumab twice for CRS; dexamethasone for CRS and ICANS at once, then for ICANS,
+    then once with no reason stated, and a steroid ticked on an assessment with no dose
+    recorded; anakinra for IEC-HS."""
+    s = new_ward()
+    s.admit({"patient_id": "P7", "infusion_time": INFUSION}, by="drx")
+    for row in ({"time": at(1), "temp_c": 38.6, **VITALS, "corticosteroid_given": True},
+                {"time": at(2, 12), "temp_c": 37.0, **VITALS},
+                {"time": at(4), "temp_c": 36.9, **VITALS}):
+        s.record_assessment("P7", row, by="nina")
+    s.record_administrations("P7", [
+        ("tocilizumab", at(1, 12), 560, None, "IV", "crs"),
+        ("tocilizumab", at(1, 20), 560, None, "IV", "crs"),
+        ("dexamethasone", at(2, 9), 10, None, "IV", "crs_icans"),
+        ("dexamethasone", at(2, 21), 10, None, "IV", "icans"),
+        ("dexamethasone", at(3, 9), 10, None, "IV"),
+        ("anakinra", at(2, 10), 100, None, "SC", "iec_hs")], by="drx")
+    return s
+
+
+def given_for(row: dict[str, str], words: str) -> tuple[str, ...]:
+    return tuple(row[f"{words} {c}"] for c in (
+        "given for CRS (yes/no)", "given for CRS: first date", "given for CRS: doses",
+        "given for ICANS (yes/no)", "given for ICANS: first date", "given for ICANS: doses",
+        "doses with the reason not stated"))
+
+
+def test_the_doses_given_for_crs_and_for_icans_are_counted_beside_every_dose():
+    s = reasons_course()
+    (row,) = csv_rows(registry_export(s, "P7"))
+    assert (row["Tocilizumab doses"], row["Corticosteroid doses"], row["Anakinra doses"]) == (
+        "2", "4", "1")                               # the any-reason columns as before
+    assert given_for(row, "Tocilizumab") == ("yes", "2026-03-07", "2", "no", "", "0", "0")
+    # a dose for CRS and ICANS at once counts under each; the tick and the unstated dose
+    # are counted apart and make no "no" of the columns they could belong to
+    assert given_for(row, "Corticosteroid") == (
+        "yes", "2026-03-08", "1", "yes", "2026-03-08", "2", "2")
+    assert given_for(row, "Anakinra") == ("no", "", "0", "no", "", "0", "0")   # IEC-HS
+    assert given_for(row, "Siltuximab") == ("no", "", "0", "no", "", "0", "0")
+
+
+def test_a_steroid_whose_reason_is_not_stated_is_never_reported_as_not_given_for_crs():
+    s = new_ward()
+    s.admit({"patient_id": "P8", "infusion_time": INFUSION}, by="drx")
+    s.record_administration("P8", "methylprednisolone", at(1), by="drx", dose=1000)
+    (row,) = csv_rows(registry_export(s, "P8"))
+    assert given_for(row, "Corticosteroid") == (
+        "reason not stated", "", "0", "reason not stated", "", "0", "1")
+
+
+def test_a_reason_corrected_with_a_reason_moves_the_dose_to_its_column():
+    s = reasons_course()
+    (dose,) = [m for m in s.administrations("P7")
+               if m["kind"] == "dexamethasone" and m["indication"] == "not_stated"]
+    s.amend_administration("P7", dose["id"], dose["given_at"], 10, "mg", "IV",
+                           "for CRS, per the ward round note", by="drx", indication="crs")
+    (row,) = csv_rows(registry_export(s, "P7"))
+    assert given_for(row, "Corticosteroid") == (
+        "yes", "2026-03-08", "2", "yes", "2026-03-08", "2", "1")
+    assert row["Corticosteroid doses"] == "4"
+
+
+def test_the_fhir_registry_says_what_each_treatment_was_given_for():
+    bundle = json.loads(registry_export(reasons_course(), "P7", "fhir"))
+    Bundle.model_validate(bundle)
+    statements = {e["resource"]["medicationCodeableConcept"]["text"]: e["resource"]
+                  for e in bundle["entry"]
+                  if e["resource"]["resourceType"] == "MedicationStatement"}
+    toci, steroid = statements["tocilizumab"], statements["dexamethasone"]
+    assert [c["coding"][0]["code"] for c in toci["reasonCode"]] == ["D89.839"]
+    assert [c["coding"][0]["code"] for c in steroid["reasonCode"]] == ["D89.839", "G92.00"]
+    assert steroid["note"][1]["text"] == (
+        "1 given for CRS (first 2026-03-08T09:00:00+00:00); 2 given for ICANS (first "
+        "2026-03-08T09:00:00+00:00); 2 with the reason not stated")
+    assert "reasonCode" not in statements["anakinra"]
+    parts = {c["code"]["coding"][0]["code"]: c.get("valueInteger") for c in
+             bundle["entry"][-1]["resource"]["component"]}
+    assert (parts["tocilizumab-for-crs-doses"], parts["tocilizumab-for-icans-doses"],
+            parts["corticosteroid-for-icans-doses"],
+            parts["corticosteroid-reason-not-stated-doses"]) == (2, 0, 2, 2)
+    assert "siltuximab-for-crs-doses" not in parts     # nothing given: nothing said
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(("dexamethasone", "methylprednisolone")),
+                          st.sampled_from(sorted(INDICATIONS))), min_size=0, max_size=6))
+def test_every_steroid_dose_is_counted_under_the_reasons_it_was_given_for(doses):
+    """R11 for any doses: a dose counts for CRS when its reason names CRS, for ICANS when it
+    names ICANS, apart when not stated; "no" only when every reason is stated."""
+    s = new_ward()
+    s.admit({"patient_id": "P9", "infusion_time": INFUSION}, by="drx")
+    s.record_administrations("P9", [(kind, at(1, 0) + timedelta(hours=i), 10, None, "IV", why)
+                                    for i, (kind, why) in enumerate(doses)], by="drx")
+    (x,) = registry_summaries(s, "P9")
+    t = next(t for t in x.treatments if t.key == "corticosteroid")
+    whys = [why for _, why in doses]
+    assert t.doses == len(doses)
+    assert t.crs_doses == sum(w in ("crs", "crs_icans") for w in whys)
+    assert t.icans_doses == sum(w in ("icans", "crs_icans") for w in whys)
+    assert t.not_stated == whys.count("not_stated")
+    for name in ("crs", "icans"):
+        n = getattr(t, f"{name}_doses")
+        assert t.given_for(name) == ("yes" if n else "reason not stated" if t.not_stated
+                                     else "no")
+        first = getattr(t, f"{name}_first")
+        assert first == (None if not n else at(1, 0) + timedelta(hours=next(
+            i for i, w in enumerate(whys) if w in (name, "crs_icans"))))
+
+
 # ------------------------------------------------------------------ support, ICU, death
 def test_vasopressors_come_from_the_bedside_chart_and_the_medication_record(ward):
     (row,) = csv_rows(registry_export(ward, "P1"))
@@ -185,7 +302,7 @@ def test_an_inotrope_alone_is_not_a_vasopressor():
     assert (x.vasopressors_from, x.vasopressor_agents) == (None, ())
 
 
-def test_ventilation_death_and_its_cause_and_icu_not_recorded():
+def test_ventilation_death_and_its_cause_and_no_icu_stay_charted_is_none_recorded():
     s = new_ward()
     s.admit({"patient_id": "P7", "infusion_time": INFUSION}, by="drx")
     s.record_assessment("P7", {"time": at(2), "temp_c": 39.0, **VITALS, "o2_device": "bipap",
@@ -201,11 +318,63 @@ def test_ventilation_death_and_its_cause_and_icu_not_recorded():
                                                           "2026-03-09")
     assert (row["Death recorded (yes/no)"], row["Date of death"], row["Cause of death"]) == (
         "yes", "2026-03-10", "cytokine release syndrome")
-    assert row["ICU admission"] == "not recorded"
+    assert (row["ICU admission"], row["ICU first transfer date"], row["ICU stays"],
+            row["ICU days, stays with a recorded return"]) == ("none recorded", "", "0", "")
     # ASTCT 2019: death from CRS is grade 5; the episode never resolved
     assert (row["CRS maximum grade (ASTCT 2019)"], row["CRS date of maximum grade"],
             row["CRS resolution date"], row["CRS at the last assessment"]) == (
         "5", "2026-03-10", "", "not resolved: death recorded")
+
+
+# ------------------------------------------------------------------ ICU admission (R10)
+def test_icu_admission_is_the_first_transfer_with_the_stays_and_days_charted(ward):
+    (row,) = csv_rows(registry_export(ward, "P1"))
+    assert (row["ICU admission"], row["ICU first transfer date"],
+            row["ICU first transfer day after infusion"], row["ICU stays"],
+            row["ICU days, stays with a recorded return"],
+            row["ICU stay without a recorded return, since"]) == (
+        "yes", "2026-03-07", "1", "1", "1.5", "")
+    # a second stay of 12 h; one entered in error and one corrected count as the record has them
+    second = ward.record_icu_transfer("P1", at(4, 8), by="nina", returned_at=at(4, 18))
+    ward.amend_icu_stay("P1", second, at(4, 8), at(4, 20), "return charted 2 h early",
+                        by="drx")
+    wrong = ward.record_icu_transfer("P1", at(5, 8), by="nina", returned_at=at(5, 20))
+    ward.mark_icu_stay_in_error("P1", wrong, "wrong patient", by="nina")
+    (x,) = registry_summaries(ward, "P1")
+    assert x.icu.stays == ((at(1, 15), at(3, 3)), (at(4, 8), at(4, 20)))
+    (row,) = csv_rows(registry_export(ward, "P1"))
+    assert (row["ICU first transfer date"], row["ICU stays"],
+            row["ICU days, stays with a recorded return"]) == ("2026-03-07", "2", "2")
+
+
+def test_a_stay_with_no_return_is_counted_as_a_stay_but_not_in_the_days():
+    s = new_ward()
+    s.admit({"patient_id": "P9", "infusion_time": INFUSION}, by="drx")
+    s.record_assessment("P9", {"time": at(2), "temp_c": 39.0, **VITALS}, by="nina")
+    s.record_icu_transfer("P9", at(2, 22), by="nina")
+    s.record_assessment("P9", {"time": at(4, 3), "died_of": "crs"}, by="drx")
+    (row,) = csv_rows(registry_export(s, "P9"))
+    assert (row["ICU admission"], row["ICU first transfer date"], row["ICU stays"],
+            row["ICU days, stays with a recorded return"],
+            row["ICU stay without a recorded return, since"]) == (
+        "yes", "2026-03-08", "1", "", "2026-03-08")
+    parts = {c["code"]["coding"][0]["code"]: c for c in json.loads(registry_export(
+        s, "P9", "fhir"))["entry"][-1]["resource"]["component"]}
+    assert parts["icu-open-since"]["valueDateTime"] == "2026-03-08T22:00:00+00:00"
+    assert "icu-days" not in parts
+
+
+def test_no_icu_stay_charted_is_absent_in_fhir_never_false():
+    s = new_ward()
+    s.admit({"patient_id": "P10", "infusion_time": INFUSION}, by="drx")
+    s.record_assessment("P10", {"time": at(2), "temp_c": 37.0, **VITALS}, by="nina")
+    bundle = json.loads(registry_export(s, "P10", "fhir"))
+    Bundle.model_validate(bundle)
+    (icu,) = [c for c in bundle["entry"][-1]["resource"]["component"]
+              if c["code"]["coding"][0]["code"].startswith("icu")]
+    assert "valueBoolean" not in icu
+    assert icu["dataAbsentReason"]["coding"][0]["code"] == "unknown"
+    assert icu["dataAbsentReason"]["text"].startswith("none recorded")
 
 
 # ------------------------------------------------------------------ markers (issue 20)
@@ -269,8 +438,13 @@ def test_the_fhir_bundle_is_valid_r4_with_conditions_medications_and_the_summary
     assert parts["crs-maximum-grade"]["valueInteger"] == 3
     assert parts["vasopressors"]["valueBoolean"] is True
     assert parts["mechanical-ventilation"]["valueBoolean"] is False
-    assert parts["icu-admission"]["dataAbsentReason"]["text"] == "not recorded in the ward " \
-                                                                  "record"
+    assert parts["icu-admission"]["valueBoolean"] is True
+    assert parts["icu-admission-first"]["valueDateTime"] == "2026-03-07T15:00:00+00:00"
+    assert parts["icu-stays"]["valueInteger"] == 1
+    assert parts["icu-days"]["valueQuantity"] == {"value": 1.5, "unit": "d",
+                                                  "system": "http://unitsofmeasure.org",
+                                                  "code": "d"}
+    assert "icu-open-since" not in parts
     assert parts["il6-peak"]["valueQuantity"] == {"value": 1850.0, "unit": "pg/mL"}
     assert parts["fibrinogen-lowest"]["valueQuantity"]["value"] == 95.0
     assert parts["ferritin-fold"]["valueQuantity"]["value"] == 30.0

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitoring.fhir import Outcome
-from tests.monitoring.fhir_helpers import patient, vital
+from tests.monitoring.fhir_helpers import med, patient, vital
 from ui import fhir as page
 from ui.text import shown
 
@@ -81,10 +81,32 @@ def test_an_import_reports_its_progress_and_what_it_stored_in_clinician_words(st
     assert [t for _, t in seen] == [
         "Reading 1 file…", "Reading and checking every resource of 1 file…",
         "Checked 24 of 24 resources; importing…",
-        "Imported 4 of 4 assessments; bringing grades and flags up to date…",
+        "Imported 4 of 4 assessments…",
+        "Recorded 3 of 3 medications and lab results; bringing grades and flags up to date…",
         "Import finished."]
     assert [v for v, _ in seen] == sorted(v for v, _ in seen) and seen[-1][0] == 1.0
     assert len([h for h in store.history("FHIR-DEMO-1") if h.status == "final"]) == 4
+
+
+def test_the_bar_follows_the_medications_and_lab_results_and_says_when_there_are_none(
+        store, monkeypatch):
+    from monitoring.fhir import load
+    monkeypatch.setattr(load, "TREAT_STEP", 1)
+    seen: list[tuple[float, str]] = []
+    page.run_import(store, [sample()], "demo.admin", lambda v, t: seen.append((v, t)))
+    writes = [(v, t) for v, t in seen if "medications" in t]
+    assert [t for _, t in writes] == [
+        "Recording 1 of 3 medications and lab results…",
+        "Recording 2 of 3 medications and lab results…",
+        "Recorded 3 of 3 medications and lab results; bringing grades and flags up to date…"]
+    assert [v for v, _ in seen] == sorted(v for v, _ in seen)
+    seen.clear()  # vital signs only: the bar still says what comes after the writes
+    page.run_import(store, [page.Upload("v.ndjson", lines_of(
+        patient(), vital("h", "8867-4", 90, "/min")))], "demo.admin",
+        lambda v, t: seen.append((v, t)))
+    assert [t for _, t in seen][-3:] == ["Imported 1 of 1 assessments…",
+                                         "Bringing grades and flags up to date…",
+                                         "Import finished."]
 
 
 def test_importing_the_same_file_again_says_nothing_new_and_stores_nothing(store):
@@ -112,7 +134,8 @@ def test_the_steps_of_a_large_import_count_up_to_the_total(store, monkeypatch):
     assert result.ok and "30 assessments added" in result.lines[1]
     steps = [t for _, t in seen if "of 30" in t]
     assert steps == [f"Importing {n} of 30 assessments…" for n in (7, 14, 21, 28)] + [
-        "Imported 30 of 30 assessments; bringing grades and flags up to date…"]
+        "Imported 30 of 30 assessments…"]
+    assert seen[-2][1] == "Bringing grades and flags up to date…"  # no medications or labs
     assert [v for v, _ in seen] == sorted(v for v, _ in seen)
 
 
@@ -207,6 +230,21 @@ def test_an_administrator_imports_on_the_page_and_a_second_import_says_nothing_n
     assert [shown(i.value) for i in at.info] == [
         "Nothing new: everything in this file is in the ward record already."]
     assert len([h for h in store.history("FHIR-DEMO-1") if h.status == "final"]) == 4
+    assert internal(page_text(at)) == []
+
+
+def test_the_page_warns_of_imported_tocilizumab_doses_past_the_limits_naming_the_patient(
+        signed_in, store):
+    doses = [med(f"t{i}", "tocilizumab", dose=560, at=f"2026-03-{at}:00+00:00")
+             for i, at in enumerate(["01T00:00", "01T08:00", "01T16:00", "02T00:00",
+                                     "02T08:00"])]
+    at = go(signed_in("physician"), PAGE)
+    import_on_the_page(at, "doses.ndjson", lines_of(patient(), *doses))
+    assert [shown(w.value) for w in at.warning] == [
+        "patient MRN-1: an imported tocilizumab dose, given 02 Mar 08:00, went past the dosing "
+        "limits; before it: 4 doses in total: the limit is 4 (ASCO 2021). A physician checks "
+        "the doses on Medications and labs."]
+    assert len(store.administrations("MRN-1")) == 5   # recorded: the page says, never refuses
     assert internal(page_text(at)) == []
 
 

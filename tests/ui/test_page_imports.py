@@ -23,7 +23,8 @@ WRITES = {"record_assessment", "amend_assessment", "mark_entered_in_error",
           "sign_in", "sso_sign_in",
           "save_teaching_case", "note", "claim_once", "import_csv", "amend_administration",
           "amend_lab", "mark_administration_in_error", "mark_lab_in_error", "attribute_period",
-          "end_attribution_period"}
+          "end_attribution_period", "record_icu_transfer", "record_icu_return",
+          "amend_icu_stay", "mark_icu_stay_in_error"}
 
 
 # WardStore reads of what the course model holds (rows, grades, medications, labs, open

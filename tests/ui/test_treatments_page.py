@@ -30,13 +30,16 @@ def test_a_nurse_records_a_tocilizumab_dose_in_mg_with_its_route(page, store):
     at = page("nurse")
     assert "Tocilizumab doses in the last 24 h: 0 (limit 3)" in texts(at)
     at.text_input(key="mar_dose_MAR-1_0").input("560").run()
+    at.selectbox(key="mar_for_MAR-1_tocilizumab_0").select("crs").run()
     assert not at.error
     at.button(key="mar_save_MAR-1").click().run()
     assert not at.exception
     (m,) = store.administrations("MAR-1")
-    assert (m["kind"], m["dose"], m["unit"], m["route"], m["recorded_by"]) == (
-        "tocilizumab", 560.0, "mg", "IV", "demo.nurse")
+    assert (m["kind"], m["dose"], m["unit"], m["route"], m["recorded_by"],
+            m["indication"]) == ("tocilizumab", 560.0, "mg", "IV", "demo.nurse", "crs")
     assert "tocilizumab 560 mg IV" in texts(at)
+    assert "given for CRS, saved" in texts(at)
+    assert list(at.dataframe[0].value["Given for"]) == ["CRS"]
     assert "Tocilizumab doses in the last 24 h: 1 (limit 3)" in texts(at)
 
 
@@ -47,6 +50,7 @@ def test_an_impossible_dose_is_refused_on_the_page_naming_the_field_and_range(pa
                          "1200 mg") in texts(at)
     assert at.button(key="mar_save_MAR-1").disabled
     at.text_input(key="mar_dose_MAR-1_0").input("700").run()  # 70 kg: 560 mg (8 mg/kg)
+    at.selectbox(key="mar_for_MAR-1_tocilizumab_0").select("crs").run()
     assert not at.error and not at.button(key="mar_save_MAR-1").disabled
     assert "Check the dose: 700 mg is above the reference dose 560 mg" in texts(at)
     at.text_input(key="mar_dose_MAR-1_0").input("5,6").run()
@@ -66,6 +70,84 @@ def test_an_unusual_vasopressor_dose_is_highlighted_and_can_be_saved(page, store
     assert "no bedside assessment has been charted since: chart the infusion" in texts(at)
 
 
+def test_the_reason_for_a_steroid_or_anticytokine_dose_must_be_chosen_before_it_is_saved(
+        page, store):
+    """W20: no reason is chosen for the nurse; "not stated" is one of the choices."""
+    at = page("nurse")
+    for kind in ("tocilizumab", "dexamethasone", "anakinra"):
+        at.selectbox(key="mar_kind_MAR-1").select(kind).run()
+        at.text_input(key="mar_dose_MAR-1_0").input("10" if kind == "dexamethasone"
+                                                    else "100").run()
+        box = at.selectbox(key=f"mar_for_MAR-1_{kind}_0")
+        assert box.value is None and box.label == "Given for (required)"
+        assert box.options == ["CRS", "ICANS", "CRS and ICANS", "IEC-HS (HLH-like)",
+                               "prophylaxis", "another reason", "not stated"]
+        assert at.button(key="mar_save_MAR-1").disabled
+        assert "to save it" in texts(at)
+    at.selectbox(key="mar_for_MAR-1_anakinra_0").select("iec_hs").run()
+    assert not at.button(key="mar_save_MAR-1").disabled
+    at.button(key="mar_save_MAR-1").click().run()
+    (m,) = store.administrations("MAR-1")
+    assert (m["kind"], m["dose"], m["indication"]) == ("anakinra", 100.0, "iec_hs")
+    assert "given for IEC-HS (HLH-like), saved" in texts(at)
+
+
+def test_a_paracetamol_dose_is_not_stated_unless_the_nurse_says_why(page, store):
+    at = page("nurse")
+    at.selectbox(key="mar_kind_MAR-1").select("paracetamol").run()
+    at.text_input(key="mar_dose_MAR-1_0").input("1000").run()
+    box = at.selectbox(key="mar_for_MAR-1_paracetamol_0")
+    assert box.value == "not_stated" and box.label == "Given for"
+    at.button(key="mar_save_MAR-1").click().run()
+    (m,) = store.administrations("MAR-1")
+    assert (m["kind"], m["indication"]) == ("paracetamol", "not_stated")
+
+
+def test_the_reason_a_dose_was_given_is_corrected_with_a_reason_and_the_original_stays(
+        page, store):
+    store.record_administration("MAR-1", "dexamethasone", datetime.now(UTC) - timedelta(hours=3),
+                                by="demo.nurse", dose=10.0, route="IV")
+    at = page("physician")
+    (m,) = store.administrations("MAR-1")
+    assert m["indication"] == "not_stated"
+    assert at.selectbox(key=f"mar_fix_for_{m['id']}").value == "not_stated"
+    at.selectbox(key=f"mar_fix_for_{m['id']}").select("icans").run()
+    at.text_input(key=f"mar_reason_{m['id']}").input("given for ICANS grade 2, per the "
+                                                     "neurology note").run()
+    at.button(key=f"mar_fix_save_{m['id']}").click().run()
+    assert not at.exception
+    (new,) = store.administrations("MAR-1")
+    assert (new["replaces_id"], new["indication"], new["dose"]) == (m["id"], "icans", 10.0)
+    frame = at.dataframe[0].value
+    assert list(frame["Given for"]) == ["ICANS", "not stated"]
+    assert list(frame["Status"]) == ["current", "replaced by a correction"]
+
+
+def test_an_imported_dose_recorded_without_an_amount_can_have_its_reason_corrected(
+        page, store):
+    store.record_administration("MAR-1", "methylprednisolone",
+                                datetime.now(UTC) - timedelta(hours=5), by="demo.nurse")
+    at = page("physician")
+    (m,) = store.administrations("MAR-1")
+    assert m["dose"] is None
+    at.selectbox(key=f"mar_fix_for_{m['id']}").select("icans").run()
+    assert at.button(key=f"mar_fix_save_{m['id']}").disabled    # no reason for it yet
+    at.text_input(key=f"mar_reason_{m['id']}").input("pulse for ICANS grade 4").run()
+    at.button(key=f"mar_fix_save_{m['id']}").click().run()
+    (new,) = store.administrations("MAR-1")
+    assert (new["dose"], new["indication"], new["replaces_id"]) == (None, "icans", m["id"])
+
+
+def test_a_recorded_dose_is_never_blanked_by_a_correction(page, store):
+    store.record_administration("MAR-1", "dexamethasone", datetime.now(UTC) - timedelta(hours=3),
+                                by="demo.nurse", dose=10.0, route="IV")
+    at = page("physician")
+    (m,) = store.administrations("MAR-1")
+    at.text_input(key=f"mar_fix_dose_{m['id']}").input("").run()
+    at.text_input(key=f"mar_reason_{m['id']}").input("no dose").run()
+    assert at.button(key=f"mar_fix_save_{m['id']}").disabled
+
+
 def test_a_lab_in_another_unit_is_stored_converted_and_shown_as_entered(page, store):
     at = page("nurse")
     at.tabs[1]  # the Lab results tab is drawn on the same run
@@ -81,6 +163,7 @@ def test_a_lab_in_another_unit_is_stored_converted_and_shown_as_entered(page, st
 def test_a_medication_marked_entered_in_error_stays_listed_with_its_reason(page, store):
     at = page("nurse")
     at.text_input(key="mar_dose_MAR-1_0").input("560").run()
+    at.selectbox(key="mar_for_MAR-1_tocilizumab_0").select("not_stated").run()
     at.button(key="mar_save_MAR-1").click().run()
     (m,) = store.administrations("MAR-1")
     at.radio(key=f"mar_action_{m['id']}").set_value("Mark entered in error").run()
@@ -103,10 +186,14 @@ def test_the_handover_lists_a_mar_dose_with_its_unit_and_route(store):
     ward.save(store, "MAR-2", {"time": now - timedelta(hours=2), "temp_c": 38.9},
               by="demo.nurse")
     services.record_medication(store, "MAR-2", "tocilizumab", now - timedelta(hours=1),
-                               by="demo.physician", dose=560, unit="mg", route="IV")
+                               by="demo.physician", dose=560, unit="mg", route="IV",
+                               indication="crs")
+    services.record_medication(store, "MAR-2", "paracetamol", now - timedelta(minutes=30),
+                               by="demo.nurse", dose=1, unit="g", route="PO")
     html = handover_html(patient_review(store, "MAR-2"), now, "demo.physician",
                          store.open_flags("MAR-2"), with_chart=False)
-    assert "tocilizumab 560 mg IV" in html
+    assert "tocilizumab 560 mg IV for CRS" in html       # why, when stated (W20)
+    assert ": paracetamol (acetaminophen) 1 g PO</li>" in html   # not stated: nothing said
 
 
 # ------------------------------------------------------------------------------ lab CSV upload
@@ -139,6 +226,9 @@ def test_an_uploaded_lab_file_is_imported_whole_or_its_problems_listed_by_row(pa
     assert "allowed 0 to 1000000 ng/mL" in problems["Problem"][0]
     assert store.labs("MAR-1") == []
     done, problems, refused = lab_upload.import_file(
-        store, (LAB_HEADER + "MAR-1,2026-03-03T08:00Z,crp,5,mg/dL\n").encode(), "demo.nurse")
+        store, (LAB_HEADER + "MAR-1,2026-03-03T08:00Z,crp,5,mg/dL\n").encode(), "demo.nurse",
+        "ward-labs.csv")
     assert done == "1 lab result imported." and problems is None
     assert len(store.labs("MAR-1")) == 1
+    (entry,) = [e for e in store.audit("MAR-1") if e["entity"] == "lab"]
+    assert entry["action"] == "import" and '"file": "ward-labs.csv"' in entry["after"]

@@ -125,6 +125,8 @@ with edit_tab:
             else ward_time(ld_day, ld_time, tz, "Lymphodepletion time", ld)
         if ld_problem:
             st.error(md(ld_problem), icon=":material/error:")
+        st.caption("Transfers to intensive care and back are recorded on the Patient record "
+                   "page (nurses and physicians).")
         reason = st.text_input("Reason for the change (required)", key=f"edit_reason_{pid}",
                                max_chars=limits.most("reason"))
         changes = {k: v for k, v in (("weight_kg", weight), ("bed", bed.strip() or None),

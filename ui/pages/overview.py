@@ -6,6 +6,7 @@ import streamlit as st
 
 from monitoring.ward import overview
 from ui import session
+from ui.common import local
 from ui.tables import (
     emergency_lines,
     news_frame,
@@ -14,6 +15,7 @@ from ui.tables import (
     style_details,
     style_overview,
 )
+from ui.text import md
 
 user = session.require("ward_overview")
 store = session.store()
@@ -39,6 +41,12 @@ if not statuses:
     st.stop()
 frame = overview_frame(statuses, now, store.tz)
 st.table(style_overview(frame, statuses), hide_index=True)
+in_icu = store.in_icu([s.patient["patient_id"] for s in statuses])
+if in_icu:  # stays the ward charted on the Patient record page (decision R10)
+    st.caption("In intensive care: " + "; ".join(
+        f"{md(session.patient_label(s.patient))} since "
+        f"{local(in_icu[s.patient['patient_id']], store.tz, '%d/%m/%Y %H:%M')}"
+        for s in statuses if s.patient["patient_id"] in in_icu) + ".")
 with st.expander("Details: day after infusion, vital signs (▲▼ outside the normal range), "
                  "oxygen and vasopressors, maximum grades"):
     st.dataframe(style_details(overview_details(statuses, store.tz)), hide_index=True,

@@ -1,5 +1,5 @@
 """Patient record: every assessment with its correction history; amend or mark entered-in-error
-(reason required; the original stays visible)."""
+(reason required; the original stays visible); stays in intensive care (ui/icu.py)."""
 
 import pandas as pd
 import streamlit as st
@@ -7,7 +7,7 @@ import streamlit as st
 import grading
 from monitoring import limits, services
 from monitoring.services import StoreError
-from ui import session
+from ui import icu, session
 from ui.common import local, observations_text
 from ui.flags import open_flags_panel
 from ui.form import assessment_form, problem_lines, problems_by_field, show_problems
@@ -32,6 +32,9 @@ pid = patient["patient_id"]
 with st.container(border=True):
     st.markdown("**Flags**")
     open_flags_panel(store, pid, user, key=f"record_{pid}")
+
+with st.container(border=True):
+    icu.draw(store, user, pid, session.now(), "patient_done")
 
 
 history = store.history(pid)

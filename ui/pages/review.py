@@ -66,9 +66,12 @@ s = rv.summary
 day_now = day_post_infusion(patient.get("infusion_time"), now, tz)
 weight = f"weight {patient['weight_kg']:g} kg" if patient.get("weight_kg") else \
     "weight not recorded"
+icu_since = store.in_icu([pid]).get(pid)  # a stay with no return charted (decision R10)
 st.markdown(f"**{md(patient.get('name') or pid)}** · bed {md(patient.get('bed') or '—')} · "
             f"{patient.get('product') or 'product not recorded'} · "
-            f"today D+{day_now if day_now is not None else '—'} · {weight}")
+            f"today D+{day_now if day_now is not None else '—'} · {weight}"
+            + ("" if icu_since is None else
+               f" · **in intensive care since {local(icu_since, tz, '%d/%m/%Y %H:%M')}**"))
 extra = []
 if rv.unattributed is not None:
     u = rv.unattributed[-1]

@@ -1,7 +1,8 @@
 """Medications and labs for ward patients (issue 18 point 11): the medication administration
-record (drug, dose, unit, route, time) and lab results, each checked against its table
-(impossible refused naming the field and the range, unusual accepted and highlighted), listed
-with every correction (the original stays visible), and corrected with a reason."""
+record (drug, dose, unit, route, time, why it was given: decision W20) and lab results, each
+checked against its table (impossible refused naming the field and the range, unusual accepted
+and highlighted), listed with every correction (the original stays visible), and corrected
+with a reason."""
 
 from __future__ import annotations
 
@@ -13,13 +14,16 @@ import streamlit as st
 
 from grading import guidance
 from monitoring import course, limits, services
-from monitoring.review import tocilizumab_doses
+from monitoring.review import tocilizumab_limits
 from monitoring.services import StoreError
 from monitoring.vocabulary import (
     ANALYTES,
     DRUGS,
+    INDICATION_ASKED,
+    INDICATIONS,
     KIND_WORDS,
     MAR_KINDS,
+    NOT_STATED,
     ROUTES,
     VASOPRESSORS,
     DoseError,
@@ -81,6 +85,25 @@ def statuses(rows: list[dict[str, Any]]) -> dict[int, str]:
     return out
 
 
+INDICATION_HELP = ("Why this dose was given, as the prescription or the team says: the registry "
+                   "asks for the therapy given for CRS and for ICANS. Choose \"not stated\" "
+                   "when nobody has said - never a guess. It changes no grade, flag or "
+                   "tocilizumab count.")
+
+
+def given_for(key: str, kind: str, current: str | None = None) -> str | None:
+    """The "Given for" choice: asked, with no choice made for the nurse, for the
+    anti-cytokine agents and corticosteroids (W20); "not stated" unless changed for the
+    others; the recorded one when correcting."""
+    options = list(INDICATIONS)
+    index = (options.index(current) if current in options else
+             None if kind in INDICATION_ASKED else options.index(NOT_STATED))
+    return st.selectbox("Given for" + (" (required)" if kind in INDICATION_ASKED
+                                       and current is None else ""),
+                        options, index=index, format_func=INDICATIONS.get, key=key,
+                        placeholder="Choose why it was given", help=INDICATION_HELP)
+
+
 def dose_text(m: dict[str, Any]) -> str:
     return "" if m["dose"] is None else f"{m['dose']:g} {m['unit'] or ''}".strip()
 
@@ -114,6 +137,7 @@ with meds_tab, st.container(border=True):
     route = c[2].selectbox("Route", drug.routes, format_func=lambda r: f"{r} ({ROUTES[r]})",
                            key=f"mar_route_{pid}_{kind}")
     given_at, clock_problem = when_input(f"mar_at_{pid}_{n}", now, "Given")
+    indication = given_for(f"mar_for_{pid}_{kind}_{n}", kind)
     dose, problem = number(dose_typed, "dose")
     note = None
     if problem is None and dose is not None:
@@ -127,7 +151,7 @@ with meds_tab, st.container(border=True):
     elif note:
         st.warning(md(note) + " — it can be saved.", icon=":material/warning:")
     if kind == "tocilizumab" and c_ is not None:
-        count = guidance.tocilizumab_count(tocilizumab_doses(c_.rows, c_.administrations), now)
+        count = tocilizumab_limits(c_.rows, c_.administrations, now)
         weight = patient.get("weight_kg")
         ref = guidance.tocilizumab_dose_mg(weight) if weight else None
         st.caption(f"Tocilizumab doses in the last 24 h: {count.last_24h} (limit 3) · in "
@@ -151,15 +175,19 @@ with meds_tab, st.container(border=True):
         st.warning(f"{KIND_WORDS[m['kind']]} given at {local(m['given_at'], tz)}, but {where}: "
                    "chart the infusion on the bedside assessment so the CRS grade counts it "
                    "(ASTCT 2019).", icon=":material/warning:")
+    if indication is None:
+        st.caption(f"Choose what the {KIND_WORDS[kind]} was given for (\"not stated\" when "
+                   "nobody has said) to save it.")
     if st.button("Save the medication", type="primary", key=f"mar_save_{pid}",
-                 disabled=dose is None or problem is not None):
+                 disabled=dose is None or problem is not None or indication is None):
         def record() -> int:
             got = services.record_medication(store, pid, kind, given_at, by=user["username"],
-                                             dose=dose, unit=unit, route=route)
+                                             dose=dose, unit=unit, route=route,
+                                             indication=str(indication))
             st.session_state[f"mar_added_{pid}"] = n + 1   # fresh fields after the save
             return got
         save(record, lambda _: f"{KIND_WORDS[kind]} {dose:g} {unit} {route} at "
-             f"{local(given_at, tz)} saved.", DONE)
+             f"{local(given_at, tz)}, given for {INDICATIONS[str(indication)]}, saved.", DONE)
 
 with meds_tab:
     meds = history["administrations"]
@@ -173,7 +201,9 @@ with meds_tab:
             "ID": m["id"], "Given": local(m["given_at"], tz),
             "Medication": KIND_WORDS.get(m["kind"], m["kind"]), "Dose": dose_text(m),
             "Check": short(dose_check(m)),
-            "Route": m.get("route") or "", "Status": statuses(meds)[m["id"]],
+            "Route": m.get("route") or "",
+            "Given for": INDICATIONS.get(m.get("indication") or NOT_STATED, ""),
+            "Status": statuses(meds)[m["id"]],
             "Corrects": "" if m["replaces_id"] is None else f"#{m['replaces_id']}",
             "Reason": m["reason"] or "",
             "Recorded": f"{local(m['recorded_at'], tz)} by {m['recorded_by']}"}
@@ -210,6 +240,8 @@ with meds_tab:
                                                if m.get("route") in d.routes else 0)
                     fix_at, fix_clock = when_input(f"mar_fix_at_{chosen}", m["given_at"],
                                                    "Given")
+                    fix_for = given_for(f"mar_fix_for_{chosen}", m["kind"],
+                                        m.get("indication") or NOT_STATED)
                     fix_dose, bad = number(typed, "dose")
                     if bad is None and fix_dose is not None:
                         try:
@@ -220,10 +252,13 @@ with meds_tab:
                     if bad:
                         st.error(md(bad), icon=":material/error:")
                     if st.button("Save the correction", key=f"mar_fix_save_{chosen}",
-                                 disabled=bool(bad) or fix_dose is None or not reason.strip()):
+                                 # a dose recorded without one (imported) can still be
+                                 # corrected, e.g. why it was given; a dose is never blanked
+                                 disabled=bool(bad) or not reason.strip()
+                                 or (fix_dose is None and m["dose"] is not None)):
                         save(lambda: services.amend_medication(
                                 store, pid, chosen, fix_at, fix_dose, fix_unit, fix_route,
-                                reason.strip(), by=user["username"]),
+                                reason.strip(), by=user["username"], indication=fix_for),
                              lambda new: f"Medication #{chosen} corrected: the new version is "
                              f"#{new}; the original stays in the list.", DONE)
                 elif st.button("Mark entered in error", key=f"mar_eie_{chosen}",
