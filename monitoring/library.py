@@ -2,10 +2,11 @@
 
 A case is a canonical assessment CSV (ward-local clock times, no offsets) and a **case card**:
 who the synthetic patient is, the summary and learning points, the spec §7 trial whose timing it
-follows, the grades the engine gives at named times, and the medications, lab results and other
-events of the stay. Built-in cases are files in ``sample_data/`` (``<name>.card.json`` beside
-``<name>.csv``); cases educators build are saved in the ward record (``teaching_cases``,
-append-only, each version kept with who and when) and export to the same two files.
+follows, the grades the engine gives at named times, and the medications (each with why it
+was given), lab results, ICU stays and other events of the stay. Built-in cases are files in
+``sample_data/`` (``<name>.card.json`` beside ``<name>.csv``); cases educators build are saved
+in the ward record (``teaching_cases``, append-only, each version kept with who and when) and
+export to the same two files.
 
 Loading a case puts a fresh copy into the demo ward, moved forward by whole days so it ends
 within the last day (decision W7): clock times, days after infusion and grades stay those of the
@@ -38,6 +39,7 @@ from grading.result import Status
 
 from . import limits
 from . import tables as t
+from .medications import NOT_STATED, IndicationError, check_indication
 from .store import LAB_UNITS, SYSTEM_USER, PatientIn, StoreError, WardStore, now
 
 SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
@@ -226,6 +228,8 @@ class Medication(_Model):
     unit: str
     route: str | None = None
     note: str | None = None
+    indication: str = Field(NOT_STATED, description="why it was given (decision W20): one of "
+                            "the record's indications; absent: not stated")
 
     @field_validator("time")
     @classmethod
@@ -246,6 +250,34 @@ class Medication(_Model):
         if self.unit != unit:
             raise ValueError(f"{t.KIND_WORDS[self.kind]} is recorded in {unit}, not "
                              f"{self.unit}")
+        return self
+
+    @model_validator(mode="after")
+    def _indication(self) -> Medication:
+        try:  # the record's own check (W20): the same values, the same words
+            check_indication(self.indication)
+        except IndicationError as e:
+            raise ValueError(f"{self.drug} at {self.time:%Y-%m-%dT%H:%M}: {e}") from None
+        return self
+
+
+class IcuStay(_Model):
+    """A stay in intensive care (decision R10), in the card's clock: loaded into the ward
+    record's ICU stays with the case. ``returned`` None: still in the ICU at the case's end."""
+
+    transferred: datetime
+    returned: datetime | None = None
+
+    @field_validator("transferred", "returned")
+    @classmethod
+    def _local_time(cls, v: datetime | None) -> datetime | None:
+        return None if v is None else _naive(v)
+
+    @model_validator(mode="after")
+    def _return_after_transfer(self) -> IcuStay:
+        if self.returned is not None and self.returned <= self.transferred:
+            raise ValueError(f"the return to the ward ({self.returned:%Y-%m-%dT%H:%M}) must be "
+                             f"after the transfer to the ICU ({self.transferred:%Y-%m-%dT%H:%M})")
         return self
 
 
@@ -315,6 +347,20 @@ class CaseCard(_Model):
     medications: list[Medication] = Field(default_factory=list)
     events: list[Event] = Field(default_factory=list)
     labs: Labs = Field(default_factory=Labs)
+    icu: list[IcuStay] = Field(default_factory=list, title="ICU stays")
+
+    @model_validator(mode="after")
+    def _one_icu_stay_at_a_time(self) -> CaseCard:
+        stays = sorted(self.icu, key=lambda s: s.transferred)
+        for before, after in zip(stays, stays[1:]):
+            if before.returned is None or after.transferred < before.returned:
+                raise ValueError(
+                    f"icu: the stay from {after.transferred:%Y-%m-%dT%H:%M} starts before the "
+                    f"stay from {before.transferred:%Y-%m-%dT%H:%M} "
+                    + ("has a return to the ward" if before.returned is None else
+                       f"ends ({before.returned:%Y-%m-%dT%H:%M})")
+                    + "; a patient is in one ICU stay at a time")
+        return self
 
     @model_validator(mode="after")
     def _trial_of_the_product(self) -> CaseCard:
@@ -461,6 +507,7 @@ def verify(case: LibraryCase, tz: str = "UTC") -> list[str]:
                         + (_flag_text(raised) or "none") + "; the card says "
                         + (_flag_text(card.expected.flags) or "none"))
     problems += _medication_problems(case)
+    problems += _icu_problems(case)
     ages = {float(x) for x in a.frame["age_years"].dropna()}
     if ages and ages != {float(card.patient.age_years)}:
         problems.append(f"patient.age_years {card.patient.age_years:g} but the timeline says "
@@ -492,6 +539,28 @@ def _medication_problems(case: LibraryCase) -> list[str]:
     for i, f in sorted(derived - flagged):
         problems.append(f"timeline {rows[i]['time']}: the card's medication sets {f}, the row "
                         "does not")
+    return problems
+
+
+ICU_EVENTS = {"ICU admission": "transferred", "back to the ward": "returned"}
+
+
+def _icu_problems(case: LibraryCase) -> list[str]:
+    """The card's ICU stays within its timeline (a stay after the last assessment would be
+    loaded in the future), and each "ICU admission" or "back to the ward" event of the card
+    a transfer or return of one of its stays (decision R10: the registry counts the stays)."""
+    last = max(datetime.fromisoformat(r["time"]) for r in csv_rows(case.timeline))
+    problems = []
+    for s in case.card.icu:
+        for name, at in (("transferred", s.transferred), ("returned", s.returned)):
+            if at is not None and at > last:
+                problems.append(f"ICU stay from {s.transferred:%Y-%m-%dT%H:%M}: {name} after "
+                                "the last assessment")
+    for e in case.card.events:
+        side = ICU_EVENTS.get(e.what)
+        if side is not None and all(getattr(s, side) != e.time for s in case.card.icu):
+            problems.append(f"event '{e.what}' at {e.time:%Y-%m-%dT%H:%M}: no ICU stay on the "
+                            f"card {side} then (give it in icu)")
     return problems
 
 
@@ -620,7 +689,12 @@ def load_case(store: WardStore, case: LibraryCase, at: datetime | None = None,
 
     ``until`` (a case-local time): the case as it stood then, put at ``at`` - the
     assessments, medications and lab results after it are left out and the rest moved by
-    the exact shift that makes ``until`` now (decision W16; the demo ward of the first run)."""
+    the exact shift that makes ``until`` now (decision W16; the demo ward of the first run);
+    an ICU stay that starts after it is left out, one that ends after it is loaded open.
+
+    Each medication is recorded with the indication its card gives (decision W20; "not
+    stated" when the card gives none) and each ICU stay of the card as an ICU stay of the
+    record (R10), so the registry export and the review show them."""
     at = at or now()
     tz = store.tz
     card = case.card
@@ -633,6 +707,7 @@ def load_case(store: WardStore, case: LibraryCase, at: datetime | None = None,
         shift = move(until).replace(tzinfo=None) - until  # for the audit: ward clock time
     medications = [m for m in card.medications if until is None or m.time <= until]
     labs = [x for x in card.labs.results() if until is None or x[3] <= until]
+    stays = icu_stays_until(card, until)
     infusion = infusion_of(data, tz)
     existing = store.patient(card.id)
     if existing is None:
@@ -650,9 +725,14 @@ def load_case(store: WardStore, case: LibraryCase, at: datetime | None = None,
             store.update_patient(card.id, changes, RELOAD_REASON, by=by)
     n = store.import_csv(data, by=by, demo=True)
     store.record_administrations(
-        card.id, [(m.kind, move(m.time), m.dose) for m in medications], by=by)
+        card.id, [(m.kind, move(m.time), m.dose, None, None, m.indication)
+                  for m in medications], by=by)
     store.record_labs(card.id, [(test, value, unit, move(when))
                                 for test, value, unit, when in labs], by=by)
+    for stay in stays:
+        store.record_icu_transfer(card.id, move(stay.transferred), by=by,
+                                  returned_at=None if stay.returned is None
+                                  else move(stay.returned))
     store.note(by, "teaching_case_loaded", "teaching_case", card.id, card.id,
                after={"source": case.source, "version": case.version,
                       "shift_days": shift.days, "assessments": n,
@@ -660,6 +740,15 @@ def load_case(store: WardStore, case: LibraryCase, at: datetime | None = None,
                           "until": until.isoformat(timespec="minutes"),
                           "shift_minutes": int(shift.total_seconds() // 60)})})
     return n
+
+
+def icu_stays_until(card: CaseCard, until: datetime | None) -> list[IcuStay]:
+    """The card's ICU stays as they stood at the case-local time ``until`` (all of them when
+    None): a stay that starts after it is left out, one that ends after it is still open."""
+    if until is None:
+        return list(card.icu)
+    return [s if s.returned is None or s.returned <= until else IcuStay(transferred=s.transferred)
+            for s in card.icu if s.transferred <= until]
 
 
 def admission(card: CaseCard) -> dict[str, Any]:
@@ -766,7 +855,11 @@ def card_from_record(store: WardStore, patient_id: str, *, title: str, summary: 
         trial=trial_for(p["product"], age),
         expected=Expected(crs_max=summ.crs_max_grade, icans_max=summ.icans_max_grade,
                           flags=flags, grades=key_grades(results, tz)),
-        medications=meds, labs=Labs(units=units, draws=[draws[k] for k in sorted(draws)]))
+        medications=meds, labs=Labs(units=units, draws=[draws[k] for k in sorted(draws)]),
+        icu=[IcuStay(transferred=s["transferred_at"].astimezone(tz).replace(tzinfo=None),
+                     returned=None if s["returned_at"] is None
+                     else s["returned_at"].astimezone(tz).replace(tzinfo=None))
+             for s in store.icu_stays(patient_id)])
     return card, text
 
 
@@ -791,7 +884,8 @@ def medications_of_record(store: WardStore, patient_id: str) -> list[Medication]
     for m in store.administrations(patient_id):
         meds.append(Medication(time=m["given_at"].astimezone(tz).replace(tzinfo=None),
                                kind=m["kind"], drug=t.KIND_WORDS[m["kind"]],
-                               dose=m["dose"], unit=m["unit"]))
+                               dose=m["dose"], unit=m["unit"],
+                               indication=m.get("indication") or NOT_STATED))
         field = GIVEN_FIELD[m["kind"]]
         i = next((i for i, x in enumerate(times) if x >= m["given_at"]), None)
         if field is not None and i is not None:

@@ -146,3 +146,43 @@ def test_the_library_still_loads_the_whole_case_by_whole_days(store):
     at = datetime(2026, 10, 14, 9, 0, tzinfo=UTC)
     library.load_case(store, case, at)
     assert len(store.timeline_rows("DEMO-005")) == len(grading.read_csv(case.timeline))
+
+
+def test_the_registry_export_of_the_demo_ward_shows_its_icu_patients_and_why_each_dose_was_given(
+        store):
+    """The standard ward's patients who reached the ICU by their "now" (DEMO-003 at its ICANS
+    grade 3, DEMO-005 on norepinephrine) are in intensive care, their stays open; every
+    anti-cytokine and steroid dose carries the reason its card gives (decisions R10, R11)."""
+    import csv
+    import io
+
+    from monitoring import registry
+    start = STARTS[1]
+    demo.load_demo(store, at=start)
+    rows = {}
+    for pid in INTENDED:
+        (row,) = csv.DictReader(io.StringIO(
+            registry.registry_csv(registry.registry_summaries(store, pid)), newline=""))
+        rows[pid] = row
+    icu = {pid: (r["ICU admission"], r["ICU stays"],
+                 r["ICU stay without a recorded return, since"]) for pid, r in rows.items()}
+    day = start.date().isoformat()  # each transfer is within hours of now
+    before = (start - timedelta(days=1)).date().isoformat()
+    assert icu["DEMO-003"] == ("yes", "1", day)  # transferred at its now
+    assert icu["DEMO-005"][:2] == ("yes", "1") and icu["DEMO-005"][2] in (day, before)
+    assert {icu[p] for p in ("DEMO-001", "DEMO-002", "DEMO-004")} == {("none recorded", "0", "")}
+    assert set(store.in_icu(list(INTENDED))) == {"DEMO-003", "DEMO-005"}
+
+    def reasons(pid: str, words: str) -> tuple[str, ...]:
+        r = rows[pid]
+        return (r[f"{words} given for CRS: doses"], r[f"{words} given for ICANS: doses"],
+                r[f"{words} doses with the reason not stated"])
+    assert reasons("DEMO-002", "Tocilizumab") == ("1", "0", "0")
+    assert reasons("DEMO-003", "Corticosteroid") == ("0", "2", "0")   # ICANS 2, then 3
+    assert rows["DEMO-003"]["Corticosteroid given for CRS (yes/no)"] == "no"
+    assert reasons("DEMO-004", "Tocilizumab") == ("1", "0", "0")
+    assert reasons("DEMO-004", "Corticosteroid") == ("0", "2", "0")
+    assert reasons("DEMO-005", "Tocilizumab") == ("1", "0", "0")
+    assert reasons("DEMO-005", "Corticosteroid") == ("1", "0", "0")
+    assert rows["DEMO-005"]["Corticosteroid given for ICANS (yes/no)"] == "no"
+    assert rows["DEMO-001"]["Tocilizumab given for CRS (yes/no)"] == "no"

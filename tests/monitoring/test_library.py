@@ -255,8 +255,13 @@ def test_a_loaded_case_grades_in_the_store_as_on_its_card(store, case_id):
         [(r.time, r.crs.grade, r.crs.status, r.icans.grade, r.icans.status, r.day_post_infusion,
           {f.code for f in r.flags}) for r in expected]
     meds = store.administrations(case_id)
-    assert [(m["kind"], m["dose"], m["given_at"] - shift) for m in meds] == [
-        (m.kind, m.dose, m.time.replace(tzinfo=UTC)) for m in case.card.medications]
+    assert [(m["kind"], m["dose"], m["given_at"] - shift, m["indication"]) for m in meds] == [
+        (m.kind, m.dose, m.time.replace(tzinfo=UTC), m.indication)
+        for m in case.card.medications]
+    assert [(x["transferred_at"] - shift, x["returned_at"] - shift)
+            for x in store.icu_stays(case_id)] == [
+        (x.transferred.replace(tzinfo=UTC), x.returned.replace(tzinfo=UTC))
+        for x in case.card.icu]
     labs = store.labs(case_id)
     assert [(x["test"], x["entered_value"], x["entered_unit"]) for x in labs] == [
         (test, value, unit) for test, value, unit, _ in case.card.labs.results()]
@@ -413,7 +418,7 @@ def test_a_reset_marks_medications_and_labs_and_discharges_cases_outside_the_sta
     load_demo(store, reset=True, at=AT + timedelta(days=3))
     assert store.patient("DEMO-009")["discharged_at"] is not None
     assert store.timeline_rows("DEMO-009") == [] and store.labs("DEMO-009") == []
-    assert store.administrations("DEMO-009") == []
+    assert store.administrations("DEMO-009") == [] and store.icu_stays("DEMO-009") == []
     assert store.patient("DEMO-002")["discharged_at"] is None
     assert len(store.labs("DEMO-002")) == standard_labs  # loaded again, not added twice
     until = standard_now()["DEMO-002"]  # the demo ward shows the case up to its now (W16)
@@ -424,9 +429,10 @@ def test_a_reset_marks_medications_and_labs_and_discharges_cases_outside_the_sta
     assert [(r.crs.grade, r.icans.grade) for r in
             grading.grade(store.timeline("DEMO-002")).results()] == expected
     marks = [a for a in store.audit("DEMO-009") if a["action"] == "entered_in_error"]
-    assert {a["entity"] for a in marks} == {"assessment", "administration", "lab"}
+    assert {a["entity"] for a in marks} == {"assessment", "administration", "lab", "icu_stay"}
     library.load_case(store, CASES["DEMO-009"], AT + timedelta(days=3))  # back on the ward
     assert store.patient("DEMO-009")["discharged_at"] is None
+    assert len(store.icu_stays("DEMO-009")) == 1  # loaded again, not added twice
 
 
 def test_an_exported_case_is_the_two_sample_data_files_and_reads_back_the_same():
@@ -495,3 +501,156 @@ def test_a_case_loaded_across_a_clock_change_keeps_real_elapsed_time_and_its_car
         (m.kind, m.time - card_end) for m in case.card.medications]
     assert sorted(x["taken_at"].astimezone(UTC) - end for x in store.labs(case_id)) == sorted(
         when - card_end for *_, when in case.card.labs.results())
+
+
+# ------------------------------------------------------------ why each dose, ICU stays (W20, R10)
+# What each card's story says each anti-cytokine agent and steroid was given for (the summary
+# and the notes), and the ICU stays its events give (transfer, return to the ward).
+GIVEN_FOR = {
+    "DEMO-001": {}, "DEMO-006": {},  # antipyretics only
+    "DEMO-002": {"tocilizumab": "crs"},
+    "DEMO-003": {"dexamethasone": "icans"},  # the CRS ended on Day 2; ICANS from Day 5
+    "DEMO-004": {"tocilizumab": "crs", "dexamethasone": "icans"},
+    "DEMO-005": {"tocilizumab": "crs", "dexamethasone": "crs"},
+    "DEMO-007": {"tocilizumab": "crs", "dexamethasone": "crs", "methylprednisolone": "crs"},
+    "DEMO-008": {"tocilizumab": "crs", "dexamethasone": "icans"},
+    "DEMO-009": {"tocilizumab": "crs", "dexamethasone": "icans", "methylprednisolone": "icans",
+                 "anakinra": "icans"},
+    "DEMO-010": {"dexamethasone": "icans"},
+    "DEMO-011": {"antipyretic": "other"},  # the line infection's fever
+    "DEMO-012": {"dexamethasone": "prophylaxis", "tocilizumab": "crs"},
+    "DEMO-013": {"tocilizumab": "crs"},
+    "DEMO-014": {"tocilizumab": "crs"},
+}
+ICU = {
+    "DEMO-003": [("2026-05-17T02:30", "2026-05-18T10:00")],
+    "DEMO-005": [("2026-07-07T22:30", "2026-07-09T10:00")],
+    "DEMO-007": [("2026-08-11T15:30", "2026-08-14T12:00")],
+    "DEMO-008": [("2026-08-22T17:20", "2026-08-23T12:00")],
+    "DEMO-009": [("2026-08-28T06:30", "2026-09-02T10:00")],
+}
+
+
+def test_the_table_of_reasons_covers_every_card():
+    assert set(GIVEN_FOR) == set(IDS)
+
+
+@pytest.mark.parametrize("case_id", IDS)
+def test_each_card_says_why_each_anticytokine_and_steroid_dose_was_given_as_its_story_does(
+        case_id):
+    from monitoring.medications import INDICATION_ASKED, NOT_STATED
+    meds = CASES[case_id].card.medications
+    assert {m.kind: m.indication for m in meds if m.indication != NOT_STATED} == \
+        GIVEN_FOR[case_id]
+    # one reason per drug on every card: each dose of a drug has it
+    assert all(m.indication == GIVEN_FOR[case_id][m.kind] for m in meds
+               if m.kind in GIVEN_FOR[case_id])
+    assert not [m for m in meds if m.kind in INDICATION_ASKED and m.indication == NOT_STATED]
+
+
+@pytest.mark.parametrize("case_id", IDS)
+def test_each_card_whose_story_goes_to_the_icu_has_the_stay_at_the_times_of_its_events(
+        case_id):
+    card = CASES[case_id].card
+    stays = [(f"{x.transferred:%Y-%m-%dT%H:%M}", f"{x.returned:%Y-%m-%dT%H:%M}")
+             for x in card.icu]
+    assert stays == ICU.get(case_id, [])
+    assert ("ICU" in card.summary) == bool(stays)
+    events = {e.what: f"{e.time:%Y-%m-%dT%H:%M}" for e in card.events}
+    assert [(events.get("ICU admission"), events.get("back to the ward"))] == (
+        stays or [(None, None)])
+
+
+def test_a_card_with_a_reason_the_record_does_not_know_is_refused_naming_the_dose_and_choices():
+    from monitoring.medications import INDICATIONS
+    raw = json.loads(library.card_json(CASES["DEMO-003"].card))
+    raw["medications"][3]["indication"] = "neurotoxicity"
+    with pytest.raises(library.CardError) as e:
+        library.parse_card(raw, "grade3_icans.card.json")
+    (problem,) = e.value.problems
+    assert problem.startswith("grade3_icans.card.json: medications.3: ")
+    assert "dexamethasone at 2026-05-17T01:50" in problem and "'neurotoxicity'" in problem
+    assert all(f"{k} ({w})" in problem for k, w in INDICATIONS.items())  # the record's list
+
+
+def test_a_card_medication_without_a_reason_is_loaded_as_not_stated(memory_store):
+    raw = json.loads(library.card_json(CASES["DEMO-002"].card))
+    for m in raw["medications"]:
+        m.pop("indication", None)
+    case = library.LibraryCase(library.parse_card(raw), CASES["DEMO-002"].timeline, "built-in")
+    library.load_case(memory_store, case, AT)
+    assert {m["indication"] for m in memory_store.administrations("DEMO-002")} == {"not_stated"}
+
+
+@pytest.mark.parametrize(("stays", "words"), [
+    ([{"transferred": "2026-07-08T10:00", "returned": "2026-07-08T09:00"}],
+     ["icu.0", "the return to the ward (2026-07-08T09:00) must be after the transfer"]),
+    ([{"transferred": "2026-07-08T10:00+02:00"}], ["icu.0.transferred", "without a UTC offset"]),
+    ([{"transferred": "2026-07-07T22:30", "returned": "2026-07-09T10:00"},
+      {"transferred": "2026-07-08T12:00", "returned": "2026-07-08T18:00"}],
+     ["icu: the stay from 2026-07-08T12:00", "one ICU stay at a time"]),
+    ([{"transferred": "2026-07-07T22:30"}, {"transferred": "2026-07-09T12:00"}],
+     ["icu: the stay from 2026-07-09T12:00", "has a return to the ward"]),
+    ([{"transferred": "2026-07-07T22:30", "left": "2026-07-09T10:00"}], ["icu.0.left"]),
+])
+def test_a_card_with_an_impossible_icu_stay_is_refused_naming_it(stays, words):
+    raw = json.loads(library.card_json(CASES["DEMO-005"].card))
+    raw["icu"] = stays
+    with pytest.raises(library.CardError) as e:
+        library.parse_card(raw, "grade3_crs_icu.card.json")
+    (problem,) = e.value.problems
+    assert problem.startswith("grade3_crs_icu.card.json: ")
+    assert all(w in problem for w in words), problem
+
+
+def test_verify_reports_an_icu_event_without_its_stay_and_a_stay_after_the_last_assessment():
+    case = CASES["DEMO-005"]
+    assert library.verify(card_with(case, icu=[])) == [
+        "event 'ICU admission' at 2026-07-07T22:30: no ICU stay on the card transferred then "
+        "(give it in icu)",
+        "event 'back to the ward' at 2026-07-09T10:00: no ICU stay on the card returned then "
+        "(give it in icu)"]
+    late = [{"transferred": "2026-07-07T22:30", "returned": "2026-07-09T10:00"},
+            {"transferred": "2026-07-13T23:00"}]
+    assert library.verify(card_with(case, icu=late)) == [
+        "ICU stay from 2026-07-13T23:00: transferred after the last assessment"]
+
+
+@pytest.mark.parametrize(("until", "stays"), [
+    ("2026-07-07T22:00", []),                                            # before the transfer
+    ("2026-07-07T22:30", [("2026-07-07T22:30", None)]),                  # at it: open
+    ("2026-07-08T02:10", [("2026-07-07T22:30", None)]),                  # in the ICU: open
+    ("2026-07-09T10:00", [("2026-07-07T22:30", "2026-07-09T10:00")]),    # back at the cut
+    ("2026-07-10T02:00", [("2026-07-07T22:30", "2026-07-09T10:00")]),
+])
+def test_a_case_cut_at_a_time_has_the_icu_stays_as_they_stood_then(until, stays):
+    got = library.icu_stays_until(CASES["DEMO-005"].card, datetime.fromisoformat(until))
+    assert [(x.transferred.isoformat(timespec="minutes"),
+             x.returned and x.returned.isoformat(timespec="minutes")) for x in got] == stays
+
+
+def test_a_case_loaded_up_to_a_time_in_the_icu_is_in_the_icu_since_its_transfer(memory_store):
+    until = datetime(2026, 7, 8, 2, 10)
+    library.load_case(memory_store, CASES["DEMO-005"], AT, until=until)
+    (stay,) = memory_store.icu_stays("DEMO-005")
+    now_ = AT.replace(second=0, microsecond=0)
+    assert (stay["transferred_at"], stay["returned_at"]) == (
+        now_ - (until - datetime(2026, 7, 7, 22, 30)), None)
+    assert memory_store.in_icu(["DEMO-005"]) == {"DEMO-005": stay["transferred_at"]}
+    given = {(m["kind"], m["indication"]) for m in memory_store.administrations("DEMO-005")}
+    assert given == {("antipyretic", "not_stated"), ("fluid_bolus", "not_stated"),
+                     ("tocilizumab", "crs"), ("dexamethasone", "crs")}
+
+
+def test_a_card_built_from_a_record_keeps_why_each_dose_was_given_and_the_icu_stays(store):
+    case = CASES["DEMO-009"]
+    library.load_case(store, case, AT)
+    card, _ = library.card_from_record(
+        store, "DEMO-009", title="Grade 4 ICANS", summary="As loaded.",
+        learning_points=["ICU and the reasons come along."], disease="DLBCL")
+    shift = card.icu[0].transferred - case.card.icu[0].transferred
+    assert shift % timedelta(days=1) == timedelta(0)
+    assert [(x.transferred - shift, x.returned - shift) for x in card.icu] == [
+        (x.transferred, x.returned) for x in case.card.icu]
+    assert [(m.kind, m.time - shift, m.indication) for m in card.medications] == [
+        (m.kind, m.time, m.indication) for m in case.card.medications]

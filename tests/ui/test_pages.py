@@ -62,6 +62,10 @@ def test_the_overview_shows_one_row_per_admitted_patient_with_grades_and_due(sig
     assert all(day.startswith("D+") for day in details["Day"])
     assert details.loc[details["ID"] == "DEMO-003", "Max CRS / ICANS"].item() == "1 / 3"
     assert at.session_state["_auto_refresh"] is True  # the one-minute refresh is on
+    # the ICU stays of the cards (R10): the ICANS 3 and CRS 3 patients are in intensive care
+    (icu,) = [c.value for c in at.caption if c.value.startswith("In intensive care: ")]
+    assert "Demo Patient C" in icu and "Demo Patient E" in icu
+    assert not any(f"Demo Patient {x}" in icu for x in "ABD")
 
 
 def test_a_febrile_patient_with_a_flag_moves_up_the_overview(signed_in, store):

@@ -42,6 +42,10 @@ def test_an_educator_loads_a_library_case_and_opens_it_in_teaching(signed_in, st
     assert "Grade 4 ICANS with cerebral oedema (DEMO-009) loaded into the demo ward" in texts(at)
     assert store.patient("DEMO-009")["is_demo"]
     assert len(store.labs("DEMO-009")) > 0 and len(store.administrations("DEMO-009")) > 0
+    assert "1 ICU stay, " in texts(at)  # the card's stay, loaded into the record (R10)
+    assert len(store.icu_stays("DEMO-009")) == 1
+    assert {m["indication"] for m in store.administrations("DEMO-009")
+            if m["kind"] == "anakinra"} == {"icans"}
     assert any(a["action"] == "teaching_case_loaded" and a["username"] == "demo.educator"
                for a in store.audit("DEMO-009"))
     button(at, "Open in Teaching").click().run()

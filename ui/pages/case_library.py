@@ -62,8 +62,10 @@ with st.container(border=True):
             st.markdown("Review flags the case is about: " + ", ".join(
                 f"`{code}` ({len(times)} assessments)"
                 for code, times in card.expected.flags.items()))
+    stays = len(card.icu)  # loaded as the record's ICU stays (decision R10)
     st.caption(f"{len(card.medications)} medications, {len(card.events)} other events, "
-               f"{len(card.labs.draws)} lab draws.")
+               + (f"{stays} ICU stay{'s' if stays > 1 else ''}, " if stays else "")
+               + f"{len(card.labs.draws)} lab draws.")
     problems = library.verify(case, tz.key)
     if problems:
         st.error("The grading engine does not agree with this card:  \n"
