@@ -10,7 +10,8 @@ export to the same two files.
 
 Loading a case puts a fresh copy into the demo ward, moved forward by whole days so it ends
 within the last day (decision W7): clock times, days after infusion and grades stay those of the
-card. An earlier copy of the same case is marked entered-in-error first, never deleted.
+card (across a clock change of the ward zone, real elapsed time and so the grades). An earlier
+copy of the same case is marked entered-in-error first, never deleted.
 ``verify`` grades a case with the engine and lists every claim of its card that the engine does
 not bear out - the tests run it on every built-in case, the library page on every case.
 """
@@ -605,6 +606,28 @@ def shift_for(timeline: bytes, at: datetime, tz: Any) -> timedelta:
     return timedelta(days=(local_now - last).days)
 
 
+def day_mover(timeline: bytes, at: datetime, tz: Any) -> tuple[timedelta,
+                                                                 Callable[[datetime], datetime]]:
+    """Decision W7: the whole days that move a case's last assessment within the day before
+    ``at`` (``shift_for``), and the mover that puts it at its card clock time on that day and
+    every other time of the case at its real distance from it. Off a clock change this is
+    the card's clock time plus whole days; across one, real elapsed time is kept (the grades
+    stay the card's, decision D9) and each time carries its UTC offset, so a local time the
+    clock change skips or repeats is never written (it would be refused, V4). A last clock
+    time the change skips is read with the offset before it; should that put it after
+    ``at``, the case is moved one day less."""
+    shift = shift_for(timeline, at, tz)
+    last = max(datetime.fromisoformat(r["time"]) for r in csv_rows(timeline))
+    end = (last + shift).replace(tzinfo=tz).astimezone(UTC)
+    if end > at.astimezone(UTC):
+        shift -= timedelta(days=1)
+        end -= timedelta(days=1)
+
+    def move(t: datetime) -> datetime:
+        return (end - (last - t)).astimezone(tz)
+    return shift, move
+
+
 def mover(until: datetime, at: datetime, tz: Any) -> Callable[[datetime], datetime]:
     """Case-local time -> the instant in the ward that keeps its distance from ``until``, with
     ``until`` put at ``at`` (to the minute; decision W16: the demo ward ends now). Real
@@ -676,11 +699,8 @@ def load_case(store: WardStore, case: LibraryCase, at: datetime | None = None,
     tz = store.tz
     card = case.card
     if until is None:
-        shift = shift_for(case.timeline, at, tz)
-
-        def move(t: datetime) -> datetime:
-            return (t + shift).replace(tzinfo=tz)
-        data = shifted_timeline(case.timeline, shift)
+        shift, move = day_mover(case.timeline, at, tz)
+        data = shifted_timeline(case.timeline, move)
     else:
         move = mover(until, at, tz)
         data = shifted_timeline(cut_timeline(case.timeline, until), move)

@@ -218,14 +218,15 @@ class _Layers:
                            "xanchor": "left", "yanchor": "top", "font": {"size": 10},
                            "bgcolor": "rgba(255,255,255,0.7)"})
 
-    def day(self, x: datetime, text: str) -> None:
-        """A dotted line at local midnight through every panel, and the day's label above the
-        first panel's title (shifted up in pixels: it never sits on a title)."""
+    def day(self, x: datetime, text: str, label_x: datetime) -> None:
+        """A dotted line at local midnight ``x`` through every panel, and the day's label at
+        ``label_x`` above the first panel's title (shifted up in pixels: it never sits on a
+        title)."""
         self.shapes.append({"type": "line", "xref": "x", "x0": x, "x1": x, "yref": "paper",
                             "y0": 0, "y1": 1, "line": {"color": "#BBBBBB", "width": 1,
                                                        "dash": "dot"}})
         if text:
-            self.notes.append({"xref": "x", "x": x + timedelta(hours=12), "yref": "paper",
+            self.notes.append({"xref": "x", "x": label_x, "yref": "paper",
                                "y": 1.0, "yshift": DAY_LABEL_SHIFT_PX, "text": text,
                                "showarrow": False, "yanchor": "bottom", "font": {"size": 10}})
 
@@ -428,19 +429,25 @@ def time_range(review: Review) -> tuple[datetime, datetime]:
 
 def _day_lines(layers: _Layers, review: Review, f: pd.DataFrame) -> None:
     """Day after infusion on the shared time axis: a line at each local midnight, 'Day N'
-    above it - on every day up to ``MAX_DAY_LABELS`` days, else on every k-th day (from the
+    over the middle of the part of that day the axis shows (the first and last days are
+    partly off it: a label at noon would not be drawn, depending on the time of day the stay
+    began) - on every day up to ``MAX_DAY_LABELS`` days, else on every k-th day (from the
     first), so the labels never run into each other at tablet width."""
     infusion = review.patient.get("infusion_time")
     if infusion is None or f.empty:
         return
     inf_day = infusion.astimezone(review.tz).date()
     first, last = f["time"].min().date(), f["time"].max().date()
+    shown_from, shown_to = time_range(review)
     count = (last - first).days + 1
     step = -(-count // MAX_DAY_LABELS)  # ceiling division
     for k in range(count):
         day = first + timedelta(days=k)
         midnight = datetime.combine(day, datetime.min.time())  # ward-local, like the points
-        layers.day(midnight, f"Day {(day - inf_day).days}" if k % step == 0 else "")
+        start = max(midnight, shown_from)
+        end = min(midnight + timedelta(days=1), shown_to)
+        layers.day(midnight, f"Day {(day - inf_day).days}" if k % step == 0 else "",
+                   start + (end - start) / 2)
 
 
 def _axes(fig: go.Figure, f: pd.DataFrame) -> None:

@@ -70,8 +70,9 @@ def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime,
                    "recorded).", icon=":material/local_hospital:")
     n = st.session_state.setdefault(f"icu_added_{pid}", 0)  # fresh fields after each save
     if since is None:
-        at = recording.when_input(f"icu_in_{pid}_{n}", now, TRANSFERRED, tz)
-        problem = recording.future(at, TRANSFERRED, now, tz)
+        at, problem = recording.when_input(f"icu_in_{pid}_{n}", now, TRANSFERRED, tz,
+                                           TRANSFERRED)
+        problem = problem or recording.future(at, TRANSFERRED, now, tz)
         if problem:
             st.error(md(problem), icon=":material/error:")
         if st.button("Record the transfer to intensive care", type="primary",
@@ -84,8 +85,8 @@ def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime,
                  "saved.", done_key)
     else:
         stay = next(s for s in stays if s["returned_at"] is None)
-        at = recording.when_input(f"icu_out_{pid}_{n}", now, RETURNED, tz)
-        problem = recording.future(at, RETURNED, now, tz)
+        at, problem = recording.when_input(f"icu_out_{pid}_{n}", now, RETURNED, tz, RETURNED)
+        problem = problem or recording.future(at, RETURNED, now, tz)
         after = f"after the transfer to intensive care at {when(stay['transferred_at'], tz)}"
         if problem is None and at < stay["transferred_at"]:
             problem = f"{RETURNED}: must be {after}"
@@ -139,13 +140,14 @@ def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime,
                      lambda _: f"ICU stay #{chosen} marked entered in error; it stays in the "
                      "list and no longer counts.", done_key)
             return
-        fix_in = recording.when_input(f"icu_fix_in_{chosen}", s["transferred_at"],
-                                      TRANSFERRED, tz)
+        fix_in, bad_in = recording.when_input(f"icu_fix_in_{chosen}", s["transferred_at"],
+                                              TRANSFERRED, tz, TRANSFERRED)
         returned = st.checkbox(f"{RETURNED} (a return is recorded)",
                                value=s["returned_at"] is not None, key=f"icu_fix_has_{chosen}")
-        fix_out = recording.when_input(f"icu_fix_out_{chosen}", s["returned_at"] or now,
-                                       RETURNED, tz) if returned else None
-        bad = recording.future(fix_in, TRANSFERRED, now, tz) or (
+        fix_out, bad_out = recording.when_input(
+            f"icu_fix_out_{chosen}", s["returned_at"] or now, RETURNED, tz, RETURNED) \
+            if returned else (None, None)
+        bad = bad_in or bad_out or recording.future(fix_in, TRANSFERRED, now, tz) or (
             recording.future(fix_out, RETURNED, now, tz) if fix_out else None)
         if bad is None and fix_out is not None and fix_out <= fix_in:
             bad = f"{RETURNED}: must be after {TRANSFERRED} ({when(fix_in, tz)})"

@@ -30,7 +30,7 @@ def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime, pr
     c = st.columns(2)
     typed = c[0].text_input("Value", key=f"{prefix}_value_{pid}_{n}", max_chars=NUMBER_CHARS)
     lab_unit = c[1].selectbox("Unit", list(a.factors), key=f"{prefix}_unit_{pid}_{test}")
-    taken_at = when_input(f"{prefix}_at_{pid}_{n}", now, "Taken", tz)
+    taken_at, clock_problem = when_input(f"{prefix}_at_{pid}_{n}", now, "Taken", tz, "taken")
     value, problem = number(typed, a.words)
     note = None
     if problem is None and value is not None:
@@ -40,7 +40,7 @@ def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime, pr
         except LabUnitError as e:
             problem = str(e)
     if problem is None:
-        problem = future(taken_at, "taken", now, tz)
+        problem = clock_problem or future(taken_at, "taken", now, tz)
     if problem:
         st.error(md(problem), icon=":material/error:")
     elif note:

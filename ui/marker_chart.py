@@ -277,9 +277,10 @@ def _day_lines(layers: _Layers, review: Review, start: datetime, end: datetime) 
             layers.shapes.append({"type": "line", "xref": "x", "x0": midnight, "x1": midnight,
                                   "yref": "paper", "y0": 0, "y1": 1,
                                   "line": {"color": "#BBBBBB", "width": 1, "dash": "dot"}})
-        noon = midnight + timedelta(hours=12)
-        if k % step == 0 and start <= noon <= end:
-            layers.notes.append({"xref": "x", "x": noon, "yref": "paper", "y": 1.0,
+        if k % step == 0:  # over the middle of the part of the day shown (as the timeline)
+            shown = max(midnight, start)
+            middle = shown + (min(midnight + timedelta(days=1), end) - shown) / 2
+            layers.notes.append({"xref": "x", "x": middle, "yref": "paper", "y": 1.0,
                                  "yshift": DAY_LABEL_SHIFT_PX,
                                  "text": f"Day {(day - inf_day).days}", "showarrow": False,
                                  "yanchor": "bottom", "font": {"size": 10}})

@@ -8,9 +8,11 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from monitoring.review import patient_review
 from tests.e2e.conftest import WardServer
 from tests.e2e.helpers import TIMEOUT_MS, choose, heading, screenshot, sign_in, wait_idle
 from tests.ui.test_review_scales import make_course
+from ui.charts import MAX_DAY_LABELS
 
 
 def test_a_physician_compares_the_scales_and_reads_the_lab_scores(ward_server: WardServer,
@@ -78,15 +80,20 @@ def test_the_timeline_draws_news2_and_consciousness_and_why_jumps_to_the_maximum
     for text in ("NEWS2 (RCP 2017)", "Level of consciousness (ACVPU)",
                  "NEWS2 is not scored under 16 (RCP 2017)", "V voice"):
         expect(chart.get_by_text(text, exact=True).first).to_be_attached()
-    # The day labels sit at each local midnight from the first assessment's day. The demo ward
-    # is moved to the present minute (W16), so whether DEMO-004's first assessment falls on
-    # the infusion day (Day 0) or after midnight (Day 1) depends on the clock: a week of
-    # consecutive labels starting at one of the two is what does not.
-    days = chart.get_by_text(re.compile(r"^Day [0-9]+$"))
-    expect(days.first).to_be_attached()
-    numbers = [int(t.split()[1]) for t in days.all_text_contents()]
-    assert numbers[0] in (0, 1) and numbers == list(range(numbers[0], numbers[0] + len(numbers)))
-    assert len(numbers) >= 6, numbers
+    # A day label at each local midnight from the first assessment's day to the last's, each
+    # the day after infusion the engine gives that day's assessments; every day up to
+    # MAX_DAY_LABELS days, else every k-th. The demo ward is moved to the present minute (W16),
+    # so by the time of day DEMO-004's stay starts on Day 0 or Day -1 and spans 8 or 9
+    # calendar days (Day 0-7 before 00:30 UTC; Day 0, 2, ..., 8 from 00:30; Day -1, 1, ..., 7
+    # from 03:30; Day 0-7 again from 05:30): the labels expected are read from the record,
+    # and every one is drawn (a first-day label at noon was off the axis from 21:00 to 05:30).
+    results = patient_review(ward_server.store, "DEMO-004").results
+    first, last = results[0].day_post_infusion, results[-1].day_post_infusion
+    step = -(-(last - first + 1) // MAX_DAY_LABELS)
+    want = list(range(first, last + 1, step))
+    days = chart.get_by_text(re.compile(r"^Day -?[0-9]+$"))
+    expect(days).to_have_count(len(want))
+    assert sorted(int(t.split()[1]) for t in days.all_text_contents()) == want
     chart.scroll_into_view_if_needed()
     screenshot(ui, "review_timeline_820")
     ui.set_viewport_size({"width": 1400, "height": 900})

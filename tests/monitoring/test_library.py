@@ -17,7 +17,7 @@ import pytest
 import grading
 from monitoring import library
 from monitoring.demo import standard_ids, standard_now
-from monitoring.store import StoreError
+from monitoring.store import StoreError, WardStore
 
 CASES = {c.id: c for c in library.builtin_cases()}
 IDS = sorted(CASES)
@@ -462,6 +462,45 @@ def test_shifting_a_case_keeps_the_seconds_of_entries_timed_to_the_second():
     assert [(r["time"], r["infusion_time"]) for r in rows] == [
         ("2026-12-04T10:00:15", "2026-12-03T09:00"), ("2026-12-04T10:00:45", ""),
         ("2026-12-04T11:00", "")]
+
+
+# W7 across a clock change: the ward zone's clock changes within the days a case is moved to
+CLOCK_CHANGES = [
+    # 2026-03-08 02:00 does not exist in New York: the whole-day move wrote it and the import
+    # refused it, so no case with a 02:00 assessment loaded for two weeks after spring forward
+    ("America/New_York", datetime(2026, 3, 11, 12, 0, tzinfo=UTC)),
+    ("America/New_York", datetime(2026, 11, 4, 5, 30, tzinfo=UTC)),   # fall back
+    ("Europe/London", datetime(2026, 3, 31, 12, 0, tzinfo=UTC)),      # spring forward
+]
+
+
+@pytest.mark.parametrize(("zone", "at"), CLOCK_CHANGES, ids=lambda v: str(v)[:16])
+@pytest.mark.parametrize("case_id", ["DEMO-002", "DEMO-003", "DEMO-005"])
+def test_a_case_loaded_across_a_clock_change_keeps_real_elapsed_time_and_its_cards_grades(
+        zone, at, case_id):
+    store = WardStore.in_memory(zone)
+    store.add_user("eddie", "educator")
+    case = CASES[case_id]
+    n = library.load_case(store, case, at, by="eddie")
+    expected = list(grading.grade(grading.read_csv(case.timeline)).results())
+    got = list(grading.grade(store.timeline(case_id)).results())
+    assert n == len(got) == len(expected)
+    assert [(r.crs.grade, r.crs.status, r.icans.grade, r.icans.status,
+             {f.code for f in r.flags}) for r in got] == \
+        [(r.crs.grade, r.crs.status, r.icans.grade, r.icans.status, {f.code for f in r.flags})
+         for r in expected]
+    end, card_end = got[-1].time.astimezone(UTC), expected[-1].time
+    # the last assessment at its card clock time, within the day before the load
+    assert got[-1].time.astimezone(store.tz).time() == card_end.time()
+    assert at - timedelta(days=1) < end <= at
+    # every assessment, medication and lab at its card distance from the last, in real time
+    assert [r.time.astimezone(UTC) - end for r in got] == [r.time - card_end for r in expected]
+    card_end = card_end.replace(tzinfo=None)
+    assert [(m["kind"], m["given_at"].astimezone(UTC) - end)
+            for m in store.administrations(case_id)] == [
+        (m.kind, m.time - card_end) for m in case.card.medications]
+    assert sorted(x["taken_at"].astimezone(UTC) - end for x in store.labs(case_id)) == sorted(
+        when - card_end for *_, when in case.card.labs.results())
 
 
 # ------------------------------------------------------------ why each dose, ICU stays (W20, R10)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from monitoring import review
-from monitoring.demo import standard_cases
+from monitoring.demo import load_demo, standard_cases
 from monitoring.library import load_case
 from monitoring.store import WardStore
 from ui import charts
@@ -365,6 +365,36 @@ def test_a_long_stay_labels_every_other_day_so_the_labels_never_run_together(dem
     assert days == [f"Day {n}" for n in range(0, 13, 2)]
     lines = [x for x in fig.layout.shapes if x.yref == "paper" and x.type == "line"]
     assert len(lines) == 13                             # every midnight keeps its line
+
+
+@pytest.mark.parametrize(("start", "labels", "midnights"), [
+    # the demo ward ends at the minute it starts (W16): DEMO-004's stay, from 2 h before the
+    # infusion to 30 min ago, spans 8 calendar days or, across one more midnight, 9
+    ((23, 52), range(0, 8), 8),
+    ((0, 45), range(0, 9, 2), 9),    # the first assessment before midnight, the last after
+    ((4, 10), range(-1, 8, 2), 9),   # the infusion after midnight: the first day is Day -1
+    ((5, 40), range(0, 8), 8),
+])
+def test_the_demo_wards_day_labels_follow_the_clock_time_it_starts_at(tmp_path, start, labels,
+                                                                      midnights):
+    s = WardStore(f"sqlite:///{tmp_path}/ward.db", tz="UTC")
+    load_demo(s, at=datetime(2026, 1, 14, *start, tzinfo=UTC))  # any past day
+    rv = review.patient_review(s, "DEMO-004")
+    fig = charts.timeline_figure(rv)
+    notes = [a for a in fig.layout.annotations if str(a.text).startswith("Day ")]
+    assert [a.text for a in notes] == [f"Day {n}" for n in labels]
+    assert [rv.results[0].day_post_infusion, rv.results[-1].day_post_infusion] == [
+        labels[0], labels[0] + midnights - 1]
+    lines = [x for x in fig.layout.shapes if x.yref == "paper" and x.type == "line"]
+    assert len(lines) == midnights
+    # every label on the axis as drawn (plotly leaves out a label off the axis): the first
+    # day's over the part of it the axis shows, whatever the time the stay began
+    low, high = (pd.Timestamp(x) for x in fig.layout.xaxis.range)
+    at = [pd.Timestamp(a.x) for a in notes]
+    assert all(low < x < high for x in at), (low, at, high)
+    midnight = pd.Timestamp(lines[0].x0)
+    assert at[0] == max(midnight, low) + (midnight + pd.Timedelta(days=1) - max(midnight, low)) / 2
+    s.engine.dispose()
 
 
 def test_day_labels_sit_above_the_panel_titles_and_below_the_quick_range_buttons(demo_store):

@@ -1,7 +1,7 @@
 """Admission and discharge (physician, admin): demographics, weight, product, infusion time,
 lymphodepletion start, baseline ICE; changes to admission details need a reason."""
 
-from datetime import date, datetime, time
+from datetime import date, time
 
 import streamlit as st
 from pydantic import ValidationError
@@ -11,6 +11,7 @@ from monitoring.services import StoreError
 from monitoring.vocabulary import PATIENT_FIELDS, PRODUCTS
 from ui import session
 from ui.common import local
+from ui.recording import ward_time
 from ui.text import md
 
 user = session.require("admission")
@@ -40,7 +41,8 @@ with admit_tab, st.form("admit", clear_on_submit=False):
     name = c[2].text_input("Name", max_chars=limits.most("name"))
     c = st.columns(4)
     dob = c[0].date_input("Date of birth", value=None, min_value=date(1900, 1, 1),
-                          max_value=date.today(), format="DD/MM/YYYY")
+                          max_value=session.now().astimezone(tz).date(),  # the ward's today
+                          format="DD/MM/YYYY")
     sex = c[1].selectbox("Sex", ("female", "male", "other", "unknown"), index=None)
     weight = c[2].number_input("Weight (kg)", value=None, step=0.1, format="%.1f",
                                help="0.5-350 kg; used for tocilizumab dosing")
@@ -62,6 +64,11 @@ with admit_tab, st.form("admit", clear_on_submit=False):
                             help=PATIENT_FIELDS["spo2_scale"].description)
     submitted = st.form_submit_button("Admit", type="primary")
 if submitted:
+    # a clock time that night's clock change skips or repeats is refused, never guessed
+    infusion, inf_problem = (None, None) if inf_day is None \
+        else ward_time(inf_day, inf_time, tz, "Infusion time")
+    ld_at, ld_problem = (None, None) if ld_day is None \
+        else ward_time(ld_day, ld_time, tz, "Lymphodepletion time")
     details = {
         "patient_id": patient_id.strip(), "hospital_number": hospital_number.strip() or None,
         "name": name.strip() or None, "date_of_birth": dob, "sex": sex, "weight_kg": weight,
@@ -69,11 +76,10 @@ if submitted:
         "indication": indication.strip() or None,
         "baseline_ice": None if baseline_ice is None else int(baseline_ice),
         "spo2_scale": spo2_scale,
-        "infusion_time": None if inf_day is None
-        else datetime.combine(inf_day, inf_time).replace(tzinfo=tz),
-        "lymphodepletion_at": None if ld_day is None
-        else datetime.combine(ld_day, ld_time).replace(tzinfo=tz)}
+        "infusion_time": infusion, "lymphodepletion_at": ld_at}
     try:
+        if inf_problem or ld_problem:
+            raise StoreError("  \n".join(p for p in (inf_problem, ld_problem) if p))
         services.admit(store, details, by=user["username"])
     except ValidationError as e:
         with admit_tab:
@@ -115,7 +121,10 @@ with edit_tab:
         ld_time = c[1].time_input("Lymphodepletion time",
                                   value=time(9, 0) if ld is None else ld.astimezone(tz).time(),
                                   step=300, key=f"edit_ld_time_{pid}")
-        ld_new = None if ld_day is None else datetime.combine(ld_day, ld_time).replace(tzinfo=tz)
+        ld_new, ld_problem = (None, None) if ld_day is None \
+            else ward_time(ld_day, ld_time, tz, "Lymphodepletion time", ld)
+        if ld_problem:
+            st.error(md(ld_problem), icon=":material/error:")
         st.caption("Transfers to intensive care and back are recorded on the Patient record "
                    "page (nurses and physicians).")
         reason = st.text_input("Reason for the change (required)", key=f"edit_reason_{pid}",
@@ -124,7 +133,7 @@ with edit_tab:
                                      ("baseline_ice", None if baseline is None else int(baseline)),
                                      ("product", product), ("spo2_scale", scale),
                                      ("lymphodepletion_at", ld_new)) if v != p[k]}
-        if st.button("Save changes", disabled=not changes or not reason.strip(),
+        if st.button("Save changes", disabled=not changes or not reason.strip() or bool(ld_problem),
                      key=f"edit_save_{pid}"):
             try:
                 # the flags are resynced with the change, in its transaction

@@ -1,7 +1,6 @@
 """Bedside entry: one assessment, previewed with its CRS / ICANS grade before it is saved."""
 
 import logging
-from datetime import datetime
 
 import streamlit as st
 
@@ -28,6 +27,7 @@ from ui.form import (
     field_messages,
     show_problems,
 )
+from ui.recording import ward_time
 from ui.text import md
 
 log = logging.getLogger(__name__)
@@ -108,9 +108,13 @@ with st.container(key=f"{key}_bedside_when"):  # ui/bedside.css (drawn with the 
     c[2].caption(f"Ward time zone {tz.key}. Left at now, the assessment is timed when it is "
                  "saved; it may be back-dated up to 24 h, never in the future.")
     time_slot = st.empty()  # what is wrong with the time, under it
-assessed_at = local_now.replace(microsecond=0) if at_now \
-    else datetime.combine(day, clock).replace(tzinfo=tz)
-time_problem = backdating_problem(assessed_at, session.now())
+clock_problem = None
+if at_now:
+    assessed_at = local_now.replace(microsecond=0)
+else:  # a clock time that night's clock change skips or repeats is refused, never guessed
+    assessed_at, clock_problem = ward_time(day, clock, tz, "Time")
+time_problem = backdating_problem(assessed_at, session.now()) or (
+    Problem("time", "clock_change", clock_problem) if clock_problem else None)
 
 form = assessment_form(key, carried, age, support_note)
 form.slots["time"] = time_slot

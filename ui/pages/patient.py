@@ -1,8 +1,6 @@
 """Patient record: every assessment with its correction history; amend or mark entered-in-error
 (reason required; the original stays visible); stays in intensive care (ui/icu.py)."""
 
-from datetime import datetime
-
 import pandas as pd
 import streamlit as st
 
@@ -13,6 +11,7 @@ from ui import icu, session
 from ui.common import local, observations_text
 from ui.flags import open_flags_panel
 from ui.form import assessment_form, problem_lines, problems_by_field, show_problems
+from ui.recording import ward_time
 from ui.text import md
 
 user = session.require("patient")
@@ -91,7 +90,9 @@ else:
                           format="DD/MM/YYYY")
     clock = c[1].time_input("Time", value=at_local.time(), step=60, key=f"{key}_time")
     form = assessment_form(key, h.values, h.values.get("age_years"))
-    values = dict(form.values) | {"time": datetime.combine(day, clock).replace(tzinfo=tz)}
+    # a clock time that night's clock change skips or repeats is refused, never guessed
+    amended_at, clock_problem = ward_time(day, clock, tz, "Time", h.assessed_at)
+    values = dict(form.values) | {"time": amended_at}
     # the record's rules for a correction (blank support kept blank, a dose with its
     # infusion, the row validated with the rest of the record) are the service's
     draft = services.draft_amendment(store, pid, h, values, form.drawn,
@@ -102,6 +103,8 @@ else:
     problems = {k: list(v) for k, v in form.problems.items()}
     for name, messages in problems_by_field(draft.problems).items():
         problems.setdefault(name, []).extend(messages)
+    if clock_problem:
+        problems.setdefault("time", []).append(clock_problem)
     show_problems(form, problems)
     if problems:
         st.error("Correct the values marked above; nothing has been saved.")

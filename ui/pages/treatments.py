@@ -61,8 +61,8 @@ def short(check: str) -> str:
     return check.split(" is ", 1)[-1] if check else ""
 
 
-def when_input(key: str, default: datetime, label: str) -> datetime:
-    return recording.when_input(key, default, label, tz)
+def when_input(key: str, default: datetime, label: str) -> tuple[datetime, str | None]:
+    return recording.when_input(key, default, label, tz, label.lower())
 
 
 def future(at: datetime, what: str) -> str | None:
@@ -136,7 +136,7 @@ with meds_tab, st.container(border=True):
     unit = c[1].selectbox("Unit", list(drug.doses), key=f"mar_unit_{pid}_{kind}")
     route = c[2].selectbox("Route", drug.routes, format_func=lambda r: f"{r} ({ROUTES[r]})",
                            key=f"mar_route_{pid}_{kind}")
-    given_at = when_input(f"mar_at_{pid}_{n}", now, "Given")
+    given_at, clock_problem = when_input(f"mar_at_{pid}_{n}", now, "Given")
     indication = given_for(f"mar_for_{pid}_{kind}_{n}", kind)
     dose, problem = number(dose_typed, "dose")
     note = None
@@ -145,7 +145,7 @@ with meds_tab, st.container(border=True):
             note = check_dose(kind, dose, unit, route)
         except DoseError as e:
             problem = str(e)
-    problem = problem or future(given_at, "given")
+    problem = problem or clock_problem or future(given_at, "given")
     if problem:
         st.error(md(problem), icon=":material/error:")
     elif note:
@@ -238,7 +238,8 @@ with meds_tab:
                     fix_route = c[2].selectbox("Route", d.routes, key=f"mar_fix_route_{chosen}",
                                                index=d.routes.index(m["route"])
                                                if m.get("route") in d.routes else 0)
-                    fix_at = when_input(f"mar_fix_at_{chosen}", m["given_at"], "Given")
+                    fix_at, fix_clock = when_input(f"mar_fix_at_{chosen}", m["given_at"],
+                                                   "Given")
                     fix_for = given_for(f"mar_fix_for_{chosen}", m["kind"],
                                         m.get("indication") or NOT_STATED)
                     fix_dose, bad = number(typed, "dose")
@@ -247,7 +248,7 @@ with meds_tab:
                             check_dose(m["kind"], fix_dose, fix_unit, fix_route)
                         except DoseError as e:
                             bad = str(e)
-                    bad = bad or future(fix_at, "given")
+                    bad = bad or fix_clock or future(fix_at, "given")
                     if bad:
                         st.error(md(bad), icon=":material/error:")
                     if st.button("Save the correction", key=f"mar_fix_save_{chosen}",
@@ -320,14 +321,15 @@ with labs_tab:
                     fix_unit = c[1].selectbox("Unit", units, key=f"lab_fix_unit_{chosen}",
                                               index=units.index(x["entered_unit"])
                                               if x["entered_unit"] in units else 0)
-                    fix_at = when_input(f"lab_fix_at_{chosen}", x["taken_at"], "Taken")
+                    fix_at, fix_clock = when_input(f"lab_fix_at_{chosen}", x["taken_at"],
+                                                   "Taken")
                     fix_value, bad = number(typed, fa.words)
                     if bad is None and fix_value is not None:
                         try:
                             check_value(x["test"], fix_value, fix_unit)
                         except LabUnitError as e:
                             bad = str(e)
-                    bad = bad or future(fix_at, "taken")
+                    bad = bad or fix_clock or future(fix_at, "taken")
                     if bad:
                         st.error(md(bad), icon=":material/error:")
                     if st.button("Save the correction", key=f"lab_fix_save_{chosen}",
