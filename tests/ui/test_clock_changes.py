@@ -239,3 +239,19 @@ def test_a_date_of_birth_may_be_the_wards_today_when_the_servers_date_is_still_y
     at = go(signed_in("physician"), "ui/pages/admission.py")
     dob = next(d for d in at.date_input if d.label == "Date of birth")
     assert dob.max == date(2026, 7, 1)
+
+
+def test_the_case_builder_asks_which_infusion_time_of_the_repeated_hour_instead_of_guessing(
+        london, signed_in, store):
+    at = go(signed_in("educator"), "ui/pages/case_builder.py")
+    next(d for d in at.date_input if d.label == "Infusion date").set_value(date(2026, 10, 25))
+    next(t for t in at.time_input if t.label == "Infusion time").set_value(time(1, 30))
+    button(at, "Create the synthetic patient").click().run()
+    assert store.patient("EDU-001") is None
+    assert ("Infusion time: 01:30 on 25/10/2026 happens twice in the ward time zone "
+            "Europe/London (the clocks go back that night); choose which of the two is meant, "
+            "under the time") in texts(at)
+    which(at, "builder_infusion").set_value(1)
+    button(at, "Create the synthetic patient").click().run()
+    assert not at.exception
+    assert store.patient("EDU-001")["infusion_time"] == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
