@@ -58,7 +58,7 @@ def when_input(key: str, default: datetime, label: str, tz: Any, what: str,
 def twice(day: date, clock: time, tz: Any) -> bool:
     """Whether the ward's clock shows ``clock`` twice on ``day`` (the clocks go back); a
     clock time the clocks going forward skip has two offsets too, but no instant shows it."""
-    at = datetime.combine(day, clock).replace(tzinfo=tz)
+    at = datetime.combine(day, clock).replace(tzinfo=tz, fold=0)
     return at.replace(fold=1).utcoffset() != at.utcoffset() and (
         at.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == at.replace(tzinfo=None))
 
@@ -74,7 +74,7 @@ def _offset(at: datetime) -> str:
 
 def which_of_two(day: date, clock: time, tz: Any) -> dict[int, str]:
     """The two readings of a repeated clock time, by ``fold`` (PEP 495), in words."""
-    at = datetime.combine(day, clock).replace(tzinfo=tz)
+    at = datetime.combine(day, clock).replace(tzinfo=tz, fold=0)
     return {0: f"the first, before the clocks went back ({_offset(at.replace(fold=0))})",
             1: f"the second, after the clocks went back ({_offset(at.replace(fold=1))})"}
 
@@ -112,7 +112,7 @@ def ward_time(day: date, clock: time, tz: Any, what: str, default: datetime | No
         for kept in (d, d.replace(second=0, microsecond=0)):
             if (kept.date(), kept.time()) == (day, clock):
                 return kept.astimezone(UTC), None
-    at = datetime.combine(day, clock).replace(tzinfo=tz)
+    at = datetime.combine(day, clock).replace(tzinfo=tz, fold=0)
     shown = f"{clock:%H:%M} on {day:%d/%m/%Y}"
     zone = getattr(tz, "key", str(tz))
     if at.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != at.replace(tzinfo=None):

@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ui import session
 from ui.recording import twice, ward_time, which_of_two
@@ -126,6 +128,35 @@ def test_a_choice_changes_nothing_outside_the_repeated_hour(fold):
         if words is None:
             at, problem = ward_time(day, clock, zone, "Time", fold=fold)
             assert problem is None and at == instant.replace(tzinfo=UTC)
+
+
+NIGHTS = [(LONDON, date(2026, 3, 29)), (LONDON, date(2026, 10, 25)),
+          (NEW_YORK, date(2026, 3, 8)), (NEW_YORK, date(2026, 11, 1)),
+          (SYDNEY, date(2026, 4, 5)), (SYDNEY, date(2026, 10, 4)),
+          (LORD_HOWE, date(2026, 4, 5)), (LORD_HOWE, date(2026, 10, 4)),
+          (ZoneInfo("UTC"), date(2026, 10, 25))]
+
+
+@settings(max_examples=80, deadline=None)
+@given(night=st.sampled_from(NIGHTS), clock=st.times().map(lambda t: t.replace(
+    second=0, microsecond=0)), fold=st.sampled_from([None, 0, 1]))
+def test_every_minute_of_a_clock_change_night_is_its_instant_asked_or_refused_never_guessed(
+        night, clock, fold):
+    zone, day = night
+    at, problem = ward_time(day, clock, zone, "Time", fold=fold)
+    # (a time carrying fold=1 is read like any other: only ``fold`` chooses)
+    readings = {f: datetime.combine(day, clock).replace(tzinfo=zone, fold=f).astimezone(UTC)
+                for f in (0, 1)}
+    shows = {f: (a.astimezone(zone).date(), a.astimezone(zone).time()) == (day, clock)
+             for f, a in readings.items()}
+    if twice(day, clock, zone):                       # both instants show the time typed
+        assert all(shows.values()) and readings[0] < readings[1]
+        assert (at, problem) == ((readings[fold], None) if fold is not None else
+                                 (at, refusal("Time", zone, day, clock, REPEATED)))
+    elif not any(shows.values()):                    # no instant shows it: refused
+        assert problem == refusal("Time", zone, day, clock, SKIPPED)
+    else:                                            # one instant: that one, choice or none
+        assert problem is None and at == readings[0] == readings[1]
 
 
 @pytest.mark.parametrize("default", [datetime(2026, 10, 25, 0, 40, 30, tzinfo=UTC),   # BST
