@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monitoring import ward
 from ui import session
 from ui.recording import twice, ward_time, which_of_two
 
@@ -286,3 +287,29 @@ def test_the_case_builder_asks_which_infusion_time_of_the_repeated_hour_instead_
     button(at, "Create the synthetic patient").click().run()
     assert not at.exception
     assert store.patient("EDU-001")["infusion_time"] == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+
+
+def test_a_correction_keeps_a_repeated_hour_time_left_alone_and_asks_for_a_new_one(
+        london, signed_in, store):
+    store.admit({"patient_id": "DST-1", "infusion_time": datetime(2026, 10, 24, 10, tzinfo=UTC)},
+                by="demo.physician")
+    first = ward.save(store, "DST-1", {"time": datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+                                       "temp_c": 37.0}, by="demo.nurse").assessment_id  # BST
+    at = signed_in("nurse")
+    at.session_state["patient_id"] = "DST-1"
+    go(at, "ui/pages/patient.py")
+    k = f"amend_{first}"
+    assert at.time_input(key=f"{k}_time").value == time(1, 30)
+    assert not any("_which_" in (r.key or "") for r in at.radio)   # left alone: its instant
+    at.text_input(key=f"correct_reason_{first}").input("time charted wrongly")
+    at.time_input(key=f"{k}_time").set_value(time(1, 40)).run()
+    assert which(at, k, "0140").value is None and at.button(key=f"{k}_save").disabled
+    assert ("Time: 01:40 on 25/10/2026 happens twice in the ward time zone Europe/London (the "
+            "clocks go back that night); choose which of the two is meant, under the time"
+            ) in texts(at)                                     # under the time, named
+    which(at, k, "0140").set_value(1).run()
+    assert not at.button(key=f"{k}_save").disabled
+    at.button(key=f"{k}_save").click().run()
+    assert not at.exception
+    (now_current,) = [h for h in store.history("DST-1") if h.status == "final"]
+    assert now_current.assessed_at == datetime(2026, 10, 25, 1, 40, tzinfo=UTC)   # 01:40 GMT
