@@ -11,7 +11,7 @@ from monitoring.services import StoreError
 from monitoring.vocabulary import PATIENT_FIELDS, PRODUCTS
 from ui import session
 from ui.common import local
-from ui.recording import ward_time
+from ui.recording import asked_time
 from ui.text import md
 
 user = session.require("admission")
@@ -62,13 +62,14 @@ with admit_tab, st.form("admit", clear_on_submit=False):
     ld_time = c[3].time_input("Lymphodepletion time", value=time(9, 0), step=300)
     spo2_scale = c[4].radio("NEWS2 SpO2 scale", (1, 2), horizontal=True,
                             help=PATIENT_FIELDS["spo2_scale"].description)
+    # a clock time that night's clock change skips is refused, one it repeats asked here,
+    # under the times, once the form has been sent with it (a form tells nothing before)
+    infusion, inf_problem = (None, None) if inf_day is None \
+        else asked_time("admit_infusion", inf_day, inf_time, tz, "Infusion time")
+    ld_at, ld_problem = (None, None) if ld_day is None \
+        else asked_time("admit_ld", ld_day, ld_time, tz, "Lymphodepletion time")
     submitted = st.form_submit_button("Admit", type="primary")
 if submitted:
-    # a clock time that night's clock change skips or repeats is refused, never guessed
-    infusion, inf_problem = (None, None) if inf_day is None \
-        else ward_time(inf_day, inf_time, tz, "Infusion time")
-    ld_at, ld_problem = (None, None) if ld_day is None \
-        else ward_time(ld_day, ld_time, tz, "Lymphodepletion time")
     details = {
         "patient_id": patient_id.strip(), "hospital_number": hospital_number.strip() or None,
         "name": name.strip() or None, "date_of_birth": dob, "sex": sex, "weight_kg": weight,
@@ -122,7 +123,7 @@ with edit_tab:
                                   value=time(9, 0) if ld is None else ld.astimezone(tz).time(),
                                   step=300, key=f"edit_ld_time_{pid}")
         ld_new, ld_problem = (None, None) if ld_day is None \
-            else ward_time(ld_day, ld_time, tz, "Lymphodepletion time", ld)
+            else asked_time(f"edit_ld_{pid}", ld_day, ld_time, tz, "Lymphodepletion time", ld)
         if ld_problem:
             st.error(md(ld_problem), icon=":material/error:")
         st.caption("Transfers to intensive care and back are recorded on the Patient record "

@@ -26,6 +26,7 @@ from ui.form import (
     problems_by_field,
     show_problems,
 )
+from ui.recording import asked_time
 from ui.teaching_view import LAB_DISPLAY
 from ui.text import md
 
@@ -43,15 +44,18 @@ if done:
     st.success(done, icon=":material/check:")  # user text in it escaped (md)
 
 
-def when_input(key: str, default: datetime, label: str = "Date",
-               widths: tuple[float, ...] = (1, 1, 3)) -> datetime:
+def when_input(key: str, default: datetime, label: str, what: str,
+               widths: tuple[float, ...] = (1, 1, 3)) -> tuple[datetime, str | None]:
+    """The instant typed, and why it cannot be recorded (naming ``what``): a clock time the
+    night's clock change skips is refused, one it repeats asked under the fields, the
+    default kept (``ui.recording.asked_time``, decision V4)."""
     c = st.columns(list(widths))
     local_default = default.astimezone(tz)
     day = c[0].date_input(label, value=local_default.date(), key=f"{key}_date",
                           format="DD/MM/YYYY")
     clock = c[1].time_input("Time", value=local_default.time().replace(second=0, microsecond=0),
                             step=300, key=f"{key}_time")
-    return datetime.combine(day, clock).replace(tzinfo=tz)
+    return asked_time(key, day, clock, tz, what, default)
 
 
 # ------------------------------------------------------------------------------ which case
@@ -89,9 +93,13 @@ if chosen == NEW:
                                        value=now.astimezone(tz).date() - timedelta(days=3),
                                        format="DD/MM/YYYY")
         infusion_clock = c[1].time_input("Infusion time", value=time(10, 0), step=300)
+        # asked under the time once sent with a clock time the clocks going back repeat
+        infusion, infusion_problem = asked_time("builder_infusion", infusion_day,
+                                                infusion_clock, tz, "Infusion time")
         if st.form_submit_button("Create the synthetic patient", type="primary"):
-            infusion = datetime.combine(infusion_day, infusion_clock).replace(tzinfo=tz)
-            if infusion > now:
+            if infusion_problem:
+                st.error(md(infusion_problem))
+            elif infusion > now:
                 st.error("The infusion time is in the future.")
             else:
                 try:
@@ -143,7 +151,8 @@ with st.container(border=True):
     st.subheader("Add an assessment")
     default = rows[-1]["time"] + timedelta(hours=4) if rows else \
         patient["infusion_time"] - timedelta(hours=2)
-    assessed_at = when_input(f"{key}_at", min(default, now), "Assessment date")
+    assessed_at, time_problem = when_input(f"{key}_at", min(default, now), "Assessment date",
+                                           "Time")
     age_in = st.number_input("Age (years)", min_value=0.0, max_value=125.0,
                              value=None if age is None else float(age), step=1.0,
                              format="%g", key=f"{key}_age",
@@ -157,8 +166,8 @@ with st.container(border=True):
     if age_in is not None:
         values["age_years"] = age_in
     problems = {k: list(v) for k, v in form.problems.items()}
-    general: list[str] = []
-    if assessed_at > now:
+    general: list[str] = [time_problem] if time_problem else []
+    if time_problem is None and assessed_at > now:
         general.append("The assessment time is in the future.")
     result = None
     entered = [k for k in values if k not in ("time", "age_years")]
@@ -224,13 +233,16 @@ with c[0].container(border=True):
         st.warning(f"Check the dose: {problem}. A teaching case shows learners this dose.",
                    icon=":material/warning:")
     last_time = rows[-1]["time"] if rows else now
-    given_at = when_input(f"builder_med_at_{pid}_{len(rows)}", last_time, "Given", (3, 2, 1))
-    if given_at > now:
+    given_at, given_problem = when_input(f"builder_med_at_{pid}_{len(rows)}", last_time,
+                                         "Given", "Given", (3, 2, 1))
+    if given_problem:
+        st.error(md(given_problem), icon=":material/error:")
+    elif given_at > now:
         st.error("Given: the time is in the future; a medication is recorded when it was "
                  f"given (any time up to now, {local(now, tz, '%d %b %Y %H:%M')}).",
                  icon=":material/error:")
     if st.button("Add the medication", key=f"builder_med_add_{pid}",
-                 disabled=dose is None or dose <= 0 or given_at > now):
+                 disabled=dose is None or dose <= 0 or given_at > now or bool(given_problem)):
         try:
             services.record_medication(store, pid, kind, given_at, by=user["username"],
                                        dose=dose)
@@ -255,13 +267,16 @@ with c[1].container(border=True):
     lab_unit = st.selectbox("Unit", units, index=units.index(shown) if shown in units else 0,
                             key=f"builder_lab_unit_{pid}_{test}")
     value = st.number_input("Value", min_value=0.0, value=None, key=f"builder_lab_value_{pid}")
-    taken_at = when_input(f"builder_lab_at_{pid}_{len(rows)}", last_time, "Taken", (3, 2, 1))
-    if taken_at > now:
+    taken_at, taken_problem = when_input(f"builder_lab_at_{pid}_{len(rows)}", last_time,
+                                         "Taken", "Taken", (3, 2, 1))
+    if taken_problem:
+        st.error(md(taken_problem), icon=":material/error:")
+    elif taken_at > now:
         st.error("Taken: the time is in the future; a result is recorded at the time the "
                  f"sample was taken (any time up to now, {local(now, tz, '%d %b %Y %H:%M')}).",
                  icon=":material/error:")
     if st.button("Add the result", key=f"builder_lab_add_{pid}",
-                 disabled=value is None or taken_at > now):
+                 disabled=value is None or taken_at > now or bool(taken_problem)):
         try:
             services.record_lab(store, pid, test, value, lab_unit, taken_at,
                                 by=user["username"])

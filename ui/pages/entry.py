@@ -27,7 +27,7 @@ from ui.form import (
     field_messages,
     show_problems,
 )
-from ui.recording import ward_time
+from ui.recording import asked_time
 from ui.text import md
 
 log = logging.getLogger(__name__)
@@ -107,14 +107,15 @@ with st.container(key=f"{key}_bedside_when"):  # ui/bedside.css (drawn with the 
     clock = c[1].time_input("Time", step=60, key=tkey)
     c[2].caption(f"Ward time zone {tz.key}. Left at now, the assessment is timed when it is "
                  "saved; it may be back-dated up to 24 h, never in the future.")
+    clock_problem = None
+    if at_now:
+        assessed_at = local_now.replace(microsecond=0)
+    else:  # a clock time that night's clock change skips is refused, one it repeats asked
+        assessed_at, clock_problem = asked_time(key, day, clock, tz, "Time")
     time_slot = st.empty()  # what is wrong with the time, under it
-clock_problem = None
-if at_now:
-    assessed_at = local_now.replace(microsecond=0)
-else:  # a clock time that night's clock change skips or repeats is refused, never guessed
-    assessed_at, clock_problem = ward_time(day, clock, tz, "Time")
-time_problem = backdating_problem(assessed_at, session.now()) or (
-    Problem("time", "clock_change", clock_problem) if clock_problem else None)
+# a time not yet known (skipped, or repeated and not yet chosen) is not checked against now
+time_problem = Problem("time", "clock_change", clock_problem) if clock_problem \
+    else backdating_problem(assessed_at, session.now())
 
 form = assessment_form(key, carried, age, support_note)
 form.slots["time"] = time_slot

@@ -11,7 +11,7 @@ from ui import icu, session
 from ui.common import local, observations_text
 from ui.flags import open_flags_panel
 from ui.form import assessment_form, problem_lines, problems_by_field, show_problems
-from ui.recording import ward_time
+from ui.recording import asked_time
 from ui.text import md
 
 user = session.require("patient")
@@ -89,9 +89,12 @@ else:
     day = c[0].date_input("Assessment date", value=at_local.date(), key=f"{key}_date",
                           format="DD/MM/YYYY")
     clock = c[1].time_input("Time", value=at_local.time(), step=60, key=f"{key}_time")
+    # a clock time that night's clock change skips is refused, one it repeats asked (under
+    # the time); the time as recorded keeps its instant
+    amended_at, clock_problem = asked_time(key, day, clock, tz, "Time", h.assessed_at)
+    time_slot = st.empty()  # what is wrong with the time, under it
     form = assessment_form(key, h.values, h.values.get("age_years"))
-    # a clock time that night's clock change skips or repeats is refused, never guessed
-    amended_at, clock_problem = ward_time(day, clock, tz, "Time", h.assessed_at)
+    form.slots["time"] = time_slot
     values = dict(form.values) | {"time": amended_at}
     # the record's rules for a correction (blank support kept blank, a dose with its
     # infusion, the row validated with the rest of the record) are the service's
