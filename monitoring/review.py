@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import grading
 from grading import guidance, news2
 from grading.fields import FIELD_BY_NAME
-from grading.instants import instant
+from grading.instants import elapsed, hours_between, instant, is_after
 
 from .course import course
 from .store import StoreError, WardStore, period_covers
@@ -124,6 +124,35 @@ def tocilizumab_limits(rows: list[dict[str, Any]], administrations: list[dict[st
         if same is not None:
             doses.remove(same)
     return guidance.tocilizumab_count(doses, at)
+
+
+def tocilizumab_for_dose(rows: list[dict[str, Any]], administrations: list[dict[str, Any]],
+                        at: datetime) -> guidance.TocilizumabCount:
+    """The limits before a dose given at ``at`` - the time typed on the medications page,
+    which may be hours ago. ``tocilizumab_limits`` at that time, and, because a dose charted
+    late may come before doses already recorded, those later doses too (conservative, spec
+    §4.4): every recorded dose counts towards the total, a later dose within 8 h is too close,
+    and no 24 h window holding this dose may hold 3 others."""
+    count = tocilizumab_limits(rows, administrations, at)
+    doses = sorted(tocilizumab_doses(rows, administrations), key=instant)
+    later = [d for d in doses if is_after(d, at)]
+    if not later:
+        return count
+    day, gap = timedelta(hours=24), guidance.TOCILIZUMAB_MIN_INTERVAL
+    near = [d for d in doses if abs(instant(d) - instant(at)) < day]
+    crowded = max(sum(1 for d in near if instant(s) <= instant(d) < instant(s) + day)
+                  for s in [at, *near] if instant(s) <= instant(at) < instant(s) + day)
+    warnings = [w for w in count.warnings if " in total" not in w and " in the last 24 h" not in w]
+    if crowded >= guidance.TOCILIZUMAB_MAX_PER_24H:
+        warnings.insert(0, f"{crowded} other doses within a 24 h period that includes this one: "
+                           f"the limit is {guidance.TOCILIZUMAB_MAX_PER_24H} in 24 h")
+    if len(doses) >= guidance.TOCILIZUMAB_MAX_TOTAL:
+        warnings.append(f"{len(doses)} doses in total: the limit is "
+                        f"{guidance.TOCILIZUMAB_MAX_TOTAL}")
+    if elapsed(later[0], at) < gap:
+        warnings.append(f"the next recorded dose is {hours_between(later[0], at):.1f} h after "
+                        f"this one: doses are at least {gap.total_seconds() / 3600:g} h apart")
+    return replace(count, total=len(doses), warnings=tuple(warnings))
 
 
 def tocilizumab_past_limits(rows: list[dict[str, Any]], administrations: list[dict[str, Any]],

@@ -232,3 +232,24 @@ def test_an_uploaded_lab_file_is_imported_whole_or_its_problems_listed_by_row(pa
     assert len(store.labs("MAR-1")) == 1
     (entry,) = [e for e in store.audit("MAR-1") if e["entity"] == "lab"]
     assert entry["action"] == "import" and '"file": "ward-labs.csv"' in entry["after"]
+
+
+def test_a_tocilizumab_dose_charted_late_is_checked_against_the_dose_recorded_after_it(
+        page, store):
+    """A dose given 10 h ago, charted now, 6 h before a dose already recorded: the page counts
+    at the time given and warns of the later dose (spec §4.4: at least 8 h apart)."""
+    from monitoring import services
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    services.record_medication(store, "MAR-1", "tocilizumab", now - timedelta(hours=4),
+                               by="demo.physician", dose=560, unit="mg", route="IV",
+                               indication="crs")
+    at = page("nurse")
+    assert "Tocilizumab doses in the last 24 h: 1 (limit 3)" in texts(at)
+    assert "h after this one" not in texts(at)
+    given = now - timedelta(hours=10)
+    at.date_input(key="mar_at_MAR-1_0_date").set_value(given.date()).run()
+    at.time_input(key="mar_at_MAR-1_0_time").set_value(given.time()).run()
+    assert f"Tocilizumab doses in the 24 h before {given:%d %b %H:%M}" in texts(at)
+    assert "in total: 1 (limit 4)" in texts(at)
+    assert ("the next recorded dose is 6.0 h after this one: doses are at least 8 h apart"
+            in [w.value for w in at.warning])

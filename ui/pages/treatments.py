@@ -14,7 +14,7 @@ import streamlit as st
 
 from grading import guidance
 from monitoring import course, limits, services
-from monitoring.review import tocilizumab_limits
+from monitoring.review import tocilizumab_for_dose
 from monitoring.services import StoreError
 from monitoring.vocabulary import (
     ANALYTES,
@@ -151,11 +151,15 @@ with meds_tab, st.container(border=True):
     elif note:
         st.warning(md(note) + " — it can be saved.", icon=":material/warning:")
     if kind == "tocilizumab" and c_ is not None:
-        count = tocilizumab_limits(c_.rows, c_.administrations, now)
+        # the limits at the time the dose was given (a dose charted late may come before
+        # doses already recorded: they count too), at now while that time cannot be used
+        late = clock_problem is None and given_at < now - timedelta(minutes=1)
+        count = tocilizumab_for_dose(c_.rows, c_.administrations, given_at if late else now)
         weight = patient.get("weight_kg")
         ref = guidance.tocilizumab_dose_mg(weight) if weight else None
-        st.caption(f"Tocilizumab doses in the last 24 h: {count.last_24h} (limit 3) · in "
-                   f"total: {count.total} (limit 4)"
+        st.caption((f"Tocilizumab doses in the 24 h before {local(given_at, tz)}: "
+                    if late else "Tocilizumab doses in the last 24 h: ")
+                   + f"{count.last_24h} (limit 3) · in total: {count.total} (limit 4)"
                    + (f" · reference dose from the recorded weight {ref[0]:g} mg" if ref else "")
                    + " (ASCO 2021).")
         for w in count.warnings:
