@@ -12,7 +12,7 @@ from grading.fields import FIELD_BY_NAME
 from grading.lab_scores import units as lab_units
 
 from .. import medications
-from .model import LAB_UNITS, StoreError, _bounded, _not_in_future
+from .model import LAB_UNITS, StoreError, _bounded, _not_in_future, now
 
 
 def other_crs_finding(sbp_mmhg: float | None, vasopressors: str | None,
@@ -227,6 +227,29 @@ def _checked_icu_stay(transferred_at: datetime, returned_at: datetime | None) ->
         raise StoreError(f"{ICU_FIELDS['returned_at']} must be after "
                          f"{ICU_FIELDS['transferred_at']} (a return cannot precede the "
                          "transfer)")
+
+
+def _icu_changed(stay_id: int, old: Mapping[str, Any], action: str,
+                 changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The stay ``old`` with ``changes`` (its id and reason left out), as the SQL record and
+    the in-memory one both replace it: a return only on an open stay, the times checked
+    (``_checked_icu_stay``) unless it is marked entered in error. The caller then checks it
+    among the other stays (``_checked_icu_fits``) and writes ``_icu_version`` of it."""
+    if action == "return" and old["returned_at"] is not None:
+        raise StoreError(f"ICU stay #{stay_id}: the return to the ward is recorded "
+                         "already; correct the stay to change it")
+    new = {k: v for k, v in old.items() if k not in ("id", "reason")} | dict(changes)
+    if action != "entered_in_error":
+        _checked_icu_stay(new["transferred_at"], new["returned_at"])
+    return new
+
+
+def _icu_version(row: Mapping[str, Any], replaces_id: int, by: str, action: str,
+                 reason: str | None) -> dict[str, Any]:
+    """The new version of stay ``replaces_id``: who and when, final or entered in error."""
+    return dict(row) | {"replaces_id": replaces_id, "recorded_at": now(), "recorded_by": by,
+                        "status": "entered_in_error" if action == "entered_in_error"
+                        else "final", "reason": reason}
 
 
 def _checked_icu_fits(transferred_at: datetime, returned_at: datetime | None,

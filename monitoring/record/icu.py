@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from .. import tables as t
 from .checks import ICU_ENTITY as ENTITY
-from .checks import _checked_icu_fits, _checked_icu_stay
+from .checks import _checked_icu_fits, _checked_icu_stay, _icu_changed, _icu_version
 from .checks import _icu_reason as _reason
 from .model import ConcurrentChangeError, StoreError, now
 from .sql import Repository, _effective, _unique_violation
@@ -68,17 +68,11 @@ class IcuRecord(Repository):
                 raise StoreError(f"ICU stay #{stay_id} is not a current stay of patient "
                                  f"'{patient_id}' (corrected or marked already?)")
             old = dict(found._mapping)
-            if action == "return" and old["returned_at"] is not None:
-                raise StoreError(f"ICU stay #{stay_id}: the return to the ward is recorded "
-                                 "already; correct the stay to change it")
-            new = {k: v for k, v in old.items() if k not in ("id", "reason")} | changes
+            new = _icu_changed(stay_id, old, action, changes)
             if action != "entered_in_error":
-                _checked_icu_stay(new["transferred_at"], new["returned_at"])
                 self._fits(conn, patient_id, new["transferred_at"], new["returned_at"],
                            stay_id)
-            new |= {"replaces_id": stay_id, "recorded_at": now(), "recorded_by": by,
-                    "status": "entered_in_error" if action == "entered_in_error" else "final",
-                    "reason": reason}
+            new = _icu_version(new, stay_id, by, action, reason)
             try:
                 with conn.begin_nested():
                     new_id = conn.execute(x.insert().values(**new)).inserted_primary_key[0]
@@ -110,9 +104,8 @@ class IcuRecord(Repository):
         for found in conn.execute(sa.select(x).where(
                 x.c.patient_id == patient_id, *_effective(x))).all():
             old = dict(found._mapping)
-            row = {k: v for k, v in old.items() if k not in ("id", "reason")} | {
-                "replaces_id": old["id"], "recorded_at": now(), "recorded_by": by,
-                "status": "entered_in_error", "reason": reason}
+            row = _icu_version(_icu_changed(old["id"], old, "entered_in_error", {}), old["id"],
+                               by, "entered_in_error", reason)
             new_id = conn.execute(x.insert().values(**row)).inserted_primary_key[0]
             self._audit(conn, by, "entered_in_error", ENTITY, old["id"], patient_id,
                         before=old, after=row | {"id": new_id})

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from .checks import ICU_ENTITY as ENTITY
-from .checks import _checked_icu_fits, _checked_icu_stay, _icu_reason
+from .checks import _checked_icu_fits, _checked_icu_stay, _icu_changed, _icu_reason, _icu_version
 from .memory import MemoryRepository
 from .model import StoreError, now
 
@@ -54,16 +54,10 @@ class MemoryIcu(MemoryRepository):
                 raise StoreError(f"ICU stay #{stay_id} is not a current stay of patient "
                                  f"'{patient_id}' (corrected or marked already?)")
             old = dict(found)
-            if action == "return" and old["returned_at"] is not None:
-                raise StoreError(f"ICU stay #{stay_id}: the return to the ward is recorded "
-                                 "already; correct the stay to change it")
-            new = {k: v for k, v in old.items() if k not in ("id", "reason")} | changes
+            new = _icu_changed(stay_id, old, action, changes)
             if action != "entered_in_error":
-                _checked_icu_stay(new["transferred_at"], new["returned_at"])
                 self._fits(patient_id, new["transferred_at"], new["returned_at"], stay_id)
-            new |= {"replaces_id": stay_id, "recorded_at": now(), "recorded_by": by,
-                    "status": "entered_in_error" if action == "entered_in_error" else "final",
-                    "reason": reason}
+            new = _icu_version(new, stay_id, by, action, reason)
             new_id = self.uow.insert("icu_stays", new)
             self._audit(by, action, ENTITY, stay_id, patient_id, before=old,
                         after=new | {"id": new_id})
@@ -82,9 +76,8 @@ class MemoryIcu(MemoryRepository):
         n = 0
         for old in [dict(r) for r in self.uow.effective("icu_stays")
                     if r["patient_id"] == patient_id]:
-            row = {k: v for k, v in old.items() if k not in ("id", "reason")} | {
-                "replaces_id": old["id"], "recorded_at": now(), "recorded_by": by,
-                "status": "entered_in_error", "reason": reason}
+            row = _icu_version(_icu_changed(old["id"], old, "entered_in_error", {}), old["id"],
+                               by, "entered_in_error", reason)
             new_id = self.uow.insert("icu_stays", row)
             self._audit(by, "entered_in_error", ENTITY, old["id"], patient_id, before=old,
                         after=row | {"id": new_id})
