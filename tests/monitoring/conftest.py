@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -179,3 +180,28 @@ def memory_store() -> WardStore:
     """The in-memory ward record (same rules and answers, no database:
     tests/monitoring/test_record_contract.py), with the same users."""
     return _with_users(WardStore.in_memory())
+
+
+# The record fixture of the record-contract tests (test_record_contract, test_icu_stays): the
+# in-memory record, SQLite and PostgreSQL, with a nurse, a physician and an educator.
+INFUSION = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["memory", *BACKENDS])
+def record(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[WardStore]:
+    """A ward record with a nurse, a physician and an educator, and patient P admitted."""
+    if request.param == "memory":
+        store = WardStore.in_memory()
+    elif request.param == "sqlite":
+        store = WardStore(f"sqlite:///{tmp_path}/ward.db")
+    else:
+        server, template = request.getfixturevalue("postgres")
+        name = server.create(template)
+        request.addfinalizer(lambda: server.drop([name]))
+        store = WardStore(server.url_of(name))
+    for username, role in WARD_USERS:
+        store.add_user(username, role)
+    store.admit({"patient_id": "P", "infusion_time": INFUSION}, by="drx")
+    yield store
+    if request.param != "memory":
+        store.engine.dispose()

@@ -7,9 +7,7 @@ replacement per row enforced by the database itself. In memory, on SQLite and (w
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -20,32 +18,11 @@ from monitoring import services
 from monitoring import tables as t
 from monitoring.store import StoreError, WardStore
 
-from .conftest import BACKENDS, WARD_USERS
+from .conftest import INFUSION
 from .test_concurrent_saves import at_once
 
-INFUSION = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 T0 = datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
 H = timedelta(hours=1)
-
-
-@pytest.fixture(params=["memory", *BACKENDS])
-def record(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[WardStore]:
-    """A ward record with a nurse, a physician and an educator, and patient P admitted."""
-    if request.param == "memory":
-        store = WardStore.in_memory()
-    elif request.param == "sqlite":
-        store = WardStore(f"sqlite:///{tmp_path}/ward.db")
-    else:
-        server, template = request.getfixturevalue("postgres")
-        name = server.create(template)
-        request.addfinalizer(lambda: server.drop([name]))
-        store = WardStore(server.url_of(name))
-    for username, role in WARD_USERS:
-        store.add_user(username, role)
-    store.admit({"patient_id": "P", "infusion_time": INFUSION}, by="drx")
-    yield store
-    if request.param != "memory":
-        store.engine.dispose()
 
 
 def stays(store: WardStore) -> list[tuple[datetime, datetime | None]]:

@@ -6,39 +6,16 @@ flags and their acknowledgement, the audit trail, and one unit of work that land
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from grading.parse import InputError
 from monitoring.store import StoreError, WardStore
 
-from .conftest import BACKENDS, WARD_USERS
+from .conftest import INFUSION
 
-INFUSION = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", *BACKENDS])
-def record(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[WardStore]:
-    """A ward record with a nurse, a physician and an educator, and patient P admitted."""
-    if request.param == "memory":
-        store = WardStore.in_memory()
-    elif request.param == "sqlite":
-        store = WardStore(f"sqlite:///{tmp_path}/ward.db")
-    else:
-        server, template = request.getfixturevalue("postgres")
-        name = server.create(template)
-        request.addfinalizer(lambda: server.drop([name]))
-        store = WardStore(server.url_of(name))
-    for username, role in WARD_USERS:
-        store.add_user(username, role)
-    store.admit({"patient_id": "P", "infusion_time": INFUSION}, by="drx")
-    yield store
-    if request.param != "memory":
-        store.engine.dispose()
 
 
 def temps(store: WardStore) -> list[tuple[datetime, float]]:
