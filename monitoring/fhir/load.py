@@ -217,7 +217,8 @@ def write(store: WardStore, batch: Batch, by: str,
                 raise FhirError([FhirProblem(p.where, f"Patient/{p.resource_id}",
                                              str(err["loc"][0]), str(err.get("input")),
                                              err["msg"])]) from None
-            record.admit_imported(details, by)
+            record.admit_imported(details, by, {"via": "FHIR", "source_system": p.source,
+                                                "resource": f"Patient/{p.resource_id}"})
         keep(p, "Patient", p.patient_id, None, None)
 
     fresh: list[ObservationResource] = []

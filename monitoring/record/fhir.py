@@ -48,12 +48,14 @@ class FhirRecord(Repository):
         with self._write() as conn:
             self._check_user(conn, by, ("nurse", "physician", "admin"))
 
-    def admit_imported(self, patient: PatientIn, by: str) -> None:
-        """Admit a patient of a FHIR import (any importer may, as in the CSV import)."""
+    def admit_imported(self, patient: PatientIn, by: str,
+                       source: dict[str, str] | None = None) -> None:
+        """Admit a patient of a FHIR import (any importer may, as in the CSV import); audited
+        as "import" with ``source``, the system and Patient resource it came from."""
         with self._write() as conn:
             try:
                 with conn.begin_nested():
-                    self.uow.patients._admit(conn, patient, by)
+                    self.uow.patients._admit(conn, patient, by, source)
             except sa.exc.IntegrityError as e:
                 if not _unique_violation(e):
                     raise

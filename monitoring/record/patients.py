@@ -41,14 +41,19 @@ class PatientRecord(Repository):
                 raise
             raise StoreError(f"patient '{p.patient_id}' already exists") from None
 
-    def _admit(self, conn: sa.Connection, p: PatientIn, by: str) -> str:
+    def _admit(self, conn: sa.Connection, p: PatientIn, by: str,
+               source: Mapping[str, Any] | None = None) -> str:
+        """Admit ``p``; ``source``: where an import found it (audited as "import" with its
+        source, as imported doses and results are, decision F10)."""
         if conn.execute(sa.select(t.patients.c.patient_id).where(
                 t.patients.c.patient_id == p.patient_id)).first():
             raise StoreError(f"patient '{p.patient_id}' already exists")
         row = p.model_dump() | {"created_at": now(), "created_by": by}
         row["admitted_at"] = row["admitted_at"] or row["created_at"]
         conn.execute(t.patients.insert().values(**row))
-        self._audit(conn, by, "admit", "patient", p.patient_id, p.patient_id, after=row)
+        action, after = ("admit", row) if source is None else (
+            "import", {**row, "imported_from": dict(source)})
+        self._audit(conn, by, action, "patient", p.patient_id, p.patient_id, after=after)
         return p.patient_id
 
     def patient(self, patient_id: str) -> dict[str, Any] | None:

@@ -80,6 +80,21 @@ def test_the_provenance_is_kept_with_the_row_and_in_the_audit_trail(store: WardS
         ("Observation", "h", "https://ehr.example/fhir")}
 
 
+def test_a_patient_the_import_admits_is_audited_as_an_import_naming_system_and_resource(
+        store: WardStore, tmp_path: Path) -> None:
+    """Decision F10, for the admission too: the audit trail says the patient came from the
+    hospital record, not that a user typed the admission."""
+    f = bundle(tmp_path / "b.json", patient(), vital("h", "8867-4", 90, "/min"))
+    services.import_fhir(store, [f], "nina")
+    first = store.audit("MRN-1")[0]
+    assert (first["action"], first["entity"], first["username"]) == ("import", "patient", "nina")
+    after = json.loads(first["after"])
+    assert after["imported_from"] == {"via": "FHIR", "source_system": "https://ehr.example/fhir",
+                                      "resource": "Patient/p1"}
+    assert (after["patient_id"], after["name"]) == ("MRN-1", "Pat Test")
+    assert "admit" not in [a["action"] for a in store.audit("MRN-1")]
+
+
 def test_one_value_the_record_refuses_imports_nothing_and_names_the_resource(
         store: WardStore, tmp_path: Path) -> None:
     f = ndjson(tmp_path / "a.ndjson", patient(), vital("ok", "8867-4", 90, "/min"),
