@@ -57,19 +57,44 @@ def open_since(stays: list[dict[str, Any]]) -> datetime | None:
     return next((s["transferred_at"] for s in stays if s["returned_at"] is None), None)
 
 
+def after_death(stays: list[dict[str, Any]], died_at: datetime | None, tz: Any) -> list[str]:
+    """The current stays with a transfer or return charted after the recorded death, in
+    words (decision R10: the death is never refused for them; the stay is the entry to
+    correct, so the panel says so)."""
+    if died_at is None:
+        return []
+    out = []
+    for s in stays:
+        late = [f"{what} at {when(s[k], tz)}" for k, what in
+                (("transferred_at", "transferred to ICU"), ("returned_at", "returned to the ward"))
+                if s[k] is not None and s[k] > died_at]
+        if late:
+            out.append(f"ICU stay #{s['id']}: {' and '.join(late)}, after the death recorded "
+                       f"at {when(died_at, tz)}. Check both records and correct the stay (or "
+                       "the assessment) with a reason.")
+    return out
+
+
 def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime,
-         done_key: str) -> None:
-    """The intensive care panel of one patient."""
+         done_key: str, died_at: datetime | None = None) -> None:
+    """The intensive care panel of one patient; ``died_at``: the recorded death, if any."""
     tz = store.tz
     by = user["username"]
     stays = store.icu_stays(pid)
     since = open_since(stays)
     st.markdown("**Intensive care**")
-    if since is not None:
+    for words in after_death(stays, died_at, tz):
+        st.error(md(words), icon=":material/error:")
+    if since is not None and died_at is not None and since <= died_at:
+        st.info(f"Died in intensive care: transferred {when(since, tz)}, death recorded at "
+                f"{when(died_at, tz)}.", icon=":material/local_hospital:")
+    elif since is not None:
         st.warning(f"In intensive care since {when(since, tz)} (no return to the ward "
                    "recorded).", icon=":material/local_hospital:")
     n = st.session_state.setdefault(f"icu_added_{pid}", 0)  # fresh fields after each save
-    if since is None:
+    if since is not None and died_at is not None and since <= died_at:
+        pass  # nothing follows a death: no return to record
+    elif since is None:
         at, problem = recording.when_input(f"icu_in_{pid}_{n}", now, TRANSFERRED, tz,
                                            TRANSFERRED)
         problem = problem or recording.future(at, TRANSFERRED, now, tz)

@@ -139,3 +139,45 @@ def test_the_patient_review_header_says_in_intensive_care_since_when(signed_in, 
     app.session_state["patient_id"] = "DEMO-001"
     app = go(app, "ui/pages/review.py")
     assert f"in intensive care since {shown(at_day(1, 7, 15))}" in texts(app)
+
+
+def test_a_death_in_an_open_stay_reads_died_in_intensive_care_and_offers_no_return(page, store):
+    store.record_icu_transfer(PID, at_day(0, 9), by="demo.nurse")
+    store.record_assessment(PID, {"time": at_day(1, 3, 40), "died_of": "crs"},
+                            by="demo.physician")
+    app = page("nurse")
+    assert not app.exception and not app.error
+    assert (f"Died in intensive care: transferred {shown(at_day(0, 9))}, death recorded at "
+            f"{shown(at_day(1, 3, 40))}.") in texts(app)
+    assert "In intensive care since" not in texts(app)
+    keys = {b.key for b in app.button}
+    assert f"icu_out_save_{PID}" not in keys and f"icu_in_save_{PID}" not in keys
+
+
+def test_a_stay_charted_after_a_later_charted_death_is_named_for_correction(page, store):
+    """R10: the death is never refused for a stay; the stay that now follows it is shown as
+    the entry to correct."""
+    stay = store.record_icu_transfer(PID, at_day(0, 9), by="demo.nurse")
+    store.record_icu_return(PID, stay, at_day(1, 9), by="demo.nurse")
+    store.record_assessment(PID, {"time": at_day(0, 22), "died_of": "crs"},
+                            by="demo.physician")
+    app = page("physician")
+    assert not app.exception
+    (error,) = [e.value.replace("\\", "") for e in app.error]  # markdown escapes
+    current = store.icu_stays(PID)[0]["id"]
+    assert error == (f"ICU stay #{current}: returned to the ward at {shown(at_day(1, 9))}, "
+                     f"after the death recorded at {shown(at_day(0, 22))}. Check both records "
+                     "and correct the stay (or the assessment) with a reason.")
+
+
+def test_after_death_names_each_time_after_the_death_and_nothing_before_it():
+    from ui.icu import after_death
+    died = at_day(1, 0)
+    stays = [{"id": 1, "transferred_at": at_day(0, 1), "returned_at": at_day(0, 5)},
+             {"id": 2, "transferred_at": at_day(0, 23), "returned_at": None},
+             {"id": 3, "transferred_at": at_day(1, 1), "returned_at": at_day(1, 2)}]
+    assert after_death(stays, None, UTC) == []
+    (words,) = after_death(stays, died, UTC)
+    assert words.startswith(f"ICU stay #3: transferred to ICU at {shown(at_day(1, 1))} and "
+                            f"returned to the ward at {shown(at_day(1, 2))}, after the death")
+    assert after_death(stays, at_day(1, 2), UTC) == [] and after_death(stays[:2], died, UTC) == []

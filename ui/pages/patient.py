@@ -33,11 +33,13 @@ with st.container(border=True):
     st.markdown("**Flags**")
     open_flags_panel(store, pid, user, key=f"record_{pid}")
 
-with st.container(border=True):
-    icu.draw(store, user, pid, session.now(), "patient_done")
-
-
 history = store.history(pid)
+died_at = next((h.assessed_at for h in history
+                if h.status == "final" and h.values.get("died_of") is not None), None)
+with st.container(border=True):
+    icu.draw(store, user, pid, session.now(), "patient_done", died_at)
+
+
 st.subheader(f"Assessments ({sum(h.status == 'final' for h in history)} current)")
 if not history:
     st.info("No assessments yet.")
