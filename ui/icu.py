@@ -57,6 +57,54 @@ def open_since(stays: list[dict[str, Any]]) -> datetime | None:
     return next((s["transferred_at"] for s in stays if s["returned_at"] is None), None)
 
 
+def death_time(history: list[Any]) -> datetime | None:
+    """The time of the current assessment recording "Died of", if any (decision R4)."""
+    return next((h.assessed_at for h in history
+                 if h.status == "final" and h.values.get("died_of") is not None), None)
+
+
+def died_there(since: datetime | None, died_at: datetime | None) -> bool:
+    """Whether the death was recorded during the stay with no return (R10): the patient
+    died in intensive care, and no return to the ward follows."""
+    return since is not None and died_at is not None and since <= died_at
+
+
+def icu_words(since: datetime | None, died_at: datetime | None, tz: Any) -> str:
+    """A patient's open stay in a few words for the overview and the review header: "in
+    intensive care since ...", or "died in intensive care" when the death is recorded during
+    it ("" without an open stay). The Patient record panel says the same (``draw``)."""
+    if since is None:
+        return ""
+    if died_there(since, died_at):
+        return (f"died in intensive care (transferred {when(since, tz)}, death recorded at "
+                f"{when(died_at, tz)})")
+    return f"in intensive care since {when(since, tz)}"
+
+
+def overview_lines(entries: list[tuple[str, datetime, datetime | None]], tz: Any) -> list[str]:
+    """The overview's captions from (patient label, open stay's transfer, recorded death):
+    "In intensive care: ..." for those there now, "Died in intensive care: ..." for those
+    whose death is recorded during the stay (never listed as in intensive care)."""
+    there = [f"{label} since {when(since, tz)}" for label, since, died in entries
+             if not died_there(since, died)]
+    dead = [f"{label} (transferred {when(since, tz)}, death recorded at {when(died, tz)})"
+            for label, since, died in entries if died_there(since, died)]
+    return ([f"In intensive care: {'; '.join(there)}."] if there else []) + (
+        [f"Died in intensive care: {'; '.join(dead)}."] if dead else [])
+
+
+def returned_words(row: dict[str, Any], current_open: int | None, died: bool,
+                   tz: Any) -> str:
+    """The "Returned to the ward" cell: the time; for the current stay with no return "not
+    yet", or "died in intensive care" when the death is recorded during it; for an earlier
+    version or a marking with none, "none recorded" (it is not still open)."""
+    if row["returned_at"] is not None:
+        return when(row["returned_at"], tz)
+    if row["id"] != current_open:
+        return "none recorded"
+    return "died in intensive care" if died else "not yet"
+
+
 def after_death(stays: list[dict[str, Any]], died_at: datetime | None, tz: Any) -> list[str]:
     """The current stays with a transfer or return charted after the recorded death, in
     words (decision R10: the death is never refused for them; the stay is the entry to
@@ -85,14 +133,14 @@ def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime,
     st.markdown("**Intensive care**")
     for words in after_death(stays, died_at, tz):
         st.error(md(words), icon=":material/error:")
-    if since is not None and died_at is not None and since <= died_at:
+    if died_there(since, died_at):
         st.info(f"Died in intensive care: transferred {when(since, tz)}, death recorded at "
                 f"{when(died_at, tz)}.", icon=":material/local_hospital:")
     elif since is not None:
         st.warning(f"In intensive care since {when(since, tz)} (no return to the ward "
                    "recorded).", icon=":material/local_hospital:")
     n = st.session_state.setdefault(f"icu_added_{pid}", 0)  # fresh fields after each save
-    if since is not None and died_at is not None and since <= died_at:
+    if died_there(since, died_at):
         pass  # nothing follows a death: no return to record
     elif since is None:
         at, problem = recording.when_input(f"icu_in_{pid}_{n}", now, TRANSFERRED, tz,
@@ -133,9 +181,11 @@ def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime,
         st.caption("No stay in intensive care recorded.")
         return
     words = status_words(history)
+    current_open = next((s["id"] for s in stays if s["returned_at"] is None), None)
     st.dataframe(pd.DataFrame([{
         "ID": r["id"], TRANSFERRED: when(r["transferred_at"], tz),
-        RETURNED: when(r["returned_at"], tz) or "not yet", "Length": length(r),
+        RETURNED: returned_words(r, current_open, died_there(since, died_at), tz),
+        "Length": length(r),
         "Status": words[r["id"]],
         "Corrects": "" if r["replaces_id"] is None else f"#{r['replaces_id']}",
         "Reason": r["reason"] or "",

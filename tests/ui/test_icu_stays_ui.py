@@ -60,7 +60,8 @@ def test_a_nurse_records_a_transfer_and_the_return_and_sees_the_stay_listed(page
     assert "In intensive care since" not in texts(app)
     frame = app.dataframe[0].value
     assert list(frame["Transferred to ICU"]) == [shown(at_day(0, 14, 30))] * 2
-    assert list(frame["Returned to the ward"]) == [shown(at_day(1, 20, 30)), "not yet"]
+    # the earlier version had no return; it is not still open, so not "not yet"
+    assert list(frame["Returned to the ward"]) == [shown(at_day(1, 20, 30)), "none recorded"]
     assert list(frame["Length"]) == ["1 d 6 h", ""]
     assert list(frame["Status"]) == ["current", "replaced by a later version"]
     assert not re.search(r"\d{4}-\d\d-\d\d", " ".join(frame.astype(str).to_numpy().ravel()))
@@ -152,6 +153,42 @@ def test_a_death_in_an_open_stay_reads_died_in_intensive_care_and_offers_no_retu
     assert "In intensive care since" not in texts(app)
     keys = {b.key for b in app.button}
     assert f"icu_out_save_{PID}" not in keys and f"icu_in_save_{PID}" not in keys
+    # the stay's row says so too, never "not yet" returned
+    assert list(app.dataframe[0].value["Returned to the ward"]) == ["died in intensive care"]
+
+
+def test_a_death_in_an_open_stay_is_died_in_intensive_care_on_the_overview_and_review(
+        signed_in, store):
+    """The overview and the review header agree with the Patient record panel: a patient
+    whose death is recorded during the open stay is not "in intensive care since"."""
+    store.admit({"patient_id": PID, "infusion_time": at_day(-2, 10)}, by="demo.physician")
+    store.record_icu_transfer(PID, at_day(0, 9), by="demo.nurse")
+    store.record_assessment(PID, {"time": at_day(1, 3, 40), "died_of": "crs"},
+                            by="demo.physician")
+    died = (f"{PID} ({PID}) (transferred {shown(at_day(0, 9))}, death recorded at "
+            f"{shown(at_day(1, 3, 40))})")
+    app = go(signed_in("nurse"), "ui/pages/overview.py")
+    assert not app.exception
+    assert f"{PID} ({PID})" not in icu_caption(texts(app))
+    assert died in next(line for line in texts(app).splitlines()
+                        if line.startswith("Died in intensive care: "))
+    app.session_state["patient_id"] = PID
+    app = go(app, "ui/pages/review.py")
+    assert not app.exception
+    assert (f"died in intensive care (transferred {shown(at_day(0, 9))}, death recorded at "
+            f"{shown(at_day(1, 3, 40))})") in texts(app)
+    assert "in intensive care since" not in texts(app)
+
+
+def test_overview_lines_list_the_living_in_intensive_care_and_the_dead_apart():
+    from ui.icu import overview_lines
+    in_at, died = at_day(0, 9), at_day(1, 3, 40)
+    assert overview_lines([], UTC) == []
+    assert overview_lines([("A", in_at, None), ("B", in_at, died),
+                           ("C", in_at, in_at - timedelta(hours=1))], UTC) == [
+        f"In intensive care: A since {shown(in_at)}; C since {shown(in_at)}.",
+        f"Died in intensive care: B (transferred {shown(in_at)}, death recorded at "
+        f"{shown(died)})."]
 
 
 def test_a_stay_charted_after_a_later_charted_death_is_named_for_correction(page, store):
