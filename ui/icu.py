@@ -28,10 +28,14 @@ def when(at: datetime | None, tz: Any) -> str:
 
 
 def length(stay: dict[str, Any]) -> str:
-    """A stay's length in days and hours ("1 d 6 h"), blank while it has no return."""
+    """A stay's length in days and hours ("1 d 6 h"; under an hour in minutes, "40 min"),
+    blank while it has no return."""
     if stay["returned_at"] is None:
         return ""
-    hours = round((stay["returned_at"] - stay["transferred_at"]) / timedelta(hours=1))
+    minutes = round((stay["returned_at"] - stay["transferred_at"]) / timedelta(minutes=1))
+    if minutes < 60:  # a short stay in minutes, never "0 h"
+        return f"{minutes} min"
+    hours = round(minutes / 60)
     days, hours = divmod(hours, 24)
     return (f"{days} d " if days else "") + f"{hours} h"
 
@@ -55,6 +59,16 @@ def status_words(rows: list[dict[str, Any]]) -> dict[int, str]:
 
 def open_since(stays: list[dict[str, Any]]) -> datetime | None:
     return next((s["transferred_at"] for s in stays if s["returned_at"] is None), None)
+
+
+def after_death_problem(at: datetime | None, died_at: datetime | None, what: str,
+                        tz: Any) -> str | None:
+    """Why ``at`` cannot be recorded for ``what`` when it follows the recorded death (the
+    record refuses it too, R10), shown before the button is pressed; else None."""
+    if at is None or died_at is None or at <= died_at:
+        return None
+    return (f"{what}: the patient's death is recorded at {when(died_at, tz)}; nothing can "
+            "follow it")
 
 
 def death_time(history: list[Any]) -> datetime | None:
@@ -143,13 +157,20 @@ def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime,
     if died_there(since, died_at):
         pass  # nothing follows a death: no return to record
     elif since is None:
-        at, problem = recording.when_input(f"icu_in_{pid}_{n}", now, TRANSFERRED, tz,
-                                           TRANSFERRED)
-        problem = problem or recording.future(at, TRANSFERRED, now, tz)
+        # after a recorded death a transfer can only be one charted late, before it: the
+        # time starts at the death (not now, which nothing can follow) and must be set
+        at, problem = recording.when_input(f"icu_in_{pid}_{n}", died_at or now, TRANSFERRED,
+                                           tz, TRANSFERRED)
+        problem = problem or recording.future(at, TRANSFERRED, now, tz) or \
+            after_death_problem(at, died_at, TRANSFERRED, tz)
+        unset = died_at is not None and at == died_at
         if problem:
             st.error(md(problem), icon=":material/error:")
+        elif unset:
+            st.caption(f"Death recorded at {when(died_at, tz)}: a transfer to intensive care "
+                       "charted now must be before it. Set the time of the transfer.")
         if st.button("Record the transfer to intensive care", type="primary",
-                     key=f"icu_in_save_{pid}", disabled=problem is not None):
+                     key=f"icu_in_save_{pid}", disabled=problem is not None or unset):
             def transfer() -> int:
                 got = services.record_icu_transfer(store, pid, at, by=by)
                 st.session_state[f"icu_added_{pid}"] = n + 1
@@ -163,6 +184,7 @@ def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime,
         after = f"after the transfer to intensive care at {when(stay['transferred_at'], tz)}"
         if problem is None and at < stay["transferred_at"]:
             problem = f"{RETURNED}: must be {after}"
+        problem = problem or after_death_problem(at, died_at, RETURNED, tz)
         if problem:
             st.error(md(problem), icon=":material/error:")
         elif at == stay["transferred_at"]:  # the default, right after the transfer: no alarm
@@ -226,6 +248,12 @@ def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime,
             recording.future(fix_out, RETURNED, now, tz) if fix_out else None)
         if bad is None and fix_out is not None and fix_out <= fix_in:
             bad = f"{RETURNED}: must be after {TRANSFERRED} ({when(fix_in, tz)})"
+        bad = bad or after_death_problem(fix_in, died_at, TRANSFERRED, tz)
+        if bad is None and after_death_problem(fix_out, died_at, RETURNED, tz):
+            bad = (f"{after_death_problem(fix_out, died_at, RETURNED, tz)}. If the patient "
+                   f"died in intensive care, untick \"{RETURNED} (a return is recorded)\": the "
+                   "stay then has no "
+                   "return")
         if bad:
             st.error(md(bad), icon=":material/error:")
         if st.button("Save the correction", key=f"icu_fix_save_{chosen}",

@@ -200,7 +200,8 @@ def test_a_stay_charted_after_a_later_charted_death_is_named_for_correction(page
                             by="demo.physician")
     app = page("physician")
     assert not app.exception
-    (error,) = [e.value.replace("\\", "") for e in app.error]  # markdown escapes
+    # markdown escapes; the correction form below says what is wrong with the stay's return
+    (error,) = [e.value.replace("\\", "") for e in app.error if "ICU stay #" in e.value]
     current = store.icu_stays(PID)[0]["id"]
     assert error == (f"ICU stay #{current}: returned to the ward at {shown(at_day(1, 9))}, "
                      f"after the death recorded at {shown(at_day(0, 22))}. Check both records "
@@ -218,3 +219,64 @@ def test_after_death_names_each_time_after_the_death_and_nothing_before_it():
     assert words.startswith(f"ICU stay #3: transferred to ICU at {shown(at_day(1, 1))} and "
                             f"returned to the ward at {shown(at_day(1, 2))}, after the death")
     assert after_death(stays, at_day(1, 2), UTC) == [] and after_death(stays[:2], died, UTC) == []
+
+
+def test_a_short_stay_reads_in_minutes_never_zero_hours():
+    from ui.icu import length
+    stay = {"transferred_at": at_day(0, 9), "returned_at": None}
+    assert length(stay) == ""
+    for back, words in ((at_day(0, 9, 1), "1 min"), (at_day(0, 9, 40), "40 min"),
+                        (at_day(0, 10), "1 h"), (at_day(0, 10, 29), "1 h"),
+                        (at_day(1, 15), "1 d 6 h")):
+        assert length(stay | {"returned_at": back}) == words
+
+
+def test_after_a_recorded_death_the_transfer_time_starts_there_and_a_later_one_is_refused(
+        page, store):
+    """R10: nothing follows a death; the page says so under the time, naming the field,
+    instead of offering a button the record would refuse. A transfer before the death (one
+    charted late) can still be recorded."""
+    store.record_assessment(PID, {"time": at_day(1, 3, 40), "died_of": "other"},
+                            by="demo.physician")
+    app = page("nurse")  # the time offered is the death's, to be set: no alarm, no button
+    assert not app.error
+    assert (f"Death recorded at {shown(at_day(1, 3, 40))}: a transfer to intensive care "
+            "charted now must be before it.") in texts(app)
+    assert app.button(key=f"icu_in_save_{PID}").disabled
+    app = set_when(app, f"icu_in_{PID}_0", at_day(1, 5))
+    (error,) = app.error
+    assert error.value.replace("\\", "") == (
+        f"Transferred to ICU: the patient's death is recorded at {shown(at_day(1, 3, 40))}; "
+        "nothing can follow it")
+    assert app.button(key=f"icu_in_save_{PID}").disabled
+    app = set_when(app, f"icu_in_{PID}_0", at_day(1, 1))
+    assert not app.error and not app.button(key=f"icu_in_save_{PID}").disabled
+    app.button(key=f"icu_in_save_{PID}").click().run()
+    assert not app.exception
+    assert "Died in intensive care" in texts(app)
+    (stay,) = store.icu_stays(PID)
+    assert stay["transferred_at"] == at_day(1, 1)
+
+
+def test_correcting_a_return_charted_after_the_death_says_to_untick_the_return(page, store):
+    """The stay named in red (a return after a death charted later) is corrected on the page:
+    a return still after the death is refused before saving with what to do; unticking the
+    return saves a stay with none, and the patient then died in intensive care."""
+    stay = store.record_icu_transfer(PID, at_day(0, 9), by="demo.nurse",
+                                     returned_at=at_day(1, 9))
+    store.record_assessment(PID, {"time": at_day(0, 22), "died_of": "crs"},
+                            by="demo.physician")
+    app = page("physician")
+    app.text_input(key=f"icu_reason_{stay}").input("died in ICU, return charted in error").run()
+    (error,) = [e.value.replace("\\", "") for e in app.error if "untick" in e.value]
+    assert error.startswith(f"Returned to the ward: the patient's death is recorded at "
+                            f"{shown(at_day(0, 22))}; nothing can follow it.")
+    assert app.button(key=f"icu_fix_save_{stay}").disabled
+    app.checkbox(key=f"icu_fix_has_{stay}").uncheck().run()
+    assert not app.button(key=f"icu_fix_save_{stay}").disabled
+    app.button(key=f"icu_fix_save_{stay}").click().run()
+    assert not app.exception
+    (now,) = store.icu_stays(PID)
+    assert (now["transferred_at"], now["returned_at"]) == (at_day(0, 9), None)
+    assert "Died in intensive care" in texts(app) and not [
+        e for e in app.error if "ICU stay #" in e.value]
