@@ -6,6 +6,7 @@ recorded death) are shown in words naming the field; the registry summary reads 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -105,6 +106,18 @@ def overview_lines(entries: list[tuple[str, datetime, datetime | None]], tz: Any
             for label, since, died in entries if died_there(since, died)]
     return ([f"In intensive care: {'; '.join(there)}."] if there else []) + (
         [f"Died in intensive care: {'; '.join(dead)}."] if dead else [])
+
+
+def ward_lines(store: services.Ward, statuses: list[Any],
+               label: Callable[[dict[str, Any]], str]) -> list[str]:
+    """The "In intensive care" / "Died in intensive care" captions under a ward table (the
+    ward overview, the educators' demo ward) for its patients (``statuses``, in table order;
+    ``label``: how the table names a patient, escaped for markdown)."""
+    in_icu = store.in_icu([s.patient["patient_id"] for s in statuses])
+    return overview_lines(
+        [(label(s.patient), in_icu[s.patient["patient_id"]],
+          death_time(store.history(s.patient["patient_id"])))
+         for s in statuses if s.patient["patient_id"] in in_icu], store.tz)
 
 
 def returned_words(row: dict[str, Any], current_open: int | None, died: bool,

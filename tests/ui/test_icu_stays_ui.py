@@ -280,3 +280,21 @@ def test_correcting_a_return_charted_after_the_death_says_to_untick_the_return(p
     assert (now["transferred_at"], now["returned_at"]) == (at_day(0, 9), None)
     assert "Died in intensive care" in texts(app) and not [
         e for e in app.error if "ICU stay #" in e.value]
+
+
+def test_the_educators_demo_ward_lists_the_cases_in_intensive_care_like_the_overview(
+        signed_in, store):
+    """The demo ward is the educators' overview: the ICANS 3 and CRS 3 cases carry ICU stays
+    from their cards, and a death recorded in one reads "died in intensive care" there too."""
+    app = go(signed_in("educator"), "ui/pages/demo_ward.py")
+    assert not app.exception
+    caption = icu_caption(texts(app))
+    assert "(DEMO-003)" in caption and "(DEMO-005)" in caption and "(DEMO-001)" not in caption
+    since = store.in_icu(["DEMO-005"])["DEMO-005"]
+    last = max(h.assessed_at for h in store.history("DEMO-005"))
+    died = max(last, since) + timedelta(minutes=1)
+    store.record_assessment("DEMO-005", {"time": died, "died_of": "crs"}, by="demo.physician")
+    app = go(app, "ui/pages/demo_ward.py")
+    assert "(DEMO-005)" not in icu_caption(texts(app))
+    assert (f"(DEMO-005) · synthetic demo (transferred {shown(since)}, death recorded at "
+            f"{shown(died)})") in texts(app)

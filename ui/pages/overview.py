@@ -40,13 +40,9 @@ if not statuses:
     st.stop()
 frame = overview_frame(statuses, now, store.tz)
 st.table(style_overview(frame, statuses), hide_index=True)
-in_icu = store.in_icu([s.patient["patient_id"] for s in statuses])
 # stays the ward charted on the Patient record page (decision R10); a death recorded during
 # the stay reads "died in intensive care", as on the Patient record
-for line in icu.overview_lines(
-        [(md(session.patient_label(s.patient)), in_icu[s.patient["patient_id"]],
-          icu.death_time(store.history(s.patient["patient_id"])))
-         for s in statuses if s.patient["patient_id"] in in_icu], store.tz):
+for line in icu.ward_lines(store, statuses, lambda p: md(session.patient_label(p))):
     st.caption(line)
 with st.expander("Details: day after infusion, vital signs (▲▼ outside the normal range), "
                  "oxygen and vasopressors, maximum grades"):
