@@ -150,6 +150,24 @@ def after_death(stays: list[dict[str, Any]], died_at: datetime | None, tz: Any) 
     return out
 
 
+def stays_frame(history: list[dict[str, Any]], stays: list[dict[str, Any]],
+                died_at: datetime | None, tz: Any) -> pd.DataFrame:
+    """Every version of every stay, newest first, in words (``history``: the record's
+    versions; ``stays``: the current ones)."""
+    words = status_words(history)
+    current_open = next((s["id"] for s in stays if s["returned_at"] is None), None)
+    died = died_there(open_since(stays), died_at)
+    return pd.DataFrame([{
+        "ID": r["id"], TRANSFERRED: when(r["transferred_at"], tz),
+        RETURNED: returned_words(r, current_open, died, tz),
+        "Length": length(r),
+        "Status": words[r["id"]],
+        "Corrects": "" if r["replaces_id"] is None else f"#{r['replaces_id']}",
+        "Reason": r["reason"] or "",
+        "Recorded": f"{when(r['recorded_at'], tz)} by {r['recorded_by']}"}
+        for r in reversed(history)])
+
+
 def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime,
          done_key: str, died_at: datetime | None = None) -> None:
     """The intensive care panel of one patient; ``died_at``: the recorded death, if any."""
@@ -215,18 +233,9 @@ def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime,
     if not history:
         st.caption("No stay in intensive care recorded.")
         return
-    words = status_words(history)
-    current_open = next((s["id"] for s in stays if s["returned_at"] is None), None)
-    st.dataframe(pd.DataFrame([{
-        "ID": r["id"], TRANSFERRED: when(r["transferred_at"], tz),
-        RETURNED: returned_words(r, current_open, died_there(since, died_at), tz),
-        "Length": length(r),
-        "Status": words[r["id"]],
-        "Corrects": "" if r["replaces_id"] is None else f"#{r['replaces_id']}",
-        "Reason": r["reason"] or "",
-        "Recorded": f"{when(r['recorded_at'], tz)} by {r['recorded_by']}"}
-        for r in reversed(history)]), hide_index=True, width="stretch", key=f"icu_list_{pid}",
-        column_config={"ID": st.column_config.NumberColumn(width="small")})
+    # a static table: every column wraps and shows at 820 px (a scrolling grid hid the
+    # reason and who recorded it); user text escaped, st.table renders Markdown in its cells
+    st.table(stays_frame(history, stays, died_at, tz).map(md), hide_index=True)
     if not stays:
         return
     with st.expander("Correct a stay in intensive care"):

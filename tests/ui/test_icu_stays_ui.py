@@ -36,6 +36,13 @@ def page(signed_in, store):
     return open_as
 
 
+def stays_table(app):
+    """The stays list (st.table: it wraps at 820 px), as the browser shows its cells."""
+    from ui.text import shown as unescaped
+    (table,) = [t.value for t in app.table if "Transferred to ICU" in t.value.columns]
+    return table.map(lambda cell: unescaped(str(cell)))
+
+
 def set_when(app, key: str, when: datetime):
     app.date_input(key=f"{key}_date").set_value(when.date())
     app.time_input(key=f"{key}_time").set_value(when.time())
@@ -58,7 +65,7 @@ def test_a_nurse_records_a_transfer_and_the_return_and_sees_the_stay_listed(page
     (stay,) = store.icu_stays(PID)
     assert stay["returned_at"] == at_day(1, 20, 30)
     assert "In intensive care since" not in texts(app)
-    frame = app.dataframe[0].value
+    frame = stays_table(app)
     assert list(frame["Transferred to ICU"]) == [shown(at_day(0, 14, 30))] * 2
     # the earlier version had no return; it is not still open, so not "not yet"
     assert list(frame["Returned to the ward"]) == [shown(at_day(1, 20, 30)), "none recorded"]
@@ -96,9 +103,10 @@ def test_a_physician_corrects_a_stay_with_a_reason_and_the_original_stays_listed
     (now,) = store.icu_stays(PID)
     assert (now["transferred_at"], now["returned_at"], now["replaces_id"]) == (
         at_day(0, 10), at_day(0, 21), stay)
-    frame = app.dataframe[0].value
+    frame = stays_table(app)
     assert list(frame["Status"]) == ["current", "replaced by a later version"]
     assert list(frame["Reason"]) == ["transfer charted an hour early", ""]
+    assert frame["Recorded"].iloc[0].endswith(" by demo.physician")
     assert f"ICU stay #{stay} corrected" in texts(app)
 
 
@@ -111,7 +119,7 @@ def test_a_stay_marked_entered_in_error_stays_listed_and_no_longer_counts(page, 
     app.button(key=f"icu_eie_{stay}").click().run()
     assert not app.exception
     assert store.icu_stays(PID) == []
-    frame = app.dataframe[0].value
+    frame = stays_table(app)
     assert list(frame["Status"]) == ["marking: entered in error", "entered in error"]
     # the patient is no longer in intensive care: a transfer can be recorded again
     assert app.button(key=f"icu_in_save_{PID}")
@@ -154,7 +162,7 @@ def test_a_death_in_an_open_stay_reads_died_in_intensive_care_and_offers_no_retu
     keys = {b.key for b in app.button}
     assert f"icu_out_save_{PID}" not in keys and f"icu_in_save_{PID}" not in keys
     # the stay's row says so too, never "not yet" returned
-    assert list(app.dataframe[0].value["Returned to the ward"]) == ["died in intensive care"]
+    assert list(stays_table(app)["Returned to the ward"]) == ["died in intensive care"]
 
 
 def test_a_death_in_an_open_stay_is_died_in_intensive_care_on_the_overview_and_review(
@@ -298,3 +306,16 @@ def test_the_educators_demo_ward_lists_the_cases_in_intensive_care_like_the_over
     assert "(DEMO-005)" not in icu_caption(texts(app))
     assert (f"(DEMO-005) · synthetic demo (transferred {shown(since)}, death recorded at "
             f"{shown(died)})") in texts(app)
+
+
+def test_the_stays_list_shows_a_typed_reason_literally_and_whole(page, store):
+    """The list is a static table (wrapping at 820 px, nothing hidden in a scrolling grid),
+    which renders Markdown: a reason shows as typed, never as a link or emphasis."""
+    stay = store.record_icu_transfer(PID, at_day(0, 9), by="demo.nurse")
+    typed = "**bed 4** [see](http://example.org) # not a heading"
+    store.mark_icu_stay_in_error(PID, stay, typed, by="demo.nurse")
+    app = page("nurse")
+    (raw,) = [t.value for t in app.table if "Reason" in t.value.columns]
+    from ui.text import md
+    assert raw["Reason"][0] == md(typed)  # every Markdown character escaped
+    assert stays_table(app)["Reason"][0] == typed  # as the browser shows it
