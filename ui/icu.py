@@ -93,15 +93,24 @@ def icu_words(since: datetime | None, died_at: datetime | None, tz: Any) -> str:
     if died_there(since, died_at):
         return (f"died in intensive care (transferred {when(since, tz)}, death recorded at "
                 f"{when(died_at, tz)})")
-    return f"in intensive care since {when(since, tz)}"
+    return f"in intensive care since {when(since, tz)}{before_death(since, died_at, tz)}"
+
+
+def before_death(since: datetime, died_at: datetime | None, tz: Any) -> str:
+    """After "in intensive care since ...": a transfer charted after the recorded death is
+    a record to correct (R10), never shown as a plain stay ("" otherwise)."""
+    if died_at is None or since <= died_at:
+        return ""
+    return (f" (but the death is recorded at {when(died_at, tz)}, before this transfer: "
+            "check the record)")
 
 
 def overview_lines(entries: list[tuple[str, datetime, datetime | None]], tz: Any) -> list[str]:
     """The overview's captions from (patient label, open stay's transfer, recorded death):
     "In intensive care: ..." for those there now, "Died in intensive care: ..." for those
     whose death is recorded during the stay (never listed as in intensive care)."""
-    there = [f"{label} since {when(since, tz)}" for label, since, died in entries
-             if not died_there(since, died)]
+    there = [f"{label} since {when(since, tz)}{before_death(since, died, tz)}"
+             for label, since, died in entries if not died_there(since, died)]
     dead = [f"{label} (transferred {when(since, tz)}, death recorded at {when(died, tz)})"
             for label, since, died in entries if died_there(since, died)]
     return ([f"In intensive care: {'; '.join(there)}."] if there else []) + (

@@ -189,12 +189,19 @@ def test_a_death_in_an_open_stay_is_died_in_intensive_care_on_the_overview_and_r
 
 
 def test_overview_lines_list_the_living_in_intensive_care_and_the_dead_apart():
-    from ui.icu import overview_lines
+    """A transfer charted after the recorded death (C) is listed with the death, to check."""
+    from ui.icu import icu_words, overview_lines
     in_at, died = at_day(0, 9), at_day(1, 3, 40)
+    assert icu_words(None, died, UTC) == ""
+    assert icu_words(in_at, None, UTC) == f"in intensive care since {shown(in_at)}"
+    assert icu_words(in_at, in_at - timedelta(hours=1), UTC).endswith(
+        "before this transfer: check the record)")
     assert overview_lines([], UTC) == []
     assert overview_lines([("A", in_at, None), ("B", in_at, died),
                            ("C", in_at, in_at - timedelta(hours=1))], UTC) == [
-        f"In intensive care: A since {shown(in_at)}; C since {shown(in_at)}.",
+        f"In intensive care: A since {shown(in_at)}; C since {shown(in_at)} (but the death "
+        f"is recorded at {shown(in_at - timedelta(hours=1))}, before this transfer: check "
+        "the record).",
         f"Died in intensive care: B (transferred {shown(in_at)}, death recorded at "
         f"{shown(died)})."]
 
