@@ -196,6 +196,9 @@ def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime,
     n = st.session_state.setdefault(f"icu_added_{pid}", 0)  # fresh fields after each save
     if died_there(since, died_at):
         pass  # nothing follows a death: no return to record
+    elif since is not None and died_at is not None:  # the stay opens after the death (red)
+        st.caption("No return to the ward can follow the recorded death: correct this stay "
+                   "(or the assessment) below.")
     elif since is None:
         # after a recorded death a transfer can only be one charted late, before it: the
         # time starts at the death (not now, which nothing can follow) and must be set

@@ -326,3 +326,17 @@ def test_the_stays_list_shows_a_typed_reason_literally_and_whole(page, store):
     from ui.text import md
     assert raw["Reason"][0] == md(typed)  # every Markdown character escaped
     assert stays_table(app)["Reason"][0] == typed  # as the browser shows it
+
+
+def test_an_open_stay_charted_after_a_later_charted_death_offers_a_correction_not_a_return(
+        page, store):
+    """A return after the transfer would follow the death too: none is offered (it could
+    only be refused); the page says to correct the stay."""
+    store.record_icu_transfer(PID, at_day(1, 9), by="demo.nurse")
+    store.record_assessment(PID, {"time": at_day(1, 8), "died_of": "other"},
+                            by="demo.physician")
+    app = page("nurse")
+    assert not app.exception
+    assert f"icu_out_save_{PID}" not in {b.key for b in app.button}
+    assert "No return to the ward can follow the recorded death: correct this stay" in texts(app)
+    assert [e for e in app.error if "ICU stay #" in e.value]  # named in red (R10)
