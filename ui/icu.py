@@ -75,6 +75,23 @@ def after_death(stays: list[dict[str, Any]], died_at: datetime | None, tz: Any) 
     return out
 
 
+CAUSE_WORDS = {"crs": "CRS", "icans": "ICANS", "other": "another cause"}
+
+
+def header_state(last_row: dict[str, Any], last_time: datetime, icu_since: datetime | None,
+                 tz: Any) -> str:
+    """The patient review header's words after the patient's details: in intensive care
+    since when (an open stay, R10), or the death recorded on the last row (a death is the last
+    assessment), "died in intensive care" when it came inside an open stay. Empty: neither."""
+    cause = last_row.get("died_of")
+    if cause is None:
+        return "" if icu_since is None else f" · **in intensive care since {when(icu_since, tz)}**"
+    where = "died in intensive care: " if icu_since is not None and icu_since <= last_time \
+        else ""
+    return (f" · **{where}death recorded {when(last_time, tz)} (cause: "
+            f"{CAUSE_WORDS.get(cause, cause)})**")
+
+
 def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime,
          done_key: str, died_at: datetime | None = None) -> None:
     """The intensive care panel of one patient; ``died_at``: the recorded death, if any."""

@@ -181,3 +181,33 @@ def test_after_death_names_each_time_after_the_death_and_nothing_before_it():
     assert words.startswith(f"ICU stay #3: transferred to ICU at {shown(at_day(1, 1))} and "
                             f"returned to the ward at {shown(at_day(1, 2))}, after the death")
     assert after_death(stays, at_day(1, 2), UTC) == [] and after_death(stays[:2], died, UTC) == []
+
+
+def test_the_review_header_reads_died_in_intensive_care_not_in_intensive_care_since(
+        signed_in, store):
+    store.admit({"patient_id": "ICU-2", "infusion_time": at_day(-2, 10)}, by="demo.physician")
+    store.record_assessment("ICU-2", {"time": at_day(1, 6), "temp_c": 39.1},
+                            by="demo.nurse")
+    store.record_icu_transfer("ICU-2", at_day(1, 7, 15), by="demo.nurse")
+    died_at = at_day(1, 8, 40)
+    store.record_assessment("ICU-2", {"time": died_at, "died_of": "icans"},
+                            by="demo.physician")
+    app = signed_in("physician")
+    app.session_state["patient_id"] = "ICU-2"
+    app = go(app, "ui/pages/review.py")
+    assert not app.exception
+    assert (f"died in intensive care: death recorded {shown(died_at)} (cause: ICANS)"
+            in texts(app))
+    assert "in intensive care since" not in texts(app)
+
+
+def test_header_state_words():
+    from ui.icu import header_state
+    t = at_day(1, 6)
+    assert header_state({"died_of": None}, t, None, UTC) == ""
+    assert header_state({}, t, at_day(1, 2), UTC) == \
+        f" · **in intensive care since {shown(at_day(1, 2))}**"
+    assert header_state({"died_of": "other"}, t, None, UTC) == \
+        f" · **death recorded {shown(t)} (cause: another cause)**"
+    assert header_state({"died_of": "crs"}, t, at_day(1, 2), UTC) == \
+        f" · **died in intensive care: death recorded {shown(t)} (cause: CRS)**"

@@ -37,6 +37,7 @@ from ui.common import (
 from ui.fhir import download_bundle
 from ui.flags import HISTORY_COLUMNS, history_frame, open_flags_panel
 from ui.handover import handover_html
+from ui.icu import header_state
 from ui.marker_chart import choices as marker_choices
 from ui.marker_chart import markers_figure
 from ui.marker_chart import notes as marker_notes
@@ -70,8 +71,7 @@ icu_since = store.in_icu([pid]).get(pid)  # a stay with no return charted (decis
 st.markdown(f"**{md(patient.get('name') or pid)}** · bed {md(patient.get('bed') or '—')} · "
             f"{patient.get('product') or 'product not recorded'} · "
             f"today D+{day_now if day_now is not None else '—'} · {weight}"
-            + ("" if icu_since is None else
-               f" · **in intensive care since {local(icu_since, tz, '%d/%m/%Y %H:%M')}**"))
+            + header_state(rv.rows[-1], r.time, icu_since, tz))
 extra = []
 if rv.unattributed is not None:
     u = rv.unattributed[-1]
