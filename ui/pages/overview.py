@@ -46,6 +46,8 @@ if in_icu:  # stays the ward charted on the Patient record page (decision R10)
     st.caption("In intensive care: " + "; ".join(
         f"{md(session.patient_label(s.patient))} since "
         f"{local(in_icu[s.patient['patient_id']], store.tz, '%d/%m/%Y %H:%M')}"
+        + ("" if s.due.died_at is None else
+           f" (died there: death recorded {local(s.due.died_at, store.tz, '%d/%m/%Y %H:%M')})")
         for s in statuses if s.patient["patient_id"] in in_icu) + ".")
 with st.expander("Details: day after infusion, vital signs (▲▼ outside the normal range), "
                  "oxygen and vasopressors, maximum grades"):
