@@ -17,7 +17,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -126,6 +126,8 @@ def course_now(g: GradedTimeline, lo: int, hi: int, patient: Mapping[str, Any],
                        None if score is None else score.total,
                        score is not None and score.red,
                        schedule.load() if tables is None else tables)
+    if cols["died_of"][rows[-1]] >= 0:  # a death is the last assessment: nothing due (S12)
+        due = replace(due, died_at=when(len(rows) - 1))
     return CourseNow(when(len(rows) - 1), result, _max(g.col["crs_grade"][lo:hi]),
                      _max(g.col["icans_grade"][lo:hi]), vitals, age, device, flow, pressors,
                      score, due)

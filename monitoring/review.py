@@ -127,14 +127,21 @@ def tocilizumab_limits(rows: list[dict[str, Any]], administrations: list[dict[st
 
 
 def tocilizumab_for_dose(rows: list[dict[str, Any]], administrations: list[dict[str, Any]],
-                        at: datetime) -> guidance.TocilizumabCount:
+                        at: datetime, *, leaving_out: Collection[datetime] = ()
+                        ) -> guidance.TocilizumabCount:
     """The limits before a dose given at ``at`` - the time typed on the medications page,
     which may be hours ago. ``tocilizumab_limits`` at that time, and, because a dose charted
     late may come before doses already recorded, those later doses too (conservative, spec
     §4.4): every recorded dose counts towards the total, a later dose within 8 h is too close,
-    and no 24 h window holding this dose may hold 3 others."""
-    count = tocilizumab_limits(rows, administrations, at)
-    doses = sorted(tocilizumab_doses(rows, administrations), key=instant)
+    and no 24 h window holding this dose may hold 3 others. ``leaving_out``: recorded doses
+    not to count (the dose being judged, when it is recorded already)."""
+    doses = tocilizumab_doses(rows, administrations)
+    for gone in leaving_out:
+        same = next((d for d in doses if instant(d) == instant(gone)), None)
+        if same is not None:
+            doses.remove(same)
+    count = guidance.tocilizumab_count(doses, at)
+    doses = sorted(doses, key=instant)
     later = [d for d in doses if is_after(d, at)]
     if not later:
         return count
@@ -158,11 +165,17 @@ def tocilizumab_for_dose(rows: list[dict[str, Any]], administrations: list[dict[
 def tocilizumab_past_limits(rows: list[dict[str, Any]], administrations: list[dict[str, Any]],
                             given: Collection[datetime]) -> list[tuple[datetime, str]]:
     """Of these doses (recorded by an import), those given when the medications page would
-    have warned before them (``tocilizumab_limits`` at the dose's time, the other doses
-    recorded by then counted): (time, the page's warnings in words with their source)."""
+    have warned before them: the page's rule for a dose charted late
+    (``tocilizumab_for_dose`` at the dose's time), counting every dose recorded before the
+    import (also those given after it: an imported dose is charted late by nature) and the
+    import's own doses given by then (so that of an imported series, the dose past a limit
+    is named, not every one): (time, the page's warnings in words with their source)."""
     out = []
-    for at in sorted({instant(t) for t in given}):
-        warnings = tocilizumab_limits(rows, administrations, at, leaving_out=at).warnings
+    times = sorted({instant(t) for t in given})
+    for at in times:
+        warnings = tocilizumab_for_dose(
+            rows, administrations, at,
+            leaving_out=[t for t in times if not is_after(at, t)]).warnings
         if warnings:
             out.append((at, "; ".join(warnings) + " (ASCO 2021)"))
     return out

@@ -85,12 +85,16 @@ def interval(table: tuple[tuple[int, timedelta], ...], grade: int | None) -> tim
 class Due:
     vitals_due: datetime | None   # None: never recorded -> due now
     neuro_due: datetime | None
+    died_at: datetime | None = None  # a death recorded (the last assessment): nothing due (S12)
 
     def next_due(self, now: datetime) -> datetime:
         return min(d if d is not None else now for d in (self.vitals_due, self.neuro_due))
 
     def overdue(self, now: datetime) -> list[str]:
-        """What is overdue at ``now`` (at the due time exactly it is due, not overdue)."""
+        """What is overdue at ``now`` (at the due time exactly it is due, not overdue);
+        nothing once a death is recorded (decision S12)."""
+        if self.died_at is not None:
+            return []
         out = []
         for name, due in (("vital signs", self.vitals_due), ("neuro assessment", self.neuro_due)):
             if due is None or now > due:

@@ -762,8 +762,8 @@ def raise_overdue(store: WardStore, statuses: Sequence[PatientStatus], now: date
                 continue
             due = s.due.vitals_due if kind == "vitals" else s.due.neuro_due
             done = ("vital signs" if kind == "vitals" else "neuro assessment") not in s.overdue
-            if due is not None and due > f["raised_at"] and done:
-                closing.append(f["id"])
+            if s.due.died_at is not None or (due is not None and due > f["raised_at"] and done):
+                closing.append(f["id"])  # recorded since, or a death recorded (S12)
         if not s.overdue and not closing:  # nothing to raise or close: no query
             continue
         pid = s.patient["patient_id"]
@@ -782,7 +782,8 @@ def raise_overdue(store: WardStore, statuses: Sequence[PatientStatus], now: date
         with store.locked([pid]):  # decide again under the lock: what others did meanwhile
             close, raise_ = _overdue_todo(store.flags(pid), closing, wanted)
             for flag_id in close:
-                store.acknowledge_flag(flag_id, "observations recorded since", by=SYSTEM)
+                store.acknowledge_flag(flag_id, "death recorded" if s.due.died_at is not None
+                                       else "observations recorded since", by=SYSTEM)
             for f in raise_:
                 store.raise_flag(pid, f["code"], f["severity"], f["message"], f["raised_at"],
                                  respond=f["respond"])

@@ -80,6 +80,8 @@ def observations_due(store: WardStore, now: datetime, *, demo_only: bool = False
                 items.append(DueItem(p, what, min(since, now), None, None,
                                      "nothing recorded yet"))
             continue
+        if c.due.died_at is not None:  # a death recorded: no observation is due (S12)
+            continue
         crs, icans = c.current.crs.grade, c.current.icans.grade
         every_v, why_v = _why_vitals(crs, c.news, tables)
         every_n = schedule.interval(tables["NEURO_EVERY"], icans)

@@ -84,18 +84,6 @@ def died_there(since: datetime | None, died_at: datetime | None) -> bool:
     return since is not None and died_at is not None and since <= died_at
 
 
-def icu_words(since: datetime | None, died_at: datetime | None, tz: Any) -> str:
-    """A patient's open stay in a few words for the overview and the review header: "in
-    intensive care since ...", or "died in intensive care" when the death is recorded during
-    it ("" without an open stay). The Patient record panel says the same (``draw``)."""
-    if since is None:
-        return ""
-    if died_there(since, died_at):
-        return (f"died in intensive care (transferred {when(since, tz)}, death recorded at "
-                f"{when(died_at, tz)})")
-    return f"in intensive care since {when(since, tz)}{before_death(since, died_at, tz)}"
-
-
 def before_death(since: datetime, died_at: datetime | None, tz: Any) -> str:
     """After "in intensive care since ...": a transfer charted after the recorded death is
     a record to correct (R10), never shown as a plain stay ("" otherwise)."""
@@ -123,9 +111,9 @@ def ward_lines(store: services.Ward, statuses: list[Any],
     ward overview, the educators' demo ward) for its patients (``statuses``, in table order;
     ``label``: how the table names a patient, escaped for markdown)."""
     in_icu = store.in_icu([s.patient["patient_id"] for s in statuses])
+    # the death as the overview's course read it (decision S12: nothing due after it)
     return overview_lines(
-        [(label(s.patient), in_icu[s.patient["patient_id"]],
-          death_time(store.history(s.patient["patient_id"])))
+        [(label(s.patient), in_icu[s.patient["patient_id"]], s.due.died_at)
          for s in statuses if s.patient["patient_id"] in in_icu], store.tz)
 
 
@@ -175,6 +163,23 @@ def stays_frame(history: list[dict[str, Any]], stays: list[dict[str, Any]],
         "Reason": r["reason"] or "",
         "Recorded": f"{when(r['recorded_at'], tz)} by {r['recorded_by']}"}
         for r in reversed(history)])
+
+
+CAUSE_WORDS = {"crs": "CRS", "icans": "ICANS", "other": "another cause"}
+
+
+def header_state(last_row: dict[str, Any], last_time: datetime, icu_since: datetime | None,
+                 tz: Any) -> str:
+    """The patient review header's words after the patient's details: in intensive care
+    since when (an open stay, R10), or the death recorded on the last row (a death is the last
+    assessment), "died in intensive care" when it came inside an open stay. Empty: neither."""
+    cause = last_row.get("died_of")
+    if cause is None:
+        return "" if icu_since is None else f" · **in intensive care since {when(icu_since, tz)}**"
+    where = "died in intensive care: " if icu_since is not None and icu_since <= last_time \
+        else ""
+    return (f" · **{where}death recorded {when(last_time, tz)} (cause: "
+            f"{CAUSE_WORDS.get(cause, cause)})**")
 
 
 def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime,

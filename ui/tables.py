@@ -64,6 +64,8 @@ def _flags(s: PatientStatus) -> str:
 
 
 def _due(s: PatientStatus, now: datetime, tz: Any) -> str:
+    if s.due.died_at is not None:  # decision S12
+        return "none: death recorded " + local(s.due.died_at, tz, "%d %b %H:%M")
     if s.overdue:
         return "OVERDUE: " + ", ".join(s.overdue)
     return "due " + local(s.due.next_due(now), tz, "%H:%M")

@@ -428,6 +428,36 @@ def test_an_overdue_flag_closes_once_the_observations_are_recorded(store):
     assert (f["ack_by"], f["ack_action"]) == ("system", "observations recorded since")
 
 
+def test_after_a_recorded_death_nothing_is_due_and_open_overdue_flags_close(store):
+    """Decision S12: a death is the last assessment; no observation is due after it, so no
+    overdue flag is raised for a patient who died (however late), the open ones close with
+    "death recorded", and the observations-due worklist leaves the patient out."""
+    from monitoring.worklist import observations_due
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    store.admit({"patient_id": "P", "infusion_time": now - timedelta(days=1)}, by="drx")
+    full = {**VITALS[0], "hr_bpm": 80, "rr_per_min": 16, "ice_orientation": 4,
+            "ice_naming": 3, "ice_commands": 1, "ice_writing": 1, "ice_attention": 1,
+            "consciousness": "alert"}
+    ward.save(store, "P", {"time": now - timedelta(hours=6), **full}, by="nina")
+    ward.raise_overdue(store, ward.ward_overview(store, now), now)
+    assert sorted(f["code"] for f in store.open_flags("P")) == ["overdue_vitals",
+                                                                "overdue_vitals_1h"]
+    died = now - timedelta(minutes=10)
+    ward.save(store, "P", {"time": died, "died_of": "crs"}, by="drx")
+    for later in (now, now + timedelta(hours=9)):
+        (s,) = ward.ward_overview(store, later)
+        assert (s.overdue, s.due.died_at) == ([], died)
+        assert ward.raise_overdue(store, [s], later) == 0
+        assert [f for f in store.open_flags("P") if f["code"].startswith("overdue")] == []
+        assert [i for i in observations_due(store, later) if i.patient["patient_id"] == "P"] \
+            == []
+    closed = [f for f in store.flags("P") if f["code"].startswith("overdue")]
+    assert {(f["ack_by"], f["ack_action"]) for f in closed} == {("system", "death recorded")}
+    assert escalation.overdue_flags("P", s.due, now + timedelta(days=2)) == []
+    alive = schedule.Due(None, None)  # never observed, alive: overdue from admission
+    assert escalation.overdue_flags("P", alive, now, since=now - timedelta(hours=2)) != []
+
+
 def test_news2_and_clinical_flags_outrank_overdue_charting_on_the_overview(store):
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     for pid, bed in (("SICK", "1"), ("LATE", "2")):

@@ -749,3 +749,34 @@ def test_a_dose_stored_for_crs_and_a_changed_reason_in_the_source_amends_it(
     history = store.treatment_history("MRN-1")["administrations"]
     assert [h["indication"] for h in history] == ["crs", "crs_icans"]
     assert history[1]["reason"].startswith("changed in the source record")
+
+
+@pytest.mark.parametrize(("recorded", "imported", "why"), [
+    # the hospital record sends a dose given 4 h before one the ward already charted
+    (["01T10:00", "01T20:00"], "01T06:00",
+     "the next recorded dose is 4.0 h after this one: doses are at least 8 h apart"),
+    # a fifth dose in all, given before the four the ward charted
+    (["02T00:00", "02T08:00", "02T16:00", "03T00:00"], "01T12:00",
+     "4 doses in total: the limit is 4"),
+])
+def test_an_imported_dose_given_before_doses_charted_on_the_page_is_judged_against_them(
+        store: WardStore, tmp_path: Path, recorded: list[str], imported: str,
+        why: str) -> None:
+    """F11: the medications page judges a dose charted late against the doses recorded after
+    its time too (review.tocilizumab_for_dose); an imported dose is charted late by nature,
+    so the import names it by the same rule."""
+    services.import_fhir(store, [ndjson(tmp_path / "a.ndjson", patient())], "nina")
+    for at in recorded:
+        services.record_medication(store, "MRN-1", "tocilizumab",
+                                   datetime.fromisoformat(f"2026-03-{at}:00+00:00"), "nina",
+                                   dose=560)
+    at = datetime.fromisoformat(f"2026-03-{imported}:00+00:00")
+    from monitoring.review import tocilizumab_for_dose
+    page = tocilizumab_for_dose(store.timeline_rows("MRN-1"), store.administrations("MRN-1"), at)
+    assert why in page.warnings  # what the page says before a dose at that time
+    done = services.import_fhir(store, [ndjson(tmp_path / "b.ndjson", patient(),
+                                               _tocilizumab("t9", imported))], "nina")
+    assert done.medications == 1
+    assert len(done.tocilizumab_limits) == 1, done.tocilizumab_limits
+    assert f"given {at:%d %b %H:%M}" in done.tocilizumab_limits[0]
+    assert why in done.tocilizumab_limits[0]

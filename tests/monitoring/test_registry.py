@@ -347,6 +347,20 @@ def test_icu_admission_is_the_first_transfer_with_the_stays_and_days_charted(war
             row["ICU days, stays with a recorded return"]) == ("2026-03-07", "2", "2")
 
 
+def test_a_stay_before_the_infusion_is_counted_with_its_negative_day_never_hidden():
+    """R10, the conservative reading: the registry asks about intensive care after the
+    infusion; a stay charted before it is still "yes", its day after infusion negative, so the
+    registrar sees it and decides (never a silent "none recorded")."""
+    s = new_ward()
+    s.admit({"patient_id": "P9", "infusion_time": INFUSION}, by="drx")
+    s.record_icu_transfer("P9", at(-2, 9), by="nina", returned_at=at(-1, 9))
+    (row,) = csv_rows(registry_export(s, "P9"))
+    assert (row["ICU admission"], row["ICU first transfer date"],
+            row["ICU first transfer day after infusion"], row["ICU stays"],
+            row["ICU days, stays with a recorded return"]) == (
+        "yes", "2026-03-04", "-2", "1", "1")
+
+
 def test_a_stay_with_no_return_is_counted_as_a_stay_but_not_in_the_days():
     s = new_ward()
     s.admit({"patient_id": "P9", "infusion_time": INFUSION}, by="drx")

@@ -183,19 +183,15 @@ def test_a_death_in_an_open_stay_is_died_in_intensive_care_on_the_overview_and_r
     app.session_state["patient_id"] = PID
     app = go(app, "ui/pages/review.py")
     assert not app.exception
-    assert (f"died in intensive care (transferred {shown(at_day(0, 9))}, death recorded at "
-            f"{shown(at_day(1, 3, 40))})") in texts(app)
+    assert (f"died in intensive care: death recorded {shown(at_day(1, 3, 40))} (cause: CRS)"
+            in texts(app))
     assert "in intensive care since" not in texts(app)
 
 
 def test_overview_lines_list_the_living_in_intensive_care_and_the_dead_apart():
     """A transfer charted after the recorded death (C) is listed with the death, to check."""
-    from ui.icu import icu_words, overview_lines
+    from ui.icu import overview_lines
     in_at, died = at_day(0, 9), at_day(1, 3, 40)
-    assert icu_words(None, died, UTC) == ""
-    assert icu_words(in_at, None, UTC) == f"in intensive care since {shown(in_at)}"
-    assert icu_words(in_at, in_at - timedelta(hours=1), UTC).endswith(
-        "before this transfer: check the record)")
     assert overview_lines([], UTC) == []
     assert overview_lines([("A", in_at, None), ("B", in_at, died),
                            ("C", in_at, in_at - timedelta(hours=1))], UTC) == [
@@ -340,3 +336,33 @@ def test_an_open_stay_charted_after_a_later_charted_death_offers_a_correction_no
     assert f"icu_out_save_{PID}" not in {b.key for b in app.button}
     assert "No return to the ward can follow the recorded death: correct this stay" in texts(app)
     assert [e for e in app.error if "ICU stay #" in e.value]  # named in red (R10)
+
+
+def test_the_review_header_reads_died_in_intensive_care_not_in_intensive_care_since(
+        signed_in, store):
+    store.admit({"patient_id": "ICU-2", "infusion_time": at_day(-2, 10)}, by="demo.physician")
+    store.record_assessment("ICU-2", {"time": at_day(1, 6), "temp_c": 39.1},
+                            by="demo.nurse")
+    store.record_icu_transfer("ICU-2", at_day(1, 7, 15), by="demo.nurse")
+    died_at = at_day(1, 8, 40)
+    store.record_assessment("ICU-2", {"time": died_at, "died_of": "icans"},
+                            by="demo.physician")
+    app = signed_in("physician")
+    app.session_state["patient_id"] = "ICU-2"
+    app = go(app, "ui/pages/review.py")
+    assert not app.exception
+    assert (f"died in intensive care: death recorded {shown(died_at)} (cause: ICANS)"
+            in texts(app))
+    assert "in intensive care since" not in texts(app)
+
+
+def test_header_state_words():
+    from ui.icu import header_state
+    t = at_day(1, 6)
+    assert header_state({"died_of": None}, t, None, UTC) == ""
+    assert header_state({}, t, at_day(1, 2), UTC) == \
+        f" · **in intensive care since {shown(at_day(1, 2))}**"
+    assert header_state({"died_of": "other"}, t, None, UTC) == \
+        f" · **death recorded {shown(t)} (cause: another cause)**"
+    assert header_state({"died_of": "crs"}, t, at_day(1, 2), UTC) == \
+        f" · **died in intensive care: death recorded {shown(t)} (cause: CRS)**"

@@ -116,3 +116,26 @@ def test_open_emergencies_are_one_box_with_one_line_per_patient_above_the_table(
                        f"{'s' if len(emergencies) > 2 else ''})")
     assert all(len(line) < 220 for line in lines)
     assert len(rows(at)) == 3
+
+
+def test_a_patient_whose_death_is_recorded_has_no_observations_due_and_no_overdue_flag(
+        signed_in, store):
+    """Decision S12 on the overview: "Next obs" says the death, not OVERDUE, and the ICU lines
+    say the patient died there."""
+    only(store, ("P", "1"), ("Q", "2"))
+    save(store, "P", 360, **FULL)
+    save(store, "Q", 360, **FULL)
+    store.record_icu_transfer("P", now() - timedelta(hours=2), by="demo.nurse")
+    died = now() - timedelta(minutes=30)
+    save(store, "P", 30, died_of="crs")
+    at = signed_in("nurse")
+    shown = rows(at)
+    assert shown["P"]["Next obs"] == f"none: death recorded {died:%d %b %H:%M}"
+    assert not [f for f in store.open_flags("P") if f["code"].startswith("overdue")]
+    assert "overdue" not in shown["P"]["Flags"].lower()  # the grade 5 flag stays (a rise)
+    assert shown["Q"]["Next obs"].startswith("OVERDUE: vital signs")  # alive: still chased
+    # listed under "Died in intensive care", no longer "In intensive care" (R10)
+    assert not [c.value for c in at.caption if c.value.startswith("In intensive care: ")]
+    (line,) = [c.value for c in at.caption if c.value.startswith("Died in intensive care: ")]
+    assert f"(transferred {(now() - timedelta(hours=2)):%d/%m/%Y %H:%M}, death recorded at " \
+        f"{died:%d/%m/%Y %H:%M})" in line

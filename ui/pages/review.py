@@ -37,7 +37,7 @@ from ui.common import (
 from ui.fhir import download_bundle
 from ui.flags import HISTORY_COLUMNS, history_frame, open_flags_panel
 from ui.handover import handover_html
-from ui.icu import death_time, icu_words
+from ui.icu import header_state
 from ui.marker_chart import choices as marker_choices
 from ui.marker_chart import markers_figure
 from ui.marker_chart import notes as marker_notes
@@ -68,12 +68,10 @@ day_now = day_post_infusion(patient.get("infusion_time"), now, tz)
 weight = f"weight {patient['weight_kg']:g} kg" if patient.get("weight_kg") else \
     "weight not recorded"
 icu_since = store.in_icu([pid]).get(pid)  # a stay with no return charted (decision R10)
-icu_state = "" if icu_since is None else \
-    icu_words(icu_since, death_time(store.history(pid)), tz)
 st.markdown(f"**{md(patient.get('name') or pid)}** · bed {md(patient.get('bed') or '—')} · "
             f"{patient.get('product') or 'product not recorded'} · "
             f"today D+{day_now if day_now is not None else '—'} · {weight}"
-            + (f" · **{icu_state}**" if icu_state else ""))
+            + header_state(rv.rows[-1], r.time, icu_since, tz))
 extra = []
 if rv.unattributed is not None:
     u = rv.unattributed[-1]
