@@ -6,6 +6,7 @@ recorded death) are shown in words naming the field; the registry summary reads 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,10 +29,14 @@ def when(at: datetime | None, tz: Any) -> str:
 
 
 def length(stay: dict[str, Any]) -> str:
-    """A stay's length in days and hours ("1 d 6 h"), blank while it has no return."""
+    """A stay's length in days and hours ("1 d 6 h"; under an hour in minutes, "40 min"),
+    blank while it has no return."""
     if stay["returned_at"] is None:
         return ""
-    hours = round((stay["returned_at"] - stay["transferred_at"]) / timedelta(hours=1))
+    minutes = round((stay["returned_at"] - stay["transferred_at"]) / timedelta(minutes=1))
+    if minutes < 60:  # a short stay in minutes, never "0 h"
+        return f"{minutes} min"
+    hours = round(minutes / 60)
     days, hours = divmod(hours, 24)
     return (f"{days} d " if days else "") + f"{hours} h"
 
@@ -57,6 +62,73 @@ def open_since(stays: list[dict[str, Any]]) -> datetime | None:
     return next((s["transferred_at"] for s in stays if s["returned_at"] is None), None)
 
 
+def after_death_problem(at: datetime | None, died_at: datetime | None, what: str,
+                        tz: Any) -> str | None:
+    """Why ``at`` cannot be recorded for ``what`` when it follows the recorded death (the
+    record refuses it too, R10), shown before the button is pressed; else None."""
+    if at is None or died_at is None or at <= died_at:
+        return None
+    return (f"{what}: the patient's death is recorded at {when(died_at, tz)}; nothing can "
+            "follow it")
+
+
+def death_time(history: list[Any]) -> datetime | None:
+    """The time of the current assessment recording "Died of", if any (decision R4)."""
+    return next((h.assessed_at for h in history
+                 if h.status == "final" and h.values.get("died_of") is not None), None)
+
+
+def died_there(since: datetime | None, died_at: datetime | None) -> bool:
+    """Whether the death was recorded during the stay with no return (R10): the patient
+    died in intensive care, and no return to the ward follows."""
+    return since is not None and died_at is not None and since <= died_at
+
+
+def before_death(since: datetime, died_at: datetime | None, tz: Any) -> str:
+    """After "in intensive care since ...": a transfer charted after the recorded death is
+    a record to correct (R10), never shown as a plain stay ("" otherwise)."""
+    if died_at is None or since <= died_at:
+        return ""
+    return (f" (but the death is recorded at {when(died_at, tz)}, before this transfer: "
+            "check the record)")
+
+
+def overview_lines(entries: list[tuple[str, datetime, datetime | None]], tz: Any) -> list[str]:
+    """The overview's captions from (patient label, open stay's transfer, recorded death):
+    "In intensive care: ..." for those there now, "Died in intensive care: ..." for those
+    whose death is recorded during the stay (never listed as in intensive care)."""
+    there = [f"{label} since {when(since, tz)}{before_death(since, died, tz)}"
+             for label, since, died in entries if not died_there(since, died)]
+    dead = [f"{label} (transferred {when(since, tz)}, death recorded at {when(died, tz)})"
+            for label, since, died in entries if died_there(since, died)]
+    return ([f"In intensive care: {'; '.join(there)}."] if there else []) + (
+        [f"Died in intensive care: {'; '.join(dead)}."] if dead else [])
+
+
+def ward_lines(store: services.Ward, statuses: list[Any],
+               label: Callable[[dict[str, Any]], str]) -> list[str]:
+    """The "In intensive care" / "Died in intensive care" captions under a ward table (the
+    ward overview, the educators' demo ward) for its patients (``statuses``, in table order;
+    ``label``: how the table names a patient, escaped for markdown)."""
+    in_icu = store.in_icu([s.patient["patient_id"] for s in statuses])
+    # the death as the overview's course read it (decision S12: nothing due after it)
+    return overview_lines(
+        [(label(s.patient), in_icu[s.patient["patient_id"]], s.due.died_at)
+         for s in statuses if s.patient["patient_id"] in in_icu], store.tz)
+
+
+def returned_words(row: dict[str, Any], current_open: int | None, died: bool,
+                   tz: Any) -> str:
+    """The "Returned to the ward" cell: the time; for the current stay with no return "not
+    yet", or "died in intensive care" when the death is recorded during it; for an earlier
+    version or a marking with none, "none recorded" (it is not still open)."""
+    if row["returned_at"] is not None:
+        return when(row["returned_at"], tz)
+    if row["id"] != current_open:
+        return "none recorded"
+    return "died in intensive care" if died else "not yet"
+
+
 def after_death(stays: list[dict[str, Any]], died_at: datetime | None, tz: Any) -> list[str]:
     """The current stays with a transfer or return charted after the recorded death, in
     words (decision R10: the death is never refused for them; the stay is the entry to
@@ -73,6 +145,24 @@ def after_death(stays: list[dict[str, Any]], died_at: datetime | None, tz: Any) 
                        f"at {when(died_at, tz)}. Check both records and correct the stay (or "
                        "the assessment) with a reason.")
     return out
+
+
+def stays_frame(history: list[dict[str, Any]], stays: list[dict[str, Any]],
+                died_at: datetime | None, tz: Any) -> pd.DataFrame:
+    """Every version of every stay, newest first, in words (``history``: the record's
+    versions; ``stays``: the current ones)."""
+    words = status_words(history)
+    current_open = next((s["id"] for s in stays if s["returned_at"] is None), None)
+    died = died_there(open_since(stays), died_at)
+    return pd.DataFrame([{
+        "ID": r["id"], TRANSFERRED: when(r["transferred_at"], tz),
+        RETURNED: returned_words(r, current_open, died, tz),
+        "Length": length(r),
+        "Status": words[r["id"]],
+        "Corrects": "" if r["replaces_id"] is None else f"#{r['replaces_id']}",
+        "Reason": r["reason"] or "",
+        "Recorded": f"{when(r['recorded_at'], tz)} by {r['recorded_by']}"}
+        for r in reversed(history)])
 
 
 CAUSE_WORDS = {"crs": "CRS", "icans": "ICANS", "other": "another cause"}
@@ -102,23 +192,33 @@ def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime,
     st.markdown("**Intensive care**")
     for words in after_death(stays, died_at, tz):
         st.error(md(words), icon=":material/error:")
-    if since is not None and died_at is not None and since <= died_at:
+    if died_there(since, died_at):
         st.info(f"Died in intensive care: transferred {when(since, tz)}, death recorded at "
                 f"{when(died_at, tz)}.", icon=":material/local_hospital:")
     elif since is not None:
         st.warning(f"In intensive care since {when(since, tz)} (no return to the ward "
                    "recorded).", icon=":material/local_hospital:")
     n = st.session_state.setdefault(f"icu_added_{pid}", 0)  # fresh fields after each save
-    if since is not None and died_at is not None and since <= died_at:
+    if died_there(since, died_at):
         pass  # nothing follows a death: no return to record
+    elif since is not None and died_at is not None:  # the stay opens after the death (red)
+        st.caption("No return to the ward can follow the recorded death: correct this stay "
+                   "(or the assessment) below.")
     elif since is None:
-        at, problem = recording.when_input(f"icu_in_{pid}_{n}", now, TRANSFERRED, tz,
-                                           TRANSFERRED)
-        problem = problem or recording.future(at, TRANSFERRED, now, tz)
+        # after a recorded death a transfer can only be one charted late, before it: the
+        # time starts at the death (not now, which nothing can follow) and must be set
+        at, problem = recording.when_input(f"icu_in_{pid}_{n}", died_at or now, TRANSFERRED,
+                                           tz, TRANSFERRED)
+        problem = problem or recording.future(at, TRANSFERRED, now, tz) or \
+            after_death_problem(at, died_at, TRANSFERRED, tz)
+        unset = died_at is not None and at == died_at
         if problem:
             st.error(md(problem), icon=":material/error:")
+        elif unset:
+            st.caption(f"Death recorded at {when(died_at, tz)}: a transfer to intensive care "
+                       "charted now must be before it. Set the time of the transfer.")
         if st.button("Record the transfer to intensive care", type="primary",
-                     key=f"icu_in_save_{pid}", disabled=problem is not None):
+                     key=f"icu_in_save_{pid}", disabled=problem is not None or unset):
             def transfer() -> int:
                 got = services.record_icu_transfer(store, pid, at, by=by)
                 st.session_state[f"icu_added_{pid}"] = n + 1
@@ -132,6 +232,7 @@ def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime,
         after = f"after the transfer to intensive care at {when(stay['transferred_at'], tz)}"
         if problem is None and at < stay["transferred_at"]:
             problem = f"{RETURNED}: must be {after}"
+        problem = problem or after_death_problem(at, died_at, RETURNED, tz)
         if problem:
             st.error(md(problem), icon=":material/error:")
         elif at == stay["transferred_at"]:  # the default, right after the transfer: no alarm
@@ -149,16 +250,9 @@ def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime,
     if not history:
         st.caption("No stay in intensive care recorded.")
         return
-    words = status_words(history)
-    st.dataframe(pd.DataFrame([{
-        "ID": r["id"], TRANSFERRED: when(r["transferred_at"], tz),
-        RETURNED: when(r["returned_at"], tz) or "not yet", "Length": length(r),
-        "Status": words[r["id"]],
-        "Corrects": "" if r["replaces_id"] is None else f"#{r['replaces_id']}",
-        "Reason": r["reason"] or "",
-        "Recorded": f"{when(r['recorded_at'], tz)} by {r['recorded_by']}"}
-        for r in reversed(history)]), hide_index=True, width="stretch", key=f"icu_list_{pid}",
-        column_config={"ID": st.column_config.NumberColumn(width="small")})
+    # a static table: every column wraps and shows at 820 px (a scrolling grid hid the
+    # reason and who recorded it); user text escaped, st.table renders Markdown in its cells
+    st.table(stays_frame(history, stays, died_at, tz).map(md), hide_index=True)
     if not stays:
         return
     with st.expander("Correct a stay in intensive care"):
@@ -193,6 +287,12 @@ def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime,
             recording.future(fix_out, RETURNED, now, tz) if fix_out else None)
         if bad is None and fix_out is not None and fix_out <= fix_in:
             bad = f"{RETURNED}: must be after {TRANSFERRED} ({when(fix_in, tz)})"
+        bad = bad or after_death_problem(fix_in, died_at, TRANSFERRED, tz)
+        if bad is None and after_death_problem(fix_out, died_at, RETURNED, tz):
+            bad = (f"{after_death_problem(fix_out, died_at, RETURNED, tz)}. If the patient "
+                   f"died in intensive care, untick \"{RETURNED} (a return is recorded)\": the "
+                   "stay then has no "
+                   "return")
         if bad:
             st.error(md(bad), icon=":material/error:")
         if st.button("Save the correction", key=f"icu_fix_save_{chosen}",

@@ -120,8 +120,8 @@ def test_open_emergencies_are_one_box_with_one_line_per_patient_above_the_table(
 
 def test_a_patient_whose_death_is_recorded_has_no_observations_due_and_no_overdue_flag(
         signed_in, store):
-    """Decision S12 on the overview: "Next obs" says the death, not OVERDUE, and the ICU line
-    says the patient died there."""
+    """Decision S12 on the overview: "Next obs" says the death, not OVERDUE, and the ICU lines
+    say the patient died there."""
     only(store, ("P", "1"), ("Q", "2"))
     save(store, "P", 360, **FULL)
     save(store, "Q", 360, **FULL)
@@ -134,6 +134,8 @@ def test_a_patient_whose_death_is_recorded_has_no_observations_due_and_no_overdu
     assert not [f for f in store.open_flags("P") if f["code"].startswith("overdue")]
     assert "overdue" not in shown["P"]["Flags"].lower()  # the grade 5 flag stays (a rise)
     assert shown["Q"]["Next obs"].startswith("OVERDUE: vital signs")  # alive: still chased
-    (line,) = [c.value for c in at.caption if c.value.startswith("In intensive care: ")]
-    assert f"since {(now() - timedelta(hours=2)):%d/%m/%Y %H:%M} (died there: death recorded " \
+    # listed under "Died in intensive care", no longer "In intensive care" (R10)
+    assert not [c.value for c in at.caption if c.value.startswith("In intensive care: ")]
+    (line,) = [c.value for c in at.caption if c.value.startswith("Died in intensive care: ")]
+    assert f"(transferred {(now() - timedelta(hours=2)):%d/%m/%Y %H:%M}, death recorded at " \
         f"{died:%d/%m/%Y %H:%M})" in line

@@ -5,8 +5,9 @@ import streamlit as st
 from monitoring import services
 from monitoring.demo import load_demo
 from monitoring.ward import ward_overview
-from ui import session
+from ui import icu, session
 from ui.tables import overview_details, overview_frame, style_details, style_overview
+from ui.text import md
 
 user = session.require("demo_ward")
 store = session.store()
@@ -22,6 +23,9 @@ statuses = ward_overview(store, now, demo_only=True)
 if statuses:
     st.table(style_overview(overview_frame(statuses, now, store.tz), statuses),
              hide_index=True)
+    # the cases' ICU stays (decision R10), as the ward overview shows them
+    for line in icu.ward_lines(store, statuses, lambda p: md(session.patient_label(p))):
+        st.caption(line)
     with st.expander("Details: day after infusion, vital signs, oxygen and vasopressors, "
                      "maximum grades"):
         st.dataframe(style_details(overview_details(statuses, store.tz)), hide_index=True,

@@ -5,8 +5,7 @@ observations due), so they fit a tablet; the rest of each row is behind the pati
 import streamlit as st
 
 from monitoring.ward import overview
-from ui import session
-from ui.common import local
+from ui import icu, session
 from ui.tables import (
     emergency_lines,
     news_frame,
@@ -41,14 +40,10 @@ if not statuses:
     st.stop()
 frame = overview_frame(statuses, now, store.tz)
 st.table(style_overview(frame, statuses), hide_index=True)
-in_icu = store.in_icu([s.patient["patient_id"] for s in statuses])
-if in_icu:  # stays the ward charted on the Patient record page (decision R10)
-    st.caption("In intensive care: " + "; ".join(
-        f"{md(session.patient_label(s.patient))} since "
-        f"{local(in_icu[s.patient['patient_id']], store.tz, '%d/%m/%Y %H:%M')}"
-        + ("" if s.due.died_at is None else
-           f" (died there: death recorded {local(s.due.died_at, store.tz, '%d/%m/%Y %H:%M')})")
-        for s in statuses if s.patient["patient_id"] in in_icu) + ".")
+# stays the ward charted on the Patient record page (decision R10); a death recorded during
+# the stay reads "died in intensive care", as on the Patient record
+for line in icu.ward_lines(store, statuses, lambda p: md(session.patient_label(p))):
+    st.caption(line)
 with st.expander("Details: day after infusion, vital signs (▲▼ outside the normal range), "
                  "oxygen and vasopressors, maximum grades"):
     st.dataframe(style_details(overview_details(statuses, store.tz)), hide_index=True,

@@ -34,8 +34,7 @@ with st.container(border=True):
     open_flags_panel(store, pid, user, key=f"record_{pid}")
 
 history = store.history(pid)
-died_at = next((h.assessed_at for h in history
-                if h.status == "final" and h.values.get("died_of") is not None), None)
+died_at = icu.death_time(history)
 with st.container(border=True):
     icu.draw(store, user, pid, session.now(), "patient_done", died_at)
 
