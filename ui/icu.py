@@ -269,8 +269,12 @@ def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime,
                                max_chars=limits.most("reason"),
                                placeholder="e.g. transfer charted an hour late")
         if action == "Mark entered in error":
+            st.caption("The stay stays in the list, marked entered in error, and no longer "
+                       "counts (overview, review, registry).")
+            sure = st.checkbox("This stay was entered in error (e.g. wrong patient)",
+                               key=f"icu_eie_sure_{chosen}")
             if st.button("Mark entered in error", key=f"icu_eie_{chosen}",
-                         disabled=not reason.strip()):
+                         disabled=not (sure and reason.strip())):
                 save(lambda: services.icu_stay_in_error(store, pid, chosen, reason.strip(),
                                                         by=by),
                      lambda _: f"ICU stay #{chosen} marked entered in error; it stays in the "

@@ -116,6 +116,9 @@ def test_a_stay_marked_entered_in_error_stays_listed_and_no_longer_counts(page, 
     app.radio(key=f"icu_action_{stay}").set_value("Mark entered in error").run()
     assert app.button(key=f"icu_eie_{stay}").disabled
     app.text_input(key=f"icu_reason_{stay}").input("wrong patient").run()
+    assert app.button(key=f"icu_eie_{stay}").disabled  # a reason alone: the tick is asked too
+    assert store.icu_stays(PID) != []
+    app.checkbox(key=f"icu_eie_sure_{stay}").check().run()
     app.button(key=f"icu_eie_{stay}").click().run()
     assert not app.exception
     assert store.icu_stays(PID) == []
