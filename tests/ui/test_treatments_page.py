@@ -251,5 +251,5 @@ def test_a_tocilizumab_dose_charted_late_is_checked_against_the_dose_recorded_af
     at.time_input(key="mar_at_MAR-1_0_time").set_value(given.time()).run()
     assert f"Tocilizumab doses in the 24 h before {given:%d %b %H:%M}" in texts(at)
     assert "in total: 1 (limit 4)" in texts(at)
-    assert ("the next recorded dose is 6.0 h after this one: doses are at least 8 h apart"
-            in [w.value for w in at.warning])
+    assert ("Tocilizumab: the next recorded dose is 6.0 h after this one: doses are at least "
+            "8 h apart (ASCO 2021)." in [w.value for w in at.warning])

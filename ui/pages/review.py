@@ -256,8 +256,8 @@ with guide_tab:
     st.markdown(f"Doses in the last 24 h: **{count.last_24h}** (limit 3) · in total: "
                 f"**{count.total}** (limit 4)" + (f" · last {local(count.last_given, tz)}"
                                                  if count.last_given else ""))
-    for w in count.warnings:
-        st.error(w, icon=":material/warning:")
+    for w in count.warnings:  # a clause of the limits' text: a sentence here
+        st.error(f"Tocilizumab: {w}.", icon=":material/warning:")
     st.caption(f"Source: {toci['source']}.")
 
 with action_tab:

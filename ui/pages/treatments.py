@@ -162,8 +162,8 @@ with meds_tab, st.container(border=True):
                    + f"{count.last_24h} (limit 3) · in total: {count.total} (limit 4)"
                    + (f" · reference dose from the recorded weight {ref[0]:g} mg" if ref else "")
                    + " (ASCO 2021).")
-        for w in count.warnings:
-            st.warning(w, icon=":material/warning:")
+        for w in count.warnings:  # a clause of the limits' text: a sentence here
+            st.warning(f"Tocilizumab: {w} (ASCO 2021).", icon=":material/warning:")
         above = (guidance.tocilizumab_dose_problem(dose, weight)
                  if dose is not None and problem is None and unit == "mg" else None)
         if above:
