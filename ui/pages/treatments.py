@@ -220,7 +220,7 @@ with meds_tab:
         if current:
             with st.expander("Correct a medication"):
                 chosen = st.selectbox(
-                    "Medication", list(current), key=f"mar_pick_{pid}",
+                    "Medication to correct", list(current), key=f"mar_pick_{pid}",
                     format_func=lambda i: f"#{i} · {local(current[i]['given_at'], tz)} · "
                     f"{KIND_WORDS.get(current[i]['kind'])} {dose_text(current[i])}")
                 m = current[chosen]
@@ -240,6 +240,7 @@ with meds_tab:
                                               index=units.index(m["unit"])
                                               if m["unit"] in units else 0)
                     fix_route = c[2].selectbox("Route", d.routes, key=f"mar_fix_route_{chosen}",
+                                               format_func=lambda r: f"{r} ({ROUTES[r]})",
                                                index=d.routes.index(m["route"])
                                                if m.get("route") in d.routes else 0)
                     fix_at, fix_clock = when_input(f"mar_fix_at_{chosen}", m["given_at"],
