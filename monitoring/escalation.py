@@ -32,6 +32,7 @@ from grading.rules import (
 )
 from grading.timeline import RowResult
 
+from .schedule import Due
 from .support import support_in_force
 
 SEVERITIES = ("info", "urgent", "emergency")
@@ -610,13 +611,13 @@ def key(code: str, at: datetime, message: str = "") -> tuple[str, float, str]:
 OVERDUE_URGENT_AFTER = timedelta(minutes=60)  # E4 [I]
 
 
-def overdue_flags(patient_id: str, due: Any, now: datetime, since: datetime | None = None
+def overdue_flags(patient_id: str, due: Due, now: datetime, since: datetime | None = None
                   ) -> list[dict[str, Any]]:
     """Overdue observations at ``now`` as flags keyed by their time: info once due, urgent
     (a second flag) from 60 min late. Never recorded at all counts from ``since`` (admission).
     None once a death is recorded (decision S12)."""
     out: list[dict[str, Any]] = []
-    if getattr(due, "died_at", None) is not None:
+    if due.died_at is not None:
         return out
     for what, at, code in (("vital signs", due.vitals_due, "overdue_vitals"),
                            ("neuro assessment", due.neuro_due, "overdue_neuro")):

@@ -176,8 +176,7 @@ def header_state(last_row: dict[str, Any], last_time: datetime, icu_since: datet
     cause = last_row.get("died_of")
     if cause is None:
         return "" if icu_since is None else f" · **in intensive care since {when(icu_since, tz)}**"
-    where = "died in intensive care: " if icu_since is not None and icu_since <= last_time \
-        else ""
+    where = "died in intensive care: " if died_there(icu_since, last_time) else ""
     return (f" · **{where}death recorded {when(last_time, tz)} (cause: "
             f"{CAUSE_WORDS.get(cause, cause)})**")
 
@@ -292,11 +291,10 @@ def draw(store: services.Ward, user: dict[str, Any], pid: str, now: datetime,
         if bad is None and fix_out is not None and fix_out <= fix_in:
             bad = f"{RETURNED}: must be after {TRANSFERRED} ({when(fix_in, tz)})"
         bad = bad or after_death_problem(fix_in, died_at, TRANSFERRED, tz)
-        if bad is None and after_death_problem(fix_out, died_at, RETURNED, tz):
-            bad = (f"{after_death_problem(fix_out, died_at, RETURNED, tz)}. If the patient "
-                   f"died in intensive care, untick \"{RETURNED} (a return is recorded)\": the "
-                   "stay then has no "
-                   "return")
+        late_return = after_death_problem(fix_out, died_at, RETURNED, tz)
+        if bad is None and late_return:
+            bad = (f"{late_return}. If the patient died in intensive care, untick "
+                   f"\"{RETURNED} (a return is recorded)\": the stay then has no return")
         if bad:
             st.error(md(bad), icon=":material/error:")
         if st.button("Save the correction", key=f"icu_fix_save_{chosen}",
